@@ -1,0 +1,209 @@
+"""Shared page furniture: data access, selectors kept in the URL, charts with their tables and
+downloads, the synthetic-data banner, and error handling that never shows a traceback.
+
+Pages stay thin: they pick measures and areas, call send_metrics for numbers and figures, and
+render them through these helpers. Everything shown has been through disclosure control in
+send_metrics.engine before it reaches here.
+"""
+from __future__ import annotations
+
+import functools
+import html
+import traceback
+from typing import Callable
+
+import pandas as pd
+import streamlit as st
+
+from send_metrics import charts
+from send_metrics.catalogue import Measure, load_catalogue, measures_by_id
+from send_metrics.config import load_config
+from send_metrics.db import Database, NoData, get_database
+from send_metrics.engine import Engine, get_engine
+from send_metrics.export import parquet_bytes, safe_csv_bytes
+
+DEFAULT_AREA = "E06000063"  # Cumberland
+CUMBRIA_AREAS = ["E06000063", "E06000064", "HF-NORTH-CUMBRIA", "HF-SOUTH-CUMBRIA", "E10000006",
+                 "LOC-ALLERDALE", "LOC-CARLISLE", "LOC-COPELAND-N", "LOC-MILLOM", "LOC-EDEN",
+                 "LOC-BARROW-FURNESS", "LOC-SOUTH-LAKELAND", "E38000215"]
+LOCALITIES = ["LOC-ALLERDALE", "LOC-CARLISLE", "LOC-COPELAND-N", "LOC-MILLOM", "LOC-EDEN",
+              "LOC-BARROW-FURNESS", "LOC-SOUTH-LAKELAND"]
+FOOTPRINTS = ["HF-NORTH-CUMBRIA", "HF-SOUTH-CUMBRIA"]
+
+SIG_TEXT = {"better": "▲ Better", "worse": "▼ Worse", "similar": "● Similar", "higher": "▲ Higher",
+            "lower": "▼ Lower", "not_compared": "– Not compared"}
+
+
+# -- data ------------------------------------------------------------------------------
+@st.cache_resource(show_spinner=False)
+def _database() -> Database:
+    """One database per process. Loads the extracts first when there is no load yet."""
+    config = load_config()
+    from send_metrics.store import load
+    try:
+        load(config)  # cheap when nothing changed: compares file hashes
+    except Exception:  # a failed load keeps the previous one; the page reports NoData if none
+        pass
+    return get_database(config)
+
+
+def database() -> Database:
+    return _database()
+
+
+def engine() -> Engine:
+    return get_engine(database())
+
+
+@st.cache_data(show_spinner=False, max_entries=64, ttl=3600)
+def measure_table(load_id: str, measure_ids: tuple | None = None, area_codes: tuple | None = None,
+                  periods: tuple | None = None) -> pd.DataFrame:
+    """Cached slice of the measure table (keyed on the load so a new load is picked up)."""
+    return engine().table(measure_ids, area_codes, periods)
+
+
+def table(measure_ids=None, area_codes=None, periods=None) -> pd.DataFrame:
+    db = database()
+    db.refresh()
+    return measure_table(db.load_id, tuple(measure_ids) if measure_ids else None,
+                         tuple(area_codes) if area_codes else None, tuple(periods) if periods else None)
+
+
+@st.cache_data(show_spinner=False, max_entries=8, ttl=3600)
+def _areas(load_id: str) -> pd.DataFrame:
+    return database().query("SELECT area_code, area_name, area_level, coverage_note FROM areas ORDER BY area_name")
+
+
+def areas() -> pd.DataFrame:
+    db = database()
+    db.refresh()
+    return _areas(db.load_id)
+
+
+def area_name(code: str) -> str:
+    a = areas()
+    hit = a.loc[a["area_code"] == code, "area_name"]
+    return str(hit.iloc[0]) if len(hit) else code
+
+
+def areas_with_data() -> list[str]:
+    """Areas that have at least one measure value (so selectors never offer empty areas)."""
+    full = engine().full_table()
+    return sorted(full["area_code"].dropna().unique().tolist())
+
+
+# -- page furniture ----------------------------------------------------------------------
+def page(title: str, intro: str) -> None:
+    st.title(title)
+    st.caption(intro)
+    try:
+        if database().is_demo:
+            st.warning("**Synthetic demonstration data.** The local figures on this page are made up "
+                       "(they reproduce a few published council totals); published benchmarks are real. "
+                       "Load your own extracts on the Upload page or with `python -m send_metrics load`.",
+                       icon=":material/science:")
+    except NoData:
+        pass
+
+
+def guarded(render: Callable[[], None]) -> None:
+    """Run a page; any failure becomes a friendly message with details for analysts."""
+    try:
+        render()
+    except NoData as exc:
+        st.info(f"{exc} Put CSV or Parquet extracts in the data folder, or use the Upload page.",
+                icon=":material/folder_open:")
+    except Exception as exc:  # never show a traceback to a user
+        st.error("Sorry, this view could not be drawn. The data may be incomplete for this selection. "
+                 "Try another area or period.", icon=":material/error:")
+        with st.expander("Details for analysts"):
+            st.text(f"{type(exc).__name__}: {html.escape(str(exc))[:500]}")
+            st.text("".join(traceback.format_exception_only(type(exc), exc))[:500])
+
+
+def _query_default(key: str, options: list, fallback):
+    raw = st.query_params.get(key)
+    if raw in options:
+        return raw
+    return fallback
+
+
+def select_area(options: list[str], key: str = "area", label: str = "Area", default: str = DEFAULT_AREA) -> str:
+    """Area selector kept in the URL (?area=CODE); unknown codes in the URL are ignored."""
+    if not options:
+        raise NoData("No areas have data.")
+    if key not in st.session_state:
+        st.session_state[key] = _query_default(key, options, default if default in options else options[0])
+    elif st.session_state[key] not in options:
+        st.session_state[key] = options[0]
+    names = {c: area_name(c) for c in options}
+    value = st.selectbox(label, options, format_func=lambda c: names.get(c, c), key=key,
+                         bind="query-params")
+    return value
+
+
+def select_many_areas(options: list[str], default: list[str], key: str = "areas", label: str = "Areas") -> list[str]:
+    names = {c: area_name(c) for c in options}
+    if key not in st.session_state:
+        raw = st.query_params.get_all(key) if hasattr(st.query_params, "get_all") else []
+        chosen = [c for c in raw if c in options] or [c for c in default if c in options]
+        st.session_state[key] = chosen
+    return st.multiselect(label, options, format_func=lambda c: names.get(c, c), key=key, bind="query-params")
+
+
+def select_period(options: list[str], key: str = "period", label: str = "Period") -> str:
+    """Period selector kept in the URL (?period=2025); defaults to the latest."""
+    if not options:
+        raise NoData("No periods have data for this selection.")
+    if key not in st.session_state or st.session_state[key] not in options:
+        st.session_state[key] = _query_default(key, options, options[-1])
+    return st.selectbox(label, options, key=key, bind="query-params")
+
+
+def select_measure(measures: list[Measure], key: str = "measure", label: str = "Measure",
+                   default: str | None = None) -> Measure:
+    ids = [m.id for m in measures]
+    if key not in st.session_state or st.session_state[key] not in ids:
+        st.session_state[key] = _query_default(key, ids, default if default in ids else ids[0])
+    by_id = measures_by_id()
+    mid = st.selectbox(label, ids, format_func=lambda i: by_id[i].title, key=key, bind="query-params")
+    return by_id[mid]
+
+
+def chart_with_table(fig, data: pd.DataFrame, *, title: str, sentence: str, source: str,
+                     key: str, table_columns: dict[str, str] | None = None) -> None:
+    """An accessible chart: active title, a sentence, the chart, its data table and a CSV download."""
+    st.subheader(title)
+    st.markdown(sentence)
+    st.plotly_chart(fig, key=f"chart_{key}", width="stretch",
+                    config={"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]})
+    shown = data[list(table_columns)].rename(columns=table_columns) if table_columns else data
+    with st.expander(f"Data table: {title}"):
+        st.table(shown.head(200))
+        if len(shown) > 200:
+            st.caption(f"First 200 of {len(shown)} rows; download for all.")
+    st.download_button("Download CSV", data=safe_csv_bytes(shown), file_name=f"{key}.csv",
+                       mime="text/csv", key=f"dl_{key}", icon=":material/download:")
+    st.caption(f"Source: {source}")
+
+
+def download_parquet(data: pd.DataFrame, key: str, label: str = "Download Parquet") -> None:
+    st.download_button(label, data=parquet_bytes(data), file_name=f"{key}.parquet",
+                       mime="application/octet-stream", key=f"dlp_{key}", icon=":material/download:")
+
+
+def sig_text(value) -> str:
+    return SIG_TEXT.get(str(value), "–")
+
+
+def fmt(measure: Measure, value) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "suppressed or not available"
+    return measure.format_value(float(value))
+
+
+def escape(text: str) -> str:
+    return html.escape(str(text))
+
+
+__all__ = ["charts", "load_catalogue", "measures_by_id"]

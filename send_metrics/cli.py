@@ -1,0 +1,145 @@
+"""Command line: `python -m send_metrics <command>`.
+
+Exit codes: 0 success; 1 a file or the data is not valid; 2 usage error. Bad data never
+produces a Python traceback: it produces a message naming the file, row and column.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .config import load_config
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # usage errors exit 2 with a short message, as argparse does
+        self.print_usage(sys.stderr)
+        print(f"error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m send_metrics", description="SEND needs dashboard: data and measures")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    s = sub.add_parser("load", help="load every extract under the data folder")
+    s.add_argument("--data-dir", help="folder of extracts (default: data, or SEND_DATA_DIR)")
+    s.add_argument("--force", action="store_true", help="reload even when nothing changed")
+
+    s = sub.add_parser("validate", help="check files against the data contract without loading them")
+    s.add_argument("paths", nargs="+", help="files or folders")
+
+    s = sub.add_parser("measures", help="print the measure table (disclosure control applied)")
+    s.add_argument("--data-dir")
+    s.add_argument("--area", action="append", help="area code (repeatable)")
+    s.add_argument("--period", action="append", help="period, e.g. 2025 or 2025-03 (repeatable)")
+    s.add_argument("--measure", action="append", help="measure id (repeatable)")
+    s.add_argument("--format", choices=["csv", "json"], default="csv")
+
+    s = sub.add_parser("demo", help="write the synthetic demo extract into data/demo")
+    s.add_argument("--out", help="folder to write (default: <data dir>/demo)")
+
+    s = sub.add_parser("contract", help="print the data contract as Markdown")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # never a traceback for a user; SEND_DEBUG=1 shows it
+        import os
+        if os.environ.get("SEND_DEBUG"):
+            raise
+        print(f"error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+              f"(set SEND_DEBUG=1 for details)", file=sys.stderr)
+        return 1
+
+
+def cmd_load(args) -> int:
+    from .store import load
+    config = load_config(args.data_dir)
+    if not config.data_dir.is_dir():
+        print(f"error: data folder {config.data_dir} does not exist", file=sys.stderr)
+        return 1
+    result = load(config, force=args.force)
+    for note in result.notes:
+        print(note)
+    if not result.changed:
+        return 0
+    for report in result.reports:
+        for line in report.lines(limit=20):
+            print(line)
+    rejected = [r for r in result.reports if r.fatal]
+    problems = sum(len(r.problems) for r in result.reports)
+    print(f"load {result.load_id}: {len(result.reports)} files, {len(rejected)} rejected, "
+          f"{problems} row problems quarantined")
+    return 1 if rejected else 0
+
+
+def cmd_validate(args) -> int:
+    import duckdb
+
+    from .store import discover, reference_files
+    from .validate import validate_file
+    paths: list[Path] = []
+    for raw in args.paths:
+        p = Path(raw)
+        if p.is_dir():
+            paths += discover(p)
+        elif p.exists():
+            paths.append(p)
+        else:
+            print(f"error: {raw} does not exist", file=sys.stderr)
+            return 2
+    if not paths:
+        print("error: no CSV or Parquet files found", file=sys.stderr)
+        return 2
+    con = duckdb.connect()
+    con.execute("CREATE TABLE areas_ref (area_code VARCHAR, area_level VARCHAR)")
+    con.execute("INSERT INTO areas_ref SELECT area_code, area_level FROM read_csv($p, all_varchar=true)",
+                {"p": str(reference_files()[0])})
+    # Areas files among the inputs extend the known areas before the other files are checked.
+    from .store import _header_dataset
+    paths.sort(key=lambda p: 0 if _header_dataset(p) == "areas" else 1)
+    failed = 0
+    for p in paths:
+        report, raw, v = validate_file(p, con)
+        if report.ok is True and report.dataset == "areas":
+            con.execute("INSERT INTO areas_ref SELECT area_code, area_level FROM typed")
+        for line in report.lines():
+            print(line)
+        failed += not report.ok
+    print(f"{len(paths)} files checked, {failed} with problems")
+    return 1 if failed else 0
+
+
+def cmd_measures(args) -> int:
+    from .engine import measure_table_for_cli
+    return measure_table_for_cli(args)
+
+
+def cmd_demo(args) -> int:
+    from .demo import write_demo
+    config = load_config()
+    out = Path(args.out) if args.out else config.data_dir / "demo"
+    written = write_demo(out)
+    for path, rows in written:
+        print(f"wrote {path} ({rows} rows)")
+    return 0
+
+
+def cmd_contract(args) -> int:
+    from .docs import contract_markdown
+    print(contract_markdown())
+    return 0
+
+
+COMMANDS = {"load": cmd_load, "validate": cmd_validate, "measures": cmd_measures,
+            "demo": cmd_demo, "contract": cmd_contract}

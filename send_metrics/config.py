@@ -1,0 +1,66 @@
+"""Settings, each read from an environment variable with a documented default.
+
+Every setting is listed in SETTINGS so the README table and a test can check that none is
+undocumented (as datasette does).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+SETTINGS: dict[str, tuple[str, str]] = {
+    # name: (default, meaning)
+    "SEND_DATA_DIR": ("data", "Folder of extracts (searched recursively) that `load` reads."),
+    "SEND_STORE_DIR": ("<data dir>/.store", "Where loads are written as Parquet; the app reads the current one."),
+    "SEND_GEO_DIR": ("../shared/data/geo", "Folder of ONS boundary GeoJSON for the map; a schematic is drawn when absent."),
+    "SEND_SUPPRESS_MIN": ("1", "Smallest count suppressed by disclosure control."),
+    "SEND_SUPPRESS_MAX": ("4", "Largest count suppressed by disclosure control (e.g. 10 for linked health data)."),
+    "SEND_MAX_UPLOAD_MB": ("50", "Largest upload accepted, in megabytes."),
+    "SEND_DUCKDB_MEMORY": ("2GB", "DuckDB memory_limit for the app and loader."),
+    "SEND_DUCKDB_THREADS": ("2", "DuckDB threads."),
+    "SEND_AUTH": ("auto", "'auto': sign-in required for analyst pages when OIDC is configured in secrets; 'off': never."),
+}
+
+
+def _get(name: str) -> str:
+    return os.environ.get(name, SETTINGS[name][0])
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path
+    store_dir: Path
+    geo_dir: Path
+    suppress_min: int
+    suppress_max: int
+    max_upload_mb: int
+    duckdb_memory: str
+    duckdb_threads: int
+
+    @property
+    def upload_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+
+def load_config(data_dir: str | os.PathLike | None = None) -> Config:
+    """Build the configuration; relative paths are taken from the project root."""
+    def absolute(p: str | os.PathLike) -> Path:
+        path = Path(p)
+        return path if path.is_absolute() else (PROJECT_ROOT / path).resolve()
+
+    data = absolute(data_dir if data_dir is not None else _get("SEND_DATA_DIR"))
+    store_env = os.environ.get("SEND_STORE_DIR")
+    store = absolute(store_env) if store_env else data / ".store"
+    return Config(
+        data_dir=data,
+        store_dir=store,
+        geo_dir=absolute(_get("SEND_GEO_DIR")),
+        suppress_min=int(_get("SEND_SUPPRESS_MIN")),
+        suppress_max=int(_get("SEND_SUPPRESS_MAX")),
+        max_upload_mb=int(_get("SEND_MAX_UPLOAD_MB")),
+        duckdb_memory=_get("SEND_DUCKDB_MEMORY"),
+        duckdb_threads=int(_get("SEND_DUCKDB_THREADS")),
+    )

@@ -1,0 +1,424 @@
+"""The data contract: every dataset the dashboard accepts, declared once.
+
+Files are tidy, long CSV or Parquet following the DfE Explore Education Statistics (EES)
+conventions: a time period with its identifier, an area code with its level, filter columns,
+then indicator columns. Indicator cells may hold a number or one of the EES symbols; a symbol
+is kept beside a NULL value and is never read as zero.
+
+Everything else (validation SQL, canonical tables, the documentation in
+`docs/data-contract.md`) is generated from these declarations, so the contract cannot drift
+from the code that enforces it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+CONTRACT_VERSION = "1.0"
+
+# EES symbols (and the legacy ones older files use). Each maps to its meaning.
+SYMBOLS: dict[str, str] = {
+    "c": "suppressed (confidential)",
+    "x": "not available",
+    "z": "not applicable",
+    "low": "rounds to 0 but is not 0",
+    "u": "low reliability",
+    ":": "not available (legacy symbol)",
+    "~": "rounds to 0 (legacy symbol)",
+}
+
+PRIMARY_NEEDS: dict[str, str] = {
+    "ASD": "Autistic spectrum disorder",
+    "SLCN": "Speech, language and communication needs",
+    "SEMH": "Social, emotional and mental health",
+    "MLD": "Moderate learning difficulty",
+    "SLD": "Severe learning difficulty",
+    "PMLD": "Profound and multiple learning difficulty",
+    "SPLD": "Specific learning difficulty",
+    "HI": "Hearing impairment",
+    "VI": "Vision impairment",
+    "MSI": "Multi-sensory impairment",
+    "PD": "Physical disability",
+    "OTH": "Other difficulty or disability",
+    "DS": "Down syndrome",
+    "NSA": "SEN support but no specialist assessment of type of need",
+    "UNK": "Not recorded",
+}
+
+AGE_BANDS: dict[str, str] = {
+    # Written "0to4" rather than "0-4" because Excel turns "5-10" into a date.
+    "0to4": "Under 5",
+    "5to10": "Aged 5 to 10",
+    "11to15": "Aged 11 to 15",
+    "16to19": "Aged 16 to 19",
+    "20to25": "Aged 20 to 25",
+}
+
+SETTING_TYPES: dict[str, str] = {
+    "mainstream": "Mainstream school or academy (incl. resourced provision and SEN units)",
+    "special": "State-funded special school or academy",
+    "alternative_provision": "Alternative provision or pupil referral unit",
+    "independent": "Independent or non-maintained special school",
+    "post16": "Further education, sixth-form college or other post-16 setting",
+    "early_years": "Early years setting",
+    "other": "Other arrangements (educated elsewhere, home education, not in education)",
+}
+
+PHASES: dict[str, str] = {
+    "primary": "State-funded primary",
+    "secondary": "State-funded secondary",
+    "special": "State-funded special",
+    "alternative_provision": "Alternative provision / pupil referral unit",
+    "independent": "Independent school",
+}
+
+SEN_STATUSES: dict[str, str] = {
+    "ehc_plan": "Education, health and care plan",
+    "sen_support": "SEN support",
+    "no_sen": "No identified SEN",
+}
+
+SERVICES: dict[str, str] = {
+    "SLT": "Speech and language therapy",
+    "OT": "Occupational therapy",
+    "AUTISM": "Autism assessment",
+    "ADHD": "ADHD assessment",
+    "CAMHS": "Child and adolescent mental health services",
+    "PAEDS": "Community paediatrics",
+    "PHYSIO": "Physiotherapy",
+}
+
+EHCP_STATUSES: dict[str, str] = {
+    "ehc_plan": "Has an EHC plan",
+    "no_ehc_plan": "No EHC plan",
+    "all": "All children (EHCP status not recorded)",
+}
+
+WAIT_BANDS: dict[str, tuple[float, float | None]] = {
+    # band code: (lower weeks inclusive, upper weeks exclusive); None = open-ended
+    "0to4wk": (0, 4),
+    "4to8wk": (4, 8),
+    "8to13wk": (8, 13),
+    "13to18wk": (13, 18),
+    "18to26wk": (18, 26),
+    "26to52wk": (26, 52),
+    "52plus": (52, None),
+}
+
+OUTCOMES: dict[str, tuple[str, str, str]] = {
+    # code: (what the numerator counts, what the denominator counts, label)
+    "ks2_rwm_expected": ("pupils meeting the expected standard in reading, writing and maths",
+                         "pupils at the end of key stage 2", "KS2 expected standard (RWM)"),
+    "ks4_attainment8": ("sum of Attainment 8 points", "pupils at the end of key stage 4",
+                        "KS4 average Attainment 8 score"),
+    "ks4_basics_9to4": ("pupils achieving grade 4 or above in English and maths",
+                        "pupils at the end of key stage 4", "KS4 grade 4+ English and maths"),
+    "overall_absence": ("sessions missed", "possible sessions", "Overall absence rate"),
+    "persistent_absence": ("pupils missing 10% or more of sessions", "pupils enrolled",
+                           "Persistent absence"),
+    "suspensions": ("suspensions", "pupils enrolled", "Suspension rate"),
+    "permanent_exclusions": ("permanent exclusions", "pupils enrolled",
+                             "Permanent exclusion rate"),
+    "eet_16_17": ("16-17 year olds in education, employment or training",
+                  "16-17 year olds known to the council", "16-17 in education, employment or training"),
+    "neet_16_17": ("16-17 year olds not in education, employment or training (incl. not known)",
+                   "16-17 year olds known to the council", "16-17 NEET or not known"),
+}
+
+AREA_LEVELS: dict[str, str] = {
+    "england": "Country",
+    "region": "Region",
+    "council": "Upper-tier council (local authority)",
+    "former_council": "Former upper-tier council (abolished)",
+    "former_district": "Former district council (abolished)",
+    "locality": "Dashboard locality",
+    "health_footprint": "Health footprint",
+    "sub_icb": "Sub-ICB location",
+    "icb": "Integrated Care Board",
+    "provider": "NHS provider (not a geography)",
+    "combined": "Combined series (labelled sum of areas)",
+}
+
+# time_identifier values and how each turns time_period into the canonical period.
+TIME_IDENTIFIERS: dict[str, str] = {
+    "Calendar year": "time_period is YYYY; the calendar year",
+    "January": "time_period is YYYY; the January census of that year",
+    "Academic year": "time_period is YYYYYY (202425 = 2024/25); stored as the end year, 2025",
+    "Financial year": "time_period is YYYYYY (202425 = April 2024 to March 2025); stored as the end year",
+    "Month": "time_period is YYYYMM; stored as the first day of that month",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # "area" | "period" | "code" | "text" | "count" | "number" | "weight"
+    description: str
+    allowed: tuple[str, ...] | None = None  # for "code" columns
+    required: bool = True
+
+    @property
+    def is_indicator(self) -> bool:
+        return self.kind in ("count", "number", "weight")
+
+    @property
+    def sql_type(self) -> str:
+        return {"count": "BIGINT", "number": "DOUBLE", "weight": "DOUBLE"}.get(self.kind, "VARCHAR")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    title: str
+    description: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    time_identifiers: tuple[str, ...] = ()
+    # (numerator, denominator) pairs that must satisfy numerator <= denominator.
+    not_greater: tuple[tuple[str, str], ...] = ()
+    # Reference datasets describe geography; they are not rolled up or given periods.
+    reference: bool = False
+    monthly: bool = False
+    extra_checks: tuple[str, ...] = field(default=())
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    @property
+    def indicators(self) -> list[Column]:
+        return [c for c in self.columns if c.is_indicator]
+
+    @property
+    def filters(self) -> list[Column]:
+        return [c for c in self.columns if c.kind == "code" and c.name not in ("area_level",)]
+
+    @property
+    def required_names(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+
+def _period_columns() -> tuple[Column, ...]:
+    return (
+        Column("time_period", "period", "EES time period (see time_identifier)"),
+        Column("time_identifier", "code", "How to read time_period", tuple(TIME_IDENTIFIERS)),
+    )
+
+
+def _area_columns() -> tuple[Column, ...]:
+    return (
+        Column("area_code", "area", "ONS code (or dashboard code such as LOC-MILLOM) of a known area"),
+        Column("area_level", "code", "Level of the area; must match the areas table", tuple(AREA_LEVELS)),
+        Column("area_name", "text", "Optional; names are taken from the areas table", required=False),
+    )
+
+
+def _code(name: str, values: dict, description: str) -> Column:
+    return Column(name, "code", description, tuple(values))
+
+
+DATASETS: dict[str, Dataset] = {}
+
+
+def _register(ds: Dataset) -> None:
+    DATASETS[ds.name] = ds
+
+
+_register(Dataset(
+    name="areas",
+    title="Areas",
+    description="Every area the dashboard knows: England, regions, councils, former districts, "
+                "dashboard localities, health footprints, sub-ICBs and ICBs. The built-in Cumbria "
+                "and Lancashire geography is always loaded; files add areas to it.",
+    columns=(
+        Column("area_code", "text", "ONS code, or a dashboard code (LOC-..., HF-...) for areas ONS does not define"),
+        Column("area_name", "text", "Name shown to users"),
+        _code("area_level", AREA_LEVELS, "Level of the area"),
+        Column("dfe_la_code", "text", "DfE three-digit local-authority number, when the area is a council", required=False),
+        Column("rollup_complete", "text", "'true' when the area's members in area_membership cover all of it, "
+               "so its figures may be built by summing them; 'false' (e.g. sub-ICB 01K, which also covers Lancaster)",
+               required=False),
+        Column("coverage_note", "text", "What the area really covers, shown beside its figures", required=False),
+    ),
+    key=("area_code",),
+    reference=True,
+))
+
+_register(Dataset(
+    name="area_membership",
+    title="Area membership",
+    description="Many-to-many child -> parent links. A locality can belong to a council and to a "
+                "different health footprint (Millom: Cumberland council, South Cumbria footprint).",
+    columns=(
+        Column("child_code", "text", "Member area code (must be in areas)"),
+        Column("parent_code", "text", "Containing area code (must be in areas)"),
+        Column("weight", "weight", "Share of the child's population inside the parent, 0 < weight <= 1. "
+               "Only whole memberships (weight = 1) are used to sum figures; partial ones are informational."),
+        Column("relationship", "text", "council, former_district, health_footprint, sub_icb, icb, region, country",
+               required=False),
+    ),
+    key=("child_code", "parent_code"),
+    reference=True,
+))
+
+_register(Dataset(
+    name="population",
+    title="Population denominators",
+    description="Resident population (ONS mid-year estimates) by area, year and age band.",
+    columns=(*_period_columns(), *_area_columns(),
+             _code("age_band", AGE_BANDS, "Age band"),
+             Column("population", "count", "Resident population")),
+    key=("year", "area_code", "age_band"),
+    time_identifiers=("Calendar year",),
+))
+
+_register(Dataset(
+    name="ehcp_caseload",
+    title="EHC plan caseload",
+    description="Children and young people with an EHC plan at the January census (SEN2), by "
+                "primary need, age band and setting type.",
+    columns=(*_period_columns(), *_area_columns(),
+             _code("primary_need", PRIMARY_NEEDS, "Primary type of need (DfE code)"),
+             _code("age_band", AGE_BANDS, "Age band"),
+             _code("setting_type", SETTING_TYPES, "Type of setting"),
+             Column("ehc_plans", "count", "Number of EHC plans")),
+    key=("year", "area_code", "primary_need", "age_band", "setting_type"),
+    time_identifiers=("January",),
+))
+
+_register(Dataset(
+    name="ehcp_assessments",
+    title="EHC needs assessments, new plans and annual reviews",
+    description="Requests for EHC needs assessment, decisions, new plans, 20-week timeliness "
+                "(excluding and including exceptions) and annual reviews, by calendar year.",
+    columns=(*_period_columns(), *_area_columns(),
+             Column("requests", "count", "Initial requests for an EHC needs assessment"),
+             Column("requests_refused", "count", "Requests where the council refused to assess"),
+             Column("decisions", "count", "Decisions whether to assess"),
+             Column("decisions_within_6_weeks", "count", "Decisions made within 6 weeks"),
+             Column("new_plans", "count", "New EHC plans issued"),
+             Column("plans_issued_ex", "count", "Plans issued, excluding exceptions (timeliness denominator)"),
+             Column("plans_issued_20wk_ex", "count", "Of which issued within 20 weeks"),
+             Column("plans_issued_inc", "count", "Plans issued, including exceptions"),
+             Column("plans_issued_20wk_inc", "count", "Of which issued within 20 weeks"),
+             Column("reviews_due", "count", "Annual reviews due", required=False),
+             Column("reviews_on_time", "count", "Annual reviews completed within 12 months", required=False)),
+    key=("year", "area_code"),
+    time_identifiers=("Calendar year",),
+    not_greater=(("requests_refused", "requests"), ("decisions_within_6_weeks", "decisions"),
+                 ("plans_issued_20wk_ex", "plans_issued_ex"), ("plans_issued_20wk_inc", "plans_issued_inc"),
+                 ("plans_issued_ex", "plans_issued_inc"), ("reviews_on_time", "reviews_due")),
+))
+
+_register(Dataset(
+    name="school_census",
+    title="Pupils by SEN status (school census)",
+    description="Pupils in schools at the January census by SEN status, primary need and phase. "
+                "Pupils with no SEN have primary_need NONE.",
+    columns=(*_period_columns(), *_area_columns(),
+             _code("sen_status", SEN_STATUSES, "SEN provision"),
+             Column("primary_need", "code", "Primary type of need (NONE for pupils with no SEN)",
+                    (*PRIMARY_NEEDS, "NONE")),
+             _code("phase", PHASES, "School phase"),
+             Column("pupils", "count", "Number of pupils")),
+    key=("year", "area_code", "sen_status", "primary_need", "phase"),
+    time_identifiers=("January",),
+    extra_checks=("need_matches_status",),
+))
+
+_register(Dataset(
+    name="waiting_list",
+    title="Children's community waiting lists by wait band",
+    description="Children and young people waiting at the end of each month, by service, EHCP "
+                "status and how long they have waited.",
+    columns=(*_period_columns(), *_area_columns(),
+             _code("service", SERVICES, "Service"),
+             _code("ehcp_status", EHCP_STATUSES, "Whether the child has an EHC plan"),
+             _code("wait_band", WAIT_BANDS, "Weeks waited so far"),
+             Column("waiting", "count", "Children waiting")),
+    key=("month", "area_code", "service", "ehcp_status", "wait_band"),
+    time_identifiers=("Month",),
+    monthly=True,
+))
+
+_register(Dataset(
+    name="waiting_activity",
+    title="Children's community services activity",
+    description="Referrals received and accepted, and children seen (first contact) and seen "
+                "within 18 weeks, by month, service and EHCP status.",
+    columns=(*_period_columns(), *_area_columns(),
+             _code("service", SERVICES, "Service"),
+             _code("ehcp_status", EHCP_STATUSES, "Whether the child has an EHC plan"),
+             Column("referrals_received", "count", "Referrals received"),
+             Column("referrals_accepted", "count", "Referrals accepted"),
+             Column("seen", "count", "Children seen for a first appointment"),
+             Column("seen_within_18_weeks", "count", "Of whom seen within 18 weeks of referral")),
+    key=("month", "area_code", "service", "ehcp_status"),
+    time_identifiers=("Month",),
+    not_greater=(("referrals_accepted", "referrals_received"), ("seen_within_18_weeks", "seen")),
+    monthly=True,
+))
+
+_register(Dataset(
+    name="outcomes",
+    title="Outcomes by SEN status",
+    description="Attainment, absence, exclusions and participation at 16-17 by SEN status, as a "
+                "numerator and a denominator so that any area's figure is a sum over a sum.",
+    columns=(*_period_columns(), *_area_columns(),
+             _code("sen_status", SEN_STATUSES, "SEN provision"),
+             _code("outcome", OUTCOMES, "Outcome measured"),
+             Column("numerator", "number", "See the outcome's definition"),
+             Column("denominator", "number", "See the outcome's definition")),
+    key=("year", "area_code", "sen_status", "outcome"),
+    time_identifiers=("Academic year",),
+    extra_checks=("outcome_ratio",),
+))
+
+_register(Dataset(
+    name="benchmarks",
+    title="Published benchmark values",
+    description="Published values of catalogue measures for England, regions, other councils and "
+                "statistical neighbours, with their source and edition.",
+    columns=(*_period_columns(), *_area_columns(),
+             Column("measure_id", "text", "A measure id from the catalogue"),
+             Column("value", "number", "Published value, in the measure's unit"),
+             Column("numerator", "number", "Published numerator, when known", required=False),
+             Column("denominator", "number", "Published denominator, when known", required=False),
+             Column("source", "text", "Publication the value comes from"),
+             Column("edition", "text", "Edition (e.g. release date)", required=False)),
+    key=("year", "area_code", "measure_id"),
+    time_identifiers=("January", "Calendar year", "Academic year", "Financial year"),
+))
+
+_register(Dataset(
+    name="statistical_neighbours",
+    title="DfE statistical neighbours",
+    description="The DfE children's services statistical neighbours: 10 per council.",
+    columns=(
+        Column("area_code", "text", "Council ONS code"),
+        Column("neighbour_code", "text", "Neighbour council ONS code"),
+        Column("neighbour_rank", "count", "1 = most similar"),
+    ),
+    key=("area_code", "neighbour_code"),
+    reference=True,
+))
+
+
+def period_column(ds: Dataset) -> str:
+    """Canonical period column of a dataset: `month` (DATE) or `year` (INTEGER)."""
+    return "month" if ds.monthly else "year"
+
+
+def canonical_columns(ds: Dataset) -> list[tuple[str, str]]:
+    """(name, SQL type) of the canonical table written for a dataset."""
+    cols: list[tuple[str, str]] = []
+    if not ds.reference:
+        cols.append((period_column(ds), "DATE" if ds.monthly else "INTEGER"))
+    for c in ds.columns:
+        if c.kind == "period" or c.name == "time_identifier":
+            continue
+        cols.append((c.name, c.sql_type))
+        if c.is_indicator:
+            cols.append((c.name + "_symbol", "VARCHAR"))
+    return cols

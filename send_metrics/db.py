@@ -1,0 +1,131 @@
+"""The one place SQL is executed.
+
+One in-memory DuckDB database per process holds views over the current load's Parquet files.
+Every query opens its own cursor (DuckDB connections are not safe to share between threads;
+cursors are), takes values only as parameters, and materialises its result before the cursor
+closes. When a new load is published (the store's CURRENT pointer changes) the views are
+swapped to it on the next query; the app never needs restarting.
+"""
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from . import contract
+from .config import PROJECT_ROOT, Config, load_config
+from .store import current_load_dir, read_load_info, verify_load
+
+SQL_DIR = PROJECT_ROOT / "sql"
+
+# Tables every load provides, besides one per dataset.
+EXTRA_TABLES = ("quarantine", "manifest", "rollup_map", "areas_all_editions")
+
+
+class NoData(Exception):
+    """There is no complete load to read; the message says what to do."""
+
+
+@lru_cache(maxsize=64)
+def sql_text(name: str) -> str:
+    """A query kept in sql/<name>.sql."""
+    return (SQL_DIR / f"{name}.sql").read_text()
+
+
+class Database:
+    def __init__(self, config: Config | None = None):
+        self.config = config or load_config()
+        tmp = self.config.store_dir / "tmp"
+        tmp.mkdir(parents=True, exist_ok=True)
+        self._con = duckdb.connect(config={
+            "memory_limit": self.config.duckdb_memory, "threads": self.config.duckdb_threads,
+            "temp_directory": str(tmp)})
+        self._lock = threading.Lock()
+        self.load_id: str | None = None
+        self.load_info: dict = {}
+        self._pointer_mtime: float | None = None
+
+    # -- data version -------------------------------------------------------------------
+    def _pointer(self) -> Path:
+        return self.config.store_dir / "CURRENT"
+
+    def refresh(self, force: bool = False) -> bool:
+        """Point the views at the current load if it changed; True when it did."""
+        try:
+            mtime = self._pointer().stat().st_mtime_ns
+        except OSError:
+            mtime = None
+        if not force and mtime == self._pointer_mtime and self.load_id is not None:
+            return False
+        with self._lock:
+            load_dir = current_load_dir(self.config.store_dir)
+            if load_dir is None:
+                raise NoData("No data has been loaded yet. Run `python -m send_metrics load`.")
+            if load_dir.name == self.load_id and not force:
+                self._pointer_mtime = mtime
+                return False
+            cur = self._con.cursor()
+            try:
+                for name in [*contract.DATASETS, *EXTRA_TABLES,
+                             *(f"{d}_all_editions" for d, ds in contract.DATASETS.items() if not ds.reference)]:
+                    path = load_dir / f"{name}.parquet"
+                    if path.exists():
+                        # Views cannot take parameters: the name comes from the contract and
+                        # the path is our own store's, quoted as a SQL string literal.
+                        literal = "'" + str(path).replace("'", "''") + "'"
+                        cur.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM read_parquet({literal})')
+            finally:
+                cur.close()
+            self.load_info = read_load_info(load_dir)
+            self.load_id = load_dir.name
+            self._pointer_mtime = mtime
+            return True
+
+    def check_integrity(self) -> list[str]:
+        load_dir = current_load_dir(self.config.store_dir)
+        return verify_load(load_dir) if load_dir else []
+
+    # -- queries ------------------------------------------------------------------------
+    def query(self, sql: str, params: dict | list | None = None) -> pd.DataFrame:
+        """Run one statement on a fresh cursor and return a DataFrame."""
+        self.refresh()
+        with self._con.cursor() as cur:
+            return cur.execute(sql, params or {}).df()
+
+    def query_file(self, name: str, params: dict | None = None, **identifiers: str) -> pd.DataFrame:
+        """Run sql/<name>.sql; `identifiers` fill {placeholders} and must be whitelisted by the caller."""
+        sql = sql_text(name)
+        if identifiers:
+            sql = sql.format(**identifiers)
+        return self.query(sql, params)
+
+    def rows(self, sql: str, params: dict | list | None = None) -> list[tuple]:
+        self.refresh()
+        with self._con.cursor() as cur:
+            return cur.execute(sql, params or {}).fetchall()
+
+    @property
+    def is_demo(self) -> bool:
+        self.refresh()
+        return bool(self.load_info.get("demo"))
+
+    def close(self) -> None:
+        self._con.close()
+
+
+_databases: dict[str, Database] = {}
+_databases_lock = threading.Lock()
+
+
+def get_database(config: Config | None = None) -> Database:
+    """The process-wide database for a store folder."""
+    config = config or load_config()
+    key = str(config.store_dir)
+    with _databases_lock:
+        db = _databases.get(key)
+        if db is None:
+            db = _databases[key] = Database(config)
+        return db

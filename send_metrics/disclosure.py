@@ -1,0 +1,555 @@
+"""Statistical disclosure control (SDC) for every table, chart, label and download.
+
+Purpose
+-------
+Small counts about children with SEND can identify a child, so (BRIEF section
+7) counts in a configurable range (default 1-4; e.g. 1-10 for linked health
+data) are suppressed, rates built on them are suppressed too, and further
+cells are suppressed so that no suppressed value can be recovered by
+subtraction - from a total, or by combining overlapping geographies
+(localities sum to councils, to health footprints and to Cumbria; North +
+South = Cumbria = Cumberland + Westmorland and Furness).
+
+* :func:`primary_suppress` - mask of counts inside the threshold range.
+* :func:`round_to_base` - optional rounding to a base (e.g. 5).
+* :func:`secondary_suppress` - complementary suppression over additive
+  hierarchies, iterated to a fixed point and verified by linear algebra and,
+  optionally, by linear-programming bounds over non-negative counts.
+* :func:`suppress` - primary + secondary in one call.
+* :func:`audit_suppression` - report any suppressed cell still recoverable.
+* :func:`apply_to_rates` - null rates / percentages whose numerator or
+  denominator is suppressed.
+
+Invariants
+----------
+* Pure functions: inputs are never modified; a new DataFrame is returned with
+  the original index and row order.
+* A suppressed cell is never un-suppressed; secondary suppression only adds.
+* Suppression never changes values: the count column keeps the true value so
+  later stages can still compute on it; callers must hide suppressed values
+  at every output (use :func:`apply_to_rates` and the ``suppressed`` flag).
+* Cells are compared only within a group (same measure, period, filters...),
+  given by ``group_cols``.  Within a group each ``area_code`` occurs once.
+* Every cell that is published (not suppressed, value not NaN) is assumed known
+  to an attacker, together with the hierarchy equations and the fact that
+  counts are non-negative.  Cells absent from a group, or with a NaN value,
+  are treated as unpublished unknowns.  If a total is published in another
+  table, include it in the same group so that it is taken into account.
+* Guarantee after :func:`secondary_suppress`: for every suppressed cell with a
+  known value, its unit vector is not in the row space of the equation
+  matrix restricted to the unknown cells (it cannot be derived by any linear
+  combination of the published cells), and with ``check_bounds=True`` the
+  non-negative counts consistent with what is published allow at least two
+  integer values for it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "primary_suppress",
+    "round_to_base",
+    "secondary_suppress",
+    "suppress",
+    "audit_suppression",
+    "apply_to_rates",
+    "primary_reason",
+]
+
+Hierarchy = tuple[str, Sequence[str]]
+
+
+def primary_reason(threshold_low: float = 1, threshold_high: float = 4) -> str:
+    """Text of the primary suppression reason, e.g. ``"primary: count 1–4"``."""
+    return f"primary: count {threshold_low:g}–{threshold_high:g}"
+
+
+def primary_suppress(
+    counts: Any, threshold_low: float = 1, threshold_high: float = 4, suppress_zero: bool = False
+) -> Any:
+    """Boolean mask of counts that must be suppressed (primary suppression).
+
+    A count ``c`` is suppressed when ``threshold_low <= c <= threshold_high``
+    (default 1-4, i.e. "fewer than 5 but not zero"), and also when it is 0 if
+    ``suppress_zero``.  NaN is never flagged (there is nothing to hide).
+
+    Source: ONS "Statistical disclosure control policy for tables"; NHS
+    England / NHS Digital small-number suppression rule (1-7 or 1-4 as
+    configured); DfE EES "c" symbol convention.  Scalars give ``bool``,
+    arrays / Series give a numpy bool array.
+    """
+    scalar = np.ndim(counts) == 0
+    c = np.asarray(counts, dtype=float)
+    mask = (c >= threshold_low) & (c <= threshold_high)
+    if suppress_zero:
+        mask = mask | (c == 0)
+    if scalar:
+        return bool(mask)
+    return np.asarray(mask, dtype=bool)
+
+
+def round_to_base(counts: Any, base: int = 5) -> Any:
+    """Round counts to the nearest multiple of ``base`` (halves round up).
+
+    ``round_to_base([0, 2, 3, 7, 8, 12.5], 5) -> [0, 0, 5, 5, 10, 15]``;
+    NaN stays NaN.  Source: ONS rounding convention for published counts
+    (e.g. Census and DfE tables rounded to the nearest 5).
+    """
+    if base <= 0:
+        raise ValueError("base must be positive")
+    scalar = np.ndim(counts) == 0
+    c = np.asarray(counts, dtype=float)
+    out = np.floor(c / base + 0.5) * base
+    if scalar:
+        return float(out)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# linear algebra on one group
+# ---------------------------------------------------------------------------
+class _Group:
+    """Equations of the hierarchies restricted to one group of cells."""
+
+    def __init__(self, codes: list[str], values: np.ndarray, hierarchies: Sequence[Hierarchy]):
+        self.present = {c: i for i, c in enumerate(codes)}
+        self.values = values
+        eqs: list[tuple[str, list[str]]] = []
+        terms: list[str] = []
+        for parent, children in hierarchies:
+            members = [parent, *children]
+            if not any(m in self.present for m in members):
+                continue
+            eqs.append((parent, list(children)))
+            for m in members:
+                if m not in terms:
+                    terms.append(m)
+        self.eqs = eqs
+        self.terms = terms
+        self.col = {t: j for j, t in enumerate(terms)}
+        a = np.zeros((len(eqs), len(terms)))
+        for k, (parent, children) in enumerate(eqs):
+            a[k, self.col[parent]] += 1.0
+            for ch in children:
+                a[k, self.col[ch]] -= 1.0
+        self.a = a
+
+    def value(self, term: str) -> float:
+        i = self.present.get(term)
+        return float("nan") if i is None else float(self.values[i])
+
+    def unknown(self, suppressed: np.ndarray) -> np.ndarray:
+        """Boolean per term: suppressed, NaN-valued or absent from the group."""
+        out = np.ones(len(self.terms), dtype=bool)
+        for t, j in self.col.items():
+            i = self.present.get(t)
+            if i is not None and not suppressed[i] and np.isfinite(self.values[i]):
+                out[j] = False
+        return out
+
+    def protected_terms(self, suppressed: np.ndarray) -> list[str]:
+        """Suppressed terms with a known value (the ones that need protection)."""
+        return [
+            t
+            for t in self.terms
+            if (i := self.present.get(t)) is not None and suppressed[i] and np.isfinite(self.values[i])
+        ]
+
+    def candidates(self, eq_index: int, suppressed: np.ndarray) -> list[str]:
+        """Publishable terms of an equation, children (smallest first) then parent."""
+        parent, children = self.eqs[eq_index]
+        kids = [
+            (self.values[i], n, ch)
+            for n, ch in enumerate(children)
+            if (i := self.present.get(ch)) is not None and not suppressed[i] and np.isfinite(self.values[i])
+        ]
+        out = [ch for _, _, ch in sorted(kids)]
+        ip = self.present.get(parent)
+        if ip is not None and not suppressed[ip] and np.isfinite(self.values[ip]):
+            out.append(parent)
+        return out
+
+    def recoverable(self, term: str, unknown: np.ndarray) -> bool:
+        """True if ``term`` is a linear function of the known cells."""
+        au = self.a[:, unknown]
+        if au.shape[0] == 0:
+            return False
+        j = int(np.flatnonzero(unknown).tolist().index(self.col[term]))
+        e = np.zeros((1, au.shape[1]))
+        e[0, j] = 1.0
+        return np.linalg.matrix_rank(np.vstack([au, e])) == np.linalg.matrix_rank(au)
+
+    def _moves_freely(self, term: str, unknown: np.ndarray, au: np.ndarray, j: int) -> bool:
+        """Cheap certificate that ``term`` can move by >= 2 (so is not pinned).
+
+        Along each null-space direction d of ``A_U`` the true counts x can move
+        to x + t d while staying non-negative; if the reachable range of the
+        term is at least 2 wide it holds at least two integers and the linear
+        programmes are unnecessary.
+        """
+        from scipy.linalg import null_space
+
+        basis = null_space(au)
+        if basis.size == 0:
+            return False
+        x = np.array([self.value(t) for t, jj in self.col.items() if unknown[jj]])
+        if not np.all(np.isfinite(x)):
+            return False  # unpublished cells of unknown value: leave it to the LP
+        for d in basis.T:
+            du = abs(d[j])
+            if du < 1e-9:
+                continue
+            neg = d < -1e-12
+            pos = d > 1e-12
+            t_up = np.min(x[neg] / -d[neg]) if neg.any() else np.inf
+            t_down = np.min(x[pos] / d[pos]) if pos.any() else np.inf
+            if du * (t_up + t_down) >= 2.0:
+                return True
+        return False
+
+    def pinned(self, term: str, unknown: np.ndarray) -> bool:
+        """True if non-negativity leaves fewer than two integer values for ``term``."""
+        from scipy.optimize import linprog
+
+        au = self.a[:, unknown]
+        if au.shape[0] == 0:
+            return False
+        j = int(np.flatnonzero(unknown).tolist().index(self.col[term]))
+        if self._moves_freely(term, unknown, au, j):
+            return False
+        known_terms = [t for t, jj in self.col.items() if not unknown[jj]]
+        xk = np.array([self.value(t) for t in known_terms])
+        ak = self.a[:, [self.col[t] for t in known_terms]]
+        b = -(ak @ xk) if known_terms else np.zeros(au.shape[0])
+        c = np.zeros(au.shape[1])
+        c[j] = 1.0
+        bounds = [(0, None)] * au.shape[1]
+        current = self.value(term)
+        hi = linprog(-c, A_eq=au, b_eq=b, bounds=bounds, method="highs")
+        if hi.status == 3:  # unbounded above: not pinned
+            return False
+        if hi.status != 0:  # infeasible (inconsistent data): nothing to learn
+            return False
+        high = -hi.fun
+        if high >= current + 1 - 1e-7:
+            return False
+        lo = linprog(c, A_eq=au, b_eq=b, bounds=bounds, method="highs")
+        if lo.status != 0:
+            return False
+        low = lo.fun
+        return np.floor(high + 1e-7) - np.ceil(low - 1e-7) < 1
+
+
+def _choose(group: _Group, term: str, suppressed: np.ndarray, test) -> tuple[str, str] | None:
+    """Pick a cell to suppress so that ``term`` stops being recoverable.
+
+    Candidates are the published terms of all equations, ordered: terms of an
+    equation containing ``term`` first, then children before parents, then
+    smallest value.  The first candidate whose suppression makes
+    ``test(term, unknown)`` false is chosen; failing that, the first
+    candidate (the caller loops, so protection still converges).
+    """
+    found: dict[str, tuple[int, int, float, int, str]] = {}
+    order = 0
+    for k, (parent, children) in enumerate(group.eqs):
+        near = 0 if (term == parent or term in children) else 1
+        for cand in group.candidates(k, suppressed):
+            role = 1 if cand == parent else 0
+            key = (near, role, group.value(cand), order, parent)
+            order += 1
+            if cand not in found or key < found[cand]:
+                found[cand] = key
+    if not found:
+        return None
+    options = [(cand, key[4]) for cand, key in sorted(found.items(), key=lambda kv: kv[1][:4])]
+    for cand, parent in options:
+        trial = suppressed.copy()
+        trial[group.present[cand]] = True
+        if not test(term, group.unknown(trial)):
+            return cand, parent
+    return options[0]
+
+
+def _protect_group(
+    group: _Group, suppressed: np.ndarray, reasons: list[Any], labels: Mapping[str, str], check_bounds: bool
+) -> None:
+    """Add secondary suppressions to one group in place, to a fixed point."""
+
+    def mark(code: str, parent: str) -> None:
+        i = group.present[code]
+        suppressed[i] = True
+        reasons[i] = f"secondary: protects a suppressed cell in {labels.get(parent, parent)}"
+
+    for _ in range(len(suppressed) + 2):
+        changed = False
+        # 1. simple pass: any equation with exactly one unknown, which is protected
+        stable = False
+        while not stable:
+            stable = True
+            unknown = group.unknown(suppressed)
+            for k, (parent, children) in enumerate(group.eqs):
+                cols = [group.col[t] for t in [parent, *children]]
+                unk = [t for t, c in zip([parent, *children], cols) if unknown[c]]
+                if len(unk) != 1:
+                    continue
+                t = unk[0]
+                if t not in group.present or not np.isfinite(group.value(t)):
+                    continue
+                cands = group.candidates(k, suppressed)
+                if not cands:
+                    continue
+                mark(cands[0], parent)
+                stable = False
+                changed = True
+                break
+        # 2. linear-algebra check (combinations of equations)
+        unknown = group.unknown(suppressed)
+        for term in group.protected_terms(suppressed):
+            if group.recoverable(term, unknown):
+                pick = _choose(group, term, suppressed, group.recoverable)
+                if pick is not None:
+                    mark(*pick)
+                    changed = True
+                    break
+        if changed:
+            continue
+        # 3. bounds check over non-negative counts
+        if check_bounds:
+            for term in group.protected_terms(suppressed):
+                if group.pinned(term, unknown):
+                    pick = _choose(
+                        group, term, suppressed, lambda t, u: group.recoverable(t, u) or group.pinned(t, u)
+                    )
+                    if pick is not None:
+                        mark(*pick)
+                        changed = True
+                        break
+        if not changed:
+            return
+    warnings.warn("secondary suppression did not reach a fixed point", RuntimeWarning, stacklevel=3)
+
+
+def _group_keys(cells: pd.DataFrame, group_cols: Sequence[str] | None, exclude: Iterable[str]) -> list[str]:
+    if group_cols is not None:
+        return list(group_cols)
+    ex = set(exclude)
+    return [c for c in cells.columns if c not in ex]
+
+
+def secondary_suppress(
+    cells: pd.DataFrame,
+    hierarchies: Sequence[Hierarchy],
+    value_col: str = "count",
+    suppressed_col: str = "suppressed",
+    *,
+    area_col: str = "area_code",
+    group_cols: Sequence[str] | None = None,
+    reason_col: str = "suppression_reason",
+    primary_reason_text: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    check_bounds: bool = True,
+) -> pd.DataFrame:
+    """Complementary (secondary) suppression over additive area hierarchies.
+
+    Parameters
+    ----------
+    cells : DataFrame
+        One row per published cell: ``area_col``, the grouping columns
+        (measure, period, filters...), ``value_col`` (the true count) and the
+        boolean ``suppressed_col`` (primary suppression already applied).
+    hierarchies : list of ``(parent_code, [child_codes])``
+        Additive relationships ``parent = sum(children)``, e.g.
+        ``("E06000063", ["LOC-ALLERDALE", "LOC-CARLISLE", "LOC-COPELAND-N",
+        "LOC-MILLOM"])``.  Overlapping and redundant relationships are fine.
+    group_cols : list of str, optional
+        Columns identifying a group of comparable cells.  Default: every
+        column except area, value, flag and reason - pass it explicitly when
+        the frame also carries per-area numbers such as rates or
+        denominators.
+    primary_reason_text : str, optional
+        Reason for cells that arrive suppressed without one (default
+        ``"primary: count 1–4"``).
+    labels : mapping, optional
+        Area names used in the reason text instead of codes.
+    check_bounds : bool
+        Also require, by linear programming over non-negative counts, that at
+        least two integer values remain possible for each suppressed cell
+        (catches disclosure by bounds that the rank test cannot see).
+
+    Algorithm (per group, repeated until nothing changes)
+    -----------------------------------------------------
+    1. For every equation with exactly one unknown term, where that term is a
+       suppressed cell, suppress one more term of that equation: the smallest
+       unsuppressed child, or the parent if no child is left.
+    2. Linear-algebra check: with ``A_U`` the equation matrix restricted to the
+       unknown cells (suppressed, NaN or absent), a suppressed cell is
+       recoverable iff its unit vector lies in the row space of ``A_U``
+       (``rank([A_U; e_u]) == rank(A_U)``).  For a recoverable cell, suppress a
+       term of one of its equations (children first, smallest first; the first
+       choice that removes the problem) and go back to 1.
+    3. Optional bounds check (``check_bounds``), handled as in 2.
+
+    Source: Hundepool A et al. (2012) Statistical Disclosure Control, Wiley,
+    ch. 4 (secondary cell suppression, linked tables); ONS "Statistical
+    disclosure control policy for tables produced from administrative
+    sources"; Cox LH (1980) "Suppression methodology and statistical
+    disclosure control", JASA 75:377-385.
+
+    Returns
+    -------
+    DataFrame
+        A copy with ``suppressed_col`` updated and ``reason_col`` filled
+        ("primary: count 1–4", "secondary: protects a suppressed cell in
+        <parent>", or None).
+    """
+    labels = dict(labels or {})
+    reason_default = primary_reason_text or primary_reason()
+    out = cells.copy()
+    sup = out[suppressed_col].fillna(False).astype(bool).to_numpy().copy()
+    if reason_col in out.columns:
+        reasons = np.array(out[reason_col].tolist(), dtype=object)
+        reasons = np.array([r if isinstance(r, str) else None for r in reasons], dtype=object)
+    else:
+        reasons = np.full(len(out), None, dtype=object)
+    for i in np.flatnonzero(sup):
+        if reasons[i] is None:
+            reasons[i] = reason_default
+    values = pd.to_numeric(out[value_col], errors="coerce").to_numpy(dtype=float)
+    codes = out[area_col].astype(object).to_numpy()
+
+    keys = _group_keys(out, group_cols, [area_col, value_col, suppressed_col, reason_col])
+    if keys:
+        grouper = out.groupby(keys, sort=False, dropna=False).indices
+        positions = list(grouper.values())
+    else:
+        positions = [np.arange(len(out))]
+    if len(out) > 1 and len(positions) == len(out):
+        warnings.warn(
+            "every group holds a single cell, so hierarchies cannot be checked; pass group_cols",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+
+    for pos in positions:
+        pos = np.asarray(pos)
+        if not sup[pos].any():
+            continue
+        g_codes = [str(c) for c in codes[pos]]
+        if len(set(g_codes)) != len(g_codes):
+            raise ValueError(f"{area_col} repeated within a group; check group_cols")
+        group = _Group(g_codes, values[pos], hierarchies)
+        if not group.eqs:
+            continue
+        g_sup = sup[pos].copy()
+        g_reasons = list(reasons[pos])
+        _protect_group(group, g_sup, g_reasons, labels, check_bounds)
+        sup[pos] = g_sup
+        reasons[pos] = np.array(g_reasons, dtype=object)
+
+    out[suppressed_col] = sup
+    out[reason_col] = pd.Series(reasons, index=out.index, dtype=object)
+    return out
+
+
+def suppress(
+    cells: pd.DataFrame,
+    hierarchies: Sequence[Hierarchy],
+    value_col: str = "count",
+    threshold_low: float = 1,
+    threshold_high: float = 4,
+    suppress_zero: bool = False,
+    **kwargs: Any,
+) -> pd.DataFrame:
+    """Primary then secondary suppression: adds ``suppressed`` and ``suppression_reason``.
+
+    ``kwargs`` go to :func:`secondary_suppress` (``area_col``, ``group_cols``,
+    ``labels``, ``check_bounds``...).  Source: as :func:`primary_suppress` and
+    :func:`secondary_suppress`.
+    """
+    df = cells.copy()
+    df["suppressed"] = primary_suppress(df[value_col].to_numpy(dtype=float), threshold_low, threshold_high, suppress_zero)
+    text = primary_reason(threshold_low, threshold_high)
+    if suppress_zero:
+        text += " or zero"
+    return secondary_suppress(
+        df, hierarchies, value_col=value_col, suppressed_col="suppressed", primary_reason_text=text, **kwargs
+    )
+
+
+def audit_suppression(
+    cells: pd.DataFrame,
+    hierarchies: Sequence[Hierarchy],
+    value_col: str = "count",
+    suppressed_col: str = "suppressed",
+    *,
+    area_col: str = "area_code",
+    group_cols: Sequence[str] | None = None,
+    reason_col: str = "suppression_reason",
+    check_bounds: bool = True,
+) -> pd.DataFrame:
+    """Rows whose suppressed value can still be recovered (empty when safe).
+
+    Returns the offending rows of ``cells`` with a ``problem`` column:
+    ``"recoverable by linear combination"`` or ``"pinned by non-negativity"``.
+    Intended for tests and for a CI check of every published extract.
+    """
+    sup = cells[suppressed_col].fillna(False).astype(bool).to_numpy()
+    values = pd.to_numeric(cells[value_col], errors="coerce").to_numpy(dtype=float)
+    codes = cells[area_col].astype(object).to_numpy()
+    keys = _group_keys(cells, group_cols, [area_col, value_col, suppressed_col, reason_col])
+    positions = list(cells.groupby(keys, sort=False, dropna=False).indices.values()) if keys else [np.arange(len(cells))]
+    bad_rows: list[int] = []
+    problems: list[str] = []
+    for pos in positions:
+        pos = np.asarray(pos)
+        if not sup[pos].any():
+            continue
+        group = _Group([str(c) for c in codes[pos]], values[pos], hierarchies)
+        if not group.eqs:
+            continue
+        g_sup = sup[pos]
+        unknown = group.unknown(g_sup)
+        for term in group.protected_terms(g_sup):
+            problem = None
+            if group.recoverable(term, unknown):
+                problem = "recoverable by linear combination"
+            elif check_bounds and group.pinned(term, unknown):
+                problem = "pinned by non-negativity"
+            if problem:
+                bad_rows.append(int(pos[group.present[term]]))
+                problems.append(problem)
+    result = cells.iloc[bad_rows].copy()
+    result["problem"] = pd.Series(problems, index=result.index, dtype=object)
+    return result
+
+
+def apply_to_rates(
+    df: pd.DataFrame,
+    rate_cols: str | Sequence[str],
+    suppressed_cols: str | Sequence[str] = ("suppressed",),
+) -> pd.DataFrame:
+    """Null rates (and their CIs) whose numerator or denominator is suppressed.
+
+    Every column in ``rate_cols`` (e.g. ``["rate", "lower", "upper"]``) is set
+    to NaN in rows where any of ``suppressed_cols`` (e.g. ``"suppressed"`` for
+    the numerator and ``"denominator_suppressed"``) is True.  Returns a copy.
+    Source: BRIEF section 7 ("rates built on them" are suppressed); ONS SDC
+    policy (a rate reveals its numerator when the denominator is published).
+    """
+    rate_cols = [rate_cols] if isinstance(rate_cols, str) else list(rate_cols)
+    suppressed_cols = [suppressed_cols] if isinstance(suppressed_cols, str) else list(suppressed_cols)
+    out = df.copy()
+    mask = np.zeros(len(out), dtype=bool)
+    for c in suppressed_cols:
+        mask |= out[c].fillna(False).astype(bool).to_numpy()
+    for c in rate_cols:
+        col = pd.to_numeric(out[c], errors="coerce").astype(float).to_numpy().copy()
+        col[mask] = np.nan
+        out[c] = col
+    return out

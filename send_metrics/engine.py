@@ -1,0 +1,511 @@
+"""The measure engine: measures x areas x periods -> one tidy table with statistics.
+
+Numerators and denominators are summed in SQL (sql/measure_values.sql) for every area at once:
+parent areas already exist in the store as sums of their localities, so every figure is
+sum(numerator) / sum(denominator) at the level asked for. Python then adds confidence limits,
+benchmarks, significance, recent trend, rank among statistical neighbours, and disclosure
+control. Disclosure control runs before anything leaves this module: a suppressed cell has no
+value, no interval and no numerator, and secondary suppression stops it being recovered from
+the totals of overlapping areas (localities -> councils, footprints -> Cumbria).
+"""
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+
+import numpy as np
+import pandas as pd
+
+from . import contract, disclosure, stats
+from .catalogue import Measure, load_catalogue, measures_by_id
+from .db import Database, sql_text
+
+ENGLAND = "E92000001"
+Z_LEVELS = {"95": 0.95, "998": 0.998}
+
+OUTPUT_COLUMNS = [
+    "measure_id", "measure_title", "area_code", "area_name", "area_level", "period", "period_label",
+    "value", "numerator", "denominator", "lower_95", "upper_95", "lower_998", "upper_998",
+    "unit", "polarity", "kind",
+    "england_value", "england_source", "sig_england_95", "sig_england_998",
+    "region_code", "region_value", "sig_region_95",
+    "neighbours_value", "neighbours_n", "sig_neighbours_95",
+    "trend", "trend_verdict", "rank", "rank_of",
+    "suppressed", "suppression_reason", "source_symbol", "coverage_note",
+]
+
+
+def _ident(name: str) -> str:
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        raise ValueError(f"not a safe identifier: {name}")
+    return name
+
+
+def _sum_expr(column: str, condition: str) -> str:
+    """Sum that is NULL when any contributing cell is a symbol (a symbol is never a zero)."""
+    c = _ident(column)
+    cond = condition or "true"
+    return (f"CASE WHEN count(*) FILTER (WHERE ({cond}) AND {c} IS NULL) > 0 THEN NULL "
+            f"ELSE sum({c}) FILTER (WHERE {cond}) END")
+
+
+def _symbol_expr(column: str, condition: str) -> str:
+    c = _ident(column)
+    return f"max({c}_symbol) FILTER (WHERE {condition or 'true'})"
+
+
+def _values_sql(m: Measure) -> str:
+    ds = contract.DATASETS[m.dataset]
+    period = contract.period_column(ds)
+    den_same = m.denominator and not m.denominator_dataset
+    if den_same:
+        den = _sum_expr(m.denominator, m.denominator_filter)
+    else:
+        den = "NULL"
+    return sql_text("measure_values").format(
+        measure_id=_ident(m.id.lower()) and m.id, period=period, dataset=_ident(m.dataset),
+        numerator=_sum_expr(m.numerator, m.numerator_filter),
+        numerator_symbol=_symbol_expr(m.numerator, m.numerator_filter),
+        denominator=den)
+
+
+def _period_label(period, monthly: bool) -> str:
+    if monthly:
+        return pd.Timestamp(period).strftime("%b %Y")
+    return str(int(period))
+
+
+class Engine:
+    """Computes the full measure table once per load and keeps it (bounded) in memory."""
+
+    def __init__(self, db: Database, suppress_min: int | None = None, suppress_max: int | None = None):
+        self.db = db
+        self.suppress_min = db.config.suppress_min if suppress_min is None else suppress_min
+        self.suppress_max = db.config.suppress_max if suppress_max is None else suppress_max
+        self._cache: OrderedDict[str, pd.DataFrame] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # -- public ----------------------------------------------------------------------
+    def table(self, measure_ids=None, area_codes=None, periods=None) -> pd.DataFrame:
+        """The measure table, disclosure control applied, filtered as asked."""
+        full = self.full_table()
+        out = full
+        if measure_ids:
+            out = out[out["measure_id"].isin(list(measure_ids))]
+        if area_codes:
+            out = out[out["area_code"].isin(list(area_codes))]
+        if periods:
+            wanted = {str(p) for p in periods}
+            out = out[out["period_label"].isin(wanted) | out["period"].astype(str).isin(wanted)
+                      | out["period"].astype(str).str[:7].isin(wanted)]
+        return out.reset_index(drop=True)
+
+    def full_table(self) -> pd.DataFrame:
+        self.db.refresh()
+        key = f"{self.db.load_id}/{self.suppress_min}-{self.suppress_max}"
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        table = self._compute()
+        with self._lock:
+            self._cache[key] = table
+            while len(self._cache) > 2:
+                self._cache.popitem(last=False)
+        return table
+
+    # -- steps -----------------------------------------------------------------------
+    def _areas(self) -> pd.DataFrame:
+        return self.db.query("SELECT area_code, area_name, area_level, coverage_note FROM areas")
+
+    def _base(self, measures: list[Measure]) -> pd.DataFrame:
+        """Numerators and denominators for every measure, area and period (one query per dataset)."""
+        frames = []
+        by_dataset: dict[str, list[Measure]] = {}
+        for m in measures:
+            if m.kind == "gap":
+                continue
+            by_dataset.setdefault(m.dataset, []).append(m)
+        for dataset, ms in by_dataset.items():
+            sql = "\nUNION ALL\n".join(_values_sql(m) for m in ms)
+            df = self.db.query(sql)
+            df["period"] = df["period"].astype(str).str[:10]
+            frames.append(df)
+        base = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        # Denominators from another dataset (population): the latest year at or before the period.
+        for m in measures:
+            if m.denominator_dataset:
+                den = self.db.query_file("population_denominator", {"measure_id": m.id})
+                base = self._attach_population(base, m, den)
+        return base
+
+    @staticmethod
+    def _attach_population(base: pd.DataFrame, m: Measure, den: pd.DataFrame) -> pd.DataFrame:
+        rows = base["measure_id"] == m.id
+        part = base[rows].copy()
+        part["_year"] = part["period"].str[:4].astype(int)
+        den = den.sort_values("year")
+        merged = pd.merge_asof(part.sort_values("_year"), den.rename(columns={"year": "_year"}),
+                               on="_year", by="area_code", direction="backward")
+        merged["denominator"] = merged["population"]
+        merged = merged.drop(columns=["population", "_year"])
+        return pd.concat([base[~rows], merged], ignore_index=True)
+
+    def _median_waits(self, measures: list[Measure]) -> pd.DataFrame:
+        ids = [m for m in measures if m.kind == "median_wait"]
+        if not ids:
+            return pd.DataFrame()
+        bands = self.db.query_file("wait_bands")
+        edges = {b: lohi for b, lohi in contract.WAIT_BANDS.items()}
+        out = []
+        for (area, month, service), g in bands.groupby(["area_code", "month", "service"], sort=False):
+            counts = dict(zip(g["wait_band"], g["waiting"]))
+            out.append((f"wait_median_{service}", area, str(month)[:10],
+                        median_from_bands(counts, edges)))
+        return pd.DataFrame(out, columns=["measure_id", "area_code", "period", "median"])
+
+    def _compute(self) -> pd.DataFrame:
+        measures = list(load_catalogue())
+        by_id = {m.id: m for m in measures}
+        base = self._base(measures)
+        areas = self._areas()
+        if base.empty:
+            return pd.DataFrame(columns=OUTPUT_COLUMNS)
+        base["numerator"] = pd.to_numeric(base["numerator"], errors="coerce").astype(float)
+        base["denominator"] = pd.to_numeric(base["denominator"], errors="coerce").astype(float)
+
+        # Disclosure control first: everything after works on protected numbers.
+        base = self._protect(base, by_id)
+
+        base = self._values_and_intervals(base, by_id)
+        base = self._add_median_waits(base, measures)
+        base = pd.concat([base, self._growth(base, by_id), self._gaps(base, by_id)], ignore_index=True)
+        base = base.merge(areas, on="area_code", how="left")
+        base = self._benchmarks(base, by_id)
+        base = self._trend_and_rank(base, by_id)
+        meta = pd.DataFrame([{"measure_id": m.id, "measure_title": m.title, "unit": m.unit,
+                              "polarity": m.polarity, "kind": m.kind} for m in measures])
+        base = base.merge(meta, on="measure_id", how="left")
+        monthly = {m.id: m.monthly for m in measures}
+        base["period_label"] = [_period_label(p, monthly.get(mid, False))
+                                for p, mid in zip(base["period"], base["measure_id"])]
+        for col in OUTPUT_COLUMNS:
+            if col not in base.columns:
+                base[col] = np.nan
+        order = {m.id: i for i, m in enumerate(measures)}
+        base["_o"] = base["measure_id"].map(order)
+        base = base.sort_values(["_o", "area_code", "period"]).drop(columns="_o")
+        return base[OUTPUT_COLUMNS].reset_index(drop=True)
+
+    def hierarchies(self) -> list[tuple[str, list[str]]]:
+        """Additive relationships: every rolled-up area equals the sum of its localities."""
+        rm = self.db.query("SELECT ancestor, leaf FROM rollup_map ORDER BY ancestor, leaf")
+        return [(a, list(g["leaf"])) for a, g in rm.groupby("ancestor", sort=True)]
+
+    def _protect(self, base: pd.DataFrame, by_id: dict[str, Measure]) -> pd.DataFrame:
+        base = base.copy()
+        low, high = self.suppress_min, self.suppress_max
+        base["source_symbol"] = base.get("numerator_symbol")
+        disc = base["measure_id"].map(lambda i: by_id[i].disclosure)
+        check = np.where(disc == "denominator", base["denominator"], base["numerator"])
+        primary = disclosure.primary_suppress(np.asarray(check, dtype=float), low, high)
+        primary &= (disc != "none").to_numpy()
+        base["suppressed"] = primary
+        base["suppression_reason"] = np.where(primary, disclosure.primary_reason(low, high), None)
+        hier = self.hierarchies()
+        if hier and primary.any():
+            cells = base[["measure_id", "period", "area_code"]].copy()
+            cells["count"] = np.where(disc == "denominator", base["denominator"], base["numerator"])
+            cells["suppressed"] = base["suppressed"]
+            cells["suppression_reason"] = base["suppression_reason"]
+            touched = cells.groupby(["measure_id", "period"])["suppressed"].transform("any")
+            sub = cells[touched & cells["count"].notna()]
+            if not sub.empty:
+                done = disclosure.secondary_suppress(
+                    sub, hier, value_col="count", group_cols=["measure_id", "period"],
+                    primary_reason_text=disclosure.primary_reason(low, high))
+                base.loc[done.index, "suppressed"] = done["suppressed"].to_numpy()
+                base.loc[done.index, "suppression_reason"] = done["suppression_reason"].to_numpy()
+        sup = base["suppressed"].to_numpy(dtype=bool)
+        base.loc[sup, "numerator"] = np.nan
+        # A denominator that is itself a small cohort is withheld too.
+        den_sup = sup & (disc == "denominator").to_numpy()
+        base.loc[den_sup, "denominator"] = np.nan
+        return base
+
+    def _values_and_intervals(self, base: pd.DataFrame, by_id: dict[str, Measure]) -> pd.DataFrame:
+        out = []
+        for mid, g in base.groupby("measure_id", sort=False):
+            m = by_id[mid]
+            g = g.copy()
+            num = g["numerator"].to_numpy(dtype=float)
+            den = g["denominator"].to_numpy(dtype=float)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                if m.kind == "count" or m.kind == "growth" or m.kind == "median_wait":
+                    value = num
+                else:
+                    value = np.where(den > 0, num / den * m.multiplier, np.nan)
+            g["value"] = value
+            for level, conf in Z_LEVELS.items():
+                lo = hi = np.full(len(g), np.nan)
+                if m.ci_method == "wilson" and m.kind == "proportion":
+                    lo, hi = stats.wilson_ci(num, den, conf)
+                    lo, hi = np.asarray(lo) * m.multiplier, np.asarray(hi) * m.multiplier
+                elif m.ci_method == "byar" and m.kind == "rate":
+                    lo, hi = stats.rate_ci(num, den, m.multiplier, conf)
+                elif m.ci_method == "byar" and m.kind == "count":
+                    lo, hi = stats.byar_ci(num, conf)
+                g[f"lower_{level}"] = lo
+                g[f"upper_{level}"] = hi
+            out.append(g)
+        return pd.concat(out, ignore_index=True)
+
+    def _add_median_waits(self, base: pd.DataFrame, measures: list[Measure]) -> pd.DataFrame:
+        med = self._median_waits(measures)
+        if med.empty:
+            return base
+        base = base.merge(med, on=["measure_id", "area_code", "period"], how="left")
+        is_med = base["measure_id"].str.startswith("wait_median_")
+        # The median is shown only when the list size behind it may be shown.
+        ok = is_med & ~base["suppressed"].astype(bool)
+        base.loc[is_med, "value"] = np.where(ok[is_med], base.loc[is_med, "median"], np.nan)
+        return base.drop(columns="median")
+
+    def _growth(self, base: pd.DataFrame, by_id: dict[str, Measure]) -> pd.DataFrame:
+        rows = []
+        for m in by_id.values():
+            if m.kind != "growth":
+                continue
+            g = base[base["measure_id"] == m.id].sort_values("period")
+            base.drop(g.index, inplace=True)
+            for area, s in g.groupby("area_code"):
+                s = s.sort_values("period")
+                prev = s["numerator"].shift(1)
+                prev_year = s["period"].str[:4].astype(int).shift(1)
+                year = s["period"].str[:4].astype(int)
+                consecutive = (year - prev_year) == 1
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    val = np.where(consecutive & (prev > 0), (s["numerator"] - prev) / prev * 100, np.nan)
+                r = s.copy()
+                r["value"] = val
+                r["denominator"] = prev.where(consecutive)
+                # Either year suppressed means the change is suppressed too.
+                r["suppressed"] = s["suppressed"].astype(bool) | s["suppressed"].astype(bool).shift(1, fill_value=False)
+                r.loc[r["suppressed"], ["value", "numerator", "denominator"]] = np.nan
+                r["suppression_reason"] = np.where(r["suppressed"], "built on a suppressed count", None)
+                rows.append(r)
+        return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+    def _gaps(self, base: pd.DataFrame, by_id: dict[str, Measure]) -> pd.DataFrame:
+        rows = []
+        for m in by_id.values():
+            if m.kind != "gap":
+                continue
+            a_id, b_id = m.gap_of
+            a = base[base["measure_id"] == a_id].set_index(["area_code", "period"])
+            b = base[base["measure_id"] == b_id].set_index(["area_code", "period"])
+            j = a.join(b, lsuffix="_a", rsuffix="_b", how="inner")
+            if j.empty:
+                continue
+            r = pd.DataFrame(index=j.index)
+            r["measure_id"] = m.id
+            r["value"] = j["value_a"] - j["value_b"]
+            r["numerator"] = np.nan
+            r["denominator"] = np.nan
+            for level, conf in Z_LEVELS.items():
+                if m.ci_method == "newcombe":
+                    d, lo, hi = stats.proportion_difference_ci(j["numerator_a"], j["denominator_a"],
+                                                              j["numerator_b"], j["denominator_b"], conf)
+                    r[f"lower_{level}"] = np.asarray(lo) * m.multiplier
+                    r[f"upper_{level}"] = np.asarray(hi) * m.multiplier
+                else:
+                    r[f"lower_{level}"] = np.nan
+                    r[f"upper_{level}"] = np.nan
+            sup = j["suppressed_a"].astype(bool) | j["suppressed_b"].astype(bool)
+            r["suppressed"] = sup
+            r["suppression_reason"] = np.where(sup, "built on a suppressed count", None)
+            r.loc[sup, ["value", "lower_95", "upper_95", "lower_998", "upper_998"]] = np.nan
+            rows.append(r.reset_index())
+        return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+    def _benchmarks(self, base: pd.DataFrame, by_id: dict[str, Measure]) -> pd.DataFrame:
+        published = self.db.query_file("published_benchmarks")
+        published["period"] = published["year"].astype(str)
+        base["_year"] = base["period"].str[:4]
+        # England: our own computed value when England data is loaded, else the published one.
+        eng = base[base["area_code"] == ENGLAND][["measure_id", "period", "value"]].rename(
+            columns={"value": "england_value"})
+        eng["england_source"] = "computed from loaded England data"
+        pub_eng = published[published["area_code"] == ENGLAND][["measure_id", "period", "value", "source"]].rename(
+            columns={"value": "england_pub", "source": "england_pub_source"})
+        base = base.merge(eng, on=["measure_id", "period"], how="left")
+        base = base.merge(pub_eng.rename(columns={"period": "_year"}), on=["measure_id", "_year"], how="left")
+        use_pub = base["england_value"].isna() & base["england_pub"].notna()
+        base.loc[use_pub, "england_value"] = base.loc[use_pub, "england_pub"]
+        base.loc[use_pub, "england_source"] = base.loc[use_pub, "england_pub_source"]
+        base = base.drop(columns=["england_pub", "england_pub_source"])
+        # Region: the region above the area (for localities and footprints, their council's region).
+        region_of = self.db.query_file("area_region")
+        base = base.merge(region_of, on="area_code", how="left")
+        reg_comp = base[["measure_id", "period", "area_code", "value"]].rename(
+            columns={"area_code": "region_code", "value": "region_value"})
+        base = base.merge(reg_comp, on=["measure_id", "period", "region_code"], how="left")
+        pub_reg = published[["measure_id", "period", "area_code", "value"]].rename(
+            columns={"area_code": "region_code", "value": "region_pub", "period": "_year"})
+        base = base.merge(pub_reg, on=["measure_id", "_year", "region_code"], how="left")
+        base["region_value"] = base["region_value"].fillna(base["region_pub"])
+        base = base.drop(columns=["region_pub"])
+        # Statistical neighbours: sum over sum when their data is loaded, else the mean of
+        # their published values.
+        nb = self.db.query("SELECT area_code, neighbour_code FROM statistical_neighbours")
+        if not nb.empty:
+            vals = base[["measure_id", "period", "area_code", "value", "numerator", "denominator"]].rename(
+                columns={"area_code": "neighbour_code"})
+            pub = published[["measure_id", "period", "area_code", "value"]].rename(
+                columns={"area_code": "neighbour_code", "value": "pub_value", "period": "_year"})
+            x = nb.merge(vals, on="neighbour_code", how="inner")
+            x["_year"] = x["period"].str[:4]
+            agg = x.groupby(["area_code", "measure_id", "period"]).agg(
+                nb_num=("numerator", lambda s: s.sum(min_count=1)), nb_den=("denominator", lambda s: s.sum(min_count=1)),
+                nb_mean=("value", "mean"), nb_n=("value", "count")).reset_index()
+            m_mult = {m.id: m.multiplier for m in by_id.values()}
+            ratio = agg["measure_id"].map(lambda i: by_id[i].is_ratio)
+            agg["neighbours_value"] = np.where(ratio & (agg["nb_den"] > 0),
+                                               agg["nb_num"] / agg["nb_den"] * agg["measure_id"].map(m_mult),
+                                               agg["nb_mean"])
+            agg = agg.rename(columns={"nb_n": "neighbours_n"})
+            xp = nb.merge(pub, on="neighbour_code", how="inner")
+            aggp = xp.groupby(["area_code", "measure_id", "_year"]).agg(
+                nbp_mean=("pub_value", "mean"), nbp_n=("pub_value", "count")).reset_index()
+            base = base.merge(agg[["area_code", "measure_id", "period", "neighbours_value", "neighbours_n"]],
+                              on=["area_code", "measure_id", "period"], how="left")
+            base = base.merge(aggp, on=["area_code", "measure_id", "_year"], how="left")
+            use = (base["neighbours_n"].fillna(0) < base["nbp_n"].fillna(0))
+            base.loc[use, "neighbours_value"] = base.loc[use, "nbp_mean"]
+            base.loc[use, "neighbours_n"] = base.loc[use, "nbp_n"]
+            base = base.drop(columns=["nbp_mean", "nbp_n"])
+        pol = base["measure_id"].map(lambda i: by_id[i].polarity).to_numpy(dtype=object)
+        lo95, hi95 = base["lower_95"].to_numpy(float), base["upper_95"].to_numpy(float)
+        lo998, hi998 = base["lower_998"].to_numpy(float), base["upper_998"].to_numpy(float)
+        for col, bench in (("england", "england_value"), ("region", "region_value"),
+                           ("neighbours", "neighbours_value")):
+            if bench not in base.columns:
+                base[bench] = np.nan
+            b = base[bench].to_numpy(float)
+            base[f"sig_{col}_95"] = stats.compare_to_benchmark(lo95, hi95, b, pol)
+            if col == "england":
+                base["sig_england_998"] = stats.compare_to_benchmark(lo998, hi998, b, pol)
+        # Never compare an area with itself.
+        is_eng = base["area_code"] == ENGLAND
+        base.loc[is_eng, ["sig_england_95", "sig_england_998"]] = "not_compared"
+        is_reg = base["area_code"] == base["region_code"]
+        base.loc[is_reg, "sig_region_95"] = "not_compared"
+        return base.drop(columns=["_year"])
+
+    def _trend_and_rank(self, base: pd.DataFrame, by_id: dict[str, Measure]) -> pd.DataFrame:
+        base = base.sort_values(["measure_id", "area_code", "period"]).reset_index(drop=True)
+        trend = np.full(len(base), "not_enough_data", dtype=object)
+        verdict = np.full(len(base), "not_enough_data", dtype=object)
+        for (mid, _area), idx in base.groupby(["measure_id", "area_code"], sort=False).indices.items():
+            m = by_id[mid]
+            if len(idx) < 5 or m.ci_method in ("none",):
+                continue
+            g = base.iloc[idx]
+            for k in range(4, len(idx)):
+                window = g.iloc[k - 4:k + 1]
+                t = stats.recent_trend(window["value"].to_numpy(float), window["lower_95"].to_numpy(float),
+                                       window["upper_95"].to_numpy(float), m.polarity)
+                trend[idx[k]] = t
+                verdict[idx[k]] = stats.trend_verdict(t, m.polarity)
+        base["trend"] = trend
+        base["trend_verdict"] = verdict
+        # Rank among the area and its statistical neighbours (1 = best; highest for no judgement).
+        nb = self.db.query("SELECT area_code, neighbour_code FROM statistical_neighbours")
+        base["rank"] = np.nan
+        base["rank_of"] = np.nan
+        if not nb.empty:
+            groups = nb.groupby("area_code")["neighbour_code"].apply(list).to_dict()
+            values = base.set_index(["measure_id", "period", "area_code"])["value"]
+            values = values[~values.index.duplicated()]
+            for i, row in base[base["area_code"].isin(list(groups))].iterrows():
+                peers = [row["area_code"], *groups[row["area_code"]]]
+                keys = [(row["measure_id"], row["period"], p) for p in peers]
+                vals = values.reindex(keys).dropna()
+                if len(vals) < 2 or pd.isna(row["value"]):
+                    continue
+                asc = by_id[row["measure_id"]].polarity == "lower_is_better"
+                rank = vals.rank(ascending=asc, method="min")
+                base.at[i, "rank"] = rank.loc[(row["measure_id"], row["period"], row["area_code"])]
+                base.at[i, "rank_of"] = len(vals)
+        return base
+
+
+def median_from_bands(counts: dict[str, float], edges: dict[str, tuple[float, float | None]]) -> float:
+    """Median of banded waits by linear interpolation within the median band.
+
+    The open-ended top band cannot be interpolated: a median falling in it is its lower edge.
+    """
+    items = sorted(((edges[b][0], edges[b][1], float(c)) for b, c in counts.items()
+                    if b in edges and c is not None and c == c), key=lambda t: t[0])
+    total = sum(c for *_, c in items)
+    if total <= 0:
+        return float("nan")
+    half, cum = total / 2, 0.0
+    for lo, hi, c in items:
+        if c > 0 and cum + c >= half:
+            if hi is None:
+                return float(lo)
+            return lo + (half - cum) / c * (hi - lo)
+        cum += c
+    return float(items[-1][0])
+
+
+_engines: dict[int, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def get_engine(db: Database) -> Engine:
+    with _engines_lock:
+        eng = _engines.get(id(db))
+        if eng is None:
+            eng = _engines[id(db)] = Engine(db)
+        return eng
+
+
+CLI_COLUMNS = ["measure_id", "measure_title", "area_code", "area_name", "period_label", "value",
+               "numerator", "denominator", "lower_95", "upper_95", "lower_998", "upper_998", "unit",
+               "england_value", "sig_england_95", "region_value", "sig_region_95", "neighbours_value",
+               "sig_neighbours_95", "trend_verdict", "rank", "rank_of", "suppressed", "suppression_reason"]
+
+
+def measure_table_for_cli(args) -> int:
+    import sys
+
+    from .config import load_config
+    from .db import NoData, get_database
+    from .store import load
+    config = load_config(getattr(args, "data_dir", None))
+    db = get_database(config)
+    try:
+        db.refresh()
+    except NoData:
+        result = load(config)
+        if not result.load_id:
+            print("error: no data could be loaded", file=sys.stderr)
+            return 1
+        db.refresh(force=True)
+    known = measures_by_id()
+    for mid in args.measure or []:
+        if mid not in known:
+            print(f"error: unknown measure '{mid}'. Known: {', '.join(sorted(known))}", file=sys.stderr)
+            return 2
+    table = get_engine(db).table(args.measure, args.area, args.period)
+    table = table[CLI_COLUMNS].rename(columns={"period_label": "period"})
+    if args.format == "json":
+        sys.stdout.write(table.to_json(orient="records", indent=1))
+        sys.stdout.write("\n")
+    else:
+        from .export import safe_csv
+        sys.stdout.write(safe_csv(table))
+    return 0

@@ -1,0 +1,216 @@
+"""Read any extract an analyst may drop in: CSV (UTF-8 with or without BOM, Windows-1252,
+comma / semicolon / tab, CRLF) or Parquet, into a DuckDB table of text columns.
+
+Invariants: every cell is read as text (a symbol such as `c` is never lost to type detection);
+each row keeps its line number in the file (`_line`, header = line 1) so that every problem can
+be reported by file, row and column; rows with the wrong number of cells are returned as
+problems rather than dropped silently. A file that cannot be read raises `UnreadableFile` with a
+sentence a user can act on.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+SUPPORTED_SUFFIXES = (".csv", ".txt", ".tsv", ".parquet")
+
+
+class UnreadableFile(Exception):
+    """The file cannot be read as a table at all; the message says why, for a user."""
+
+
+@dataclass
+class RawTable:
+    table: str  # name of a DuckDB table with text columns plus `_line`
+    columns: list[str]  # normalised column names, in file order
+    original_columns: list[str]
+    rows: int
+    row_problems: list[tuple[int, str, str]] = field(default_factory=list)  # (line, column, reason)
+    notes: list[str] = field(default_factory=list)
+    encoding: str = "utf-8"
+    delimiter: str = ","
+
+
+def normalise_name(name: str) -> str:
+    """Column names are matched case-insensitively, ignoring spaces and a stray BOM."""
+    name = name.replace("\ufeff", "").strip().strip('"').strip().lower()
+    return re.sub(r"[^0-9a-z]+", "_", name).strip("_")
+
+
+def _detect_delimiter(header_line: str) -> str:
+    counts = {d: 0 for d in (",", ";", "\t", "|")}
+    in_quotes = False
+    for ch in header_line:
+        if ch == '"':
+            in_quotes = not in_quotes
+        elif not in_quotes and ch in counts:
+            counts[ch] += 1
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _decode_check(path: Path, head: bytes) -> str:
+    if not head.strip():
+        raise UnreadableFile("the file is empty")
+    if head.startswith(b"PK\x03\x04"):
+        raise UnreadableFile("this is a zip or Excel workbook, not a CSV; save the sheet as CSV (UTF-8)")
+    if head.startswith(b"\xff\xfe") or head.startswith(b"\xfe\xff"):
+        return "utf-16"
+    if b"\x00" in head:
+        raise UnreadableFile("the file is binary (it contains NUL bytes), not a CSV text file")
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        # Excel's "CSV" on Windows saves Windows-1252; anything that is not UTF-8 but decodes
+        # as cp1252 is taken to be that. Report the position so an analyst can check.
+        try:
+            data.decode("cp1252")
+        except UnicodeDecodeError:
+            raise UnreadableFile(f"the text is neither UTF-8 nor Windows-1252 (byte {exc.start})") from None
+        return "cp1252"
+
+
+def read_raw(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> RawTable:
+    """Read `path` into DuckDB table `table` (all text) and describe what was found."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        return _read_parquet(con, path, table)
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise UnreadableFile(f"unsupported file type '{suffix}'; use CSV or Parquet")
+    with open(path, "rb") as fh:
+        head = fh.read(65536)
+    encoding = _decode_check(path, head)
+    notes: list[str] = []
+    source = path
+    tmp_path: Path | None = None
+    if encoding != "utf-8":
+        text = path.read_bytes().decode(encoding)
+        notes.append(f"read as {'Windows-1252 (Excel)' if encoding == 'cp1252' else encoding} text")
+        fd, name = tempfile.mkstemp(suffix=".csv")
+        tmp_path = Path(name)
+        with open(fd, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+        source = tmp_path
+        first_line = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+    else:
+        first_line = head.decode("utf-8", errors="replace").lstrip("\ufeff").splitlines()[0]
+    try:
+        if not first_line.strip():
+            raise UnreadableFile("the first line (the header) is blank")
+        delimiter = _detect_delimiter(first_line)
+        if delimiter != ",":
+            notes.append({";": "semicolon", "\t": "tab", "|": "pipe"}[delimiter] + "-separated")
+        header = next(csv.reader(io.StringIO(first_line), delimiter=delimiter))
+        if len(header) < 2:
+            raise UnreadableFile("the header has only one column; expected a table with several columns")
+        cur = con.cursor()
+        try:
+            cur.execute(f"DROP TABLE IF EXISTS {table}")
+            # Column names are given explicitly so that duplicated or odd headers survive.
+            names = [f"c{i}" for i in range(len(header))]
+            cur.execute(
+                f"""CREATE TABLE {table} AS
+                SELECT * FROM read_csv($path, delim=$delim, header=true,
+                    quote='"', escape='"', columns=$columns, store_rejects=true, ignore_errors=true,
+                    rejects_table='{table}_rejects', rejects_scan='{table}_scans',
+                    auto_detect=false, null_padding=false, strict_mode=true)""",
+                {"path": str(source), "delim": delimiter, "columns": {n: "VARCHAR" for n in names}},
+            )
+            rejects = cur.execute(
+                f"SELECT line, coalesce(column_name, ''), error_type, error_message "
+                f"FROM {table}_rejects ORDER BY line"
+            ).fetchall()
+            rows = cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+            _number_lines(cur, table, rows, sorted({r[0] for r in rejects}))
+            cur.execute(f"DROP TABLE IF EXISTS {table}_rejects")
+            cur.execute(f"DROP TABLE IF EXISTS {table}_scans")
+        except duckdb.Error as exc:
+            raise UnreadableFile(f"DuckDB could not parse it as {delimiter!r}-separated text: "
+                                 f"{str(exc).splitlines()[0]}") from None
+        finally:
+            cur.close()
+    finally:
+        if tmp_path is not None:
+            tmp_path.unlink(missing_ok=True)
+    problems, seen_lines = [], set()
+    for line, _col, etype, message in rejects:
+        if line in seen_lines:  # DuckDB may report one bad line more than once
+            continue
+        seen_lines.add(line)
+        kind = etype.replace("_", " ").lower()
+        problems.append((int(line), "", f"malformed row ({kind}): {message.splitlines()[0]}"))
+    raw = _finish(con, table, header, rows, problems, notes)
+    raw.encoding, raw.delimiter = encoding, delimiter
+    return raw
+
+
+def _number_lines(cur, table: str, rows: int, rejected_lines: list[int]) -> None:
+    """Give each kept row its line in the file: data lines from 2, skipping rejected ones."""
+    cur.execute(f"ALTER TABLE {table} ADD COLUMN _line BIGINT")
+    if not rejected_lines:
+        cur.execute(f"UPDATE {table} SET _line = rowid + 2")
+        return
+    rejected = sorted(set(rejected_lines))
+    lines, nxt, ri = [], 2, 0
+    while len(lines) < rows:
+        while ri < len(rejected) and rejected[ri] == nxt:
+            nxt += 1
+            ri += 1
+        lines.append(nxt)
+        nxt += 1
+    cur.execute("CREATE TEMP TABLE _line_map AS SELECT unnest(range($n)) AS rid, unnest($lines) AS line",
+                {"n": rows, "lines": lines})
+    cur.execute(f"UPDATE {table} SET _line = m.line FROM _line_map m WHERE {table}.rowid = m.rid")
+    cur.execute("DROP TABLE _line_map")
+
+
+def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> RawTable:
+    cur = con.cursor()
+    try:
+        try:
+            schema = cur.execute("DESCRIBE SELECT * FROM read_parquet($p)", {"p": str(path)}).fetchall()
+        except duckdb.Error as exc:
+            raise UnreadableFile(f"not a readable Parquet file: {str(exc).splitlines()[0]}") from None
+        header = [r[0] for r in schema]
+        names = [f"c{i}" for i in range(len(header))]
+        select = ", ".join(f'CAST("{h.replace(chr(34), chr(34) * 2)}" AS VARCHAR) AS {n}'
+                           for h, n in zip(header, names))
+        cur.execute(f"DROP TABLE IF EXISTS {table}")
+        cur.execute(f"CREATE TABLE {table} AS SELECT {select} FROM read_parquet($p)", {"p": str(path)})
+        rows = cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        # Parquet has no header line: row 1 is the first record.
+        cur.execute(f"ALTER TABLE {table} ADD COLUMN _line BIGINT")
+        cur.execute(f"UPDATE {table} SET _line = rowid + 1")
+    finally:
+        cur.close()
+    return _finish(con, table, header, rows, [], [])
+
+
+def _finish(con, table: str, header: list[str], rows: int, problems, notes) -> RawTable:
+    """Rename positional columns to normalised names; duplicated names keep the first copy."""
+    seen: dict[str, int] = {}
+    final: list[str] = []
+    cur = con.cursor()
+    try:
+        for i, original in enumerate(header):
+            name = normalise_name(original) or f"column_{i + 1}"
+            if name in seen:
+                notes.append(f"header column '{original.strip()}' appears twice; the second copy "
+                             f"(column {i + 1}) is ignored")
+                name = f"_dup{i}_{name}"
+            seen[name] = i
+            final.append(name)
+            cur.execute(f'ALTER TABLE {table} RENAME COLUMN c{i} TO "{name}"')
+    finally:
+        cur.close()
+    return RawTable(table=table, columns=[c for c in final if not c.startswith("_dup")],
+                    original_columns=header, rows=rows, row_problems=list(problems), notes=notes)

@@ -1,0 +1,472 @@
+"""Load every extract under the data folder into a versioned Parquet store.
+
+Layout of the store (`SEND_STORE_DIR`, default `data/.store`):
+
+    loads/<load_id>/<dataset>.parquet               latest edition of each row, plus rolled-up areas
+    loads/<load_id>/<dataset>_all_editions.parquet  every edition kept (revised figures stay queryable)
+    loads/<load_id>/quarantine.parquet              rows that failed a check, with file, row, column, reason
+    loads/<load_id>/manifest.parquet                one row per file: hash, rows read/loaded/quarantined
+    loads/<load_id>/load.json                       fingerprint, checksums of the files above, summary
+    CURRENT                                         the load the app reads (replaced atomically)
+
+Invariants: a load is written to a new folder and only then named in CURRENT, so a load that
+fails or is killed half-way leaves the app serving the previous complete data. A file that can no
+longer be read keeps the rows it gave in the previous load (nothing already loaded is lost). Parent
+areas are built by summing member localities in SQL (sum over sum, never an average of rates).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from . import contract
+from .config import PROJECT_ROOT, Config, load_config
+from .readers import SUPPORTED_SUFFIXES
+from .validate import FileReport, quarantine_rows_sql, validate_file
+
+LOADER_VERSION = "1"
+REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
+SQL_DIR = PROJECT_ROOT / "sql"
+KEEP_LOADS = 3
+
+# Reference datasets load first: everything else is checked against the areas they define.
+DATASET_ORDER = ["areas", "area_membership", "statistical_neighbours"]
+
+
+@dataclass
+class LoadResult:
+    changed: bool
+    load_id: str | None
+    reports: list[FileReport] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def sql_template(name: str) -> str:
+    return (SQL_DIR / f"{name}.sql").read_text()
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def discover(data_dir: Path) -> list[Path]:
+    """Every CSV/Parquet under the folder, skipping hidden folders (the store lives in one)."""
+    if not data_dir.is_dir():
+        return []
+    found = []
+    for root, dirs, files in os.walk(data_dir):
+        dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
+        for f in sorted(files):
+            if f.startswith((".", "~$")):
+                continue
+            p = Path(root) / f
+            if p.suffix.lower() in SUPPORTED_SUFFIXES:
+                found.append(p)
+    return found
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def reference_files() -> list[Path]:
+    return [REFERENCE_DIR / "areas.csv", REFERENCE_DIR / "area_membership.csv"]
+
+
+def current_load_dir(store_dir: Path) -> Path | None:
+    pointer = store_dir / "CURRENT"
+    try:
+        load_id = pointer.read_text().strip()
+    except OSError:
+        return None
+    path = store_dir / "loads" / load_id
+    return path if path.is_dir() else None
+
+
+def read_load_info(load_dir: Path) -> dict:
+    return json.loads((load_dir / "load.json").read_text())
+
+
+def verify_load(load_dir: Path) -> list[str]:
+    """Files of a load whose checksum no longer matches (a corrupted or missing derived file)."""
+    info = read_load_info(load_dir)
+    bad = []
+    for name, digest in info.get("checksums", {}).items():
+        p = load_dir / name
+        if not p.exists() or file_sha256(p) != digest:
+            bad.append(name)
+    return bad
+
+
+@contextmanager
+def _lock(store_dir: Path):
+    store_dir.mkdir(parents=True, exist_ok=True)
+    with open(store_dir / ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _connect(config: Config, tmp: Path) -> duckdb.DuckDBPyConnection:
+    tmp.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(config={"memory_limit": config.duckdb_memory, "threads": config.duckdb_threads,
+                                  "temp_directory": str(tmp)})
+
+
+def _header_dataset(path: Path) -> str | None:
+    """Cheap look at the header only, to order files (areas before everything else)."""
+    from .readers import _detect_delimiter, normalise_name
+    from .validate import detect_dataset
+    if path.suffix.lower() == ".parquet":
+        return None
+    try:
+        with open(path, "rb") as fh:
+            first = fh.readline(65536).decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    import csv as _csv
+    import io
+    cols = next(_csv.reader(io.StringIO(first), delimiter=_detect_delimiter(first)), [])
+    ds, _ = detect_dataset([normalise_name(c) for c in cols])
+    return ds.name if ds else None
+
+
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return str(path.relative_to(base))
+    except ValueError:
+        return str(path)
+
+
+def load(config: Config | None = None, force: bool = False, extra_files: list[Path] | None = None) -> LoadResult:
+    """Load every extract; returns without writing when nothing changed since the current load."""
+    config = config or load_config()
+    with _lock(config.store_dir):
+        return _load_locked(config, force, extra_files or [])
+
+
+def _fingerprint(files: list[tuple[str, Path]]) -> tuple[str, dict[str, str]]:
+    hashes = {name: file_sha256(p) for name, p in files}
+    h = hashlib.sha256(f"{contract.CONTRACT_VERSION}/{LOADER_VERSION}".encode())
+    for name in sorted(hashes):
+        h.update(f"{name}\0{hashes[name]}\n".encode())
+    for ref in reference_files():
+        h.update(file_sha256(ref).encode())
+    for sql in sorted(SQL_DIR.glob("rollup*.sql")):
+        h.update(file_sha256(sql).encode())
+    return h.hexdigest(), hashes
+
+
+def _load_locked(config: Config, force: bool, extra_files: list[Path]) -> LoadResult:
+    started = time.time()
+    data_dir = config.data_dir
+    files = [(_relative(p, data_dir), p) for p in discover(data_dir)]
+    files += [(_relative(p, data_dir), p) for p in extra_files]
+    fingerprint, hashes = _fingerprint(files)
+    previous = current_load_dir(config.store_dir)
+    if previous is not None and not force:
+        try:
+            info = read_load_info(previous)
+            if info.get("fingerprint") == fingerprint and not verify_load(previous):
+                return LoadResult(changed=False, load_id=previous.name,
+                                  notes=["nothing changed: every file is as it was at the last load"])
+        except (OSError, ValueError):
+            pass  # an unreadable load.json means the store must be rebuilt
+
+    load_id = dt.datetime.now().strftime("%Y%m%dT%H%M%S%f") + "-" + fingerprint[:8]
+    loads = config.store_dir / "loads"
+    work = loads / (load_id + ".partial")
+    work.mkdir(parents=True, exist_ok=True)
+    con = _connect(config, config.store_dir / "tmp")
+    try:
+        result = _build(con, config, files, hashes, previous, work)
+        summary = {"fingerprint": fingerprint, "load_id": load_id, "contract_version": contract.CONTRACT_VERSION,
+                   "loaded_at": dt.datetime.now().isoformat(timespec="seconds"),
+                   "seconds": round(time.time() - started, 3), "data_dir": str(data_dir),
+                   "notes": result.notes, "demo": _is_demo(files)}
+        summary["checksums"] = {p.name: file_sha256(p) for p in sorted(work.glob("*.parquet"))}
+        (work / "load.json").write_text(json.dumps(summary, indent=1))
+    except Exception:
+        con.close()
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    con.close()
+    final = loads / load_id
+    os.replace(work, final)
+    pointer_tmp = config.store_dir / "CURRENT.tmp"
+    pointer_tmp.write_text(load_id)
+    os.replace(pointer_tmp, config.store_dir / "CURRENT")
+    _prune(loads, keep=final)
+    result.load_id = load_id
+    return result
+
+
+def _is_demo(files: list[tuple[str, Path]]) -> bool:
+    return any(name.replace("\\", "/").startswith("demo/") for name, _ in files)
+
+
+def _prune(loads: Path, keep: Path) -> None:
+    done = sorted((p for p in loads.iterdir() if p.is_dir() and not p.name.endswith(".partial")),
+                  key=lambda p: p.name)
+    for old in done[:-KEEP_LOADS]:
+        if old != keep:
+            shutil.rmtree(old, ignore_errors=True)
+    for partial in loads.glob("*.partial"):
+        # A partial folder older than an hour belongs to a load that was killed.
+        if partial != keep and time.time() - partial.stat().st_mtime > 3600:
+            shutil.rmtree(partial, ignore_errors=True)
+
+
+def _create_tables(con) -> None:
+    for ds in contract.DATASETS.values():
+        cols = [f"{_q(c)} {t}" for c, t in contract.canonical_columns(ds)]
+        if ds.name != "benchmarks":
+            cols.append("edition VARCHAR")
+        cols += ["source_file VARCHAR", "source_row BIGINT", "is_rollup BOOLEAN DEFAULT false"]
+        con.execute(f"CREATE TABLE {_q('t_' + ds.name)} ({', '.join(cols)})")
+    con.execute("""CREATE TABLE quarantine (source_file VARCHAR, dataset VARCHAR, source_row BIGINT,
+                   column_name VARCHAR, value VARCHAR, reason VARCHAR, raw_row VARCHAR)""")
+    con.execute("""CREATE TABLE manifest (source_file VARCHAR, dataset VARCHAR, sha256 VARCHAR,
+                   status VARCHAR, rows_read BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT,
+                   message VARCHAR, edition VARCHAR, seconds DOUBLE, loaded_at TIMESTAMP)""")
+
+
+def _build(con, config: Config, files, hashes, previous: Path | None, work: Path) -> LoadResult:
+    _create_tables(con)
+    result = LoadResult(changed=True, load_id=None)
+    reference = [(f"(built-in) {p.name}", p) for p in reference_files()]
+    order = {name: i for i, name in enumerate(DATASET_ORDER)}
+    user_files = sorted(files, key=lambda f: (order.get(_header_dataset(f[1]) or "", len(order)), f[0]))
+    # Areas are needed before anything is checked; an empty areas_ref lets the reference load.
+    con.execute("CREATE TABLE areas_ref (area_code VARCHAR, area_level VARCHAR)")
+    now = dt.datetime.now()
+    adapted_dir = work / "_adapted"
+    for display, path in reference + _expand_published(user_files, adapted_dir, result):
+        t0 = time.time()
+        report, raw, validated = validate_file(path, con, display=display)
+        dataset = report.dataset
+        status, message = "loaded", ""
+        if report.fatal or validated is None or validated.good_sql is None:
+            status, message = "rejected", report.fatal or "could not be read"
+            kept = _carry_forward(con, previous, display)
+            if kept:
+                message += f"; kept {kept} rows loaded from this file previously"
+                report.notes.append(f"kept {kept} rows from the previous load of this file")
+        else:
+            table = _q("t_" + dataset)
+            cols = [c for c, _ in contract.canonical_columns(contract.DATASETS[dataset])]
+            if dataset != "benchmarks":
+                cols.append("edition")
+            col_sql = ", ".join(_q(c) for c in cols)
+            con.execute(f"INSERT INTO {table} ({col_sql}, source_row, source_file) "
+                        f"SELECT {col_sql}, source_row, $file FROM ({validated.good_sql})",
+                        {"file": display})
+            con.execute(f"INSERT INTO quarantine SELECT $file, $ds, source_row, column_name, value, reason, "
+                        f"raw_row FROM ({quarantine_rows_sql(raw.table)})", {"file": display, "ds": dataset})
+            if report.problems:
+                status = "loaded with problems"
+                message = f"{len(report.problems)} problems in {report.rows_quarantined} rows"
+            if dataset == "areas":
+                con.execute("DELETE FROM areas_ref")
+                con.execute("INSERT INTO areas_ref SELECT area_code, any_value(area_level) FROM t_areas GROUP BY 1")
+        edition = None
+        if dataset and dataset != "benchmarks" and status != "rejected":
+            row = con.execute(f"SELECT max(edition) FROM {_q('t_' + dataset)} WHERE source_file = $f",
+                              {"f": display}).fetchall()
+            edition = row[0][0] if row else None
+        con.execute("INSERT INTO manifest VALUES ($f, $d, $h, $s, $r, $l, $q, $m, $e, $t, $at)",
+                    {"f": display, "d": dataset, "h": hashes.get(display) or file_sha256(path), "s": status,
+                     "r": report.rows_read, "l": report.rows_loaded if status != "rejected" else 0,
+                     "q": report.rows_quarantined, "m": message, "e": edition,
+                     "t": round(time.time() - t0, 4), "at": now})
+        if not display.startswith("(built-in)"):
+            result.reports.append(report)
+    shutil.rmtree(adapted_dir, ignore_errors=True)
+    _cross_file_duplicates(con)
+    _write_areas(con)
+    for ds in contract.DATASETS.values():
+        if not ds.reference:
+            result.notes += _rollup(con, ds)
+    _write_parquet(con, work)
+    return result
+
+
+def _expand_published(files, workdir: Path, result: LoadResult) -> list[tuple[str, Path]]:
+    """Published DfE / NHS files become contract-shaped files (see send_metrics.adapters)."""
+    from .adapters import adapt
+    out = []
+    for display, path in files:
+        try:
+            adapted = adapt(path, workdir / str(len(out)))
+        except Exception as exc:  # an adapter bug must not stop the other files loading
+            adapted = None
+            result.notes.append(f"{display}: not recognised as a published format ({type(exc).__name__}: {exc})")
+        if adapted is None:
+            out.append((display, path))
+            continue
+        result.notes += [f"{display}: {adapted.source_format}: {n}" for n in adapted.notes]
+        for dataset, produced in adapted.outputs:
+            out.append((f"{display} [{adapted.source_format} -> {dataset}]", produced))
+    # Areas defined by published files (e.g. NHS providers) must exist before rows use them.
+    return sorted(out, key=lambda f: 0 if f[0].endswith("-> areas]") else 1)
+
+
+def _carry_forward(con, previous: Path | None, display: str) -> int:
+    """Rows a now-unreadable file gave in the previous load are kept, so nothing is lost."""
+    if previous is None:
+        return 0
+    kept = 0
+    for ds in contract.DATASETS.values():
+        p = previous / f"{ds.name}_all_editions.parquet"
+        if not p.exists():
+            continue
+        cols = [c for c, _ in contract.canonical_columns(ds)] + (["edition"] if ds.name != "benchmarks" else [])
+        col_sql = ", ".join(_q(c) for c in cols)
+        try:
+            n = con.execute(f"INSERT INTO {_q('t_' + ds.name)} ({col_sql}, source_file, source_row) "
+                            f"SELECT {col_sql}, source_file, source_row FROM read_parquet($p) "
+                            f"WHERE source_file = $f", {"p": str(p), "f": display}).fetchall()[0][0]
+        except duckdb.Error:
+            n = 0
+        kept += n
+        if n and ds.name == "areas":
+            con.execute("DELETE FROM areas_ref")
+            con.execute("INSERT INTO areas_ref SELECT area_code, any_value(area_level) FROM t_areas GROUP BY 1")
+    return kept
+
+
+def _key_columns(ds: contract.Dataset) -> list[str]:
+    return [contract.period_column(ds) if k in ("year", "month") else k for k in ds.key]
+
+
+def _cross_file_duplicates(con) -> None:
+    """The same key and edition in two files: the first file wins, the later rows are quarantined."""
+    for ds in contract.DATASETS.values():
+        if ds.name == "areas":
+            continue  # a file may restate a built-in area; the first definition is used below
+        table = _q("t_" + ds.name)
+        key = ", ".join(_q(k) for k in _key_columns(ds))
+        ed = "coalesce(edition, '')" if ds.name != "benchmarks" else "coalesce(edition, '')"
+        dup = (f"SELECT rowid AS rid, source_file, source_row, first_value(source_file) OVER w AS first_file, "
+               f"row_number() OVER w AS n FROM {table} WINDOW w AS (PARTITION BY {key}, {ed} "
+               f"ORDER BY source_file = 'rollup', rowid)")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _dups AS SELECT * FROM ({dup}) WHERE n > 1 "
+                    f"AND source_file <> first_file")
+        con.execute(f"INSERT INTO quarantine SELECT source_file, $ds, source_row, $k, NULL, "
+                    f"'duplicate key: the same figure (same key and edition) is already loaded from ' || first_file, "
+                    f"NULL FROM _dups", {"ds": ds.name, "k": ",".join(_key_columns(ds))})
+        con.execute(f"DELETE FROM {table} WHERE rowid IN (SELECT rid FROM _dups)")
+
+
+def _write_areas(con) -> None:
+    """Final areas (first definition of a code wins), membership and the rollup map."""
+    con.execute("""CREATE TABLE areas AS SELECT area_code, arg_min(area_name, rowid) AS area_name,
+                   arg_min(area_level, rowid) AS area_level, arg_min(dfe_la_code, rowid) AS dfe_la_code,
+                   coalesce(lower(arg_min(rollup_complete, rowid)) = 'true', false) AS rollup_complete,
+                   arg_min(coverage_note, rowid) AS coverage_note FROM t_areas GROUP BY area_code""")
+    links = con.execute("SELECT DISTINCT child_code, parent_code FROM t_area_membership WHERE weight = 1").fetchall()
+    complete = {r[0] for r in con.execute("SELECT area_code FROM areas WHERE rollup_complete").fetchall()}
+    parents: dict[str, set[str]] = {}
+    has_child: set[str] = set()
+    for child, parent in links:
+        parents.setdefault(child, set()).add(parent)
+        has_child.add(parent)
+    leaves = [a for a in parents if a not in has_child]
+    pairs = []
+    for leaf in leaves:
+        seen, stack = set(), list(parents.get(leaf, ()))
+        while stack:
+            p = stack.pop()
+            if p in seen:
+                continue
+            seen.add(p)
+            stack.extend(parents.get(p, ()))
+        pairs += [(leaf, a) for a in sorted(seen) if a in complete]
+    con.execute("CREATE TABLE rollup_map (leaf VARCHAR, ancestor VARCHAR)")
+    if pairs:
+        con.executemany("INSERT INTO rollup_map VALUES (?, ?)", pairs)
+
+
+def _rollup(con, ds: contract.Dataset) -> list[str]:
+    """Keep the latest edition of each row, then add parent areas summed from localities."""
+    table = "t_" + ds.name
+    key = ", ".join(_q(k) for k in _key_columns(ds))
+    con.execute(f"CREATE TABLE {_q(ds.name)} AS SELECT * FROM {_q(table)} "
+                f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY edition DESC NULLS LAST, rowid DESC) = 1")
+    period = contract.period_column(ds)
+    filters = [c.name for c in ds.columns if c.kind == "code" and c.name not in ("area_level", "time_identifier")]
+    select = ["r.ancestor AS area_code", "any_value(a.area_level) AS area_level", f"f.{period}"]
+    select += [f"f.{_q(c)}" for c in filters]
+    for ind in ds.indicators:
+        n = _q(ind.name)
+        select.append(f"CASE WHEN bool_or(f.{n} IS NULL) THEN NULL ELSE sum(f.{n}) END AS {n}")
+        select.append(f"CASE WHEN bool_or(f.{n} IS NULL) THEN 'x' END AS {_q(ind.name + '_symbol')}")
+    extra = [c.name for c in ds.columns if c.kind == "text" and c.name != "area_name"]
+    for t in extra:
+        select.append(f"any_value(f.{_q(t)}) AS {_q(t)}")
+    select += ["NULL AS area_name"] if "area_name" in [c.name for c in ds.columns] else []
+    ordered_cols = [c for c, _ in contract.canonical_columns(ds)]
+    by_name = {}
+    for s in select:
+        alias = s.rsplit(" AS ", 1)[-1].strip('"') if " AS " in s else s.split(".")[-1].strip('"')
+        by_name[alias] = s
+    final_select = [by_name.get(c, f"NULL AS {_q(c)}") for c in ordered_cols]
+    final_select += ["'rollup-' || coalesce(max(f.edition), '') AS edition" if ds.name != "benchmarks" else None,
+                     "'rollup' AS source_file", "NULL AS source_row", "true AS is_rollup"]
+    final_select = [s for s in final_select if s]
+    group = ["r.ancestor", f"f.{period}"] + [f"f.{_q(c)}" for c in filters]
+    sql = sql_template("rollup").format(table=_q(ds.name), period=period,
+                                        select_list=", ".join(final_select), group_list=", ".join(group))
+    con.execute(sql)
+    missing = con.execute(sql_template("incomplete_rollups").format(table=_q(ds.name), period=period)).fetchall()
+    notes = []
+    if missing:
+        by_area: dict[str, list[str]] = {}
+        for anc, per, n, total in missing:
+            by_area.setdefault(anc, []).append(f"{per} ({n}/{total} localities)")
+        for anc, pers in by_area.items():
+            notes.append(f"{ds.name}: {anc} not built for {', '.join(pers[:5])}"
+                         f"{' ...' if len(pers) > 5 else ''}: not every member locality has data")
+    return notes
+
+
+def _write_parquet(con, work: Path) -> None:
+    def copy(sql: str, name: str) -> None:
+        con.execute(f"COPY ({sql}) TO '{(work / name).as_posix()}' (FORMAT parquet, COMPRESSION zstd)")
+
+    for ds in contract.DATASETS.values():
+        if ds.name == "areas":
+            copy("SELECT * FROM areas ORDER BY area_code", "areas.parquet")
+            continue
+        if ds.reference:
+            copy(f"SELECT * EXCLUDE (is_rollup) FROM {_q('t_' + ds.name)}", f"{ds.name}.parquet")
+            continue
+        period = contract.period_column(ds)
+        copy(f"SELECT * FROM {_q(ds.name)} ORDER BY area_code, {period}", f"{ds.name}.parquet")
+        copy(f"SELECT * FROM {_q('t_' + ds.name)} ORDER BY area_code, {period}", f"{ds.name}_all_editions.parquet")
+    copy("SELECT * FROM rollup_map", "rollup_map.parquet")
+    copy("SELECT * FROM quarantine ORDER BY source_file, source_row", "quarantine.parquet")
+    copy("SELECT * FROM manifest", "manifest.parquet")
+    # The areas reference keeps every original definition too, for the data-quality view.
+    copy("SELECT * EXCLUDE (is_rollup) FROM t_areas", "areas_all_editions.parquet")

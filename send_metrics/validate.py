@@ -1,0 +1,330 @@
+"""Validate a raw extract against the data contract and split it into good and quarantined rows.
+
+All checks run as SQL generated from the contract (`contract.py`). Identifiers come only from the
+contract, never from the file, and every value from a file reaches SQL as a parameter or as data.
+
+Invariants: a row is either loaded or quarantined, never silently dropped; every quarantined row
+carries file, line, column, the offending value and a reason; a symbol is kept beside a NULL value.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from . import contract
+from .contract import Dataset
+from .readers import RawTable, UnreadableFile, read_raw
+
+SYMBOL_LIST = list(contract.SYMBOLS)
+
+
+@dataclass
+class Problem:
+    line: int | None
+    column: str
+    value: str | None
+    reason: str
+
+    def describe(self, file: str) -> str:
+        where = f"{file}"
+        if self.line is not None:
+            where += f", row {self.line}"
+        if self.column:
+            where += f", column '{self.column}'"
+        shown = "" if self.value is None else f" (value {self.value!r})"
+        return f"{where}: {self.reason}{shown}"
+
+
+@dataclass
+class FileReport:
+    path: str
+    dataset: str | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    fatal: str | None = None  # the whole file was rejected
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.fatal is None and not self.problems
+
+    def lines(self, limit: int = 50) -> list[str]:
+        if self.fatal:
+            return [f"{self.path}: REJECTED: {self.fatal}"]
+        head = (f"{self.path}: {'OK' if self.ok else 'PROBLEMS'} - dataset '{self.dataset}', "
+                f"{self.rows_read} rows read, {self.rows_loaded} valid, {self.rows_quarantined} quarantined")
+        out = [head]
+        out += [f"  note: {n}" for n in self.notes]
+        if self.ignored_columns:
+            out.append(f"  note: columns not in the contract were ignored: {', '.join(self.ignored_columns)}")
+        for p in self.problems[:limit]:
+            out.append("  " + p.describe(self.path))
+        if len(self.problems) > limit:
+            out.append(f"  ... and {len(self.problems) - limit} more problems")
+        return out
+
+
+def detect_dataset(columns: list[str]) -> tuple[Dataset | None, str]:
+    """The dataset whose required columns are all present (the most specific one wins)."""
+    present = set(columns)
+    candidates = [ds for ds in contract.DATASETS.values() if set(ds.required_names) <= present]
+    if candidates:
+        return max(candidates, key=lambda d: len(d.required_names)), ""
+    best = max(contract.DATASETS.values(), key=lambda d: len(set(d.required_names) & present))
+    missing = [c for c in best.required_names if c not in present]
+    return None, (f"the columns do not match any dataset in the data contract; closest is "
+                  f"'{best.name}', which also needs: {', '.join(missing)}")
+
+
+def used_params(sql: str, params: dict) -> dict:
+    """DuckDB wants exactly the parameters a statement names; pass only those."""
+    return {k: v for k, v in params.items() if re.search(r"\$" + re.escape(k) + r"\b", sql)}
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _code_expr(col: contract.Column) -> tuple[str, dict]:
+    """Canonical code via case-insensitive lookup: NULL when the value is not allowed."""
+    p = f"allowed_{col.name}"
+    upper = [a.upper() for a in col.allowed]
+    expr = (f"CASE WHEN list_position(${p}_u, upper(trim({_q(col.name)}))) > 0 "
+            f"THEN ${p}[list_position(${p}_u, upper(trim({_q(col.name)})))] END")
+    return expr, {p: list(col.allowed), p + "_u": upper}
+
+
+def _number_expr(name: str, decimal_comma: bool) -> str:
+    v = f"trim({_q(name)})"
+    if decimal_comma:
+        v = f"replace(replace({v}, '.', ''), ',', '.')"
+    else:
+        v = f"replace({v}, ',', '')"
+    return f"TRY_CAST({v} AS DOUBLE)"
+
+
+def _period_exprs(ds: Dataset) -> tuple[str, str]:
+    """SQL for the canonical period and for a text reason when the period is not valid."""
+    tp = "trim(time_period)"
+    ti = "lower(trim(time_identifier))"
+    if ds.monthly:
+        period = (f"CASE WHEN {ti} = 'month' THEN COALESCE("
+                  f"TRY_STRPTIME({tp}, '%Y%m')::DATE, TRY_STRPTIME({tp}, '%Y-%m')::DATE, "
+                  f"date_trunc('month', TRY_STRPTIME({tp}, '%Y-%m-%d'))::DATE) END")
+        bad = (f"CASE WHEN {ti} <> 'month' THEN 'time_identifier must be Month for this dataset' "
+               f"WHEN ({period}) IS NULL THEN 'time_period must be YYYYMM for a month' "
+               f"WHEN ({period}) > date_trunc('month', $today::DATE) THEN 'period is in the future' "
+               f"WHEN ({period}) < DATE '2000-01-01' THEN 'period is before 2000' END")
+        return period, bad
+    allowed = [t.lower() for t in ds.time_identifiers]
+    two_year = ("CASE WHEN regexp_full_match({tp}, '\\d{{6}}') AND "
+                "(CAST(substr({tp}, 1, 4) AS INTEGER) + 1) % 100 = CAST(substr({tp}, 5, 2) AS INTEGER) "
+                "THEN CAST(substr({tp}, 1, 4) AS INTEGER) + 1 "
+                "WHEN regexp_full_match({tp}, '\\d{{4}}/\\d{{2}}') AND "
+                "(CAST(substr({tp}, 1, 4) AS INTEGER) + 1) % 100 = CAST(substr({tp}, 6, 2) AS INTEGER) "
+                "THEN CAST(substr({tp}, 1, 4) AS INTEGER) + 1 END").format(tp=tp)
+    one_year = f"CASE WHEN regexp_full_match({tp}, '\\d{{4}}') THEN CAST({tp} AS INTEGER) END"
+    period = (f"CASE WHEN {ti} IN ('calendar year', 'january') THEN {one_year} "
+              f"WHEN {ti} IN ('academic year', 'financial year') THEN {two_year} END")
+    # Academic and financial years are stored by their end year, which may be next year.
+    latest = f"CASE WHEN {ti} IN ('academic year', 'financial year') THEN year($today::DATE) + 1 ELSE year($today::DATE) END"
+    allowed_sql = ", ".join("'" + a + "'" for a in allowed)  # contract constants, not user data
+    bad = (f"CASE WHEN {ti} IS NULL OR {ti} NOT IN ({allowed_sql}) THEN "
+           f"'time_identifier must be one of: {', '.join(ds.time_identifiers)}' "
+           f"WHEN ({period}) IS NULL THEN 'time_period is not a valid period for its time_identifier' "
+           f"WHEN ({period}) > {latest} THEN 'period is in the future' "
+           f"WHEN ({period}) < 2000 THEN 'period is before 2000' END")
+    return period, bad
+
+
+@dataclass
+class Validated:
+    report: FileReport
+    good_sql: str | None  # SELECT producing canonical rows (runs against temp tables)
+    params: dict
+
+
+def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
+                 dataset: Dataset | None = None, areas_table: str = "areas_ref",
+                 today: dt.date | None = None) -> Validated:
+    """Check a raw table; create `<raw>_errors` and return SQL selecting its good rows."""
+    report = FileReport(path=path, rows_read=raw.rows, notes=list(raw.notes))
+    if dataset is None:
+        dataset, why = detect_dataset(raw.columns)
+        if dataset is None:
+            report.fatal = why + f" (found: {', '.join(raw.original_columns[:12])})"
+            return Validated(report, None, {})
+    report.dataset = dataset.name
+    known = {c.name for c in dataset.columns}
+    report.ignored_columns = [c for c in raw.columns if c not in known and c not in ("edition",)]
+    if raw.rows == 0 and not raw.row_problems:
+        report.fatal = "the file has a header but no data rows"
+        return Validated(report, None, {})
+
+    present = set(raw.columns)
+    decimal_comma = raw.delimiter == ";"
+    params: dict = {"today": (today or dt.date.today()).isoformat()}
+    select = [f"{raw.table}._line AS _line"]
+    checks: list[str] = []  # SELECT _line, column, value, reason FROM typed WHERE ...
+
+    def check(column: str, condition: str, reason_sql: str, value_sql: str | None = None) -> None:
+        value_sql = value_sql or (_q(column + "__raw") if column else "NULL")
+        checks.append(f"SELECT _line, '{column}' AS col, CAST({value_sql} AS VARCHAR) AS value, "
+                      f"{reason_sql} AS reason FROM typed WHERE {condition}")
+
+    if not dataset.reference:
+        period, bad = _period_exprs(dataset)
+        pcol = contract.period_column(dataset)
+        select.append(f"{period} AS {pcol}")
+        select.append(f"{bad} AS _period_problem")
+        select.append("time_period AS time_period__raw")
+        check("time_period", "_period_problem IS NOT NULL", "_period_problem")
+
+    for col in dataset.columns:
+        if col.kind == "period" or col.name == "time_identifier":
+            continue
+        name = col.name
+        if name not in present:
+            select.append(f"NULL AS {_q(name)}")
+            if col.is_indicator:
+                select.append(f"NULL AS {_q(name + '_symbol')}")
+            select.append(f"NULL AS {_q(name + '__raw')}")
+            continue
+        select.append(f"{_q(name)} AS {_q(name + '__raw')}")
+        if col.kind == "code":
+            expr, p = _code_expr(col)
+            params.update(p)
+            select.append(f"{expr} AS {_q(name)}")
+            shown = ", ".join(col.allowed[:8]) + (", ..." if len(col.allowed) > 8 else "")
+            check(name, f"{_q(name)} IS NULL",
+                  f"'not an allowed {name.replace('_', ' ')} (allowed: {shown})'")
+        elif col.is_indicator:
+            num = _number_expr(name, decimal_comma)
+            sym = f"lower(trim({_q(name)}))"
+            select.append(f"CASE WHEN list_contains($symbols, {sym}) THEN {sym} END AS {_q(name + '_symbol')}")
+            if col.kind == "count":
+                select.append(f"CASE WHEN {num} = round({num}) THEN CAST({num} AS BIGINT) END AS {_q(name)}")
+            else:
+                select.append(f"{num} AS {_q(name)}")
+            select.append(f"{num} AS {_q(name + '__num')}")
+            params["symbols"] = SYMBOL_LIST
+            missing_ok = "" if col.required else f" AND trim(coalesce({_q(name + '__raw')}, '')) <> ''"
+            check(name, f"{_q(name + '_symbol')} IS NULL AND {_q(name + '__num')} IS NULL{missing_ok}",
+                  "CASE WHEN trim(coalesce(" + _q(name + "__raw") + ", '')) = '' THEN "
+                  "'empty cell: give a number or a symbol (c, x, z, low, u)' "
+                  "WHEN left(trim(" + _q(name + "__raw") + "), 1) IN ('=', '+', '@') THEN "
+                  "'looks like a spreadsheet formula, not a number' "
+                  "ELSE 'not a number or a known symbol (c, x, z, low, u)' END")
+            if col.kind == "count":
+                check(name, f"{_q(name + '__num')} IS NOT NULL AND {_q(name + '__num')} <> round({_q(name + '__num')})",
+                      "'a count must be a whole number'")
+            if col.kind in ("count", "number"):
+                check(name, f"{_q(name + '__num')} < 0", "'negative value'")
+            if col.kind == "weight":
+                check(name, f"{_q(name + '__num')} <= 0 OR {_q(name + '__num')} > 1",
+                      "'weight must be greater than 0 and at most 1'")
+        else:  # area and free-text columns
+            select.append(f"NULLIF(trim({_q(name)}), '') AS {_q(name)}")
+            if col.required:
+                check(name, f"{_q(name)} IS NULL", "'required value is empty'")
+            if col.kind == "text" and name not in ("area_name",):
+                check(name, f"left({_q(name)}, 1) IN ('=', '+', '@') OR left({_q(name)}, 1) = '-' AND "
+                            f"NOT regexp_full_match({_q(name)}, '-?[0-9.]+')",
+                      "'looks like a spreadsheet formula; text must not start with = + - @'")
+
+    edition = "NULLIF(trim(edition), '')" if "edition" in present else "NULL"
+    if dataset.name != "benchmarks":
+        select.append(f"{edition} AS edition")
+
+    # Area codes must be known, and area_level must agree with the areas table.
+    area_cols = [c.name for c in dataset.columns if c.kind == "area"]
+    if dataset.name == "area_membership":
+        area_cols = ["child_code", "parent_code"]
+    if dataset.name == "statistical_neighbours":
+        area_cols = ["area_code", "neighbour_code"]
+
+    typed_sql = f"SELECT {', '.join(select)} FROM {raw.table}"
+    cur = con.cursor()
+    try:
+        pass
+        sql = f"CREATE OR REPLACE TABLE typed AS {typed_sql}"
+        cur.execute(sql, used_params(sql, params))
+        if dataset.name != "areas":
+            for a in area_cols:
+                check(a, f"{_q(a)} IS NOT NULL AND {_q(a)} NOT IN (SELECT area_code FROM {areas_table})",
+                      "'unknown area code (not in the areas table)'")
+        if "area_level" in {c.name for c in dataset.columns} and dataset.name != "areas":
+            check("area_level", f"area_level IS NOT NULL AND area_code IN (SELECT area_code FROM {areas_table}) "
+                                f"AND area_level <> (SELECT a.area_level FROM {areas_table} a WHERE a.area_code = typed.area_code)",
+                  f"'does not match the areas table (' || (SELECT a.area_level FROM {areas_table} a "
+                  f"WHERE a.area_code = typed.area_code) || ')'")
+        for num, den in dataset.not_greater:
+            if num in present and den in present:
+                check(num, f"{_q(num)} > {_q(den)}",
+                      f"'{num} (' || {_q(num)} || ') is greater than {den} (' || {_q(den)} || ')'")
+        if "need_matches_status" in dataset.extra_checks:
+            check("primary_need", "(sen_status = 'no_sen') <> (primary_need = 'NONE')",
+                  "'pupils with no SEN must have primary_need NONE, and only they'")
+        if "outcome_ratio" in dataset.extra_checks:
+            check("numerator", "outcome <> 'ks4_attainment8' AND numerator > denominator",
+                  "'numerator (' || numerator || ') is greater than denominator (' || denominator || ')'")
+            check("numerator", "outcome = 'ks4_attainment8' AND numerator > 90 * denominator",
+                  "'Attainment 8 points exceed 90 per pupil'")
+        key_cols = [contract.period_column(dataset) if k in ("year", "month") else k for k in dataset.key]
+        key_sql = ", ".join(_q(k) for k in key_cols)
+        not_null = " AND ".join(f"{_q(k)} IS NOT NULL" for k in key_cols)
+        checks.append(
+            f"SELECT _line, '{key_cols[-1]}' AS col, NULL AS value, "
+            f"'duplicate key (' || '{', '.join(key_cols)}' || '): same as row ' || first_line AS reason FROM ("
+            f"SELECT _line, first_value(_line) OVER (PARTITION BY {key_sql} ORDER BY _line) AS first_line "
+            f"FROM typed WHERE {not_null}) WHERE _line <> first_line")
+        errors = f"{raw.table}_errors"
+        cur.execute(f"DROP TABLE IF EXISTS {errors}")
+        sql = f"CREATE OR REPLACE TABLE {errors} AS " + " UNION ALL ".join(checks) + " ORDER BY _line, col"
+        cur.execute(sql, used_params(sql, params))
+        for line, column, reason in raw.row_problems:
+            cur.execute(f"INSERT INTO {errors} VALUES (?, ?, NULL, ?)", [line, column, reason])
+        problems = cur.execute(f"SELECT _line, col, value, reason FROM {errors} ORDER BY _line, col").fetchall()
+        bad_rows = cur.execute(f"SELECT count(DISTINCT _line) FROM {errors}").fetchall()[0][0]
+    except duckdb.Error as exc:
+        report.fatal = f"could not be checked: {str(exc).splitlines()[0]}"
+        return Validated(report, None, {})
+    finally:
+        cur.close()
+
+    report.problems = [Problem(int(r[0]) if r[0] is not None else None, r[1], r[2], r[3]) for r in problems]
+    report.rows_quarantined = bad_rows
+    report.rows_read = raw.rows + len(raw.row_problems)
+    report.rows_loaded = report.rows_read - bad_rows
+    out_cols = [c for c, _t in contract.canonical_columns(dataset)]
+    if dataset.name != "benchmarks":
+        out_cols.append("edition")
+    good_sql = (f"SELECT {', '.join(_q(c) for c in out_cols)}, _line AS source_row FROM typed "
+                f"WHERE _line NOT IN (SELECT _line FROM {raw.table}_errors)")
+    return Validated(report, good_sql, used_params(good_sql, params))
+
+
+def quarantine_rows_sql(raw_table: str) -> str:
+    """Quarantined rows: one per problem, with the whole original row as JSON."""
+    return (f"SELECT e._line AS source_row, e.col AS column_name, e.value, e.reason, "
+            f"to_json(r) AS raw_row FROM {raw_table}_errors e LEFT JOIN {raw_table} r ON r._line = e._line")
+
+
+def validate_file(path: Path, con: duckdb.DuckDBPyConnection, areas_table: str = "areas_ref",
+                  display: str | None = None) -> tuple[FileReport, RawTable | None, Validated | None]:
+    display = display or str(path)
+    try:
+        raw = read_raw(con, path, "raw_file")
+    except UnreadableFile as exc:
+        return FileReport(path=display, fatal=str(exc)), None, None
+    except OSError as exc:
+        return FileReport(path=display, fatal=f"cannot open the file: {exc.strerror}"), None, None
+    v = validate_raw(con, raw, display, areas_table=areas_table)
+    return v.report, raw, v

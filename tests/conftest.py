@@ -1,0 +1,77 @@
+"""Shared fixtures: isolated data folders and stores, and the demo data loaded once per session."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+REAL = SHARED / "data" / "real"
+GEO = SHARED / "data" / "geo"
+
+sys.path.insert(0, str(ROOT))
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch) -> Path:
+    """An empty data folder with its own store."""
+    d = tmp_path / "data"
+    d.mkdir()
+    monkeypatch.setenv("SEND_STORE_DIR", str(tmp_path / "store"))
+    return d
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory) -> Path:
+    """The shipped demo data loaded into a private store (once per test session)."""
+    from send_metrics.config import load_config
+    from send_metrics.store import load
+    store = tmp_path_factory.mktemp("demo_store")
+    old = os.environ.get("SEND_STORE_DIR")
+    os.environ["SEND_STORE_DIR"] = str(store)
+    try:
+        result = load(load_config(ROOT / "data"))
+        assert result.load_id, result.notes
+    finally:
+        if old is None:
+            os.environ.pop("SEND_STORE_DIR", None)
+        else:
+            os.environ["SEND_STORE_DIR"] = old
+    return store
+
+
+@pytest.fixture(scope="session")
+def demo_config(demo_store):
+    from dataclasses import replace
+
+    from send_metrics.config import load_config
+    return replace(load_config(ROOT / "data"), store_dir=demo_store)
+
+
+@pytest.fixture(scope="session")
+def demo_engine(demo_config):
+    from send_metrics.db import Database
+    from send_metrics.engine import Engine
+    return Engine(Database(demo_config))
+
+
+def run_cli(*args: str, env: dict | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("SEND_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "send_metrics", *args], capture_output=True, text=True,
+                          env=full_env, cwd=cwd, timeout=300)
+
+
+def needs_real():
+    return pytest.mark.skipif(not REAL.is_dir(), reason=f"real published data folder {REAL} is absent")

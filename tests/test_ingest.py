@@ -1,0 +1,229 @@
+"""Data platform: contract checks, quarantine, atomic loads, idempotent reloads, encodings."""
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from conftest import ROOT, run_cli, write
+from send_metrics.config import load_config
+from send_metrics.db import Database
+from send_metrics.store import current_load_dir, load
+
+HEADER = "time_period,time_identifier,area_code,area_level,primary_need,age_band,setting_type,ehc_plans\n"
+GOOD = [
+    "2024,January,LOC-MILLOM,locality,ASD,5to10,mainstream,12",
+    "2024,January,LOC-CARLISLE,locality,ASD,5to10,mainstream,30",
+    "2024,January,LOC-EDEN,locality,SLCN,11to15,special,7",
+]
+
+
+def caseload(rows: list[str]) -> str:
+    return HEADER + "\n".join(rows) + "\n"
+
+
+def parquet(path, sql):
+    con = duckdb.connect()
+    return con.execute(sql.replace("$p", f"'{path}'")).fetchall()
+
+
+def loaded(config, table="ehcp_caseload", where="NOT is_rollup"):
+    d = current_load_dir(config.store_dir)
+    return parquet(d / f"{table}.parquet", f"SELECT area_code, ehc_plans FROM read_parquet($p) WHERE {where} ORDER BY 1")
+
+
+def quarantine(config):
+    d = current_load_dir(config.store_dir)
+    return parquet(d / "quarantine.parquet", "SELECT source_row, column_name, reason FROM read_parquet($p) ORDER BY 1, 2")
+
+
+BAD_CASES = [
+    ("2024,January,LOC-MILLOM,locality,SEMH,5to10,mainstream,-3", "ehc_plans", "negative"),
+    ("2024,January,LOC-MILLOM,locality,SEMH,5to10,mainstream,2.5", "ehc_plans", "whole number"),
+    ("2024,January,LOC-MILLOM,locality,SEMH,5to10,mainstream,abc", "ehc_plans", "not a number"),
+    ("2024,January,LOC-MILLOM,locality,SEMH,5to10,mainstream,", "ehc_plans", "empty cell"),
+    ("2024,January,LOC-MILLOM,locality,SEMH,5to10,mainstream,=1+2", "ehc_plans", "formula"),
+    ("2024,January,E99999999,locality,ASD,5to10,mainstream,3", "area_code", "unknown area"),
+    ("2024,January,LOC-MILLOM,council,SEMH,5to10,mainstream,3", "area_level", "does not match"),
+    ("2024,January,LOC-MILLOM,locality,XYZ,5to10,mainstream,3", "primary_need", "not an allowed"),
+    ("2024,January,LOC-MILLOM,locality,SEMH,5-10,mainstream,3", "age_band", "not an allowed"),
+    ("2099,January,LOC-MILLOM,locality,SEMH,5to10,mainstream,3", "time_period", "future"),
+    ("1850,January,LOC-MILLOM,locality,SEMH,5to10,mainstream,3", "time_period", "before 2000"),
+    ("2024,Month,LOC-MILLOM,locality,SEMH,5to10,mainstream,3", "time_period", "time_identifier"),
+    ("20x4,January,LOC-MILLOM,locality,SEMH,5to10,mainstream,3", "time_period", "not a valid period"),
+]
+
+
+@pytest.mark.parametrize("row,column,reason", BAD_CASES)
+def test_each_bad_row_is_quarantined_with_its_column_and_reason(data_dir, row, column, reason):
+    write(data_dir / "caseload.csv", caseload(GOOD + [row]))
+    config = load_config(data_dir)
+    load(config)
+    assert len(loaded(config)) == 3, "the good rows load"
+    q = quarantine(config)
+    assert [(r[0], r[1]) for r in q] == [(5, column)]
+    assert reason in q[0][2]
+
+
+def test_duplicate_key_and_numerator_above_denominator(data_dir):
+    write(data_dir / "caseload.csv", caseload(GOOD + [GOOD[0].replace(",12", ",13")]))
+    write(data_dir / "assess.csv",
+          "time_period,time_identifier,area_code,area_level,requests,requests_refused,decisions,"
+          "decisions_within_6_weeks,new_plans,plans_issued_ex,plans_issued_20wk_ex,plans_issued_inc,plans_issued_20wk_inc\n"
+          "2024,Calendar year,LOC-EDEN,locality,10,2,9,8,7,7,8,7,5\n"
+          "2024,Calendar year,LOC-MILLOM,locality,10,2,9,8,7,7,6,7,5\n")
+    config = load_config(data_dir)
+    load(config)
+    q = quarantine(config)
+    reasons = " | ".join(r[2] for r in q)
+    assert "duplicate key" in reasons and "same as row 2" in reasons
+    assert "plans_issued_20wk_ex (8) is greater than plans_issued_ex (7)" in reasons
+
+
+def test_symbols_are_kept_and_never_zero(data_dir):
+    write(data_dir / "caseload.csv", caseload(GOOD + ["2024,January,LOC-MILLOM,locality,SLCN,5to10,mainstream,c",
+                                                      "2024,January,LOC-MILLOM,locality,HI,5to10,mainstream,low"]))
+    config = load_config(data_dir)
+    load(config)
+    d = current_load_dir(config.store_dir)
+    rows = parquet(d / "ehcp_caseload.parquet",
+                   "SELECT primary_need, ehc_plans, ehc_plans_symbol FROM read_parquet($p) "
+                   "WHERE area_code = 'LOC-MILLOM' ORDER BY 1")
+    assert ("SLCN", None, "c") in rows and ("HI", None, "low") in rows
+    assert quarantine(config) == []
+
+
+def test_broken_file_leaves_earlier_data_queryable(data_dir):
+    write(data_dir / "caseload.csv", caseload(GOOD))
+    config = load_config(data_dir)
+    first = load(config)
+    db = Database(config)
+    before = db.rows("SELECT count(*) FROM ehcp_caseload WHERE NOT is_rollup")[0][0]
+    (data_dir / "broken.csv").write_bytes(b"\x00\x01\x02binary\x00junk")
+    (data_dir / "empty.csv").write_bytes(b"")
+    second = load(config)
+    assert second.load_id != first.load_id
+    fatal = {r.path: r.fatal for r in second.reports if r.fatal}
+    assert "binary" in fatal["broken.csv"] and "empty" in fatal["empty.csv"]
+    assert db.rows("SELECT count(*) FROM ehcp_caseload WHERE NOT is_rollup")[0][0] == before
+
+
+def test_file_that_becomes_unreadable_keeps_its_previous_rows(data_dir):
+    path = write(data_dir / "caseload.csv", caseload(GOOD))
+    config = load_config(data_dir)
+    load(config)
+    path.write_bytes(b"\x00garbage")
+    result = load(config)
+    assert any("kept 3 rows" in n for r in result.reports for n in r.notes)
+    assert len(loaded(config)) == 3
+
+
+def test_load_is_atomic_when_it_fails_half_way(data_dir, monkeypatch):
+    write(data_dir / "caseload.csv", caseload(GOOD))
+    config = load_config(data_dir)
+    first = load(config)
+    write(data_dir / "more.csv", caseload(["2023,January,LOC-EDEN,locality,ASD,5to10,mainstream,4"]))
+    import send_metrics.store as store
+
+    def boom(*a, **k):
+        raise RuntimeError("disk full")
+    monkeypatch.setattr(store, "_write_parquet", boom)
+    with pytest.raises(RuntimeError):
+        load(config)
+    assert current_load_dir(config.store_dir).name == first.load_id
+    assert not list((config.store_dir / "loads").glob("*.partial"))
+
+
+def test_second_load_with_unchanged_files_does_nothing(data_dir):
+    write(data_dir / "caseload.csv", caseload(GOOD))
+    config = load_config(data_dir)
+    first = load(config)
+    second = load(config)
+    assert first.changed and not second.changed
+    assert second.load_id == first.load_id
+    assert "nothing changed" in second.notes[0]
+
+
+def test_corrupted_derived_file_is_rebuilt(data_dir):
+    write(data_dir / "caseload.csv", caseload(GOOD))
+    config = load_config(data_dir)
+    first = load(config)
+    d = current_load_dir(config.store_dir)
+    (d / "ehcp_caseload.parquet").write_bytes(b"not parquet")
+    second = load(config)
+    assert second.changed and second.load_id != first.load_id
+    assert len(loaded(config)) == 3
+
+
+@pytest.mark.parametrize("encoding,delimiter,newline,bom", [
+    ("utf-8", ",", "\n", False), ("utf-8", ",", "\r\n", True), ("cp1252", ";", "\r\n", False),
+    ("utf-8", "\t", "\n", False), ("utf-8", ";", "\n", True)])
+def test_encodings_and_delimiters(data_dir, encoding, delimiter, newline, bom):
+    text = caseload(GOOD).replace(",", delimiter).replace("\n", newline)
+    # A Windows-1252 character in an ignored free-text column proves the decoding.
+    text = text.replace(f"ehc_plans{newline}", f"ehc_plans{delimiter}note{newline}", 1)
+    lines = text.split(newline)
+    lines = [lines[0]] + [ln + f"{delimiter}café – £5" if ln else ln for ln in lines[1:]]
+    raw = newline.join(lines).encode(encoding)
+    if bom:
+        raw = b"\xef\xbb\xbf" + raw
+    (data_dir / "caseload.csv").write_bytes(raw)
+    config = load_config(data_dir)
+    result = load(config)
+    assert result.reports[0].fatal is None, result.reports[0].fatal
+    assert len(loaded(config)) == 3
+    assert quarantine(config) == []
+
+
+def test_header_only_and_wrong_header_are_rejected(data_dir):
+    write(data_dir / "header_only.csv", HEADER)
+    write(data_dir / "wrong.csv", "foo,bar,baz\n1,2,3\n")
+    result = load(load_config(data_dir))
+    fatal = {r.path: r.fatal for r in result.reports}
+    assert "no data rows" in fatal["header_only.csv"]
+    assert "do not match any dataset" in fatal["wrong.csv"]
+
+
+def test_truncated_row_is_reported_with_its_line(data_dir):
+    write(data_dir / "caseload.csv", caseload(GOOD + ["2024,January,LOC-EDEN,locality,ASD"]))
+    config = load_config(data_dir)
+    result = load(config)
+    assert len(loaded(config)) == 3
+    assert any(p.line == 5 and "malformed row" in p.reason for p in result.reports[0].problems)
+
+
+def test_cli_validate_exit_codes(tmp_path):
+    good = write(tmp_path / "good.csv", caseload(GOOD))
+    bad = write(tmp_path / "bad.csv", caseload(GOOD[:1] + ["2024,January,LOC-EDEN,locality,ASD,5to10,mainstream,-1"]))
+    binary = tmp_path / "bin.csv"
+    binary.write_bytes(b"\x00\xff\x00")
+    ok = run_cli("validate", str(good))
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    r = run_cli("validate", str(bad))
+    assert r.returncode == 1
+    assert "bad.csv, row 3, column 'ehc_plans': negative value" in r.stdout
+    r = run_cli("validate", str(binary))
+    assert r.returncode == 1 and "binary" in r.stdout and "Traceback" not in r.stdout + r.stderr
+    r = run_cli("validate", str(tmp_path / "missing.csv"))
+    assert r.returncode == 2
+    r = run_cli("frobnicate")
+    assert r.returncode == 2
+
+
+def test_cli_validate_shipped_data_is_clean():
+    r = run_cli("validate", str(ROOT / "data"))
+    assert r.returncode == 0, r.stdout[-3000:]
+
+
+def test_cli_load_twice_reports_nothing_changed(tmp_path):
+    d = tmp_path / "data"
+    write(d / "caseload.csv", caseload(GOOD))
+    env = {"SEND_STORE_DIR": str(tmp_path / "store")}
+    first = run_cli("load", "--data-dir", str(d), env=env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    second = run_cli("load", "--data-dir", str(d), env=env)
+    assert second.returncode == 0 and "nothing changed" in second.stdout
+
+
+def test_data_contract_document_is_up_to_date():
+    from send_metrics.docs import contract_markdown
+    assert (ROOT / "docs" / "data-contract.md").read_text() == contract_markdown() + "\n"

@@ -1,0 +1,187 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from send_metrics.projection import backtest, project_caseload
+
+
+def hist(group_counts, start=2015):
+    return pd.DataFrame(
+        [(start + i, g, c) for g, counts in group_counts.items() for i, c in enumerate(counts)],
+        columns=["year", "group", "count"],
+    )
+
+
+def projected(out, group):
+    return out[(out["group"] == group) & (out["kind"] == "projected")].reset_index(drop=True)
+
+
+NOISY = [120.0, 131.0, 139.0, 155.0, 160.0, 178.0]  # 2019..2024
+
+
+def test_perfect_exponential_recovered_exactly():
+    h = hist({"ASD": [100 * 1.1**t for t in range(10)]})  # 2015..2024
+    out = project_caseload(h, horizon=5)
+    p = projected(out, "ASD")
+    assert p["year"].tolist() == [2025, 2026, 2027, 2028, 2029]
+    expected = [100 * 1.1 ** (9 + k) for k in range(1, 6)]
+    np.testing.assert_allclose(p["value"], expected, rtol=0, atol=1e-6)
+    for col in ["lower_80", "upper_80", "lower_95", "upper_95"]:
+        np.testing.assert_allclose(p[col], expected, rtol=0, atol=1e-6)
+    obs = out[out["kind"] == "observed"]
+    assert len(obs) == 10 and obs[["lower_80", "upper_95"]].isna().all().all()
+    assert list(out.columns[:9]) == ["group", "year", "kind", "value", "lower_80",
+                                     "upper_80", "lower_95", "upper_95", "method"]
+    assert (out["method"] == "loglinear").all()
+
+
+def test_intervals_widen_with_horizon_and_nest():
+    p = projected(project_caseload(hist({"SEMH": NOISY}, start=2019), horizon=5), "SEMH")
+    for level in ("80", "95"):
+        width = p[f"upper_{level}"] - p[f"lower_{level}"]
+        assert (np.diff(width) > 0).all()
+    assert (p["lower_95"] < p["lower_80"]).all() and (p["upper_80"] < p["upper_95"]).all()
+    assert ((p["lower_80"] < p["value"]) & (p["value"] < p["upper_80"])).all()
+
+
+def test_prediction_interval_matches_hand_computation():
+    p = projected(project_caseload(hist({"SLCN": NOISY}, start=2019), horizon=3), "SLCN")
+    x = np.arange(2019, 2025) - 2019.0
+    X = np.column_stack([np.ones_like(x), x])
+    y = np.log(NOISY)
+    beta, rss, *_ = np.linalg.lstsq(X, y, rcond=None)
+    s2 = rss[0] / (len(y) - 2)
+    xtx_inv = np.linalg.inv(X.T @ X)
+    for h in range(1, 4):
+        x0 = np.array([1.0, 5.0 + h])
+        fit = x0 @ beta
+        se = np.sqrt(s2 * (1 + x0 @ xtx_inv @ x0))  # matrix form of the PI variance
+        assert p.loc[h - 1, "value"] == pytest.approx(np.exp(fit), abs=1e-4)
+        for level in (0.8, 0.95):
+            q = stats.t.ppf(0.5 + level / 2, df=4) * se
+            lab = f"{level * 100:g}"
+            assert p.loc[h - 1, f"lower_{lab}"] == pytest.approx(np.exp(fit - q), abs=1e-4)
+            assert p.loc[h - 1, f"upper_{lab}"] == pytest.approx(np.exp(fit + q), abs=1e-4)
+
+
+def test_window_uses_only_last_n_years():
+    # An old regime of decline is ignored with window=6: the last 6 years are exact growth.
+    counts = [500, 400, 300, 200] + [100 * 1.2**t for t in range(6)]
+    p = projected(project_caseload(hist({"A": counts}), horizon=1), "A")
+    assert p.loc[0, "value"] == pytest.approx(100 * 1.2**6, abs=1e-6)
+    p4 = projected(project_caseload(hist({"A": counts}), horizon=1, window=10), "A")
+    assert p4.loc[0, "value"] < 100 * 1.2**6
+
+
+def test_backtest_known_series():
+    # Group A: exact 10% growth to 2021, then the last 3 actuals are set so the
+    # projection over-states them by +10%, -5% and +20% (APE = |e| exactly).
+    train_a = [100 * 1.1**t for t in range(7)]  # 2015..2021
+    proj_a = np.array([100 * 1.1 ** (6 + k) for k in (1, 2, 3)])
+    errs = np.array([0.10, -0.05, 0.20])
+    actual_a = proj_a / (1 + errs)
+    # Group B: noisy training series; actuals placed at the point projection,
+    # between the 80% and 95% upper bounds, and above the 95% upper bound.
+    train_b = [50, 56, 59, 66, 70, 79, 83]
+    pb = projected(project_caseload(hist({"B": train_b}), horizon=3), "B")
+    actual_b = np.array([
+        pb.loc[0, "value"],
+        (pb.loc[1, "upper_80"] + pb.loc[1, "upper_95"]) / 2,
+        pb.loc[2, "upper_95"] * 1.1,
+    ])
+    h = hist({"A": [*train_a, *actual_a], "B": [*train_b, *actual_b]})
+    bt = backtest(h, holdout=3).set_index("group")
+
+    assert bt.loc["A", "n"] == 3
+    assert bt.loc["A", "mape"] == pytest.approx(100 * (0.10 + 0.05 + 0.20) / 3, abs=1e-9)
+    assert bt.loc["A", "mean_error"] == pytest.approx(np.mean(proj_a - actual_a), abs=1e-9)
+    assert bt.loc["A", "coverage_80"] == 0 and bt.loc["A", "coverage_95"] == 0
+
+    ape_b = np.abs(pb["value"].to_numpy() - actual_b) / actual_b
+    assert bt.loc["B", "mape"] == pytest.approx(100 * ape_b.mean(), abs=1e-9)
+    assert bt.loc["B", "mean_error"] == pytest.approx(np.mean(pb["value"] - actual_b), abs=1e-9)
+    assert bt.loc["B", "coverage_80"] == pytest.approx(1 / 3)
+    assert bt.loc["B", "coverage_95"] == pytest.approx(2 / 3)
+
+    assert bt.loc["OVERALL", "n"] == 6
+    assert bt.loc["OVERALL", "mape"] == pytest.approx(100 * np.mean([*np.abs(errs), *ape_b]), abs=1e-9)
+    assert bt.loc["OVERALL", "coverage_95"] == pytest.approx(2 / 6)
+
+
+def test_fewer_than_three_positive_observations_not_projected():
+    h = hist({"OK": NOISY, "ZEROS": [0, 5, 0, 0, 7, 0], "SHORT": [3, 4]}, start=2019)
+    out = project_caseload(h)
+    for g, n_obs in (("ZEROS", 6), ("SHORT", 2)):
+        rows = out[out["group"] == g]
+        assert (rows["kind"] == "observed").all() and len(rows) == n_obs
+        assert rows["note"].str.contains("fewer than 3 positive").all()
+    assert len(projected(out, "OK")) == 5
+    bt = backtest(h).set_index("group")
+    assert bt.loc["SHORT", "n"] == 0 and np.isnan(bt.loc["SHORT", "mape"])
+
+
+def test_zero_counts_use_half_offset():
+    counts = np.array([0.0, 2.0, 3.0, 5.0, 6.0, 9.0])
+    p = projected(project_caseload(hist({"PD": counts}, start=2019), horizon=1), "PD")
+    x = np.arange(6.0)
+    slope, intercept = np.polyfit(x, np.log(counts + 0.5), 1)
+    assert p.loc[0, "value"] == pytest.approx(np.exp(intercept + slope * 6) - 0.5, abs=1e-9)
+    assert "0.5" in p.loc[0, "note"] and (p["lower_95"] >= 0).all()
+
+
+def test_reconciliation_sums_to_total():
+    rng = np.random.default_rng(1)
+    t = np.arange(8)
+    a = 100 * 1.15**t * np.exp(rng.normal(0, 0.03, 8))
+    b = 200 * 1.03**t * np.exp(rng.normal(0, 0.03, 8))
+    total = (a + b) * 1.02  # ALL also includes a small unmodelled remainder
+    h = hist({"ASD": a, "SEMH": b, "ALL": total})
+    raw, rec = project_caseload(h), project_caseload(h, reconcile=True)
+
+    def group_sum(out):
+        p = out[(out["kind"] == "projected") & (out["group"] != "ALL")]
+        return p.groupby("year")["value"].sum().to_numpy()
+
+    all_proj = projected(rec, "ALL")["value"].to_numpy()
+    assert not np.allclose(group_sum(raw), all_proj, rtol=1e-3)  # not coherent before
+    np.testing.assert_allclose(group_sum(rec), all_proj, rtol=1e-12)
+    np.testing.assert_allclose(all_proj, projected(raw, "ALL")["value"], rtol=1e-12)
+    ratio = projected(rec, "ASD")["value"] / projected(raw, "ASD")["value"]
+    np.testing.assert_allclose(ratio, projected(rec, "SEMH")["value"] / projected(raw, "SEMH")["value"])
+    np.testing.assert_allclose(projected(rec, "ASD")["upper_95"], projected(raw, "ASD")["upper_95"] * ratio)
+    obs_cols = ["group", "year", "value"]
+    pd.testing.assert_frame_equal(raw[raw["kind"] == "observed"][obs_cols],
+                                  rec[rec["kind"] == "observed"][obs_cols])
+    assert projected(rec, "ASD")["note"].str.startswith("reconciled to ALL").all()
+    with pytest.raises(ValueError):
+        project_caseload(h[h["group"] != "ALL"], reconcile=True)
+
+
+def test_damped_between_flat_and_loglinear():
+    h = hist({"A": NOISY}, start=2019)
+    lin = projected(project_caseload(h), "A")["value"]
+    damped = projected(project_caseload(h, method="damped", damping=0.8), "A")
+    assert (damped["value"] < lin).all() and (np.diff(damped["value"]) > 0).all()
+    assert (damped["method"] == "damped").all()
+    undamped = projected(project_caseload(h, method="damped", damping=1.0), "A")["value"]
+    np.testing.assert_allclose(undamped, lin, rtol=1e-12)
+
+
+def test_input_validation():
+    with pytest.raises(ValueError):
+        project_caseload(hist({"A": [1, 2, -3, 4]}))
+    dup = pd.concat([hist({"A": NOISY}), hist({"A": NOISY})])
+    with pytest.raises(ValueError):
+        project_caseload(dup)
+    with pytest.raises(ValueError):
+        project_caseload(hist({"A": NOISY}), method="arima")
+
+
+def test_does_not_import_streamlit():
+    code = "import sys, send_metrics.projection; assert 'streamlit' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
