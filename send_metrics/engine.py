@@ -136,7 +136,7 @@ class Engine:
         # Denominators from another dataset (population): the latest year at or before the period.
         for m in measures:
             if m.denominator_dataset:
-                den = self.db.query_file("population_denominator", {"measure_id": m.id})
+                den = self.db.query_file("population_denominator")
                 base = self._attach_population(base, m, den)
         return base
 
@@ -144,8 +144,9 @@ class Engine:
     def _attach_population(base: pd.DataFrame, m: Measure, den: pd.DataFrame) -> pd.DataFrame:
         rows = base["measure_id"] == m.id
         part = base[rows].copy()
-        part["_year"] = part["period"].str[:4].astype(int)
-        den = den.sort_values("year")
+        part["_year"] = part["period"].str[:4].astype("int64")
+        den = den.astype({"area_code": "string", "year": "int64"}).sort_values("year")
+        part["area_code"] = part["area_code"].astype("string")
         merged = pd.merge_asof(part.sort_values("_year"), den.rename(columns={"year": "_year"}),
                                on="_year", by="area_code", direction="backward")
         merged["denominator"] = merged["population"]
@@ -407,15 +408,16 @@ class Engine:
         base = base.sort_values(["measure_id", "area_code", "period"]).reset_index(drop=True)
         trend = np.full(len(base), "not_enough_data", dtype=object)
         verdict = np.full(len(base), "not_enough_data", dtype=object)
+        value = base["value"].to_numpy(float)
+        lower = base["lower_95"].to_numpy(float)
+        upper = base["upper_95"].to_numpy(float)
         for (mid, _area), idx in base.groupby(["measure_id", "area_code"], sort=False).indices.items():
             m = by_id[mid]
-            if len(idx) < 5 or m.ci_method in ("none",):
+            if len(idx) < 5 or m.ci_method == "none":
                 continue
-            g = base.iloc[idx]
             for k in range(4, len(idx)):
-                window = g.iloc[k - 4:k + 1]
-                t = stats.recent_trend(window["value"].to_numpy(float), window["lower_95"].to_numpy(float),
-                                       window["upper_95"].to_numpy(float), m.polarity)
+                w = idx[k - 4:k + 1]
+                t = stats.recent_trend(value[w], lower[w], upper[w], m.polarity)
                 trend[idx[k]] = t
                 verdict[idx[k]] = stats.trend_verdict(t, m.polarity)
         base["trend"] = trend
@@ -424,20 +426,24 @@ class Engine:
         nb = self.db.query("SELECT area_code, neighbour_code FROM statistical_neighbours")
         base["rank"] = np.nan
         base["rank_of"] = np.nan
-        if not nb.empty:
-            groups = nb.groupby("area_code")["neighbour_code"].apply(list).to_dict()
-            values = base.set_index(["measure_id", "period", "area_code"])["value"]
-            values = values[~values.index.duplicated()]
-            for i, row in base[base["area_code"].isin(list(groups))].iterrows():
-                peers = [row["area_code"], *groups[row["area_code"]]]
-                keys = [(row["measure_id"], row["period"], p) for p in peers]
-                vals = values.reindex(keys).dropna()
-                if len(vals) < 2 or pd.isna(row["value"]):
-                    continue
-                asc = by_id[row["measure_id"]].polarity == "lower_is_better"
-                rank = vals.rank(ascending=asc, method="min")
-                base.at[i, "rank"] = rank.loc[(row["measure_id"], row["period"], row["area_code"])]
-                base.at[i, "rank_of"] = len(vals)
+        if nb.empty:
+            return base
+        peers = pd.concat([nb, pd.DataFrame({"area_code": nb["area_code"].unique(),
+                                             "neighbour_code": nb["area_code"].unique()})])
+        peers = peers.astype({"area_code": "string", "neighbour_code": "string"})
+        vals = base[["measure_id", "period", "area_code", "value"]].dropna(subset=["value"]).rename(
+            columns={"area_code": "neighbour_code"}).astype({"neighbour_code": "string"})
+        x = peers.merge(vals, on="neighbour_code")
+        if x.empty:
+            return base
+        lower_better = x["measure_id"].map(lambda i: by_id[i].polarity == "lower_is_better").to_numpy(bool)
+        x["score"] = np.where(lower_better, x["value"], -x["value"])
+        x["rank"] = x.groupby(["area_code", "measure_id", "period"])["score"].rank(method="min")
+        x["rank_of"] = x.groupby(["area_code", "measure_id", "period"])["score"].transform("count")
+        own = x[(x["area_code"] == x["neighbour_code"]) & (x["rank_of"] >= 2)][
+            ["area_code", "measure_id", "period", "rank", "rank_of"]]
+        base = base.drop(columns=["rank", "rank_of"]).astype({"area_code": "string"}).merge(
+            own, on=["area_code", "measure_id", "period"], how="left")
         return base
 
 

@@ -1,5 +1,5 @@
 -- Numerator and denominator of one catalogue measure for every area and period.
--- {placeholders} are identifiers and expressions compiled from catalogue.toml by
+-- Placeholders in braces are identifiers and expressions compiled from catalogue.toml by
 -- send_metrics/engine.py (never user input). Sums are NULL when any contributing cell
 -- carries a symbol, so a suppressed or missing figure is never counted as zero.
 SELECT '{measure_id}' AS measure_id,
