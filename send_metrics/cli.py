@@ -40,6 +40,16 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("demo", help="write the synthetic demo extract into data/demo")
     s.add_argument("--out", help="folder to write (default: <data dir>/demo)")
 
+    s = sub.add_parser("report", help="write the board pack: one self-contained HTML file")
+    s.add_argument("--out", required=True, help="HTML file to write, e.g. board.html")
+    s.add_argument("--area", default="E06000063", help="area code (default Cumberland E06000063)")
+    s.add_argument("--period", help="year, e.g. 2025 (default: the latest)")
+    s.add_argument("--data-dir")
+
+    s = sub.add_parser("bench", help="benchmark ingest, measures and pages side by side")
+    s.add_argument("--quick", action="store_true", help="smaller data; finishes within 10 minutes")
+    s.add_argument("--json", action="store_true", help="print one JSON object with the results last")
+
     s = sub.add_parser("contract", help="print the data contract as Markdown")
     return p
 
@@ -135,6 +145,16 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from .report import write_report
+    return write_report(args)
+
+
+def cmd_bench(args) -> int:
+    from .bench import run_bench
+    return run_bench(args)
+
+
 def cmd_contract(args) -> int:
     from .docs import contract_markdown
     print(contract_markdown())
@@ -142,4 +162,4 @@ def cmd_contract(args) -> int:
 
 
 COMMANDS = {"load": cmd_load, "validate": cmd_validate, "measures": cmd_measures,
-            "demo": cmd_demo, "contract": cmd_contract}
+            "demo": cmd_demo, "contract": cmd_contract, "report": cmd_report, "bench": cmd_bench}

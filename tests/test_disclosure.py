@@ -79,8 +79,9 @@ def cumbria_table(localities, measure="m"):
     return pd.DataFrame({"area_code": CODES, "measure": measure, "count": M @ v})
 
 
-def disclosed_cells(df):
-    """Independent oracle: codes of suppressed cells an attacker can recover."""
+def disclosed_cells(df, integers=True):
+    """Independent oracle: codes of suppressed cells an attacker can recover
+    (by linear algebra, and with ``integers`` also by non-negativity)."""
     present = {c: i for i, c in enumerate(df["area_code"])}
     rows = {c: M[CODES.index(c)] for c in present}
     published = [c for c, i in present.items() if not df["suppressed"].iloc[i]]
@@ -95,6 +96,8 @@ def disclosed_cells(df):
         # linear algebra: c_u in the row space of M_P
         if np.linalg.matrix_rank(np.vstack([mp, cu])) == rank_p:
             bad.append(code)
+            continue
+        if not integers:
             continue
         # integers: does another non-negative integer solution change c_u . l?
         cons = [LinearConstraint(mp, vp, vp)] if published else []
@@ -197,11 +200,13 @@ def test_millom_example_worked_by_hand():
 def test_combination_of_equations_is_caught_by_rank_check():
     # Allerdale = 1 and Millom = 3.  After the one-unknown passes, Cumberland
     # - Copeland = Allerdale + Carlisle would reveal Allerdale unless Carlisle
-    # is suppressed as well: only the linear-algebra step finds that.
+    # is suppressed as well: the linear-algebra step finds that (run here
+    # without the bounds step, which would also catch it).
     df = cumbria_table([1, 60, 30, 3, 40, 45, 55])
-    out = suppress(df, HIERARCHIES, group_cols=["measure"])
+    out = suppress(df, HIERARCHIES, group_cols=["measure"], check_bounds=False)
     assert out.set_index("area_code").loc[CAR, "suppressed"]
-    assert disclosed_cells(out) == []
+    assert disclosed_cells(out, integers=False) == []
+    assert disclosed_cells(suppress(df, HIERARCHIES, group_cols=["measure"])) == []
 
 
 def test_zero_total_pins_cells_unless_bounds_are_checked():
@@ -312,3 +317,6 @@ def test_property_arbitrary_initial_suppression(localities, flags):
     out = secondary_suppress(df, HIERARCHIES, group_cols=["measure"])
     assert (out["suppressed"] | ~df["suppressed"]).all()  # only ever adds
     assert disclosed_cells(out) == []
+    # the rank step alone already prevents recovery by linear combination
+    rank_only = secondary_suppress(df, HIERARCHIES, group_cols=["measure"], check_bounds=False)
+    assert disclosed_cells(rank_only, integers=False) == []

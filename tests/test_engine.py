@@ -1,0 +1,134 @@
+"""Measure engine and geography: footprints are sums of localities, rates are sum over sum,
+disclosure control is applied before anything leaves the engine."""
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import run_cli, write
+from send_metrics.catalogue import load_catalogue
+from send_metrics.config import load_config
+from send_metrics.db import Database
+from send_metrics.engine import Engine, median_from_bands
+from send_metrics.store import load
+
+LOCS = {"LOC-ALLERDALE": (40, 50), "LOC-CARLISLE": (30, 100), "LOC-COPELAND-N": (20, 40),
+        "LOC-MILLOM": (9, 10), "LOC-EDEN": (12, 30), "LOC-BARROW-FURNESS": (25, 50),
+        "LOC-SOUTH-LAKELAND": (33, 60)}
+
+
+@pytest.fixture
+def small_engine(data_dir):
+    """Timeliness for every locality in 2024: numerator within 20 weeks, denominator issued."""
+    rows = ["time_period,time_identifier,area_code,area_level,requests,requests_refused,decisions,"
+            "decisions_within_6_weeks,new_plans,plans_issued_ex,plans_issued_20wk_ex,plans_issued_inc,plans_issued_20wk_inc"]
+    for code, (num, den) in LOCS.items():
+        rows.append(f"2024,Calendar year,{code},locality,{den},1,{den},{num},{den},{den},{num},{den},{num}")
+    write(data_dir / "assess.csv", "\n".join(rows) + "\n")
+    config = load_config(data_dir)
+    load(config)
+    return Engine(Database(config))
+
+
+def value(engine, measure, area, period="2024"):
+    t = engine.table([measure], [area], [period])
+    assert len(t) == 1, t
+    return t.iloc[0]
+
+
+def test_footprint_rates_are_sum_over_sum(small_engine):
+    north = ["LOC-ALLERDALE", "LOC-CARLISLE", "LOC-COPELAND-N", "LOC-EDEN"]
+    south = ["LOC-MILLOM", "LOC-BARROW-FURNESS", "LOC-SOUTH-LAKELAND"]
+    for footprint, members in (("HF-NORTH-CUMBRIA", north), ("HF-SOUTH-CUMBRIA", south)):
+        num = sum(LOCS[m][0] for m in members)
+        den = sum(LOCS[m][1] for m in members)
+        row = value(small_engine, "timeliness_20wk_ex", footprint)
+        assert row["numerator"] == num and row["denominator"] == den
+        assert row["value"] == pytest.approx(100 * num / den)
+        mean_of_rates = 100 * np.mean([LOCS[m][0] / LOCS[m][1] for m in members])
+        assert abs(row["value"] - mean_of_rates) > 0.5, "must not be an average of rates"
+
+
+def test_millom_counts_in_cumberland_and_south_cumbria_eden_in_wf_and_north(small_engine):
+    cumberland = value(small_engine, "new_plans", "E06000063")["numerator"]
+    assert cumberland == sum(LOCS[m][1] for m in ["LOC-ALLERDALE", "LOC-CARLISLE", "LOC-COPELAND-N", "LOC-MILLOM"])
+    wf = value(small_engine, "new_plans", "E06000064")["numerator"]
+    assert wf == sum(LOCS[m][1] for m in ["LOC-EDEN", "LOC-BARROW-FURNESS", "LOC-SOUTH-LAKELAND"])
+    south = value(small_engine, "new_plans", "HF-SOUTH-CUMBRIA")["numerator"]
+    assert south == LOCS["LOC-MILLOM"][1] + LOCS["LOC-BARROW-FURNESS"][1] + LOCS["LOC-SOUTH-LAKELAND"][1]
+    north = value(small_engine, "new_plans", "HF-NORTH-CUMBRIA")["numerator"]
+    assert north + south == cumberland + wf == value(small_engine, "new_plans", "E10000006")["numerator"]
+    # 01H is exactly North Cumbria; 01K covers Lancaster too and is never built from localities.
+    assert value(small_engine, "new_plans", "E38000215")["numerator"] == north
+    assert small_engine.table(["new_plans"], ["E38000228"]).empty
+
+
+def test_intervals_and_flags_present(small_engine):
+    row = value(small_engine, "timeliness_20wk_ex", "E06000063")
+    assert row["lower_998"] < row["lower_95"] < row["value"] < row["upper_95"] < row["upper_998"]
+    assert row["sig_england_95"] in {"better", "worse", "similar", "not_compared"}
+
+
+def test_small_numerators_are_suppressed_and_not_recoverable(data_dir):
+    rows = ["time_period,time_identifier,area_code,area_level,requests,requests_refused,decisions,"
+            "decisions_within_6_weeks,new_plans,plans_issued_ex,plans_issued_20wk_ex,plans_issued_inc,plans_issued_20wk_inc"]
+    refused = {"LOC-ALLERDALE": 20, "LOC-CARLISLE": 31, "LOC-COPELAND-N": 12, "LOC-MILLOM": 2,
+               "LOC-EDEN": 15, "LOC-BARROW-FURNESS": 18, "LOC-SOUTH-LAKELAND": 22}
+    for code, r in refused.items():
+        rows.append(f"2024,Calendar year,{code},locality,100,{r},90,80,50,50,40,50,40")
+    write(data_dir / "assess.csv", "\n".join(rows) + "\n")
+    config = load_config(data_dir)
+    load(config)
+    t = Engine(Database(config)).table(["requests_refused_pct"], None, ["2024"])
+    millom = t[t["area_code"] == "LOC-MILLOM"].iloc[0]
+    assert millom["suppressed"] and pd.isna(millom["value"]) and pd.isna(millom["numerator"])
+    shown = t[~t["suppressed"]].set_index("area_code")["numerator"].to_dict()
+    # Every way of subtracting published totals must fail to give Millom's 2.
+    assert not ("E06000063" in shown and all(c in shown for c in ["LOC-ALLERDALE", "LOC-CARLISLE", "LOC-COPELAND-N"]))
+    assert not ("E07000029" in shown and "LOC-COPELAND-N" in shown)
+    assert not ("HF-SOUTH-CUMBRIA" in shown and all(c in shown for c in ["LOC-BARROW-FURNESS", "LOC-SOUTH-LAKELAND"]))
+
+
+def test_median_from_bands_interpolates():
+    edges = {"a": (0, 4), "b": (4, 8), "c": (8, None)}
+    assert median_from_bands({"a": 10, "b": 10, "c": 0}, edges) == pytest.approx(4.0)
+    assert median_from_bands({"a": 0, "b": 10, "c": 0}, edges) == pytest.approx(6.0)
+    assert median_from_bands({"a": 1, "b": 1, "c": 10}, edges) == 8
+    assert np.isnan(median_from_bands({"a": 0}, edges))
+
+
+def test_catalogue_has_at_least_twenty_measures_with_metadata():
+    measures = load_catalogue()
+    assert len(measures) >= 20
+    for m in measures:
+        assert m.title and m.definition and m.source and m.polarity and m.unit
+
+
+def test_demo_measures_cli_covers_20_measures_for_every_area(demo_store):
+    r = run_cli("measures", "--format", "csv", env={"SEND_STORE_DIR": str(demo_store)})
+    assert r.returncode == 0, r.stderr
+    t = pd.read_csv(io.StringIO(r.stdout))
+    per_area = t.groupby("area_code")["measure_id"].nunique()
+    cumbria = [a for a in per_area.index if a.startswith(("LOC-", "HF-", "E0600006"))]
+    assert len(cumbria) >= 11
+    assert (per_area[cumbria] >= 20).all(), per_area[cumbria]
+    for col in ("lower_95", "upper_95", "lower_998", "upper_998", "sig_england_95", "suppressed"):
+        assert col in t.columns
+    assert t["lower_95"].notna().sum() > 100
+
+
+def test_demo_published_figures_via_cli(demo_store):
+    r = run_cli("measures", "--area", "E06000063", "--measure", "ehcp_caseload", "--format", "json",
+                env={"SEND_STORE_DIR": str(demo_store)})
+    assert r.returncode == 0, r.stderr
+    rows = {row["period"]: row["value"] for row in json.loads(r.stdout)}
+    assert rows["2024"] == 2656 and rows["2025"] == 2893
+
+
+def test_cli_rejects_unknown_measure(demo_store):
+    r = run_cli("measures", "--measure", "nope", env={"SEND_STORE_DIR": str(demo_store)})
+    assert r.returncode == 2 and "unknown measure" in r.stderr
