@@ -108,12 +108,44 @@ class Engine:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        table = self._compute()
+        table = self._precomputed()
+        if table is None:
+            table = self._compute()
+            self._save_precomputed(table)
         with self._lock:
             self._cache[key] = table
             while len(self._cache) > 2:
                 self._cache.popitem(last=False)
         return table
+
+    # -- the table is computed once per load and kept beside it -------------------------
+    def _precomputed_path(self):
+        from .store import current_load_dir
+        load_dir = current_load_dir(self.db.config.store_dir)
+        if load_dir is None or load_dir.name != self.db.load_id:
+            return None
+        return load_dir / f"measures-{self.suppress_min}-{self.suppress_max}.parquet"
+
+    def _precomputed(self) -> pd.DataFrame | None:
+        path = self._precomputed_path()
+        if path is None or not path.exists():
+            return None
+        try:
+            table = pd.read_parquet(path)
+        except Exception:  # a damaged cache is recomputed, never trusted
+            return None
+        return table if list(table.columns) == OUTPUT_COLUMNS else None
+
+    def _save_precomputed(self, table: pd.DataFrame) -> None:
+        path = self._precomputed_path()
+        if path is None:
+            return
+        tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
+        try:
+            table.to_parquet(tmp, index=False)
+            tmp.replace(path)  # atomic: readers see the whole file or none
+        except OSError:
+            tmp.unlink(missing_ok=True)
 
     # -- steps -----------------------------------------------------------------------
     def _areas(self) -> pd.DataFrame:

@@ -111,7 +111,7 @@ def test_catalogue_has_at_least_twenty_measures_with_metadata():
 def test_demo_measures_cli_covers_20_measures_for_every_area(demo_store):
     r = run_cli("measures", "--format", "csv", env={"SEND_STORE_DIR": str(demo_store)})
     assert r.returncode == 0, r.stderr
-    t = pd.read_csv(io.StringIO(r.stdout))
+    t = pd.read_csv(io.StringIO(r.stdout), dtype={"period": str})
     per_area = t.groupby("area_code")["measure_id"].nunique()
     cumbria = [a for a in per_area.index if a.startswith(("LOC-", "HF-", "E0600006"))]
     assert len(cumbria) >= 11
