@@ -186,17 +186,12 @@ class Engine:
         return pd.concat([base[~rows], merged], ignore_index=True)
 
     def _median_waits(self, measures: list[Measure]) -> pd.DataFrame:
-        ids = [m for m in measures if m.kind == "median_wait"]
-        if not ids:
+        if not any(m.kind == "median_wait" for m in measures):
             return pd.DataFrame()
-        bands = self.db.query_file("wait_bands")
-        edges = {b: lohi for b, lohi in contract.WAIT_BANDS.items()}
-        out = []
-        for (area, month, service), g in bands.groupby(["area_code", "month", "service"], sort=False):
-            counts = dict(zip(g["wait_band"], g["waiting"]))
-            out.append((f"wait_median_{service}", area, str(month)[:10],
-                        median_from_bands(counts, edges)))
-        return pd.DataFrame(out, columns=["measure_id", "area_code", "period", "median"])
+        bands = contract.WAIT_BANDS
+        return self.db.query_file("wait_median", {
+            "codes": list(bands), "lows": [float(lo) for lo, _ in bands.values()],
+            "highs": [None if hi is None else float(hi) for _, hi in bands.values()]})
 
     def _compute(self) -> pd.DataFrame:
         measures = list(load_catalogue())

@@ -132,3 +132,19 @@ def test_demo_published_figures_via_cli(demo_store):
 def test_cli_rejects_unknown_measure(demo_store):
     r = run_cli("measures", "--measure", "nope", env={"SEND_STORE_DIR": str(demo_store)})
     assert r.returncode == 2 and "unknown measure" in r.stderr
+
+
+def test_sql_median_wait_matches_the_reference_interpolation(demo_engine):
+    from send_metrics import contract
+    from send_metrics.catalogue import load_catalogue
+    sql = demo_engine._median_waits(list(load_catalogue()))
+    bands = demo_engine.db.query("SELECT area_code, CAST(month AS VARCHAR) AS period, service, wait_band, "
+                                 "sum(waiting) AS n FROM waiting_list WHERE area_code IN ('LOC-MILLOM', 'E06000063') "
+                                 "GROUP BY ALL")
+    checked = 0
+    for (area, period, service), g in bands.groupby(["area_code", "period", "service"]):
+        expected = median_from_bands(dict(zip(g["wait_band"], g["n"])), contract.WAIT_BANDS)
+        got = sql[(sql["area_code"] == area) & (sql["period"] == period) & (sql["measure_id"] == f"wait_median_{service}")]
+        assert got["median"].iloc[0] == pytest.approx(expected)
+        checked += 1
+    assert checked > 100
