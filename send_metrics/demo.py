@@ -799,7 +799,10 @@ dashboard) **except `benchmarks.csv` and `statistical_neighbours.csv`**, which a
 - `benchmarks.csv`: a copy of `send_metrics/reference/published_benchmarks.csv`, transcribed once from
   DfE publications (EHC plans releases 2022, 2023, 2025 and 2026; Special educational needs in England
   via LAIT) for England, the North West, old Cumbria, Cumberland, Westmorland and Furness, Lancashire
-  and their statistical neighbours. Every row names its source file and edition.
+  and their statistical neighbours. Every row names its source file and edition. Values are as
+  published, except `setting_special_pct` and `setting_independent_pct`, which are computed (1 dp) from
+  the published placement counts so that they match the contract's setting types (DfE's
+  `special_total` adds state-funded and independent special schools together).
 - `statistical_neighbours.csv`: the DfE children's services statistical neighbours of Cumberland,
   Westmorland and Furness and Lancashire.
 """

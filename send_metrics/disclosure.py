@@ -311,7 +311,7 @@ def _protect_group(
         # 2. linear-algebra check (combinations of equations)
         unknown = group.unknown(suppressed)
         for term in group.protected_terms(suppressed):
-            if False and group.recoverable(term, unknown):
+            if group.recoverable(term, unknown):
                 pick = _choose(group, term, suppressed, group.recoverable)
                 if pick is not None:
                     mark(*pick)

@@ -119,6 +119,26 @@ def test_screening_hand_worked():
     assert d["upper_limit"].iloc[0] == pytest.approx(25.8, **DP4)
 
 
+def test_screening_threshold_3_267_either_side():
+    # Moving ranges 1,1,1,1,J,1,1,1,1 (9 of them), mean (8 + J)/9.
+    # J = 4.8: mean 12.8/9 = 1.422222, 3.267 * 1.422222 = 4.646400 <= 4.8 ->
+    #   screened; mean mR becomes 1; series mean (52 + 72)/10 = 12.4;
+    #   limits 12.4 -/+ 2.66 = 9.74, 15.06.
+    y = [10, 11, 10, 11, 10, 14.8, 13.8, 14.8, 13.8, 14.8]
+    d = spc(y)
+    assert d["moving_range_excluded"].tolist() == [i == 5 for i in range(10)]
+    assert d["lower_limit"].iloc[0] == pytest.approx(9.74, **DP4)
+    assert d["upper_limit"].iloc[0] == pytest.approx(15.06, **DP4)
+    # J = 4.4: mean 12.4/9 = 1.377778, 3.267 * 1.377778 = 4.501200 > 4.4 ->
+    #   kept; series mean (52 + 70)/10 = 12.2; limits 12.2 -/+ 2.66 * 1.377778
+    #   = 12.2 -/+ 3.664889 = 8.535111, 15.864889.
+    y = [10, 11, 10, 11, 10, 14.4, 13.4, 14.4, 13.4, 14.4]
+    d = spc(y)
+    assert not d["moving_range_excluded"].any()
+    assert d["lower_limit"].iloc[0] == pytest.approx(8.535111, **DP4)
+    assert d["upper_limit"].iloc[0] == pytest.approx(15.864889, **DP4)
+
+
 def test_single_jump_is_screened_and_constant_segment_has_flat_limits():
     # ptd keeps mR only when mR < 3.267 * mean mR.  Nine zeros then a 1:
     # mR = 0 x8 plus 1; mean mR = 1/9 and 3.267/9 = 0.363 < 1, so the jump is

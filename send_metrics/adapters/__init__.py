@@ -3,6 +3,15 @@
 `adapt(path, workdir)` returns None when the file is not a known published format (it is then
 checked against the contract as it is), or an AdaptResult naming contract-shaped files written
 into `workdir`, which the loader validates like any other extract.
+
+Recognition looks only at column names, compared case-insensitively and ignoring spaces,
+underscores and punctuation (so CamelCase, snake case and upper case are the same), never at the
+file name. Formats handled (see docs/real-data.md):
+
+* DfE "Education, health and care plans" (SEN2): EES releases 2023-2026, the 2023 MI file
+  (snake case) and older CamelCase files, old `Total_all` caseload files  -> `sen2.py`;
+* DfE LAIT long data (+ its data dictionary) and the DfE statistical neighbours list -> `lait.py`;
+* NHS autism waiting times, MHSDS and Community Health Services waiting lists -> `nhs.py`.
 """
 from __future__ import annotations
 
@@ -18,4 +27,36 @@ class AdaptResult:
 
 
 def adapt(path: Path, workdir: Path) -> AdaptResult | None:
+    """Map one published file to contract-shaped files in `workdir`; None if not recognised."""
+    from . import lait, nhs, sen2
+    from .common import is_text_table, key, read_header
+
+    path = Path(path)
+    workdir = Path(workdir)
+    name = path.name.lower()
+    if name.endswith(".parquet"):
+        return lait.adapt_parquet(path, workdir)
+    if name.endswith((".xlsx", ".xlsm")):
+        return nhs.adapt_workbook(path, workdir)
+    if not is_text_table(path):
+        return None
+    header = read_header(path)
+    if not header:
+        return None
+    if name.endswith(".txt"):
+        with open(path, "rb") as fh:
+            head = fh.read(4096).decode("utf-8", errors="replace").lower()
+        if "data guidance" in head or "variable names and descriptions" in head or "this document describes" in head:
+            return AdaptResult("DfE EES data guidance (text)", [], [
+                "documentation that comes with a DfE release (variable descriptions), not a table; not loaded"])
+    keys = {key(h) for h in header}
+    if "areacode" in keys and "arealevel" in keys:
+        return None  # already contract-shaped
+    kind = sen2.classify_keys(keys, header[0])
+    if kind:
+        return sen2.adapt_sen2(path, workdir, kind)
+    for recogniser in (lait.adapt_text, nhs.adapt_text):
+        result = recogniser(path, workdir, header, keys)
+        if result is not None:
+            return result
     return None

@@ -1,0 +1,639 @@
+"""Data explorer for analysts: one dataset, filtered and broken down, as a table, a chart and
+downloads; and a data-quality view of the latest load (manifest, quarantined rows, load notes).
+
+Disclosure control (BRIEF §7) runs before anything is shown or downloaded:
+
+* Sums are computed for every area and period at the chosen grain (area x period x breakdown
+  columns) whatever the filters, then protected, then filtered; so every view of the same grain
+  shows the same suppression pattern and two views cannot be subtracted to recover a cell.
+* Area and period are always part of the grain and a filtered column is always a breakdown, so a
+  view never shows a sum over a hand-picked subset of areas, periods or categories.
+* Primary: sums in SUPPRESS_MIN..SUPPRESS_MAX are suppressed. Secondary: along the area hierarchy
+  (localities -> councils, footprints, Cumbria) with `disclosure.secondary_suppress`, the same
+  function and grouping the measure engine uses, then jointly with the margins over each
+  breakdown column (the coarser views), so a suppressed cell cannot be recovered from a total
+  shown in another view either.
+
+Identifiers in SQL come only from the data contract; this page never puts a widget or URL value
+into SQL (values reach SQL only as parameters, in the data-quality view).
+"""
+from __future__ import annotations
+
+import json
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from dashboard import ui
+from send_metrics import charts, contract, disclosure
+from send_metrics.export import parquet_bytes, safe_csv_bytes
+
+AREAS = "areas"
+ALL = "(all)"
+MAX_BREAKDOWNS = 2
+MAX_CELLS = 150_000
+MAX_SERIES = 6
+QUARANTINE_LIMIT = 5_000
+# Rows of these datasets do not add up across one column (different measures or outcomes):
+# that column is always a breakdown.
+REQUIRED_BREAKDOWN = {"benchmarks": "measure_id", "outcomes": "outcome"}
+VIEWS = {"explore": "Explore a dataset", "quality": "Data quality"}
+
+
+# -- what each dataset offers (from the contract) ----------------------------------------
+class Spec(NamedTuple):
+    name: str
+    title: str
+    description: str
+    period: str
+    breakdowns: tuple[str, ...]
+    indicators: tuple[str, ...]
+    required: tuple[str, ...]
+
+
+def dataset_names() -> list[str]:
+    """Non-reference datasets of the contract, then the areas table."""
+    return [d.name for d in contract.DATASETS.values() if not d.reference] + [AREAS]
+
+
+def spec(name: str) -> Spec:
+    ds = contract.DATASETS[name]
+    breakdowns = [c.name for c in ds.filters if c.name != "time_identifier"]
+    if name == "benchmarks":
+        breakdowns = ["measure_id"]
+    required = (REQUIRED_BREAKDOWN[name],) if name in REQUIRED_BREAKDOWN else ()
+    return Spec(name, ds.title, ds.description, contract.period_column(ds), tuple(breakdowns),
+                tuple(c.name for c in ds.indicators), required)
+
+
+def code_labels(column: str) -> dict[str, str]:
+    """Readable labels for a code column, from the contract's code lists."""
+    lists = {"primary_need": contract.PRIMARY_NEEDS, "age_band": contract.AGE_BANDS,
+             "setting_type": contract.SETTING_TYPES, "phase": contract.PHASES,
+             "sen_status": contract.SEN_STATUSES, "service": contract.SERVICES,
+             "ehcp_status": contract.EHCP_STATUSES, "area_level": contract.AREA_LEVELS}
+    if column == "outcome":
+        return {k: v[2] for k, v in contract.OUTCOMES.items()}
+    if column == "wait_band":
+        return {k: (f"{lo:g} to {hi:g} weeks" if hi is not None else f"{lo:g} weeks or more")
+                for k, (lo, hi) in contract.WAIT_BANDS.items()}
+    labels = dict(lists.get(column, {}))
+    if column == "primary_need":
+        labels["NONE"] = "No SEN"
+    return labels
+
+
+def _q(name: str) -> str:
+    """Quote an identifier that has been checked against the contract."""
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"not a contract identifier: {name!r}")
+    return '"' + name + '"'
+
+
+def grouped_sql(sp: Spec, breakdowns: tuple[str, ...]) -> dict[str, str]:
+    """Identifiers for sql/explorer_grouped.sql; every one is checked against the contract."""
+    for b in breakdowns:
+        if b not in sp.breakdowns:
+            raise ValueError(f"{b!r} is not a breakdown column of {sp.name}")
+    dims = ["area_code", sp.period, *breakdowns]
+    sets = ["(" + ", ".join(_q(d) for d in dims) + ")"]
+    for b in breakdowns:
+        sets.append("(" + ", ".join(_q(d) for d in dims if d != b) + ")")
+    flags = [f"GROUPING({_q(b)}) AS {_q('_all_' + b)}" for b in breakdowns] or ["0 AS _no_breakdown"]
+    sums = [f"CASE WHEN count(*) FILTER (WHERE {_q(i)} IS NULL) > 0 THEN NULL ELSE sum({_q(i)}) END "
+            f"AS {_q(i)}" for i in sp.indicators]
+    dim_sql = [f"CAST({_q(sp.period)} AS VARCHAR) AS {_q(sp.period)}" if d == sp.period else _q(d)
+               for d in dims]
+    return {"dataset": _q(sp.name)[1:-1], "dims": ", ".join(dim_sql), "margin_flags": ", ".join(flags),
+            "sums": ", ".join(sums), "grouping_sets": ", ".join(sets)}
+
+
+def period_label(value: str, monthly: bool) -> str:
+    return str(value)[:7] if monthly else str(value)
+
+
+# -- disclosure control ---------------------------------------------------------------------
+def _null_rows(a: np.ndarray) -> np.ndarray:
+    """Per column of `a`: True when the column's unit vector is in the row space of `a`."""
+    if a.shape[1] == 0:
+        return np.zeros(0, dtype=bool)
+    if a.shape[0] == 0:
+        return np.zeros(a.shape[1], dtype=bool)
+    _, s, vt = np.linalg.svd(a, full_matrices=True)
+    rank = int((s > 1e-9 * max(1.0, s.max() if s.size else 1.0)).sum())
+    null = vt[rank:].T  # columns span the null space
+    if null.shape[1] == 0:
+        return np.ones(a.shape[1], dtype=bool)
+    return np.linalg.norm(null, axis=1) < 1e-9
+
+
+def joint_protect(values: np.ndarray, suppressed: np.ndarray, fixed: np.ndarray,
+                  equations: list[tuple[int, list[int]]]) -> tuple[np.ndarray, bool]:
+    """Add suppressions until no suppressed cell is a linear function of the published ones.
+
+    `equations` are (parent, [children]) index lists meaning parent = sum(children). `fixed`
+    cells are shown elsewhere as they are (published or suppressed there) and are never chosen
+    as complements. A cell is known when it is not suppressed and has a value. Returns the new
+    mask and whether every suppressed cell could be protected.
+    """
+    sup = suppressed.copy()
+    if not equations or not sup.any():
+        return sup, True
+    n = len(values)
+    a = np.zeros((len(equations), n))
+    for k, (parent, children) in enumerate(equations):
+        a[k, parent] += 1.0
+        for c in children:
+            a[k, c] -= 1.0
+    finite = np.isfinite(values)
+    ok = True
+    for _ in range(n + 1):
+        unknown = sup | ~finite
+        idx = np.flatnonzero(unknown)
+        rec = _null_rows(a[:, idx])
+        bad = [i for i, r in zip(idx, rec) if r and sup[i] and finite[i]]
+        if not bad:
+            return sup, ok
+        target = bad[0]
+        rows = np.flatnonzero(a[:, target] != 0)
+        cands = sorted({int(j) for r in rows for j in np.flatnonzero(a[r] != 0)
+                        if not unknown[j] and not fixed[j]}, key=lambda j: (values[j], j))
+        if not cands:
+            # Nothing may be added near it: withhold every movable cell of its equations.
+            ok = False
+            movable = [int(j) for r in rows for j in np.flatnonzero(a[r] != 0) if not fixed[j]]
+            if not movable or sup[movable].all():
+                return sup, ok
+            sup[movable] = True
+            continue
+        chosen = cands[0]
+        for j in cands[:4]:
+            trial = sup.copy()
+            trial[j] = True
+            t_idx = np.flatnonzero(trial | ~finite)
+            t_rec = _null_rows(a[:, t_idx])
+            if not t_rec[int(np.searchsorted(t_idx, target))]:
+                chosen = j
+                break
+        sup[chosen] = True
+    return sup, False
+
+
+def _margin_equations(group: pd.DataFrame, b: str, hierarchies) -> tuple[list[tuple[int, list[int]]], np.ndarray]:
+    """Equations of one (period, other breakdowns) group: area sums for each value of `b`
+    (including the margin) and, for each area, margin = sum of the values of `b`."""
+    pos = {(a, v): i for i, (a, v) in enumerate(zip(group["area_code"], group[b]))}
+    eqs: list[tuple[int, list[int]]] = []
+    values = sorted({v for v in group[b] if v != ALL})
+    for v in [*values, ALL]:
+        for parent, leaves in hierarchies:
+            if (parent, v) in pos and all((c, v) in pos for c in leaves):
+                eqs.append((pos[(parent, v)], [pos[(c, v)] for c in leaves]))
+    for area in group["area_code"].unique():
+        if (area, ALL) in pos and all((area, v) in pos for v in values):
+            eqs.append((pos[(area, ALL)], [pos[(area, v)] for v in values]))
+    return eqs, np.array([v == ALL for v in group[b]])
+
+
+def protect(cells: pd.DataFrame, breakdowns: tuple[str, ...], indicators: tuple[str, ...], period: str,
+            hierarchies, low: int, high: int, coarse: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """Disclosure control of one grain. `cells` holds the grain rows and, for each breakdown `b`,
+    margin rows with b == ALL; `coarse[b]` is the protected table of the grain without `b` (its
+    suppression flags are taken as they are, since that view shows them). Returns the grain rows
+    with `<indicator>__suppressed` and `<indicator>__reason` columns; values are left in place
+    (callers blank them with `blank_suppressed`)."""
+    coarse = coarse or {}
+    cells = cells.reset_index(drop=True).copy()
+    is_margin = np.zeros(len(cells), dtype=bool)
+    for b in breakdowns:
+        is_margin |= (cells[b] == ALL).to_numpy()
+    dims = ["area_code", period, *breakdowns]
+    reason_primary = disclosure.primary_reason(low, high)
+    for ind in indicators:
+        vals = pd.to_numeric(cells[ind], errors="coerce").to_numpy(dtype=float)
+        sup = disclosure.primary_suppress(vals, low, high)
+        reasons = np.where(sup, reason_primary, None).astype(object)
+        # Margins: exactly as the coarser view shows them.
+        for b in breakdowns:
+            table = coarse.get(b)
+            m = (cells[b] == ALL).to_numpy()  # grouping sets give one margin column per row
+            if table is None or not m.any():
+                continue
+            keys = [d for d in dims if d != b]
+            flags = table[[*keys, f"{ind}__suppressed"]].astype({k: str for k in keys})
+            looked = cells.loc[m, keys].astype(str).merge(flags, on=keys, how="left")
+            sup[m] = looked[f"{ind}__suppressed"].fillna(True).to_numpy(dtype=bool)
+        # 1. The area hierarchy, as the measure engine does it (same function, same grouping).
+        grain = ~is_margin
+        sub = pd.DataFrame({"area_code": cells.loc[grain, "area_code"], "count": vals[grain],
+                            "suppressed": sup[grain], "suppression_reason": reasons[grain]})
+        group_cols = [period, *breakdowns]
+        for c in group_cols:
+            sub[c] = cells.loc[grain, c].astype(str)
+        touched = sub.groupby(group_cols)["suppressed"].transform("any") & sub["count"].notna()
+        if hierarchies and touched.any():
+            done = disclosure.secondary_suppress(sub[touched], hierarchies, value_col="count",
+                                                 group_cols=group_cols, primary_reason_text=reason_primary)
+            sup[np.flatnonzero(grain)[touched.to_numpy()]] = done["suppressed"].to_numpy(dtype=bool)
+            reasons[np.flatnonzero(grain)[touched.to_numpy()]] = done["suppression_reason"].to_numpy(dtype=object)
+        # 2. Jointly with the margins over each breakdown column, until nothing changes.
+        for _ in range(6):
+            changed = False
+            for b in breakdowns:
+                others = [o for o in breakdowns if o != b]
+                keep = np.ones(len(cells), dtype=bool)
+                for o in others:
+                    keep &= (cells[o] != ALL).to_numpy()
+                part = cells[keep]
+                for _, g in part.groupby([period, *others], sort=False) if others else part.groupby(period, sort=False):
+                    idx = g.index.to_numpy()
+                    if not sup[idx].any():
+                        continue
+                    eqs, margin = _margin_equations(g, b, hierarchies)
+                    new, _ok = joint_protect(vals[idx], sup[idx], margin, eqs)
+                    added = new & ~sup[idx]
+                    if added.any():
+                        sup[idx[added]] = True
+                        reasons[idx[added]] = f"secondary: protects a suppressed cell via the total over {b}"
+                        changed = True
+            if not changed:
+                break
+        cells[f"{ind}__suppressed"] = sup
+        cells[f"{ind}__reason"] = pd.Series(np.where(sup, reasons, None), index=cells.index, dtype=object)
+    return cells[~is_margin].reset_index(drop=True)
+
+
+def blank_suppressed(df: pd.DataFrame, indicators) -> pd.DataFrame:
+    """Values of suppressed cells removed; one 'Suppressed' column says which and why."""
+    out = df.copy()
+    notes = [[] for _ in range(len(out))]
+    for ind in indicators:
+        flag = out[f"{ind}__suppressed"].to_numpy(dtype=bool)
+        col = pd.to_numeric(out[ind], errors="coerce").astype(float).to_numpy().copy()
+        col[flag] = np.nan
+        out[ind] = col
+        for i in np.flatnonzero(flag):
+            notes[i].append(ind)
+    out = out.drop(columns=[c for c in out.columns if c.endswith(("__suppressed", "__reason"))])
+    out["suppressed"] = [", ".join(n) for n in notes]
+    return out
+
+
+# -- data ----------------------------------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=32, ttl=3600)
+def protected_table(load_id: str, dataset: str, breakdowns: tuple[str, ...], low: int, high: int) -> pd.DataFrame:
+    """The grain of one dataset, disclosure control applied (flags kept, values not yet blanked)."""
+    sp = spec(dataset)
+    db = ui.database()
+    cells = db.query_file("explorer_grouped", **grouped_sql(sp, breakdowns))
+    if len(cells) > MAX_CELLS:
+        raise TooBig(f"This breakdown has {len(cells):,} cells; choose fewer breakdown columns.")
+    for b in breakdowns:
+        cells.loc[cells[f"_all_{b}"] == 1, b] = ALL
+        cells[b] = cells[b].astype(object).fillna("(missing)")
+    cells = cells.drop(columns=[c for c in cells.columns if c.startswith("_")])
+    coarse = {b: protected_table(load_id, dataset, tuple(o for o in breakdowns if o != b), low, high)
+              for b in breakdowns}
+    return protect(cells, breakdowns, sp.indicators, sp.period, tuple(_hierarchies(load_id)), low, high, coarse)
+
+
+class TooBig(Exception):
+    pass
+
+
+@st.cache_data(show_spinner=False, max_entries=4, ttl=3600)
+def _hierarchies(load_id: str) -> list[tuple[str, list[str]]]:
+    return ui.engine().hierarchies()
+
+
+@st.cache_data(show_spinner=False, max_entries=4, ttl=3600)
+def _areas_table(load_id: str, levels: tuple[str, ...]) -> pd.DataFrame:
+    return ui.database().query(
+        "SELECT area_code, area_name, area_level, dfe_la_code, rollup_complete, coverage_note FROM areas "
+        "WHERE len($levels) = 0 OR list_contains($levels, area_level) ORDER BY area_level, area_name",
+        {"levels": list(levels)})
+
+
+@st.cache_data(show_spinner=False, max_entries=4, ttl=3600)
+def _manifest(load_id: str) -> pd.DataFrame:
+    return ui.database().query(
+        "SELECT source_file AS file, dataset, status, rows_read, rows_loaded, rows_quarantined, message, "
+        "edition, loaded_at FROM manifest ORDER BY source_file")
+
+
+@st.cache_data(show_spinner=False, max_entries=16, ttl=3600)
+def _quarantine(load_id: str, file: str | None, low: int, high: int) -> tuple[pd.DataFrame, int]:
+    db = ui.database()
+    total = db.rows("SELECT count(*) FROM quarantine WHERE $file IS NULL OR source_file = $file",
+                    {"file": file})[0][0]
+    rows = db.query_file("explorer_quarantine", {"file": file, "limit": QUARANTINE_LIMIT})
+    return mask_small_counts(rows, low, high), int(total)
+
+
+def _is_small(text, low: int, high: int) -> bool:
+    try:
+        v = float(str(text).replace(",", "").strip())
+    except (TypeError, ValueError):
+        return False
+    return low <= v <= high
+
+
+def mask_small_counts(rows: pd.DataFrame, low: int, high: int) -> pd.DataFrame:
+    """Quarantined rows are raw data: counts in the suppression range are shown as 'c'."""
+    rows = rows.copy()
+    ind_names = {c.name for ds in contract.DATASETS.values() for c in ds.indicators}
+
+    def raw(text):
+        try:
+            obj = json.loads(text) if isinstance(text, str) else None
+        except ValueError:
+            return text
+        if not isinstance(obj, dict):
+            return text
+        for k, v in obj.items():
+            if k in ind_names and _is_small(v, low, high):
+                obj[k] = "c"
+        return json.dumps(obj, ensure_ascii=False)
+
+    if len(rows):
+        small = [c in ind_names and _is_small(v, low, high) for c, v in zip(rows["column_name"], rows["value"])]
+        rows.loc[small, "value"] = "c"
+        rows["raw_row"] = rows["raw_row"].map(raw)
+    return rows
+
+
+# -- widgets kept in the URL -------------------------------------------------------------------
+def _select(label: str, options: list, key: str, default, format_func=str, **kw):
+    if not options:
+        raise ui.NoData("Nothing to choose from.")
+    if key not in st.session_state or st.session_state[key] not in options:
+        raw = st.query_params.get(key)
+        st.session_state[key] = raw if raw in options else (default if default in options else options[0])
+    return st.selectbox(label, options, key=key, format_func=format_func, bind="query-params", **kw)
+
+
+def _multi(label: str, options: list, key: str, default: list, format_func=str, **kw) -> list:
+    if key not in st.session_state:
+        raw = st.query_params.get_all(key)
+        chosen = [o for o in raw if o in options]
+        st.session_state[key] = chosen if raw else [d for d in default if d in options]
+    else:
+        st.session_state[key] = [o for o in st.session_state[key] if o in options]
+    return st.multiselect(label, options, key=key, format_func=format_func, bind="query-params", **kw)
+
+
+# -- page ---------------------------------------------------------------------------------------
+def render() -> None:
+    ui.page("Data explorer", "For analysts: pick a dataset, filter it, break it down, and download "
+            "what you see. Small numbers are suppressed before anything is shown.")
+    view = st.radio("View", list(VIEWS), format_func=VIEWS.get, horizontal=True, key="view",
+                    bind="query-params")
+    if view == "quality":
+        render_quality()
+    else:
+        render_explore()
+
+
+def render_explore() -> None:
+    db = ui.database()
+    db.refresh()
+    cfg = db.config
+    names = dataset_names()
+    titles = {n: (contract.DATASETS[n].title if n != AREAS else "Areas (geography)") for n in names}
+    dataset = _select("Dataset", names, "dataset", "ehcp_caseload", format_func=titles.get)
+    if dataset == AREAS:
+        render_areas()
+        return
+    sp = spec(dataset)
+    st.caption(sp.description)
+    monthly = contract.DATASETS[dataset].monthly
+    low, high = cfg.suppress_min, cfg.suppress_max
+
+    col1, col2 = st.columns([2, 1])
+    with col2:
+        optional = [b for b in sp.breakdowns if b not in sp.required]
+        chosen = _multi(f"Break down by (up to {MAX_BREAKDOWNS})", optional, "by", [],
+                        format_func=lambda c: c.replace("_", " "),
+                        max_selections=MAX_BREAKDOWNS - len(sp.required))
+        breakdowns = tuple(sp.required) + tuple(b for b in optional if b in chosen)
+    with st.spinner("Adding up and applying disclosure control..."):
+        try:
+            table = protected_table(db.load_id, dataset, breakdowns, low, high)
+        except TooBig as exc:
+            st.warning(str(exc))
+            return
+    if table.empty:
+        st.info("This dataset has no rows in the current load.")
+        return
+    table["period_label"] = [period_label(p, monthly) for p in table[sp.period]]
+
+    area_options = sorted(table["area_code"].unique(), key=lambda c: (ui.area_name(c), c))
+    default_areas = [a for a in ("E06000063", "E06000064") if a in area_options] or area_options[:3]
+    with col1:
+        areas = ui.select_many_areas(area_options, default_areas, key="areas", label="Areas")
+    periods = sorted(table["period_label"].unique())
+    c1, c2, c3 = st.columns(3)
+    with c1:
+        start = _select("From", periods, "start", periods[max(0, len(periods) - 5)])
+    with c2:
+        end = _select("To", periods, "end", periods[-1])
+    if start > end:
+        start, end = end, start
+    filters: dict[str, list[str]] = {}
+    if breakdowns:
+        cols = st.columns(len(breakdowns))
+        for col, b in zip(cols, breakdowns):
+            values = sorted(table[b].unique())
+            labels = code_labels(b)
+            with col:
+                filters[b] = _multi(f"Only these: {b.replace('_', ' ')}", values, f"f_{b}", [],
+                                    format_func=lambda v, lab=labels: f"{v} - {lab[v]}" if v in lab else str(v),
+                                    placeholder="All")
+    with c3:
+        indicator = _select("Indicator to chart", list(sp.indicators), "indicator", sp.indicators[0],
+                            format_func=lambda c: c.replace("_", " "))
+
+    shown = table[table["area_code"].isin(areas or area_options[:0])]
+    shown = shown[(shown["period_label"] >= start) & (shown["period_label"] <= end)]
+    for b, vals in filters.items():
+        if vals:
+            shown = shown[shown[b].isin(vals)]
+    shown = blank_suppressed(shown, sp.indicators)
+    names_map = {c: ui.area_name(c) for c in shown["area_code"].unique()}
+    shown.insert(0, "area_name", shown["area_code"].map(names_map))
+    out = shown[["area_name", "area_code", "period_label", *breakdowns, *sp.indicators, "suppressed"]]
+    out = out.rename(columns={"period_label": "period"}).sort_values(["area_name", "period", *breakdowns])
+    out = out.reset_index(drop=True)
+
+    n_sup = int((out["suppressed"] != "").sum())
+    st.info(f"**Disclosure control.** Sums from {low} to {high} are suppressed (shown blank, named in the "
+            f"'suppressed' column), and so are other cells that would let them be worked out from an area "
+            f"total (localities add up to councils, footprints and Cumbria) or from a total over a breakdown. "
+            f"Area and period are always shown separately. {n_sup} of {len(out)} rows here have a suppressed "
+            "cell.", icon=":material/shield:")
+    if not areas:
+        st.warning("Choose at least one area.")
+        return
+    if out.empty:
+        st.info("No rows match these filters.")
+        return
+
+    label = ui.escape(sp.title)
+    by_text = f" by {', '.join(b.replace('_', ' ') for b in breakdowns)}" if breakdowns else ""
+    chart_title = f"{indicator.replace('_', ' ').capitalize()}{by_text}, {start} to {end}"
+    st.subheader(_short(chart_title))
+    fig, sentence = explorer_chart(out, indicator, breakdowns, start, end)
+    st.markdown(f"{sentence} Dataset: {label}. Suppressed values are gaps, never zeros.")
+    st.plotly_chart(fig, key="chart_explorer", width="stretch",
+                    config={"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]})
+    st.subheader("The table")
+    st.caption(f"{len(out):,} rows. Each row sums the {label} rows for one area, period"
+               f"{' and ' + ', '.join(breakdowns) if breakdowns else ''}.")
+    st.dataframe(out, hide_index=True, height=min(600, 38 + 35 * len(out)),
+                 column_config={i: st.column_config.NumberColumn(i.replace("_", " "), format="%.0f")
+                                for i in sp.indicators if contract.DATASETS[dataset].column(i).kind == "count"})
+    stem = f"explorer-{dataset}{'-by-' + '-'.join(breakdowns) if breakdowns else ''}-{start}-{end}"
+    d1, d2 = st.columns(2)
+    with d1:
+        st.download_button("Download CSV", data=csv_bytes(out, sp.indicators), file_name=f"{stem}.csv",
+                           mime="text/csv", key="dl_explorer", icon=":material/download:")
+    with d2:
+        st.download_button("Download Parquet", data=parquet_bytes(out), file_name=f"{stem}.parquet",
+                           mime="application/octet-stream", key="dlp_explorer", icon=":material/download:")
+    st.caption(f"Source: {label}, load {ui.escape(db.load_id or '')}. In the CSV a suppressed value is 'c'.")
+
+
+def csv_bytes(out: pd.DataFrame, indicators) -> bytes:
+    """CSV download: suppressed cells written as 'c' (the DfE symbol), formulas neutralised."""
+    frame = out.copy()
+    for ind in indicators:
+        flags = frame["suppressed"].map(lambda s, i=ind: i in s.split(", "))
+        col = frame[ind].astype(object)
+        col[flags.to_numpy()] = "c"
+        frame[ind] = col.map(lambda v: v if isinstance(v, str) or pd.isna(v) else
+                             (int(v) if float(v).is_integer() else float(v)))
+    return safe_csv_bytes(frame)
+
+
+def _short(title: str, words: int = 10) -> str:
+    parts = title.split()
+    return " ".join(parts[:words]) + ("…" if len(parts) > words else "")
+
+
+def explorer_chart(out: pd.DataFrame, indicator: str, breakdowns, start: str, end: str) -> tuple[go.Figure, str]:
+    data = out.copy()
+    data["series"] = data["area_name"]
+    for b in breakdowns:
+        data["series"] = data["series"] + " · " + data[b].astype(str)
+    series = list(dict.fromkeys(data["series"]))
+    note = ""
+    if len(series) > MAX_SERIES:
+        totals = data.groupby("series")[indicator].sum(min_count=1).sort_values(ascending=False)
+        keep = list(totals.index[:MAX_SERIES])
+        data = data[data["series"].isin(keep)]
+        note = f" The chart shows the {MAX_SERIES} largest of {len(series)} series; the table has them all."
+    if data["period"].nunique() > 1:
+        fig = charts.trend_lines(data.sort_values("period"), x="period", y=indicator, group="series",
+                                 y_title=indicator.replace("_", " "))
+        sentence = (f"How {indicator.replace('_', ' ')} changed from {start} to {end}, one line per "
+                    f"{'area and ' + ' and '.join(breakdowns) if breakdowns else 'area'}.{note}")
+    else:
+        d = data.dropna(subset=[indicator]).sort_values(indicator)
+        fig = go.Figure(go.Bar(x=d[indicator], y=d["series"], orientation="h", marker_color=charts.PALETTE[0],
+                               text=[f"{v:,.0f}" for v in d[indicator]], textposition="auto",
+                               hovertemplate="%{y}: %{x:,.0f}<extra></extra>"))
+        fig.update_layout(template="plotly_white", height=max(260, 34 * len(d) + 80),
+                          margin=dict(l=10, r=10, t=30, b=10), xaxis_title=indicator.replace("_", " "),
+                          font=dict(family="Arial, sans-serif", size=14, color="#0B0C0C"))
+        sentence = f"{indicator.replace('_', ' ').capitalize()} in {start}, largest at the top.{note}"
+    return fig, sentence
+
+
+def render_areas() -> None:
+    db = ui.database()
+    st.caption("Every area the dashboard knows, with its level and what it really covers. "
+               "Geography is not about children, so nothing here is suppressed.")
+    levels_all = list(contract.AREA_LEVELS)
+    levels = _multi("Area levels", levels_all, "levels", [], format_func=lambda v: contract.AREA_LEVELS.get(v, v),
+                    placeholder="All levels")
+    table = _areas_table(db.load_id, tuple(levels))
+    counts = table.groupby("area_level", as_index=False).agg(areas=("area_code", "count"))
+    counts["level"] = counts["area_level"].map(lambda v: contract.AREA_LEVELS.get(v, v))
+    counts = counts.sort_values("areas")
+    st.subheader("Areas by level")
+    st.markdown(f"How many of the {len(table)} areas shown are at each level.")
+    fig = go.Figure(go.Bar(x=counts["areas"], y=counts["level"], orientation="h", marker_color=charts.PALETTE[0],
+                           text=counts["areas"], textposition="auto"))
+    fig.update_layout(template="plotly_white", height=max(240, 34 * len(counts) + 80),
+                      margin=dict(l=10, r=10, t=30, b=10), xaxis_title="areas",
+                      font=dict(family="Arial, sans-serif", size=14, color="#0B0C0C"))
+    st.plotly_chart(fig, key="chart_areas", width="stretch", config={"displaylogo": False})
+    st.dataframe(table, hide_index=True)
+    d1, d2 = st.columns(2)
+    with d1:
+        st.download_button("Download CSV", data=safe_csv_bytes(table), file_name="areas.csv", mime="text/csv",
+                           key="dl_explorer", icon=":material/download:")
+    with d2:
+        st.download_button("Download Parquet", data=parquet_bytes(table), file_name="areas.parquet",
+                           mime="application/octet-stream", key="dlp_explorer", icon=":material/download:")
+
+
+def render_quality() -> None:
+    db = ui.database()
+    db.refresh()
+    cfg = db.config
+    info = db.load_info
+    st.subheader("The latest load")
+    st.markdown(f"Load **{ui.escape(db.load_id or '')}**, finished {ui.escape(info.get('loaded_at', 'unknown'))} "
+                f"in {info.get('seconds', '?')} s.")
+    manifest = _manifest(db.load_id)
+    if len(manifest):
+        bad = manifest[manifest["status"] != "loaded"]
+        m1, m2, m3, m4 = st.columns(4)
+        m1.metric("Files", f"{len(manifest):,}")
+        m2.metric("Rows loaded", f"{int(manifest['rows_loaded'].sum()):,}")
+        m3.metric("Rows quarantined", f"{int(manifest['rows_quarantined'].sum()):,}")
+        m4.metric("Files with problems", f"{len(bad):,}")
+    st.subheader("Files in the load")
+    st.markdown("One row per file: whether it loaded, how many rows were read, loaded and quarantined, and "
+                "the edition kept.")
+    st.dataframe(manifest, hide_index=True)
+    st.download_button("Download the manifest (CSV)", data=safe_csv_bytes(manifest), file_name="load-manifest.csv",
+                       mime="text/csv", key="dl_manifest", icon=":material/download:")
+
+    st.subheader("Quarantined rows")
+    files = sorted(set(_quarantine_files(db.load_id)))
+    if not files:
+        st.success("No rows were quarantined in this load.", icon=":material/check_circle:")
+    else:
+        choice = _select("File", ["(all files)", *files], "qfile", "(all files)")
+        rows, total = _quarantine(db.load_id, None if choice == "(all files)" else choice,
+                                  cfg.suppress_min, cfg.suppress_max)
+        st.markdown(f"{total:,} problems; each names the file, row (line in the file, header = 1), column "
+                    f"and reason. Counts from {cfg.suppress_min} to {cfg.suppress_max} in the raw rows are "
+                    "shown as c; the original file has them.")
+        if total > len(rows):
+            st.caption(f"Showing the first {len(rows):,}.")
+        st.dataframe(rows, hide_index=True)
+        st.download_button("Download quarantined rows (CSV)", data=safe_csv_bytes(rows),
+                           file_name="quarantined-rows.csv", mime="text/csv", key="dl_quarantine",
+                           icon=":material/download:")
+
+    st.subheader("Load notes")
+    notes = [str(n) for n in info.get("notes", [])]
+    if notes:
+        st.dataframe(pd.DataFrame({"note": notes}), hide_index=True)
+    else:
+        st.markdown("The loader left no notes.")
+
+
+@st.cache_data(show_spinner=False, max_entries=4, ttl=3600)
+def _quarantine_files(load_id: str) -> list[str]:
+    return [r[0] for r in ui.database().rows("SELECT DISTINCT source_file FROM quarantine")]
+
+
+if __name__ == "__main__":
+    ui.guarded(render)

@@ -1,0 +1,233 @@
+"""DfE Local Authority Interactive Tool (LAIT) long data, its data dictionary, and the DfE
+children's services statistical neighbours list.
+
+LAIT (`bds_long_0.parquet`: Short Desc, Data item, Years, LA and Regions, Values, LA Number,
+Region) holds hundreds of indicators for every council. Only those that are catalogue measures
+are loaded, as `benchmarks` rows (published values used to compare against); the rest are
+reported as ignored. The data dictionary (`lait_data_dictionary.csv`, found beside the data)
+gives each indicator's polarity and unit, which are checked against the catalogue.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from .common import (ENGLAND, areas, edition_from_path, fmt_number, key, plural, read_header, read_table,
+                     text_key, to_number, write_csv)
+
+SOURCE = "DfE Local Authority Interactive Tool (LAIT)"
+LAIT_KEYS = {"shortdesc", "years", "laandregions", "values", "lanumber"}
+DICTIONARY_KEYS = {"measureshort", "measure", "polarity"}
+
+# LAIT indicator -> (catalogue measure, time identifier of its Years, catalogue multiplier check)
+MEASURES = {
+    "SEN_EHC_Excpt_20wks": ("timeliness_20wk_ex", "Calendar year"),
+    "SEN_EHC_All_20wks": ("timeliness_20wk_inc", "Calendar year"),
+    "SEN_TotStat": ("pupils_ehcp_pct", "January"),
+    "SEN_TotSENSuP": ("pupils_sen_support_pct", "January"),
+    "EHCP_Initial_req_refused": ("requests_refused_pct", "Calendar year"),
+    "SEN_INIT_REQ": ("requests", "Calendar year"),
+    "SEN_CASES_JAN": ("ehcp_caseload", "January"),
+    "NEW_KS2_RWM_Sen_Withsta": ("ks2_rwm_ehc_plan", "Academic year"),
+    "NEW_KS2_RWM_Sen_W/Osta": ("ks2_rwm_sen_support", "Academic year"),
+    "NoID_SEN_NEW_KS2_RWM": ("ks2_rwm_no_sen", "Academic year"),
+    "SEN_Stat_AVG_Attain8_Score": ("ks4_att8_ehc_plan", "Academic year"),
+    "SEN_WoStat_AVG_Attain8_Score": ("ks4_att8_sen_support", "Academic year"),
+    "SEN_NoID_AVG_Attain8_Score": ("ks4_att8_no_sen", "Academic year"),
+}
+POLARITY = {"high": "higher_is_better", "low": "lower_is_better"}
+# Years markers: revised beats final beats plain beats provisional when one year appears twice.
+YEAR_MARK_RANK = {"rev": 3, "final": 2, "": 1, "prov": 0}
+
+BENCH_COLS = ["time_period", "time_identifier", "area_code", "area_level", "area_name", "measure_id", "value",
+              "numerator", "denominator", "source", "edition"]
+
+
+def _excel_date(v: str) -> str | None:
+    n = to_number(v)
+    if n is None or not 30000 < n < 80000:
+        return None
+    return (dt.date(1899, 12, 30) + dt.timedelta(days=int(n))).isoformat()
+
+
+def _dictionary(folder: Path) -> pd.DataFrame | None:
+    for p in sorted(folder.iterdir()):
+        if p.is_file() and p.suffix.lower() in (".csv", ".txt"):
+            keys = {key(h) for h in read_header(p)}
+            if DICTIONARY_KEYS <= keys:
+                return read_table(p).df
+    return None
+
+
+def _year(years: str, tid: str) -> tuple[str | None, str]:
+    m = re.fullmatch(r"\s*(\d{4})\s*(?:\((\w+)\))?\s*", str(years))
+    if not m:
+        return None, ""
+    mark = (m.group(2) or "").lower()
+    y = int(m.group(1))
+    if tid == "Academic year":
+        return f"{y - 1}{y % 100:02d}", mark
+    return str(y), mark
+
+
+def _catalogue():
+    try:
+        from ..catalogue import measures_by_id
+        return measures_by_id()
+    except Exception:  # the catalogue is checked elsewhere; a broken one must not stop a load
+        return {}
+
+
+def adapt_lait_frame(df: pd.DataFrame, path: Path, workdir: Path):
+    """df: the LAIT long columns (keys) filtered to the mapped indicators."""
+    from . import AdaptResult
+    a = areas()
+    notes: list[str] = []
+    dictionary = _dictionary(path.parent)
+    catalogue = _catalogue()
+    base_edition = edition_from_path(path) or "LAIT"
+    editions: dict[str, str] = {}
+    if dictionary is not None:
+        notes.append("data dictionary found beside the data: polarity, units and last-update dates used")
+        for _, r in dictionary.iterrows():
+            code = r.get("measureshort", "")
+            if code in MEASURES:
+                d = _excel_date(r.get("lastupdate", ""))
+                editions[code] = f"LAIT {d}" if d else base_edition
+                m = catalogue.get(MEASURES[code][0])
+                pol = POLARITY.get(str(r.get("polarity", "")).strip().lower())
+                if m is not None and pol and m.polarity != pol:
+                    notes.append(f"{code}: LAIT polarity '{r.get('polarity')}' differs from the catalogue's "
+                                 f"'{m.polarity}' for {m.id}; the catalogue's is used")
+                unit = r.get("yaxisname", "")
+                if m is not None and unit and ("%" in unit) != (m.unit == "%"):
+                    notes.append(f"{code}: LAIT unit '{unit}' vs catalogue unit '{m.unit}' for {m.id}")
+    else:
+        notes.append("no LAIT data dictionary beside the data: polarity and units not cross-checked")
+    rows, skipped = {}, {"no value ('-')": 0, "area not in the areas table": 0, "year not understood": 0}
+    unknown_areas: set[str] = set()
+    for r in df.itertuples(index=False):
+        code = r.shortdesc
+        measure, tid = MEASURES[code]
+        value = str(r.values).strip()
+        if value in ("-", "", "NA", "..", "n/a"):
+            skipped["no value ('-')"] += 1
+            continue
+        period, mark = _year(r.years, tid)
+        if period is None:
+            skipped["year not understood"] += 1
+            continue
+        la = str(r.lanumber).split(".")[0] if r.lanumber not in (None, "", "nan") else ""
+        if la == "970":
+            area = ENGLAND
+        elif la and la in a.by_dfe:
+            area = a.by_dfe[la]
+        else:
+            area = a.code_for_name(r.laandregions) or ""
+        if not area or area not in a.level:
+            skipped["area not in the areas table"] += 1
+            unknown_areas.add(str(r.laandregions))
+            continue
+        n = to_number(value)
+        shown = fmt_number(round(n, 6)) if n is not None else value.lower()
+        k = (period, area, measure)
+        rank = YEAR_MARK_RANK.get(mark, 1)
+        if k in rows and rows[k][0] >= rank:
+            continue
+        rows[k] = (rank, [period, tid, area, a.level[area], a.name.get(area, r.laandregions), measure, shown, "", "",
+                          f"{SOURCE}: {code}", editions.get(code, base_edition)])
+    out = [v[1] for v in rows.values()]
+    counts = pd.Series([r[5] for r in out]).value_counts() if out else pd.Series(dtype=int)
+    notes.append("mapped to catalogue measures (as published benchmarks): " + "; ".join(
+        f"{code} -> {m} ({int(counts.get(m, 0))} values)" for code, (m, _t) in MEASURES.items()))
+    for why, n in skipped.items():
+        if n:
+            notes.append(f"{plural(n, 'value')} skipped: {why}"
+                         + (f" ({', '.join(sorted(unknown_areas)[:8])})" if why.startswith("area") else ""))
+    notes.append("academic-year indicators (KS2, KS4) read 'Years' 2024 as 2023/24; census percentages read "
+                 "'Years' 2025 as January 2025")
+    outputs = [("benchmarks", write_csv(workdir, "benchmarks_lait", BENCH_COLS, out))] if out else []
+    return AdaptResult(f"{SOURCE} long data", outputs, notes)
+
+
+def adapt_parquet(path: Path, workdir: Path):
+    from . import AdaptResult
+    con = duckdb.connect()
+    try:
+        try:
+            cols = [r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet($p)", {"p": str(path)}).fetchall()]
+        except duckdb.Error:
+            return None
+        keys = {key(c): c for c in cols}
+        if not LAIT_KEYS <= set(keys):
+            return None
+        q = lambda k: '"' + keys[k].replace('"', '""') + '"'  # noqa: E731 - names come from the file's schema
+        total = con.execute(f"SELECT count(*), count(DISTINCT {q('shortdesc')}) FROM read_parquet($p)",
+                            {"p": str(path)}).fetchall()[0]
+        df = con.execute(
+            f"SELECT CAST({q('shortdesc')} AS VARCHAR) AS shortdesc, CAST({q('years')} AS VARCHAR) AS years, "
+            f"CAST({q('laandregions')} AS VARCHAR) AS laandregions, CAST({q('values')} AS VARCHAR) AS values, "
+            f"CAST({q('lanumber')} AS VARCHAR) AS lanumber FROM read_parquet($p) "
+            f"WHERE {q('shortdesc')} IN (SELECT unnest($codes))",
+            {"p": str(path), "codes": list(MEASURES)}).df()
+    finally:
+        con.close()
+    result = adapt_lait_frame(df.fillna(""), path, workdir)
+    result.notes.insert(0, f"{plural(int(total[0]), 'row')} of {total[1]} indicators; {plural(len(df), 'row')} "
+                           f"belong to the {len(MEASURES)} indicators that are catalogue measures, the other "
+                           f"indicators have no catalogue measure and are ignored")
+    return result
+
+
+def adapt_statistical_neighbours(path: Path, workdir: Path, header: list[str]):
+    from . import AdaptResult
+    a = areas()
+    t = read_table(path)
+    rows, unmatched = [], set()
+    for col, name in zip(t.df.columns, t.header):
+        code = a.code_for_name(name)
+        if not code:
+            unmatched.add(name)
+            continue
+        for rank, nb in enumerate(t.df[col].tolist(), start=1):
+            nb = nb.strip()
+            if not nb:
+                continue
+            nb_code = a.code_for_name(nb)
+            if not nb_code:
+                unmatched.add(nb)
+                continue
+            rows.append([code, nb_code, str(rank)])
+    notes = [f"one column per council, neighbours listed most similar first: {plural(len(t.header), 'council')}, "
+             f"{plural(len(rows), 'neighbour link')}; names matched to the areas table"]
+    if unmatched:
+        notes.append(f"names not matched (ignored): {', '.join(sorted(unmatched))}")
+    out = write_csv(workdir, "statistical_neighbours", ["area_code", "neighbour_code", "neighbour_rank"], rows)
+    return AdaptResult("DfE children's services statistical neighbours", [("statistical_neighbours", out)], notes)
+
+
+def _looks_like_neighbours(header: list[str]) -> bool:
+    if len(header) < 5:
+        return False
+    a = areas()
+    hits = sum(1 for h in header if a.code_for_name(h) and a.level.get(a.code_for_name(h)) == "council")
+    return hits >= 0.9 * len(header)
+
+
+def adapt_text(path: Path, workdir: Path, header: list[str], keys: set[str]):
+    from . import AdaptResult
+    if DICTIONARY_KEYS <= keys:
+        return AdaptResult("DfE LAIT data dictionary", [], [
+            "used with the LAIT long data in the same folder (polarity, units, last update); not loaded itself"])
+    if LAIT_KEYS <= keys:
+        t = read_table(path)
+        df = t.df.rename(columns={"values": "values"})
+        df = df[df["shortdesc"].isin(list(MEASURES))][["shortdesc", "years", "laandregions", "values", "lanumber"]]
+        return adapt_lait_frame(df, path, workdir)
+    if _looks_like_neighbours(header):
+        return adapt_statistical_neighbours(path, workdir, header)
+    return None
