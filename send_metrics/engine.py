@@ -442,11 +442,9 @@ class Engine:
             m = by_id[mid]
             if len(idx) < 5 or m.ci_method == "none":
                 continue
-            for k in range(4, len(idx)):
-                w = idx[k - 4:k + 1]
-                t = stats.recent_trend(value[w], lower[w], upper[w], m.polarity)
-                trend[idx[k]] = t
-                verdict[idx[k]] = stats.trend_verdict(t, m.polarity)
+            t = rolling_recent_trend(value[idx], lower[idx], upper[idx])
+            trend[idx[4:]] = t
+            verdict[idx[4:]] = [stats.trend_verdict(x, m.polarity) for x in t]
         base["trend"] = trend
         base["trend_verdict"] = verdict
         # Rank among the area and its statistical neighbours (1 = best; highest for no judgement).
@@ -472,6 +470,42 @@ class Engine:
         base = base.drop(columns=["rank", "rank_of"]).astype({"area_code": "string"}).merge(
             own, on=["area_code", "measure_id", "period"], how="left")
         return base
+
+
+def rolling_recent_trend(values, lower, upper, window: int = 5,
+                         chi2_threshold: float = stats.TREND_CHI2_THRESHOLD) -> np.ndarray:
+    """stats.recent_trend for every window of 5 consecutive points at once (vectorised).
+
+    Entry k is the trend of points k..k+4; a window with a missing value or a zero-width
+    interval is "not_enough_data". Identical to calling stats.recent_trend on each window
+    (tested), but fast enough for every measure, area and month of national data.
+    """
+    from numpy.lib.stride_tricks import sliding_window_view as windows
+    v, lo, hi = (np.asarray(a, dtype=float) for a in (values, lower, upper))
+    if v.size < window:
+        return np.array([], dtype=object)
+    y, se = windows(v, window), windows((hi - lo) / 3.92, window)
+    ok = np.isfinite(y).all(1) & np.isfinite(se).all(1) & (se > 0).all(1)
+    t = np.arange(window, dtype=float)
+
+    def wls_slope(yy, ww):
+        tbar = (ww * t).sum(-1) / ww.sum(-1)
+        d = t - tbar[..., None]
+        stt = (ww * d * d).sum(-1)
+        return (ww * d * yy).sum(-1) / stt, stt
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = 1.0 / se ** 2
+        full, stt = wls_slope(y, w)
+        chi2 = full * full * stt
+        # Leave-one-out: weight 0 on point i, for each i (shape windows x 5 x 5).
+        loo, _ = wls_slope(y[:, None, :], w[:, None, :] * (1.0 - np.eye(window)))
+    sign = np.sign(full)
+    robust = (np.sign(loo) == sign[:, None]).all(1)
+    significant = ok & (chi2 > chi2_threshold) & (full != 0) & robust
+    out = np.where(significant, np.where(sign > 0, "increasing", "decreasing"), "no_significant_change")
+    out = np.where(ok, out, "not_enough_data")
+    return out.astype(object)
 
 
 def median_from_bands(counts: dict[str, float], edges: dict[str, tuple[float, float | None]]) -> float:

@@ -151,3 +151,19 @@ def test_sql_median_wait_matches_the_reference_interpolation(demo_engine):
         assert got["median"].iloc[0] == pytest.approx(expected)
         checked += 1
     assert checked > 100
+
+
+def test_rolling_recent_trend_equals_the_reference_on_every_window():
+    from send_metrics import stats
+    from send_metrics.engine import rolling_recent_trend
+    rng = np.random.default_rng(7)
+    for trial in range(60):
+        n = int(rng.integers(5, 14))
+        v = np.cumsum(rng.normal(rng.choice([0, 2, -2]), 1.0, n)) + 50
+        half = rng.uniform(0.2, 3, n)
+        if trial % 7 == 0:
+            v[rng.integers(0, n)] = np.nan
+        got = rolling_recent_trend(v, v - half, v + half)
+        want = [stats.recent_trend(v[k:k + 5], (v - half)[k:k + 5], (v + half)[k:k + 5]) for k in range(n - 4)]
+        assert list(got) == want
+    assert set(rolling_recent_trend(np.arange(10.0) * 5, np.arange(10.0) * 5 - 1, np.arange(10.0) * 5 + 1)) == {"increasing"}
