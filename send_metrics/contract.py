@@ -288,6 +288,22 @@ _register(Dataset(
 ))
 
 _register(Dataset(
+    name="ehcp_persons",
+    title="EHC plans, person level",
+    description="One row per child or young person with an EHC plan at the January census, from a "
+                "case-management system. At load these rows are counted into ehcp_caseload (so a "
+                "person-level extract and an aggregated one are interchangeable); the rows themselves "
+                "are only for signed-in analysts.",
+    columns=(*_period_columns(), *_area_columns(),
+             Column("person_id", "text", "Pseudonymised identifier, unique within a year"),
+             _code("primary_need", PRIMARY_NEEDS, "Primary type of need (DfE code)"),
+             _code("age_band", AGE_BANDS, "Age band"),
+             _code("setting_type", SETTING_TYPES, "Type of setting")),
+    key=("year", "person_id"),
+    time_identifiers=("January",),
+))
+
+_register(Dataset(
     name="ehcp_assessments",
     title="EHC needs assessments, new plans and annual reviews",
     description="Requests for EHC needs assessment, decisions, new plans, 20-week timeliness "

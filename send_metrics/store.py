@@ -303,6 +303,7 @@ def _build(con, config: Config, files, hashes, previous: Path | None, work: Path
         if not display.startswith("(built-in)"):
             result.reports.append(report)
     shutil.rmtree(adapted_dir, ignore_errors=True)
+    _count_persons_into_caseload(con)
     _cross_file_duplicates(con)
     _write_areas(con)
     for ds in contract.DATASETS.values():
@@ -354,6 +355,11 @@ def _carry_forward(con, previous: Path | None, display: str) -> int:
             con.execute("DELETE FROM areas_ref")
             con.execute("INSERT INTO areas_ref SELECT area_code, any_value(area_level) FROM t_areas GROUP BY 1")
     return kept
+
+
+def _count_persons_into_caseload(con) -> None:
+    """Person-level rows become caseload cells (count of people), one set per source file."""
+    con.execute(sql_template("persons_to_caseload"))
 
 
 def _key_columns(ds: contract.Dataset) -> list[str]:

@@ -227,3 +227,18 @@ def test_cli_load_twice_reports_nothing_changed(tmp_path):
 def test_data_contract_document_is_up_to_date():
     from send_metrics.docs import contract_markdown
     assert (ROOT / "docs" / "data-contract.md").read_text() == contract_markdown() + "\n"
+
+
+def test_person_level_extract_is_counted_into_caseload(data_dir):
+    rows = ["time_period,time_identifier,area_code,area_level,person_id,primary_need,age_band,setting_type"]
+    rows += [f"2025,January,LOC-EDEN,locality,P{i},ASD,5to10,mainstream" for i in range(7)]
+    rows += [f"2025,January,LOC-EDEN,locality,Q{i},SLCN,11to15,special" for i in range(3)]
+    rows += ["2025,January,LOC-EDEN,locality,P1,ASD,5to10,mainstream"]  # the same person twice
+    write(data_dir / "persons.csv", "\n".join(rows) + "\n")
+    config = load_config(data_dir)
+    load(config)
+    d = current_load_dir(config.store_dir)
+    cells = parquet(d / "ehcp_caseload.parquet", "SELECT primary_need, ehc_plans FROM read_parquet($p) "
+                    "WHERE area_code = 'LOC-EDEN' ORDER BY 1")
+    assert cells == [("ASD", 7), ("SLCN", 3)]
+    assert any("duplicate key" in r[2] for r in quarantine(config))
