@@ -202,3 +202,179 @@ def _rgba(hex_colour: str, alpha: float) -> str:
     h = hex_colour.lstrip("#")
     r, g, b = (int(h[i:i + 2], 16) for i in (0, 2, 4))
     return f"rgba({r},{g},{b},{alpha})"
+
+
+# -- comparison pages (equity, benchmarks, waiting times, needs) -------------------------------
+VERDICT_SYMBOL = {"a_higher": "triangle-up", "a_lower": "triangle-down", "no_difference": "circle",
+                  "not_tested": "circle-open", "suppressed": "x-thin-open"}
+SUPPRESSED_GREY = "#E1E1E1"
+# Text on the sequential colours: white on the two dark blues, near-black on the light blue.
+_SEQ_TEXT = ["#FFFFFF", "#FFFFFF", "#0B0C0C"]
+
+
+def add_reference_line(fig: go.Figure, value: float | None, name: str, *, axis: str = "x",
+                       dash: str = "dot", colour: str = "#3D3D3D") -> go.Figure:
+    """A labelled benchmark line (e.g. North West beside the England line of ranked_bars)."""
+    if value is None or not np.isfinite(value):
+        return fig
+    add = fig.add_vline if axis == "x" else fig.add_hline
+    add(value, line=dict(color=colour, dash=dash, width=1.5), annotation_text=f"{name} {value:,.1f}",
+        annotation_position="bottom right" if axis == "x" else "top left")
+    return fig
+
+
+def ratio_forest(df: pd.DataFrame, *, label: str = "measure_title", ratio: str = "ratio",
+                 lower: str = "ratio_lower", upper: str = "ratio_upper", verdict: str = "verdict",
+                 text: str = "verdict_text", x_title: str = "Ratio (log scale)") -> go.Figure:
+    """Ratios with 95% intervals on a log scale, a line at 1 (no difference), symbol + text per row."""
+    d = df.dropna(subset=[ratio]).copy()
+    d = d[np.isfinite(d[ratio].astype(float)) & (d[ratio].astype(float) > 0)]
+    d = d.iloc[::-1]  # first row at the top
+    fig = go.Figure()
+    for v, g in d.groupby(verdict, sort=False):
+        err = dict(type="data", symmetric=False, array=(g[upper] - g[ratio]).clip(lower=0).fillna(0),
+                   arrayminus=(g[ratio] - g[lower]).clip(lower=0).fillna(0), color="#3D3D3D", thickness=1.5)
+        colour = {"a_higher": PALETTE[0], "a_lower": PALETTE[2], "no_difference": PALETTE[4]}.get(v, "#6F777B")
+        fig.add_trace(go.Scatter(x=g[ratio], y=g[label], mode="markers+text", error_x=err,
+                                 marker=dict(symbol=VERDICT_SYMBOL.get(v, "circle"), size=12, color=colour),
+                                 text=g[text], textposition="middle right", textfont=dict(size=11),
+                                 name=str(g[text].iloc[0]).split(" (")[0] if len(g) else str(v),
+                                 hovertemplate="%{y}: ratio %{x:.2f}<extra></extra>"))
+    fig.add_vline(x=1, line=dict(color="#0B0C0C", width=1.5))
+    fig.update_xaxes(type="log")
+    fig = _layout(fig, x_title=x_title, height=max(300, 30 * len(d) + 110))
+    fig.update_layout(hovermode="closest")
+    return fig
+
+
+def grouped_bars(df: pd.DataFrame, *, category: str, group: str, value: str, lower: str | None = None,
+                 upper: str | None = None, x_title: str = "", text: str | None = None,
+                 group_order: list | None = None) -> go.Figure:
+    """Horizontal bars grouped by ``group`` (at most a few), each group with its own colour AND
+    pattern, value labels on the bars and optional 95% interval whiskers."""
+    fig = go.Figure()
+    groups = group_order or list(pd.unique(df[group]))
+    cats = list(pd.unique(df[category]))[::-1]
+    shapes = ["", "/", ".", "x"]
+    for i, gname in enumerate(groups):
+        g = df[df[group] == gname].set_index(category).reindex(cats)
+        err = None
+        if lower and upper:
+            err = dict(type="data", symmetric=False, array=(g[upper] - g[value]).clip(lower=0).fillna(0),
+                       arrayminus=(g[value] - g[lower]).clip(lower=0).fillna(0), color="#0B0C0C", thickness=1.2)
+        labels = g[text] if text else g[value].map(lambda v: "" if pd.isna(v) else f"{v:,.1f}")
+        fig.add_trace(go.Bar(x=g[value], y=cats, orientation="h", name=str(gname), error_x=err,
+                             marker=dict(color=PALETTE[i % len(PALETTE)], pattern_shape=shapes[i % 4],
+                                         pattern_fgcolor="#FFFFFF"),
+                             text=labels, textposition="outside", cliponaxis=False,
+                             hovertemplate=f"{gname} · %{{y}}: %{{x:,.1f}}<extra></extra>"))
+    fig.update_layout(barmode="group", bargap=0.25)
+    fig = _layout(fig, x_title=x_title, height=max(300, 26 * len(cats) * max(1, len(groups)) + 120))
+    fig.update_layout(hovermode="closest", legend=dict(traceorder="normal"))
+    return fig
+
+
+def dot_compare(df: pd.DataFrame, *, label: str, value: str, lower: str, upper: str, benchmark: str,
+                benchmark_name: str = "England", sig: str | None = None, x_title: str = "",
+                name: str = "Area") -> go.Figure:
+    """One area's value with its interval against a benchmark marker, for each row (e.g. need)."""
+    d = df.iloc[::-1]
+    fig = go.Figure()
+    err = dict(type="data", symmetric=False, array=(d[upper] - d[value]).clip(lower=0).fillna(0),
+               arrayminus=(d[value] - d[lower]).clip(lower=0).fillna(0), color=PALETTE[0], thickness=1.5)
+    symbols = [SIG_SYMBOL.get(str(s), "circle") for s in d[sig]] if sig else "circle"
+    text = [_sig_word(s) for s in d[sig]] if sig else None
+    fig.add_trace(go.Scatter(x=d[value], y=d[label], mode="markers+text", name=name, error_x=err,
+                             marker=dict(color=PALETTE[0], size=12, symbol=symbols), text=text,
+                             textposition="top center", textfont=dict(size=11),
+                             hovertemplate="%{y}: %{x:,.1f}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=d[benchmark], y=d[label], mode="markers", name=benchmark_name,
+                             marker=dict(color="#F46A25", size=13, symbol="line-ns-open",
+                                         line=dict(width=3, color="#3D3D3D")),
+                             hovertemplate=f"{benchmark_name} · %{{y}}: %{{x:,.1f}}<extra></extra>"))
+    fig = _layout(fig, x_title=x_title, height=max(300, 36 * len(d) + 110))
+    fig.update_layout(hovermode="closest")
+    return fig
+
+
+def _centroid(geometry: dict) -> tuple[float, float]:
+    """Rough label point: the centre of the largest ring's bounding box."""
+    polys = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
+    ring = max((p[0] for p in polys), key=len)
+    xs, ys = [c[0] for c in ring], [c[1] for c in ring]
+    return (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
+
+
+def locality_map(geojson: dict, df: pd.DataFrame, *, code_property: str = "locality_code",
+                 location: str = "area_code", value: str = "value", label: str = "label",
+                 colour_title: str = "") -> go.Figure:
+    """Choropleth of the localities (offline: no basemap tiles), each labelled with its value so
+    the colour is never the only cue; suppressed localities are light grey and say so."""
+    d = df.copy()
+    fig = go.Figure()
+    have = d[d[value].notna()]
+    missing = d[d[value].isna()]
+    if len(have):
+        fig.add_trace(go.Choropleth(
+            geojson=geojson, featureidkey=f"properties.{code_property}", locations=have[location],
+            z=have[value], colorscale=[[0, SEQUENTIAL[2]], [0.5, SEQUENTIAL[1]], [1, SEQUENTIAL[0]]],
+            marker_line_color="#FFFFFF", marker_line_width=1.5, colorbar=dict(title=colour_title, thickness=14),
+            text=have[label], hovertemplate="%{text}<extra></extra>"))
+    if len(missing):
+        fig.add_trace(go.Choropleth(
+            geojson=geojson, featureidkey=f"properties.{code_property}", locations=missing[location],
+            z=[0] * len(missing), colorscale=[[0, SUPPRESSED_GREY], [1, SUPPRESSED_GREY]], showscale=False,
+            marker_line_color="#FFFFFF", marker_line_width=1.5, text=missing[label],
+            hovertemplate="%{text}<extra></extra>"))
+    pts = {f["properties"][code_property]: _centroid(f["geometry"]) for f in geojson.get("features", [])}
+    lab = d[d[location].isin(pts)]
+    fig.add_trace(go.Scattergeo(lon=[pts[c][0] for c in lab[location]], lat=[pts[c][1] for c in lab[location]],
+                                mode="text", text=lab[label], showlegend=False, hoverinfo="skip",
+                                textfont=dict(size=12, color="#0B0C0C", family="Arial, sans-serif")))
+    fig.update_geos(fitbounds="locations", visible=False)
+    fig.update_layout(template="plotly_white", height=560, margin=dict(l=0, r=0, t=10, b=0),
+                      font=dict(family="Arial, sans-serif", size=14, color="#0B0C0C"))
+    return fig
+
+
+def locality_schematic(df: pd.DataFrame, *, value_text: str = "value_text", name: str = "area_name",
+                       footprint: str = "footprint", value: str = "value") -> go.Figure:
+    """A schematic (not a map) of the seven localities: North Cumbria on the left, South Cumbria on
+    the right, one labelled box each, shaded by value with the value written in the box."""
+    fig = go.Figure()
+    v = df[value].astype(float)
+    lo, hi = (v.min(), v.max()) if v.notna().any() else (0.0, 1.0)
+    columns = {"North Cumbria": 0, "South Cumbria": 1}
+    rows_used = {0: 0, 1: 0}
+    for _, r in df.iterrows():
+        col = columns.get(str(r[footprint]), 0)
+        row = rows_used[col]
+        rows_used[col] += 1
+        x0, y0 = col * 1.1, -row * 1.1
+        if pd.isna(r[value]):
+            fill, ink = SUPPRESSED_GREY, "#0B0C0C"
+        else:
+            k = 0 if hi == lo else int(round((1 - (r[value] - lo) / (hi - lo)) * 2))
+            fill, ink = SEQUENTIAL[k], _SEQ_TEXT[k]
+        fig.add_shape(type="rect", x0=x0, x1=x0 + 1, y0=y0, y1=y0 - 1, fillcolor=fill,
+                      line=dict(color="#FFFFFF", width=2))
+        fig.add_annotation(x=x0 + 0.5, y=y0 - 0.5, text=f"<b>{r[name]}</b><br>{r[value_text]}", showarrow=False,
+                           font=dict(color=ink, size=13))
+    for label, col in columns.items():
+        fig.add_annotation(x=col * 1.1 + 0.5, y=0.25, text=f"<b>{label}</b>", showarrow=False,
+                           font=dict(size=15, color="#0B0C0C"))
+    fig.update_xaxes(visible=False, range=[-0.1, 2.2])
+    fig.update_yaxes(visible=False, range=[-(max(rows_used.values()) * 1.1) - 0.1, 0.5])
+    fig.update_layout(template="plotly_white", height=120 * max(rows_used.values()) + 120,
+                      margin=dict(l=10, r=10, t=10, b=10))
+    return fig
+
+
+def fit_title(*candidates: str, limit: int = 10) -> str:
+    """The first candidate of at most ``limit`` words (an active chart title), else the last one
+    cut to ``limit`` words."""
+    for c in candidates:
+        if c and len(c.split()) <= limit:
+            return c
+    words = [w for c in candidates[-1:] for w in c.split()]
+    return " ".join(words[:limit])

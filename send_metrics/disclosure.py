@@ -309,14 +309,17 @@ def _protect_group(
                 changed = True
                 break
         # 2. linear-algebra check (combinations of equations)
+        unresolved = False
         unknown = group.unknown(suppressed)
         for term in group.protected_terms(suppressed):
             if group.recoverable(term, unknown):
                 pick = _choose(group, term, suppressed, group.recoverable)
-                if pick is not None:
-                    mark(*pick)
-                    changed = True
-                    break
+                if pick is None:
+                    unresolved = True
+                    continue
+                mark(*pick)
+                changed = True
+                break
         if changed:
             continue
         # 3. bounds check over non-negative counts
@@ -326,11 +329,20 @@ def _protect_group(
                     pick = _choose(
                         group, term, suppressed, lambda t, u: group.recoverable(t, u) or group.pinned(t, u)
                     )
-                    if pick is not None:
-                        mark(*pick)
-                        changed = True
-                        break
+                    if pick is None:
+                        unresolved = True
+                        continue
+                    mark(*pick)
+                    changed = True
+                    break
         if not changed:
+            if unresolved:
+                warnings.warn(
+                    "a suppressed cell stays recoverable: every other cell of its equations is already "
+                    "unpublished (check the hierarchies)",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
             return
     warnings.warn("secondary suppression did not reach a fixed point", RuntimeWarning, stacklevel=3)
 
@@ -396,7 +408,7 @@ def secondary_suppress(
     3. Optional bounds check (``check_bounds``), handled as in 2.
 
     Source: Hundepool A et al. (2012) Statistical Disclosure Control, Wiley,
-    ch. 4 (secondary cell suppression, linked tables); ONS "Statistical
+    (secondary cell suppression, linked tables); ONS "Statistical
     disclosure control policy for tables produced from administrative
     sources"; Cox LH (1980) "Suppression methodology and statistical
     disclosure control", JASA 75:377-385.
@@ -473,7 +485,8 @@ def suppress(
     :func:`secondary_suppress`.
     """
     df = cells.copy()
-    df["suppressed"] = primary_suppress(df[value_col].to_numpy(dtype=float), threshold_low, threshold_high, suppress_zero)
+    counts = pd.to_numeric(df[value_col], errors="coerce").to_numpy(dtype=float)
+    df["suppressed"] = primary_suppress(counts, threshold_low, threshold_high, suppress_zero)
     text = primary_reason(threshold_low, threshold_high)
     if suppress_zero:
         text += " or zero"
@@ -503,7 +516,10 @@ def audit_suppression(
     values = pd.to_numeric(cells[value_col], errors="coerce").to_numpy(dtype=float)
     codes = cells[area_col].astype(object).to_numpy()
     keys = _group_keys(cells, group_cols, [area_col, value_col, suppressed_col, reason_col])
-    positions = list(cells.groupby(keys, sort=False, dropna=False).indices.values()) if keys else [np.arange(len(cells))]
+    if keys:
+        positions = list(cells.groupby(keys, sort=False, dropna=False).indices.values())
+    else:
+        positions = [np.arange(len(cells))]
     bad_rows: list[int] = []
     problems: list[str] = []
     for pos in positions:

@@ -748,7 +748,7 @@ figure.chart { margin: 12px 0 18px; }
 .plot { width: calc(__W__px + 4px); padding: 1px; break-inside: avoid; page-break-inside: avoid; border: 1px solid #e6e6e6; }
 .note { font-size: 11.5px; color: var(--secondary); margin: -8px 0 0; }
 .keep { break-inside: avoid; page-break-inside: avoid; }
-.page-break { break-before: page; page-break-before: always; }
+@media print { .page-break { break-before: page; page-break-before: always; } }
 table.defs td, table.defs th { font-size: 10.5px; }
 footer { margin-top: 18px; border-top: 1px solid var(--border); padding-top: 6px; font-size: 11.5px; color: var(--secondary); }
 @media print {
@@ -831,7 +831,9 @@ def board_pack_html(engine: Engine, area_code: str, period: str | None = None) -
     body = []
     for i, (anchor, title, content, intro) in enumerate(sections, start=1):
         intro_html = f'<p class="howto">{esc(intro)}</p>' if intro else ""
-        body.append(f'<section id="{anchor}"><h2><span class="num">{i}</span>{esc(title)}</h2>{intro_html}{content}</section>')
+        cls = ' class="page-break"' if i > 1 else ""  # each main section starts a printed page
+        body.append(f'<section id="{anchor}"{cls}><h2><span class="num">{i}</span>{esc(title)}</h2>'
+                    f"{intro_html}{content}</section>")
 
     disclosure_text = (
         f"Counts from {engine.suppress_min:g} to {engine.suppress_max:g} are suppressed (primary suppression), and "

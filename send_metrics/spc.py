@@ -181,7 +181,8 @@ def _segments(n: int, dates: Any, rebase: Any) -> np.ndarray:
                 after = np.flatnonzero(np.asarray(dates >= _coerce_like(r, dates)))
                 if after.size:
                     starts[after[0]] = True
-    starts[0] = False
+    if n:
+        starts[0] = False
     return np.cumsum(starts)
 
 
@@ -379,7 +380,10 @@ _RULE_TEXT = {
         "high": "is one of 2 in 3 points close to the upper limit",
         "low": "is one of 2 in 3 points close to the lower limit",
     },
-    "shift": {"high": "is part of a run of 7 points above the mean", "low": "is part of a run of 7 points below the mean"},
+    "shift": {
+        "high": "is part of a run of 7 points above the mean",
+        "low": "is part of a run of 7 points below the mean",
+    },
 }
 _VARIATION_TEXT = {
     "common_cause": "Common cause variation",

@@ -279,7 +279,8 @@ def compare_to_benchmark(lower: Any, upper: Any, benchmark: Any, polarity: Any) 
     if pol.ndim == 0:
         pol_b = np.full(lo.shape, _polarity(pol.item()), dtype=object)
     else:
-        pol_b = np.broadcast_to(np.array([_polarity(p) for p in pol.ravel()], dtype=object).reshape(pol.shape), lo.shape)
+        checked = np.array([_polarity(p) for p in pol.ravel()], dtype=object).reshape(pol.shape)
+        pol_b = np.broadcast_to(checked, lo.shape)
     out = np.full(lo.shape, "similar", dtype=object)
     above = lo > bm
     below = hi < bm
@@ -332,13 +333,14 @@ def recent_trend(
        p < 0.002) AND every leave-one-out fit (dropping each point in turn)
        has a slope of the same sign.
 
-    Fingertips itself uses a chi-square test for trend (Cochran-Armitage form)
-    for proportions and Poisson regression for counts; this inverse-variance
-    weighted regression is the generalisation the BRIEF specifies so that one
-    rule serves every value type, and it agrees with Fingertips' thresholds
-    (p < 0.002 and a robustness check).  Sources: Public Health England,
-    "Fingertips: recent trends" technical guidance (2016); Armitage P, Berry G
-    (2002) section 11.5 (weighted regression with known variances).
+    Fingertips itself uses a chi-square test for trend for proportions (with
+    related tests for other value types); this inverse-variance weighted
+    regression is the form the BRIEF specifies so that one rule serves every
+    value type, with Fingertips' significance level (p < 0.002) plus a
+    leave-one-out robustness check.  Sources: Public Health England,
+    "Fingertips: recent trends" technical guidance; Armitage P, Berry G,
+    Statistical methods in medical research (4th edn, 2002), weighted
+    regression with known variances.
 
     Parameters
     ----------
@@ -478,8 +480,8 @@ def funnel_limits(
         ``F(r) >= p`` (F the Binomial(n, theta) CDF),
         ``a = (F(r_p) - p) / (F(r_p) - F(r_p - 1))`` and the limit is
         ``(r_p - a) / n``.  Source: Spiegelhalter DJ (2005) "Funnel plots for
-        comparing institutional performance", Stat Med 24:1185-1202, Appendix
-        A.1.1; PHE/APHO "Technical Guide: Funnel plots for comparing
+        comparing institutional performance", Stat Med 24:1185-1202,
+        appendix on exact limits for discrete data; PHE/APHO "Technical Guide: Funnel plots for comparing
         performance".
         ``method="wilson"``: the closed form of PHEindicatormethods
         ``sigma_adjustment`` / ``phe_funnels`` (the proportion at which the
@@ -493,11 +495,11 @@ def funnel_limits(
         limit is the count whose exact upper limit
         ``chi2_inv(1-alpha/2, 2O+2)/2`` equals E (0 if none); each divided by
         n.  Source: PHEindicatormethods ``phe_funnels(statistic="rate")`` and
-        its ``poisson_funnel`` helper; Spiegelhalter (2005) Appendix A.1.2.
+        its ``poisson_funnel`` helper; Spiegelhalter (2005) appendix.
 
     Over-dispersion (``phi > 1``)
         Multiplicative over-dispersion inflates the variance by ``phi``;
-        following Spiegelhalter (2005) section 6.1 the limits then use the
+        following Spiegelhalter (2005, over-dispersion section) the limits use the
         normal approximation ``theta +/- z * sqrt(phi * V(theta) / n)`` with
         ``V = theta (1 - theta)`` for proportions and ``V = theta`` for rates.
         Estimate ``phi`` with :func:`overdispersion_phi`.  ``phi <= 1`` uses
@@ -574,7 +576,7 @@ def overdispersion_phi(
     to :func:`funnel_limits` to widen the limits by ``sqrt(phi)``.
 
     Source: Spiegelhalter DJ (2005) "Funnel plots for comparing institutional
-    performance", Stat Med 24:1185-1202, section 6; Spiegelhalter DJ (2005)
+    performance", Stat Med 24:1185-1202 (over-dispersion); Spiegelhalter DJ (2005)
     "Handling over-dispersion of performance indicators", Qual Saf Health Care
     14:347-351 (as used for NHS Digital's SHMI).
 
@@ -616,7 +618,7 @@ def proportion_difference_ci(
     Source: Newcombe RG (1998) "Interval estimation for the difference
     between independent proportions: comparison of eleven methods", Stat Med
     17:873-890, method 10; Altman DG et al., Statistics with Confidence (2nd
-    edn, 2000) ch. 6.
+    edn, 2000).
 
     Returns ``(diff, lower, upper)`` as fractions (NaN when a denominator is 0).
     """
@@ -642,7 +644,7 @@ def proportion_ratio_ci(
 
     Source: Katz D, Baptista J, Azen SP, Pike MC (1978) "Obtaining confidence
     intervals for the risk ratio in cohort studies", Biometrics 34:469-474;
-    Altman et al., Statistics with Confidence (2nd edn) p. 58.
+    Altman et al., Statistics with Confidence (2nd edn, 2000).
 
     Undefined (NaN) when either numerator is 0 or a denominator is 0 -
     the dashboard then shows the ratio as not calculable rather than applying
@@ -690,8 +692,9 @@ def rate_ratio_ci(
     NaN when either count is 0).
 
     Source: Armitage P, Berry G (2002) Statistical methods in medical research
-    section 5.3 (comparison of two counts); Breslow NE, Day NE (1987) vol. II
-    section 2.2; Clopper CJ, Pearson ES (1934) Biometrika 26:404-413.
+    (comparison of two counts, conditional on their total); Breslow NE, Day NE
+    (1987) Statistical methods in cancer research vol. II; Clopper CJ, Pearson
+    ES (1934) Biometrika 26:404-413.
 
     Returns ``(ratio, lower, upper)``.
     """

@@ -407,3 +407,52 @@ def test_real_mi_lait_and_neighbours(tmp_path):
     assert bench[("timeliness_20wk_ex", "E92000001", "2024")] == "46.4"
     assert bench[("timeliness_20wk_ex", "E06000064", "2024")] == "91.6"
     assert bench[("pupils_ehcp_pct", "E06000063", "2025")] == "5.7"
+
+
+# -- NHS ---------------------------------------------------------------------------------------
+
+def test_autism_referrals_load_for_sub_icbs_and_01k_is_never_south_cumbria(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEND_STORE_DIR", str(tmp_path / "store"))
+    data = copy_fixtures(tmp_path / "data", "nhs")
+    config, result = load_dir(data)
+    rows = q(config, "SELECT area_code, month, referrals_received, referrals_received_symbol, seen_symbol "
+                     "FROM {waiting_activity} WHERE NOT is_rollup ORDER BY 1, 2")
+    assert [(r[0], str(r[1])[:7], r[2], r[3]) for r in rows] == [
+        ("E38000215", "2022-07", 25, None), ("E38000215", "2022-08", None, "c"), ("E38000228", "2022-07", 70, None)]
+    assert all(r[4] == "x" for r in rows)
+    assert q(config, "SELECT count(*) FROM {waiting_activity} WHERE area_code LIKE 'HF-%'") == [(0,)]
+    notes = "\n".join(result.notes)
+    assert "NOT South Cumbria" in notes and "MHSDS" in notes
+    assert q(config, "SELECT count(*) FROM {quarantine}") == [(0,)]
+
+
+def test_chs_waiting_list_workbook_is_recognised_and_explained(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    wb = openpyxl.Workbook()
+    wb.active.title = "Cover page"
+    wb.active["A1"] = "Title:"
+    ws = wb.create_sheet("Table 4a")
+    ws["A1"] = "Number waiting 0-1 weeks (0-7 days) by service, October 2023"
+    ws.append(["Provider", "RNN", "NORTH CUMBRIA INTEGRATED CARE NHS FOUNDATION TRUST", None, 12])
+    p = tmp_path / "community_health_2023-12-01.xlsx"
+    wb.save(p)
+    r = adapt(p, tmp_path / "w")
+    assert r is not None and r.outputs == [] and any("do not line up" in n for n in r.notes)
+
+
+# -- Special educational needs in England (school census) ------------------------------------
+
+def test_sen_in_england_generations_give_pupil_percentages(tmp_path):
+    folder = FIX / "sen_in_england"
+    wide = {(b["area_code"], b["measure_id"]): b for b in
+            read_out(adapt(folder / "sen_phase_type_2023.csv", tmp_path / "a"), "benchmarks")}
+    assert wide[("E10000006", "pupils_ehcp_pct")]["value"] == "4.7"  # region_name before region_code
+    assert wide[("E10000006", "pupils_ehcp_pct")]["time_period"] == "2023"
+    assert wide[("E10000017", "pupils_sen_support_pct")]["value"] == "c"
+    long = {(b["area_code"], b["measure_id"]): b for b in
+            read_out(adapt(folder / "sen_provision_2026.csv", tmp_path / "b"), "benchmarks")}
+    assert long[("E06000063", "pupils_ehcp_pct")]["value"] == "6"
+    assert (long[("E06000063", "pupils_ehcp_pct")]["numerator"], long[("E06000063", "pupils_ehcp_pct")]["denominator"]) \
+        == ("2520", "42000")
+    by_need = adapt(folder / "sen_primary_need_2024.csv", tmp_path / "c")
+    assert by_need is not None and by_need.outputs == [] and "primary need" in by_need.notes[-1]

@@ -358,7 +358,7 @@ def test_funnel_rate_matches_phe_test_data(col, conf, side):
 
 
 def test_funnel_proportion_exact_spiegelhalter_hand_worked():
-    # Spiegelhalter (2005) Appendix A.1: n = 10, theta = 0.5.  Binomial CDF
+    # Spiegelhalter (2005), appendix (interpolated exact limits): n = 10, theta = 0.5.  Binomial CDF
     # (x 1024): F(1) = 11, F(2) = 56, F(7) = 968, F(8) = 1013.
     # Upper (p = 0.975): r = 8; a = (1013 - 998.4)/(1013 - 968) = 0.324444;
     #   limit = (8 - 0.324444)/10 = 0.767556
@@ -413,7 +413,7 @@ def test_funnel_limits_missing_and_monotone():
 
 
 def test_overdispersion_phi_winsorised_hand_worked():
-    # Spiegelhalter (2005) section 6: theta = 0.5, n = 100 (SE 0.05); counts
+    # Spiegelhalter (2005), over-dispersion: theta = 0.5, n = 100 (SE 0.05); counts
     # 25, 30, ..., 75 give z = -5..5.  10th / 90th percentiles (type 7) are
     # -4 and 4, so z_w = -4,-4,-3,-2,-1,0,1,2,3,4,4 and
     # phi = (16+16+9+4+1+0+1+4+9+16+16)/11 = 92/11 = 8.363636
@@ -476,7 +476,7 @@ def _binom_tail_ge(k: int, n: int, p: float) -> float:
 
 def test_rate_ratio_exact_satisfies_clopper_pearson_definition():
     # 30 events / 10,000 vs 15 / 12,000: RR = 0.003 / 0.00125 = 2.4.
-    # Exact conditional method (Armitage & Berry 2002 s.5.3): with T = 45,
+    # Exact conditional method (Armitage & Berry 2002): with T = 45,
     # pi = RR d1/(RR d1 + d2).  Check the defining tail equations with an
     # independent pure-Python binomial sum.
     rr, lo, hi = rate_ratio_ci(30, 10_000, 15, 12_000)

@@ -10,6 +10,7 @@ file name. Formats handled (see docs/real-data.md):
 
 * DfE "Education, health and care plans" (SEN2): EES releases 2023-2026, the 2023 MI file
   (snake case) and older CamelCase files, old `Total_all` caseload files  -> `sen2.py`;
+* DfE "Special educational needs in England" (three generations)  -> `census.py`;
 * DfE LAIT long data (+ its data dictionary) and the DfE statistical neighbours list -> `lait.py`;
 * NHS autism waiting times, MHSDS and Community Health Services waiting lists -> `nhs.py`.
 """
@@ -28,7 +29,7 @@ class AdaptResult:
 
 def adapt(path: Path, workdir: Path) -> AdaptResult | None:
     """Map one published file to contract-shaped files in `workdir`; None if not recognised."""
-    from . import lait, nhs, sen2
+    from . import census, lait, nhs, sen2
     from .common import is_text_table, key, read_header
 
     path = Path(path)
@@ -55,6 +56,9 @@ def adapt(path: Path, workdir: Path) -> AdaptResult | None:
     kind = sen2.classify_keys(keys, header[0])
     if kind:
         return sen2.adapt_sen2(path, workdir, kind)
+    generation = census.classify(keys)
+    if generation:
+        return census.adapt_census(path, workdir, generation)
     for recogniser in (lait.adapt_text, nhs.adapt_text):
         result = recogniser(path, workdir, header, keys)
         if result is not None:

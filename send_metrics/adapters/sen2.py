@@ -555,9 +555,10 @@ ASSESSMENT_NOTES = {
              "decisions by year, not reviews completed within 12 months), so it is left empty",
     ASSESSMENTS: "assessments.csv has no column in the contract (assessments, plans issued / not issued after "
                  "assessment, 16-week decisions): recognised, not loaded",
-    MI: "inreq_ehc -> requests; ass_refused_ehc -> requests_refused; new_all_ehc -> new_plans; tot_no_exc_ehc / "
-        "no_exc_20week_ehc -> plans_issued_ex / plans_issued_20wk_ex; tot_inc_exc_ehc / inc_exc_20week_ehc -> "
-        "plans_issued_inc / plans_issued_20wk_inc; decisions are not in this generation (x)",
+    MI: "inreq_ehc (InreqEHC) -> requests; ass_refused_ehc (AssRefusedEHC) -> requests_refused; new_all_ehc "
+        "(NewallEHC) -> new_plans; tot_no_exc_ehc / no_exc_20week_ehc (TotNoExcEHC / NoExc20weekEHC) -> "
+        "plans_issued_ex / plans_issued_20wk_ex; tot_inc_exc_ehc / inc_exc_20week_ehc (TotIncExcEHC / "
+        "IncExc20weekEHC) -> plans_issued_inc / plans_issued_20wk_inc; decisions are not in this generation (x)",
 }
 ASSESS_INDICATORS = [c.name for c in contract.DATASETS["ehcp_assessments"].indicators]
 REQUIRED_INDICATORS = [c.name for c in contract.DATASETS["ehcp_assessments"].indicators if c.required]
@@ -572,8 +573,6 @@ def adapt_assessment_group(members: dict[str, Rows], workdir: Path, edition: str
         spec = ASSESSMENT_COLUMNS.get(kind, {})
         notes.append(f"{rows.table.path.name}: {ASSESSMENT_NOTES.get(kind, '')}")
         df = rows.df[rows.df["_total"]]
-        if kind == MI and "breakdowntopic" not in rows.df:
-            pass
         usable = {col: keys for col, keys in spec.items() if all(k in df for k in keys)}
         provided |= set(usable)
         missing = sorted(set(spec) - set(usable))

@@ -1,0 +1,231 @@
+"""Trends: any measure for any areas over time with 95% intervals and the England line, and a
+statistical process control (SPC) view of one area with the rule that flags each point, the
+target and a rebase date. All figures come from the measure engine (disclosure-controlled)."""
+import pandas as pd
+import streamlit as st
+
+from dashboard import ui
+from send_metrics import charts
+from send_metrics.catalogue import load_catalogue
+from send_metrics.spc import spc, spc_summary
+from send_metrics.summary import IMPROVEMENT, SIG_PHRASE, TREND_PHRASE
+
+RULE_TEXT = {
+    ("outside_limits", "high"): "Above the upper process limit",
+    ("outside_limits", "low"): "Below the lower process limit",
+    ("trend", "high"): "Part of 7 rising points in a row",
+    ("trend", "low"): "Part of 7 falling points in a row",
+    ("two_in_three", "high"): "2 of 3 points close to the upper limit",
+    ("two_in_three", "low"): "2 of 3 points close to the lower limit",
+    ("shift", "high"): "Part of 7 points in a row above the mean",
+    ("shift", "low"): "Part of 7 points in a row below the mean",
+}
+VARIATION_TEXT = {"common_cause": "~ Common cause", "special_cause_improvement": "I Improvement",
+                  "special_cause_concern": "C Concern", "special_cause_neutral": "N Special cause (neutral)"}
+WAIT_DEFAULT = ["HF-NORTH-CUMBRIA", "HF-SOUTH-CUMBRIA"]
+NO_REBASE = "none"
+
+
+@st.cache_data(show_spinner=False, max_entries=4, ttl=3600)
+def _measures_with_data(load_id: str) -> list[str]:
+    full = ui.engine().full_table()
+    return full.loc[full["value"].notna(), "measure_id"].unique().tolist()
+
+
+def _ordered_areas(codes) -> list[str]:
+    """Cumbrian areas first; an area whose name repeats an earlier one (a former district that is
+    the same place as a locality) is left out so the lists never show two 'Allerdale's."""
+    codes = list(dict.fromkeys(codes))
+    first = [c for c in ui.CUMBRIA_AREAS if c in codes]
+    out, seen = [], set()
+    for c in first + sorted(c for c in codes if c not in first):
+        name = ui.area_name(c)
+        if name not in seen:
+            out.append(c)
+            seen.add(name)
+    return out
+
+
+def _x(rows: pd.DataFrame, monthly: bool) -> pd.Series:
+    if monthly:
+        return pd.to_datetime(rows["period"].str[:10])
+    return rows["period"].str[:4]
+
+
+def _direction(first: float, last: float) -> str:
+    if last > first:
+        return "up"
+    if last < first:
+        return "down"
+    return "unchanged"
+
+
+def _select_rebase(options: list[str], labels: dict[str, str]) -> str:
+    """Rebase period kept in the URL (?rebase=2024-07-01); 'none' when the URL value is unknown."""
+    key = "rebase"
+    if key not in st.session_state or st.session_state[key] not in options:
+        raw = st.query_params.get(key)
+        st.session_state[key] = raw if raw in options else NO_REBASE
+    return st.selectbox("Rebase the limits from (a known change, e.g. a new service model)", options,
+                        format_func=lambda p: "No rebase" if p == NO_REBASE else labels.get(p, p),
+                        key=key, bind="query-params")
+
+
+def trend_section(m, table: pd.DataFrame, areas: list[str]) -> None:
+    rows = table[table["area_code"].isin(areas)].copy()
+    if rows.empty:
+        st.info("None of the chosen areas has figures for this measure. Choose another area or measure.")
+        return
+    rows["x"] = _x(rows, m.monthly)
+    rows["area_name"] = pd.Categorical(rows["area_name"], [ui.area_name(a) for a in areas if a in set(rows["area_code"])])
+    rows = rows.sort_values(["area_name", "period"])
+    bench = None
+    eng = rows.dropna(subset=["england_value"]).groupby("x", sort=True)["england_value"].first()
+    if len(eng):
+        bench = pd.DataFrame({"x": eng.index, "value": eng.to_numpy()})
+    fig = charts.trend_lines(rows, x="x", group="area_name", y_title=m.unit, benchmark=bench)
+
+    lead = rows[rows["area_code"] == areas[0]].dropna(subset=["value"])
+    if lead.empty:
+        lead = rows.dropna(subset=["value"]).head(0)
+    if len(lead) >= 2:
+        a, b = lead.iloc[0], lead.iloc[-1]
+        name = ui.area_name(str(b["area_code"]))
+        d = _direction(a["value"], b["value"])
+        title = charts.fit_title(
+            f"{name}: {d} from {m.format_value(a['value'])} to {m.format_value(b['value'])} since {a['period_label']}",
+            f"{name}: {d} to {m.format_value(b['value'])} by {b['period_label']}",
+            f"{name} {d} over time")
+    else:
+        title = charts.fit_title(f"{m.title} over time", "How this measure changed over time")
+
+    sentences = []
+    for code in areas[:5]:
+        s = rows[rows["area_code"] == code]
+        if s.empty:
+            continue
+        last = s.iloc[-1]
+        name = ui.area_name(code)
+        if pd.isna(last["value"]):
+            sentences.append(f"{name}: {last['period_label']} is suppressed (small numbers) or not available.")
+            continue
+        text = f"**{ui.escape(name)}**: {m.format_value(last['value'])}"
+        if pd.notna(last["lower_95"]):
+            text += f" (95% CI {m.format_value(last['lower_95'])} to {m.format_value(last['upper_95'])})"
+        text += f" in {last['period_label']}"
+        sig = str(last["sig_england_95"])
+        if sig in SIG_PHRASE and pd.notna(last["england_value"]):
+            text += f"; {ui.sig_text(sig)}: {SIG_PHRASE[sig]} England ({m.format_value(last['england_value'])})"
+        trend = str(last["trend_verdict"])
+        if trend in TREND_PHRASE:
+            text += f"; {TREND_PHRASE[trend]}"
+        sentences.append(text + ".")
+    if len(areas) > 5:
+        sentences.append(f"The table lists all {len(areas)} areas.")
+    if bench is None:
+        sentences.append("No England figure is loaded or published for this measure.")
+    else:
+        sentences.append("The dashed grey line is England.")
+    data = rows.assign(
+        value=rows["value"].round(2), lower_95=rows["lower_95"].round(2), upper_95=rows["upper_95"].round(2),
+        england_value=rows["england_value"].round(2), sig=rows["sig_england_95"].map(ui.sig_text),
+        note=rows["suppression_reason"].fillna(""))
+    ui.chart_with_table(
+        fig, data, title=title, sentence=" ".join(sentences),
+        source=f"{m.source} England: {rows['england_source'].dropna().iloc[0] if rows['england_source'].notna().any() else 'not available'}.",
+        key=f"trend_{m.id}",
+        table_columns={"area_name": "Area", "period_label": "Period", "value": f"Value ({m.unit})",
+                       "lower_95": "95% lower", "upper_95": "95% upper", "numerator": "Numerator",
+                       "denominator": "Denominator", "england_value": "England", "sig": "vs England",
+                       "trend_verdict": "Recent trend", "note": "Note"})
+
+
+def spc_section(m, table: pd.DataFrame, options: list[str], default: str) -> None:
+    st.divider()
+    st.markdown("#### Is it a real change? Statistical process control")
+    st.caption("Making Data Count XmR chart: the mean, process limits (mean ± 2.66 × the average "
+               "moving range), and each point coloured and lettered by the rule that flags it "
+               "(I improvement, C concern, N neutral). Fewer than 13 points give trial limits.")
+    c1, c2 = st.columns(2)
+    with c1:
+        area = ui.select_area(options, key="spc_area", label="Area for the SPC chart", default=default)
+    series = table[table["area_code"] == area].sort_values("period")
+    kept = series.dropna(subset=["value"])
+    dropped = len(series) - len(kept)
+    periods = kept["period"].tolist()
+    labels = dict(zip(kept["period"], kept["period_label"]))
+    with c2:
+        rebase = _select_rebase([NO_REBASE, *periods[2:-1]], labels)
+    if len(kept) < 6:
+        st.info(f"{ui.area_name(area)} has {len(kept)} published points for this measure; an SPC chart "
+                "needs at least 6. Choose another area or a monthly measure.")
+        return
+    dates = pd.to_datetime(kept["period"].str[:10] if m.monthly else kept["period"].str[:4] + "-01-01")
+    rebase_dates = []
+    if rebase != NO_REBASE:
+        rebase_dates = [pd.Timestamp(rebase[:10] if m.monthly else rebase[:4] + "-01-01")]
+    improvement = IMPROVEMENT[m.polarity]
+    frame = spc(kept["value"].to_numpy(float), improvement=improvement, target=m.target,
+                dates=dates.to_numpy(), rebase=rebase_dates or None)
+    summ = spc_summary(frame, improvement, m.target, fmt=m.format_value)
+    fig = charts.spc_chart(frame, x="date", y_title=m.unit, target=m.target, rebase_dates=rebase_dates)
+    name = ui.area_name(area)
+    latest = kept["period_label"].iloc[-1]
+    variation = summ.get("variation") or "common_cause"
+    if variation == "common_cause":
+        title = charts.fit_title(f"{name}: common-cause variation only, no signal",
+                                 f"{name}: no signal of real change", "No signal of real change")
+    else:
+        word = {"special_cause_improvement": "improvement", "special_cause_concern": "concern",
+                "special_cause_neutral": "variation"}[variation]
+        title = charts.fit_title(f"{name}: special-cause {word} in {latest}",
+                                 f"{name}: special-cause {word}", f"Special-cause {word} in {latest}")
+    sentence = summ["sentence"]
+    if m.target is None:
+        sentence += " This measure has no target."
+    if rebase_dates:
+        sentence += f" Limits are recalculated from {labels.get(rebase, rebase)}."
+    if dropped:
+        sentence += f" {dropped} suppressed or missing points are left out."
+    data = pd.DataFrame({
+        "Period": kept["period_label"].to_numpy(),
+        "Value": frame["value"].round(2),
+        "Mean": frame["mean"].round(2),
+        "Lower process limit": frame["lower_limit"].round(2),
+        "Upper process limit": frame["upper_limit"].round(2),
+        "Target": frame["target"],
+        "Variation": frame["variation"].map(lambda v: VARIATION_TEXT.get(v, "")),
+        "Rule that flags the point": [RULE_TEXT.get((r, d), "None (common cause)") for r, d
+                                      in zip(frame["rule"], frame["direction"])],
+        "Segment": frame["segment"] + 1,
+        "Trial limits": frame["trial_limits"].map({True: "yes", False: "no"}),
+    })
+    ui.chart_with_table(fig, data, title=title, sentence=sentence, key=f"spc_{m.id}",
+                        source=f"{m.source} SPC rules: NHS England Making Data Count.")
+
+
+def render() -> None:
+    ui.page("Trends", "Any measure for any areas over time, with 95% confidence intervals and the "
+            "England line, and a statistical process control view that separates real change from noise.")
+    with_data = set(_measures_with_data(ui.database().load_id))
+    measures = [m for m in load_catalogue() if m.id in with_data]
+    if not measures:
+        st.info("No measure has figures yet. Load extracts on the Upload page.")
+        return
+    m = ui.select_measure(measures, default="timeliness_20wk_ex")
+    table = ui.table([m.id])
+    if table.empty or table["value"].notna().sum() == 0:
+        st.info("This measure has no published figures in the loaded data. Choose another measure.")
+        return
+    options = _ordered_areas(table.loc[table["value"].notna(), "area_code"])
+    default = WAIT_DEFAULT if m.group == "Waiting times" else [ui.DEFAULT_AREA, "E06000064"]
+    areas = ui.select_many_areas(options, default=default, label="Areas to compare")
+    st.caption(f"**Definition:** {ui.escape(m.definition)} {ui.escape(m.caveats)}")
+    if not areas:
+        st.info("Choose at least one area above to draw the trend chart.")
+    else:
+        trend_section(m, table, areas)
+    spc_section(m, table, options, areas[0] if areas else options[0])
+
+
+ui.guarded(render)

@@ -1,0 +1,422 @@
+"""Benchmark: ingest, measures and pages at national scale, measured side by side in one run.
+
+`python -m send_metrics bench [--quick] [--json]`
+
+What is compared (each pair timed in the same process, on the same files, back to back):
+- ingest: our `load` (validation, quarantine, person-level counting, roll-ups, Parquet store)
+  against DuckDB's plain `read_csv` / `read_parquet` of the same files into tables
+  (`ingest_overhead_vs_duckdb` = ours / plain);
+- measures: numerators, denominators and values of the whole catalogue for every area and
+  period through the engine's SQL against a straightforward pandas implementation of the same
+  measures on the same Parquet files (`measures_speedup_vs_pandas` = pandas / ours); the two
+  results are checked equal before the ratio is reported;
+- pages: the server-side run time of every page for a realistic selector change, with
+  Streamlit's AppTest (median and p95 over at least 10 runs), at demo and national scale;
+- cold start: a fresh Python process from start to the first page rendered;
+- peak RSS of this process and its children.
+
+Timing is never asserted in the unit tests; the targets are checked here and reported.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from . import contract
+from .catalogue import load_catalogue
+from .config import PROJECT_ROOT, load_config
+
+TARGETS = {"page_median_ms": 250, "page_p95_ms": 500, "demo_page_median_ms": 150, "cold_start_s": 5.0,
+           "ingest_overhead_vs_duckdb": 2.0, "measures_speedup_vs_pandas": 3.0, "peak_rss_mb": 1536}
+
+PAGES = ["board", "trends", "equity", "waiting", "benchmarks", "needs", "explorer", "upload",
+         "definitions", "about"]
+
+NEEDS = [n for n in contract.PRIMARY_NEEDS if n not in ("NSA", "DS")]
+LOCAL_COUNCILS = {"E06000063", "E06000064"}  # their data comes from the demo localities
+
+
+# -- national-scale data -------------------------------------------------------------------
+def _councils() -> list[str]:
+    areas = pd.read_csv(PROJECT_ROOT / "send_metrics" / "reference" / "areas.csv", dtype=str)
+    codes = areas.loc[areas["area_level"] == "council", "area_code"].tolist()
+    return [c for c in codes if c not in LOCAL_COUNCILS]
+
+
+def generate(out: Path, councils: int | None = None, persons: int = 5_000_000, months: int = 60) -> dict:
+    """National-scale extract beside the demo localities; returns row counts per file."""
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(PROJECT_ROOT / "data" / "demo", out / "demo", dirs_exist_ok=True)
+    codes = _councils()[:councils] if councils else _councils()
+    con = duckdb.connect()
+    con.execute("SELECT setseed(0.42)")
+    con.execute("CREATE TABLE c AS SELECT unnest($c) AS area_code, generate_subscripts($c, 1) AS i", {"c": codes})
+    years = list(range(2015, 2026))
+    sizes = {}
+
+    def copy(name: str, sql: str, fmt: str = "csv") -> None:
+        path = out / "national" / f"{name}.{fmt}"
+        path.parent.mkdir(exist_ok=True)
+        opts = "(HEADER, DELIMITER ',')" if fmt == "csv" else "(FORMAT parquet)"
+        con.execute(f"COPY ({sql}) TO '{path.as_posix()}' {opts}")
+        sizes[path.name] = con.execute(f"SELECT count(*) FROM ({sql})").fetchall()[0][0]
+
+    params = {"needs": NEEDS, "phases": list(contract.PHASES)[:4], "years": years,
+              "services": [s for s in contract.SERVICES if s != "PHYSIO"], "bands": list(contract.WAIT_BANDS),
+              "ages": list(contract.AGE_BANDS), "settings": list(contract.SETTING_TYPES)}
+    for k, v in params.items():
+        con.execute(f"CREATE TABLE p_{k} AS SELECT unnest(${k}) AS v", {k: v})
+    copy("population", """SELECT y.v AS time_period, 'Calendar year' AS time_identifier, area_code,
+        'council' AS area_level, a.v AS age_band, CAST(20000 + 30000 * random() AS BIGINT) AS population
+        FROM c, p_years y, p_ages a""")
+    copy("school_census", """SELECT y.v AS time_period, 'January' AS time_identifier, area_code, 'council' AS area_level,
+        s.status AS sen_status, CASE WHEN s.status = 'no_sen' THEN 'NONE' ELSE n.v END AS primary_need,
+        ph.v AS phase, CAST(CASE WHEN s.status = 'no_sen' THEN 20000 ELSE 40 END * (0.5 + random()) AS BIGINT) AS pupils
+        FROM c, p_years y, p_phases ph,
+             (SELECT unnest(['ehc_plan', 'sen_support', 'no_sen']) AS status) s, p_needs n
+        WHERE s.status <> 'no_sen' OR n.v = 'ASD'""")
+    copy("ehcp_assessments", """SELECT y.v AS time_period, 'Calendar year' AS time_identifier, area_code, 'council' AS area_level,
+        400 AS requests, CAST(100 * random() AS BIGINT) AS requests_refused, 380 AS decisions,
+        CAST(380 * random() AS BIGINT) AS decisions_within_6_weeks, 250 AS new_plans, 240 AS plans_issued_ex,
+        CAST(240 * random() AS BIGINT) AS plans_issued_20wk_ex, 250 AS plans_issued_inc,
+        CAST(240 * random() AS BIGINT) AS plans_issued_20wk_inc, 2000 AS reviews_due,
+        CAST(2000 * random() AS BIGINT) AS reviews_on_time FROM c, p_years y""")
+    con.execute("CREATE TABLE months AS SELECT strftime(DATE '2021-01-01' + INTERVAL (m) MONTH, '%Y%m') AS tp "
+                "FROM range($n) t(m)", {"n": months})
+    copy("waiting_list", """SELECT tp AS time_period, 'Month' AS time_identifier, area_code, 'council' AS area_level,
+        s.v AS service, e.status AS ehcp_status, b.v AS wait_band, CAST(60 * random() AS BIGINT) AS waiting
+        FROM c, months, p_services s, (SELECT unnest(['ehc_plan', 'no_ehc_plan']) AS status) e, p_bands b""")
+    copy("waiting_activity", """SELECT tp AS time_period, 'Month' AS time_identifier, area_code, 'council' AS area_level,
+        s.v AS service, e.status AS ehcp_status, 200 AS referrals_received, CAST(200 * random() AS BIGINT) AS referrals_accepted,
+        150 AS seen, CAST(150 * random() AS BIGINT) AS seen_within_18_weeks
+        FROM c, months, p_services s, (SELECT unnest(['ehc_plan', 'no_ehc_plan']) AS status) e""")
+    # Person level: about one row per EHC plan in England over the years covered.
+    copy("ehcp_persons", f"""SELECT y AS time_period, 'January' AS time_identifier, c.area_code, 'council' AS area_level,
+        'P' || p.i AS person_id, n.v AS primary_need, a.v AS age_band, st.v AS setting_type
+        FROM (SELECT i, 2018 + i % 8 AS y, CAST(floor(random() * (SELECT count(*) FROM c)) AS INTEGER) + 1 AS ci,
+                     CAST(floor(random() * {len(NEEDS)}) AS INTEGER) + 1 AS ni,
+                     CAST(floor(random() * 5) AS INTEGER) + 1 AS ai, CAST(floor(random() * 7) AS INTEGER) + 1 AS si
+              FROM range({persons}) t(i)) p
+        JOIN c ON c.i = p.ci
+        JOIN (SELECT v, row_number() OVER () AS k FROM p_needs) n ON n.k = p.ni
+        JOIN (SELECT v, row_number() OVER () AS k FROM p_ages) a ON a.k = p.ai
+        JOIN (SELECT v, row_number() OVER () AS k FROM p_settings) st ON st.k = p.si""", fmt="parquet")
+    con.close()
+    return sizes
+
+
+# -- ingest -------------------------------------------------------------------------------
+def plain_duckdb_read(folder: Path) -> float:
+    """DuckDB's own speed on the same files: read every CSV / Parquet into a table."""
+    con = duckdb.connect()
+    t0 = time.perf_counter()
+    for i, path in enumerate(sorted(folder.rglob("*"))):
+        if path.suffix == ".csv":
+            con.execute(f"CREATE TABLE t{i} AS SELECT * FROM read_csv($p)", {"p": str(path)})
+        elif path.suffix == ".parquet":
+            con.execute(f"CREATE TABLE t{i} AS SELECT * FROM read_parquet($p)", {"p": str(path)})
+    elapsed = time.perf_counter() - t0
+    con.close()
+    return elapsed
+
+
+def timed_load(data_dir: Path, store: Path):
+    from .store import load
+    config = replace(load_config(data_dir), store_dir=store)
+    t0 = time.perf_counter()
+    result = load(config, force=True)
+    return time.perf_counter() - t0, config, result
+
+
+# -- measures: engine SQL against plain pandas --------------------------------------------
+def _pandas_filter(expr: str) -> str:
+    """The catalogue's simple SQL filters (col = 'x' AND col IN ('a', 'b')) as pandas query text."""
+    if not expr:
+        return ""
+    e = re.sub(r"\bAND\b", "and", expr)
+    e = re.sub(r"(\w+) IN \(([^)]*)\)", r"\1 in [\2]", e)
+    return re.sub(r"(\w+) = ", r"\1 == ", e)
+
+
+def pandas_measures(load_dir: Path, measures) -> pd.DataFrame:
+    """What a team would write without the engine: pandas over the same Parquet files."""
+    frames, cache = [], {}
+
+    def read(name):
+        if name not in cache:
+            cache[name] = pd.read_parquet(load_dir / f"{name}.parquet")
+        return cache[name]
+
+    for m in measures:
+        if m.kind in ("gap", "growth", "median_wait"):
+            continue
+        ds = contract.DATASETS[m.dataset]
+        period = contract.period_column(ds)
+        df = read(m.dataset)
+        num_rows = df.query(_pandas_filter(m.numerator_filter)) if m.numerator_filter else df
+        num = num_rows.groupby(["area_code", period])[m.numerator].sum(min_count=1).rename("numerator")
+        out = num.to_frame()
+        if m.denominator and not m.denominator_dataset:
+            den_rows = df.query(_pandas_filter(m.denominator_filter)) if m.denominator_filter else df
+            out = out.join(den_rows.groupby(["area_code", period])[m.denominator].sum(min_count=1).rename("denominator"),
+                           how="outer")
+        elif m.denominator_dataset:
+            pop = read(m.denominator_dataset).groupby(["area_code", "year"])["population"].sum().rename("denominator")
+            out = out.join(pop, how="left")
+        else:
+            out["denominator"] = np.nan
+        out = out.reset_index().rename(columns={period: "period"})
+        out["measure_id"] = m.id
+        out["value"] = (out["numerator"] / out["denominator"] * m.multiplier) if m.denominator else out["numerator"]
+        frames.append(out)
+    return pd.concat(frames, ignore_index=True)
+
+
+def compare_measures(config, load_dir: Path) -> dict:
+    from .db import Database
+    from .engine import Engine
+    measures = [m for m in load_catalogue() if not m.denominator_dataset]
+    db = Database(config)
+    engine = Engine(db)
+    t0 = time.perf_counter()
+    ours = engine.measure_values(measures)
+    t_ours = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ref = pandas_measures(load_dir, measures)
+    t_pandas = time.perf_counter() - t0
+    ours = ours[ours["measure_id"].isin(ref["measure_id"].unique())]
+    ref = ref.copy()
+    ref["period"] = ref["period"].astype(str).str[:10]
+    key = ["measure_id", "area_code", "period"]
+    a = ours.set_index(key)[["numerator", "denominator", "value"]].sort_index()
+    b = ref.set_index(key)[["numerator", "denominator", "value"]].astype(float).sort_index()
+    b = b[~(b["numerator"].isna() & b["denominator"].isna())]
+    a = a[~(a["numerator"].isna() & a["denominator"].isna())]
+    equal = a.index.equals(b.index) and np.allclose(a.to_numpy(float), b.to_numpy(float), equal_nan=True)
+    db.close()
+    return {"ours_s": t_ours, "pandas_s": t_pandas, "equal": bool(equal), "rows": len(a)}
+
+
+# -- pages --------------------------------------------------------------------------------
+def page_timings(store: Path, runs: int) -> dict:
+    """Server-side run time per page for a selector change (AppTest), median and p95 in ms."""
+    os.environ["SEND_STORE_DIR"] = str(store)
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    results = {}
+    app = str(PROJECT_ROOT / "app.py")
+    for page in PAGES:
+        at = AppTest.from_file(app, default_timeout=300)
+        at.run()
+        at.switch_page(f"pages/{page}.py").run()
+        times = []
+        selects = [s for s in at.selectbox if len(s.options) > 1]
+        for i in range(runs + 1):
+            if selects:
+                sb = selects[i % len(selects)]
+                opts = sb.options
+                sb.set_value(opts[(i + 1) % len(opts)] if isinstance(opts[0], str) else None)
+            t0 = time.perf_counter()
+            try:
+                at.run()
+            except Exception:
+                at = AppTest.from_file(app, default_timeout=300)
+                at.run()
+                at.switch_page(f"pages/{page}.py").run()
+            if i:  # the first run warms the caches
+                times.append((time.perf_counter() - t0) * 1000)
+            selects = [s for s in at.selectbox if len(s.options) > 1]
+        results[page] = {"median_ms": round(statistics.median(times), 1),
+                         "p95_ms": round(float(np.percentile(times, 95)), 1),
+                         "exceptions": len(at.exception)}
+    return results
+
+
+def cold_start(store: Path) -> float:
+    code = ("import time, os; t0 = time.perf_counter()\n"
+            "from streamlit.testing.v1 import AppTest\n"
+            f"at = AppTest.from_file({str(PROJECT_ROOT / 'app.py')!r}, default_timeout=300); at.run()\n"
+            "assert not at.exception, at.exception\n"
+            "print(time.perf_counter() - t0)")
+    env = {**os.environ, "SEND_STORE_DIR": str(store)}
+    t0 = time.perf_counter()
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=PROJECT_ROOT)
+    wall = time.perf_counter() - t0
+    if r.returncode:
+        raise RuntimeError(f"cold start failed: {r.stderr[-500:]}")
+    return wall
+
+
+def peak_rss_mb() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return round(max(own, kids), 1)
+
+
+# -- the run ------------------------------------------------------------------------------
+def run_bench(args) -> int:
+    quick = bool(getattr(args, "quick", False))
+    runs = 10 if quick else 20
+    work = Path(tempfile.mkdtemp(prefix="send-bench-"))
+    log = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
+    try:
+        result = _run(work, quick, runs, log)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if not quick:
+        write_markdown(result)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(json.dumps(result, indent=1))
+    return 0 if all(result["targets_met"].values()) else 1
+
+
+def _run(work: Path, quick: bool, runs: int, log) -> dict:
+    # Demo scale first: pages on the shipped data.
+    demo_store = work / "demo_store"
+    _, demo_config, _ = timed_load(PROJECT_ROOT / "data", demo_store)
+    _warm(demo_config)
+    log("pages at demo scale ...")
+    demo_pages = page_timings(demo_store, runs)
+
+    data = work / "national"
+    log("generating national-scale data ...")
+    sizes = generate(data)
+    plain = plain_duckdb_read(data)
+    log("loading ...")
+    ours, config, load_result = timed_load(data, work / "store")
+    from .store import current_load_dir
+    load_dir = current_load_dir(config.store_dir)
+    t0 = time.perf_counter()
+    _warm(config)
+    warm_s = time.perf_counter() - t0
+    log("measures ...")
+    measures = compare_measures(config, load_dir)
+    log("pages at national scale ...")
+    pages = page_timings(config.store_dir, runs)
+    cold = cold_start(config.store_dir)
+    growth = [] if quick else growth_table(work, log)
+    result = {
+        "machine": machine(), "date": dt.datetime.now().isoformat(timespec="seconds"), "quick": quick,
+        "data_rows": sizes, "total_rows": int(sum(sizes.values())),
+        "ingest_s": round(ours, 2), "plain_duckdb_s": round(plain, 2),
+        "ingest_overhead_vs_duckdb": round(ours / plain, 2),
+        "measure_table_s": round(warm_s, 2),
+        "measures_ours_s": round(measures["ours_s"], 3), "measures_pandas_s": round(measures["pandas_s"], 3),
+        "measures_equal": measures["equal"], "measures_rows": measures["rows"],
+        "measures_speedup_vs_pandas": round(measures["pandas_s"] / measures["ours_s"], 2),
+        "demo_pages": demo_pages, "pages": pages, "cold_start_s": round(cold, 2), "growth": growth,
+    }
+    result["peak_rss_mb"] = peak_rss_mb()
+    result["targets_met"] = targets_met(result)
+    return result
+
+
+def _warm(config) -> None:
+    from .db import Database
+    from .engine import Engine
+    db = Database(config)
+    Engine(db).full_table()
+    db.close()
+
+
+def targets_met(r: dict) -> dict:
+    return {
+        "pages_median": all(p["median_ms"] <= TARGETS["page_median_ms"] for p in r["pages"].values()),
+        "pages_p95": all(p["p95_ms"] <= TARGETS["page_p95_ms"] for p in r["pages"].values()),
+        "demo_pages_median": all(p["median_ms"] <= TARGETS["demo_page_median_ms"] for p in r["demo_pages"].values()),
+        "cold_start": r["cold_start_s"] <= TARGETS["cold_start_s"],
+        "ingest_overhead": r["ingest_overhead_vs_duckdb"] <= TARGETS["ingest_overhead_vs_duckdb"],
+        "measures_speedup": r["measures_equal"] and r["measures_speedup_vs_pandas"] >= TARGETS["measures_speedup_vs_pandas"],
+        "peak_rss": r["peak_rss_mb"] <= TARGETS["peak_rss_mb"],
+        "no_page_exceptions": not any(p["exceptions"] for p in [*r["pages"].values(), *r["demo_pages"].values()]),
+    }
+
+
+def growth_table(work: Path, log) -> list[dict]:
+    """How cost grows with data: ingest, measure table and engine SQL at three sizes."""
+    rows = []
+    for councils, persons in ((15, 500_000), (60, 2_000_000), (None, 5_000_000)):
+        folder = work / f"growth_{councils}"
+        sizes = generate(folder, councils=councils, persons=persons)
+        plain = plain_duckdb_read(folder)
+        ours, config, _ = timed_load(folder, work / f"growth_store_{councils}")
+        t0 = time.perf_counter()
+        _warm(config)
+        warm = time.perf_counter() - t0
+        rows.append({"councils": councils or len(_councils()), "rows": int(sum(sizes.values())),
+                     "ingest_s": round(ours, 2), "plain_duckdb_s": round(plain, 2),
+                     "measure_table_s": round(warm, 2)})
+        log(rows[-1])
+        shutil.rmtree(folder, ignore_errors=True)
+    return rows
+
+
+def machine() -> dict:
+    mem = 0
+    try:
+        mem = int(next(ln for ln in open("/proc/meminfo") if ln.startswith("MemTotal")).split()[1]) // 1024
+    except (OSError, StopIteration):
+        pass
+    return {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
+            "memory_mb": mem, "duckdb": duckdb.__version__, "pandas": pd.__version__}
+
+
+def write_markdown(r: dict, path: Path = PROJECT_ROOT / "BENCHMARKS.md") -> None:
+    m = r["machine"]
+    lines = [
+        "# Benchmarks", "",
+        f"Measured {r['date']} by `python -m send_metrics bench` on {m['platform']}, {m['cpus']} cores, "
+        f"{m['memory_mb']:,} MB RAM, Python {m['python']}, DuckDB {m['duckdb']}, pandas {m['pandas']}. "
+        "Every ratio compares two things timed back to back in the same run (the machine is shared and noisy).", "",
+        "## Data", "",
+        f"National scale: every council in England (plus the Cumbria demo localities), 2015-2025, full "
+        f"breakdowns: {r['total_rows']:,} rows in all.", "",
+        "| file | rows |", "|---|---|", *[f"| {k} | {v:,} |" for k, v in r["data_rows"].items()], "",
+        "## Results against the targets", "",
+        "| measure | result | target | met |", "|---|---|---|---|",
+        f"| ingest overhead vs DuckDB plain read | {r['ingest_overhead_vs_duckdb']}x ({r['ingest_s']} s vs {r['plain_duckdb_s']} s) | <= 2.0x | {r['targets_met']['ingest_overhead']} |",
+        f"| measures speed-up vs pandas (results equal: {r['measures_equal']}) | {r['measures_speedup_vs_pandas']}x ({r['measures_ours_s']} s vs {r['measures_pandas_s']} s) | >= 3x | {r['targets_met']['measures_speedup']} |",
+        f"| cold start to first page | {r['cold_start_s']} s | <= 5 s | {r['targets_met']['cold_start']} |",
+        f"| peak RSS | {r['peak_rss_mb']} MB | <= 1,536 MB | {r['targets_met']['peak_rss']} |",
+        f"| measure table with statistics, computed once per load | {r['measure_table_s']} s | (not a target) | |", "",
+        "## Pages (server-side run time for a selector change, AppTest)", "",
+        "| page | demo median ms | demo p95 ms | national median ms | national p95 ms |", "|---|---|---|---|---|",
+    ]
+    for p in r["pages"]:
+        d, n = r["demo_pages"].get(p, {}), r["pages"][p]
+        lines.append(f"| {p} | {d.get('median_ms')} | {d.get('p95_ms')} | {n['median_ms']} | {n['p95_ms']} |")
+    lines += ["", "Targets: national median <= 250 ms and p95 <= 500 ms; demo median <= 150 ms.", "",
+              "## How cost grows with data", "",
+              "| councils | rows | our ingest s | DuckDB plain read s | measure table s |", "|---|---|---|---|---|",
+              *[f"| {g['councils']} | {g['rows']:,} | {g['ingest_s']} | {g['plain_duckdb_s']} | {g['measure_table_s']} |"
+                for g in r["growth"]], "",
+              "## Design notes", "",
+              "- Loads are converted once to Parquet; parent areas are pre-aggregated at load; the measure table "
+              "with its statistics is computed once per load and kept beside it, so pages only filter it.",
+              "- Ingest cost is dominated by validation (every cell is read as text and checked) and by writing "
+              "Parquet; it grows linearly with rows.",
+              "- When a partnership outgrows one machine: the store is plain Parquet, so it can live on shared object "
+              "storage (S3 or Azure Blob) read by DuckDB's httpfs; the loader runs as a scheduled job and publishes a "
+              "new load by replacing the CURRENT pointer; several stateless app replicas behind a load balancer each "
+              "open their own in-memory DuckDB over the same Parquet files.", ""]
+    path.write_text("\n".join(lines))

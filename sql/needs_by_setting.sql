@@ -1,0 +1,11 @@
+-- EHC plans by primary need (the five largest needs, the rest as OTHER) and type of setting
+-- (early years and other arrangements together as 'other'), for every area, one January census
+-- year. Raw counts: the Needs page applies disclosure control (send_metrics.equity.protect_linked).
+SELECT area_code,
+       year,
+       CASE WHEN primary_need IN ('ASD', 'SLCN', 'SEMH', 'MLD', 'SLD') THEN primary_need ELSE 'OTHER' END AS need,
+       CASE WHEN setting_type IN ('early_years', 'other') THEN 'other' ELSE setting_type END AS setting_type,
+       CASE WHEN count(*) FILTER (WHERE ehc_plans IS NULL) > 0 THEN NULL ELSE sum(ehc_plans) END AS plans
+FROM ehcp_caseload
+WHERE year = $year
+GROUP BY ALL
