@@ -116,86 +116,76 @@ def period_label(value: str, monthly: bool) -> str:
 
 
 # -- disclosure control ---------------------------------------------------------------------
-def _null_rows(a: np.ndarray) -> np.ndarray:
-    """Per column of `a`: True when the column's unit vector is in the row space of `a`."""
-    if a.shape[1] == 0:
-        return np.zeros(0, dtype=bool)
-    if a.shape[0] == 0:
-        return np.zeros(a.shape[1], dtype=bool)
-    _, s, vt = np.linalg.svd(a, full_matrices=True)
-    rank = int((s > 1e-9 * max(1.0, s.max() if s.size else 1.0)).sum())
-    null = vt[rank:].T  # columns span the null space
-    if null.shape[1] == 0:
-        return np.ones(a.shape[1], dtype=bool)
-    return np.linalg.norm(null, axis=1) < 1e-9
+def _leaf_vectors(areas: list[str], values: list[str], cell_values: list[str], hierarchies) -> np.ndarray:
+    """Each cell as a 0/1 vector over the basic unknowns (leaf area, value of the breakdown).
+
+    A rolled-up area is the sum of its leaf localities (the store builds it that way); any other
+    area is a leaf itself. A margin cell (value ALL) is the sum over every value."""
+    leaves_of = {parent: list(leaves) for parent, leaves in hierarchies}
+    leaf_sets = [leaves_of.get(a, [a]) for a in areas]
+    li = {lf: i for i, lf in enumerate(sorted({lf for s in leaf_sets for lf in s}))}
+    vi = {v: i for i, v in enumerate(values)}
+    nv = max(1, len(values))
+    vec = np.zeros((len(areas), len(li) * nv))
+    for r, (ls, v) in enumerate(zip(leaf_sets, cell_values)):
+        cols = list(range(nv)) if v == ALL else [vi[v]]
+        for lf in ls:
+            vec[r, [li[lf] * nv + c for c in cols]] = 1.0
+    return vec
 
 
-def joint_protect(values: np.ndarray, suppressed: np.ndarray, fixed: np.ndarray,
-                  equations: list[tuple[int, list[int]]]) -> tuple[np.ndarray, bool]:
-    """Add suppressions until no suppressed cell is a linear function of the published ones.
+def recoverable(vectors: np.ndarray, known: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Cells in `targets` whose vector lies in the span of the known cells' vectors."""
+    out = np.zeros(len(vectors), dtype=bool)
+    if not targets.any():
+        return out
+    pub = vectors[known]
+    t = np.flatnonzero(targets)
+    if pub.shape[0] == 0:
+        out[t] = ~vectors[t].any(axis=1)
+        return out
+    _, s, vt = np.linalg.svd(pub, full_matrices=False)
+    q = vt[s > 1e-9 * max(1.0, float(s.max()))]
+    v = vectors[t]
+    out[t] = np.linalg.norm(v - (v @ q.T) @ q, axis=1) < 1e-7
+    return out
 
-    `equations` are (parent, [children]) index lists meaning parent = sum(children). `fixed`
-    cells are shown elsewhere as they are (published or suppressed there) and are never chosen
-    as complements. A cell is known when it is not suppressed and has a value. Returns the new
-    mask and whether every suppressed cell could be protected.
+
+def joint_protect(vectors: np.ndarray, values: np.ndarray, suppressed: np.ndarray,
+                  fixed: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Add suppressions until no suppressed cell is a linear combination of the published ones.
+
+    `vectors` express every cell over the same basic unknowns (`_leaf_vectors`), so any
+    combination of published cells an attacker could form is covered, not only single equations.
+    `fixed` cells are shown elsewhere exactly as they are here and are never chosen as
+    complements; a complement is the smallest published cell used in a combination that
+    recovers the cell to protect.
+    Returns the new mask and whether everything could be protected (if not, every movable cell
+    of the group is suppressed).
     """
     sup = suppressed.copy()
-    if not equations or not sup.any():
-        return sup, True
-    n = len(values)
-    a = np.zeros((len(equations), n))
-    for k, (parent, children) in enumerate(equations):
-        a[k, parent] += 1.0
-        for c in children:
-            a[k, c] -= 1.0
     finite = np.isfinite(values)
-    ok = True
-    for _ in range(n + 1):
-        unknown = sup | ~finite
-        idx = np.flatnonzero(unknown)
-        rec = _null_rows(a[:, idx])
-        bad = [i for i, r in zip(idx, rec) if r and sup[i] and finite[i]]
-        if not bad:
-            return sup, ok
-        target = bad[0]
-        rows = np.flatnonzero(a[:, target] != 0)
-        cands = sorted({int(j) for r in rows for j in np.flatnonzero(a[r] != 0)
-                        if not unknown[j] and not fixed[j]}, key=lambda j: (values[j], j))
-        if not cands:
-            # Nothing may be added near it: withhold every movable cell of its equations.
-            ok = False
-            movable = [int(j) for r in rows for j in np.flatnonzero(a[r] != 0) if not fixed[j]]
-            if not movable or sup[movable].all():
-                return sup, ok
-            sup[movable] = True
-            continue
-        chosen = cands[0]
-        for j in cands[:4]:
-            trial = sup.copy()
-            trial[j] = True
-            t_idx = np.flatnonzero(trial | ~finite)
-            t_rec = _null_rows(a[:, t_idx])
-            if not t_rec[int(np.searchsorted(t_idx, target))]:
-                chosen = j
-                break
-        sup[chosen] = True
+    for _ in range(len(values) + 1):
+        known = ~sup & finite
+        rec = recoverable(vectors, known, sup & finite)
+        if not rec.any():
+            return sup, True
+        targets = np.flatnonzero(rec)[:32]
+        # The published cells an attacker would combine to get each one (least-squares
+        # representation); suppress the smallest movable one of each, then check again.
+        pub = np.flatnonzero(known)
+        coef = np.linalg.lstsq(vectors[pub].T, vectors[targets].T, rcond=None)[0]
+        for k in range(len(targets)):
+            used = pub[np.abs(coef[:, k]) > 1e-9]
+            cands = used[~fixed[used] & ~sup[used]]
+            if len(cands) == 0:
+                if not (~fixed[used]).any():
+                    sup |= finite & ~fixed
+                    return sup, False
+                continue
+            order = np.lexsort((vectors[cands].sum(axis=1), values[cands]))
+            sup[cands[order[0]]] = True
     return sup, False
-
-
-def _margin_equations(group: pd.DataFrame, b: str, hierarchies) -> tuple[list[tuple[int, list[int]]], np.ndarray]:
-    """Equations of one (period, other breakdowns) group: area sums for each value of `b`
-    (including the margin) and, for each area, margin = sum of the values of `b`."""
-    pos = {(a, v): i for i, (a, v) in enumerate(zip(group["area_code"], group[b]))}
-    eqs: list[tuple[int, list[int]]] = []
-    values = sorted({v for v in group[b] if v != ALL})
-    for v in [*values, ALL]:
-        for parent, leaves in hierarchies:
-            if (parent, v) in pos and all((c, v) in pos for c in leaves):
-                eqs.append((pos[(parent, v)], [pos[(c, v)] for c in leaves]))
-    for area in group["area_code"].unique():
-        if (area, ALL) in pos and all((area, v) in pos for v in values):
-            eqs.append((pos[(area, ALL)], [pos[(area, v)] for v in values]))
-    return eqs, np.array([v == ALL for v in group[b]])
 
 
 def protect(cells: pd.DataFrame, breakdowns: tuple[str, ...], indicators: tuple[str, ...], period: str,
@@ -248,16 +238,19 @@ def protect(cells: pd.DataFrame, breakdowns: tuple[str, ...], indicators: tuple[
                 for o in others:
                     keep &= (cells[o] != ALL).to_numpy()
                 part = cells[keep]
-                for _, g in part.groupby([period, *others], sort=False) if others else part.groupby(period, sort=False):
+                groups = part.groupby([period, *others], sort=False) if others else part.groupby(period, sort=False)
+                for _, g in groups:
                     idx = g.index.to_numpy()
                     if not sup[idx].any():
                         continue
-                    eqs, margin = _margin_equations(g, b, hierarchies)
-                    new, _ok = joint_protect(vals[idx], sup[idx], margin, eqs)
+                    values = sorted({v for v in g[b] if v != ALL})
+                    vectors = _leaf_vectors(list(g["area_code"]), values, list(g[b]), hierarchies)
+                    new, ok = joint_protect(vectors, vals[idx], sup[idx], (g[b] == ALL).to_numpy())
                     added = new & ~sup[idx]
                     if added.any():
                         sup[idx[added]] = True
-                        reasons[idx[added]] = f"secondary: protects a suppressed cell via the total over {b}"
+                        reasons[idx[added]] = (f"secondary: protects a suppressed cell from the total over {b}"
+                                               if ok else "secondary: whole group withheld (no safe complement)")
                         changed = True
             if not changed:
                 break

@@ -10,18 +10,6 @@ from send_metrics.catalogue import load_catalogue
 from send_metrics.spc import spc, spc_summary
 from send_metrics.summary import IMPROVEMENT, SIG_PHRASE, TREND_PHRASE
 
-RULE_TEXT = {
-    ("outside_limits", "high"): "Above the upper process limit",
-    ("outside_limits", "low"): "Below the lower process limit",
-    ("trend", "high"): "Part of 7 rising points in a row",
-    ("trend", "low"): "Part of 7 falling points in a row",
-    ("two_in_three", "high"): "2 of 3 points close to the upper limit",
-    ("two_in_three", "low"): "2 of 3 points close to the lower limit",
-    ("shift", "high"): "Part of 7 points in a row above the mean",
-    ("shift", "low"): "Part of 7 points in a row below the mean",
-}
-VARIATION_TEXT = {"common_cause": "~ Common cause", "special_cause_improvement": "I Improvement",
-                  "special_cause_concern": "C Concern", "special_cause_neutral": "N Special cause (neutral)"}
 WAIT_DEFAULT = ["HF-NORTH-CUMBRIA", "HF-SOUTH-CUMBRIA"]
 NO_REBASE = "none"
 
@@ -49,7 +37,7 @@ def _ordered_areas(codes) -> list[str]:
 def _x(rows: pd.DataFrame, monthly: bool) -> pd.Series:
     if monthly:
         return pd.to_datetime(rows["period"].str[:10])
-    return rows["period"].str[:4]
+    return rows["period"].str[:4].astype(int)
 
 
 def _direction(first: float, last: float) -> str:
@@ -170,16 +158,7 @@ def spc_section(m, table: pd.DataFrame, options: list[str], default: str) -> Non
     summ = spc_summary(frame, improvement, m.target, fmt=m.format_value)
     fig = charts.spc_chart(frame, x="date", y_title=m.unit, target=m.target, rebase_dates=rebase_dates)
     name = ui.area_name(area)
-    latest = kept["period_label"].iloc[-1]
-    variation = summ.get("variation") or "common_cause"
-    if variation == "common_cause":
-        title = charts.fit_title(f"{name}: common-cause variation only, no signal",
-                                 f"{name}: no signal of real change", "No signal of real change")
-    else:
-        word = {"special_cause_improvement": "improvement", "special_cause_concern": "concern",
-                "special_cause_neutral": "variation"}[variation]
-        title = charts.fit_title(f"{name}: special-cause {word} in {latest}",
-                                 f"{name}: special-cause {word}", f"Special-cause {word} in {latest}")
+    title = charts.spc_title(name, summ, kept["period_label"].iloc[-1])
     sentence = summ["sentence"]
     if m.target is None:
         sentence += " This measure has no target."
@@ -187,19 +166,7 @@ def spc_section(m, table: pd.DataFrame, options: list[str], default: str) -> Non
         sentence += f" Limits are recalculated from {labels.get(rebase, rebase)}."
     if dropped:
         sentence += f" {dropped} suppressed or missing points are left out."
-    data = pd.DataFrame({
-        "Period": kept["period_label"].to_numpy(),
-        "Value": frame["value"].round(2),
-        "Mean": frame["mean"].round(2),
-        "Lower process limit": frame["lower_limit"].round(2),
-        "Upper process limit": frame["upper_limit"].round(2),
-        "Target": frame["target"],
-        "Variation": frame["variation"].map(lambda v: VARIATION_TEXT.get(v, "")),
-        "Rule that flags the point": [RULE_TEXT.get((r, d), "None (common cause)") for r, d
-                                      in zip(frame["rule"], frame["direction"])],
-        "Segment": frame["segment"] + 1,
-        "Trial limits": frame["trial_limits"].map({True: "yes", False: "no"}),
-    })
+    data = charts.spc_table(frame, kept["period_label"])
     ui.chart_with_table(fig, data, title=title, sentence=sentence, key=f"spc_{m.id}",
                         source=f"{m.source} SPC rules: NHS England Making Data Count.")
 

@@ -210,40 +210,51 @@ VERDICT_SYMBOL = {"a_higher": "triangle-up", "a_lower": "triangle-down", "no_dif
 SUPPRESSED_GREY = "#E1E1E1"
 # Text on the sequential colours: white on the two dark blues, near-black on the light blue.
 _SEQ_TEXT = ["#FFFFFF", "#FFFFFF", "#0B0C0C"]
+# Text that keeps 4.5:1 contrast on each categorical colour.
+_TEXT_ON = {"#12436D": "#FFFFFF", "#28A197": "#0B0C0C", "#801650": "#FFFFFF", "#F46A25": "#0B0C0C",
+            "#3D3D3D": "#FFFFFF", "#A285D1": "#0B0C0C"}
 
 
 def add_reference_line(fig: go.Figure, value: float | None, name: str, *, axis: str = "x",
-                       dash: str = "dot", colour: str = "#3D3D3D") -> go.Figure:
+                       dash: str = "dot", colour: str = "#3D3D3D", position: str | None = None) -> go.Figure:
     """A labelled benchmark line (e.g. North West beside the England line of ranked_bars)."""
     if value is None or not np.isfinite(value):
         return fig
     add = fig.add_vline if axis == "x" else fig.add_hline
     add(value, line=dict(color=colour, dash=dash, width=1.5), annotation_text=f"{name} {value:,.1f}",
-        annotation_position="bottom right" if axis == "x" else "top left")
+        annotation_position=position or ("bottom right" if axis == "x" else "top left"),
+        annotation_font=dict(color=colour, size=12))
     return fig
 
 
 def ratio_forest(df: pd.DataFrame, *, label: str = "measure_title", ratio: str = "ratio",
                  lower: str = "ratio_lower", upper: str = "ratio_upper", verdict: str = "verdict",
-                 text: str = "verdict_text", x_title: str = "Ratio (log scale)") -> go.Figure:
-    """Ratios with 95% intervals on a log scale, a line at 1 (no difference), symbol + text per row."""
+                 names: dict | None = None, x_title: str = "Ratio (log scale)") -> go.Figure:
+    """Ratios with 95% intervals on a log scale and a line at 1 (no difference). The verdict is
+    shown by the marker's shape and colour and named in the legend (symbol + words)."""
+    names = names or {"a_higher": "▲ Significantly higher", "a_lower": "▼ Significantly lower",
+                      "no_difference": "● No significant difference"}
     d = df.dropna(subset=[ratio]).copy()
     d = d[np.isfinite(d[ratio].astype(float)) & (d[ratio].astype(float) > 0)]
     d = d.iloc[::-1]  # first row at the top
     fig = go.Figure()
-    for v, g in d.groupby(verdict, sort=False):
+    for v in ("a_higher", "a_lower", "no_difference", "not_tested", "suppressed"):
+        g = d[d[verdict] == v]
+        if g.empty:
+            continue
         err = dict(type="data", symmetric=False, array=(g[upper] - g[ratio]).clip(lower=0).fillna(0),
                    arrayminus=(g[ratio] - g[lower]).clip(lower=0).fillna(0), color="#3D3D3D", thickness=1.5)
         colour = {"a_higher": PALETTE[0], "a_lower": PALETTE[2], "no_difference": PALETTE[4]}.get(v, "#6F777B")
-        fig.add_trace(go.Scatter(x=g[ratio], y=g[label], mode="markers+text", error_x=err,
+        fig.add_trace(go.Scatter(x=g[ratio], y=g[label], mode="markers", error_x=err,
                                  marker=dict(symbol=VERDICT_SYMBOL.get(v, "circle"), size=12, color=colour),
-                                 text=g[text], textposition="middle right", textfont=dict(size=11),
-                                 name=str(g[text].iloc[0]).split(" (")[0] if len(g) else str(v),
-                                 hovertemplate="%{y}: ratio %{x:.2f}<extra></extra>"))
+                                 name=names.get(v, v), customdata=np.stack([g[lower], g[upper]], axis=-1),
+                                 hovertemplate="%{y}: ratio %{x:.2f} (95% CI %{customdata[0]:.2f} to "
+                                               "%{customdata[1]:.2f})<extra></extra>"))
     fig.add_vline(x=1, line=dict(color="#0B0C0C", width=1.5))
-    fig.update_xaxes(type="log")
-    fig = _layout(fig, x_title=x_title, height=max(300, 30 * len(d) + 110))
-    fig.update_layout(hovermode="closest")
+    ticks = [0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 4, 10]
+    fig.update_xaxes(type="log", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks], minor=dict(showgrid=False))
+    fig = _layout(fig, x_title=x_title, height=max(300, 26 * len(d) + 130))
+    fig.update_layout(hovermode="closest", yaxis=dict(automargin=True))
     return fig
 
 
@@ -265,8 +276,10 @@ def grouped_bars(df: pd.DataFrame, *, category: str, group: str, value: str, low
         labels = g[text] if text else g[value].map(lambda v: "" if pd.isna(v) else f"{v:,.1f}")
         fig.add_trace(go.Bar(x=g[value], y=cats, orientation="h", name=str(gname), error_x=err,
                              marker=dict(color=PALETTE[i % len(PALETTE)], pattern_shape=shapes[i % 4],
-                                         pattern_fgcolor="#FFFFFF"),
-                             text=labels, textposition="outside", cliponaxis=False,
+                                         pattern_fgcolor="#FFFFFF", pattern_solidity=0.12, pattern_size=10),
+                             text=labels, textposition="inside", insidetextanchor="start",
+                             textfont=dict(color=_TEXT_ON.get(PALETTE[i % len(PALETTE)], "#FFFFFF")),
+                             cliponaxis=False,
                              hovertemplate=f"{gname} · %{{y}}: %{{x:,.1f}}<extra></extra>"))
     fig.update_layout(barmode="group", bargap=0.25)
     fig = _layout(fig, x_title=x_title, height=max(300, 26 * len(cats) * max(1, len(groups)) + 120))
@@ -316,14 +329,14 @@ def locality_map(geojson: dict, df: pd.DataFrame, *, code_property: str = "local
     missing = d[d[value].isna()]
     if len(have):
         fig.add_trace(go.Choropleth(
-            geojson=geojson, featureidkey=f"properties.{code_property}", locations=have[location],
-            z=have[value], colorscale=[[0, SEQUENTIAL[2]], [0.5, SEQUENTIAL[1]], [1, SEQUENTIAL[0]]],
+            geojson=geojson, featureidkey=f"properties.{code_property}", locationmode="geojson-id",
+            locations=have[location], z=have[value], colorscale=[[0, SEQUENTIAL[2]], [0.5, SEQUENTIAL[1]], [1, SEQUENTIAL[0]]],
             marker_line_color="#FFFFFF", marker_line_width=1.5, colorbar=dict(title=colour_title, thickness=14),
             text=have[label], hovertemplate="%{text}<extra></extra>"))
     if len(missing):
         fig.add_trace(go.Choropleth(
-            geojson=geojson, featureidkey=f"properties.{code_property}", locations=missing[location],
-            z=[0] * len(missing), colorscale=[[0, SUPPRESSED_GREY], [1, SUPPRESSED_GREY]], showscale=False,
+            geojson=geojson, featureidkey=f"properties.{code_property}", locationmode="geojson-id",
+            locations=missing[location], z=[0] * len(missing), colorscale=[[0, SUPPRESSED_GREY], [1, SUPPRESSED_GREY]], showscale=False,
             marker_line_color="#FFFFFF", marker_line_width=1.5, text=missing[label],
             hovertemplate="%{text}<extra></extra>"))
     pts = {f["properties"][code_property]: _centroid(f["geometry"]) for f in geojson.get("features", [])}
@@ -378,3 +391,46 @@ def fit_title(*candidates: str, limit: int = 10) -> str:
             return c
     words = [w for c in candidates[-1:] for w in c.split()]
     return " ".join(words[:limit])
+
+
+SPC_RULE_TEXT = {
+    ("outside_limits", "high"): "Above the upper process limit",
+    ("outside_limits", "low"): "Below the lower process limit",
+    ("trend", "high"): "Part of 7 rising points in a row",
+    ("trend", "low"): "Part of 7 falling points in a row",
+    ("two_in_three", "high"): "2 of 3 points close to the upper limit",
+    ("two_in_three", "low"): "2 of 3 points close to the lower limit",
+    ("shift", "high"): "Part of 7 points in a row above the mean",
+    ("shift", "low"): "Part of 7 points in a row below the mean",
+}
+SPC_VARIATION_TEXT = {"common_cause": "~ Common cause", "special_cause_improvement": "I Improvement",
+                      "special_cause_concern": "C Concern", "special_cause_neutral": "N Special cause (neutral)"}
+
+
+def spc_table(frame: pd.DataFrame, period_labels, fmt_digits: int = 2) -> pd.DataFrame:
+    """The data table beside an SPC chart: every point with its limits and the rule that flags it."""
+    return pd.DataFrame({
+        "Period": list(period_labels),
+        "Value": frame["value"].round(fmt_digits),
+        "Mean": frame["mean"].round(fmt_digits),
+        "Lower process limit": frame["lower_limit"].round(fmt_digits),
+        "Upper process limit": frame["upper_limit"].round(fmt_digits),
+        "Target": frame["target"],
+        "Variation": frame["variation"].map(lambda v: SPC_VARIATION_TEXT.get(v, "")),
+        "Rule that flags the point": [SPC_RULE_TEXT.get((r, d), "None (common cause)")
+                                      for r, d in zip(frame["rule"], frame["direction"])],
+        "Segment": frame["segment"] + 1,
+        "Trial limits": frame["trial_limits"].map({True: "yes", False: "no"}),
+    })
+
+
+def spc_title(name: str, summary: dict, latest_label: str) -> str:
+    """Active title for an SPC chart from spc.spc_summary (ten words or fewer)."""
+    variation = summary.get("variation") or "common_cause"
+    if variation == "common_cause":
+        return fit_title(f"{name}: common-cause variation only, no signal",
+                         f"{name}: no signal of real change", "No signal of real change")
+    word = {"special_cause_improvement": "improvement", "special_cause_concern": "concern",
+            "special_cause_neutral": "variation"}.get(variation, "variation")
+    return fit_title(f"{name}: special-cause {word} in {latest_label}", f"{name}: special-cause {word}",
+                     f"Special-cause {word} in {latest_label}")

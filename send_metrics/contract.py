@@ -42,6 +42,7 @@ PRIMARY_NEEDS: dict[str, str] = {
     "DS": "Down syndrome",
     "NSA": "SEN support but no specialist assessment of type of need",
     "UNK": "Not recorded",
+    "ALL": "All primary needs (not broken down in the source)",
 }
 
 AGE_BANDS: dict[str, str] = {
@@ -51,6 +52,7 @@ AGE_BANDS: dict[str, str] = {
     "11to15": "Aged 11 to 15",
     "16to19": "Aged 16 to 19",
     "20to25": "Aged 20 to 25",
+    "all": "All ages (not broken down in the source)",
 }
 
 SETTING_TYPES: dict[str, str] = {
@@ -61,6 +63,7 @@ SETTING_TYPES: dict[str, str] = {
     "post16": "Further education, sixth-form college or other post-16 setting",
     "early_years": "Early years setting",
     "other": "Other arrangements (educated elsewhere, home education, not in education)",
+    "all": "All settings (not broken down in the source)",
 }
 
 PHASES: dict[str, str] = {
@@ -178,6 +181,11 @@ class Dataset:
     # Reference datasets describe geography; they are not rolled up or given periods.
     reference: bool = False
     monthly: bool = False
+    # Person-level rows are counted into another dataset at load and never summed to parents.
+    person_level: bool = False
+    # Filter columns whose "not broken down" code must not sit beside a breakdown of the same
+    # area and period in one file (the total would be counted twice).
+    total_codes: tuple[tuple[str, str], ...] = ()
     extra_checks: tuple[str, ...] = field(default=())
 
     def column(self, name: str) -> Column:
@@ -271,6 +279,7 @@ _register(Dataset(
              Column("population", "count", "Resident population")),
     key=("year", "area_code", "age_band"),
     time_identifiers=("Calendar year",),
+    total_codes=(("age_band", "all"),),
 ))
 
 _register(Dataset(
@@ -285,6 +294,7 @@ _register(Dataset(
              Column("ehc_plans", "count", "Number of EHC plans")),
     key=("year", "area_code", "primary_need", "age_band", "setting_type"),
     time_identifiers=("January",),
+    total_codes=(("primary_need", "ALL"), ("age_band", "all"), ("setting_type", "all")),
 ))
 
 _register(Dataset(
@@ -301,6 +311,7 @@ _register(Dataset(
              _code("setting_type", SETTING_TYPES, "Type of setting")),
     key=("year", "person_id"),
     time_identifiers=("January",),
+    person_level=True,
 ))
 
 _register(Dataset(
@@ -340,6 +351,7 @@ _register(Dataset(
              Column("pupils", "count", "Number of pupils")),
     key=("year", "area_code", "sen_status", "primary_need", "phase"),
     time_identifiers=("January",),
+    total_codes=(("primary_need", "ALL"),),
     extra_checks=("need_matches_status",),
 ))
 

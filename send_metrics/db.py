@@ -72,6 +72,14 @@ class Database:
                 for name in [*contract.DATASETS, *EXTRA_TABLES,
                              *(f"{d}_all_editions" for d, ds in contract.DATASETS.items() if not ds.reference)]:
                     path = load_dir / f"{name}.parquet"
+                    if not path.exists() and name.endswith("_all_editions") and name != "areas_all_editions":
+                        # One edition only: every row of the dataset file is its only edition.
+                        base = load_dir / f"{name.removesuffix('_all_editions')}.parquet"
+                        if base.exists():
+                            literal = "'" + str(base).replace("'", "''") + "'"
+                            cur.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM read_parquet({literal}) '
+                                        f'WHERE NOT is_rollup')
+                        continue
                     if path.exists():
                         # Views cannot take parameters: the name comes from the contract and
                         # the path is our own store's, quoted as a SQL string literal.

@@ -572,12 +572,13 @@ def protect_linked(tables: Mapping[str, tuple[pd.DataFrame, Sequence[str]]], sha
 
 def share_within(cells: pd.DataFrame, *, by: str, category: str, value_col: str,
                  other_label: str = "Suppressed (small numbers)") -> pd.DataFrame:
-    """Shares of each category within each value of ``by`` from a protected table.
+    """Shares of each category within each value of ``by`` (its ``"ALL"`` total included) from a
+    protected table.
 
     Uses the published cells only; when the ``by`` total is published, the cells that are
     suppressed are shown together as ``other_label`` (their sum is already derivable from the
     total, never a single suppressed cell). When the total is suppressed the whole bar is dropped."""
-    t = cells[(cells[by] != ALL)]
+    t = cells
     totals = t[t[category] == ALL].set_index(by)[value_col]
     parts = t[t[category] != ALL]
     rows = []

@@ -35,6 +35,8 @@ class RawTable:
     notes: list[str] = field(default_factory=list)
     encoding: str = "utf-8"
     delimiter: str = ","
+    line_sql: str = "_line"  # SQL giving each row's line in the file
+
 
 
 def normalise_name(name: str) -> str:
@@ -150,15 +152,15 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> RawTable
         problems.append((int(line), "", f"malformed row ({kind}): {message.splitlines()[0]}"))
     raw = _finish(con, table, header, rows, problems, notes)
     raw.encoding, raw.delimiter = encoding, delimiter
+    raw.line_sql = f"{table}._line" if rejects else f"({table}.rowid + 2)"
     return raw
 
 
 def _number_lines(cur, table: str, rows: int, rejected_lines: list[int]) -> None:
     """Give each kept row its line in the file: data lines from 2, skipping rejected ones."""
-    cur.execute(f"ALTER TABLE {table} ADD COLUMN _line BIGINT")
     if not rejected_lines:
-        cur.execute(f"UPDATE {table} SET _line = rowid + 2")
-        return
+        return  # line = rowid + 2, computed when read (see RawTable.line_sql): no update pass
+    cur.execute(f"ALTER TABLE {table} ADD COLUMN _line BIGINT")
     rejected = sorted(set(rejected_lines))
     lines, nxt, ri = [], 2, 0
     while len(lines) < rows:
@@ -187,12 +189,11 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> Raw
         cur.execute(f"DROP TABLE IF EXISTS {table}")
         cur.execute(f"CREATE TABLE {table} AS SELECT {select} FROM read_parquet($p)", {"p": str(path)})
         rows = cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-        # Parquet has no header line: row 1 is the first record.
-        cur.execute(f"ALTER TABLE {table} ADD COLUMN _line BIGINT")
-        cur.execute(f"UPDATE {table} SET _line = rowid + 1")
     finally:
         cur.close()
-    return _finish(con, table, header, rows, [], [])
+    raw = _finish(con, table, header, rows, [], [])
+    raw.line_sql = f"({table}.rowid + 1)"  # Parquet has no header line: row 1 is the first record
+    return raw
 
 
 def _finish(con, table: str, header: list[str], rows: int, problems, notes) -> RawTable:

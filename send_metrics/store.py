@@ -75,7 +75,8 @@ def discover(data_dir: Path) -> list[Path]:
             if f.startswith((".", "~$")):
                 continue
             p = Path(root) / f
-            if p.suffix.lower() in SUPPORTED_SUFFIXES:
+            # .gz and .xlsx are published NHS formats that only the adapters read.
+            if p.suffix.lower() in SUPPORTED_SUFFIXES + (".gz", ".xlsx"):
                 found.append(p)
     return found
 
@@ -283,7 +284,7 @@ def _build(con, config: Config, files, hashes, previous: Path | None, work: Path
                         f"SELECT {col_sql}, source_row, $file FROM ({validated.good_sql})",
                         {"file": display})
             con.execute(f"INSERT INTO quarantine SELECT $file, $ds, source_row, column_name, value, reason, "
-                        f"raw_row FROM ({quarantine_rows_sql(raw.table)})", {"file": display, "ds": dataset})
+                        f"raw_row FROM ({quarantine_rows_sql(raw)})", {"file": display, "ds": dataset})
             if report.problems:
                 status = "loaded with problems"
                 message = f"{len(report.problems)} problems in {report.rows_quarantined} rows"
@@ -308,7 +309,7 @@ def _build(con, config: Config, files, hashes, previous: Path | None, work: Path
     _write_areas(con)
     for ds in contract.DATASETS.values():
         if not ds.reference:
-            result.notes += _rollup(con, ds)
+            result.notes += _latest_and_rollup(con, ds)
     _write_parquet(con, work)
     return result
 
@@ -341,13 +342,16 @@ def _carry_forward(con, previous: Path | None, display: str) -> int:
     for ds in contract.DATASETS.values():
         p = previous / f"{ds.name}_all_editions.parquet"
         if not p.exists():
+            p = previous / f"{ds.name}.parquet"  # a single-edition load keeps one file
+        if not p.exists():
             continue
         cols = [c for c, _ in contract.canonical_columns(ds)] + (["edition"] if ds.name != "benchmarks" else [])
         col_sql = ", ".join(_q(c) for c in cols)
         try:
             n = con.execute(f"INSERT INTO {_q('t_' + ds.name)} ({col_sql}, source_file, source_row) "
                             f"SELECT {col_sql}, source_file, source_row FROM read_parquet($p) "
-                            f"WHERE source_file = $f", {"p": str(p), "f": display}).fetchall()[0][0]
+                            f"WHERE source_file = $f AND source_row IS NOT NULL",
+                            {"p": str(p), "f": display}).fetchall()[0][0]
         except duckdb.Error:
             n = 0
         kept += n
@@ -372,8 +376,10 @@ def _cross_file_duplicates(con) -> None:
         if ds.name == "areas":
             continue  # a file may restate a built-in area; the first definition is used below
         table = _q("t_" + ds.name)
+        if con.execute(f"SELECT count(DISTINCT source_file) FROM {table}").fetchall()[0][0] < 2:
+            continue  # duplicates within one file were already quarantined by validation
         key = ", ".join(_q(k) for k in _key_columns(ds))
-        ed = "coalesce(edition, '')" if ds.name != "benchmarks" else "coalesce(edition, '')"
+        ed = "coalesce(edition, '')"
         dup = (f"SELECT rowid AS rid, source_file, source_row, first_value(source_file) OVER w AS first_file, "
                f"row_number() OVER w AS n FROM {table} WINDOW w AS (PARTITION BY {key}, {ed} "
                f"ORDER BY source_file = 'rollup', rowid)")
@@ -414,12 +420,22 @@ def _write_areas(con) -> None:
         con.executemany("INSERT INTO rollup_map VALUES (?, ?)", pairs)
 
 
-def _rollup(con, ds: contract.Dataset) -> list[str]:
+def _editions(con, ds: contract.Dataset) -> int:
+    return con.execute(f"SELECT count(DISTINCT coalesce(edition, '')) FROM {_q('t_' + ds.name)}").fetchall()[0][0]
+
+
+def _latest_and_rollup(con, ds: contract.Dataset) -> list[str]:
     """Keep the latest edition of each row, then add parent areas summed from localities."""
     table = "t_" + ds.name
     key = ", ".join(_q(k) for k in _key_columns(ds))
-    con.execute(f"CREATE TABLE {_q(ds.name)} AS SELECT * FROM {_q(table)} "
-                f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY edition DESC NULLS LAST, rowid DESC) = 1")
+    if _editions(con, ds) > 1:
+        con.execute(f"CREATE TABLE {_q(ds.name)} AS SELECT * FROM {_q(table)} QUALIFY row_number() "
+                    f"OVER (PARTITION BY {key} ORDER BY edition DESC NULLS LAST, rowid DESC) = 1")
+    else:  # one edition: keys are already unique (duplicates were quarantined), nothing to choose
+        con.execute(f"ALTER TABLE {_q(table)} RENAME TO {_q(ds.name)}")
+        con.execute(f"CREATE VIEW {_q(table)} AS SELECT * FROM {_q(ds.name)} WHERE NOT is_rollup")
+    if ds.person_level:
+        return []
     period = contract.period_column(ds)
     filters = [c.name for c in ds.columns if c.kind == "code" and c.name not in ("area_level", "time_identifier")]
     select = ["r.ancestor AS area_code", "any_value(a.area_level) AS area_level", f"f.{period}"]
@@ -459,7 +475,7 @@ def _rollup(con, ds: contract.Dataset) -> list[str]:
 
 def _write_parquet(con, work: Path) -> None:
     def copy(sql: str, name: str) -> None:
-        con.execute(f"COPY ({sql}) TO '{(work / name).as_posix()}' (FORMAT parquet, COMPRESSION zstd)")
+        con.execute(f"COPY ({sql}) TO '{(work / name).as_posix()}' (FORMAT parquet)")
 
     for ds in contract.DATASETS.values():
         if ds.name == "areas":
@@ -470,7 +486,8 @@ def _write_parquet(con, work: Path) -> None:
             continue
         period = contract.period_column(ds)
         copy(f"SELECT * FROM {_q(ds.name)} ORDER BY area_code, {period}", f"{ds.name}.parquet")
-        copy(f"SELECT * FROM {_q('t_' + ds.name)} ORDER BY area_code, {period}", f"{ds.name}_all_editions.parquet")
+        if _editions(con, ds) > 1:  # otherwise the all-editions view is the same rows (see db.py)
+            copy(f"SELECT * FROM {_q('t_' + ds.name)} ORDER BY area_code, {period}", f"{ds.name}_all_editions.parquet")
     copy("SELECT * FROM rollup_map", "rollup_map.parquet")
     copy("SELECT * FROM quarantine ORDER BY source_file, source_row", "quarantine.parquet")
     copy("SELECT * FROM manifest", "manifest.parquet")

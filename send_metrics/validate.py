@@ -171,13 +171,15 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
     present = set(raw.columns)
     decimal_comma = raw.delimiter == ";"
     params: dict = {"today": (today or dt.date.today()).isoformat()}
-    select = [f"{raw.table}._line AS _line"]
-    checks: list[str] = []  # SELECT _line, column, value, reason FROM typed WHERE ...
+    select = [f"{raw.line_sql} AS _line"]
+    joins: list[str] = []
+    # Every row check becomes one element of a list built in a single scan of the typed rows.
+    checks: list[str] = []
 
     def check(column: str, condition: str, reason_sql: str, value_sql: str | None = None) -> None:
         value_sql = value_sql or (_q(column + "__raw") if column else "NULL")
-        checks.append(f"SELECT _line, '{column}' AS col, CAST({value_sql} AS VARCHAR) AS value, "
-                      f"{reason_sql} AS reason FROM typed WHERE {condition}")
+        checks.append(f"CASE WHEN {condition} THEN struct_pack(col := '{column}', "
+                      f"value := CAST({value_sql} AS VARCHAR), reason := CAST({reason_sql} AS VARCHAR)) END")
 
     if not dataset.reference:
         period, bad = _period_exprs(dataset)
@@ -250,7 +252,14 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
     if dataset.name == "statistical_neighbours":
         area_cols = ["area_code", "neighbour_code"]
 
-    typed_sql = f"SELECT {', '.join(select)} FROM {raw.table}"
+    # Known areas are looked up with joins (one hash join per area column), not subqueries.
+    for i, a in enumerate(area_cols):
+        if a in present:
+            joins.append(f"LEFT JOIN (SELECT area_code AS _k{i}, area_level AS _l{i} FROM {areas_table}) _a{i} "
+                         f"ON _a{i}._k{i} = NULLIF(trim({raw.table}.{_q(a)}), '')")
+            select.append(f"_a{i}._k{i} IS NOT NULL AS {_q('_known_' + a)}")
+            select.append(f"_a{i}._l{i} AS {_q('_level_' + a)}")
+    typed_sql = f"SELECT {', '.join(select)} FROM {raw.table} {' '.join(joins)}"
     cur = con.cursor()
     try:
         pass
@@ -258,13 +267,12 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
         cur.execute(sql, used_params(sql, params))
         if dataset.name != "areas":
             for a in area_cols:
-                check(a, f"{_q(a)} IS NOT NULL AND {_q(a)} NOT IN (SELECT area_code FROM {areas_table})",
-                      "'unknown area code (not in the areas table)'")
-        if "area_level" in {c.name for c in dataset.columns} and dataset.name != "areas":
-            check("area_level", f"area_level IS NOT NULL AND area_code IN (SELECT area_code FROM {areas_table}) "
-                                f"AND area_level <> (SELECT a.area_level FROM {areas_table} a WHERE a.area_code = typed.area_code)",
-                  f"'does not match the areas table (' || (SELECT a.area_level FROM {areas_table} a "
-                  f"WHERE a.area_code = typed.area_code) || ')'")
+                if a in present:
+                    check(a, f"{_q(a)} IS NOT NULL AND NOT {_q('_known_' + a)}",
+                          "'unknown area code (not in the areas table)'")
+        if "area_level" in {c.name for c in dataset.columns} and dataset.name != "areas" and "area_code" in present:
+            check("area_level", "area_level IS NOT NULL AND _known_area_code AND area_level <> _level_area_code",
+                  "'does not match the areas table (' || _level_area_code || ')'")
         for num, den in dataset.not_greater:
             if num in present and den in present:
                 check(num, f"{_q(num)} > {_q(den)}",
@@ -280,14 +288,26 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
         key_cols = [contract.period_column(dataset) if k in ("year", "month") else k for k in dataset.key]
         key_sql = ", ".join(_q(k) for k in key_cols)
         not_null = " AND ".join(f"{_q(k)} IS NOT NULL" for k in key_cols)
-        checks.append(
+        row_checks = (f"SELECT _line, p.col, p.value, p.reason FROM (SELECT _line, "
+                      f"unnest(list_filter([{', '.join(checks)}], lambda x: x IS NOT NULL)) AS p FROM typed)")
+        duplicates = (
             f"SELECT _line, '{key_cols[-1]}' AS col, NULL AS value, "
             f"'duplicate key (' || '{', '.join(key_cols)}' || '): same as row ' || first_line AS reason FROM ("
             f"SELECT _line, first_value(_line) OVER (PARTITION BY {key_sql} ORDER BY _line) AS first_line "
             f"FROM typed WHERE {not_null}) WHERE _line <> first_line")
+        partitions = ""
+        area_period = ", ".join(_q(k) for k in key_cols[:2])
+        for column, total in dataset.total_codes:
+            if column in present:
+                partitions += (
+                    f" UNION ALL SELECT _line, '{column}', '{total}', 'a total row ({total}) beside rows broken down by "
+                    f"{column} for the same area and period would be counted twice' FROM (SELECT _line, {_q(column)} AS v, "
+                    f"bool_or({_q(column)} <> '{total}') OVER (PARTITION BY {area_period}) AS broken_down FROM typed) "
+                    f"WHERE v = '{total}' AND broken_down")
         errors = f"{raw.table}_errors"
         cur.execute(f"DROP TABLE IF EXISTS {errors}")
-        sql = f"CREATE OR REPLACE TABLE {errors} AS " + " UNION ALL ".join(checks) + " ORDER BY _line, col"
+        sql = (f"CREATE OR REPLACE TABLE {errors} AS {row_checks} UNION ALL {duplicates}{partitions} "
+               f"ORDER BY _line, col")
         cur.execute(sql, used_params(sql, params))
         for line, column, reason in raw.row_problems:
             cur.execute(f"INSERT INTO {errors} VALUES (?, ?, NULL, ?)", [line, column, reason])
@@ -311,10 +331,11 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
     return Validated(report, good_sql, used_params(good_sql, params))
 
 
-def quarantine_rows_sql(raw_table: str) -> str:
+def quarantine_rows_sql(raw: RawTable) -> str:
     """Quarantined rows: one per problem, with the whole original row as JSON."""
-    return (f"SELECT e._line AS source_row, e.col AS column_name, e.value, e.reason, "
-            f"to_json(r) AS raw_row FROM {raw_table}_errors e LEFT JOIN {raw_table} r ON r._line = e._line")
+    return (f"SELECT e._line AS source_row, e.col AS column_name, e.value, e.reason, to_json(r) AS raw_row "
+            f"FROM {raw.table}_errors e LEFT JOIN (SELECT {raw.line_sql} AS _line_no, * FROM {raw.table}) r "
+            f"ON r._line_no = e._line")
 
 
 def validate_file(path: Path, con: duckdb.DuckDBPyConnection, areas_table: str = "areas_ref",

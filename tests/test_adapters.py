@@ -318,7 +318,7 @@ def test_lait_long_data_becomes_benchmarks_for_catalogue_measures(tmp_path):
     assert rows[("pupils_ehcp_pct", "E06000063", "2024")]["value"] == "5.1"  # '(Rev)' beats the plain year
     assert rows[("ks2_rwm_ehc_plan", "E10000017", "202324")]["time_identifier"] == "Academic year"
     assert ("timeliness_20wk_ex", "E10000006", "2024") not in rows  # '-' = no figure, not a zero
-    assert rows[("timeliness_20wk_ex", "E92000001", "2024")]["edition"] == "LAIT 2025-06-01"
+    assert rows[("timeliness_20wk_ex", "E92000001", "2024")]["edition"] == "2025-06-01 (LAIT)"
     notes = "\n".join(r.notes)
     assert "London (Inner)" in notes and "polarity 'Low'" in notes
     # The same data as Parquet (the published form) gives the same rows.

@@ -242,3 +242,20 @@ def test_person_level_extract_is_counted_into_caseload(data_dir):
                     "WHERE area_code = 'LOC-EDEN' ORDER BY 1")
     assert cells == [("ASD", 7), ("SLCN", 3)]
     assert any("duplicate key" in r[2] for r in quarantine(config))
+
+
+def test_a_total_beside_its_breakdown_is_quarantined(data_dir):
+    write(data_dir / "caseload.csv", caseload(GOOD + ["2024,January,LOC-EDEN,locality,ALL,all,all,20",
+                                                      "2024,January,LOC-MILLOM,locality,ALL,all,all,9"]))
+    config = load_config(data_dir)
+    load(config)
+    q = quarantine(config)
+    assert len({r[0] for r in q}) == 2, "both total rows sit beside a breakdown of their area and year"
+    assert all("counted twice" in r[2] for r in q)
+
+
+def test_a_total_on_its_own_loads(data_dir):
+    write(data_dir / "caseload.csv", caseload(["2024,January,LOC-EDEN,locality,ALL,all,all,20"]))
+    config = load_config(data_dir)
+    load(config)
+    assert loaded(config) == [("LOC-EDEN", 20)] and quarantine(config) == []

@@ -12,6 +12,7 @@ import csv
 import gzip
 import io
 import re
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -131,6 +132,7 @@ def records(df: pd.DataFrame, cols: list[str]) -> list[dict]:
 
 _CACHE: "OrderedDict[tuple, Table]" = OrderedDict()
 _CACHE_SIZE = 3
+_CACHE_LOCK = threading.Lock()  # the app may adapt uploads from several threads
 
 
 def read_columns(path: Path, wanted: list[str]) -> dict[str, list[str]]:
@@ -165,9 +167,10 @@ def read_table(path: Path) -> Table:
 def _read_table(path: Path) -> Table:
     st = path.stat()
     ck = (str(path.resolve()), st.st_mtime_ns, st.st_size)
-    if ck in _CACHE:
-        _CACHE.move_to_end(ck)
-        return _CACHE[ck]
+    with _CACHE_LOCK:
+        if ck in _CACHE:
+            _CACHE.move_to_end(ck)
+            return _CACHE[ck]
     data = _open_bytes(path)
     text, encoding = _decode(data)
     text = text.lstrip("\ufeff")
@@ -209,9 +212,10 @@ def _read_table(path: Path) -> Table:
         if c in STRIP_KEYS or any((not isinstance(v, str)) or (v[:1].isspace() or v[-1:].isspace()) for v in sample):
             df[c] = [v.strip() if isinstance(v, str) else ("" if v is None else str(v)) for v in vals]
     table = Table(path=path, header=header, df=df, notes=notes, encoding=encoding)
-    _CACHE[ck] = table
-    while len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
+    with _CACHE_LOCK:
+        _CACHE[ck] = table
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
     return table
 
 

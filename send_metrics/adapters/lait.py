@@ -16,8 +16,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from .common import (ENGLAND, areas, edition_from_path, fmt_number, key, plural, read_header, read_table,
-                     text_key, to_number, write_csv)
+from .common import (ENGLAND, areas, edition_from_path, fmt_number, key, plural, read_header, read_table, to_number,
+                     write_csv)
 
 SOURCE = "DfE Local Authority Interactive Tool (LAIT)"
 LAIT_KEYS = {"shortdesc", "years", "laandregions", "values", "lanumber"}
@@ -89,7 +89,8 @@ def adapt_lait_frame(df: pd.DataFrame, path: Path, workdir: Path):
     notes: list[str] = []
     dictionary = _dictionary(path.parent)
     catalogue = _catalogue()
-    base_edition = edition_from_path(path) or "LAIT"
+    # Editions sort as text across sources, so they start with a date: "2025-06-01 (LAIT)".
+    base_edition = edition_from_path(path) or ""
     editions: dict[str, str] = {}
     if dictionary is not None:
         notes.append("data dictionary found beside the data: polarity, units and last-update dates used")
@@ -97,7 +98,7 @@ def adapt_lait_frame(df: pd.DataFrame, path: Path, workdir: Path):
             code = r.get("measureshort", "")
             if code in MEASURES:
                 d = _excel_date(r.get("lastupdate", ""))
-                editions[code] = f"LAIT {d}" if d else base_edition
+                editions[code] = f"{d} (LAIT)" if d else base_edition
                 m = catalogue.get(MEASURES[code][0])
                 pol = POLARITY.get(str(r.get("polarity", "")).strip().lower())
                 if m is not None and pol and m.polarity != pol:

@@ -20,7 +20,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from .common import edition_from_path, key, plural, read_table, text_key, write_csv
+from .common import edition_from_path, plural, read_table, write_csv
 
 SUB_ICB = {"01H": "E38000215", "01K": "E38000228"}
 SUB_ICB_NOTE = ("sub-ICB 01K is loaded as E38000228 (NHS Lancashire and South Cumbria ICB - 01K), which also covers "
@@ -55,7 +55,7 @@ def adapt_autism(path: Path, workdir: Path):
     levels = sorted(set(top["primarylevel"]))
     rows, skipped = [], set()
     ends = [e for e in map(_month, top.get("reportingperiodend", top["reportingperiodstart"])) if e]
-    edition = edition_from_path(path) or (f"NHS autism statistics to {max(ends)}" if ends else "NHS autism statistics")
+    edition = edition_from_path(path) or (f"{max(ends)[:4]}-{max(ends)[4:]} (NHS autism statistics)" if ends else "")
     for r in top[top["metric"] == "ASD12a"].itertuples(index=False):
         code = SUB_ICB.get(r.primarylevel)
         if code is None:

@@ -1,0 +1,228 @@
+"""Waiting times: for one service and area, SPC over months of the waiting list, the median wait
+or the share seen within 18 weeks; and the waiting list by wait band with and without an EHC plan.
+
+Series come from the measure engine (disclosure-controlled). The wait-band breakdown is built
+from raw counts (sql/waiting_bands.sql) and protected by send_metrics.equity.protect_table -
+primary and secondary suppression over the area hierarchies, EHCP status and wait bands - before
+anything is shown."""
+import pandas as pd
+import streamlit as st
+
+from dashboard import ui
+from send_metrics import charts, contract, equity
+from send_metrics.catalogue import measures_by_id
+from send_metrics.spc import spc, spc_summary
+from send_metrics.summary import IMPROVEMENT
+
+VIEWS = {"wait_list": "Children waiting", "wait_median": "Median weeks waited",
+         "wait_18wk": "% seen within 18 weeks"}
+BANDS = {"0to13wk": "Under 13 weeks", "13to18wk": "13 to 18 weeks", "18to52wk": "18 to 52 weeks",
+         "52plus": "52 weeks or more"}
+STATUS = {"ALL": "All children", "ehc_plan": "With an EHC plan", "no_ehc_plan": "Without an EHC plan"}
+OVER13 = ["13to18wk", "18to52wk", "52plus"]
+NO_REBASE = "none"
+
+
+def _url_select(label: str, options: list, key: str, default, format_func=str, horizontal: bool = False):
+    """A selector kept in the URL (?key=value); an unknown URL value falls back to the default."""
+    if key not in st.session_state or st.session_state[key] not in options:
+        raw = st.query_params.get(key)
+        st.session_state[key] = raw if raw in options else (default if default in options else options[0])
+    if horizontal:
+        return st.radio(label, options, format_func=format_func, key=key, horizontal=True, bind="query-params")
+    return st.selectbox(label, options, format_func=format_func, key=key, bind="query-params")
+
+
+def _area_options(codes) -> list[str]:
+    codes = set(codes)
+    first = [*ui.FOOTPRINTS, *ui.LOCALITIES, "E06000063", "E06000064", "E10000006", "E07000029", "E38000215"]
+    return [c for c in first if c in codes]
+
+
+def spc_section(m, table: pd.DataFrame, area: str) -> None:
+    series = table[table["area_code"] == area].sort_values("period")
+    kept = series.dropna(subset=["value"])
+    labels = dict(zip(kept["period"], kept["period_label"]))
+    rebase = _url_select("Rebase the limits from (e.g. when a waiting-list initiative started)",
+                         [NO_REBASE, *kept["period"].tolist()[2:-1]], "rebase", NO_REBASE,
+                         format_func=lambda p: "No rebase" if p == NO_REBASE else labels.get(p, p))
+    if len(kept) < 6:
+        st.info(f"{ui.area_name(area)} has {len(kept)} published months for this measure; an SPC chart needs "
+                "at least 6. Choose a larger area (a footprint or council) or another measure.")
+        return
+    dates = pd.to_datetime(kept["period"].str[:10])
+    rebase_dates = [pd.Timestamp(rebase[:10])] if rebase != NO_REBASE else []
+    improvement = IMPROVEMENT[m.polarity]
+    frame = spc(kept["value"].to_numpy(float), improvement=improvement, target=m.target,
+                dates=dates.to_numpy(), rebase=rebase_dates or None)
+    summ = spc_summary(frame, improvement, m.target, fmt=m.format_value)
+    fig = charts.spc_chart(frame, x="date", y_title=m.unit, target=m.target, rebase_dates=rebase_dates)
+    name = ui.area_name(area)
+    sentence = f"{m.title}, {name}, month by month. " + summ["sentence"]
+    if rebase_dates:
+        sentence += f" Limits are recalculated from {labels.get(rebase, rebase)}."
+    dropped = len(series) - len(kept)
+    if dropped:
+        sentence += f" {dropped} suppressed months (small numbers) are left out."
+    ui.chart_with_table(fig, charts.spc_table(frame, kept["period_label"]),
+                        title=charts.spc_title(name, summ, kept["period_label"].iloc[-1]),
+                        sentence=sentence, key=f"waiting_spc_{m.id}",
+                        source=f"{m.source} SPC rules: NHS England Making Data Count.")
+
+
+@st.cache_data(show_spinner=False, max_entries=32, ttl=3600)
+def _bands(load_id: str, service: str, month: str) -> pd.DataFrame:
+    """Protected waiting list by area, EHCP status and wait band for one service and month."""
+    db = ui.database()
+    raw = db.query_file("waiting_bands", {"service": service, "month": month})
+    raw = raw[raw["ehcp_status"].isin(["ehc_plan", "no_ehc_plan"])]
+    if raw.empty:
+        return pd.DataFrame()
+    raw["month"] = month
+    eng = ui.engine()
+    pre = []
+    # Totals the measure engine already publishes, with its own suppression: start from it.
+    lists = eng.table([f"wait_list_{service}"], None, [month[:7]])
+    lists = lists[lists["suppressed"].astype(bool)]
+    pre.append(pd.DataFrame({"area_code": lists["area_code"], "month": month, "service": service,
+                             "ehcp_status": "ALL", "wait_band": "ALL"}))
+    extra = []
+    if service == "AUTISM":  # the engine publishes the count waiting 13 weeks or more
+        extra = [{"dim": "wait_band", "categories": OVER13, "where": {"ehcp_status": "ALL"}, "name": "OVER13"}]
+        over = eng.table(["autism_over_13wk_pct"], None, [month[:7]])
+        over = over[over["suppressed"].astype(bool)]
+        pre.append(pd.DataFrame({"area_code": over["area_code"], "month": month, "service": service,
+                                 "ehcp_status": "ALL", "wait_band": "OVER13"}))
+    cfg = db.config
+    return equity.protect_table(raw, dims=["ehcp_status", "wait_band"], value_col="waiting",
+                                hierarchies=eng.hierarchies(), low=cfg.suppress_min, high=cfg.suppress_max,
+                                group_cols=["month", "service"], presuppressed=pd.concat(pre, ignore_index=True),
+                                extra_sums=extra)
+
+
+def bands_section(service: str, area: str, months: list[str], month_labels: dict[str, str]) -> None:
+    month = _url_select("Month for the wait bands", months[::-1], "month", months[-1],
+                        format_func=lambda p: month_labels.get(p, p))
+    cells = _bands(ui.database().load_id, service, month)
+    cells = cells[cells["area_code"] == area] if len(cells) else cells
+    if cells.empty:
+        st.info("No wait-band figures are loaded for this service, area and month.")
+        return
+    shares = equity.share_within(cells[cells["wait_band"] != "OVER13"], by="ehcp_status", category="wait_band",
+                                 value_col="waiting")
+    if shares.empty:
+        st.info(f"Every wait-band figure for {ui.area_name(area)} is suppressed (small numbers) this month. "
+                "Choose a larger area such as a health footprint.")
+        return
+    shares["Status"] = shares["ehcp_status"].map(STATUS)
+    shares["Band"] = shares["wait_band"].map(lambda b: BANDS.get(b, b))
+    order = {b: i for i, b in enumerate([*BANDS.values(), "Suppressed (small numbers)"])}
+    s_order = {s: i for i, s in enumerate(STATUS.values())}
+    shares = shares.sort_values(by=["Band", "Status"], key=lambda c: c.map(order) if c.name == "Band" else c.map(s_order))
+    fig = charts.stacked_share(shares, x="Status", colour="Band", y="share", y_title="% of children waiting")
+    fig.update_xaxes(categoryorder="array", categoryarray=list(STATUS.values()))
+    name, label = ui.area_name(area), month_labels.get(month, month)
+    svc = contract.SERVICES.get(service, service)
+
+    def over18(status: str) -> float | None:
+        g = shares[(shares["ehcp_status"] == status) & shares["wait_band"].isin(["18to52wk", "52plus"])]
+        if len(g) < 2 or shares[(shares["ehcp_status"] == status)]["wait_band"].str.startswith("Suppressed").any():
+            return None
+        return float(g["share"].sum())
+    with_p, without_p, all_p = over18("ehc_plan"), over18("no_ehc_plan"), over18("ALL")
+    if with_p is not None and without_p is not None:
+        title = charts.fit_title(f"{with_p:.0f}% with a plan wait 18+ weeks, {without_p:.0f}% without",
+                                 f"{with_p:.0f}% vs {without_p:.0f}% waiting 18+ weeks")
+    elif all_p is not None:
+        title = charts.fit_title(f"{all_p:.0f}% of children waiting have waited 18+ weeks",
+                                 "How long children have waited")
+    else:
+        title = "How long children have waited, by EHC plan status"
+    total = cells[(cells["ehcp_status"] == "ALL") & (cells["wait_band"] == "ALL")]["waiting"]
+    parts = [f"Children waiting for {svc.lower()} in {name} at the end of {label}, by how long they have "
+             "waited so far, with and without an EHC plan."]
+    if len(total) and pd.notna(total.iloc[0]):
+        parts.append(f"{total.iloc[0]:,.0f} children were waiting.")
+    for code, p in (("ALL", all_p), ("ehc_plan", with_p), ("no_ehc_plan", without_p)):
+        if p is not None:
+            parts.append(f"{STATUS[code]}: {p:.1f}% had waited 18 weeks or more.")
+    if shares["wait_band"].str.startswith("Suppressed").any():
+        parts.append("The light segment labelled 'Suppressed (small numbers)' groups bands that are hidden to "
+                     "protect small numbers; it never shows a single hidden count.")
+    table = cells[cells["wait_band"] != "OVER13"].assign(
+        Status=lambda d: d["ehcp_status"].map(STATUS), Band=lambda d: d["wait_band"].map(lambda b: BANDS.get(b, "All bands")),
+        Note=lambda d: d["suppression_reason"].fillna("")).rename(columns={"waiting": "Children waiting"})
+    table = table.merge(shares[["ehcp_status", "wait_band", "share"]], on=["ehcp_status", "wait_band"], how="left")
+    table["% of status"] = table["share"].round(1)
+    ui.chart_with_table(fig, table, title=title, sentence=" ".join(parts), key=f"waiting_bands_{service}",
+                        source="Provider waiting-list extract (NHS Community Health Services waiting list "
+                               "definitions); disclosure control over areas, EHCP status and wait bands.",
+                        table_columns={"Status": "EHCP status", "Band": "Wait band",
+                                       "Children waiting": "Children waiting", "% of status": "% of status",
+                                       "Note": "Note"})
+
+
+def overview(area: str, services: list[str], by_id) -> None:
+    """Every service's latest month at a glance, with its SPC variation."""
+    ids = [f"{v}_{s}" for s in services for v in VIEWS if f"{v}_{s}" in by_id]
+    t = ui.table(ids, [area])
+    rows = []
+    for s in services:
+        row = {"Service": contract.SERVICES.get(s, s)}
+        for v, label in VIEWS.items():
+            m = by_id.get(f"{v}_{s}")
+            series = t[t["measure_id"] == f"{v}_{s}"].sort_values("period").dropna(subset=["value"])
+            if m is None or series.empty:
+                row[label] = "not available"
+                continue
+            last = series.iloc[-1]
+            text = f"{m.format_value(last['value'])} ({last['period_label']})"
+            if len(series) >= 6:
+                frame = spc(series["value"].to_numpy(float), improvement=IMPROVEMENT[m.polarity],
+                            dates=pd.to_datetime(series["period"].str[:10]).to_numpy())
+                text += " " + charts.SPC_VARIATION_TEXT.get(spc_summary(frame)["variation"] or "", "")
+            row[label] = text
+        rows.append(row)
+    data = pd.DataFrame(rows)
+    st.subheader(f"Every service in {ui.area_name(area)}, latest month")
+    st.caption("Latest published month for each service, with its SPC variation (I improvement, C concern, "
+               "~ common cause). Suppressed months are skipped.")
+    st.dataframe(data, hide_index=True)
+    st.download_button("Download CSV", data=ui.safe_csv_bytes(data), file_name=f"waiting-overview-{area}.csv",
+                       mime="text/csv", key="dl_waiting_overview", icon=":material/download:")
+
+
+def render() -> None:
+    ui.page("Waiting times", "Waiting lists and waits for children's community services by service and "
+            "area: whether change is real (SPC), and how long children with and without an EHC plan wait.")
+    by_id = measures_by_id()
+    lists = ui.table([f"wait_list_{s}" for s in contract.SERVICES if f"wait_list_{s}" in by_id])
+    if lists.empty or lists["value"].notna().sum() == 0:
+        st.info("No waiting-list extract is loaded. Load a provider waiting-list file on the Upload page.")
+        return
+    services = [s for s in contract.SERVICES if f"wait_list_{s}" in set(lists["measure_id"])]
+    c1, c2 = st.columns(2)
+    with c1:
+        service = _url_select("Service", services, "service", "SLT",
+                              format_func=lambda s: contract.SERVICES.get(s, s))
+    with c2:
+        area = ui.select_area(_area_options(lists.loc[lists["value"].notna(), "area_code"]),
+                              default="HF-SOUTH-CUMBRIA")
+    views = [v for v in VIEWS if f"{v}_{service}" in by_id]
+    view = _url_select("Show", views, "view", "wait_list", format_func=VIEWS.get, horizontal=True)
+    m = by_id[f"{view}_{service}"]
+    table = ui.table([m.id])
+    st.caption(f"**{ui.escape(m.title)}.** {ui.escape(m.definition)} "
+               f"{ui.escape(ui.areas().set_index('area_code')['coverage_note'].get(area, '') or '')}")
+    spc_section(m, table, area)
+
+    st.divider()
+    months = sorted(lists.loc[lists["measure_id"] == f"wait_list_{service}", "period"].astype(str).str[:10].unique())
+    labels = dict(zip(lists["period"].astype(str).str[:10], lists["period_label"]))
+    if months:
+        bands_section(service, area, months, labels)
+    st.divider()
+    overview(area, services, by_id)
+
+
+ui.guarded(render)
