@@ -92,13 +92,15 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _code_expr(col: contract.Column) -> tuple[str, dict]:
-    """Canonical code via case-insensitive lookup: NULL when the value is not allowed."""
+def _code_expr(col: contract.Column) -> tuple[tuple[str, str], dict]:
+    """Canonical code via case-insensitive lookup: NULL when the value is not allowed.
+
+    Two parts: the position in the allowed list (inner query), then the code at that position."""
     p = f"allowed_{col.name}"
     upper = [a.upper() for a in col.allowed]
-    expr = (f"CASE WHEN list_position(${p}_u, upper(trim({_q(col.name)}))) > 0 "
-            f"THEN ${p}[list_position(${p}_u, upper(trim({_q(col.name)})))] END")
-    return expr, {p: list(col.allowed), p + "_u": upper}
+    position = f"list_position(${p}_u, upper(trim({_q(col.name)})))"
+    code = f"CASE WHEN {{pos}} > 0 THEN ${p}[{{pos}}] END"
+    return (position, code), {p: list(col.allowed), p + "_u": upper}
 
 
 def _number_expr(name: str, decimal_comma: bool) -> str:
@@ -111,17 +113,19 @@ def _number_expr(name: str, decimal_comma: bool) -> str:
 
 
 def _period_exprs(ds: Dataset) -> tuple[str, str]:
-    """SQL for the canonical period and for a text reason when the period is not valid."""
+    """SQL for the canonical period, and for a reason when it is not valid (the second reads the
+    first from its column, so it is computed once per row)."""
     tp = "trim(time_period)"
     ti = "lower(trim(time_identifier))"
     if ds.monthly:
         period = (f"CASE WHEN {ti} = 'month' THEN COALESCE("
                   f"TRY_STRPTIME({tp}, '%Y%m')::DATE, TRY_STRPTIME({tp}, '%Y-%m')::DATE, "
                   f"date_trunc('month', TRY_STRPTIME({tp}, '%Y-%m-%d'))::DATE) END")
+        col = contract.period_column(ds)
         bad = (f"CASE WHEN {ti} <> 'month' THEN 'time_identifier must be Month for this dataset' "
-               f"WHEN ({period}) IS NULL THEN 'time_period must be YYYYMM for a month' "
-               f"WHEN ({period}) > date_trunc('month', $today::DATE) THEN 'period is in the future' "
-               f"WHEN ({period}) < DATE '2000-01-01' THEN 'period is before 2000' END")
+               f"WHEN {col} IS NULL THEN 'time_period must be YYYYMM for a month' "
+               f"WHEN {col} > date_trunc('month', $today::DATE) THEN 'period is in the future' "
+               f"WHEN {col} < DATE '2000-01-01' THEN 'period is before 2000' END")
         return period, bad
     allowed = [t.lower() for t in ds.time_identifiers]
     two_year = ("CASE WHEN regexp_full_match({tp}, '\\d{{6}}') AND "
@@ -138,9 +142,9 @@ def _period_exprs(ds: Dataset) -> tuple[str, str]:
     allowed_sql = ", ".join("'" + a + "'" for a in allowed)  # contract constants, not user data
     bad = (f"CASE WHEN {ti} IS NULL OR {ti} NOT IN ({allowed_sql}) THEN "
            f"'time_identifier must be one of: {', '.join(ds.time_identifiers)}' "
-           f"WHEN ({period}) IS NULL THEN 'time_period is not a valid period for its time_identifier' "
-           f"WHEN ({period}) > {latest} THEN 'period is in the future' "
-           f"WHEN ({period}) < 2000 THEN 'period is before 2000' END")
+           f"WHEN year IS NULL THEN 'time_period is not a valid period for its time_identifier' "
+           f"WHEN year > {latest} THEN 'period is in the future' "
+           f"WHEN year < 2000 THEN 'period is before 2000' END")
     return period, bad
 
 
@@ -175,18 +179,23 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
     joins: list[str] = []
     # Every row check becomes one element of a list built in a single scan of the typed rows.
     checks: list[str] = []
+    conditions: list[str] = []
 
     def check(column: str, condition: str, reason_sql: str, value_sql: str | None = None) -> None:
+        conditions.append(f"({condition})")
         value_sql = value_sql or (_q(column + "__raw") if column else "NULL")
         checks.append(f"CASE WHEN {condition} THEN struct_pack(col := '{column}', "
                       f"value := CAST({value_sql} AS VARCHAR), reason := CAST({reason_sql} AS VARCHAR)) END")
 
+    outer: list[str] = []  # computed from the inner columns, once per row
     if not dataset.reference:
         period, bad = _period_exprs(dataset)
         pcol = contract.period_column(dataset)
         select.append(f"{period} AS {pcol}")
-        select.append(f"{bad} AS _period_problem")
         select.append("time_period AS time_period__raw")
+        select.append("time_identifier AS time_identifier")
+        select.append("time_period AS time_period")
+        outer.append(f"{bad} AS _period_problem")
         check("time_period", "_period_problem IS NOT NULL", "_period_problem")
 
     for col in dataset.columns:
@@ -203,7 +212,8 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
         if col.kind == "code":
             expr, p = _code_expr(col)
             params.update(p)
-            select.append(f"{expr} AS {_q(name)}")
+            select.append(f"{expr[0]} AS {_q('_pos_' + name)}")
+            outer.append(f"{expr[1].format(pos=_q('_pos_' + name))} AS {_q(name)}")
             shown = ", ".join(col.allowed[:8]) + (", ..." if len(col.allowed) > 8 else "")
             check(name, f"{_q(name)} IS NULL",
                   f"'not an allowed {name.replace('_', ' ')} (allowed: {shown})'")
@@ -211,11 +221,12 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
             num = _number_expr(name, decimal_comma)
             sym = f"lower(trim({_q(name)}))"
             select.append(f"CASE WHEN list_contains($symbols, {sym}) THEN {sym} END AS {_q(name + '_symbol')}")
+            n = _q(name + "__num")
             if col.kind == "count":
-                select.append(f"CASE WHEN {num} = round({num}) THEN CAST({num} AS BIGINT) END AS {_q(name)}")
+                outer.append(f"CASE WHEN {n} = round({n}) THEN CAST({n} AS BIGINT) END AS {_q(name)}")
             else:
-                select.append(f"{num} AS {_q(name)}")
-            select.append(f"{num} AS {_q(name + '__num')}")
+                outer.append(f"{n} AS {_q(name)}")
+            select.append(f"{num} AS {n}")
             params["symbols"] = SYMBOL_LIST
             missing_ok = "" if col.required else f" AND trim(coalesce({_q(name + '__raw')}, '')) <> ''"
             check(name, f"{_q(name + '_symbol')} IS NULL AND {_q(name + '__num')} IS NULL{missing_ok}",
@@ -259,7 +270,8 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
                          f"ON _a{i}._k{i} = NULLIF(trim({raw.table}.{_q(a)}), '')")
             select.append(f"_a{i}._k{i} IS NOT NULL AS {_q('_known_' + a)}")
             select.append(f"_a{i}._l{i} AS {_q('_level_' + a)}")
-    typed_sql = f"SELECT {', '.join(select)} FROM {raw.table} {' '.join(joins)}"
+    inner_sql = f"SELECT {', '.join(select)} FROM {raw.table} {' '.join(joins)}"
+    typed_sql = f"SELECT *{''.join(', ' + o for o in outer)} FROM ({inner_sql})"
     cur = con.cursor()
     try:
         pass
@@ -288,8 +300,10 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
         key_cols = [contract.period_column(dataset) if k in ("year", "month") else k for k in dataset.key]
         key_sql = ", ".join(_q(k) for k in key_cols)
         not_null = " AND ".join(f"{_q(k)} IS NOT NULL" for k in key_cols)
+        any_problem = " OR ".join(f"coalesce({c}, false)" for c in conditions)
         row_checks = (f"SELECT _line, p.col, p.value, p.reason FROM (SELECT _line, "
-                      f"unnest(list_filter([{', '.join(checks)}], lambda x: x IS NOT NULL)) AS p FROM typed)")
+                      f"unnest(list_filter([{', '.join(checks)}], lambda x: x IS NOT NULL)) AS p FROM typed "
+                      f"WHERE {any_problem})")
         duplicates = (
             f"SELECT _line, '{key_cols[-1]}' AS col, NULL AS value, "
             f"'duplicate key (' || '{', '.join(key_cols)}' || '): same as row ' || first_line AS reason FROM ("
