@@ -42,7 +42,7 @@ class Database:
         tmp.mkdir(parents=True, exist_ok=True)
         self._con = duckdb.connect(config={
             "memory_limit": self.config.duckdb_memory, "threads": self.config.duckdb_threads,
-            "temp_directory": str(tmp)})
+            "temp_directory": str(tmp), "enable_progress_bar": False})
         self._lock = threading.Lock()
         self.load_id: str | None = None
         self.load_info: dict = {}
