@@ -42,7 +42,8 @@ class Database:
         tmp.mkdir(parents=True, exist_ok=True)
         self._con = duckdb.connect(config={
             "memory_limit": self.config.duckdb_memory, "threads": self.config.duckdb_threads,
-            "temp_directory": str(tmp), "enable_progress_bar": False})
+            "temp_directory": str(tmp)})
+        self._con.execute("SET enable_progress_bar = false")
         self._lock = threading.Lock()
         self.load_id: str | None = None
         self.load_info: dict = {}

@@ -131,8 +131,10 @@ def _lock(store_dir: Path):
 
 def _connect(config: Config, tmp: Path) -> duckdb.DuckDBPyConnection:
     tmp.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(config={"memory_limit": config.duckdb_memory, "threads": config.duckdb_threads,
-                                  "temp_directory": str(tmp), "enable_progress_bar": False})
+    con = duckdb.connect(config={"memory_limit": config.duckdb_memory, "threads": config.duckdb_threads,
+                                 "temp_directory": str(tmp)})
+    con.execute("SET enable_progress_bar = false")  # no progress bars in the CLI's output
+    return con
 
 
 def _header_dataset(path: Path) -> str | None:
