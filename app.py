@@ -24,4 +24,6 @@ PAGES = {
     ],
 }
 
+# Lets a page know it runs inside this navigation (see dashboard.ui.ensure_navigation).
+st.session_state["_navigation_ready"] = True
 st.navigation(PAGES).run()

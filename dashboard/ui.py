@@ -7,8 +7,8 @@ send_metrics.engine before it reaches here.
 """
 from __future__ import annotations
 
-import functools
 import html
+import os
 import traceback
 from typing import Callable
 
@@ -92,8 +92,48 @@ def areas_with_data() -> list[str]:
     return sorted(full["area_code"].dropna().unique().tolist())
 
 
+# -- sign-in (optional) --------------------------------------------------------------------
+def auth_configured() -> bool:
+    """Sign-in is on when OIDC is configured in secrets ([auth]) and SEND_AUTH is not 'off'."""
+    if os.environ.get("SEND_AUTH", "auto").lower() == "off":
+        return False
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all
+        return False
+
+
+def require_sign_in(what: str) -> bool:
+    """Analyst-only views (data explorer, upload, person-level data) need a signed-in user when
+    sign-in is configured; returns True when the view may be shown."""
+    if not auth_configured():
+        return True
+    if getattr(st.user, "is_logged_in", False):
+        return True
+    st.info(f"{what} is only for signed-in analysts. Sign in with your organisation account.",
+            icon=":material/lock:")
+    if st.button("Sign in", key="sign_in"):
+        st.login()
+    return False
+
+
 # -- page furniture ----------------------------------------------------------------------
+APP_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "app.py")
+
+
+def ensure_navigation() -> None:
+    """A deep link opened before app.py ever ran in this session makes Streamlit run the page
+    file on its own (its pages/ folder discovery), without the app's navigation and layout.
+    Hand over to app.py, which runs this same page inside st.navigation, then stop this run."""
+    if st.session_state.get("_navigation_ready"):
+        return
+    import runpy
+    runpy.run_path(APP_PATH, run_name="__main__")
+    st.stop()
+
+
 def page(title: str, intro: str) -> None:
+    ensure_navigation()
     st.title(title)
     st.caption(intro)
     try:
