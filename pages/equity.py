@@ -192,7 +192,8 @@ def map_section(loc: pd.DataFrame, m, year: str) -> None:
     else:
         title = "Locality values on the map"
     if geo:
-        fig = charts.locality_map(geo, d, value="value", label="label", colour_title=m.unit)
+        fig = charts.locality_map(geo, d, value="value", label="label", colour_title=m.unit,
+                                  callouts={"LOC-MILLOM": (-90, 10), "LOC-BARROW-FURNESS": (-70, 25)})
         kind = "Map"
     else:
         fig = charts.locality_schematic(d.sort_values("area_code"), name="area_name")
@@ -296,9 +297,12 @@ def _activity(load_id: str, first: str, last: str) -> pd.DataFrame:
     raw = raw[raw["ehcp_status"].isin(["ehc_plan", "no_ehc_plan"])]
     cfg = db.config
     out = []
+    # Twelve-month totals for all children can be added up from the engine's monthly figures.
+    shown = raw[["service", "area_code"]].drop_duplicates().assign(ehcp_status="ALL")
     for col in ("seen", "seen_18"):
         prot = equity.protect_table(raw, dims=["ehcp_status"], value_col=col, hierarchies=[],
-                                    low=cfg.suppress_min, high=cfg.suppress_max, group_cols=["service"])
+                                    low=cfg.suppress_min, high=cfg.suppress_max, group_cols=["service"],
+                                    published_elsewhere=shown)
         out.append(prot.set_index(["service", "area_code", "ehcp_status"])[[col, "suppressed"]]
                    .rename(columns={"suppressed": f"{col}_suppressed"}))
     t = out[0].join(out[1], how="outer").reset_index()

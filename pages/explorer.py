@@ -29,6 +29,7 @@ import streamlit as st
 
 from dashboard import ui
 from send_metrics import charts, contract, disclosure
+from send_metrics.catalogue import load_catalogue
 from send_metrics.export import parquet_bytes, safe_csv_bytes
 
 AREAS = "areas"
@@ -101,6 +102,8 @@ def grouped_sql(sp: Spec, breakdowns: tuple[str, ...]) -> dict[str, str]:
     dims = ["area_code", sp.period, *breakdowns]
     sets = ["(" + ", ".join(_q(d) for d in dims) + ")"]
     for b in breakdowns:
+        if b in sp.required:
+            continue  # no view shows the total over a required breakdown
         sets.append("(" + ", ".join(_q(d) for d in dims if d != b) + ")")
     flags = [f"GROUPING({_q(b)}) AS {_q('_all_' + b)}" for b in breakdowns] or ["0 AS _no_breakdown"]
     sums = [f"CASE WHEN count(*) FILTER (WHERE {_q(i)} IS NULL) > 0 THEN NULL ELSE sum({_q(i)}) END "
@@ -152,15 +155,16 @@ def recoverable(vectors: np.ndarray, known: np.ndarray, targets: np.ndarray) -> 
 
 
 def joint_protect(vectors: np.ndarray, values: np.ndarray, suppressed: np.ndarray,
-                  fixed: np.ndarray) -> tuple[np.ndarray, bool]:
+                  fixed: np.ndarray, rows: np.ndarray | None = None,
+                  cols: np.ndarray | None = None) -> tuple[np.ndarray, bool]:
     """Add suppressions until no suppressed cell is a linear combination of the published ones.
 
     `vectors` express every cell over the same basic unknowns (`_leaf_vectors`), so any
     combination of published cells an attacker could form is covered, not only single equations.
     `fixed` cells are shown elsewhere exactly as they are here and are never chosen as
     complements; a complement is the smallest published cell used in a combination that
-    recovers the cell to protect.
-    Returns the new mask and whether everything could be protected (if not, every movable cell
+    recovers the cell to protect, preferring cells in the same row (`rows`: area) or column
+    (`cols`: value), which is where a complement does most good. Returns the new mask and whether everything could be protected (if not, every movable cell
     of the group is suppressed).
     """
     sup = suppressed.copy()
@@ -183,19 +187,28 @@ def joint_protect(vectors: np.ndarray, values: np.ndarray, suppressed: np.ndarra
                     sup |= finite & ~fixed
                     return sup, False
                 continue
-            order = np.lexsort((vectors[cands].sum(axis=1), values[cands]))
+            t = targets[k]
+            near = np.zeros(len(cands), dtype=bool)
+            if rows is not None:
+                near |= rows[cands] == rows[t]
+            if cols is not None:
+                near |= cols[cands] == cols[t]
+            order = np.lexsort((vectors[cands].sum(axis=1), values[cands], ~near))
             sup[cands[order[0]]] = True
     return sup, False
 
 
 def protect(cells: pd.DataFrame, breakdowns: tuple[str, ...], indicators: tuple[str, ...], period: str,
-            hierarchies, low: int, high: int, coarse: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+            hierarchies, low: int, high: int, coarse: dict[str, pd.DataFrame] | None = None,
+            exempt: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
     """Disclosure control of one grain. `cells` holds the grain rows and, for each breakdown `b`,
     margin rows with b == ALL; `coarse[b]` is the protected table of the grain without `b` (its
     suppression flags are taken as they are, since that view shows them). Returns the grain rows
     with `<indicator>__suppressed` and `<indicator>__reason` columns; values are left in place
-    (callers blank them with `blank_suppressed`)."""
+    (callers blank them with `blank_suppressed`). `exempt[indicator]` marks rows whose value is not
+    a count of children (e.g. a published rate), which primary suppression leaves alone."""
     coarse = coarse or {}
+    exempt = exempt or {}
     cells = cells.reset_index(drop=True).copy()
     is_margin = np.zeros(len(cells), dtype=bool)
     for b in breakdowns:
@@ -205,6 +218,8 @@ def protect(cells: pd.DataFrame, breakdowns: tuple[str, ...], indicators: tuple[
     for ind in indicators:
         vals = pd.to_numeric(cells[ind], errors="coerce").to_numpy(dtype=float)
         sup = disclosure.primary_suppress(vals, low, high)
+        if ind in exempt:
+            sup &= ~np.asarray(exempt[ind], dtype=bool)
         reasons = np.where(sup, reason_primary, None).astype(object)
         # Margins: exactly as the coarser view shows them.
         for b in breakdowns:
@@ -233,6 +248,8 @@ def protect(cells: pd.DataFrame, breakdowns: tuple[str, ...], indicators: tuple[
         for _ in range(6):
             changed = False
             for b in breakdowns:
+                if not (cells[b] == ALL).any():
+                    continue  # no coarser view shows a total over b
                 others = [o for o in breakdowns if o != b]
                 keep = np.ones(len(cells), dtype=bool)
                 for o in others:
@@ -245,7 +262,9 @@ def protect(cells: pd.DataFrame, breakdowns: tuple[str, ...], indicators: tuple[
                         continue
                     values = sorted({v for v in g[b] if v != ALL})
                     vectors = _leaf_vectors(list(g["area_code"]), values, list(g[b]), hierarchies)
-                    new, ok = joint_protect(vectors, vals[idx], sup[idx], (g[b] == ALL).to_numpy())
+                    new, ok = joint_protect(vectors, vals[idx], sup[idx], (g[b] == ALL).to_numpy(),
+                                            rows=pd.factorize(g["area_code"])[0],
+                                            cols=pd.factorize(g[b])[0])
                     added = new & ~sup[idx]
                     if added.any():
                         sup[idx[added]] = True
@@ -287,10 +306,16 @@ def protected_table(load_id: str, dataset: str, breakdowns: tuple[str, ...], low
     for b in breakdowns:
         cells.loc[cells[f"_all_{b}"] == 1, b] = ALL
         cells[b] = cells[b].astype(object).fillna("(missing)")
-    cells = cells.drop(columns=[c for c in cells.columns if c.startswith("_")])
+    cells = cells.drop(columns=[c for c in cells.columns if c.startswith("_")]).reset_index(drop=True)
     coarse = {b: protected_table(load_id, dataset, tuple(o for o in breakdowns if o != b), low, high)
-              for b in breakdowns}
-    return protect(cells, breakdowns, sp.indicators, sp.period, tuple(_hierarchies(load_id)), low, high, coarse)
+              for b in breakdowns if b not in sp.required}
+    exempt = {}
+    if dataset == "benchmarks" and "measure_id" in cells:
+        # A published value is a count only for count measures; rates and percentages are not.
+        kinds = {m.id: m.kind for m in load_catalogue()}
+        exempt["value"] = cells["measure_id"].map(lambda i: kinds.get(i, "count") != "count").to_numpy(dtype=bool)
+    return protect(cells, breakdowns, sp.indicators, sp.period, tuple(_hierarchies(load_id)), low, high, coarse,
+                   exempt)
 
 
 class TooBig(Exception):
@@ -359,20 +384,19 @@ def mask_small_counts(rows: pd.DataFrame, low: int, high: int) -> pd.DataFrame:
 
 
 # -- widgets kept in the URL -------------------------------------------------------------------
+# Streamlit writes a bound widget's *shown* label to the URL and seeds the widget from it (unknown
+# values are ignored and dropped), so these helpers only keep the session value valid.
 def _select(label: str, options: list, key: str, default, format_func=str, **kw):
     if not options:
         raise ui.NoData("Nothing to choose from.")
     if key not in st.session_state or st.session_state[key] not in options:
-        raw = st.query_params.get(key)
-        st.session_state[key] = raw if raw in options else (default if default in options else options[0])
+        st.session_state[key] = default if default in options else options[0]
     return st.selectbox(label, options, key=key, format_func=format_func, bind="query-params", **kw)
 
 
 def _multi(label: str, options: list, key: str, default: list, format_func=str, **kw) -> list:
     if key not in st.session_state:
-        raw = st.query_params.get_all(key)
-        chosen = [o for o in raw if o in options]
-        st.session_state[key] = chosen if raw else [d for d in default if d in options]
+        st.session_state[key] = [d for d in default if d in options]
     else:
         st.session_state[key] = [o for o in st.session_state[key] if o in options]
     return st.multiselect(label, options, key=key, format_func=format_func, bind="query-params", **kw)
@@ -442,7 +466,9 @@ def render_explore() -> None:
             values = sorted(table[b].unique())
             labels = code_labels(b)
             with col:
-                filters[b] = _multi(f"Only these: {b.replace('_', ' ')}", values, f"f_{b}", [],
+                # Rows of a required breakdown do not add up: start with one of them.
+                default = values[:1] if b in sp.required else []
+                filters[b] = _multi(f"Only these: {b.replace('_', ' ')}", values, f"f_{b}", default,
                                     format_func=lambda v, lab=labels: f"{v} - {lab[v]}" if v in lab else str(v),
                                     placeholder="All")
     with c3:
@@ -475,10 +501,9 @@ def render_explore() -> None:
         return
 
     label = ui.escape(sp.title)
-    by_text = f" by {', '.join(b.replace('_', ' ') for b in breakdowns)}" if breakdowns else ""
-    chart_title = f"{indicator.replace('_', ' ').capitalize()}{by_text}, {start} to {end}"
-    st.subheader(_short(chart_title))
-    fig, sentence = explorer_chart(out, indicator, breakdowns, start, end)
+    ind_label = indicator_label(dataset, indicator)
+    st.subheader(chart_title(ind_label, breakdowns, start, end))
+    fig, sentence = explorer_chart(out, indicator, ind_label, breakdowns, start, end, monthly)
     st.markdown(f"{sentence} Dataset: {label}. Suppressed values are gaps, never zeros.")
     st.plotly_chart(fig, key="chart_explorer", width="stretch",
                     config={"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]})
@@ -486,8 +511,10 @@ def render_explore() -> None:
     st.caption(f"{len(out):,} rows. Each row sums the {label} rows for one area, period"
                f"{' and ' + ', '.join(breakdowns) if breakdowns else ''}.")
     st.dataframe(out, hide_index=True, height=min(600, 38 + 35 * len(out)),
-                 column_config={i: st.column_config.NumberColumn(i.replace("_", " "), format="%.0f")
-                                for i in sp.indicators if contract.DATASETS[dataset].column(i).kind == "count"})
+                 column_config={i: st.column_config.NumberColumn(
+                     i.replace("_", " "), help=indicator_label(dataset, i),
+                     format="%.0f" if contract.DATASETS[dataset].column(i).kind == "count" else None)
+                     for i in sp.indicators})
     stem = f"explorer-{dataset}{'-by-' + '-'.join(breakdowns) if breakdowns else ''}-{start}-{end}"
     d1, d2 = st.columns(2)
     with d1:
@@ -511,14 +538,28 @@ def csv_bytes(out: pd.DataFrame, indicators) -> bytes:
     return safe_csv_bytes(frame)
 
 
-def _short(title: str, words: int = 10) -> str:
-    parts = title.split()
-    return " ".join(parts[:words]) + ("…" if len(parts) > words else "")
+def indicator_label(dataset: str, column: str) -> str:
+    """Plain words for an indicator, from the contract's column description."""
+    desc = contract.DATASETS[dataset].column(column).description
+    if desc.startswith(("See ", "Of which", "Of whom")):
+        return column.replace("_", " ").capitalize()
+    return desc.split(", ")[0]
 
 
-def explorer_chart(out: pd.DataFrame, indicator: str, breakdowns, start: str, end: str) -> tuple[go.Figure, str]:
+def chart_title(ind_label: str, breakdowns, start: str, end: str, words: int = 10) -> str:
+    """An active title of ten words or fewer."""
+    by = f" by {' and '.join(b.replace('_', ' ') for b in breakdowns)}" if breakdowns else ""
+    span = f", {start} to {end}" if start != end else f", {start}"
+    for title in (ind_label + by + span, ind_label + by, ind_label):
+        if len(title.split()) <= words:
+            return title
+    return " ".join(ind_label.split()[:words])
+
+
+def explorer_chart(out: pd.DataFrame, indicator: str, ind_label: str, breakdowns, start: str, end: str,
+                   monthly: bool) -> tuple[go.Figure, str]:
     data = out.copy()
-    data["series"] = data["area_name"]
+    data["series"] = data["area_name"].astype(str)
     for b in breakdowns:
         data["series"] = data["series"] + " · " + data[b].astype(str)
     series = list(dict.fromkeys(data["series"]))
@@ -528,20 +569,27 @@ def explorer_chart(out: pd.DataFrame, indicator: str, breakdowns, start: str, en
         keep = list(totals.index[:MAX_SERIES])
         data = data[data["series"].isin(keep)]
         note = f" The chart shows the {MAX_SERIES} largest of {len(series)} series; the table has them all."
+    what = ind_label[0].lower() + ind_label[1:] if ind_label[:2] != ind_label[:2].upper() else ind_label
     if data["period"].nunique() > 1:
-        fig = charts.trend_lines(data.sort_values("period"), x="period", y=indicator, group="series",
-                                 y_title=indicator.replace("_", " "))
-        sentence = (f"How {indicator.replace('_', ' ')} changed from {start} to {end}, one line per "
-                    f"{'area and ' + ' and '.join(breakdowns) if breakdowns else 'area'}.{note}")
+        data = data.sort_values("period")
+        # Numbers (years) or dates (months) on the x axis: numeric-looking category labels would be
+        # misplaced by the end-of-line labels.
+        data["x"] = pd.to_datetime(data["period"] + "-01") if monthly else data["period"].astype(int)
+        fig = charts.trend_lines(data, x="x", y=indicator, group="series", y_title=ind_label)
+        if not monthly:
+            fig.update_xaxes(dtick=1, tickformat="d")
+        sentence = (f"How {what} changed from {start} to {end}, one line per "
+                    f"{'area and ' + ' and '.join(b.replace('_', ' ') for b in breakdowns) if breakdowns else 'area'}."
+                    f"{note}")
     else:
         d = data.dropna(subset=[indicator]).sort_values(indicator)
         fig = go.Figure(go.Bar(x=d[indicator], y=d["series"], orientation="h", marker_color=charts.PALETTE[0],
                                text=[f"{v:,.0f}" for v in d[indicator]], textposition="auto",
                                hovertemplate="%{y}: %{x:,.0f}<extra></extra>"))
         fig.update_layout(template="plotly_white", height=max(260, 34 * len(d) + 80),
-                          margin=dict(l=10, r=10, t=30, b=10), xaxis_title=indicator.replace("_", " "),
+                          margin=dict(l=10, r=10, t=30, b=10), xaxis_title=ind_label,
                           font=dict(family="Arial, sans-serif", size=14, color="#0B0C0C"))
-        sentence = f"{indicator.replace('_', ' ').capitalize()} in {start}, largest at the top.{note}"
+        sentence = f"{ind_label} in {start}, largest at the top.{note}"
     return fig, sentence
 
 

@@ -71,7 +71,7 @@ def trend_section(m, table: pd.DataFrame, areas: list[str]) -> None:
     eng = rows.dropna(subset=["england_value"]).groupby("x", sort=True)["england_value"].first()
     if len(eng):
         bench = pd.DataFrame({"x": eng.index, "value": eng.to_numpy()})
-    fig = charts.trend_lines(rows, x="x", group="area_name", y_title=m.unit, benchmark=bench)
+    fig = charts.tidy_bands(charts.trend_lines(rows, x="x", group="area_name", y_title=m.unit, benchmark=bench))
 
     lead = rows[rows["area_code"] == areas[0]].dropna(subset=["value"])
     if lead.empty:

@@ -93,11 +93,14 @@ def _bands(load_id: str, service: str, month: str) -> pd.DataFrame:
         over = over[over["suppressed"].astype(bool)]
         pre.append(pd.DataFrame({"area_code": over["area_code"], "month": month, "service": service,
                                  "ehcp_status": "ALL", "wait_band": "OVER13"}))
+    # Every area's list size is shown by the engine anyway: never a complement here.
+    shown = pd.DataFrame({"area_code": raw["area_code"].unique(), "month": month, "service": service,
+                          "ehcp_status": "ALL", "wait_band": "ALL"})
     cfg = db.config
     return equity.protect_table(raw, dims=["ehcp_status", "wait_band"], value_col="waiting",
                                 hierarchies=eng.hierarchies(), low=cfg.suppress_min, high=cfg.suppress_max,
                                 group_cols=["month", "service"], presuppressed=pd.concat(pre, ignore_index=True),
-                                extra_sums=extra)
+                                published_elsewhere=shown, extra_sums=extra)
 
 
 def bands_section(service: str, area: str, months: list[str], month_labels: dict[str, str]) -> None:
@@ -121,6 +124,7 @@ def bands_section(service: str, area: str, months: list[str], month_labels: dict
     shares = shares.sort_values(by=["Band", "Status"], key=lambda c: c.map(order) if c.name == "Band" else c.map(s_order))
     fig = charts.stacked_share(shares, x="Status", colour="Band", y="share", y_title="% of children waiting")
     fig.update_xaxes(categoryorder="array", categoryarray=list(STATUS.values()))
+    charts.grey_suppressed(fig, "Suppressed (small numbers)")
     name, label = ui.area_name(area), month_labels.get(month, month)
     svc = contract.SERVICES.get(service, service)
 

@@ -318,35 +318,61 @@ def _centroid(geometry: dict) -> tuple[float, float]:
     return (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
 
 
+def _mix(c1: str, c2: str, t: float) -> str:
+    a = [int(c1.lstrip("#")[i:i + 2], 16) for i in (0, 2, 4)]
+    b = [int(c2.lstrip("#")[i:i + 2], 16) for i in (0, 2, 4)]
+    return "#" + "".join(f"{round(x + (y - x) * t):02X}" for x, y in zip(a, b))
+
+
+def sequential_colour(value: float, lo: float, hi: float) -> str:
+    """Light blue (low) to dark blue (high) along the Analysis Function sequential palette."""
+    t = 0.5 if hi == lo else min(1.0, max(0.0, (value - lo) / (hi - lo)))
+    light, mid, dark = SEQUENTIAL[2], SEQUENTIAL[1], SEQUENTIAL[0]
+    return _mix(light, mid, t * 2) if t <= 0.5 else _mix(mid, dark, (t - 0.5) * 2)
+
+
 def locality_map(geojson: dict, df: pd.DataFrame, *, code_property: str = "locality_code",
                  location: str = "area_code", value: str = "value", label: str = "label",
-                 colour_title: str = "") -> go.Figure:
-    """Choropleth of the localities (offline: no basemap tiles), each labelled with its value so
-    the colour is never the only cue; suppressed localities are light grey and say so."""
-    d = df.copy()
+                 colour_title: str = "", callouts: dict | None = None) -> go.Figure:
+    """Map of the localities drawn as filled outlines (works offline: no basemap or topojson is
+    fetched). Each locality is labelled with its value so colour is never the only cue; suppressed
+    localities are light grey and say so. ``callouts`` moves small areas' labels out with an
+    arrow: {code: (dx, dy)} in pixels."""
+    callouts = callouts or {}
+    feats = [f for f in geojson.get("features", []) if f.get("geometry")]
+    lats = [c[1] for f in feats for poly in (f["geometry"]["coordinates"] if f["geometry"]["type"] == "MultiPolygon"
+                                             else [f["geometry"]["coordinates"]]) for c in poly[0]]
+    k = float(np.cos(np.radians(np.mean(lats)))) if lats else 1.0
+    by_code = df.set_index(location)
+    v = pd.to_numeric(df[value], errors="coerce")
+    lo, hi = (float(v.min()), float(v.max())) if v.notna().any() else (0.0, 1.0)
     fig = go.Figure()
-    have = d[d[value].notna()]
-    missing = d[d[value].isna()]
-    if len(have):
-        fig.add_trace(go.Choropleth(
-            geojson=geojson, featureidkey=f"properties.{code_property}", locationmode="geojson-id",
-            locations=have[location], z=have[value], colorscale=[[0, SEQUENTIAL[2]], [0.5, SEQUENTIAL[1]], [1, SEQUENTIAL[0]]],
-            marker_line_color="#FFFFFF", marker_line_width=1.5, colorbar=dict(title=colour_title, thickness=14),
-            text=have[label], hovertemplate="%{text}<extra></extra>"))
-    if len(missing):
-        fig.add_trace(go.Choropleth(
-            geojson=geojson, featureidkey=f"properties.{code_property}", locationmode="geojson-id",
-            locations=missing[location], z=[0] * len(missing), colorscale=[[0, SUPPRESSED_GREY], [1, SUPPRESSED_GREY]], showscale=False,
-            marker_line_color="#FFFFFF", marker_line_width=1.5, text=missing[label],
-            hovertemplate="%{text}<extra></extra>"))
-    pts = {f["properties"][code_property]: _centroid(f["geometry"]) for f in geojson.get("features", [])}
-    lab = d[d[location].isin(pts)]
-    fig.add_trace(go.Scattergeo(lon=[pts[c][0] for c in lab[location]], lat=[pts[c][1] for c in lab[location]],
-                                mode="text", text=lab[label], showlegend=False, hoverinfo="skip",
-                                textfont=dict(size=12, color="#0B0C0C", family="Arial, sans-serif")))
-    fig.update_geos(fitbounds="locations", visible=False)
-    fig.update_layout(template="plotly_white", height=560, margin=dict(l=0, r=0, t=10, b=0),
-                      font=dict(family="Arial, sans-serif", size=14, color="#0B0C0C"))
+    for f in feats:
+        code = f["properties"].get(code_property)
+        val = by_code[value].get(code, np.nan) if code in by_code.index else np.nan
+        text = str(by_code[label].get(code, code)) if code in by_code.index else str(code)
+        fill = SUPPRESSED_GREY if pd.isna(val) else sequential_colour(float(val), lo, hi)
+        polys = f["geometry"]["coordinates"] if f["geometry"]["type"] == "MultiPolygon" else [f["geometry"]["coordinates"]]
+        for j, poly in enumerate(polys):
+            ring = poly[0]
+            fig.add_trace(go.Scatter(x=[c[0] * k for c in ring], y=[c[1] for c in ring], mode="lines",
+                                     fill="toself", fillcolor=fill, line=dict(color="#FFFFFF", width=1.5),
+                                     name=text.replace("<br>", ": "), showlegend=False,
+                                     hoveron="fills", hoverinfo="name"))
+        x, y = _centroid(f["geometry"])
+        dx, dy = callouts.get(code, (0, 0))
+        fig.add_annotation(x=x * k, y=y, text=text, showarrow=bool(dx or dy), ax=dx, ay=dy, arrowcolor="#0B0C0C",
+                           bgcolor="rgba(255,255,255,0.85)", borderpad=2, font=dict(size=12, color="#0B0C0C"))
+    if v.notna().any():
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
+                                 marker=dict(colorscale=[[0, SEQUENTIAL[2]], [0.5, SEQUENTIAL[1]], [1, SEQUENTIAL[0]]],
+                                             cmin=lo, cmax=hi, color=[lo], showscale=True,
+                                             colorbar=dict(title=colour_title, thickness=14))))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1.0)
+    fig.update_layout(template="plotly_white", height=620, margin=dict(l=0, r=0, t=10, b=0),
+                      font=dict(family="Arial, sans-serif", size=14, color="#0B0C0C"), hovermode="closest",
+                      plot_bgcolor="#FFFFFF")
     return fig
 
 
@@ -434,3 +460,35 @@ def spc_title(name: str, summary: dict, latest_label: str) -> str:
             "special_cause_neutral": "variation"}.get(variation, "variation")
     return fit_title(f"{name}: special-cause {word} in {latest_label}", f"{name}: special-cause {word}",
                      f"Special-cause {word} in {latest_label}")
+
+
+def grey_suppressed(fig: go.Figure, name: str) -> go.Figure:
+    """Draw the trace called ``name`` (e.g. 'Suppressed (small numbers)' in a stacked_share chart)
+    in plain light grey, so hidden counts never look like a category of their own."""
+    for tr in fig.data:
+        if getattr(tr, "name", None) == name:
+            tr.marker.color = SUPPRESSED_GREY
+            tr.marker.pattern.shape = ""
+            tr.marker.line = dict(color="#BFBFBF", width=1)
+    return fig
+
+
+def tidy_bands(fig: go.Figure) -> go.Figure:
+    """Interval bands (filled traces) as areas only: plotly draws markers on short traces by
+    default, in colours outside the palette."""
+    fig.update_traces(mode="lines", selector=dict(fill="toself"))
+    return fig
+
+
+def nice_log_ticks(fig: go.Figure, values, axis: str = "x") -> go.Figure:
+    """Readable ticks (1, 2, 5 x powers of ten) on a log axis covering ``values``."""
+    v = pd.to_numeric(pd.Series(values), errors="coerce").dropna()
+    v = v[v > 0]
+    if v.empty:
+        return fig
+    lo, hi = np.floor(np.log10(v.min() * 0.8)), np.ceil(np.log10(v.max() * 1.2))
+    ticks = [m * 10 ** e for e in range(int(lo), int(hi) + 1) for m in (1, 2, 5)
+             if v.min() * 0.5 <= m * 10 ** e <= v.max() * 2]
+    update = fig.update_xaxes if axis == "x" else fig.update_yaxes
+    update(tickvals=ticks, ticktext=[f"{t:,.0f}" if t >= 1 else f"{t:g}" for t in ticks])
+    return fig

@@ -19,13 +19,17 @@ Invariants
 * Breakdown tables are protected with :mod:`send_metrics.disclosure`: primary suppression of
   counts in the configured range, then complementary suppression over the area hierarchies and
   over every category total, sub-table by sub-table (the tau-Argus "HiTaS" approach) until no
-  sub-table changes. Values of suppressed cells are returned as NaN.
+  sub-table changes, then a check of the whole linked table: no suppressed cell may be a linear
+  combination of the published ones (a cell is recoverable exactly when its row of the null
+  space of the unknown cells' equations is zero); any that is gets a further complementary
+  suppression. Values of suppressed cells are returned as NaN.
 """
 from __future__ import annotations
 
 import itertools
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -287,8 +291,43 @@ def comparators(loaded: pd.DataFrame, published: pd.DataFrame, m: Measure, area:
             rows.append({"area_code": code, "area_name": p.get("area_name", code), "role": role,
                          "value": _num(p["value"]), "lower_95": lo, "upper_95": hi,
                          "source": f"published: {p.get('source', '')}"})
-    return pd.DataFrame(rows, columns=["area_code", "area_name", "role", "value", "lower_95",
-                                       "upper_95", "source"])
+    out = pd.DataFrame(rows, columns=["area_code", "area_name", "role", "value", "lower_95", "upper_95", "source"])
+    eng = out.loc[out["role"] == "England", "value"]
+    bench = float(eng.iloc[0]) if len(eng) else np.nan
+    out["sig_england"] = stats.compare_to_benchmark(out["lower_95"].to_numpy(float), out["upper_95"].to_numpy(float),
+                                                    np.full(len(out), bench), m.polarity) if len(out) else []
+    out.loc[out["role"] == "England", "sig_england"] = "not_compared"
+    return out
+
+
+def spine_rows(area_rows: pd.DataFrame, loaded: pd.DataFrame, published: pd.DataFrame,
+               measures: Mapping[str, Measure], area: str, min_comparators: int = 3) -> pd.DataFrame:
+    """One row per measure for a spine chart: the area's value against England and the range of
+    the councils with a value (loaded or published), with the area's significance against England.
+
+    ``area_rows``: the area's measure-table rows for the year (one per measure); ``loaded``: the
+    measure table for the year, every area; ``published``: benchmark rows for the year."""
+    rows = []
+    for _, r in area_rows.iterrows():
+        m = measures.get(r["measure_id"])
+        if m is None or not m.is_ratio or not np.isfinite(_num(r["value"])) \
+                or not np.isfinite(_num(r.get("england_value"))):
+            continue  # counts of different-sized areas are not comparable
+        lo = loaded[(loaded["measure_id"] == m.id) & (loaded.get("area_level") == "council")
+                    & (loaded["area_code"] != area)][["area_code", "value"]]
+        pub = published[(published["measure_id"] == m.id) & (published["area_level"] == "council")
+                        & (published["area_code"] != area) & ~published["area_code"].isin(lo["area_code"])]
+        vals = pd.concat([lo["value"], pub["value"]]).astype(float).dropna()
+        if len(vals) < min_comparators:
+            continue
+        n = len(vals)
+        vals = pd.concat([vals, pd.Series([_num(r["value"])])])  # the range includes the area itself
+        rows.append({"measure_id": m.id, "measure_title": m.title, "unit": m.unit, "value": _num(r["value"]),
+                     "benchmark": _num(r["england_value"]), "min": vals.min(), "q25": vals.quantile(0.25),
+                     "q75": vals.quantile(0.75), "max": vals.max(), "n_comparators": n,
+                     "sig": str(r.get("sig_england_95")), "period_label": r.get("period_label")})
+    return pd.DataFrame(rows, columns=["measure_id", "measure_title", "unit", "value", "benchmark", "min", "q25",
+                                       "q75", "max", "n_comparators", "sig", "period_label"])
 
 
 def council_values(loaded: pd.DataFrame, published: pd.DataFrame, m: Measure,
@@ -311,10 +350,13 @@ def council_values(loaded: pd.DataFrame, published: pd.DataFrame, m: Measure,
     return out.reset_index(drop=True)
 
 
-def funnel_frame(councils: pd.DataFrame, m: Measure, benchmark: float, points: int = 200) -> tuple[pd.DataFrame, pd.DataFrame]:
+def funnel_frame(councils: pd.DataFrame, m: Measure, benchmark: float, points: int = 200,
+                 phi: float = 1.0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Funnel limits (95% and 99.8%) around ``benchmark`` and each council's position.
 
-    Returns (limits, councils with ``outside_95``/``outside_998`` and ``position`` text)."""
+    ``phi`` > 1 widens the limits for over-dispersion (Spiegelhalter 2005; see
+    :func:`stats.overdispersion_phi`). Returns (limits, councils with ``outside_95``/``outside_998``
+    and ``position`` text)."""
     kind = "proportion" if m.kind == "proportion" else "rate"
     den = councils["denominator"].astype(float)
     lo_n, hi_n = max(1.0, den.min() * 0.8), den.max() * 1.2
@@ -322,9 +364,9 @@ def funnel_frame(councils: pd.DataFrame, m: Measure, benchmark: float, points: i
     limits = pd.DataFrame({"denominator": grid})
     c = councils.copy()
     for conf, label in ((0.95, "95"), (0.998, "998")):
-        lo, hi = stats.funnel_limits(grid, benchmark, kind, conf, m.multiplier)
+        lo, hi = stats.funnel_limits(grid, benchmark, kind, conf, m.multiplier, phi=phi)
         limits[f"lower_{label}"], limits[f"upper_{label}"] = lo, hi
-        plo, phi_ = stats.funnel_limits(den.to_numpy(), benchmark, kind, conf, m.multiplier)
+        plo, phi_ = stats.funnel_limits(den.to_numpy(), benchmark, kind, conf, m.multiplier, phi=phi)
         c[f"lower_{label}"], c[f"upper_{label}"] = plo, phi_
         c[f"outside_{label}"] = (c["value"] < plo) | (c["value"] > phi_)
     c["position"] = np.where(c["value"] > c["upper_998"], "▲ above 99.8% limit",
@@ -352,21 +394,151 @@ def _sum_or_nan(s: pd.Series) -> float:
 
 
 def _margins(df: pd.DataFrame, keys: list[str], dims: list[str], value_col: str) -> pd.DataFrame:
+    """The table with a total ("ALL") over each dimension and each combination of dimensions;
+    a total is NaN when any cell in it is (a symbol is never a zero)."""
     frames = [df[[*keys, *dims, value_col]]]
     for r in range(1, len(dims) + 1):
         for sub in itertools.combinations(dims, r):
             keep = [d for d in dims if d not in sub]
-            g = df.groupby([*keys, *keep], dropna=False, sort=False)[value_col].agg(_sum_or_nan).reset_index()
+            agg = df.groupby([*keys, *keep], dropna=False, sort=False)[value_col].agg(["sum", "count", "size"])
+            g = agg["sum"].where(agg["count"] == agg["size"]).rename(value_col).reset_index()
             for d in sub:
                 g[d] = ALL
             frames.append(g[[*keys, *dims, value_col]])
     return pd.concat(frames, ignore_index=True)
 
 
+@contextmanager
+def _single_thread_blas():
+    """Run small dense linear algebra on one BLAS thread.
+
+    OpenBLAS spreads even a 150 x 150 eigen-decomposition over every core; on a busy two-core
+    server its spinning threads made one call take over a second instead of 3 ms. The thread
+    count is restored afterwards; when the OpenBLAS library is not found this does nothing."""
+    lib = None
+    try:
+        import ctypes
+        with open("/proc/self/maps") as fh:
+            paths = sorted({line.split()[-1] for line in fh if "openblas" in line.lower() and "/" in line})
+        for path in paths:
+            cand = ctypes.CDLL(path)
+            for suffix in ("scipy_openblas_{}_num_threads64_", "openblas_{}_num_threads64_", "openblas_{}_num_threads"):
+                if hasattr(cand, suffix.format("set")) and hasattr(cand, suffix.format("get")):
+                    lib = (getattr(cand, suffix.format("set")), getattr(cand, suffix.format("get")))
+                    break
+            if lib:
+                break
+    except Exception:  # pragma: no cover - any platform without /proc or OpenBLAS
+        lib = None
+    if lib is None:
+        yield
+        return
+    before = int(lib[1]())
+    lib[0](1)
+    try:
+        yield
+    finally:
+        lib[0](before)
+
+
+def _linear_repair(equations, vals: np.ndarray, known: np.ndarray, sup: np.ndarray, reason: np.ndarray,
+                   fixed: np.ndarray | None = None, sensitive: np.ndarray | None = None,
+                   max_rounds: int = 500) -> set[int]:
+    """Suppress further cells until no suppressed cell is a linear combination of published ones.
+
+    ``equations`` are (total, parts, label) with cell positions (None for a cell that is not in
+    the table: always unknown). A suppressed cell is recoverable exactly when its row in the null
+    space of the equations restricted to the unknown cells is zero (the row space is orthogonal
+    to the null space), so one eigen-decomposition tests every cell at once. Works in place on
+    ``sup``/``reason``; returns the suppressed cells that figures published elsewhere already give
+    away (nothing here can protect them). Only ``sensitive`` cells (small counts and cells hidden
+    at their source) must stay unrecoverable; complementary suppressions need not (default: every
+    suppressed cell is sensitive).
+    """
+    n = len(vals)
+    fixed = np.zeros(n, dtype=bool) if fixed is None else fixed
+    sensitive = np.ones(n, dtype=bool) if sensitive is None else sensitive
+    rows, extra = [], 0
+    for total, parts, _ in equations:
+        row: dict[int, float] = {}
+        for p, coef in [(total, 1.0), *[(q, -1.0) for q in parts]]:
+            if p is None:
+                p = n + extra
+                extra += 1
+            row[p] = row.get(p, 0.0) + coef
+        rows.append(row)
+    if not rows:
+        return set()
+    width = n + extra
+    a = np.zeros((len(rows), width))
+    for i, row in enumerate(rows):
+        for j, v in row.items():
+            a[i, j] = v
+    cell_eqs = [np.flatnonzero(a[:, j]) for j in range(n)]
+
+    def unknown_mask(s: np.ndarray) -> np.ndarray:
+        u = np.ones(width, dtype=bool)
+        u[:n] = s | ~known
+        return u
+
+    def analyse(s: np.ndarray):
+        """Null space of the unknown cells' equations, from the eigen-decomposition of the Gram
+        matrix (small and symmetric: much faster than a full SVD of the tall equation matrix;
+        the entries are 0 and +-1, so it is well conditioned)."""
+        cols = np.flatnonzero(unknown_mask(s))
+        sub = a[:, cols]
+        w, v = np.linalg.eigh(sub.T @ sub)
+        tol = 1e-9 * max(1.0, float(w.max()) if w.size else 1.0)
+        index = {c: k for k, c in enumerate(cols)}
+        ns = v[:, w < tol]
+        rec = [j for j in np.flatnonzero(s & known & sensitive)
+               if ns.shape[1] == 0 or np.linalg.norm(ns[index[j]]) < 1e-6]
+        return rec, (sub, v, w, tol, index)
+
+    def recoverable(s: np.ndarray) -> list[int]:
+        return analyse(s)[0]
+
+    # Cells that stay recoverable even with every cell we may hide hidden are exposed by figures
+    # published elsewhere; nothing here can help them, so they are not chased. (Worked out only
+    # when something is recoverable: it is the costliest step.)
+    hopeless: set[int] | None = None
+    for _ in range(max_rounds):
+        rec, (sub, v, w, tol, index) = analyse(sup)
+        if rec and hopeless is None:
+            hopeless = set(recoverable(sup | (known & ~fixed)))
+        bad = [j for j in rec if j not in (hopeless or set())]
+        if not bad:
+            return hopeless or set()
+        target = bad[0]
+        eqs = cell_eqs[target]
+        cands = sorted({int(j) for e in eqs for j in np.flatnonzero(a[e, :n])
+                        if not sup[j] and known[j] and not fixed[j]}, key=lambda j: (vals[j], j))
+        if not cands:  # nothing left to suppress near it: try every other publishable cell
+            cands = sorted([int(j) for j in np.flatnonzero(~sup & known & ~fixed)], key=lambda j: (vals[j], j))
+            if not cands:
+                warnings.warn("disclosure repair found no cell left to suppress", RuntimeWarning, stacklevel=3)
+                return hopeless or set()
+        # Hiding cell c protects the target exactly when A_U y = -a_c has a solution with y_target
+        # != 0 (then the null space gains a vector touching the target). All candidates at once,
+        # with the least-squares solution from the same eigen-decomposition.
+        ac = a[:, cands]
+        inv = np.where(w > tol, 1.0 / np.where(w > tol, w, 1.0), 0.0)
+        y = -(v * inv) @ (v.T @ (sub.T @ ac))
+        resid = np.linalg.norm(sub @ y + ac, axis=0)
+        works = (resid < 1e-6 * (1 + np.linalg.norm(ac, axis=0))) & (np.abs(y[index[target]]) > 1e-6)
+        pick = cands[int(np.flatnonzero(works)[0])] if works.any() else cands[0]
+        sup[pick] = True
+        label = next((lab for i, (t, p, lab) in enumerate(equations) if i in set(eqs)), "table")
+        reason[pick] = f"secondary: protects a suppressed cell in {label}"
+    warnings.warn("disclosure repair stopped before every cell was safe", RuntimeWarning, stacklevel=3)
+    return hopeless or set()
+
+
 def protect_table(counts: pd.DataFrame, *, dims: Sequence[str], value_col: str,
                   hierarchies: Sequence[tuple[str, Sequence[str]]], low: float = 1, high: float = 4,
                   group_cols: Sequence[str] = (), area_col: str = "area_code",
                   presuppressed: pd.DataFrame | None = None,
+                  published_elsewhere: pd.DataFrame | None = None,
                   extra_sums: Sequence[Mapping] = (), labels: Mapping[str, str] | None = None,
                   max_passes: int = 50) -> pd.DataFrame:
     """Disclosure control for a table of counts by area and one or more category dimensions.
@@ -384,10 +556,15 @@ def protect_table(counts: pd.DataFrame, *, dims: Sequence[str], value_col: str,
        ``hierarchies``) and the categories of one dimension with their total - a suppressed cell
        must not be the only unknown of any equation.
 
+    ``published_elsewhere`` lists cells (same form as ``presuppressed``) that another view shows
+    anyway - e.g. the totals the measure engine publishes - so hiding them here would protect
+    nothing: they are never chosen as complementary suppressions (unless listed in
+    ``presuppressed``, when they are hidden everywhere).
+
     ``extra_sums`` declares other published sums of categories, e.g. the engine's "waiting 13
     weeks or more" numerator: ``{"dim": "wait_band", "categories": [...], "where": {"ehcp_status":
-    "ALL"}, "name": "OVER13"}``; they take part in step 2 (and may be named in ``presuppressed``)
-    but are not returned.
+    "ALL"}, "name": "OVER13"}``; they take part in step 2 as published cells (or hidden ones when
+    named in ``presuppressed``) but are not returned.
 
     Returns the cells (including the ``"ALL"`` totals) with ``suppressed`` and
     ``suppression_reason``; the value of every suppressed cell is NaN.
@@ -417,6 +594,7 @@ def protect_table(counts: pd.DataFrame, *, dims: Sequence[str], value_col: str,
     vals = cells[value_col].to_numpy(float)
     sup = np.asarray(disclosure.primary_suppress(vals, low, high), dtype=bool)
     reason = np.where(sup, disclosure.primary_reason(low, high), None).astype(object)
+    sensitive = sup.copy()
     if presuppressed is not None and len(presuppressed):
         pre = presuppressed.copy()
         on = [c for c in [*keys, *dims] if c in pre.columns]
@@ -427,7 +605,19 @@ def protect_table(counts: pd.DataFrame, *, dims: Sequence[str], value_col: str,
         hit = cells[on].merge(pre, on=on, how="left")["_pre"].fillna(False).to_numpy(bool)
         new = hit & ~sup
         sup |= hit
+        sensitive |= hit
         reason[new] = "suppressed in the published measure"
+    # Cells shown elsewhere whatever happens here: never usable as complements.
+    locked = cells["_pseudo"].to_numpy(bool).copy()
+    if published_elsewhere is not None and len(published_elsewhere):
+        pe = published_elsewhere.copy()
+        on = [c for c in [*keys, *dims] if c in pe.columns]
+        for d in dims:
+            if d in pe.columns:
+                pe[d] = pe[d].astype(str)
+        pe = pe[on].drop_duplicates().assign(_pe=True)
+        locked |= cells[on].merge(pe, on=on, how="left")["_pe"].fillna(False).to_numpy(bool)
+    locked &= ~sup
 
     # Equations within each dimension: (total position, part positions, label).
     flat: list[tuple[int, np.ndarray, str]] = []
@@ -462,6 +652,7 @@ def protect_table(counts: pd.DataFrame, *, dims: Sequence[str], value_col: str,
     # Area sub-tables: one per group and combination of categories.
     area_slices = list(cells.groupby([*group_cols, *dims], sort=False, dropna=False).indices.values()) \
         if (group_cols or dims) else [np.arange(len(cells))]
+    area_slices = [p for p in area_slices if not cells["_pseudo"].to_numpy(bool)[p].any()]
     codes = cells[area_col].astype(str).to_numpy()
     known = np.isfinite(vals)
     labels = dict(labels or {})
@@ -479,24 +670,26 @@ def protect_table(counts: pd.DataFrame, *, dims: Sequence[str], value_col: str,
                 u = members[unknown][0]
                 if not (sup[u] and known[u]):
                     continue
-                cand = [p for p in parts if not sup[p] and known[p]]
+                cand = [p for p in parts if not sup[p] and known[p] and not locked[p]]
                 if cand:
                     pick = min(cand, key=lambda p: (vals[p], p))
-                elif not sup[total] and known[total]:
+                elif not sup[total] and known[total] and not locked[total]:
                     pick = total
                 else:
-                    continue
+                    continue  # left to the whole-table repair
                 sup[pick] = True
                 reason[pick] = f"secondary: protects a suppressed cell in the {d.replace('_', ' ')} total"
                 again = changed = True
         return changed
 
+    done: dict[int, bytes] = {}  # slice -> suppression pattern it was last protected with
+
     def area_pass() -> bool:
         changed = False
         if not hierarchies:
             return False
-        for pos in area_slices:
-            if not sup[pos].any():
+        for k, pos in enumerate(area_slices):
+            if not sup[pos].any() or done.get(k) == sup[pos].tobytes():
                 continue
             sub = pd.DataFrame({"code": codes[pos], "v": vals[pos], "s": sup[pos],
                                 "r": pd.Series(reason[pos], dtype=object)})
@@ -505,11 +698,12 @@ def protect_table(counts: pd.DataFrame, *, dims: Sequence[str], value_col: str,
                 res = disclosure.secondary_suppress(sub, hierarchies, value_col="v", suppressed_col="s",
                                                     area_col="code", group_cols=[], reason_col="r",
                                                     labels=labels, check_bounds=False)
-            new = res["s"].to_numpy(bool)
+            new = res["s"].to_numpy(bool) & ~locked[pos]  # cells shown elsewhere stay shown
             if (new != sup[pos]).any():
                 sup[pos] = new
-                reason[pos] = res["r"].to_numpy(object)
+                reason[pos] = np.where(new, res["r"].to_numpy(object), reason[pos])
                 changed = True
+            done[k] = sup[pos].tobytes()
         return changed
 
     for _ in range(max_passes):
@@ -519,6 +713,23 @@ def protect_table(counts: pd.DataFrame, *, dims: Sequence[str], value_col: str,
             break
     else:  # pragma: no cover - a fixed point is always reached on real tables
         warnings.warn("protect_table did not reach a fixed point", RuntimeWarning, stacklevel=2)
+
+    # Whole-table check: equations of every sub-table at once.
+    equations: list[tuple[int | None, list[int | None], str]] = [(t, list(p), d.replace("_", " ") + " total")
+                                                                 for t, p, d in flat]
+    for pos in area_slices:
+        where = {c: int(i) for c, i in zip(codes[pos], pos)}
+        for parent, leaves in hierarchies:
+            if parent in where or any(leaf in where for leaf in leaves):
+                equations.append((where.get(parent), [where.get(leaf) for leaf in leaves],
+                                  labels.get(parent, parent)))
+    with _single_thread_blas():
+        hopeless = _linear_repair(equations, vals, known, sup, reason, fixed=locked, sensitive=sensitive,
+                                  max_rounds=len(cells))
+    exposed = [j for j in hopeless if disclosure.primary_suppress(vals[j], low, high)]
+    if exposed:  # small counts that other published figures give away: report, do not hide it
+        warnings.warn(f"{len(exposed)} small counts can be worked out from figures published elsewhere "
+                      "(e.g. by the measure engine)", RuntimeWarning, stacklevel=2)
     cells["suppressed"] = sup
     cells["suppression_reason"] = pd.Series(reason, dtype=object)
     cells.loc[cells["suppressed"], value_col] = np.nan
@@ -528,7 +739,8 @@ def protect_table(counts: pd.DataFrame, *, dims: Sequence[str], value_col: str,
 def protect_linked(tables: Mapping[str, tuple[pd.DataFrame, Sequence[str]]], shared: str, *,
                    value_col: str, hierarchies, low: float = 1, high: float = 4,
                    group_cols: Sequence[str] = (), area_col: str = "area_code",
-                   presuppressed: pd.DataFrame | None = None, max_rounds: int = 6,
+                   presuppressed: pd.DataFrame | None = None,
+                   published_elsewhere: pd.DataFrame | None = None, max_rounds: int = 6,
                    labels: Mapping[str, str] | None = None) -> dict[str, pd.DataFrame]:
     """Protect several two-way tables that share the totals of one dimension (``shared``).
 
@@ -536,8 +748,20 @@ def protect_linked(tables: Mapping[str, tuple[pd.DataFrame, Sequence[str]]], sha
     suppressed in one table is suppressed in every table, and the tables are protected again until
     they agree. ``presuppressed`` rows name the area, group columns and ``shared`` value, and may
     name a table's other dimension too (``"ALL"`` for its total); a row without it applies to the
-    shared totals of every table."""
+    shared totals of every table. ``published_elsewhere`` (see :func:`protect_table`) follows the
+    same rule."""
     key = [*group_cols, area_col, shared]
+
+    def for_table(frame: pd.DataFrame | None, dims: Sequence[str], other: str) -> pd.DataFrame | None:
+        if frame is None or not len(frame):
+            return None
+        f = frame.copy()
+        f[shared] = f[shared].astype(str)
+        f[other] = f[other].fillna(ALL).astype(str) if other in f.columns else ALL
+        extra_dims = [c for c in f.columns if c not in {*key, other}]
+        if extra_dims:  # rows naming another table's dimension apply to that table only
+            f = f[f[extra_dims].isna().all(axis=1)]
+        return f[[*key, other]]
     cells_pre = presuppressed.copy() if presuppressed is not None else pd.DataFrame(columns=key)
     cells_pre[shared] = cells_pre[shared].astype(str)
     margins = pd.DataFrame(columns=key)
@@ -546,16 +770,13 @@ def protect_linked(tables: Mapping[str, tuple[pd.DataFrame, Sequence[str]]], sha
         found = []
         for name, (counts, dims) in tables.items():
             other = [d for d in dims if d != shared][0]
-            p = cells_pre.copy()
-            if other in p.columns:
-                p[other] = p[other].fillna(ALL).astype(str)
-            else:
-                p[other] = ALL
-            p = p[p.columns.intersection([*key, other])]
-            p = pd.concat([p, margins.assign(**{other: ALL})], ignore_index=True)
+            p = for_table(cells_pre, dims, other)
+            p = pd.concat([x for x in (p, margins.assign(**{other: ALL})) if x is not None and len(x)],
+                          ignore_index=True) if (p is not None or len(margins)) else None
             res = protect_table(counts, dims=dims, value_col=value_col, hierarchies=hierarchies, low=low,
                                 high=high, group_cols=group_cols, area_col=area_col,
-                                presuppressed=p if len(p) else None, labels=labels)
+                                presuppressed=p if p is not None and len(p) else None,
+                                published_elsewhere=for_table(published_elsewhere, dims, other), labels=labels)
             out[name] = res
             found.append(res[(res[other] == ALL) & res["suppressed"]][key])
         found_all = pd.concat(found, ignore_index=True).drop_duplicates().astype({shared: str})

@@ -1,0 +1,310 @@
+"""Needs and demand: the primary-need mix of EHC plans over time, by age band and by setting,
+against England, and the demand projection with its intervals and backtest error.
+
+The mix over time and against England uses the measure engine's need shares
+(disclosure-controlled). The age and setting breakdowns come from raw counts
+(sql/needs_by_age.sql, sql/needs_by_setting.sql) protected together by
+send_metrics.equity.protect_linked before anything is shown. Projections are built on the
+engine's published counts."""
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from dashboard import ui
+from send_metrics import charts, contract, equity
+from send_metrics.catalogue import measures_by_id
+from send_metrics.projection import backtest, project_caseload
+
+MAIN_NEEDS = ["ASD", "SLCN", "SEMH", "MLD", "SLD"]
+NEED_LABEL = {"ASD": "Autism (ASD)", "SLCN": "Speech, language and communication (SLCN)",
+              "SEMH": "Social, emotional and mental health (SEMH)", "MLD": "Moderate learning difficulty (MLD)",
+              "SLD": "Severe learning difficulty (SLD)", "OTHER": "Other needs", "ALL": "All EHC plans"}
+SHORT_NEED = {"ASD": "Autism", "SLCN": "Speech and language needs", "SEMH": "Social and emotional needs",
+              "MLD": "Moderate learning difficulty", "SLD": "Severe learning difficulty", "OTHER": "Other needs",
+              "ALL": "All EHC plans"}
+SETTING_LABEL = {"mainstream": "Mainstream", "special": "Special school", "alternative_provision": "Alternative provision",
+                 "independent": "Independent or non-maintained", "post16": "Post-16", "other": "Early years and other"}
+SUPPRESSED = "Suppressed (small numbers)"
+METHODS = {"loglinear": "Log-linear trend", "damped": "Damped trend (growth slows each year)"}
+
+
+def _url_select(label: str, options: list, key: str, default, format_func=str):
+    if key not in st.session_state or st.session_state[key] not in options:
+        raw = st.query_params.get(key)
+        st.session_state[key] = raw if raw in options else (default if default in options else options[0])
+    return st.selectbox(label, options, format_func=format_func, key=key, bind="query-params")
+
+
+def _area_options(codes) -> list[str]:
+    codes = set(codes)
+    first = ["E06000063", "E06000064", "E10000006", *ui.FOOTPRINTS, *ui.LOCALITIES]
+    out, seen = [], set()
+    for c in first + sorted(codes - set(first)):
+        name = ui.area_name(c)
+        if c in codes and name not in seen:
+            out.append(c)
+            seen.add(name)
+    return out
+
+
+def _wrap(label: str, width: int = 14) -> str:
+    """Break a long axis label over two lines."""
+    if len(label) <= width or " " not in label:
+        return label
+    words, best = label.split(), None
+    for i in range(1, len(words)):
+        a, b = " ".join(words[:i]), " ".join(words[i:])
+        if best is None or max(len(a), len(b)) < max(len(best[0]), len(best[1])):
+            best = (a, b)
+    return "<br>".join(best)
+
+
+def mix_section(table: pd.DataFrame, area: str) -> None:
+    t = table[(table["area_code"] == area) & table["measure_id"].str.startswith("need_share_")].copy()
+    t["need"] = t["measure_id"].str.replace("need_share_", "", regex=False)
+    main = t[t["need"].isin(MAIN_NEEDS)]
+    if main.empty:
+        st.info("No primary-need figures for this area.")
+        return
+    wide = main.pivot_table(index="period", columns="need", values="value", aggfunc="first").sort_index()
+    rows = []
+    for period, r in wide.iterrows():
+        shown = 0.0
+        for need in MAIN_NEEDS:
+            v = r.get(need, np.nan)
+            if pd.notna(v):
+                rows.append({"year": str(period)[:4], "need": NEED_LABEL[need], "share": v})
+                shown += v
+        hidden_main = r.reindex(MAIN_NEEDS).isna().any()
+        rows.append({"year": str(period)[:4], "need": "Other or suppressed needs" if hidden_main else NEED_LABEL["OTHER"],
+                     "share": max(0.0, 100 - shown)})
+    data = pd.DataFrame(rows)
+    fig = charts.stacked_share(data, x="year", colour="need", y="share", y_title="% of EHC plans")
+    name = ui.area_name(area)
+    latest = wide.iloc[-1]
+    top = latest.idxmax()
+    first_year, last_year = str(wide.index[0])[:4], str(wide.index[-1])[:4]
+    title = charts.fit_title(f"{SHORT_NEED[top]} is the largest need: {latest[top]:.1f}% in {last_year}",
+                             f"{SHORT_NEED[top]} is the largest primary need")
+    first_v = wide[top].dropna()
+    sentence = (f"Share of {name}'s EHC plans by primary type of need each January. {SHORT_NEED[top]} is the "
+                f"largest need in {last_year} ({latest[top]:.1f}%)")
+    if len(first_v) >= 2:
+        sentence += (f", {'up' if first_v.iloc[-1] > first_v.iloc[0] else 'down'} from {first_v.iloc[0]:.1f}% in "
+                     f"{first_year}")
+    sentence += ". The five largest needs nationally are shown; every other need is grouped."
+    ui.chart_with_table(fig, data.assign(share=data["share"].round(1)), title=title, sentence=sentence,
+                        key=f"needs_mix_{area}", source="EHC plan caseload by primary need (measure engine).",
+                        table_columns={"year": "January", "need": "Primary need", "share": "% of EHC plans"})
+
+
+def england_section(table: pd.DataFrame, area: str, year: str) -> None:
+    by_id = measures_by_id()
+    t = table[(table["area_code"] == area) & table["measure_id"].str.startswith("need_share_")
+              & (table["period"].astype(str).str[:4] == year)].copy()
+    t = t[t["england_value"].notna()]
+    if t.empty:
+        st.info(f"No England need mix is loaded or published for {year}; the published mix is for January 2025. "
+                "Choose that year to compare.")
+        return
+    t["label"] = t["measure_id"].map(lambda i: contract.PRIMARY_NEEDS.get(i.replace("need_share_", ""), i))
+    t = t.sort_values("england_value", ascending=False)
+    fig = charts.dot_compare(t, label="label", value="value", lower="lower_95", upper="upper_95",
+                             benchmark="england_value", sig="sig_england_95", x_title="% of EHC plans",
+                             name=ui.area_name(area))
+    sig = t[t["sig_england_95"].isin(["higher", "lower", "better", "worse"])]
+    name = ui.area_name(area)
+    title = charts.fit_title(f"{len(sig)} of {len(t)} needs differ from England's mix",
+                             "Need mix compared with England")
+    parts = [f"{name}'s share of EHC plans for each primary need in January {year} (dot, with 95% interval) "
+             "against England (vertical bar)."]
+    for _, r in sig.head(4).iterrows():
+        m = by_id[r["measure_id"]]
+        parts.append(f"{r['label']}: {m.format_value(r['value'])} against England {m.format_value(r['england_value'])} "
+                     f"({ui.sig_text(r['sig_england_95'])}).")
+    n_sup = int(t["value"].isna().sum())
+    if n_sup:
+        parts.append(f"{n_sup} needs are suppressed (small numbers).")
+    data = t.assign(value=t["value"].round(2), lower_95=t["lower_95"].round(2), upper_95=t["upper_95"].round(2),
+                    sig=t["sig_england_95"].map(ui.sig_text))
+    ui.chart_with_table(fig, data, title=title, sentence=" ".join(parts), key=f"needs_england_{area}",
+                        source="EHC plan caseload (measure engine); England: DfE 'Education, health and care plans' "
+                               "(sen_needs_all_plans.csv).",
+                        table_columns={"label": "Primary need", "value": f"{name} (%)", "lower_95": "95% lower",
+                                       "upper_95": "95% upper", "england_value": "England (%)", "sig": "vs England"})
+
+
+@st.cache_data(show_spinner=False, max_entries=16, ttl=3600)
+def _breakdowns(load_id: str, year: str) -> dict[str, pd.DataFrame]:
+    """Need by age band and need by setting for every area, protected together."""
+    db = ui.database()
+    age = db.query_file("needs_by_age", {"year": int(year)})
+    setting = db.query_file("needs_by_setting", {"year": int(year)})
+    if age.empty and setting.empty:
+        return {}
+    eng = ui.engine()
+    # Totals the engine already publishes, with its own suppression: start from them.
+    pub = eng.table(["ehcp_caseload", *[f"need_share_{n}" for n in MAIN_NEEDS],
+                     *[f"setting_{s}_pct" for s in ("mainstream", "special", "alternative_provision", "independent")]],
+                    None, [year])
+    pub = pub[pub["suppressed"].astype(bool)]
+    pre = []
+    for _, r in pub.iterrows():
+        mid = r["measure_id"]
+        if mid == "ehcp_caseload":
+            pre.append({"area_code": r["area_code"], "year": int(year), "need": "ALL"})
+        elif mid.startswith("need_share_"):
+            pre.append({"area_code": r["area_code"], "year": int(year), "need": mid.replace("need_share_", "")})
+        else:
+            pre.append({"area_code": r["area_code"], "year": int(year), "need": "ALL",
+                        "setting_type": mid.replace("setting_", "").replace("_pct", "")})
+    # The engine shows every area's total, its main-need counts and four setting counts anyway.
+    areas = sorted(set(age["area_code"]) | set(setting["area_code"]))
+    shown = pd.DataFrame([{"area_code": a, "year": int(year), "need": n} for a in areas for n in ["ALL", *MAIN_NEEDS]]
+                         + [{"area_code": a, "year": int(year), "need": "ALL", "setting_type": st_}
+                            for a in areas for st_ in ("mainstream", "special", "alternative_provision", "independent")])
+    cfg = db.config
+    return equity.protect_linked(
+        {"age": (age, ["need", "age_band"]), "setting": (setting, ["need", "setting_type"])}, "need",
+        value_col="plans", hierarchies=eng.hierarchies(), low=cfg.suppress_min, high=cfg.suppress_max,
+        group_cols=["year"], presuppressed=pd.DataFrame(pre) if pre else None, published_elsewhere=shown)
+
+
+def breakdown_section(cells: pd.DataFrame, area: str, year: str, by: str, labels: dict, what: str, key: str) -> None:
+    c = cells[cells["area_code"] == area]
+    shares = equity.share_within(c, by=by, category="need", value_col="plans", other_label=SUPPRESSED)
+    shares = shares[shares[by] != equity.ALL]
+    if shares.empty:
+        st.info(f"Every {what} figure for {ui.area_name(area)} is suppressed (small numbers) in {year}. "
+                "Choose a larger area.")
+        return
+    shares["group"] = shares[by].map(lambda v: labels.get(v, v))
+    shares["need_label"] = shares["need"].map(lambda n: NEED_LABEL.get(n, n))
+    order = [NEED_LABEL[n] for n in [*MAIN_NEEDS, "OTHER"]] + [SUPPRESSED]
+    shares["_o"] = shares["need_label"].map({n: i for i, n in enumerate(order)})
+    shares["_g"] = shares[by].map({k: i for i, k in enumerate(labels)})
+    shares = shares.sort_values(["_o", "_g"])
+    fig = charts.stacked_share(shares, x="group", colour="need_label", y="share", y_title="% of EHC plans")
+    cats = [labels[k] for k in labels]
+    fig.update_xaxes(categoryorder="array", categoryarray=cats, tickvals=cats, ticktext=[_wrap(c) for c in cats],
+                     tickangle=0)
+    charts.grey_suppressed(fig, SUPPRESSED)
+    name = ui.area_name(area)
+    asd = shares[shares["need"] == "ASD"].dropna(subset=["share"])
+    if len(asd) >= 2:
+        hi, lo = asd.loc[asd["share"].idxmax()], asd.loc[asd["share"].idxmin()]
+        title = charts.fit_title(f"Autism share highest: {hi['group']} ({hi['share']:.0f}%)",
+                                 f"Need mix by {what}")
+        sentence = (f"Primary need of {name}'s EHC plans within each {what}, January {year}. Autism ranges from "
+                    f"{lo['share']:.1f}% ({lo['group']}) to {hi['share']:.1f}% ({hi['group']}).")
+    else:
+        title = charts.fit_title(f"Primary need by {what}, {name}", f"Need mix by {what}")
+        sentence = f"Primary need of {name}'s EHC plans within each {what}, January {year}."
+    if (shares["need_label"] == SUPPRESSED).any():
+        sentence += (f" The light grey segment groups needs hidden to protect small numbers (never a single "
+                     "hidden count).")
+    totals = c[(c["need"] == equity.ALL) & (c[by] != equity.ALL)].set_index(by)["plans"]
+    table = shares.assign(share=shares["share"].round(1), total=shares[by].map(totals))
+    ui.chart_with_table(fig, table, title=title, sentence=sentence, key=key,
+                        source="EHC plan caseload by primary need, age and setting; disclosure control over areas, "
+                               "needs and the age or setting groups.",
+                        table_columns={"group": what.capitalize(), "need_label": "Primary need", "plans": "EHC plans",
+                                       "share": f"% of the {what}", "total": f"Plans in the {what}"})
+
+
+@st.cache_data(show_spinner=False, max_entries=32, ttl=3600)
+def _projection(load_id: str, area: str, method: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    t = ui.engine().table(["ehcp_caseload", *[f"need_share_{n}" for n in MAIN_NEEDS]], [area])
+    hist = pd.DataFrame({"group": t["measure_id"].map(lambda i: "ALL" if i == "ehcp_caseload" else i.replace("need_share_", "")),
+                         "year": t["period"].astype(str).str[:4].astype(int),
+                         "count": t["numerator"].astype(float)})
+    hist = hist.dropna(subset=["count"]).drop_duplicates(["group", "year"])
+    if hist.empty:
+        return hist, pd.DataFrame(), pd.DataFrame()
+    proj = project_caseload(hist, horizon=5, method=method)
+    test = backtest(hist, holdout=3, method=method)
+    return hist, proj, test
+
+
+def projection_section(area: str) -> None:
+    c1, c2 = st.columns(2)
+    with c1:
+        group = _url_select("Projection for", ["ALL", *MAIN_NEEDS], "group", "ALL",
+                            format_func=lambda g: NEED_LABEL.get(g, g))
+    with c2:
+        method = _url_select("Projection method", list(METHODS), "method", "loglinear", format_func=METHODS.get)
+    hist, proj, test = _projection(ui.database().load_id, area, method)
+    name = ui.area_name(area)
+    p = proj[proj["group"] == group] if len(proj) else proj
+    if p.empty or (p["kind"] == "projected").sum() == 0:
+        note = p["note"].iloc[0] if len(p) else "no published counts"
+        st.info(f"No projection for {NEED_LABEL.get(group, group)} in {name}: {note}. Suppressed years are left out, "
+                "and at least three years are needed.")
+        return
+    obs, fut = p[p["kind"] == "observed"], p[p["kind"] == "projected"]
+    last = fut.iloc[-1]
+    fig = charts.tidy_bands(charts.projection_chart(p, y_title="EHC plans"))
+    label = NEED_LABEL.get(group, group)
+    what = "EHC plans" if group == "ALL" else f"plans for {SHORT_NEED[group].lower()}"
+    title = charts.fit_title(f"About {last['value']:,.0f} {what} by {int(last['year'])}",
+                             f"About {last['value']:,.0f} plans by {int(last['year'])}", "Projected EHC plans")
+    sentence = (f"If the trend of the last {min(6, len(obs))} Januaries continues (method: {METHODS[method].lower()}), {name} "
+                f"would have about {last['value']:,.0f} {what} in January {int(last['year'])} (80% prediction "
+                f"interval {last['lower_80']:,.0f} to {last['upper_80']:,.0f}; 95% {last['lower_95']:,.0f} to "
+                f"{last['upper_95']:,.0f}), against {obs['value'].iloc[-1]:,.0f} in {int(obs['year'].iloc[-1])}.")
+    bt = test[test["group"] == group]
+    if len(bt) and np.isfinite(bt["mape"].iloc[0]):
+        b = bt.iloc[0]
+        sentence += (f" Tested on the last {int(b['n'])} known years (projected from the years before them), the "
+                     f"method was off by {b['mape']:.1f}% on average and "
+                     f"{'over' if b['mean_error'] > 0 else 'under'}-projected by {abs(b['mean_error']):,.0f} plans a "
+                     f"year; {b['coverage_80'] * 100:.0f}% of the actual values fell inside the 80% interval.")
+    sentence += (" Intervals cover statistical noise around a steady trend only, not policy changes: treat them as "
+                 "the least uncertainty there is.")
+    data = p.assign(**{c: p[c].round(0) for c in ("value", "lower_80", "upper_80", "lower_95", "upper_95")})
+    ui.chart_with_table(fig, data, title=title, sentence=sentence, key=f"needs_projection_{group}",
+                        source="EHC plan caseload (measure engine); log-linear projection over the last 6 years "
+                               "(send_metrics.projection).",
+                        table_columns={"year": "January", "kind": "Observed or projected", "value": label,
+                                       "lower_80": "80% lower", "upper_80": "80% upper", "lower_95": "95% lower",
+                                       "upper_95": "95% upper", "note": "Note"})
+    with st.expander("Backtest: how well the method did on past years"):
+        shown = test.assign(group=test["group"].map(lambda g: NEED_LABEL.get(g, g)),
+                            mape=test["mape"].round(1), mean_error=test["mean_error"].round(0),
+                            coverage_80=(test["coverage_80"] * 100).round(0), coverage_95=(test["coverage_95"] * 100).round(0))
+        st.table(shown.rename(columns={"group": "Group", "n": "Years tested", "mape": "Mean absolute % error",
+                                       "mean_error": "Mean error (plans)", "coverage_80": "% inside 80% interval",
+                                       "coverage_95": "% inside 95% interval", "note": "Note"}))
+
+
+def render() -> None:
+    ui.page("Needs and demand", "The primary needs of children and young people with EHC plans - over time, by "
+            "age and setting, against England - and how many plans to expect in the next five years.")
+    ids = ["ehcp_caseload", *[f"need_share_{n}" for n in contract.PRIMARY_NEEDS]]
+    table = ui.table(ids)
+    have = table.loc[(table["measure_id"] == "ehcp_caseload") & table["value"].notna()]
+    if have.empty:
+        st.info("No EHC plan caseload is loaded. Load a caseload extract on the Upload page.")
+        return
+    c1, c2 = st.columns(2)
+    with c1:
+        area = ui.select_area(_area_options(have["area_code"]))
+    years = sorted({str(p)[:4] for p in have.loc[have["area_code"] == area, "period"]})
+    with c2:
+        year = ui.select_period(years, label="January census")
+    st.header("Primary-need mix over time")
+    mix_section(table, area)
+    st.header("Against England")
+    england_section(table, area, year)
+    st.header("By age band and type of setting")
+    cells = _breakdowns(ui.database().load_id, year)
+    if not cells:
+        st.info(f"No caseload breakdown is loaded for {year}.")
+    else:
+        breakdown_section(cells["age"], area, year, "age_band", contract.AGE_BANDS, "age band", f"needs_age_{area}")
+        breakdown_section(cells["setting"], area, year, "setting_type", SETTING_LABEL, "setting", f"needs_setting_{area}")
+    st.header("Demand projection")
+    projection_section(area)
+
+
+ui.guarded(render)

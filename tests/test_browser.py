@@ -1,0 +1,360 @@
+"""End to end in headless Chromium: every page opens without an exception and without serious or
+critical axe-core (WCAG 2.0/2.1 A and AA) violations; selectors are kept in the URL; a CSV
+download has the right content; hostile URL parameters run no script and raise no exception.
+
+Writes a full-page screenshot of every page to docs/screenshots/<page>.png and a summary of the
+axe findings and timings to docs/screenshots/axe-summary.json (read by the About page).
+
+Needs Debian's chromium at /usr/bin/chromium (`.ci/run` installs it) and the `playwright` and
+`axe-playwright-python` packages; skipped with a reason otherwise. Run with
+`python -m pytest tests/test_browser.py -q`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = ROOT / "docs" / "screenshots"
+PAGES = ["board", "trends", "equity", "waiting", "benchmarks", "needs", "explorer", "upload", "definitions",
+         "about"]
+# The default page (board) is served at the root: /board itself is "page not found" in st.navigation.
+PATHS = {name: ("" if name == "board" else name) for name in PAGES}
+NAV = "[data-testid='stSidebarNav']"
+HOSTILE = ["<script>alert(1)</script>", "' OR 1=1 --"]
+# URL parameters the pages read; each is set to the hostile text.
+PARAMS = ["area", "areas", "period", "measure", "dataset", "group", "view", "by", "start", "end", "service",
+          "compare", "q"]
+AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21aa"]}, "resultTypes": ["violations"]}
+TIMEOUT_MS = 180_000
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is absent (install Debian's chromium; "
+                                                    "`.ci/run` does)"),
+]
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+axe_sync = pytest.importorskip("axe_playwright_python.sync_playwright",
+                               reason="axe-playwright-python is not installed")
+
+SUMMARY: dict = {"pages": {}}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(store: Path):
+    """Start the app on a free loopback port; returns (process, base URL, log path)."""
+    port = _free_port()
+    env = {**os.environ, "SEND_STORE_DIR": str(store), "OPENBLAS_NUM_THREADS": "1",
+           "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    env.pop("SEND_DEBUG", None)
+    log_path = store.parent / f"streamlit-{port}.log"
+    log = open(log_path, "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                if r.read().strip() == b"ok":
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.time() > deadline:
+            proc.kill()
+            log.close()
+            pytest.fail("streamlit did not start: " + log_path.read_text()[-2000:])
+        time.sleep(0.5)
+    log.close()
+    return proc, base, log_path
+
+
+def stop_server(proc) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def server(demo_store, browser):
+    """The app on a free loopback port, reading the demo data from a private store. The root page
+    is opened once first, so app.py has run (see test_deep_link_on_fresh_server)."""
+    proc, base, _log = start_server(demo_store)
+    warm = browser.new_page()
+    try:
+        open_page(warm, base + "/")
+    finally:
+        warm.close()
+    yield base
+    stop_server(proc)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-dev-shm-usage"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    pg = context.new_page()
+    pg.dialogs = []  # any alert/confirm/prompt would land here
+    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+    yield pg
+    context.close()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _write_summary():
+    yield
+    if SUMMARY["pages"]:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        old = {}
+        try:
+            old = json.loads((SHOTS / "axe-summary.json").read_text()).get("pages", {})
+        except (OSError, ValueError):
+            pass
+        SUMMARY["pages"] = {**old, **SUMMARY["pages"]}
+        SUMMARY["date"] = dt.date.today().isoformat()
+        SUMMARY["tool"] = "axe-core via axe-playwright-python, tags wcag2a wcag2aa wcag21aa, headless Chromium"
+        (SHOTS / "axe-summary.json").write_text(json.dumps(SUMMARY, indent=1, sort_keys=True) + "\n")
+
+
+def wait_for_app(pg, timeout: int = TIMEOUT_MS) -> None:
+    """As Streamlit's own e2e tests: connected, the script run finished, no skeleton left."""
+    pg.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=timeout,
+                         state="attached")
+    stable_since = None
+    deadline = time.time() + timeout / 1000
+    while time.time() < deadline:
+        idle = pg.evaluate("""() => {
+            const app = document.querySelector("[data-testid='stApp']");
+            return !!app && app.getAttribute('data-test-script-state') === 'notRunning'
+                && document.querySelectorAll("[data-testid='stSkeleton']").length === 0
+                && document.querySelectorAll("[data-testid='stMain']").length > 0;
+        }""")
+        if idle:
+            stable_since = stable_since or time.time()
+            if time.time() - stable_since > 0.6:
+                return
+        else:
+            stable_since = None
+        pg.wait_for_timeout(100)
+    raise AssertionError("the app did not finish running within the timeout")
+
+
+def open_page(pg, url: str) -> float:
+    t0 = time.time()
+    pg.goto(url, wait_until="domcontentloaded", timeout=TIMEOUT_MS)
+    wait_for_app(pg)
+    return time.time() - t0
+
+
+def full_screenshot(pg, path: Path) -> None:
+    """Streamlit scrolls inside its main container, so grow the viewport to the content first."""
+    size = pg.viewport_size
+    height = pg.evaluate("""() => {
+        const main = document.querySelector("[data-testid='stMain']");
+        return Math.max(main ? main.scrollHeight : 0, document.body.scrollHeight);
+    }""")
+    pg.set_viewport_size({"width": size["width"], "height": int(min(max(height, size["height"]), 12000))})
+    wait_for_app(pg)
+    pg.wait_for_timeout(500)  # let charts re-layout to the new size
+    pg.screenshot(path=str(path), full_page=True)
+    pg.set_viewport_size(size)
+
+
+def navigation_ok(pg) -> bool:
+    """The app's own navigation (st.navigation in app.py) is shown, not Streamlit's fallback."""
+    return pg.locator("[data-testid='stSidebarNav']").get_by_text("Board overview", exact=True).count() > 0
+
+
+def exceptions(pg) -> list[str]:
+    return [t[:300] for t in pg.locator("[data-testid='stException']").all_inner_texts()]
+
+
+def select_option(pg, label: str, option: str) -> None:
+    """Choose an option of the selectbox with this label (as Streamlit's e2e helpers do)."""
+    box = pg.locator("[data-testid='stSelectbox']").filter(has=pg.get_by_text(label, exact=True)).first
+    box.locator("input").first.click()
+    pg.get_by_role("option", name=option, exact=True).first.click()
+    wait_for_app(pg)
+
+
+def selected(pg, label: str) -> str:
+    box = pg.locator("[data-testid='stSelectbox']").filter(has=pg.get_by_text(label, exact=True)).first
+    return box.locator("input").first.input_value()
+
+
+def page_not_found(pg) -> bool:
+    """Streamlit's 'Page not found' modal (it makes the rest of the page inert)."""
+    return pg.get_by_text("Page not found", exact=True).count() > 0
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_opens_accessible(server, page, name):
+    seconds = open_page(page, f"{server}/{PATHS[name]}")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    errors = exceptions(page)
+    nav = navigation_ok(page)
+    missing = page.get_by_text("could not be found", exact=False).count()
+    not_found = page_not_found(page)
+    # The sidebar navigation is Streamlit's and the same on every page: test_navigation_accessible.
+    results = axe_sync.Axe().run(page, context={"exclude": [[NAV]]}, options=AXE_OPTIONS)
+    violations = results.response.get("violations", [])
+    bad = [v for v in violations if v.get("impact") in ("serious", "critical")]
+    SUMMARY["pages"][name] = {
+        "seconds_to_render": round(seconds, 2), "exceptions": len(errors), "navigation": nav,
+        "page_not_found_modal": not_found,
+        "serious_critical": sum(len(v["nodes"]) for v in bad),
+        "other": sum(len(v["nodes"]) for v in violations if v not in bad),
+        "rules": sorted({f"{v['id']} ({v.get('impact')})" for v in violations}),
+    }
+    full_screenshot(page, SHOTS / f"{name}.png")
+    assert nav, (f"{name}: app.py's navigation is missing (Streamlit fell back to the pages folder; "
+                 "a page file named in app.py is probably missing or app.py raised)")
+    assert not not_found, f"{name}: Streamlit showed 'Page not found'"
+    assert not errors, f"{name}: exception shown: {errors}"
+    assert not missing, f"{name}: page not found"
+    assert not bad, f"{name}: serious/critical axe violations: " + "; ".join(
+        f"{v['id']} ({v['impact']}, {len(v['nodes'])} nodes): {v['help']} e.g. {v['nodes'][0]['target']}"
+        for v in bad)
+
+
+def test_navigation_accessible(server, page):
+    """The sidebar navigation (app.py's st.navigation) on its own. Streamlit 1.67 renders sections
+    as <ul> > header/div > <li>, which axe reports as serious (list, listitem); a flat list of
+    pages or position="top" renders valid markup."""
+    open_page(page, f"{server}/about")
+    results = axe_sync.Axe().run(page, context={"include": [[NAV]]}, options=AXE_OPTIONS)
+    bad = [v for v in results.response.get("violations", []) if v.get("impact") in ("serious", "critical")]
+    SUMMARY["navigation"] = sorted({f"{v['id']} ({v.get('impact')}, {len(v['nodes'])} nodes)" for v in bad})
+    assert not bad, "sidebar navigation: " + "; ".join(f"{v['id']} ({v['impact']}): {v['help']}" for v in bad)
+
+
+def test_board_area_selector_in_url(server, page):
+    open_page(page, f"{server}/")
+    before = selected(page, "Area")
+    target = "Westmorland and Furness" if before != "Westmorland and Furness" else "Cumberland"
+    select_option(page, "Area", target)
+    query = urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)
+    assert query.get("area") == [target], page.url
+    assert not exceptions(page)
+    url = page.url
+    other = page.context.new_page()
+    open_page(other, url)
+    assert selected(other, "Area") == target
+    assert not exceptions(other)
+
+
+def test_explorer_dataset_selector_in_url(server, page):
+    open_page(page, f"{server}/explorer")
+    select_option(page, "Dataset", "EHC needs assessments, new plans and annual reviews")
+    query = urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)
+    assert query.get("dataset") == ["EHC needs assessments, new plans and annual reviews"], page.url
+    other = page.context.new_page()
+    open_page(other, page.url)
+    assert selected(other, "Dataset") == "EHC needs assessments, new plans and annual reviews"
+    assert other.get_by_text("requests refused", exact=False).count() or other.locator(
+        "[data-testid='stDataFrame']").count()
+
+
+def test_explorer_csv_download(server, page):
+    open_page(page, f"{server}/explorer")
+    with page.expect_download(timeout=60_000) as info:
+        page.get_by_role("button", name="Download CSV").first.click()
+    download = info.value
+    assert download.suggested_filename.endswith(".csv")
+    data = Path(download.path()).read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf"), "CSV should start with a BOM so Excel reads UTF-8"
+    lines = data.decode("utf-8-sig").splitlines()
+    assert lines[0].split(",")[:3] == ["area_name", "area_code", "period"]
+    assert len(lines) > 1
+    # Every count shown is 0 or at least 5 (or the suppression symbol c).
+    header = lines[0].split(",")
+    col = header.index("ehc_plans")
+    for line in lines[1:]:
+        cell = line.split(",")[col]
+        assert cell == "c" or cell == "" or not (1 <= float(cell) <= 4), line
+
+
+@pytest.mark.parametrize("payload", HOSTILE, ids=["script", "sql"])
+@pytest.mark.parametrize("name", PAGES)
+def test_hostile_query_params(server, page, name, payload):
+    query = urllib.parse.urlencode({p: payload for p in PARAMS})
+    open_page(page, f"{server}/{PATHS[name]}?{query}")
+    page.wait_for_timeout(300)
+    assert not exceptions(page), f"{name}: exception with hostile parameters"
+    assert page.dialogs == [], f"{name}: a dialog fired: {page.dialogs}"
+    injected = page.evaluate("""() => [...document.querySelectorAll('script')]
+        .filter(s => (s.textContent || '').includes('alert(1)')).length""")
+    assert injected == 0
+
+
+def test_deep_link_on_fresh_server(demo_store, browser):
+    """A shared link opened in a new session must get app.py's navigation (and whatever app.py
+    enforces, such as sign-in) and keep its view. Streamlit serves files in a folder named
+    `pages/` directly (its old multipage mode) to a session that has not run app.py yet;
+    dashboard.ui.ensure_navigation hands such a run over to app.py."""
+    proc, base, _log = start_server(demo_store)
+    pg = browser.new_page()
+    try:
+        open_page(pg, base + "/explorer?view=Data+quality")
+        assert navigation_ok(pg), ("the first request after a restart to /explorer ran pages/explorer.py without "
+                                   "app.py (Streamlit's pages-folder fallback navigation is shown)")
+        assert not page_not_found(pg), "Streamlit showed 'Page not found' for a deep link"
+        assert not exceptions(pg)
+        assert pg.get_by_text("Files in the load", exact=True).count() == 1, "the deep link's view is kept"
+    finally:
+        pg.close()
+        stop_server(proc)
+
+
+def test_upload_shows_validation_report(server, page):
+    """A real upload through the browser: the report lists file, row, column and reason as text;
+    hostile text in the file name and cells runs nothing; Discard leaves the data alone."""
+    open_page(page, f"{server}/upload")
+    csv = ("time_period,time_identifier,area_code,area_level,primary_need,age_band,setting_type,ehc_plans\n"
+           "2024,January,LOC-MILLOM,locality,ASD,5to10,mainstream,12\n"
+           "2024,January,<img src=x onerror=alert(1)>,locality,ASD,5to10,special,7\n"
+           "2024,January,LOC-EDEN,locality,ASD,5to10,mainstream,=HYPERLINK(\"http://x\")\n")
+    page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(
+        {"name": "<script>alert(1)</script>.csv", "mimeType": "text/csv", "buffer": csv.encode()})
+    page.get_by_text("Validation report", exact=True).wait_for(timeout=60_000)
+    wait_for_app(page)
+    assert not exceptions(page)
+    assert page.get_by_text("Some rows have problems", exact=False).count() == 1
+    assert page.get_by_role("button", name="Add to the data").is_enabled()
+    grids = page.locator("[data-testid='stDataFrame']")
+    assert grids.count() >= 2
+    full_screenshot(page, SHOTS / "upload-report.png")
+    assert page.dialogs == []
+    assert page.evaluate("() => document.querySelectorAll('img[src=\"x\"]').length") == 0
+    page.get_by_role("button", name="Discard").click()
+    wait_for_app(page)
+    assert page.get_by_text("nothing was added", exact=False).count() == 1
+    assert page.dialogs == []

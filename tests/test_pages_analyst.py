@@ -1,0 +1,475 @@
+"""The analyst and reference pages (Data explorer, Upload, Definitions, About) under AppTest, plus
+the functions behind them: explorer disclosure control and downloads, and upload handling
+(send_metrics/upload.py: name sanitising, size limit, staging, validation, accept, discard).
+
+AppTest cannot send bytes through st.file_uploader, so uploads are tested through the functions
+the page calls. Pages are opened through app.py's navigation (`switch_page`), with URL parameters
+set first, which is how a shared link opens them.
+"""
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import os
+import shutil
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = ROOT / "pages"
+HOSTILE = "<script>alert(1)</script>"
+SQLISH = "' OR 1=1 --"
+CUMBRIA = ["E06000063", "E06000064", "HF-NORTH-CUMBRIA", "HF-SOUTH-CUMBRIA", "E10000006", "LOC-ALLERDALE",
+           "LOC-CARLISLE", "LOC-COPELAND-N", "LOC-MILLOM", "LOC-EDEN", "LOC-BARROW-FURNESS", "LOC-SOUTH-LAKELAND"]
+
+
+# -- fixtures ---------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def store(demo_store):
+    """Every AppTest in this module reads the demo data from the session's private store."""
+    old = os.environ.get("SEND_STORE_DIR")
+    os.environ["SEND_STORE_DIR"] = str(demo_store)
+    yield demo_store
+    if old is None:
+        os.environ.pop("SEND_STORE_DIR", None)
+    else:
+        os.environ["SEND_STORE_DIR"] = old
+
+
+@pytest.fixture(autouse=True)
+def clear_caches():
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+
+
+def run_page(name: str, params: dict | None = None, timeout: int = 300) -> AppTest:
+    """Open one page through app.py's navigation, as a deep link with these URL parameters."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    for k, v in (params or {}).items():
+        at.query_params[k] = v
+    at.switch_page(f"pages/{name}.py")
+    at.run()
+    return at
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    # ui.guarded turns failures into an error box: there must be none either.
+    assert not at.error, [e.value for e in at.error]
+
+
+def all_text(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [t.value for t in at.title]
+    parts += [h.value for h in at.header] + [h.value for h in at.subheader]
+    parts += [i.value for i in at.info] + [w.value for w in at.warning]
+    return "\n".join(str(p) for p in parts)
+
+
+def table(at: AppTest, index: int = 0) -> pd.DataFrame:
+    return at.dataframe[index].value
+
+
+@pytest.fixture(scope="module")
+def explorer():
+    """pages/explorer.py as a module (its page only runs as __main__), for its functions."""
+    spec = importlib.util.spec_from_file_location("explorer_page", PAGES / "explorer.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["explorer_page"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+# -- every page renders ------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["explorer", "upload", "definitions", "about"])
+def test_page_renders(store, name):
+    at = run_page(name)
+    assert_clean(at)
+    assert at.title, "every page has a title"
+    # The demo data is synthetic: the banner says so.
+    assert any("Synthetic" in w.value for w in at.warning)
+
+
+def test_explorer_quality_view_renders(store):
+    at = run_page("explorer", {"view": "Data quality"})
+    assert_clean(at)
+    text = all_text(at)
+    assert "Files in the load" in text and "Load notes" in text
+    manifest = table(at)
+    assert {"file", "dataset", "status", "rows_read", "rows_loaded", "rows_quarantined", "message",
+            "edition"} <= set(manifest.columns)
+    assert "demo/ehcp_caseload.csv" in set(manifest["file"])
+
+
+# -- explorer: selectors, deep links, disclosure --------------------------------------------------
+def test_explorer_selectors_change_the_view(store):
+    at = run_page("explorer")
+    assert_clean(at)
+    first = table(at)
+    assert "ehc_plans" in first.columns
+    assert set(first["area_code"]) == {"E06000063", "E06000064"}
+    at.selectbox(key="dataset").set_value("ehcp_assessments").run()
+    assert_clean(at)
+    second = table(at)
+    assert "requests" in second.columns and "ehc_plans" not in second.columns
+    at.multiselect(key="areas").set_value(["LOC-MILLOM", "HF-SOUTH-CUMBRIA"]).run()
+    assert_clean(at)
+    assert set(table(at)["area_code"]) == {"LOC-MILLOM", "HF-SOUTH-CUMBRIA"}
+    periods = sorted(table(at)["period"].unique())
+    at.selectbox(key="start").set_value(periods[-1]).run()
+    assert set(table(at)["period"]) == {periods[-1]}
+
+
+def test_explorer_breakdown_and_filter(store):
+    at = run_page("explorer")
+    at.multiselect(key="by").set_value(["primary_need"]).run()
+    assert_clean(at)
+    df = table(at)
+    assert "primary_need" in df.columns
+    at.multiselect(key="f_primary_need").set_value(["ASD", "SLCN"]).run()
+    assert_clean(at)
+    assert set(table(at)["primary_need"]) == {"ASD", "SLCN"}
+
+
+def test_explorer_deep_link_reproduces_view(store):
+    # The URL holds what each selector shows (Streamlit binds the displayed label).
+    params = {"dataset": "Children's community waiting lists by wait band",
+              "areas": ["North Cumbria", "Millom area"], "by": "service",
+              "start": "2024-01", "end": "2024-06", "f_service": ["SLT - Speech and language therapy"]}
+    at = run_page("explorer", params)
+    assert_clean(at)
+    assert at.selectbox(key="dataset").value == "waiting_list"
+    assert at.multiselect(key="by").value == ["service"]
+    df = table(at)
+    assert set(df["service"]) == {"SLT"}
+    assert set(df["period"]) == {f"2024-0{m}" for m in range(1, 7)}
+    names = {ui_name for ui_name in df["area_name"]}
+    assert "Millom area" in names
+
+
+def test_explorer_hostile_params_are_ignored(store):
+    for payload in (HOSTILE, SQLISH):
+        at = run_page("explorer", {"dataset": payload, "areas": payload, "by": payload, "start": payload,
+                                   "view": payload, "indicator": payload})
+        assert_clean(at)
+        assert at.selectbox(key="dataset").value == "ehcp_caseload"  # the default view
+        assert payload not in all_text(at)
+
+
+def test_explorer_no_small_values_shown(store, explorer):
+    """Grouped sums from 1 to 4 never appear in the table, at any grain offered."""
+    for dataset, by in [("ehcp_caseload", ["primary_need"]), ("waiting_list", ["service"]),
+                        ("ehcp_assessments", [])]:
+        at = run_page("explorer", {})
+        at.selectbox(key="dataset").set_value(dataset).run()
+        at.multiselect(key="areas").set_value(CUMBRIA).run()
+        if by:
+            at.multiselect(key="by").set_value(by).run()
+        assert_clean(at)
+        df = table(at)
+        for ind in explorer.spec(dataset).indicators:
+            values = pd.to_numeric(df[ind], errors="coerce")
+            assert not values.between(1, 4).any(), (dataset, ind)
+        if by:
+            assert (df["suppressed"] != "").any(), "the demo data has small numbers at this grain"
+
+
+def _protected(explorer, dataset, by):
+    from dashboard import ui
+    db = ui.database()
+    db.refresh()
+    return explorer.protected_table(db.load_id, dataset, tuple(by), db.config.suppress_min,
+                                    db.config.suppress_max), ui.engine().hierarchies()
+
+
+def test_explorer_suppression_cannot_be_undone(store, explorer):
+    """No suppressed cell is a linear function of what the explorer shows at this grain and the
+    coarser grains (area totals and totals over the breakdown)."""
+    from send_metrics import disclosure
+    tab, hier = _protected(explorer, "ehcp_caseload", ["primary_need"])
+    coarse, _ = _protected(explorer, "ehcp_caseload", [])
+    flag = tab["ehc_plans__suppressed"].to_numpy(dtype=bool)
+    values = tab["ehc_plans"].to_numpy(dtype=float)
+    shown = np.where(flag, np.nan, values)
+    assert not ((shown >= 1) & (shown <= 4)).any()
+    assert flag[(values >= 1) & (values <= 4)].all(), "every small count is suppressed"
+    # 1. Along the area hierarchy (the disclosure module's own audit).
+    cells = tab[["area_code", "year", "primary_need"]].copy()
+    cells["count"] = values
+    cells["suppressed"] = flag
+    bad = disclosure.audit_suppression(cells, hier, group_cols=["year", "primary_need"], check_bounds=False)
+    assert bad.empty, bad.head()
+    # 2. Jointly with each area's total over needs (the explorer's coarser view).
+    for year, g in tab.groupby("year"):
+        c = coarse[coarse["year"] == year]
+        margin = pd.DataFrame({"area_code": c["area_code"], "primary_need": explorer.ALL,
+                               "value": c["ehc_plans"], "sup": c["ehc_plans__suppressed"]})
+        grid = pd.concat([pd.DataFrame({"area_code": g["area_code"], "primary_need": g["primary_need"],
+                                        "value": g["ehc_plans"], "sup": g["ehc_plans__suppressed"]}), margin])
+        needs = sorted(g["primary_need"].unique())
+        vec = explorer._leaf_vectors(list(grid["area_code"]), needs, list(grid["primary_need"]), hier)
+        vals = grid["value"].to_numpy(dtype=float)
+        sup = grid["sup"].to_numpy(dtype=bool)
+        rec = explorer.recoverable(vec, ~sup & np.isfinite(vals), sup & np.isfinite(vals))
+        assert not rec.any(), grid[rec].head()
+
+
+def test_explorer_matches_measure_engine_suppression(store, explorer):
+    """Where the explorer and the measure engine show the same cell, the explorer suppresses at
+    least what the engine does (so the two pages cannot be subtracted from each other)."""
+    from dashboard import ui
+    tab, _ = _protected(explorer, "ehcp_caseload", [])
+    eng = ui.engine().table(["ehcp_caseload"])
+    merged = eng.merge(tab, left_on=["area_code", "period"], right_on=["area_code", "year"], how="inner")
+    assert len(merged)
+    assert (merged["ehc_plans__suppressed"] | ~merged["suppressed"].astype(bool)).all()
+
+
+def test_explorer_filters_do_not_change_suppression(store):
+    """A cell is suppressed the same way whichever other areas are chosen."""
+    one = run_page("explorer", {"by": "primary need"})
+    one.multiselect(key="areas").set_value(["LOC-MILLOM"]).run()
+    two = run_page("explorer", {"by": "primary need"})
+    two.multiselect(key="areas").set_value(["LOC-MILLOM", "E06000063", "LOC-CARLISLE"]).run()
+    a = table(one).reset_index(drop=True)
+    b = table(two)
+    b = b[b["area_code"] == "LOC-MILLOM"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_explorer_csv_download_is_safe(explorer):
+    out = pd.DataFrame({"area_name": ["=HYPERLINK(\"http://x\")", "Millom area"], "area_code": ["A", "B"],
+                        "period": ["2024", "2024"], "ehc_plans": [np.nan, 12.0], "suppressed": ["ehc_plans", ""]})
+    text = explorer.csv_bytes(out, ["ehc_plans"]).decode("utf-8-sig")
+    rows = list(pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False).itertuples(index=False))
+    assert rows[0].area_name.startswith("'=")
+    assert rows[0].ehc_plans == "c" and rows[1].ehc_plans == "12"
+
+
+def test_quarantine_small_counts_masked(explorer):
+    rows = pd.DataFrame({"source_file": ["f.csv"], "dataset": ["ehcp_caseload"], "source_row": [3],
+                         "column_name": ["ehc_plans"], "value": ["3"], "reason": ["duplicate key"],
+                         "raw_row": [json.dumps({"area_code": "LOC-MILLOM", "ehc_plans": "3", "_line": 3})]})
+    masked = explorer.mask_small_counts(rows, 1, 4)
+    assert masked.loc[0, "value"] == "c"
+    assert json.loads(masked.loc[0, "raw_row"])["ehc_plans"] == "c"
+    assert json.loads(masked.loc[0, "raw_row"])["_line"] == 3
+
+
+def test_explorer_sql_identifiers_come_from_contract(explorer):
+    sp = explorer.spec("ehcp_caseload")
+    with pytest.raises(ValueError):
+        explorer.grouped_sql(sp, ("primary_need\" ; DROP TABLE x; --",))
+    with pytest.raises(ValueError):
+        explorer.grouped_sql(sp, ("service",))  # not a column of this dataset
+    sql = explorer.grouped_sql(sp, ("primary_need",))
+    assert '"primary_need"' in sql["grouping_sets"]
+
+
+def test_explorer_areas_dataset(store):
+    at = run_page("explorer", {"dataset": "Areas (geography)"})
+    assert_clean(at)
+    assert {"area_code", "area_name", "area_level"} <= set(table(at).columns)
+    at.multiselect(key="levels").set_value(["locality"]).run()
+    assert set(table(at)["area_level"]) == {"locality"}
+    assert len(table(at)) == 7
+
+
+def test_joint_protect_blocks_recovery_from_totals(explorer):
+    """A 2 x 2 table with a published total per row: one suppressed cell needs company."""
+    # Areas A and B (leaves), parent P = A + B; breakdown values x, y; margins (ALL).
+    hier = [("P", ["A", "B"])]
+    areas = ["A", "A", "B", "B", "P", "P", "A", "B", "P"]
+    vals = ["x", "y", "x", "y", "x", "y", explorer.ALL, explorer.ALL, explorer.ALL]
+    values = np.array([3, 20, 10, 30, 13, 50, 23, 40, 63], dtype=float)
+    vec = explorer._leaf_vectors(areas, ["x", "y"], vals, hier)
+    sup = np.array([True] + [False] * 8)
+    fixed = np.array([v == explorer.ALL for v in vals])
+    new, ok = explorer.joint_protect(vec, values, sup, fixed)
+    assert ok
+    assert not explorer.recoverable(vec, ~new, new).any()
+    assert not new[fixed].any(), "published totals are never touched"
+    assert new.sum() >= 4  # a cycle: (A,x) (A,y) (B,x) (B,y) or through P
+
+
+# -- upload functions ---------------------------------------------------------------------------------
+@pytest.fixture
+def up_config(tmp_path, demo_store):
+    """A private data folder and store (copied from the demo store) for upload tests."""
+    from send_metrics.config import load_config
+    data = tmp_path / "data"
+    (data / "extracts").mkdir(parents=True)
+    shutil.copy(ROOT / "data" / "demo" / "ehcp_assessments.csv", data / "extracts" / "assessments.csv")
+    store = tmp_path / "store"
+    cfg = replace(load_config(data), store_dir=store)
+    return cfg
+
+
+@pytest.mark.parametrize("raw, clean", [
+    ("../../etc/passwd", "passwd"),
+    ("..\\..\\Windows\\win.ini", "win.ini"),
+    ("C:\\Users\\me\\My file (2).csv", "My_file_2_.csv"),
+    ("<script>alert(1)</script>.csv", "script_.csv"),
+    ("<img src=x onerror=alert(1)>.csv", "img_src_x_onerror_alert_1_.csv"),
+    (".hidden.csv", "hidden.csv"),
+    ("..csv", "upload.csv"),
+    ("", "upload"),
+    (None, "upload"),
+    ("report.CSV", "report.csv"),
+    ("a" * 300 + ".csv", "a" * 96 + ".csv"),
+    ("x\x00.csv", "x.csv"),
+    ("data; rm -rf ~.parquet", "data_rm_-rf_.parquet"),
+])
+def test_sanitise_name(raw, clean):
+    from send_metrics.upload import sanitise_name
+    out = sanitise_name(raw)
+    assert out == clean
+    assert all(ch.isalnum() or ch in "._-" for ch in out)
+    assert "/" not in out and "\\" not in out and not out.startswith(".") and ".." not in out
+
+
+def test_oversized_upload_refused(up_config):
+    from send_metrics import upload as up
+    cfg = replace(up_config, max_upload_mb=1)
+    with pytest.raises(up.UploadRefused, match="largest upload accepted is 1 MB"):
+        up.stage_upload(b"x" * (1024 * 1024 + 1), "big.csv", cfg)
+    assert not up.pending_dir(cfg).exists() or not any(up.pending_dir(cfg).iterdir())
+    with pytest.raises(up.UploadRefused):
+        up.check_size(2 * 1024 * 1024, cfg)
+    up.check_size(1024 * 1024, cfg)  # exactly the limit is fine
+
+
+def test_unsupported_or_empty_upload_refused(up_config):
+    from send_metrics import upload as up
+    with pytest.raises(up.UploadRefused, match="CSV or Parquet"):
+        up.stage_upload(b"MZ\x90\x00", "tool.exe", up_config)
+    with pytest.raises(up.UploadRefused, match="empty"):
+        up.stage_upload(b"", "empty.csv", up_config)
+
+
+def test_stage_validate_report_and_discard(up_config):
+    from send_metrics import upload as up
+    bad = ("time_period,time_identifier,area_code,area_level,primary_need,age_band,setting_type,ehc_plans\n"
+           "2024,January,LOC-MILLOM,locality,ASD,5to10,mainstream,12\n"
+           "2024,January,<script>alert(1)</script>,locality,ASD,5to10,special,7\n"
+           "2024,January,LOC-EDEN,locality,ASD,5to10,mainstream,=1+1\n"
+           "2024,January,LOC-EDEN,locality,XYZ,5to10,mainstream,-3\n")
+    path = up.stage_upload(bad.encode(), "../../caseload <b>2024</b>.csv", up_config)
+    assert path.parent == up.pending_dir(up_config)
+    assert path.suffix == ".csv" and len(path.stem) == 32
+    assert up_config.data_dir not in path.parents
+    report = up.validate_staged(path, up_config, display="caseload_b_2024_b_.csv")
+    assert report.dataset == "ehcp_caseload"
+    assert report.rows_read == 4 and report.rows_loaded == 1 and report.rows_quarantined == 3
+    lines = "\n".join(report.lines())
+    assert "row 3" in lines and "area_code" in lines and "unknown area code" in lines
+    assert "row 4" in lines and "formula" in lines
+    assert "row 5" in lines and "primary_need" in lines
+    # The page shows the report as a table of plain text (never HTML).
+    spec = importlib.util.spec_from_file_location("upload_page", PAGES / "upload.py")
+    page = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(page)
+    problems = page.report_table(up.check_staged(path, up_config, display="x.csv"))
+    assert list(problems.columns) == ["file", "row", "column", "value", "reason"]
+    assert "<script>alert(1)</script>" in set(problems["value"])
+    assert page.md("<b>x</b> [link](http://e)").count("\\") >= 6
+    assert up.discard(path, up_config)
+    assert not path.exists()
+
+
+def test_accept_adds_file_and_publishes_new_load(up_config):
+    from send_metrics import upload as up
+    from send_metrics.store import current_load_dir, load
+    first = load(up_config)
+    assert first.load_id
+    extra = (ROOT / "data" / "demo" / "population.csv").read_bytes()
+    path = up.stage_upload(extra, "../../../population 2025.csv", up_config)
+    result = up.accept(path, up_config, name="../../../population 2025.csv")
+    assert result.ok and result.load_id and result.load_id != first.load_id
+    target = up_config.upload_dir / "population_2025.csv"
+    assert target.exists() and not path.exists()
+    assert current_load_dir(up_config.store_dir).name == result.load_id
+    manifest = pd.read_parquet(current_load_dir(up_config.store_dir) / "manifest.parquet")
+    assert "uploads/population_2025.csv" in set(manifest["source_file"])
+    # The same name again gets a new name, never overwriting.
+    path2 = up.stage_upload(extra, "population 2025.csv", up_config)
+    up.accept(path2, up_config, name="population 2025.csv")
+    assert len(list(up_config.upload_dir.glob("population_2025*.csv"))) == 2
+
+
+def test_accept_and_discard_only_touch_pending_uploads(up_config, tmp_path):
+    from send_metrics import upload as up
+    victim = tmp_path / "victim.csv"
+    victim.write_text("keep me")
+    with pytest.raises(up.UploadRefused):
+        up.discard(victim, up_config)
+    with pytest.raises(up.UploadRefused):
+        up.accept(victim, up_config)
+    with pytest.raises(up.UploadRefused):
+        up.discard(up.pending_dir(up_config) / ".." / "victim.csv", up_config)
+    assert victim.read_text() == "keep me"
+
+
+def test_upload_page_states_the_limit(store):
+    at = run_page("upload")
+    assert_clean(at)
+    from send_metrics.config import load_config
+    assert f"{load_config().max_upload_mb} MB" in all_text(at)
+
+
+# -- definitions and about ------------------------------------------------------------------------
+def test_definitions_group_filter_and_deep_link(store):
+    at = run_page("definitions")
+    assert_clean(at)
+    n_all = len(at.expander)
+    assert n_all > 50
+    at.selectbox(key="group").set_value("Timeliness").run()
+    assert 0 < len(at.expander) < n_all
+    assert set(table(at)["group"]) == {"Timeliness"}
+    linked = run_page("definitions", {"group": "Waiting times"})
+    assert linked.selectbox(key="group").value == "Waiting times"
+    assert set(table(linked)["group"]) == {"Waiting times"}
+    text = "\n".join(e.label for e in at.expander)
+    assert "20 weeks" in text or "20-week" in text
+
+
+def test_definitions_fields_rendered(store):
+    at = run_page("definitions", {"group": "Needs"})
+    text = all_text(at)
+    for field in ("Definition", "Numerator", "Denominator", "Polarity", "Interval", "Disclosure rule", "Source"):
+        assert f"**{field}:**" in text
+    assert "Wilson score interval" in text and "Byar" in text
+
+
+def test_definitions_hostile_search(store):
+    at = run_page("definitions", {"group": HOSTILE})
+    assert_clean(at)
+    at.text_input(key="q").set_value(HOSTILE).run()
+    assert_clean(at)
+    assert "**0** of" in all_text(at)
+    at.text_input(key="q").set_value(SQLISH).run()
+    assert_clean(at)
+
+
+def test_about_page_content(store):
+    at = run_page("about")
+    assert_clean(at)
+    text = all_text(at)
+    from send_metrics.config import load_config
+    cfg = load_config()
+    assert f"**{cfg.suppress_min} to {cfg.suppress_max}**" in text
+    assert "synthetic demonstration data" in text.lower()
+    for method in ("Wilson", "Byar", "Fingertips", "Making Data Count", "Funnel", "Newcombe"):
+        assert method in text
+    for part in ("Accessibility statement", "WCAG", "2.2", "Feedback and reporting problems", "canvas"):
+        assert part in text
+    sources = table(at)
+    assert "ehcp_caseload" in set(sources["dataset"])
