@@ -176,14 +176,27 @@ def select_area(options: list[str], key: str = "area", label: str = "Area", defa
         st.session_state[key] = _query_default(key, options, default if default in options else options[0])
     elif st.session_state[key] not in options:
         st.session_state[key] = options[0]
-    names = {c: area_name(c) for c in options}
+    names = area_labels(options)
     value = st.selectbox(label, options, format_func=lambda c: names.get(c, c), key=key,
                          bind="query-params")
     return value
 
 
+def area_labels(codes: list[str]) -> dict[str, str]:
+    """Names for selectors, made unique: 'Carlisle' is a locality and a former district."""
+    a = areas().set_index("area_code")
+    names = {c: str(a["area_name"].get(c, c)) for c in codes}
+    counts = pd.Series(list(names.values())).value_counts()
+    level_text = {"locality": "locality", "former_district": "former district", "council": "council",
+                  "former_council": "former council", "health_footprint": "health footprint"}
+    for c, n in names.items():
+        if counts.get(n, 0) > 1:
+            names[c] = f"{n} ({level_text.get(str(a['area_level'].get(c, '')), a['area_level'].get(c, ''))})"
+    return names
+
+
 def select_many_areas(options: list[str], default: list[str], key: str = "areas", label: str = "Areas") -> list[str]:
-    names = {c: area_name(c) for c in options}
+    names = area_labels(options)
     if key not in st.session_state:
         raw = st.query_params.get_all(key) if hasattr(st.query_params, "get_all") else []
         chosen = [c for c in raw if c in options] or [c for c in default if c in options]

@@ -62,10 +62,12 @@ def render_data() -> None:
                    "benchmarks (England, regions, other councils, statistical neighbours) are real. Do not use "
                     "these figures for decisions.")
     sources = _sources(db.load_id)
+    sources["editions"] = sources["editions"].fillna("not stated")
     st.subheader("Datasets in this load")
     st.markdown("Each dataset, how many files and rows it came from, the editions kept and when it was loaded.")
     st.dataframe(sources, hide_index=True)
     pubs = _publications(db.load_id)
+    pubs["editions"] = pubs["editions"].fillna("not stated")
     if len(pubs):
         st.subheader("Published benchmarks")
         st.markdown("Published figures used to compare Cumbria with England, the North West and statistical "

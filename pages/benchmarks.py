@@ -90,16 +90,19 @@ def ranked_section(m, area: str, year: str, loaded: pd.DataFrame, published: pd.
         better_high = m.polarity != "lower_is_better"
         rank = int((shown["value"] > v).sum() if better_high else (shown["value"] < v).sum()) + 1
         word = "best" if m.polarity != "no_judgement" else "highest"
-        if eng_v is not None and sig in SIG_WORDS:
+        if len(shown) <= 1 and (eng_v is None or sig not in SIG_WORDS):
+            title = charts.fit_title(f"{name}: {m.format_value(v)}; no comparator figures loaded",
+                                     "No comparator figures loaded")
+        elif eng_v is not None and sig in SIG_WORDS:
             title = charts.fit_title(f"{name} {SIG_WORDS[sig]} England: {m.format_value(v)} vs {m.format_value(eng_v)}",
                                      f"{name} {SIG_WORDS[sig]} England", f"{SIG_WORDS[sig].capitalize()} England")
         else:
             title = charts.fit_title(f"{name} ranks {rank} of {len(shown)} with its neighbours",
                                      "Ranked against statistical neighbours")
-        parts.append(f"{name}: {m.format_value(v)} in {year}"
-                     + (f" (95% CI {m.format_value(me['lower_95'].iloc[0])} to {m.format_value(me['upper_95'].iloc[0])})"
-                        if pd.notna(me["lower_95"].iloc[0]) else "")
-                     + (f", {ui.sig_text(sig)}: {SIG_WORDS.get(sig, 'not compared with')} England" if sig in SIG_WORDS else ""))
+        lo, hi = me["lower_95"].iloc[0], me["upper_95"].iloc[0]
+        ci = f" (95% CI {m.format_value(lo)} to {m.format_value(hi)})" if pd.notna(lo) else ""
+        vs = f", {ui.sig_text(sig)}: {SIG_WORDS[sig]} England" if sig in SIG_WORDS else ""
+        parts.append(f"{name}: {m.format_value(v)} in {year}{ci}{vs}")
         parts.append(f"It ranks {rank} of {len(shown)} ({'1 = ' + word}) among itself and its "
                      f"{len(shown) - 1} statistical neighbours with a value")
     else:

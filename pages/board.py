@@ -16,6 +16,12 @@ ASSURANCE_BADGE = {"consistently_pass": ":blue-badge[P Target met]",
                    "inconsistent": ":gray-badge[? Target inconsistent]"}
 
 
+@st.cache_resource(show_spinner=False, max_entries=256, ttl=3600)
+def _tiles(load_id: str, area: str, period: str) -> list:
+    """Tiles for one area and year, kept per load (they are read-only once built)."""
+    return summary.tiles(ui.engine(), area, period)
+
+
 def render() -> None:
     ui.page("Board overview", "Headline needs, timeliness, waiting-time and outcome measures for one "
             "area, with what is significant and what is noise.")
@@ -26,7 +32,7 @@ def render() -> None:
     years = sorted({p[:4] for p in ui.table(summary.HEADLINE_MEASURES, [area])["period"]})
     with col2:
         period = ui.select_period(years, label="Year (monthly measures show their latest month)")
-    tiles = summary.tiles(ui.engine(), area, period)
+    tiles = _tiles(ui.database().load_id, area, period)
     if not tiles:
         st.info("No headline measures have data for this area.")
         return

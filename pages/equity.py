@@ -59,7 +59,7 @@ def equity_codes() -> list[str]:
 @st.cache_data(show_spinner=False, max_entries=16, ttl=3600)
 def _rows(load_id: str, year: str) -> pd.DataFrame:
     by_id = measures_by_id()
-    codes = [*equity_codes(), *sorted({p for p, _ in ui.engine().hierarchies()})]
+    codes = [*equity_codes(), *sorted({p for p, _ in _hierarchies(load_id)})]
     return equity.rows_for_year(ui.engine().table(None, codes), year, by_id)
 
 
@@ -86,7 +86,8 @@ def footprint_section(year: str) -> None:
     title = charts.fit_title(f"{n_sig} of {len(tested)} tested measures differ, North vs South",
                              "How North and South Cumbria compare")
     fig = charts.ratio_forest(tested, x_title="Ratio North ÷ South (1 = no difference)",
-                              names={"a_higher": "▲ North significantly higher", "a_lower": "▼ North significantly lower",
+                              names={"a_higher": "▲ North significantly higher",
+                                     "a_lower": "▼ North significantly lower",
                                      "no_difference": "● No significant difference"})
     data = shown.assign(**{c: shown[c].round(2) for c in ["value_a", "lower_a", "upper_a", "value_b", "lower_b",
                                                             "upper_b", "gap", "gap_lower", "gap_upper",
@@ -109,7 +110,8 @@ def footprint_section(year: str) -> None:
 
 def _locality_frame(rows: pd.DataFrame, m) -> pd.DataFrame:
     loc = rows[(rows["measure_id"] == m.id) & rows["area_code"].isin(ui.LOCALITIES)].copy()
-    loc["label"] = [f"{SHORT.get(c, n)} ({FOOTPRINT_OF.get(c, '')[:5]})" for c, n in zip(loc["area_code"], loc["area_name"])]
+    loc["label"] = [f"{SHORT.get(c, n)} ({FOOTPRINT_OF.get(c, '')[:5]})"
+                    for c, n in zip(loc["area_code"], loc["area_name"])]
     loc["footprint"] = loc["area_code"].map(FOOTPRINT_OF)
     return loc
 
@@ -123,9 +125,9 @@ def locality_section(year: str, rows: pd.DataFrame, m, locality: str) -> None:
     focus = loc[loc["area_code"] == locality]
     focus_label = focus["label"].iloc[0] if len(focus) else None
     has_focus = len(focus) and pd.notna(focus["value"].iloc[0])
+    england = float(loc["england_value"].dropna().iloc[0]) if loc["england_value"].notna().any() else None
     fig = charts.ranked_bars(loc, label="label", highlight=focus_label if has_focus else None, x_title=m.unit,
-                             benchmark=float(loc["england_value"].dropna().iloc[0]) if loc["england_value"].notna().any() else None,
-                             sig="sig_england_95")
+                             benchmark=england, sig="sig_england_95")
     fp = rows[(rows["measure_id"] == m.id) & rows["area_code"].isin(ui.FOOTPRINTS)].set_index("area_code")["value"]
     charts.add_reference_line(fig, fp.get(equity.NORTH), "North", dash="dot", colour="#12436D", position="top right")
     charts.add_reference_line(fig, fp.get(equity.SOUTH), "South", dash="dashdot", colour="#1D7A73",
@@ -148,10 +150,12 @@ def locality_section(year: str, rows: pd.DataFrame, m, locality: str) -> None:
     if len(focus) and pd.notna(focus["value"].iloc[0]):
         f = focus.iloc[0]
         sig = str(f["sig_england_95"])
-        ci = f" (95% CI {m.format_value(f['lower_95'])} to {m.format_value(f['upper_95'])})" if pd.notna(f["lower_95"]) else ""
-        parts.append(f"{name}: {m.format_value(f['value'])}{ci}, {ui.sig_text(sig).lower()} than England"
-                     if sig in ("better", "worse", "higher", "lower") else
-                     f"{name}: {m.format_value(f['value'])}{ci}, {ui.sig_text(sig).lower()} compared with England.")
+        ci = (f" (95% CI {m.format_value(f['lower_95'])} to {m.format_value(f['upper_95'])})"
+              if pd.notna(f["lower_95"]) else "")
+        vs = {"better": "▲ significantly better than England", "worse": "▼ significantly worse than England",
+              "higher": "▲ significantly higher than England", "lower": "▼ significantly lower than England",
+              "similar": "● similar to England"}.get(sig, "not compared with England (no England figure)")
+        parts.append(f"{name}: {m.format_value(f['value'])}{ci}, {vs}")
     if fp.notna().any():
         parts.append(f"North Cumbria {m.format_value(fp.get(equity.NORTH))}, South Cumbria "
                      f"{m.format_value(fp.get(equity.SOUTH))} (dotted lines).")
@@ -207,12 +211,28 @@ def map_section(loc: pd.DataFrame, m, year: str) -> None:
     st.caption(ATTRIBUTION)
 
 
+@st.cache_data(show_spinner=False, max_entries=4, ttl=3600)
+def _hierarchies(load_id: str) -> list[tuple[str, list[str]]]:
+    return ui.engine().hierarchies()
+
+
 def council_of(locality: str) -> str | None:
     levels = ui.areas().set_index("area_code")["area_level"].to_dict()
-    for parent, leaves in ui.engine().hierarchies():
+    for parent, leaves in _hierarchies(ui.database().load_id):
         if levels.get(parent) == "council" and locality in leaves:
             return parent
     return None
+
+
+@st.cache_data(show_spinner=False, max_entries=32, ttl=3600)
+def _rest_comparison(load_id: str, year: str, locality: str, council: str, loc_name: str,
+                     rest_name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    by_id = measures_by_id()
+    cfg = ui.database().config
+    rows = _rows(load_id, year)
+    rest = equity.rest_rows(rows, locality, council, by_id, cfg.suppress_min, cfg.suppress_max)
+    pair = pd.concat([rows[rows["area_code"] == locality], rest], ignore_index=True)
+    return rest, equity.compare_pair(pair, locality, "REST", by_id, loc_name, rest_name)
 
 
 def rest_section(year: str, rows: pd.DataFrame, m, locality: str) -> None:
@@ -220,14 +240,16 @@ def rest_section(year: str, rows: pd.DataFrame, m, locality: str) -> None:
     if council is None:
         st.info("This locality's council is not in the loaded geography.")
         return
-    by_id = measures_by_id()
-    cfg = ui.database().config
     loc_name, council_name = ui.area_name(locality), ui.area_name(council)
     rest_name = f"Rest of {council_name}"
-    rest = equity.rest_rows(rows, locality, council, by_id, cfg.suppress_min, cfg.suppress_max)
-    pair = pd.concat([rows[rows["area_code"] == locality], rest], ignore_index=True)
-    comp = equity.compare_pair(pair, locality, "REST", by_id, loc_name, rest_name)
+    rest, comp = _rest_comparison(ui.database().load_id, year, locality, council, loc_name, rest_name)
     one = comp[comp["measure_id"] == m.id]
+    if m.kind not in ("count", "proportion", "rate", "mean"):
+        st.info(f"{m.title} is a {m.kind.replace('_', ' ')}, which cannot be split by subtracting {loc_name} from "
+                f"{council_name}. Choose a percentage, rate or count to compare {loc_name} with the rest of its "
+                "council; every additive measure is in the table below.")
+        all_measures_table(comp, locality, loc_name, rest_name, year)
+        return
     if one.empty:
         st.info(f"{m.title} cannot be compared between {loc_name} and the rest of {council_name} for {year}.")
         return
@@ -237,7 +259,8 @@ def rest_section(year: str, rows: pd.DataFrame, m, locality: str) -> None:
     bars = pd.DataFrame([
         {"label": loc_name, "value": c["value_a"], "lower_95": c["lower_a"], "upper_95": c["upper_a"]},
         {"label": rest_name, "value": r["value"].iloc[0] if len(r) else np.nan,
-         "lower_95": r["lower_95"].iloc[0] if len(r) else np.nan, "upper_95": r["upper_95"].iloc[0] if len(r) else np.nan},
+         "lower_95": r["lower_95"].iloc[0] if len(r) else np.nan,
+         "upper_95": r["upper_95"].iloc[0] if len(r) else np.nan},
         {"label": f"{council_name} (whole council)",
          "value": council_row["value"].iloc[0] if len(council_row) else np.nan,
          "lower_95": council_row["lower_95"].iloc[0] if len(council_row) else np.nan,
@@ -354,8 +377,9 @@ def waits_section(year: str, months: list[str]) -> None:
                               group_order=["North Cumbria", "South Cumbria"])
     sig = gaps[gaps["verdict"].str.contains("significantly")]
     split = gaps[~gaps["category"].str.endswith(STATUS_LABEL["ALL"])]
-    title = charts.fit_title(f"North and South differ significantly for {int(split['verdict'].str.contains('significantly').sum())} "
-                             f"of {len(split)} groups", "Waits by service and EHC plan status")
+    n_split = int(split["verdict"].str.contains("significantly").sum())
+    title = charts.fit_title(f"North and South differ significantly for {n_split} of {len(split)} groups",
+                             "Waits by service and EHC plan status")
     parts = [f"Share of children seen for a first appointment within 18 weeks of referral, {period_text} "
              "(12 months pooled), by service and whether the child has an EHC plan."]
     for _, g in sig.head(4).iterrows():
@@ -401,7 +425,10 @@ def render() -> None:
         return
     c1, c2 = st.columns(2)
     with c1:
-        m = ui.select_measure(measures, default="autism_over_13wk_pct", label="Measure for the locality views")
+        ids = [x.id for x in measures]
+        preferred = next((i for i in ("autism_over_13wk_pct", "wait_median_SLT", "wait_18wk_SLT", "ehcp_rate_0_25")
+                          if i in ids), ids[0])
+        m = ui.select_measure(measures, default=preferred, label="Measure for the locality views")
     with c2:
         locality = ui.select_area(ui.LOCALITIES, key="locality", label="Locality to focus on", default="LOC-MILLOM")
     locality_section(year, rows, m, locality)

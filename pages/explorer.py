@@ -164,8 +164,9 @@ def joint_protect(vectors: np.ndarray, values: np.ndarray, suppressed: np.ndarra
     `fixed` cells are shown elsewhere exactly as they are here and are never chosen as
     complements; a complement is the smallest published cell used in a combination that
     recovers the cell to protect, preferring cells in the same row (`rows`: area) or column
-    (`cols`: value), which is where a complement does most good. Returns the new mask and whether everything could be protected (if not, every movable cell
-    of the group is suppressed).
+    (`cols`: value), which is where a complement does most good. Returns the new mask and
+    whether everything could be protected (if not, every movable cell of the group is
+    suppressed).
     """
     sup = suppressed.copy()
     finite = np.isfinite(values)
@@ -338,8 +339,9 @@ def _areas_table(load_id: str, levels: tuple[str, ...]) -> pd.DataFrame:
 @st.cache_data(show_spinner=False, max_entries=4, ttl=3600)
 def _manifest(load_id: str) -> pd.DataFrame:
     return ui.database().query(
-        "SELECT source_file AS file, dataset, status, rows_read, rows_loaded, rows_quarantined, message, "
-        "edition, loaded_at FROM manifest ORDER BY source_file")
+        "SELECT source_file AS file, coalesce(dataset, '') AS dataset, status, rows_read, rows_loaded, "
+        "rows_quarantined, coalesce(message, '') AS message, coalesce(edition, '') AS edition, loaded_at "
+        "FROM manifest ORDER BY source_file")
 
 
 @st.cache_data(show_spinner=False, max_entries=16, ttl=3600)
@@ -392,6 +394,24 @@ def _select(label: str, options: list, key: str, default, format_func=str, **kw)
     if key not in st.session_state or st.session_state[key] not in options:
         st.session_state[key] = default if default in options else options[0]
     return st.selectbox(label, options, key=key, format_func=format_func, bind="query-params", **kw)
+
+
+def area_labels(codes) -> dict[str, str]:
+    """Unique labels for area codes (the URL holds the label): a name shared by several areas,
+    such as Carlisle the locality and Carlisle the former district, gets its level added."""
+    from collections import Counter
+    a = ui.areas().drop_duplicates("area_code").set_index("area_code")
+    names = {c: str(a.at[c, "area_name"]) if c in a.index else str(c) for c in codes}
+    counts = Counter(names.values())
+    out = {}
+    for c in codes:
+        label = names[c]
+        if counts[label] > 1:
+            level = str(a.at[c, "area_level"]) if c in a.index else ""
+            label = f"{label} ({level.replace('_', ' ')})"
+        out[c] = label
+    counts = Counter(out.values())
+    return {c: (f"{v} {c}" if counts[v] > 1 else v) for c, v in out.items()}
 
 
 def _multi(label: str, options: list, key: str, default: list, format_func=str, **kw) -> list:
@@ -449,8 +469,9 @@ def render_explore() -> None:
 
     area_options = sorted(table["area_code"].unique(), key=lambda c: (ui.area_name(c), c))
     default_areas = [a for a in ("E06000063", "E06000064") if a in area_options] or area_options[:3]
+    area_label = area_labels(area_options)
     with col1:
-        areas = ui.select_many_areas(area_options, default_areas, key="areas", label="Areas")
+        areas = _multi("Areas", area_options, "areas", default_areas, format_func=lambda c: area_label.get(c, c))
     periods = sorted(table["period_label"].unique())
     c1, c2, c3 = st.columns(3)
     with c1:
@@ -481,15 +502,14 @@ def render_explore() -> None:
         if vals:
             shown = shown[shown[b].isin(vals)]
     shown = blank_suppressed(shown, sp.indicators)
-    names_map = {c: ui.area_name(c) for c in shown["area_code"].unique()}
-    shown.insert(0, "area_name", shown["area_code"].map(names_map))
+    shown.insert(0, "area_name", shown["area_code"].map(lambda c: area_label.get(c, c)))
     out = shown[["area_name", "area_code", "period_label", *breakdowns, *sp.indicators, "suppressed"]]
     out = out.rename(columns={"period_label": "period"}).sort_values(["area_name", "period", *breakdowns])
     out = out.reset_index(drop=True)
 
     n_sup = int((out["suppressed"] != "").sum())
-    st.info(f"**Disclosure control.** Sums from {low} to {high} are suppressed (shown blank, named in the "
-            f"'suppressed' column), and so are other cells that would let them be worked out from an area "
+    st.info(f"**Disclosure control.** Sums from {low} to {high} are suppressed (shown as a dash, named in "
+            f"the 'suppressed' column), and so are other cells that would let them be worked out from an area "
             f"total (localities add up to councils, footprints and Cumbria) or from a total over a breakdown. "
             f"Area and period are always shown separately. {n_sup} of {len(out)} rows here have a suppressed "
             "cell.", icon=":material/shield:")
@@ -509,8 +529,9 @@ def render_explore() -> None:
                     config={"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]})
     st.subheader("The table")
     st.caption(f"{len(out):,} rows. Each row sums the {label} rows for one area, period"
-               f"{' and ' + ', '.join(breakdowns) if breakdowns else ''}.")
-    st.dataframe(out, hide_index=True, height=min(600, 38 + 35 * len(out)),
+               f"{' and ' + ', '.join(breakdowns) if breakdowns else ''}. A dash is a value that is "
+               "suppressed (named in the 'suppressed' column) or not available.")
+    st.dataframe(out, hide_index=True, height=min(600, 38 + 35 * len(out)), placeholder="–",
                  column_config={i: st.column_config.NumberColumn(
                      i.replace("_", " "), help=indicator_label(dataset, i),
                      format="%.0f" if contract.DATASETS[dataset].column(i).kind == "count" else None)

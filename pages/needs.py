@@ -22,9 +22,11 @@ NEED_LABEL = {"ASD": "Autism (ASD)", "SLCN": "Speech, language and communication
 SHORT_NEED = {"ASD": "Autism", "SLCN": "Speech and language needs", "SEMH": "Social and emotional needs",
               "MLD": "Moderate learning difficulty", "SLD": "Severe learning difficulty", "OTHER": "Other needs",
               "ALL": "All EHC plans"}
-SETTING_LABEL = {"mainstream": "Mainstream", "special": "Special school", "alternative_provision": "Alternative provision",
-                 "independent": "Independent or non-maintained", "post16": "Post-16", "other": "Early years and other"}
+SETTING_LABEL = {"mainstream": "Mainstream", "special": "Special school",
+                 "alternative_provision": "Alternative provision", "independent": "Independent or non-maintained",
+                 "post16": "Post-16", "other": "Early years and other"}
 SUPPRESSED = "Suppressed (small numbers)"
+ENGINE_SETTINGS = ("mainstream", "special", "alternative_provision", "independent")
 METHODS = {"loglinear": "Log-linear trend", "damped": "Damped trend (growth slows each year)"}
 
 
@@ -76,7 +78,8 @@ def mix_section(table: pd.DataFrame, area: str) -> None:
                 rows.append({"year": str(period)[:4], "need": NEED_LABEL[need], "share": v})
                 shown += v
         hidden_main = r.reindex(MAIN_NEEDS).isna().any()
-        rows.append({"year": str(period)[:4], "need": "Other or suppressed needs" if hidden_main else NEED_LABEL["OTHER"],
+        rows.append({"year": str(period)[:4],
+                     "need": "Other or suppressed needs" if hidden_main else NEED_LABEL["OTHER"],
                      "share": max(0.0, 100 - shown)})
     data = pd.DataFrame(rows)
     fig = charts.stacked_share(data, x="year", colour="need", y="share", y_title="% of EHC plans")
@@ -104,8 +107,13 @@ def england_section(table: pd.DataFrame, area: str, year: str) -> None:
               & (table["period"].astype(str).str[:4] == year)].copy()
     t = t[t["england_value"].notna()]
     if t.empty:
-        st.info(f"No England need mix is loaded or published for {year}; the published mix is for January 2025. "
-                "Choose that year to compare.")
+        have = table[(table["area_code"] == area) & table["measure_id"].str.startswith("need_share_")
+                     & table["england_value"].notna()]
+        years = sorted({str(p)[:4] for p in have["period"]})
+        st.info(f"No England need mix is loaded for {year}. "
+                + (f"Choose {' or '.join(years)} to compare with England." if years else
+                   "Load the published benchmarks (DfE 'Education, health and care plans', need of all plans) "
+                   "to compare with England."))
         return
     t["label"] = t["measure_id"].map(lambda i: contract.PRIMARY_NEEDS.get(i.replace("need_share_", ""), i))
     t = t.sort_values("england_value", ascending=False)
@@ -145,7 +153,7 @@ def _breakdowns(load_id: str, year: str) -> dict[str, pd.DataFrame]:
     eng = ui.engine()
     # Totals the engine already publishes, with its own suppression: start from them.
     pub = eng.table(["ehcp_caseload", *[f"need_share_{n}" for n in MAIN_NEEDS],
-                     *[f"setting_{s}_pct" for s in ("mainstream", "special", "alternative_provision", "independent")]],
+                     *[f"setting_{s}_pct" for s in ENGINE_SETTINGS]],
                     None, [year])
     pub = pub[pub["suppressed"].astype(bool)]
     pre = []
@@ -162,7 +170,7 @@ def _breakdowns(load_id: str, year: str) -> dict[str, pd.DataFrame]:
     areas = sorted(set(age["area_code"]) | set(setting["area_code"]))
     shown = pd.DataFrame([{"area_code": a, "year": int(year), "need": n} for a in areas for n in ["ALL", *MAIN_NEEDS]]
                          + [{"area_code": a, "year": int(year), "need": "ALL", "setting_type": st_}
-                            for a in areas for st_ in ("mainstream", "special", "alternative_provision", "independent")])
+                            for a in areas for st_ in ENGINE_SETTINGS])
     cfg = db.config
     return equity.protect_linked(
         {"age": (age, ["need", "age_band"]), "setting": (setting, ["need", "setting_type"])}, "need",
@@ -215,7 +223,8 @@ def breakdown_section(cells: pd.DataFrame, area: str, year: str, by: str, labels
 @st.cache_data(show_spinner=False, max_entries=32, ttl=3600)
 def _projection(load_id: str, area: str, method: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     t = ui.engine().table(["ehcp_caseload", *[f"need_share_{n}" for n in MAIN_NEEDS]], [area])
-    hist = pd.DataFrame({"group": t["measure_id"].map(lambda i: "ALL" if i == "ehcp_caseload" else i.replace("need_share_", "")),
+    groups = t["measure_id"].map(lambda i: "ALL" if i == "ehcp_caseload" else i.replace("need_share_", ""))
+    hist = pd.DataFrame({"group": groups,
                          "year": t["period"].astype(str).str[:4].astype(int),
                          "count": t["numerator"].astype(float)})
     hist = hist.dropna(subset=["count"]).drop_duplicates(["group", "year"])
@@ -248,8 +257,8 @@ def projection_section(area: str) -> None:
     what = "EHC plans" if group == "ALL" else f"plans for {SHORT_NEED[group].lower()}"
     title = charts.fit_title(f"About {last['value']:,.0f} {what} by {int(last['year'])}",
                              f"About {last['value']:,.0f} plans by {int(last['year'])}", "Projected EHC plans")
-    sentence = (f"If the trend of the last {min(6, len(obs))} Januaries continues (method: {METHODS[method].lower()}), {name} "
-                f"would have about {last['value']:,.0f} {what} in January {int(last['year'])} (80% prediction "
+    sentence = (f"If the trend of the last {min(6, len(obs))} Januaries continues (method: "
+                f"{METHODS[method].lower()}), {name} would have about {last['value']:,.0f} {what} in January {int(last['year'])} (80% prediction "
                 f"interval {last['lower_80']:,.0f} to {last['upper_80']:,.0f}; 95% {last['lower_95']:,.0f} to "
                 f"{last['upper_95']:,.0f}), against {obs['value'].iloc[-1]:,.0f} in {int(obs['year'].iloc[-1])}.")
     bt = test[test["group"] == group]
@@ -271,7 +280,8 @@ def projection_section(area: str) -> None:
     with st.expander("Backtest: how well the method did on past years"):
         shown = test.assign(group=test["group"].map(lambda g: NEED_LABEL.get(g, g)),
                             mape=test["mape"].round(1), mean_error=test["mean_error"].round(0),
-                            coverage_80=(test["coverage_80"] * 100).round(0), coverage_95=(test["coverage_95"] * 100).round(0))
+                            coverage_80=(test["coverage_80"] * 100).round(0),
+                            coverage_95=(test["coverage_95"] * 100).round(0))
         st.table(shown.rename(columns={"group": "Group", "n": "Years tested", "mape": "Mean absolute % error",
                                        "mean_error": "Mean error (plans)", "coverage_80": "% inside 80% interval",
                                        "coverage_95": "% inside 95% interval", "note": "Note"}))
@@ -302,7 +312,8 @@ def render() -> None:
         st.info(f"No caseload breakdown is loaded for {year}.")
     else:
         breakdown_section(cells["age"], area, year, "age_band", contract.AGE_BANDS, "age band", f"needs_age_{area}")
-        breakdown_section(cells["setting"], area, year, "setting_type", SETTING_LABEL, "setting", f"needs_setting_{area}")
+        breakdown_section(cells["setting"], area, year, "setting_type", SETTING_LABEL, "setting",
+                          f"needs_setting_{area}")
     st.header("Demand projection")
     projection_section(area)
 

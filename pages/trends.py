@@ -65,7 +65,8 @@ def trend_section(m, table: pd.DataFrame, areas: list[str]) -> None:
         st.info("None of the chosen areas has figures for this measure. Choose another area or measure.")
         return
     rows["x"] = _x(rows, m.monthly)
-    rows["area_name"] = pd.Categorical(rows["area_name"], [ui.area_name(a) for a in areas if a in set(rows["area_code"])])
+    present = set(rows["area_code"])
+    rows["area_name"] = pd.Categorical(rows["area_name"], [ui.area_name(a) for a in areas if a in present])
     rows = rows.sort_values(["area_name", "period"])
     bench = None
     eng = rows.dropna(subset=["england_value"]).groupby("x", sort=True)["england_value"].first()
@@ -114,13 +115,14 @@ def trend_section(m, table: pd.DataFrame, areas: list[str]) -> None:
         sentences.append("No England figure is loaded or published for this measure.")
     else:
         sentences.append("The dashed grey line is England.")
+    eng_source = rows["england_source"].dropna().iloc[0] if rows["england_source"].notna().any() else "not available"
     data = rows.assign(
         value=rows["value"].round(2), lower_95=rows["lower_95"].round(2), upper_95=rows["upper_95"].round(2),
         england_value=rows["england_value"].round(2), sig=rows["sig_england_95"].map(ui.sig_text),
         note=rows["suppression_reason"].fillna(""))
     ui.chart_with_table(
         fig, data, title=title, sentence=" ".join(sentences),
-        source=f"{m.source} England: {rows['england_source'].dropna().iloc[0] if rows['england_source'].notna().any() else 'not available'}.",
+        source=f"{m.source} England: {eng_source}.",
         key=f"trend_{m.id}",
         table_columns={"area_name": "Area", "period_label": "Period", "value": f"Value ({m.unit})",
                        "lower_95": "95% lower", "upper_95": "95% upper", "numerator": "Numerator",

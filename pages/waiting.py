@@ -121,7 +121,8 @@ def bands_section(service: str, area: str, months: list[str], month_labels: dict
     shares["Band"] = shares["wait_band"].map(lambda b: BANDS.get(b, b))
     order = {b: i for i, b in enumerate([*BANDS.values(), "Suppressed (small numbers)"])}
     s_order = {s: i for i, s in enumerate(STATUS.values())}
-    shares = shares.sort_values(by=["Band", "Status"], key=lambda c: c.map(order) if c.name == "Band" else c.map(s_order))
+    shares = shares.sort_values(by=["Band", "Status"],
+                                key=lambda c: c.map(order) if c.name == "Band" else c.map(s_order))
     fig = charts.stacked_share(shares, x="Status", colour="Band", y="share", y_title="% of children waiting")
     fig.update_xaxes(categoryorder="array", categoryarray=list(STATUS.values()))
     charts.grey_suppressed(fig, "Suppressed (small numbers)")
@@ -154,7 +155,8 @@ def bands_section(service: str, area: str, months: list[str], month_labels: dict
         parts.append("The light segment labelled 'Suppressed (small numbers)' groups bands that are hidden to "
                      "protect small numbers; it never shows a single hidden count.")
     table = cells[cells["wait_band"] != "OVER13"].assign(
-        Status=lambda d: d["ehcp_status"].map(STATUS), Band=lambda d: d["wait_band"].map(lambda b: BANDS.get(b, "All bands")),
+        Status=lambda d: d["ehcp_status"].map(STATUS),
+        Band=lambda d: d["wait_band"].map(lambda b: BANDS.get(b, "All bands")),
         Note=lambda d: d["suppression_reason"].fillna("")).rename(columns={"waiting": "Children waiting"})
     table = table.merge(shares[["ehcp_status", "wait_band", "share"]], on=["ehcp_status", "wait_band"], how="left")
     table["% of status"] = table["share"].round(1)

@@ -151,6 +151,7 @@ def _pandas_filter(expr: str) -> str:
         return ""
     e = re.sub(r"\bAND\b", "and", expr)
     e = re.sub(r"(\w+) IN \(([^)]*)\)", r"\1 in [\2]", e)
+    e = e.replace("<>", "!=")
     return re.sub(r"(\w+) = ", r"\1 == ", e)
 
 

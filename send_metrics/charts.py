@@ -251,6 +251,7 @@ def ratio_forest(df: pd.DataFrame, *, label: str = "measure_title", ratio: str =
                                  hovertemplate="%{y}: ratio %{x:.2f} (95% CI %{customdata[0]:.2f} to "
                                                "%{customdata[1]:.2f})<extra></extra>"))
     fig.add_vline(x=1, line=dict(color="#0B0C0C", width=1.5))
+    fig.update_yaxes(categoryorder="array", categoryarray=list(d[label]))  # the table's order, top down
     ticks = [0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 4, 10]
     fig.update_xaxes(type="log", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks], minor=dict(showgrid=False))
     fig = _layout(fig, x_title=x_title, height=max(300, 26 * len(d) + 130))
@@ -352,7 +353,8 @@ def locality_map(geojson: dict, df: pd.DataFrame, *, code_property: str = "local
         val = by_code[value].get(code, np.nan) if code in by_code.index else np.nan
         text = str(by_code[label].get(code, code)) if code in by_code.index else str(code)
         fill = SUPPRESSED_GREY if pd.isna(val) else sequential_colour(float(val), lo, hi)
-        polys = f["geometry"]["coordinates"] if f["geometry"]["type"] == "MultiPolygon" else [f["geometry"]["coordinates"]]
+        geom = f["geometry"]
+        polys = geom["coordinates"] if geom["type"] == "MultiPolygon" else [geom["coordinates"]]
         for j, poly in enumerate(polys):
             ring = poly[0]
             fig.add_trace(go.Scatter(x=[c[0] * k for c in ring], y=[c[1] for c in ring], mode="lines",

@@ -252,9 +252,16 @@ class Engine:
         disc = base["measure_id"].map(lambda i: by_id[i].disclosure)
         check = np.where(disc == "denominator", base["denominator"], base["numerator"])
         primary = disclosure.primary_suppress(np.asarray(check, dtype=float), low, high)
-        primary &= (disc != "none").to_numpy()
+        # A denominator that counts children (plans issued, children seen) is itself a small
+        # number when it is 1-4; population denominators are never that small.
+        small_den = disclosure.primary_suppress(base["denominator"].to_numpy(dtype=float), low, high)
+        small_den &= ~base["measure_id"].map(lambda i: bool(by_id[i].denominator_dataset)).to_numpy(bool)
+        primary = (primary | small_den) & (disc != "none").to_numpy()
         base["suppressed"] = primary
-        base["suppression_reason"] = np.where(primary, disclosure.primary_reason(low, high), None)
+        base["suppression_reason"] = np.where(
+            primary, np.where(small_den & ~disclosure.primary_suppress(np.asarray(check, dtype=float), low, high),
+                              "primary: denominator " + disclosure.primary_reason(low, high).split(": ", 1)[-1],
+                              disclosure.primary_reason(low, high)), None)
         hier = self.hierarchies()
         if hier and primary.any():
             cells = base[["measure_id", "period", "area_code"]].copy()
@@ -269,12 +276,73 @@ class Engine:
                     primary_reason_text=disclosure.primary_reason(low, high))
                 base.loc[done.index, "suppressed"] = done["suppressed"].to_numpy()
                 base.loc[done.index, "suppression_reason"] = done["suppression_reason"].to_numpy()
+            self._protect_categories(base, hier, low, high)
         sup = base["suppressed"].to_numpy(dtype=bool)
         base.loc[sup, "numerator"] = np.nan
         # A denominator that is itself a small cohort is withheld too.
-        den_sup = sup & (disc == "denominator").to_numpy()
+        den_sup = sup & ((disc == "denominator").to_numpy() | small_den)
         base.loc[den_sup, "denominator"] = np.nan
         return base
+
+    # Measures whose numerators split one published total (the shared denominator): a single
+    # suppressed share could otherwise be recovered as total minus the others.
+    CATEGORY_FAMILIES = ("need_share_", "setting_")
+
+    def _protect_categories(self, base: pd.DataFrame, hier, low, high) -> None:
+        """Complementary suppression across categories, alternating with the area hierarchy
+        until neither adds anything (a cell hidden for one can be exposed by the other)."""
+        for _ in range(10):
+            changed = False
+            for prefix in self.CATEGORY_FAMILIES:
+                fam = base["measure_id"].str.startswith(prefix)
+                if not (fam & base["suppressed"]).any():
+                    continue
+                rows = base[fam]
+                cells = rows[["measure_id", "area_code", "period", "numerator", "suppressed", "suppression_reason"]].rename(
+                    columns={"numerator": "count"})
+                totals = rows.groupby(["area_code", "period"]).agg(
+                    count=("denominator", "first"), parts=("numerator", "sum")).reset_index()
+                # OTHER (needs outside the catalogue, e.g. not recorded) may be published
+                # elsewhere, so it counts as known; its huge stand-in value only stops it being
+                # chosen as the complementary cell (choice goes to the smallest), so a real
+                # share is hidden instead.
+                other = totals.assign(measure_id="OTHER", count=1e15, suppressed=False, suppression_reason=None)
+                totals = totals.assign(measure_id="TOTAL", suppressed=False, suppression_reason=None)
+                frame = pd.concat([cells, totals[cells.columns], other[cells.columns]], ignore_index=True)
+                frame = frame[frame["count"].notna()]
+                touched = frame.groupby(["area_code", "period"])["suppressed"].transform("any")
+                frame = frame[touched]
+                if frame.empty:
+                    continue
+                members = sorted(rows["measure_id"].unique()) + ["OTHER"]
+                done = disclosure.secondary_suppress(
+                    frame.reset_index(drop=True), [("TOTAL", members)], value_col="count", area_col="measure_id",
+                    group_cols=["area_code", "period"], primary_reason_text=disclosure.primary_reason(low, high),
+                    check_bounds=False)
+                newly = done[done["suppressed"] & ~frame["suppressed"].to_numpy() & done["measure_id"].str.startswith(prefix)]
+                for _, r in newly.iterrows():
+                    idx = base.index[(base["measure_id"] == r["measure_id"]) & (base["area_code"] == r["area_code"])
+                                     & (base["period"] == r["period"])]
+                    base.loc[idx, "suppressed"] = True
+                    base.loc[idx, "suppression_reason"] = "secondary: protects a suppressed share of the same total"
+                    changed = True
+            if not changed:
+                return
+            # Re-run the area pass for the families that changed.
+            cells = base[["measure_id", "period", "area_code"]].copy()
+            cells["count"] = base["numerator"]
+            cells["suppressed"] = base["suppressed"]
+            cells["suppression_reason"] = base["suppression_reason"]
+            fam_any = base["measure_id"].str.startswith(self.CATEGORY_FAMILIES)
+            touched = cells.groupby(["measure_id", "period"])["suppressed"].transform("any")
+            sub = cells[fam_any & touched & cells["count"].notna()]
+            done = disclosure.secondary_suppress(sub, hier, value_col="count", group_cols=["measure_id", "period"],
+                                                 primary_reason_text=disclosure.primary_reason(low, high))
+            before = base.loc[done.index, "suppressed"].to_numpy(bool)
+            base.loc[done.index, "suppressed"] = done["suppressed"].to_numpy()
+            base.loc[done.index, "suppression_reason"] = done["suppression_reason"].to_numpy()
+            if (done["suppressed"].to_numpy(bool) == before).all():
+                return
 
     def _values_and_intervals(self, base: pd.DataFrame, by_id: dict[str, Measure]) -> pd.DataFrame:
         out = []

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 
 import numpy as np
@@ -344,7 +344,8 @@ def council_values(loaded: pd.DataFrame, published: pd.DataFrame, m: Measure,
     p = p[p["value"].notna() & p["numerator"].notna() & p["denominator"].notna()]
     p = p[~disclosure.primary_suppress(p["numerator"].to_numpy(float), low, high)]
     p = p.assign(source="published")[cols] if len(p) else pd.DataFrame(columns=cols)
-    out = pd.concat([x for x in (a, p) if len(x)], ignore_index=True) if (len(a) or len(p)) else pd.DataFrame(columns=cols)
+    parts = [x for x in (a, p) if len(x)]
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
     if m.kind == "rate" or m.kind == "proportion":
         out = out[out["denominator"].astype(float) > 0]
     return out.reset_index(drop=True)
@@ -727,9 +728,12 @@ def protect_table(counts: pd.DataFrame, *, dims: Sequence[str], value_col: str,
         hopeless = _linear_repair(equations, vals, known, sup, reason, fixed=locked, sensitive=sensitive,
                                   max_rounds=len(cells))
     exposed = [j for j in hopeless if disclosure.primary_suppress(vals[j], low, high)]
-    if exposed:  # small counts that other published figures give away: report, do not hide it
+    if exposed:
+        # Hidden here, but the figures other views publish (``published_elsewhere``, e.g. the
+        # measure engine's totals) already give these away: report them so the source is fixed.
+        where = "; ".join(", ".join(f"{c}={cells.at[j, c]}" for c in [*keys, *dims]) for j in exposed[:5])
         warnings.warn(f"{len(exposed)} small counts can be worked out from figures published elsewhere "
-                      "(e.g. by the measure engine)", RuntimeWarning, stacklevel=2)
+                      f"(not from this table): {where}", RuntimeWarning, stacklevel=2)
     cells["suppressed"] = sup
     cells["suppression_reason"] = pd.Series(reason, dtype=object)
     cells.loc[cells["suppressed"], value_col] = np.nan

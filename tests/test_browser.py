@@ -58,12 +58,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(store: Path):
+def start_server(store: Path, data_dir: Path | None = None):
     """Start the app on a free loopback port; returns (process, base URL, log path)."""
     port = _free_port()
     env = {**os.environ, "SEND_STORE_DIR": str(store), "OPENBLAS_NUM_THREADS": "1",
            "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     env.pop("SEND_DEBUG", None)
+    if data_dir is not None:
+        env["SEND_DATA_DIR"] = str(data_dir)
     log_path = store.parent / f"streamlit-{port}.log"
     log = open(log_path, "wb")
     proc = subprocess.Popen(
@@ -358,3 +360,57 @@ def test_upload_shows_validation_report(server, page):
     wait_for_app(page)
     assert page.get_by_text("nothing was added", exact=False).count() == 1
     assert page.dialogs == []
+
+
+def test_explorer_breakdown_with_suppression(server, page):
+    """Localities broken down by primary need: small numbers are suppressed (blank) and the page
+    says how many rows have a suppressed cell."""
+    query = urllib.parse.urlencode([("areas", "Millom area"), ("areas", "Carlisle (locality)"), ("areas", "Cumberland"),
+                                    ("by", "primary need"), ("start", "2024")], doseq=True)
+    open_page(page, f"{server}/explorer?{query}")
+    assert not exceptions(page)
+    info = page.locator("[data-testid='stAlert']").filter(has_text="Disclosure control").inner_text()
+    suppressed_rows = int(info.split(" of ")[0].split()[-1])
+    assert suppressed_rows > 0, info
+    full_screenshot(page, SHOTS / "explorer-breakdown.png")
+
+
+def test_upload_add_to_the_data_without_restart(tmp_path, browser):
+    """Add an upload in the browser: it lands in the data folder's uploads/, a new load is
+    published and the running app shows it (Data quality lists the file) without a restart.
+    Uses its own copy of the data folder, never the repository's."""
+    import shutil
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "data" / "demo", data / "demo")
+    proc, base, _log = start_server(tmp_path / "store", data)
+    pg = browser.new_page(viewport={"width": 1280, "height": 900})
+    pg.dialogs = []
+    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+    try:
+        open_page(pg, base + "/")
+        open_page(pg, base + "/upload")
+        text = (ROOT / "data" / "demo" / "population.csv").read_text().splitlines()
+        body = "\n".join([text[0] + ",edition"] + [line + ",2026-upload-test" for line in text[1:40]]) + "\n"
+        pg.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(
+            {"name": "../../population update.csv", "mimeType": "text/csv", "buffer": body.encode()})
+        pg.get_by_text("Every row passed every check.", exact=True).wait_for(timeout=60_000)
+        wait_for_app(pg)
+        pg.get_by_role("button", name="Add to the data").click()
+        pg.get_by_text("the dashboard now shows load", exact=False).wait_for(timeout=120_000)
+        wait_for_app(pg)
+        assert not exceptions(pg)
+        assert (data / "uploads" / "population_update.csv").exists()
+        open_page(pg, base + "/explorer?view=Data+quality")
+        assert pg.get_by_text("uploads/population_update.csv", exact=True).count() or \
+            "uploads/population_update.csv" in pg.locator("[data-testid='stDataFrame']").first.inner_text() or \
+            _grid_has(pg, "uploads/population_update.csv")
+        assert pg.dialogs == []
+    finally:
+        pg.close()
+        stop_server(proc)
+
+
+def _grid_has(pg, text: str) -> bool:
+    """st.dataframe draws on a canvas; its accessible grid mirrors the cells for screen readers."""
+    return pg.evaluate("""(t) => [...document.querySelectorAll('[data-testid="stDataFrame"] [role="gridcell"]')]
+        .some(c => (c.textContent || '').includes(t))""", text)

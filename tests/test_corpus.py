@@ -184,14 +184,21 @@ def _table_for(dataset: str) -> str:
     return dataset if contract.DATASETS[dataset].reference else f"{dataset}_all_editions"
 
 
-def _rows_from(load_dir: Path, dataset: str, source: str) -> int:
+def _source(load_dir: Path, dataset: str) -> str:
+    """SQL source of every loaded row of a dataset (all editions; a single-edition load keeps one file)."""
     t = _table_for(dataset)
-    return _read(load_dir, f"SELECT count(*) FROM read_parquet('{{d}}/{t}.parquet') WHERE source_file = $f",
+    if (load_dir / f"{t}.parquet").exists():
+        return f"read_parquet('{{d}}/{t}.parquet')"
+    return f"(SELECT * FROM read_parquet('{{d}}/{dataset}.parquet') WHERE NOT is_rollup)"
+
+
+def _rows_from(load_dir: Path, dataset: str, source: str) -> int:
+    return _read(load_dir, f"SELECT count(*) FROM {_source(load_dir, dataset)} WHERE source_file = $f",
                  {"f": source})[0][0]
 
 
 def _known_good_intact(load_dir: Path) -> None:
-    rows = _read(load_dir, "SELECT area_code, primary_need, ehc_plans FROM read_parquet('{d}/ehcp_caseload_all_editions.parquet') "
+    rows = _read(load_dir, f"SELECT area_code, primary_need, ehc_plans FROM {_source(load_dir, 'ehcp_caseload')} "
                            "WHERE source_file = $f ORDER BY 1, 2", {"f": KNOWN_GOOD})
     want = sorted((r.split(",")[2], r.split(",")[4], int(r.split(",")[7])) for r in KNOWN_GOOD_ROWS)
     assert rows == want, "the previously loaded known-good rows must survive unchanged"
@@ -213,15 +220,14 @@ def _load_with_known_good(baseline, tmp_path: Path, path: Path, name: str):
 def _check_values(load_dir: Path, dataset: str, name: str, checks: list[dict]) -> None:
     from send_metrics import contract
     known = {c for c, _ in contract.canonical_columns(contract.DATASETS[dataset])} | {"edition"}
-    t = _table_for(dataset)
+    src = _source(load_dir, dataset)
     for chk in checks:
         cols = list(chk["match"]) + [chk["column"]]
         assert set(cols) <= known, cols
         where = " AND ".join(f'"{c}" = ${"p" + str(i)}' for i, c in enumerate(chk["match"]))
         params = {f"p{i}": v for i, v in enumerate(chk["match"].values())}
         params["f"] = name
-        rows = _read(load_dir, f'SELECT "{chk["column"]}" FROM read_parquet(\'{{d}}/{t}.parquet\') '
-                               f"WHERE source_file = $f AND {where}", params)
+        rows = _read(load_dir, f'SELECT "{chk["column"]}" FROM {src} WHERE source_file = $f AND {where}', params)
         assert len(rows) == 1, (chk, rows)
         got = rows[0][0]
         want = chk["equals"]
@@ -400,8 +406,7 @@ def test_mixed_editions_latest_is_used_and_every_edition_is_kept(baseline, tmp_p
     latest = _read(d, "SELECT area_code, ehc_plans, edition FROM read_parquet('{d}/ehcp_caseload.parquet') "
                       "WHERE NOT is_rollup AND year = 2024 ORDER BY 1")
     assert latest == [("LOC-CARLISLE", 31, "2025-06-26"), ("LOC-EDEN", 8, "2025-06-26"), ("LOC-MILLOM", 13, "2025-06-26")]
-    every = _read(d, "SELECT count(*), count(DISTINCT edition) FROM read_parquet('{d}/ehcp_caseload_all_editions.parquet') "
-                     "WHERE year = 2024")
+    every = _read(d, f"SELECT count(*), count(DISTINCT edition) FROM {_source(d, 'ehcp_caseload')} WHERE year = 2024")
     assert every == [(6, 2)]
     q = _read(d, "SELECT count(*) FROM read_parquet('{d}/quarantine.parquet')")
     assert q == [(0,)], "two editions of the same key are not duplicates"

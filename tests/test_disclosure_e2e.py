@@ -23,7 +23,6 @@ import math
 import os
 import random
 import re
-import shutil
 import warnings
 from dataclasses import replace
 from pathlib import Path

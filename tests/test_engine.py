@@ -167,3 +167,11 @@ def test_rolling_recent_trend_equals_the_reference_on_every_window():
         want = [stats.recent_trend(v[k:k + 5], (v - half)[k:k + 5], (v + half)[k:k + 5]) for k in range(n - 4)]
         assert list(got) == want
     assert set(rolling_recent_trend(np.arange(10.0) * 5, np.arange(10.0) * 5 - 1, np.arange(10.0) * 5 + 1)) == {"increasing"}
+
+
+def test_no_single_need_share_is_recoverable_from_its_total(demo_engine):
+    t = demo_engine.full_table()
+    needs = t[t["measure_id"].str.startswith("need_share_")]
+    for (area, period), g in needs.groupby(["area_code", "period"]):
+        hidden = g["suppressed"].astype(bool).sum()
+        assert hidden != 1, f"{area} {period}: one need share hidden beside its published total"

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 
 import numpy as np
 import pandas as pd
@@ -585,14 +584,16 @@ def test_fit_title_never_exceeds_ten_words():
 def test_locality_map_and_schematic_label_every_locality():
     geo = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {"locality_code": c},
-         "geometry": {"type": "Polygon", "coordinates": [[[x, 54], [x + 0.1, 54], [x + 0.1, 54.1], [x, 54.1], [x, 54]]]}}
+         "geometry": {"type": "Polygon",
+                      "coordinates": [[[x, 54], [x + 0.1, 54], [x + 0.1, 54.1], [x, 54.1], [x, 54]]]}}
         for x, c in ((-3.0, "A"), (-2.8, "B"))]}
     df = pd.DataFrame({"area_code": ["A", "B"], "value": [1.0, np.nan], "label": ["A 1.0", "B suppressed"]})
     fig = charts.locality_map(geo, df, colour_title="%")
     fills = [t.fillcolor for t in fig.data if t.fill == "toself"]
     assert fills[1] == charts.SUPPRESSED_GREY and fills[0] != fills[1]
     assert {a.text for a in fig.layout.annotations} == {"A 1.0", "B suppressed"}
-    sch = charts.locality_schematic(pd.DataFrame({"area_name": ["A", "B"], "footprint": ["North Cumbria", "South Cumbria"],
+    sch = charts.locality_schematic(pd.DataFrame({"area_name": ["A", "B"],
+                                                  "footprint": ["North Cumbria", "South Cumbria"],
                                                   "value": [1.0, np.nan], "value_text": ["1.0", "suppressed"]}))
     texts = " ".join(a.text for a in sch.layout.annotations)
     assert "North Cumbria" in texts and "South Cumbria" in texts and "suppressed" in texts

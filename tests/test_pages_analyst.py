@@ -109,6 +109,35 @@ def test_explorer_quality_view_renders(store):
     assert "demo/ehcp_caseload.csv" in set(manifest["file"])
 
 
+def test_explorer_quality_view_lists_quarantined_rows(tmp_path, monkeypatch):
+    """A load with bad rows: each quarantined row is listed with file, row, column and reason, and
+    small counts in the raw rows are shown as c."""
+    from send_metrics.config import load_config
+    from send_metrics.store import load
+    data = tmp_path / "data"
+    (data / "x").mkdir(parents=True)
+    (data / "x" / "caseload.csv").write_text(
+        "time_period,time_identifier,area_code,area_level,primary_need,age_band,setting_type,ehc_plans\n"
+        "2024,January,LOC-MILLOM,locality,ASD,5to10,mainstream,12\n"
+        "2024,January,LOC-NOWHERE,locality,ASD,5to10,special,3\n"
+        "2024,January,LOC-EDEN,locality,ASD,5to10,mainstream,-2\n"
+        "2024,January,LOC-EDEN,locality,<b>X</b>,5to10,special,7\n")
+    monkeypatch.setenv("SEND_DATA_DIR", str(data))
+    monkeypatch.setenv("SEND_STORE_DIR", str(tmp_path / "store"))
+    assert load(load_config()).load_id
+    at = run_page("explorer", {"view": "Data quality"})
+    assert_clean(at)
+    quarantined = next(d.value for d in at.dataframe if "reason" in d.value.columns)
+    assert {"source_file", "source_row", "column_name", "value", "reason", "raw_row"} <= set(quarantined.columns)
+    assert set(quarantined["source_row"]) == {3, 4, 5}
+    assert "unknown area code (not in the areas table)" in set(quarantined["reason"])
+    assert "<b>X</b>" in set(quarantined["value"])  # shown as text in a table
+    raw3 = json.loads(quarantined.loc[quarantined["source_row"] == 3, "raw_row"].iloc[0])
+    assert raw3["ehc_plans"] == "c"
+    manifest = at.dataframe[0].value
+    assert manifest.loc[manifest["file"] == "x/caseload.csv", "rows_quarantined"].iloc[0] == 3
+
+
 # -- explorer: selectors, deep links, disclosure --------------------------------------------------
 def test_explorer_selectors_change_the_view(store):
     at = run_page("explorer")
@@ -153,6 +182,14 @@ def test_explorer_deep_link_reproduces_view(store):
     assert set(df["period"]) == {f"2024-0{m}" for m in range(1, 7)}
     names = {ui_name for ui_name in df["area_name"]}
     assert "Millom area" in names
+
+
+def test_explorer_area_labels_are_unambiguous(store):
+    """Carlisle is a locality and a former district: the URL label must pick the right one."""
+    at = run_page("explorer", {"areas": ["Carlisle (locality)", "Carlisle (former district)"]})
+    assert_clean(at)
+    assert set(at.multiselect(key="areas").value) == {"LOC-CARLISLE", "E07000028"}
+    assert set(table(at)["area_code"]) == {"LOC-CARLISLE", "E07000028"}
 
 
 def test_explorer_hostile_params_are_ignored(store):

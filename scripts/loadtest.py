@@ -1,0 +1,342 @@
+"""Load test: many concurrent dashboard sessions changing selectors on every page.
+
+    python scripts/loadtest.py --sessions 20 --seconds 60
+
+Starts the app on loopback (127.0.0.1, a free port) on the data folder and a private store
+(loaded first, so the sessions do not all wait for the first load), or uses a running app with
+`--url`. Opens N sessions as N pages of one headless Chromium (/usr/bin/chromium, Playwright's
+async API). Each session loops until the time is up: open the next page of app.py, wait until
+Streamlit is idle, change a selector (a random option of a random select box), wait again. It
+counts page loads and selector changes, and errors: stException elements, "could not be drawn"
+boxes (exceptions the page caught), HTTP responses >= 400, JavaScript page errors, timeouts, and
+lines in the server log naming a traceback, "connection is busy" or a lock. Server memory (RSS)
+is read after a warm-up visit of every page, every second, and at the end (psutil when
+installed, else /proc).
+
+Bounded: at most 50 sessions and 600 seconds; every wait has a timeout; the server and browser
+are stopped at the end. Loopback only: --url must be http://127.0.0.1 or http://localhost.
+Prints a summary and writes the figures as JSON (--json FILE).
+Exit code 0 when there were no errors, 1 otherwise, 2 for usage errors.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+MAX_SESSIONS, MAX_SECONDS = 50, 600
+ACTION_TIMEOUT_MS = 60_000
+LOG_PATTERNS = {
+    "traceback": re.compile(r"Traceback \(most recent call last\)"),
+    "connection_busy": re.compile(r"connection is busy", re.I),
+    "lock": re.compile(r"Could not set lock|lock on file|database is locked|ResourceInUse", re.I),
+}
+
+
+def app_pages() -> list[str]:
+    text = (ROOT / "app.py").read_text()
+    return [url for _file, url in re.findall(r'st\.Page\(\s*"([^"]+)"[^)]*?url_path="([^"]+)"', text)]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rss_mb(pid: int) -> float | None:
+    try:
+        import psutil  # optional
+        return psutil.Process(pid).memory_info().rss / 1e6
+    except ImportError:
+        pass
+    except Exception:
+        return None
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024 / 1e6
+    except OSError:
+        return None
+    return None
+
+
+def wait_health(url: str, timeout: float) -> bool:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                return True
+        except OSError:
+            time.sleep(0.5)
+    return False
+
+
+class Server:
+    """The app under test, started on loopback with its log captured."""
+
+    def __init__(self, data_dir: Path, store_dir: Path, log_path: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self.env = {**os.environ, "SEND_DATA_DIR": str(data_dir), "SEND_STORE_DIR": str(store_dir)}
+        self.proc: subprocess.Popen | None = None
+
+    def prepare(self) -> float:
+        t0 = time.time()
+        subprocess.run([sys.executable, "-m", "send_metrics", "load"], cwd=ROOT, env=self.env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=900)
+        return time.time() - t0
+
+    def start(self) -> None:
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.address", "127.0.0.1", "--server.port", str(self.port),
+             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+            cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        if not wait_health(self.url, 120):
+            self.stop()
+            raise SystemExit("error: the app did not start within 120 s (see the log: %s)" % self.log_path)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        if getattr(self, "log", None):
+            self.log.close()
+
+
+class Stats:
+    def __init__(self):
+        self.page_loads = 0
+        self.selector_changes = 0
+        self.errors: dict[str, int] = {}
+        self.examples: list[str] = []
+        self.load_seconds: list[float] = []
+
+    def error(self, kind: str, detail: str) -> None:
+        self.errors[kind] = self.errors.get(kind, 0) + 1
+        if len(self.examples) < 20:
+            self.examples.append(f"{kind}: {detail[:300]}")
+
+
+async def wait_idle(page, timeout_ms: int = ACTION_TIMEOUT_MS) -> None:
+    await page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=timeout_ms)
+    # the script may not have started yet right after an interaction
+    await page.wait_for_timeout(150)
+    await page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout_ms)
+    await page.wait_for_function("document.querySelectorAll(\"[data-testid='stSkeleton']\").length === 0",
+                                 timeout=timeout_ms)
+
+
+async def check_page(page, stats: Stats, where: str) -> None:
+    n = await page.locator("[data-testid='stException']").count()
+    if n:
+        stats.error("stException", f"{where}: {n}")
+    n = await page.get_by_text("could not be drawn").count()
+    if n:
+        stats.error("caught_exception", where)
+
+
+async def change_selector(page, rng: random.Random) -> bool:
+    boxes = page.locator("[data-testid='stSelectbox']")
+    count = await boxes.count()
+    if not count:
+        return False
+    box = boxes.nth(rng.randrange(count))
+    await box.scroll_into_view_if_needed(timeout=30_000)
+    await box.click(timeout=30_000)
+    options = page.locator("[role='option']")
+    await options.first.wait_for(timeout=30_000)
+    n = await options.count()
+    await options.nth(rng.randrange(n)).click(timeout=30_000)
+    return True
+
+
+def is_probe(url: str) -> bool:
+    """Streamlit's frontend first asks <page>/_stcore/health and host-config (404) before the root ones."""
+    path = urlparse(url).path
+    return path.endswith("favicon.ico") or (re.search(r"/[^/]+/_stcore/(health|host-config)$", path) is not None)
+
+
+async def warm_up(browser, base: str, pages: list[str]) -> float:
+    """Visit every page once (not counted), so the figures measure concurrency, not first computations."""
+    t0 = time.time()
+    context = await browser.new_context()
+    page = await context.new_page()
+    for url_path in pages:
+        try:
+            await page.goto(f"{base}/{url_path}", timeout=4 * ACTION_TIMEOUT_MS)
+            await wait_idle(page, 4 * ACTION_TIMEOUT_MS)
+        except Exception:
+            pass
+    await context.close()
+    return time.time() - t0
+
+
+async def session(browser, base: str, pages: list[str], deadline: float, stats: Stats, seed: int) -> None:
+    rng = random.Random(seed)
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    page.on("pageerror", lambda e: stats.error("page_error", str(e)))
+    page.on("response", lambda r: stats.error("http", f"{r.status} {r.url}") if r.status >= 400
+            and not is_probe(r.url) else None)
+    order = pages[seed % len(pages):] + pages[:seed % len(pages)]
+    i = 0
+    try:
+        while time.time() < deadline:
+            url_path = order[i % len(order)]
+            i += 1
+            where = f"session {seed} /{url_path}"
+            try:
+                t0 = time.time()
+                await page.goto(f"{base}/{url_path}", timeout=ACTION_TIMEOUT_MS)
+                await wait_idle(page)
+                stats.load_seconds.append(time.time() - t0)
+                stats.page_loads += 1
+                await check_page(page, stats, where)
+                if time.time() >= deadline:
+                    break
+                if await change_selector(page, rng):
+                    await wait_idle(page)
+                    stats.selector_changes += 1
+                    await check_page(page, stats, where + " after a selector change")
+            except Exception as exc:  # a timeout or a vanished element is an error of the run
+                if time.time() < deadline + 5:
+                    stats.error("timeout" if "Timeout" in type(exc).__name__ else "interaction",
+                                f"{where}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+    finally:
+        await context.close()
+
+
+async def run(base: str, sessions: int, seconds: float, server_pid: int | None) -> dict:
+    from playwright.async_api import async_playwright
+    pages = app_pages()
+    stats = Stats()
+    rss = {"start": rss_mb(server_pid) if server_pid else None, "peak": None, "samples": []}
+
+    async def sample():
+        while True:
+            if server_pid:
+                v = rss_mb(server_pid)
+                if v is not None:
+                    rss["samples"].append(round(v, 1))
+                    rss["peak"] = max(rss["peak"] or 0, v)
+            await asyncio.sleep(1)
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                          args=["--no-sandbox", "--disable-dev-shm-usage"])
+        warm_s = await warm_up(browser, base, pages)
+        rss["start"] = rss_mb(server_pid) if server_pid else None
+        sampler = asyncio.create_task(sample())
+        t0 = time.time()
+        deadline = t0 + seconds
+        try:
+            await asyncio.wait_for(
+                asyncio.gather(*(session(browser, base, pages, deadline, stats, s) for s in range(sessions))),
+                timeout=seconds + 2 * ACTION_TIMEOUT_MS / 1000 + 30)
+        except asyncio.TimeoutError:
+            stats.error("timeout", "the run did not stop in time")
+        elapsed = time.time() - t0
+        sampler.cancel()
+        await browser.close()
+    rss["end"] = rss_mb(server_pid) if server_pid else None
+    loads = sorted(stats.load_seconds)
+    return {
+        "sessions": sessions, "seconds": round(elapsed, 1), "pages": pages, "warm_up_seconds": round(warm_s, 1),
+        "page_loads": stats.page_loads, "selector_changes": stats.selector_changes,
+        "page_load_seconds_median": round(loads[len(loads) // 2], 2) if loads else None,
+        "page_load_seconds_p95": round(loads[int(len(loads) * 0.95)], 2) if loads else None,
+        "errors": stats.errors, "error_examples": stats.examples,
+        "server_rss_mb": {"start": rss["start"] and round(rss["start"], 1), "end": rss["end"] and round(rss["end"], 1),
+                          "peak": rss["peak"] and round(rss["peak"], 1)},
+    }
+
+
+def scan_log(path: Path) -> dict[str, int]:
+    text = path.read_text(errors="replace") if path.exists() else ""
+    return {name: len(rx.findall(text)) for name, rx in LOG_PATTERNS.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sessions", type=int, default=20, help=f"concurrent sessions (1-{MAX_SESSIONS})")
+    ap.add_argument("--seconds", type=float, default=60, help=f"duration (1-{MAX_SECONDS})")
+    ap.add_argument("--url", help="use a running app on loopback instead of starting one")
+    ap.add_argument("--data-dir", default=str(ROOT / "data"), help="data folder for the started app")
+    ap.add_argument("--store-dir", help="store for the started app (default: a new temporary folder)")
+    ap.add_argument("--json", help="also write the figures to this JSON file")
+    args = ap.parse_args(argv)
+    if not 1 <= args.sessions <= MAX_SESSIONS or not 1 <= args.seconds <= MAX_SECONDS:
+        print(f"error: --sessions must be 1-{MAX_SESSIONS} and --seconds 1-{MAX_SECONDS}", file=sys.stderr)
+        return 2
+    if not Path(CHROMIUM).exists():
+        print(f"error: {CHROMIUM} is missing (apt-get install chromium)", file=sys.stderr)
+        return 2
+    if args.url and urlparse(args.url).hostname not in ("127.0.0.1", "localhost", "::1"):
+        print("error: --url must be a loopback address (http://127.0.0.1:PORT)", file=sys.stderr)
+        return 2
+
+    server = None
+    tmp = Path(tempfile.mkdtemp(prefix="send-loadtest-"))
+    log_path = tmp / "server.log"
+    prepare_s = None
+    try:
+        if args.url:
+            base, pid = args.url.rstrip("/"), None
+            if not wait_health(base, 30):
+                print(f"error: no app answers at {base}", file=sys.stderr)
+                return 2
+        else:
+            store = Path(args.store_dir) if args.store_dir else tmp / "store"
+            server = Server(Path(args.data_dir).resolve(), store.resolve(), log_path)
+            print(f"loading {args.data_dir} into {store} ...", flush=True)
+            prepare_s = server.prepare()
+            server.start()
+            base, pid = server.url, server.proc.pid
+        print(f"{args.sessions} sessions for {args.seconds:g} s against {base} ...", flush=True)
+        result = asyncio.run(run(base, args.sessions, args.seconds, pid))
+        result["prepare_seconds"] = prepare_s and round(prepare_s, 1)
+        result["server_log"] = scan_log(log_path) if server else None
+        result["machine"] = {"cpus": os.cpu_count(), "load_average": os.getloadavg()}
+    finally:
+        if server:
+            server.stop()
+    log_errors = sum((result.get("server_log") or {}).values())
+    total_errors = sum(result["errors"].values()) + log_errors
+    result["total_errors"] = total_errors
+    rss = result["server_rss_mb"]
+    print(f"sessions held: {result['sessions']} for {result['seconds']} s")
+    print(f"page loads: {result['page_loads']}, selector changes: {result['selector_changes']}, "
+          f"median page load {result['page_load_seconds_median']} s, p95 {result['page_load_seconds_p95']} s")
+    print(f"errors: {result['errors'] or 0}; server log: {result['server_log']}")
+    print(f"server RSS: start {rss['start']} MB, end {rss['end']} MB, peak {rss['peak']} MB")
+    for e in result["error_examples"][:10]:
+        print("  " + e)
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1))
+    if server:
+        print(f"server log: {log_path}")
+    return 0 if total_errors == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
