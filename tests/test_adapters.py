@@ -135,9 +135,10 @@ def test_caseload_totals_match_the_published_totals(release_a_store):
     assert needs == [(sen2_mod.not_broken_down()["primary_need"] or "UNK",)]
     bands = {r[0] for r in q(config, "SELECT DISTINCT age_band FROM {ehcp_caseload}")}
     assert bands <= set(contract.AGE_BANDS) and len(bands) >= 4
-    # Area-years without a faithful breakdown are kept as published benchmark totals.
-    cumbria = q(config, "SELECT year, value FROM {benchmarks} WHERE area_code = 'E10000006' "
-                        "AND measure_id = 'ehcp_caseload' ORDER BY 1")
+    # With the contract's "not broken down" codes every January loads as caseload rows, so
+    # Cumbria's last January (2023) is a caseload total, never joined to the new councils.
+    cumbria = q(config, "SELECT year, sum(ehc_plans) FROM {ehcp_caseload} WHERE area_code = 'E10000006' "
+                        "AND NOT is_rollup GROUP BY 1 ORDER BY 1")
     assert [y for y, _ in cumbria] == [2023]
 
 
@@ -266,12 +267,14 @@ def test_snake_case_mi_and_camelcase_generations_map_the_same_way(tmp_path):
     assert {r["edition"] for r in c_rows.values()} == {"2019"} and {r["edition"] for r in s_rows.values()} == {"2023"}
 
 
-def test_old_caseload_generation_totals_become_benchmarks(tmp_path):
+def test_old_caseload_generation_totals_become_caseload_totals(tmp_path):
+    # The contract's "not broken down" codes let a total load as one caseload row.
     r = adapt(FIX / "sen2_old_caseload" / "sen2_age_caseload.csv", tmp_path)
-    bench = read_out(r, "benchmarks")
-    assert {(b["time_period"], b["area_code"], b["measure_id"]) for b in bench} >= {
-        ("2022", "E10000006", "ehcp_caseload"), ("2021", "E92000001", "ehcp_caseload")}
-    assert all(b["time_identifier"] == "January" for b in bench)
+    rows = read_out(r, "ehcp_caseload")
+    keys = {(b["time_period"], b["area_code"]) for b in rows}
+    assert keys >= {("2022", "E10000006"), ("2021", "E92000001")}
+    assert all(b["time_identifier"] == "January" and b["primary_need"] == "ALL" and b["age_band"] == "all"
+               and b["setting_type"] == "all" for b in rows)
     assert any("Total_all" in n for n in r.notes)
 
 
@@ -387,9 +390,8 @@ def test_real_release_reproduces_published_figures(real_release):
     assert got[("E06000064", "2024")] == 2196 and got[("E06000064", "2025")] == 2377
     all_councils = engine.table(["timeliness_20wk_ex"], None, ["2024"])
     assert (all_councils["area_level"] == "council").sum() >= 150
-    # England 2024 has no faithful breakdown in the contract yet: its total is a published benchmark.
-    assert q(config, "SELECT value FROM {benchmarks} WHERE area_code = 'E92000001' AND year = 2024 "
-                     "AND measure_id = 'ehcp_caseload'") == [(576474.0,)]
+    # England 2024's age rows do not add up to its total, so the total loads as one "all" row.
+    assert got[("E92000001", "2024")] == 576474
 
 
 @real
