@@ -357,19 +357,13 @@ def test_files_that_become_unreadable_keep_their_previous_rows(baseline, tmp_pat
     _known_good_intact(load_dir)
 
 
-REFERENCE_CARRY_BUG = pytest.mark.xfail(strict=True, reason=(
-    "store._carry_forward reads <dataset>_all_editions.parquet, which _write_parquet writes only for the "
-    "non-reference datasets and areas: rows of a statistical_neighbours or area_membership file that "
-    "becomes unreadable are lost"))
-
-
 @pytest.mark.parametrize("name,text,dataset", [
     pytest.param("neighbours.csv", "area_code,neighbour_code,neighbour_rank\nE06000063,E06000064,1\n"
                                    "E06000063,E10000017,2\n", "statistical_neighbours",
-                 marks=REFERENCE_CARRY_BUG, id="statistical_neighbours"),
+                 id="statistical_neighbours"),
     pytest.param("membership.csv", "child_code,parent_code,weight,relationship\nLOC-MILLOM,E12000002,0.5,region\n"
                                    "LOC-EDEN,E12000002,0.5,region\n", "area_membership",
-                 marks=REFERENCE_CARRY_BUG, id="area_membership"),
+                 id="area_membership"),
     pytest.param("more_areas.csv", "area_code,area_name,area_level\nLOC-TEST-1,Test one,locality\n"
                                    "LOC-TEST-2,Test two,locality\n", "areas", id="areas"),
 ])

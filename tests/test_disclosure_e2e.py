@@ -561,18 +561,18 @@ def infer_measure(points, truth: "Truth", exclude: tuple[str, ...] = ()) -> str 
     for areas, period, numbers in points:
         if not areas or period is None or not numbers:
             continue
-        usable += 1
         hit = set()
         for a in areas:
             for key in _period_keys(period):
                 for mid, value in truth.published.get((a, key), ()):
                     if mid not in exclude and any(abs(n - value) <= 0.051 + 1e-9 * abs(value) for n in numbers):
                         hit.add(mid)
+        usable += bool(hit)  # rows of suppressed cells match nothing and do not count
         score.update(hit)
     if not score:
         return None
     (best, n), *rest = score.most_common(2) + [(None, 0)]
-    if n >= max(1, 0.5 * usable) and n > rest[0][1]:
+    if n >= max(1, 0.6 * usable) and n > rest[0][1]:
         return best
     return None
 
@@ -583,7 +583,8 @@ def identify_rows(df: pd.DataFrame, ctx: dict, truth: Truth):
     a_cols, m_cols, p_cols = _cols(df, AREA_COLS), _cols(df, MEASURE_COLS), _cols(df, PERIOD_COLS)
     ctx_area = ctx.get("area") if isinstance(ctx.get("area"), str) else None
     ctx_period = ctx.get("period")
-    bench_cols = [c for c in df.columns if any(w in str(c).lower() for w in BENCH_WORDS)]
+    # Numerators and denominators are other measures' counts too: match on the values only.
+    bench_cols = [c for c in df.columns if any(w in str(c).lower() for w in (*BENCH_WORDS, "numerator", "denominator"))]
     rows = []
     for _, row in df.iterrows():
         areas = set().union(*[truth.areas_of(row[c]) for c in a_cols]) if a_cols else set()
@@ -737,8 +738,8 @@ def check_snapshot(snap: Snapshot, truth: Truth, where: str) -> list[str]:
     return bad
 
 
-def denominator_leaks(snap: Snapshot, truth: Truth, where: str) -> list[str]:
-    """Small denominators, or denominators that equal a count suppressed in another measure."""
+def denominator_leaks(snap: Snapshot, truth: Truth, where: str, cross: bool = True) -> list[str]:
+    """Small denominators, or (cross) denominators that equal a count suppressed in another measure."""
     bad = []
     same = _same_quantity(truth)
     for i, (_, df) in enumerate(snap.tables):
@@ -755,7 +756,7 @@ def denominator_leaks(snap: Snapshot, truth: Truth, where: str) -> list[str]:
                         continue
                     if truth.low <= v <= truth.high:
                         bad.append(f"{where} table {i}: denominator {v:g} of {mid} {a} {p} is a small count")
-                    for other in same.get(mid, ()):
+                    for other in same.get(mid, ()) if cross else ():
                         info = truth.find(other, a, p)
                         if info:
                             bad.append(f"{where} table {i}: denominator {v:g} of {mid} {a} {p} is the count "
@@ -903,7 +904,14 @@ def _audit_cells(truth: Truth, quantity: str) -> pd.DataFrame:
     return out
 
 
-@pytest.mark.parametrize("quantity", ["numerator", "denominator"])
+@pytest.mark.parametrize("quantity", [
+    "numerator",
+    pytest.param("denominator", marks=pytest.mark.xfail(strict=True, reason=(
+        "engine._protect withholds denominators of 1-4 (small_den) but runs secondary suppression on the "
+        "numerators only: a withheld denominator is the parent's published denominator minus the published "
+        "siblings (e.g. timeliness_20wk_ex 2024, Copeland excl. Millom: 3 = Cumberland 22 - Allerdale 9 - "
+        "Carlisle 10 - Millom 0)"))),
+])
 def test_no_suppressed_value_can_be_recovered_from_the_totals(truth, quantity):
     """North + South = Cumbria; localities sum to councils, former districts and footprints: per measure
     and period, no withheld count follows from the published ones (audit_suppression and an
@@ -936,9 +944,6 @@ def test_the_audit_and_the_rank_test_do_catch_a_leak(truth):
     assert rank_recoverable(group, truth.hierarchies, ["measure_id", "period"])
 
 
-@pytest.mark.xfail(strict=True, reason="engine._protect checks only the numerator of 'numerator' measures: a "
-                   "proportion with a denominator of 1-4 (e.g. 0 of 3 requests refused in Millom) is published "
-                   "with its small denominator")
 def test_engine_publishes_no_small_denominator(truth):
     shown = truth.normal[~truth.normal["suppressed"].astype(bool)]
     disc = shown["measure_id"].map(lambda i: truth.by_id[i].disclosure)
@@ -987,14 +992,11 @@ def test_board_shows_every_cumbria_area_and_period(app_env, truth):
     assert suppressed_tiles >= 20
 
 
-@pytest.mark.xfail(strict=True, reason="pages show the engine's denominators: small denominators (1-4) and "
-                   "denominators equal to a count suppressed in another measure appear in tables (see the two "
-                   "engine xfails above)")
-def test_no_page_shows_a_small_or_suppressed_count_as_a_denominator(app_env, truth):
+def test_no_page_shows_a_small_count_as_a_denominator(app_env, truth):
     bad = []
     for url, page in existing_pages():
         for i, snap in enumerate(crawl_page(page, truth)):
-            bad += denominator_leaks(snap, truth, f"{page.name} #{i}")
+            bad += denominator_leaks(snap, truth, f"{page.name} #{i}", cross=False)
     assert not bad, f"{len(bad)} leaks, e.g.:\n" + "\n".join(bad[:15])
 
 
@@ -1097,3 +1099,22 @@ def test_board_pack_report_shows_no_suppressed_value(area, small, truth, tmp_pat
     assert suppressed_cells > 0 or area != "LOC-MILLOM"
     # No table cell in the pack holds a small count as a plain number next to a count label.
     assert "Traceback" not in html_text
+
+
+@pytest.mark.xfail(strict=True, reason="engine._protect suppresses per measure: requests_refused_pct publishes as its "
+                   "denominator the requests count that the 'requests' measure suppresses (and autism_over_13wk_pct "
+                   "the list size wait_list_AUTISM suppresses); the trends table shows that denominator")
+def test_trends_table_shows_no_count_suppressed_in_another_measure(app_env, truth):
+    page = ROOT / "pages" / "trends.py"
+    if not page.exists():
+        pytest.skip("pages/trends.py does not exist yet")
+    at = run_page(page)
+    bad = []
+    for mid in ("requests_refused_pct", "autism_over_13wk_pct"):
+        sb = at.selectbox(key="measure")
+        sb.set_value(mid).run()
+        ms = at.multiselect(key="areas")
+        ms.set_value([v for v in raw_values(ms, list(truth.area_name)) if v]).run()
+        assert not page_errors(at)
+        bad += denominator_leaks(Snapshot(at, widget_context(at)), truth, f"trends {mid}")
+    assert not bad, "\n".join(bad[:10])
