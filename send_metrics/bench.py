@@ -282,8 +282,7 @@ def run_bench(args) -> int:
         result = _run(work, quick, runs, log)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    if not quick:
-        write_markdown(result)
+    write_markdown(result)
     if args.json:
         print(json.dumps(result))
     else:
@@ -386,7 +385,7 @@ def write_markdown(r: dict, path: Path = PROJECT_ROOT / "BENCHMARKS.md") -> None
     m = r["machine"]
     lines = [
         "# Benchmarks", "",
-        f"Measured {r['date']} by `python -m send_metrics bench` on {m['platform']}, {m['cpus']} cores, "
+        f"Measured {r['date']} by `python -m send_metrics bench{' --quick' if r['quick'] else ''}` on {m['platform']}, {m['cpus']} cores, "
         f"{m['memory_mb']:,} MB RAM, Python {m['python']}, DuckDB {m['duckdb']}, pandas {m['pandas']}. "
         "Every ratio compares two things timed back to back in the same run (the machine is shared and noisy).", "",
         "## Data", "",
@@ -410,7 +409,9 @@ def write_markdown(r: dict, path: Path = PROJECT_ROOT / "BENCHMARKS.md") -> None
               "## How cost grows with data", "",
               "| councils | rows | our ingest s | DuckDB plain read s | measure table s |", "|---|---|---|---|---|",
               *[f"| {g['councils']} | {g['rows']:,} | {g['ingest_s']} | {g['plain_duckdb_s']} | {g['measure_table_s']} |"
-                for g in r["growth"]], "",
+                for g in r["growth"]],
+              *([] if r["growth"] else ["", "(Not measured in this run: `--quick` skips the three-size growth run; "
+                                            "run `python -m send_metrics bench` for it.)"]), "",
               "## Design notes", "",
               "- Loads are converted once to Parquet; parent areas are pre-aggregated at load; the measure table "
               "with its statistics is computed once per load and kept beside it, so pages only filter it.",
