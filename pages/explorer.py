@@ -426,6 +426,8 @@ def _multi(label: str, options: list, key: str, default: list, format_func=str, 
 def render() -> None:
     ui.page("Data explorer", "For analysts: pick a dataset, filter it, break it down, and download "
             "what you see. Small numbers are suppressed before anything is shown.")
+    if not ui.require_sign_in("The data explorer"):
+        return
     view = st.radio("View", list(VIEWS), format_func=VIEWS.get, horizontal=True, key="view",
                     bind="query-params")
     if view == "quality":

@@ -54,6 +54,8 @@ def _reset_uploader() -> None:
 def render() -> None:
     ui.page("Upload an extract", "Check a CSV or Parquet extract against the data contract, read the "
             "validation report, then add it to the data or discard it.")
+    if not ui.require_sign_in("Uploading extracts"):
+        return
     cfg = ui.database().config
     if MESSAGE in st.session_state:
         kind, text = st.session_state.pop(MESSAGE)
