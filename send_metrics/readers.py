@@ -45,7 +45,7 @@ def normalise_name(name: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", name).strip("_")
 
 
-def _detect_delimiter(header_line: str) -> str:
+def detect_delimiter(header_line: str) -> str:
     counts = {d: 0 for d in (",", ";", "\t", "|")}
     in_quotes = False
     for ch in header_line:
@@ -108,7 +108,7 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> RawTable
     try:
         if not first_line.strip():
             raise UnreadableFile("the first line (the header) is blank")
-        delimiter = _detect_delimiter(first_line)
+        delimiter = detect_delimiter(first_line)
         if delimiter != ",":
             notes.append({";": "semicolon", "\t": "tab", "|": "pipe"}[delimiter] + "-separated")
         header = next(csv.reader(io.StringIO(first_line), delimiter=delimiter))

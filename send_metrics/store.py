@@ -139,7 +139,7 @@ def _connect(config: Config, tmp: Path) -> duckdb.DuckDBPyConnection:
 
 def _header_dataset(path: Path) -> str | None:
     """Cheap look at the header only, to order files (areas before everything else)."""
-    from .readers import _detect_delimiter, normalise_name
+    from .readers import detect_delimiter, normalise_name
     from .validate import detect_dataset
     if path.suffix.lower() == ".parquet":
         return None
@@ -150,7 +150,7 @@ def _header_dataset(path: Path) -> str | None:
         return None
     import csv as _csv
     import io
-    cols = next(_csv.reader(io.StringIO(first), delimiter=_detect_delimiter(first)), [])
+    cols = next(_csv.reader(io.StringIO(first), delimiter=detect_delimiter(first)), [])
     ds, _ = detect_dataset([normalise_name(c) for c in cols])
     return ds.name if ds else None
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import contract
+from ..readers import detect_delimiter
 
 REFERENCE_AREAS = Path(__file__).resolve().parent.parent / "reference" / "areas.csv"
 SYMBOLS = set(contract.SYMBOLS)
@@ -62,15 +63,7 @@ def _decode(data: bytes) -> tuple[str, str]:
 
 
 def _delimiter(line: str) -> str:
-    counts = {d: 0 for d in (",", ";", "\t", "|")}
-    quoted = False
-    for ch in line:
-        if ch == '"':
-            quoted = not quoted
-        elif not quoted and ch in counts:
-            counts[ch] += 1
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
+    return detect_delimiter(line)  # the loader's own rule, so adapters and loader agree
 
 
 def is_text_table(path: Path) -> bool:
