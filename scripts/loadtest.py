@@ -8,8 +8,11 @@ Starts the app on loopback (127.0.0.1, a free port) on the data folder and a pri
 async API). Each session loops until the time is up: open the next page of app.py, wait until
 Streamlit is idle, change a selector (a random option of a random select box), wait again. It
 counts page loads and selector changes, and errors: stException elements, "could not be drawn"
-boxes (exceptions the page caught), HTTP responses >= 400, JavaScript page errors, timeouts, and
-lines in the server log naming a traceback, "connection is busy" or a lock. Server memory (RSS)
+boxes (exceptions the page caught), HTTP responses >= 400 (except Streamlit's own <page>/_stcore
+probes), JavaScript page errors, pages not idle within 60 s, and lines in the server log naming a
+traceback, "connection is busy" or a lock. A dropdown that did not open for the harness is
+counted apart ("harness retries"), not as an error of the app. Server CPU seconds are reported
+too, to tell a busy server from a busy machine. Server memory (RSS)
 is read after a warm-up visit of every page, every second, and at the end (psutil when
 installed, else /proc).
 
@@ -47,8 +50,14 @@ LOG_PATTERNS = {
 
 
 def app_pages() -> list[str]:
+    """URL paths of the pages declared in app.py; the default page lives at the root ("")."""
     text = (ROOT / "app.py").read_text()
-    return [url for _file, url in re.findall(r'st\.Page\(\s*"([^"]+)"[^)]*?url_path="([^"]+)"', text)]
+    out = []
+    for call in re.findall(r"st\.Page\((.*?)\)", text, flags=re.S):
+        url = re.search(r'url_path="([^"]+)"', call)
+        if url:
+            out.append("" if re.search(r"default\s*=\s*True", call) else url.group(1))
+    return out
 
 
 def free_port() -> int:
@@ -72,6 +81,15 @@ def rss_mb(pid: int) -> float | None:
     except OSError:
         return None
     return None
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process (Linux /proc), to tell a busy server from a busy browser."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def wait_health(url: str, timeout: float) -> bool:
@@ -130,6 +148,12 @@ class Stats:
         self.errors: dict[str, int] = {}
         self.examples: list[str] = []
         self.load_seconds: list[float] = []
+        self.harness_retries = 0
+
+    def harness(self, detail: str) -> None:
+        self.harness_retries += 1
+        if len(self.examples) < 20:
+            self.examples.append(f"harness (not counted): {detail[:300]}")
 
     def error(self, kind: str, detail: str) -> None:
         self.errors[kind] = self.errors.get(kind, 0) + 1
@@ -214,11 +238,16 @@ async def session(browser, base: str, pages: list[str], deadline: float, stats: 
                 await check_page(page, stats, where)
                 if time.time() >= deadline:
                     break
-                if await change_selector(page, rng):
+                try:
+                    changed = await change_selector(page, rng)
+                except Exception as exc:  # the dropdown did not open or its option moved: the harness's problem
+                    stats.harness(f"{where}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+                    continue
+                if changed:
                     await wait_idle(page)
                     stats.selector_changes += 1
                     await check_page(page, stats, where + " after a selector change")
-            except Exception as exc:  # a timeout or a vanished element is an error of the run
+            except Exception as exc:  # the app did not become idle in time, or the page broke
                 if time.time() < deadline + 5:
                     stats.error("timeout" if "Timeout" in type(exc).__name__ else "interaction",
                                 f"{where}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
@@ -226,9 +255,123 @@ async def session(browser, base: str, pages: list[str], deadline: float, stats: 
         await context.close()
 
 
-async def run(base: str, sessions: int, seconds: float, server_pid: int | None) -> dict:
+# -- lightweight clients: Streamlit's own websocket protocol, no browser ------------------------
+class WsSession:
+    """One Streamlit session spoken to over its websocket (/_stcore/stream), as the frontend does:
+    BackMsg.rerun_script with the page and widget states; ForwardMsgs until script_finished."""
+
+    def __init__(self, base: str):
+        self.url = base.replace("http://", "ws://").rstrip("/") + "/_stcore/stream"
+        self.pages: dict[str, str] = {}  # url path -> page_script_hash
+        self.page_hash = ""
+        self.selectboxes: list = []
+        self.texts: list[str] = []
+        self.exceptions: list[str] = []
+
+    async def connect(self):
+        import websockets
+        self.ws = await websockets.connect(self.url, subprotocols=["streamlit"], max_size=None,
+                                           open_timeout=30, ping_interval=None)
+
+    async def run(self, page_hash: str, widget_states: list | None = None, page_name: str = "") -> float:
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+        msg = BackMsg()
+        cs = msg.rerun_script
+        cs.query_string = ""
+        cs.page_script_hash = page_hash
+        cs.page_name = page_name
+        for ws_state in widget_states or []:
+            cs.widget_states.widgets.append(ws_state)
+        t0 = time.time()
+        await self.ws.send(msg.SerializeToString())
+        self.selectboxes, self.texts, self.exceptions = [], [], []
+        while True:
+            raw = await asyncio.wait_for(self.ws.recv(), timeout=ACTION_TIMEOUT_MS / 1000)
+            fm = ForwardMsg()
+            fm.ParseFromString(raw)
+            kind = fm.WhichOneof("type")
+            if kind == "navigation" or kind == "new_session":
+                src = fm.navigation if kind == "navigation" else fm.new_session
+                for p in src.app_pages:
+                    self.pages["" if p.is_default else p.url_pathname.strip("/")] = p.page_script_hash
+                if kind == "navigation" and fm.navigation.page_script_hash:
+                    self.page_hash = fm.navigation.page_script_hash
+            elif kind == "delta" and fm.delta.WhichOneof("type") == "new_element":
+                el = fm.delta.new_element
+                t = el.WhichOneof("type")
+                if t == "selectbox":
+                    self.selectboxes.append(el.selectbox)
+                elif t == "exception":
+                    self.exceptions.append(f"{el.exception.type}: {el.exception.message}"[:300])
+                elif t == "alert":
+                    self.texts.append(el.alert.body)
+                elif t in ("text", "code"):
+                    self.texts.append(getattr(el, t).body if t == "text" else el.code.code_text)
+            elif kind == "script_finished":
+                if fm.script_finished in (0, 3):  # finished (a run interrupted for a rerun goes on)
+                    return time.time() - t0
+                if fm.script_finished == 1:
+                    self.exceptions.append("the script did not compile")
+                    return time.time() - t0
+
+    async def close(self):
+        await self.ws.close()
+
+
+async def ws_session(base: str, pages: list[str], deadline: float, stats: Stats, seed: int) -> None:
+    from streamlit.proto.WidgetStates_pb2 import WidgetState
+    rng = random.Random(seed)
+    s = WsSession(base)
+    await s.connect()
+    try:
+        await s.run("")  # the default page; learns the page list
+        order = pages[seed % len(pages):] + pages[:seed % len(pages)]
+        i = 0
+        while time.time() < deadline:
+            url_path = order[i % len(order)]
+            i += 1
+            where = f"session {seed} /{url_path}"
+            try:
+                took = await s.run(s.pages.get(url_path, ""), page_name=url_path)
+                stats.load_seconds.append(took)
+                stats.page_loads += 1
+                ws_check(s, stats, where)
+                if s.selectboxes and time.time() < deadline:
+                    box = rng.choice(s.selectboxes)
+                    if box.options:
+                        state = WidgetState(id=box.id, string_value=rng.choice(list(box.options)))
+                        await s.run(s.pages.get(url_path, ""), [state], page_name=url_path)
+                        stats.selector_changes += 1
+                        ws_check(s, stats, where + " after a selector change")
+            except Exception as exc:
+                if time.time() < deadline + 5:
+                    stats.error("timeout" if isinstance(exc, asyncio.TimeoutError) else "websocket",
+                                f"{where}: {type(exc).__name__}: {exc}")
+                if isinstance(exc, asyncio.TimeoutError) or "closed" in str(exc).lower():
+                    await s.close()
+                    s = WsSession(base)
+                    await s.connect()
+                    await s.run("")
+    finally:
+        await s.close()
+
+
+def ws_check(s: WsSession, stats: Stats, where: str) -> None:
+    for e in s.exceptions:
+        stats.error("stException", f"{where}: {e}")
+    for t in s.texts:
+        if "could not be drawn" in t:
+            details = [x for x in s.texts if "Error" in x or "Exception" in x]
+            stats.error("caught_exception", f"{where}: {' | '.join(details)[:250]}")
+        if re.search(r"connection is busy|Could not set lock", t, re.I):
+            stats.error("duckdb_busy", f"{where}: {t[:200]}")
+
+
+async def run(base: str, sessions: int, seconds: float, server_pid: int | None, client: str = "browser",
+              only: list[str] | None = None) -> dict:
     from playwright.async_api import async_playwright
-    pages = app_pages()
+    pages = [p for p in app_pages() if only is None or p in only or (p == "" and "board" in only)]
     stats = Stats()
     rss = {"start": rss_mb(server_pid) if server_pid else None, "peak": None, "samples": []}
 
@@ -245,27 +388,41 @@ async def run(base: str, sessions: int, seconds: float, server_pid: int | None) 
         browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True,
                                           args=["--no-sandbox", "--disable-dev-shm-usage"])
         warm_s = await warm_up(browser, base, pages)
+        if client == "ws":  # the browser is needed for the warm-up only
+            await browser.close()
         rss["start"] = rss_mb(server_pid) if server_pid else None
+        cpu0 = cpu_seconds(server_pid) if server_pid else None
         sampler = asyncio.create_task(sample())
         t0 = time.time()
         deadline = t0 + seconds
+        if client == "ws":
+            jobs = [ws_session(base, pages, deadline, stats, s) for s in range(sessions)]
+        else:
+            jobs = [session(browser, base, pages, deadline, stats, s) for s in range(sessions)]
         try:
-            await asyncio.wait_for(
-                asyncio.gather(*(session(browser, base, pages, deadline, stats, s) for s in range(sessions))),
-                timeout=seconds + 2 * ACTION_TIMEOUT_MS / 1000 + 30)
+            results = await asyncio.wait_for(asyncio.gather(*jobs, return_exceptions=True),
+                                             timeout=seconds + 2 * ACTION_TIMEOUT_MS / 1000 + 30)
+            for r in results:
+                if isinstance(r, Exception):
+                    stats.error("session", f"{type(r).__name__}: {r}")
         except asyncio.TimeoutError:
             stats.error("timeout", "the run did not stop in time")
         elapsed = time.time() - t0
         sampler.cancel()
-        await browser.close()
+        if client != "ws":
+            await browser.close()
     rss["end"] = rss_mb(server_pid) if server_pid else None
+    cpu1 = cpu_seconds(server_pid) if server_pid else None
+    server_cpu = round(cpu1 - cpu0, 1) if cpu0 is not None and cpu1 is not None else None
     loads = sorted(stats.load_seconds)
     return {
-        "sessions": sessions, "seconds": round(elapsed, 1), "pages": pages, "warm_up_seconds": round(warm_s, 1),
+        "client": client, "sessions": sessions, "seconds": round(elapsed, 1), "pages": pages,
+        "warm_up_seconds": round(warm_s, 1),
         "page_loads": stats.page_loads, "selector_changes": stats.selector_changes,
         "page_load_seconds_median": round(loads[len(loads) // 2], 2) if loads else None,
         "page_load_seconds_p95": round(loads[int(len(loads) * 0.95)], 2) if loads else None,
-        "errors": stats.errors, "error_examples": stats.examples,
+        "server_cpu_seconds": server_cpu,
+        "errors": stats.errors, "harness_retries": stats.harness_retries, "error_examples": stats.examples,
         "server_rss_mb": {"start": rss["start"] and round(rss["start"], 1), "end": rss["end"] and round(rss["end"], 1),
                           "peak": rss["peak"] and round(rss["peak"], 1)},
     }
@@ -283,6 +440,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--url", help="use a running app on loopback instead of starting one")
     ap.add_argument("--data-dir", default=str(ROOT / "data"), help="data folder for the started app")
     ap.add_argument("--store-dir", help="store for the started app (default: a new temporary folder)")
+    ap.add_argument("--client", choices=["browser", "ws"], default="browser",
+                    help="browser: N pages of headless Chromium (default); ws: N lightweight websocket "
+                         "clients speaking Streamlit's protocol (measures the server, not the browser)")
+    ap.add_argument("--pages", help="comma-separated URL paths to visit (default: every page of app.py)")
     ap.add_argument("--json", help="also write the figures to this JSON file")
     args = ap.parse_args(argv)
     if not 1 <= args.sessions <= MAX_SESSIONS or not 1 <= args.seconds <= MAX_SECONDS:
@@ -313,7 +474,8 @@ def main(argv: list[str] | None = None) -> int:
             server.start()
             base, pid = server.url, server.proc.pid
         print(f"{args.sessions} sessions for {args.seconds:g} s against {base} ...", flush=True)
-        result = asyncio.run(run(base, args.sessions, args.seconds, pid))
+        only = [p.strip().strip("/") for p in args.pages.split(",")] if args.pages else None
+        result = asyncio.run(run(base, args.sessions, args.seconds, pid, args.client, only))
         result["prepare_seconds"] = prepare_s and round(prepare_s, 1)
         result["server_log"] = scan_log(log_path) if server else None
         result["machine"] = {"cpus": os.cpu_count(), "load_average": os.getloadavg()}
@@ -324,11 +486,12 @@ def main(argv: list[str] | None = None) -> int:
     total_errors = sum(result["errors"].values()) + log_errors
     result["total_errors"] = total_errors
     rss = result["server_rss_mb"]
-    print(f"sessions held: {result['sessions']} for {result['seconds']} s")
+    print(f"{result['client']} sessions held: {result['sessions']} for {result['seconds']} s")
     print(f"page loads: {result['page_loads']}, selector changes: {result['selector_changes']}, "
           f"median page load {result['page_load_seconds_median']} s, p95 {result['page_load_seconds_p95']} s")
     print(f"errors: {result['errors'] or 0}; server log: {result['server_log']}")
-    print(f"server RSS: start {rss['start']} MB, end {rss['end']} MB, peak {rss['peak']} MB")
+    print(f"server RSS: start {rss['start']} MB, end {rss['end']} MB, peak {rss['peak']} MB; "
+          f"server CPU {result['server_cpu_seconds']} s in {result['seconds']} s")
     for e in result["error_examples"][:10]:
         print("  " + e)
     if args.json:

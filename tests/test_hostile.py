@@ -455,7 +455,9 @@ def test_hostile_url_parameters_in_a_real_browser_run_no_script(server):
             payloads = ["<script>alert(8)</script>", "' OR 1=1 --", "<img src=x onerror=alert(9)>",
                         "E06000063; DROP TABLE areas", "\"><svg onload=alert(10)>", "javascript:alert(11)"]
             keys = ("area", "period", "measure", "dataset", "view", "service", "month", "locality", "areas")
-            for url_path, _ in existing_pages():
+            for url_path, file in existing_pages():
+                if re.search(r'url_path="' + url_path + r'"\s*,\s*default\s*=\s*True', (ROOT / "app.py").read_text()):
+                    url_path = ""  # the default page is served at the root; /board says "Page not found"
                 params = urlencode({k: payloads[i % len(payloads)] for i, k in enumerate(keys)})
                 page.goto(f"{server}/{url_path}?{params}")
                 _wait_idle(page)
