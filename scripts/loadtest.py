@@ -424,7 +424,8 @@ async def run(base: str, sessions: int, seconds: float, server_pid: int | None, 
         "server_cpu_seconds": server_cpu,
         "errors": stats.errors, "harness_retries": stats.harness_retries, "error_examples": stats.examples,
         "server_rss_mb": {"start": rss["start"] and round(rss["start"], 1), "end": rss["end"] and round(rss["end"], 1),
-                          "peak": rss["peak"] and round(rss["peak"], 1)},
+                          "peak": rss["peak"] and round(rss["peak"], 1),
+                          "every_10_s": rss["samples"][::10]},
     }
 
 

@@ -317,7 +317,10 @@ def test_sql_like_url_parameters_have_no_effect(page, hostile_env):
 
 
 # -- uploads --------------------------------------------------------------------------------------
-upload = pytest.importorskip("send_metrics.upload", reason="send_metrics/upload.py is not written yet")
+@pytest.fixture
+def upload():
+    return pytest.importorskip("send_metrics.upload", reason="send_metrics/upload.py is not written yet")
+
 
 NASTY_NAMES = ["../../etc/passwd.csv", "..\\..\\windows\\win.ini.csv", "/etc/cron.d/x.csv", "C:\\x\\..\\y.csv",
                "....csv", "..", ".", "", None, ".hidden.csv", "a/../../b.csv", "%2e%2e%2fetc.csv",
@@ -326,7 +329,7 @@ NASTY_NAMES = ["../../etc/passwd.csv", "..\\..\\windows\\win.ini.csv", "/etc/cro
 
 
 @pytest.mark.parametrize("name", NASTY_NAMES)
-def test_sanitised_upload_names_are_plain_base_names(name):
+def test_sanitised_upload_names_are_plain_base_names(upload, name):
     clean = upload.sanitise_name(name)
     assert re.fullmatch(r"[A-Za-z0-9._-]+", clean), clean
     assert not clean.startswith(".") and ".." not in clean and len(clean) <= 100
@@ -340,7 +343,7 @@ def _config(tmp_path, **kw):
 
 @pytest.mark.parametrize("name", ["../../outside.csv", "/tmp/outside.csv", "..\\..\\outside.csv",
                                   "sub/../../../outside.csv"])
-def test_uploads_cannot_escape_the_upload_folder(tmp_path, name):
+def test_uploads_cannot_escape_the_upload_folder(upload, tmp_path, name):
     config = _config(tmp_path)
     config.data_dir.mkdir(parents=True)
     good = (ROOT / "tests" / "corpus" / "20_bom_utf8.csv").read_bytes()
@@ -353,7 +356,7 @@ def test_uploads_cannot_escape_the_upload_folder(tmp_path, name):
     assert result.load_id
 
 
-def test_accept_and_discard_refuse_paths_outside_pending(tmp_path):
+def test_accept_and_discard_refuse_paths_outside_pending(upload, tmp_path):
     config = _config(tmp_path)
     victim = write(tmp_path / "data" / "precious.csv", "keep me\n")
     for path in (victim, tmp_path / "store" / "pending" / ".." / ".." / "data" / "precious.csv",
@@ -365,7 +368,7 @@ def test_accept_and_discard_refuse_paths_outside_pending(tmp_path):
     assert victim.read_text() == "keep me\n"
 
 
-def test_oversized_uploads_are_refused_with_a_message_before_anything_is_written(tmp_path):
+def test_oversized_uploads_are_refused_with_a_message_before_anything_is_written(upload, tmp_path):
     config = _config(tmp_path, max_upload_mb=1)
     with pytest.raises(upload.UploadRefused) as err:
         upload.stage_upload(b"x" * (1024 * 1024 + 1), "big.csv", config)
@@ -375,7 +378,7 @@ def test_oversized_uploads_are_refused_with_a_message_before_anything_is_written
     upload.stage_upload(b"a,b\n1,2\n", "small.csv", config)  # at the limit is fine
 
 
-def test_uploads_of_other_types_are_refused(tmp_path):
+def test_uploads_of_other_types_are_refused(upload, tmp_path):
     config = _config(tmp_path)
     for name in ("evil.exe", "report.xlsx", "page.html", "noextension"):
         with pytest.raises(upload.UploadRefused):
