@@ -483,6 +483,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if server:
             server.stop()
+            if not args.store_dir:  # the private store is large; the server log is kept
+                import shutil
+                shutil.rmtree(tmp / "store", ignore_errors=True)
     log_errors = sum((result.get("server_log") or {}).values())
     total_errors = sum(result["errors"].values()) + log_errors
     result["total_errors"] = total_errors

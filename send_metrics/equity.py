@@ -775,8 +775,8 @@ def protect_linked(tables: Mapping[str, tuple[pd.DataFrame, Sequence[str]]], sha
         for name, (counts, dims) in tables.items():
             other = [d for d in dims if d != shared][0]
             p = for_table(cells_pre, dims, other)
-            p = pd.concat([x for x in (p, margins.assign(**{other: ALL})) if x is not None and len(x)],
-                          ignore_index=True) if (p is not None or len(margins)) else None
+            parts = [x for x in (p, margins.assign(**{other: ALL})) if x is not None and len(x)]
+            p = pd.concat(parts, ignore_index=True) if parts else None
             res = protect_table(counts, dims=dims, value_col=value_col, hierarchies=hierarchies, low=low,
                                 high=high, group_cols=group_cols, area_col=area_col,
                                 presuppressed=p if p is not None and len(p) else None,
