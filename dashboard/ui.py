@@ -195,6 +195,22 @@ def area_labels(codes: list[str]) -> dict[str, str]:
     return names
 
 
+COUNCILS_FIRST = ["E06000063", "E06000064", "E10000006", *FOOTPRINTS, *LOCALITIES]
+
+
+def ordered_area_options(codes, first: list[str] = COUNCILS_FIRST) -> list[str]:
+    """Area codes with `first` in that order, then the rest sorted; an area whose name repeats an
+    earlier one (a former district named like its locality) is left out."""
+    codes = set(codes)
+    seen, out = set(), []
+    for c in [*first, *sorted(codes - set(first))]:
+        name = area_name(c)
+        if c in codes and name not in seen:
+            out.append(c)
+            seen.add(name)
+    return out
+
+
 def select_many_areas(options: list[str], default: list[str], key: str = "areas", label: str = "Areas") -> list[str]:
     names = area_labels(options)
     if key not in st.session_state:

@@ -52,15 +52,7 @@ def _year_table(load_id: str, year: str) -> pd.DataFrame:
 
 
 def _area_options() -> list[str]:
-    have = set(ui.areas_with_data())
-    first = ["E06000063", "E06000064", "E10000006", *ui.FOOTPRINTS, *ui.LOCALITIES]
-    seen, out = set(), []
-    for c in first + sorted(have - set(first)):
-        name = ui.area_name(c)
-        if c in have and name not in seen:
-            out.append(c)
-            seen.add(name)
-    return out
+    return ui.ordered_area_options(ui.areas_with_data())
 
 
 def ranked_section(m, area: str, year: str, loaded: pd.DataFrame, published: pd.DataFrame) -> None:

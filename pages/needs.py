@@ -38,15 +38,7 @@ def _url_select(label: str, options: list, key: str, default, format_func=str):
 
 
 def _area_options(codes) -> list[str]:
-    codes = set(codes)
-    first = ["E06000063", "E06000064", "E10000006", *ui.FOOTPRINTS, *ui.LOCALITIES]
-    out, seen = [], set()
-    for c in first + sorted(codes - set(first)):
-        name = ui.area_name(c)
-        if c in codes and name not in seen:
-            out.append(c)
-            seen.add(name)
-    return out
+    return ui.ordered_area_options(codes)
 
 
 def _wrap(label: str, width: int = 14) -> str:
