@@ -248,10 +248,6 @@ def test_every_page_with_no_data_shows_a_message_not_a_crash(page, layout, tmp_p
 
 
 # -- found by the load test ---------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="send_metrics.equity.protect_linked: pd.concat([...]) of an empty list when "
-                   "the presuppressed rows for a table are empty and no margins are known yet ('ValueError: No "
-                   "objects to concatenate'); the needs page then shows 'could not be drawn' for January census "
-                   "2022 and 2023 of the demo data")
 def test_needs_page_draws_every_census_year_of_the_demo_data(demo_config):
     page = ROOT / "pages" / "needs.py"
     if not page.exists():
