@@ -30,7 +30,9 @@ def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def safe_csv(df: pd.DataFrame) -> str:
-    return safe_frame(df).to_csv(index=False)
+    # CRLF line ends make the csv writer quote any cell holding a bare CR (or LF), so a
+    # spreadsheet can never start a new row, and a formula, inside a cell.
+    return safe_frame(df).to_csv(index=False, lineterminator="\r\n")
 
 
 def safe_csv_bytes(df: pd.DataFrame) -> bytes:

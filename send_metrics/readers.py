@@ -132,9 +132,20 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> RawTable
                 f"FROM {table}_rejects ORDER BY line"
             ).fetchall()
             rows = cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-            _number_lines(cur, table, rows, sorted({r[0] for r in rejects}))
+            rejected_lines = sorted({int(r[0]) for r in rejects})
+            kept_lines = None
+            if _data_line_count(source) != rows + len(rejected_lines):
+                # Blank lines (DuckDB skips them) or cells spanning lines: rows are numbered as a
+                # spreadsheet shows them, for kept and rejected rows alike.
+                row_of = _spreadsheet_rows(source, encoding="utf-8", delimiter=delimiter)
+                rejects = [(row_of.get(int(r[0]), int(r[0])), *r[1:]) for r in rejects]
+                rejected_rows = {int(r[0]) for r in rejects}
+                kept_lines = [row for row in row_of.values() if row > 1 and row not in rejected_rows]
+                rejected_lines = sorted(rejected_rows)
+            _number_lines(cur, table, rows, rejected_lines, kept_lines)
             cur.execute(f"DROP TABLE IF EXISTS {table}_rejects")
             cur.execute(f"DROP TABLE IF EXISTS {table}_scans")
+            numbered = bool(rejects) or kept_lines is not None
         except duckdb.Error as exc:
             raise UnreadableFile(f"DuckDB could not parse it as {delimiter!r}-separated text: "
                                  f"{str(exc).splitlines()[0]}") from None
@@ -152,23 +163,53 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> RawTable
         problems.append((int(line), "", f"malformed row ({kind}): {message.splitlines()[0]}"))
     raw = _finish(con, table, header, rows, problems, notes)
     raw.encoding, raw.delimiter = encoding, delimiter
-    raw.line_sql = f"{table}._line" if rejects else f"({table}.rowid + 2)"
+    raw.line_sql = f"{table}._line" if numbered else f"({table}.rowid + 2)"
     return raw
 
 
-def _number_lines(cur, table: str, rows: int, rejected_lines: list[int]) -> None:
-    """Give each kept row its line in the file: data lines from 2, skipping rejected ones."""
-    if not rejected_lines:
+def _data_line_count(path: Path) -> int:
+    """Physical lines after the header (a final line without a newline counts)."""
+    newlines, last = 0, b"\n"
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            newlines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return newlines + (0 if last == b"\n" else 1) - 1
+
+
+def _spreadsheet_rows(path: Path, encoding: str, delimiter: str) -> dict[int, int]:
+    """Map each record's first file line to its row as a spreadsheet shows it: blank lines are rows,
+    a quoted cell spanning several lines is one row. Only used when the quick line count disagrees
+    with DuckDB's row count, so this Python parse is rare."""
+    rows: dict[int, int] = {}
+    with open(path, encoding=encoding, newline="") as fh:
+        reader = csv.reader(fh, delimiter=delimiter, quotechar='"', doublequote=True)
+        start = 1
+        for i, record in enumerate(reader):
+            if record:
+                rows[start] = i + 1
+            start = reader.line_num + 1
+    return rows
+
+
+def _number_lines(cur, table: str, rows: int, rejected_lines: list[int],
+                  kept_lines: list[int] | None = None) -> None:
+    """Give each kept row its line in the file: data lines from 2, skipping rejected ones (or the
+    parsed record lines when blank lines or multi-line cells make line != row)."""
+    if not rejected_lines and kept_lines is None:
         return  # line = rowid + 2, computed when read (see RawTable.line_sql): no update pass
     cur.execute(f"ALTER TABLE {table} ADD COLUMN _line BIGINT")
-    rejected = sorted(set(rejected_lines))
-    lines, nxt, ri = [], 2, 0
-    while len(lines) < rows:
-        while ri < len(rejected) and rejected[ri] == nxt:
+    if kept_lines is not None and len(kept_lines) == rows:
+        lines = kept_lines
+    else:
+        rejected = sorted(set(rejected_lines))
+        lines, nxt, ri = [], 2, 0
+        while len(lines) < rows:
+            while ri < len(rejected) and rejected[ri] == nxt:
+                nxt += 1
+                ri += 1
+            lines.append(nxt)
             nxt += 1
-            ri += 1
-        lines.append(nxt)
-        nxt += 1
     cur.execute("CREATE TEMP TABLE _line_map AS SELECT unnest(range($n)) AS rid, unnest($lines) AS line",
                 {"n": rows, "lines": lines})
     cur.execute(f"UPDATE {table} SET _line = m.line FROM _line_map m WHERE {table}.rowid = m.rid")

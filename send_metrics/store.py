@@ -188,14 +188,21 @@ def _load_locked(config: Config, force: bool, extra_files: list[Path]) -> LoadRe
     files += [(_relative(p, data_dir), p) for p in extra_files]
     fingerprint, hashes = _fingerprint(files)
     previous = current_load_dir(config.store_dir)
+    damage: list[str] = []
     if previous is not None and not force:
         try:
             info = read_load_info(previous)
-            if info.get("fingerprint") == fingerprint and not verify_load(previous):
+            corrupted = verify_load(previous)
+            if info.get("fingerprint") == fingerprint and not corrupted:
                 return LoadResult(changed=False, load_id=previous.name,
                                   notes=["nothing changed: every file is as it was at the last load"])
+            if corrupted:
+                damage.append(f"the previous load was damaged (checksum mismatch or missing: "
+                              f"{', '.join(corrupted)}); it was rebuilt from the extracts")
         except (OSError, ValueError):
-            pass  # an unreadable load.json means the store must be rebuilt
+            # An unreadable load.json means the store must be rebuilt; say so.
+            damage.append(f"the previous load's load.json in {previous.name} is unreadable or corrupt; "
+                          "the store was rebuilt from the extracts")
 
     load_id = dt.datetime.now().strftime("%Y%m%dT%H%M%S%f") + "-" + fingerprint[:8]
     loads = config.store_dir / "loads"
@@ -204,6 +211,7 @@ def _load_locked(config: Config, force: bool, extra_files: list[Path]) -> LoadRe
     con = _connect(config, config.store_dir / "tmp")
     try:
         result = _build(con, config, files, hashes, previous, work)
+        result.notes[:0] = damage
         summary = {"fingerprint": fingerprint, "load_id": load_id, "contract_version": contract.CONTRACT_VERSION,
                    "loaded_at": dt.datetime.now().isoformat(timespec="seconds"),
                    "seconds": round(time.time() - started, 3), "data_dir": str(data_dir),

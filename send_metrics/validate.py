@@ -112,6 +112,16 @@ def _number_expr(name: str, decimal_comma: bool) -> str:
     return f"TRY_CAST({v} AS DOUBLE)"
 
 
+# Counts are stored as BIGINT: anything at or beyond this (or NaN / infinity) is not a usable number.
+LARGEST_NUMBER = 9e15
+
+
+def _finite_number_expr(name: str, decimal_comma: bool) -> str:
+    """The cell as a finite number within range, else NULL (so a cast can never fail the whole file)."""
+    d = _number_expr(name, decimal_comma)
+    return f"CASE WHEN isfinite({d}) AND abs({d}) < {LARGEST_NUMBER:.0f} THEN {d} END"
+
+
 def _period_exprs(ds: Dataset) -> tuple[str, str]:
     """SQL for the canonical period, and for a reason when it is not valid (the second reads the
     first from its column, so it is computed once per row)."""
@@ -218,7 +228,6 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
             check(name, f"{_q(name)} IS NULL",
                   f"'not an allowed {name.replace('_', ' ')} (allowed: {shown})'")
         elif col.is_indicator:
-            num = _number_expr(name, decimal_comma)
             sym = f"lower(trim({_q(name)}))"
             select.append(f"CASE WHEN list_contains($symbols, {sym}) THEN {sym} END AS {_q(name + '_symbol')}")
             n = _q(name + "__num")
@@ -226,7 +235,7 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
                 outer.append(f"CASE WHEN {n} = round({n}) THEN CAST({n} AS BIGINT) END AS {_q(name)}")
             else:
                 outer.append(f"{n} AS {_q(name)}")
-            select.append(f"{num} AS {n}")
+            select.append(f"{_finite_number_expr(name, decimal_comma)} AS {n}")
             params["symbols"] = SYMBOL_LIST
             missing_ok = "" if col.required else f" AND trim(coalesce({_q(name + '__raw')}, '')) <> ''"
             check(name, f"{_q(name + '_symbol')} IS NULL AND {_q(name + '__num')} IS NULL{missing_ok}",
@@ -234,6 +243,8 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
                   "'empty cell: give a number or a symbol (c, x, z, low, u)' "
                   "WHEN left(trim(" + _q(name + "__raw") + "), 1) IN ('=', '+', '@') THEN "
                   "'looks like a spreadsheet formula, not a number' "
+                  f"WHEN {_number_expr(name + '__raw', decimal_comma)} IS NOT NULL THEN "
+                  "'number too large or not finite (NaN or infinity are not allowed)' "
                   "ELSE 'not a number or a known symbol (c, x, z, low, u)' END")
             if col.kind == "count":
                 check(name, f"{_q(name + '__num')} IS NOT NULL AND {_q(name + '__num')} <> round({_q(name + '__num')})",

@@ -157,8 +157,6 @@ def test_a_corrupted_derived_file_is_detected_and_rebuilt(tmp_path, how):
     db.close()
 
 
-@pytest.mark.xfail(strict=True, reason="store._load_locked rebuilds a load whose checksums fail without saying so: "
-                   "the output of `load` never names the corrupted file, so nobody learns that the store was damaged")
 def test_the_rebuild_says_which_derived_file_was_corrupted(tmp_path):
     from send_metrics.store import current_load_dir, load
     config = _config(tmp_path)
