@@ -75,9 +75,11 @@ def primary_suppress(
 ) -> Any:
     """Boolean mask of counts that must be suppressed (primary suppression).
 
-    A count ``c`` is suppressed when ``threshold_low <= c <= threshold_high``
-    (default 1-4, i.e. "fewer than 5 but not zero"), and also when it is 0 if
-    ``suppress_zero``.  NaN is never flagged (there is nothing to hide).
+    A count ``c`` is suppressed when ``max(threshold_low, 1) <= c <= threshold_high``
+    (default 1-4, i.e. "fewer than 5 but not zero"): zero is never a disclosive
+    small count, so a range starting at 0 means the same as one starting at 1,
+    and an empty range (e.g. 0-0 or 1-0) suppresses nothing.  Zero is flagged
+    only with ``suppress_zero``.  NaN is never flagged (there is nothing to hide).
 
     Source: ONS "Statistical disclosure control policy for tables"; NHS
     England / NHS Digital small-number suppression rule (1-7 or 1-4 as
@@ -86,7 +88,7 @@ def primary_suppress(
     """
     scalar = np.ndim(counts) == 0
     c = np.asarray(counts, dtype=float)
-    mask = (c >= threshold_low) & (c <= threshold_high)
+    mask = (c >= max(threshold_low, 1)) & (c <= threshold_high)
     if suppress_zero:
         mask = mask | (c == 0)
     if scalar:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import threading
+import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -74,6 +75,29 @@ def _period_label(period, monthly: bool) -> str:
     if monthly:
         return pd.Timestamp(period).strftime("%b %Y")
     return str(int(period))
+
+
+def quantity_key(dataset: str, column: str, condition: str = "") -> str:
+    """The count a numerator or denominator sums: dataset, column and filter (spacing ignored).
+
+    Two measures with the same key publish the same number for an area and period, so they
+    must share suppression."""
+    return f"{dataset}|{column}|{' '.join((condition or '').split())}"
+
+
+def measure_quantities(measures) -> dict[str, tuple[str, str | None]]:
+    """measure id -> (numerator quantity, denominator quantity or None), from the catalogue.
+
+    Denominators from another dataset (population) are None: they are never small counts of
+    children and are not shared with any count measure. Gaps have no quantity of their own."""
+    out: dict[str, tuple[str, str | None]] = {}
+    for m in measures:
+        if m.kind == "gap":
+            continue
+        den = (quantity_key(m.dataset, m.denominator, m.denominator_filter)
+               if m.denominator and not m.denominator_dataset else None)
+        out[m.id] = (quantity_key(m.dataset, m.numerator, m.numerator_filter), den)
+    return out
 
 
 class Engine:
@@ -245,104 +269,221 @@ class Engine:
         rm = self.db.query("SELECT ancestor, leaf FROM rollup_map ORDER BY ancestor, leaf")
         return [(a, list(g["leaf"])) for a, g in rm.groupby("ancestor", sort=True)]
 
-    def _protect(self, base: pd.DataFrame, by_id: dict[str, Measure]) -> pd.DataFrame:
-        base = base.copy()
-        low, high = self.suppress_min, self.suppress_max
-        base["source_symbol"] = base.get("numerator_symbol")
-        disc = base["measure_id"].map(lambda i: by_id[i].disclosure)
-        check = np.where(disc == "denominator", base["denominator"], base["numerator"])
-        primary = disclosure.primary_suppress(np.asarray(check, dtype=float), low, high)
-        # A denominator that counts children (plans issued, children seen) is itself a small
-        # number when it is 1-4; population denominators are never that small.
-        small_den = disclosure.primary_suppress(base["denominator"].to_numpy(dtype=float), low, high)
-        small_den &= ~base["measure_id"].map(lambda i: bool(by_id[i].denominator_dataset)).to_numpy(bool)
-        primary = (primary | small_den) & (disc != "none").to_numpy()
-        base["suppressed"] = primary
-        base["suppression_reason"] = np.where(
-            primary, np.where(small_den & ~disclosure.primary_suppress(np.asarray(check, dtype=float), low, high),
-                              "primary: denominator " + disclosure.primary_reason(low, high).split(": ", 1)[-1],
-                              disclosure.primary_reason(low, high)), None)
-        hier = self.hierarchies()
-        if hier and primary.any():
-            cells = base[["measure_id", "period", "area_code"]].copy()
-            cells["count"] = np.where(disc == "denominator", base["denominator"], base["numerator"])
-            cells["suppressed"] = base["suppressed"]
-            cells["suppression_reason"] = base["suppression_reason"]
-            touched = cells.groupby(["measure_id", "period"])["suppressed"].transform("any")
-            sub = cells[touched & cells["count"].notna()]
-            if not sub.empty:
-                done = disclosure.secondary_suppress(
-                    sub, hier, value_col="count", group_cols=["measure_id", "period"],
-                    primary_reason_text=disclosure.primary_reason(low, high))
-                base.loc[done.index, "suppressed"] = done["suppressed"].to_numpy()
-                base.loc[done.index, "suppression_reason"] = done["suppression_reason"].to_numpy()
-            self._protect_categories(base, hier, low, high)
-        sup = base["suppressed"].to_numpy(dtype=bool)
-        base.loc[sup, "numerator"] = np.nan
-        # A denominator that is itself a small cohort is withheld too.
-        den_sup = sup & ((disc == "denominator").to_numpy() | small_den)
-        base.loc[den_sup, "denominator"] = np.nan
-        return base
-
+    # -- disclosure control --------------------------------------------------------------
     # Measures whose numerators split one published total (the shared denominator): a single
     # suppressed share could otherwise be recovered as total minus the others.
     CATEGORY_FAMILIES = ("need_share_", "setting_")
+    LINKED_REASON = "linked: the same count is suppressed in another measure"
+    CATEGORY_REASON = "secondary: protects a suppressed share of the same total"
 
-    def _protect_categories(self, base: pd.DataFrame, hier, low, high) -> None:
-        """Complementary suppression across categories, alternating with the area hierarchy
-        until neither adds anything (a cell hidden for one can be exposed by the other)."""
-        for _ in range(10):
-            changed = False
-            for prefix in self.CATEGORY_FAMILIES:
-                fam = base["measure_id"].str.startswith(prefix)
-                if not (fam & base["suppressed"]).any():
-                    continue
-                rows = base[fam]
-                cells = rows[["measure_id", "area_code", "period", "numerator", "suppressed", "suppression_reason"]].rename(
-                    columns={"numerator": "count"})
-                totals = rows.groupby(["area_code", "period"]).agg(
-                    count=("denominator", "first"), parts=("numerator", "sum")).reset_index()
-                # OTHER (needs outside the catalogue, e.g. not recorded) may be published
-                # elsewhere, so it counts as known; its huge stand-in value only stops it being
-                # chosen as the complementary cell (choice goes to the smallest), so a real
-                # share is hidden instead.
-                other = totals.assign(measure_id="OTHER", count=1e15, suppressed=False, suppression_reason=None)
-                totals = totals.assign(measure_id="TOTAL", suppressed=False, suppression_reason=None)
-                frame = pd.concat([cells, totals[cells.columns], other[cells.columns]], ignore_index=True)
-                frame = frame[frame["count"].notna()]
-                touched = frame.groupby(["area_code", "period"])["suppressed"].transform("any")
-                frame = frame[touched]
-                if frame.empty:
-                    continue
-                members = sorted(rows["measure_id"].unique()) + ["OTHER"]
-                done = disclosure.secondary_suppress(
-                    frame.reset_index(drop=True), [("TOTAL", members)], value_col="count", area_col="measure_id",
-                    group_cols=["area_code", "period"], primary_reason_text=disclosure.primary_reason(low, high),
-                    check_bounds=False)
-                newly = done[done["suppressed"] & ~frame["suppressed"].to_numpy() & done["measure_id"].str.startswith(prefix)]
-                for _, r in newly.iterrows():
-                    idx = base.index[(base["measure_id"] == r["measure_id"]) & (base["area_code"] == r["area_code"])
-                                     & (base["period"] == r["period"])]
-                    base.loc[idx, "suppressed"] = True
-                    base.loc[idx, "suppression_reason"] = "secondary: protects a suppressed share of the same total"
-                    changed = True
-            if not changed:
-                return
-            # Re-run the area pass for the families that changed.
-            cells = base[["measure_id", "period", "area_code"]].copy()
-            cells["count"] = base["numerator"]
-            cells["suppressed"] = base["suppressed"]
-            cells["suppression_reason"] = base["suppression_reason"]
-            fam_any = base["measure_id"].str.startswith(self.CATEGORY_FAMILIES)
-            touched = cells.groupby(["measure_id", "period"])["suppressed"].transform("any")
-            sub = cells[fam_any & touched & cells["count"].notna()]
-            done = disclosure.secondary_suppress(sub, hier, value_col="count", group_cols=["measure_id", "period"],
-                                                 primary_reason_text=disclosure.primary_reason(low, high))
-            before = base.loc[done.index, "suppressed"].to_numpy(bool)
-            base.loc[done.index, "suppressed"] = done["suppressed"].to_numpy()
-            base.loc[done.index, "suppression_reason"] = done["suppression_reason"].to_numpy()
-            if (done["suppressed"].to_numpy(bool) == before).all():
-                return
+    def _protect(self, base: pd.DataFrame, by_id: dict[str, Measure]) -> pd.DataFrame:
+        """Disclosure control on the counts behind every measure, before any value is computed.
+
+        Suppression works on quantities, not on measures: a quantity is the count that a
+        numerator or a denominator sums (dataset, column and filter: :func:`measure_quantities`)
+        for one area and period, so measures built on the same count share their suppression
+        (``requests`` and the denominator of ``requests_refused_pct``; ``wait_list_AUTISM`` and
+        the denominator of ``autism_over_13wk_pct``). Repeated until nothing changes:
+
+        1. primary: a quantity is withheld when a measure protects it (the numerator of a
+           ``numerator`` measure; the denominator, a cohort of children, of a ``numerator`` or
+           ``denominator`` measure, population denominators excepted) and it is a small count
+           (zero never is);
+        2. linking: every measure cell built on a withheld quantity is suppressed, and what it
+           then hides (its numerator; its denominator too for a ``denominator`` measure) is
+           withheld in every other measure built on it;
+        3. complementary suppression over the area hierarchies (areas summing to a parent), per
+           quantity and period, for numerators and denominators alike;
+        4. complementary suppression across categories sharing one total (need shares,
+           settings): never one withheld share, and the withheld shares never sum to a small
+           count (or a count that could be worked out as total minus the published shares would
+           itself be small).
+        """
+        base = base.reset_index(drop=True).copy()
+        low, high = self.suppress_min, self.suppress_max
+        base["source_symbol"] = base.get("numerator_symbol")
+        n = len(base)
+        prim_text = disclosure.primary_reason(low, high)
+        if n == 0:
+            base["suppressed"] = np.zeros(0, dtype=bool)
+            base["suppression_reason"] = pd.Series([], dtype=object)
+            return base
+        quant = measure_quantities(by_id.values())
+        mids = base["measure_id"].astype(object)
+        disc = mids.map({i: m.disclosure for i, m in by_id.items()}).to_numpy(object)
+        num = base["numerator"].to_numpy(dtype=float)
+        den = base["denominator"].to_numpy(dtype=float)
+        qn = mids.map({i: q[0] for i, q in quant.items()}).to_numpy(object)
+        qd = mids.map({i: q[1] for i, q in quant.items()}).to_numpy(object)
+        has_d = pd.notna(qd)
+        d_rows = np.flatnonzero(has_d)
+
+        # Every (quantity, area, period) once: ``qid`` numbers them, for numerators (the first n
+        # uses) and denominators (the rest).
+        use_row = np.concatenate([np.arange(n), d_rows])
+        use_den = np.concatenate([np.zeros(n, dtype=bool), np.ones(len(d_rows), dtype=bool)])
+        use_count = np.concatenate([num, den[d_rows]])
+        q_codes, _ = pd.factorize(np.concatenate([qn, qd[d_rows]]))
+        a_codes, a_names = pd.factorize(base["area_code"].astype(object).to_numpy())
+        p_codes, p_names = pd.factorize(base["period"].astype(object).to_numpy())
+        key = (q_codes.astype(np.int64) * len(a_names) + a_codes[use_row]) * len(p_names) + p_codes[use_row]
+        qid, _ = pd.factorize(key)
+        nq = int(qid.max()) + 1
+        q_q = np.empty(nq, dtype=np.int64)
+        q_a = np.empty(nq, dtype=np.int64)
+        q_p = np.empty(nq, dtype=np.int64)
+        q_q[qid], q_a[qid], q_p[qid] = q_codes, a_codes[use_row], p_codes[use_row]
+        qcount = np.full(nq, np.nan)
+        qcount[qid] = use_count
+        row_qn = qid[:n]
+        row_qd = np.zeros(n, dtype=np.int64)  # only meaningful where has_d
+        row_qd[d_rows] = qid[n:]
+        # Area sub-tables: one per quantity and period.
+        qg, _ = pd.factorize(q_q * len(p_names) + q_p)
+        ng = int(qg.max()) + 1
+
+        # 1. primary
+        small = np.asarray(disclosure.primary_suppress(use_count, low, high), dtype=bool)
+        use_disc = disc[use_row]
+        protects = np.where(use_den, use_disc != "none", use_disc == "numerator")
+        withheld = np.zeros(nq, dtype=bool)
+        withheld[qid[small & protects]] = True
+        qreason = np.full(nq, None, dtype=object)
+        qreason[withheld] = prim_text
+
+        def mark(q: np.ndarray, text) -> None:
+            withheld[q] = True
+            qreason[q] = text
+
+        # 2. linking
+        def propagate() -> np.ndarray:
+            added = np.zeros(nq, dtype=bool)
+            while True:
+                sup = withheld[row_qn] | (has_d & withheld[row_qd])
+                new = np.zeros(nq, dtype=bool)
+                new[row_qn[sup]] = True
+                dd = sup & has_d & (disc == "denominator")
+                new[row_qd[dd]] = True
+                new &= ~withheld
+                if not new.any():
+                    return added
+                mark(new, self.LINKED_REASON)
+                added |= new
+
+        # 3. area hierarchies
+        hier = self.hierarchies()
+        hier_areas = {a for p, ch in hier for a in (p, *ch)}
+        in_hier = pd.Index(a_names).isin(list(hier_areas))
+
+        def area_pass(dirty: np.ndarray) -> np.ndarray:
+            added = np.zeros(nq, dtype=bool)
+            if not hier:
+                return added
+            touched = np.zeros(ng, dtype=bool)
+            touched[qg[withheld]] = True
+            idx = np.flatnonzero((touched & dirty)[qg] & in_hier[q_a] & np.isfinite(qcount))
+            if not len(idx):
+                return added
+            cells = pd.DataFrame({"g": qg[idx], "area_code": np.asarray(a_names, dtype=object)[q_a[idx]],
+                                  "count": qcount[idx], "suppressed": withheld[idx],
+                                  "suppression_reason": qreason[idx]})
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="every group holds a single cell")
+                done = disclosure.secondary_suppress(cells, hier, value_col="count", group_cols=["g"],
+                                                     primary_reason_text=prim_text)
+            newly = done["suppressed"].to_numpy(dtype=bool) & ~withheld[idx]
+            mark(idx[newly], done["suppression_reason"].to_numpy(dtype=object)[newly])
+            added[idx[newly]] = True
+            return added
+
+        # 4. categories sharing a total
+        families = []
+        for prefix in self.CATEGORY_FAMILIES:
+            rows = np.flatnonzero(mids.str.startswith(prefix).to_numpy(dtype=bool) & has_d)
+            if len(rows):
+                pairs = pd.DataFrame({"p": row_qn[rows], "t": row_qd[rows]}).drop_duplicates()
+                totals, ginv = np.unique(pairs["t"].to_numpy(), return_inverse=True)
+                families.append((pairs["p"].to_numpy(), totals, ginv))
+
+        def category_pass() -> np.ndarray:
+            added = np.zeros(nq, dtype=bool)
+            for parts, totals, ginv in families:
+                k = len(totals)
+                pc = qcount[parts]
+                # A share with no rows is a known zero when its total is known (a total is NULL
+                # when any cell in it is), so only real counts are unknowns or complements.
+                finite = np.isfinite(pc)
+                total = qcount[totals]
+                # Counts outside the family's measures (e.g. needs outside the catalogue) are
+                # total minus the shares: a small one is itself a count to protect.
+                rest = total - np.bincount(ginv, np.where(finite, pc, 0.0), k)
+                rest_small = np.asarray(disclosure.primary_suppress(rest, low, high), dtype=bool)
+                for _ in range(len(parts) + 2):
+                    u = withheld[parts] & finite
+                    n_shares = np.bincount(ginv, u, k)
+                    n_u = n_shares + rest_small
+                    s_u = np.bincount(ginv, np.where(u, pc, 0.0), k) + np.where(rest_small, rest, 0.0)
+                    # never one hidden share beside its published total; never a small hidden sum
+                    need = np.isfinite(total) & ~withheld[totals] & ((n_shares == 1) | ((n_u >= 1) & (s_u <= high)))
+                    if not need.any():
+                        break
+                    cand = need[ginv] & ~withheld[parts] & finite
+                    cand &= ~((s_u <= high)[ginv] & (pc <= 0))  # a zero cannot lift a small sum
+                    served = np.zeros(k, dtype=bool)
+                    ci = np.flatnonzero(cand)
+                    if len(ci):
+                        # smallest positive share first, then zeros
+                        ci = ci[np.lexsort((pc[ci], pc[ci] <= 0, ginv[ci]))]
+                        first = ci[np.r_[True, ginv[ci][1:] != ginv[ci][:-1]]]
+                        mark(parts[first], self.CATEGORY_REASON)
+                        added[parts[first]] = True
+                        served[ginv[first]] = True
+                    left = totals[need & ~served]  # nothing left to hide: withhold the total
+                    mark(left, self.CATEGORY_REASON)
+                    added[left] = True
+            return added
+
+        propagate()
+        dirty = np.ones(ng, dtype=bool)
+        for _ in range(200):
+            added = area_pass(dirty)
+            later = category_pass()
+            later |= propagate()
+            if not (added | later).any():
+                break
+            # an area sub-table is at its fixed point after its pass: redo only those changed since
+            dirty = np.zeros(ng, dtype=bool)
+            dirty[qg[later]] = True
+        else:  # pragma: no cover - withheld cells only grow, so this always stops
+            warnings.warn("disclosure control did not reach a fixed point", RuntimeWarning, stacklevel=2)
+
+        # Back to measure cells.
+        den_w = has_d & withheld[row_qd]
+        sup = withheld[row_qn] | den_w
+        own_num = small[:n] & (disc == "numerator")
+        own_den = np.zeros(n, dtype=bool)
+        own_den[d_rows] = small[n:] & (disc[d_rows] != "none")
+        prot_q = np.where((disc == "denominator") & has_d, row_qd, row_qn)
+        prot_reason = pd.Series(qreason[prot_q], dtype=object)
+        prot_sec = (withheld[prot_q] & prot_reason.str.startswith("secondary").fillna(False).to_numpy(dtype=bool))
+        reason = np.full(n, None, dtype=object)
+        reason[sup] = self.LINKED_REASON
+        # Hidden because the other count of the cell was chosen as a complementary suppression.
+        for other_q, other_w, word in ((row_qn, withheld[row_qn], "numerator"), (row_qd, den_w, "denominator")):
+            other_reason = pd.Series(qreason[other_q], dtype=object)
+            pick = (sup & ~prot_sec & (other_q != prot_q) & other_w
+                    & other_reason.str.startswith("secondary").fillna(False).to_numpy(dtype=bool))
+            reason[pick] = other_reason[pick].str.replace("secondary: ", f"linked: the {word} ",
+                                                          n=1).to_numpy(dtype=object)
+        reason[sup & prot_sec] = prot_reason[sup & prot_sec].to_numpy(object)
+        reason[sup & own_den] = "primary: denominator " + prim_text.split(": ", 1)[-1]
+        own = (own_num | (own_den & (disc == "denominator"))) & sup
+        reason[own] = prim_text
+        base["suppressed"] = sup
+        base["suppression_reason"] = pd.Series(reason, index=base.index, dtype=object)
+        base.loc[sup, "numerator"] = np.nan
+        base.loc[den_w | (sup & (disc == "denominator")), "denominator"] = np.nan
+        return base
 
     def _values_and_intervals(self, base: pd.DataFrame, by_id: dict[str, Measure]) -> pd.DataFrame:
         out = []

@@ -128,6 +128,15 @@ def test_primary_suppress_configurable():
     assert primary_suppress(counts, suppress_zero=True).tolist() == [True, True, False, False, False]
 
 
+def test_primary_suppress_never_flags_zero_as_a_small_count():
+    counts = np.array([0, 0, 1, 4, 5, np.nan])
+    assert not primary_suppress(counts, 0, 0).any()  # an empty range: no suppression
+    assert not primary_suppress(counts, 1, 0).any()
+    assert primary_suppress(counts, 0, 4).tolist() == primary_suppress(counts, 1, 4).tolist()
+    assert primary_suppress(0, 0, 4) is False
+    assert primary_suppress(counts, 0, 0, suppress_zero=True).tolist() == [True, True, False, False, False, False]
+
+
 def test_round_to_base():
     assert round_to_base([0, 2, 2.5, 3, 7, 8, 12.5, np.nan], 5)[:7].tolist() == [0, 0, 5, 5, 5, 10, 15]
     assert np.isnan(round_to_base([np.nan])[0])
@@ -320,3 +329,120 @@ def test_property_arbitrary_initial_suppression(localities, flags):
     # the rank step alone already prevents recovery by linear combination
     rank_only = secondary_suppress(df, HIERARCHIES, group_cols=["measure"], check_bounds=False)
     assert disclosed_cells(rank_only, integers=False) == []
+
+
+# ---------------------------------------------------------------------------
+# the measure engine's protection (Engine._protect) on hand-made counts
+# ---------------------------------------------------------------------------
+class _RollupDB:
+    """Just enough of a Database for Engine._protect: the rollup map of the Cumbrian areas."""
+
+    config = None
+
+    def query(self, sql, *args, **kwargs):
+        return pd.DataFrame([(p, c) for p, kids in TOTALS.items() for c in kids], columns=["ancestor", "leaf"])
+
+
+def _engine(low=1, high=4):
+    from send_metrics.engine import Engine
+    return Engine(_RollupDB(), suppress_min=low, suppress_max=high)
+
+
+def _measure_rows(measure_id, numerators, denominators=None, period="2024"):
+    """Rows of the engine's base table for the 13 Cumbrian areas, from locality counts."""
+    num = M @ np.asarray(numerators, dtype=float)
+    den = M @ np.asarray(denominators, dtype=float) if denominators is not None else np.full(len(CODES), np.nan)
+    return pd.DataFrame({"measure_id": measure_id, "area_code": CODES, "period": period,
+                         "numerator": num, "denominator": den})
+
+
+def _protect(base, low=1, high=4):
+    from send_metrics.catalogue import measures_by_id
+    return _engine(low, high)._protect(base, measures_by_id())
+
+
+def _audit_frame(out, true, col):
+    """A protected base table as audit cells: true counts, withheld where the output hides them."""
+    return pd.DataFrame({"measure_id": out["measure_id"], "period": out["period"], "area_code": out["area_code"],
+                         "count": true[col].to_numpy(float),
+                         "suppressed": (out[col].isna() & true[col].notna()).to_numpy()})
+
+
+def test_measure_quantities_link_measures_built_on_the_same_count():
+    from send_metrics.catalogue import load_catalogue
+    from send_metrics.engine import measure_quantities
+    q = measure_quantities(load_catalogue())
+    assert q["requests"][0] == q["requests_refused_pct"][1]
+    assert q["wait_list_AUTISM"][0] == q["autism_over_13wk_pct"][1] == q["wait_median_AUTISM"][0]
+    assert q["ehcp_caseload"][0] == q["ehcp_rate_0_25"][0]
+    assert q["ehcp_rate_0_25"][1] is None  # population: never a small count of children
+    assert q["pupils_ehcp_pct"][1] == q["pupils_sen_support_pct"][1]
+    assert q["wait_list_SLT"][0] != q["wait_list_AUTISM"][0]
+    assert "gap_ks2_rwm_ehc_plan" not in q
+
+
+def test_engine_zero_range_suppresses_nothing():
+    base = pd.concat([_measure_rows("requests", [0, 0, 3, 0, 12, 2, 0]),
+                      _measure_rows("timeliness_20wk_ex", [0, 1, 0, 0, 2, 0, 0], [0, 3, 0, 1, 9, 2, 0])],
+                     ignore_index=True)
+    for low, high in ((0, 0), (1, 0)):
+        out = _protect(base, low, high)
+        assert not out["suppressed"].any()
+        assert out["numerator"].equals(base["numerator"]) and out["denominator"].equals(base["denominator"])
+
+
+def test_engine_shares_suppression_between_measures_on_the_same_count():
+    requests = [30, 41, 25, 3, 18, 27, 33]  # Millom: 3 requests
+    refused = [6, 9, 5, 0, 7, 8, 6]
+    base = pd.concat([_measure_rows("requests", requests),
+                      _measure_rows("requests_refused_pct", refused, requests)], ignore_index=True)
+    out = _protect(base)
+    req = out[out["measure_id"] == "requests"].set_index("area_code")
+    pct = out[out["measure_id"] == "requests_refused_pct"].set_index("area_code")
+    assert req.loc[MIL, "suppressed"] and pct.loc[MIL, "suppressed"]
+    assert pct.loc[MIL, "suppression_reason"].startswith("primary: denominator")
+    # the requests count is withheld in one measure exactly where it is withheld in the other
+    assert (req["suppressed"] == pct["denominator"].isna()).all()
+    assert pct.loc[pct["denominator"].isna(), "suppressed"].all()
+    assert req["suppressed"].sum() >= 2
+    assert req.loc[req["suppressed"], "numerator"].isna().all()
+    for mid, col in (("requests", "numerator"), ("requests_refused_pct", "denominator"),
+                     ("requests_refused_pct", "numerator")):
+        cells = _audit_frame(out[out["measure_id"] == mid], base[base["measure_id"] == mid], col)
+        assert audit_suppression(cells, HIERARCHIES, group_cols=["measure_id", "period"]).empty, (mid, col)
+
+
+def test_engine_protects_withheld_denominators_across_the_hierarchy():
+    issued = [9, 10, 3, 0, 5, 12, 8]  # Copeland excl. Millom: 3 plans issued
+    within = [5, 6, 2, 0, 3, 7, 6]
+    base = _measure_rows("timeliness_20wk_ex", within, issued)
+    out = _protect(base)
+    assert out.set_index("area_code").loc[COPN, "suppressed"]
+    for col in ("numerator", "denominator"):
+        cells = _audit_frame(out, base, col)
+        assert cells["suppressed"].sum() >= 2
+        assert audit_suppression(cells, HIERARCHIES, group_cols=["measure_id", "period"]).empty, col
+        df = cells.assign(measure="m")[["area_code", "measure", "count", "suppressed"]].reset_index(drop=True)
+        assert disclosed_cells(df) == [], col
+
+
+def _need_rows(shares: dict, total: float, area="E06000999"):
+    from send_metrics.catalogue import measures_by_id
+    ids = [i for i in measures_by_id() if i.startswith("need_share_")]
+    return pd.DataFrame({"measure_id": ids, "area_code": area, "period": "2024",
+                         "numerator": [shares.get(i.replace("need_share_", ""), np.nan) for i in ids],
+                         "denominator": float(total)})
+
+
+@pytest.mark.parametrize("shares, extra", [
+    ({"ASD": 20, "SLCN": 10, "SPLD": 2, "PD": 1}, "SLCN"),  # two hidden shares that add up to 3
+    ({"ASD": 20, "SLCN": 9, "PD": 4}, "SLCN"),  # one hidden share; the needs with no rows are zero
+])
+def test_engine_hidden_need_shares_cannot_be_worked_out_from_their_total(shares, extra):
+    total = sum(shares.values())
+    out = _protect(_need_rows(shares, total)).set_index("measure_id")
+    hidden = out.index[out["suppressed"]].str.replace("need_share_", "")
+    small = {k for k, v in shares.items() if 1 <= v <= 4}
+    assert set(hidden) == small | {extra}
+    assert sum(shares[k] for k in hidden) > 4  # total minus the published shares is no small count
+    assert out.loc[f"need_share_{extra}", "suppression_reason"] == "secondary: protects a suppressed share of the same total"

@@ -870,9 +870,6 @@ def test_unsuppressed_engine_gives_true_values(truth):
     assert np.allclose(both["value"], both["value_sql"], equal_nan=True)
 
 
-@pytest.mark.xfail(strict=True, reason="Engine(db, suppress_min=0, suppress_max=0) is not 'no suppression': "
-                   "primary_suppress flags 0 <= count <= 0, so every zero count is suppressed (and secondary "
-                   "suppression follows)")
 def test_engine_with_zero_range_gives_true_values(truth):
     from send_metrics.engine import Engine
     zero = Engine(truth.db, suppress_min=0, suppress_max=0).full_table()
@@ -904,14 +901,7 @@ def _audit_cells(truth: Truth, quantity: str) -> pd.DataFrame:
     return out
 
 
-@pytest.mark.parametrize("quantity", [
-    "numerator",
-    pytest.param("denominator", marks=pytest.mark.xfail(strict=True, reason=(
-        "engine._protect withholds denominators of 1-4 (small_den) but runs secondary suppression on the "
-        "numerators only: a withheld denominator is the parent's published denominator minus the published "
-        "siblings (e.g. timeliness_20wk_ex 2024, Copeland excl. Millom: 3 = Cumberland 22 - Allerdale 9 - "
-        "Carlisle 10 - Millom 0)"))),
-])
+@pytest.mark.parametrize("quantity", ["numerator", "denominator"])
 def test_no_suppressed_value_can_be_recovered_from_the_totals(truth, quantity):
     """North + South = Cumbria; localities sum to councils, former districts and footprints: per measure
     and period, no withheld count follows from the published ones (audit_suppression and an
@@ -951,9 +941,6 @@ def test_engine_publishes_no_small_denominator(truth):
     assert small.empty, small[["measure_id", "area_code", "period", "numerator", "denominator"]].head(20).to_string()
 
 
-@pytest.mark.xfail(strict=True, reason="engine._protect suppresses per measure: a count suppressed in one measure "
-                   "is published as the denominator of another measure built on the same quantity (requests -> "
-                   "requests_refused_pct; wait_list_AUTISM -> autism_over_13wk_pct)")
 def test_engine_never_publishes_a_suppressed_count_as_another_measures_denominator(truth):
     same = _same_quantity(truth)
     leaks = []
@@ -1000,9 +987,6 @@ def test_no_page_shows_a_small_count_as_a_denominator(app_env, truth):
     assert not bad, f"{len(bad)} leaks, e.g.:\n" + "\n".join(bad[:15])
 
 
-@pytest.mark.xfail(strict=True, reason="send_metrics.equity.protect_table finds small counts on the needs page that "
-                   "other published figures give away and only warns ('N small counts can be worked out from "
-                   "figures published elsewhere'), then publishes the table anyway")
 def test_no_page_publishes_small_counts_that_can_be_worked_out(app_env, truth):
     found = []
     for url, page in existing_pages():
@@ -1101,9 +1085,6 @@ def test_board_pack_report_shows_no_suppressed_value(area, small, truth, tmp_pat
     assert "Traceback" not in html_text
 
 
-@pytest.mark.xfail(strict=True, reason="engine._protect suppresses per measure: requests_refused_pct publishes as its "
-                   "denominator the requests count that the 'requests' measure suppresses (and autism_over_13wk_pct "
-                   "the list size wait_list_AUTISM suppresses); the trends table shows that denominator")
 def test_trends_table_shows_no_count_suppressed_in_another_measure(app_env, truth):
     page = ROOT / "pages" / "trends.py"
     if not page.exists():
