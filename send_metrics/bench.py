@@ -13,7 +13,9 @@ What is compared (each pair timed in the same process, on the same files, back t
 - pages: the server-side run time of every page for a realistic selector change, with
   Streamlit's AppTest (median and p95 over at least 10 runs), at demo and national scale;
 - cold start: a fresh Python process from start to the first page rendered;
-- peak RSS of this process and its children.
+- peak RSS of the product's processes: the loader (ingest and measure table) and a dashboard
+  process that rendered every page (the bench process's own RSS, with the pandas reference, is
+  reported beside it).
 
 Timing is never asserted in the unit tests; the targets are checked here and reported.
 """
@@ -251,25 +253,67 @@ def page_timings(store: Path, runs: int) -> dict:
     return results
 
 
-def cold_start(store: Path) -> float:
-    code = ("import time, os; t0 = time.perf_counter()\n"
-            "from streamlit.testing.v1 import AppTest\n"
-            f"at = AppTest.from_file({str(PROJECT_ROOT / 'app.py')!r}, default_timeout=300); at.run()\n"
-            "assert not at.exception, at.exception\n"
-            "print(time.perf_counter() - t0)")
+_APP_CHILD = """
+import json, resource, sys, time
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file(sys.argv[1], default_timeout=300)
+at.run()
+assert not at.exception, at.exception
+first = time.time()
+for page in sys.argv[2].split(","):  # then every page once, for the app process's peak memory
+    at.switch_page(f"pages/{page}.py").run()
+print(json.dumps({"first_page_at": first, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def app_process(store: Path) -> dict:
+    """A fresh dashboard process: seconds from its start to the first page rendered (cold start),
+    then its peak RSS after rendering every page."""
     env = {**os.environ, "SEND_STORE_DIR": str(store)}
-    t0 = time.perf_counter()
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=PROJECT_ROOT)
-    wall = time.perf_counter() - t0
+    t0 = time.time()
+    r = subprocess.run([sys.executable, "-c", _APP_CHILD, str(PROJECT_ROOT / "app.py"), ",".join(PAGES)],
+                       capture_output=True, text=True, env=env, cwd=PROJECT_ROOT)
     if r.returncode:
         raise RuntimeError(f"cold start failed: {r.stderr[-500:]}")
-    return wall
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    return {"cold_start_s": out["first_page_at"] - t0, "rss_mb": round(out["rss_mb"], 1)}
 
 
-def peak_rss_mb() -> float:
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return round(max(own, kids), 1)
+_LOAD_CHILD = """
+import json, resource, sys, time
+from dataclasses import replace
+from pathlib import Path
+from send_metrics.config import load_config
+from send_metrics.db import Database
+from send_metrics.engine import Engine
+from send_metrics.store import load
+config = replace(load_config(Path(sys.argv[1])), store_dir=Path(sys.argv[2]))
+t0 = time.perf_counter()
+load(config, force=True)
+ingest = time.perf_counter() - t0
+t0 = time.perf_counter()
+db = Database(config)
+Engine(db).full_table()
+db.close()
+table = time.perf_counter() - t0
+print(json.dumps({"ingest_s": ingest, "measure_table_s": table,
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def loader_process(data_dir: Path, store: Path) -> dict:
+    """The loader as a team runs it (`python -m send_metrics load` does the same two steps): ingest
+    time, then the measure table computed once per load, and the process's peak RSS."""
+    r = subprocess.run([sys.executable, "-c", _LOAD_CHILD, str(data_dir), str(store)],
+                       capture_output=True, text=True, cwd=PROJECT_ROOT, env=dict(os.environ))
+    if r.returncode:
+        raise RuntimeError(f"load failed: {r.stderr[-800:]}")
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    return {k: round(v, 2) for k, v in out.items()}
+
+
+def own_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 # -- the run ------------------------------------------------------------------------------
@@ -301,32 +345,36 @@ def _run(work: Path, quick: bool, runs: int, log) -> dict:
     data = work / "national"
     log("generating national-scale data ...")
     sizes = generate(data)
-    plain = plain_duckdb_read(data)
     log("loading ...")
-    ours, config, load_result = timed_load(data, work / "store")
+    # Plain read and our load back to back, on the same files.
+    plain = plain_duckdb_read(data)
+    loader = loader_process(data, work / "store")
+    ours = loader["ingest_s"]
+    config = replace(load_config(data), store_dir=work / "store")
     from .store import current_load_dir
     load_dir = current_load_dir(config.store_dir)
-    t0 = time.perf_counter()
-    _warm(config)
-    warm_s = time.perf_counter() - t0
     log("measures ...")
     measures = compare_measures(config, load_dir)
     log("pages at national scale ...")
     pages = page_timings(config.store_dir, runs)
-    cold = cold_start(config.store_dir)
+    app = app_process(config.store_dir)
     growth = [] if quick else growth_table(work, log)
     result = {
         "machine": machine(), "date": dt.datetime.now().isoformat(timespec="seconds"), "quick": quick,
         "data_rows": sizes, "total_rows": int(sum(sizes.values())),
         "ingest_s": round(ours, 2), "plain_duckdb_s": round(plain, 2),
         "ingest_overhead_vs_duckdb": round(ours / plain, 2),
-        "measure_table_s": round(warm_s, 2),
+        "measure_table_s": loader["measure_table_s"],
+        "loader_rss_mb": loader["rss_mb"], "app_rss_mb": app["rss_mb"],
         "measures_ours_s": round(measures["ours_s"], 3), "measures_pandas_s": round(measures["pandas_s"], 3),
         "measures_equal": measures["equal"], "measures_rows": measures["rows"],
         "measures_speedup_vs_pandas": round(measures["pandas_s"] / measures["ours_s"], 2),
-        "demo_pages": demo_pages, "pages": pages, "cold_start_s": round(cold, 2), "growth": growth,
+        "demo_pages": demo_pages, "pages": pages, "cold_start_s": round(app["cold_start_s"], 2), "growth": growth,
     }
-    result["peak_rss_mb"] = peak_rss_mb()
+    # Peak RSS of the product's own processes (the loader and a dashboard process that rendered
+    # every page); the bench process also holds the pandas reference and AppTest, reported apart.
+    result["peak_rss_mb"] = max(loader["rss_mb"], app["rss_mb"])
+    result["bench_process_rss_mb"] = own_rss_mb()
     result["targets_met"] = targets_met(result)
     return result
 
@@ -359,13 +407,11 @@ def growth_table(work: Path, log) -> list[dict]:
         folder = work / f"growth_{councils}"
         sizes = generate(folder, councils=councils, persons=persons)
         plain = plain_duckdb_read(folder)
-        ours, config, _ = timed_load(folder, work / f"growth_store_{councils}")
-        t0 = time.perf_counter()
-        _warm(config)
-        warm = time.perf_counter() - t0
+        loader = loader_process(folder, work / f"growth_store_{councils}")
         rows.append({"councils": councils or len(_councils()), "rows": int(sum(sizes.values())),
-                     "ingest_s": round(ours, 2), "plain_duckdb_s": round(plain, 2),
-                     "measure_table_s": round(warm, 2)})
+                     "ingest_s": loader["ingest_s"], "plain_duckdb_s": round(plain, 2),
+                     "measure_table_s": loader["measure_table_s"], "loader_rss_mb": loader["rss_mb"]})
+        shutil.rmtree(work / f"growth_store_{councils}", ignore_errors=True)
         log(rows[-1])
         shutil.rmtree(folder, ignore_errors=True)
     return rows
@@ -397,7 +443,10 @@ def write_markdown(r: dict, path: Path = PROJECT_ROOT / "BENCHMARKS.md") -> None
         f"| ingest overhead vs DuckDB plain read | {r['ingest_overhead_vs_duckdb']}x ({r['ingest_s']} s vs {r['plain_duckdb_s']} s) | <= 2.0x | {r['targets_met']['ingest_overhead']} |",
         f"| measures speed-up vs pandas (results equal: {r['measures_equal']}) | {r['measures_speedup_vs_pandas']}x ({r['measures_ours_s']} s vs {r['measures_pandas_s']} s) | >= 3x | {r['targets_met']['measures_speedup']} |",
         f"| cold start to first page | {r['cold_start_s']} s | <= 5 s | {r['targets_met']['cold_start']} |",
-        f"| peak RSS | {r['peak_rss_mb']} MB | <= 1,536 MB | {r['targets_met']['peak_rss']} |",
+        f"| peak RSS of the product's processes (loader {r['loader_rss_mb']} MB, dashboard {r['app_rss_mb']} MB) | "
+        f"{r['peak_rss_mb']} MB | <= 1,536 MB | {r['targets_met']['peak_rss']} |",
+        f"| (the bench process itself, holding the pandas reference and AppTest) | {r['bench_process_rss_mb']} MB | "
+        f"(not a target) | |",
         f"| measure table with statistics, computed once per load | {r['measure_table_s']} s | (not a target) | |", "",
         "## Pages (server-side run time for a selector change, AppTest)", "",
         "| page | demo median ms | demo p95 ms | national median ms | national p95 ms |", "|---|---|---|---|---|",
@@ -407,8 +456,10 @@ def write_markdown(r: dict, path: Path = PROJECT_ROOT / "BENCHMARKS.md") -> None
         lines.append(f"| {p} | {d.get('median_ms')} | {d.get('p95_ms')} | {n['median_ms']} | {n['p95_ms']} |")
     lines += ["", "Targets: national median <= 250 ms and p95 <= 500 ms; demo median <= 150 ms.", "",
               "## How cost grows with data", "",
-              "| councils | rows | our ingest s | DuckDB plain read s | measure table s |", "|---|---|---|---|---|",
-              *[f"| {g['councils']} | {g['rows']:,} | {g['ingest_s']} | {g['plain_duckdb_s']} | {g['measure_table_s']} |"
+              "| councils | rows | our ingest s | DuckDB plain read s | ratio | measure table s | loader peak RSS MB |",
+              "|---|---|---|---|---|---|---|",
+              *[f"| {g['councils']} | {g['rows']:,} | {g['ingest_s']} | {g['plain_duckdb_s']} | "
+                f"{g['ingest_s'] / g['plain_duckdb_s']:.1f}x | {g['measure_table_s']} | {g['loader_rss_mb']} |"
                 for g in r["growth"]],
               *([] if r["growth"] else ["", "(Not measured in this run: `--quick` skips the three-size growth run; "
                                             "run `python -m send_metrics bench` for it.)"]), "",
@@ -421,4 +472,11 @@ def write_markdown(r: dict, path: Path = PROJECT_ROOT / "BENCHMARKS.md") -> None
               "storage (S3 or Azure Blob) read by DuckDB's httpfs; the loader runs as a scheduled job and publishes a "
               "new load by replacing the CURRENT pointer; several stateless app replicas behind a load balancer each "
               "open their own in-memory DuckDB over the same Parquet files.", ""]
-    path.write_text("\n".join(lines))
+    # The team's own notes (below this heading) survive a new run.
+    keep = ""
+    if path.exists() and NOTES_HEADING in path.read_text():
+        keep = path.read_text()[path.read_text().index(NOTES_HEADING):]
+    path.write_text("\n".join(lines) + ("\n" + keep if keep else ""))
+
+
+NOTES_HEADING = "## Notes from the team"

@@ -495,7 +495,10 @@ def _write_parquet(con, work: Path) -> None:
             copy(f"SELECT * EXCLUDE (is_rollup) FROM {_q('t_' + ds.name)}", f"{ds.name}.parquet")
             continue
         period = contract.period_column(ds)
-        copy(f"SELECT * FROM {_q(ds.name)} ORDER BY area_code, {period}", f"{ds.name}.parquet")
+        # Sorted by area and period so pages' filters skip row groups; person-level rows are only
+        # counted (into the caseload) or browsed, so their sort would cost more than it saves.
+        order = "" if ds.person_level else f" ORDER BY area_code, {period}"
+        copy(f"SELECT * FROM {_q(ds.name)}{order}", f"{ds.name}.parquet")
         if _editions(con, ds) > 1:  # otherwise the all-editions view is the same rows (see db.py)
             copy(f"SELECT * FROM {_q('t_' + ds.name)} ORDER BY area_code, {period}", f"{ds.name}_all_editions.parquet")
     copy("SELECT * FROM rollup_map", "rollup_map.parquet")

@@ -158,6 +158,56 @@ def _period_exprs(ds: Dataset) -> tuple[str, str]:
     return period, bad
 
 
+# Fast paths: a column whose distinct values are all clean needs no per-row work. Each test reads one
+# or two columns of the raw table (cheap for the low-cardinality columns it is used on); any doubt
+# means the general per-row expressions are used, which give the same results.
+MAX_DISTINCT_PERIODS = 5000
+
+
+def _scalar(cur, sql: str, params: dict | None = None):
+    try:
+        return cur.execute(sql, params or {}).fetchall()[0][0]
+    except duckdb.Error:
+        return None
+
+
+def _all_allowed_exactly(cur, table: str, name: str, allowed: tuple | list) -> bool:
+    bad = _scalar(cur, f"SELECT count(*) FROM (SELECT DISTINCT {_q(name)} AS v FROM {table}) "
+                       f"WHERE v IS NOT NULL AND NOT list_contains($allowed, v)", {"allowed": list(allowed)})
+    return bad == 0
+
+
+def _all_trimmed(cur, table: str, name: str) -> bool:
+    bad = _scalar(cur, f"SELECT count(*) FROM (SELECT DISTINCT {_q(name)} AS v FROM {table}) "
+                       f"WHERE v IS NOT NULL AND (v = '' OR v <> trim(v))")
+    return bad == 0
+
+
+def _all_known_areas(cur, table: str, name: str, areas_table: str, with_level: bool) -> bool:
+    level = ", area_level AS l" if with_level else ""
+    level_check = " OR d.l IS DISTINCT FROM r.lvl" if with_level else ""
+    bad = _scalar(cur, f"SELECT count(*) FROM (SELECT DISTINCT {_q(name)} AS v{level} FROM {table}) d "
+                       f"LEFT JOIN (SELECT area_code, any_value(area_level) AS lvl FROM {areas_table} GROUP BY 1) r "
+                       f"ON r.area_code = d.v WHERE d.v IS NOT NULL AND (r.area_code IS NULL{level_check})")
+    return bad == 0
+
+
+def _period_lookup(cur, table: str, period: str, bad: str, pcol: str, params: dict) -> str | None:
+    """A temp table of each distinct (time_period, time_identifier) with its period and problem."""
+    pairs = _scalar(cur, f"SELECT count(*) FROM (SELECT DISTINCT time_period, time_identifier FROM {table})")
+    if pairs is None or pairs > MAX_DISTINCT_PERIODS:
+        return None
+    name = f"{table}_periods"
+    sql = (f"CREATE OR REPLACE TABLE {name} AS SELECT time_period AS _tp, time_identifier AS _ti, {pcol}, "
+           f"{bad} AS _period_problem FROM (SELECT time_period, time_identifier, {period} AS {pcol} "
+           f"FROM (SELECT DISTINCT time_period, time_identifier FROM {table}))")
+    try:
+        cur.execute(sql, used_params(sql, params))
+    except duckdb.Error:
+        return None
+    return name
+
+
 @dataclass
 class Validated:
     report: FileReport
@@ -193,20 +243,30 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
 
     def check(column: str, condition: str, reason_sql: str, value_sql: str | None = None) -> None:
         conditions.append(f"({condition})")
-        value_sql = value_sql or (_q(column + "__raw") if column else "NULL")
+        if value_sql is None:
+            value_sql = (_q(column + "__raw") if column in raw_copies else _q(column)) if column else "NULL"
         checks.append(f"CASE WHEN {condition} THEN struct_pack(col := '{column}', "
                       f"value := CAST({value_sql} AS VARCHAR), reason := CAST({reason_sql} AS VARCHAR)) END")
 
     outer: list[str] = []  # computed from the inner columns, once per row
+    raw_copies: set[str] = set()  # columns whose original text is kept beside the cleaned value
+    pre = con.cursor()  # checks on each column's distinct values, which let clean columns pass as they are
     if not dataset.reference:
         period, bad = _period_exprs(dataset)
         pcol = contract.period_column(dataset)
-        select.append(f"{period} AS {pcol}")
-        select.append("time_period AS time_period__raw")
-        select.append("time_identifier AS time_identifier")
-        select.append("time_period AS time_period")
-        outer.append(f"{bad} AS _period_problem")
-        check("time_period", "_period_problem IS NOT NULL", "_period_problem")
+        periods = _period_lookup(pre, raw.table, period, bad, pcol, params)
+        if periods:
+            # Few distinct (time_period, time_identifier) pairs: each is parsed and checked once.
+            joins.append(f"LEFT JOIN {periods} _pp ON _pp._tp IS NOT DISTINCT FROM {raw.table}.time_period "
+                         f"AND _pp._ti IS NOT DISTINCT FROM {raw.table}.time_identifier")
+            select.append(f"_pp.{pcol} AS {pcol}")
+            select.append("_pp._period_problem AS _period_problem")
+        else:
+            select.append(f"{period} AS {pcol}")
+            outer.append(f"{bad} AS _period_problem")
+        select.append(f"{raw.table}.time_identifier AS time_identifier")
+        select.append(f"{raw.table}.time_period AS time_period")
+        check("time_period", "_period_problem IS NOT NULL", "_period_problem", value_sql="time_period")
 
     for col in dataset.columns:
         if col.kind == "period" or col.name == "time_identifier":
@@ -217,14 +277,27 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
             if col.is_indicator:
                 select.append(f"NULL AS {_q(name + '_symbol')}")
             select.append(f"NULL AS {_q(name + '__raw')}")
+            raw_copies.add(name)
             continue
-        select.append(f"{_q(name)} AS {_q(name + '__raw')}")
+        shown = ", ".join(col.allowed[:8]) + (", ..." if len(col.allowed) > 8 else "") if col.allowed else ""
+        if col.kind == "code" and _all_allowed_exactly(pre, raw.table, name, col.allowed):
+            # Every value is already a canonical code: no per-row lookup.
+            select.append(f"{raw.table}.{_q(name)} AS {_q(name)}")
+            check(name, f"{_q(name)} IS NULL",
+                  f"'not an allowed {name.replace('_', ' ')} (allowed: {shown})'", value_sql=_q(name))
+            continue
+        if col.kind == "area" and _all_trimmed(pre, raw.table, name):
+            select.append(f"{raw.table}.{_q(name)} AS {_q(name)}")
+            if col.required:
+                check(name, f"{_q(name)} IS NULL", "'required value is empty'", value_sql=_q(name))
+            continue
+        select.append(f"{raw.table}.{_q(name)} AS {_q(name + '__raw')}")
+        raw_copies.add(name)
         if col.kind == "code":
             expr, p = _code_expr(col)
             params.update(p)
             select.append(f"{expr[0]} AS {_q('_pos_' + name)}")
             outer.append(f"{expr[1].format(pos=_q('_pos_' + name))} AS {_q(name)}")
-            shown = ", ".join(col.allowed[:8]) + (", ..." if len(col.allowed) > 8 else "")
             check(name, f"{_q(name)} IS NULL",
                   f"'not an allowed {name.replace('_', ' ')} (allowed: {shown})'")
         elif col.is_indicator:
@@ -276,11 +349,17 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
 
     # Known areas are looked up with joins (one hash join per area column), not subqueries.
     for i, a in enumerate(area_cols):
-        if a in present:
+        if a in present and _all_known_areas(pre, raw.table, a, areas_table,
+                                             with_level=a == "area_code" and "area_level" in present
+                                             and dataset.name != "areas"):
+            select.append(f"true AS {_q('_known_' + a)}")
+            select.append(f"NULL AS {_q('_level_' + a)}")
+        elif a in present:
             joins.append(f"LEFT JOIN (SELECT area_code AS _k{i}, area_level AS _l{i} FROM {areas_table}) _a{i} "
                          f"ON _a{i}._k{i} = NULLIF(trim({raw.table}.{_q(a)}), '')")
             select.append(f"_a{i}._k{i} IS NOT NULL AS {_q('_known_' + a)}")
             select.append(f"_a{i}._l{i} AS {_q('_level_' + a)}")
+    pre.close()
     inner_sql = f"SELECT {', '.join(select)} FROM {raw.table} {' '.join(joins)}"
     typed_sql = f"SELECT *{''.join(', ' + o for o in outer)} FROM ({inner_sql})"
     cur = con.cursor()
