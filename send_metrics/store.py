@@ -390,8 +390,11 @@ def _cross_file_duplicates(con) -> None:
             continue  # duplicates within one file were already quarantined by validation
         key = ", ".join(_q(k) for k in _key_columns(ds))
         ed = "coalesce(edition, '')"
+        # Repeated key hashes first (a hash aggregate), so the exact window only sees those rows.
+        key_hash = f"hash({key}, {ed})"
         dup = (f"SELECT rowid AS rid, source_file, source_row, first_value(source_file) OVER w AS first_file, "
-               f"row_number() OVER w AS n FROM {table} WINDOW w AS (PARTITION BY {key}, {ed} "
+               f"row_number() OVER w AS n FROM {table} WHERE {key_hash} IN (SELECT {key_hash} AS h FROM {table} "
+               f"GROUP BY h HAVING count(*) > 1) WINDOW w AS (PARTITION BY {key}, {ed} "
                f"ORDER BY source_file = 'rollup', rowid)")
         con.execute(f"CREATE OR REPLACE TEMP TABLE _dups AS SELECT * FROM ({dup}) WHERE n > 1 "
                     f"AND source_file <> first_file")
