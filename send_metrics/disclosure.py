@@ -288,6 +288,10 @@ def _protect_group(
         suppressed[i] = True
         reasons[i] = f"secondary: protects a suppressed cell in {labels.get(parent, parent)}"
 
+    # Suppression only grows here, and a cell that cannot be worked out (or pinned) stays so when
+    # more cells are withheld, so each term is cleared once rather than rechecked every round.
+    cleared_rank: set[str] = set()
+    cleared_bounds: set[str] = set()
     for _ in range(len(suppressed) + 2):
         changed = False
         # 1. simple pass: any equation with exactly one unknown, which is protected
@@ -314,6 +318,8 @@ def _protect_group(
         unresolved = False
         unknown = group.unknown(suppressed)
         for term in group.protected_terms(suppressed):
+            if term in cleared_rank:
+                continue
             if group.recoverable(term, unknown):
                 pick = _choose(group, term, suppressed, group.recoverable)
                 if pick is None:
@@ -322,21 +328,26 @@ def _protect_group(
                 mark(*pick)
                 changed = True
                 break
+            cleared_rank.add(term)
         if changed:
             continue
         # 3. bounds check over non-negative counts
         if check_bounds:
             for term in group.protected_terms(suppressed):
-                if group.pinned(term, unknown):
-                    pick = _choose(
-                        group, term, suppressed, lambda t, u: group.recoverable(t, u) or group.pinned(t, u)
-                    )
-                    if pick is None:
-                        unresolved = True
-                        continue
-                    mark(*pick)
-                    changed = True
-                    break
+                if term in cleared_bounds:
+                    continue
+                if not group.pinned(term, unknown):
+                    cleared_bounds.add(term)
+                    continue
+                pick = _choose(
+                    group, term, suppressed, lambda t, u: group.recoverable(t, u) or group.pinned(t, u)
+                )
+                if pick is None:
+                    unresolved = True
+                    continue
+                mark(*pick)
+                changed = True
+                break
         if not changed:
             if unresolved:
                 warnings.warn(
