@@ -10,8 +10,10 @@ from __future__ import annotations
 import html
 import os
 import traceback
+from collections import Counter
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -55,18 +57,88 @@ def engine() -> Engine:
     return get_engine(database())
 
 
-@st.cache_data(show_spinner=False, max_entries=64, ttl=3600)
-def measure_table(load_id: str, measure_ids: tuple | None = None, area_codes: tuple | None = None,
-                  periods: tuple | None = None) -> pd.DataFrame:
-    """Cached slice of the measure table (keyed on the load so a new load is picked up)."""
-    return engine().table(measure_ids, area_codes, periods)
+class _TableIndex:
+    """Row positions of the measure table by measure and by (measure, area), built once per load.
+
+    The full table is shared and never modified; a slice is taken from it by position (in the
+    table's own order), which is far cheaper than filtering every column of the whole table."""
+
+    def __init__(self, full: pd.DataFrame):
+        self.full = full
+        self.by_measure = full.groupby("measure_id", sort=False).indices
+        self.by_area = full.groupby("area_code", sort=False).indices
+        self.by_pair = full.groupby(["measure_id", "area_code"], sort=False).indices
+        # The columns pages look at most (options, periods) as small integer codes, read by
+        # position (codes, not one Python string per row: the table has 100,000s of rows).
+        self._codes, self._uniques = {}, {}
+        for col in ("measure_id", "area_code", "period"):
+            codes, uniques = pd.factorize(full[col].astype(str) if col == "period" else full[col],
+                                          use_na_sentinel=False)
+            self._codes[col], self._uniques[col] = codes, np.asarray(uniques, dtype=object)
+        self.values = full["value"].to_numpy(dtype=float)
+        self.measures_with_data = frozenset(self.column("measure_id", np.flatnonzero(~np.isnan(self.values))))
+        years = np.array([str(p)[:4] for p in self._uniques["period"]], dtype=object)
+        year_codes = pd.Series(years[self._codes["period"]])
+        self.by_year = {str(y): pos for y, pos in year_codes.groupby(year_codes.to_numpy()).indices.items()}
+
+    def column(self, name: str, pos: np.ndarray) -> np.ndarray:
+        """Values of ``measure_id``, ``area_code`` or ``period`` (as text) at the given rows."""
+        return self._uniques[name][self._codes[name][pos]]
+
+    def positions(self, measure_ids, area_codes) -> np.ndarray | None:
+        empty = np.zeros(0, dtype=np.intp)
+        if measure_ids and area_codes:
+            parts = [self.by_pair.get((m, a), empty) for m in dict.fromkeys(measure_ids)
+                     for a in dict.fromkeys(area_codes)]
+        elif measure_ids:
+            parts = [self.by_measure.get(m, empty) for m in dict.fromkeys(measure_ids)]
+        elif area_codes:
+            parts = [self.by_area.get(a, empty) for a in dict.fromkeys(area_codes)]
+        else:
+            return None
+        return np.sort(np.concatenate([empty, *parts]))
+
+    def year_rows(self, year, area_codes=None) -> pd.DataFrame:
+        """The rows whose period starts with ``year`` (of ``area_codes`` when given), in table order.
+
+        ``equity.rows_for_year(table, year)`` only ever picks rows of that year (a monthly measure
+        needs a month in the year), so giving it just these rows gives the same result, faster."""
+        pos = self.by_year.get(str(year)[:4], np.zeros(0, dtype=np.intp))
+        if area_codes:
+            pos = np.intersect1d(pos, self.positions(None, area_codes))
+        return self.full.take(np.sort(pos))
+
+    def table(self, measure_ids=None, area_codes=None, periods=None) -> pd.DataFrame:
+        """Exactly ``Engine.table`` (same rows, order and columns), as a new frame."""
+        pos = self.positions(measure_ids, area_codes)
+        out = self.full if pos is None else self.full.take(pos)
+        if periods:
+            wanted = {str(p) for p in periods}
+            period = out["period"].astype(str)
+            out = out[out["period_label"].isin(wanted) | period.isin(wanted) | period.str[:7].isin(wanted)]
+        return out.reset_index(drop=True)
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _table_index(load_id: str) -> _TableIndex:
+    return _TableIndex(engine().full_table())
+
+
+def table_index() -> _TableIndex:
+    db = database()
+    db.refresh()
+    return _table_index(db.load_id)
 
 
 def table(measure_ids=None, area_codes=None, periods=None) -> pd.DataFrame:
-    db = database()
-    db.refresh()
-    return measure_table(db.load_id, tuple(measure_ids) if measure_ids else None,
-                         tuple(area_codes) if area_codes else None, tuple(periods) if periods else None)
+    """A slice of the measure table (a new frame the caller may change), as Engine.table."""
+    return table_index().table(tuple(measure_ids) if measure_ids else None,
+                               tuple(area_codes) if area_codes else None, tuple(periods) if periods else None)
+
+
+def measures_with_data() -> frozenset[str]:
+    """Measures with at least one published value in the current load."""
+    return table_index().measures_with_data
 
 
 @st.cache_data(show_spinner=False, max_entries=8, ttl=3600)
@@ -80,16 +152,57 @@ def areas() -> pd.DataFrame:
     return _areas(db.load_id)
 
 
+class _AreaInfo:
+    """Name, level and coverage note of every area, as dicts (read-only, shared per load)."""
+
+    def __init__(self, a: pd.DataFrame):
+        self.names = dict(zip(a["area_code"], a["area_name"].astype(str)))
+        self.name_values = dict(zip(a["area_code"], a["area_name"]))
+        self.levels = dict(zip(a["area_code"], a["area_level"]))
+        self.notes = dict(zip(a["area_code"], a["coverage_note"]))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _area_info(load_id: str) -> _AreaInfo:
+    # Shared read-only dicts: names are looked up many times per page run.
+    return _AreaInfo(_areas(load_id))
+
+
+def _load_id() -> str:
+    db = database()
+    if db.load_id is None:
+        db.refresh()
+    return db.load_id
+
+
+_AREA_MEMO: list = [("", None)]  # [(load id, _AreaInfo)]: skips the cache lookup on repeated calls
+
+
+def area_info() -> _AreaInfo:
+    """Area dicts of the current load (checked for a new load once per page run, in ui.page)."""
+    load_id = _load_id()
+    memo_id, info = _AREA_MEMO[0]  # one tuple, swapped whole: safe between sessions' threads
+    if memo_id != load_id or info is None:
+        info = _area_info(load_id)
+        _AREA_MEMO[0] = (load_id, info)
+    return info
+
+
 def area_name(code: str) -> str:
-    a = areas()
-    hit = a.loc[a["area_code"] == code, "area_name"]
-    return str(hit.iloc[0]) if len(hit) else code
+    return area_info().names.get(code, code)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _areas_with_data(load_id: str) -> tuple[str, ...]:
+    full = _table_index(load_id).full
+    return tuple(sorted(full["area_code"].dropna().unique().tolist()))
 
 
 def areas_with_data() -> list[str]:
     """Areas that have at least one measure value (so selectors never offer empty areas)."""
-    full = engine().full_table()
-    return sorted(full["area_code"].dropna().unique().tolist())
+    db = database()
+    db.refresh()
+    return list(_areas_with_data(db.load_id))
 
 
 # -- sign-in (optional) --------------------------------------------------------------------
@@ -182,16 +295,19 @@ def select_area(options: list[str], key: str = "area", label: str = "Area", defa
     return value
 
 
+LEVEL_TEXT = {"locality": "locality", "former_district": "former district", "council": "council",
+              "former_council": "former council", "health_footprint": "health footprint"}
+
+
 def area_labels(codes: list[str]) -> dict[str, str]:
     """Names for selectors, made unique: 'Carlisle' is a locality and a former district."""
-    a = areas().set_index("area_code")
-    names = {c: str(a["area_name"].get(c, c)) for c in codes}
-    counts = pd.Series(list(names.values())).value_counts()
-    level_text = {"locality": "locality", "former_district": "former district", "council": "council",
-                  "former_council": "former council", "health_footprint": "health footprint"}
+    info = area_info()
+    names = {c: str(info.name_values.get(c, c)) for c in codes}
+    counts = Counter(names.values())
     for c, n in names.items():
         if counts.get(n, 0) > 1:
-            names[c] = f"{n} ({level_text.get(str(a['area_level'].get(c, '')), a['area_level'].get(c, ''))})"
+            level = info.levels.get(c, "")
+            names[c] = f"{n} ({LEVEL_TEXT.get(str(level), level)})"
     return names
 
 
@@ -202,9 +318,10 @@ def ordered_area_options(codes, first: list[str] = COUNCILS_FIRST) -> list[str]:
     """Area codes with `first` in that order, then the rest sorted; an area whose name repeats an
     earlier one (a former district named like its locality) is left out."""
     codes = set(codes)
+    names = area_info().names
     seen, out = set(), []
     for c in [*first, *sorted(codes - set(first))]:
-        name = area_name(c)
+        name = names.get(c, c)
         if c in codes and name not in seen:
             out.append(c)
             seen.add(name)
@@ -246,19 +363,43 @@ def chart_with_table(fig, data: pd.DataFrame, *, title: str, sentence: str, sour
     st.markdown(sentence)
     st.plotly_chart(fig, key=f"chart_{key}", width="stretch",
                     config={"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]})
-    shown = data[list(table_columns)].rename(columns=table_columns) if table_columns else data
+    # A frame of its own: the download callable may run after the caller has moved on.
+    shown = data[list(table_columns)].rename(columns=table_columns) if table_columns else data.copy()
     with st.expander(f"Data table: {title}"):
         st.table(shown.head(200))
         if len(shown) > 200:
             st.caption(f"First 200 of {len(shown)} rows; download for all.")
-    st.download_button("Download CSV", data=safe_csv_bytes(shown), file_name=f"{key}.csv",
+    # Built when the button is clicked (Streamlit runs the callable then), not on every run.
+    st.download_button("Download CSV", data=lambda: safe_csv_bytes(shown), file_name=f"{key}.csv",
                        mime="text/csv", key=f"dl_{key}", icon=":material/download:")
     st.caption(f"Source: {source}")
 
 
 def download_parquet(data: pd.DataFrame, key: str, label: str = "Download Parquet") -> None:
-    st.download_button(label, data=parquet_bytes(data), file_name=f"{key}.parquet",
+    st.download_button(label, data=lambda: parquet_bytes(data), file_name=f"{key}.parquet",
                        mime="application/octet-stream", key=f"dlp_{key}", icon=":material/download:")
+
+
+class View:
+    """A page section's output, recorded once and replayed on every run that shows it.
+
+    A section builder that depends only on the load and the selection records its page calls
+    (``view.call(ui.chart_with_table, fig, data, ...)``, ``view.call(st.info, text)``) instead of
+    making them, and is cached per (load, selection) with ``st.cache_resource``; the page then calls
+    ``view.show()``. Figures, tables and sentences are built once; a rerun that changes another
+    selector only sends them to the page again. Builders must not use widgets, and callers never
+    change what a view holds."""
+
+    def __init__(self):
+        self.ops: list[tuple[Callable, tuple, dict]] = []
+        self.extra: dict = {}
+
+    def call(self, fn: Callable, *args, **kwargs) -> None:
+        self.ops.append((fn, args, kwargs))
+
+    def show(self) -> None:
+        for fn, args, kwargs in self.ops:
+            fn(*args, **kwargs)
 
 
 def sig_text(value) -> str:

@@ -24,8 +24,9 @@ def _published(load_id: str, measure_id: str, year: int) -> pd.DataFrame:
     return ui.database().query_file("benchmarks_published", {"measure": measure_id, "year": year})
 
 
-@st.cache_data(show_spinner=False, max_entries=16, ttl=3600)
+@st.cache_resource(show_spinner=False, max_entries=16, ttl=3600)
 def _published_year(load_id: str, year: int) -> pd.DataFrame:
+    """Shared between sessions: callers only read it."""
     return ui.database().query_file("benchmarks_year", {"year": year})
 
 
@@ -46,24 +47,62 @@ def _regions(load_id: str) -> dict[str, str]:
     return dict(zip(r["area_code"], r["region_code"]))
 
 
-@st.cache_data(show_spinner=False, max_entries=16, ttl=3600)
+@st.cache_resource(show_spinner=False, max_entries=16, ttl=3600)
 def _year_table(load_id: str, year: str) -> pd.DataFrame:
-    return equity.rows_for_year(ui.engine().table(), year, measures_by_id())
+    """equity.rows_for_year of the whole measure table (shared between sessions: callers only read
+    it), given only the year's own rows: the same result, much faster (see ui.year_rows)."""
+    return equity.rows_for_year(ui.table_index().year_rows(year), year, measures_by_id())
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _area_options_for(load_id: str) -> tuple[str, ...]:
+    return tuple(ui.ordered_area_options(ui.areas_with_data()))
 
 
 def _area_options() -> list[str]:
-    return ui.ordered_area_options(ui.areas_with_data())
+    return list(_area_options_for(ui.database().load_id))
 
 
-def ranked_section(m, area: str, year: str, loaded: pd.DataFrame, published: pd.DataFrame) -> None:
+def _views(load_id: str, measure_id: str, area: str, year: str) -> tuple[ui.View, ui.View, ui.View]:
+    """Ranked bars, spine chart and funnel plot for an area, measure and year, each built once per
+    load and selection (see ui.View): the spine does not depend on the measure."""
+    return _ranked_view(load_id, measure_id, area, year), _spine_view(load_id, year, area), \
+        _funnel_view(load_id, measure_id, area, year)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32, ttl=3600)
+def _ranked_view(load_id: str, measure_id: str, area: str, year: str) -> ui.View:
+    view = ui.View()
+    m = measures_by_id()[measure_id]
+    loaded = _year_table(load_id, year)
+    ranked_section(view, m, area, year, loaded[loaded["measure_id"] == m.id], _published(load_id, m.id, int(year)))
+    return view
+
+
+@st.cache_resource(show_spinner=False, max_entries=16, ttl=3600)
+def _spine_view(load_id: str, year: str, area: str) -> ui.View:
+    view = ui.View()
+    spine_section(view, area, year)
+    return view
+
+
+@st.cache_resource(show_spinner=False, max_entries=32, ttl=3600)
+def _funnel_view(load_id: str, measure_id: str, area: str, year: str) -> ui.View:
+    view = ui.View()
+    m = measures_by_id()[measure_id]
+    funnel_section(view, m, area, year, _year_table(load_id, year), _published(load_id, m.id, int(year)))
+    return view
+
+
+def ranked_section(view: ui.View, m, area: str, year: str, loaded: pd.DataFrame, published: pd.DataFrame) -> None:
     neighbours = _neighbours(ui.database().load_id, area)
     region = _regions(ui.database().load_id).get(area)
     comp = equity.comparators(loaded, published, m, area, neighbours, region)
     name = ui.area_name(area)
     bars = comp[comp["role"].isin(["selected", "neighbour"])]
     if bars["value"].notna().sum() == 0:
-        st.info(f"No value of this measure is loaded or published for {name} or its neighbours in {year}. "
-                "Choose another year or measure.")
+        view.call(st.info, f"No value of this measure is loaded or published for {name} or its neighbours in "
+                  f"{year}. Choose another year or measure.")
         return
     eng = comp.loc[comp["role"] == "England", "value"]
     reg = comp.loc[comp["role"] == "region", ["area_name", "value"]]
@@ -112,22 +151,35 @@ def ranked_section(m, area: str, year: str, loaded: pd.DataFrame, published: pd.
         parts.append(f"{len(missing)} neighbours have no figure for this year")
     data = comp.assign(value=comp["value"].round(2), lower_95=comp["lower_95"].round(2),
                        upper_95=comp["upper_95"].round(2), sig=comp["sig_england"].map(ui.sig_text))
-    ui.chart_with_table(fig, data, title=title, sentence=". ".join(parts) + ".", key=f"bench_ranked_{m.id}",
+    view.call(ui.chart_with_table, fig, data, title=title, sentence=". ".join(parts) + ".", key=f"bench_ranked_{m.id}",
                         source=f"{m.source} Other councils: published DfE figures (see the Source column).",
                         table_columns={"area_name": "Area", "role": "Role", "value": f"Value ({m.unit})",
                                        "lower_95": "95% lower", "upper_95": "95% upper", "sig": "vs England",
                                        "source": "Source"})
 
 
-def spine_section(area: str, year: str, loaded: pd.DataFrame) -> None:
-    by_id = measures_by_id()
+SPINE_COLUMNS = ["measure_id", "area_level", "area_code", "value"]
+
+
+@st.cache_data(show_spinner=False, max_entries=64, ttl=3600)
+def _spine(load_id: str, year: str, area: str) -> pd.DataFrame:
+    """equity.spine_rows for an area and year. Comparators are councils only, so spine_rows is
+    given the council rows (and the columns it reads) of the year: the same result, faster."""
+    loaded = _year_table(load_id, year)
     area_rows = loaded[loaded["area_code"] == area]
-    published = _published_year(ui.database().load_id, int(year))
-    spine = equity.spine_rows(area_rows, loaded, published, by_id, area)
+    councils = loaded.loc[loaded["area_level"] == "council", SPINE_COLUMNS]
+    published = _published_year(load_id, int(year))
+    published = published.loc[published["area_level"] == "council", SPINE_COLUMNS]
+    return equity.spine_rows(area_rows, councils, published, measures_by_id(), area)
+
+
+def spine_section(view: ui.View, area: str, year: str) -> None:
+    spine = _spine(ui.database().load_id, year, area)
     name = ui.area_name(area)
     if spine.empty:
-        st.info(f"No measure has both an England value and at least three other councils' values for {year}. "
-                "Choose another year (published comparator figures cover fewer measures in the latest year).")
+        view.call(st.info, f"No measure has both an England value and at least three other councils' values for "
+                  f"{year}. Choose another year (published comparator figures cover fewer measures in the latest "
+                  "year).")
         return
     n = len(spine)
     worse = int((spine["sig"] == "worse").sum())
@@ -144,7 +196,7 @@ def spine_section(area: str, year: str, loaded: pd.DataFrame) -> None:
                 "and rates are shown: counts are not comparable between areas of different sizes.")
     data = spine.assign(**{c: spine[c].round(2) for c in ("value", "benchmark", "min", "q25", "q75", "max")},
                         sig_text=spine["sig"].map(ui.sig_text))
-    ui.chart_with_table(fig, data, title=title, sentence=sentence, key=f"bench_spine_{area}",
+    view.call(ui.chart_with_table, fig, data, title=title, sentence=sentence, key=f"bench_spine_{area}",
                         source="Measure engine (local figures); DfE published figures for other councils and England.",
                         table_columns={"measure_title": "Measure", "period_label": "Period", "value": name,
                                        "benchmark": "England", "min": "Lowest council", "q25": "Lower quartile",
@@ -152,7 +204,7 @@ def spine_section(area: str, year: str, loaded: pd.DataFrame) -> None:
                                        "n_comparators": "Councils compared", "sig_text": "vs England"})
 
 
-def funnel_section(m, area: str, year: str, loaded: pd.DataFrame, published: pd.DataFrame) -> None:
+def funnel_section(view: ui.View, m, area: str, year: str, loaded: pd.DataFrame, published: pd.DataFrame) -> None:
     cfg = ui.database().config
     councils = equity.council_values(loaded[loaded["measure_id"] == m.id], published, m,
                                      cfg.suppress_min, cfg.suppress_max)
@@ -160,11 +212,11 @@ def funnel_section(m, area: str, year: str, loaded: pd.DataFrame, published: pd.
     pub_eng = published.loc[published["area_code"] == equity.ENGLAND, "value"].dropna()
     bench = float(eng.iloc[0]) if len(eng) else (float(pub_eng.iloc[0]) if len(pub_eng) else None)
     if m.kind not in ("proportion", "rate"):
-        st.info(f"A funnel plot compares rates or percentages with their denominators; {m.title} is a "
-                f"{m.kind.replace('_', ' ')}. Choose a percentage or a rate.")
+        view.call(st.info, f"A funnel plot compares rates or percentages with their denominators; {m.title} is a "
+                  f"{m.kind.replace('_', ' ')}. Choose a percentage or a rate.")
         return
     if len(councils) < MIN_FUNNEL_COUNCILS or bench is None:
-        st.info(f"**Funnel plot not drawn:** it needs figures with numerators and denominators for at least "
+        view.call(st.info, f"**Funnel plot not drawn:** it needs figures with numerators and denominators for at least "
                 f"{MIN_FUNNEL_COUNCILS} councils, and {len(councils)} are loaded for {m.title} in {year}"
                 f"{'' if bench is not None else ' (and no England value)'}. Load the national file - for example "
                 "the DfE 'Education, health and care plans' CSVs for every local authority, or LAIT - on the "
@@ -199,7 +251,7 @@ def funnel_section(m, area: str, year: str, loaded: pd.DataFrame, published: pd.
     else:
         parts.append(f"{name} is not a council or has no figure, so it is not on the plot")
     data = pos.assign(value=pos["value"].round(2))
-    ui.chart_with_table(fig, data, title=title, sentence=". ".join(parts) + ".", key=f"bench_funnel_{m.id}",
+    view.call(ui.chart_with_table, fig, data, title=title, sentence=". ".join(parts) + ".", key=f"bench_funnel_{m.id}",
                         source=f"{m.source} Limits: Spiegelhalter (2005), "
                                + ("normal approximation widened by √φ for overdispersion." if over
                                   else "exact binomial / Poisson."),
@@ -215,8 +267,7 @@ def render() -> None:
     load_id = ui.database().load_id
     by_id = measures_by_id()
     pub_summary = _published_summary(load_id)
-    full = ui.engine().full_table()
-    have = set(full.loc[full["value"].notna(), "measure_id"]) | set(pub_summary["measure_id"])
+    have = ui.measures_with_data() | set(pub_summary["measure_id"])
     measures = [m for m in load_catalogue() if m.id in have and m.kind != "gap"]
     if not options or not measures:
         st.info("No figures are loaded yet. Load extracts on the Upload page.")
@@ -226,9 +277,11 @@ def render() -> None:
         area = ui.select_area(options)
     with c2:
         m = ui.select_measure(measures, default="timeliness_20wk_ex")
-    mine = full[(full["measure_id"] == m.id) & (full["area_code"] == area) & full["value"].notna()]
+    idx = ui.table_index()
+    pos = idx.positions([m.id], [area])
+    mine = idx.column("period", pos[~np.isnan(idx.values[pos])])
     pub_years = pub_summary[pub_summary["measure_id"] == m.id]
-    years = sorted({str(p)[:4] for p in mine["period"]} | {str(y) for y in pub_years["year"]})
+    years = sorted({str(p)[:4] for p in mine} | {str(y) for y in pub_years["year"]})
     if not years:
         st.info(f"{m.title} has no figures for {ui.area_name(area)}. Choose another measure or area.")
         return
@@ -238,15 +291,14 @@ def render() -> None:
         best = str(int(rich["year"].max())) if len(rich) else years[-1]
         st.session_state["period"] = best if best in years else years[-1]
     year = ui.select_period(years, label="Year")
-    loaded = _year_table(load_id, year)
-    published = _published(load_id, m.id, int(year))
+    ranked, spine, funnel = _views(load_id, m.id, area, year)
     st.header(f"{ui.area_name(area)} and its statistical neighbours")
     st.caption(f"**Definition:** {ui.escape(m.definition)} {ui.escape(m.caveats)}")
-    ranked_section(m, area, year, loaded[loaded["measure_id"] == m.id], published)
+    ranked.show()
     st.header("Every measure against England")
-    spine_section(area, year, loaded)
+    spine.show()
     st.header("All councils: funnel plot")
-    funnel_section(m, area, year, loaded, published)
+    funnel.show()
 
 
 ui.guarded(render)

@@ -19,13 +19,15 @@ ASSURANCE_BADGE = {"consistently_pass": ":blue-badge[P Target met]",
 @st.cache_resource(show_spinner=False, max_entries=256, ttl=3600)
 def _tiles(load_id: str, area: str, period: str) -> list:
     """Tiles for one area and year, kept per load (they are read-only once built)."""
-    return summary.tiles(ui.engine(), area, period)
+    return summary.tiles(ui.engine(), area, period, table=ui.table(summary.HEADLINE_MEASURES, [area]))
 
 
 def render() -> None:
     ui.page("Board overview", "Headline needs, timeliness, waiting-time and outcome measures for one "
             "area, with what is significant and what is noise.")
-    options = [a for a in ui.CUMBRIA_AREAS if a in ui.areas_with_data()] or ui.areas_with_data()
+    with_data = ui.areas_with_data()
+    have = set(with_data)
+    options = [a for a in ui.CUMBRIA_AREAS if a in have] or with_data
     col1, col2 = st.columns([2, 1])
     with col1:
         area = ui.select_area(options)
@@ -73,7 +75,7 @@ def render() -> None:
         "SPC variation": t.variation, "Assurance": t.assurance, "Summary": t.sentence} for t in tiles])
     st.subheader("All headline figures as a table")
     st.dataframe(data, hide_index=True)
-    st.download_button("Download CSV", data=ui.safe_csv_bytes(data), file_name=f"board-{area}-{period}.csv",
+    st.download_button("Download CSV", data=lambda: ui.safe_csv_bytes(data), file_name=f"board-{area}-{period}.csv",
                        mime="text/csv", key="dl_board", icon=":material/download:")
 
 

@@ -42,31 +42,45 @@ def coverage_notes() -> None:
         "Westmorland and Furness, so it is never used for a footprint. NHS figures published for "
         "**sub-ICB 01K include Lancaster** district and three Craven LSOAs: they are not South "
         "Cumbria and are not used here.")
+    with st.expander("What each area really covers"):
+        st.table(_coverage_table(ui.database().load_id))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _coverage_table(load_id: str) -> pd.DataFrame:
+    """What each area covers (once per load; shared, only read)."""
     a = ui.areas()
     codes = [*equity_codes(), "E06000063", "E06000064", "E38000215", "E38000228"]
     notes = a[a["area_code"].isin(codes)].copy()
     notes["_o"] = notes["area_code"].map({c: i for i, c in enumerate(codes)})
     notes = notes.sort_values("_o")[["area_name", "area_level", "coverage_note"]]
-    with st.expander("What each area really covers"):
-        st.table(notes.rename(columns={"area_name": "Area", "area_level": "Level",
-                                       "coverage_note": "Coverage"}).fillna(""))
+    return notes.rename(columns={"area_name": "Area", "area_level": "Level", "coverage_note": "Coverage"}).fillna("")
 
 
 def equity_codes() -> list[str]:
     return [*ui.FOOTPRINTS, *ui.LOCALITIES]
 
 
-@st.cache_data(show_spinner=False, max_entries=16, ttl=3600)
+# The per-year tables below are shared between sessions (st.cache_resource): callers only read
+# them (filter, assign into new frames), never change them in place.
+@st.cache_resource(show_spinner=False, max_entries=16, ttl=3600)
 def _rows(load_id: str, year: str) -> pd.DataFrame:
     by_id = measures_by_id()
     codes = [*equity_codes(), *sorted({p for p, _ in _hierarchies(load_id)})]
-    return equity.rows_for_year(ui.engine().table(None, codes), year, by_id)
+    return equity.rows_for_year(ui.table_index().year_rows(year, codes), year, by_id)
 
 
-@st.cache_data(show_spinner=False, max_entries=16, ttl=3600)
+# The columns equity.compare_pair and equity.rest_rows read: a narrower table makes their
+# row-by-row lookups much cheaper and gives the same result.
+COMPARE_INPUT = ["measure_id", "area_code", "period", "period_label", "value", "lower_95", "upper_95",
+                 "numerator", "denominator", "suppressed"]
+
+
+@st.cache_resource(show_spinner=False, max_entries=16, ttl=3600)
 def _footprint_comparison(load_id: str, year: str) -> pd.DataFrame:
-    return equity.compare_pair(_rows(load_id, year), equity.NORTH, equity.SOUTH, measures_by_id(),
-                               "North", "South")
+    rows = _rows(load_id, year)
+    pair = rows.loc[rows["area_code"].isin([equity.NORTH, equity.SOUTH]), COMPARE_INPUT]
+    return equity.compare_pair(pair, equity.NORTH, equity.SOUTH, measures_by_id(), "North", "South")
 
 
 def footprint_section(year: str) -> None:
@@ -80,6 +94,14 @@ def footprint_section(year: str) -> None:
         raw = st.query_params.get("group")
         st.session_state["group"] = raw if raw in options else ALL_GROUPS
     group = st.selectbox("Measure group", options, key="group", bind="query-params")
+    _footprint_view(ui.database().load_id, year, group).show()
+
+
+@st.cache_resource(show_spinner=False, max_entries=32, ttl=3600)
+def _footprint_view(load_id: str, year: str, group: str) -> ui.View:
+    """The North vs South chart, table and sentence for a year and measure group (see ui.View)."""
+    view = ui.View()
+    comp = _footprint_comparison(load_id, year)
     shown = comp if group == ALL_GROUPS else comp[comp["group"] == group]
     tested = shown[shown["verdict"].isin(["a_higher", "a_lower", "no_difference"])]
     n_sig = int(tested["verdict"].isin(["a_higher", "a_lower"]).sum())
@@ -96,8 +118,8 @@ def footprint_section(year: str) -> None:
     sentence += (" Each row's symbol and words give the verdict: ▲ North significantly higher, ▼ North "
                  "significantly lower, ● no significant difference (95% intervals). Counts, medians "
                  "and averages have no interval and are in the table only.")
-    ui.chart_with_table(
-        fig, data, title=title, sentence=sentence, key=f"equity_footprints_{year}",
+    view.call(
+        ui.chart_with_table, fig, data, title=title, sentence=sentence, key=f"equity_footprints_{year}",
         source="Local extracts summed from localities (measure engine); intervals: Newcombe (difference of "
                "proportions), Katz (ratio of proportions), exact conditional rate ratio.",
         table_columns={"measure_title": "Measure", "period_label": "Period", "value_a": "North",
@@ -106,6 +128,7 @@ def footprint_section(year: str) -> None:
                        "gap_lower": "Gap 95% lower", "gap_upper": "Gap 95% upper", "gap_unit": "Gap unit",
                        "ratio": "Ratio (North ÷ South)", "ratio_lower": "Ratio 95% lower",
                        "ratio_upper": "Ratio 95% upper", "verdict_text": "Verdict", "method": "Method"})
+    return view
 
 
 def _locality_frame(rows: pd.DataFrame, m) -> pd.DataFrame:
@@ -117,10 +140,23 @@ def _locality_frame(rows: pd.DataFrame, m) -> pd.DataFrame:
 
 
 def locality_section(year: str, rows: pd.DataFrame, m, locality: str) -> None:
+    load_id = ui.database().load_id
+    view = _locality_view(load_id, year, m.id, locality)
+    view.show()
+    if view.extra.get("map"):
+        _map_view(load_id, year, m.id).show()
+
+
+@st.cache_resource(show_spinner=False, max_entries=32, ttl=3600)
+def _locality_view(load_id: str, year: str, measure_id: str, locality: str) -> ui.View:
+    """The seven localities ranked, for a year, measure and focus locality (see ui.View)."""
+    view = ui.View()
+    m = measures_by_id()[measure_id]
+    rows = _rows(load_id, year)
     loc = _locality_frame(rows, m)
     if loc.empty:
-        st.info(f"{m.title} has no locality figures for {year}. Choose another measure or year.")
-        return
+        view.call(st.info, f"{m.title} has no locality figures for {year}. Choose another measure or year.")
+        return view
     shown = loc.dropna(subset=["value"])
     focus = loc[loc["area_code"] == locality]
     focus_label = focus["label"].iloc[0] if len(focus) else None
@@ -165,24 +201,35 @@ def locality_section(year: str, rows: pd.DataFrame, m, locality: str) -> None:
     data = loc.assign(value=loc["value"].round(2), lower_95=loc["lower_95"].round(2),
                       upper_95=loc["upper_95"].round(2), sig=loc["sig_england_95"].map(ui.sig_text),
                       note=loc["suppression_reason"].fillna(""))
-    ui.chart_with_table(fig, data, title=title, sentence=" ".join(p.rstrip(".") + "." for p in parts),
+    view.call(ui.chart_with_table, fig, data, title=title, sentence=" ".join(p.rstrip(".") + "." for p in parts),
                         key=f"equity_localities_{m.id}", source=m.source,
                         table_columns={"area_name": "Locality", "footprint": "Health footprint",
                                        "period_label": "Period", "value": f"Value ({m.unit})",
                                        "lower_95": "95% lower", "upper_95": "95% upper", "sig": "vs England",
                                        "coverage_note": "Covers", "note": "Note"})
-    map_section(loc, m, year)
+    view.extra["map"] = True
+    return view
 
 
-@st.cache_data(show_spinner=False, max_entries=2, ttl=3600)
+@st.cache_resource(show_spinner=False, max_entries=2, ttl=3600)
 def _geojson(path: str, mtime: float) -> dict | None:
+    """The boundaries, shared between sessions (charts.locality_map only reads them)."""
     try:
         return json.loads(Path(path).read_text())
     except (OSError, ValueError):
         return None
 
 
-def map_section(loc: pd.DataFrame, m, year: str) -> None:
+@st.cache_resource(show_spinner=False, max_entries=32, ttl=3600)
+def _map_view(load_id: str, year: str, measure_id: str) -> ui.View:
+    """The locality map for a year and measure (see ui.View)."""
+    view = ui.View()
+    m = measures_by_id()[measure_id]
+    map_section(view, _locality_frame(_rows(load_id, year), m), m, year)
+    return view
+
+
+def map_section(view: ui.View, loc: pd.DataFrame, m, year: str) -> None:
     path = Path(ui.database().config.geo_dir) / "cumbria_localities.geojson"
     geo = _geojson(str(path), path.stat().st_mtime) if path.exists() else None
     d = loc.copy()
@@ -204,55 +251,66 @@ def map_section(loc: pd.DataFrame, m, year: str) -> None:
         kind = "Schematic (boundary file not found, so not to scale)"
     sentence = (f"{kind} of the seven localities, each shaded by {m.title[0].lower() + m.title[1:]} in "
                 f"{year} and labelled with its value (darker = higher); light grey means suppressed.")
-    ui.chart_with_table(fig, d, title=title, sentence=sentence, key=f"equity_map_{m.id}",
+    view.call(ui.chart_with_table, fig, d, title=title, sentence=sentence, key=f"equity_map_{m.id}",
                         source=f"{m.source} Boundaries: {ATTRIBUTION[len('Source: '):]}",
                         table_columns={"area_name": "Locality", "footprint": "Health footprint",
                                        "value_text": f"Value ({m.unit})"})
-    st.caption(ATTRIBUTION)
+    view.call(st.caption, ATTRIBUTION)
 
 
-@st.cache_data(show_spinner=False, max_entries=4, ttl=3600)
-def _hierarchies(load_id: str) -> list[tuple[str, list[str]]]:
-    return ui.engine().hierarchies()
+@st.cache_resource(show_spinner=False, max_entries=4, ttl=3600)
+def _hierarchies(load_id: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple((parent, tuple(leaves)) for parent, leaves in ui.engine().hierarchies())
 
 
 def council_of(locality: str) -> str | None:
-    levels = ui.areas().set_index("area_code")["area_level"].to_dict()
+    levels = ui.area_info().levels
     for parent, leaves in _hierarchies(ui.database().load_id):
         if levels.get(parent) == "council" and locality in leaves:
             return parent
     return None
 
 
-@st.cache_data(show_spinner=False, max_entries=32, ttl=3600)
+@st.cache_resource(show_spinner=False, max_entries=32, ttl=3600)
 def _rest_comparison(load_id: str, year: str, locality: str, council: str, loc_name: str,
                      rest_name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     by_id = measures_by_id()
     cfg = ui.database().config
     rows = _rows(load_id, year)
+    rows = rows.loc[rows["area_code"].isin([locality, council]), COMPARE_INPUT]
     rest = equity.rest_rows(rows, locality, council, by_id, cfg.suppress_min, cfg.suppress_max)
     pair = pd.concat([rows[rows["area_code"] == locality], rest], ignore_index=True)
     return rest, equity.compare_pair(pair, locality, "REST", by_id, loc_name, rest_name)
 
 
 def rest_section(year: str, rows: pd.DataFrame, m, locality: str) -> None:
+    _rest_view(ui.database().load_id, year, m.id, locality).show()
+
+
+@st.cache_resource(show_spinner=False, max_entries=32, ttl=3600)
+def _rest_view(load_id: str, year: str, measure_id: str, locality: str) -> ui.View:
+    """A locality against the rest of its council, for a year and measure (see ui.View)."""
+    view = ui.View()
+    m = measures_by_id()[measure_id]
+    rows = _rows(load_id, year)
     council = council_of(locality)
     if council is None:
-        st.info("This locality's council is not in the loaded geography.")
-        return
+        view.call(st.info, "This locality's council is not in the loaded geography.")
+        return view
     loc_name, council_name = ui.area_name(locality), ui.area_name(council)
     rest_name = f"Rest of {council_name}"
-    rest, comp = _rest_comparison(ui.database().load_id, year, locality, council, loc_name, rest_name)
+    rest, comp = _rest_comparison(load_id, year, locality, council, loc_name, rest_name)
     one = comp[comp["measure_id"] == m.id]
     if m.kind not in ("count", "proportion", "rate", "mean"):
-        st.info(f"{m.title} is a {m.kind.replace('_', ' ')}, which cannot be split by subtracting {loc_name} from "
-                f"{council_name}. Choose a percentage, rate or count to compare {loc_name} with the rest of its "
-                "council; every additive measure is in the table below.")
-        all_measures_table(comp, locality, loc_name, rest_name, year)
-        return
+        view.call(st.info, f"{m.title} is a {m.kind.replace('_', ' ')}, which cannot be split by subtracting "
+                  f"{loc_name} from {council_name}. Choose a percentage, rate or count to compare {loc_name} with "
+                  "the rest of its council; every additive measure is in the table below.")
+        all_measures_table(view, comp, locality, loc_name, rest_name, year)
+        return view
     if one.empty:
-        st.info(f"{m.title} cannot be compared between {loc_name} and the rest of {council_name} for {year}.")
-        return
+        view.call(st.info, f"{m.title} cannot be compared between {loc_name} and the rest of {council_name} for "
+                  f"{year}.")
+        return view
     c = one.iloc[0]
     r = rest[rest["measure_id"] == m.id]
     council_row = rows[(rows["area_code"] == council) & (rows["measure_id"] == m.id)]
@@ -288,27 +346,34 @@ def rest_section(year: str, rows: pd.DataFrame, m, locality: str) -> None:
     sentence += (f" The rest is the council's numerator and denominator minus {loc_name}'s, computed only "
                  "when neither is suppressed.")
     if bars["value"].iloc[:2].isna().any():
-        st.info(sentence)
-        all_measures_table(comp, locality, loc_name, rest_name, year)
-        return
-    ui.chart_with_table(fig, bars.assign(**{k: bars[k].round(2) for k in ("value", "lower_95", "upper_95")}),
-                        title=title, sentence=sentence, key=f"equity_rest_{m.id}", source=m.source,
-                        table_columns={"label": "Area", "value": f"Value ({m.unit})", "lower_95": "95% lower",
-                                       "upper_95": "95% upper"})
-    all_measures_table(comp, locality, loc_name, rest_name, year)
+        view.call(st.info, sentence)
+        all_measures_table(view, comp, locality, loc_name, rest_name, year)
+        return view
+    view.call(ui.chart_with_table, fig, bars.assign(**{k: bars[k].round(2) for k in ("value", "lower_95", "upper_95")}),
+              title=title, sentence=sentence, key=f"equity_rest_{m.id}", source=m.source,
+              table_columns={"label": "Area", "value": f"Value ({m.unit})", "lower_95": "95% lower",
+                             "upper_95": "95% upper"})
+    all_measures_table(view, comp, locality, loc_name, rest_name, year)
+    return view
 
 
-def all_measures_table(comp: pd.DataFrame, locality: str, loc_name: str, rest_name: str, year: str) -> None:
+def all_measures_table(view: ui.View, comp: pd.DataFrame, locality: str, loc_name: str, rest_name: str,
+                       year: str) -> None:
+    table = comp[["measure_title", "period_label", "value_a", "value_b", "gap", "gap_lower", "gap_upper",
+                  "ratio", "ratio_lower", "ratio_upper", "verdict_text"]].rename(columns={
+                      "measure_title": "Measure", "period_label": "Period", "value_a": loc_name,
+                      "value_b": rest_name, "gap": "Gap", "gap_lower": "Gap 95% lower",
+                      "gap_upper": "Gap 95% upper", "ratio": "Ratio", "ratio_lower": "Ratio 95% lower",
+                      "ratio_upper": "Ratio 95% upper", "verdict_text": "Verdict"}).round(2)
+    view.call(_all_measures_expander, table, locality, loc_name, rest_name, year)
+
+
+def _all_measures_expander(table: pd.DataFrame, locality: str, loc_name: str, rest_name: str, year: str) -> None:
     with st.expander(f"Every measure: {loc_name} against the {rest_name[0].lower() + rest_name[1:]}"):
-        table = comp[["measure_title", "period_label", "value_a", "value_b", "gap", "gap_lower", "gap_upper",
-                      "ratio", "ratio_lower", "ratio_upper", "verdict_text"]].rename(columns={
-                          "measure_title": "Measure", "period_label": "Period", "value_a": loc_name,
-                          "value_b": rest_name, "gap": "Gap", "gap_lower": "Gap 95% lower",
-                          "gap_upper": "Gap 95% upper", "ratio": "Ratio", "ratio_lower": "Ratio 95% lower",
-                          "ratio_upper": "Ratio 95% upper", "verdict_text": "Verdict"}).round(2)
         st.dataframe(table, hide_index=True)
-        st.download_button("Download CSV", data=ui.safe_csv_bytes(table), file_name=f"rest-{locality}-{year}.csv",
-                           mime="text/csv", key="dl_equity_rest_all", icon=":material/download:")
+        st.download_button("Download CSV", data=lambda: ui.safe_csv_bytes(table),
+                           file_name=f"rest-{locality}-{year}.csv", mime="text/csv", key="dl_equity_rest_all",
+                           icon=":material/download:")
 
 
 @st.cache_data(show_spinner=False, max_entries=16, ttl=3600)
@@ -333,18 +398,12 @@ def _activity(load_id: str, first: str, last: str) -> pd.DataFrame:
     return t
 
 
-def waits_section(year: str, months: list[str]) -> None:
-    in_year = [p for p in months if p[:4] <= year]
-    if not in_year:
-        st.info("No waiting-time activity is loaded for this year.")
-        return
-    last = in_year[-1]
-    first = (pd.Timestamp(last) - pd.DateOffset(months=11)).strftime("%Y-%m-%d")
-    t = _activity(ui.database().load_id, first, last)
+@st.cache_data(show_spinner=False, max_entries=16, ttl=3600)
+def _waits(load_id: str, first: str, last: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The activity by service, status and footprint, and the North - South gaps (kept per load)."""
+    t = _activity(load_id, first, last)
     if t.empty:
-        st.info("No waiting-time activity is loaded for the two footprints.")
-        return
-    period_text = f"{pd.Timestamp(first):%b %Y} to {pd.Timestamp(last):%b %Y}"
+        return t, pd.DataFrame()
     t = t.copy()
     t["service_label"] = t["service"].map(lambda s: contract.SERVICES.get(s, s))
     t["status_label"] = t["ehcp_status"].map(lambda s: STATUS_LABEL.get(s, s))
@@ -371,6 +430,28 @@ def waits_section(year: str, months: list[str]) -> None:
             rows.append({"category": cat, "gap": np.nan, "gap_lower": np.nan, "gap_upper": np.nan,
                          "verdict": "✕ Not compared: suppressed (small numbers)"})
     gaps = pd.DataFrame(rows, columns=["category", "gap", "gap_lower", "gap_upper", "verdict"])
+    return t, gaps
+
+
+def waits_section(year: str, months: list[str]) -> None:
+    _waits_view(ui.database().load_id, year, tuple(months)).show()
+
+
+@st.cache_resource(show_spinner=False, max_entries=32, ttl=3600)
+def _waits_view(load_id: str, year: str, months: tuple[str, ...]) -> ui.View:
+    """Waits by service and EHC plan status, North against South, for a year (see ui.View)."""
+    view = ui.View()
+    in_year = [p for p in months if p[:4] <= year]
+    if not in_year:
+        view.call(st.info, "No waiting-time activity is loaded for this year.")
+        return view
+    last = in_year[-1]
+    first = (pd.Timestamp(last) - pd.DateOffset(months=11)).strftime("%Y-%m-%d")
+    t, gaps = _waits(load_id, first, last)
+    if t.empty:
+        view.call(st.info, "No waiting-time activity is loaded for the two footprints.")
+        return view
+    period_text = f"{pd.Timestamp(first):%b %Y} to {pd.Timestamp(last):%b %Y}"
     chart = t[t["ehcp_status"] != "ALL"]
     fig = charts.grouped_bars(chart, category="category", group="footprint", value="pct", lower="lower",
                               upper="upper", x_title="% seen within 18 weeks",
@@ -392,7 +473,7 @@ def waits_section(year: str, months: list[str]) -> None:
         parts.append(f"{n_sup} bars are suppressed (small numbers) and not drawn.")
     data = t.merge(gaps, on="category", how="left")
     data = data.assign(**{c: data[c].round(1) for c in ("pct", "lower", "upper", "gap", "gap_lower", "gap_upper")})
-    ui.chart_with_table(fig, data, title=title, sentence=" ".join(parts), key=f"equity_waits_{year}",
+    view.call(ui.chart_with_table, fig, data, title=title, sentence=" ".join(parts), key=f"equity_waits_{year}",
                         source="Provider activity extracts by locality, summed to footprints; disclosure control "
                                "applied to the counts by EHCP status.",
                         table_columns={"service_label": "Service", "status_label": "EHCP status",
@@ -400,6 +481,16 @@ def waits_section(year: str, months: list[str]) -> None:
                                        "pct": "% within 18 weeks", "lower": "95% lower", "upper": "95% upper",
                                        "gap": "Gap North − South (points)", "gap_lower": "Gap 95% lower",
                                        "gap_upper": "Gap 95% upper", "verdict": "Verdict"})
+    return view
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _periods(load_id: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Years with any footprint figure, and months of the waiting-time activity (once per load)."""
+    idx = ui.table_index()
+    years = sorted({str(p)[:4] for p in idx.column("period", idx.positions(None, ui.FOOTPRINTS))})
+    months = sorted({str(p)[:10] for p in idx.column("period", idx.positions(["wait_18wk_SLT"], ui.FOOTPRINTS))})
+    return tuple(years), tuple(months)
 
 
 def render() -> None:
@@ -407,11 +498,10 @@ def render() -> None:
             "health footprints and the seven localities, with the gap, the ratio and whether the "
             "difference is more than chance.")
     coverage_notes()
-    table = ui.table(None, ui.FOOTPRINTS)
-    if table.empty:
+    years, months = _periods(ui.database().load_id)
+    if not years:
         st.info("No figures are loaded for North or South Cumbria. Load locality-level extracts.")
         return
-    years = sorted({str(p)[:4] for p in table["period"]})
     year = ui.select_period(years, label="Year (monthly measures use their latest month in the year)")
     st.header("North and South Cumbria, every measure")
     footprint_section(year)
@@ -436,8 +526,7 @@ def render() -> None:
     rest_section(year, rows, m, locality)
 
     st.header("Waiting times by service and EHC plan status")
-    months = sorted({str(p)[:10] for p in ui.table(["wait_18wk_SLT"], ui.FOOTPRINTS)["period"]})
-    waits_section(year, months)
+    waits_section(year, list(months))
 
 
 ui.guarded(render)

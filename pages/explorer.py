@@ -469,7 +469,8 @@ def render_explore() -> None:
         return
     table["period_label"] = [period_label(p, monthly) for p in table[sp.period]]
 
-    area_options = sorted(table["area_code"].unique(), key=lambda c: (ui.area_name(c), c))
+    names = ui.area_info().names
+    area_options = sorted(table["area_code"].unique(), key=lambda c: (names.get(c, c), c))
     default_areas = [a for a in ("E06000063", "E06000064") if a in area_options] or area_options[:3]
     area_label = area_labels(area_options)
     with col1:
@@ -541,10 +542,10 @@ def render_explore() -> None:
     stem = f"explorer-{dataset}{'-by-' + '-'.join(breakdowns) if breakdowns else ''}-{start}-{end}"
     d1, d2 = st.columns(2)
     with d1:
-        st.download_button("Download CSV", data=csv_bytes(out, sp.indicators), file_name=f"{stem}.csv",
+        st.download_button("Download CSV", data=lambda: csv_bytes(out, sp.indicators), file_name=f"{stem}.csv",
                            mime="text/csv", key="dl_explorer", icon=":material/download:")
     with d2:
-        st.download_button("Download Parquet", data=parquet_bytes(out), file_name=f"{stem}.parquet",
+        st.download_button("Download Parquet", data=lambda: parquet_bytes(out), file_name=f"{stem}.parquet",
                            mime="application/octet-stream", key="dlp_explorer", icon=":material/download:")
     st.caption(f"Source: {label}, load {ui.escape(db.load_id or '')}. In the CSV a suppressed value is 'c'.")
 
@@ -606,12 +607,15 @@ def explorer_chart(out: pd.DataFrame, indicator: str, ind_label: str, breakdowns
                     f"{note}")
     else:
         d = data.dropna(subset=[indicator]).sort_values(indicator)
-        fig = go.Figure(go.Bar(x=d[indicator], y=d["series"], orientation="h", marker_color=charts.PALETTE[0],
+        # One Figure with its layout (the default template is plotly_white, set in charts): passing
+        # template= or updating the layout afterwards re-validates the figure.
+        fig = go.Figure(go.Bar(x=d[indicator].to_numpy(), y=d["series"].to_numpy(), orientation="h",
+                               marker_color=charts.PALETTE[0],
                                text=[f"{v:,.0f}" for v in d[indicator]], textposition="auto",
-                               hovertemplate="%{y}: %{x:,.0f}<extra></extra>"))
-        fig.update_layout(template="plotly_white", height=max(260, 34 * len(d) + 80),
-                          margin=dict(l=10, r=10, t=30, b=10), xaxis_title=ind_label,
-                          font=dict(family="Arial, sans-serif", size=14, color="#0B0C0C"))
+                               hovertemplate="%{y}: %{x:,.0f}<extra></extra>"),
+                        layout=dict(height=max(260, 34 * len(d) + 80), margin=dict(l=10, r=10, t=30, b=10),
+                                    xaxis=dict(title=dict(text=ind_label)),
+                                    font=dict(family="Arial, sans-serif", size=14, color="#0B0C0C")))
         sentence = f"{ind_label} in {start}, largest at the top.{note}"
     return fig, sentence
 
@@ -629,19 +633,19 @@ def render_areas() -> None:
     counts = counts.sort_values("areas")
     st.subheader("Areas by level")
     st.markdown(f"How many of the {len(table)} areas shown are at each level.")
-    fig = go.Figure(go.Bar(x=counts["areas"], y=counts["level"], orientation="h", marker_color=charts.PALETTE[0],
-                           text=counts["areas"], textposition="auto"))
-    fig.update_layout(template="plotly_white", height=max(240, 34 * len(counts) + 80),
-                      margin=dict(l=10, r=10, t=30, b=10), xaxis_title="areas",
-                      font=dict(family="Arial, sans-serif", size=14, color="#0B0C0C"))
+    fig = go.Figure(go.Bar(x=counts["areas"].to_numpy(), y=counts["level"].to_numpy(), orientation="h",
+                           marker_color=charts.PALETTE[0], text=counts["areas"].to_numpy(), textposition="auto"),
+                    layout=dict(height=max(240, 34 * len(counts) + 80), margin=dict(l=10, r=10, t=30, b=10),
+                                xaxis=dict(title=dict(text="areas")),
+                                font=dict(family="Arial, sans-serif", size=14, color="#0B0C0C")))
     st.plotly_chart(fig, key="chart_areas", width="stretch", config={"displaylogo": False})
     st.dataframe(table, hide_index=True)
     d1, d2 = st.columns(2)
     with d1:
-        st.download_button("Download CSV", data=safe_csv_bytes(table), file_name="areas.csv", mime="text/csv",
+        st.download_button("Download CSV", data=lambda: safe_csv_bytes(table), file_name="areas.csv", mime="text/csv",
                            key="dl_explorer", icon=":material/download:")
     with d2:
-        st.download_button("Download Parquet", data=parquet_bytes(table), file_name="areas.parquet",
+        st.download_button("Download Parquet", data=lambda: parquet_bytes(table), file_name="areas.parquet",
                            mime="application/octet-stream", key="dlp_explorer", icon=":material/download:")
 
 
@@ -665,7 +669,8 @@ def render_quality() -> None:
     st.markdown("One row per file: whether it loaded, how many rows were read, loaded and quarantined, and "
                 "the edition kept.")
     st.dataframe(manifest, hide_index=True)
-    st.download_button("Download the manifest (CSV)", data=safe_csv_bytes(manifest), file_name="load-manifest.csv",
+    st.download_button("Download the manifest (CSV)", data=lambda: safe_csv_bytes(manifest),
+                       file_name="load-manifest.csv",
                        mime="text/csv", key="dl_manifest", icon=":material/download:")
 
     st.subheader("Quarantined rows")
@@ -682,7 +687,7 @@ def render_quality() -> None:
         if total > len(rows):
             st.caption(f"Showing the first {len(rows):,}.")
         st.dataframe(rows, hide_index=True)
-        st.download_button("Download quarantined rows (CSV)", data=safe_csv_bytes(rows),
+        st.download_button("Download quarantined rows (CSV)", data=lambda: safe_csv_bytes(rows),
                            file_name="quarantined-rows.csv", mime="text/csv", key="dl_quarantine",
                            icon=":material/download:")
 

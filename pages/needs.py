@@ -53,13 +53,24 @@ def _wrap(label: str, width: int = 14) -> str:
     return "<br>".join(best)
 
 
-def mix_section(table: pd.DataFrame, area: str) -> None:
+IDS = ["ehcp_caseload", *[f"need_share_{n}" for n in contract.PRIMARY_NEEDS]]
+
+
+def mix_section(area: str) -> None:
+    _mix_view(ui.database().load_id, area).show()
+
+
+@st.cache_resource(show_spinner=False, max_entries=32, ttl=3600)
+def _mix_view(load_id: str, area: str) -> ui.View:
+    """The primary-need mix over time for an area (see ui.View)."""
+    view = ui.View()
+    table = ui.table(IDS, [area])
     t = table[(table["area_code"] == area) & table["measure_id"].str.startswith("need_share_")].copy()
     t["need"] = t["measure_id"].str.replace("need_share_", "", regex=False)
     main = t[t["need"].isin(MAIN_NEEDS)]
     if main.empty:
-        st.info("No primary-need figures for this area.")
-        return
+        view.call(st.info, "No primary-need figures for this area.")
+        return view
     wide = main.pivot_table(index="period", columns="need", values="value", aggfunc="first").sort_index()
     rows = []
     for period, r in wide.iterrows():
@@ -88,12 +99,21 @@ def mix_section(table: pd.DataFrame, area: str) -> None:
         sentence += (f", {'up' if first_v.iloc[-1] > first_v.iloc[0] else 'down'} from {first_v.iloc[0]:.1f}% in "
                      f"{first_year}")
     sentence += ". The five largest needs nationally are shown; every other need is grouped."
-    ui.chart_with_table(fig, data.assign(share=data["share"].round(1)), title=title, sentence=sentence,
-                        key=f"needs_mix_{area}", source="EHC plan caseload by primary need (measure engine).",
-                        table_columns={"year": "January", "need": "Primary need", "share": "% of EHC plans"})
+    view.call(ui.chart_with_table, fig, data.assign(share=data["share"].round(1)), title=title, sentence=sentence,
+              key=f"needs_mix_{area}", source="EHC plan caseload by primary need (measure engine).",
+              table_columns={"year": "January", "need": "Primary need", "share": "% of EHC plans"})
+    return view
 
 
-def england_section(table: pd.DataFrame, area: str, year: str) -> None:
+def england_section(area: str, year: str) -> None:
+    _england_view(ui.database().load_id, area, year).show()
+
+
+@st.cache_resource(show_spinner=False, max_entries=32, ttl=3600)
+def _england_view(load_id: str, area: str, year: str) -> ui.View:
+    """An area's need mix against England's for a census year (see ui.View)."""
+    view = ui.View()
+    table = ui.table(IDS, [area])
     by_id = measures_by_id()
     t = table[(table["area_code"] == area) & table["measure_id"].str.startswith("need_share_")
               & (table["period"].astype(str).str[:4] == year)].copy()
@@ -102,11 +122,11 @@ def england_section(table: pd.DataFrame, area: str, year: str) -> None:
         have = table[(table["area_code"] == area) & table["measure_id"].str.startswith("need_share_")
                      & table["england_value"].notna()]
         years = sorted({str(p)[:4] for p in have["period"]})
-        st.info(f"No England need mix is loaded for {year}. "
-                + (f"Choose {' or '.join(years)} to compare with England." if years else
-                   "Load the published benchmarks (DfE 'Education, health and care plans', need of all plans) "
-                   "to compare with England."))
-        return
+        view.call(st.info, f"No England need mix is loaded for {year}. "
+                  + (f"Choose {' or '.join(years)} to compare with England." if years else
+                     "Load the published benchmarks (DfE 'Education, health and care plans', need of all plans) "
+                     "to compare with England."))
+        return view
     t["label"] = t["measure_id"].map(lambda i: contract.PRIMARY_NEEDS.get(i.replace("need_share_", ""), i))
     t = t.sort_values("england_value", ascending=False)
     fig = charts.dot_compare(t, label="label", value="value", lower="lower_95", upper="upper_95",
@@ -127,16 +147,18 @@ def england_section(table: pd.DataFrame, area: str, year: str) -> None:
         parts.append(f"{n_sup} needs are suppressed (small numbers).")
     data = t.assign(value=t["value"].round(2), lower_95=t["lower_95"].round(2), upper_95=t["upper_95"].round(2),
                     sig=t["sig_england_95"].map(ui.sig_text))
-    ui.chart_with_table(fig, data, title=title, sentence=" ".join(parts), key=f"needs_england_{area}",
-                        source="EHC plan caseload (measure engine); England: DfE 'Education, health and care plans' "
-                               "(sen_needs_all_plans.csv).",
-                        table_columns={"label": "Primary need", "value": f"{name} (%)", "lower_95": "95% lower",
-                                       "upper_95": "95% upper", "england_value": "England (%)", "sig": "vs England"})
+    view.call(ui.chart_with_table, fig, data, title=title, sentence=" ".join(parts), key=f"needs_england_{area}",
+              source="EHC plan caseload (measure engine); England: DfE 'Education, health and care plans' "
+                     "(sen_needs_all_plans.csv).",
+              table_columns={"label": "Primary need", "value": f"{name} (%)", "lower_95": "95% lower",
+                             "upper_95": "95% upper", "england_value": "England (%)", "sig": "vs England"})
+    return view
 
 
-@st.cache_data(show_spinner=False, max_entries=16, ttl=3600)
+@st.cache_resource(show_spinner=False, max_entries=16, ttl=3600)
 def _breakdowns(load_id: str, year: str) -> dict[str, pd.DataFrame]:
-    """Need by age band and need by setting for every area, protected together."""
+    """Need by age band and need by setting for every area, protected together (shared between
+    sessions: callers only read the tables)."""
     db = ui.database()
     age = db.query_file("needs_by_age", {"year": int(year)})
     setting = db.query_file("needs_by_setting", {"year": int(year)})
@@ -144,9 +166,9 @@ def _breakdowns(load_id: str, year: str) -> dict[str, pd.DataFrame]:
         return {}
     eng = ui.engine()
     # Totals the engine already publishes, with its own suppression: start from them.
-    pub = eng.table(["ehcp_caseload", *[f"need_share_{n}" for n in MAIN_NEEDS],
-                     *[f"setting_{s}_pct" for s in ENGINE_SETTINGS]],
-                    None, [year])
+    pub = ui.table(["ehcp_caseload", *[f"need_share_{n}" for n in MAIN_NEEDS],
+                    *[f"setting_{s}_pct" for s in ENGINE_SETTINGS]],
+                   None, [year])
     pub = pub[pub["suppressed"].astype(bool)]
     pre = []
     for _, r in pub.iterrows():
@@ -170,14 +192,28 @@ def _breakdowns(load_id: str, year: str) -> dict[str, pd.DataFrame]:
         group_cols=["year"], presuppressed=pd.DataFrame(pre) if pre else None, published_elsewhere=shown)
 
 
-def breakdown_section(cells: pd.DataFrame, area: str, year: str, by: str, labels: dict, what: str, key: str) -> None:
+BREAKDOWNS = {"age": ("age_band", contract.AGE_BANDS, "age band", "needs_age_"),
+              "setting": ("setting_type", SETTING_LABEL, "setting", "needs_setting_")}
+
+
+def breakdown_section(name: str, area: str, year: str) -> None:
+    _breakdown_view(ui.database().load_id, name, area, year).show()
+
+
+@st.cache_resource(show_spinner=False, max_entries=32, ttl=3600)
+def _breakdown_view(load_id: str, name: str, area: str, year: str) -> ui.View:
+    """Need by age band or by setting ("age", "setting") for an area and census year (see ui.View)."""
+    view = ui.View()
+    by, labels, what, key = BREAKDOWNS[name]
+    key = f"{key}{area}"
+    cells = _breakdowns(load_id, year)[name]
     c = cells[cells["area_code"] == area]
     shares = equity.share_within(c, by=by, category="need", value_col="plans", other_label=SUPPRESSED)
     shares = shares[shares[by] != equity.ALL]
     if shares.empty:
-        st.info(f"Every {what} figure for {ui.area_name(area)} is suppressed (small numbers) in {year}. "
-                "Choose a larger area.")
-        return
+        view.call(st.info, f"Every {what} figure for {ui.area_name(area)} is suppressed (small numbers) in {year}. "
+                  "Choose a larger area.")
+        return view
     shares["group"] = shares[by].map(lambda v: labels.get(v, v))
     shares["need_label"] = shares["need"].map(lambda n: NEED_LABEL.get(n, n))
     order = [NEED_LABEL[n] for n in [*MAIN_NEEDS, "OTHER"]] + [SUPPRESSED]
@@ -205,16 +241,17 @@ def breakdown_section(cells: pd.DataFrame, area: str, year: str, by: str, labels
                      "hidden count).")
     totals = c[(c["need"] == equity.ALL) & (c[by] != equity.ALL)].set_index(by)["plans"]
     table = shares.assign(share=shares["share"].round(1), total=shares[by].map(totals))
-    ui.chart_with_table(fig, table, title=title, sentence=sentence, key=key,
-                        source="EHC plan caseload by primary need, age and setting; disclosure control over areas, "
-                               "needs and the age or setting groups.",
-                        table_columns={"group": what.capitalize(), "need_label": "Primary need", "plans": "EHC plans",
-                                       "share": f"% of the {what}", "total": f"Plans in the {what}"})
+    view.call(ui.chart_with_table, fig, table, title=title, sentence=sentence, key=key,
+              source="EHC plan caseload by primary need, age and setting; disclosure control over areas, "
+                     "needs and the age or setting groups.",
+              table_columns={"group": what.capitalize(), "need_label": "Primary need", "plans": "EHC plans",
+                             "share": f"% of the {what}", "total": f"Plans in the {what}"})
+    return view
 
 
 @st.cache_data(show_spinner=False, max_entries=32, ttl=3600)
 def _projection(load_id: str, area: str, method: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    t = ui.engine().table(["ehcp_caseload", *[f"need_share_{n}" for n in MAIN_NEEDS]], [area])
+    t = ui.table(["ehcp_caseload", *[f"need_share_{n}" for n in MAIN_NEEDS]], [area])
     groups = t["measure_id"].map(lambda i: "ALL" if i == "ehcp_caseload" else i.replace("need_share_", ""))
     hist = pd.DataFrame({"group": groups,
                          "year": t["period"].astype(str).str[:4].astype(int),
@@ -234,14 +271,21 @@ def projection_section(area: str) -> None:
                             format_func=lambda g: NEED_LABEL.get(g, g))
     with c2:
         method = _url_select("Projection method", list(METHODS), "method", "loglinear", format_func=METHODS.get)
-    hist, proj, test = _projection(ui.database().load_id, area, method)
+    _projection_view(ui.database().load_id, area, group, method).show()
+
+
+@st.cache_resource(show_spinner=False, max_entries=32, ttl=3600)
+def _projection_view(load_id: str, area: str, group: str, method: str) -> ui.View:
+    """The demand projection and its backtest for an area, group and method (see ui.View)."""
+    view = ui.View()
+    hist, proj, test = _projection(load_id, area, method)
     name = ui.area_name(area)
     p = proj[proj["group"] == group] if len(proj) else proj
     if p.empty or (p["kind"] == "projected").sum() == 0:
         note = p["note"].iloc[0] if len(p) else "no published counts"
-        st.info(f"No projection for {NEED_LABEL.get(group, group)} in {name}: {note}. Suppressed years are left out, "
-                "and at least three years are needed.")
-        return
+        view.call(st.info, f"No projection for {NEED_LABEL.get(group, group)} in {name}: {note}. Suppressed years "
+                  "are left out, and at least three years are needed.")
+        return view
     obs, fut = p[p["kind"] == "observed"], p[p["kind"] == "projected"]
     last = fut.iloc[-1]
     fig = charts.tidy_bands(charts.projection_chart(p, y_title="EHC plans"))
@@ -263,49 +307,65 @@ def projection_section(area: str) -> None:
     sentence += (" Intervals cover statistical noise around a steady trend only, not policy changes: treat them as "
                  "the least uncertainty there is.")
     data = p.assign(**{c: p[c].round(0) for c in ("value", "lower_80", "upper_80", "lower_95", "upper_95")})
-    ui.chart_with_table(fig, data, title=title, sentence=sentence, key=f"needs_projection_{group}",
-                        source="EHC plan caseload (measure engine); log-linear projection over the last 6 years "
-                               "(send_metrics.projection).",
-                        table_columns={"year": "January", "kind": "Observed or projected", "value": label,
-                                       "lower_80": "80% lower", "upper_80": "80% upper", "lower_95": "95% lower",
-                                       "upper_95": "95% upper", "note": "Note"})
+    view.call(ui.chart_with_table, fig, data, title=title, sentence=sentence, key=f"needs_projection_{group}",
+              source="EHC plan caseload (measure engine); log-linear projection over the last 6 years "
+                     "(send_metrics.projection).",
+              table_columns={"year": "January", "kind": "Observed or projected", "value": label,
+                             "lower_80": "80% lower", "upper_80": "80% upper", "lower_95": "95% lower",
+                             "upper_95": "95% upper", "note": "Note"})
+    shown = test.assign(group=test["group"].map(lambda g: NEED_LABEL.get(g, g)),
+                        mape=test["mape"].round(1), mean_error=test["mean_error"].round(0),
+                        coverage_80=(test["coverage_80"] * 100).round(0),
+                        coverage_95=(test["coverage_95"] * 100).round(0))
+    view.call(_backtest_table, shown.rename(columns={
+        "group": "Group", "n": "Years tested", "mape": "Mean absolute % error", "mean_error": "Mean error (plans)",
+        "coverage_80": "% inside 80% interval", "coverage_95": "% inside 95% interval", "note": "Note"}))
+    return view
+
+
+def _backtest_table(table: pd.DataFrame) -> None:
     with st.expander("Backtest: how well the method did on past years"):
-        shown = test.assign(group=test["group"].map(lambda g: NEED_LABEL.get(g, g)),
-                            mape=test["mape"].round(1), mean_error=test["mean_error"].round(0),
-                            coverage_80=(test["coverage_80"] * 100).round(0),
-                            coverage_95=(test["coverage_95"] * 100).round(0))
-        st.table(shown.rename(columns={"group": "Group", "n": "Years tested", "mape": "Mean absolute % error",
-                                       "mean_error": "Mean error (plans)", "coverage_80": "% inside 80% interval",
-                                       "coverage_95": "% inside 95% interval", "note": "Note"}))
+        st.table(table)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _caseload_areas(load_id: str) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
+    """Areas with a published EHC plan caseload, in selector order, and each one's census years
+    (worked out once per load)."""
+    idx = ui.table_index()
+    pos = idx.positions(["ehcp_caseload"], None)
+    pos = pos[~np.isnan(idx.values[pos])]
+    codes, periods = idx.column("area_code", pos), idx.column("period", pos)
+    years: dict[str, set] = {}
+    for c, p in zip(codes, periods):
+        years.setdefault(c, set()).add(str(p)[:4])
+    return tuple(_area_options(codes)), {c: tuple(sorted(y)) for c, y in years.items()}
 
 
 def render() -> None:
     ui.page("Needs and demand", "The primary needs of children and young people with EHC plans - over time, by "
             "age and setting, against England - and how many plans to expect in the next five years.")
-    ids = ["ehcp_caseload", *[f"need_share_{n}" for n in contract.PRIMARY_NEEDS]]
-    table = ui.table(ids)
-    have = table.loc[(table["measure_id"] == "ehcp_caseload") & table["value"].notna()]
-    if have.empty:
+    options, years_of = _caseload_areas(ui.database().load_id)
+    if not years_of:
         st.info("No EHC plan caseload is loaded. Load a caseload extract on the Upload page.")
         return
     c1, c2 = st.columns(2)
     with c1:
-        area = ui.select_area(_area_options(have["area_code"]))
-    years = sorted({str(p)[:4] for p in have.loc[have["area_code"] == area, "period"]})
+        area = ui.select_area(list(options))
+    years = list(years_of.get(area, ()))
     with c2:
         year = ui.select_period(years, label="January census")
     st.header("Primary-need mix over time")
-    mix_section(table, area)
+    mix_section(area)
     st.header("Against England")
-    england_section(table, area, year)
+    england_section(area, year)
     st.header("By age band and type of setting")
     cells = _breakdowns(ui.database().load_id, year)
     if not cells:
         st.info(f"No caseload breakdown is loaded for {year}.")
     else:
-        breakdown_section(cells["age"], area, year, "age_band", contract.AGE_BANDS, "age band", f"needs_age_{area}")
-        breakdown_section(cells["setting"], area, year, "setting_type", SETTING_LABEL, "setting",
-                          f"needs_setting_{area}")
+        breakdown_section("age", area, year)
+        breakdown_section("setting", area, year)
     st.header("Demand projection")
     projection_section(area)
 

@@ -1,12 +1,13 @@
 """Trends: any measure for any areas over time with 95% intervals and the England line, and a
 statistical process control (SPC) view of one area with the rule that flags each point, the
 target and a rebase date. All figures come from the measure engine (disclosure-controlled)."""
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from dashboard import ui
 from send_metrics import charts
-from send_metrics.catalogue import load_catalogue
+from send_metrics.catalogue import load_catalogue, measures_by_id
 from send_metrics.spc import spc, spc_summary
 from send_metrics.summary import IMPROVEMENT, SIG_PHRASE, TREND_PHRASE
 
@@ -14,24 +15,28 @@ WAIT_DEFAULT = ["HF-NORTH-CUMBRIA", "HF-SOUTH-CUMBRIA"]
 NO_REBASE = "none"
 
 
-@st.cache_data(show_spinner=False, max_entries=4, ttl=3600)
-def _measures_with_data(load_id: str) -> list[str]:
-    full = ui.engine().full_table()
-    return full.loc[full["value"].notna(), "measure_id"].unique().tolist()
-
-
 def _ordered_areas(codes) -> list[str]:
     """Cumbrian areas first; an area whose name repeats an earlier one (a former district that is
     the same place as a locality) is left out so the lists never show two 'Allerdale's."""
     codes = list(dict.fromkeys(codes))
     first = [c for c in ui.CUMBRIA_AREAS if c in codes]
+    names = ui.area_info().names
     out, seen = [], set()
     for c in first + sorted(c for c in codes if c not in first):
-        name = ui.area_name(c)
+        name = names.get(c, c)
         if name not in seen:
             out.append(c)
             seen.add(name)
     return out
+
+
+@st.cache_resource(show_spinner=False, max_entries=256, ttl=3600)
+def _area_options(load_id: str, measure_id: str) -> tuple[str, ...]:
+    """Areas with a published value of the measure, in selector order (worked out once per load)."""
+    idx = ui.table_index()
+    pos = idx.positions([measure_id], None)
+    has = pos[~np.isnan(idx.values[pos])]
+    return tuple(_ordered_areas(idx.column("area_code", has)))
 
 
 def _x(rows: pd.DataFrame, monthly: bool) -> pd.Series:
@@ -59,11 +64,21 @@ def _select_rebase(options: list[str], labels: dict[str, str]) -> str:
                         key=key, bind="query-params")
 
 
-def trend_section(m, table: pd.DataFrame, areas: list[str]) -> None:
+def trend_section(m, areas: list[str]) -> None:
+    _trend_view(ui.database().load_id, m.id, tuple(areas)).show()
+
+
+@st.cache_resource(show_spinner=False, max_entries=32, ttl=3600)
+def _trend_view(load_id: str, measure_id: str, areas: tuple[str, ...]) -> ui.View:
+    """The trend chart of a measure for the chosen areas (see ui.View)."""
+    view = ui.View()
+    m = measures_by_id()[measure_id]
+    areas = list(areas)
+    table = ui.table([measure_id], areas)
     rows = table[table["area_code"].isin(areas)].copy()
     if rows.empty:
-        st.info("None of the chosen areas has figures for this measure. Choose another area or measure.")
-        return
+        view.call(st.info, "None of the chosen areas has figures for this measure. Choose another area or measure.")
+        return view
     rows["x"] = _x(rows, m.monthly)
     present = set(rows["area_code"])
     rows["area_name"] = pd.Categorical(rows["area_name"], [ui.area_name(a) for a in areas if a in present])
@@ -120,17 +135,18 @@ def trend_section(m, table: pd.DataFrame, areas: list[str]) -> None:
         value=rows["value"].round(2), lower_95=rows["lower_95"].round(2), upper_95=rows["upper_95"].round(2),
         england_value=rows["england_value"].round(2), sig=rows["sig_england_95"].map(ui.sig_text),
         note=rows["suppression_reason"].fillna(""))
-    ui.chart_with_table(
-        fig, data, title=title, sentence=" ".join(sentences),
+    view.call(
+        ui.chart_with_table, fig, data, title=title, sentence=" ".join(sentences),
         source=f"{m.source} England: {eng_source}.",
         key=f"trend_{m.id}",
         table_columns={"area_name": "Area", "period_label": "Period", "value": f"Value ({m.unit})",
                        "lower_95": "95% lower", "upper_95": "95% upper", "numerator": "Numerator",
                        "denominator": "Denominator", "england_value": "England", "sig": "vs England",
                        "trend_verdict": "Recent trend", "note": "Note"})
+    return view
 
 
-def spc_section(m, table: pd.DataFrame, options: list[str], default: str) -> None:
+def spc_section(m, options: list[str], default: str) -> None:
     st.divider()
     st.markdown("#### Is it a real change? Statistical process control")
     st.caption("Making Data Count XmR chart: the mean, process limits (mean ± 2.66 × the average "
@@ -139,17 +155,33 @@ def spc_section(m, table: pd.DataFrame, options: list[str], default: str) -> Non
     c1, c2 = st.columns(2)
     with c1:
         area = ui.select_area(options, key="spc_area", label="Area for the SPC chart", default=default)
-    series = table[table["area_code"] == area].sort_values("period")
-    kept = series.dropna(subset=["value"])
-    dropped = len(series) - len(kept)
+    load_id = ui.database().load_id
+    _, kept, labels = _series(load_id, m.id, area)
     periods = kept["period"].tolist()
-    labels = dict(zip(kept["period"], kept["period_label"]))
     with c2:
         rebase = _select_rebase([NO_REBASE, *periods[2:-1]], labels)
+    _spc_view(load_id, m.id, area, rebase).show()
+
+
+@st.cache_resource(show_spinner=False, max_entries=256, ttl=3600)
+def _series(load_id: str, measure_id: str, area: str) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """An area's series of a measure, its published points and their labels (read only)."""
+    series = ui.table([measure_id], [area]).sort_values("period")
+    kept = series.dropna(subset=["value"])
+    return series, kept, dict(zip(kept["period"], kept["period_label"]))
+
+
+@st.cache_resource(show_spinner=False, max_entries=32, ttl=3600)
+def _spc_view(load_id: str, measure_id: str, area: str, rebase: str) -> ui.View:
+    """The SPC chart of a measure for an area and rebase period (see ui.View)."""
+    view = ui.View()
+    m = measures_by_id()[measure_id]
+    series, kept, labels = _series(load_id, measure_id, area)
+    dropped = len(series) - len(kept)
     if len(kept) < 6:
-        st.info(f"{ui.area_name(area)} has {len(kept)} published points for this measure; an SPC chart "
-                "needs at least 6. Choose another area or a monthly measure.")
-        return
+        view.call(st.info, f"{ui.area_name(area)} has {len(kept)} published points for this measure; an SPC "
+                  "chart needs at least 6. Choose another area or a monthly measure.")
+        return view
     dates = pd.to_datetime(kept["period"].str[:10] if m.monthly else kept["period"].str[:4] + "-01-01")
     rebase_dates = []
     if rebase != NO_REBASE:
@@ -169,32 +201,32 @@ def spc_section(m, table: pd.DataFrame, options: list[str], default: str) -> Non
     if dropped:
         sentence += f" {dropped} suppressed or missing points are left out."
     data = charts.spc_table(frame, kept["period_label"])
-    ui.chart_with_table(fig, data, title=title, sentence=sentence, key=f"spc_{m.id}",
-                        source=f"{m.source} SPC rules: NHS England Making Data Count.")
+    view.call(ui.chart_with_table, fig, data, title=title, sentence=sentence, key=f"spc_{m.id}",
+              source=f"{m.source} SPC rules: NHS England Making Data Count.")
+    return view
 
 
 def render() -> None:
     ui.page("Trends", "Any measure for any areas over time, with 95% confidence intervals and the "
             "England line, and a statistical process control view that separates real change from noise.")
-    with_data = set(_measures_with_data(ui.database().load_id))
+    with_data = ui.measures_with_data()
     measures = [m for m in load_catalogue() if m.id in with_data]
     if not measures:
         st.info("No measure has figures yet. Load extracts on the Upload page.")
         return
     m = ui.select_measure(measures, default="timeliness_20wk_ex")
-    table = ui.table([m.id])
-    if table.empty or table["value"].notna().sum() == 0:
+    options = list(_area_options(ui.database().load_id, m.id))
+    if not options:
         st.info("This measure has no published figures in the loaded data. Choose another measure.")
         return
-    options = _ordered_areas(table.loc[table["value"].notna(), "area_code"])
     default = WAIT_DEFAULT if m.group == "Waiting times" else [ui.DEFAULT_AREA, "E06000064"]
     areas = ui.select_many_areas(options, default=default, label="Areas to compare")
     st.caption(f"**Definition:** {ui.escape(m.definition)} {ui.escape(m.caveats)}")
     if not areas:
         st.info("Choose at least one area above to draw the trend chart.")
     else:
-        trend_section(m, table, areas)
-    spc_section(m, table, options, areas[0] if areas else options[0])
+        trend_section(m, areas)
+    spc_section(m, options, areas[0] if areas else options[0])
 
 
 ui.guarded(render)

@@ -5,6 +5,7 @@ Series come from the measure engine (disclosure-controlled). The wait-band break
 from raw counts (sql/waiting_bands.sql) and protected by send_metrics.equity.protect_table -
 primary and secondary suppression over the area hierarchies, EHCP status and wait bands - before
 anything is shown."""
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -39,17 +40,33 @@ def _area_options(codes) -> list[str]:
     return [c for c in first if c in codes]
 
 
-def spc_section(m, table: pd.DataFrame, area: str) -> None:
-    series = table[table["area_code"] == area].sort_values("period")
+@st.cache_resource(show_spinner=False, max_entries=256, ttl=3600)
+def _series(load_id: str, measure_id: str, area: str) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """An area's monthly series of a measure, its published months and their labels (read only)."""
+    series = ui.table([measure_id], [area]).sort_values("period")
     kept = series.dropna(subset=["value"])
-    labels = dict(zip(kept["period"], kept["period_label"]))
+    return series, kept, dict(zip(kept["period"], kept["period_label"]))
+
+
+def spc_section(m, area: str) -> None:
+    load_id = ui.database().load_id
+    _, kept, labels = _series(load_id, m.id, area)
     rebase = _url_select("Rebase the limits from (e.g. when a waiting-list initiative started)",
                          [NO_REBASE, *kept["period"].tolist()[2:-1]], "rebase", NO_REBASE,
                          format_func=lambda p: "No rebase" if p == NO_REBASE else labels.get(p, p))
+    _spc_view(load_id, m.id, area, rebase).show()
+
+
+@st.cache_resource(show_spinner=False, max_entries=32, ttl=3600)
+def _spc_view(load_id: str, measure_id: str, area: str, rebase: str) -> ui.View:
+    """The SPC chart of a waiting-time measure for an area and rebase month (see ui.View)."""
+    view = ui.View()
+    m = measures_by_id()[measure_id]
+    series, kept, labels = _series(load_id, measure_id, area)
     if len(kept) < 6:
-        st.info(f"{ui.area_name(area)} has {len(kept)} published months for this measure; an SPC chart needs "
-                "at least 6. Choose a larger area (a footprint or council) or another measure.")
-        return
+        view.call(st.info, f"{ui.area_name(area)} has {len(kept)} published months for this measure; an SPC chart "
+                  "needs at least 6. Choose a larger area (a footprint or council) or another measure.")
+        return view
     dates = pd.to_datetime(kept["period"].str[:10])
     rebase_dates = [pd.Timestamp(rebase[:10])] if rebase != NO_REBASE else []
     improvement = IMPROVEMENT[m.polarity]
@@ -64,15 +81,17 @@ def spc_section(m, table: pd.DataFrame, area: str) -> None:
     dropped = len(series) - len(kept)
     if dropped:
         sentence += f" {dropped} suppressed months (small numbers) are left out."
-    ui.chart_with_table(fig, charts.spc_table(frame, kept["period_label"]),
-                        title=charts.spc_title(name, summ, kept["period_label"].iloc[-1]),
-                        sentence=sentence, key=f"waiting_spc_{m.id}",
-                        source=f"{m.source} SPC rules: NHS England Making Data Count.")
+    view.call(ui.chart_with_table, fig, charts.spc_table(frame, kept["period_label"]),
+              title=charts.spc_title(name, summ, kept["period_label"].iloc[-1]),
+              sentence=sentence, key=f"waiting_spc_{m.id}",
+              source=f"{m.source} SPC rules: NHS England Making Data Count.")
+    return view
 
 
-@st.cache_data(show_spinner=False, max_entries=32, ttl=3600)
+@st.cache_resource(show_spinner=False, max_entries=32, ttl=3600)
 def _bands(load_id: str, service: str, month: str) -> pd.DataFrame:
-    """Protected waiting list by area, EHCP status and wait band for one service and month."""
+    """Protected waiting list by area, EHCP status and wait band for one service and month
+    (shared between sessions: callers only read it)."""
     db = ui.database()
     raw = db.query_file("waiting_bands", {"service": service, "month": month})
     raw = raw[raw["ehcp_status"].isin(["ehc_plan", "no_ehc_plan"])]
@@ -82,14 +101,14 @@ def _bands(load_id: str, service: str, month: str) -> pd.DataFrame:
     eng = ui.engine()
     pre = []
     # Totals the measure engine already publishes, with its own suppression: start from it.
-    lists = eng.table([f"wait_list_{service}"], None, [month[:7]])
+    lists = ui.table([f"wait_list_{service}"], None, [month[:7]])
     lists = lists[lists["suppressed"].astype(bool)]
     pre.append(pd.DataFrame({"area_code": lists["area_code"], "month": month, "service": service,
                              "ehcp_status": "ALL", "wait_band": "ALL"}))
     extra = []
     if service == "AUTISM":  # the engine publishes the count waiting 13 weeks or more
         extra = [{"dim": "wait_band", "categories": OVER13, "where": {"ehcp_status": "ALL"}, "name": "OVER13"}]
-        over = eng.table(["autism_over_13wk_pct"], None, [month[:7]])
+        over = ui.table(["autism_over_13wk_pct"], None, [month[:7]])
         over = over[over["suppressed"].astype(bool)]
         pre.append(pd.DataFrame({"area_code": over["area_code"], "month": month, "service": service,
                                  "ehcp_status": "ALL", "wait_band": "OVER13"}))
@@ -106,17 +125,25 @@ def _bands(load_id: str, service: str, month: str) -> pd.DataFrame:
 def bands_section(service: str, area: str, months: list[str], month_labels: dict[str, str]) -> None:
     month = _url_select("Month for the wait bands", months[::-1], "month", months[-1],
                         format_func=lambda p: month_labels.get(p, p))
-    cells = _bands(ui.database().load_id, service, month)
+    load_id = ui.database().load_id
+    _bands_view(load_id, service, area, month, month_labels.get(month, month)).show()
+
+
+@st.cache_resource(show_spinner=False, max_entries=32, ttl=3600)
+def _bands_view(load_id: str, service: str, area: str, month: str, label: str) -> ui.View:
+    """The waiting list by wait band and EHC plan status for a service, area and month (see ui.View)."""
+    view = ui.View()
+    cells = _bands(load_id, service, month)
     cells = cells[cells["area_code"] == area] if len(cells) else cells
     if cells.empty:
-        st.info("No wait-band figures are loaded for this service, area and month.")
-        return
+        view.call(st.info, "No wait-band figures are loaded for this service, area and month.")
+        return view
     shares = equity.share_within(cells[cells["wait_band"] != "OVER13"], by="ehcp_status", category="wait_band",
                                  value_col="waiting")
     if shares.empty:
-        st.info(f"Every wait-band figure for {ui.area_name(area)} is suppressed (small numbers) this month. "
-                "Choose a larger area such as a health footprint.")
-        return
+        view.call(st.info, f"Every wait-band figure for {ui.area_name(area)} is suppressed (small numbers) this "
+                  "month. Choose a larger area such as a health footprint.")
+        return view
     shares["Status"] = shares["ehcp_status"].map(STATUS)
     shares["Band"] = shares["wait_band"].map(lambda b: BANDS.get(b, b))
     order = {b: i for i, b in enumerate([*BANDS.values(), "Suppressed (small numbers)"])}
@@ -126,7 +153,7 @@ def bands_section(service: str, area: str, months: list[str], month_labels: dict
     fig = charts.stacked_share(shares, x="Status", colour="Band", y="share", y_title="% of children waiting")
     fig.update_xaxes(categoryorder="array", categoryarray=list(STATUS.values()))
     charts.grey_suppressed(fig, "Suppressed (small numbers)")
-    name, label = ui.area_name(area), month_labels.get(month, month)
+    name = ui.area_name(area)
     svc = contract.SERVICES.get(service, service)
 
     def over18(status: str) -> float | None:
@@ -160,71 +187,102 @@ def bands_section(service: str, area: str, months: list[str], month_labels: dict
         Note=lambda d: d["suppression_reason"].fillna("")).rename(columns={"waiting": "Children waiting"})
     table = table.merge(shares[["ehcp_status", "wait_band", "share"]], on=["ehcp_status", "wait_band"], how="left")
     table["% of status"] = table["share"].round(1)
-    ui.chart_with_table(fig, table, title=title, sentence=" ".join(parts), key=f"waiting_bands_{service}",
+    view.call(ui.chart_with_table, fig, table, title=title, sentence=" ".join(parts), key=f"waiting_bands_{service}",
                         source="Provider waiting-list extract (NHS Community Health Services waiting list "
                                "definitions); disclosure control over areas, EHCP status and wait bands.",
                         table_columns={"Status": "EHCP status", "Band": "Wait band",
                                        "Children waiting": "Children waiting", "% of status": "% of status",
                                        "Note": "Note"})
+    return view
 
 
-def overview(area: str, services: list[str], by_id) -> None:
-    """Every service's latest month at a glance, with its SPC variation."""
+@st.cache_data(show_spinner=False, max_entries=64, ttl=3600)
+def _overview_rows(load_id: str, area: str, services: tuple[str, ...]) -> pd.DataFrame:
+    """Every service's latest month with its SPC variation, for one area (kept per load)."""
+    by_id = measures_by_id()
     ids = [f"{v}_{s}" for s in services for v in VIEWS if f"{v}_{s}" in by_id]
     t = ui.table(ids, [area])
+    # Plain arrays of the four columns used: far cheaper than filtering whole rows per series.
+    mids = t["measure_id"].to_numpy(dtype=object)
+    periods = t["period"].astype(str).to_numpy(dtype=object)
+    labels = t["period_label"].to_numpy(dtype=object)
+    values = t["value"].to_numpy(dtype=float)
     rows = []
     for s in services:
         row = {"Service": contract.SERVICES.get(s, s)}
         for v, label in VIEWS.items():
             m = by_id.get(f"{v}_{s}")
-            series = t[t["measure_id"] == f"{v}_{s}"].sort_values("period").dropna(subset=["value"])
-            if m is None or series.empty:
+            pos = np.flatnonzero(mids == f"{v}_{s}")
+            pos = pos[np.argsort(periods[pos], kind="stable")]  # in period order
+            pos = pos[~np.isnan(values[pos])]  # suppressed months are skipped
+            if m is None or not len(pos):
                 row[label] = "not available"
                 continue
-            last = series.iloc[-1]
-            text = f"{m.format_value(last['value'])} ({last['period_label']})"
-            if len(series) >= 6:
-                frame = spc(series["value"].to_numpy(float), improvement=IMPROVEMENT[m.polarity],
-                            dates=pd.to_datetime(series["period"].str[:10]).to_numpy())
+            last = pos[-1]
+            text = f"{m.format_value(values[last])} ({labels[last]})"
+            if len(pos) >= 6:
+                frame = spc(values[pos], improvement=IMPROVEMENT[m.polarity],
+                            dates=pd.to_datetime(pd.Series(periods[pos]).str[:10]).to_numpy())
                 text += " " + charts.SPC_VARIATION_TEXT.get(spc_summary(frame)["variation"] or "", "")
             row[label] = text
         rows.append(row)
-    data = pd.DataFrame(rows)
+    return pd.DataFrame(rows)
+
+
+def overview(area: str, services: list[str], by_id) -> None:
+    """Every service's latest month at a glance, with its SPC variation."""
+    data = _overview_rows(ui.database().load_id, area, tuple(services))
     st.subheader(f"Every service in {ui.area_name(area)}, latest month")
     st.caption("Latest published month for each service, with its SPC variation (I improvement, C concern, "
                "~ common cause). Suppressed months are skipped.")
     st.dataframe(data, hide_index=True)
-    st.download_button("Download CSV", data=ui.safe_csv_bytes(data), file_name=f"waiting-overview-{area}.csv",
+    st.download_button("Download CSV", data=lambda: ui.safe_csv_bytes(data),
+                       file_name=f"waiting-overview-{area}.csv",
                        mime="text/csv", key="dl_waiting_overview", icon=":material/download:")
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _lists(load_id: str) -> dict:
+    """What the selectors offer, from every waiting-list measure: worked out once per load."""
+    by_id = measures_by_id()
+    lists = ui.table([f"wait_list_{s}" for s in contract.SERVICES if f"wait_list_{s}" in by_id])
+    if lists.empty or lists["value"].notna().sum() == 0:
+        return {}
+    present = set(lists["measure_id"])
+    services = [s for s in contract.SERVICES if f"wait_list_{s}" in present]
+    period = lists["period"].astype(str).str[:10]
+    return {"services": tuple(services),
+            "areas": tuple(_area_options(lists.loc[lists["value"].notna(), "area_code"])),
+            "months": {s: tuple(sorted(period[lists["measure_id"] == f"wait_list_{s}"].unique()))
+                       for s in services},
+            "labels": dict(zip(period, lists["period_label"]))}
 
 
 def render() -> None:
     ui.page("Waiting times", "Waiting lists and waits for children's community services by service and "
             "area: whether change is real (SPC), and how long children with and without an EHC plan wait.")
     by_id = measures_by_id()
-    lists = ui.table([f"wait_list_{s}" for s in contract.SERVICES if f"wait_list_{s}" in by_id])
-    if lists.empty or lists["value"].notna().sum() == 0:
+    meta = _lists(ui.database().load_id)
+    if not meta:
         st.info("No waiting-list extract is loaded. Load a provider waiting-list file on the Upload page.")
         return
-    services = [s for s in contract.SERVICES if f"wait_list_{s}" in set(lists["measure_id"])]
+    services = list(meta["services"])
     c1, c2 = st.columns(2)
     with c1:
         service = _url_select("Service", services, "service", "SLT",
                               format_func=lambda s: contract.SERVICES.get(s, s))
     with c2:
-        area = ui.select_area(_area_options(lists.loc[lists["value"].notna(), "area_code"]),
-                              default="HF-SOUTH-CUMBRIA")
+        area = ui.select_area(list(meta["areas"]), default="HF-SOUTH-CUMBRIA")
     views = [v for v in VIEWS if f"{v}_{service}" in by_id]
     view = _url_select("Show", views, "view", "wait_list", format_func=VIEWS.get, horizontal=True)
     m = by_id[f"{view}_{service}"]
-    table = ui.table([m.id])
     st.caption(f"**{ui.escape(m.title)}.** {ui.escape(m.definition)} "
-               f"{ui.escape(ui.areas().set_index('area_code')['coverage_note'].get(area, '') or '')}")
-    spc_section(m, table, area)
+               f"{ui.escape(ui.area_info().notes.get(area, '') or '')}")
+    spc_section(m, area)
 
     st.divider()
-    months = sorted(lists.loc[lists["measure_id"] == f"wait_list_{service}", "period"].astype(str).str[:10].unique())
-    labels = dict(zip(lists["period"].astype(str).str[:10], lists["period_label"]))
+    months = list(meta["months"].get(service, ()))
+    labels = meta["labels"]
     if months:
         bands_section(service, area, months, labels)
     st.divider()

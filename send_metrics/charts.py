@@ -10,6 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
+from plotly import shapeannotation
+
+# Set once: passing template="plotly_white" to each figure re-validates the whole template
+# (about 25 ms a chart); the default is validated once per process.
+pio.templates.default = "plotly_white"
 
 PALETTE = ["#12436D", "#28A197", "#801650", "#F46A25", "#3D3D3D", "#A285D1"]
 SEQUENTIAL = ["#12436D", "#2073BC", "#6BACE6"]
@@ -24,39 +30,99 @@ SIG_COLOUR = {"better": "#28A197", "worse": "#801650", "similar": "#F46A25", "hi
               "lower": "#12436D", "not_compared": "#3D3D3D"}
 
 
+def _layout_dict(y_title: str = "", x_title: str = "", height: int = 420) -> dict:
+    return dict(height=height, margin=dict(l=10, r=10, t=30, b=10),
+                font=dict(family="Arial, sans-serif", size=14, color="#0B0C0C"),
+                legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
+                yaxis=dict(title=dict(text=y_title)), xaxis=dict(title=dict(text=x_title)), hovermode="x unified")
+
+
 def _layout(fig: go.Figure, y_title: str = "", x_title: str = "", height: int = 420) -> go.Figure:
-    fig.update_layout(
-        template="plotly_white", height=height, margin=dict(l=10, r=10, t=30, b=10),
-        font=dict(family="Arial, sans-serif", size=14, color="#0B0C0C"),
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
-        yaxis_title=y_title, xaxis_title=x_title, hovermode="x unified")
+    fig.update_layout(**_layout_dict(y_title, x_title, height))
     return fig
+
+
+def _figure(traces: list[dict], y_title: str = "", x_title: str = "", height: int = 420,
+            **layout) -> go.Figure:
+    """One figure from trace dicts and the house layout, validated once: adding traces one by one
+    and updating the layout afterwards re-validates the figure each time (tens of ms a chart)."""
+    lay = _layout_dict(y_title, x_title, height)
+    for k, v in layout.items():
+        if isinstance(v, dict) and isinstance(lay.get(k), dict):
+            lay[k] = {**lay[k], **v}
+        else:
+            lay[k] = v
+    return go.Figure(data=traces, layout=lay)
+
+
+def _spanning_line(kind: str, value, **kwargs) -> tuple[dict, dict | None]:
+    """The shape and label that ``fig.add_vline`` / ``fig.add_hline`` add to a single-plot figure,
+    as plain dicts (built the way plotly builds them), so they can be added with the rest of the
+    layout: add_vline itself re-validates the whole figure (several ms a line)."""
+    shape_kwargs, annotation_kwargs = shapeannotation.split_dict_by_key_prefix(kwargs, "annotation_")
+    if kind == "vline":
+        args = dict(type="line", x0=value, x1=value, y0=0, y1=1)
+    else:
+        args = dict(type="line", x0=0, x1=1, y0=value, y1=value)
+    span = "yref" if kind == "vline" else "xref"
+    shape = {**args, **shape_kwargs}
+    shape.setdefault("xref", "x")
+    shape.setdefault("yref", "y")
+    shape[span] += " domain"
+    label = shapeannotation.axis_spanning_shape_annotation(None, kind, args, annotation_kwargs)
+    if label is not None:
+        label = {**label, "yref": shape_kwargs.get("yref", "y")}
+        label.setdefault("xref", "x")
+        label[span] += " domain"
+    return shape, label
+
+
+def _line_layout(fig_layout, lines: list[tuple[dict, dict | None]]) -> dict:
+    """``shapes`` and ``annotations`` with the spanning lines added after the existing ones."""
+    shapes = [*(fig_layout.get("shapes") or ()), *(shape for shape, _ in lines)]
+    annotations = [*(fig_layout.get("annotations") or ()), *(label for _, label in lines if label is not None)]
+    return dict(shapes=shapes, annotations=annotations)
+
+
+def _add_lines(fig: go.Figure, lines: list[tuple[dict, dict | None]]) -> go.Figure:
+    for shape, label in lines:
+        fig.add_shape(shape)
+        if label is not None:
+            fig.add_annotation(label)
+    return fig
+
+
+def _arr(s) -> np.ndarray:
+    """A column as a plain array (plotly converts a pandas Series itself, at some cost)."""
+    return s.to_numpy() if isinstance(s, (pd.Series, pd.Index)) else np.asarray(s)
 
 
 def trend_lines(df: pd.DataFrame, *, x: str = "period_label", y: str = "value", group: str = "area_name",
                 lower: str = "lower_95", upper: str = "upper_95", y_title: str = "",
                 benchmark: pd.DataFrame | None = None) -> go.Figure:
     """One line per group with its 95% interval as a band; lines labelled at their end."""
-    fig = go.Figure()
+    traces, annotations = [], []
     for i, (name, g) in enumerate(df.groupby(group, sort=False)):
         colour = PALETTE[i % len(PALETTE)]
         if lower in g and g[lower].notna().any():
-            fig.add_trace(go.Scatter(x=list(g[x]) + list(g[x])[::-1],
-                                     y=list(g[upper]) + list(g[lower])[::-1], fill="toself",
-                                     fillcolor=_rgba(colour, 0.15), line=dict(width=0), hoverinfo="skip",
-                                     showlegend=False, name=f"{name} 95% interval"))
-        fig.add_trace(go.Scatter(x=g[x], y=g[y], mode="lines+markers", name=str(name),
-                                 line=dict(color=colour, width=3),
-                                 marker=dict(symbol=["circle", "square", "diamond", "triangle-up",
-                                                     "x", "star"][i % 6], size=8)))
-        last = g.dropna(subset=[y]).tail(1)
-        if len(last):
-            fig.add_annotation(x=last[x].iloc[0], y=last[y].iloc[0], text=f" {name}", showarrow=False,
-                               xanchor="left", font=dict(color=colour, size=12))
+            traces.append(dict(type="scatter", x=list(g[x]) + list(g[x])[::-1],
+                               y=list(g[upper]) + list(g[lower])[::-1], fill="toself",
+                               fillcolor=_rgba(colour, 0.15), line=dict(width=0), hoverinfo="skip",
+                               showlegend=False, name=f"{name} 95% interval"))
+        traces.append(dict(type="scatter", x=_arr(g[x]), y=_arr(g[y]), mode="lines+markers", name=str(name),
+                           line=dict(color=colour, width=3),
+                           marker=dict(symbol=["circle", "square", "diamond", "triangle-up",
+                                               "x", "star"][i % 6], size=8)))
+        ys = g[y].to_numpy()
+        has = np.flatnonzero(pd.notna(ys))
+        if len(has):
+            last = has[-1]
+            annotations.append(dict(x=g[x].iloc[last], y=ys[last], text=f" {name}", showarrow=False,
+                                    xanchor="left", font=dict(color=colour, size=12)))
     if benchmark is not None and len(benchmark):
-        fig.add_trace(go.Scatter(x=benchmark[x], y=benchmark[y], mode="lines", name="England",
-                                 line=dict(color="#3D3D3D", dash="dash", width=2)))
-    return _layout(fig, y_title)
+        traces.append(dict(type="scatter", x=_arr(benchmark[x]), y=_arr(benchmark[y]), mode="lines", name="England",
+                           line=dict(color="#3D3D3D", dash="dash", width=2)))
+    return _figure(traces, y_title, annotations=annotations)
 
 
 def ranked_bars(df: pd.DataFrame, *, label: str = "area_name", value: str = "value",
@@ -65,21 +131,23 @@ def ranked_bars(df: pd.DataFrame, *, label: str = "area_name", value: str = "val
                 sig: str | None = None) -> go.Figure:
     """Horizontal bars, largest first, with 95% interval whiskers and an optional benchmark line."""
     d = df.dropna(subset=[value]).sort_values(value)
-    colours = [PALETTE[0] if (highlight is None or row[label] == highlight) else GREY for _, row in d.iterrows()]
+    colours = [PALETTE[0] if (highlight is None or v == highlight) else GREY for v in d[label]]
     err = None
     if lower in d and d[lower].notna().any():
-        err = dict(type="data", symmetric=False, array=(d[upper] - d[value]).clip(lower=0),
-                   arrayminus=(d[value] - d[lower]).clip(lower=0), color="#3D3D3D", thickness=1.5)
+        err = dict(type="data", symmetric=False, array=_arr((d[upper] - d[value]).clip(lower=0)),
+                   arrayminus=_arr((d[value] - d[lower]).clip(lower=0)), color="#3D3D3D", thickness=1.5)
     text = None
     if sig and sig in d:
         text = [f"{_sig_word(s)}" for s in d[sig]]
-    fig = go.Figure(go.Bar(x=d[value], y=d[label], orientation="h", marker_color=colours, error_x=err,
-                           text=text, textposition="inside", insidetextanchor="start",
-                           hovertemplate="%{y}: %{x:,.1f}<extra></extra>"))
+    lines = []
     if benchmark is not None and np.isfinite(benchmark):
-        fig.add_vline(x=benchmark, line=dict(color="#3D3D3D", dash="dash"),
-                      annotation_text=f"{benchmark_name} {benchmark:,.1f}", annotation_position="top")
-    return _layout(fig, x_title=x_title, height=max(260, 34 * len(d) + 80))
+        lines.append(_spanning_line("vline", benchmark, line=dict(color="#3D3D3D", dash="dash"),
+                                    annotation_text=f"{benchmark_name} {benchmark:,.1f}",
+                                    annotation_position="top"))
+    return _figure([dict(type="bar", x=_arr(d[value]), y=_arr(d[label]), orientation="h", marker_color=colours,
+                         error_x=err, text=text, textposition="inside", insidetextanchor="start",
+                         hovertemplate="%{y}: %{x:,.1f}<extra></extra>")],
+                   x_title=x_title, height=max(260, 34 * len(d) + 80), **(_line_layout({}, lines) if lines else {}))
 
 
 def _sig_word(s) -> str:
@@ -90,54 +158,57 @@ def _sig_word(s) -> str:
 def spc_chart(spc_df: pd.DataFrame, *, x: str = "date", y_title: str = "", target: float | None = None,
               rebase_dates: list | None = None) -> go.Figure:
     """Making Data Count XmR chart: mean, process limits, coloured points with rule letters."""
-    fig = go.Figure()
-    xs = spc_df[x] if x in spc_df else spc_df.index
-    fig.add_trace(go.Scatter(x=xs, y=spc_df["value"], mode="lines", line=dict(color="#a6a6a6", width=2),
-                             name="Value", showlegend=False, hoverinfo="skip"))
+    xs = _arr(spc_df[x] if x in spc_df else spc_df.index)
+    traces = [dict(type="scatter", x=xs, y=_arr(spc_df["value"]), mode="lines", line=dict(color="#a6a6a6", width=2),
+                   name="Value", showlegend=False, hoverinfo="skip")]
     for var, g in spc_df.groupby("variation", sort=False):
         gx = g[x] if x in g else g.index
-        fig.add_trace(go.Scatter(
-            x=gx, y=g["value"], mode="markers+text", name=var.replace("_", " ").capitalize(),
+        traces.append(dict(
+            type="scatter", x=_arr(gx), y=_arr(g["value"]), mode="markers+text",
+            name=var.replace("_", " ").capitalize(),
             text=[SPC_LETTERS.get(var, "")] * len(g), textposition="top center",
             marker=dict(color=SPC_COLOURS.get(var, "#a6a6a6"), size=10,
                         symbol="circle" if var == "common_cause" else "diamond"),
-            customdata=g["rule"].fillna("none"),
+            customdata=_arr(g["rule"].fillna("none")),
             hovertemplate="%{x}: %{y:,.1f}<br>rule: %{customdata}<extra></extra>"))
     for col, name, dash in (("mean", "Mean", "solid"), ("upper_limit", "Upper process limit", "dash"),
                             ("lower_limit", "Lower process limit", "dash")):
         if col in spc_df:
-            fig.add_trace(go.Scatter(x=xs, y=spc_df[col], mode="lines", name=name,
-                                     line=dict(color="#3D3D3D", dash=dash, width=1.5)))
+            traces.append(dict(type="scatter", x=xs, y=_arr(spc_df[col]), mode="lines", name=name,
+                               line=dict(color="#3D3D3D", dash=dash, width=1.5)))
     if target is not None:
-        fig.add_trace(go.Scatter(x=xs, y=[target] * len(spc_df), mode="lines", name=f"Target {target:g}",
-                                 line=dict(color="#801650", dash="dot", width=2)))
-    for d in rebase_dates or []:
-        fig.add_vline(x=d, line=dict(color="#12436D", dash="dot"), annotation_text="Rebase")
-    return _layout(fig, y_title)
+        traces.append(dict(type="scatter", x=xs, y=[target] * len(spc_df), mode="lines", name=f"Target {target:g}",
+                           line=dict(color="#801650", dash="dot", width=2)))
+    lines = [_spanning_line("vline", d, line=dict(color="#12436D", dash="dot"), annotation_text="Rebase")
+             for d in rebase_dates or []]
+    return _figure(traces, y_title, **(_line_layout({}, lines) if lines else {}))
 
 
 def funnel_plot(df: pd.DataFrame, limits: pd.DataFrame, *, x: str = "denominator", y: str = "value",
                 label: str = "area_name", highlight: list[str] | None = None, benchmark: float | None = None,
                 x_title: str = "", y_title: str = "") -> go.Figure:
     """Spiegelhalter funnel: every area against its size, with 95% and 99.8% limits."""
-    fig = go.Figure()
+    traces = []
     for col, name, dash in (("lower_95", "95% limits", "dash"), ("upper_95", None, "dash"),
                             ("lower_998", "99.8% limits", "dot"), ("upper_998", None, "dot")):
-        fig.add_trace(go.Scatter(x=limits["denominator"], y=limits[col], mode="lines", name=name or col,
-                                 showlegend=name is not None, line=dict(color="#3D3D3D", dash=dash, width=1)))
-    if benchmark is not None:
-        fig.add_hline(y=benchmark, line=dict(color="#3D3D3D"), annotation_text=f"Benchmark {benchmark:,.1f}")
+        traces.append(dict(type="scatter", x=_arr(limits["denominator"]), y=_arr(limits[col]), mode="lines",
+                           name=name or col, showlegend=name is not None,
+                           line=dict(color="#3D3D3D", dash=dash, width=1)))
     hl = set(highlight or [])
-    others = df[~df[label].isin(hl)]
-    fig.add_trace(go.Scatter(x=others[x], y=others[y], mode="markers", name="Other areas",
-                             marker=dict(color=GREY, size=7), text=others[label],
-                             hovertemplate="%{text}: %{y:,.1f} (n=%{x:,})<extra></extra>"))
-    mine = df[df[label].isin(hl)]
-    fig.add_trace(go.Scatter(x=mine[x], y=mine[y], mode="markers+text", name="Selected",
-                             marker=dict(color=PALETTE[0], size=12, symbol="diamond"), text=mine[label],
-                             textposition="top center"))
-    fig.update_xaxes(type="log")
-    return _layout(fig, y_title, x_title)
+    mine_rows = df[label].isin(hl)
+    others = df[~mine_rows]
+    traces.append(dict(type="scatter", x=_arr(others[x]), y=_arr(others[y]), mode="markers", name="Other areas",
+                       marker=dict(color=GREY, size=7), text=_arr(others[label]),
+                       hovertemplate="%{text}: %{y:,.1f} (n=%{x:,})<extra></extra>"))
+    mine = df[mine_rows]
+    traces.append(dict(type="scatter", x=_arr(mine[x]), y=_arr(mine[y]), mode="markers+text", name="Selected",
+                       marker=dict(color=PALETTE[0], size=12, symbol="diamond"), text=_arr(mine[label]),
+                       textposition="top center"))
+    lines = []
+    if benchmark is not None:
+        lines.append(_spanning_line("hline", benchmark, line=dict(color="#3D3D3D"),
+                                    annotation_text=f"Benchmark {benchmark:,.1f}"))
+    return _figure(traces, y_title, x_title, xaxis=dict(type="log"), **(_line_layout({}, lines) if lines else {}))
 
 
 def spine_chart(df: pd.DataFrame) -> go.Figure:
@@ -146,56 +217,54 @@ def spine_chart(df: pd.DataFrame) -> go.Figure:
     `df` has columns measure_title, value, min, q25, q75, max, benchmark, sig. Values are
     scaled so that the benchmark sits in the middle.
     """
-    fig = go.Figure()
     rows = df.reset_index(drop=True)
-    for i, r in rows.iterrows():
+    traces = []
+    for r in rows.to_dict("records"):
         lo, hi, b = r["min"], r["max"], r["benchmark"]
         span = max(abs(hi - b), abs(b - lo)) or 1.0
         scale = lambda v: (v - b) / span  # noqa: E731
-        fig.add_trace(go.Bar(x=[scale(hi) - scale(lo)], base=[scale(lo)], y=[r["measure_title"]],
-                             orientation="h", marker_color="#DDDDDD", showlegend=False, hoverinfo="skip"))
-        fig.add_trace(go.Bar(x=[scale(r["q75"]) - scale(r["q25"])], base=[scale(r["q25"])],
-                             y=[r["measure_title"]], orientation="h", marker_color="#9EB6CB",
-                             showlegend=False, hoverinfo="skip"))
+        traces.append(dict(type="bar", x=[scale(hi) - scale(lo)], base=[scale(lo)], y=[r["measure_title"]],
+                           orientation="h", marker_color="#DDDDDD", showlegend=False, hoverinfo="skip"))
+        traces.append(dict(type="bar", x=[scale(r["q75"]) - scale(r["q25"])], base=[scale(r["q25"])],
+                           y=[r["measure_title"]], orientation="h", marker_color="#9EB6CB",
+                           showlegend=False, hoverinfo="skip"))
         sig = str(r.get("sig", "not_compared"))
-        fig.add_trace(go.Scatter(x=[scale(r["value"])], y=[r["measure_title"]], mode="markers",
-                                 marker=dict(symbol=SIG_SYMBOL.get(sig, "circle"), size=14,
-                                             color=SIG_COLOUR.get(sig, "#3D3D3D"), line=dict(color="#0B0C0C", width=1)),
-                                 name=_sig_word(sig) or "not compared", showlegend=False,
-                                 hovertemplate=f"{r['measure_title']}: {r['value']:,.1f} ({_sig_word(sig)})<extra></extra>"))
-    fig.add_vline(x=0, line=dict(color="#0B0C0C", width=2))
-    fig.update_layout(barmode="overlay")
-    fig.update_xaxes(showticklabels=False, range=[-1.1, 1.1])
-    return _layout(fig, height=max(300, 40 * len(rows) + 80))
+        traces.append(dict(type="scatter", x=[scale(r["value"])], y=[r["measure_title"]], mode="markers",
+                           marker=dict(symbol=SIG_SYMBOL.get(sig, "circle"), size=14,
+                                       color=SIG_COLOUR.get(sig, "#3D3D3D"), line=dict(color="#0B0C0C", width=1)),
+                           name=_sig_word(sig) or "not compared", showlegend=False,
+                           hovertemplate=f"{r['measure_title']}: {r['value']:,.1f} ({_sig_word(sig)})<extra></extra>"))
+    return _figure(traces, height=max(300, 40 * len(rows) + 80), barmode="overlay",
+                   xaxis=dict(showticklabels=False, range=[-1.1, 1.1]),
+                   **_line_layout({}, [_spanning_line("vline", 0, line=dict(color="#0B0C0C", width=2))]))
 
 
 def stacked_share(df: pd.DataFrame, *, x: str, colour: str, y: str, y_title: str = "") -> go.Figure:
     """Stacked bars of a mix (e.g. primary need) over time or across areas."""
-    fig = go.Figure()
+    traces = []
     for i, (name, g) in enumerate(df.groupby(colour, sort=False)):
-        fig.add_trace(go.Bar(x=g[x], y=g[y], name=str(name), marker_color=PALETTE[i % len(PALETTE)]
-                             if i < len(PALETTE) else SEQUENTIAL[i % 3],
-                             marker_pattern_shape=["", "/", "\\", "x", "-", "|", "+", "."][i % 8]))
-    fig.update_layout(barmode="stack")
-    return _layout(fig, y_title)
+        traces.append(dict(type="bar", x=_arr(g[x]), y=_arr(g[y]), name=str(name),
+                           marker_color=PALETTE[i % len(PALETTE)] if i < len(PALETTE) else SEQUENTIAL[i % 3],
+                           marker_pattern_shape=["", "/", "\\", "x", "-", "|", "+", "."][i % 8]))
+    return _figure(traces, y_title, barmode="stack")
 
 
 def projection_chart(df: pd.DataFrame, *, y_title: str = "EHC plans") -> go.Figure:
     """Observed caseload and the projection with 80% and 95% prediction intervals."""
-    fig = go.Figure()
+    traces = []
     obs = df[df["kind"] == "observed"]
     proj = df[df["kind"] == "projected"]
     if len(proj):
         for lo, hi, alpha, name in (("lower_95", "upper_95", 0.12, "95% prediction interval"),
                                     ("lower_80", "upper_80", 0.25, "80% prediction interval")):
-            fig.add_trace(go.Scatter(x=list(proj["year"]) + list(proj["year"])[::-1],
-                                     y=list(proj[hi]) + list(proj[lo])[::-1], fill="toself",
-                                     fillcolor=_rgba(PALETTE[1], alpha), line=dict(width=0), name=name))
-        fig.add_trace(go.Scatter(x=proj["year"], y=proj["value"], mode="lines+markers", name="Projection",
-                                 line=dict(color=PALETTE[1], dash="dash", width=3)))
-    fig.add_trace(go.Scatter(x=obs["year"], y=obs["value"], mode="lines+markers", name="Observed",
-                             line=dict(color=PALETTE[0], width=3)))
-    return _layout(fig, y_title)
+            traces.append(dict(type="scatter", x=list(proj["year"]) + list(proj["year"])[::-1],
+                               y=list(proj[hi]) + list(proj[lo])[::-1], fill="toself",
+                               fillcolor=_rgba(PALETTE[1], alpha), line=dict(width=0), name=name))
+        traces.append(dict(type="scatter", x=_arr(proj["year"]), y=_arr(proj["value"]), mode="lines+markers",
+                           name="Projection", line=dict(color=PALETTE[1], dash="dash", width=3)))
+    traces.append(dict(type="scatter", x=_arr(obs["year"]), y=_arr(obs["value"]), mode="lines+markers",
+                       name="Observed", line=dict(color=PALETTE[0], width=3)))
+    return _figure(traces, y_title)
 
 
 def _rgba(hex_colour: str, alpha: float) -> str:
@@ -220,11 +289,11 @@ def add_reference_line(fig: go.Figure, value: float | None, name: str, *, axis: 
     """A labelled benchmark line (e.g. North West beside the England line of ranked_bars)."""
     if value is None or not np.isfinite(value):
         return fig
-    add = fig.add_vline if axis == "x" else fig.add_hline
-    add(value, line=dict(color=colour, dash=dash, width=1.5), annotation_text=f"{name} {value:,.1f}",
+    return _add_lines(fig, [_spanning_line(
+        "vline" if axis == "x" else "hline", value, line=dict(color=colour, dash=dash, width=1.5),
+        annotation_text=f"{name} {value:,.1f}",
         annotation_position=position or ("bottom right" if axis == "x" else "top left"),
-        annotation_font=dict(color=colour, size=12))
-    return fig
+        annotation_font=dict(color=colour, size=12))])
 
 
 def ratio_forest(df: pd.DataFrame, *, label: str = "measure_title", ratio: str = "ratio",
@@ -237,26 +306,25 @@ def ratio_forest(df: pd.DataFrame, *, label: str = "measure_title", ratio: str =
     d = df.dropna(subset=[ratio]).copy()
     d = d[np.isfinite(d[ratio].astype(float)) & (d[ratio].astype(float) > 0)]
     d = d.iloc[::-1]  # first row at the top
-    fig = go.Figure()
+    traces = []
     for v in ("a_higher", "a_lower", "no_difference", "not_tested", "suppressed"):
         g = d[d[verdict] == v]
         if g.empty:
             continue
-        err = dict(type="data", symmetric=False, array=(g[upper] - g[ratio]).clip(lower=0).fillna(0),
-                   arrayminus=(g[ratio] - g[lower]).clip(lower=0).fillna(0), color="#3D3D3D", thickness=1.5)
+        err = dict(type="data", symmetric=False, array=_arr((g[upper] - g[ratio]).clip(lower=0).fillna(0)),
+                   arrayminus=_arr((g[ratio] - g[lower]).clip(lower=0).fillna(0)), color="#3D3D3D", thickness=1.5)
         colour = {"a_higher": PALETTE[0], "a_lower": PALETTE[2], "no_difference": PALETTE[4]}.get(v, "#6F777B")
-        fig.add_trace(go.Scatter(x=g[ratio], y=g[label], mode="markers", error_x=err,
-                                 marker=dict(symbol=VERDICT_SYMBOL.get(v, "circle"), size=12, color=colour),
-                                 name=names.get(v, v), customdata=np.stack([g[lower], g[upper]], axis=-1),
-                                 hovertemplate="%{y}: ratio %{x:.2f} (95% CI %{customdata[0]:.2f} to "
-                                               "%{customdata[1]:.2f})<extra></extra>"))
-    fig.add_vline(x=1, line=dict(color="#0B0C0C", width=1.5))
-    fig.update_yaxes(categoryorder="array", categoryarray=list(d[label]))  # the table's order, top down
+        traces.append(dict(type="scatter", x=_arr(g[ratio]), y=_arr(g[label]), mode="markers", error_x=err,
+                           marker=dict(symbol=VERDICT_SYMBOL.get(v, "circle"), size=12, color=colour),
+                           name=names.get(v, v), customdata=np.stack([g[lower], g[upper]], axis=-1),
+                           hovertemplate="%{y}: ratio %{x:.2f} (95% CI %{customdata[0]:.2f} to "
+                                         "%{customdata[1]:.2f})<extra></extra>"))
     ticks = [0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 4, 10]
-    fig.update_xaxes(type="log", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks], minor=dict(showgrid=False))
-    fig = _layout(fig, x_title=x_title, height=max(300, 26 * len(d) + 130))
-    fig.update_layout(hovermode="closest", yaxis=dict(automargin=True))
-    return fig
+    return _figure(traces, x_title=x_title, height=max(300, 26 * len(d) + 130), hovermode="closest",
+                   yaxis=dict(automargin=True, categoryorder="array", categoryarray=list(d[label])),
+                   xaxis=dict(type="log", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks],
+                              minor=dict(showgrid=False)),
+                   **_line_layout({}, [_spanning_line("vline", 1, line=dict(color="#0B0C0C", width=1.5))]))
 
 
 def grouped_bars(df: pd.DataFrame, *, category: str, group: str, value: str, lower: str | None = None,
@@ -264,7 +332,7 @@ def grouped_bars(df: pd.DataFrame, *, category: str, group: str, value: str, low
                  group_order: list | None = None) -> go.Figure:
     """Horizontal bars grouped by ``group`` (at most a few), each group with its own colour AND
     pattern, value labels on the bars and optional 95% interval whiskers."""
-    fig = go.Figure()
+    traces = []
     groups = group_order or list(pd.unique(df[group]))
     cats = list(pd.unique(df[category]))[::-1]
     shapes = ["", "/", ".", "x"]
@@ -272,20 +340,19 @@ def grouped_bars(df: pd.DataFrame, *, category: str, group: str, value: str, low
         g = df[df[group] == gname].set_index(category).reindex(cats)
         err = None
         if lower and upper:
-            err = dict(type="data", symmetric=False, array=(g[upper] - g[value]).clip(lower=0).fillna(0),
-                       arrayminus=(g[value] - g[lower]).clip(lower=0).fillna(0), color="#0B0C0C", thickness=1.2)
+            err = dict(type="data", symmetric=False, array=_arr((g[upper] - g[value]).clip(lower=0).fillna(0)),
+                       arrayminus=_arr((g[value] - g[lower]).clip(lower=0).fillna(0)), color="#0B0C0C",
+                       thickness=1.2)
         labels = g[text] if text else g[value].map(lambda v: "" if pd.isna(v) else f"{v:,.1f}")
-        fig.add_trace(go.Bar(x=g[value], y=cats, orientation="h", name=str(gname), error_x=err,
-                             marker=dict(color=PALETTE[i % len(PALETTE)], pattern_shape=shapes[i % 4],
-                                         pattern_fgcolor="#FFFFFF", pattern_solidity=0.12, pattern_size=10),
-                             text=labels, textposition="inside", insidetextanchor="start",
-                             textfont=dict(color=_TEXT_ON.get(PALETTE[i % len(PALETTE)], "#FFFFFF")),
-                             cliponaxis=False,
-                             hovertemplate=f"{gname} · %{{y}}: %{{x:,.1f}}<extra></extra>"))
-    fig.update_layout(barmode="group", bargap=0.25)
-    fig = _layout(fig, x_title=x_title, height=max(300, 26 * len(cats) * max(1, len(groups)) + 120))
-    fig.update_layout(hovermode="closest", legend=dict(traceorder="normal"))
-    return fig
+        traces.append(dict(type="bar", x=_arr(g[value]), y=cats, orientation="h", name=str(gname), error_x=err,
+                           marker=dict(color=PALETTE[i % len(PALETTE)], pattern_shape=shapes[i % 4],
+                                       pattern_fgcolor="#FFFFFF", pattern_solidity=0.12, pattern_size=10),
+                           text=_arr(labels), textposition="inside", insidetextanchor="start",
+                           textfont=dict(color=_TEXT_ON.get(PALETTE[i % len(PALETTE)], "#FFFFFF")),
+                           cliponaxis=False,
+                           hovertemplate=f"{gname} · %{{y}}: %{{x:,.1f}}<extra></extra>"))
+    return _figure(traces, x_title=x_title, height=max(300, 26 * len(cats) * max(1, len(groups)) + 120),
+                   barmode="group", bargap=0.25, hovermode="closest", legend=dict(traceorder="normal"))
 
 
 def dot_compare(df: pd.DataFrame, *, label: str, value: str, lower: str, upper: str, benchmark: str,
@@ -293,22 +360,19 @@ def dot_compare(df: pd.DataFrame, *, label: str, value: str, lower: str, upper: 
                 name: str = "Area") -> go.Figure:
     """One area's value with its interval against a benchmark marker, for each row (e.g. need)."""
     d = df.iloc[::-1]
-    fig = go.Figure()
-    err = dict(type="data", symmetric=False, array=(d[upper] - d[value]).clip(lower=0).fillna(0),
-               arrayminus=(d[value] - d[lower]).clip(lower=0).fillna(0), color=PALETTE[0], thickness=1.5)
+    err = dict(type="data", symmetric=False, array=_arr((d[upper] - d[value]).clip(lower=0).fillna(0)),
+               arrayminus=_arr((d[value] - d[lower]).clip(lower=0).fillna(0)), color=PALETTE[0], thickness=1.5)
     symbols = [SIG_SYMBOL.get(str(s), "circle") for s in d[sig]] if sig else "circle"
     text = [_sig_word(s) for s in d[sig]] if sig else None
-    fig.add_trace(go.Scatter(x=d[value], y=d[label], mode="markers+text", name=name, error_x=err,
-                             marker=dict(color=PALETTE[0], size=12, symbol=symbols), text=text,
-                             textposition="top center", textfont=dict(size=11),
-                             hovertemplate="%{y}: %{x:,.1f}<extra></extra>"))
-    fig.add_trace(go.Scatter(x=d[benchmark], y=d[label], mode="markers", name=benchmark_name,
-                             marker=dict(color="#F46A25", size=13, symbol="line-ns-open",
-                                         line=dict(width=3, color="#3D3D3D")),
-                             hovertemplate=f"{benchmark_name} · %{{y}}: %{{x:,.1f}}<extra></extra>"))
-    fig = _layout(fig, x_title=x_title, height=max(300, 36 * len(d) + 110))
-    fig.update_layout(hovermode="closest")
-    return fig
+    traces = [dict(type="scatter", x=_arr(d[value]), y=_arr(d[label]), mode="markers+text", name=name, error_x=err,
+                   marker=dict(color=PALETTE[0], size=12, symbol=symbols), text=text,
+                   textposition="top center", textfont=dict(size=11),
+                   hovertemplate="%{y}: %{x:,.1f}<extra></extra>"),
+              dict(type="scatter", x=_arr(d[benchmark]), y=_arr(d[label]), mode="markers", name=benchmark_name,
+                   marker=dict(color="#F46A25", size=13, symbol="line-ns-open",
+                               line=dict(width=3, color="#3D3D3D")),
+                   hovertemplate=f"{benchmark_name} · %{{y}}: %{{x:,.1f}}<extra></extra>")]
+    return _figure(traces, x_title=x_title, height=max(300, 36 * len(d) + 110), hovermode="closest")
 
 
 def _centroid(geometry: dict) -> tuple[float, float]:
@@ -347,7 +411,7 @@ def locality_map(geojson: dict, df: pd.DataFrame, *, code_property: str = "local
     by_code = df.set_index(location)
     v = pd.to_numeric(df[value], errors="coerce")
     lo, hi = (float(v.min()), float(v.max())) if v.notna().any() else (0.0, 1.0)
-    fig = go.Figure()
+    traces, annotations = [], []  # built first, then one Figure: add_trace one by one re-validates
     for f in feats:
         code = f["properties"].get(code_property)
         val = by_code[value].get(code, np.nan) if code in by_code.index else np.nan
@@ -355,27 +419,28 @@ def locality_map(geojson: dict, df: pd.DataFrame, *, code_property: str = "local
         fill = SUPPRESSED_GREY if pd.isna(val) else sequential_colour(float(val), lo, hi)
         geom = f["geometry"]
         polys = geom["coordinates"] if geom["type"] == "MultiPolygon" else [geom["coordinates"]]
-        for j, poly in enumerate(polys):
-            ring = poly[0]
-            fig.add_trace(go.Scatter(x=[c[0] * k for c in ring], y=[c[1] for c in ring], mode="lines",
-                                     fill="toself", fillcolor=fill, line=dict(color="#FFFFFF", width=1.5),
-                                     name=text.replace("<br>", ": "), showlegend=False,
-                                     hoveron="fills", hoverinfo="name"))
+        for poly in polys:
+            ring = np.asarray(poly[0], dtype=float)  # numpy: plotly validates arrays, not each point
+            traces.append(dict(type="scatter", x=ring[:, 0] * k, y=ring[:, 1], mode="lines",
+                               fill="toself", fillcolor=fill, line=dict(color="#FFFFFF", width=1.5),
+                               name=text.replace("<br>", ": "), showlegend=False,
+                               hoveron="fills", hoverinfo="name"))
         x, y = _centroid(f["geometry"])
         dx, dy = callouts.get(code, (0, 0))
-        fig.add_annotation(x=x * k, y=y, text=text, showarrow=bool(dx or dy), ax=dx, ay=dy, arrowcolor="#0B0C0C",
-                           bgcolor="rgba(255,255,255,0.85)", borderpad=2, font=dict(size=12, color="#0B0C0C"))
+        annotations.append(dict(x=x * k, y=y, text=text, showarrow=bool(dx or dy), ax=dx, ay=dy,
+                                arrowcolor="#0B0C0C", bgcolor="rgba(255,255,255,0.85)", borderpad=2,
+                                font=dict(size=12, color="#0B0C0C")))
     if v.notna().any():
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
-                                 marker=dict(colorscale=[[0, SEQUENTIAL[2]], [0.5, SEQUENTIAL[1]], [1, SEQUENTIAL[0]]],
-                                             cmin=lo, cmax=hi, color=[lo], showscale=True,
-                                             colorbar=dict(title=colour_title, thickness=14))))
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1.0)
-    fig.update_layout(template="plotly_white", height=620, margin=dict(l=0, r=0, t=10, b=0),
-                      font=dict(family="Arial, sans-serif", size=14, color="#0B0C0C"), hovermode="closest",
-                      plot_bgcolor="#FFFFFF")
-    return fig
+        traces.append(dict(type="scatter", x=[None], y=[None], mode="markers", showlegend=False,
+                           hoverinfo="skip",
+                           marker=dict(colorscale=[[0, SEQUENTIAL[2]], [0.5, SEQUENTIAL[1]], [1, SEQUENTIAL[0]]],
+                                       cmin=lo, cmax=hi, color=[lo], showscale=True,
+                                       colorbar=dict(title=colour_title, thickness=14))))
+    return go.Figure(data=traces, layout=dict(
+        annotations=annotations, xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x", scaleratio=1.0),
+        height=620, margin=dict(l=0, r=0, t=10, b=0),
+        font=dict(family="Arial, sans-serif", size=14, color="#0B0C0C"), hovermode="closest",
+        plot_bgcolor="#FFFFFF"))
 
 
 def locality_schematic(df: pd.DataFrame, *, value_text: str = "value_text", name: str = "area_name",
@@ -406,7 +471,7 @@ def locality_schematic(df: pd.DataFrame, *, value_text: str = "value_text", name
                            font=dict(size=15, color="#0B0C0C"))
     fig.update_xaxes(visible=False, range=[-0.1, 2.2])
     fig.update_yaxes(visible=False, range=[-(max(rows_used.values()) * 1.1) - 0.1, 0.5])
-    fig.update_layout(template="plotly_white", height=120 * max(rows_used.values()) + 120,
+    fig.update_layout(height=120 * max(rows_used.values()) + 120,
                       margin=dict(l=10, r=10, t=10, b=10))
     return fig
 

@@ -81,6 +81,8 @@ held-out years per group, coverage figures are very noisy.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -117,6 +119,12 @@ def _clean(history: pd.DataFrame) -> pd.DataFrame:
     return df.sort_values(["group", "year"], ignore_index=True)
 
 
+@lru_cache(maxsize=256)
+def _t_quantile(p: float, dof: int) -> float:
+    """Student's t quantile (a few levels and window sizes recur: computed once each)."""
+    return stats.t.ppf(p, dof)
+
+
 def _project_group(years, counts, horizon, levels, method, window, damping):
     """Return (projected years, values, {label: (lower, upper)}) or a note."""
     x, c = years[-window:].astype(float), counts[-window:]
@@ -136,7 +144,7 @@ def _project_group(years, counts, horizon, levels, method, window, damping):
     back = lambda v: np.maximum(np.exp(v) - offset, 0.0)  # noqa: E731
     bounds = {}
     for level in levels:
-        q = stats.t.ppf(0.5 + level / 2, n - 2) * se
+        q = _t_quantile(0.5 + level / 2, n - 2) * se
         bounds[_label(level)] = (back(fit - q), back(fit + q))
     note = "fitted on log(count + 0.5) because of zero counts" if offset else ""
     return years[-1] + steps, back(fit), bounds, note
@@ -167,26 +175,33 @@ def project_caseload(
     bound_cols = [f"{side}_{lab}" for lab in labels for side in ("lower", "upper")]
     df = _clean(history)
 
-    frames = []
+    # Columns gathered group by group, then one frame (building a frame per group is slow).
+    cols: dict[str, list] = {c: [] for c in ("group", "year", "kind", "value", *bound_cols, "note")}
+
+    def add(group, years, kind, values, bounds, note):
+        n = len(years)
+        cols["group"] += [group] * n
+        cols["year"].append(np.asarray(years))
+        cols["kind"] += [kind] * n
+        cols["value"].append(np.asarray(values, dtype=float))
+        for col in bound_cols:
+            cols[col].append(np.asarray(bounds[col], dtype=float) if col in bounds else np.full(n, np.nan))
+        cols["note"] += [note] * n
+
     for group, g in df.groupby("group", sort=True):
         years, counts = g["year"].to_numpy(), g["count"].to_numpy()
         result = _project_group(years, counts, int(horizon), levels, method, window, damping)
-        obs = pd.DataFrame({"group": group, "year": years, "kind": "observed", "value": counts})
-        for col in bound_cols:
-            obs[col] = np.nan
         if isinstance(result, str):
-            obs["note"] = result
-            frames.append(obs)
+            add(group, years, "observed", counts, {}, result)
             continue
-        obs["note"] = ""
         p_years, values, bounds, note = result
-        proj = pd.DataFrame({"group": group, "year": p_years, "kind": "projected", "value": values})
-        for lab, (lo, hi) in bounds.items():
-            proj[f"lower_{lab}"], proj[f"upper_{lab}"] = lo, hi
-        proj["note"] = note
-        frames += [obs, proj]
-
-    out = pd.concat(frames, ignore_index=True)
+        add(group, years, "observed", counts, {}, "")
+        add(group, p_years, "projected", values,
+            {f"{side}_{lab}": b for lab, (lo, hi) in bounds.items() for side, b in (("lower", lo), ("upper", hi))},
+            note)
+    if not cols["year"]:
+        pd.concat([])  # no observed count at all: the same ValueError as always
+    out = pd.DataFrame({c: (np.concatenate(v) if c in ("year", "value", *bound_cols) else v) for c, v in cols.items()})
     out["year"] = out["year"].astype(int)
     out["method"] = method
     out = out[["group", "year", "kind", "value", *bound_cols, "method", "note"]]
@@ -216,15 +231,24 @@ def _metrics(d: pd.DataFrame, labels) -> dict:
     if d.empty:
         return {"n": 0, "mape": np.nan, "mean_error": np.nan,
                 **{f"coverage_{lab}": np.nan for lab in labels}}
-    err = d["value"] - d["actual"]
-    pos = d["actual"] > 0
-    ape = (err.abs() / d["actual"])[pos]
-    res = {"n": len(d), "mape": 100 * ape.mean() if pos.any() else np.nan,
-           "mean_error": err.mean()}
+    # numpy on the columns (the same sums and means as the pandas ones, without their overhead)
+    value, actual = d["value"].to_numpy(dtype=float), d["actual"].to_numpy(dtype=float)
+    err = value - actual
+    pos = actual > 0
+    ape = (np.abs(err) / actual)[pos]
+    res = {"n": len(d), "mape": 100 * _mean(ape) if pos.any() else np.nan,
+           "mean_error": _mean(err)}
     for lab in labels:
-        inside = (d[f"lower_{lab}"] <= d["actual"]) & (d["actual"] <= d[f"upper_{lab}"])
-        res[f"coverage_{lab}"] = inside.mean()
+        lower, upper = d[f"lower_{lab}"].to_numpy(dtype=float), d[f"upper_{lab}"].to_numpy(dtype=float)
+        inside = (lower <= actual) & (actual <= upper)
+        res[f"coverage_{lab}"] = _mean(inside.astype(float))
     return res
+
+
+def _mean(v: np.ndarray) -> float:
+    """Mean of the non-NaN values, as pandas' Series.mean (NaN when there are none)."""
+    v = v[~np.isnan(v)]
+    return float(v.sum() / len(v)) if len(v) else np.nan
 
 
 def backtest(history: pd.DataFrame, holdout: int = 3, **kwargs) -> pd.DataFrame:

@@ -72,22 +72,27 @@ _DIRECTIONS = {"increase": 1, "decrease": -1, "neutral": 0}
 # ---------------------------------------------------------------------------
 # rule helpers: direct transcriptions of NHSRplotthedots (0-based indices)
 # ---------------------------------------------------------------------------
+def _windows(a: np.ndarray, width: int) -> np.ndarray:
+    return np.lib.stride_tricks.sliding_window_view(a, width)
+
+
 def _seven_point_one_side_mean(rtm: np.ndarray) -> np.ndarray:
     """ptd_seven_point_one_side_mean: point i ends 7 points on one side."""
     n = rtm.size
     out = np.zeros(n, dtype=bool)
-    for i in range(6, n):
-        out[i] = rtm[i] != 0 and bool(np.all(rtm[i - 6 : i] == rtm[i]))
+    if n >= 7:
+        w = _windows(rtm, 7)
+        out[6:] = (w[:, -1] != 0) & (w == w[:, -1:]).all(axis=1)
     return out
 
 
 def _part_of_seven(flag: np.ndarray) -> np.ndarray:
     """ptd_part_of_seven_trend: point i or one of the next 6 ends a run."""
     n = flag.size
-    out = np.zeros(n, dtype=bool)
-    for i in range(n):
-        out[i] = bool(np.any(flag[i : i + 7] != 0))
-    return out
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    padded = np.concatenate([np.asarray(flag) != 0, np.zeros(6, dtype=bool)])
+    return _windows(padded, 7).any(axis=1)
 
 
 def _seven_point_trend(y: np.ndarray) -> np.ndarray:
@@ -96,13 +101,8 @@ def _seven_point_trend(y: np.ndarray) -> np.ndarray:
     out = np.zeros(n, dtype=int)
     if n < 7:
         return out
-    d = np.sign(np.diff(y))
-    for i in range(6, n):
-        w = d[i - 6 : i]
-        if np.all(w == 1):
-            out[i] = 1
-        elif np.all(w == -1):
-            out[i] = -1
+    w = _windows(np.sign(np.diff(y)), 6)
+    out[6:] = np.where((w == 1).all(axis=1), 1, np.where((w == -1).all(axis=1), -1, 0))
     return out
 
 
@@ -112,13 +112,9 @@ def _two_in_three(close: np.ndarray, rtm: np.ndarray) -> np.ndarray:
     n = close.size
     c = np.concatenate([[0, 0], close.astype(int), [0, 0]])
     r = np.concatenate([[0, 0], rtm.astype(int), [0, 0]])
-    out = np.zeros(n, dtype=bool)
-    for i in range(n):
-        for s in (i, i + 1, i + 2):  # windows covering original i-2..i, i-1..i+1, i..i+2
-            if c[s : s + 3].sum() >= 2 and abs(r[s : s + 3].sum()) == 3:
-                out[i] = True
-                break
-    return out
+    # windows covering original i-2..i, i-1..i+1, i..i+2 start at s = i, i + 1, i + 2
+    hit = (_windows(c, 3).sum(axis=1) >= 2) & (np.abs(_windows(r, 3).sum(axis=1)) == 3)
+    return hit[:n] | hit[1:n + 1] | hit[2:n + 2]
 
 
 def _special_cause(
@@ -136,18 +132,22 @@ def _special_cause(
     next_part = np.concatenate([part_trend[1:], [False]])
     trend_dir = np.where(next_part & part_trend, right, left)
 
-    rule = np.full(n, None, dtype=object)
-    direction = np.zeros(n, dtype=int)
     side = np.where(rtm > 0, 1, -1)
-    for i in range(n):
-        if outside[i]:
-            rule[i], direction[i] = "outside_limits", (1 if rtm[i] == 1 else -1)
-        elif part_trend[i]:
-            rule[i], direction[i] = "trend", (1 if trend_dir[i] == 1 else -1)
-        elif part_two[i]:
-            rule[i], direction[i] = "two_in_three", side[i]
-        elif part_shift[i]:
-            rule[i], direction[i] = "shift", side[i]
+    # Rules in precedence order: the first that applies names the point.
+    is_out = np.asarray(outside, dtype=bool)
+    is_trend = ~is_out & part_trend
+    is_two = ~is_out & ~part_trend & part_two
+    is_shift = ~is_out & ~part_trend & ~part_two & part_shift
+    rule = np.full(n, None, dtype=object)
+    rule[is_out] = "outside_limits"
+    rule[is_trend] = "trend"
+    rule[is_two] = "two_in_three"
+    rule[is_shift] = "shift"
+    direction = np.zeros(n, dtype=int)
+    direction[is_out] = np.where(rtm[is_out] == 1, 1, -1)
+    direction[is_trend] = np.where(trend_dir[is_trend] == 1, 1, -1)
+    direction[is_two] = side[is_two]
+    direction[is_shift] = side[is_shift]
     return rule, direction
 
 

@@ -63,12 +63,13 @@ class Tile:
 
 def spc_for(series: pd.DataFrame, m: Measure) -> pd.DataFrame | None:
     """SPC frame for a measure's series, or None when there are too few points to chart."""
-    s = series.dropna(subset=["value"])
-    if len(s) < 6:
+    values = series["value"].to_numpy(dtype=float)
+    keep = ~np.isnan(values)
+    if int(keep.sum()) < 6:
         return None
-    dates = pd.to_datetime(s["period"].str[:10] if m.monthly else s["period"].str[:4] + "-01-01")
-    return spc(s["value"].to_numpy(float), improvement=IMPROVEMENT[m.polarity], target=m.target,
-               dates=dates.to_numpy())
+    period = series["period"][keep]  # only the two columns needed, not the whole rows
+    dates = pd.to_datetime(period.str[:10] if m.monthly else period.str[:4] + "-01-01")
+    return spc(values[keep], improvement=IMPROVEMENT[m.polarity], target=m.target, dates=dates.to_numpy())
 
 
 def sentence_for(m: Measure, row: pd.Series, spc_sum: dict | None) -> str:
@@ -101,22 +102,33 @@ def sentence_for(m: Measure, row: pd.Series, spc_sum: dict | None) -> str:
 
 
 def tiles(engine: Engine, area_code: str, period: str | None = None,
-          measure_ids: list[str] | None = None) -> list[Tile]:
-    """One tile per headline measure that has data for the area (latest period unless given)."""
+          measure_ids: list[str] | None = None, table: pd.DataFrame | None = None) -> list[Tile]:
+    """One tile per headline measure that has data for the area (latest period unless given).
+
+    ``table`` may hold the area's rows of the measure table already (``engine.table(ids,
+    [area_code])``); otherwise they are read from the engine."""
     by_id = measures_by_id()
     ids = [i for i in (measure_ids or HEADLINE_MEASURES) if i in by_id]
-    table = engine.table(ids, [area_code])
+    if table is None:
+        table = engine.table(ids, [area_code])
+    # One pass over the table instead of a filter of every column per measure.
+    groups = dict(iter(table.groupby("measure_id", sort=False))) if len(table) else {}
+    year = str(period)[:4] if period else None
     out = []
     for mid in ids:
         m = by_id[mid]
-        series = table[table["measure_id"] == mid].sort_values("period")
-        if series.empty:
+        series = groups.get(mid)
+        if series is None or series.empty:
             continue
+        if not series["period"].is_monotonic_increasing:  # rows come in period order already
+            series = series.sort_values("period")
         if period and not m.monthly:
-            upto = series[series["period"].str[:4] <= str(period)[:4]]
-            if upto.empty:
+            keep = (series["period"].str[:4] <= year).to_numpy(dtype=bool)
+            n = int(keep.sum())
+            if n == 0:
                 continue
-            series = upto
+            # In period order the rows kept are the first n: a slice, not a copy of every column.
+            series = series.iloc[:n] if keep[:n].all() else series[keep]
         row = series.iloc[-1]
         frame = spc_for(series, m)
         summ = spc_summary(frame, IMPROVEMENT[m.polarity], m.target) if frame is not None else None
