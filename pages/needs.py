@@ -4,18 +4,18 @@ against England, and the demand projection with its intervals and backtest error
 The mix over time and against England uses the measure engine's need shares
 (disclosure-controlled). The age and setting breakdowns come from raw counts
 (sql/needs_by_age.sql, sql/needs_by_setting.sql) protected together by
-send_metrics.equity.protect_linked before anything is shown. Projections are built on the
+send_metrics.breakdowns (computed once per load) before anything is shown. Projections are built on the
 engine's published counts."""
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from dashboard import ui
-from send_metrics import charts, contract, equity
+from send_metrics import breakdowns, charts, contract, equity
 from send_metrics.catalogue import measures_by_id
 from send_metrics.projection import backtest, project_caseload
 
-MAIN_NEEDS = ["ASD", "SLCN", "SEMH", "MLD", "SLD"]
+MAIN_NEEDS = list(breakdowns.MAIN_NEEDS)
 NEED_LABEL = {"ASD": "Autism (ASD)", "SLCN": "Speech, language and communication (SLCN)",
               "SEMH": "Social, emotional and mental health (SEMH)", "MLD": "Moderate learning difficulty (MLD)",
               "SLD": "Severe learning difficulty (SLD)", "OTHER": "Other needs", "ALL": "All EHC plans"}
@@ -26,7 +26,6 @@ SETTING_LABEL = {"mainstream": "Mainstream", "special": "Special school",
                  "alternative_provision": "Alternative provision", "independent": "Independent or non-maintained",
                  "post16": "Post-16", "other": "Early years and other"}
 SUPPRESSED = "Suppressed (small numbers)"
-ENGINE_SETTINGS = ("mainstream", "special", "alternative_provision", "independent")
 METHODS = {"loglinear": "Log-linear trend", "damped": "Damped trend (growth slows each year)"}
 
 
@@ -155,41 +154,10 @@ def _england_view(load_id: str, area: str, year: str) -> ui.View:
     return view
 
 
-@st.cache_resource(show_spinner=False, max_entries=16, ttl=3600)
-def _breakdowns(load_id: str, year: str) -> dict[str, pd.DataFrame]:
-    """Need by age band and need by setting for every area, protected together (shared between
-    sessions: callers only read the tables)."""
-    db = ui.database()
-    age = db.query_file("needs_by_age", {"year": int(year)})
-    setting = db.query_file("needs_by_setting", {"year": int(year)})
-    if age.empty and setting.empty:
-        return {}
-    eng = ui.engine()
-    # Totals the engine already publishes, with its own suppression: start from them.
-    pub = ui.table(["ehcp_caseload", *[f"need_share_{n}" for n in MAIN_NEEDS],
-                    *[f"setting_{s}_pct" for s in ENGINE_SETTINGS]],
-                   None, [year])
-    pub = pub[pub["suppressed"].astype(bool)]
-    pre = []
-    for _, r in pub.iterrows():
-        mid = r["measure_id"]
-        if mid == "ehcp_caseload":
-            pre.append({"area_code": r["area_code"], "year": int(year), "need": "ALL"})
-        elif mid.startswith("need_share_"):
-            pre.append({"area_code": r["area_code"], "year": int(year), "need": mid.replace("need_share_", "")})
-        else:
-            pre.append({"area_code": r["area_code"], "year": int(year), "need": "ALL",
-                        "setting_type": mid.replace("setting_", "").replace("_pct", "")})
-    # The engine shows every area's total, its main-need counts and four setting counts anyway.
-    areas = sorted(set(age["area_code"]) | set(setting["area_code"]))
-    shown = pd.DataFrame([{"area_code": a, "year": int(year), "need": n} for a in areas for n in ["ALL", *MAIN_NEEDS]]
-                         + [{"area_code": a, "year": int(year), "need": "ALL", "setting_type": st_}
-                            for a in areas for st_ in ENGINE_SETTINGS])
-    cfg = db.config
-    return equity.protect_linked(
-        {"age": (age, ["need", "age_band"]), "setting": (setting, ["need", "setting_type"])}, "need",
-        value_col="plans", hierarchies=eng.hierarchies(), low=cfg.suppress_min, high=cfg.suppress_max,
-        group_cols=["year"], presuppressed=pd.DataFrame(pre) if pre else None, published_elsewhere=shown)
+def _breakdowns(year: str) -> dict[str, pd.DataFrame]:
+    """Need by age band and need by setting for every area, protected together (computed once
+    per load; shared between sessions: callers only read the tables)."""
+    return breakdowns.for_year(ui.engine(), int(year))
 
 
 BREAKDOWNS = {"age": ("age_band", contract.AGE_BANDS, "age band", "needs_age_"),
@@ -206,7 +174,7 @@ def _breakdown_view(load_id: str, name: str, area: str, year: str) -> ui.View:
     view = ui.View()
     by, labels, what, key = BREAKDOWNS[name]
     key = f"{key}{area}"
-    cells = _breakdowns(load_id, year)[name]
+    cells = _breakdowns(year)[name]
     c = cells[cells["area_code"] == area]
     shares = equity.share_within(c, by=by, category="need", value_col="plans", other_label=SUPPRESSED)
     shares = shares[shares[by] != equity.ALL]
@@ -360,7 +328,7 @@ def render() -> None:
     st.header("Against England")
     england_section(area, year)
     st.header("By age band and type of setting")
-    cells = _breakdowns(ui.database().load_id, year)
+    cells = _breakdowns(year)
     if not cells:
         st.info(f"No caseload breakdown is loaded for {year}.")
     else:

@@ -13,7 +13,7 @@ What is compared (each pair timed in the same process, on the same files, back t
 - pages: the server-side run time of every page for a realistic selector change, with
   Streamlit's AppTest (median and p95 over at least 10 runs), at demo and national scale;
 - cold start: a fresh Python process from start to the first page rendered;
-- peak RSS of the product's processes: the loader (ingest and measure table) and a dashboard
+- peak RSS of the product's processes: the loader (ingest and derived tables) and a dashboard
   process that rendered every page (the bench process's own RSS, with the pandas reference, is
   reported beside it).
 
@@ -217,8 +217,12 @@ def compare_measures(config, load_dir: Path) -> dict:
 
 
 # -- pages --------------------------------------------------------------------------------
-def page_timings(store: Path, runs: int) -> dict:
-    """Server-side run time per page for a selector change (AppTest), median and p95 in ms."""
+def page_timings(data_dir: Path, store: Path, runs: int) -> dict:
+    """Server-side run time per page for a selector change (AppTest), median and p95 in ms.
+
+    Both folders are set: the app loads its data folder when that differs from the store's
+    current load, so a store without its own data folder would be replaced by the demo data."""
+    os.environ["SEND_DATA_DIR"] = str(data_dir)
     os.environ["SEND_STORE_DIR"] = str(store)
     import streamlit as st
     from streamlit.testing.v1 import AppTest
@@ -230,31 +234,47 @@ def page_timings(store: Path, runs: int) -> dict:
         at = AppTest.from_file(app, default_timeout=300)
         at.run()
         at.switch_page(f"pages/{page}.py").run()
-        times = []
+        times, exceptions = [], 0
         selects = [s for s in at.selectbox if len(s.options) > 1]
         for i in range(runs + 1):
             if selects:
                 sb = selects[i % len(selects)]
-                opts = sb.options
-                sb.set_value(opts[(i + 1) % len(opts)] if isinstance(opts[0], str) else None)
+                opts = _raw_options(at, sb)
+                sb.set_value(opts[(i + 1) % len(opts)])
             t0 = time.perf_counter()
             try:
                 at.run()
-            except Exception:
+            except Exception:  # counted (a target fails), and the run goes on with a fresh app
+                exceptions += 1
                 at = AppTest.from_file(app, default_timeout=300)
                 at.run()
                 at.switch_page(f"pages/{page}.py").run()
             if i:  # the first run warms the caches
                 times.append((time.perf_counter() - t0) * 1000)
+            exceptions += len(at.exception)
             selects = [s for s in at.selectbox if len(s.options) > 1]
         results[page] = {"median_ms": round(statistics.median(times), 1),
                          "p95_ms": round(float(np.percentile(times, 95)), 1),
-                         "exceptions": len(at.exception)}
+                         "exceptions": exceptions}
     return results
 
 
+def _raw_options(at, selectbox) -> list:
+    """A selectbox's option values, as the page passed them. AppTest lists only the labels its
+    ``format_func`` shows, and ``set_value`` takes a value: a label works only where the format
+    function maps it to itself (an unknown label would fail the run and restart the app inside
+    the timed run)."""
+    try:
+        state = object.__getattribute__(vars(at.session_state)["_state"], "_state")
+        serde = state._new_widget_state.widget_metadata[selectbox.id].deserializer.__self__
+        return list(serde.options)
+    except Exception:  # another Streamlit version: fall back to the labels
+        return list(selectbox.options)
+
+
 _APP_CHILD = """
-import json, resource, sys, time
+import json, sys, time
+from send_metrics.bench import peak_rss_mb
 from streamlit.testing.v1 import AppTest
 at = AppTest.from_file(sys.argv[1], default_timeout=300)
 at.run()
@@ -262,14 +282,14 @@ assert not at.exception, at.exception
 first = time.time()
 for page in sys.argv[2].split(","):  # then every page once, for the app process's peak memory
     at.switch_page(f"pages/{page}.py").run()
-print(json.dumps({"first_page_at": first, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print(json.dumps({"first_page_at": first, "rss_mb": peak_rss_mb()}))
 """
 
 
-def app_process(store: Path) -> dict:
+def app_process(data_dir: Path, store: Path) -> dict:
     """A fresh dashboard process: seconds from its start to the first page rendered (cold start),
     then its peak RSS after rendering every page."""
-    env = {**os.environ, "SEND_STORE_DIR": str(store)}
+    env = {**os.environ, "SEND_DATA_DIR": str(data_dir), "SEND_STORE_DIR": str(store)}
     t0 = time.time()
     r = subprocess.run([sys.executable, "-c", _APP_CHILD, str(PROJECT_ROOT / "app.py"), ",".join(PAGES)],
                        capture_output=True, text=True, env=env, cwd=PROJECT_ROOT)
@@ -280,11 +300,13 @@ def app_process(store: Path) -> dict:
 
 
 _LOAD_CHILD = """
-import json, resource, sys, time
+import json, sys, time
+from send_metrics.bench import peak_rss_mb
 from dataclasses import replace
 from pathlib import Path
 from send_metrics.config import load_config
 from send_metrics.db import Database
+from send_metrics.breakdowns import precompute
 from send_metrics.engine import Engine
 from send_metrics.store import load
 config = replace(load_config(Path(sys.argv[1])), store_dir=Path(sys.argv[2]))
@@ -293,17 +315,20 @@ load(config, force=True)
 ingest = time.perf_counter() - t0
 t0 = time.perf_counter()
 db = Database(config)
-Engine(db).full_table()
+engine = Engine(db)
+engine.full_table()
+precompute(engine)
 db.close()
 table = time.perf_counter() - t0
 print(json.dumps({"ingest_s": ingest, "measure_table_s": table,
-                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "rss_mb": peak_rss_mb()}))
 """
 
 
 def loader_process(data_dir: Path, store: Path) -> dict:
-    """The loader as a team runs it (`python -m send_metrics load` does the same two steps): ingest
-    time, then the measure table computed once per load, and the process's peak RSS."""
+    """The loader as a team runs it (`python -m send_metrics load` does the same steps): ingest
+    time, then the derived tables computed once per load (the measure table, the needs
+    breakdowns), and the process's peak RSS."""
     r = subprocess.run([sys.executable, "-c", _LOAD_CHILD, str(data_dir), str(store)],
                        capture_output=True, text=True, cwd=PROJECT_ROOT, env=dict(os.environ))
     if r.returncode:
@@ -312,7 +337,17 @@ def loader_process(data_dir: Path, store: Path) -> dict:
     return {k: round(v, 2) for k, v in out.items()}
 
 
-def own_rss_mb() -> float:
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB: VmHWM, which starts afresh at exec. (A child's
+    ``ru_maxrss`` also counts the pages it shared with its parent when forked, so every child of
+    a large bench process would report the bench process's size.)"""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:  # not Linux: the portable figure
+        pass
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
@@ -340,7 +375,7 @@ def _run(work: Path, quick: bool, runs: int, log) -> dict:
     _, demo_config, _ = timed_load(PROJECT_ROOT / "data", demo_store)
     _warm(demo_config)
     log("pages at demo scale ...")
-    demo_pages = page_timings(demo_store, runs)
+    demo_pages = page_timings(PROJECT_ROOT / "data", demo_store, runs)
 
     data = work / "national"
     log("generating national-scale data ...")
@@ -356,8 +391,8 @@ def _run(work: Path, quick: bool, runs: int, log) -> dict:
     log("measures ...")
     measures = compare_measures(config, load_dir)
     log("pages at national scale ...")
-    pages = page_timings(config.store_dir, runs)
-    app = app_process(config.store_dir)
+    pages = page_timings(data, config.store_dir, runs)
+    app = app_process(data, config.store_dir)
     growth = [] if quick else growth_table(work, log)
     result = {
         "machine": machine(), "date": dt.datetime.now().isoformat(timespec="seconds"), "quick": quick,
@@ -374,16 +409,20 @@ def _run(work: Path, quick: bool, runs: int, log) -> dict:
     # Peak RSS of the product's own processes (the loader and a dashboard process that rendered
     # every page); the bench process also holds the pandas reference and AppTest, reported apart.
     result["peak_rss_mb"] = max(loader["rss_mb"], app["rss_mb"])
-    result["bench_process_rss_mb"] = own_rss_mb()
+    result["bench_process_rss_mb"] = peak_rss_mb()
     result["targets_met"] = targets_met(result)
     return result
 
 
 def _warm(config) -> None:
+    """The derived tables, as the loader computes them after a load."""
+    from .breakdowns import precompute
     from .db import Database
     from .engine import Engine
     db = Database(config)
-    Engine(db).full_table()
+    engine = Engine(db)
+    engine.full_table()
+    precompute(engine)
     db.close()
 
 
@@ -447,7 +486,7 @@ def write_markdown(r: dict, path: Path = PROJECT_ROOT / "BENCHMARKS.md") -> None
         f"{r['peak_rss_mb']} MB | <= 1,536 MB | {r['targets_met']['peak_rss']} |",
         f"| (the bench process itself, holding the pandas reference and AppTest) | {r['bench_process_rss_mb']} MB | "
         f"(not a target) | |",
-        f"| measure table with statistics, computed once per load | {r['measure_table_s']} s | (not a target) | |", "",
+        f"| derived tables computed once per load (measure table with statistics, needs breakdowns) | {r['measure_table_s']} s | (not a target) | |", "",
         "## Pages (server-side run time for a selector change, AppTest)", "",
         "| page | demo median ms | demo p95 ms | national median ms | national p95 ms |", "|---|---|---|---|---|",
     ]
@@ -456,7 +495,7 @@ def write_markdown(r: dict, path: Path = PROJECT_ROOT / "BENCHMARKS.md") -> None
         lines.append(f"| {p} | {d.get('median_ms')} | {d.get('p95_ms')} | {n['median_ms']} | {n['p95_ms']} |")
     lines += ["", "Targets: national median <= 250 ms and p95 <= 500 ms; demo median <= 150 ms.", "",
               "## How cost grows with data", "",
-              "| councils | rows | our ingest s | DuckDB plain read s | ratio | measure table s | loader peak RSS MB |",
+              "| councils | rows | our ingest s | DuckDB plain read s | ratio | derived tables s | loader peak RSS MB |",
               "|---|---|---|---|---|---|---|",
               *[f"| {g['councils']} | {g['rows']:,} | {g['ingest_s']} | {g['plain_duckdb_s']} | "
                 f"{g['ingest_s'] / g['plain_duckdb_s']:.1f}x | {g['measure_table_s']} | {g['loader_rss_mb']} |"
@@ -465,7 +504,8 @@ def write_markdown(r: dict, path: Path = PROJECT_ROOT / "BENCHMARKS.md") -> None
                                             "run `python -m send_metrics bench` for it.)"]), "",
               "## Design notes", "",
               "- Loads are converted once to Parquet; parent areas are pre-aggregated at load; the measure table "
-              "with its statistics is computed once per load and kept beside it, so pages only filter it.",
+              "with its statistics and the disclosure-protected needs breakdowns are computed once per load and "
+              "kept beside it, so pages only filter them.",
               "- Ingest cost is dominated by validation (every cell is read as text and checked) and by writing "
               "Parquet; it grows linearly with rows.",
               "- When a partnership outgrows one machine: the store is plain Parquet, so it can live on shared object "

@@ -90,16 +90,21 @@ def cmd_load(args) -> int:
     problems = sum(len(r.problems) for r in result.reports)
     print(f"load {result.load_id}: {len(result.reports)} files, {len(rejected)} rejected, "
           f"{problems} row problems quarantined")
-    # Compute the measure table now so the dashboard's first page does not wait for it.
+    # Compute the derived tables now so the dashboard's first pages do not wait for them.
     import time
 
     from .db import Database
     from .engine import Engine
     t0 = time.time()
     db = Database(config)
-    rows = len(Engine(db).full_table())
-    db.close()
+    engine = Engine(db)
+    rows = len(engine.full_table())
     print(f"measure table: {rows} rows computed in {time.time() - t0:.1f} s")
+    t0 = time.time()
+    from .breakdowns import precompute
+    years = precompute(engine)
+    db.close()
+    print(f"needs by age and setting: {years} census years protected in {time.time() - t0:.1f} s")
     return 1 if rejected else 0
 
 

@@ -132,10 +132,10 @@ class Engine:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        table = self._precomputed()
+        table = self.read_derived("measures", OUTPUT_COLUMNS)
         if table is None:
             table = self._compute()
-            self._save_precomputed(table)
+            self.save_derived("measures", table)
         with self._lock:
             self._cache[key] = table
             while len(self._cache) > 2:
@@ -156,26 +156,31 @@ class Engine:
             base["value"] = np.where(ratio, num / den.where(den > 0) * mult, num)
         return base[["measure_id", "area_code", "period", "numerator", "denominator", "value"]]
 
-    # -- the table is computed once per load and kept beside it -------------------------
-    def _precomputed_path(self):
+    # -- derived tables are computed once per load and kept beside it --------------------
+    def derived_path(self, stem: str):
+        """Where a table derived from the current load (with this engine's disclosure settings) is
+        kept, or None when the store has no current load or the database reads another one."""
         from .store import current_load_dir
+        self.db.refresh()
         load_dir = current_load_dir(self.db.config.store_dir)
         if load_dir is None or load_dir.name != self.db.load_id:
             return None
-        return load_dir / f"measures-{self.suppress_min}-{self.suppress_max}.parquet"
+        return load_dir / f"{stem}-{self.suppress_min}-{self.suppress_max}.parquet"
 
-    def _precomputed(self) -> pd.DataFrame | None:
-        path = self._precomputed_path()
+    def read_derived(self, stem: str, columns: list[str]) -> pd.DataFrame | None:
+        """A derived table, or None when it is missing, damaged or of another layout (a damaged
+        file is recomputed, never trusted)."""
+        path = self.derived_path(stem)
         if path is None or not path.exists():
             return None
         try:
             table = pd.read_parquet(path)
-        except Exception:  # a damaged cache is recomputed, never trusted
+        except Exception:
             return None
-        return table if list(table.columns) == OUTPUT_COLUMNS else None
+        return table if list(table.columns) == columns else None
 
-    def _save_precomputed(self, table: pd.DataFrame) -> None:
-        path = self._precomputed_path()
+    def save_derived(self, stem: str, table: pd.DataFrame) -> None:
+        path = self.derived_path(stem)
         if path is None:
             return
         tmp = path.with_suffix(f".{threading.get_ident()}.tmp")

@@ -1,6 +1,6 @@
 -- EHC plans by primary need (the five largest needs, the rest as OTHER) and age band, for
--- every area, one January census year. Raw counts: the Needs page applies disclosure control
--- (send_metrics.equity.protect_linked) before showing them.
+-- every area, one January census year. Raw counts: send_metrics.breakdowns applies disclosure control
+-- (equity.protect_linked) before showing them.
 SELECT area_code,
        year,
        CASE WHEN primary_need IN ('ASD', 'SLCN', 'SEMH', 'MLD', 'SLD') THEN primary_need ELSE 'OTHER' END AS need,
@@ -9,3 +9,4 @@ SELECT area_code,
 FROM ehcp_caseload
 WHERE year = $year
 GROUP BY ALL
+ORDER BY ALL  -- a fixed order: disclosure control breaks ties by position

@@ -1,0 +1,123 @@
+"""EHC plans by primary need and age band, and by primary need and setting: raw counts from
+sql/needs_by_age.sql and sql/needs_by_setting.sql, protected together by
+:func:`send_metrics.equity.protect_linked` before anything is shown.
+
+Protection starts from what the measure engine already publishes (each area's total, its
+main-need counts and four setting counts, with the engine's own suppression), so the two views
+can never be combined to recover a hidden count. At national scale protecting one census year
+takes a second or two, so every year is computed once per load by the loader
+(:func:`precompute`, run by ``python -m send_metrics load``) and kept beside the load; a load made
+another way computes a year the first time it is asked for.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import pandas as pd
+
+from . import equity
+from .engine import Engine
+
+MAIN_NEEDS = ("ASD", "SLCN", "SEMH", "MLD", "SLD")
+ENGINE_SETTINGS = ("mainstream", "special", "alternative_provision", "independent")
+# breakdown -> (query, its category column)
+BREAKDOWNS = {"age": ("needs_by_age", "age_band"), "setting": ("needs_by_setting", "setting_type")}
+
+
+def _columns(name: str) -> list[str]:
+    return ["year", "area_code", "need", BREAKDOWNS[name][1], "plans", "suppressed", "suppression_reason"]
+
+
+def compute_year(engine: Engine, year: int) -> dict[str, pd.DataFrame]:
+    """Both breakdowns of one census year for every area, disclosure control applied ({} when
+    the year has no caseload rows)."""
+    db = engine.db
+    raw = {name: db.query_file(query, {"year": int(year)}) for name, (query, _) in BREAKDOWNS.items()}
+    if all(f.empty for f in raw.values()):
+        return {}
+    # Totals the engine already publishes, with its own suppression: start from them.
+    ids = ["ehcp_caseload", *[f"need_share_{n}" for n in MAIN_NEEDS], *[f"setting_{s}_pct" for s in ENGINE_SETTINGS]]
+    pub = engine.table(ids, None, [str(year)])
+    pub = pub[pub["suppressed"].astype(bool)]
+    pre = []
+    for mid, area in zip(pub["measure_id"], pub["area_code"]):
+        if mid == "ehcp_caseload":
+            pre.append({"area_code": area, "year": int(year), "need": "ALL"})
+        elif mid.startswith("need_share_"):
+            pre.append({"area_code": area, "year": int(year), "need": mid.replace("need_share_", "")})
+        else:
+            pre.append({"area_code": area, "year": int(year), "need": "ALL",
+                        "setting_type": mid.replace("setting_", "").replace("_pct", "")})
+    # The engine shows every area's total, its main-need counts and four setting counts anyway.
+    areas = sorted(set().union(*(set(f["area_code"]) for f in raw.values())))
+    shown = pd.DataFrame([{"area_code": a, "year": int(year), "need": n} for a in areas for n in ["ALL", *MAIN_NEEDS]]
+                         + [{"area_code": a, "year": int(year), "need": "ALL", "setting_type": s}
+                            for a in areas for s in ENGINE_SETTINGS])
+    return equity.protect_linked(
+        {name: (raw[name], ["need", column]) for name, (_, column) in BREAKDOWNS.items()}, "need",
+        value_col="plans", hierarchies=engine.hierarchies(), low=engine.suppress_min, high=engine.suppress_max,
+        group_cols=["year"], presuppressed=pd.DataFrame(pre) if pre else None, published_elsewhere=shown)
+
+
+def census_years(engine: Engine) -> list[int]:
+    years = engine.db.query("SELECT DISTINCT year FROM ehcp_caseload WHERE year IS NOT NULL ORDER BY year")
+    return [int(y) for y in years["year"]]
+
+
+def precompute(engine: Engine) -> int:
+    """Compute every census year and keep the result beside the current load; returns the
+    number of years."""
+    years = census_years(engine)
+    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in BREAKDOWNS}
+    for year in years:
+        for name, frame in compute_year(engine, year).items():
+            parts[name].append(frame[_columns(name)])
+    for name in BREAKDOWNS:
+        frame = pd.concat(parts[name], ignore_index=True) if parts[name] else pd.DataFrame(columns=_columns(name))
+        engine.save_derived(f"needs-{name}", frame)
+    with _lock:
+        _memory.pop(_key(engine), None)
+    return len(years)
+
+
+# Per load: the precomputed tables (read once) and the years computed on demand.
+_memory: OrderedDict[str, dict] = OrderedDict()
+_lock = threading.Lock()
+
+
+def _key(engine: Engine) -> str:
+    return f"{engine.db.config.store_dir}/{engine.db.load_id}/{engine.suppress_min}-{engine.suppress_max}"
+
+
+def for_year(engine: Engine, year: int) -> dict[str, pd.DataFrame]:
+    """Both breakdowns of one census year ({} when it has none). Shared between callers, who
+    must not change them."""
+    engine.db.refresh()
+    key, year = _key(engine), int(year)
+    with _lock:
+        entry = _memory.get(key)
+        if entry is None:
+            entry = _memory[key] = {"stored": None, "years": {}}
+            while len(_memory) > 2:
+                _memory.popitem(last=False)
+        _memory.move_to_end(key)
+        if year in entry["years"]:
+            return entry["years"][year]
+    if entry["stored"] is None:
+        stored = {name: engine.read_derived(f"needs-{name}", _columns(name)) for name in BREAKDOWNS}
+        if all(f is not None for f in stored.values()):
+            for f in stored.values():  # as computed: no reason is None, not a missing string
+                reason = f["suppression_reason"].astype(object)
+                f["suppression_reason"] = reason.where(reason.notna(), None)
+            entry["stored"] = stored
+        else:
+            entry["stored"] = {}
+    if entry["stored"]:
+        out = {name: f[f["year"] == year].reset_index(drop=True) for name, f in entry["stored"].items()}
+        out = out if any(len(f) for f in out.values()) else {}
+    else:
+        out = compute_year(engine, year)
+    with _lock:
+        entry["years"][year] = out
+    return out
