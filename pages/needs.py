@@ -207,6 +207,12 @@ def _breakdown_view(load_id: str, name: str, area: str, year: str) -> ui.View:
     if (shares["need_label"] == SUPPRESSED).any():
         sentence += (f" The light grey segment groups needs hidden to protect small numbers (never a single "
                      "hidden count).")
+    hidden_totals = set(c.loc[(c["need"] == equity.ALL) & (c[by] != equity.ALL) & c["suppressed"], by])
+    hidden = [labels[k] for k in labels if k in hidden_totals and k not in set(shares[by])]
+    if hidden:
+        its = "its total is" if len(hidden) == 1 else "their totals are"
+        sentence += (f" No bar for {', '.join(hidden)}: {its} suppressed, so that no small count can be worked "
+                     "out from the other figures.")
     totals = c[(c["need"] == equity.ALL) & (c[by] != equity.ALL)].set_index(by)["plans"]
     table = shares.assign(share=shares["share"].round(1), total=shares[by].map(totals))
     view.call(ui.chart_with_table, fig, table, title=title, sentence=sentence, key=key,

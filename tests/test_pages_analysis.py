@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -273,6 +274,30 @@ def test_needs_selectors_change_the_view(demo_env):
     assert_clean(at)
     assert specs(at)[-1] != after[-1]
     assert any("autism" in m.value.lower() and "80% prediction" in m.value for m in at.markdown)
+
+
+def test_needs_breakdown_says_which_bars_are_hidden(demo_env, demo_config):
+    """A band whose total is suppressed has no bar; the sentence under the chart names it."""
+    from send_metrics import breakdowns
+    from send_metrics.db import Database
+    from send_metrics.engine import Engine
+    db = Database(demo_config)
+    cells = breakdowns.for_year(Engine(db), 2025)
+    db.close()
+    labels = {"0to4": "Under 5", "5to10": "Aged 5 to 10", "11to15": "Aged 11 to 15", "16to19": "Aged 16 to 19",
+              "20to25": "Aged 20 to 25"}
+    hidden_somewhere = False
+    for area in ("E06000063", "E06000064"):
+        age = cells["age"][cells["age"]["area_code"] == area]
+        hidden = set(age.loc[(age["need"] == "ALL") & (age["age_band"] != "ALL") & age["suppressed"], "age_band"])
+        hidden_somewhere |= bool(hidden)
+        at = open_page("needs", {"area": area, "period": "2025"}, deep_link=True)
+        assert_clean(at)
+        text = " ".join(m.value for m in at.markdown if "within each age band" in m.value)
+        assert text, "the age-band chart has its sentence"
+        named = re.search(r"No bar for (.*?): (its total is|their totals are) suppressed", text)
+        assert (set(named.group(1).split(", ")) if named else set()) == {labels[b] for b in hidden}, (area, text)
+    assert hidden_somewhere, "the demo has a band whose total is suppressed (else this test checks nothing)"
 
 
 def test_needs_deep_link(demo_env):
