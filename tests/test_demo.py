@@ -5,7 +5,6 @@ import csv
 import io
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import duckdb
@@ -63,10 +62,8 @@ def test_deterministic_identical_bytes(tmp_path):
         assert (a / n).read_bytes() == (b / n).read_bytes(), n
 
 
-def test_fast_and_modest(tmp_path):
-    t0 = time.perf_counter()
+def test_writes_every_demo_file(tmp_path):
     written = demo.write_demo(tmp_path)
-    assert time.perf_counter() - t0 < 5
     assert {p.name for p, _ in written} == {
         "population.csv", "ehcp_caseload.csv", "ehcp_assessments.csv", "school_census.csv", "waiting_list.csv",
         "waiting_activity.csv", "outcomes.csv", "benchmarks.csv", "statistical_neighbours.csv"}
