@@ -306,7 +306,6 @@ from dataclasses import replace
 from pathlib import Path
 from send_metrics.config import load_config
 from send_metrics.db import Database
-from send_metrics.breakdowns import precompute
 from send_metrics.engine import Engine
 from send_metrics.store import load
 config = replace(load_config(Path(sys.argv[1])), store_dir=Path(sys.argv[2]))
@@ -315,9 +314,7 @@ load(config, force=True)
 ingest = time.perf_counter() - t0
 t0 = time.perf_counter()
 db = Database(config)
-engine = Engine(db)
-engine.full_table()
-precompute(engine)
+Engine(db).compute_derived()
 db.close()
 table = time.perf_counter() - t0
 print(json.dumps({"ingest_s": ingest, "measure_table_s": table,
@@ -416,13 +413,10 @@ def _run(work: Path, quick: bool, runs: int, log) -> dict:
 
 def _warm(config) -> None:
     """The derived tables, as the loader computes them after a load."""
-    from .breakdowns import precompute
     from .db import Database
     from .engine import Engine
     db = Database(config)
-    engine = Engine(db)
-    engine.full_table()
-    precompute(engine)
+    Engine(db).compute_derived()
     db.close()
 
 

@@ -97,14 +97,10 @@ def cmd_load(args) -> int:
     from .engine import Engine
     t0 = time.time()
     db = Database(config)
-    engine = Engine(db)
-    rows = len(engine.full_table())
-    print(f"measure table: {rows} rows computed in {time.time() - t0:.1f} s")
-    t0 = time.time()
-    from .breakdowns import precompute
-    years = precompute(engine)
+    rows, years = Engine(db).compute_derived()
     db.close()
-    print(f"needs by age and setting: {years} census years protected in {time.time() - t0:.1f} s")
+    print(f"derived tables: measure table of {rows} rows and needs by age and setting for {years} census "
+          f"years, computed in {time.time() - t0:.1f} s")
     return 1 if rejected else 0
 
 

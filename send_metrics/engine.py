@@ -142,6 +142,13 @@ class Engine:
                 self._cache.popitem(last=False)
         return table
 
+    def compute_derived(self) -> tuple[int, int]:
+        """Compute the tables kept beside a load, as the loader does after every load: the measure
+        table, then the needs breakdowns (which start from it). Returns (measure rows, census
+        years)."""
+        from .breakdowns import precompute
+        return len(self.full_table()), precompute(self)
+
     def measure_values(self, measures: list[Measure] | None = None) -> pd.DataFrame:
         """Numerator, denominator and value of each measure for every area and period, straight
         from SQL: no statistics and NO disclosure control (internal use: benchmarks and tests)."""

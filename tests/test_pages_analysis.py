@@ -20,7 +20,7 @@ import pytest
 
 from conftest import ROOT
 
-from send_metrics import charts, disclosure, equity, stats
+from send_metrics import charts, contract, disclosure, equity, stats
 from send_metrics.catalogue import measures_by_id
 
 pytest.importorskip("streamlit.testing.v1")
@@ -284,8 +284,7 @@ def test_needs_breakdown_says_which_bars_are_hidden(demo_env, demo_config):
     db = Database(demo_config)
     cells = breakdowns.for_year(Engine(db), 2025)
     db.close()
-    labels = {"0to4": "Under 5", "5to10": "Aged 5 to 10", "11to15": "Aged 11 to 15", "16to19": "Aged 16 to 19",
-              "20to25": "Aged 20 to 25"}
+    labels = contract.AGE_BANDS
     hidden_somewhere = False
     for area in ("E06000063", "E06000064"):
         age = cells["age"][cells["age"]["area_code"] == area]
