@@ -11,7 +11,8 @@ What is compared (each pair timed in the same process, on the same files, back t
   measures on the same Parquet files (`measures_speedup_vs_pandas` = pandas / ours); the two
   results are checked equal before the ratio is reported;
 - pages: the server-side run time of every page for a realistic selector change, with
-  Streamlit's AppTest (median and p95 over at least 10 runs), at demo and national scale;
+  Streamlit's AppTest (median and p95 over at least 10 runs), at demo and national scale, in a
+  child process (`dashboard/bench_pages.py`: this package does not import Streamlit);
 - cold start: a fresh Python process from start to the first page rendered;
 - peak RSS of the product's processes: the loader (ingest and derived tables) and a dashboard
   process that rendered every page (the bench process's own RSS, with the pandas reference, is
@@ -28,7 +29,6 @@ import platform
 import re
 import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,9 +46,6 @@ from .config import PROJECT_ROOT, load_config
 
 TARGETS = {"page_median_ms": 250, "page_p95_ms": 500, "demo_page_median_ms": 150, "cold_start_s": 5.0,
            "ingest_overhead_vs_duckdb": 2.0, "measures_speedup_vs_pandas": 3.0, "peak_rss_mb": 1536}
-
-PAGES = ["board", "trends", "equity", "waiting", "benchmarks", "needs", "explorer", "upload",
-         "definitions", "about"]
 
 NEEDS = [n for n in contract.PRIMARY_NEEDS if n not in ("NSA", "DS")]
 LOCAL_COUNCILS = {"E06000063", "E06000064"}  # their data comes from the demo localities
@@ -217,85 +214,27 @@ def compare_measures(config, load_dir: Path) -> dict:
 
 
 # -- pages --------------------------------------------------------------------------------
+# The app is driven from a child process (`dashboard/bench_pages.py`): this package never imports
+# Streamlit, and each figure comes from a fresh process with nothing cached.
+def _dashboard_child(args: list[str], data_dir: Path, store: Path) -> dict:
+    env = {**os.environ, "SEND_DATA_DIR": str(data_dir), "SEND_STORE_DIR": str(store)}
+    r = subprocess.run([sys.executable, "-m", "dashboard.bench_pages", args[0], str(data_dir), str(store), *args[1:]],
+                       capture_output=True, text=True, env=env, cwd=PROJECT_ROOT)
+    if r.returncode:
+        raise RuntimeError(f"dashboard.bench_pages {args[0]} failed: {r.stderr[-800:]}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
 def page_timings(data_dir: Path, store: Path, runs: int) -> dict:
-    """Server-side run time per page for a selector change (AppTest), median and p95 in ms.
-
-    Both folders are set: the app loads its data folder when that differs from the store's
-    current load, so a store without its own data folder would be replaced by the demo data."""
-    os.environ["SEND_DATA_DIR"] = str(data_dir)
-    os.environ["SEND_STORE_DIR"] = str(store)
-    import streamlit as st
-    from streamlit.testing.v1 import AppTest
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    results = {}
-    app = str(PROJECT_ROOT / "app.py")
-    for page in PAGES:
-        at = AppTest.from_file(app, default_timeout=300)
-        at.run()
-        at.switch_page(f"pages/{page}.py").run()
-        times, exceptions = [], 0
-        selects = [s for s in at.selectbox if len(s.options) > 1]
-        for i in range(runs + 1):
-            if selects:
-                sb = selects[i % len(selects)]
-                opts = _raw_options(at, sb)
-                sb.set_value(opts[(i + 1) % len(opts)])
-            t0 = time.perf_counter()
-            try:
-                at.run()
-            except Exception:  # counted (a target fails), and the run goes on with a fresh app
-                exceptions += 1
-                at = AppTest.from_file(app, default_timeout=300)
-                at.run()
-                at.switch_page(f"pages/{page}.py").run()
-            if i:  # the first run warms the caches
-                times.append((time.perf_counter() - t0) * 1000)
-            exceptions += len(at.exception)
-            selects = [s for s in at.selectbox if len(s.options) > 1]
-        results[page] = {"median_ms": round(statistics.median(times), 1),
-                         "p95_ms": round(float(np.percentile(times, 95)), 1),
-                         "exceptions": exceptions}
-    return results
-
-
-def _raw_options(at, selectbox) -> list:
-    """A selectbox's option values, as the page passed them. AppTest lists only the labels its
-    ``format_func`` shows, and ``set_value`` takes a value: a label works only where the format
-    function maps it to itself (an unknown label would fail the run and restart the app inside
-    the timed run)."""
-    try:
-        state = object.__getattribute__(vars(at.session_state)["_state"], "_state")
-        serde = state._new_widget_state.widget_metadata[selectbox.id].deserializer.__self__
-        return list(serde.options)
-    except Exception:  # another Streamlit version: fall back to the labels
-        return list(selectbox.options)
-
-
-_APP_CHILD = """
-import json, sys, time
-from send_metrics.bench import peak_rss_mb
-from streamlit.testing.v1 import AppTest
-at = AppTest.from_file(sys.argv[1], default_timeout=300)
-at.run()
-assert not at.exception, at.exception
-first = time.time()
-for page in sys.argv[2].split(","):  # then every page once, for the app process's peak memory
-    at.switch_page(f"pages/{page}.py").run()
-print(json.dumps({"first_page_at": first, "rss_mb": peak_rss_mb()}))
-"""
+    """Server-side run time per page for a selector change (AppTest), median and p95 in ms."""
+    return _dashboard_child(["timings", str(runs)], data_dir, store)
 
 
 def app_process(data_dir: Path, store: Path) -> dict:
     """A fresh dashboard process: seconds from its start to the first page rendered (cold start),
     then its peak RSS after rendering every page."""
-    env = {**os.environ, "SEND_DATA_DIR": str(data_dir), "SEND_STORE_DIR": str(store)}
     t0 = time.time()
-    r = subprocess.run([sys.executable, "-c", _APP_CHILD, str(PROJECT_ROOT / "app.py"), ",".join(PAGES)],
-                       capture_output=True, text=True, env=env, cwd=PROJECT_ROOT)
-    if r.returncode:
-        raise RuntimeError(f"cold start failed: {r.stderr[-500:]}")
-    out = json.loads(r.stdout.strip().splitlines()[-1])
+    out = _dashboard_child(["cold"], data_dir, store)
     return {"cold_start_s": out["first_page_at"] - t0, "rss_mb": round(out["rss_mb"], 1)}
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 from .config import load_config
@@ -97,8 +98,17 @@ def cmd_load(args) -> int:
     from .engine import Engine
     t0 = time.time()
     db = Database(config)
-    rows, years = Engine(db).compute_derived()
+    # Disclosure control warns when a small count is given away by figures published elsewhere:
+    # an analyst needs that as a plain note, not as a Python warning with a source line.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rows, years = Engine(db).compute_derived()
     db.close()
+    for message in dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)):
+        print(f"note: disclosure control: {message}")
+    for w in caught:
+        if not issubclass(w.category, RuntimeWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     print(f"derived tables: measure table of {rows} rows and needs by age and setting for {years} census "
           f"years, computed in {time.time() - t0:.1f} s")
     return 1 if rejected else 0

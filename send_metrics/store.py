@@ -150,7 +150,10 @@ def _header_dataset(path: Path) -> str | None:
         return None
     import csv as _csv
     import io
-    cols = next(_csv.reader(io.StringIO(first), delimiter=detect_delimiter(first)), [])
+    try:
+        cols = next(_csv.reader(io.StringIO(first), delimiter=detect_delimiter(first)), [])
+    except _csv.Error:  # not text (e.g. a binary file named .csv): validation will say so
+        return None
     ds, _ = detect_dataset([normalise_name(c) for c in cols])
     return ds.name if ds else None
 

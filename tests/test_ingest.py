@@ -100,10 +100,12 @@ def test_broken_file_leaves_earlier_data_queryable(data_dir):
     before = db.rows("SELECT count(*) FROM ehcp_caseload WHERE NOT is_rollup")[0][0]
     (data_dir / "broken.csv").write_bytes(b"\x00\x01\x02binary\x00junk")
     (data_dir / "empty.csv").write_bytes(b"")
+    # Random bytes often hold a lone carriage return, which Python's csv module refuses outright.
+    (data_dir / "noise.csv").write_bytes(b"\x8f\xa3\r\x07z\x00\xc1\n\x92\r\x1b")
     second = load(config)
     assert second.load_id != first.load_id
     fatal = {r.path: r.fatal for r in second.reports if r.fatal}
-    assert "binary" in fatal["broken.csv"] and "empty" in fatal["empty.csv"]
+    assert "binary" in fatal["broken.csv"] and "empty" in fatal["empty.csv"] and "noise.csv" in fatal
     assert db.rows("SELECT count(*) FROM ehcp_caseload WHERE NOT is_rollup")[0][0] == before
 
 
@@ -203,6 +205,10 @@ def test_cli_validate_exit_codes(tmp_path):
     assert "bad.csv, row 3, column 'ehc_plans': negative value" in r.stdout
     r = run_cli("validate", str(binary))
     assert r.returncode == 1 and "binary" in r.stdout and "Traceback" not in r.stdout + r.stderr
+    noise = tmp_path / "noise.csv"
+    noise.write_bytes(b"\x8f\xa3\r\x07z\x00\xc1\n\x92\r\x1b")
+    r = run_cli("validate", str(noise))
+    assert r.returncode == 1 and "noise.csv: REJECTED" in r.stdout and "Traceback" not in r.stdout + r.stderr
     r = run_cli("validate", str(tmp_path / "missing.csv"))
     assert r.returncode == 2
     r = run_cli("frobnicate")

@@ -1,4 +1,5 @@
 """Every setting is documented in the README (as datasette does), and send_metrics never imports Streamlit."""
+import ast
 import re
 import subprocess
 import sys
@@ -29,3 +30,18 @@ def test_send_metrics_does_not_import_streamlit():
             "assert 'streamlit' not in sys.modules, 'streamlit imported'\n")
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_no_streamlit_import_anywhere_in_send_metrics_source():
+    """Imports inside functions, and code kept in strings for child processes, count too (the
+    bench's AppTest runs live in dashboard/bench_pages.py)."""
+    offenders = []
+    for path in sorted((ROOT / "send_metrics").rglob("*.py")):
+        source = path.read_text()
+        for node in ast.walk(ast.parse(source)):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            offenders += [f"{path.name}:{node.lineno}" for n in names if n.split(".")[0] == "streamlit"]
+        offenders += [f"{path.name} (in a string)" for _ in re.finditer(r"(from|import)\s+streamlit\b", source)
+                      if not any(o.startswith(path.name + ":") for o in offenders)]
+    assert offenders == []
