@@ -38,26 +38,30 @@ def compute_year(engine: Engine, year: int) -> dict[str, pd.DataFrame]:
         return {}
     # Totals the engine already publishes, with its own suppression: start from them.
     ids = ["ehcp_caseload", *[f"need_share_{n}" for n in MAIN_NEEDS], *[f"setting_{s}_pct" for s in ENGINE_SETTINGS]]
-    pub = engine.table(ids, None, [str(year)])
-    pub = pub[pub["suppressed"].astype(bool)]
-    pre = []
-    for mid, area in zip(pub["measure_id"], pub["area_code"]):
-        if mid == "ehcp_caseload":
-            pre.append({"area_code": area, "year": int(year), "need": "ALL"})
-        elif mid.startswith("need_share_"):
-            pre.append({"area_code": area, "year": int(year), "need": mid.replace("need_share_", "")})
-        else:
-            pre.append({"area_code": area, "year": int(year), "need": "ALL",
-                        "setting_type": mid.replace("setting_", "").replace("_pct", "")})
-    # The engine shows every area's total, its main-need counts and four setting counts anyway.
-    areas = sorted(set().union(*(set(f["area_code"]) for f in raw.values())))
-    shown = pd.DataFrame([{"area_code": a, "year": int(year), "need": n} for a in areas for n in ["ALL", *MAIN_NEEDS]]
-                         + [{"area_code": a, "year": int(year), "need": "ALL", "setting_type": s}
-                            for a in areas for s in ENGINE_SETTINGS])
+    engine_rows = engine.table(ids, None, [str(year)])
+    hidden = engine_rows["suppressed"].astype(bool)
+    pre = [_cell(mid, area, year) for mid, area in zip(engine_rows.loc[hidden, "measure_id"],
+                                                          engine_rows.loc[hidden, "area_code"])]
+    # What the engine really shows (a count it could not compute, e.g. a need with no rows for
+    # an area, is not shown there, so it stays free to be hidden here).
+    visible = ~hidden & engine_rows["numerator"].notna()
+    shown = pd.DataFrame([_cell(mid, area, year) for mid, area in zip(engine_rows.loc[visible, "measure_id"],
+                                                                        engine_rows.loc[visible, "area_code"])])
     return equity.protect_linked(
         {name: (raw[name], ["need", column]) for name, (_, column) in BREAKDOWNS.items()}, "need",
         value_col="plans", hierarchies=engine.hierarchies(), low=engine.suppress_min, high=engine.suppress_max,
-        group_cols=["year"], presuppressed=pd.DataFrame(pre) if pre else None, published_elsewhere=shown)
+        group_cols=["year"], presuppressed=pd.DataFrame(pre) if pre else None,
+        published_elsewhere=shown if len(shown) else None)
+
+
+def _cell(measure_id: str, area: str, year: int) -> dict:
+    """The breakdown cell an engine measure's numerator counts."""
+    if measure_id == "ehcp_caseload":
+        return {"area_code": area, "year": int(year), "need": "ALL"}
+    if measure_id.startswith("need_share_"):
+        return {"area_code": area, "year": int(year), "need": measure_id.replace("need_share_", "")}
+    return {"area_code": area, "year": int(year), "need": "ALL",
+            "setting_type": measure_id.replace("setting_", "").replace("_pct", "")}
 
 
 def census_years(engine: Engine) -> list[int]:

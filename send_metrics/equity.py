@@ -161,15 +161,21 @@ def verdict_text(verdict: str, m: Measure, name_a: str, name_b: str, diff: float
     return "– Not compared"
 
 
+def _rows_by_measure(table: pd.DataFrame, area: str) -> dict[str, dict]:
+    """One area's rows keyed by measure (the last row wins, as ``.loc`` on a unique index would)."""
+    part = table[table["area_code"] == area]
+    return {r["measure_id"]: r for r in part.to_dict("records")}
+
+
 def compare_pair(table: pd.DataFrame, area_a: str, area_b: str, measures: Mapping[str, Measure],
                  name_a: str = "A", name_b: str = "B") -> pd.DataFrame:
     """:func:`compare_one` for every measure that has a row for both areas.
 
     ``table`` holds one row per (measure, area) (see :func:`rows_for_year`)."""
-    a = table[table["area_code"] == area_a].set_index("measure_id")
-    b = table[table["area_code"] == area_b].set_index("measure_id")
-    rows = [compare_one(measures[mid], a.loc[mid].to_dict(), b.loc[mid].to_dict(), name_a, name_b)
-            for mid in measures if mid in a.index and mid in b.index]
+    # Rows as plain dicts, once: pandas row access per measure costs more than the statistics.
+    a = _rows_by_measure(table, area_a)
+    b = _rows_by_measure(table, area_b)
+    rows = [compare_one(measures[mid], a[mid], b[mid], name_a, name_b) for mid in measures if mid in a and mid in b]
     return pd.DataFrame(rows, columns=COMPARE_COLUMNS)
 
 
@@ -241,15 +247,14 @@ def rest_of_parent(m: Measure, child: Mapping, parent: Mapping, low: float = 1, 
 def rest_rows(table: pd.DataFrame, child: str, parent: str, measures: Mapping[str, Measure],
               low: float = 1, high: float = 4, rest_code: str = "REST") -> pd.DataFrame:
     """Measure-table-like rows for ``parent`` without ``child``, one per measure with both rows."""
-    c = table[table["area_code"] == child].set_index("measure_id")
-    p = table[table["area_code"] == parent].set_index("measure_id")
+    c = _rows_by_measure(table, child)
+    p = _rows_by_measure(table, parent)
     rows = []
     for mid, m in measures.items():
-        if mid not in c.index or mid not in p.index:
+        if mid not in c or mid not in p:
             continue
-        r = rest_of_parent(m, c.loc[mid].to_dict(), p.loc[mid].to_dict(), low, high)
-        r.update(measure_id=mid, area_code=rest_code, period=p.loc[mid, "period"],
-                 period_label=p.loc[mid, "period_label"])
+        r = rest_of_parent(m, c[mid], p[mid], low, high)
+        r.update(measure_id=mid, area_code=rest_code, period=p[mid]["period"], period_label=p[mid]["period_label"])
         rows.append(r)
     return pd.DataFrame(rows)
 

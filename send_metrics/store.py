@@ -316,6 +316,7 @@ def _build(con, config: Config, files, hashes, previous: Path | None, work: Path
                      "t": round(time.time() - t0, 4), "at": now})
         if not display.startswith("(built-in)"):
             result.reports.append(report)
+        _drop_work_tables(con, raw)
     shutil.rmtree(adapted_dir, ignore_errors=True)
     _count_persons_into_caseload(con)
     _cross_file_duplicates(con)
@@ -325,6 +326,16 @@ def _build(con, config: Config, files, hashes, previous: Path | None, work: Path
             result.notes += _latest_and_rollup(con, ds)
     _write_parquet(con, work)
     return result
+
+
+def _drop_work_tables(con, raw) -> None:
+    """A file's text copy and checked rows are not needed once its good rows are in: freeing them
+    keeps a large file's later steps in memory (under the memory limit DuckDB would spill them)."""
+    if raw is None:
+        return
+    for table in ("typed", f"{raw.table}_errors", f"{raw.table}_periods", raw.table):
+        con.execute(f"DROP TABLE IF EXISTS {_q(table)}")
+    con.execute(f"DROP VIEW IF EXISTS {_q(raw.table)}")
 
 
 def _expand_published(files, workdir: Path, result: LoadResult) -> list[tuple[str, Path]]:
