@@ -786,8 +786,17 @@ def protect_table(counts: pd.DataFrame, *, dims: Sequence[str], value_col: str,
         # Hidden here, but the figures other views publish (``published_elsewhere``, e.g. the
         # measure engine's totals) already give these away: report them so the source is fixed.
         where = "; ".join(", ".join(f"{c}={cells.at[j, c]}" for c in [*keys, *dims]) for j in exposed[:5])
+        # The check assumes every equation holds. A parent loaded from its own rows (e.g. a
+        # published council figure beside local extracts) need not equal the sum of its members,
+        # and a working-out through such an equation gives a wrong number: say so.
+        broken = sum(1 for t, parts, _ in equations
+                     if t is not None and all(p is not None for p in parts)
+                     and np.isfinite(vals[[t, *parts]]).all() and abs(vals[t] - vals[list(parts)].sum()) > 0.5)
+        caveat = (f"; {broken} of the {len(equations)} equations used do not hold in this data (a parent area "
+                  "loaded from its own rows, not summed from its members), so this may be a false alarm"
+                  if broken else "")
         warnings.warn(f"{len(exposed)} small counts can be worked out from figures published elsewhere "
-                      f"(not from this table): {where}", RuntimeWarning, stacklevel=2)
+                      f"(not from this table): {where}{caveat}", RuntimeWarning, stacklevel=2)
     cells["suppressed"] = sup
     cells["suppression_reason"] = pd.Series(reason, dtype=object)
     cells.loc[cells["suppressed"], value_col] = np.nan
