@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import contract
 from .config import PROJECT_ROOT, Config, load_config
-from .store import current_load_dir, read_load_info, verify_load
+from .store import current_load_dir, kept_rows_sql, read_load_info, verify_load
 
 SQL_DIR = PROJECT_ROOT / "sql"
 
@@ -68,8 +68,19 @@ class Database:
             if load_dir.name == self.load_id and not force:
                 self._pointer_mtime = mtime
                 return False
+            info = read_load_info(load_dir)
             cur = self._con.cursor()
             try:
+                # A person-level file kept as it is (see store.py) is read through a view giving
+                # the same columns as a copied file.
+                kept: dict[str, list[str]] = {}
+                for entry in info.get("kept_as_is", []):
+                    if entry.get("dataset") not in contract.DATASETS:
+                        continue
+                    kept.setdefault(entry["dataset"], []).append(kept_rows_sql(load_dir, entry))
+                for name, selects in kept.items():
+                    cur.execute(f'CREATE OR REPLACE VIEW "{name}" AS {" UNION ALL ".join(selects)}')
+                    cur.execute(f'CREATE OR REPLACE VIEW "{name}_all_editions" AS SELECT * FROM "{name}"')
                 for name in [*contract.DATASETS, *EXTRA_TABLES,
                              *(f"{d}_all_editions" for d, ds in contract.DATASETS.items() if not ds.reference)]:
                     path = load_dir / f"{name}.parquet"
@@ -88,7 +99,7 @@ class Database:
                         cur.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM read_parquet({literal})')
             finally:
                 cur.close()
-            self.load_info = read_load_info(load_dir)
+            self.load_info = info
             self.load_id = load_dir.name
             self._pointer_mtime = mtime
             return True

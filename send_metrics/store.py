@@ -6,6 +6,8 @@ Layout of the store (`SEND_STORE_DIR`, default `data/.store`):
     loads/<load_id>/<dataset>_all_editions.parquet  every edition kept (revised figures stay queryable)
     loads/<load_id>/quarantine.parquet              rows that failed a check, with file, row, column, reason
     loads/<load_id>/manifest.parquet                one row per file: hash, rows read/loaded/quarantined
+    loads/<load_id>/<dataset>.kept-<n>.parquet      a person-level Parquet that passed every check, kept as
+                                                    it is (load.json "kept_as_is" says how to read it)
     loads/<load_id>/load.json                       fingerprint, checksums of the files above, summary
     CURRENT                                         the load the app reads (replaced atomically)
 
@@ -32,7 +34,7 @@ import duckdb
 from . import contract
 from .config import PROJECT_ROOT, Config, load_config
 from .readers import SUPPORTED_SUFFIXES
-from .validate import FileReport, quarantine_rows_sql, validate_file
+from .validate import FileReport, clean_person_parquet, quarantine_rows_sql, validate_file
 
 LOADER_VERSION = "1"
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
@@ -50,6 +52,7 @@ class LoadResult:
     reports: list[FileReport] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     error: str | None = None
+    kept_as_is: list[dict] = field(default_factory=list)  # person-level files kept as they are
 
     @property
     def ok(self) -> bool:
@@ -218,7 +221,7 @@ def _load_locked(config: Config, force: bool, extra_files: list[Path]) -> LoadRe
         summary = {"fingerprint": fingerprint, "load_id": load_id, "contract_version": contract.CONTRACT_VERSION,
                    "loaded_at": dt.datetime.now().isoformat(timespec="seconds"),
                    "seconds": round(time.time() - started, 3), "data_dir": str(data_dir),
-                   "notes": result.notes, "demo": _is_demo(files)}
+                   "notes": result.notes, "demo": _is_demo(files), "kept_as_is": result.kept_as_is}
         summary["checksums"] = {p.name: file_sha256(p) for p in sorted(work.glob("*.parquet"))}
         (work / "load.json").write_text(json.dumps(summary, indent=1))
     except Exception:
@@ -278,10 +281,16 @@ def _build(con, config: Config, files, hashes, previous: Path | None, work: Path
     adapted_dir = work / "_adapted"
     for display, path in reference + _expand_published(user_files, adapted_dir, result):
         t0 = time.time()
-        report, raw, validated = validate_file(path, con, display=display)
+        clean = clean_person_parquet(con, path) if path.suffix.lower() == ".parquet" else None
+        if clean is not None:
+            report, raw, validated = _keep_as_is(clean, path, display, work, result), None, None
+        else:
+            report, raw, validated = validate_file(path, con, display=display)
         dataset = report.dataset
         status, message = "loaded", ""
-        if report.fatal or validated is None or validated.good_sql is None:
+        if clean is not None:
+            message = "passed every check as a whole; kept as it is"
+        elif report.fatal or validated is None or validated.good_sql is None:
             status, message = "rejected", report.fatal or "could not be read"
             kept = _carry_forward(con, previous, display)
             if kept:
@@ -318,13 +327,14 @@ def _build(con, config: Config, files, hashes, previous: Path | None, work: Path
             result.reports.append(report)
         _drop_work_tables(con, raw)
     shutil.rmtree(adapted_dir, ignore_errors=True)
-    _count_persons_into_caseload(con)
+    _copy_kept_when_several(con, result, work)
+    _count_persons_into_caseload(con, work, result.kept_as_is)
     _cross_file_duplicates(con)
     _write_areas(con)
     for ds in contract.DATASETS.values():
         if not ds.reference:
             result.notes += _latest_and_rollup(con, ds)
-    _write_parquet(con, work)
+    _write_parquet(con, work, kept={e["dataset"] for e in result.kept_as_is})
     return result
 
 
@@ -382,12 +392,80 @@ def _carry_forward(con, previous: Path | None, display: str) -> int:
         if n and ds.name == "areas":
             con.execute("DELETE FROM areas_ref")
             con.execute("INSERT INTO areas_ref SELECT area_code, any_value(area_level) FROM t_areas GROUP BY 1")
+    try:
+        entries = read_load_info(previous).get("kept_as_is", [])
+    except (OSError, ValueError):
+        entries = []
+    for entry in entries:
+        if entry.get("source_file") != display or not (previous / entry["file"]).exists():
+            continue
+        cols = ", ".join(_q(c) for c in _stored_columns(contract.DATASETS[entry["dataset"]]))
+        try:
+            kept += con.execute(f"INSERT INTO {_q('t_' + entry['dataset'])} ({cols}) "
+                                f"{kept_rows_sql(previous, entry)}").fetchall()[0][0]
+        except duckdb.Error:
+            pass
     return kept
 
 
-def _count_persons_into_caseload(con) -> None:
+def _count_persons_into_caseload(con, work: Path, kept: list[dict]) -> None:
     """Person-level rows become caseload cells (count of people), one set per source file."""
     con.execute(sql_template("persons_to_caseload"))
+    for entry in kept:
+        con.execute(sql_template("persons_file_to_caseload"),
+                    {"path": str(work / entry["file"]), "file": entry["source_file"]})
+
+
+def _keep_as_is(clean, path: Path, display: str, work: Path, result: LoadResult) -> FileReport:
+    """A person-level Parquet that passed every check is copied byte for byte into the load."""
+    name = f"{clean.dataset.name}.kept-{len(result.kept_as_is)}.parquet"
+    shutil.copyfile(path, work / name)
+    result.kept_as_is.append({"dataset": clean.dataset.name, "file": name, "source_file": display,
+                              "columns": clean.columns})
+    return FileReport(path=display, dataset=clean.dataset.name, rows_read=clean.rows, rows_loaded=clean.rows,
+                      notes=["every check passed on the whole columns: the file is kept as it is"])
+
+
+def _copy_kept_when_several(con, result: LoadResult, work: Path) -> None:
+    """Two person-level sources of one dataset must be compared row by row (a person in both is a
+    duplicate): then the kept files' rows are copied into the load like any other file's."""
+    for ds in {e["dataset"] for e in result.kept_as_is}:
+        entries = [e for e in result.kept_as_is if e["dataset"] == ds]
+        copied = con.execute(f"SELECT count(DISTINCT source_file) FROM {_q('t_' + ds)}").fetchall()[0][0]
+        if len(entries) + copied < 2:
+            continue
+        for entry in entries:
+            cols = ", ".join(_q(c) for c in _stored_columns(contract.DATASETS[ds]))
+            con.execute(f"INSERT INTO {_q('t_' + ds)} ({cols}) {kept_rows_sql(work, entry)}")
+            result.kept_as_is.remove(entry)
+            (work / entry["file"]).unlink()
+
+
+def _stored_columns(ds: contract.Dataset) -> list[str]:
+    cols = [c for c, _ in contract.canonical_columns(ds)]
+    return cols + (["edition"] if ds.name != "benchmarks" else []) + ["source_file", "source_row", "is_rollup"]
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal, for the few places that cannot take parameters (views); used only for
+    paths inside the store and the names of loaded files."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def kept_rows_sql(load_dir: Path, entry: dict) -> str:
+    """SELECT giving a kept file's rows exactly as the store holds a copied file's rows (the
+    canonical columns, edition, source file and row, is_rollup). Shared by the dashboard's views
+    and the loader's carry-forward."""
+    ds = contract.DATASETS[entry["dataset"]]
+    period = contract.period_column(ds)
+    select = []
+    for col, sql_type in contract.canonical_columns(ds):
+        source = "time_period" if col == period else _q(col) if col in entry["columns"] else "NULL"
+        select.append(f"CAST({source} AS {sql_type}) AS {_q(col)}")
+    select += ["CAST(NULL AS VARCHAR) AS edition", f"{_literal(entry['source_file'])} AS source_file",
+               "CAST(file_row_number + 1 AS BIGINT) AS source_row", "false AS is_rollup"]
+    return (f"SELECT {', '.join(select)} FROM read_parquet({_literal(str(load_dir / entry['file']))}, "
+            f"file_row_number = true)")
 
 
 def _key_columns(ds: contract.Dataset) -> list[str]:
@@ -500,11 +578,13 @@ def _latest_and_rollup(con, ds: contract.Dataset) -> list[str]:
     return notes
 
 
-def _write_parquet(con, work: Path) -> None:
+def _write_parquet(con, work: Path, kept: set[str] = frozenset()) -> None:
     def copy(sql: str, name: str) -> None:
         con.execute(f"COPY ({sql}) TO '{(work / name).as_posix()}' (FORMAT parquet)")
 
     for ds in contract.DATASETS.values():
+        if ds.name in kept:  # its only source is a file kept as it is; load.json says how to read it
+            continue
         if ds.name == "areas":
             copy("SELECT * FROM areas ORDER BY area_code", "areas.parquet")
             continue

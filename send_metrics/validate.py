@@ -171,9 +171,9 @@ def _scalar(cur, sql: str, params: dict | None = None):
         return None
 
 
-def _all_allowed_exactly(cur, table: str, name: str, allowed: tuple | list) -> bool:
+def _all_allowed_exactly(cur, table: str, name: str, allowed: tuple | list, params: dict | None = None) -> bool:
     bad = _scalar(cur, f"SELECT count(*) FROM (SELECT DISTINCT {_q(name)} AS v FROM {table}) "
-                       f"WHERE v IS NOT NULL AND NOT list_contains($allowed, v)", {"allowed": list(allowed)})
+                       f"WHERE v IS NOT NULL AND NOT list_contains($allowed, v)", {**(params or {}), "allowed": list(allowed)})
     return bad == 0
 
 
@@ -437,6 +437,79 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
     good_sql = (f"SELECT {', '.join(_q(c) for c in out_cols)}, _line AS source_row FROM typed "
                 f"WHERE _line NOT IN (SELECT _line FROM {raw.table}_errors)")
     return Validated(report, good_sql, used_params(good_sql, params))
+
+
+@dataclass
+class CleanParquet:
+    """A person-level Parquet file that passed every check as a whole (see :func:`clean_person_parquet`)."""
+    dataset: Dataset
+    rows: int
+    columns: list[str]
+
+
+def clean_person_parquet(con: duckdb.DuckDBPyConnection, path: Path, areas_table: str = "areas_ref",
+                         today: dt.date | None = None) -> CleanParquet | None:
+    """Check a person-level Parquet file column by column, without copying its rows.
+
+    A case-management extract is the largest file a partnership loads (millions of rows) and is
+    usually clean. When its columns are exactly the contract's, already in canonical form
+    (codes as the contract spells them, trimmed identifiers, January census years), every check
+    of :func:`validate_raw` can be answered from the columns' distinct values, one counting pass
+    and one duplicate-key count; the loader then keeps the file as it is instead of copying every
+    row twice. Returns None as soon as anything is not so (a doubt is enough): the file then takes
+    the general per-row validation, which reports each problem with its row and column, and gives
+    the same rows for a clean file."""
+    cur = con.cursor()
+    try:
+        source, params = "read_parquet($p)", {"p": str(path)}
+        schema = cur.execute(f"DESCRIBE SELECT * FROM {source}", params).fetchall()
+        names = [r[0] for r in schema]
+        types = {r[0]: r[1] for r in schema}
+        dataset = next((d for d in contract.DATASETS.values()
+                        if d.person_level and sorted(names) == sorted(d.required_names)), None)
+        if dataset is None or dataset.total_codes or dataset.not_greater or dataset.extra_checks:
+            return None
+        if types.get("time_period") not in ("SMALLINT", "INTEGER", "BIGINT", "VARCHAR") or any(
+                types[n] != "VARCHAR" for n in names if n != "time_period"):
+            return None
+        text = [c.name for c in dataset.columns if c.kind == "text" and c.name in names]
+        nulls = ", ".join(f"count(*) FILTER (WHERE {_q(n)} IS NULL)" for n in names)
+        untidy = " OR ".join(f"{_q(n)} = '' OR {_q(n)} <> trim({_q(n)}) OR left({_q(n)}, 1) IN ('=', '+', '-', '@')"
+                             for n in text) or "false"
+        counts = cur.execute(f"SELECT count(*), {nulls}, count(*) FILTER (WHERE {untidy}) FROM {source}",
+                             params).fetchall()[0]
+        if counts[0] == 0 or any(counts[1:]):
+            return None
+        latest = (today or dt.date.today()).year
+        allowed = [t for t in dataset.time_identifiers]
+        bad_periods = cur.execute(
+            f"SELECT count(*) FROM (SELECT DISTINCT CAST(time_period AS VARCHAR) AS tp, time_identifier AS ti "
+            f"FROM {source}) WHERE NOT list_contains($ti, ti) OR NOT regexp_full_match(tp, '\\d{{4}}') "
+            f"OR TRY_CAST(tp AS INTEGER) NOT BETWEEN 2000 AND $latest",
+            {**params, "ti": allowed, "latest": latest}).fetchall()[0][0]
+        if bad_periods or len(allowed) != 1 or dataset.monthly:
+            return None
+        for col in dataset.columns:
+            if col.kind == "code" and col.name != "time_identifier" and not _all_allowed_exactly(
+                    cur, source, col.name, col.allowed, params):
+                return None
+        unknown = cur.execute(
+            f"SELECT count(*) FROM (SELECT DISTINCT area_code, area_level FROM {source}) d "
+            f"LEFT JOIN (SELECT area_code, any_value(area_level) AS lvl FROM {areas_table} GROUP BY 1) r "
+            f"ON r.area_code = d.area_code WHERE r.area_code IS NULL OR r.lvl IS DISTINCT FROM d.area_level",
+            params).fetchall()[0][0]
+        if unknown:
+            return None
+        key = ", ".join("time_period" if k in ("year", "month") else _q(k) for k in dataset.key)
+        repeated = cur.execute(f"SELECT count(*) FROM (SELECT {key} FROM {source} GROUP BY ALL HAVING count(*) > 1)",
+                               params).fetchall()[0][0]
+        if repeated:
+            return None
+        return CleanParquet(dataset, int(counts[0]), names)
+    except duckdb.Error:
+        return None
+    finally:
+        cur.close()
 
 
 def quarantine_rows_sql(raw: RawTable) -> str:

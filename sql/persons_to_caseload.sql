@@ -6,4 +6,6 @@ INSERT INTO t_ehcp_caseload (year, area_code, area_level, area_name, primary_nee
 SELECT year, area_code, any_value(area_level), NULL, primary_need, age_band, setting_type,
        count(*), NULL, edition, source_file, NULL, false
 FROM t_ehcp_persons
-GROUP BY year, area_code, primary_need, age_band, setting_type, edition, source_file;
+GROUP BY year, area_code, primary_need, age_band, setting_type, edition, source_file
+-- In file order: when two files give the same cell, the first file's is kept (see store.py).
+ORDER BY source_file, year, area_code, primary_need, age_band, setting_type;

@@ -1,7 +1,10 @@
 """Data platform: contract checks, quarantine, atomic loads, idempotent reloads, encodings."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import duckdb
+import pandas as pd
 import pytest
 
 from conftest import ROOT, run_cli, write
@@ -265,3 +268,107 @@ def test_a_total_on_its_own_loads(data_dir):
     config = load_config(data_dir)
     load(config)
     assert loaded(config) == [("LOC-EDEN", 20)] and quarantine(config) == []
+
+
+# -- person-level Parquet kept as it is --------------------------------------------------------
+PERSON_COLUMNS = "time_period, time_identifier, area_code, area_level, person_id, primary_need, age_band, setting_type"
+
+
+def person_parquet(path, rows: list[tuple]) -> None:
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE p ({', '.join(c + (' BIGINT' if c == 'time_period' else ' VARCHAR') for c in PERSON_COLUMNS.split(', '))})")
+    con.executemany("INSERT INTO p VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    con.execute(f"COPY p TO '{path}' (FORMAT parquet)")
+    con.close()
+
+
+CLEAN_PERSONS = ([(2024, "January", "LOC-EDEN", "locality", f"P{i}", "ASD", "5to10", "mainstream") for i in range(6)]
+                 + [(2025, "January", "LOC-MILLOM", "locality", f"Q{i}", "SLCN", "11to15", "special") for i in range(3)]
+                 + [(2025, "January", "LOC-CARLISLE", "locality", "P1", "SEMH", "16to19", "post16")])
+
+
+def person_views(config) -> dict:
+    db = Database(config)
+    try:
+        return {"persons": db.query("SELECT * FROM ehcp_persons ORDER BY source_row"),
+                "all_editions": db.query("SELECT * FROM ehcp_persons_all_editions ORDER BY source_row"),
+                "caseload": db.query("SELECT * EXCLUDE (source_row) FROM ehcp_caseload "
+                                     "ORDER BY ALL"),
+                "quarantine": db.query("SELECT * FROM quarantine ORDER BY ALL")}
+    finally:
+        db.close()
+
+
+def test_clean_person_parquet_is_kept_as_is_and_reads_like_a_copied_one(tmp_path, monkeypatch):
+    from send_metrics import store
+    (tmp_path / "data").mkdir()
+    person_parquet(tmp_path / "data" / "persons.parquet", CLEAN_PERSONS)
+    kept_config = replace(load_config(tmp_path / "data"), store_dir=tmp_path / "kept")
+    result = load(kept_config)
+    assert [e["file"] for e in result.kept_as_is] == ["ehcp_persons.kept-0.parquet"]
+    d = current_load_dir(kept_config.store_dir)
+    assert (d / "ehcp_persons.kept-0.parquet").exists() and not (d / "ehcp_persons.parquet").exists()
+    kept = person_views(kept_config)
+    monkeypatch.setattr(store, "clean_person_parquet", lambda *a, **k: None)  # the row-by-row path
+    copied_config = replace(load_config(tmp_path / "data"), store_dir=tmp_path / "copied")
+    assert load(copied_config).kept_as_is == []
+    copied = person_views(copied_config)
+    for name in kept:
+        pd.testing.assert_frame_equal(kept[name], copied[name], check_dtype=True)
+    assert len(kept["persons"]) == len(CLEAN_PERSONS) and kept["quarantine"].empty
+    assert kept["persons"]["source_row"].tolist() == list(range(1, len(CLEAN_PERSONS) + 1))
+    assert Database(kept_config).check_integrity() == []
+
+
+@pytest.mark.parametrize("bad, column", [
+    ((2025, "January", "LOC-EDEN", "locality", "R1", "XYZ", "5to10", "mainstream"), "primary_need"),
+    ((2025, "January", "LOC-NOWHERE", "locality", "R1", "ASD", "5to10", "mainstream"), "area_code"),
+    ((2025, "January", "LOC-EDEN", "locality", "P1", "ASD", "5to10", "mainstream"), "person_id"),  # P1 twice in 2025
+    ((2025, "January", "LOC-EDEN", "locality", " R1", "ASD", "5to10", "mainstream"), None),  # untidy: loads, trimmed
+])
+def test_person_parquet_with_any_doubt_is_checked_row_by_row(tmp_path, bad, column):
+    (tmp_path / "data").mkdir()
+    person_parquet(tmp_path / "data" / "persons.parquet", CLEAN_PERSONS + [bad])
+    config = replace(load_config(tmp_path / "data"), store_dir=tmp_path / "store")
+    result = load(config)
+    assert result.kept_as_is == []
+    q = quarantine(config)
+    if column is None:
+        assert q == [] and len(person_views(config)["persons"]) == len(CLEAN_PERSONS) + 1
+    else:
+        assert [r[1] for r in q] == [column] and q[0][0] == len(CLEAN_PERSONS) + 1
+
+
+def test_two_person_files_are_compared_row_by_row(tmp_path, monkeypatch):
+    from send_metrics import store
+    (tmp_path / "data").mkdir()
+    person_parquet(tmp_path / "data" / "a.parquet", CLEAN_PERSONS)
+    person_parquet(tmp_path / "data" / "b.parquet", CLEAN_PERSONS[:2])  # two people already in a.parquet
+    config = replace(load_config(tmp_path / "data"), store_dir=tmp_path / "store")
+    assert load(config).kept_as_is == []
+    assert not list(current_load_dir(config.store_dir).glob("*.kept-*"))
+    views = person_views(config)
+    assert len(views["persons"]) == len(CLEAN_PERSONS)
+    assert set(views["quarantine"]["source_file"]) == {"b.parquet"}
+    assert views["quarantine"]["reason"].str.contains("duplicate key").all()
+    monkeypatch.setattr(store, "clean_person_parquet", lambda *a, **k: None)
+    copied_config = replace(config, store_dir=tmp_path / "copied")
+    load(copied_config)
+    copied = person_views(copied_config)
+    for name in views:
+        pd.testing.assert_frame_equal(views[name], copied[name])
+
+
+def test_kept_file_that_becomes_unreadable_keeps_its_rows(tmp_path):
+    (tmp_path / "data").mkdir()
+    path = tmp_path / "data" / "persons.parquet"
+    person_parquet(path, CLEAN_PERSONS)
+    config = replace(load_config(tmp_path / "data"), store_dir=tmp_path / "store")
+    assert load(config).kept_as_is
+    before = person_views(config)
+    path.write_bytes(b"PAR1 not really parquet")
+    result = load(config)
+    assert any(r.fatal for r in result.reports)
+    after = person_views(config)
+    pd.testing.assert_frame_equal(before["persons"], after["persons"])
+    pd.testing.assert_frame_equal(before["caseload"], after["caseload"])
