@@ -56,8 +56,9 @@ class Spec(NamedTuple):
 
 
 def dataset_names() -> list[str]:
-    """Non-reference datasets of the contract, then the areas table."""
-    return [d.name for d in contract.DATASETS.values() if not d.reference] + [AREAS]
+    """Datasets of the contract with figures to add up, then the areas table. Person-level rows
+    have none: they are counted into the caseload at load and never shown one by one."""
+    return [d.name for d in contract.DATASETS.values() if not d.reference and d.indicators] + [AREAS]
 
 
 def spec(name: str) -> Spec:
@@ -448,6 +449,9 @@ def render_explore() -> None:
         return
     sp = spec(dataset)
     st.caption(sp.description)
+    if dataset == "ehcp_caseload":
+        st.caption("A person-level extract, when one is loaded, is counted into these cells; its rows "
+                   "are never shown one by one.")
     monthly = contract.DATASETS[dataset].monthly
     low, high = cfg.suppress_min, cfg.suppress_max
 

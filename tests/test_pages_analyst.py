@@ -510,3 +510,29 @@ def test_about_page_content(store):
         assert part in text
     sources = table(at)
     assert "ehcp_caseload" in set(sources["dataset"])
+
+
+def test_explorer_with_a_person_level_extract_loaded(tmp_path, monkeypatch):
+    """Person-level rows have nothing to add up: they are counted into the caseload, which the
+    explorer shows; the person-level dataset itself is not offered (it raised an IndexError)."""
+    import shutil
+
+    import duckdb
+
+    from send_metrics.config import load_config
+    from send_metrics.store import load
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "data" / "demo", data / "demo")
+    duckdb.connect().execute(
+        "COPY (SELECT 2025::BIGINT AS time_period, 'January' AS time_identifier, "
+        "['LOC-EDEN', 'LOC-MILLOM', 'LOC-CARLISLE'][1 + i % 3] AS area_code, 'locality' AS area_level, "
+        "'X' || i AS person_id, 'ASD' AS primary_need, '5to10' AS age_band, 'mainstream' AS setting_type "
+        f"FROM range(30) t(i)) TO '{data / 'persons.parquet'}' (FORMAT parquet)")
+    monkeypatch.setenv("SEND_DATA_DIR", str(data))
+    monkeypatch.setenv("SEND_STORE_DIR", str(tmp_path / "store"))
+    assert load(load_config(data)).kept_as_is
+    at = run_page("explorer")
+    assert_clean(at)
+    datasets = next(s for s in at.selectbox if s.label == "Dataset")
+    assert "EHC plans, person level" not in datasets.options and "EHC plan caseload" in datasets.options
+    assert "person-level extract" in all_text(at)
