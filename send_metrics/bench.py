@@ -43,6 +43,7 @@ import pandas as pd
 from . import contract
 from .catalogue import load_catalogue
 from .config import PROJECT_ROOT, load_config
+from .store import sql_literal
 
 TARGETS = {"page_median_ms": 250, "page_p95_ms": 500, "demo_page_median_ms": 150, "cold_start_s": 5.0,
            "ingest_overhead_vs_duckdb": 2.0, "measures_speedup_vs_pandas": 3.0, "peak_rss_mb": 1536}
@@ -73,7 +74,7 @@ def generate(out: Path, councils: int | None = None, persons: int = 5_000_000, m
         path = out / "national" / f"{name}.{fmt}"
         path.parent.mkdir(exist_ok=True)
         opts = "(HEADER, DELIMITER ',')" if fmt == "csv" else "(FORMAT parquet)"
-        con.execute(f"COPY ({sql}) TO '{path.as_posix()}' {opts}")
+        con.execute(f"COPY ({sql}) TO {sql_literal(path.as_posix())} {opts}")
         sizes[path.name] = con.execute(f"SELECT count(*) FROM ({sql})").fetchall()[0][0]
 
     params = {"needs": NEEDS, "phases": list(contract.PHASES)[:4], "years": years,

@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import contract
 from .config import PROJECT_ROOT, Config, load_config
-from .store import current_load_dir, kept_rows_sql, read_load_info, verify_load
+from .store import current_load_dir, kept_rows_sql, read_load_info, sql_literal, verify_load
 
 SQL_DIR = PROJECT_ROOT / "sql"
 
@@ -88,15 +88,14 @@ class Database:
                         # One edition only: every row of the dataset file is its only edition.
                         base = load_dir / f"{name.removesuffix('_all_editions')}.parquet"
                         if base.exists():
-                            literal = "'" + str(base).replace("'", "''") + "'"
-                            cur.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM read_parquet({literal}) '
-                                        f'WHERE NOT is_rollup')
+                            cur.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM '
+                                        f'read_parquet({sql_literal(str(base))}) WHERE NOT is_rollup')
                         continue
                     if path.exists():
                         # Views cannot take parameters: the name comes from the contract and
                         # the path is our own store's, quoted as a SQL string literal.
-                        literal = "'" + str(path).replace("'", "''") + "'"
-                        cur.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM read_parquet({literal})')
+                        cur.execute(f'CREATE OR REPLACE VIEW "{name}" AS SELECT * FROM '
+                                    f'read_parquet({sql_literal(str(path))})')
             finally:
                 cur.close()
             self.load_info = info

@@ -446,7 +446,7 @@ def _stored_columns(ds: contract.Dataset) -> list[str]:
     return cols + (["edition"] if ds.name != "benchmarks" else []) + ["source_file", "source_row", "is_rollup"]
 
 
-def _literal(text: str) -> str:
+def sql_literal(text: str) -> str:
     """A SQL string literal, for the few places that cannot take parameters (views); used only for
     paths inside the store and the names of loaded files."""
     return "'" + text.replace("'", "''") + "'"
@@ -462,9 +462,9 @@ def kept_rows_sql(load_dir: Path, entry: dict) -> str:
     for col, sql_type in contract.canonical_columns(ds):
         source = "time_period" if col == period else _q(col) if col in entry["columns"] else "NULL"
         select.append(f"CAST({source} AS {sql_type}) AS {_q(col)}")
-    select += ["CAST(NULL AS VARCHAR) AS edition", f"{_literal(entry['source_file'])} AS source_file",
+    select += ["CAST(NULL AS VARCHAR) AS edition", f"{sql_literal(entry['source_file'])} AS source_file",
                "CAST(file_row_number + 1 AS BIGINT) AS source_row", "false AS is_rollup"]
-    return (f"SELECT {', '.join(select)} FROM read_parquet({_literal(str(load_dir / entry['file']))}, "
+    return (f"SELECT {', '.join(select)} FROM read_parquet({sql_literal(str(load_dir / entry['file']))}, "
             f"file_row_number = true)")
 
 
@@ -580,7 +580,7 @@ def _latest_and_rollup(con, ds: contract.Dataset) -> list[str]:
 
 def _write_parquet(con, work: Path, kept: set[str] = frozenset()) -> None:
     def copy(sql: str, name: str) -> None:
-        con.execute(f"COPY ({sql}) TO '{(work / name).as_posix()}' (FORMAT parquet)")
+        con.execute(f"COPY ({sql}) TO {sql_literal((work / name).as_posix())} (FORMAT parquet)")
 
     for ds in contract.DATASETS.values():
         if ds.name in kept:  # its only source is a file kept as it is; load.json says how to read it
