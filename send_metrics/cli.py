@@ -98,14 +98,14 @@ def cmd_load(args) -> int:
     from .engine import Engine
     t0 = time.time()
     db = Database(config)
-    # Disclosure control warns when a small count is given away by figures published elsewhere:
-    # an analyst needs that as a plain note, not as a Python warning with a source line.
+    # Disclosure control warns when a small count may be given away by figures published
+    # elsewhere: an analyst needs that as a plain note, not as a Python warning with a source line.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         rows, years = Engine(db).compute_derived()
     db.close()
     for message in dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)):
-        print(f"note: disclosure control: {message}")
+        print(f"note: {message}")
     for w in caught:
         if not issubclass(w.category, RuntimeWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

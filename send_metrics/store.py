@@ -325,7 +325,6 @@ def _build(con, config: Config, files, hashes, previous: Path | None, work: Path
                      "t": round(time.time() - t0, 4), "at": now})
         if not display.startswith("(built-in)"):
             result.reports.append(report)
-        _drop_work_tables(con, raw)
     shutil.rmtree(adapted_dir, ignore_errors=True)
     _copy_kept_when_several(con, result, work)
     _count_persons_into_caseload(con, work, result.kept_as_is)
@@ -336,16 +335,6 @@ def _build(con, config: Config, files, hashes, previous: Path | None, work: Path
             result.notes += _latest_and_rollup(con, ds)
     _write_parquet(con, work, kept={e["dataset"] for e in result.kept_as_is})
     return result
-
-
-def _drop_work_tables(con, raw) -> None:
-    """A file's text copy and checked rows are not needed once its good rows are in: freeing them
-    keeps a large file's later steps in memory (under the memory limit DuckDB would spill them)."""
-    if raw is None:
-        return
-    for table in ("typed", f"{raw.table}_errors", f"{raw.table}_periods", raw.table):
-        con.execute(f"DROP TABLE IF EXISTS {_q(table)}")
-    con.execute(f"DROP VIEW IF EXISTS {_q(raw.table)}")
 
 
 def _expand_published(files, workdir: Path, result: LoadResult) -> list[tuple[str, Path]]:
@@ -397,7 +386,8 @@ def _carry_forward(con, previous: Path | None, display: str) -> int:
     except (OSError, ValueError):
         entries = []
     for entry in entries:
-        if entry.get("source_file") != display or not (previous / entry["file"]).exists():
+        if (entry.get("source_file") != display or entry.get("dataset") not in contract.DATASETS
+                or not (previous / entry["file"]).exists()):
             continue
         cols = ", ".join(_q(c) for c in _stored_columns(contract.DATASETS[entry["dataset"]]))
         try:
@@ -410,10 +400,9 @@ def _carry_forward(con, previous: Path | None, display: str) -> int:
 
 def _count_persons_into_caseload(con, work: Path, kept: list[dict]) -> None:
     """Person-level rows become caseload cells (count of people), one set per source file."""
-    con.execute(sql_template("persons_to_caseload"))
+    con.execute(sql_template("persons_to_caseload").format(persons="t_ehcp_persons"))
     for entry in kept:
-        con.execute(sql_template("persons_file_to_caseload"),
-                    {"path": str(work / entry["file"]), "file": entry["source_file"]})
+        con.execute(sql_template("persons_to_caseload").format(persons=f"({kept_rows_sql(work, entry)})"))
 
 
 def _keep_as_is(clean, path: Path, display: str, work: Path, result: LoadResult) -> FileReport:

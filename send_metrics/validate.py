@@ -183,12 +183,13 @@ def _all_trimmed(cur, table: str, name: str) -> bool:
     return bad == 0
 
 
-def _all_known_areas(cur, table: str, name: str, areas_table: str, with_level: bool) -> bool:
+def _all_known_areas(cur, table: str, name: str, areas_table: str, with_level: bool,
+                     params: dict | None = None) -> bool:
     level = ", area_level AS l" if with_level else ""
     level_check = " OR d.l IS DISTINCT FROM r.lvl" if with_level else ""
     bad = _scalar(cur, f"SELECT count(*) FROM (SELECT DISTINCT {_q(name)} AS v{level} FROM {table}) d "
                        f"LEFT JOIN (SELECT area_code, any_value(area_level) AS lvl FROM {areas_table} GROUP BY 1) r "
-                       f"ON r.area_code = d.v WHERE d.v IS NOT NULL AND (r.area_code IS NULL{level_check})")
+                       f"ON r.area_code = d.v WHERE d.v IS NOT NULL AND (r.area_code IS NULL{level_check})", params)
     return bad == 0
 
 
@@ -467,7 +468,8 @@ def clean_person_parquet(con: duckdb.DuckDBPyConnection, path: Path, areas_table
         types = {r[0]: r[1] for r in schema}
         dataset = next((d for d in contract.DATASETS.values()
                         if d.person_level and sorted(names) == sorted(d.required_names)), None)
-        if dataset is None or dataset.total_codes or dataset.not_greater or dataset.extra_checks:
+        if (dataset is None or dataset.total_codes or dataset.not_greater or dataset.extra_checks
+                or dataset.monthly or len(dataset.time_identifiers) != 1):
             return None
         if types.get("time_period") not in ("SMALLINT", "INTEGER", "BIGINT", "VARCHAR") or any(
                 types[n] != "VARCHAR" for n in names if n != "time_period"):
@@ -481,24 +483,18 @@ def clean_person_parquet(con: duckdb.DuckDBPyConnection, path: Path, areas_table
         if counts[0] == 0 or any(counts[1:]):
             return None
         latest = (today or dt.date.today()).year
-        allowed = [t for t in dataset.time_identifiers]
         bad_periods = cur.execute(
             f"SELECT count(*) FROM (SELECT DISTINCT CAST(time_period AS VARCHAR) AS tp, time_identifier AS ti "
             f"FROM {source}) WHERE NOT list_contains($ti, ti) OR NOT regexp_full_match(tp, '\\d{{4}}') "
             f"OR TRY_CAST(tp AS INTEGER) NOT BETWEEN 2000 AND $latest",
-            {**params, "ti": allowed, "latest": latest}).fetchall()[0][0]
-        if bad_periods or len(allowed) != 1 or dataset.monthly:
+            {**params, "ti": list(dataset.time_identifiers), "latest": latest}).fetchall()[0][0]
+        if bad_periods:
             return None
         for col in dataset.columns:
             if col.kind == "code" and col.name != "time_identifier" and not _all_allowed_exactly(
                     cur, source, col.name, col.allowed, params):
                 return None
-        unknown = cur.execute(
-            f"SELECT count(*) FROM (SELECT DISTINCT area_code, area_level FROM {source}) d "
-            f"LEFT JOIN (SELECT area_code, any_value(area_level) AS lvl FROM {areas_table} GROUP BY 1) r "
-            f"ON r.area_code = d.area_code WHERE r.area_code IS NULL OR r.lvl IS DISTINCT FROM d.area_level",
-            params).fetchall()[0][0]
-        if unknown:
+        if not _all_known_areas(cur, source, "area_code", areas_table, with_level=True, params=params):
             return None
         key = ", ".join("time_period" if k in ("year", "month") else _q(k) for k in dataset.key)
         # Repeated key hashes (a hash collision only sends the file to the row-by-row checks).
