@@ -118,7 +118,7 @@ def cmd_validate(args) -> int:
     import duckdb
 
     from .store import discover, reference_files
-    from .validate import validate_file
+    from .validate import add_known_areas, validate_file
     paths: list[Path] = []
     for raw in args.paths:
         p = Path(raw)
@@ -142,8 +142,8 @@ def cmd_validate(args) -> int:
     failed = 0
     for p in paths:
         report, raw, v = validate_file(p, con)
-        if report.ok is True and report.dataset == "areas":
-            con.execute("INSERT INTO areas_ref SELECT area_code, area_level FROM typed")
+        if v is not None:
+            add_known_areas(con, v)
         for line in report.lines():
             print(line)
         failed += not report.ok

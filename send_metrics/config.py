@@ -7,9 +7,17 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SQL_DIR = PROJECT_ROOT / "sql"
+
+
+@lru_cache(maxsize=64)
+def sql_text(name: str) -> str:
+    """A query kept in sql/<name>.sql (the loader's, the engine's and the pages' SQL all live there)."""
+    return (SQL_DIR / f"{name}.sql").read_text()
 
 SETTINGS: dict[str, tuple[str, str]] = {
     # name: (default, meaning)

@@ -9,17 +9,14 @@ swapped to it on the next query; the app never needs restarting.
 from __future__ import annotations
 
 import threading
-from functools import lru_cache
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from . import contract
-from .config import PROJECT_ROOT, Config, load_config
+from .config import Config, load_config, sql_text
 from .store import current_load_dir, kept_rows_sql, read_load_info, sql_literal, verify_load
-
-SQL_DIR = PROJECT_ROOT / "sql"
 
 # Tables every load provides, besides one per dataset.
 EXTRA_TABLES = ("quarantine", "manifest", "rollup_map", "areas_all_editions")
@@ -27,12 +24,6 @@ EXTRA_TABLES = ("quarantine", "manifest", "rollup_map", "areas_all_editions")
 
 class NoData(Exception):
     """There is no complete load to read; the message says what to do."""
-
-
-@lru_cache(maxsize=64)
-def sql_text(name: str) -> str:
-    """A query kept in sql/<name>.sql."""
-    return (SQL_DIR / f"{name}.sql").read_text()
 
 
 class Database:

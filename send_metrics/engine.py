@@ -20,7 +20,8 @@ import pandas as pd
 
 from . import contract, disclosure, stats
 from .catalogue import Measure, load_catalogue, measures_by_id
-from .db import Database, sql_text
+from .config import sql_text
+from .db import Database
 
 ENGLAND = "E92000001"
 Z_LEVELS = {"95": 0.95, "998": 0.998}

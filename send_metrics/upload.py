@@ -29,7 +29,7 @@ import duckdb
 from .config import Config, load_config
 from .readers import SUPPORTED_SUFFIXES
 from .store import LoadResult, current_load_dir, load, reference_files
-from .validate import FileReport, validate_file
+from .validate import FileReport, add_known_areas, validate_file
 
 PENDING_DIR = "pending"
 MAX_NAME = 100
@@ -186,11 +186,8 @@ def check_staged(path: Path, config: Config | None = None, display: str | None =
             targets.sort(key=lambda t: 0 if t[0].endswith("-> areas]") else 1)
         for name, p in targets:
             report, _raw, validated = validate_file(p, con, display=name)
-            if report.dataset == "areas" and validated is not None and validated.good_sql:
-                try:
-                    con.execute("INSERT INTO areas_ref SELECT area_code, area_level FROM typed")
-                except duckdb.Error:
-                    pass
+            if validated is not None:
+                add_known_areas(con, validated)
             out.reports.append(report)
     finally:
         con.close()

@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from . import contract
+from .config import sql_text
 from .contract import Dataset
 from .readers import RawTable, UnreadableFile, read_raw
 
@@ -193,6 +194,24 @@ def _all_known_areas(cur, table: str, name: str, areas_table: str, with_level: b
     return bad == 0
 
 
+# A cell matching one of these is read exactly as the general number expressions read it (no
+# separators, spaces or signs; at most 15 digits, so within LARGEST_NUMBER).
+PLAIN_WHOLE_NUMBER = "[0-9]{1,15}"
+PLAIN_DECIMAL = "[0-9]{1,15}([.][0-9]{1,15})?"
+
+
+def _plain_numbers(cur, table: str, col: contract.Column, decimal_comma: bool) -> bool:
+    """True when every distinct value of an indicator column is a plain non-negative number, a
+    symbol exactly as the contract spells it, or (when the column is optional) empty."""
+    if col.kind not in ("count", "number"):
+        return False  # weights have a range to check row by row
+    pattern = PLAIN_WHOLE_NUMBER if col.kind == "count" or decimal_comma else PLAIN_DECIMAL
+    others = _scalar(cur, f"SELECT count(*) FROM (SELECT DISTINCT {_q(col.name)} AS v FROM {table}) "
+                          f"WHERE NOT coalesce(regexp_full_match(v, $pattern) OR list_contains($symbols, v), "
+                          f"$optional)", {"pattern": pattern, "symbols": SYMBOL_LIST, "optional": not col.required})
+    return others == 0
+
+
 def _period_lookup(cur, table: str, period: str, bad: str, pcol: str, params: dict) -> str | None:
     """A temp table of each distinct (time_period, time_identifier) with its period and problem."""
     pairs = _scalar(cur, f"SELECT count(*) FROM (SELECT DISTINCT time_period, time_identifier FROM {table})")
@@ -287,6 +306,13 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
             check(name, f"{_q(name)} IS NULL",
                   f"'not an allowed {name.replace('_', ' ')} (allowed: {shown})'", value_sql=_q(name))
             continue
+        if col.is_indicator and _plain_numbers(pre, raw.table, col, decimal_comma):
+            # Plain numbers and exact symbols only: a cast, and no per-row check.
+            value = f"{raw.table}.{_q(name)}"
+            select.append(f"CASE WHEN list_contains($symbols, {value}) THEN {value} END AS {_q(name + '_symbol')}")
+            select.append(f"TRY_CAST({value} AS {'BIGINT' if col.kind == 'count' else 'DOUBLE'}) AS {_q(name)}")
+            params["symbols"] = SYMBOL_LIST
+            continue
         if col.kind == "area" and _all_trimmed(pre, raw.table, name):
             select.append(f"{raw.table}.{_q(name)} AS {_q(name)}")
             if col.required:
@@ -363,11 +389,12 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
     pre.close()
     inner_sql = f"SELECT {', '.join(select)} FROM {raw.table} {' '.join(joins)}"
     typed_sql = f"SELECT *{''.join(', ' + o for o in outer)} FROM ({inner_sql})"
+    # The typed rows are read by the checks and then by the loader's insert. When every column took
+    # a fast path they are a cheap projection of the raw table, recomputed where needed (only the
+    # columns each query uses); otherwise they are worked out once per query.
+    with_typed = f"WITH typed AS {'NOT ' if not outer else ''}MATERIALIZED ({typed_sql}) "
     cur = con.cursor()
     try:
-        pass
-        sql = f"CREATE OR REPLACE TABLE typed AS {typed_sql}"
-        cur.execute(sql, used_params(sql, params))
         if dataset.name != "areas":
             for a in area_cols:
                 if a in present:
@@ -415,7 +442,7 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
                     f"WHERE v = '{total}' AND broken_down")
         errors = f"{raw.table}_errors"
         cur.execute(f"DROP TABLE IF EXISTS {errors}")
-        sql = (f"CREATE OR REPLACE TABLE {errors} AS {row_checks} UNION ALL {duplicates}{partitions} "
+        sql = (f"CREATE OR REPLACE TABLE {errors} AS {with_typed}{row_checks} UNION ALL {duplicates}{partitions} "
                f"ORDER BY _line, col")
         cur.execute(sql, used_params(sql, params))
         for line, column, reason in raw.row_problems:
@@ -435,9 +462,16 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
     out_cols = [c for c, _t in contract.canonical_columns(dataset)]
     if dataset.name != "benchmarks":
         out_cols.append("edition")
-    good_sql = (f"SELECT {', '.join(_q(c) for c in out_cols)}, _line AS source_row FROM typed "
+    good_sql = (f"{with_typed}SELECT {', '.join(_q(c) for c in out_cols)}, _line AS source_row FROM typed "
                 f"WHERE _line NOT IN (SELECT _line FROM {raw.table}_errors)")
     return Validated(report, good_sql, used_params(good_sql, params))
+
+
+def add_known_areas(con: duckdb.DuckDBPyConnection, validated: Validated, areas_table: str = "areas_ref") -> None:
+    """The good rows of a checked areas file become known areas for the files checked after it."""
+    if validated.report.dataset == "areas" and validated.good_sql is not None:
+        con.execute(f"INSERT INTO {areas_table} SELECT area_code, area_level FROM ({validated.good_sql})",
+                    validated.params)
 
 
 @dataclass
@@ -446,20 +480,23 @@ class CleanParquet:
     dataset: Dataset
     rows: int
     columns: list[str]
+    cells: str  # table: one row per distinct combination of the non-identifier columns, with `persons`
 
 
-def clean_person_parquet(con: duckdb.DuckDBPyConnection, path: Path, areas_table: str = "areas_ref",
+def clean_person_parquet(con: duckdb.DuckDBPyConnection, path: Path, cells: str, areas_table: str = "areas_ref",
                          today: dt.date | None = None) -> CleanParquet | None:
-    """Check a person-level Parquet file column by column, without copying its rows.
+    """Check a person-level Parquet file as a whole, without copying its rows.
 
     A case-management extract is the largest file a partnership loads (millions of rows) and is
-    usually clean. When its columns are exactly the contract's, already in canonical form
-    (codes as the contract spells them, trimmed identifiers, January census years), every check
-    of :func:`validate_raw` can be answered from the columns' distinct values, one counting pass
-    and one duplicate-key count; the loader then keeps the file as it is instead of copying every
-    row twice. Returns None as soon as anything is not so (a doubt is enough): the file then takes
-    the general per-row validation, which reports each problem with its row and column, and gives
-    the same rows for a clean file."""
+    usually clean. When its columns are exactly the contract's and already in canonical form
+    (codes as the contract spells them, tidy identifiers, January census years), every check of
+    :func:`validate_raw` can be answered from two passes over the file: one counts people by every
+    column except the identifier into the table `cells` (whose few rows then answer the
+    code, area, period and empty-cell checks, and become the caseload), one counts repeated keys
+    and untidy identifiers. The loader then keeps the file as it is instead of copying every row
+    twice. Returns None as soon as anything is not so (a doubt is enough): the file then takes the
+    general per-row validation, which reports each problem with its row and column, and gives the
+    same rows for a clean file."""
     cur = con.cursor()
     try:
         source, params = "read_parquet($p)", {"p": str(path)}
@@ -474,35 +511,43 @@ def clean_person_parquet(con: duckdb.DuckDBPyConnection, path: Path, areas_table
         if types.get("time_period") not in ("SMALLINT", "INTEGER", "BIGINT", "VARCHAR") or any(
                 types[n] != "VARCHAR" for n in names if n != "time_period"):
             return None
-        text = [c.name for c in dataset.columns if c.kind == "text" and c.name in names]
-        nulls = ", ".join(f"count(*) FILTER (WHERE {_q(n)} IS NULL)" for n in names)
-        untidy = " OR ".join(f"{_q(n)} = '' OR {_q(n)} <> trim({_q(n)}) OR left({_q(n)}, 1) IN ('=', '+', '-', '@')"
-                             for n in text) or "false"
-        counts = cur.execute(f"SELECT count(*), {nulls}, count(*) FILTER (WHERE {untidy}) FROM {source}",
-                             params).fetchall()[0]
-        if counts[0] == 0 or any(counts[1:]):
+        text = {c.name for c in dataset.columns if c.kind == "text"}
+        ids = [n for n in names if n in text]
+        if not ids or any(k not in ids for k in dataset.key if k not in ("year", "month")):
+            return None  # the cells would not be few: leave such a file to the general path
+        grouped = [n for n in names if n not in ids]
+        cols = ", ".join(_q(n) for n in grouped)
+        counted = sql_text("person_cells").format(columns=cols, persons=source)
+        cur.execute(f"CREATE OR REPLACE TABLE {cells} AS {counted}", params)
+        empty = " OR ".join(f"{_q(n)} IS NULL" for n in grouped)
+        rows, empty_cells = cur.execute(f"SELECT sum(persons), count(*) FILTER (WHERE {empty}) "
+                                        f"FROM {cells}").fetchall()[0]
+        if not rows or empty_cells:
             return None
         latest = (today or dt.date.today()).year
         bad_periods = cur.execute(
             f"SELECT count(*) FROM (SELECT DISTINCT CAST(time_period AS VARCHAR) AS tp, time_identifier AS ti "
-            f"FROM {source}) WHERE NOT list_contains($ti, ti) OR NOT regexp_full_match(tp, '\\d{{4}}') "
+            f"FROM {cells}) WHERE NOT list_contains($ti, ti) OR NOT regexp_full_match(tp, '\\d{{4}}') "
             f"OR TRY_CAST(tp AS INTEGER) NOT BETWEEN 2000 AND $latest",
-            {**params, "ti": list(dataset.time_identifiers), "latest": latest}).fetchall()[0][0]
+            {"ti": list(dataset.time_identifiers), "latest": latest}).fetchall()[0][0]
         if bad_periods:
             return None
         for col in dataset.columns:
             if col.kind == "code" and col.name != "time_identifier" and not _all_allowed_exactly(
-                    cur, source, col.name, col.allowed, params):
+                    cur, cells, col.name, col.allowed):
                 return None
-        if not _all_known_areas(cur, source, "area_code", areas_table, with_level=True, params=params):
+        if not _all_known_areas(cur, cells, "area_code", areas_table, with_level=True):
             return None
         key = ", ".join("time_period" if k in ("year", "month") else _q(k) for k in dataset.key)
+        # Identifiers must be as the general path would store them: not empty, trimmed, not a formula.
+        untidy = " OR ".join(f"{_q(n)} IS NULL OR {_q(n)} = '' OR ascii({_q(n)}) IN (61, 43, 45, 64) "
+                             f"OR {_q(n)} <> trim({_q(n)})" for n in ids)
         # Repeated key hashes (a hash collision only sends the file to the row-by-row checks).
-        repeated = cur.execute(f"SELECT count(*) FROM (SELECT hash({key}) AS h FROM {source} GROUP BY h "
-                               f"HAVING count(*) > 1)", params).fetchall()[0][0]
-        if repeated:
+        repeated, untidy_ids = cur.execute(f"SELECT count(*) - count(DISTINCT hash({key})), "
+                                           f"count(*) FILTER (WHERE {untidy}) FROM {source}", params).fetchall()[0]
+        if repeated or untidy_ids:
             return None
-        return CleanParquet(dataset, int(counts[0]), names)
+        return CleanParquet(dataset, int(rows), names, cells)
     except duckdb.Error:
         return None
     finally:
