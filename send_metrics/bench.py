@@ -136,6 +136,50 @@ def plain_duckdb_read(folder: Path) -> float:
     return elapsed
 
 
+def ingest_floor(folder: Path, load_dir: Path) -> dict:
+    """The work any loader that checks these files and keeps a columnar store must do, each part
+    at DuckDB's own speed with no checking logic at all: read every CSV as text (a cell must be
+    seen as written to be checked), hash every input (to know what changed), prove the person
+    keys unique and count people into cells (the caseload), and write the same Parquet files the
+    store holds (copied into memory first, so only the writing is timed). Validation, quarantine,
+    roll-ups and duplicate checks across files come on top, so ours / plain cannot go below
+    floor / plain."""
+    from .store import file_sha256
+    con = duckdb.connect()
+    con.execute("SET checkpoint_threshold = '1TB'")  # as the loader: an in-memory database
+    parts = {}
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    t0 = time.perf_counter()
+    for i, path in enumerate(p for p in files if p.suffix == ".csv"):
+        con.execute(f"CREATE TABLE t{i} AS SELECT * FROM read_csv($p, all_varchar = true)", {"p": str(path)})
+    parts["read_csv_as_text_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for path in files:
+        file_sha256(path)
+    parts["hash_inputs_s"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for i, path in enumerate(p for p in files if p.suffix == ".parquet"):
+        names = [r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet($p)", {"p": str(path)}).fetchall()]
+        ds = next(d for d in contract.DATASETS.values() if d.person_level and sorted(names) == sorted(d.required_names))
+        ids = [c.name for c in ds.columns if c.kind == "text" and c.name in names]
+        key = ", ".join("time_period" if k in ("year", "month") else k for k in ds.key)
+        con.execute(f"SELECT count(*) - count(DISTINCT hash({key})) FROM read_parquet($p)", {"p": str(path)}).fetchall()
+        con.execute(f"CREATE TABLE cells{i} AS SELECT * EXCLUDE ({', '.join(ids)}), count(*) AS persons "
+                    f"FROM read_parquet($p) GROUP BY ALL", {"p": str(path)})
+    parts["person_keys_and_cells_s"] = time.perf_counter() - t0
+    outputs = [p for p in sorted(load_dir.glob("*.parquet")) if ".kept-" not in p.name]
+    for i, path in enumerate(outputs):
+        con.execute(f"CREATE TABLE o{i} AS SELECT * FROM read_parquet($p)", {"p": str(path)})
+    out = Path(tempfile.mkdtemp(prefix="send-floor-"))
+    t0 = time.perf_counter()
+    for i, _ in enumerate(outputs):
+        con.execute(f"COPY o{i} TO {sql_literal((out / f'{i}.parquet').as_posix())} (FORMAT parquet)")
+    parts["write_store_s"] = time.perf_counter() - t0
+    shutil.rmtree(out, ignore_errors=True)
+    con.close()
+    return {k: round(v, 2) for k, v in parts.items()} | {"total_s": round(sum(parts.values()), 2)}
+
+
 def timed_load(data_dir: Path, store: Path):
     from .store import load
     config = replace(load_config(data_dir), store_dir=store)
@@ -325,6 +369,7 @@ def _run(work: Path, quick: bool, runs: int, log) -> dict:
     config = replace(load_config(data), store_dir=work / "store")
     from .store import current_load_dir
     load_dir = current_load_dir(config.store_dir)
+    floor = ingest_floor(data, load_dir)
     log("measures ...")
     measures = compare_measures(config, load_dir)
     log("pages at national scale ...")
@@ -336,6 +381,7 @@ def _run(work: Path, quick: bool, runs: int, log) -> dict:
         "data_rows": sizes, "total_rows": int(sum(sizes.values())),
         "ingest_s": round(ours, 2), "plain_duckdb_s": round(plain, 2),
         "ingest_overhead_vs_duckdb": round(ours / plain, 2),
+        "ingest_floor": floor, "ingest_floor_vs_duckdb": round(floor["total_s"] / plain, 2),
         "measure_table_s": loader["measure_table_s"],
         "loader_rss_mb": loader["rss_mb"], "app_rss_mb": app["rss_mb"],
         "measures_ours_s": round(measures["ours_s"], 3), "measures_pandas_s": round(measures["pandas_s"], 3),
@@ -414,6 +460,8 @@ def write_markdown(r: dict, path: Path = PROJECT_ROOT / "BENCHMARKS.md") -> None
         "## Results against the targets", "",
         "| measure | result | target | met |", "|---|---|---|---|",
         f"| ingest overhead vs DuckDB plain read | {r['ingest_overhead_vs_duckdb']}x ({r['ingest_s']} s vs {r['plain_duckdb_s']} s) | <= 2.0x | {r['targets_met']['ingest_overhead']} |",
+        f"| lower bound for any loader that checks and stores these files (see below) | "
+        f"{r['ingest_floor_vs_duckdb']}x ({r['ingest_floor']['total_s']} s vs {r['plain_duckdb_s']} s) | (not a target) | |",
         f"| measures speed-up vs pandas (results equal: {r['measures_equal']}) | {r['measures_speedup_vs_pandas']}x ({r['measures_ours_s']} s vs {r['measures_pandas_s']} s) | >= 3x | {r['targets_met']['measures_speedup']} |",
         f"| cold start to first page | {r['cold_start_s']} s | <= 5 s | {r['targets_met']['cold_start']} |",
         f"| peak RSS of the product's processes (loader {r['loader_rss_mb']} MB, dashboard {r['app_rss_mb']} MB) | "
@@ -444,6 +492,14 @@ def write_markdown(r: dict, path: Path = PROJECT_ROOT / "BENCHMARKS.md") -> None
               "checked) and by writing Parquet; it grows linearly with rows. A clean person-level Parquet extract "
               "is checked column by column (distinct values, one counting pass, one duplicate-key count) and kept "
               "in the store as it is.",
+              f"- The lower bound above times, in the same run and at DuckDB's own speed with no checking logic, "
+              f"the parts of a load no design can skip: reading every CSV as text "
+              f"({r['ingest_floor']['read_csv_as_text_s']} s), hashing the inputs ({r['ingest_floor']['hash_inputs_s']} s), "
+              f"proving the person keys unique and counting people into caseload cells "
+              f"({r['ingest_floor']['person_keys_and_cells_s']} s), and writing the store's Parquet files "
+              f"({r['ingest_floor']['write_store_s']} s). DuckDB's plain read does none of the last three, so "
+              f"ingest / plain read cannot go below {r['ingest_floor_vs_duckdb']}x on these files, before any "
+              "validation, quarantine or roll-up.",
               "- When a partnership outgrows one machine: the store is plain Parquet, so it can live on shared object "
               "storage (S3 or Azure Blob) read by DuckDB's httpfs; the loader runs as a scheduled job and publishes a "
               "new load by replacing the CURRENT pointer; several stateless app replicas behind a load balancer each "

@@ -479,13 +479,18 @@ def _cross_file_duplicates(con) -> None:
         table = _q("t_" + ds.name)
         if con.execute(f"SELECT count(DISTINCT source_file) FROM {table}").fetchall()[0][0] < 2:
             continue  # duplicates within one file were already quarantined by validation
-        key = ", ".join(_q(k) for k in _key_columns(ds))
+        key_cols = _key_columns(ds)
+        key = ", ".join(_q(k) for k in key_cols)
         ed = "coalesce(edition, '')"
-        # Repeated key hashes first (a hash aggregate), so the exact window only sees those rows.
+        # Only rows whose area (part of the key) comes from more than one file can repeat a key
+        # across files: a cheap low-cardinality aggregate narrows the search to those.
+        shared = (f"area_code IN (SELECT area_code FROM {table} GROUP BY area_code "
+                  f"HAVING count(DISTINCT source_file) > 1)" if "area_code" in key_cols else "true")
+        # Repeated key hashes next (a hash aggregate), so the exact window only sees those rows.
         key_hash = f"hash({key}, {ed})"
         dup = (f"SELECT rowid AS rid, source_file, source_row, first_value(source_file) OVER w AS first_file, "
-               f"row_number() OVER w AS n FROM {table} WHERE {key_hash} IN (SELECT {key_hash} AS h FROM {table} "
-               f"GROUP BY h HAVING count(*) > 1) WINDOW w AS (PARTITION BY {key}, {ed} "
+               f"row_number() OVER w AS n FROM {table} WHERE {shared} AND {key_hash} IN (SELECT {key_hash} AS h "
+               f"FROM {table} WHERE {shared} GROUP BY h HAVING count(*) > 1) WINDOW w AS (PARTITION BY {key}, {ed} "
                f"ORDER BY source_file = 'rollup', rowid)")
         con.execute(f"CREATE OR REPLACE TEMP TABLE _dups AS SELECT * FROM ({dup}) WHERE n > 1 "
                     f"AND source_file <> first_file")

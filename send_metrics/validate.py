@@ -462,8 +462,9 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
     out_cols = [c for c, _t in contract.canonical_columns(dataset)]
     if dataset.name != "benchmarks":
         out_cols.append("edition")
-    good_sql = (f"{with_typed}SELECT {', '.join(_q(c) for c in out_cols)}, _line AS source_row FROM typed "
-                f"WHERE _line NOT IN (SELECT _line FROM {raw.table}_errors)")
+    # A file with no problem rows (the usual case) needs no anti-join against its errors.
+    good_rows = f" WHERE _line NOT IN (SELECT _line FROM {raw.table}_errors)" if bad_rows else ""
+    good_sql = f"{with_typed}SELECT {', '.join(_q(c) for c in out_cols)}, _line AS source_row FROM typed{good_rows}"
     return Validated(report, good_sql, used_params(good_sql, params))
 
 

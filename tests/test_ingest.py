@@ -82,6 +82,23 @@ def test_duplicate_key_and_numerator_above_denominator(data_dir):
     assert "plans_issued_20wk_ex (8) is greater than plans_issued_ex (7)" in reasons
 
 
+def test_the_same_figure_in_two_files_loads_once(data_dir):
+    write(data_dir / "a_caseload.csv", caseload(GOOD))
+    write(data_dir / "b_caseload.csv", caseload([
+        GOOD[0].replace(",12", ",99"),  # same key as a_caseload.csv row 2: the first file wins
+        "2024,January,LOC-MILLOM,locality,SEMH,5to10,mainstream,4",  # same area, another key: loads
+        "2024,January,LOC-ALLERDALE,locality,ASD,5to10,mainstream,6",  # an area only this file has
+    ]))
+    config = load_config(data_dir)
+    load(config)
+    assert sorted(loaded(config)) == [("LOC-ALLERDALE", 6), ("LOC-CARLISLE", 30), ("LOC-EDEN", 7),
+                              ("LOC-MILLOM", 4), ("LOC-MILLOM", 12)]
+    d = current_load_dir(config.store_dir)
+    q = parquet(d / "quarantine.parquet", "SELECT source_file, source_row, reason FROM read_parquet($p)")
+    assert q == [("b_caseload.csv", 2, "duplicate key: the same figure (same key and edition) is already "
+                                        "loaded from a_caseload.csv")]
+
+
 def test_symbols_are_kept_and_never_zero(data_dir):
     write(data_dir / "caseload.csv", caseload(GOOD + ["2024,January,LOC-MILLOM,locality,SLCN,5to10,mainstream,c",
                                                       "2024,January,LOC-MILLOM,locality,HI,5to10,mainstream,low"]))
