@@ -567,10 +567,10 @@ def _latest_and_rollup(con, ds: contract.Dataset) -> list[str]:
                      "'rollup' AS source_file", "NULL AS source_row", "true AS is_rollup"]
     final_select = [s for s in final_select if s]
     group = ["r.ancestor", f"f.{period}"] + [f"f.{_q(c)}" for c in filters]
-    sql = sql_text("rollup").format(table=_q(ds.name), period=period,
-                                        select_list=", ".join(final_select), group_list=", ".join(group))
-    con.execute(sql)
-    missing = con.execute(sql_text("incomplete_rollups").format(table=_q(ds.name), period=period)).fetchall()
+    con.execute(sql_text("rollup_coverage").format(table=_q(ds.name), period=period))
+    con.execute(sql_text("rollup").format(table=_q(ds.name), period=period,
+                                          select_list=", ".join(final_select), group_list=", ".join(group)))
+    missing = con.execute(sql_text("incomplete_rollups")).fetchall()
     notes = []
     if missing:
         by_area: dict[str, list[str]] = {}

@@ -99,6 +99,21 @@ def test_the_same_figure_in_two_files_loads_once(data_dir):
                                         "loaded from a_caseload.csv")]
 
 
+def test_parents_are_summed_only_when_every_member_locality_has_rows(data_dir):
+    write(data_dir / "caseload.csv", caseload(GOOD + ["2024,January,LOC-CARLISLE,locality,SLCN,11to15,special,5"]))
+    config = load_config(data_dir)
+    result = load(config)
+    parents = dict(parquet(current_load_dir(config.store_dir) / "ehcp_caseload.parquet",
+                           "SELECT area_code, sum(ehc_plans) FROM read_parquet($p) WHERE is_rollup GROUP BY 1"))
+    # Carlisle and Eden districts each have one member locality, which has rows: built as sums.
+    assert parents == {"E07000028": 35, "E07000030": 7}
+    notes = " | ".join(result.notes)
+    # Copeland has Millom but not the rest of Copeland; Cumberland has two of its four localities.
+    assert "ehcp_caseload: E07000029 not built for 2024 (1/2 localities)" in notes
+    assert "ehcp_caseload: E06000063 not built for 2024 (2/4 localities)" in notes
+    assert "E07000028 not built" not in notes
+
+
 def test_symbols_are_kept_and_never_zero(data_dir):
     write(data_dir / "caseload.csv", caseload(GOOD + ["2024,January,LOC-MILLOM,locality,SLCN,5to10,mainstream,c",
                                                       "2024,January,LOC-MILLOM,locality,HI,5to10,mainstream,low"]))
