@@ -137,8 +137,8 @@ def cmd_validate(args) -> int:
     con.execute("INSERT INTO areas_ref SELECT area_code, area_level FROM read_csv($p, all_varchar=true)",
                 {"p": str(reference_files()[0])})
     # Areas files among the inputs extend the known areas before the other files are checked.
-    from .store import _header_dataset
-    paths.sort(key=lambda p: 0 if _header_dataset(p) == "areas" else 1)
+    from .store import header_dataset
+    paths.sort(key=lambda p: 0 if header_dataset(p, con) == "areas" else 1)
     failed = 0
     for p in paths:
         report, raw, v = validate_file(p, con)

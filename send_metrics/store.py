@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,8 +34,9 @@ import duckdb
 
 from . import contract
 from .config import SQL_DIR, Config, load_config, sql_text
-from .readers import SUPPORTED_SUFFIXES
-from .validate import FileReport, clean_person_parquet, quarantine_rows_sql, validate_file
+from .readers import SUPPORTED_SUFFIXES, RawTable
+from .validate import (CleanParquet, FileReport, Validated, clean_person_parquet,
+                       quarantine_rows_sql, validate_file)
 
 LOADER_VERSION = "1"
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
@@ -139,12 +141,18 @@ def _connect(config: Config, tmp: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _header_dataset(path: Path) -> str | None:
-    """Cheap look at the header only, to order files (areas before everything else)."""
+def header_dataset(path: Path, con) -> str | None:
+    """Cheap look at the header only (a Parquet file's schema), to order files (areas before
+    everything else) and to know which files may define areas."""
     from .readers import detect_delimiter, normalise_name
     from .validate import detect_dataset
     if path.suffix.lower() == ".parquet":
-        return None
+        try:
+            names = [r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet($p)", {"p": str(path)}).fetchall()]
+        except duckdb.Error:
+            return None
+        ds, _ = detect_dataset([normalise_name(c) for c in names])
+        return ds.name if ds else None
     try:
         with open(path, "rb") as fh:
             first = fh.readline(65536).decode("utf-8", errors="replace")
@@ -268,63 +276,77 @@ def _create_tables(con) -> None:
                    message VARCHAR, edition VARCHAR, seconds DOUBLE, loaded_at TIMESTAMP)""")
 
 
+@dataclass
+class _Checked:
+    """One file's check, done in its own tables (see :func:`_check`) and recorded in file order."""
+    display: str
+    path: Path
+    clean: CleanParquet | None
+    report: FileReport | None
+    raw: RawTable | None
+    validated: Validated | None
+    started: float
+
+
+def _may_define_areas(display: str, datasets: dict[str, str | None]) -> bool:
+    """Built-in reference files, areas files, and files whose header names no dataset (checked
+    alone, to be safe) may change the known areas."""
+    if display.startswith("(built-in)"):
+        return True
+    if display.endswith("]") and " -> " in display:  # a published file's adapted output
+        return display.endswith("-> areas]")
+    return datasets.get(display) in ("areas", None)
+
+
+def _check(con, index: int, display: str, path: Path) -> _Checked:
+    """Check one file. Everything it creates is named after the file's position (raw_<n>...,
+    _person_cells_<n>) and it only reads the known areas, so files are checked side by side."""
+    started = time.time()
+    cur = con.cursor()
+    try:
+        clean = (clean_person_parquet(cur, path, cells=f"_person_cells_{index}")
+                 if path.suffix.lower() == ".parquet" else None)
+        if clean is not None:
+            return _Checked(display, path, clean, None, None, None, started)
+        report, raw, validated = validate_file(path, cur, display=display, table=f"raw_{index}")
+        return _Checked(display, path, None, report, raw, validated, started)
+    finally:
+        cur.close()
+
+
 def _build(con, config: Config, files, hashes, previous: Path | None, work: Path) -> LoadResult:
     _create_tables(con)
     result = LoadResult(changed=True, load_id=None)
     reference = [(f"(built-in) {p.name}", p) for p in reference_files()]
     order = {name: i for i, name in enumerate(DATASET_ORDER)}
-    user_files = sorted(files, key=lambda f: (order.get(_header_dataset(f[1]) or "", len(order)), f[0]))
+    datasets = {name: header_dataset(path, con) for name, path in files}
+    user_files = sorted(files, key=lambda f: (order.get(datasets[f[0]] or "", len(order)), f[0]))
     # Areas are needed before anything is checked; an empty areas_ref lets the reference load.
     con.execute("CREATE TABLE areas_ref (area_code VARCHAR, area_level VARCHAR)")
     now = dt.datetime.now()
     adapted_dir = work / "_adapted"
-    for display, path in reference + _expand_published(user_files, adapted_dir, result):
-        t0 = time.time()
-        clean = (clean_person_parquet(con, path, cells=f"_person_cells_{len(result.kept_as_is)}")
-                 if path.suffix.lower() == ".parquet" else None)
-        if clean is not None:
-            report, raw, validated = _keep_as_is(clean, path, display, work, result), None, None
-        else:
-            report, raw, validated = validate_file(path, con, display=display)
-        dataset = report.dataset
-        status, message = "loaded", ""
-        if clean is not None:
-            message = "passed every check as a whole; kept as it is"
-        elif report.fatal or validated is None or validated.good_sql is None:
-            status, message = "rejected", report.fatal or "could not be read"
-            kept = _carry_forward(con, previous, display)
-            if kept:
-                message += f"; kept {kept} rows loaded from this file previously"
-                report.notes.append(f"kept {kept} rows from the previous load of this file")
-        else:
-            table = _q("t_" + dataset)
-            cols = [c for c, _ in contract.canonical_columns(contract.DATASETS[dataset])]
-            if dataset != "benchmarks":
-                cols.append("edition")
-            col_sql = ", ".join(_q(c) for c in cols)
-            con.execute(f"INSERT INTO {table} ({col_sql}, source_row, source_file) "
-                        f"SELECT {col_sql}, source_row, $file FROM ({validated.good_sql})",
-                        {**validated.params, "file": display})
-            con.execute(f"INSERT INTO quarantine SELECT $file, $ds, source_row, column_name, value, reason, "
-                        f"raw_row FROM ({quarantine_rows_sql(raw)})", {"file": display, "ds": dataset})
-            if report.problems:
-                status = "loaded with problems"
-                message = f"{len(report.problems)} problems in {report.rows_quarantined} rows"
-            if dataset == "areas":
-                con.execute("DELETE FROM areas_ref")
-                con.execute("INSERT INTO areas_ref SELECT area_code, any_value(area_level) FROM t_areas GROUP BY 1")
-        edition = None
-        if dataset and dataset != "benchmarks" and status != "rejected":
-            row = con.execute(f"SELECT max(edition) FROM {_q('t_' + dataset)} WHERE source_file = $f",
-                              {"f": display}).fetchall()
-            edition = row[0][0] if row else None
-        con.execute("INSERT INTO manifest VALUES ($f, $d, $h, $s, $r, $l, $q, $m, $e, $t, $at)",
-                    {"f": display, "d": dataset, "h": hashes.get(display) or file_sha256(path), "s": status,
-                     "r": report.rows_read, "l": report.rows_loaded if status != "rejected" else 0,
-                     "q": report.rows_quarantined, "m": message, "e": edition,
-                     "t": round(time.time() - t0, 4), "at": now})
-        if not display.startswith("(built-in)"):
-            result.reports.append(report)
+
+    def record(checked: _Checked) -> None:
+        _record(con, checked, result, hashes, previous, work, now)
+
+    # Files are checked two at a time (the checks are mostly small queries that leave a core idle)
+    # and recorded strictly in file order, so the result is the same as checking them one by one:
+    # the first file still wins a duplicate, and a file that defines areas is checked alone, after
+    # every file before it is recorded and before any file after it starts.
+    workers = max(1, min(2, config.duckdb_threads))
+    pending: list = []
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for index, (display, path) in enumerate(reference + _expand_published(user_files, adapted_dir, result)):
+            defines_areas = _may_define_areas(display, datasets)
+            if defines_areas or len(pending) >= workers:
+                while pending and (defines_areas or len(pending) >= workers):
+                    record(pending.pop(0).result())
+            if defines_areas:
+                record(_check(con, index, display, path))
+            else:
+                pending.append(pool.submit(_check, con, index, display, path))
+        for future in pending:
+            record(future.result())
     shutil.rmtree(adapted_dir, ignore_errors=True)
     _copy_kept_when_several(con, result, work)
     _count_persons_into_caseload(con, result)
@@ -335,6 +357,55 @@ def _build(con, config: Config, files, hashes, previous: Path | None, work: Path
             result.notes += _latest_and_rollup(con, ds)
     _write_parquet(con, work, kept={e["dataset"] for e in result.kept_as_is})
     return result
+
+
+def _record(con, checked: _Checked, result: LoadResult, hashes, previous: Path | None, work: Path,
+            now: dt.datetime) -> None:
+    """Add a checked file's good rows, quarantine and manifest row to the load, then drop its tables."""
+    display, path, clean, raw, validated = checked.display, checked.path, checked.clean, checked.raw, checked.validated
+    report = _keep_as_is(clean, path, display, work, result) if clean is not None else checked.report
+    dataset = report.dataset
+    status, message = "loaded", ""
+    if clean is not None:
+        message = "passed every check as a whole; kept as it is"
+    elif report.fatal or validated is None or validated.good_sql is None:
+        status, message = "rejected", report.fatal or "could not be read"
+        kept = _carry_forward(con, previous, display)
+        if kept:
+            message += f"; kept {kept} rows loaded from this file previously"
+            report.notes.append(f"kept {kept} rows from the previous load of this file")
+    else:
+        table = _q("t_" + dataset)
+        cols = [c for c, _ in contract.canonical_columns(contract.DATASETS[dataset])]
+        if dataset != "benchmarks":
+            cols.append("edition")
+        col_sql = ", ".join(_q(c) for c in cols)
+        con.execute(f"INSERT INTO {table} ({col_sql}, source_row, source_file) "
+                    f"SELECT {col_sql}, source_row, $file FROM ({validated.good_sql})",
+                    {**validated.params, "file": display})
+        con.execute(f"INSERT INTO quarantine SELECT $file, $ds, source_row, column_name, value, reason, "
+                    f"raw_row FROM ({quarantine_rows_sql(raw)})", {"file": display, "ds": dataset})
+        if report.problems:
+            status = "loaded with problems"
+            message = f"{len(report.problems)} problems in {report.rows_quarantined} rows"
+        if dataset == "areas":
+            con.execute("DELETE FROM areas_ref")
+            con.execute("INSERT INTO areas_ref SELECT area_code, any_value(area_level) FROM t_areas GROUP BY 1")
+    if raw is not None:
+        for suffix in ("", "_errors", "_periods"):
+            con.execute(f"DROP TABLE IF EXISTS {raw.table}{suffix}")
+    edition = None
+    if dataset and dataset != "benchmarks" and status != "rejected":
+        row = con.execute(f"SELECT max(edition) FROM {_q('t_' + dataset)} WHERE source_file = $f",
+                          {"f": display}).fetchall()
+        edition = row[0][0] if row else None
+    con.execute("INSERT INTO manifest VALUES ($f, $d, $h, $s, $r, $l, $q, $m, $e, $t, $at)",
+                {"f": display, "d": dataset, "h": hashes.get(display) or file_sha256(path), "s": status,
+                 "r": report.rows_read, "l": report.rows_loaded if status != "rejected" else 0,
+                 "q": report.rows_quarantined, "m": message, "e": edition,
+                 "t": round(time.time() - checked.started, 4), "at": now})
+    if not display.startswith("(built-in)"):
+        result.reports.append(report)
 
 
 def _expand_published(files, workdir: Path, result: LoadResult) -> list[tuple[str, Path]]:

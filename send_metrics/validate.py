@@ -563,10 +563,11 @@ def quarantine_rows_sql(raw: RawTable) -> str:
 
 
 def validate_file(path: Path, con: duckdb.DuckDBPyConnection, areas_table: str = "areas_ref",
-                  display: str | None = None) -> tuple[FileReport, RawTable | None, Validated | None]:
+                  display: str | None = None, table: str = "raw_file") -> tuple[FileReport, RawTable | None, Validated | None]:
+    """Read and check one file into `table` (and `<table>_errors`, `<table>_periods`)."""
     display = display or str(path)
     try:
-        raw = read_raw(con, path, "raw_file")
+        raw = read_raw(con, path, table)
     except UnreadableFile as exc:
         return FileReport(path=display, fatal=str(exc)), None, None
     except OSError as exc:

@@ -27,17 +27,31 @@ class AdaptResult:
     notes: list[str] = field(default_factory=list)  # what was recognised, what was ignored and why
 
 
+def _contract_shaped(header: list[str]) -> bool:
+    """Columns already in the data contract's shape: a dataset's columns, or area code and level."""
+    from ..readers import normalise_name
+    from ..validate import detect_dataset
+    from .header import key
+    keys = {key(h) for h in header}
+    return ("areacode" in keys and "arealevel" in keys) or detect_dataset([normalise_name(h) for h in header])[0] is not None
+
+
 def adapt(path: Path, workdir: Path) -> AdaptResult | None:
     """Map one published file to contract-shaped files in `workdir`; None if not recognised."""
-    from . import census, lait, nhs, sen2
-    from .common import is_text_table, key, read_header
+    from .header import is_text_table, key, read_header, read_parquet_columns  # without pandas
 
     path = Path(path)
     workdir = Path(workdir)
     name = path.name.lower()
+    # A file already in contract shape (most loads) is recognised from its header alone, before the
+    # format modules (and pandas, which they read with) are imported.
     if name.endswith(".parquet"):
+        if _contract_shaped(read_parquet_columns(path)):
+            return None
+        from . import lait
         return lait.adapt_parquet(path, workdir)
     if name.endswith((".xlsx", ".xlsm")):
+        from . import nhs
         return nhs.adapt_workbook(path, workdir)
     if not is_text_table(path):
         return None
@@ -50,9 +64,10 @@ def adapt(path: Path, workdir: Path) -> AdaptResult | None:
         if "data guidance" in head or "variable names and descriptions" in head or "this document describes" in head:
             return AdaptResult("DfE EES data guidance (text)", [], [
                 "documentation that comes with a DfE release (variable descriptions), not a table; not loaded"])
+    if _contract_shaped(header):
+        return None
+    from . import census, lait, nhs, sen2
     keys = {key(h) for h in header}
-    if "areacode" in keys and "arealevel" in keys:
-        return None  # already contract-shaped
     kind = sen2.classify_keys(keys, header[0])
     if kind:
         return sen2.adapt_sen2(path, workdir, kind)

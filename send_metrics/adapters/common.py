@@ -9,7 +9,6 @@ are the same column; a duplicated header column keeps its first copy.
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import re
 import threading
@@ -21,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import contract
-from ..readers import detect_delimiter
+from .header import _decode, _delimiter, _open_bytes, is_text_table, key, read_header  # noqa: F401 (shared)
 
 REFERENCE_AREAS = Path(__file__).resolve().parent.parent / "reference" / "areas.csv"
 SYMBOLS = set(contract.SYMBOLS)
@@ -32,66 +31,12 @@ EDITION_KEYS = ("edition", "publication", "release", "releasedate", "publication
 
 
 @lru_cache(maxsize=65536)
-def key(name: str) -> str:
-    """Column-name key: lower case, letters and digits only."""
-    return re.sub(r"[^0-9a-z]+", "", str(name).replace("\ufeff", "").lower())
-
-
-@lru_cache(maxsize=65536)
 def text_key(value: str) -> str:
     """Key for labels (breakdowns, names): lower case, '&' as 'and', letters and digits only."""
     return re.sub(r"[^0-9a-z]+", "", str(value).lower().replace("&", "and"))
 
 
 # -- reading ---------------------------------------------------------------------------------
-
-def _open_bytes(path: Path, limit: int | None = None) -> bytes:
-    if path.name.lower().endswith(".gz"):
-        with gzip.open(path, "rb") as fh:
-            return fh.read(limit) if limit else fh.read()
-    with open(path, "rb") as fh:
-        return fh.read(limit) if limit else fh.read()
-
-
-def _decode(data: bytes) -> tuple[str, str]:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "utf-16"
-    try:
-        return data.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace"), "cp1252"
-
-
-def _delimiter(line: str) -> str:
-    return detect_delimiter(line)  # the loader's own rule, so adapters and loader agree
-
-
-def is_text_table(path: Path) -> bool:
-    name = path.name.lower()
-    return name.endswith((".csv", ".txt", ".tsv", ".csv.gz", ".txt.gz"))
-
-
-def read_header(path: Path) -> list[str]:
-    """The first line of a CSV (plain or gzipped) as a list of column names; [] if unreadable."""
-    try:
-        head = _open_bytes(path, 65536)
-    except (OSError, EOFError, gzip.BadGzipFile):
-        return []
-    utf16 = head.startswith((b"\xff\xfe", b"\xfe\xff"))
-    if not head or head.startswith(b"PK\x03\x04") or (b"\x00" in head and not utf16):
-        return []
-    if utf16:
-        head = head[: len(head) // 2 * 2]
-    text, _ = _decode(head)
-    text = text.lstrip("\ufeff")
-    first = text.splitlines()[0] if text.strip() else ""
-    if not first.strip():
-        return []
-    try:
-        return next(csv.reader(io.StringIO(first), delimiter=_delimiter(first)))
-    except (csv.Error, StopIteration):
-        return []
-
 
 @dataclass
 class Table:

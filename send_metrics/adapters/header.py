@@ -1,0 +1,79 @@
+"""Reading a published file's header without pandas: enough to recognise its format, so a
+file that is already contract-shaped (most loads) never pays for importing the adapters' readers."""
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import duckdb
+
+from ..readers import detect_delimiter
+
+
+@lru_cache(maxsize=65536)
+def key(name: str) -> str:
+    """Column-name key: lower case, letters and digits only."""
+    return re.sub(r"[^0-9a-z]+", "", str(name).replace("\ufeff", "").lower())
+
+
+def _open_bytes(path: Path, limit: int | None = None) -> bytes:
+    if path.name.lower().endswith(".gz"):
+        with gzip.open(path, "rb") as fh:
+            return fh.read(limit) if limit else fh.read()
+    with open(path, "rb") as fh:
+        return fh.read(limit) if limit else fh.read()
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), "utf-16"
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace"), "cp1252"
+
+
+def _delimiter(line: str) -> str:
+    return detect_delimiter(line)  # the loader's own rule, so adapters and loader agree
+
+
+def is_text_table(path: Path) -> bool:
+    name = path.name.lower()
+    return name.endswith((".csv", ".txt", ".tsv", ".csv.gz", ".txt.gz"))
+
+
+def read_header(path: Path) -> list[str]:
+    """The first line of a CSV (plain or gzipped) as a list of column names; [] if unreadable."""
+    try:
+        head = _open_bytes(path, 65536)
+    except (OSError, EOFError, gzip.BadGzipFile):
+        return []
+    utf16 = head.startswith((b"\xff\xfe", b"\xfe\xff"))
+    if not head or head.startswith(b"PK\x03\x04") or (b"\x00" in head and not utf16):
+        return []
+    if utf16:
+        head = head[: len(head) // 2 * 2]
+    text, _ = _decode(head)
+    text = text.lstrip("\ufeff")
+    first = text.splitlines()[0] if text.strip() else ""
+    if not first.strip():
+        return []
+    try:
+        return next(csv.reader(io.StringIO(first), delimiter=_delimiter(first)))
+    except (csv.Error, StopIteration):
+        return []
+
+
+def read_parquet_columns(path: Path) -> list[str]:
+    """A Parquet file's column names from its schema; [] if it cannot be read."""
+    con = duckdb.connect()
+    try:
+        return [r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet($p)", {"p": str(path)}).fetchall()]
+    except duckdb.Error:
+        return []
+    finally:
+        con.close()
