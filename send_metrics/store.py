@@ -352,10 +352,7 @@ def _build(con, config: Config, files, hashes, previous: Path | None, work: Path
     _count_persons_into_caseload(con, result)
     _cross_file_duplicates(con)
     _write_areas(con)
-    for ds in contract.DATASETS.values():
-        if not ds.reference:
-            result.notes += _latest_and_rollup(con, ds)
-    _write_parquet(con, work, kept={e["dataset"] for e in result.kept_as_is})
+    _write_parquet(con, work, {e["dataset"] for e in result.kept_as_is}, result.notes, workers)
     return result
 
 
@@ -653,28 +650,46 @@ def _latest_and_rollup(con, ds: contract.Dataset) -> list[str]:
     return notes
 
 
-def _write_parquet(con, work: Path, kept: set[str] = frozenset()) -> None:
+def _write_parquet(con, work: Path, kept: set[str], notes: list[str], workers: int = 2) -> None:
+    """Build each dataset's final rows (latest edition, parent roll-ups) and write the load's
+    Parquet files. Writing is mostly encoding and compression, so a dataset's files are written
+    by a worker (two at a time, each on its own cursor) while the next dataset is built."""
     def copy(sql: str, name: str) -> None:
-        con.execute(f"COPY ({sql}) TO {sql_literal((work / name).as_posix())} (FORMAT parquet)")
+        cur = con.cursor()
+        try:
+            cur.execute(f"COPY ({sql}) TO {sql_literal((work / name).as_posix())} (FORMAT parquet)")
+        finally:
+            cur.close()
 
-    for ds in contract.DATASETS.values():
-        if ds.name in kept:  # its only source is a file kept as it is; load.json says how to read it
-            continue
-        if ds.name == "areas":
-            copy("SELECT * FROM areas ORDER BY area_code", "areas.parquet")
-            continue
-        if ds.reference:
-            copy(f"SELECT * EXCLUDE (is_rollup) FROM {_q('t_' + ds.name)}", f"{ds.name}.parquet")
-            continue
-        period = contract.period_column(ds)
-        # Sorted by area and period so pages' filters skip row groups; person-level rows are only
-        # counted (into the caseload) or browsed, so their sort would cost more than it saves.
-        order = "" if ds.person_level else f" ORDER BY area_code, {period}"
-        copy(f"SELECT * FROM {_q(ds.name)}{order}", f"{ds.name}.parquet")
-        if _editions(con, ds) > 1:  # otherwise the all-editions view is the same rows (see db.py)
-            copy(f"SELECT * FROM {_q('t_' + ds.name)} ORDER BY area_code, {period}", f"{ds.name}_all_editions.parquet")
-    copy("SELECT * FROM rollup_map", "rollup_map.parquet")
-    copy("SELECT * FROM quarantine ORDER BY source_file, source_row", "quarantine.parquet")
-    copy("SELECT * FROM manifest", "manifest.parquet")
-    # The areas reference keeps every original definition too, for the data-quality view.
-    copy("SELECT * EXCLUDE (is_rollup) FROM t_areas", "areas_all_editions.parquet")
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        writes = []
+
+        def write(sql: str, name: str) -> None:
+            writes.append(pool.submit(copy, sql, name))
+
+        for ds in contract.DATASETS.values():
+            if not ds.reference:
+                notes += _latest_and_rollup(con, ds)
+            if ds.name in kept:  # its only source is a file kept as it is; load.json says how to read it
+                continue
+            if ds.name == "areas":
+                write("SELECT * FROM areas ORDER BY area_code", "areas.parquet")
+                continue
+            if ds.reference:
+                write(f"SELECT * EXCLUDE (is_rollup) FROM {_q('t_' + ds.name)}", f"{ds.name}.parquet")
+                continue
+            period = contract.period_column(ds)
+            # Sorted by area and period so pages' filters skip row groups; person-level rows are only
+            # counted (into the caseload) or browsed, so their sort would cost more than it saves.
+            order = "" if ds.person_level else f" ORDER BY area_code, {period}"
+            write(f"SELECT * FROM {_q(ds.name)}{order}", f"{ds.name}.parquet")
+            if _editions(con, ds) > 1:  # otherwise the all-editions view is the same rows (see db.py)
+                write(f"SELECT * FROM {_q('t_' + ds.name)} ORDER BY area_code, {period}",
+                      f"{ds.name}_all_editions.parquet")
+        write("SELECT * FROM rollup_map", "rollup_map.parquet")
+        write("SELECT * FROM quarantine ORDER BY source_file, source_row", "quarantine.parquet")
+        write("SELECT * FROM manifest", "manifest.parquet")
+        # The areas reference keeps every original definition too, for the data-quality view.
+        write("SELECT * EXCLUDE (is_rollup) FROM t_areas", "areas_all_editions.parquet")
+        for done in writes:
+            done.result()  # a failed write fails the load (which then leaves the previous one serving)
