@@ -28,7 +28,7 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "SEND_SUPPRESS_MAX": ("4", "Largest count suppressed by disclosure control (e.g. 10 for linked health data)."),
     "SEND_MAX_UPLOAD_MB": ("50", "Largest upload accepted, in megabytes."),
     "SEND_DUCKDB_MEMORY": ("1GB", "DuckDB memory_limit for the app and loader (larger work spills to the store's tmp folder)."),
-    "SEND_DUCKDB_THREADS": ("2", "DuckDB threads."),
+    "SEND_DUCKDB_THREADS": ("2", "DuckDB threads; at 2 or more the loader also checks, and writes, two files at a time."),
     "SEND_AUTH": ("auto", "'auto': sign-in required for analyst pages when OIDC is configured in secrets; 'off': never."),
 }
 

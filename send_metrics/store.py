@@ -337,13 +337,13 @@ def _build(con, config: Config, files, hashes, previous: Path | None, work: Path
     pending: list = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for index, (display, path) in enumerate(reference + _expand_published(user_files, adapted_dir, result)):
-            defines_areas = _may_define_areas(display, datasets)
-            if defines_areas or len(pending) >= workers:
-                while pending and (defines_areas or len(pending) >= workers):
+            if _may_define_areas(display, datasets):
+                while pending:
                     record(pending.pop(0).result())
-            if defines_areas:
                 record(_check(con, index, display, path))
             else:
+                if len(pending) >= workers:
+                    record(pending.pop(0).result())
                 pending.append(pool.submit(_check, con, index, display, path))
         for future in pending:
             record(future.result())

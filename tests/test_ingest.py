@@ -99,6 +99,20 @@ def test_the_same_figure_in_two_files_loads_once(data_dir):
                                         "loaded from a_caseload.csv")]
 
 
+def test_areas_defined_in_a_parquet_file_are_known_to_every_other_file(data_dir):
+    # Files are checked two at a time; a file that defines areas is checked first and alone,
+    # whatever its name or format, so no file is checked against an incomplete list of areas.
+    duckdb.connect().execute(
+        f"COPY (SELECT 'LOC-NEW' AS area_code, 'New locality' AS area_name, 'locality' AS area_level) "
+        f"TO '{data_dir / 'z_areas.parquet'}' (FORMAT parquet)")
+    write(data_dir / "a_caseload.csv", caseload(GOOD + ["2024,January,LOC-NEW,locality,ASD,5to10,mainstream,9"]))
+    write(data_dir / "b_caseload.csv", caseload(["2023,January,LOC-NEW,locality,ASD,5to10,mainstream,8"]))
+    config = load_config(data_dir)
+    load(config)
+    assert quarantine(config) == []
+    assert ("LOC-NEW", 9) in loaded(config) and ("LOC-NEW", 8) in loaded(config)
+
+
 def test_parents_are_summed_only_when_every_member_locality_has_rows(data_dir):
     write(data_dir / "caseload.csv", caseload(GOOD + ["2024,January,LOC-CARLISLE,locality,SLCN,11to15,special,5"]))
     config = load_config(data_dir)
