@@ -472,14 +472,14 @@ def _count_persons_into_caseload(con, result: LoadResult) -> None:
     template = sql_text("persons_to_caseload")
     columns = "year, area_code, area_level, primary_need, age_band, setting_type, edition, source_file"
     copied = sql_text("person_cells").format(columns=columns, persons="t_ehcp_persons")
-    con.execute(template.format(cells=f"({copied})"))
+    con.execute(template.format(cells=f"({copied})", order="ORDER BY source_file"))
     for entry in result.kept_as_is:
         ds = contract.DATASETS[entry["dataset"]]
         period = contract.period_column(ds)
         period_type = dict(contract.canonical_columns(ds))[period]
         cells = (f"(SELECT * EXCLUDE (time_period), CAST(time_period AS {period_type}) AS {_q(period)}, "
                  f"NULL AS edition, $file AS source_file FROM {result.person_cells[entry['file']]})")
-        con.execute(template.format(cells=cells), {"file": entry["source_file"]})
+        con.execute(template.format(cells=cells, order=""), {"file": entry["source_file"]})
 
 
 def _keep_as_is(clean, path: Path, display: str, work: Path, result: LoadResult) -> FileReport:

@@ -8,5 +8,6 @@ INSERT INTO t_ehcp_caseload (year, area_code, area_level, area_name, primary_nee
 SELECT year, area_code, area_level, NULL, primary_need, age_band, setting_type,
        persons, NULL, edition, source_file, NULL, false
 FROM {cells}
--- In file order: when two files give the same cell, the first file's is kept (see store.py).
-ORDER BY source_file;
+-- The order placeholder is "ORDER BY source_file" when the cells come from several files: in file order, so
+-- that when two files give the same cell the first file's is kept (see store.py); empty for one file.
+{order};
