@@ -285,7 +285,7 @@ class _Checked:
     report: FileReport | None
     raw: RawTable | None
     validated: Validated | None
-    started: float
+    seconds: float  # the check's own time (the manifest adds the time to record it)
 
 
 def _may_define_areas(display: str, datasets: dict[str, str | None]) -> bool:
@@ -307,9 +307,9 @@ def _check(con, index: int, display: str, path: Path) -> _Checked:
         clean = (clean_person_parquet(cur, path, cells=f"_person_cells_{index}")
                  if path.suffix.lower() == ".parquet" else None)
         if clean is not None:
-            return _Checked(display, path, clean, None, None, None, started)
+            return _Checked(display, path, clean, None, None, None, time.time() - started)
         report, raw, validated = validate_file(path, cur, display=display, table=f"raw_{index}")
-        return _Checked(display, path, None, report, raw, validated, started)
+        return _Checked(display, path, None, report, raw, validated, time.time() - started)
     finally:
         cur.close()
 
@@ -359,6 +359,7 @@ def _build(con, config: Config, files, hashes, previous: Path | None, work: Path
 def _record(con, checked: _Checked, result: LoadResult, hashes, previous: Path | None, work: Path,
             now: dt.datetime) -> None:
     """Add a checked file's good rows, quarantine and manifest row to the load, then drop its tables."""
+    started = time.time()
     display, path, clean, raw, validated = checked.display, checked.path, checked.clean, checked.raw, checked.validated
     report = _keep_as_is(clean, path, display, work, result) if clean is not None else checked.report
     dataset = report.dataset
@@ -400,7 +401,7 @@ def _record(con, checked: _Checked, result: LoadResult, hashes, previous: Path |
                 {"f": display, "d": dataset, "h": hashes.get(display) or file_sha256(path), "s": status,
                  "r": report.rows_read, "l": report.rows_loaded if status != "rejected" else 0,
                  "q": report.rows_quarantined, "m": message, "e": edition,
-                 "t": round(time.time() - checked.started, 4), "at": now})
+                 "t": round(checked.seconds + time.time() - started, 4), "at": now})
     if not display.startswith("(built-in)"):
         result.reports.append(report)
 
