@@ -142,8 +142,8 @@ def ingest_floor(folder: Path, load_dir: Path) -> dict:
     seen as written to be checked), hash every input (to know what changed), prove the person
     keys unique and count people into cells (the caseload), and write the same Parquet files the
     store holds (copied into memory first, so only the writing is timed). Validation, quarantine,
-    roll-ups and duplicate checks across files come on top, so ours / plain cannot go below
-    floor / plain."""
+    roll-ups and duplicate checks across files come on top, so ours / plain can hardly go below
+    floor / plain (only the single-threaded hashing could overlap the rest)."""
     from .store import file_sha256
     con = duckdb.connect()
     con.execute("SET checkpoint_threshold = '1TB'")  # as the loader: an in-memory database
@@ -160,7 +160,11 @@ def ingest_floor(folder: Path, load_dir: Path) -> dict:
     t0 = time.perf_counter()
     for i, path in enumerate(p for p in files if p.suffix == ".parquet"):
         names = [r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet($p)", {"p": str(path)}).fetchall()]
-        ds = next(d for d in contract.DATASETS.values() if d.person_level and sorted(names) == sorted(d.required_names))
+        ds = next((d for d in contract.DATASETS.values()
+                   if d.person_level and sorted(names) == sorted(d.required_names)), None)
+        if ds is None:
+            raise ValueError(f"ingest_floor times the bench's generated files (CSVs and person-level Parquet "
+                             f"extracts); {path.name} is a Parquet file of another kind")
         ids = [c.name for c in ds.columns if c.kind == "text" and c.name in names]
         key = ", ".join("time_period" if k in ("year", "month") else k for k in ds.key)
         con.execute(f"SELECT count(*) - count(DISTINCT hash({key})) FROM read_parquet($p)", {"p": str(path)}).fetchall()
