@@ -42,7 +42,7 @@ import pandas as pd
 
 from . import contract
 from .catalogue import load_catalogue
-from .config import PROJECT_ROOT, load_config
+from .config import PROJECT_ROOT, load_config, sql_text
 from .store import sql_literal
 
 TARGETS = {"page_median_ms": 250, "page_p95_ms": 500, "demo_page_median_ms": 150, "cold_start_s": 5.0,
@@ -144,6 +144,7 @@ def ingest_floor(folder: Path, load_dir: Path) -> dict:
     store holds (copied into memory first, so only the writing is timed). Validation, quarantine,
     roll-ups and duplicate checks across files come on top, so ours / plain can hardly go below
     floor / plain (only the single-threaded hashing could overlap the rest)."""
+    from .adapters.header import read_parquet_columns
     from .store import file_sha256
     con = duckdb.connect()
     con.execute("SET checkpoint_threshold = '1TB'")  # as the loader: an in-memory database
@@ -159,17 +160,18 @@ def ingest_floor(folder: Path, load_dir: Path) -> dict:
     parts["hash_inputs_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     for i, path in enumerate(p for p in files if p.suffix == ".parquet"):
-        names = [r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet($p)", {"p": str(path)}).fetchall()]
+        names = read_parquet_columns(path)
         ds = next((d for d in contract.DATASETS.values()
                    if d.person_level and sorted(names) == sorted(d.required_names)), None)
         if ds is None:
             raise ValueError(f"ingest_floor times the bench's generated files (CSVs and person-level Parquet "
                              f"extracts); {path.name} is a Parquet file of another kind")
-        ids = [c.name for c in ds.columns if c.kind == "text" and c.name in names]
+        text = {c.name for c in ds.columns if c.kind == "text"}
         key = ", ".join("time_period" if k in ("year", "month") else k for k in ds.key)
         con.execute(f"SELECT count(*) - count(DISTINCT hash({key})) FROM read_parquet($p)", {"p": str(path)}).fetchall()
-        con.execute(f"CREATE TABLE cells{i} AS SELECT * EXCLUDE ({', '.join(ids)}), count(*) AS persons "
-                    f"FROM read_parquet($p) GROUP BY ALL", {"p": str(path)})
+        cells = sql_text("person_cells").format(columns=", ".join(n for n in names if n not in text),
+                                                persons="read_parquet($p)")  # the loader's own count
+        con.execute(f"CREATE TABLE cells{i} AS {cells}", {"p": str(path)})
     parts["person_keys_and_cells_s"] = time.perf_counter() - t0
     outputs = [p for p in sorted(load_dir.glob("*.parquet")) if ".kept-" not in p.name]
     for i, path in enumerate(outputs):

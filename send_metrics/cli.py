@@ -138,7 +138,7 @@ def cmd_validate(args) -> int:
                 {"p": str(reference_files()[0])})
     # Areas files among the inputs extend the known areas before the other files are checked.
     from .store import header_dataset
-    paths.sort(key=lambda p: 0 if header_dataset(p, con) == "areas" else 1)
+    paths.sort(key=lambda p: 0 if header_dataset(p) == "areas" else 1)
     failed = 0
     for p in paths:
         report, raw, v = validate_file(p, con)

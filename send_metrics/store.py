@@ -35,7 +35,7 @@ import duckdb
 from . import contract
 from .config import SQL_DIR, Config, load_config, sql_text
 from .readers import SUPPORTED_SUFFIXES, RawTable
-from .validate import (CleanParquet, FileReport, Validated, clean_person_parquet,
+from .validate import (CleanParquet, FileReport, Validated, clean_person_parquet, drop_checked_tables,
                        quarantine_rows_sql, validate_file)
 
 LOADER_VERSION = "1"
@@ -141,30 +141,15 @@ def _connect(config: Config, tmp: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def header_dataset(path: Path, con) -> str | None:
+def header_dataset(path: Path) -> str | None:
     """Cheap look at the header only (a Parquet file's schema), to order files (areas before
-    everything else) and to know which files may define areas."""
-    from .readers import detect_delimiter, normalise_name
+    everything else) and to know which files may define areas. The header is read as the
+    adapters read it (any encoding, gzipped too); a file whose header names no dataset gives None."""
+    from .adapters.header import read_header, read_parquet_columns
+    from .readers import normalise_name
     from .validate import detect_dataset
-    if path.suffix.lower() == ".parquet":
-        try:
-            names = [r[0] for r in con.execute("DESCRIBE SELECT * FROM read_parquet($p)", {"p": str(path)}).fetchall()]
-        except duckdb.Error:
-            return None
-        ds, _ = detect_dataset([normalise_name(c) for c in names])
-        return ds.name if ds else None
-    try:
-        with open(path, "rb") as fh:
-            first = fh.readline(65536).decode("utf-8", errors="replace")
-    except OSError:
-        return None
-    import csv as _csv
-    import io
-    try:
-        cols = next(_csv.reader(io.StringIO(first), delimiter=detect_delimiter(first)), [])
-    except _csv.Error:  # not text (e.g. a binary file named .csv): validation will say so
-        return None
-    ds, _ = detect_dataset([normalise_name(c) for c in cols])
+    names = read_parquet_columns(path) if path.suffix.lower() == ".parquet" else read_header(path)
+    ds, _ = detect_dataset([normalise_name(c) for c in names])
     return ds.name if ds else None
 
 
@@ -319,7 +304,7 @@ def _build(con, config: Config, files, hashes, previous: Path | None, work: Path
     result = LoadResult(changed=True, load_id=None)
     reference = [(f"(built-in) {p.name}", p) for p in reference_files()]
     order = {name: i for i, name in enumerate(DATASET_ORDER)}
-    datasets = {name: header_dataset(path, con) for name, path in files}
+    datasets = {name: header_dataset(path) for name, path in files}
     user_files = sorted(files, key=lambda f: (order.get(datasets[f[0]] or "", len(order)), f[0]))
     # Areas are needed before anything is checked; an empty areas_ref lets the reference load.
     con.execute("CREATE TABLE areas_ref (area_code VARCHAR, area_level VARCHAR)")
@@ -352,7 +337,7 @@ def _build(con, config: Config, files, hashes, previous: Path | None, work: Path
     _count_persons_into_caseload(con, result)
     _cross_file_duplicates(con)
     _write_areas(con)
-    _write_parquet(con, work, {e["dataset"] for e in result.kept_as_is}, result.notes, workers)
+    _roll_up_and_write(con, work, {e["dataset"] for e in result.kept_as_is}, result.notes, workers)
     return result
 
 
@@ -390,8 +375,7 @@ def _record(con, checked: _Checked, result: LoadResult, hashes, previous: Path |
             con.execute("DELETE FROM areas_ref")
             con.execute("INSERT INTO areas_ref SELECT area_code, any_value(area_level) FROM t_areas GROUP BY 1")
     if raw is not None:
-        for suffix in ("", "_errors", "_periods"):
-            con.execute(f"DROP TABLE IF EXISTS {raw.table}{suffix}")
+        drop_checked_tables(con, raw)
     edition = None
     if dataset and dataset != "benchmarks" and status != "rejected":
         row = con.execute(f"SELECT max(edition) FROM {_q('t_' + dataset)} WHERE source_file = $f",
@@ -651,7 +635,7 @@ def _latest_and_rollup(con, ds: contract.Dataset) -> list[str]:
     return notes
 
 
-def _write_parquet(con, work: Path, kept: set[str], notes: list[str], workers: int = 2) -> None:
+def _roll_up_and_write(con, work: Path, kept: set[str], notes: list[str], workers: int = 2) -> None:
     """Build each dataset's final rows (latest edition, parent roll-ups) and write the load's
     Parquet files. Writing is mostly encoding and compression, so a dataset's files are written
     by a worker (two at a time, each on its own cursor) while the next dataset is built."""

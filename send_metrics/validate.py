@@ -562,6 +562,12 @@ def quarantine_rows_sql(raw: RawTable) -> str:
             f"ON r._line_no = e._line")
 
 
+def drop_checked_tables(con: duckdb.DuckDBPyConnection, raw: RawTable) -> None:
+    """Drop the tables a file's check created (see :func:`validate_file`), once its rows are used."""
+    for suffix in ("", "_errors", "_periods"):
+        con.execute(f"DROP TABLE IF EXISTS {raw.table}{suffix}")
+
+
 def validate_file(path: Path, con: duckdb.DuckDBPyConnection, areas_table: str = "areas_ref",
                   display: str | None = None, table: str = "raw_file") -> tuple[FileReport, RawTable | None, Validated | None]:
     """Read and check one file into `table` (and `<table>_errors`, `<table>_periods`)."""

@@ -177,7 +177,7 @@ def test_load_is_atomic_when_it_fails_half_way(data_dir, monkeypatch):
 
     def boom(*a, **k):
         raise RuntimeError("disk full")
-    monkeypatch.setattr(store, "_write_parquet", boom)
+    monkeypatch.setattr(store, "_roll_up_and_write", boom)
     with pytest.raises(RuntimeError):
         load(config)
     assert current_load_dir(config.store_dir).name == first.load_id
