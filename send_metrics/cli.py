@@ -52,6 +52,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print one JSON object with the results last")
 
     s = sub.add_parser("contract", help="print the data contract as Markdown")
+
+    s = sub.add_parser("reconcile", help="figures given by more than one file or edition, side by side")
+    s.add_argument("--data-dir")
+    s.add_argument("--all", action="store_true", help="every such figure (default: only those whose sources differ)")
+    s.add_argument("--dataset", help="one dataset, e.g. ehcp_caseload")
+    s.add_argument("--area", help="one area code")
+    s.add_argument("--format", choices=["text", "csv", "json"], default="text")
     return p
 
 
@@ -89,8 +96,17 @@ def cmd_load(args) -> int:
             print(line)
     rejected = [r for r in result.reports if r.fatal]
     problems = sum(len(r.problems) for r in result.reports)
+    superseded = sum(r.rows_superseded for r in result.reports)
     print(f"load {result.load_id}: {len(result.reports)} files, {len(rejected)} rejected, "
-          f"{problems} row problems quarantined")
+          f"{problems} row problems quarantined, {superseded} rows superseded by a newer edition")
+    from .db import Database as _Database
+    from .reconcile import summary
+    _db = _Database(config)
+    counts = summary(_db)
+    _db.close()
+    if counts["figures"]:
+        print(f"reconciliation: {counts['figures']:,} figures are given by more than one file or edition; the "
+              f"sources of {counts['differ']:,} differ (see `python -m send_metrics reconcile`)")
     # Compute the derived tables now so the dashboard's first pages do not wait for them.
     import time
 
@@ -182,5 +198,43 @@ def cmd_contract(args) -> int:
     return 0
 
 
+def cmd_reconcile(args) -> int:
+    from .db import Database, NoData
+    from .reconcile import reconciliation, summary
+    db = Database(load_config(args.data_dir))
+    try:
+        counts = summary(db)
+        table = reconciliation(db, differ_only=not args.all, dataset=args.dataset, area=args.area)
+    except NoData as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        db.close()
+    if args.format == "csv":
+        sys.stdout.write(table.to_csv(index=False))
+        return 0
+    if args.format == "json":
+        sys.stdout.write(table.to_json(orient="records", indent=1) + "\n")
+        return 0
+    print(f"{counts['figures']:,} figures are given by more than one file or edition; the sources of "
+          f"{counts['differ']:,} of them differ. The dashboard uses the newest edition that holds each figure "
+          "(marked *); the others stay queryable in the *_all_editions tables.")
+    if table.empty:
+        return 0
+    last = None
+    for r in table.itertuples(index=False):
+        head = (r.dataset, r.area_code, r.period, r.figure)
+        if head != last:
+            name = f" {r.area_name}" if isinstance(r.area_name, str) else ""
+            verdict = "agree" if r.agree else f"DIFFER (by up to {r.spread:,.6g})" if r.spread == r.spread else "DIFFER"
+            print(f"{r.dataset} {r.area_code}{name} {r.period} {r.figure}: {verdict}")
+            last = head
+        value = r.symbol if r.value != r.value else f"{r.value:,.6g}"
+        grain = "total" if r.cells == 1 else f"sum of {r.cells} cells"
+        print(f"  {'*' if r.used else ' '} edition {r.edition or '(none)'}: {value} ({grain}) from {r.source_file}")
+    return 0
+
+
 COMMANDS = {"load": cmd_load, "validate": cmd_validate, "measures": cmd_measures,
-            "demo": cmd_demo, "contract": cmd_contract, "report": cmd_report, "bench": cmd_bench}
+            "demo": cmd_demo, "contract": cmd_contract, "report": cmd_report, "bench": cmd_bench,
+            "reconcile": cmd_reconcile}

@@ -186,6 +186,10 @@ class Dataset:
     # Filter columns whose "not broken down" code must not sit beside a breakdown of the same
     # area and period in one file (the total would be counted twice).
     total_codes: tuple[tuple[str, str], ...] = ()
+    # Filter columns that break one quantity down (need, age, setting, wait band, ...). A figure's
+    # identity is its key without them: a total row and the cells of a breakdown of the same area,
+    # period and quantity are two views of one figure, never two figures to add (see store.py).
+    breakdowns: tuple[str, ...] = ()
     extra_checks: tuple[str, ...] = field(default=())
 
     def column(self, name: str) -> Column:
@@ -280,6 +284,7 @@ _register(Dataset(
     key=("year", "area_code", "age_band"),
     time_identifiers=("Calendar year",),
     total_codes=(("age_band", "all"),),
+    breakdowns=("age_band",),
 ))
 
 _register(Dataset(
@@ -295,6 +300,7 @@ _register(Dataset(
     key=("year", "area_code", "primary_need", "age_band", "setting_type"),
     time_identifiers=("January",),
     total_codes=(("primary_need", "ALL"), ("age_band", "all"), ("setting_type", "all")),
+    breakdowns=("primary_need", "age_band", "setting_type"),
 ))
 
 _register(Dataset(
@@ -352,6 +358,7 @@ _register(Dataset(
     key=("year", "area_code", "sen_status", "primary_need", "phase"),
     time_identifiers=("January",),
     total_codes=(("primary_need", "ALL"),),
+    breakdowns=("primary_need", "phase"),
     extra_checks=("need_matches_status",),
 ))
 
@@ -367,6 +374,7 @@ _register(Dataset(
              Column("waiting", "count", "Children waiting")),
     key=("month", "area_code", "service", "ehcp_status", "wait_band"),
     time_identifiers=("Month",),
+    breakdowns=("ehcp_status", "wait_band"),
     monthly=True,
 ))
 
@@ -385,6 +393,7 @@ _register(Dataset(
     key=("month", "area_code", "service", "ehcp_status"),
     time_identifiers=("Month",),
     not_greater=(("referrals_accepted", "referrals_received"), ("seen_within_18_weeks", "seen")),
+    breakdowns=("ehcp_status",),
     monthly=True,
 ))
 
@@ -431,6 +440,11 @@ _register(Dataset(
     key=("area_code", "neighbour_code"),
     reference=True,
 ))
+
+
+def identity_columns(ds: Dataset) -> list[str]:
+    """Canonical columns that identify a figure: the key without its breakdown columns."""
+    return [period_column(ds) if k in ("year", "month") else k for k in ds.key if k not in ds.breakdowns]
 
 
 def period_column(ds: Dataset) -> str:

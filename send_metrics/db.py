@@ -19,7 +19,7 @@ from .config import Config, load_config, sql_text
 from .store import current_load_dir, kept_rows_sql, read_load_info, sql_literal, verify_load
 
 # Tables every load provides, besides one per dataset.
-EXTRA_TABLES = ("quarantine", "manifest", "rollup_map", "areas_all_editions")
+EXTRA_TABLES = ("quarantine", "manifest", "rollup_map", "areas_all_editions", "reconciliation")
 
 
 class NoData(Exception):

@@ -38,7 +38,7 @@ from .readers import SUPPORTED_SUFFIXES, RawTable
 from .validate import (CleanParquet, FileReport, Validated, clean_person_parquet, drop_checked_tables,
                        quarantine_rows_sql, validate_file)
 
-LOADER_VERSION = "1"
+LOADER_VERSION = "2"
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
 KEEP_LOADS = 3
 
@@ -55,6 +55,7 @@ class LoadResult:
     error: str | None = None
     kept_as_is: list[dict] = field(default_factory=list)  # person-level files kept as they are
     person_cells: dict[str, str] = field(default_factory=dict)  # kept file -> table of its counted cells
+    recorded: list[str] = field(default_factory=list)  # files in the order they were added (first wins a tie)
 
     @property
     def ok(self) -> bool:
@@ -80,6 +81,23 @@ def discover(data_dir: Path) -> list[Path]:
             if p.suffix.lower() in SUPPORTED_SUFFIXES + (".gz", ".xlsx"):
                 found.append(p)
     return found
+
+
+DEMO_FOLDER = "demo"
+
+
+def without_demo_when_real(files: list[Path], data_dir: Path) -> tuple[list[Path], list[str]]:
+    """The synthetic demo (`<data dir>/demo/`) is a data set of its own: it is loaded only when the
+    data folder holds nothing else, so synthetic and real figures never mix in one store."""
+    demo = data_dir / DEMO_FOLDER
+    in_demo = [p for p in files if demo in p.parents]
+    others = [p for p in files if demo not in p.parents]
+    if not in_demo or not others:
+        return files, []
+    shown = ", ".join(_relative(p, data_dir) for p in others[:3]) + (" ..." if len(others) > 3 else "")
+    return others, [f"the synthetic demo in {_relative(demo, data_dir)}/ is not loaded: the data folder holds other "
+                    f"files ({len(others)}: {shown}), and the demo is used only when it holds nothing else, so "
+                    f"synthetic and real figures never mix. Remove those files to go back to the demo."]
 
 
 def file_sha256(path: Path) -> str:
@@ -167,11 +185,20 @@ def load(config: Config | None = None, force: bool = False, extra_files: list[Pa
         return _load_locked(config, force, extra_files or [])
 
 
+def _modified_day(path: Path) -> str:
+    try:
+        return dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.timezone.utc).date().isoformat()
+    except OSError:
+        return ""
+
+
 def _fingerprint(files: list[tuple[str, Path]]) -> tuple[str, dict[str, str]]:
     hashes = {name: file_sha256(p) for name, p in files}
+    days = {name: _modified_day(p) for name, p in files}
     h = hashlib.sha256(f"{contract.CONTRACT_VERSION}/{LOADER_VERSION}".encode())
     for name in sorted(hashes):
-        h.update(f"{name}\0{hashes[name]}\n".encode())
+        # A published file with no stated release date takes its modification day as its edition.
+        h.update(f"{name}\0{hashes[name]}\0{days[name]}\n".encode())
     for ref in reference_files():
         h.update(file_sha256(ref).encode())
     for sql in sorted(SQL_DIR.glob("rollup*.sql")):
@@ -182,7 +209,8 @@ def _fingerprint(files: list[tuple[str, Path]]) -> tuple[str, dict[str, str]]:
 def _load_locked(config: Config, force: bool, extra_files: list[Path]) -> LoadResult:
     started = time.time()
     data_dir = config.data_dir
-    files = [(_relative(p, data_dir), p) for p in discover(data_dir)]
+    found, demo_note = without_demo_when_real(discover(data_dir), data_dir)
+    files = [(_relative(p, data_dir), p) for p in found]
     files += [(_relative(p, data_dir), p) for p in extra_files]
     fingerprint, hashes = _fingerprint(files)
     previous = current_load_dir(config.store_dir)
@@ -193,7 +221,7 @@ def _load_locked(config: Config, force: bool, extra_files: list[Path]) -> LoadRe
             corrupted = verify_load(previous)
             if info.get("fingerprint") == fingerprint and not corrupted:
                 return LoadResult(changed=False, load_id=previous.name,
-                                  notes=["nothing changed: every file is as it was at the last load"])
+                                  notes=demo_note + ["nothing changed: every file is as it was at the last load"])
             if corrupted:
                 damage.append(f"the previous load was damaged (checksum mismatch or missing: "
                               f"{', '.join(corrupted)}); it was rebuilt from the extracts")
@@ -209,7 +237,7 @@ def _load_locked(config: Config, force: bool, extra_files: list[Path]) -> LoadRe
     con = _connect(config, config.store_dir / "tmp")
     try:
         result = _build(con, config, files, hashes, previous, work)
-        result.notes[:0] = damage
+        result.notes[:0] = demo_note + damage
         summary = {"fingerprint": fingerprint, "load_id": load_id, "contract_version": contract.CONTRACT_VERSION,
                    "loaded_at": dt.datetime.now().isoformat(timespec="seconds"),
                    "seconds": round(time.time() - started, 3), "data_dir": str(data_dir),
@@ -258,7 +286,9 @@ def _create_tables(con) -> None:
                    column_name VARCHAR, value VARCHAR, reason VARCHAR, raw_row VARCHAR)""")
     con.execute("""CREATE TABLE manifest (source_file VARCHAR, dataset VARCHAR, sha256 VARCHAR,
                    status VARCHAR, rows_read BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT,
-                   message VARCHAR, edition VARCHAR, seconds DOUBLE, loaded_at TIMESTAMP)""")
+                   rows_superseded BIGINT, message VARCHAR, edition VARCHAR, seconds DOUBLE, loaded_at TIMESTAMP)""")
+    con.execute("""CREATE TABLE reconciliation (dataset VARCHAR, area_code VARCHAR, period VARCHAR, figure VARCHAR,
+                   edition VARCHAR, source_file VARCHAR, value DOUBLE, symbol VARCHAR, cells BIGINT, used BOOLEAN)""")
 
 
 @dataclass
@@ -273,12 +303,17 @@ class _Checked:
     seconds: float  # the check's own time (the manifest adds the time to record it)
 
 
+def is_adapted_output(display: str) -> bool:
+    """Files written by an adapter from a published file are shown as '<file> [<format> -> <dataset>]'."""
+    return display.endswith("]") and " -> " in display
+
+
 def _may_define_areas(display: str, datasets: dict[str, str | None]) -> bool:
     """Built-in reference files, areas files, and files whose header names no dataset (checked
     alone, to be safe) may change the known areas."""
     if display.startswith("(built-in)"):
         return True
-    if display.endswith("]") and " -> " in display:  # a published file's adapted output
+    if is_adapted_output(display):
         return display.endswith("-> areas]")
     return datasets.get(display) in ("areas", None)
 
@@ -293,7 +328,8 @@ def _check(con, index: int, display: str, path: Path) -> _Checked:
                  if path.suffix.lower() == ".parquet" else None)
         if clean is not None:
             return _Checked(display, path, clean, None, None, None, time.time() - started)
-        report, raw, validated = validate_file(path, cur, display=display, table=f"raw_{index}")
+        report, raw, validated = validate_file(path, cur, display=display, table=f"raw_{index}",
+                                               adapted=is_adapted_output(display))
         return _Checked(display, path, None, report, raw, validated, time.time() - started)
     finally:
         cur.close()
@@ -335,9 +371,8 @@ def _build(con, config: Config, files, hashes, previous: Path | None, work: Path
     shutil.rmtree(adapted_dir, ignore_errors=True)
     _copy_kept_when_several(con, result, work)
     _count_persons_into_caseload(con, result)
-    _cross_file_duplicates(con)
     _write_areas(con)
-    _roll_up_and_write(con, work, {e["dataset"] for e in result.kept_as_is}, result.notes, workers)
+    _roll_up_and_write(con, work, {e["dataset"] for e in result.kept_as_is}, result, workers)
     return result
 
 
@@ -381,11 +416,13 @@ def _record(con, checked: _Checked, result: LoadResult, hashes, previous: Path |
         row = con.execute(f"SELECT max(edition) FROM {_q('t_' + dataset)} WHERE source_file = $f",
                           {"f": display}).fetchall()
         edition = row[0][0] if row else None
-    con.execute("INSERT INTO manifest VALUES ($f, $d, $h, $s, $r, $l, $q, $m, $e, $t, $at)",
+    con.execute("INSERT INTO manifest VALUES ($f, $d, $h, $s, $r, $l, $q, 0, $m, $e, $t, $at)",
                 {"f": display, "d": dataset, "h": hashes.get(display) or file_sha256(path), "s": status,
                  "r": report.rows_read, "l": report.rows_loaded if status != "rejected" else 0,
                  "q": report.rows_quarantined, "m": message, "e": edition,
                  "t": round(checked.seconds + time.time() - started, 4), "at": now})
+    result.recorded.append(display)
+    report.in_load = True
     if not display.startswith("(built-in)"):
         result.reports.append(report)
 
@@ -524,33 +561,200 @@ def _key_columns(ds: contract.Dataset) -> list[str]:
     return [contract.period_column(ds) if k in ("year", "month") else k for k in ds.key]
 
 
-def _cross_file_duplicates(con) -> None:
-    """The same key and edition in two files: the first file wins, the later rows are quarantined."""
-    for ds in contract.DATASETS.values():
-        if ds.name == "areas":
-            continue  # a file may restate a built-in area; the first definition is used below
-        table = _q("t_" + ds.name)
-        if con.execute(f"SELECT count(DISTINCT source_file) FROM {table}").fetchall()[0][0] < 2:
-            continue  # duplicates within one file were already quarantined by validation
-        key_cols = _key_columns(ds)
-        key = ", ".join(_q(k) for k in key_cols)
-        ed = "coalesce(edition, '')"
-        # Only rows whose area (part of the key) comes from more than one file can repeat a key
-        # across files: a cheap low-cardinality aggregate narrows the search to those.
-        shared = (f"area_code IN (SELECT area_code FROM {table} GROUP BY area_code "
-                  f"HAVING count(DISTINCT source_file) > 1)" if "area_code" in key_cols else "true")
-        # Repeated key hashes next (a hash aggregate), so the exact window only sees those rows.
-        key_hash = f"hash({key}, {ed})"
-        dup = (f"SELECT rowid AS rid, source_file, source_row, first_value(source_file) OVER w AS first_file, "
-               f"row_number() OVER w AS n FROM {table} WHERE {shared} AND {key_hash} IN (SELECT {key_hash} AS h "
-               f"FROM {table} WHERE {shared} GROUP BY h HAVING count(*) > 1) WINDOW w AS (PARTITION BY {key}, {ed} "
-               f"ORDER BY source_file = 'rollup', rowid)")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _dups AS SELECT * FROM ({dup}) WHERE n > 1 "
-                    f"AND source_file <> first_file")
-        con.execute(f"INSERT INTO quarantine SELECT source_file, $ds, source_row, $k, NULL, "
-                    f"'duplicate key: the same figure (same key and edition) is already loaded from ' || first_file, "
-                    f"NULL FROM _dups", {"ds": ds.name, "k": ",".join(_key_columns(ds))})
-        con.execute(f"DELETE FROM {table} WHERE rowid IN (SELECT rid FROM _dups)")
+def breakdown_totals(ds: contract.Dataset) -> dict[str, str]:
+    """Breakdown column -> its "all" (not broken down) code, where it has one."""
+    out = dict(ds.total_codes)
+    for d in ds.breakdowns:
+        allowed = ds.column(d).allowed or ()
+        for code in ("ALL", "all"):
+            if d not in out and code in allowed:
+                out[d] = code
+    return {d: c for d, c in out.items() if d in ds.breakdowns}
+
+
+def figure_groups(ds: contract.Dataset) -> list[list[str]]:
+    """Indicator columns that make one figure together and so must come from one source: a
+    numerator with its denominator (the contract's not-greater pairs, joined transitively), and
+    for benchmarks and outcomes the value with its parts. Every other indicator stands alone."""
+    cols = [c.name for c in ds.indicators]
+    parent = {c: c for c in cols}
+
+    def find(c: str) -> str:
+        while parent[c] != c:
+            c = parent[c]
+        return c
+
+    pairs = list(ds.not_greater)
+    if ds.name in ("benchmarks", "outcomes"):
+        pairs += [(a, b) for a, b in zip(cols, cols[1:])]
+    for a, b in pairs:
+        if a in parent and b in parent:
+            parent[find(a)] = find(b)
+    groups: dict[str, list[str]] = {}
+    for c in cols:
+        groups.setdefault(find(c), []).append(c)
+    return list(groups.values())
+
+
+def _held(col: str) -> str:
+    """A row holds a figure's column when it gives a number or a publisher's symbol. An empty
+    cell (NULL value and no symbol) means the file does not carry that column at all."""
+    return f"({_q(col)} IS NOT NULL OR {_q(col + '_symbol')} IS NOT NULL)"
+
+
+def _resolve_figures(con, ds: contract.Dataset, file_rank: list[str], result: LoadResult) -> bool:
+    """One value for every figure, whatever files and editions give it.
+
+    A figure is a dataset's quantity (a column, or a group of columns read together) for one
+    identity: area, period and the key's non-breakdown filters. A total row and the cells of a
+    breakdown of the same identity are two views of one figure. For each figure the newest
+    edition that holds it wins (then the file recorded first); rows of other sources stay in the
+    all-editions table. A row none of whose figures wins is superseded (another edition) or a
+    duplicate (the same edition from an earlier file: quarantined, as before). Returns True when
+    the final table was built here (several sources share an identity)."""
+    table = _q("t_" + ds.name)
+    if con.execute(f"SELECT count(DISTINCT source_file) FROM {table}").fetchall()[0][0] < 2:
+        return False
+    ident = contract.identity_columns(ds)
+    id_sql = ", ".join(_q(c) for c in ident)
+    shared = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} GROUP BY {id_sql} "
+                         f"HAVING count(DISTINCT (source_file, coalesce(edition, ''))) > 1)").fetchall()[0][0]
+    if not shared:
+        return False
+    con.execute("CREATE OR REPLACE TEMP TABLE _file_rank (source_file VARCHAR, rank INTEGER)")
+    con.executemany("INSERT INTO _file_rank VALUES (?, ?)", [(f, i) for i, f in enumerate(file_rank)])
+    # Every (file, edition) pair is a source; 1 = the newest edition, then the file recorded first.
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _src AS SELECT source_file, edition,
+                    row_number() OVER (ORDER BY edition DESC NULLS LAST, rank NULLS LAST, source_file) AS src
+                    FROM (SELECT DISTINCT t.source_file, t.edition, f.rank FROM {table} t
+                          LEFT JOIN _file_rank f USING (source_file))""")
+    # A dataset with no indicators (person-level rows) has one figure per key: the row itself.
+    groups = figure_groups(ds) or [[]]
+    held = [" OR ".join(_held(c) for c in g) or "true" for g in groups]
+    key_cols = _key_columns(ds)
+    cell_sql = ", ".join(_q(c) for c in key_cols)
+    # A row's grain: which breakdown columns it leaves at their "all" code (a total).
+    totals = breakdown_totals(ds)
+    grain = (" || ".join(f"CASE WHEN {_q(d)} = '{totals[d]}' THEN 'T' ELSE 'B' END" if d in totals else "'B'"
+                         for d in ds.breakdowns) or "''")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _tagged AS SELECT t.rowid AS _rid, t.*, s.src AS _src,
+                    {grain} AS _grain FROM {table} t JOIN _src s ON s.source_file = t.source_file
+                    AND s.edition IS NOT DISTINCT FROM t.edition""")
+    # Per group: the best source of each cell, and the best source of the whole identity with the
+    # grains it gives. A row's figure stands when its source is the best for its cell and its grain
+    # is one the identity's best source gives: cells of the same grain from several files add up
+    # (disjoint cells), but a total and a breakdown of one identity never do.
+    cell_wins = ", ".join(f"min(_src) FILTER (WHERE {h}) AS _c{i}" for i, h in enumerate(held))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _cellwin AS SELECT {cell_sql}, {cell_wins} FROM _tagged "
+                f"GROUP BY {cell_sql}")
+    best = ", ".join(f"min(_src) FILTER (WHERE {h}) AS _b{i}" for i, h in enumerate(held))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _best AS SELECT {id_sql}, {best} FROM _tagged GROUP BY {id_sql}")
+    grains = " UNION ALL ".join(
+        f"SELECT DISTINCT {', '.join('x.' + _q(c) for c in ident)}, {i} AS _g, x._grain FROM _tagged x "
+        f"JOIN _best b USING ({id_sql}) WHERE ({h}) AND x._src = b._b{i}" for i, h in enumerate(held))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _grains AS {grains}")
+    id_on = " AND ".join(f"g.{_q(c)} = x.{_q(c)}" for c in ident)
+    kept_g = [f"(({h}) AND x._src = c._c{i} AND EXISTS (SELECT 1 FROM _grains g WHERE {id_on} AND g._g = {i} "
+              f"AND g._grain = x._grain))" for i, h in enumerate(held)]
+    beaten = [f"CASE WHEN NOT ({h}) THEN NULL WHEN c._c{i} < x._src THEN c._c{i} ELSE b._b{i} END"
+              for i, h in enumerate(held)]
+    cell_on = " AND ".join(f"c.{_q(k)} = x.{_q(k)}" for k in key_cols)
+    best_on = " AND ".join(f"b.{_q(c)} = x.{_q(c)}" for c in ident)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _rows AS SELECT x.*,
+                    {', '.join(f'coalesce({k}, false) AS _k{i}' for i, k in enumerate(kept_g))},
+                    least({', '.join(beaten)}) AS _beaten_by,
+                    {' OR '.join(f"coalesce(({h}) AND c._c{i} < x._src, false)" for i, h in enumerate(held))} AS _same_cell
+                    FROM _tagged x JOIN _cellwin c ON {cell_on} JOIN _best b ON {best_on}""")
+    con.execute(f"ALTER TABLE _rows ADD COLUMN _kept BOOLEAN")
+    con.execute(f"UPDATE _rows SET _kept = {' OR '.join(f'_k{i}' for i in range(len(groups)))}")
+    required = {c.name for c in ds.indicators if c.required}
+    select = [_q(k) for k in key_cols]
+    for i, g in enumerate(groups):
+        for c in g:
+            won = f"FILTER (WHERE _k{i})"
+            select.append(f"any_value({_q(c)}) {won} AS {_q(c)}")
+            missing = "'x'" if c in required else "NULL"
+            select.append(f"coalesce(any_value({_q(c + '_symbol')}) {won}, CASE WHEN any_value({_q(c)}) {won} "
+                          f"IS NULL THEN {missing} END) AS {_q(c + '_symbol')}")
+    indicator_names = {c.name for c in ds.indicators} | {c.name + "_symbol" for c in ds.indicators}
+    stored = _stored_columns(ds)
+    for col in stored:
+        if col in key_cols or col in indicator_names:
+            continue
+        select.append(f"arg_min({_q(col)}, _src) FILTER (WHERE _kept) AS {_q(col)}")
+    order = ", ".join(_q(c) for c in stored)
+    con.execute(f"CREATE TABLE {_q(ds.name)} AS SELECT {order} FROM (SELECT {', '.join(select)} FROM _rows "
+                f"WHERE _kept GROUP BY {', '.join(_q(k) for k in key_cols)})")
+    # Rows that give no winning figure: a duplicate (same edition, earlier file) is quarantined as
+    # before; a row beaten by a newer edition is superseded and stays in the all-editions table.
+    con.execute("""CREATE OR REPLACE TEMP TABLE _lost AS SELECT r._rid, r.source_file, r.source_row,
+                   r.edition, b.source_file AS by_file, b.edition AS by_edition, r._same_cell,
+                   b.edition IS NOT DISTINCT FROM r.edition AS duplicate
+                   FROM _rows r LEFT JOIN _src b ON b.src = r._beaten_by WHERE NOT r._kept""")
+    con.execute("""INSERT INTO quarantine SELECT source_file, $ds, source_row, $k, NULL,
+                   CASE WHEN _same_cell THEN 'duplicate key: the same figure (same key and edition) is already '
+                   || 'loaded from ' || by_file ELSE 'duplicate: the same figure, at another breakdown (a total '
+                   || 'beside its breakdown, same edition), is already loaded from ' || by_file END, NULL
+                   FROM _lost WHERE duplicate""", {"ds": ds.name, "k": ",".join(_key_columns(ds))})
+    con.execute(f"DELETE FROM {table} WHERE rowid IN (SELECT _rid FROM _lost WHERE duplicate)")
+    counts = con.execute("""SELECT source_file, count(*) FILTER (WHERE duplicate),
+                            count(*) FILTER (WHERE NOT duplicate), string_agg(DISTINCT by_file, '; ')
+                            FILTER (WHERE NOT duplicate), max(by_edition) FILTER (WHERE NOT duplicate)
+                            FROM _lost GROUP BY source_file""").fetchall()
+    for source_file, dups, superseded, by_files, by_edition in counts:
+        con.execute("""UPDATE manifest SET rows_loaded = rows_loaded - $d - $s,
+                       rows_quarantined = rows_quarantined + $d, rows_superseded = rows_superseded + $s
+                       WHERE source_file = $f AND dataset = $ds""",
+                    {"d": dups, "s": superseded, "f": source_file, "ds": ds.name})
+        for report in result.reports:
+            if report.path == source_file and report.dataset == ds.name:
+                report.rows_loaded -= dups + superseded
+                report.rows_quarantined += dups
+                report.rows_superseded += superseded
+                if dups:
+                    report.notes.append(f"{dups:,} rows give figures already loaded from an earlier file of the "
+                                        "same edition: quarantined as duplicates")
+                if superseded:
+                    report.notes.append(f"{superseded:,} rows superseded by a newer edition ({by_edition} in "
+                                        f"{by_files[:200]}); they stay in {ds.name}_all_editions")
+        if ds.name == "ehcp_caseload" and not any(r.path == source_file and r.dataset == ds.name
+                                                  for r in result.reports) and superseded:
+            result.notes.append(f"{source_file}: {superseded:,} caseload cells counted from it are superseded by "
+                                f"a newer edition ({by_edition} in {by_files[:200]})")
+    _record_reconciliation(con, ds, groups, ident)
+    for t in ("_tagged", "_cellwin", "_best", "_grains", "_rows", "_lost"):
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+    return True
+
+
+def _record_reconciliation(con, ds: contract.Dataset, groups: list[list[str]], ident: list[str]) -> None:
+    """Every figure given by more than one source, each source's value side by side: the same cell
+    from several files or editions, and an identity given at different grains (a total beside a
+    breakdown: each source's cells are summed; a symbol in any cell leaves the sum empty)."""
+    period = contract.period_column(ds)
+    key_cols = _key_columns(ds)
+
+    def label(cols: list[str], suffix: str) -> str:
+        extra = [c for c in cols if c not in (period, "area_code")]
+        parts = " || ', ' || ".join(f"'{c}=' || {_q(c)}" for c in extra)
+        return (f"' [' || {parts} || ']'" if extra else "''") + (f" || '{suffix}'" if suffix else "")
+
+    for i, g in enumerate(groups):
+        for c in g:
+            h = _held(c)
+            for cols, having, suffix in ((key_cols, "count(DISTINCT _src) > 1", ""),
+                                         (ident, "count(DISTINCT _grain) > 1", " (all cells summed, per source)")):
+                if cols is ident and not ds.breakdowns:
+                    continue
+                by = ", ".join(_q(x) for x in cols)
+                con.execute(f"""INSERT INTO reconciliation
+                    WITH multi AS (SELECT {by} FROM _rows WHERE {h} GROUP BY {by} HAVING {having})
+                    SELECT $ds, area_code, CAST({_q(period)} AS VARCHAR), '{c}' || {label(cols, suffix)},
+                           edition, source_file,
+                           CASE WHEN bool_or({_q(c)} IS NULL) THEN NULL ELSE sum({_q(c)}) END,
+                           max({_q(c + '_symbol')}), count(*), bool_or(_k{i})
+                    FROM _rows JOIN multi USING ({by}) WHERE {h}
+                    GROUP BY {by}, edition, source_file""", {"ds": ds.name})
 
 
 def _write_areas(con) -> None:
@@ -586,16 +790,19 @@ def _editions(con, ds: contract.Dataset) -> int:
     return con.execute(f"SELECT count(DISTINCT coalesce(edition, '')) FROM {_q('t_' + ds.name)}").fetchall()[0][0]
 
 
-def _latest_and_rollup(con, ds: contract.Dataset) -> list[str]:
-    """Keep the latest edition of each row, then add parent areas summed from localities."""
+def _latest_and_rollup(con, ds: contract.Dataset, file_rank: list[str], result: LoadResult,
+                       merged: set[str]) -> list[str]:
+    """One value per figure (see _resolve_figures), then parent areas summed from localities."""
     table = "t_" + ds.name
-    key = ", ".join(_q(k) for k in _key_columns(ds))
-    if _editions(con, ds) > 1:
-        con.execute(f"CREATE TABLE {_q(ds.name)} AS SELECT * FROM {_q(table)} QUALIFY row_number() "
-                    f"OVER (PARTITION BY {key} ORDER BY edition DESC NULLS LAST, rowid DESC) = 1")
-    else:  # one edition: keys are already unique (duplicates were quarantined), nothing to choose
+    if _resolve_figures(con, ds, file_rank, result):
+        merged.add(ds.name)
+    else:  # one source per figure: keys are already unique, nothing to choose
         con.execute(f"ALTER TABLE {_q(table)} RENAME TO {_q(ds.name)}")
         con.execute(f"CREATE VIEW {_q(table)} AS SELECT * FROM {_q(ds.name)} WHERE NOT is_rollup")
+        # A column no file gives (an adapted publication leaves it empty) is 'x', not available.
+        for col in (c.name for c in ds.indicators if c.required):
+            sym = _q(col + "_symbol")
+            con.execute(f"UPDATE {_q(ds.name)} SET {sym} = 'x' WHERE {_q(col)} IS NULL AND {sym} IS NULL")
     if ds.person_level:
         return []
     period = contract.period_column(ds)
@@ -635,7 +842,7 @@ def _latest_and_rollup(con, ds: contract.Dataset) -> list[str]:
     return notes
 
 
-def _roll_up_and_write(con, work: Path, kept: set[str], notes: list[str], workers: int = 2) -> None:
+def _roll_up_and_write(con, work: Path, kept: set[str], result: LoadResult, workers: int = 2) -> None:
     """Build each dataset's final rows (latest edition, parent roll-ups) and write the load's
     Parquet files. Writing is mostly encoding and compression, so a dataset's files are written
     by a worker (two at a time, each on its own cursor) while the next dataset is built."""
@@ -646,6 +853,7 @@ def _roll_up_and_write(con, work: Path, kept: set[str], notes: list[str], worker
         finally:
             cur.close()
 
+    merged: set[str] = set()
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         writes = []
 
@@ -654,7 +862,7 @@ def _roll_up_and_write(con, work: Path, kept: set[str], notes: list[str], worker
 
         for ds in contract.DATASETS.values():
             if not ds.reference:
-                notes += _latest_and_rollup(con, ds)
+                result.notes += _latest_and_rollup(con, ds, result.recorded, result, merged)
             if ds.name in kept:  # its only source is a file kept as it is; load.json says how to read it
                 continue
             if ds.name == "areas":
@@ -668,12 +876,14 @@ def _roll_up_and_write(con, work: Path, kept: set[str], notes: list[str], worker
             # counted (into the caseload) or browsed, so their sort would cost more than it saves.
             order = "" if ds.person_level else f" ORDER BY area_code, {period}"
             write(f"SELECT * FROM {_q(ds.name)}{order}", f"{ds.name}.parquet")
-            if _editions(con, ds) > 1:  # otherwise the all-editions view is the same rows (see db.py)
+            if ds.name in merged:  # otherwise the all-editions view is the same rows (see db.py)
                 write(f"SELECT * FROM {_q('t_' + ds.name)} ORDER BY area_code, {period}",
                       f"{ds.name}_all_editions.parquet")
         write("SELECT * FROM rollup_map", "rollup_map.parquet")
         write("SELECT * FROM quarantine ORDER BY source_file, source_row", "quarantine.parquet")
         write("SELECT * FROM manifest", "manifest.parquet")
+        write("SELECT * FROM reconciliation ORDER BY dataset, area_code, period, figure, edition DESC NULLS LAST",
+              "reconciliation.parquet")
         # The areas reference keeps every original definition too, for the data-quality view.
         write("SELECT * EXCLUDE (is_rollup) FROM t_areas", "areas_all_editions.parquet")
         for done in writes:

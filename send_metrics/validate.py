@@ -47,6 +47,8 @@ class FileReport:
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
+    rows_superseded: int = 0  # valid rows whose figures a newer edition gives (kept in *_all_editions)
+    in_load: bool = False  # set by the loader: counts are then what the load kept, not only what is valid
     fatal: str | None = None  # the whole file was rejected
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -60,7 +62,9 @@ class FileReport:
         if self.fatal:
             return [f"{self.path}: REJECTED: {self.fatal}"]
         head = (f"{self.path}: {'OK' if self.ok else 'PROBLEMS'} - dataset '{self.dataset}', "
-                f"{self.rows_read} rows read, {self.rows_loaded} valid, {self.rows_quarantined} quarantined")
+                f"{self.rows_read} rows read, {self.rows_loaded} {'loaded' if self.in_load else 'valid'}, "
+                f"{self.rows_quarantined} quarantined"
+                + (f", {self.rows_superseded} superseded by a newer edition" if self.rows_superseded else ""))
         out = [head]
         out += [f"  note: {n}" for n in self.notes]
         if self.ignored_columns:
@@ -200,7 +204,7 @@ PLAIN_WHOLE_NUMBER = "[0-9]{1,15}"
 PLAIN_DECIMAL = "[0-9]{1,15}([.][0-9]{1,15})?"
 
 
-def _plain_numbers(cur, table: str, col: contract.Column, decimal_comma: bool) -> bool:
+def _plain_numbers(cur, table: str, col: contract.Column, decimal_comma: bool, may_be_empty: bool = False) -> bool:
     """True when every distinct value of an indicator column is a plain non-negative number, a
     symbol exactly as the contract spells it, or (when the column is optional) empty."""
     if col.kind not in ("count", "number"):
@@ -208,7 +212,8 @@ def _plain_numbers(cur, table: str, col: contract.Column, decimal_comma: bool) -
     pattern = PLAIN_WHOLE_NUMBER if col.kind == "count" or decimal_comma else PLAIN_DECIMAL
     others = _scalar(cur, f"SELECT count(*) FROM (SELECT DISTINCT {_q(col.name)} AS v FROM {table}) "
                           f"WHERE NOT coalesce(regexp_full_match(v, $pattern) OR list_contains($symbols, v), "
-                          f"$optional)", {"pattern": pattern, "symbols": SYMBOL_LIST, "optional": not col.required})
+                          f"$optional)", {"pattern": pattern, "symbols": SYMBOL_LIST,
+                                                      "optional": may_be_empty or not col.required})
     return others == 0
 
 
@@ -237,8 +242,12 @@ class Validated:
 
 def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
                  dataset: Dataset | None = None, areas_table: str = "areas_ref",
-                 today: dt.date | None = None) -> Validated:
-    """Check a raw table; create `<raw>_errors` and return SQL selecting its good rows."""
+                 today: dt.date | None = None, adapted: bool = False) -> Validated:
+    """Check a raw table; create `<raw>_errors` and return SQL selecting its good rows.
+
+    `adapted`: the file was written by an adapter from a published file. An empty indicator cell
+    then means "this publication does not give that column" (stored as no value and no symbol, so
+    another file's figure can stand), where in an analyst's extract it is an error."""
     report = FileReport(path=path, rows_read=raw.rows, notes=list(raw.notes))
     if dataset is None:
         dataset, why = detect_dataset(raw.columns)
@@ -306,7 +315,7 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
             check(name, f"{_q(name)} IS NULL",
                   f"'not an allowed {name.replace('_', ' ')} (allowed: {shown})'", value_sql=_q(name))
             continue
-        if col.is_indicator and _plain_numbers(pre, raw.table, col, decimal_comma):
+        if col.is_indicator and _plain_numbers(pre, raw.table, col, decimal_comma, may_be_empty=adapted):
             # Plain numbers and exact symbols only: a cast, and no per-row check.
             value = f"{raw.table}.{_q(name)}"
             select.append(f"CASE WHEN list_contains($symbols, {value}) THEN {value} END AS {_q(name + '_symbol')}")
@@ -337,7 +346,8 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
                 outer.append(f"{n} AS {_q(name)}")
             select.append(f"{_finite_number_expr(name, decimal_comma)} AS {n}")
             params["symbols"] = SYMBOL_LIST
-            missing_ok = "" if col.required else f" AND trim(coalesce({_q(name + '__raw')}, '')) <> ''"
+            missing_ok = ("" if col.required and not adapted
+                          else f" AND trim(coalesce({_q(name + '__raw')}, '')) <> ''")
             check(name, f"{_q(name + '_symbol')} IS NULL AND {_q(name + '__num')} IS NULL{missing_ok}",
                   "CASE WHEN trim(coalesce(" + _q(name + "__raw") + ", '')) = '' THEN "
                   "'empty cell: give a number or a symbol (c, x, z, low, u)' "
@@ -569,7 +579,8 @@ def drop_checked_tables(con: duckdb.DuckDBPyConnection, raw: RawTable) -> None:
 
 
 def validate_file(path: Path, con: duckdb.DuckDBPyConnection, areas_table: str = "areas_ref",
-                  display: str | None = None, table: str = "raw_file") -> tuple[FileReport, RawTable | None, Validated | None]:
+                  display: str | None = None, table: str = "raw_file",
+                  adapted: bool = False) -> tuple[FileReport, RawTable | None, Validated | None]:
     """Read and check one file into `table` (and `<table>_errors`, `<table>_periods`)."""
     display = display or str(path)
     try:
@@ -578,5 +589,5 @@ def validate_file(path: Path, con: duckdb.DuckDBPyConnection, areas_table: str =
         return FileReport(path=display, fatal=str(exc)), None, None
     except OSError as exc:
         return FileReport(path=display, fatal=f"cannot open the file: {exc.strerror}"), None, None
-    v = validate_raw(con, raw, display, areas_table=areas_table)
+    v = validate_raw(con, raw, display, areas_table=areas_table, adapted=adapted)
     return v.report, raw, v

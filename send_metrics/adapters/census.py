@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .common import clean, ees_areas, fmt_number, period_year, plural, read_table, records, text_key, to_number, write_csv
+from .common import file_edition, clean, ees_areas, fmt_number, period_year, plural, read_table, records, text_key, to_number, write_csv
 
 SOURCE = "DfE Special educational needs in England"
 BENCH_COLS = ["time_period", "time_identifier", "area_code", "area_level", "area_name", "measure_id", "value",
@@ -69,8 +69,8 @@ def adapt_census(path: Path, workdir: Path, generation: str):
             keep &= df[c].map(_is_total)
     dropped_geo = int((df["_why"] != "").sum())
     sub = df[keep]
-    edition_year = max((y for y in map(period_year, df["timeperiod"]) if y), default=None)
-    edition = str(edition_year) if edition_year else ""
+    edition, evidence = file_edition(path)
+    notes.append(f"edition {edition}, from {evidence}")
     rows = []
     src = f"{SOURCE}: {path.name}"
     if generation == "wide":

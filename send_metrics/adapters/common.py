@@ -9,6 +9,7 @@ are the same column; a duplicated header column keeps its first copy.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 import threading
@@ -192,6 +193,8 @@ def combine(values: list[str], op: str = "sum") -> str:
     'c' when any part is suppressed, 'z' when every part is not applicable, else 'x' (not
     available). Nothing is ever treated as zero.
     """
+    if values and all(clean(v) == "" for v in values):
+        return ""  # the source does not give this figure at all (see validate's `adapted`)
     nums, syms = [], []
     for v in values:
         s = clean(v)
@@ -334,12 +337,117 @@ _DATE_IN_NAME = re.compile(r"(20\d{2})[-_]?([01]\d)[-_]?([0-3]\d)")
 
 
 def edition_from_path(path: Path) -> str | None:
-    """A release date written in the file or folder name (2025-06-26, 20250626)."""
-    for part in (path.name, path.parent.name):
+    """A release date written in the file name or a folder above it (2025-06-26, 20250626)."""
+    for part in (path.name, path.parent.name, path.parent.parent.name):
         m = _DATE_IN_NAME.search(part)
-        if m:
+        if m and _valid_date(int(m.group(1)), int(m.group(2)), int(m.group(3))):
             return f"{m.group(1)}-{m.group(2)}-{m.group(3)}"
     return None
+
+
+def _valid_date(y: int, m: int, d: int) -> bool:
+    try:
+        dt.date(y, m, d)
+        return True
+    except ValueError:
+        return False
+
+
+MONTHS = {m: i for i, m in enumerate(["january", "february", "march", "april", "may", "june", "july", "august",
+                                      "september", "october", "november", "december"], start=1)}
+MONTHS.update({m[:3]: i for m, i in list(MONTHS.items())})
+
+
+def parse_date(text) -> str | None:
+    """An ISO date from the common ways a publisher writes one: 2025-06-26 (with or without a
+    time), 26/06/2025, 26-06-2025, 26.06.2025, 20250626, 26 June 2025, June 26, 2025, or an
+    Excel serial day (45834). None when the text is not a date."""
+    t = str(text or "").strip()
+    if not t:
+        return None
+    m = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ].*)?", t)
+    if m:
+        y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        return f"{y:04d}-{mo:02d}-{d:02d}" if _valid_date(y, mo, d) else None
+    m = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[T ].*)?", t)
+    if m:  # UK order, day first
+        d, mo, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        return f"{y:04d}-{mo:02d}-{d:02d}" if _valid_date(y, mo, d) else None
+    m = re.fullmatch(r"(20\d{2})([01]\d)([0-3]\d)", t)
+    if m:
+        y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        return f"{y:04d}-{mo:02d}-{d:02d}" if _valid_date(y, mo, d) else None
+    m = re.fullmatch(r"(\d{1,2})(?:st|nd|rd|th)?\s+([A-Za-z]+)\s+(\d{4})", t) or None
+    if m and m.group(2).lower() in MONTHS:
+        y, mo, d = int(m.group(3)), MONTHS[m.group(2).lower()], int(m.group(1))
+        return f"{y:04d}-{mo:02d}-{d:02d}" if _valid_date(y, mo, d) else None
+    m = re.fullmatch(r"([A-Za-z]+)\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})", t)
+    if m and m.group(1).lower() in MONTHS:
+        y, mo, d = int(m.group(3)), MONTHS[m.group(1).lower()], int(m.group(2))
+        return f"{y:04d}-{mo:02d}-{d:02d}" if _valid_date(y, mo, d) else None
+    n = to_number(t)
+    if n is not None and float(n).is_integer() and 30000 < n < 80000:
+        return (dt.date(1899, 12, 30) + dt.timedelta(days=int(n))).isoformat()
+    return None
+
+
+_GUIDANCE_STATEMENT = re.compile(
+    r"(?:published|publication date|release date|date of release|released)\s*(?:on)?\s*:?\s*"
+    r"(\d{4}-\d{2}-\d{2}|\d{1,2}[/.-]\d{1,2}[/.-]\d{4}|\d{1,2}(?:st|nd|rd|th)?\s+[A-Za-z]+\s+\d{4})", re.I)
+_REPORTING_YEAR = re.compile(r"^\s*reporting year\s+(20\d{2})\s*$", re.I | re.M)
+
+
+def _guidance_files(path: Path) -> list[Path]:
+    """The release's data guidance: a data-guidance*.txt beside the file, in a data-guidance
+    folder beside it, or in the release folder's data-guidance folder (the layout of an EES zip)."""
+    folders = [path.parent, path.parent / "data-guidance", path.parent.parent / "data-guidance"]
+    out = []
+    for f in folders:
+        try:
+            out += sorted(p for p in f.iterdir() if p.is_file() and p.suffix.lower() == ".txt"
+                          and "guidance" in p.name.lower())
+        except OSError:
+            continue
+    return out
+
+
+@lru_cache(maxsize=256)
+def _stated_in_guidance(guidance: str, mtime_ns: int) -> tuple[str, str] | None:
+    try:
+        with open(guidance, "rb") as fh:
+            text = fh.read(200_000).decode("utf-8", errors="replace")
+    except OSError:
+        return None
+    m = _GUIDANCE_STATEMENT.search(text)
+    if m and parse_date(m.group(1)):
+        return parse_date(m.group(1)), f"the release date in the data guidance ({Path(guidance).name}: {m.group(0).strip()!r})"
+    m = _REPORTING_YEAR.search(text)
+    if m:
+        return m.group(1), f"the reporting year in the data guidance ({Path(guidance).name}: 'Reporting year {m.group(1)}')"
+    return None
+
+
+def file_edition(path: Path) -> tuple[str, str]:
+    """(edition, evidence) of a published file, from what the publisher states, in this order:
+    the release date (or reporting year) in the release's data guidance; a date in the file or
+    folder name; otherwise the file's own modification time (a download or unzip keeps the
+    publisher's date). Editions are compared as text, so each is an ISO date or a year; a
+    year-only edition sorts before every dated edition of that year. Never a guess from the
+    periods the file covers, which could tie with a real release."""
+    for g in _guidance_files(path):
+        try:
+            stated = _stated_in_guidance(str(g), g.stat().st_mtime_ns)
+        except OSError:
+            stated = None
+        if stated:
+            return stated
+    named = edition_from_path(path)
+    if named:
+        where = "file" if _DATE_IN_NAME.search(path.name) else "folder"
+        return named, f"the date in the {where} name"
+    modified = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.timezone.utc).date().isoformat()
+    return modified, ("the file's modification time (no release date in a data guidance file or in the file or "
+                      "folder name)")
 
 
 def edition_column(t: Table) -> str | None:

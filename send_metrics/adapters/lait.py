@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from .common import (ENGLAND, areas, edition_from_path, fmt_number, key, plural, read_header, read_table, to_number,
+from .common import (ENGLAND, areas, file_edition, fmt_number, parse_date, key, plural, read_header, read_table, to_number,
                      write_csv)
 
 SOURCE = "DfE Local Authority Interactive Tool (LAIT)"
@@ -45,13 +45,6 @@ YEAR_MARK_RANK = {"rev": 3, "final": 2, "": 1, "prov": 0}
 
 BENCH_COLS = ["time_period", "time_identifier", "area_code", "area_level", "area_name", "measure_id", "value",
               "numerator", "denominator", "source", "edition"]
-
-
-def _excel_date(v: str) -> str | None:
-    n = to_number(v)
-    if n is None or not 30000 < n < 80000:
-        return None
-    return (dt.date(1899, 12, 30) + dt.timedelta(days=int(n))).isoformat()
 
 
 def _dictionary(folder: Path) -> pd.DataFrame | None:
@@ -90,14 +83,15 @@ def adapt_lait_frame(df: pd.DataFrame, path: Path, workdir: Path):
     dictionary = _dictionary(path.parent)
     catalogue = _catalogue()
     # Editions sort as text across sources, so they start with a date: "2025-06-01 (LAIT)".
-    base_edition = edition_from_path(path) or ""
+    base_edition, evidence = file_edition(path)
+    notes.append(f"edition {base_edition} (from {evidence}) where the dictionary gives no 'Last Update'")
     editions: dict[str, str] = {}
     if dictionary is not None:
         notes.append("data dictionary found beside the data: polarity, units and last-update dates used")
         for _, r in dictionary.iterrows():
             code = r.get("measureshort", "")
             if code in MEASURES:
-                d = _excel_date(r.get("lastupdate", ""))
+                d = parse_date(r.get("lastupdate", ""))
                 editions[code] = f"{d} (LAIT)" if d else base_edition
                 m = catalogue.get(MEASURES[code][0])
                 pol = POLARITY.get(str(r.get("polarity", "")).strip().lower())

@@ -20,7 +20,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from .common import edition_from_path, plural, read_table, write_csv
+from .common import file_edition, plural, read_table, write_csv
 
 SUB_ICB = {"01H": "E38000215", "01K": "E38000228"}
 SUB_ICB_NOTE = ("sub-ICB 01K is loaded as E38000228 (NHS Lancashire and South Cumbria ICB - 01K), which also covers "
@@ -55,7 +55,9 @@ def adapt_autism(path: Path, workdir: Path):
     levels = sorted(set(top["primarylevel"]))
     rows, skipped = [], set()
     ends = [e for e in map(_month, top.get("reportingperiodend", top["reportingperiodstart"])) if e]
-    edition = edition_from_path(path) or (f"{max(ends)[:4]}-{max(ends)[4:]} (NHS autism statistics)" if ends else "")
+    edition, evidence = file_edition(path)
+    notes.append(f"edition {edition}, from {evidence}" + (f"; latest month in the file {max(ends)[:4]}-{max(ends)[4:]}"
+                                                          if ends else ""))
     for r in top[top["metric"] == "ASD12a"].itertuples(index=False):
         code = SUB_ICB.get(r.primarylevel)
         if code is None:
@@ -65,7 +67,7 @@ def adapt_autism(path: Path, workdir: Path):
         if month is None:
             continue
         rows.append([month, "Month", code, "sub_icb", r.primaryleveldescription if hasattr(r, "primaryleveldescription")
-                     else "", "AUTISM", "all", _value(r.metricvalue), "x", "x", "x", edition])
+                     else "", "AUTISM", "all", _value(r.metricvalue), "", "", "", edition])
     notes.append(f"{plural(len(levels), 'sub-ICB')} in the file; ASD12a (new suspected-autism referrals, aged 0-17) "
                  "-> waiting_activity.referrals_received for service AUTISM, EHCP status 'all'; accepted / seen / "
                  "seen within 18 weeks are not published here ('x')")

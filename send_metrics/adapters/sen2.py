@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import contract
-from .common import (EDITION_KEYS, records, SYMBOLS, Table, clean, combine, edition_column, edition_from_path,
+from .common import (EDITION_KEYS, records, SYMBOLS, Table, clean, combine, edition_column, file_edition,
                      ees_areas, fmt_number, key, period_year, plural, read_columns, read_header, read_table,
                      text_key, to_number, write_csv)
 
@@ -208,6 +208,7 @@ class Rows:
     df: pd.DataFrame  # original columns + _area, _level, _name, _year, _tid, _edition, _total
     notes: list[str]
     edition: str
+    evidence: str = ""  # where the edition comes from, said in the load output
 
 
 def _is_total(label: str) -> bool:
@@ -230,16 +231,6 @@ def _filter_columns(df: pd.DataFrame, indicator_keys: set[str]) -> list[str]:
 
 
 CASELOAD_KINDS = (CASELOAD, NEEDS, OLD_CASELOAD)
-
-
-def release_year(df: pd.DataFrame, kind: str) -> int | None:
-    years = [y for y in df["_year"].dropna().unique()]
-    if not years:
-        return None
-    latest = int(max(years))
-    # A release reports the January caseload of its own year and activity of the year before.
-    caseload_like = kind in CASELOAD_KINDS or (df["_tid"] == "January").all()
-    return latest if caseload_like else latest + 1
 
 
 def load_rows(path: Path, kind: str) -> Rows:
@@ -281,16 +272,14 @@ def load_rows(path: Path, kind: str) -> Rows:
             continue  # handled by the old-caseload mapping
         total &= df[c].map(_is_total)
     df["_total"] = total
-    path_edition = edition_from_path(path)
-    ry = release_year(df, kind)
-    edition = path_edition or (str(ry) if ry else "")
+    edition, evidence = file_edition(path)
     ecol = edition_column(t)
     if ecol:
         df["_edition"] = df[ecol].where(df[ecol] != "", edition)
-        notes.append(f"edition taken from the '{ecol}' column")
+        evidence = f"the '{ecol}' column (else {evidence})"
     else:
         df["_edition"] = edition
-    return Rows(t, kind, df, notes, edition)
+    return Rows(t, kind, df, notes, edition, evidence)
 
 
 # -- outputs ---------------------------------------------------------------------------------
@@ -608,10 +597,12 @@ def adapt_assessment_group(members: dict[str, Rows], workdir: Path, edition: str
         absent = [c for c in REQUIRED_INDICATORS if c not in provided]
         for r in rows:
             for c in ASSESS_INDICATORS:
-                if c not in r:
-                    r[c] = "x" if c in REQUIRED_INDICATORS else ""
+                # Left empty, never 'x': this publication does not give the figure, so another
+                # file's (or edition's) figure can stand; with none, the load shows 'x'.
+                r.setdefault(c, "")
         if absent:
-            notes.append(f"ehcp_assessments: {', '.join(absent)} not in the files read, written as 'x' (not available)")
+            notes.append(f"ehcp_assessments: {', '.join(absent)} not in the files read; left to other files "
+                         "(shown as 'x', not available, when no file gives them)")
         rows += combined_rows(rows, [], ASSESS_INDICATORS)
         cols = AREA_COLS + ASSESS_INDICATORS + ["edition"]
         outputs.append(("ehcp_assessments", _rows_to_csv(workdir, "ehcp_assessments", cols, rows)))
@@ -683,20 +674,16 @@ def light_info(path: Path, kind: str) -> tuple[str, str]:
     cols = read_columns(path, ["timeperiod", "timeidentifier", *EDITION_KEYS])
     tps = cols.get("timeperiod", [])
     tids = {text_key(t) for t in cols.get("timeidentifier", [])}
-    years = [y for y in map(period_year, tps) if y]
     two_year = any(len(t) == 6 or "/" in t for t in tps)
     january = two_year or bool(tids & {"academicyear", "january"})
     if kind == NEEDS and not january:
         kind = NEEDS_NEW
-    edition = edition_from_path(path)
+    edition = file_edition(path)[0]
     ecol = next((k for k in EDITION_KEYS if k in cols), None)
     if ecol:
         vals = [v for v in cols[ecol] if v]
         edition = max(vals) if vals else edition
-    if not edition and years:
-        caseload_like = kind in CASELOAD_KINDS or january
-        edition = str(max(years) if caseload_like else max(years) + 1)
-    return kind, edition or ""
+    return kind, edition
 
 
 def _group(path: Path, my_kind: str, group_kinds: tuple[str, ...]) -> tuple[bool, list[tuple[str, Path]], list[str], str]:
@@ -741,9 +728,7 @@ def adapt_sen2(path: Path, workdir: Path, kind: str):
         if kind == NEEDS_NEW:
             return AdaptResult(fmt, [], ["primary need of NEW plans: the contract has no dataset for new plans by "
                                          "need; not loaded"])
-        notes = gnotes + [f"edition {edition}" + (" (from an edition column or the file or folder name)"
-                                                  if edition_from_path(path) or len(edition) > 4 else
-                                                  " (the release year, inferred from the latest period in the file)")]
+        notes = gnotes + [f"edition {edition}, from {file_edition(path)[1]}"]
         if not members:
             return AdaptResult(fmt, [], notes)
         if not leads:
@@ -767,9 +752,7 @@ def adapt_sen2(path: Path, workdir: Path, kind: str):
     me = _rows_kind(path, kind)
     notes = list(me.notes)
     if me.edition:
-        notes.append(f"edition {me.edition}" + ("" if edition_column(me.table) else
-                                                 " (from the name)" if edition_from_path(path) else
-                                                 " (the release year, inferred from the latest period in the file)"))
+        notes.append(f"edition {me.edition}, from {me.evidence}")
     name = path.name
     if kind == MI:
         outputs, more = adapt_assessment_group({MI: me}, workdir, me.edition, name)
