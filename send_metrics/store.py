@@ -608,8 +608,9 @@ def _resolve_figures(con, ds: contract.Dataset, file_rank: list[str], result: Lo
     A figure is a dataset's quantity (a column, or a group of columns read together) for one
     identity: area, period and the key's non-breakdown filters. A total row and the cells of a
     breakdown of the same identity are two views of one figure. For each figure the newest
-    edition that holds it wins (then the file recorded first); rows of other sources stay in the
-    all-editions table. A row none of whose figures wins is superseded (another edition) or a
+    edition that holds it wins; files of that edition complement each other cell by cell (the
+    file recorded first wins a shared cell, at the grain of the first); rows of other sources stay
+    in the all-editions table. A row none of whose figures wins is superseded (another edition) or a
     duplicate (the same edition from an earlier file: quarantined, as before). Returns True when
     the final table was built here (several sources share an identity)."""
     table = _q("t_" + ds.name)
@@ -640,22 +641,25 @@ def _resolve_figures(con, ds: contract.Dataset, file_rank: list[str], result: Lo
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _tagged AS SELECT t.rowid AS _rid, t.*, s.src AS _src,
                     {grain} AS _grain FROM {table} t JOIN _src s ON s.source_file = t.source_file
                     AND s.edition IS NOT DISTINCT FROM t.edition""")
-    # Per group: the best source of each cell, and the best source of the whole identity with the
-    # grains it gives. A row's figure stands when its source is the best for its cell and its grain
-    # is one the identity's best source gives: cells of the same grain from several files add up
-    # (disjoint cells), but a total and a breakdown of one identity never do.
+    # Per group: the best source of each cell, and the best source of the whole identity with its
+    # edition and the grains it gives. A row's figure stands when its source is the best for its
+    # cell, it is of the identity's newest edition, and its grain is one the identity's best source
+    # gives: files of one edition complement each other cell by cell (disjoint cells of the same
+    # grain add up), but two editions, or a total and a breakdown, are never added.
     cell_wins = ", ".join(f"min(_src) FILTER (WHERE {h}) AS _c{i}" for i, h in enumerate(held))
     con.execute(f"CREATE OR REPLACE TEMP TABLE _cellwin AS SELECT {cell_sql}, {cell_wins} FROM _tagged "
                 f"GROUP BY {cell_sql}")
     best = ", ".join(f"min(_src) FILTER (WHERE {h}) AS _b{i}" for i, h in enumerate(held))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _best AS SELECT {id_sql}, {best} FROM _tagged GROUP BY {id_sql}")
+    editions = ", ".join(f"(SELECT edition FROM _src WHERE src = _b{i}) AS _e{i}" for i in range(len(held)))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _best AS SELECT *, {editions} FROM "
+                f"(SELECT {id_sql}, {best} FROM _tagged GROUP BY {id_sql})")
     grains = " UNION ALL ".join(
         f"SELECT DISTINCT {', '.join('x.' + _q(c) for c in ident)}, {i} AS _g, x._grain FROM _tagged x "
         f"JOIN _best b USING ({id_sql}) WHERE ({h}) AND x._src = b._b{i}" for i, h in enumerate(held))
     con.execute(f"CREATE OR REPLACE TEMP TABLE _grains AS {grains}")
     id_on = " AND ".join(f"g.{_q(c)} = x.{_q(c)}" for c in ident)
-    kept_g = [f"(({h}) AND x._src = c._c{i} AND EXISTS (SELECT 1 FROM _grains g WHERE {id_on} AND g._g = {i} "
-              f"AND g._grain = x._grain))" for i, h in enumerate(held)]
+    kept_g = [f"(({h}) AND x._src = c._c{i} AND x.edition IS NOT DISTINCT FROM b._e{i} AND EXISTS (SELECT 1 "
+              f"FROM _grains g WHERE {id_on} AND g._g = {i} AND g._grain = x._grain))" for i, h in enumerate(held)]
     beaten = [f"CASE WHEN NOT ({h}) THEN NULL WHEN c._c{i} < x._src THEN c._c{i} ELSE b._b{i} END"
               for i, h in enumerate(held)]
     cell_on = " AND ".join(f"c.{_q(k)} = x.{_q(k)}" for k in key_cols)
