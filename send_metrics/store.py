@@ -636,9 +636,12 @@ def _latest_and_rollup(con, ds: contract.Dataset) -> list[str]:
         for anc, pers in by_area.items():
             notes.append(f"{ds.name}: {anc} not built for {', '.join(pers[:5])}"
                          f"{' ...' if len(pers) > 5 else ''}: not every member locality has data")
-    for anc, first, last, n in con.execute(sql_text("rollups_outside_lifetime")).fetchall():
-        notes.append(f"{ds.name}: {anc} not built for {n} period{'' if n == 1 else 's'} ({first} to {last}) outside the "
-                     "area's lifetime (areas valid_from / valid_to)")
+    outside: dict[str, list[str]] = {}
+    for anc, first, last in con.execute(sql_text("rollups_outside_lifetime")).fetchall():
+        outside.setdefault(first if first == last else f"{first} to {last}", []).append(anc)
+    if outside:
+        notes.append(f"{ds.name}: not built for periods outside the area's lifetime (areas valid_from / valid_to): "
+                     + "; ".join(f"{', '.join(a)} for {p}" for p, a in outside.items()))
     return notes
 
 
