@@ -143,12 +143,36 @@ AREA_LEVELS: dict[str, str] = {
 
 # time_identifier values and how each turns time_period into the canonical period.
 TIME_IDENTIFIERS: dict[str, str] = {
-    "Calendar year": "time_period is YYYY; the calendar year",
-    "January": "time_period is YYYY; the January census of that year",
-    "Academic year": "time_period is YYYYYY (202425 = 2024/25); stored as the end year, 2025",
-    "Financial year": "time_period is YYYYYY (202425 = April 2024 to March 2025); stored as the end year",
-    "Month": "time_period is YYYYMM; stored as the first day of that month",
+    "Calendar year": "time_period is YYYY; the calendar year (last day 31 December)",
+    "January": "time_period is YYYY; the January census of that year (last day taken as 31 January)",
+    "Academic year": "time_period is YYYYYY (202425 = 2024/25); stored as the end year, 2025 (last day 31 August)",
+    "Financial year": "time_period is YYYYYY (202425 = April 2024 to March 2025); stored as the end year (last day 31 March)",
+    "Month": "time_period is YYYYMM; stored as the first day of that month (last day: the month's last)",
 }
+
+
+# The last day of a period of each kind, as SQL over the stored period ({p}: `year` INTEGER or
+# `month` DATE). An area that was created or abolished part-way through a year owns a period when
+# the period's last day falls within its `valid_from` .. `valid_to` (the body that exists at the end
+# of a period reports it: Cumbria reports January 2023 and calendar 2022; Cumberland calendar 2023).
+PERIOD_END_SQL: dict[str, str] = {
+    "Calendar year": "make_date({p}, 12, 31)",
+    "January": "make_date({p}, 1, 31)",
+    "Academic year": "make_date({p}, 8, 31)",
+    "Financial year": "make_date({p}, 3, 31)",
+    "Month": "last_day({p})",
+}
+
+
+def period_end_sql(ds: "Dataset", period: str, time_identifier: str | None = None) -> str:
+    """SQL for the last day of each row's period (see PERIOD_END_SQL). `period` is the SQL of the
+    stored period column; a dataset with several time identifiers (benchmarks) needs the SQL of
+    the row's time identifier."""
+    ids = ds.time_identifiers or (("Month",) if ds.monthly else ())
+    if len(ids) == 1 or time_identifier is None:
+        return PERIOD_END_SQL[ids[0]].format(p=period) if ids else "NULL"
+    cases = " ".join(f"WHEN '{t.lower()}' THEN {PERIOD_END_SQL[t].format(p=period)}" for t in ids)
+    return f"CASE lower(trim({time_identifier})) {cases} END"
 
 
 @dataclass(frozen=True)
@@ -252,6 +276,12 @@ _register(Dataset(
                "so its figures may be built by summing them; 'false' (e.g. sub-ICB 01K, which also covers Lancaster)",
                required=False),
         Column("coverage_note", "text", "What the area really covers, shown beside its figures", required=False),
+        Column("valid_from", "text", "First day the area exists (YYYY-MM-DD), e.g. 2023-04-01 for the 'Cumbria (both "
+               "councils)' series; empty when it always has. A period belongs to the area only when its last day "
+               "(see Time periods) is on or after this date", required=False),
+        Column("valid_to", "text", "Last day an abolished area existed (YYYY-MM-DD), e.g. 2023-03-31 for Cumbria and "
+               "its six districts; empty for a current area. Rows for periods whose last day is later are "
+               "quarantined, and the area is never built (rolled up) for them", required=False),
     ),
     key=("area_code",),
     reference=True,

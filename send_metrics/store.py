@@ -199,7 +199,7 @@ def _fingerprint(files: list[tuple[str, Path]]) -> tuple[str, dict[str, str]]:
     for name in sorted(hashes):
         # A published file with no stated release date takes its modification day as its edition.
         h.update(f"{name}\0{hashes[name]}\0{days[name]}\n".encode())
-    for ref in reference_files():
+    for ref in reference_files() + [REFERENCE_DIR / "area_code_changes.csv"]:
         h.update(file_sha256(ref).encode())
     for sql in sorted(SQL_DIR.glob("rollup*.sql")):
         h.update(file_sha256(sql).encode())
@@ -766,7 +766,9 @@ def _write_areas(con) -> None:
     con.execute("""CREATE TABLE areas AS SELECT area_code, arg_min(area_name, rowid) AS area_name,
                    arg_min(area_level, rowid) AS area_level, arg_min(dfe_la_code, rowid) AS dfe_la_code,
                    coalesce(lower(arg_min(rollup_complete, rowid)) = 'true', false) AS rollup_complete,
-                   arg_min(coverage_note, rowid) AS coverage_note FROM t_areas GROUP BY area_code""")
+                   arg_min(coverage_note, rowid) AS coverage_note,
+                   TRY_CAST(arg_min(valid_from, rowid) AS DATE) AS valid_from,
+                   TRY_CAST(arg_min(valid_to, rowid) AS DATE) AS valid_to FROM t_areas GROUP BY area_code""")
     links = con.execute("SELECT DISTINCT child_code, parent_code FROM t_area_membership WHERE weight = 1").fetchall()
     complete = {r[0] for r in con.execute("SELECT area_code FROM areas WHERE rollup_complete").fetchall()}
     parents: dict[str, set[str]] = {}
@@ -831,7 +833,9 @@ def _latest_and_rollup(con, ds: contract.Dataset, file_rank: list[str], result: 
                      "'rollup' AS source_file", "NULL AS source_row", "true AS is_rollup"]
     final_select = [s for s in final_select if s]
     group = ["r.ancestor", f"f.{period}"] + [f"f.{_q(c)}" for c in filters]
-    con.execute(sql_text("rollup_coverage").format(table=_q(ds.name), period=period))
+    # An area is built only for the periods it existed in (areas.valid_from / valid_to: Cumbria to March 2023).
+    con.execute(sql_text("rollup_coverage").format(table=_q(ds.name), period=period,
+                                                   period_end=contract.period_end_sql(ds, "p.period")))
     con.execute(sql_text("rollup").format(table=_q(ds.name), period=period,
                                           select_list=", ".join(final_select), group_list=", ".join(group)))
     missing = con.execute(sql_text("incomplete_rollups")).fetchall()
@@ -843,6 +847,12 @@ def _latest_and_rollup(con, ds: contract.Dataset, file_rank: list[str], result: 
         for anc, pers in by_area.items():
             notes.append(f"{ds.name}: {anc} not built for {', '.join(pers[:5])}"
                          f"{' ...' if len(pers) > 5 else ''}: not every member locality has data")
+    outside: dict[str, list[str]] = {}
+    for anc, first, last in con.execute(sql_text("rollups_outside_lifetime")).fetchall():
+        outside.setdefault(first if first == last else f"{first} to {last}", []).append(anc)
+    if outside:
+        notes.append(f"{ds.name}: not built for periods outside the area's lifetime (areas valid_from / valid_to): "
+                     + "; ".join(f"{', '.join(a)} for {p}" for p, a in outside.items()))
     return notes
 
 

@@ -198,6 +198,39 @@ def _all_known_areas(cur, table: str, name: str, areas_table: str, with_level: b
     return bad == 0
 
 
+def _area_code_changes(cur, table: str, columns: list[str], areas_table: str, notes: list[str]):
+    """Codes ONS replaced one-to-one that the areas table does not know (column -> {code: code it
+    knows}, each reported in `notes` with its count of rows), and the built-in areas with a
+    lifetime (valid_from / valid_to) found in the area_code column (see send_metrics.area_codes)."""
+    from . import area_codes
+    candidates = area_codes.one_to_one_codes() | set(area_codes.lifetimes())
+    renamed: dict[str, dict[str, str]] = {}
+    lifetimes: dict = {}
+    for name in columns:
+        try:
+            found = dict(cur.execute(f"SELECT trim({_q(name)}) AS v, count(*) FROM {table} WHERE trim({_q(name)}) "
+                                     f"IN (SELECT unnest($codes)) GROUP BY 1", {"codes": sorted(candidates)}).fetchall())
+        except duckdb.Error:
+            continue
+        if name == "area_code":
+            lifetimes.update({c: area_codes.lifetimes()[c] for c in found if c in area_codes.lifetimes()})
+        if not found.keys() & area_codes.one_to_one_codes():
+            continue
+        known = {r[0] for r in cur.execute(f"SELECT DISTINCT area_code FROM {areas_table}").fetchall()}
+        for code, (to, change) in sorted(area_codes.replacements(known).items()):
+            if code in found:
+                renamed.setdefault(name, {})[code] = to
+                notes.append(f"{name}: {area_codes.replaced_note(code, to, change, found[code])}")
+    return renamed, lifetimes
+
+
+def _renamed_sql(value: str, renamed: dict[str, str], params: dict, name: str) -> str:
+    """The area code, or the code the areas table knows for a code ONS replaced one-to-one."""
+    params[f"from_{name}"], params[f"to_{name}"] = list(renamed), list(renamed.values())
+    pos = f"list_position($from_{name}, {value})"
+    return f"coalesce(list_extract($to_{name}, {pos}), {value})"
+
+
 # A cell matching one of these is read exactly as the general number expressions read it (no
 # separators, spaces or signs; at most 15 digits, so within LARGEST_NUMBER).
 PLAIN_WHOLE_NUMBER = "[0-9]{1,15}"
@@ -280,6 +313,9 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
     outer: list[str] = []  # computed from the inner columns, once per row
     raw_copies: set[str] = set()  # columns whose original text is kept beside the cleaned value
     pre = con.cursor()  # checks on each column's distinct values, which let clean columns pass as they are
+    # Area codes ONS replaced one-to-one are read as the code the areas table knows (reported).
+    renamed, lifetimes = _area_code_changes(pre, raw.table, [c.name for c in dataset.columns if c.kind == "area"
+                                                             and c.name in present], areas_table, report.notes)
     if not dataset.reference:
         period, bad = _period_exprs(dataset)
         pcol = contract.period_column(dataset)
@@ -309,6 +345,14 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
             raw_copies.add(name)
             continue
         shown = ", ".join(col.allowed[:8]) + (", ..." if len(col.allowed) > 8 else "") if col.allowed else ""
+        if name in renamed:
+            select.append(f"{raw.table}.{_q(name)} AS {_q(name + '__raw')}")
+            raw_copies.add(name)
+            code = _renamed_sql(f"NULLIF(trim({raw.table}.{_q(name)}), '')", renamed[name], params, name)
+            select.append(f"{code} AS {_q(name)}")
+            if col.required:
+                check(name, f"{_q(name)} IS NULL", "'required value is empty'")
+            continue
         if col.kind == "code" and _all_allowed_exactly(pre, raw.table, name, col.allowed):
             # Every value is already a canonical code: no per-row lookup.
             select.append(f"{raw.table}.{_q(name)} AS {_q(name)}")
@@ -386,14 +430,16 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
 
     # Known areas are looked up with joins (one hash join per area column), not subqueries.
     for i, a in enumerate(area_cols):
-        if a in present and _all_known_areas(pre, raw.table, a, areas_table,
+        if a in present and a not in renamed and _all_known_areas(pre, raw.table, a, areas_table,
                                              with_level=a == "area_code" and "area_level" in present
                                              and dataset.name != "areas"):
             select.append(f"true AS {_q('_known_' + a)}")
             select.append(f"NULL AS {_q('_level_' + a)}")
         elif a in present:
+            code = f"NULLIF(trim({raw.table}.{_q(a)}), '')"
+            code = _renamed_sql(code, renamed[a], params, a) if a in renamed else code
             joins.append(f"LEFT JOIN (SELECT area_code AS _k{i}, area_level AS _l{i} FROM {areas_table}) _a{i} "
-                         f"ON _a{i}._k{i} = NULLIF(trim({raw.table}.{_q(a)}), '')")
+                         f"ON _a{i}._k{i} = {code}")
             select.append(f"_a{i}._k{i} IS NOT NULL AS {_q('_known_' + a)}")
             select.append(f"_a{i}._l{i} AS {_q('_level_' + a)}")
     pre.close()
@@ -413,6 +459,16 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
         if "area_level" in {c.name for c in dataset.columns} and dataset.name != "areas" and "area_code" in present:
             check("area_level", "area_level IS NOT NULL AND _known_area_code AND area_level <> _level_area_code",
                   "'does not match the areas table (' || _level_area_code || ')'")
+        if lifetimes and not dataset.reference:
+            # An abolished area (Cumbria, to 31 March 2023) has no figures for periods ending later.
+            end = contract.period_end_sql(dataset, _q(contract.period_column(dataset)), "time_identifier")
+            params.update(lt_codes=list(lifetimes), lt_from=[v.valid_from or None for v in lifetimes.values()],
+                          lt_to=[v.valid_to or None for v in lifetimes.values()],
+                          lt_why=[v.outside_reason() for v in lifetimes.values()])
+            pos = "list_position($lt_codes, area_code)"
+            check("area_code", f"{pos} IS NOT NULL AND ({end} < CAST(list_extract($lt_from, {pos}) AS DATE) "
+                               f"OR {end} > CAST(list_extract($lt_to, {pos}) AS DATE))",
+                  f"list_extract($lt_why, {pos})")
         for num, den in dataset.not_greater:
             if num in present and den in present:
                 check(num, f"{_q(num)} > {_q(den)}",

@@ -114,7 +114,9 @@ def test_areas_defined_in_a_parquet_file_are_known_to_every_other_file(data_dir)
 
 
 def test_parents_are_summed_only_when_every_member_locality_has_rows(data_dir):
-    write(data_dir / "caseload.csv", caseload(GOOD + ["2024,January,LOC-CARLISLE,locality,SLCN,11to15,special,5"]))
+    # January 2023: the former districts still existed (they are never built for later periods).
+    rows = GOOD + ["2024,January,LOC-CARLISLE,locality,SLCN,11to15,special,5"]
+    write(data_dir / "caseload.csv", caseload([r.replace("2024,", "2023,", 1) for r in rows]))
     config = load_config(data_dir)
     result = load(config)
     parents = dict(parquet(current_load_dir(config.store_dir) / "ehcp_caseload.parquet",
@@ -123,8 +125,8 @@ def test_parents_are_summed_only_when_every_member_locality_has_rows(data_dir):
     assert parents == {"E07000028": 35, "E07000030": 7}
     notes = " | ".join(result.notes)
     # Copeland has Millom but not the rest of Copeland; Cumberland has two of its four localities.
-    assert "ehcp_caseload: E07000029 not built for 2024 (1/2 localities)" in notes
-    assert "ehcp_caseload: E06000063 not built for 2024 (2/4 localities)" in notes
+    assert "ehcp_caseload: E07000029 not built for 2023 (1/2 localities)" in notes
+    assert "ehcp_caseload: E06000063 not built for 2023 (2/4 localities)" in notes
     assert "E07000028 not built" not in notes
 
 
