@@ -59,8 +59,7 @@ class Expanded:
 
     def reason_notes(self) -> list[str]:
         """The notes that say why a recognised file gives no rows (all its notes if none says so)."""
-        said = [n for n in self.notes if any(w in n for w in (
-            "not loaded", "not used", "read together", "no dataset", "no contract", "not a table"))]
+        said = [n for n in self.notes if any(w in n for w in ("not loaded", "not used", "read together"))]
         return said or list(self.notes)
 
     def read_with(self) -> str | None:
