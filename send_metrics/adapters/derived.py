@@ -31,9 +31,9 @@ def adapt_text(path: Path, workdir: Path, header: list[str], keys: set[str]):
     measures = {r[measure] for r in rows[1:] if len(r) > measure and r[measure].strip()}
     hand = [s for s in sources if "hand" in s.lower() and "transcri" in s.lower()]
     shown = "; ".join(sources[:8]) + (f"; ... ({len(sources) - 8} more)" if len(sources) > 8 else "")
-    notes = [f"a derived long table ({len(rows) - 1:,} rows, {len(measures)} measures, one figure per row with "
-             f"the publication it was taken from), not a publication and not a data-contract file",
-             f"not loaded: its figures come from the publications it cites ({shown}), which the loader reads "
-             f"directly; loading it as well would give each figure twice, under measure names that are not the "
-             f"contract's" + (f"; {len(hand)} of its sources are marked hand-transcribed" if hand else "")]
+    notes = [f"a derived long table ({len(rows) - 1:,} rows, {len(measures)} measures, one figure per row with the "
+             f"publication it was taken from), not a publication and not a data-contract file, so it is not loaded: "
+             f"its figures come from the publications it cites ({shown}), which the loader reads directly; loading "
+             f"it as well would give each figure twice, under measure names that are not the contract's"
+             + (f"; {len(hand)} of its sources are marked hand-transcribed" if hand else "")]
     return AdaptResult("derived table of published figures (source, measure, value)", [], notes)
