@@ -107,6 +107,13 @@ def cmd_load(args) -> int:
     if counts["figures"]:
         print(f"reconciliation: {counts['figures']:,} figures are given by more than one file or edition; the "
               f"sources of {counts['differ']:,} differ (see `python -m send_metrics reconcile`)")
+    dated_by_copy = sorted({n.split(":")[0] for n in result.notes if "modification time" in n})
+    if counts["differ"] and dated_by_copy:
+        print(f"note: the editions of {len(dated_by_copy)} files rest only on their modification day (no release "
+              "date in a data guidance file or the folder name), and a copied file takes the day it was copied: "
+              "if one of them is an older release, put it in a folder named with its release date (e.g. "
+              f"ehcp_2023-06-22/) so that newer figures win. Files: {', '.join(dated_by_copy[:5])}"
+              + (" ..." if len(dated_by_copy) > 5 else ""))
     # Compute the derived tables now so the dashboard's first pages do not wait for them.
     import time
 
