@@ -11,7 +11,7 @@ st.set_page_config(page_title="SEND needs dashboard", page_icon=":material/insig
 # A flat list (grouped by audience in this order): Streamlit's sectioned sidebar renders
 # invalid list markup that fails axe's "list" rule, a serious accessibility violation.
 PAGES = [
-    st.Page("pages/board.py", title="Board overview", url_path="board", default=True),
+    st.Page("pages/board.py", title="Board overview", url_path="home", default=True),
     st.Page("pages/trends.py", title="Trends", url_path="trends"),
     st.Page("pages/equity.py", title="Equity: North vs South", url_path="equity"),
     st.Page("pages/waiting.py", title="Waiting times", url_path="waiting"),
@@ -21,6 +21,9 @@ PAGES = [
     st.Page("pages/upload.py", title="Upload an extract", url_path="upload"),
     st.Page("pages/definitions.py", title="Definitions", url_path="definitions"),
     st.Page("pages/about.py", title="About and accessibility", url_path="about"),
+    # The default page is served at the root only (its url_path names nothing), so /board would
+    # say "Page not found"; a hidden second entry serves the same page at /board.
+    st.Page("pages/board.py", title="Board overview", url_path="board", visibility="hidden"),
 ]
 
 # Lets a page know it runs inside this navigation (see dashboard.ui.ensure_navigation).

@@ -247,6 +247,10 @@ def ensure_navigation() -> None:
 
 def page(title: str, intro: str) -> None:
     ensure_navigation()
+    # The first run of a page after arriving at it (by the sidebar, a link or a new session): its
+    # selectors then take the URL or the session's selection (see shared_widget).
+    st.session_state[ARRIVED] = st.session_state.get("_page") != title
+    st.session_state["_page"] = title
     st.title(title)
     st.caption(intro)
     try:
@@ -274,25 +278,91 @@ def guarded(render: Callable[[], None]) -> None:
             st.text("".join(traceback.format_exception_only(type(exc), exc))[:500])
 
 
-def _query_default(key: str, options: list, fallback):
+# -- one selection model --------------------------------------------------------------------
+# Area, year and measure are one selection for the whole session: a choice made on one page is
+# shown on every page that offers it. The selection lives in st.session_state[SELECTION] (a plain
+# dict, not widget state, so Streamlit never drops it when a page without that widget runs) and is
+# written only by an explicit choice: the user changing a selector, or a link opened with it in
+# the URL. A page that cannot show the chosen value (not among its options) shows its own
+# default (for the year: the latest period with data) and leaves the selection alone, so the
+# choice comes back on the next page that offers it.
+#
+# Each selector's widget keeps its own key (the URL parameter name: area, period, measure,
+# spc_area, locality). On arriving at a page (the first run of a page: ui.page sets ARRIVED),
+# the value comes from the URL when it names a valid option, else the selection, else the
+# default; on later runs the widget's own value stands. After drawing, the value is written to
+# the URL as a code (?area=E06000063&period=2025&measure=...), so a copied link restores exactly
+# the view it was copied from. Labels in old links (?area=Cumberland) are still understood.
+SELECTION = "_selection"
+ARRIVED = "_arrived"
+WRITTEN = "_url_written"  # the value each selector last wrote to the URL
+
+
+def selection() -> dict:
+    """The session's selection: {"area": code, "period": "2025", "measure": id} (explicit choices)."""
+    return st.session_state.setdefault(SELECTION, {})
+
+
+def _url_value(key: str, options: list, labels: dict | None = None):
     raw = st.query_params.get(key)
+    if raw is None:
+        return None
     if raw in options:
         return raw
-    return fallback
+    if labels:
+        for code, label in labels.items():
+            if label == raw and code in options:
+                return code
+    return None
 
 
-def select_area(options: list[str], key: str = "area", label: str = "Area", default: str = DEFAULT_AREA) -> str:
-    """Area selector kept in the URL (?area=CODE); unknown codes in the URL are ignored."""
+def _remember(shared: str, key: str) -> None:
+    selection()[shared] = st.session_state.get(key)
+
+
+def shared_widget(widget: Callable, label: str, options: list, *, key: str, shared: str | None, default,
+                  labels: dict | None = None, **kwargs):
+    """A selector that reads and writes the session's selection (see above) and the URL."""
+    if not options:
+        raise NoData("No options have data for this selection.")
+    shared = shared or key
+    if default not in options:
+        default = options[0]
+    arrived = bool(st.session_state.get(ARRIVED, True))
+    current = st.session_state.get(key)
+    if arrived or current not in options:
+        chosen = selection().get(shared)
+        url = _url_value(key, options, labels) if arrived else None
+        written = st.session_state.get(WRITTEN, {})
+        if url is not None and written.get(key) == url and chosen != url:
+            url = None  # left in the URL by this session's previous page (not a link): not a choice
+        if url is not None:
+            value = url
+            selection()[shared] = url  # a link is an explicit choice
+        elif chosen in options:
+            value = chosen
+        else:
+            value = default
+        st.session_state[key] = value
+    fmt = kwargs.pop("format_func", None) or ((lambda c: labels.get(c, c)) if labels else str)
+    value = widget(label, options, format_func=fmt, key=key, on_change=_remember, args=(shared, key), **kwargs)
+    try:
+        if st.query_params.get(key) != str(value):
+            st.query_params[key] = str(value)
+        st.session_state.setdefault(WRITTEN, {})[key] = str(value)
+    except Exception:  # a URL that cannot be written never stops the page
+        pass
+    return value
+
+
+def select_area(options: list[str], key: str = "area", label: str = "Area", default: str = DEFAULT_AREA,
+                shared: str = "area") -> str:
+    """Area selector sharing the session's area (?area=CODE); unknown codes in the URL are ignored."""
     if not options:
         raise NoData("No areas have data.")
-    if key not in st.session_state:
-        st.session_state[key] = _query_default(key, options, default if default in options else options[0])
-    elif st.session_state[key] not in options:
-        st.session_state[key] = options[0]
     names = area_labels(options)
-    value = st.selectbox(label, options, format_func=lambda c: names.get(c, c), key=key,
-                         bind="query-params")
-    return value
+    return shared_widget(st.selectbox, label, options, key=key, shared=shared,
+                         default=default if default in options else options[0], labels=names)
 
 
 LEVEL_TEXT = {"locality": "locality", "former_district": "former district", "council": "council",
@@ -337,22 +407,23 @@ def select_many_areas(options: list[str], default: list[str], key: str = "areas"
     return st.multiselect(label, options, format_func=lambda c: names.get(c, c), key=key, bind="query-params")
 
 
-def select_period(options: list[str], key: str = "period", label: str = "Period") -> str:
-    """Period selector kept in the URL (?period=2025); defaults to the latest."""
+def select_period(options: list[str], key: str = "period", label: str = "Period", default: str | None = None) -> str:
+    """Year selector sharing the session's year (?period=2025); defaults to the latest of ``options``
+    (the periods with data for this page's measure and area) unless a default is given."""
     if not options:
         raise NoData("No periods have data for this selection.")
-    if key not in st.session_state or st.session_state[key] not in options:
-        st.session_state[key] = _query_default(key, options, options[-1])
-    return st.selectbox(label, options, key=key, bind="query-params")
+    return shared_widget(st.selectbox, label, options, key=key, shared="period",
+                         default=default if default in options else options[-1])
 
 
 def select_measure(measures: list[Measure], key: str = "measure", label: str = "Measure",
                    default: str | None = None) -> Measure:
+    """Measure selector sharing the session's measure (?measure=ID; a title in an old link works)."""
     ids = [m.id for m in measures]
-    if key not in st.session_state or st.session_state[key] not in ids:
-        st.session_state[key] = _query_default(key, ids, default if default in ids else ids[0])
     by_id = measures_by_id()
-    mid = st.selectbox(label, ids, format_func=lambda i: by_id[i].title, key=key, bind="query-params")
+    titles = {i: by_id[i].title for i in ids}
+    mid = shared_widget(st.selectbox, label, ids, key=key, shared="measure",
+                        default=default if default in ids else (ids[0] if ids else None), labels=titles)
     return by_id[mid]
 
 

@@ -285,12 +285,10 @@ def render() -> None:
     if not years:
         st.info(f"{m.title} has no figures for {ui.area_name(area)}. Choose another measure or area.")
         return
-    if "period" not in st.session_state and st.query_params.get("period") not in years:
-        # Default: the latest year with the most published comparators.
-        rich = pub_years[pub_years["n"] >= pub_years["n"].max() * 0.8] if len(pub_years) else pub_years
-        best = str(int(rich["year"].max())) if len(rich) else years[-1]
-        st.session_state["period"] = best if best in years else years[-1]
-    year = ui.select_period(years, label="Year")
+    # Default: the latest year with the most published comparators.
+    rich = pub_years[pub_years["n"] >= pub_years["n"].max() * 0.8] if len(pub_years) else pub_years
+    best = str(int(rich["year"].max())) if len(rich) else years[-1]
+    year = ui.select_period(years, label="Year", default=best)
     ranked, spine, funnel = _views(load_id, m.id, area, year)
     st.header(f"{ui.area_name(area)} and its statistical neighbours")
     st.caption(f"**Definition:** {ui.escape(m.definition)} {ui.escape(m.caveats)}")

@@ -29,7 +29,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "docs" / "screenshots"
 PAGES = ["board", "trends", "equity", "waiting", "benchmarks", "needs", "explorer", "upload", "definitions",
          "about"]
-# The default page (board) is served at the root: /board itself is "page not found" in st.navigation.
+# The default page (board) is served at the root; app.py also serves it at /board (test_board_address).
 PATHS = {name: ("" if name == "board" else name) for name in PAGES}
 NAV = "[data-testid='stSidebarNav']"
 HOSTILE = ["<script>alert(1)</script>", "' OR 1=1 --"]
@@ -264,13 +264,23 @@ def test_board_area_selector_in_url(server, page):
     target = "Westmorland and Furness" if before != "Westmorland and Furness" else "Cumberland"
     select_option(page, "Area", target)
     query = urllib.parse.parse_qs(urllib.parse.urlparse(page.url).query)
-    assert query.get("area") == [target], page.url
+    codes = {"Westmorland and Furness": "E06000064", "Cumberland": "E06000063"}
+    assert query.get("area") == [codes[target]], page.url  # codes in the URL: links outlive renames
     assert not exceptions(page)
     url = page.url
     other = page.context.new_page()
     open_page(other, url)
     assert selected(other, "Area") == target
     assert not exceptions(other)
+
+
+def test_board_address(server, page):
+    """/board, the Board's declared address, opens the Board (not "Page not found")."""
+    open_page(page, f"{server}/board?area=E06000064")
+    assert not page_not_found(page)
+    assert not exceptions(page)
+    assert page.get_by_role("heading", name="Board overview").count() == 1
+    assert selected(page, "Area") == "Westmorland and Furness"
 
 
 def test_explorer_dataset_selector_in_url(server, page):
@@ -414,3 +424,132 @@ def _grid_has(pg, text: str) -> bool:
     """st.dataframe draws on a canvas; its accessible grid mirrors the cells for screen readers."""
     return pg.evaluate("""(t) => [...document.querySelectorAll('[data-testid="stDataFrame"] [role="gridcell"]')]
         .some(c => (c.textContent || '').includes(t))""", text)
+
+
+# -- one selection model (issue 19) ------------------------------------------------------------
+# Pages with area, year or measure selectors, and every page's sidebar title.
+SELECTION_PAGES = ["board", "trends", "equity", "waiting", "benchmarks", "needs"]
+TITLES = {"board": "Board overview", "trends": "Trends", "equity": "Equity: North vs South",
+          "waiting": "Waiting times", "benchmarks": "Benchmarks", "needs": "Needs and demand",
+          "explorer": "Data explorer", "upload": "Upload an extract", "definitions": "Definitions",
+          "about": "About and accessibility"}
+SHARED_LABELS = ("Area", "Year", "January census", "Measure", "Area for the SPC chart")
+
+
+def _circuit(nodes: list[str]) -> list[str]:
+    """A walk through every ordered pair of ``nodes`` once (an Eulerian circuit of the complete
+    directed graph, Hierholzer's algorithm), starting and ending at nodes[0]."""
+    out = {n: [m for m in nodes if m != n] for n in nodes}
+    stack, walk = [nodes[0]], []
+    while stack:
+        v = stack[-1]
+        if out[v]:
+            stack.append(out[v].pop(0))
+        else:
+            walk.append(stack.pop())
+    return walk[::-1]
+
+
+def go_by_sidebar(pg, name: str) -> None:
+    pg.locator(NAV).get_by_text(TITLES[name], exact=True).first.click()
+    pg.wait_for_timeout(200)
+    wait_for_app(pg)
+
+
+def selectors(pg) -> dict[str, str]:
+    """Every select box's label and shown value."""
+    out = {}
+    for box in pg.locator("[data-testid='stSelectbox']").all():
+        label = box.locator("label").first.inner_text().strip() if box.locator("label").count() else "?"
+        out[label] = box.locator("input").first.input_value()
+    return out
+
+
+def main_text(pg) -> str:
+    return pg.locator("[data-testid='stMain']").first.inner_text()
+
+
+def _first_difference(a: str, b: str) -> str:
+    for i, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            return f"...{a[max(0, i - 80):i + 80]!r}\n  vs ...{b[max(0, i - 80):i + 80]!r}"
+    return f"lengths {len(a)} and {len(b)}"
+
+
+def _same_as_direct_link(pg, where: str) -> None:
+    """The view reached in ``pg`` is exactly what its URL shows in a new session."""
+    url, shown, text = pg.url, selectors(pg), main_text(pg)
+    other = pg.context.browser.new_context(viewport=pg.viewport_size).new_page()
+    try:
+        open_page(other, url)
+        assert not exceptions(other)
+        assert selectors(other) == shown, f"{where}: the link {url} shows {selectors(other)}, not {shown}"
+        assert main_text(other) == text, f"{where}: the link {url} shows other figures: " + _first_difference(
+            main_text(other), text)
+    finally:
+        other.context.close()
+
+
+def _year_is_the_default(pg, where: str) -> None:
+    """The year shown is the one the page picks by itself for this area and measure (the latest
+    period with data; Benchmarks: the latest with most published comparators)."""
+    parts = urllib.parse.urlparse(pg.url)
+    query = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if k != "period"]
+    url = parts._replace(query=urllib.parse.urlencode(query)).geturl()
+    shown = {k: v for k, v in selectors(pg).items() if k.startswith(("Year", "January census"))}
+    other = pg.context.browser.new_context(viewport=pg.viewport_size).new_page()
+    try:
+        open_page(other, url)
+        own = {k: v for k, v in selectors(other).items() if k.startswith(("Year", "January census"))}
+        assert own == shown, f"{where}: the year shown {shown} is not the page's default {own}"
+    finally:
+        other.context.close()
+
+
+def test_selection_carries_between_pages(server, page):
+    """Area and measure chosen on one page are shown on every page that offers them, whatever the
+    route (sidebar from each other page, or the page's link in a new session), with the same
+    figures; the year, never chosen, is the latest period on every page."""
+    open_page(page, f"{server}/")
+    assert selectors(page)["Year (monthly measures show their latest month)"] == "2025"
+    open_page(page, f"{server}/")
+    select_option(page, "Area", "Westmorland and Furness")
+    go_by_sidebar(page, "benchmarks")
+    select_option(page, "Measure", "EHC plans per 1,000 aged 0-25")
+    walk = _circuit(SELECTION_PAGES)
+    # and one arrival from each page without these selectors
+    for i, other in enumerate(["explorer", "upload", "definitions", "about"]):
+        walk += [other, SELECTION_PAGES[(i + 1) % len(SELECTION_PAGES)]]
+    seen = {}
+    for prev, name in zip(["benchmarks", *walk], walk):
+        if prev == name:
+            continue
+        go_by_sidebar(page, name)
+        where = f"{prev} -> {name}"
+        assert not exceptions(page), where
+        shown = selectors(page)
+        for label, value in shown.items():
+            if label in ("Area", "Area for the SPC chart"):
+                assert value == "Westmorland and Furness", f"{where}: {label} shows {value}"
+            if label == "Measure":
+                assert value == "EHC plans per 1,000 aged 0-25", f"{where}: {label} shows {value}"
+        if name in SELECTION_PAGES:
+            text = main_text(page)
+            if name in seen:  # the same selection shows the same figures whatever the route
+                assert seen[name] == (shown, text), f"{where}: " + _first_difference(seen[name][1], text)
+            else:
+                seen[name] = (shown, text)
+                _same_as_direct_link(page, where)
+                _year_is_the_default(page, where)
+    assert set(seen) == set(SELECTION_PAGES)
+
+
+def test_chosen_year_carries_and_links_restore_it(server, page):
+    open_page(page, f"{server}/")
+    select_option(page, "Year (monthly measures show their latest month)", "2023")
+    for name, label in [("equity", "Year (monthly measures use their latest month in the year)"),
+                        ("needs", "January census"), ("benchmarks", "Year"), ("board", "Year (monthly measures show their latest month)")]:
+        go_by_sidebar(page, name)
+        assert selectors(page)[label] == "2023", f"board -> {name}: {selectors(page)}"
+        assert "period=2023" in page.url
+    _same_as_direct_link(page, "board after a round trip")
