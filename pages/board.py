@@ -1,5 +1,6 @@
-"""Board overview: headline measures as tiles, each with its interval, significance, trend,
-SPC variation and assurance, and one generated sentence."""
+"""Board overview: a Fingertips-style summary of the headline measures (value, interval, England,
+neighbours, red/amber/green against the benchmark, trend, sparkline and SPC verdict, most concerning
+first; built by send_metrics.summary.summary_table), the key messages, and each measure in detail."""
 import pandas as pd
 import streamlit as st
 
@@ -22,6 +23,57 @@ def _tiles(load_id: str, area: str, period: str) -> list:
     return summary.tiles(ui.engine(), area, period, table=ui.table(summary.HEADLINE_MEASURES, [area]))
 
 
+def _styled(table: pd.DataFrame):
+    """The summary for st.dataframe: the benchmark cell tinted by its red/amber/green mark (the cell
+    also says it in words with a symbol, so colour is never the only cue)."""
+    rag = table["rag"]
+
+    def tint(col: pd.Series) -> list[str]:
+        return [f"background-color: {summary.RAG_TINTS[r]}" if r in summary.RAG_TINTS else "" for r in rag]
+
+    return table.style.apply(tint, subset=["Against benchmark"])
+
+
+SUMMARY_VIEW = ["Measure", "Value", "Against benchmark", "Trend", "series", "SPC", "95% interval", "England",
+                "Neighbours", "Period", "Sparkline", "Concern"]
+
+
+def summary_section(area: str, period: str, tiles: list) -> None:
+    table = summary.summary_table(tiles)
+    st.subheader(f"Headline measures at a glance: {ui.area_name(area)}")
+    n_red = int((table["rag"] == "red").sum())
+    n_concern = int(table["SPC"].str.startswith("(C)").sum())
+    st.markdown(f"{len(table)} measures, most concerning first: **{n_red}** significantly worse than the "
+                f"benchmark (▼ red), **{n_concern}** with a special-cause concern in the latest point (C). "
+                "Click a column heading to sort.")
+    st.dataframe(
+        _styled(table), hide_index=True, column_order=SUMMARY_VIEW, key="board_summary",
+        height=36 * (len(table) + 1) + 4,  # every row shown: no scrolling inside the table
+        column_config={
+            "Measure": st.column_config.TextColumn("Measure", width=300, pinned=True),
+            "Value": st.column_config.TextColumn("Value", help="Latest value for the year, with its unit"),
+            "95% interval": st.column_config.TextColumn("95% interval"),
+            "Against benchmark": st.column_config.TextColumn(
+                "Against benchmark", help="▼ red: significantly worse; ● amber: similar; ▲ green: significantly "
+                "better (England, else statistical neighbours); ◆ higher or lower where no judgement is made"),
+            "Trend": st.column_config.TextColumn("Recent trend", help="Last five points: arrow for the "
+                                                 "direction, words for the verdict"),
+            "series": st.column_config.LineChartColumn("Last 10 points", width="small"),
+            "Sparkline": st.column_config.TextColumn("Shape", help="The last points as text blocks"),
+            "SPC": st.column_config.TextColumn("SPC (latest point)", help="Making Data Count: I improvement, "
+                                               "C concern, N neither, ~ common cause (noise)"),
+            "Concern": st.column_config.NumberColumn("Concern order", help="Higher = more concern: worse than "
+                                                     "the benchmark, SPC concern, worsening trend"),
+        })
+    csv = summary.summary_csv_frame(table)
+    st.download_button("Download the summary (CSV)", data=lambda: ui.safe_csv_bytes(csv),
+                       file_name=f"board-summary-{area}-{period}.csv", mime="text/csv", key="dl_board",
+                       icon=":material/download:")
+    with st.expander("What each row says, in words"):
+        st.markdown("\n".join(f"- **{ui.escape(r.Measure)}** ({ui.escape(r.Period)}): {ui.escape(r.Summary)}"
+                               for r in table.itertuples()))
+
+
 def render() -> None:
     ui.page("Board overview", "Headline needs, timeliness, waiting-time and outcome measures for one "
             "area, with what is significant and what is noise.")
@@ -38,6 +90,7 @@ def render() -> None:
     if not tiles:
         st.info("No headline measures have data for this area.")
         return
+    summary_section(area, period, tiles)
     messages = summary.key_messages(tiles)
     if messages:
         st.subheader("What the board should know")
@@ -46,37 +99,30 @@ def render() -> None:
                        data=lambda: board_pack_html(ui.engine(), area, period).encode("utf-8"),
                        file_name=f"board-pack-{area}-{period}.html", mime="text/html",
                        key="dl_board_pack", icon=":material/description:")
-    st.subheader(f"Headline measures: {ui.area_name(area)}")
+    with st.expander(f"Each measure in detail: {ui.area_name(area)}"):
+        cards(tiles)
+
+
+def cards(tiles: list) -> None:
     cols = st.columns(3)
     for i, t in enumerate(tiles):
         m = t.measure
         with cols[i % 3].container(border=True):
             st.markdown(f"**{ui.escape(m.title)}** · {t.period_label}")
-            if t.suppressed or pd.isna(t.value):
-                st.markdown("**Suppressed** (small numbers) or not available")
+            if t.suppressed:
+                st.markdown("**Suppressed** (small numbers)")
+            elif pd.isna(t.value):
+                st.markdown("**Not available** for this period")
             else:
-                interval = ""
-                if pd.notna(t.lower_95):
-                    interval = f" (95% CI {m.format_value(t.lower_95)} to {m.format_value(t.upper_95)})"
-                st.markdown(f"### {m.format_value(t.value)} {'' if m.unit == '%' else ui.escape(m.unit)}")
-                st.caption(interval.strip(" ()") if interval else "No interval for this measure")
+                st.markdown(f"### {ui.escape(summary.with_unit(m, t.value))}")
+                st.caption(f"95% interval {summary.interval_text(m, t.lower_95, t.upper_95)}"
+                           if pd.notna(t.lower_95) else "No interval for this measure")
             badges = [f"England: {ui.sig_text(t.sig_england)}", f"Neighbours: {ui.sig_text(t.sig_neighbours)}"]
             st.markdown(" · ".join(badges))
             icons = [VARIATION_BADGE.get(t.variation or "", ""), ASSURANCE_BADGE.get(t.assurance or "", "")]
             if any(icons):
                 st.markdown(" ".join(i for i in icons if i))
             st.markdown(ui.escape(t.sentence))
-    st.divider()
-    data = pd.DataFrame([{
-        "Measure": t.measure.title, "Period": t.period_label,
-        "Value": None if t.suppressed else t.value, "95% lower": t.lower_95, "95% upper": t.upper_95,
-        "England": t.england_value, "vs England": t.sig_england, "Neighbours": t.neighbours_value,
-        "vs neighbours": t.sig_neighbours, "Recent trend": t.trend_verdict,
-        "SPC variation": t.variation, "Assurance": t.assurance, "Summary": t.sentence} for t in tiles])
-    st.subheader("All headline figures as a table")
-    st.dataframe(data, hide_index=True)
-    st.download_button("Download CSV", data=lambda: ui.safe_csv_bytes(data), file_name=f"board-{area}-{period}.csv",
-                       mime="text/csv", key="dl_board", icon=":material/download:")
 
 
 ui.guarded(render)

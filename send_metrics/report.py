@@ -200,6 +200,28 @@ class _Pack:
                 f'<tbody>{body}</tbody></table>')
 
     # -- sections ----------------------------------------------------------------------
+    def glance(self, tiles: list[summary.Tile]) -> str:
+        """The Board's summary table (summary.summary_table), first in the pack: most concerning
+        first; the mark against the benchmark in words and a symbol as well as colour."""
+        table = summary.summary_table(tiles)
+        by_id = {t.measure.id: t for t in tiles}
+        rows = []
+        for r in table.to_dict("records"):
+            t = by_id[r["measure_id"]]
+            m = self.m(t.measure.id)
+            spark = _spark_svg(r["series"])
+            rows.append(
+                f'<th scope="row">{esc(r["Measure"])}<span class="ci">{esc(r["Period"])}</span></th>'
+                + self.cell(m, t.series.iloc[-1], extra="" if m.unit == "%" else f'<span class="unit">{esc(m.unit)}</span>')
+                + f'<td class="num">{esc(r["95% interval"])}</td><td class="num">{esc(r["England"])}</td>'
+                f'<td class="num">{esc(r["Neighbours"])}</td>'
+                f'<td><span class="tag rag-{esc(r["rag"])}">{esc(r["Against benchmark"])}</span></td>'
+                f'<td>{esc(r["Trend"])}</td><td>{spark}</td><td>{esc(r["SPC"])}</td>')
+        return self.table(
+            f"At a glance: {self.name(self.area)}, most concerning first", ["Measure", "Value", "95% interval",
+            "England", "Neighbours", "Against benchmark", "Trend", "Last points", "SPC (latest point)"],
+            rows, cls="glance")
+
     def headline(self, tiles: list[summary.Tile]) -> str:
         rows = []
         for t in tiles:
@@ -636,6 +658,20 @@ class _Pack:
                           ["File", "Dataset", "Data dates", "Edition", "Rows", "Loaded"], rows, cls="sources")
 
 
+def _spark_svg(values: list, width: int = 56, height: int = 16) -> str:
+    """A small line of the last points (protected values only), hidden from screen readers: the
+    trend column says the same in words."""
+    vals = [float(v) for v in values if not _isnan(v)]
+    if len(vals) < 2:
+        return '<span class="muted">–</span>'
+    lo, hi = min(vals), max(vals)
+    span = (hi - lo) or 1.0
+    step = (width - 4) / (len(vals) - 1)
+    pts = " ".join(f"{2 + i * step:.1f},{height - 2 - (v - lo) / span * (height - 4):.1f}" for i, v in enumerate(vals))
+    return (f'<svg class="spark" width="{width}" height="{height}" aria-hidden="true" focusable="false">'
+            f'<polyline points="{pts}" fill="none" stroke="#12436D" stroke-width="1.5"/></svg>')
+
+
 def _wrap(text: str, width: int = 34) -> str:
     """Break a long axis label into lines (plotly takes <br>); the text itself is escaped."""
     words, lines, line = text.split(), [], ""
@@ -726,6 +762,15 @@ td.na { color: #6f777b; text-align: right; }
 .unit { display: block; color: var(--secondary); font-size: 10.5px; }
 .bench { display: block; color: var(--secondary); font-size: 10.5px; margin-top: 2px; }
 .muted { color: var(--secondary); }
+table.glance { table-layout: fixed; width: 100%; }
+table.glance td, table.glance th { font-size: 9.5px; padding: 3px 3px; overflow-wrap: anywhere; }
+table.glance th[scope=row] { width: 24%; }
+table.glance .tag { white-space: normal; font-size: 9.5px; }
+table.glance td.num { white-space: normal; }
+.rag-red { background: #F6D7D2; color: #0B0C0C; } .rag-amber { background: #FDE3CC; color: #0B0C0C; }
+.rag-green { background: #CCE2D8; color: #0B0C0C; } .rag-neutral { background: #dbe3ec; color: var(--blue); }
+.rag-none { color: #505a5f; font-weight: 400; }
+.spark { font-size: 12px; letter-spacing: -1px; color: var(--blue); }
 .tag { display: inline-block; padding: 1px 5px; font-weight: 700; font-size: 10.5px; white-space: nowrap; }
 .tag-better { background: #d4ece9; color: #0f5a52; }
 .tag-worse { background: #f2d6e0; color: var(--plum); }
@@ -773,6 +818,7 @@ def board_pack_html(engine: Engine, area_code: str, period: str | None = None) -
     for t in tiles:
         pack.m(t.measure.id)
 
+    glance = pack.glance(tiles) if tiles else '<p class="na">No headline measures have data for this area.</p>'
     headline = pack.headline(tiles) if tiles else '<p class="na">No headline measures have data for this area.</p>'
     spc_html = pack.spc_section()
     ns_html = pack.north_south()
@@ -872,6 +918,10 @@ def board_pack_html(engine: Engine, area_code: str, period: str | None = None) -
         f'<p class="meta"><span>{esc(period_text)}</span><span>Area code {esc(area_code)}</span>'
         f"<span>Prepared {esc(_long_date(today))}</span><span>Data loaded {esc(loaded_text)}</span></p>"
         f"{synthetic}{load_notes}"
+        f'<section class="glance" id="glance"><h2>Headline measures at a glance</h2>{glance}'
+        '<p class="howto">Against benchmark: ▼ worse, ● similar, ▲ better than England (else the statistical '
+        "neighbours) at 95% confidence; ◆ higher or lower where no judgement is made. Trend: the last five "
+        "points. SPC: I improvement, C concern, N neither, ~ common cause (noise).</p></section>"
         f'<section class="summary" id="summary"><h2>What the board should know</h2><ol>{msgs}</ol>'
         '<p class="howto">Generated from the statistics in this pack: significance against England and '
         "statistical neighbours at 95% confidence, the recent trend, and SPC signals (special cause = a real "

@@ -79,10 +79,10 @@ def sentence_for(m: Measure, row: pd.Series, spc_sum: dict | None) -> str:
     parts = []
     sig_e = str(row.get("sig_england_95"))
     if sig_e in SIG_PHRASE:
-        parts.append(f"{SIG_PHRASE[sig_e].capitalize()} England ({m.format_value(row['england_value'])})")
+        parts.append(f"{SIG_PHRASE[sig_e].capitalize()} England ({with_unit(m, row['england_value'])})")
     sig_n = str(row.get("sig_neighbours_95"))
     if sig_n in SIG_PHRASE:
-        parts.append(f"{SIG_PHRASE[sig_n]} statistical neighbours ({m.format_value(row['neighbours_value'])})")
+        parts.append(f"{SIG_PHRASE[sig_n]} statistical neighbours ({with_unit(m, row['neighbours_value'])})")
     trend = str(row.get("trend_verdict"))
     if trend in TREND_PHRASE:
         parts.append(TREND_PHRASE[trend])
@@ -92,9 +92,10 @@ def sentence_for(m: Measure, row: pd.Series, spc_sum: dict | None) -> str:
             v += " (trial limits: fewer than 13 points)"
         parts.append(v)
         if spc_sum.get("assurance") in ("consistently_pass", "consistently_fail", "inconsistent") and m.target is not None:
-            parts.append({"consistently_pass": f"the target of {m.target:g} is consistently met",
-                          "consistently_fail": f"the target of {m.target:g} will not be met without change",
-                          "inconsistent": f"the target of {m.target:g} is met only some of the time"}[spc_sum["assurance"]])
+            target = target_text(m)
+            parts.append({"consistently_pass": f"the target of {target} is consistently met",
+                          "consistently_fail": f"the target of {target} will not be met without change",
+                          "inconsistent": f"the target of {target} is met only some of the time"}[spc_sum["assurance"]])
     if not parts:
         parts.append("no benchmark or trend is available yet")
     text = "; ".join(parts)
@@ -156,12 +157,12 @@ def key_messages(tile_list: list[Tile], limit: int = 5) -> list[str]:
         if t.sig_england in ("better", "worse"):
             strength = 3 if t.sig_england == "worse" else 2
             scored.append((strength, f"{m.title} is {SIG_PHRASE[t.sig_england]} England: "
-                                     f"{m.format_value(t.value)} against {m.format_value(t.england_value)} "
+                                     f"{with_unit(m, t.value)} against {with_unit(m, t.england_value)} "
                                      f"({t.period_label})."))
         if t.variation in ("special_cause_improvement", "special_cause_concern"):
             strength = 3 if t.variation == "special_cause_concern" else 2
             scored.append((strength, f"{m.title}: {VARIATION_PHRASE[t.variation]} in the latest "
-                                     f"point ({m.format_value(t.value)}, {t.period_label}) - a real change, not noise."))
+                                     f"point ({with_unit(m, t.value)}, {t.period_label}) - a real change, not noise."))
         if t.trend_verdict in ("improving", "getting_worse"):
             scored.append((2 if t.trend_verdict == "getting_worse" else 1,
                            f"{m.title} is {TREND_PHRASE[t.trend_verdict]}."))
@@ -177,3 +178,141 @@ def key_messages(tile_list: list[Tile], limit: int = 5) -> list[str]:
         listed = ", ".join(noise[:3]) + (" and others" if len(noise) > 3 else "")
         messages.append(f"Common-cause variation only (month-to-month noise, no action signal): {listed}.")
     return messages[:limit]
+
+
+# -- the Fingertips-style summary table ---------------------------------------------------------
+# One row per headline measure: value with its unit, 95% interval, England and neighbours, a
+# red/amber/green mark against the benchmark (symbol and word as well as colour), a trend arrow
+# with words, a sparkline, and the SPC verdict; ordered by concern. Built here (no Streamlit) for
+# the Board page and the board pack, so both show the same table.
+
+RAG = {  # significance against the benchmark -> (key, symbol and words)
+    "worse": ("red", "▼ Worse"), "similar": ("amber", "● Similar"), "better": ("green", "▲ Better"),
+    "higher": ("neutral", "◆ Higher"), "lower": ("neutral", "◆ Lower"),
+}
+RAG_COLOURS = {"red": "#D4351C", "amber": "#F47738", "green": "#00703C", "neutral": "#12436D", "none": "#BFBFBF"}
+# Light tints for table cells (dark text keeps at least 4.5:1 contrast on each).
+RAG_TINTS = {"red": "#F6D7D2", "amber": "#FDE3CC", "green": "#CCE2D8"}
+RAG_TEXT = {"red": "Red", "amber": "Amber", "green": "Green", "neutral": "No judgement", "none": "Not compared"}
+TREND_WORDS = {"improving": "Improving", "getting_worse": "Getting worse", "increasing": "Increasing",
+               "decreasing": "Decreasing", "no_significant_change": "No significant change",
+               "not_enough_data": "Not enough data"}
+SPC_WORDS = {"special_cause_improvement": "(I) Special cause: improvement",
+             "special_cause_concern": "(C) Special cause: concern",
+             "special_cause_neutral": "(N) Special cause: neither better nor worse",
+             "common_cause": "(~) Common cause: no signal"}
+SPARK = "▁▂▃▄▅▆▇█"
+UNIT_SUFFIX = {"%": "", "percentage points": " percentage points"}
+NOT_AVAILABLE = "not available"
+SUPPRESSED = "suppressed (small numbers)"
+
+
+def _missing(v) -> bool:
+    try:
+        return v is None or bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def with_unit(m: Measure, value) -> str:
+    """A value as text with its unit and the measure's precision: 39.4 per 1,000, 72.5%, 1,234 plans."""
+    if _missing(value):
+        return NOT_AVAILABLE
+    text = m.format_value(float(value))
+    suffix = UNIT_SUFFIX.get(m.unit, f" {m.unit}" if m.unit else "")
+    return text + suffix
+
+
+def target_text(m: Measure) -> str:
+    """A measure's target with its unit: 92%, 18 weeks."""
+    if m.target is None:
+        return "no target"
+    return f"{m.target:g}" + UNIT_SUFFIX.get(m.unit, f" {m.unit}" if m.unit else "") + ("%" if m.unit == "%" else "")
+
+
+def interval_text(m: Measure, lower, upper) -> str:
+    """A 95% interval as text, the unit once: 30.1 to 41.3 per 1,000; 30.1% to 41.3%."""
+    if _missing(lower) or _missing(upper):
+        return "no interval"
+    first = m.format_value(float(lower))
+    return f"{first} to {with_unit(m, upper)}"
+
+
+def trend_arrow(m: Measure, verdict: str | None) -> str:
+    """The recent trend as an arrow for the direction of the values and words for the verdict."""
+    v = str(verdict)
+    up = m.polarity == "higher_is_better"
+    arrow = {"improving": "↑" if up else "↓", "getting_worse": "↓" if up else "↑", "increasing": "↑",
+             "decreasing": "↓", "no_significant_change": "→"}.get(v, "–")
+    return f"{arrow} {TREND_WORDS.get(v, 'Not enough data')}"
+
+
+def sparkline(values) -> str:
+    """Unicode block sparkline of the last points (text, so it reads out and copies as text)."""
+    vals = [float(v) for v in values if not _missing(v)]
+    if len(vals) < 2:
+        return ""
+    lo, hi = min(vals), max(vals)
+    if hi == lo:
+        return SPARK[3] * len(vals)
+    return "".join(SPARK[min(len(SPARK) - 1, int((v - lo) / (hi - lo) * (len(SPARK) - 1) + 0.5))] for v in vals)
+
+
+def rag_of(t: Tile) -> tuple[str, str, str]:
+    """(key, text, benchmark name): England's comparison, else the neighbours'."""
+    for sig, bench in ((t.sig_england, "England"), (t.sig_neighbours, "neighbours")):
+        if str(sig) in RAG:
+            key, text = RAG[str(sig)]
+            return key, f"{text} than {bench}" if key != "amber" else f"{text} to {bench}", bench
+    return "none", "– Not compared", ""
+
+
+def concern(t: Tile) -> int:
+    """Higher = more concern: worse than the benchmark, an SPC concern, a worsening trend."""
+    if t.suppressed or _missing(t.value):
+        return -10
+    score = {"red": 4, "amber": 0, "green": -2, "neutral": 0, "none": 0}[rag_of(t)[0]]
+    score += {"special_cause_concern": 3, "special_cause_improvement": -1}.get(t.variation or "", 0)
+    score += {"getting_worse": 2, "improving": -1}.get(t.trend_verdict, 0)
+    score += {"consistently_fail": 2, "inconsistent": 1}.get(t.assurance or "", 0)
+    return score
+
+
+SUMMARY_COLUMNS = ["Measure", "Period", "Value", "95% interval", "England", "Neighbours", "Against benchmark",
+                   "Trend", "Sparkline", "SPC", "Concern", "measure_id", "value", "lower_95", "upper_95",
+                   "england_value", "neighbours_value", "rag", "series", "Summary"]
+
+
+def summary_table(tile_list: list[Tile], points: int = 10) -> pd.DataFrame:
+    """The summary table, most concerning first: text columns for people (every number formatted
+    with its unit) and numeric columns (value, lower_95, ..., series) for sorting, charts and CSV."""
+    rows = []
+    for order, t in enumerate(tile_list):
+        m = t.measure
+        gone = t.suppressed or _missing(t.value)
+        key, rag_text, _ = rag_of(t)
+        vals = t.series["value"].to_numpy(dtype=float)[-points:] if t.series is not None else np.array([])
+        rows.append({
+            "Measure": m.title, "Period": str(t.period_label),
+            "Value": (SUPPRESSED if t.suppressed else NOT_AVAILABLE) if gone else with_unit(m, t.value),
+            "95% interval": "" if gone else interval_text(m, t.lower_95, t.upper_95),
+            "England": with_unit(m, t.england_value), "Neighbours": with_unit(m, t.neighbours_value),
+            "Against benchmark": "– Not compared" if gone else rag_text,
+            "Trend": trend_arrow(m, t.trend_verdict), "Sparkline": sparkline(vals),
+            "SPC": SPC_WORDS.get(t.variation or "", "Too few points for SPC"),
+            "Concern": concern(t), "measure_id": m.id,
+            "value": np.nan if gone else float(t.value), "lower_95": t.lower_95, "upper_95": t.upper_95,
+            "england_value": t.england_value, "neighbours_value": t.neighbours_value,
+            "rag": "none" if gone else key, "series": [float(v) for v in vals if not np.isnan(v)],
+            "Summary": t.sentence, "_order": order})
+    df = pd.DataFrame(rows, columns=[*SUMMARY_COLUMNS, "_order"])
+    df = df.sort_values(["Concern", "_order"], ascending=[False, True], kind="stable")
+    return df.drop(columns="_order").reset_index(drop=True)
+
+
+def summary_csv_frame(table: pd.DataFrame) -> pd.DataFrame:
+    """The summary as a CSV: words and numbers, one column each (no sparkline list)."""
+    out = table.drop(columns=["series", "rag"]).copy()
+    out.insert(out.columns.get_loc("Against benchmark") + 1, "RAG",
+               table["rag"].map(RAG_TEXT).fillna("Not compared"))
+    return out
