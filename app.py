@@ -6,7 +6,9 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import streamlit as st  # noqa: E402
 
-st.set_page_config(page_title="SEND needs dashboard", page_icon=":material/insights:", layout="wide")
+# A local favicon: a Material or emoji page_icon makes the browser fetch the icon from the internet.
+FAVICON = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dashboard", "favicon.png")
+st.set_page_config(page_title="SEND needs dashboard", page_icon=FAVICON, layout="wide")
 
 # A flat list (grouped by audience in this order): Streamlit's sectioned sidebar renders
 # invalid list markup that fails axe's "list" rule, a serious accessibility violation.

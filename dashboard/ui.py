@@ -316,29 +316,32 @@ def _url_value(key: str, options: list, labels: dict | None = None):
     return None
 
 
-def _remember(shared: str, key: str) -> None:
-    selection()[shared] = st.session_state.get(key)
+def _remember(shared: str | None, key: str) -> None:
+    if shared:
+        selection()[shared] = st.session_state.get(key)
 
 
 def shared_widget(widget: Callable, label: str, options: list, *, key: str, shared: str | None, default,
                   labels: dict | None = None, **kwargs):
-    """A selector that reads and writes the session's selection (see above) and the URL."""
+    """A selector that reads and writes the session's selection (see above) and the URL; with
+    ``shared=""`` a selector of this page only (the URL, else the default, on arrival)."""
     if not options:
         raise NoData("No options have data for this selection.")
-    shared = shared or key
+    shared = key if shared is None else shared
     if default not in options:
         default = options[0]
     arrived = bool(st.session_state.get(ARRIVED, True))
     current = st.session_state.get(key)
     if arrived or current not in options:
-        chosen = selection().get(shared)
+        chosen = selection().get(shared) if shared else None
         url = _url_value(key, options, labels) if arrived else None
         written = st.session_state.get(WRITTEN, {})
         if url is not None and written.get(key) == url and chosen != url:
             url = None  # left in the URL by this session's previous page (not a link): not a choice
         if url is not None:
             value = url
-            selection()[shared] = url  # a link is an explicit choice
+            if shared:
+                selection()[shared] = url  # a link is an explicit choice
         elif chosen in options:
             value = chosen
         else:
@@ -353,6 +356,14 @@ def shared_widget(widget: Callable, label: str, options: list, *, key: str, shar
     except Exception:  # a URL that cannot be written never stops the page
         pass
     return value
+
+
+def url_select(label: str, options: list, key: str, default, format_func=None, widget: Callable = st.selectbox,
+               **kwargs):
+    """A selector of this page only (service, view, method...) kept in the URL as a code, so a link
+    restores it; labels (what older links held) are understood too."""
+    labels = {o: (format_func(o) if format_func else str(o)) for o in options}
+    return shared_widget(widget, label, options, key=key, shared="", default=default, labels=labels, **kwargs)
 
 
 def select_area(options: list[str], key: str = "area", label: str = "Area", default: str = DEFAULT_AREA,
@@ -477,10 +488,37 @@ def sig_text(value) -> str:
     return SIG_TEXT.get(str(value), "–")
 
 
-def fmt(measure: Measure, value) -> str:
+def not_loaded(measure: Measure) -> str | None:
+    """'not loaded: needs <dataset>' when no figure of the measure is in the load (its data, or
+    its denominator's, is not loaded), else None: a missing figure is then suppressed or absent."""
+    if measure.id in measures_with_data():
+        return None
+    from send_metrics import contract
+    ds = measure.denominator_dataset or measure.dataset
+    title = contract.DATASETS[ds].title if ds in contract.DATASETS else ds
+    return f"not loaded: needs {title}"
+
+
+def missing_text(measure: Measure, suppressed: bool = False) -> str:
+    """Why a figure is not shown: suppressed (small numbers), not loaded, or not available."""
+    if suppressed:
+        return "suppressed (small numbers)"
+    return not_loaded(measure) or "not available"
+
+
+def fmt(measure: Measure, value, suppressed: bool = False) -> str:
     if value is None or (isinstance(value, float) and value != value):
-        return "suppressed or not available"
+        return missing_text(measure, suppressed) if suppressed or not_loaded(measure) else \
+            "suppressed or not available"
     return measure.format_value(float(value))
+
+
+def lower_first(text: str) -> str:
+    """Lower-case a title's first letter to use it mid-sentence, but not an acronym's ('EHC plans')."""
+    text = str(text)
+    if len(text) > 1 and text[1].isupper():
+        return text
+    return text[:1].lower() + text[1:]
 
 
 def escape(text: str) -> str:

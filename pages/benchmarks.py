@@ -138,7 +138,9 @@ def ranked_section(view: ui.View, m, area: str, year: str, loaded: pd.DataFrame,
                      f"{len(shown) - 1} statistical neighbours with a value")
     else:
         title = charts.fit_title(f"{name}'s statistical neighbours, {year}", "Statistical neighbours compared")
-        parts.append(f"{name}'s own figure is suppressed or not available for {year}")
+        why = ui.not_loaded(m)
+        parts.append(f"{name}'s own figure is {why} for {year}" if why else
+                     f"{name}'s own figure is suppressed or not available for {year}")
     if eng_v is not None:
         parts.append(f"England {m.format_value(eng_v)} (dashed line)")
     if len(reg):
@@ -237,7 +239,7 @@ def funnel_section(view: ui.View, m, area: str, year: str, loaded: pd.DataFrame,
     out95 = int(pos["outside_95"].sum())
     title = charts.fit_title(f"{out998} of {len(pos)} councils outside the 99.8% limits"
                              + (" (widened)" if over else ""), "Councils against the funnel limits")
-    parts = [f"Each point is a council's {m.title[0].lower() + m.title[1:]} in {year} against its denominator, "
+    parts = [f"Each point is a council's {ui.lower_first(m.title)} in {year} against its denominator, "
              f"with 95% (dashed) and 99.8% (dotted) limits around England ({m.format_value(bench)})"]
     if over:
         parts.append(f"Councils vary far more than chance alone gives (overdispersion factor φ = {phi:.1f}), so the "

@@ -39,7 +39,8 @@ SUMMARY_VIEW = ["Measure", "Value", "Against benchmark", "Trend", "series", "SPC
 
 
 def summary_section(area: str, period: str, tiles: list) -> None:
-    table = summary.summary_table(tiles)
+    missing = {t.measure.id: ui.not_loaded(t.measure) for t in tiles if ui.not_loaded(t.measure)}
+    table = summary.summary_table(tiles, missing=missing)
     st.subheader(f"Headline measures at a glance: {ui.area_name(area)}")
     n_red = int((table["rag"] == "red").sum())
     n_concern = int(table["SPC"].str.startswith("(C)").sum())
@@ -112,7 +113,7 @@ def cards(tiles: list) -> None:
             if t.suppressed:
                 st.markdown("**Suppressed** (small numbers)")
             elif pd.isna(t.value):
-                st.markdown("**Not available** for this period")
+                st.markdown(f"**{ui.escape(ui.missing_text(m).capitalize())}** for this period")
             else:
                 st.markdown(f"### {ui.escape(summary.with_unit(m, t.value))}")
                 st.caption(f"95% interval {summary.interval_text(m, t.lower_95, t.upper_95)}"

@@ -180,7 +180,7 @@ def _locality_view(load_id: str, year: str, measure_id: str, locality: str) -> u
     parts = []
     if len(shown) >= 2:
         top, bottom = shown.loc[shown["value"].idxmax()], shown.loc[shown["value"].idxmin()]
-        parts.append(f"Across the localities {m.title[0].lower() + m.title[1:]} ranges from "
+        parts.append(f"Across the localities {ui.lower_first(m.title)} ranges from "
                      f"{m.format_value(bottom['value'])} in {bottom['area_name']} to "
                      f"{m.format_value(top['value'])} in {top['area_name']} ({top['period_label']}).")
     if len(focus) and pd.notna(focus["value"].iloc[0]):
@@ -229,11 +229,23 @@ def _map_view(load_id: str, year: str, measure_id: str) -> ui.View:
     return view
 
 
+def map_scale(m, values: pd.Series) -> tuple[float, float]:
+    """The map's colour scale, anchored so that differences that are not significant do not look
+    dramatic: 0 to 100 for a percentage, else from 0 to a little above the highest value."""
+    if m.unit == "%":
+        return 0.0, 100.0
+    v = pd.to_numeric(values, errors="coerce").dropna()
+    top = float(v.max()) if len(v) else 1.0
+    return min(0.0, float(v.min()) if len(v) else 0.0), (top * 1.1 if top > 0 else 1.0)
+
+
 def map_section(view: ui.View, loc: pd.DataFrame, m, year: str) -> None:
     path = Path(ui.database().config.geo_dir) / "cumbria_localities.geojson"
     geo = _geojson(str(path), path.stat().st_mtime) if path.exists() else None
     d = loc.copy()
-    d["value_text"] = [m.format_value(v) if pd.notna(v) else "suppressed" for v in d["value"]]
+    sup = d["suppressed"].astype(bool) if "suppressed" in d else pd.Series(False, index=d.index)
+    d["value_text"] = [m.format_value(v) if pd.notna(v) else ui.missing_text(m, bool(s)).split(" (")[0]
+                       for v, s in zip(d["value"], sup)]
     d["label"] = [f"{SHORT.get(c, c)}<br>{t}" for c, t in zip(d["area_code"], d["value_text"])]
     shown = d.dropna(subset=["value"])
     if len(shown) >= 2:
@@ -244,18 +256,20 @@ def map_section(view: ui.View, loc: pd.DataFrame, m, year: str) -> None:
         title = "Locality values on the map"
     if geo:
         fig = charts.locality_map(geo, d, value="value", label="label", colour_title=m.unit,
-                                  callouts={"LOC-MILLOM": (-90, 10), "LOC-BARROW-FURNESS": (-70, 25)})
+                                  callouts={"LOC-MILLOM": (-90, 10), "LOC-BARROW-FURNESS": (-70, 25)},
+                                  scale=map_scale(m, d["value"]))
         kind = "Map"
     else:
         fig = charts.locality_schematic(d.sort_values("area_code"), name="area_name")
         kind = "Schematic (boundary file not found, so not to scale)"
-    sentence = (f"{kind} of the seven localities, each shaded by {m.title[0].lower() + m.title[1:]} in "
-                f"{year} and labelled with its value (darker = higher); light grey means suppressed.")
+    lo, hi = map_scale(m, d["value"])
+    sentence = (f"{kind} of the seven localities, each shaded by {ui.lower_first(m.title)} in "
+                f"{year} and labelled with its value (darker = higher, on a scale from {m.format_value(lo)} to "
+                f"{m.format_value(hi)}, so small differences look small); light grey means suppressed.")
     view.call(ui.chart_with_table, fig, d, title=title, sentence=sentence, key=f"equity_map_{m.id}",
                         source=f"{m.source} Boundaries: {ATTRIBUTION[len('Source: '):]}",
                         table_columns={"area_name": "Locality", "footprint": "Health footprint",
                                        "value_text": f"Value ({m.unit})"})
-    view.call(st.caption, ATTRIBUTION)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4, ttl=3600)
@@ -369,7 +383,7 @@ def all_measures_table(view: ui.View, comp: pd.DataFrame, locality: str, loc_nam
 
 
 def _all_measures_expander(table: pd.DataFrame, locality: str, loc_name: str, rest_name: str, year: str) -> None:
-    with st.expander(f"Every measure: {loc_name} against the {rest_name[0].lower() + rest_name[1:]}"):
+    with st.expander(f"Every measure: {loc_name} against the {ui.lower_first(rest_name)}"):
         st.dataframe(table, hide_index=True)
         st.download_button("Download CSV", data=lambda: ui.safe_csv_bytes(table),
                            file_name=f"rest-{locality}-{year}.csv", mime="text/csv", key="dl_equity_rest_all",
@@ -456,14 +470,14 @@ def _waits_view(load_id: str, year: str, months: tuple[str, ...]) -> ui.View:
     fig = charts.grouped_bars(chart, category="category", group="footprint", value="pct", lower="lower",
                               upper="upper", x_title="% seen within 18 weeks",
                               group_order=["North Cumbria", "South Cumbria"])
-    sig = gaps[gaps["verdict"].str.contains("significantly")]
     split = gaps[~gaps["category"].str.endswith(STATUS_LABEL["ALL"])]
-    n_split = int(split["verdict"].str.contains("significantly").sum())
+    sig = split[split["verdict"].str.contains("significantly")]  # the groups the title counts, all listed
+    n_split = len(sig)
     title = charts.fit_title(f"North and South differ significantly for {n_split} of {len(split)} groups",
                              "Waits by service and EHC plan status")
     parts = [f"Share of children seen for a first appointment within 18 weeks of referral, {period_text} "
              "(12 months pooled), by service and whether the child has an EHC plan."]
-    for _, g in sig.head(4).iterrows():
+    for _, g in sig.iterrows():
         parts.append(f"{g['category']}: North minus South {g['gap']:+.1f} points (95% CI {g['gap_lower']:+.1f} "
                      f"to {g['gap_upper']:+.1f}): {g['verdict'][2:]}.")
     if sig.empty:

@@ -497,6 +497,7 @@ def render_explore() -> None:
             with col:
                 # Rows of a required breakdown do not add up: start with one of them.
                 default = values[:1] if b in sp.required else []
+                values = sorted(values, key=lambda v, o=list(labels): (o.index(v) if v in o else len(o), str(v)))
                 filters[b] = _multi(f"Only these: {b.replace('_', ' ')}", values, f"f_{b}", default,
                                     format_func=lambda v, lab=labels: f"{v} - {lab[v]}" if v in lab else str(v),
                                     placeholder="All")
@@ -512,7 +513,11 @@ def render_explore() -> None:
     shown = blank_suppressed(shown, sp.indicators)
     shown.insert(0, "area_name", shown["area_code"].map(lambda c: area_label.get(c, c)))
     out = shown[["area_name", "area_code", "period_label", *breakdowns, *sp.indicators, "suppressed"]]
-    out = out.rename(columns={"period_label": "period"}).sort_values(["area_name", "period", *breakdowns])
+    out = out.rename(columns={"period_label": "period"})
+    # Codes in the order of the contract's code lists (age bands by age, not as text).
+    order_keys = {b: {k: i for i, k in enumerate(code_labels(b))} for b in breakdowns}
+    out = out.sort_values(["area_name", "period", *breakdowns], kind="stable", key=lambda col: col.map(
+        lambda v, o=order_keys[col.name]: o.get(v, len(o))) if col.name in order_keys else col)
     out = out.reset_index(drop=True)
 
     n_sup = int((out["suppressed"] != "").sum())
@@ -539,11 +544,9 @@ def render_explore() -> None:
     st.caption(f"{len(out):,} rows. Each row sums the {label} rows for one area, period"
                f"{' and ' + ', '.join(breakdowns) if breakdowns else ''}. A dash is a value that is "
                "suppressed (named in the 'suppressed' column) or not available.")
-    st.dataframe(out, hide_index=True, height=min(600, 38 + 35 * len(out)), placeholder="–",
-                 column_config={i: st.column_config.NumberColumn(
-                     i.replace("_", " "), help=indicator_label(dataset, i),
-                     format="%.0f" if contract.DATASETS[dataset].column(i).kind == "count" else None)
-                     for i in sp.indicators})
+    shown_table, config, order = readable_table(out, dataset, breakdowns, sp.indicators)
+    st.dataframe(shown_table, hide_index=True, height=min(600, 38 + 35 * len(out)), placeholder="–",
+                 column_config=config, column_order=order)
     stem = f"explorer-{dataset}{'-by-' + '-'.join(breakdowns) if breakdowns else ''}-{start}-{end}"
     d1, d2 = st.columns(2)
     with d1:
@@ -553,6 +556,43 @@ def render_explore() -> None:
         st.download_button("Download Parquet", data=lambda: parquet_bytes(out), file_name=f"{stem}.parquet",
                            mime="application/octet-stream", key="dlp_explorer", icon=":material/download:")
     st.caption(f"Source: {label}, load {ui.escape(db.load_id or '')}. In the CSV a suppressed value is 'c'.")
+
+
+ACRONYMS = {"ehc": "EHC", "ehcp": "EHCP", "sen": "SEN", "ks2": "KS2", "ks4": "KS4", "eet": "EET", "neet": "NEET",
+            "slt": "SLT", "ot": "OT", "camhs": "CAMHS", "la": "LA", "id": "ID"}
+
+
+def header(column: str) -> str:
+    """A column name as a heading: 'primary_need' -> 'Primary need', 'ehc_plans' -> 'EHC plans'."""
+    words = [ACRONYMS.get(w, w) for w in column.split("_")]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
+
+
+def readable_table(out: pd.DataFrame, dataset: str, breakdowns, indicators) -> tuple[pd.DataFrame, dict, list]:
+    """The explorer table as people read it: a label beside every code (from the contract's code
+    lists; the code column itself is not shown), headings in words, counts as whole numbers. The
+    frame keeps its code columns (the CSV and Parquet downloads keep codes)."""
+    table = out.copy()
+    config = {"area_name": st.column_config.TextColumn("Area"),
+              "area_code": st.column_config.TextColumn("Area code"),
+              "period": st.column_config.TextColumn("Period"),
+              "suppressed": st.column_config.TextColumn("Suppressed values", help="Which values in the row are "
+                                                        "suppressed (small numbers)")}
+    order = ["area_name", "area_code", "period"]
+    for b in breakdowns:
+        labels = code_labels(b)
+        table[f"{b}_label"] = table[b].map(lambda v, lab=labels: lab.get(v, v))
+        config[f"{b}_label"] = st.column_config.TextColumn(header(b))
+        order.append(f"{b}_label")
+    for i in indicators:
+        config[i] = st.column_config.NumberColumn(
+            header(i), help=indicator_label(dataset, i),
+            format="%.0f" if contract.DATASETS[dataset].column(i).kind == "count" else None)
+        order.append(i)
+    table["suppressed"] = table["suppressed"].astype(str).str.replace("_", " ")
+    order.append("suppressed")
+    return table, config, order
 
 
 def csv_bytes(out: pd.DataFrame, indicators) -> bytes:
@@ -590,7 +630,8 @@ def explorer_chart(out: pd.DataFrame, indicator: str, ind_label: str, breakdowns
     data = out.copy()
     data["series"] = data["area_name"].astype(str)
     for b in breakdowns:
-        data["series"] = data["series"] + " · " + data[b].astype(str)
+        labels = code_labels(b)
+        data["series"] = data["series"] + " · " + data[b].map(lambda v, lab=labels: lab.get(v, v)).astype(str)
     series = list(dict.fromkeys(data["series"]))
     note = ""
     if len(series) > MAX_SERIES:
@@ -598,7 +639,7 @@ def explorer_chart(out: pd.DataFrame, indicator: str, ind_label: str, breakdowns
         keep = list(totals.index[:MAX_SERIES])
         data = data[data["series"].isin(keep)]
         note = f" The chart shows the {MAX_SERIES} largest of {len(series)} series; the table has them all."
-    what = ind_label[0].lower() + ind_label[1:] if ind_label[:2] != ind_label[:2].upper() else ind_label
+    what = ui.lower_first(ind_label)
     if data["period"].nunique() > 1:
         data = data.sort_values("period")
         # Numbers (years) or dates (months) on the x axis: numeric-looking category labels would be

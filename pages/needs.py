@@ -26,14 +26,15 @@ SETTING_LABEL = {"mainstream": "Mainstream", "special": "Special school",
                  "alternative_provision": "Alternative provision", "independent": "Independent or non-maintained",
                  "post16": "Post-16", "other": "Early years and other"}
 SUPPRESSED = "Suppressed (small numbers)"
+# Each need keeps its colour and pattern in every chart (charts.NEED_COLOURS), whatever its rank.
+NEED_COLOURS, NEED_PATTERNS = charts.need_colours(NEED_LABEL)
+NEED_COLOURS["Other or suppressed needs"] = NEED_COLOURS[NEED_LABEL["OTHER"]]
+NEED_PATTERNS["Other or suppressed needs"] = NEED_PATTERNS[NEED_LABEL["OTHER"]]
 METHODS = {"loglinear": "Log-linear trend", "damped": "Damped trend (growth slows each year)"}
 
 
 def _url_select(label: str, options: list, key: str, default, format_func=str):
-    if key not in st.session_state or st.session_state[key] not in options:
-        raw = st.query_params.get(key)
-        st.session_state[key] = raw if raw in options else (default if default in options else options[0])
-    return st.selectbox(label, options, format_func=format_func, key=key, bind="query-params")
+    return ui.url_select(label, options, key, default, format_func=format_func)
 
 
 def _area_options(codes) -> list[str]:
@@ -84,7 +85,8 @@ def _mix_view(load_id: str, area: str) -> ui.View:
                      "need": "Other or suppressed needs" if hidden_main else NEED_LABEL["OTHER"],
                      "share": max(0.0, 100 - shown)})
     data = pd.DataFrame(rows)
-    fig = charts.stacked_share(data, x="year", colour="need", y="share", y_title="% of EHC plans")
+    fig = charts.stacked_share(data, x="year", colour="need", y="share", y_title="% of EHC plans",
+                               colours=NEED_COLOURS, patterns=NEED_PATTERNS)
     name = ui.area_name(area)
     latest = wide.iloc[-1]
     top = latest.idxmax()
@@ -137,6 +139,9 @@ def _england_view(load_id: str, area: str, year: str) -> ui.View:
                              "Need mix compared with England")
     parts = [f"{name}'s share of EHC plans for each primary need in January {year} (dot, with 95% interval) "
              "against England (vertical bar)."]
+    if len(sig) > 4:  # say which of the differences are listed
+        parts.append(f"The {min(4, len(sig))} largest of the {len(sig)} differences:")
+        sig = sig.assign(_d=(sig["value"] - sig["england_value"]).abs()).sort_values("_d", ascending=False)
     for _, r in sig.head(4).iterrows():
         m = by_id[r["measure_id"]]
         parts.append(f"{r['label']}: {m.format_value(r['value'])} against England {m.format_value(r['england_value'])} "
@@ -188,7 +193,8 @@ def _breakdown_view(load_id: str, name: str, area: str, year: str) -> ui.View:
     shares["_o"] = shares["need_label"].map({n: i for i, n in enumerate(order)})
     shares["_g"] = shares[by].map({k: i for i, k in enumerate(labels)})
     shares = shares.sort_values(["_o", "_g"])
-    fig = charts.stacked_share(shares, x="group", colour="need_label", y="share", y_title="% of EHC plans")
+    fig = charts.stacked_share(shares, x="group", colour="need_label", y="share", y_title="% of EHC plans",
+                               colours=NEED_COLOURS, patterns=NEED_PATTERNS)
     cats = [labels[k] for k in labels]
     fig.update_xaxes(categoryorder="array", categoryarray=cats, tickvals=cats, ticktext=[_wrap(c) for c in cats],
                      tickangle=0)

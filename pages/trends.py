@@ -55,13 +55,8 @@ def _direction(first: float, last: float) -> str:
 
 def _select_rebase(options: list[str], labels: dict[str, str]) -> str:
     """Rebase period kept in the URL (?rebase=2024-07-01); 'none' when the URL value is unknown."""
-    key = "rebase"
-    if key not in st.session_state or st.session_state[key] not in options:
-        raw = st.query_params.get(key)
-        st.session_state[key] = raw if raw in options else NO_REBASE
-    return st.selectbox("Rebase the limits from (a known change, e.g. a new service model)", options,
-                        format_func=lambda p: "No rebase" if p == NO_REBASE else labels.get(p, p),
-                        key=key, bind="query-params")
+    return ui.url_select("Rebase the limits from (a known change, e.g. a new service model)", options, "rebase",
+                         NO_REBASE, format_func=lambda p: "No rebase" if p == NO_REBASE else labels.get(p, p))
 
 
 def trend_section(m, areas: list[str]) -> None:

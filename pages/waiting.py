@@ -26,12 +26,9 @@ NO_REBASE = "none"
 
 def _url_select(label: str, options: list, key: str, default, format_func=str, horizontal: bool = False):
     """A selector kept in the URL (?key=value); an unknown URL value falls back to the default."""
-    if key not in st.session_state or st.session_state[key] not in options:
-        raw = st.query_params.get(key)
-        st.session_state[key] = raw if raw in options else (default if default in options else options[0])
     if horizontal:
-        return st.radio(label, options, format_func=format_func, key=key, horizontal=True, bind="query-params")
-    return st.selectbox(label, options, format_func=format_func, key=key, bind="query-params")
+        return ui.url_select(label, options, key, default, format_func=format_func, widget=st.radio, horizontal=True)
+    return ui.url_select(label, options, key, default, format_func=format_func)
 
 
 def _area_options(codes) -> list[str]:

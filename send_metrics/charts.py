@@ -20,6 +20,9 @@ pio.templates.default = "plotly_white"
 PALETTE = ["#12436D", "#28A197", "#801650", "#F46A25", "#3D3D3D", "#A285D1"]
 SEQUENTIAL = ["#12436D", "#2073BC", "#6BACE6"]
 GREY = "#BFBFBF"
+SPC_NAMES = {"special_cause_improvement": "Special cause: improvement (I)",
+             "special_cause_concern": "Special cause: concern (C)",
+             "special_cause_neutral": "Special cause: neither (N)", "common_cause": "Common cause"}
 SPC_COLOURS = {"special_cause_improvement": "#00b0f0", "special_cause_concern": "#e46c0a",
                "common_cause": "#a6a6a6", "special_cause_neutral": "#490092"}
 SPC_LETTERS = {"special_cause_improvement": "I", "special_cause_concern": "C",
@@ -92,6 +95,20 @@ def _add_lines(fig: go.Figure, lines: list[tuple[dict, dict | None]]) -> go.Figu
     return fig
 
 
+def wrap_label(text: str, width: int = 28) -> str:
+    """A long axis label broken into lines (<br>) of at most ``width`` characters, so it fits beside
+    a chart on a phone (390 px) instead of being cut off."""
+    words, lines, line = str(text).split(), [], ""
+    for w in words:
+        if line and len(line) + 1 + len(w) > width:
+            lines.append(line)
+            line = w
+        else:
+            line = f"{line} {w}".strip()
+    lines.append(line)
+    return "<br>".join(lines)
+
+
 def _arr(s) -> np.ndarray:
     """A column as a plain array (plotly converts a pandas Series itself, at some cost)."""
     return s.to_numpy() if isinstance(s, (pd.Series, pd.Index)) else np.asarray(s)
@@ -122,7 +139,24 @@ def trend_lines(df: pd.DataFrame, *, x: str = "period_label", y: str = "value", 
     if benchmark is not None and len(benchmark):
         traces.append(dict(type="scatter", x=_arr(benchmark[x]), y=_arr(benchmark[y]), mode="lines", name="England",
                            line=dict(color="#3D3D3D", dash="dash", width=2)))
-    return _figure(traces, y_title, annotations=annotations)
+    return _figure(traces, y_title, annotations=annotations, **_x_range(df[x]))
+
+
+def _x_range(xs: pd.Series) -> dict:
+    """An x axis that ends just after the data, with room for the end-of-line labels (plotly's
+    own range, with the labels, can run years past the last point)."""
+    v = pd.Series(xs).dropna()
+    if v.empty:
+        return {}
+    if pd.api.types.is_datetime64_any_dtype(v):
+        lo, hi = v.min(), v.max()
+        span = (hi - lo) if hi > lo else pd.Timedelta(days=365)
+        return {"xaxis": dict(range=[lo - span * 0.02, hi + span * 0.2])}
+    if pd.api.types.is_numeric_dtype(v):
+        lo, hi = float(v.min()), float(v.max())
+        span = (hi - lo) or 1.0
+        return {"xaxis": dict(range=[lo - span * 0.03, hi + max(0.5, span * 0.2)])}
+    return {}
 
 
 def ranked_bars(df: pd.DataFrame, *, label: str = "area_name", value: str = "value",
@@ -156,29 +190,42 @@ def _sig_word(s) -> str:
 
 
 def spc_chart(spc_df: pd.DataFrame, *, x: str = "date", y_title: str = "", target: float | None = None,
-              rebase_dates: list | None = None) -> go.Figure:
-    """Making Data Count XmR chart: mean, process limits, coloured points with rule letters."""
+              rebase_dates: list | None = None, bounds: tuple[float | None, float | None] | None = None) -> go.Figure:
+    """Making Data Count XmR chart: mean, process limits, coloured points; a letter only on the
+    special-cause points (I, C, N), so common-cause noise stays quiet.
+
+    Limits are drawn as steps (a rebase starts new limits at its point, not a diagonal from the
+    old ones) and kept within the values the measure can take: ``bounds`` (default 0 to 100 for
+    a percentage; at least 0 when no value is negative)."""
+    if bounds is None:  # a series with negative values is a gap or a change: no floor
+        values = pd.to_numeric(spc_df["value"], errors="coerce")
+        floor = 0.0 if bool((values.dropna() >= 0).all()) else None
+        bounds = (floor, 100.0) if y_title == "%" else (floor, None)
+    lo_b, hi_b = bounds
     xs = _arr(spc_df[x] if x in spc_df else spc_df.index)
     traces = [dict(type="scatter", x=xs, y=_arr(spc_df["value"]), mode="lines", line=dict(color="#a6a6a6", width=2),
                    name="Value", showlegend=False, hoverinfo="skip")]
     for var, g in spc_df.groupby("variation", sort=False):
         gx = g[x] if x in g else g.index
+        special = var != "common_cause"
         traces.append(dict(
-            type="scatter", x=_arr(gx), y=_arr(g["value"]), mode="markers+text",
-            name=var.replace("_", " ").capitalize(),
-            text=[SPC_LETTERS.get(var, "")] * len(g), textposition="top center",
-            marker=dict(color=SPC_COLOURS.get(var, "#a6a6a6"), size=10,
+            type="scatter", x=_arr(gx), y=_arr(g["value"]), mode="markers+text" if special else "markers",
+            name=SPC_NAMES.get(var, str(var).replace("_", " ").capitalize()),
+            text=[SPC_LETTERS.get(var, "")] * len(g) if special else None, textposition="top center",
+            marker=dict(color=SPC_COLOURS.get(var, "#a6a6a6"), size=10 if special else 7,
                         symbol="circle" if var == "common_cause" else "diamond"),
             customdata=_arr(g["rule"].fillna("none")),
             hovertemplate="%{x}: %{y:,.1f}<br>rule: %{customdata}<extra></extra>"))
     for col, name, dash in (("mean", "Mean", "solid"), ("upper_limit", "Upper process limit", "dash"),
                             ("lower_limit", "Lower process limit", "dash")):
         if col in spc_df:
-            traces.append(dict(type="scatter", x=xs, y=_arr(spc_df[col]), mode="lines", name=name,
-                               line=dict(color="#3D3D3D", dash=dash, width=1.5)))
+            y = pd.to_numeric(spc_df[col], errors="coerce").clip(lower=lo_b, upper=hi_b)
+            traces.append(dict(type="scatter", x=xs, y=_arr(y), mode="lines", name=name,
+                               line=dict(color="#3D3D3D", dash=dash, width=1.5, shape="hv")))
     if target is not None:
-        traces.append(dict(type="scatter", x=xs, y=[target] * len(spc_df), mode="lines", name=f"Target {target:g}",
-                           line=dict(color="#801650", dash="dot", width=2)))
+        unit = "%" if y_title == "%" else (f" {y_title}" if y_title else "")
+        traces.append(dict(type="scatter", x=xs, y=[target] * len(spc_df), mode="lines",
+                           name=f"Target {target:g}{unit}", line=dict(color="#801650", dash="dot", width=2)))
     lines = [_spanning_line("vline", d, line=dict(color="#12436D", dash="dot"), annotation_text="Rebase")
              for d in rebase_dates or []]
     return _figure(traces, y_title, **(_line_layout({}, lines) if lines else {}))
@@ -217,7 +264,9 @@ def spine_chart(df: pd.DataFrame) -> go.Figure:
     `df` has columns measure_title, value, min, q25, q75, max, benchmark, sig. Values are
     scaled so that the benchmark sits in the middle.
     """
-    rows = df.reset_index(drop=True)
+    rows = df.reset_index(drop=True).copy()
+    rows["measure_title"] = rows["measure_title"].map(wrap_label)
+    lines = int(rows["measure_title"].str.count("<br>").sum()) + len(rows)
     traces = []
     for r in rows.to_dict("records"):
         lo, hi, b = r["min"], r["max"], r["benchmark"]
@@ -234,18 +283,44 @@ def spine_chart(df: pd.DataFrame) -> go.Figure:
                                        color=SIG_COLOUR.get(sig, "#3D3D3D"), line=dict(color="#0B0C0C", width=1)),
                            name=_sig_word(sig) or "not compared", showlegend=False,
                            hovertemplate=f"{r['measure_title']}: {r['value']:,.1f} ({_sig_word(sig)})<extra></extra>"))
-    return _figure(traces, height=max(300, 40 * len(rows) + 80), barmode="overlay",
-                   xaxis=dict(showticklabels=False, range=[-1.1, 1.1]),
+    return _figure(traces, height=max(300, 18 * lines + 24 * len(rows) + 80), barmode="overlay",
+                   xaxis=dict(showticklabels=False, range=[-1.1, 1.1]), yaxis=dict(automargin=True),
                    **_line_layout({}, [_spanning_line("vline", 0, line=dict(color="#0B0C0C", width=2))]))
 
 
-def stacked_share(df: pd.DataFrame, *, x: str, colour: str, y: str, y_title: str = "") -> go.Figure:
-    """Stacked bars of a mix (e.g. primary need) over time or across areas."""
+# A fixed colour (and pattern) for each primary need and setting, the same in every chart, map
+# and the board pack (Analysis Function categorical palette first, then its sequential blues).
+NEED_COLOURS = {"ASD": PALETTE[0], "SLCN": PALETTE[1], "SEMH": PALETTE[2], "MLD": PALETTE[3], "SLD": PALETTE[4],
+                "OTHER": PALETTE[5], "OTH": PALETTE[5], "SPLD": SEQUENTIAL[1], "PMLD": SEQUENTIAL[2],
+                "PD": SEQUENTIAL[1], "HI": SEQUENTIAL[2], "VI": SEQUENTIAL[1], "MSI": SEQUENTIAL[2],
+                "DS": SEQUENTIAL[1], "NSA": SEQUENTIAL[2], "UNK": "#6F777B"}
+SETTING_COLOURS = {"mainstream": PALETTE[0], "special": PALETTE[1], "alternative_provision": PALETTE[2],
+                   "independent": PALETTE[3], "post16": PALETTE[4], "other": PALETTE[5],
+                   "early_years": SEQUENTIAL[1]}
+_PATTERNS = ["", "/", "\\", "x", "-", "|", "+", "."]
+NEED_PATTERNS = {code: _PATTERNS[i % len(_PATTERNS)] for i, code in enumerate(
+    ["ASD", "SLCN", "SEMH", "MLD", "SLD", "OTHER", "SPLD", "PMLD", "PD", "HI", "VI", "MSI", "DS", "NSA", "UNK"])}
+NEED_PATTERNS["OTH"] = NEED_PATTERNS["OTHER"]
+
+
+def need_colours(labels: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(colour, pattern) by shown label, for a {code: label} mapping of needs."""
+    return ({lab: NEED_COLOURS.get(code, GREY) for code, lab in labels.items()},
+            {lab: NEED_PATTERNS.get(code, "") for code, lab in labels.items()})
+
+
+def stacked_share(df: pd.DataFrame, *, x: str, colour: str, y: str, y_title: str = "",
+                  colours: dict[str, str] | None = None, patterns: dict[str, str] | None = None) -> go.Figure:
+    """Stacked bars of a mix (e.g. primary need) over time or across areas. ``colours`` and
+    ``patterns`` fix each category's look by name (NEED_COLOURS, SETTING_COLOURS), so a need keeps
+    its colour whatever its rank; categories not named take the palette in order."""
     traces = []
+    colours, patterns = colours or {}, patterns or {}
     for i, (name, g) in enumerate(df.groupby(colour, sort=False)):
+        fallback = PALETTE[i % len(PALETTE)] if i < len(PALETTE) else SEQUENTIAL[i % 3]
         traces.append(dict(type="bar", x=_arr(g[x]), y=_arr(g[y]), name=str(name),
-                           marker_color=PALETTE[i % len(PALETTE)] if i < len(PALETTE) else SEQUENTIAL[i % 3],
-                           marker_pattern_shape=["", "/", "\\", "x", "-", "|", "+", "."][i % 8]))
+                           marker_color=colours.get(str(name), fallback),
+                           marker_pattern_shape=patterns.get(str(name), _PATTERNS[i % 8])))
     return _figure(traces, y_title, barmode="stack")
 
 
@@ -306,6 +381,8 @@ def ratio_forest(df: pd.DataFrame, *, label: str = "measure_title", ratio: str =
     d = df.dropna(subset=[ratio]).copy()
     d = d[np.isfinite(d[ratio].astype(float)) & (d[ratio].astype(float) > 0)]
     d = d.iloc[::-1]  # first row at the top
+    d[label] = d[label].map(wrap_label)
+    lines = int(d[label].str.count("<br>").sum()) + len(d)
     traces = []
     for v in ("a_higher", "a_lower", "no_difference", "not_tested", "suppressed"):
         g = d[d[verdict] == v]
@@ -320,7 +397,7 @@ def ratio_forest(df: pd.DataFrame, *, label: str = "measure_title", ratio: str =
                            hovertemplate="%{y}: ratio %{x:.2f} (95% CI %{customdata[0]:.2f} to "
                                          "%{customdata[1]:.2f})<extra></extra>"))
     ticks = [0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 4, 10]
-    return _figure(traces, x_title=x_title, height=max(300, 26 * len(d) + 130), hovermode="closest",
+    return _figure(traces, x_title=x_title, height=max(300, 20 * lines + 14 * len(d) + 130), hovermode="closest",
                    yaxis=dict(automargin=True, categoryorder="array", categoryarray=list(d[label])),
                    xaxis=dict(type="log", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks],
                               minor=dict(showgrid=False)),
@@ -398,10 +475,12 @@ def sequential_colour(value: float, lo: float, hi: float) -> str:
 
 def locality_map(geojson: dict, df: pd.DataFrame, *, code_property: str = "locality_code",
                  location: str = "area_code", value: str = "value", label: str = "label",
-                 colour_title: str = "", callouts: dict | None = None) -> go.Figure:
+                 colour_title: str = "", callouts: dict | None = None,
+                 scale: tuple[float, float] | None = None) -> go.Figure:
     """Map of the localities drawn as filled outlines (works offline: no basemap or topojson is
     fetched). Each locality is labelled with its value so colour is never the only cue; suppressed
-    localities are light grey and say so. ``callouts`` moves small areas' labels out with an
+    localities are light grey and say so. ``scale`` (lo, hi) anchors the colour scale (default: the
+    range of the values, which makes any difference look large). ``callouts`` moves small areas' labels out with an
     arrow: {code: (dx, dy)} in pixels."""
     callouts = callouts or {}
     feats = [f for f in geojson.get("features", []) if f.get("geometry")]
@@ -411,6 +490,8 @@ def locality_map(geojson: dict, df: pd.DataFrame, *, code_property: str = "local
     by_code = df.set_index(location)
     v = pd.to_numeric(df[value], errors="coerce")
     lo, hi = (float(v.min()), float(v.max())) if v.notna().any() else (0.0, 1.0)
+    if scale is not None:  # an anchored scale (e.g. 0 to 100%): small differences look small
+        lo, hi = float(scale[0]), float(scale[1])
     traces, annotations = [], []  # built first, then one Figure: add_trace one by one re-validates
     for f in feats:
         code = f["properties"].get(code_property)

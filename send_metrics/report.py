@@ -496,8 +496,9 @@ class _Pack:
             plot["need"] = plot["measure_id"].map(lambda i: contract.PRIMARY_NEEDS[i.split("_")[-1]])
             plot["_o"] = plot["measure_id"].map({mid: k for k, mid in enumerate(top)})
             plot = plot.sort_values(["_o", "period"])
+            colours, patterns = charts.need_colours(contract.PRIMARY_NEEDS)
             fig = charts.stacked_share(plot, x="period_label", colour="need", y="value",
-                                       y_title="% of EHC plans")
+                                       y_title="% of EHC plans", colours=colours, patterns=patterns)
             fig.update_layout(legend=dict(orientation="h", y=-0.15, x=0, yanchor="top"), hovermode="closest")
             rows = []
             for mid in ids:

@@ -283,9 +283,12 @@ SUMMARY_COLUMNS = ["Measure", "Period", "Value", "95% interval", "England", "Nei
                    "england_value", "neighbours_value", "rag", "series", "Summary"]
 
 
-def summary_table(tile_list: list[Tile], points: int = 10) -> pd.DataFrame:
+def summary_table(tile_list: list[Tile], points: int = 10, missing: dict[str, str] | None = None) -> pd.DataFrame:
     """The summary table, most concerning first: text columns for people (every number formatted
-    with its unit) and numeric columns (value, lower_95, ..., series) for sorting, charts and CSV."""
+    with its unit) and numeric columns (value, lower_95, ..., series) for sorting, charts and CSV.
+    ``missing`` says why a measure has no value when it is not suppressed (e.g. {"ehcp_rate_0_25":
+    "not loaded: needs population estimates"}); otherwise such a value is "not available"."""
+    missing = missing or {}
     rows = []
     for order, t in enumerate(tile_list):
         m = t.measure
@@ -294,7 +297,8 @@ def summary_table(tile_list: list[Tile], points: int = 10) -> pd.DataFrame:
         vals = t.series["value"].to_numpy(dtype=float)[-points:] if t.series is not None else np.array([])
         rows.append({
             "Measure": m.title, "Period": str(t.period_label),
-            "Value": (SUPPRESSED if t.suppressed else NOT_AVAILABLE) if gone else with_unit(m, t.value),
+            "Value": (SUPPRESSED if t.suppressed else missing.get(m.id, NOT_AVAILABLE)) if gone
+            else with_unit(m, t.value),
             "95% interval": "" if gone else interval_text(m, t.lower_95, t.upper_95),
             "England": with_unit(m, t.england_value), "Neighbours": with_unit(m, t.neighbours_value),
             "Against benchmark": "– Not compared" if gone else rag_text,

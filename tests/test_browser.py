@@ -553,3 +553,35 @@ def test_chosen_year_carries_and_links_restore_it(server, page):
         assert selectors(page)[label] == "2023", f"board -> {name}: {selectors(page)}"
         assert "period=2023" in page.url
     _same_as_direct_link(page, "board after a round trip")
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_at_phone_width(server, browser, name):
+    """At 390 px (a phone) every page opens without an exception or a serious/critical axe
+    violation; the screenshot (docs/screenshots/<page>-390.png) is for people to look at."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1)
+    pg = context.new_page()
+    try:
+        open_page(pg, f"{server}/{PATHS[name]}")
+        assert not exceptions(pg), f"{name} at 390 px: {exceptions(pg)}"
+        results = axe_sync.Axe().run(pg, context={"exclude": [[NAV]]}, options=AXE_OPTIONS)
+        bad = [v for v in results.response.get("violations", []) if v.get("impact") in ("serious", "critical")]
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        full_screenshot(pg, SHOTS / f"{name}-390.png")
+        assert not bad, f"{name} at 390 px: " + "; ".join(f"{v['id']} ({v['impact']}): {v['help']}" for v in bad)
+    finally:
+        context.close()
+
+
+def test_no_request_leaves_the_machine(server, page):
+    """Nothing is fetched from the internet (the favicon is a local file, not an icon font or emoji
+    image from a CDN)."""
+    host = urllib.parse.urlparse(server).netloc
+    outside = []
+    page.on("request", lambda r: outside.append(r.url) if urllib.parse.urlparse(r.url).netloc not in (host, "")
+            and not r.url.startswith(("data:", "blob:")) else None)
+    for name in ("board", "equity", "needs"):
+        open_page(page, f"{server}/{PATHS[name]}")
+    assert not outside, outside[:5]
+    icon = page.evaluate("() => [...document.querySelectorAll(\"link[rel~='icon']\")].map(l => l.href)")
+    assert icon and all(urllib.parse.urlparse(h).netloc in (host, "") or h.startswith("data:") for h in icon), icon

@@ -1,0 +1,69 @@
+"""Presentation details of issue 19 (send_metrics.charts, no Streamlit): SPC letters only on
+special-cause points, limits as steps within 0-100% for percentages, fixed need colours whatever
+their rank, an anchored map scale, labels that wrap for phones, trend axes that end with the data."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from send_metrics import charts
+
+
+def _spc_frame():
+    dates = pd.date_range("2024-01-01", periods=8, freq="MS")
+    return pd.DataFrame({"date": dates, "value": [95, 96, 97, 99, 98, 60, 97, 96],
+                         "variation": ["common_cause"] * 5 + ["special_cause_concern"] + ["common_cause"] * 2,
+                         "rule": [None] * 5 + ["outside_limits"] + [None] * 2,
+                         "mean": [95.0] * 8, "upper_limit": [104.0] * 4 + [110.0] * 4,
+                         "lower_limit": [86.0] * 4 + [70.0] * 4})
+
+
+def test_spc_letters_only_on_special_causes_and_limits_clipped_as_steps():
+    fig = charts.spc_chart(_spc_frame(), x="date", y_title="%", target=92)
+    points = [t for t in fig.data if "markers" in (t.mode or "")]
+    common = [t for t in points if t.name == "Common cause"]
+    special = [t for t in points if t.name != "Common cause"]
+    assert common and all(not t.text for t in common)
+    assert special and all(set(t.text) == {"C"} for t in special)
+    upper = next(t for t in fig.data if t.name == "Upper process limit")
+    assert max(upper.y) == 100 and upper.line.shape == "hv"
+    assert next(t for t in fig.data if str(t.name).startswith("Target")).name == "Target 92%"
+    weeks = charts.spc_chart(_spc_frame(), x="date", y_title="weeks")
+    assert max(next(t for t in weeks.data if t.name == "Upper process limit").y) == 110
+
+
+def test_a_need_keeps_its_colour_whatever_its_rank():
+    labels = {"ASD": "Autism", "SLCN": "Speech", "SEMH": "Social"}
+    colours, patterns = charts.need_colours(labels)
+    a = pd.DataFrame({"x": ["2024"] * 3, "need": ["Autism", "Speech", "Social"], "y": [50, 30, 20]})
+    b = a.iloc[::-1]  # another area where the order of the needs differs
+    for df in (a, b):
+        fig = charts.stacked_share(df, x="x", colour="need", y="y", colours=colours, patterns=patterns)
+        by_name = {t.name: t.marker.color for t in fig.data}
+        assert by_name == {"Autism": charts.NEED_COLOURS["ASD"], "Speech": charts.NEED_COLOURS["SLCN"],
+                           "Social": charts.NEED_COLOURS["SEMH"]}
+    assert set(charts.NEED_COLOURS.values()) >= set(charts.PALETTE)
+    assert len({charts.SETTING_COLOURS[k] for k in ("mainstream", "special", "alternative_provision",
+                                                    "independent", "post16", "other")}) == 6
+
+
+def test_map_scale_is_anchored():
+    geo = {"features": [{"properties": {"locality_code": c}, "geometry": {"type": "Polygon", "coordinates": [
+        [[0 + i, 54], [1 + i, 54], [1 + i, 55], [0 + i, 54]]]}} for i, c in enumerate(["A", "B"])]}
+    df = pd.DataFrame({"area_code": ["A", "B"], "value": [78.0, 81.5], "label": ["A", "B"]})
+    fig = charts.locality_map(geo, df, scale=(0, 100))
+    bar = next(t for t in fig.data if t.marker.showscale)
+    assert (bar.marker.cmin, bar.marker.cmax) == (0, 100)
+    fills = [t.fillcolor for t in fig.data if t.fill == "toself"]
+    assert fills[0] != charts.SEQUENTIAL[2] and fills[1] != charts.SEQUENTIAL[0]  # not the two extremes
+
+
+def test_long_labels_wrap_and_trend_axis_ends_with_the_data():
+    text = "% of EHC plans issued within 20 weeks (excl. exceptions)"
+    wrapped = charts.wrap_label(text)
+    assert all(len(line) <= 28 for line in wrapped.split("<br>")) and wrapped.replace("<br>", " ") == text
+    df = pd.DataFrame({"x": [2015, 2020, 2025], "value": [1.0, 2.0, 3.0], "area_name": ["A"] * 3})
+    fig = charts.trend_lines(df, x="x", group="area_name")
+    lo, hi = fig.layout.xaxis.range
+    assert lo < 2015 and 2025 < hi <= 2028
+    assert np.isfinite([lo, hi]).all()
