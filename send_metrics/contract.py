@@ -374,6 +374,42 @@ _register(Dataset(
                  ("plans_issued_ex", "plans_issued_inc"), ("reviews_on_time", "reviews_due")),
 ))
 
+PATHWAY_DECISIONS: dict[str, str] = {
+    "assess": "Decision to assess", "refused": "Decision not to assess",
+    "withdrawn": "Withdrawn or ceased before a decision", "open": "No decision yet (open on the census date)",
+}
+PATHWAY_ISSUE: dict[str, str] = {
+    "issue": "Decision to issue a plan", "not_issued": "Decision not to issue a plan",
+    "withdrawn": "Withdrawn or ceased before a decision", "open": "No decision yet (open on the census date)",
+    "none": "Not assessed (no assessment)",
+}
+
+_register(Dataset(
+    name="ehcp_pathway",
+    title="EHC needs assessment pathway, request level",
+    description="One row per request for an EHC needs assessment, from a council's SEN2 person-level return: "
+                "the days from the request to the decision to assess, to the decision to issue and to the final "
+                "plan, or to the census date while a step is still open (censored). Written by the SEN2 "
+                "person-level reader; pseudonymous (no name, date of birth, UPN, ULN or postcode); not summed "
+                "to parent areas. Only for signed-in analysts and the Pathway page's curves.",
+    columns=(*_period_columns(), *_area_columns(),
+             Column("request_id", "text", "Pseudonymous request identifier (keyed hash)"),
+             _code("primary_need", PRIMARY_NEEDS, "Primary type of need (of the plan, when there is one; else UNK)"),
+             _code("age_band", AGE_BANDS, "Age band on the day of the request"),
+             _code("decision", PATHWAY_DECISIONS, "Outcome of the request, as known on the census date"),
+             Column("days_to_decision", "count", "Days from the request to the decision whether to assess", required=False),
+             _code("issue_decision", PATHWAY_ISSUE, "Outcome of the assessment, as known on the census date"),
+             Column("days_to_issue_decision", "count", "Days from the request to the decision whether to issue",
+                    required=False),
+             Column("days_to_plan", "count", "Days from the request to the final plan", required=False),
+             Column("exception", "code", "Y when a 20-week time-limit exception applies", ("Y", "N")),
+             Column("days_observed", "count", "Days from the request to the census date of the return it comes from"),
+             Column("observed_year", "count", "Year of that census")),
+    key=("year", "request_id"),
+    time_identifiers=("Calendar year",),
+    person_level=True,
+))
+
 _register(Dataset(
     name="school_census",
     title="Pupils by SEN status (school census)",
