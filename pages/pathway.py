@@ -59,7 +59,7 @@ def render() -> None:
                 "within 6 weeks, the final plan within 20 weeks of the request.")
     for step, (label, _col) in pathway.STEPS.items():
         table, curve = pathway.summarise(part, step, group, low, high)
-        st.subheader(f"{label}: weeks since the request")
+        st.header(f"{label}: weeks since the request")
         left, right = st.columns([3, 2])
         with left:
             if curve.empty:
@@ -76,7 +76,7 @@ def render() -> None:
                                file_name=f"pathway_{step}_curve.csv", mime="text/csv", key=f"pw_dlc_{step}",
                                icon=":material/download:")
         st.caption(f"Source: {SOURCE}. A group of {low}-{high} requests is not shown.")
-    st.subheader("Open cases on the latest census date")
+    st.header("Open cases on the latest census date")
     open_t = pathway.open_cases(rows, low, high)
     left, right = st.columns([3, 2])
     with left:
