@@ -1,7 +1,7 @@
 """Pathway: where the weeks go between a request for an EHC needs assessment, the decision to
 assess, the decision to issue and the final plan, from the council's SEN2 person-level return.
 
-Kaplan-Meier curves with censoring for open cases (send_metrics.pathway, lifelines), medians with
+Kaplan-Meier curves with censoring for open cases (send_metrics.pathway, statsmodels), medians with
 95% intervals, the share still waiting at 6 and 20 weeks, by locality, health footprint, primary need
 or age group; and the requests open on the latest census date by how long they have waited. A table
 beside every chart and CSV downloads; groups of 1-4 requests and counts of 1-4 are suppressed."""

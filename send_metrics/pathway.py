@@ -9,7 +9,7 @@ Three steps, each timed in days from the request for an assessment:
    (to issue or not); open ones censored at the census date, withdrawn ones at their withdrawal;
 3. final plan (statutory limit 20 weeks): requests with a decision to issue; event = the final plan.
 
-Each step is a Kaplan-Meier survival curve (lifelines), the share still waiting at each week, with
+Each step is a Kaplan-Meier survival curve (statsmodels), the share still waiting at each week, with
 censoring for cases open on the census date, so open cases count for as long as they have waited.
 Medians come with 95% intervals; "past 6 weeks" and "past 20 weeks" are the curve at 42 and 140 days
 (the share still waiting then). Groups: locality, health footprint, primary need, age band.
@@ -19,6 +19,7 @@ shares); counts of open cases in the range 1-4 are suppressed (send_metrics.disc
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,22 +66,61 @@ def step_data(rows: pd.DataFrame, step: str) -> StepData:
     return StepData(pd.Series(np.asarray(t, dtype=float), index=cohort.index), pd.Series(event.to_numpy(bool), index=cohort.index))
 
 
-def _fit(d: StepData, label: str):
-    from lifelines import KaplanMeierFitter
-    kmf = KaplanMeierFitter()
-    kmf.fit(d.durations.clip(lower=0) / 7.0, event_observed=d.observed, label=label)
-    return kmf
+@dataclass
+class _Curve:
+    """A Kaplan-Meier estimate (statsmodels SurvfuncRight) with its pointwise 95% interval."""
+    weeks: np.ndarray  # 0 and every event time
+    surv: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    median: float
+    median_lower: float
+    median_upper: float
+
+    def at(self, weeks: float) -> float:
+        """S(t): the share still waiting after `weeks` (a step function, right-continuous)."""
+        i = np.searchsorted(self.weeks, weeks, side="right") - 1
+        return float(self.surv[max(i, 0)])
 
 
-def _at(kmf, weeks: float) -> float:
-    return float(kmf.survival_function_at_times(weeks).iloc[0])
+def _fit(d: StepData, label: str) -> _Curve:
+    """Kaplan-Meier with Greenwood's variance; the interval on the log(-log) scale (as lifelines and
+    R's survival::survfit(conf.type = "log-log") give it); the median's interval by Brookmeyer and
+    Crowley on the same scale."""
+    from statsmodels.duration.survfunc import SurvfuncRight
+    weeks = (d.durations.clip(lower=0) / 7.0).to_numpy(float)
+    sf = SurvfuncRight(weeks, d.observed.to_numpy(int))
+    t, s, se = np.asarray(sf.surv_times, float), np.asarray(sf.surv_prob, float), np.asarray(sf.surv_prob_se, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        loglog = np.log(-np.log(s))
+        half = 1.959963984540054 * se / (s * np.abs(np.log(s)))
+        lower = np.exp(-np.exp(loglog + half))
+        upper = np.exp(-np.exp(loglog - half))
+    lower = np.where(s >= 1, 1.0, np.where(s <= 0, 0.0, lower))
+    upper = np.where(s >= 1, 1.0, np.where(s <= 0, 0.0, upper))
+
+    def safe(v) -> float:
+        try:
+            v = float(v)
+        except (TypeError, ValueError):
+            return np.nan
+        return v if np.isfinite(v) else np.nan
+
+    median = safe(sf.quantile(0.5))
+    try:
+        with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)  # S = 0 or 1 at the ends of the curve
+            lo, hi = sf.quantile_ci(0.5, alpha=0.05, method="cloglog")
+    except (ValueError, IndexError, ZeroDivisionError):
+        lo, hi = np.nan, np.nan
+    return _Curve(np.concatenate([[0.0], t]), np.concatenate([[1.0], s]), np.concatenate([[1.0], lower]),
+                  np.concatenate([[1.0], upper]), median, safe(lo), safe(hi))
 
 
 def summarise(rows: pd.DataFrame, step: str, group_col: str | None = None, low: int = 1, high: int = 4
               ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(summary table, curves) for one step, by group. Weeks throughout. Groups of 1-4 requests are
     suppressed whole: their row says so and they have no curve."""
-    from lifelines.utils import median_survival_times
     out, curves = [], []
     groups = [("All requests", rows)] if group_col in (None, "all") else \
         [(str(g), r) for g, r in rows.groupby(group_col, dropna=False, sort=True)]
@@ -98,24 +138,18 @@ def summarise(rows: pd.DataFrame, step: str, group_col: str | None = None, low: 
             rec.update(completed=np.nan, still_open=np.nan, requests=np.nan)
             out.append(rec)
             continue
-        kmf = _fit(d, name)
-        med = kmf.median_survival_time_
-        ci = median_survival_times(kmf.confidence_interval_)
-        rec["median_weeks"] = float(med) if np.isfinite(med) else np.nan
-        rec["median_lower_95"] = float(ci.iloc[0, 0]) if np.isfinite(ci.iloc[0, 0]) else np.nan
-        rec["median_upper_95"] = float(ci.iloc[0, 1]) if np.isfinite(ci.iloc[0, 1]) else np.nan
-        rec["pct_waiting_past_6_weeks"] = 100 * _at(kmf, LIMITS["6 weeks"] / 7)
-        rec["pct_waiting_past_20_weeks"] = 100 * _at(kmf, LIMITS["20 weeks"] / 7)
+        km = _fit(d, name)
+        rec["median_weeks"] = km.median
+        rec["median_lower_95"] = km.median_lower
+        rec["median_upper_95"] = km.median_upper
+        rec["pct_waiting_past_6_weeks"] = 100 * km.at(LIMITS["6 weeks"] / 7)
+        rec["pct_waiting_past_20_weeks"] = 100 * km.at(LIMITS["20 weeks"] / 7)
         if primary_suppress(rec["completed"], low, high) or primary_suppress(rec["still_open"], low, high):
             # Either would give the other away (they sum to the requests shown).
             rec["completed"] = rec["still_open"] = np.nan
         out.append(rec)
-        sf = kmf.survival_function_
-        ci_all = kmf.confidence_interval_
-        curves.append(pd.DataFrame({"group": name, "weeks": sf.index.to_numpy(float),
-                                    "pct_still_waiting": 100 * sf.iloc[:, 0].to_numpy(float),
-                                    "lower_95": 100 * ci_all.iloc[:, 0].to_numpy(float),
-                                    "upper_95": 100 * ci_all.iloc[:, 1].to_numpy(float)}))
+        curves.append(pd.DataFrame({"group": name, "weeks": km.weeks, "pct_still_waiting": 100 * km.surv,
+                                    "lower_95": 100 * km.lower, "upper_95": 100 * km.upper}))
     table = pd.DataFrame(out)
     curve = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(
         columns=["group", "weeks", "pct_still_waiting", "lower_95", "upper_95"])

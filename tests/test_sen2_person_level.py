@@ -299,3 +299,21 @@ def test_pathway_survival_and_disclosure(loaded):
     share = 100 * (done["days_to_plan"] > 140).mean()
     assert abs(table["pct_waiting_past_20_weeks"].iloc[0] - share) < 1e-6
     db.close()
+
+
+def test_kaplan_meier_reproduces_the_textbook_aml_values():
+    """Reference: the 'aml' data (maintained group) of R's survival package, as in Miller (1981)
+    and every survival textbook: times 9, 13, 13+, 18, 23, 28+, 31, 34, 45+, 48, 161+ weeks.
+    survfit() gives S = 0.909, 0.818, 0.716, 0.614, 0.491, 0.368, 0.184 at 9, 13, 18, 23, 31, 34, 48
+    and a median of 31."""
+    import numpy as np
+    import pandas as pd
+
+    from send_metrics.pathway import StepData, _fit
+    times = [9, 13, 13, 18, 23, 28, 31, 34, 45, 48, 161]
+    event = [1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0]
+    km = _fit(StepData(pd.Series(np.array(times, float) * 7), pd.Series(np.array(event, bool))), "aml")
+    for t, s in zip([9, 13, 18, 23, 31, 34, 48], [0.909, 0.818, 0.716, 0.614, 0.491, 0.368, 0.184]):
+        assert round(km.at(t), 3) == s
+    assert km.median == 31
+    assert km.at(8.9) == 1.0
