@@ -65,9 +65,17 @@ def _values_sql(m: Measure) -> str:
         den = _sum_expr(m.denominator, m.denominator_filter)
     else:
         den = "NULL"
+    numerator = _sum_expr(m.numerator, m.numerator_filter)
+    if m.wait_over_weeks is not None:
+        # No band edge at N weeks in this area's and month's source (a band straddles it): the share
+        # waiting N weeks or more is not available, never estimated.
+        straddling = ", ".join(f"'{c}'" for c in contract.wait_bands_straddling(float(m.wait_over_weeks)))
+        if straddling:
+            numerator = (f"CASE WHEN count(*) FILTER (WHERE ({m.denominator_filter or 'true'}) AND wait_band IN "
+                         f"({straddling})) > 0 THEN NULL ELSE {numerator} END")
     return sql_text("measure_values").format(
         measure_id=_ident(m.id.lower()) and m.id, period=period, dataset=_ident(m.dataset),
-        numerator=_sum_expr(m.numerator, m.numerator_filter),
+        numerator=numerator,
         numerator_symbol=_symbol_expr(m.numerator, m.numerator_filter),
         denominator=den)
 
