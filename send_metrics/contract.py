@@ -193,6 +193,7 @@ AREA_LEVELS: dict[str, str] = {
     "council": "Upper-tier council (local authority)",
     "former_council": "Former upper-tier council (abolished)",
     "former_district": "Former district council (abolished)",
+    "district": "Lower-tier district council (population denominators only)",
     "locality": "Dashboard locality",
     "health_footprint": "Health footprint",
     "sub_icb": "Sub-ICB location",
@@ -370,7 +371,9 @@ _register(Dataset(
     description="Resident population (ONS mid-year estimates) by area, year and age band.",
     columns=(*_period_columns(), *_area_columns(),
              _code("age_band", AGE_BANDS, "Age band"),
-             Column("population", "count", "Resident population")),
+             Column("population", "count", "Resident population"),
+             Column("source", "text", "Where the estimate comes from, shown beside every rate built on it, e.g. "
+                    "'ONS mid-2020' or 'ONS mid-2020; sum of Allerdale, Carlisle, Copeland'", required=False)),
     key=("year", "area_code", "age_band"),
     time_identifiers=("Calendar year",),
     total_codes=(("age_band", "all"),),

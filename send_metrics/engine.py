@@ -34,7 +34,7 @@ OUTPUT_COLUMNS = [
     "region_code", "region_value", "sig_region_95",
     "neighbours_value", "neighbours_n", "sig_neighbours_95",
     "trend", "trend_verdict", "rank", "rank_of",
-    "suppressed", "suppression_reason", "source_symbol", "coverage_note",
+    "suppressed", "suppression_reason", "source_symbol", "coverage_note", "denominator_source",
 ]
 
 
@@ -241,6 +241,9 @@ class Engine:
         merged = pd.merge_asof(part.sort_values("_year"), den.rename(columns={"year": "_year"}),
                                on="_year", by="area_code", direction="backward")
         merged["denominator"] = merged["population"]
+        if "denominator_source" in merged:
+            # The denominator's year is stated with it: a rate for 2025 over mid-2020 says so.
+            merged["denominator_source"] = merged["denominator_source"].astype(object)
         merged = merged.drop(columns=["population", "_year"])
         return pd.concat([base[~rows], merged], ignore_index=True)
 
@@ -787,7 +790,8 @@ def get_engine(db: Database) -> Engine:
 CLI_COLUMNS = ["measure_id", "measure_title", "area_code", "area_name", "period_label", "value",
                "numerator", "denominator", "lower_95", "upper_95", "lower_998", "upper_998", "unit",
                "england_value", "sig_england_95", "region_value", "sig_region_95", "neighbours_value",
-               "sig_neighbours_95", "trend_verdict", "rank", "rank_of", "suppressed", "suppression_reason"]
+               "sig_neighbours_95", "trend_verdict", "rank", "rank_of", "suppressed", "suppression_reason",
+               "denominator_source"]
 
 
 def measure_table_for_cli(args) -> int:
