@@ -130,7 +130,7 @@ def render_section(heading: str = "North vs South from NHS England figures") -> 
         st.download_button("Download CSV", data=lambda: ui.safe_csv_bytes(chs), file_name="nhs-chs-rnn-rtx.csv",
                            mime="text/csv", key="dl_nhs_chs", icon=":material/download:")
     if not autism.empty:
-        st.subheader("Autism assessment waits: sub-ICB 01H vs 01K (South Cumbria and Lancaster)")
+        st.subheader("Autism waits: 01H vs 01K (South Cumbria and Lancaster)")
         st.caption("NHS England, Autism waiting time statistics by sub-ICB: children aged 0-17 with an open "
                    "suspected-autism referral (ASD16b) and the share open 13 weeks or more (ASD16c / ASD16b). "
                    "Published rounded to the nearest 5. **01K includes Lancaster district**: it is never South "
