@@ -15,6 +15,7 @@ file name. Formats handled (see docs/real-data.md):
   postcode lookup and GIAS extract it uses -> `blade.py`;
 * DfE LAIT long data (+ its data dictionary) and the DfE statistical neighbours list -> `lait.py`;
 * NHS autism waiting times, MHSDS and Community Health Services waiting lists -> `nhs.py`;
+* ONS mid-year population estimates by single year of age (MYE2 persons; long tables) -> `ons.py`;
 * derived long tables of published figures (`source, measure, ..., value`): recognised, never
   loaded (their figures come from the publications they cite) -> `derived.py`.
 """
@@ -58,8 +59,8 @@ def adapt(path: Path, workdir: Path) -> AdaptResult | None:
         from . import lait
         return lait.adapt_parquet(path, workdir)
     if name.endswith((".xlsx", ".xlsm")):
-        from . import nhs
-        return nhs.adapt_workbook(path, workdir)
+        from . import nhs, ons
+        return ons.adapt_workbook(path, workdir) or nhs.adapt_workbook(path, workdir)
     if not is_text_table(path):
         return None
     header = read_header(path)
@@ -73,7 +74,7 @@ def adapt(path: Path, workdir: Path) -> AdaptResult | None:
                 "documentation that comes with a DfE release (variable descriptions), not a table; not loaded"])
     if _contract_shaped(header):
         return None
-    from . import census, derived, lait, nhs, sen2
+    from . import census, derived, lait, nhs, ons, sen2
     keys = {key(h) for h in header}
     from .. import sen2_blade
     module = sen2_blade.classify_module(keys)
@@ -92,7 +93,7 @@ def adapt(path: Path, workdir: Path) -> AdaptResult | None:
     generation = census.classify(keys)
     if generation:
         return census.adapt_census(path, workdir, generation)
-    for recogniser in (lait.adapt_text, nhs.adapt_text, derived.adapt_text):
+    for recogniser in (lait.adapt_text, nhs.adapt_text, ons.adapt_text, derived.adapt_text):
         result = recogniser(path, workdir, header, keys)
         if result is not None:
             return result
