@@ -26,6 +26,14 @@ from .db import Database
 ENGLAND = "E92000001"
 Z_LEVELS = {"95": 0.95, "998": 0.998}
 
+#: A statistical-neighbour verdict needs at least this many neighbours with both a numerator and a
+#: denominator (the pooled value is still shown, with ``neighbours_n``, when fewer have data).
+MIN_NEIGHBOURS = 5
+
+#: Kinds compared with England, the region and neighbours. Counts, medians, means without an
+#: interval, growth and gaps are not (``not_compared``).
+COMPARABLE_KINDS = ("proportion", "rate", "gap")
+
 OUTPUT_COLUMNS = [
     "measure_id", "measure_title", "area_code", "area_name", "area_level", "period", "period_label",
     "value", "numerator", "denominator", "lower_95", "upper_95", "lower_998", "upper_998",
@@ -631,35 +639,29 @@ class Engine:
         base = base.merge(pub_reg, on=["measure_id", "_year", "region_code"], how="left")
         base["region_value"] = base["region_value"].fillna(base["region_pub"])
         base = base.drop(columns=["region_pub"])
-        # Statistical neighbours: sum over sum when their data is loaded, else the mean of
-        # their published values.
+        # Statistical neighbours: sum of numerators over sum of denominators of the neighbours that
+        # have both (loaded data first; published numerators and denominators otherwise). Never a
+        # mean of rates, and nothing for counts (areas of different size are not compared).
         nb = self.db.query("SELECT area_code, neighbour_code FROM statistical_neighbours")
+        base["neighbours_value"] = np.nan
+        base["neighbours_n"] = np.nan
         if not nb.empty:
-            vals = base[["measure_id", "period", "area_code", "value", "numerator", "denominator"]].rename(
+            vals = base[["measure_id", "period", "area_code", "numerator", "denominator"]].rename(
                 columns={"area_code": "neighbour_code"})
-            pub = published[["measure_id", "period", "area_code", "value"]].rename(
-                columns={"area_code": "neighbour_code", "value": "pub_value", "period": "_year"})
-            x = nb.merge(vals, on="neighbour_code", how="inner")
-            x["_year"] = x["period"].str[:4]
-            agg = x.groupby(["area_code", "measure_id", "period"]).agg(
-                nb_num=("numerator", lambda s: s.sum(min_count=1)), nb_den=("denominator", lambda s: s.sum(min_count=1)),
-                nb_mean=("value", "mean"), nb_n=("value", "count")).reset_index()
-            m_mult = {m.id: m.multiplier for m in by_id.values()}
-            ratio = agg["measure_id"].map(lambda i: by_id[i].is_ratio)
-            agg["neighbours_value"] = np.where(ratio & (agg["nb_den"] > 0),
-                                               agg["nb_num"] / agg["nb_den"] * agg["measure_id"].map(m_mult),
-                                               agg["nb_mean"])
-            agg = agg.rename(columns={"nb_n": "neighbours_n"})
-            xp = nb.merge(pub, on="neighbour_code", how="inner")
-            aggp = xp.groupby(["area_code", "measure_id", "_year"]).agg(
-                nbp_mean=("pub_value", "mean"), nbp_n=("pub_value", "count")).reset_index()
-            base = base.merge(agg[["area_code", "measure_id", "period", "neighbours_value", "neighbours_n"]],
-                              on=["area_code", "measure_id", "period"], how="left")
-            base = base.merge(aggp, on=["area_code", "measure_id", "_year"], how="left")
-            use = (base["neighbours_n"].fillna(0) < base["nbp_n"].fillna(0))
-            base.loc[use, "neighbours_value"] = base.loc[use, "nbp_mean"]
+            loaded = pool_neighbours(nb.merge(vals, on="neighbour_code", how="inner"), by_id,
+                                     ["area_code", "measure_id", "period"])
+            pub = published[["measure_id", "period", "area_code", "numerator", "denominator"]].rename(
+                columns={"area_code": "neighbour_code", "period": "_year"})
+            pubp = pool_neighbours(nb.merge(pub, on="neighbour_code", how="inner"), by_id,
+                                   ["area_code", "measure_id", "_year"]).rename(
+                columns={"neighbours_value": "nbp_value", "neighbours_n": "nbp_n"})
+            base = base.drop(columns=["neighbours_value", "neighbours_n"]).merge(
+                loaded, on=["area_code", "measure_id", "period"], how="left")
+            base = base.merge(pubp, on=["area_code", "measure_id", "_year"], how="left")
+            use = base["neighbours_n"].fillna(0) < base["nbp_n"].fillna(0)
+            base.loc[use, "neighbours_value"] = base.loc[use, "nbp_value"]
             base.loc[use, "neighbours_n"] = base.loc[use, "nbp_n"]
-            base = base.drop(columns=["nbp_mean", "nbp_n"])
+            base = base.drop(columns=["nbp_value", "nbp_n"])
         pol = base["measure_id"].map(lambda i: by_id[i].polarity).to_numpy(dtype=object)
         lo95, hi95 = base["lower_95"].to_numpy(float), base["upper_95"].to_numpy(float)
         lo998, hi998 = base["lower_998"].to_numpy(float), base["upper_998"].to_numpy(float)
@@ -671,6 +673,15 @@ class Engine:
             base[f"sig_{col}_95"] = stats.compare_to_benchmark(lo95, hi95, b, pol)
             if col == "england":
                 base["sig_england_998"] = stats.compare_to_benchmark(lo998, hi998, b, pol)
+        # Fewer than MIN_NEIGHBOURS neighbours with data: the pooled value is shown with its count,
+        # but no verdict rests on it.
+        few = ~(base["neighbours_n"].fillna(0) >= MIN_NEIGHBOURS)
+        base.loc[few, "sig_neighbours_95"] = "not_compared"
+        # Counts (and anything that is not a ratio) are never compared with England, the region or
+        # neighbours: areas of different size (Fingertips compares only rates and proportions).
+        not_ratio = ~base["measure_id"].map(lambda i: by_id[i].kind in COMPARABLE_KINDS).astype(bool)
+        base.loc[not_ratio, ["sig_england_95", "sig_england_998", "sig_region_95",
+                             "sig_neighbours_95"]] = "not_compared"
         # Never compare an area with itself.
         is_eng = base["area_code"] == ENGLAND
         base.loc[is_eng, ["sig_england_95", "sig_england_998"]] = "not_compared"
@@ -717,6 +728,33 @@ class Engine:
         base = base.drop(columns=["rank", "rank_of"]).astype({"area_code": "string"}).merge(
             own, on=["area_code", "measure_id", "period"], how="left")
         return base
+
+
+def pool_neighbours(x: pd.DataFrame, by_id: dict[str, Measure], keys: list[str]) -> pd.DataFrame:
+    """Pooled neighbour value: sum of numerators over sum of denominators of the neighbours that
+    have both, and how many they are (``neighbours_n``).
+
+    ``x`` holds one row per (area, neighbour, measure, period) with ``numerator`` and
+    ``denominator``. A neighbour whose numerator is suppressed or missing takes no part at all
+    (its denominator is not pooled either): 50/100, suppressed/100 and 90/100 give 140/200 =
+    70.0%, not 140/300. Only proportions and rates are pooled; counts and everything else get no
+    neighbour value. Never an average of rates."""
+    cols = [*keys, "neighbours_value", "neighbours_n"]
+    if x.empty:
+        return pd.DataFrame(columns=cols)
+    x = x[x["measure_id"].map(lambda i: i in by_id and by_id[i].kind in ("proportion", "rate")).astype(bool)]
+    num = pd.to_numeric(x["numerator"], errors="coerce").astype(float)
+    den = pd.to_numeric(x["denominator"], errors="coerce").astype(float)
+    ok = np.isfinite(num) & np.isfinite(den) & (den > 0)
+    x = x.assign(_num=num, _den=den)[ok.to_numpy(dtype=bool)]
+    if x.empty:
+        return pd.DataFrame(columns=cols)
+    agg = x.groupby(keys).agg(_num=("_num", "sum"), _den=("_den", "sum"),
+                              neighbours_n=("_num", "count")).reset_index()
+    mult = agg["measure_id"].map(lambda i: by_id[i].multiplier).astype(float)
+    agg["neighbours_value"] = agg["_num"] / agg["_den"] * mult
+    agg["neighbours_n"] = agg["neighbours_n"].astype(float)
+    return agg[cols]
 
 
 def rolling_recent_trend(values, lower, upper, window: int = 5,
@@ -790,8 +828,8 @@ def get_engine(db: Database) -> Engine:
 CLI_COLUMNS = ["measure_id", "measure_title", "area_code", "area_name", "period_label", "value",
                "numerator", "denominator", "lower_95", "upper_95", "lower_998", "upper_998", "unit",
                "england_value", "sig_england_95", "region_value", "sig_region_95", "neighbours_value",
-               "sig_neighbours_95", "trend_verdict", "rank", "rank_of", "suppressed", "suppression_reason",
-               "denominator_source"]
+               "neighbours_n", "sig_neighbours_95", "trend_verdict", "rank", "rank_of", "suppressed",
+               "suppression_reason", "denominator_source"]
 
 
 def measure_table_for_cli(args) -> int:

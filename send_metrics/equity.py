@@ -42,7 +42,8 @@ SOUTH = "HF-SOUTH-CUMBRIA"
 ENGLAND = "E92000001"
 ALL = "ALL"
 
-SYMBOL = {"a_higher": "▲", "a_lower": "▼", "no_difference": "●", "not_tested": "–", "suppressed": "✕"}
+SYMBOL = {"a_higher": "▲", "a_lower": "▼", "no_difference": "●", "not_tested": "–", "not_compared": "–",
+          "suppressed": "✕"}
 
 COMPARE_COLUMNS = [
     "measure_id", "measure_title", "group", "unit", "period_label",
@@ -120,11 +121,16 @@ def compare_one(m: Measure, a: Mapping, b: Mapping, name_a: str = "A", name_b: s
         out.update(gap=d, gap_lower=lo, gap_upper=hi, ratio=r, ratio_lower=rlo, ratio_upper=rhi,
                    method="ratio: exact conditional (binomial); difference: MOVER (Byar)")
         sig = stats.equity_verdict(rlo, rhi, 1.0)
+    elif m.kind == "count":
+        # Counts of areas of different size are never compared (as Fingertips): no gap, no ratio.
+        out["method"] = "counts of different-sized areas are not compared: compare the rate instead"
+        out["verdict"] = "not_compared"
+        out["verdict_text"] = verdict_text("not_compared", m, name_a, name_b)
+        return out
     else:
         out["gap"] = va - vb
         out["ratio"] = va / vb if vb not in (0, 0.0) else np.nan
-        out["method"] = {"count": "counts of different-sized areas: compare the rate instead",
-                         "median_wait": "median from wait bands: no interval",
+        out["method"] = {"median_wait": "median from wait bands: no interval",
                          "mean": "average score: no interval in the extract",
                          "growth": "year-on-year change: no interval",
                          "gap": "difference of gaps: no interval"}.get(m.kind, "no interval")
@@ -156,6 +162,8 @@ def verdict_text(verdict: str, m: Measure, name_a: str, name_b: str, diff: float
         return "● No significant difference"
     if verdict == "suppressed":
         return "✕ Not compared: suppressed (small numbers)"
+    if verdict == "not_compared":
+        return "– Not compared: counts of areas of different size (compare the rate)"
     if diff is not None and np.isfinite(diff):
         return "– Not tested (no interval)"
     return "– Not compared"

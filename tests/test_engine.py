@@ -177,3 +177,42 @@ def test_no_single_need_share_is_recoverable_from_its_total(demo_engine):
     for (area, period), g in needs.groupby(["area_code", "period"]):
         hidden = g["suppressed"].astype(bool).sum()
         assert hidden != 1, f"{area} {period}: one need share hidden beside its published total"
+
+
+# -- issue 17: counts are never compared; neighbours pooled honestly ---------------------------
+def test_pool_neighbours_drops_a_suppressed_neighbour_whole():
+    """Issue 17 point 2: 50/100, 3/100 suppressed (numerator withheld) and 90/100 pool to
+    140/200 = 70.0%, not 140/300 = 46.7% nor the 45.0% of dropping only the numerator; and the
+    number of neighbours pooled is stated."""
+    from send_metrics.catalogue import measures_by_id
+    from send_metrics.engine import pool_neighbours
+    by_id = measures_by_id()
+    x = pd.DataFrame({"area_code": ["A"] * 3, "neighbour_code": ["N1", "N2", "N3"],
+                      "measure_id": ["timeliness_20wk_ex"] * 3, "period": ["2024"] * 3,
+                      "numerator": [50, np.nan, 90], "denominator": [100, 100, 100]})
+    out = pool_neighbours(x, by_id, ["area_code", "measure_id", "period"])
+    assert len(out) == 1
+    assert out["neighbours_value"].iloc[0] == pytest.approx(70.0)
+    assert out["neighbours_n"].iloc[0] == 2
+    # Counts are never pooled into a neighbour "value" (no mean of counts).
+    x["measure_id"] = "new_plans"
+    assert pool_neighbours(x, by_id, ["area_code", "measure_id", "period"]).empty
+
+
+def test_counts_are_never_compared_and_every_neighbour_value_states_its_n(demo_store):
+    """Issue 17 point 1: `measures --format csv` gives `not_compared` for England, region and
+    neighbours on every count measure, and no neighbour value without the number pooled."""
+    from send_metrics.engine import MIN_NEIGHBOURS
+    r = run_cli("measures", "--format", "csv", env={"SEND_STORE_DIR": str(demo_store)})
+    assert r.returncode == 0, r.stderr
+    t = pd.read_csv(io.StringIO(r.stdout))
+    kinds = {m.id: m.kind for m in load_catalogue()}
+    counts = t[t["measure_id"].map(kinds).isin(["count"])]
+    assert len(counts) > 0
+    for col in ("sig_england_95", "sig_region_95", "sig_neighbours_95"):
+        assert set(counts[col].dropna()) <= {"not_compared"}, col
+    assert counts["neighbours_value"].isna().all()
+    has_nb = t["neighbours_value"].notna()
+    assert (t.loc[has_nb, "neighbours_n"] >= 1).all()
+    few = t["neighbours_n"].fillna(0) < MIN_NEIGHBOURS
+    assert set(t.loc[few, "sig_neighbours_95"].dropna()) <= {"not_compared"}

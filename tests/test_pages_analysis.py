@@ -354,8 +354,12 @@ def test_compare_suppressed_and_counts_are_not_tested():
     out = equity.compare_one(M["timeliness_20wk_ex"], _row(np.nan, np.nan, 20, suppressed=True), _row(50, 10, 20))
     assert out["verdict"] == "suppressed" and out["verdict_text"].startswith("✕")
     assert math.isnan(out["gap"])
+    # Issue 17 point 1: counts of areas of different size are never compared (no gap, no ratio).
     out = equity.compare_one(M["wait_list_SLT"], _row(120, 120, np.nan), _row(100, 100, np.nan))
-    assert out["verdict"] == "not_tested" and out["gap"] == 20
+    assert out["verdict"] == "not_compared" and math.isnan(out["gap"]) and math.isnan(out["ratio"])
+    assert out["verdict_text"].startswith("– Not compared")
+    out = equity.compare_one(M["new_plans"], _row(318, 318, np.nan), _row(1389, 1389, np.nan), "Millom", "Rest")
+    assert out["verdict"] == "not_compared" and math.isnan(out["gap"])
 
 
 def test_comparison_sentence_counts_the_verdicts():
