@@ -65,7 +65,7 @@ SIG_LABEL = {"better": ("▲ Better", "better"), "worse": ("▼ Worse", "worse")
              "lower": ("▼ Lower", "neutral"), "not_compared": ("– Not compared", "none")}
 TREND_LABEL = {"improving": "Improving", "getting_worse": "Getting worse", "increasing": "Increasing",
                "decreasing": "Decreasing", "no_significant_change": "No significant change",
-               "not_enough_data": "Not enough data"}
+               "not_enough_data": "Not enough data", "not_tested": "Not tested"}
 VARIATION_LABEL = {"special_cause_improvement": ("I", "Special cause: improvement"),
                    "special_cause_concern": ("C", "Special cause: concern"),
                    "special_cause_neutral": ("N", "Special cause: neither better nor worse"),

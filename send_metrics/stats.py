@@ -11,7 +11,8 @@ recent-trend reading, funnel-plot limits and equity (gap / ratio) statistics:
 * :func:`exact_poisson_ci`, :func:`byar_ci`, :func:`rate_ci` - intervals for a
   count and for a crude rate (Byar's method, exact Poisson below 10 events).
 * :func:`compare_to_benchmark` - Fingertips "better / similar / worse" rule.
-* :func:`recent_trend`, :func:`trend_verdict` - Fingertips-style recent trend.
+* :func:`recent_trend` (crude rates), :func:`proportion_trend` (chi-square test for
+  trend, proportions), :func:`trend_verdict` - Fingertips recent trends.
 * :func:`funnel_limits`, :func:`overdispersion_phi` - Spiegelhalter funnel
   plots, including multiplicative over-dispersion.
 * :func:`proportion_difference_ci`, :func:`proportion_ratio_ci`,
@@ -55,6 +56,8 @@ __all__ = [
     "compare_to_benchmark_array",
     "recent_trend",
     "trend_verdict",
+    "chi2_trend_statistic",
+    "proportion_trend",
     "funnel_limits",
     "overdispersion_phi",
     "proportion_difference_ci",
@@ -333,11 +336,9 @@ def recent_trend(
        p < 0.002) AND every leave-one-out fit (dropping each point in turn)
        has a slope of the same sign.
 
-    Fingertips itself uses a chi-square test for trend for proportions (with
-    related tests for other value types); this inverse-variance weighted
-    regression is the form the BRIEF specifies so that one rule serves every
-    value type, with Fingertips' significance level (p < 0.002) plus a
-    leave-one-out robustness check.  Sources: Public Health England,
+    This is Fingertips' method for crude rates (``TrendMarkerCalculator.IsSignificant``);
+    proportions use the chi-square test for trend on the counts
+    (:func:`proportion_trend`), and counts are not tested.  Sources: Public Health England,
     "Fingertips: recent trends" technical guidance; Armitage P, Berry G,
     Statistical methods in medical research (4th edn, 2002), weighted
     regression with known variances.
@@ -393,6 +394,78 @@ def recent_trend(
     return "increasing" if sign > 0 else "decreasing"
 
 
+def chi2_trend_statistic(numerators: Any, denominators: Any) -> np.ndarray:
+    """Chi-square test for trend in proportions (Cochran-Armitage), time scored 1..k.
+
+    With ``N = sum n_i``, ``X = sum x_i`` and scores ``t_i = 1..k``::
+
+        chi2 = N (N sum x_i t_i - X sum n_i t_i)^2 / (X (N - X) (N sum n_i t_i^2 - (sum n_i t_i)^2))
+
+    on 1 degree of freedom. Works on the last axis (one series per row). Source: Fingertips
+    ``TrendMarkerCalculator.IsSignificantForProportions`` (fingertips-open,
+    PholioVisualisationWS/Analysis/TrendMarkers); Armitage P, Berry G, Statistical methods in
+    medical research (4th edn, 2002), the chi-square test for trend.
+    """
+    x = _as_float(numerators)
+    n = _as_float(denominators)
+    t = np.arange(1, x.shape[-1] + 1, dtype=float)
+    big_n, big_x = n.sum(-1), x.sum(-1)
+    xt, nt, nt2 = (x * t).sum(-1), (n * t).sum(-1), (n * t * t).sum(-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return big_n * (big_n * xt - big_x * nt) ** 2 / (big_x * (big_n - big_x) * (big_n * nt2 - nt ** 2))
+
+
+def proportion_trend(
+    numerators: Any,
+    denominators: Any,
+    min_points: int = 5,
+    chi2_threshold: float = TREND_CHI2_THRESHOLD,
+) -> tuple[str, float]:
+    """Recent trend of a proportion as Fingertips computes it: ``(direction, chi2)``.
+
+    Method (Fingertips ``TrendMarkerCalculator`` for proportions):
+
+    1. The series must be annual and unbroken: the caller passes the points in year order with
+       no year missing; the last ``min_points`` (5) are used and every one must have a
+       numerator and a denominator.
+    2. :func:`chi2_trend_statistic` (Cochran-Armitage) on the counts; significant when
+       ``chi2 > 9.5495`` (p < 0.002).
+    3. Direction from the least-squares slope of ``log(x / (n - x))`` on time (1..5); the trend
+       is called only when that slope and each of the five leave-one-out slopes have the same
+       sign (Fingertips' outlier check).
+    4. A point with ``x = n`` (or ``x = 0``) makes the log-odds undefined: "not_enough_data"
+       (Fingertips: "The recent trend cannot be calculated").
+
+    Returns ``("increasing" | "decreasing" | "no_significant_change" | "not_enough_data", chi2)``
+    with ``chi2`` NaN when not calculated.
+    """
+    x = _as_float(numerators).ravel()
+    n = _as_float(denominators).ravel()
+    if x.shape != n.shape:
+        raise ValueError("numerators and denominators must have the same length")
+    if x.size < min_points:
+        return "not_enough_data", float("nan")
+    x, n = x[-min_points:], n[-min_points:]
+    if not (np.isfinite(x).all() and np.isfinite(n).all()) or np.any(n <= 0):
+        return "not_enough_data", float("nan")
+    if np.any(x < 0) or np.any(x > n):
+        raise ValueError("numerators must lie between 0 and their denominators")
+    if np.any(x == n) or np.any(x == 0):
+        return "not_enough_data", float("nan")
+    chi2 = float(chi2_trend_statistic(x, n))
+    logit = np.log(x / (n - x))
+    t = np.arange(1, min_points + 1, dtype=float)
+    signs = []
+    for drop in range(-1, min_points):
+        keep = np.arange(min_points) != drop
+        tt, yy = t[keep], logit[keep]
+        slope = np.sum((tt - tt.mean()) * (yy - yy.mean())) / np.sum((tt - tt.mean()) ** 2)
+        signs.append(-1.0 if slope < 0 else 1.0)
+    if not (chi2 > chi2_threshold) or abs(sum(signs)) != len(signs):
+        return "no_significant_change", chi2
+    return ("increasing" if signs[0] > 0 else "decreasing"), chi2
+
+
 def trend_verdict(trend: str, polarity: Any) -> str:
     """Read a :func:`recent_trend` direction through a measure's polarity.
 
@@ -405,7 +478,7 @@ def trend_verdict(trend: str, polarity: Any) -> str:
     better", "decreasing and getting worse", "increasing", ...).
     """
     pol = _polarity(polarity)
-    if trend in ("no_significant_change", "not_enough_data"):
+    if trend in ("no_significant_change", "not_enough_data", "not_tested"):
         return trend
     if trend not in ("increasing", "decreasing"):
         raise ValueError(f"unknown trend {trend!r}")

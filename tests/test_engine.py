@@ -216,3 +216,30 @@ def test_counts_are_never_compared_and_every_neighbour_value_states_its_n(demo_s
     assert (t.loc[has_nb, "neighbours_n"] >= 1).all()
     few = t["neighbours_n"].fillna(0) < MIN_NEIGHBOURS
     assert set(t.loc[few, "sig_neighbours_95"].dropna()) <= {"not_compared"}
+
+
+def test_rolling_proportion_trend_equals_the_reference_and_needs_unbroken_years():
+    from send_metrics.engine import rolling_proportion_trend
+    from send_metrics.stats import proportion_trend
+    rng = np.random.default_rng(17)
+    for _ in range(40):
+        k = int(rng.integers(5, 12))
+        n = rng.integers(20, 2000, k).astype(float)
+        p = np.clip(0.3 + np.cumsum(rng.normal(0, 0.03, k)), 0.02, 0.98)
+        x = rng.binomial(n.astype(int), p).astype(float)
+        if rng.random() < 0.3:
+            x[rng.integers(0, k)] = np.nan  # a suppressed count breaks the windows it is in
+        got = rolling_proportion_trend(x, n, np.arange(2010, 2010 + k))
+        want = [proportion_trend(x[i:i + 5], n[i:i + 5])[0] for i in range(k - 4)]
+        assert list(got) == want
+    # A missing year breaks the series (Fingertips: only an unbroken annual sequence).
+    x, n = np.array([994, 1023, 1199, 1332, 1367.]), np.array([40299, 41527, 42811, 44064, 44701.])
+    assert rolling_proportion_trend(x, n, [2014, 2015, 2016, 2017, 2018])[0] == "increasing"
+    assert rolling_proportion_trend(x, n, [2013, 2015, 2016, 2017, 2018])[0] == "not_enough_data"
+
+
+def test_counts_and_monthly_measures_are_not_trend_tested(demo_engine):
+    t = demo_engine.full_table()
+    kinds = {m.id: m for m in load_catalogue()}
+    m = t["measure_id"].map(lambda i: kinds[i].kind not in ("proportion", "rate") or kinds[i].monthly)
+    assert set(t.loc[m.astype(bool), "trend"]) <= {"not_tested"}

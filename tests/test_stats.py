@@ -542,3 +542,47 @@ def test_metrics_modules_never_import_streamlit():
         "assert 'streamlit' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=str(__import__("pathlib").Path(__file__).parents[1]))
+
+
+# -- issue 17 point 4: Fingertips' trend markers -------------------------------------------------
+# Reference: fingertips-open, PholioVisualisationWS/AnalysisTest/TrendMarkerCalculatorTest.cs
+# (PHEindicatormethods has no trend-marker function or test data; Fingertips' own tests are used).
+FT_SET1 = dict(count=[994, 1023, 1199, 1332, 1367], den=[40299, 41527, 42811, 44064, 44701],
+               value=[24.67, 24.6, 28, 30.2, 30.6], lower=[23.16, 23.15, 26.44, 28.63, 28.98],
+               upper=[26.25, 26.19, 29.64, 31.9, 32.25])  # years 2014-2018
+FT_SET2 = dict(count=[209, 213, 213, 239, 210], den=[1017, 1087, 1119, 1117, 1139])
+
+
+def test_chi2_trend_for_proportions_matches_fingertips():
+    from send_metrics.stats import proportion_trend
+    # TestIsSignificantForProportionsReturnsTrue: significant, Math.Round(ChiSquare, 2) == 47.9
+    trend, chi2 = proportion_trend(FT_SET1["count"], FT_SET1["den"])
+    assert round(chi2, 2) == 47.9
+    assert trend == "increasing"  # least-squares slope of the log-odds is positive
+    # The same data reversed in time: the same chi2, the other direction.
+    trend, chi2r = proportion_trend(FT_SET1["count"][::-1], FT_SET1["den"][::-1])
+    assert trend == "decreasing" and chi2r == pytest.approx(chi2)
+    # TestIsSignificantForProportionsCannotBeCalculated: a point with count = denominator.
+    assert proportion_trend([5, 3, 1, 1, 2], [5, 5, 5, 4, 4])[0] == "not_enough_data"
+    # Set 2 (TestIsSignificantReturnsFalse): no significant change.
+    assert proportion_trend(FT_SET2["count"], FT_SET2["den"])[0] == "no_significant_change"
+    # Cochran-Armitage by hand (Armitage & Berry): chi2 = N(N*sum(x t) - X*sum(n t))^2 / ...
+    x, n, t = np.array(FT_SET1["count"], float), np.array(FT_SET1["den"], float), np.arange(1, 6)
+    N, X = n.sum(), x.sum()
+    by_hand = N * (N * (x * t).sum() - X * (n * t).sum()) ** 2 / (X * (N - X) * (N * (n * t * t).sum() - (n * t).sum() ** 2))
+    assert chi2 == pytest.approx(by_hand, rel=1e-12)
+
+
+def test_weighted_regression_trend_matches_fingertips_for_rates():
+    """Crude rates keep Fingertips' weighted regression: TestIsSignificantReturnsTrue gives
+    Math.Round(ChiSquare, 2) == 46.77 (significant); set 2 is not significant."""
+    from send_metrics.stats import _wls_slope
+    t = np.arange(1, 6, dtype=float)
+    se = (np.array(FT_SET1["upper"]) - np.array(FT_SET1["lower"])) / 3.92
+    slope, stt = _wls_slope(t, np.array(FT_SET1["value"], float), 1 / se ** 2)
+    assert round(slope * slope * stt, 2) == 46.77
+    assert recent_trend(FT_SET1["value"], FT_SET1["lower"], FT_SET1["upper"]) == "increasing"
+    from send_metrics.stats import wilson_ci
+    lo, hi = wilson_ci(np.array(FT_SET2["count"]), np.array(FT_SET2["den"]))
+    v = np.array(FT_SET2["count"]) / np.array(FT_SET2["den"])
+    assert recent_trend(v, lo, hi) == "no_significant_change"
