@@ -365,11 +365,13 @@ def council_values(loaded: pd.DataFrame, published: pd.DataFrame, m: Measure,
 
 
 def funnel_frame(councils: pd.DataFrame, m: Measure, benchmark: float, points: int = 200,
-                 phi: float = 1.0) -> tuple[pd.DataFrame, pd.DataFrame]:
+                 phi: float = 1.0, tau2: float | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Funnel limits (95% and 99.8%) around ``benchmark`` and each council's position.
 
-    ``phi`` > 1 widens the limits for over-dispersion (Spiegelhalter 2005; see
-    :func:`stats.overdispersion_phi`). Returns (limits, councils with ``outside_95``/``outside_998``
+    Proportions use Wilson-based limits (PHE / Fingertips), rates exact Poisson. ``phi`` > 1
+    widens the limits for multiplicative over-dispersion, ``tau2`` > 0 for additive
+    (DerSimonian-Laird random effects) over-dispersion (Spiegelhalter 2005; see
+    :func:`stats.overdispersion_phi`, :func:`stats.overdispersion_tau2`). Returns (limits, councils with ``outside_95``/``outside_998``
     and ``position`` text)."""
     kind = "proportion" if m.kind == "proportion" else "rate"
     den = councils["denominator"].astype(float)
@@ -378,9 +380,9 @@ def funnel_frame(councils: pd.DataFrame, m: Measure, benchmark: float, points: i
     limits = pd.DataFrame({"denominator": grid})
     c = councils.copy()
     for conf, label in ((0.95, "95"), (0.998, "998")):
-        lo, hi = stats.funnel_limits(grid, benchmark, kind, conf, m.multiplier, phi=phi)
+        lo, hi = stats.funnel_limits(grid, benchmark, kind, conf, m.multiplier, phi=phi, tau2=tau2)
         limits[f"lower_{label}"], limits[f"upper_{label}"] = lo, hi
-        plo, phi_ = stats.funnel_limits(den.to_numpy(), benchmark, kind, conf, m.multiplier, phi=phi)
+        plo, phi_ = stats.funnel_limits(den.to_numpy(), benchmark, kind, conf, m.multiplier, phi=phi, tau2=tau2)
         c[f"lower_{label}"], c[f"upper_{label}"] = plo, phi_
         c[f"outside_{label}"] = (c["value"] < plo) | (c["value"] > phi_)
     c["position"] = np.where(c["value"] > c["upper_998"], "▲ above 99.8% limit",

@@ -60,6 +60,7 @@ __all__ = [
     "proportion_trend",
     "funnel_limits",
     "overdispersion_phi",
+    "overdispersion_tau2",
     "proportion_difference_ci",
     "proportion_ratio_ci",
     "rate_ratio_ci",
@@ -507,10 +508,11 @@ def _wilson_funnel(p: float, n: np.ndarray, theta: float, side: str) -> np.ndarr
     """PHEindicatormethods ``sigma_adjustment`` (Wilson score inverted)."""
     q2 = _stats.norm.ppf(p) ** 2
     first = theta * (n / q2 + 1.0)
-    adj = np.sqrt(
+    # At a benchmark of 0 or 100% the discriminant is 0 and can round below it: clipped.
+    adj = np.sqrt(np.maximum(
         (-8.0 * theta * (n / q2 + 1.0)) ** 2
-        - 64.0 * (1.0 / q2 + 1.0 / n) * theta * (n * (theta * (n / q2 + 2.0) - 1.0) + q2 * (theta - 1.0))
-    )
+        - 64.0 * (1.0 / q2 + 1.0 / n) * theta * (n * (theta * (n / q2 + 2.0) - 1.0) + q2 * (theta - 1.0)),
+        0.0))
     last = 1.0 / q2 + 1.0 / n
     val = (first - adj / 8.0) / last if side == "low" else (first + adj / 8.0) / last
     return val / n
@@ -539,7 +541,8 @@ def funnel_limits(
     confidence: float = 0.95,
     multiplier: float = 1.0,
     phi: float = 1.0,
-    method: str = "exact",
+    method: str = "wilson",
+    tau2: float | None = None,
 ) -> tuple[Any, Any]:
     """Funnel-plot control limits around a benchmark, for each denominator.
 
@@ -548,18 +551,21 @@ def funnel_limits(
     ``confidence=0.95`` and ``0.998`` for the usual two pairs of lines.
 
     Proportions (``kind="proportion"``)
-        ``method="exact"`` (default): Spiegelhalter's interpolated binomial
+        ``method="wilson"`` (default): the closed form of PHEindicatormethods
+        ``sigma_adjustment`` / ``phe_funnels`` (the proportion at which the
+        Wilson score interval just touches the benchmark), as PHE and
+        Fingertips draw proportion funnels; tested against
+        PHEindicatormethods' ``testdata_funnel_prop_outputs.csv``.
+        ``method="exact"`` (named option, "exact binomial (Spiegelhalter)"):
+        Spiegelhalter's interpolated binomial
         quantile.  For tail probability p, ``r_p`` is the smallest r with
         ``F(r) >= p`` (F the Binomial(n, theta) CDF),
         ``a = (F(r_p) - p) / (F(r_p) - F(r_p - 1))`` and the limit is
         ``(r_p - a) / n``.  Source: Spiegelhalter DJ (2005) "Funnel plots for
         comparing institutional performance", Stat Med 24:1185-1202,
         appendix on exact limits for discrete data; PHE/APHO "Technical Guide: Funnel plots for comparing
-        performance".
-        ``method="wilson"``: the closed form of PHEindicatormethods
-        ``sigma_adjustment`` / ``phe_funnels`` (the proportion at which the
-        Wilson score interval just touches the benchmark), as Fingertips
-        draws proportion funnels.
+        performance".  At a benchmark of 100% the upper limit is 100% (an
+        area at 100% is never flagged above it), and at 0% the lower limit is 0.
 
     Rates (``kind="rate"``, ``denominators`` = person-time or population)
         Exact Poisson via chi-square: with ``E = theta * n`` expected events,
@@ -578,6 +584,15 @@ def funnel_limits(
         Estimate ``phi`` with :func:`overdispersion_phi`.  ``phi <= 1`` uses
         the exact limits above.
 
+    Additive over-dispersion (``tau2`` > 0, random effects)
+        DerSimonian-Laird: the between-area variance ``tau2`` (estimate with
+        :func:`overdispersion_tau2`) is added to each area's sampling
+        variance: ``theta +/- z * sqrt(V(theta) / n + tau2)`` (on the scale
+        of fractions / events per unit).  Source: Spiegelhalter DJ (2005)
+        "Handling over-dispersion of performance indicators", Qual Saf Health
+        Care 14:347-351 (the random-effects approach NHS England uses for
+        SHMI).  ``tau2`` takes precedence over ``phi``.
+
     Returns
     -------
     (lower, upper)
@@ -588,7 +603,7 @@ def funnel_limits(
     if kind not in ("proportion", "rate"):
         raise ValueError("kind must be 'proportion' or 'rate'")
     if method not in ("exact", "wilson"):
-        raise ValueError("method must be 'exact' or 'wilson'")
+        raise ValueError("method must be 'wilson' (PHE/Fingertips) or 'exact' (exact binomial, Spiegelhalter)")
     scalar = _is_scalar(denominators)
     n = np.atleast_1d(_as_float(denominators))
     theta = float(benchmark) / float(multiplier)
@@ -601,7 +616,12 @@ def funnel_limits(
     if kind == "rate" and theta < 0:
         raise ValueError("a rate benchmark must be >= 0")
 
-    if phi is not None and float(phi) > 1.0:
+    if tau2 is not None and np.isfinite(tau2) and float(tau2) > 0.0:
+        z = _z(c)
+        var = theta * (1.0 - theta) if kind == "proportion" else theta
+        half = z * np.sqrt(var / ns + float(tau2))
+        lower, upper = theta - half, theta + half
+    elif phi is not None and float(phi) > 1.0:
         z = _z(c)
         var = theta * (1.0 - theta) if kind == "proportion" else theta
         half = z * np.sqrt(float(phi) * var / ns)
@@ -614,6 +634,13 @@ def funnel_limits(
             nn = np.round(ns)
             lower = _binomial_quantile_interp(tail, nn, theta)
             upper = _binomial_quantile_interp(1.0 - tail, nn, theta)
+            # The interpolation leaves 1 - tail/n at a benchmark of 100%, which would flag an area
+            # at 100% as above it: nothing can lie above 100%, so the upper limit is 100% there
+            # (and the lower limit 0 at a benchmark of 0).
+        if theta >= 1.0:
+            upper = np.ones_like(upper)
+        if theta <= 0.0:
+            lower = np.zeros_like(lower)
     else:
         expected = theta * ns
         lower = _poisson_funnel_count(tail, expected, "lower") / ns
@@ -672,6 +699,42 @@ def overdispersion_phi(
     lo_q, hi_q = np.percentile(z, [100.0 * winsor, 100.0 * (1.0 - winsor)])
     zw = np.clip(z, lo_q, hi_q)
     return float(np.mean(zw**2))
+
+
+def overdispersion_tau2(
+    observed: Any,
+    denominators: Any,
+    benchmark: float | None = None,
+    kind: str = "proportion",
+    multiplier: float = 1.0,
+    winsor: float = 0.10,
+) -> float:
+    """Additive (random-effects) over-dispersion: the DerSimonian-Laird between-area variance.
+
+    With ``s_i^2 = V(theta) / n_i`` (``V = theta (1 - theta)`` for proportions, ``theta`` for
+    rates), weights ``w_i = 1 / s_i^2`` and the Winsorised ``phi`` of
+    :func:`overdispersion_phi` over ``I`` areas::
+
+        tau2 = max(0, (I * phi - (I - 1)) / (sum w_i - sum w_i^2 / sum w_i))
+
+    on the scale of fractions (or events per unit); pass it to :func:`funnel_limits` as
+    ``tau2``. Source: Spiegelhalter DJ (2005) "Handling over-dispersion of performance
+    indicators", Qual Saf Health Care 14:347-351, section "additive random-effects models";
+    DerSimonian R, Laird N (1986) Control Clin Trials 7:177-188. NaN with fewer than 2 areas.
+    """
+    o, n = np.broadcast_arrays(_as_float(observed).ravel(), _as_float(denominators).ravel())
+    ok = np.isfinite(o) & np.isfinite(n) & (n > 0)
+    o, n = o[ok], n[ok]
+    if o.size < 2:
+        return float("nan")
+    theta = float(np.sum(o) / np.sum(n)) if benchmark is None else float(benchmark) / multiplier
+    var = theta * (1.0 - theta) if kind == "proportion" else theta
+    if var <= 0:
+        return float("nan")
+    phi = overdispersion_phi(o, n, benchmark, kind, multiplier, winsor)
+    w = n / var
+    i = o.size
+    return float(max(0.0, (i * phi - (i - 1)) / (w.sum() - (w * w).sum() / w.sum())))
 
 
 # ---------------------------------------------------------------------------

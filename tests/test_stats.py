@@ -364,10 +364,10 @@ def test_funnel_proportion_exact_spiegelhalter_hand_worked():
     #   limit = (8 - 0.324444)/10 = 0.767556
     # Lower (p = 0.025): r = 2; a = (56 - 25.6)/(56 - 11) = 0.675556;
     #   limit = (2 - 0.675556)/10 = 0.132444
-    lo, hi = funnel_limits(10, 0.5, "proportion", 0.95)
+    lo, hi = funnel_limits(10, 0.5, "proportion", 0.95, method="exact")
     assert lo == pytest.approx(0.132444, **DP4)
     assert hi == pytest.approx(0.767556, **DP4)
-    lo, hi = funnel_limits(10, 50, "proportion", 0.95, multiplier=100)
+    lo, hi = funnel_limits(10, 50, "proportion", 0.95, multiplier=100, method="exact")
     assert lo == pytest.approx(13.2444, abs=5e-3) and hi == pytest.approx(76.7556, abs=5e-3)
 
 
@@ -387,7 +387,7 @@ def _interp_binomial_limit(p: float, n: int, theta: float) -> float:
 @pytest.mark.parametrize("conf", [0.95, 0.998])
 def test_funnel_proportion_exact_matches_integer_oracle(n, conf):
     tail = (1 - conf) / 2
-    lo, hi = funnel_limits(n, 0.3, "proportion", conf)
+    lo, hi = funnel_limits(n, 0.3, "proportion", conf, method="exact")
     assert lo == pytest.approx(_interp_binomial_limit(tail, n, 0.3), abs=1e-9)
     assert hi == pytest.approx(_interp_binomial_limit(1 - tail, n, 0.3), abs=1e-9)
 
@@ -586,3 +586,47 @@ def test_weighted_regression_trend_matches_fingertips_for_rates():
     lo, hi = wilson_ci(np.array(FT_SET2["count"]), np.array(FT_SET2["den"]))
     v = np.array(FT_SET2["count"]) / np.array(FT_SET2["den"])
     assert recent_trend(v, lo, hi) == "no_significant_change"
+
+
+# -- issue 17 point 5: proportion funnels as PHE / Fingertips by default ---------------------------
+def test_funnel_default_is_wilson_as_phe_funnels():
+    """The default proportion funnel is PHEindicatormethods' (calculate_funnel_limits, Wilson:
+    testdata_funnel_prop_outputs.csv, baseline 80.642448: n = 3 gives Lower2s 35.933491 and
+    Lower3s 10.150815; n = 110000 gives 80.408963 to 80.875933). The exact binomial
+    (Spiegelhalter) stays as the named option "exact"."""
+    n = np.array([r[0] for r in PHE_PROP_FUNNEL], dtype=float)
+    lo, hi = funnel_limits(n, 80.642448, "proportion", 0.95, multiplier=100)
+    np.testing.assert_allclose(lo, [r[1] for r in PHE_PROP_FUNNEL], atol=5e-5)
+    np.testing.assert_allclose(hi, [r[2] for r in PHE_PROP_FUNNEL], atol=5e-5)
+    # The two methods differ most at small n (the issue: far apart at n = 3).
+    lo_exact, _ = funnel_limits(3, 80.642448, "proportion", 0.95, multiplier=100, method="exact")
+    lo_w, _ = funnel_limits(3, 80.642448, "proportion", 0.95, multiplier=100)
+    assert lo_w == pytest.approx(35.933491, abs=5e-5) and abs(lo_w - lo_exact) > 20
+    with pytest.raises(ValueError):
+        funnel_limits(10, 0.5, method="spiegel")
+
+
+@pytest.mark.parametrize("method", ["wilson", "exact"])
+def test_funnel_upper_limit_is_100_at_a_benchmark_of_100(method):
+    n = np.array([1, 5, 40, 400, 4000], dtype=float)
+    lo, hi = funnel_limits(n, 100, "proportion", 0.998, multiplier=100, method=method)
+    assert np.all(hi == 100.0)  # an area at 100% is never above the limit
+    lo0, hi0 = funnel_limits(n, 0, "proportion", 0.998, multiplier=100, method=method)
+    assert np.all(lo0 == 0.0)
+
+
+def test_overdispersion_tau2_dersimonian_laird_hand_worked():
+    """Spiegelhalter (2005, QSHC 14:347) additive model. The 11 areas of
+    test_overdispersion_phi_winsorised_hand_worked (n = 100, theta = 0.5, phi = 8.363636):
+    w = 100 / 0.25 = 400 each, sum w - sum w^2 / sum w = 4400 - 400 = 4000,
+    tau2 = (11 * 8.363636 - 10) / 4000 = 0.0205; limits at n = 100:
+    0.5 +/- 1.959964 * sqrt(0.0025 + 0.0205) = 0.202757, 0.797243."""
+    from send_metrics.stats import overdispersion_tau2
+    counts = 50 + 5 * np.arange(-5, 6)
+    tau2 = overdispersion_tau2(counts, np.full(11, 100), 0.5)
+    assert overdispersion_phi(counts, np.full(11, 100), 0.5) == pytest.approx(8.363636, **DP4)
+    assert tau2 == pytest.approx(0.0205, abs=1e-6)
+    lo, hi = funnel_limits(100, 0.5, "proportion", 0.95, tau2=tau2)
+    assert lo == pytest.approx(0.202757, **DP4) and hi == pytest.approx(0.797243, **DP4)
+    # No over-dispersion: tau2 = 0 and the limits are the unwidened ones.
+    assert overdispersion_tau2([50, 50, 51, 49], [100] * 4, 0.5) == 0.0
