@@ -148,9 +148,13 @@ def wilson_ci(successes: Any, trials: Any, confidence: float = 0.95) -> tuple[An
     scalar = _is_scalar(successes, trials)
     x, n = np.broadcast_arrays(_as_float(successes), _as_float(trials))
     z = _z(confidence)
-    valid = np.isfinite(x) & np.isfinite(n) & (n > 0)
-    if np.any(valid & (x < 0)):
+    if np.any(np.isfinite(n) & (n < 0)):
+        raise ValueError("trials must be >= 0")
+    if np.any(np.isfinite(x) & (x < 0)):
         raise ValueError("successes must be >= 0")
+    if np.any(np.isinf(x) | np.isinf(n)):
+        raise ValueError("successes and trials must be finite (NaN marks a missing value)")
+    valid = np.isfinite(x) & np.isfinite(n) & (n > 0)
     if np.any(valid & (x > n)):
         raise ValueError("successes must not exceed trials")
     xs = np.where(valid, x, 0.0)
@@ -243,6 +247,8 @@ def rate_ci(
     """
     scalar = _is_scalar(count, denominator)
     x, d = np.broadcast_arrays(_as_float(count), _as_float(denominator))
+    if np.any(np.isfinite(d) & (d < 0)):
+        raise ValueError("denominators must be >= 0")
     lo, hi = byar_ci(x, confidence)
     valid = np.isfinite(d) & (d > 0)
     ds = np.where(valid, d, 1.0)

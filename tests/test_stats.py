@@ -630,3 +630,19 @@ def test_overdispersion_tau2_dersimonian_laird_hand_worked():
     assert lo == pytest.approx(0.202757, **DP4) and hi == pytest.approx(0.797243, **DP4)
     # No over-dispersion: tau2 = 0 and the limits are the unwidened ones.
     assert overdispersion_tau2([50, 50, 51, 49], [100] * 4, 0.5) == 0.0
+
+
+def test_invalid_input_raises_value_error_as_the_module_promises():
+    """Issue 17 point 8: wilson_ci(1, -5) returned NaN; the module promises ValueError."""
+    from send_metrics.stats import rate_ci, wilson_ci
+    for bad in ((1, -5), (-1, 5), (6, 5), (np.array([1, 2]), np.array([5, -1])), (np.inf, 5)):
+        with pytest.raises(ValueError):
+            wilson_ci(*bad)
+    with pytest.raises(ValueError):
+        wilson_ci(1, 5, confidence=150)
+    with pytest.raises(ValueError):
+        rate_ci(3, -100)
+    with pytest.raises(ValueError):
+        rate_ci(-3, 100)
+    # Missing input is not an error: NaN limits.
+    assert all(np.isnan(v) for v in wilson_ci(np.nan, 5)) and all(np.isnan(v) for v in wilson_ci(1, 0))
