@@ -16,8 +16,9 @@ recent-trend reading, funnel-plot limits and equity (gap / ratio) statistics:
 * :func:`funnel_limits`, :func:`overdispersion_phi` - Spiegelhalter funnel
   plots, including multiplicative over-dispersion.
 * :func:`proportion_difference_ci`, :func:`proportion_ratio_ci`,
-  :func:`rate_ratio_ci`, :func:`rate_difference_ci`, :func:`equity_verdict`,
-  :func:`slope_index_of_inequality` - equity statistics.
+  :func:`rate_ratio_ci`, :func:`rate_difference_ci`, :func:`equity_verdict` - equity statistics.
+  (No slope index of inequality: the data contract holds no deprivation breakdown, so there is
+  no gradient to fit; see issue 17 point 7.)
 
 Invariants
 ----------
@@ -66,7 +67,6 @@ __all__ = [
     "rate_ratio_ci",
     "rate_difference_ci",
     "equity_verdict",
-    "slope_index_of_inequality",
 ]
 
 #: Accepted polarity values (``None`` is read as ``"no_judgement"``).
@@ -925,36 +925,3 @@ def equity_verdict(lower: Any, upper: Any, null: float = 0.0) -> Any:
     if scalar:
         return str(out.reshape(-1)[0])
     return out
-
-
-def slope_index_of_inequality(values: Any, populations: Any, ranks: Any = None) -> float:
-    """Slope index of inequality (SII): the modelled gap across the gradient.
-
-    Groups (e.g. deprivation deciles) are ordered as given (first = most
-    deprived); each group's rank is the midpoint of its cumulative population
-    share, ``x_i = (P_{i-1} + P_i / 2) / P`` (or ``ranks`` if supplied).  A
-    population-weighted least-squares line ``value = a + b x`` is fitted and
-    ``SII = b``: the difference between the least (x = 1) and most (x = 0)
-    deprived ends.  No confidence interval (PHE's simulation method is not
-    implemented).
-
-    Source: PHEindicatormethods ``phe_sii`` (regression of
-    ``value * sqrt(pop)`` on ``sqrt(pop)`` and ``x * sqrt(pop)``, i.e. WLS
-    with population weights); Low A, Low A (2004) "Measuring the gap:
-    quantifying and comparing local health inequalities", J Public Health
-    26:388-395.
-    """
-    y = _as_float(values).ravel()
-    a = _as_float(populations).ravel()
-    if y.shape != a.shape:
-        raise ValueError("values and populations must have the same length")
-    if ranks is None:
-        share = a / np.nansum(a)
-        x = np.cumsum(share) - share / 2.0
-    else:
-        x = _as_float(ranks).ravel()
-    ok = np.isfinite(y) & np.isfinite(a) & (a > 0) & np.isfinite(x)
-    if ok.sum() < 2:
-        return float("nan")
-    slope, _ = _wls_slope(x[ok], y[ok], a[ok])
-    return slope

@@ -26,7 +26,6 @@ from send_metrics.stats import (
     rate_difference_ci,
     rate_ratio_ci,
     recent_trend,
-    slope_index_of_inequality,
     trend_verdict,
     wilson_ci,
 )
@@ -521,16 +520,6 @@ def test_equity_verdict():
     assert equity_verdict(0.8, 1.2, null=1) == "not significant"
     assert equity_verdict(float("nan"), 1.2, null=1) == "not_compared"
     assert equity_verdict([0.1, -0.1], [0.2, 0.1]).tolist() == ["significant", "not significant"]
-
-
-def test_slope_index_of_inequality_linear_gradient():
-    # Five equal quintiles: ranks 0.1, 0.3, 0.5, 0.7, 0.9; values rise by 2 per
-    # quintile = 10 per unit of rank, so SII = 10 exactly.
-    assert slope_index_of_inequality([10, 12, 14, 16, 18], [100] * 5) == pytest.approx(10.0)
-    # Unequal populations: ranks from cumulative shares 0.1, 0.35, 0.75 (pop
-    # 20, 30, 50); values on the line 5 + 20x -> SII 20 whatever the weights.
-    vals = [5 + 20 * 0.1, 5 + 20 * 0.35, 5 + 20 * 0.75]
-    assert slope_index_of_inequality(vals, [20, 30, 50]) == pytest.approx(20.0)
 
 
 def test_metrics_modules_never_import_streamlit():
