@@ -66,6 +66,7 @@ __all__ = [
     "proportion_ratio_ci",
     "rate_ratio_ci",
     "rate_difference_ci",
+    "mover_ratio_ci",
     "equity_verdict",
 ]
 
@@ -907,6 +908,43 @@ def rate_difference_ci(
     lower = d - np.sqrt((r1 - l1) ** 2 + (u2 - r2) ** 2)
     upper = d + np.sqrt((u1 - r1) ** 2 + (r2 - l2) ** 2)
     return _out(d, scalar), _out(lower, scalar), _out(upper, scalar)
+
+
+def mover_ratio_ci(r1: Any, l1: Any, u1: Any, r2: Any, l2: Any, u2: Any) -> tuple[Any, Any, Any]:
+    """Ratio ``r1 / r2`` with the MOVER-R interval built from each estimate's own interval.
+
+    The limits are the roots of ``(r1 - t r2)^2 = (r1 - l1)^2 + t^2 (u2 - r2)^2`` (lower) and
+    ``(r1 - t r2)^2 = (u1 - r1)^2 + t^2 (r2 - l2)^2`` (upper)::
+
+        lower = (r1 r2 - sqrt((r1 r2)^2 - l1 u2 (2 r1 - l1)(2 r2 - u2))) / (u2 (2 r2 - u2))
+        upper = (r1 r2 + sqrt((r1 r2)^2 - u1 l2 (2 r1 - u1)(2 r2 - l2))) / (l2 (2 r2 - l2))
+
+    Built from the same intervals as the MOVER difference (Newcombe's method 10 for
+    proportions, :func:`rate_difference_ci` for rates), the ratio interval excludes 1 exactly
+    when the difference interval excludes 0, so a verdict read from either agrees with both.
+    The upper limit is ``inf`` when ``l2 = 0``. Source: Donner A, Zou GY (2012) "Closed-form
+    confidence intervals for functions of the normal mean and standard deviation", Stat Methods
+    Med Res 21:347-359; Zou GY, Donner A (2008) Stat Med 27:1693-1702.
+
+    Returns ``(ratio, lower, upper)``; NaN when ``r2 <= 0`` or any input is NaN.
+    """
+    scalar = _is_scalar(r1, l1, u1, r2, l2, u2)
+    a1, lo1, hi1, a2, lo2, hi2 = np.broadcast_arrays(*(_as_float(v) for v in (r1, l1, u1, r2, l2, u2)))
+    ok = np.isfinite(a1) & np.isfinite(lo1) & np.isfinite(hi1) & np.isfinite(a2) & np.isfinite(lo2) \
+        & np.isfinite(hi2) & (a2 > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        b = a1 * a2
+        den_l = hi2 * (2 * a2 - hi2)
+        disc_l = np.maximum(b * b - lo1 * hi2 * (2 * a1 - lo1) * (2 * a2 - hi2), 0.0)
+        lower = np.where(den_l == 0, lo1 * (2 * a1 - lo1) / (2 * b), (b - np.sqrt(disc_l)) / den_l)
+        den_u = lo2 * (2 * a2 - lo2)
+        disc_u = np.maximum(b * b - hi1 * lo2 * (2 * a1 - hi1) * (2 * a2 - lo2), 0.0)
+        upper = np.where(den_u > 0, (b + np.sqrt(disc_u)) / den_u, np.inf)
+        ratio = a1 / a2
+    lower = np.maximum(lower, 0.0)
+    nan = np.nan
+    return (_out(np.where(ok, ratio, nan), scalar), _out(np.where(ok, lower, nan), scalar),
+            _out(np.where(ok, upper, nan), scalar))
 
 
 def equity_verdict(lower: Any, upper: Any, null: float = 0.0) -> Any:
