@@ -815,7 +815,8 @@ def board_pack_html(engine: Engine, area_code: str, period: str | None = None) -
         ("headline", "Headline measures", headline,
          "Each figure is the latest for the period, with its 95% confidence interval. Significance compares the "
          "interval with the England value and the statistical neighbours' value; the recent trend tests the last "
-         "five points; the SPC verdict reads the latest point against its process limits."),
+         "five points; the SPC verdict reads the latest point against its process limits. "
+         + summary.multiple_comparisons_note(tiles)),
         ("waits", "Waiting times: statistical process control", spc_html,
          "Making Data Count XmR charts: points outside the process limits, runs of seven and trends of seven are "
          "special causes (a real change); everything else is common-cause noise and needs no reaction."),

@@ -203,3 +203,22 @@ def noise_message(noise: list[Tile]) -> str:
     if any(t.spc_trial for t in noise):
         text += " Some of these rest on trial limits (fewer than 13 points), so a signal may yet appear."
     return text
+
+
+def multiple_comparisons_note(tile_list: list[Tile]) -> str:
+    """How many significance tests the headline shows and what 1 in 20 means for them."""
+    n = 0
+    for t in tile_list:
+        if t.suppressed:
+            continue
+        n += t.sig_england not in ("not_compared", "nan", "None")
+        n += t.sig_neighbours not in ("not_compared", "nan", "None")
+        n += t.trend_verdict not in ("not_tested", "not_enough_data", "nan", "None")
+    if n == 0:
+        return "No significance tests are shown for this area."
+    expected = n / 20
+    return (f"{n} significance tests are shown in the headline measures (against England, against neighbours "
+            f"and recent trends). Each is at 95%, so even if nothing really differed about 1 in 20 would come out "
+            f"significant by chance: here about {expected:.1f}. Read a single 'significant' with that in mind, "
+            "and give more weight to findings that persist or agree with each other (recent trends use 99.8%, "
+            "so false alarms there are rarer).")

@@ -243,3 +243,14 @@ def test_counts_and_monthly_measures_are_not_trend_tested(demo_engine):
     kinds = {m.id: m for m in load_catalogue()}
     m = t["measure_id"].map(lambda i: kinds[i].kind not in ("proportion", "rate") or kinds[i].monthly)
     assert set(t.loc[m.astype(bool), "trend"]) <= {"not_tested"}
+
+
+def test_wording_definitions_and_catalogue_ids():
+    """Issue 17 point 11: the Definitions page names the exact interval below 10 events, and the
+    suspension gap's id says suspensions."""
+    import pathlib
+    src = (pathlib.Path(__file__).resolve().parent.parent / "pages" / "definitions.py").read_text()
+    assert "Exact Poisson interval (chi-square) below 10 events" in src
+    ids = {m.id: m for m in load_catalogue()}
+    assert not any(i.startswith("gap_exclusions_") for i in ids)
+    assert all("Suspension" in ids[i].title for i in ids if i.startswith("gap_suspensions_"))

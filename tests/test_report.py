@@ -308,3 +308,11 @@ def test_key_messages_carry_the_tiles_caveats(demo_engine):
         for msg in summary.key_messages([t]):
             if "real change" in msg:
                 assert not t.spc_trial, msg
+
+
+def test_pack_says_how_many_tests_it_shows(pack, demo_engine):
+    """Issue 17 (multiple comparisons): the headline says how many tests it shows and what 1 in 20 means."""
+    from send_metrics import summary
+    note = summary.multiple_comparisons_note(summary.tiles(demo_engine, AREA, None))
+    assert "1 in 20" in note or note.startswith("No significance")
+    assert html.escape(note) in pack
