@@ -39,8 +39,7 @@ SUMMARY_VIEW = ["Measure", "Value", "Against benchmark", "Trend", "series", "SPC
 
 
 def summary_section(area: str, period: str, tiles: list) -> None:
-    missing = {t.measure.id: ui.not_loaded(t.measure) for t in tiles if ui.not_loaded(t.measure)}
-    table = summary.summary_table(tiles, missing=missing)
+    table = summary.summary_table(tiles)
     st.subheader(f"Headline measures at a glance: {ui.area_name(area)}")
     n_red = int((table["rag"] == "red").sum())
     n_concern = int(table["SPC"].str.startswith("(C)").sum())
@@ -96,6 +95,7 @@ def render() -> None:
     if messages:
         st.subheader("What the board should know")
         st.markdown("\n".join(f"- {ui.escape(m)}" for m in messages))
+        st.caption(ui.escape(summary.multiple_comparisons_note(tiles)))
     st.download_button("Download the board pack (HTML, prints to A4)",
                        data=lambda: board_pack_html(ui.engine(), area, period).encode("utf-8"),
                        file_name=f"board-pack-{area}-{period}.html", mime="text/html",
@@ -113,7 +113,7 @@ def cards(tiles: list) -> None:
             if t.suppressed:
                 st.markdown("**Suppressed** (small numbers)")
             elif pd.isna(t.value):
-                st.markdown(f"**{ui.escape(ui.missing_text(m).capitalize())}** for this period")
+                st.markdown(f"**{ui.escape(summary.missing_reason(m).capitalize())}**")
             else:
                 st.markdown(f"### {ui.escape(summary.with_unit(m, t.value))}")
                 st.caption(f"95% interval {summary.interval_text(m, t.lower_95, t.upper_95)}"

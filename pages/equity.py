@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import ui
+from dashboard import nhs_compare, ui
 from send_metrics import charts, contract, equity, stats
 from send_metrics.catalogue import load_catalogue, measures_by_id
 
@@ -121,7 +121,8 @@ def _footprint_view(load_id: str, year: str, group: str) -> ui.View:
     view.call(
         ui.chart_with_table, fig, data, title=title, sentence=sentence, key=f"equity_footprints_{year}",
         source="Local extracts summed from localities (measure engine); intervals: Newcombe (difference of "
-               "proportions), Katz (ratio of proportions), exact conditional rate ratio.",
+               "proportions), MOVER (difference of rates) and MOVER-R (ratios) on the same intervals, so the "
+               "verdict agrees with both.",
         table_columns={"measure_title": "Measure", "period_label": "Period", "value_a": "North",
                        "lower_a": "North 95% lower", "upper_a": "North 95% upper", "value_b": "South",
                        "lower_b": "South 95% lower", "upper_b": "South 95% upper", "gap": "Gap (North − South)",
@@ -512,9 +513,12 @@ def render() -> None:
             "health footprints and the seven localities, with the gap, the ratio and whether the "
             "difference is more than chance.")
     coverage_notes()
+    nhs_shown = nhs_compare.render_section("North vs South from NHS England figures (provider and sub-ICB)")
     years, months = _periods(ui.database().load_id)
     if not years:
-        st.info("No figures are loaded for North or South Cumbria. Load locality-level extracts.")
+        st.info("No footprint figures (North or South Cumbria built from localities) are loaded: "
+                + ("the NHS comparison above uses the providers' and sub-ICBs' own published figures. " if nhs_shown
+                   else "") + "Load locality-level extracts for the footprint and locality views.")
         return
     year = ui.select_period(years, label="Year (monthly measures use their latest month in the year)")
     st.header("North and South Cumbria, every measure")
