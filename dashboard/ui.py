@@ -25,6 +25,7 @@ from send_metrics.config import load_config
 from send_metrics.db import Database, NoData, get_database
 from send_metrics.engine import Engine, get_engine
 from send_metrics.export import parquet_bytes, safe_csv_bytes
+from send_metrics.safe_text import for_markdown, safe_figure
 
 DEFAULT_AREA = "E06000063"  # Cumberland
 CUMBRIA_AREAS = ["E06000063", "E06000064", "HF-NORTH-CUMBRIA", "HF-SOUTH-CUMBRIA", "E10000006",
@@ -424,21 +425,24 @@ def select_measure(measures: list[Measure], key: str = "measure", label: str = "
 
 def chart_with_table(fig, data: pd.DataFrame, *, title: str, sentence: str, source: str,
                      key: str, table_columns: dict[str, str] | None = None) -> None:
-    """An accessible chart: active title, a sentence, the chart, its data table and a CSV download."""
-    st.subheader(title)
-    st.markdown(sentence)
-    st.plotly_chart(fig, key=f"chart_{key}", width="stretch",
+    """An accessible chart: active title, a sentence, the chart, its data table and a CSV download.
+
+    ``title``, ``sentence`` and ``source`` are plain text (they carry area and file names): they are
+    shown as the characters they hold, never as Markdown; every label of ``fig`` is neutralised."""
+    st.subheader(md(title))
+    st.markdown(md(sentence))
+    st.plotly_chart(safe_figure(fig), key=f"chart_{key}", width="stretch",
                     config={"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]})
     # A frame of its own: the download callable may run after the caller has moved on.
     shown = data[list(table_columns)].rename(columns=table_columns) if table_columns else data.copy()
-    with st.expander(f"Data table: {title}"):
+    with st.expander(f"Data table: {md(title)}"):
         st.table(shown.head(200))
         if len(shown) > 200:
             st.caption(f"First 200 of {len(shown)} rows; download for all.")
     # Built when the button is clicked (Streamlit runs the callable then), not on every run.
     st.download_button("Download CSV", data=lambda: safe_csv_bytes(shown), file_name=f"{key}.csv",
                        mime="text/csv", key=f"dl_{key}", icon=":material/download:")
-    st.caption(f"Source: {source}")
+    st.caption(f"Source: {md(source)}")
 
 
 def download_parquet(data: pd.DataFrame, key: str, label: str = "Download Parquet") -> None:
@@ -478,8 +482,19 @@ def fmt(measure: Measure, value) -> str:
     return measure.format_value(float(value))
 
 
-def escape(text: str) -> str:
-    return html.escape(str(text))
+def md(text) -> str:
+    """Untrusted text (area, measure, service and file names, notes, reasons) for any element that
+    renders Markdown (markdown, header, info, caption, labels): shown literally, never as a link,
+    image, tag or directive (send_metrics.safe_text.for_markdown)."""
+    return for_markdown(text)
+
+
+escape = md  # the older name: every caller puts the text into Markdown
+
+
+def area_md(code: str) -> str:
+    """An area's name for a Markdown element."""
+    return md(area_name(code))
 
 
 __all__ = ["charts", "load_catalogue", "measures_by_id"]

@@ -46,7 +46,7 @@ def render() -> None:
                        data=lambda: board_pack_html(ui.engine(), area, period).encode("utf-8"),
                        file_name=f"board-pack-{area}-{period}.html", mime="text/html",
                        key="dl_board_pack", icon=":material/description:")
-    st.subheader(f"Headline measures: {ui.area_name(area)}")
+    st.subheader(f"Headline measures: {ui.area_md(area)}")
     cols = st.columns(3)
     for i, t in enumerate(tiles):
         m = t.measure

@@ -177,3 +177,87 @@ def test_css_string_escape_cannot_close_the_string_rule_or_element():
         # every backslash starts a 6-digit escape (so no escape can swallow the closing quote)
         assert re.fullmatch(r"(?:[^\\]|\\[0-9A-F]{6})*", out), out
 
+
+# -- every page: Markdown bodies, labels and plotly text ---------------------------------------------
+# What a Markdown renderer (or plotly) would turn into an element, link, image, style or directive.
+MARKUP = [re.compile(p, re.I) for p in (
+    r"(?<!\\)\]\(", r"(?<!\\)<\s*img", r"(?<!\\)<\s*a\s", r"(?<!\\)<\s*script", r"(?<!\\)<\s*span",
+    r"(?<!\\):red\[", r"(?<!\\):material/warning(?<!\\):", r"http:(?<!\\)//evil", r"(?<!\\)\*\*bold")]
+
+
+def _markdown_texts(at) -> list[tuple[str, str]]:
+    """(where, text) of everything Streamlit renders as Markdown: element bodies and labels."""
+    from test_disclosure_e2e import walk
+    out = []
+    for el in walk(at._tree):
+        t = getattr(el, "type", "")
+        proto = getattr(el, "proto", None)
+        if proto is None:
+            continue
+        if t == "plotly_chart":
+            continue
+        for attr in ("body", "label", "help", "caption", "placeholder"):
+            v = getattr(proto, attr, None)
+            if isinstance(v, str) and v:
+                out.append((f"{t}.{attr}", v))
+    return out
+
+
+def _plotly_texts(at) -> list[str]:
+    from test_disclosure_e2e import walk
+    out = []
+    for el in walk(at._tree):
+        if getattr(el, "type", "") == "plotly_chart":
+            out += list(_strings(json.loads(el.proto.spec)))
+    return out
+
+
+def _markup_from_data(at) -> list[str]:
+    bad = [f"{where}: {text[:200]}" for where, text in _markdown_texts(at) if any(p.search(text) for p in MARKUP)]
+    for s in _plotly_texts(at):
+        for tag in re.findall(r"<\s*([a-zA-Z]+)", s):
+            if tag.lower() not in ("br", "b", "i", "em", "sub", "sup", "extra"):
+                bad.append(f"plotly: {s[:200]}")
+    return bad
+
+
+@pytest.fixture(scope="module")
+def hostile_app(hostile_store):
+    from test_disclosure_e2e import AppEnv
+    with AppEnv(hostile_store.data_dir, hostile_store.store_dir, SEND_AUTH="off"):
+        yield hostile_store
+
+
+def _page_params():
+    from test_disclosure_e2e import page_params
+    return page_params()
+
+
+@pytest.mark.parametrize("page", _page_params())
+def test_no_markup_from_data_on_any_page(page, hostile_app):
+    from test_disclosure_e2e import page_errors, raw_values, run_page, walk
+    at = run_page(page)
+    assert not page_errors(at), page_errors(at)
+    bad = _markup_from_data(at)
+    # Choose the hostile areas wherever a selector offers them (one at a time in single selectors).
+    targets = []
+    for el in walk(at._tree):
+        if getattr(el, "type", "") in ("selectbox", "multiselect") and getattr(el, "key", None):
+            vals = [v for v in raw_values(el, list(HOSTILE)) if v in HOSTILE]
+            if vals:
+                targets.append((el.key, el.type, vals))
+    if any(name in str(page) for name in ("needs", "benchmarks", "explorer")):
+        assert targets, "the hostile areas should be offered on this page"
+    for key, kind, values in targets:
+        for chosen in ([values] if kind == "multiselect" else values):
+            if kind == "multiselect":
+                at.multiselect(key=key).set_value(chosen).run()
+            else:
+                at.selectbox(key=key).set_value(chosen).run()
+            assert not page_errors(at), (key, page_errors(at))
+            bad += _markup_from_data(at)
+    if "explorer" in str(page):  # the data-quality view lists file names and quarantined values
+        at.radio(key="view").set_value("quality").run()
+        assert not page_errors(at), page_errors(at)
+        bad += _markup_from_data(at)
+    assert not bad, sorted(set(bad))[:20]
