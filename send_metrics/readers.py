@@ -25,6 +25,20 @@ class UnreadableFile(Exception):
     """The file cannot be read as a table at all; the message says why, for a user."""
 
 
+class FileRefused(UnreadableFile):
+    """The file is not read at all (too large, decompresses to too much, not a regular file, changed
+    while read); the message says why, for a user."""
+
+
+def check_size(path: Path, size: int | None = None) -> None:
+    """Refuse a file larger than SEND_MAX_FILE_MB before any of it is read."""
+    from .config import max_file_bytes
+    size = path.stat().st_size if size is None else size
+    if size > max_file_bytes():
+        raise FileRefused(f"the file is {size / 1048576:,.0f} MB, more than the {max_file_bytes() // 1048576:,} MB "
+                          "limit (SEND_MAX_FILE_MB)")
+
+
 @dataclass
 class RawTable:
     table: str  # name of a DuckDB table with text columns plus `_line`
@@ -88,6 +102,7 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> RawTable
         return _read_parquet(con, path, table)
     if suffix not in SUPPORTED_SUFFIXES:
         raise UnreadableFile(f"unsupported file type '{suffix}'; use CSV or Parquet")
+    check_size(path)
     with open(path, "rb") as fh:
         head = fh.read(65536)
     encoding = _decode_check(path, head)
