@@ -90,7 +90,19 @@ def cmd_load(args) -> int:
     for note in result.notes:
         print(note)
     if not result.changed:
-        return 0
+        # "Nothing changed" must not leave the derived tables missing (a load killed after it was
+        # published has none): complete the load.
+        from .db import Database as _Db
+        from .engine import Engine as _Engine
+        _db = _Db(config)
+        try:
+            complete = _Engine(_db).derived_complete()
+        finally:
+            _db.close()
+        if complete:
+            return 0
+        print("the current load has no derived tables (a load stopped after it was published): computing them")
+        return _derive(config, 0)
     for report in result.reports:
         for line in report.lines(limit=20):
             print(line)
@@ -107,7 +119,11 @@ def cmd_load(args) -> int:
     if counts["figures"]:
         print(f"reconciliation: {counts['figures']:,} figures are given by more than one file or edition; the "
               f"sources of {counts['differ']:,} differ (see `python -m send_metrics reconcile`)")
-    # Compute the derived tables now so the dashboard's first pages do not wait for them.
+    return _derive(config, 1 if rejected else 0)
+
+
+def _derive(config, code: int) -> int:
+    """Compute the derived tables now so the dashboard's first pages do not wait for them."""
     import time
 
     from .db import Database
@@ -127,7 +143,7 @@ def cmd_load(args) -> int:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     print(f"derived tables: measure table of {rows} rows and needs by age and setting for {years} census "
           f"years, computed in {time.time() - t0:.1f} s")
-    return 1 if rejected else 0
+    return code
 
 
 def cmd_validate(args) -> int:
