@@ -341,7 +341,8 @@ def _areas_table(load_id: str, levels: tuple[str, ...]) -> pd.DataFrame:
 def _manifest(load_id: str) -> pd.DataFrame:
     return ui.database().query(
         "SELECT source_file AS file, coalesce(dataset, '') AS dataset, status, rows_read, rows_loaded, "
-        "rows_quarantined, coalesce(message, '') AS message, coalesce(edition, '') AS edition, loaded_at "
+        "rows_quarantined, rows_superseded, coalesce(message, '') AS message, coalesce(edition, '') AS edition, "
+        "loaded_at "
         "FROM manifest ORDER BY source_file")
 
 
@@ -664,14 +665,16 @@ def render_quality() -> None:
     manifest = _manifest(db.load_id)
     if len(manifest):
         bad = manifest[manifest["status"] != "loaded"]
-        m1, m2, m3, m4 = st.columns(4)
+        m1, m2, m3, m4, m5 = st.columns(5)
         m1.metric("Files", f"{len(manifest):,}")
         m2.metric("Rows loaded", f"{int(manifest['rows_loaded'].sum()):,}")
         m3.metric("Rows quarantined", f"{int(manifest['rows_quarantined'].sum()):,}")
-        m4.metric("Files with problems", f"{len(bad):,}")
+        m4.metric("Rows superseded", f"{int(manifest['rows_superseded'].sum()):,}",
+                  help="Valid rows whose figures a newer edition gives; they stay in the all-editions tables.")
+        m5.metric("Files with problems", f"{len(bad):,}")
     st.subheader("Files in the load")
-    st.markdown("One row per file: whether it loaded, how many rows were read, loaded and quarantined, and "
-                "the edition kept.")
+    st.markdown("One row per file: whether it loaded; rows read = loaded + quarantined + superseded by a newer "
+                "edition; and the edition kept.")
     st.dataframe(manifest, hide_index=True)
     st.download_button("Download the manifest (CSV)", data=lambda: safe_csv_bytes(manifest),
                        file_name="load-manifest.csv",
@@ -695,12 +698,38 @@ def render_quality() -> None:
                            file_name="quarantined-rows.csv", mime="text/csv", key="dl_quarantine",
                            icon=":material/download:")
 
+    st.subheader("Figures given by more than one file or edition")
+    differ = _reconciliation(db.load_id, cfg.suppress_min, cfg.suppress_max)
+    if differ.empty:
+        st.success("Every figure given by more than one file or edition has the same value in each, or no "
+                   "figure is given twice.", icon=":material/check_circle:")
+    else:
+        st.markdown(f"{differ[['dataset', 'area_code', 'period', 'figure']].drop_duplicates().shape[0]:,} figures "
+                    "differ between the files or editions that give them. The dashboard uses the newest edition "
+                    f"(`used`). Counts from {cfg.suppress_min} to {cfg.suppress_max} are shown as c.")
+        st.dataframe(differ, hide_index=True)
+        st.download_button("Download the reconciliation (CSV)", data=lambda: safe_csv_bytes(differ),
+                           file_name="reconciliation.csv", mime="text/csv", key="dl_reconcile",
+                           icon=":material/download:")
+
     st.subheader("Load notes")
     notes = [str(n) for n in info.get("notes", [])]
     if notes:
         st.dataframe(pd.DataFrame({"note": notes}), hide_index=True)
     else:
         st.markdown("The loader left no notes.")
+
+
+@st.cache_data(show_spinner=False, max_entries=4, ttl=3600)
+def _reconciliation(load_id: str, low: int, high: int) -> pd.DataFrame:
+    from send_metrics.reconcile import reconciliation
+    table = reconciliation(ui.database(), differ_only=True)
+    if table.empty:
+        return table
+    small = table["value"].between(low, high)
+    table = table.assign(value=table["value"].astype(object).where(~small, "c"))
+    return table[["dataset", "area_code", "area_name", "period", "figure", "edition", "value", "symbol", "cells",
+                  "used", "source_file"]]
 
 
 @st.cache_data(show_spinner=False, max_entries=4, ttl=3600)

@@ -124,6 +124,11 @@ def render() -> None:
                            file_name=f"validation-{Path(name).stem}.csv", mime="text/csv",
                            key="dl_validation", icon=":material/download:")
 
+    if ui.database().is_demo:
+        st.info("The dashboard is showing the synthetic demo. The demo is used only while the data folder holds "
+                "nothing else, so adding this file replaces the demo with your data (synthetic and real figures "
+                "are never mixed). Remove the file from the data folder to go back to the demo.",
+                icon=":material/info:")
     c1, c2 = st.columns(2)
     with c1:
         add = st.button("Add to the data", type="primary", disabled=not check.loadable, key="upload_add",

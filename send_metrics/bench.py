@@ -62,7 +62,9 @@ def _councils() -> list[str]:
 def generate(out: Path, councils: int | None = None, persons: int = 5_000_000, months: int = 60) -> dict:
     """National-scale extract beside the demo localities; returns row counts per file."""
     out.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(PROJECT_ROOT / "data" / "demo", out / "demo", dirs_exist_ok=True)
+    # The demo's Cumbrian localities, as an extract of their own: a folder named demo/ is loaded only
+    # when the data folder holds nothing else (store.without_demo_when_real).
+    shutil.copytree(PROJECT_ROOT / "data" / "demo", out / "localities", dirs_exist_ok=True)
     codes = _councils()[:councils] if councils else _councils()
     con = duckdb.connect()
     con.execute("SELECT setseed(0.42)")

@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data-dir", help="folder of extracts (default: data, or SEND_DATA_DIR)")
     s.add_argument("--force", action="store_true", help="reload even when nothing changed")
 
-    s = sub.add_parser("validate", help="check files against the data contract without loading them")
+    s = sub.add_parser("validate", help="check files as load would (recognition, adaptation, the data contract) without loading them")
     s.add_argument("paths", nargs="+", help="files or folders")
 
     s = sub.add_parser("measures", help="print the measure table (disclosure control applied)")
@@ -119,6 +119,13 @@ def cmd_load(args) -> int:
     if counts["figures"]:
         print(f"reconciliation: {counts['figures']:,} figures are given by more than one file or edition; the "
               f"sources of {counts['differ']:,} differ (see `python -m send_metrics reconcile`)")
+    dated_by_copy = sorted({n.split(":")[0] for n in result.notes if "modification time" in n})
+    if counts["differ"] and dated_by_copy:
+        print(f"note: the editions of {len(dated_by_copy)} files rest only on their modification day (no release "
+              "date in a data guidance file or the folder name), and a copied file takes the day it was copied: "
+              "if one of them is an older release, put it in a folder named with its release date (e.g. "
+              f"ehcp_2023-06-22/) so that newer figures win. Files: {', '.join(dated_by_copy[:5])}"
+              + (" ..." if len(dated_by_copy) > 5 else ""))
     return _derive(config, 1 if rejected else 0)
 
 
@@ -147,40 +154,49 @@ def _derive(config, code: int) -> int:
 
 
 def cmd_validate(args) -> int:
-    import duckdb
-
-    from .store import discover, reference_files
-    from .validate import add_known_areas, validate_file
+    """Recognise, adapt and check each file exactly as `load` would (see send_metrics.recognise),
+    without loading: a file that loads passes, a published file that carries nothing the contract
+    holds is "recognised, not loaded" (not an error), and a file `load` skips is said to be skipped."""
+    from .recognise import check_files
+    from .recognise import load_reads
+    from .store import discover
     paths: list[Path] = []
+    skipped: list[Path] = []
+    refused: list[str] = []  # not regular files, links out of a folder, over the size limit
     for raw in args.paths:
         p = Path(raw)
         if p.is_dir():
-            paths += discover(p)
+            paths += discover(p, refused)
+        elif p.exists() and not p.is_file():
+            refused.append(f"{raw}: refused: it is not a regular file (a pipe, device or socket)")
         elif p.exists():
-            paths.append(p)
+            (paths if load_reads(p) else skipped).append(p)
         else:
             print(f"error: {raw} does not exist", file=sys.stderr)
             return 2
+    for line in refused:
+        print(line.replace(": refused: ", ": REFUSED - ", 1))
+    for p in skipped:
+        print(f"{p}: SKIPPED - not a kind of file `load` reads (it reads .csv, .tsv, .txt, .parquet, .gz and "
+              f".xlsx files and skips this one, so it is neither loaded nor an error)")
     if not paths:
+        if refused:
+            return 1
+        if skipped:
+            return 0
         print("error: no CSV or Parquet files found", file=sys.stderr)
         return 2
-    con = duckdb.connect()
-    con.execute("CREATE TABLE areas_ref (area_code VARCHAR, area_level VARCHAR)")
-    con.execute("INSERT INTO areas_ref SELECT area_code, area_level FROM read_csv($p, all_varchar=true)",
-                {"p": str(reference_files()[0])})
-    # Areas files among the inputs extend the known areas before the other files are checked.
-    from .store import header_dataset
-    paths.sort(key=lambda p: 0 if header_dataset(p) == "areas" else 1)
-    failed = 0
-    for p in paths:
-        report, raw, v = validate_file(p, con)
-        if v is not None:
-            add_known_areas(con, v)
-        for line in report.lines():
+    failed = recognised = 0
+    for verdict in check_files(paths):
+        for line in verdict.lines():
             print(line)
-        failed += not report.ok
-    print(f"{len(paths)} files checked, {failed} with problems")
-    return 1 if failed else 0
+        failed += not verdict.ok
+        recognised += verdict.expanded.recognised_not_loaded
+    extra = f", {recognised} recognised but not loaded" if recognised else ""
+    extra += f", {len(skipped)} skipped" if skipped else ""
+    extra += f", {len(refused)} refused" if refused else ""
+    print(f"{len(paths)} files checked, {failed} with problems{extra}")
+    return 1 if failed or refused else 0
 
 
 def cmd_measures(args) -> int:

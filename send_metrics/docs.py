@@ -47,8 +47,11 @@ def contract_markdown() -> str:
         "the other rows load. Checks: required value present; number or symbol in indicator columns; "
         "counts whole and not negative; codes from the allowed lists; area code known and its level "
         "matching the areas table; time period valid for its identifier, not before 2000 and not in the "
-        "future; numerators not greater than their denominators; no duplicate key within a file, nor the "
-        "same key and edition in two files; dataset-specific checks listed below. A file that cannot be "
+        "future; numerators not greater than their denominators; no duplicate key within a file; "
+        "dataset-specific checks listed below. Across files, every figure (a quantity for an area and period; "
+        "a total and its breakdown are two views of one figure) takes the value of the newest edition that "
+        "holds it, and a figure two files of one edition both give is a duplicate (the first file's stands; "
+        "see docs/real-data.md). A file that cannot be "
         "read at all (empty, binary, no matching header) is rejected as a whole, and the rows it gave at "
         "the previous load are kept.",
         "",
@@ -67,6 +70,9 @@ def contract_markdown() -> str:
         out += [f"## `{ds.name}`: {ds.title}", "", ds.description, ""]
         key = ", ".join(f"`{k}`" for k in ds.key)
         out.append(f"Key: {key}." + (f" Time identifiers: {', '.join(ds.time_identifiers)}." if ds.time_identifiers else ""))
+        if ds.breakdowns:
+            out.append("Breakdowns (a row with the 'all' code is the total of the others, never added to them): "
+                       + ", ".join(f"`{b}`" for b in ds.breakdowns) + ".")
         if ds.not_greater:
             out.append("Must hold: " + "; ".join(f"`{a}` <= `{b}`" for a, b in ds.not_greater) + ".")
         for chk in ds.extra_checks:

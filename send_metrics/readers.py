@@ -129,43 +129,27 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> RawTable
         header = next(csv.reader(io.StringIO(first_line), delimiter=delimiter))
         if len(header) < 2:
             raise UnreadableFile("the header has only one column; expected a table with several columns")
-        cur = con.cursor()
         try:
-            cur.execute(f"DROP TABLE IF EXISTS {table}")
-            # Column names are given explicitly so that duplicated or odd headers survive.
-            names = [f"c{i}" for i in range(len(header))]
-            cur.execute(
-                f"""CREATE TABLE {table} AS
-                SELECT * FROM read_csv($path, delim=$delim, header=true,
-                    quote='"', escape='"', columns=$columns, store_rejects=true, ignore_errors=true,
-                    rejects_table='{table}_rejects', rejects_scan='{table}_scans',
-                    auto_detect=false, null_padding=false, strict_mode=true)""",
-                {"path": str(source), "delim": delimiter, "columns": {n: "VARCHAR" for n in names}},
-            )
-            rejects = cur.execute(
-                f"SELECT line, coalesce(column_name, ''), error_type, error_message "
-                f"FROM {table}_rejects ORDER BY line"
-            ).fetchall()
-            rows = cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-            rejected_lines = sorted({int(r[0]) for r in rejects})
-            kept_lines = None
-            if _data_line_count(source) != rows + len(rejected_lines):
-                # Blank lines (DuckDB skips them) or cells spanning lines: rows are numbered as a
-                # spreadsheet shows them, for kept and rejected rows alike.
-                row_of = _spreadsheet_rows(source, encoding="utf-8", delimiter=delimiter)
-                rejects = [(row_of.get(int(r[0]), int(r[0])), *r[1:]) for r in rejects]
-                rejected_rows = {int(r[0]) for r in rejects}
-                kept_lines = [row for row in row_of.values() if row > 1 and row not in rejected_rows]
-                rejected_lines = sorted(rejected_rows)
-            _number_lines(cur, table, rows, rejected_lines, kept_lines)
-            cur.execute(f"DROP TABLE IF EXISTS {table}_rejects")
-            cur.execute(f"DROP TABLE IF EXISTS {table}_scans")
-            numbered = bool(rejects) or kept_lines is not None
+            rows, rejects, numbered = _read_csv_table(con, table, source, delimiter, len(header))
         except duckdb.Error as exc:
-            raise UnreadableFile(f"DuckDB could not parse it as {delimiter!r}-separated text: "
-                                 f"{str(exc).splitlines()[0]}") from None
-        finally:
-            cur.close()
+            endings = line_endings(source)
+            if not endings.mixed:
+                raise UnreadableFile(plain_csv_error(str(exc), source, delimiter, len(header), endings)) from None
+            # Lines ending partly in CRLF (Windows) and partly in LF or CR: the CSV engine needs one
+            # kind. The text is read with its line endings made consistent, and the rows are the same.
+            fd, name = tempfile.mkstemp(suffix=".csv")
+            fixed = Path(name)
+            with open(fd, "wb") as out:
+                out.write(source.read_bytes().replace(b"\r\n", b"\n").replace(b"\r", b"\n"))
+            if tmp_path is not None:
+                tmp_path.unlink(missing_ok=True)
+            source = tmp_path = fixed
+            notes.append(f"line endings were mixed ({endings.describe()}); read with consistent line endings")
+            try:
+                rows, rejects, numbered = _read_csv_table(con, table, source, delimiter, len(header))
+            except duckdb.Error as exc2:
+                raise UnreadableFile(plain_csv_error(str(exc2), source, delimiter, len(header),
+                                                     line_endings(source))) from None
     finally:
         if tmp_path is not None:
             tmp_path.unlink(missing_ok=True)
@@ -174,12 +158,140 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> RawTable
         if line in seen_lines:  # DuckDB may report one bad line more than once
             continue
         seen_lines.add(line)
-        kind = etype.replace("_", " ").lower()
-        problems.append((int(line), "", f"malformed row ({kind}): {message.splitlines()[0]}"))
+        problems.append((int(line), "", f"malformed row: {plain_reject(etype, message)}"))
     raw = _finish(con, table, header, rows, problems, notes)
     raw.encoding, raw.delimiter = encoding, delimiter
     raw.line_sql = f"{table}._line" if numbered else f"({table}.rowid + 2)"
     return raw
+
+
+def _read_csv_table(con, table: str, source: Path, delimiter: str, ncols: int) -> tuple[int, list, bool]:
+    """Read the CSV into `table` (positional text columns c0..), number its rows; (rows, rejects, numbered).
+    Raises duckdb.Error when the engine cannot read the file at all (see :func:`plain_csv_error`)."""
+    cur = con.cursor()
+    try:
+        cur.execute(f"DROP TABLE IF EXISTS {table}")
+        # Column names are given explicitly so that duplicated or odd headers survive.
+        names = [f"c{i}" for i in range(ncols)]
+        cur.execute(
+            f"""CREATE TABLE {table} AS
+            SELECT * FROM read_csv($path, delim=$delim, header=true,
+                quote='"', escape='"', columns=$columns, store_rejects=true, ignore_errors=true,
+                rejects_table='{table}_rejects', rejects_scan='{table}_scans',
+                auto_detect=false, null_padding=false, strict_mode=true)""",
+            {"path": str(source), "delim": delimiter, "columns": {n: "VARCHAR" for n in names}},
+        )
+        rejects = cur.execute(
+            f"SELECT line, coalesce(column_name, ''), error_type, error_message "
+            f"FROM {table}_rejects ORDER BY line"
+        ).fetchall()
+        rows = cur.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        rejected_lines = sorted({int(r[0]) for r in rejects})
+        kept_lines = None
+        if _data_line_count(source) != rows + len(rejected_lines):
+            # Blank lines (DuckDB skips them) or cells spanning lines: rows are numbered as a
+            # spreadsheet shows them, for kept and rejected rows alike.
+            row_of = _spreadsheet_rows(source, encoding="utf-8", delimiter=delimiter)
+            rejects = [(row_of.get(int(r[0]), int(r[0])), *r[1:]) for r in rejects]
+            rejected_rows = {int(r[0]) for r in rejects}
+            kept_lines = [row for row in row_of.values() if row > 1 and row not in rejected_rows]
+            rejected_lines = sorted(rejected_rows)
+        _number_lines(cur, table, rows, rejected_lines, kept_lines)
+        cur.execute(f"DROP TABLE IF EXISTS {table}_rejects")
+        cur.execute(f"DROP TABLE IF EXISTS {table}_scans")
+        return rows, rejects, bool(rejects) or kept_lines is not None
+    finally:
+        cur.close()
+
+
+@dataclass
+class LineEndings:
+    crlf: int
+    lf: int
+    cr: int
+
+    @property
+    def mixed(self) -> bool:
+        return sum(1 for n in (self.crlf, self.lf, self.cr) if n) > 1
+
+    def describe(self) -> str:
+        parts = [(self.crlf, "CRLF (Windows)"), (self.lf, "LF"), (self.cr, "CR only")]
+        return ", ".join(f"{n:,} line{'s' if n != 1 else ''} ending in {what}" for n, what in parts if n)
+
+
+def line_endings(path: Path) -> LineEndings:
+    """How the file's lines end (read in chunks; a CRLF split across two chunks is counted once)."""
+    crlf = lf = cr = 0
+    prev_cr = False
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            if prev_cr and chunk.startswith(b"\n"):
+                crlf, cr, chunk = crlf + 1, cr - 1, chunk[1:]
+            pairs = chunk.count(b"\r\n")
+            crlf += pairs
+            lf += chunk.count(b"\n") - pairs
+            cr += chunk.count(b"\r") - pairs
+            prev_cr = chunk.endswith(b"\r")
+    return LineEndings(crlf, lf, cr)
+
+
+SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
+def _first_irregular_row(path: Path, delimiter: str, ncols: int) -> tuple[int, str] | None:
+    """(row as a spreadsheet shows it, what is wrong) of the first record Python's CSV reader finds
+    irregular (a cell count other than the header's, or a quoting error); None if there is none."""
+    try:
+        with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+            reader = csv.reader(fh, delimiter=delimiter, quotechar='"', doublequote=True, strict=True)
+            row = 0
+            for record in reader:
+                row += 1
+                if record and len(record) != ncols:
+                    return row, f"{len(record)} cells where the header has {ncols}"
+    except csv.Error:
+        return row + 1, "a quote mark out of place"
+    return None
+
+
+def plain_csv_error(engine_message: str, path: Path, delimiter: str, ncols: int,
+                    endings: LineEndings | None = None) -> str:
+    """A sentence a person can act on, for a CSV the engine could not read at all (never the
+    engine's own words: those are for SEND_DEBUG)."""
+    kind = SEPARATOR_NAMES.get(delimiter, repr(delimiter))
+    text = engine_message.lower()
+    endings = endings or line_endings(path)
+    if "line size" in text or "maximum line" in text:
+        why = "a line is longer than 2,000,000 characters (often a quote mark that is never closed)"
+    elif "unicode" in text or "encoding" in text:
+        why = "part of the text is not valid UTF-8"
+    elif endings.mixed:
+        why = f"its line endings are mixed ({endings.describe()})"
+    else:
+        why = "its layout does not follow the CSV rules (a quote mark, separator or line ending out of place)"
+    where = _first_irregular_row(path, delimiter, ncols)
+    at = f"; the first irregular row is row {where[0]} ({where[1]})" if where else ""
+    return (f"could not be read as a {kind}-separated table: {why}{at}. Open it in a spreadsheet and save it "
+            f"again as CSV (UTF-8), or check that row")
+
+
+def plain_reject(error_type: str, message: str) -> str:
+    """The CSV engine's reason for rejecting one row, in plain words."""
+    kind = (error_type or "").upper().replace("_", " ")
+    counts = re.search(r"Expected Number of Columns:\s*(\d+)\s*Found:\s*(\d+)", message or "")
+    if kind == "TOO MANY COLUMNS":
+        return (f"{counts.group(2)} cells where the header has {counts.group(1)}" if counts
+                else "more cells than the header has columns")
+    if kind == "MISSING COLUMNS":
+        return (f"{counts.group(2)} cells where the header has {counts.group(1)}" if counts
+                else "fewer cells than the header has columns")
+    if kind == "UNQUOTED VALUE":
+        return "a quote mark that is never closed, or a quote inside a cell that is not quoted"
+    if kind == "LINE SIZE OVER MAXIMUM":
+        return "the row is longer than 2,000,000 characters (often a quote mark that is never closed)"
+    if "ENCODING" in kind or "UNICODE" in kind:
+        return "the row is not valid UTF-8 text"
+    return "the row could not be split into cells (" + (kind.lower() or "unknown reason") + ")"
 
 
 def _data_line_count(path: Path) -> int:

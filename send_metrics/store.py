@@ -34,9 +34,9 @@ import duckdb
 
 from . import contract
 from .config import SQL_DIR, Config, load_config, sql_text
-from .readers import SUPPORTED_SUFFIXES, FileRefused, RawTable
+from .readers import SUPPORTED_SUFFIXES, RawTable
 from .validate import (CleanParquet, FileReport, Validated, clean_person_parquet, drop_checked_tables,
-                       quarantine_rows_sql, validate_file)
+                       is_adapted_output, quarantine_rows_sql, validate_file)
 
 LOADER_VERSION = "2"
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
@@ -362,11 +362,6 @@ class _Checked:
     seconds: float  # the check's own time (the manifest adds the time to record it)
 
 
-def is_adapted_output(display: str) -> bool:
-    """Files written by an adapter from a published file are shown as '<file> [<format> -> <dataset>]'."""
-    return display.endswith("]") and " -> " in display
-
-
 def _may_define_areas(display: str, datasets: dict[str, str | None]) -> bool:
     """Built-in reference files, areas files, and files whose header names no dataset (checked
     alone, to be safe) may change the known areas."""
@@ -487,26 +482,13 @@ def _record(con, checked: _Checked, result: LoadResult, hashes, previous: Path |
 
 
 def _expand_published(files, workdir: Path, result: LoadResult) -> list[tuple[str, Path]]:
-    """Published DfE / NHS files become contract-shaped files (see send_metrics.adapters)."""
-    from .adapters import adapt
-    out = []
-    for display, path in files:
-        try:
-            adapted = adapt(path, workdir / str(len(out)))
-        except FileRefused as exc:  # too large, or a decompression bomb: not read at all
-            result.notes.append(f"{display}: refused: {exc}")
-            continue
-        except Exception as exc:  # an adapter bug must not stop the other files loading
-            adapted = None
-            result.notes.append(f"{display}: not recognised as a published format ({type(exc).__name__}: {exc})")
-        if adapted is None:
-            out.append((display, path))
-            continue
-        result.notes += [f"{display}: {adapted.source_format}: {n}" for n in adapted.notes]
-        for dataset, produced in adapted.outputs:
-            out.append((f"{display} [{adapted.source_format} -> {dataset}]", produced))
-    # Areas defined by published files (e.g. NHS providers) must exist before rows use them.
-    return sorted(out, key=lambda f: 0 if f[0].endswith("-> areas]") else 1)
+    """Published DfE / NHS files become contract-shaped files (send_metrics.recognise, shared with
+    `validate` and uploads, so all three give one verdict per file)."""
+    from .recognise import expand_all
+    expanded, out = expand_all(files, workdir)
+    for e in expanded:
+        result.notes += e.load_notes()
+    return out
 
 
 def _carry_forward(con, previous: Path | None, display: str) -> int:

@@ -29,7 +29,7 @@ import duckdb
 from .config import Config, load_config
 from .readers import SUPPORTED_SUFFIXES
 from .store import LoadResult, current_load_dir, load, reference_files
-from .validate import FileReport, add_known_areas, validate_file
+from .validate import FileReport, add_known_areas, is_adapted_output, validate_file
 
 PENDING_DIR = "pending"
 MAX_NAME = 100
@@ -160,7 +160,7 @@ def validate_staged(path: Path, config: Config | None = None, display: str | Non
 
 def check_staged(path: Path, config: Config | None = None, display: str | None = None) -> UploadCheck:
     """Validate a staged file exactly as the loader would: adapters first, then the contract checks."""
-    from .adapters import adapt
+    from .recognise import areas_first, expand_published
     config = config or load_config()
     path = Path(path)
     display = display or path.name
@@ -172,20 +172,18 @@ def check_staged(path: Path, config: Config | None = None, display: str | None =
                                  "temp_directory": str(tmp)})
     try:
         _areas_ref(con, config)
-        targets: list[tuple[str, Path]] = [(display, path)]
-        try:
-            adapted = adapt(path, work)
-        except Exception as exc:  # the loader also carries on when an adapter fails
-            adapted = None
-            out.notes.append(f"not recognised as a published format ({type(exc).__name__})")
-        if adapted is not None:
-            out.source_format = adapted.source_format
-            out.notes += list(adapted.notes)
-            targets = [(f"{display} [{adapted.source_format} -> {ds}]", p) for ds, p in adapted.outputs]
-            # Areas defined by the file must exist before its other tables are checked.
-            targets.sort(key=lambda t: 0 if t[0].endswith("-> areas]") else 1)
+        # The loader's own recognition step (send_metrics.recognise), so an upload gets its verdict.
+        expanded = expand_published(display, path, work)
+        if expanded.refused:  # over a size limit or a decompression bomb: nothing is read
+            out.notes.append(f"refused: {expanded.refused}")
+        if expanded.adapter_error:  # the loader also carries on when an adapter fails
+            out.notes.append(f"not recognised as a published format ({expanded.adapter_error.split(':')[0]})")
+        out.source_format = expanded.source_format
+        out.notes += expanded.notes
+        # Areas defined by the file must exist before its other tables are checked.
+        targets = areas_first(expanded.outputs)
         for name, p in targets:
-            report, _raw, validated = validate_file(p, con, display=name)
+            report, _raw, validated = validate_file(p, con, display=name, adapted=is_adapted_output(name))
             if validated is not None:
                 add_known_areas(con, validated)
             out.reports.append(report)

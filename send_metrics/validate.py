@@ -76,16 +76,60 @@ class FileReport:
         return out
 
 
+# Publications the loader recognises by their columns (send_metrics/adapters); named in the message
+# for a file that is neither one of them nor a data-contract file.
+KNOWN_PUBLICATIONS = (
+    "DfE 'Education, health and care plans' (SEN2) release files of every generation: the EES files of "
+    "2023 onwards (caseload, timeliness_20_week, newplans, requests, sen_needs, ...), the management-"
+    "information file sen2_mi (snake case or CamelCase: NewallEHC, NoExc20weekRate, ...), and the older "
+    "caseload and new-plans files by age or establishment type (Total_all / Total_ehc / Total_st, "
+    "Total_new_all, num_caseload, num_new_plans)",
+    "DfE 'Special educational needs in England' (school census, three generations)",
+    "DfE Local Authority Interactive Tool (LAIT) long data and its data dictionary",
+    "DfE children's services statistical neighbours (one column per council)",
+    "NHS England autism waiting time statistics",
+    "NHS England Mental Health Services Data Set (MHSDS) time series",
+    "NHS England Community Health Services waiting lists",
+    "a data-contract file: see `python -m send_metrics contract`",
+)
+
+
+def looks_like_contract_file(columns: list[str]) -> Dataset | None:
+    """The dataset a file seems meant for, when it looks like a data-contract file (area_code /
+    area_level, or time_period + time_identifier, and most of one dataset's required columns)."""
+    present = set(columns)
+    if not ({"area_code", "area_level"} & present or {"time_period", "time_identifier"} <= present):
+        return None
+    best = max(contract.DATASETS.values(), key=lambda d: (len(set(d.required_names) & present) / len(d.required_names),
+                                                          len(d.required_names)))
+    share = len(set(best.required_names) & present) / len(best.required_names)
+    return best if share > 0.5 else None
+
+
+def unrecognised_message(columns: list[str], original_columns: list[str] | None = None, limit: int = 20) -> str:
+    """Why a file is not loaded when its columns match no dataset: the columns found, and either the
+    contract dataset it nearly matches (for a file that looks like a contract file) or the
+    publications the loader knows."""
+    shown = [c.strip() or "(blank)" for c in (original_columns if original_columns is not None else columns)]
+    found = ", ".join(shown[:limit]) + (f", ... ({len(shown) - limit} more)" if len(shown) > limit else "")
+    near = looks_like_contract_file(columns)
+    if near is not None:
+        missing = [c for c in near.required_names if c not in set(columns)]
+        return (f"the columns do not match any dataset in the data contract; it looks like a file for "
+                f"dataset '{near.name}', which also needs: {', '.join(missing)} (found: {found})")
+    return (f"the columns do not match any dataset in the data contract, and the file is not a publication "
+            f"the loader recognises (found columns: {found}). The loader recognises: "
+            + "; ".join(KNOWN_PUBLICATIONS))
+
+
 def detect_dataset(columns: list[str]) -> tuple[Dataset | None, str]:
-    """The dataset whose required columns are all present (the most specific one wins)."""
+    """The dataset whose required columns are all present (the most specific one wins); otherwise
+    None and why (see :func:`unrecognised_message`)."""
     present = set(columns)
     candidates = [ds for ds in contract.DATASETS.values() if set(ds.required_names) <= present]
     if candidates:
         return max(candidates, key=lambda d: len(d.required_names)), ""
-    best = max(contract.DATASETS.values(), key=lambda d: len(set(d.required_names) & present))
-    missing = [c for c in best.required_names if c not in present]
-    return None, (f"the columns do not match any dataset in the data contract; closest is "
-                  f"'{best.name}', which also needs: {', '.join(missing)}")
+    return None, unrecognised_message(columns)
 
 
 def used_params(sql: str, params: dict) -> dict:
@@ -283,9 +327,9 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
     another file's figure can stand), where in an analyst's extract it is an error."""
     report = FileReport(path=path, rows_read=raw.rows, notes=list(raw.notes))
     if dataset is None:
-        dataset, why = detect_dataset(raw.columns)
+        dataset, _ = detect_dataset(raw.columns)
         if dataset is None:
-            report.fatal = why + f" (found: {', '.join(raw.original_columns[:12])})"
+            report.fatal = unrecognised_message(raw.columns, raw.original_columns)
             return Validated(report, None, {})
     report.dataset = dataset.name
     known = {c.name for c in dataset.columns}
@@ -516,7 +560,7 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
         problems = cur.execute(f"SELECT _line, col, value, reason FROM {errors} ORDER BY _line, col").fetchall()
         bad_rows = cur.execute(f"SELECT count(DISTINCT _line) FROM {errors}").fetchall()[0][0]
     except duckdb.Error as exc:
-        report.fatal = f"could not be checked: {str(exc).splitlines()[0]}"
+        report.fatal = engine_failure(exc, f"checking it as a '{dataset.name}' file")
         return Validated(report, None, {})
     finally:
         cur.close()
@@ -634,16 +678,77 @@ def drop_checked_tables(con: duckdb.DuckDBPyConnection, raw: RawTable) -> None:
         con.execute(f"DROP TABLE IF EXISTS {raw.table}{suffix}")
 
 
+def engine_failure(exc: Exception, doing: str) -> str:
+    """A plain sentence for an unexpected failure of the query engine (a fault to report, not a data
+    problem the user can fix from the message); the engine's words are shown only with SEND_DEBUG=1."""
+    import os
+    detail = f" (engine message: {str(exc).splitlines()[0]})" if os.environ.get("SEND_DEBUG") else \
+        " (set SEND_DEBUG=1 to see the engine's message)"
+    return (f"could not be checked: the query engine stopped while {doing}; the file may hold a value "
+            f"of a kind the checks do not expect. Please report it with the file{detail}")
+
+
+def not_a_table_message(path: Path) -> str | None:
+    """Why a file the loader picks up (a workbook, a gzipped file) cannot be checked as it is, when
+    no adapter recognised it; None for the CSV and Parquet files the reader takes."""
+    name = path.name.lower()
+    if name.endswith((".xlsx", ".xlsm")):
+        sheets: list[str] = []
+        first_row: list[str] = []
+        try:
+            import openpyxl
+            wb = openpyxl.load_workbook(path, read_only=True)
+            try:
+                sheets = [ws.title for ws in wb.worksheets[:12]]
+                for ws in wb.worksheets[:1]:
+                    for row in ws.iter_rows(min_row=1, max_row=20, values_only=True):
+                        cells = [str(c) for c in row if c not in (None, "")]
+                        if len(cells) >= 2:
+                            first_row = cells
+                            break
+            finally:
+                wb.close()
+        except Exception:  # not a readable workbook: say so below
+            pass
+        if not sheets:
+            return ("an Excel workbook that cannot be opened (damaged or password-protected); save the sheet "
+                    "as CSV (UTF-8)")
+        return (f"an Excel workbook that is not a publication the loader recognises (sheets: {', '.join(sheets)}"
+                + (f"; first columns: {', '.join(first_row[:12])}" if first_row else "")
+                + "). Workbooks are read only when they are a known publication; save a contract-shaped sheet as "
+                  "CSV (UTF-8). The loader recognises: " + "; ".join(KNOWN_PUBLICATIONS))
+    if name.endswith(".gz"):
+        from .adapters.header import read_header
+        header = read_header(path)
+        if not header:
+            return "a gzipped file that is not a readable CSV (damaged, or not text inside)"
+        from .readers import normalise_name
+        return ("a gzipped CSV: " + unrecognised_message([normalise_name(h) for h in header], header)
+                + ". A contract-shaped file must be unzipped first (gzipped files are read only when they are a "
+                  "known publication)")
+    return None
+
+
+def is_adapted_output(display: str) -> bool:
+    """Files written by an adapter from a published file are shown as '<file> [<format> -> <dataset>]'."""
+    return display.endswith("]") and " -> " in display
+
+
 def validate_file(path: Path, con: duckdb.DuckDBPyConnection, areas_table: str = "areas_ref",
                   display: str | None = None, table: str = "raw_file",
                   adapted: bool = False) -> tuple[FileReport, RawTable | None, Validated | None]:
     """Read and check one file into `table` (and `<table>_errors`, `<table>_periods`)."""
     display = display or str(path)
+    why = not_a_table_message(Path(path))
+    if why:
+        return FileReport(path=display, fatal=why), None, None
     try:
         raw = read_raw(con, path, table)
     except UnreadableFile as exc:
         return FileReport(path=display, fatal=str(exc)), None, None
     except OSError as exc:
         return FileReport(path=display, fatal=f"cannot open the file: {exc.strerror}"), None, None
+    except duckdb.Error as exc:
+        return FileReport(path=display, fatal=engine_failure(exc, "reading it")), None, None
     v = validate_raw(con, raw, display, areas_table=areas_table, adapted=adapted)
     return v.report, raw, v

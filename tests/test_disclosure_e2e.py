@@ -394,16 +394,24 @@ def crawl(page: Path, candidates: list, *, area_options: list[str], max_runs: in
         outer, inner = find(nested[0]), find(nested[1])
         if outer is not None and inner is not None:
             for label in list(outer.options):
+                if runs >= max_runs:
+                    break
+                ro = raw_value(find(nested[0]), label, candidates)
+                if ro is None:
+                    continue
+                # Choose the outer value first: its own inner options (e.g. a former council's
+                # periods end at its abolition) are only known once it has been drawn.
+                find(nested[0]).set_value(ro)
+                take()
                 inner_options = list(find(nested[1]).options) if find(nested[1]) else []
                 for ilabel in _spread(inner_options, 3):
                     if runs >= max_runs:
                         break
-                    o, i = find(nested[0]), find(nested[1])
-                    ro, ri = raw_value(o, label, candidates), raw_value(i, ilabel, candidates)
-                    if ro is None or ri is None:
+                    i = find(nested[1])
+                    ri = raw_value(i, ilabel, candidates) if i is not None else None
+                    if ri is None:
                         continue
-                    o.set_value(ro)
-                    find(nested[1]).set_value(ri)
+                    i.set_value(ri)
                     take()
     seen_keys = set(nested or ())
     for key in [el.key for el in widgets() if el.type in ("selectbox", "radio")]:

@@ -291,3 +291,49 @@ def test_real_release_beside_an_older_total_only_layout_and_the_2023_mi_file(tmp
     for k, v in release_only.items():
         if held(v):
             assert g.get(k) == v, (k, g.get(k), v)
+
+
+# -- editions from evidence ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, iso", [
+    ("2025-06-01", "2025-06-01"), ("2025-06-01T09:30:00", "2025-06-01"), ("01/06/2025", "2025-06-01"),
+    ("1 June 2025", "2025-06-01"), ("June 1, 2025", "2025-06-01"), ("45809", "2025-06-01"),
+    ("20250601", "2025-06-01"), ("New Data", None), ("31/02/2025", None), ("", None)])
+def test_publisher_dates_in_any_common_form(text, iso):
+    from send_metrics.adapters.common import parse_date
+    assert parse_date(text) == iso
+
+
+@pytest.mark.parametrize("last_update", ["2025-06-01", "01/06/2025", "1 June 2025", "45809"])
+def test_lait_dictionary_last_update_in_any_form_gives_the_edition(tmp_path, last_update):
+    from send_metrics.adapters import adapt
+    folder = tmp_path / "lait"
+    shutil.copytree(FIX / "lait", folder)
+    d = folder / "lait_data_dictionary.csv"
+    d.write_text(d.read_text(encoding="utf-8").replace(",45809,", f",{last_update},"), encoding="utf-8")
+    r = adapt(folder / "bds_long_sample.csv", tmp_path / "w")
+    rows = [b for ds, p in r.outputs if ds == "benchmarks"
+            for b in csv.DictReader(open(p, newline="", encoding="utf-8"))]
+    assert {b["edition"] for b in rows if b["measure_id"] == "timeliness_20wk_ex"} == {"2025-06-01 (LAIT)"}
+
+
+def test_edition_evidence_order(tmp_path):
+    """Guidance beats a dated folder, which beats the modification time; a release's files share it."""
+    from send_metrics.adapters.common import file_edition
+    rel = tmp_path / "ehcp_2024-01-05" / "data"
+    rel.mkdir(parents=True)
+    f = rel / "caseload.csv"
+    f.write_text("x\n")
+    _set_mtime(rel, "2023-03-03")
+    assert file_edition(f)[0] == "2024-01-05" and "folder name" in file_edition(f)[1]
+    g = tmp_path / "ehcp_2024-01-05" / "data-guidance"
+    g.mkdir()
+    (g / "data-guidance.txt").write_text("Education, health and care plans\nReporting year 2026\n\nPublished 26 June "
+                                         "2026\n", encoding="utf-8")
+    assert file_edition(f) == ("2026-06-26", "the release date in the data guidance (data-guidance.txt: "
+                                             "'Published 26 June 2026')")
+    other = tmp_path / "plain" / "sen2_mi.csv"
+    other.parent.mkdir()
+    other.write_text("x\n")
+    _set_mtime(other.parent, "2023-06-22")
+    assert file_edition(other)[0] == "2023-06-22" and "modification time" in file_edition(other)[1]

@@ -162,3 +162,19 @@ def test_size_settings_are_read_and_documented():
         assert config.max_unpacked_bytes() == 3 * 1024 * 1024
     finally:
         del os.environ["SEND_MAX_UNPACKED_MB"]
+
+
+def test_validate_refuses_pipes_and_bombs_without_hanging(tmp_path):
+    data = tmp_path / "data"
+    write(data / "caseload.csv", GOOD)
+    os.mkfifo(data / "pipe.csv")
+    _bomb(data / "autism.csv.gz", 80)
+    r = subprocess.run([sys.executable, "-m", "send_metrics", "validate", str(data)], capture_output=True, text=True,
+                       timeout=120, cwd=ROOT, env={**os.environ, "SEND_MAX_UNPACKED_MB": "64",
+                                                    "SEND_STORE_DIR": str(tmp_path / "store")})
+    assert "pipe.csv: REFUSED - it is a named pipe" in r.stdout, r.stdout + r.stderr
+    assert "autism.csv.gz: REFUSED - it decompresses to more than 64 MB" in r.stdout, r.stdout + r.stderr
+    assert r.returncode == 1
+    r = subprocess.run([sys.executable, "-m", "send_metrics", "validate", str(data / "pipe.csv")], capture_output=True,
+                       text=True, timeout=60, cwd=ROOT, env={**os.environ, "SEND_STORE_DIR": str(tmp_path / "store")})
+    assert "REFUSED" in r.stdout and r.returncode == 1, r.stdout + r.stderr

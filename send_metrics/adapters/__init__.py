@@ -12,7 +12,9 @@ file name. Formats handled (see docs/real-data.md):
   (snake case) and older CamelCase files, old `Total_all` caseload files  -> `sen2.py`;
 * DfE "Special educational needs in England" (three generations)  -> `census.py`;
 * DfE LAIT long data (+ its data dictionary) and the DfE statistical neighbours list -> `lait.py`;
-* NHS autism waiting times, MHSDS and Community Health Services waiting lists -> `nhs.py`.
+* NHS autism waiting times, MHSDS and Community Health Services waiting lists -> `nhs.py`;
+* derived long tables of published figures (`source, measure, ..., value`): recognised, never
+  loaded (their figures come from the publications they cite) -> `derived.py`.
 """
 from __future__ import annotations
 
@@ -66,7 +68,7 @@ def adapt(path: Path, workdir: Path) -> AdaptResult | None:
                 "documentation that comes with a DfE release (variable descriptions), not a table; not loaded"])
     if _contract_shaped(header):
         return None
-    from . import census, lait, nhs, sen2
+    from . import census, derived, lait, nhs, sen2
     keys = {key(h) for h in header}
     kind = sen2.classify_keys(keys, header[0])
     if kind:
@@ -74,7 +76,7 @@ def adapt(path: Path, workdir: Path) -> AdaptResult | None:
     generation = census.classify(keys)
     if generation:
         return census.adapt_census(path, workdir, generation)
-    for recogniser in (lait.adapt_text, nhs.adapt_text):
+    for recogniser in (lait.adapt_text, nhs.adapt_text, derived.adapt_text):
         result = recogniser(path, workdir, header, keys)
         if result is not None:
             return result

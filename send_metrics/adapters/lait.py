@@ -21,6 +21,8 @@ from .common import (ENGLAND, areas, file_edition, fmt_number, parse_date, key, 
 
 SOURCE = "DfE Local Authority Interactive Tool (LAIT)"
 LAIT_KEYS = {"shortdesc", "years", "laandregions", "values", "lanumber"}
+# A filtered copy of the long data may shorten two names ("LA and Regions" -> area, "Values" -> value).
+LAIT_ALIASES = {"area": "laandregions", "value": "values"}
 DICTIONARY_KEYS = {"measureshort", "measure", "polarity"}
 
 # LAIT indicator -> (catalogue measure, time identifier of its Years, catalogue multiplier check)
@@ -218,11 +220,17 @@ def adapt_text(path: Path, workdir: Path, header: list[str], keys: set[str]):
     if DICTIONARY_KEYS <= keys:
         return AdaptResult("DfE LAIT data dictionary", [], [
             "used with the LAIT long data in the same folder (polarity, units, last update); not loaded itself"])
-    if LAIT_KEYS <= keys:
+    aliased = {c for c in LAIT_ALIASES if c in keys and LAIT_ALIASES[c] not in keys}
+    if LAIT_KEYS <= keys | {LAIT_ALIASES[c] for c in aliased}:
         t = read_table(path)
-        df = t.df.rename(columns={"values": "values"})
+        df = t.df.rename(columns={c: LAIT_ALIASES[c] for c in aliased})
         df = df[df["shortdesc"].isin(list(MEASURES))][["shortdesc", "years", "laandregions", "values", "lanumber"]]
-        return adapt_lait_frame(df, path, workdir)
+        result = adapt_lait_frame(df, path, workdir)
+        if aliased:
+            result.notes.insert(0, "a filtered copy of the LAIT long data (columns " + ", ".join(
+                f"'{c}' read as '{'LA and Regions' if LAIT_ALIASES[c] == 'laandregions' else 'Values'}'"
+                for c in sorted(aliased)) + ")")
+        return result
     if _looks_like_neighbours(header):
         return adapt_statistical_neighbours(path, workdir, header)
     return None

@@ -8,7 +8,12 @@ Recognised by their columns (never by file name):
 * the management-information file of the 2023 release (`sen2_mi.csv`, snake case:
   `no_exc_20week_rate`, `tot_no_exc_ehc`, ...) and the CamelCase files of 2022 and earlier
   (`NoExc20weekRate`, `TotNoExcEHC`, ...): the same names once case and underscores are ignored;
-* old caseload files (`Total_all, Total_ehc, Total_st` by age or establishment, January 2010-2022).
+* old caseload files (`Total_all, Total_ehc, Total_st` by age or establishment, January 2010-2022;
+  the 2023 and 2024 releases' `num_caseload` by `ehcp_or_statement`) and old new-plans files
+  (`Total_new_all, Total_new_ehc, Total_new_st`, calendar 2009-2021; 2023-2024: `num_new_plans`):
+  their Total rows give the caseload total and `ehcp_assessments.new_plans`;
+* the other files of older releases (work-based and residential placements, designated medical
+  officers, characteristics): recognised and not loaded, with the reason.
 
 Several files of one release feed one contract dataset (`ehcp_assessments` has one row per area
 and year with columns from the timeliness, new-plans, requests and annual-review files). Each
@@ -40,7 +45,7 @@ GEO_KEYS = {"timeperiod", "timeidentifier", "geographiclevel", "countrycode", "c
 MI_KEYS = {"noexc20weekrate", "totnoexcehc", "noexc20weekehc", "newallehc", "inreqehc", "incexc20weekrate",
            "totincexcehc", "incexc20weekehc", "assrefusedehc"}
 
-OTHER_FILES = {  # recognised parts of the release that have no contract dataset
+OTHER_FILES = {  # recognised parts of the release that have no contract dataset (column key prefixes)
     "totalceased": "ceased EHC plans",
     "personalbudget": "personal budgets",
     "res3851": "residential settings",
@@ -48,11 +53,31 @@ OTHER_FILES = {  # recognised parts of the release that have no contract dataset
     "openwbp": "work-based placements",
     "desmedoff": "designated medical / clinical officers",
     "phasetransfer": "phase transfers",
+    # 2022 and earlier (sen2_wbp_residential_dmo.csv: MApprenEHC, WorkbasedEHC, Mres38week05EHC, DMO, ...)
+    "workbasedehc": "work-based placements",
+    "mapprenehc": "work-based placements",
+    "mres38week": "residential placements",
+    "mres52week": "residential placements",
+    "totmres": "residential placements",
+    "dmodcofunction": "designated medical / clinical officers",
+    # 2023 and 2024 (sen2_wbp.csv: enrolment_type, enrolments; sen2_residential_statements.csv:
+    # age, ehcp_or_statement, weeks, num_children_yp; sen2_dmo_dco.csv: dmo, dco, dmodcofunction)
+    "enrolmenttype": "work-based placements",
+    "numchildrenyp": "residential placements",
 }
 
 CASELOAD, NEEDS, NEEDS_NEW, TIMELINESS, NEWPLANS, REQUESTS, ASSESSMENTS, REVIEWS, MI, OLD_CASELOAD, OTHER = (
     "caseload", "needs_caseload", "needs_new_plans", "timeliness", "new_plans", "requests", "assessments",
     "annual_reviews", "management_information", "old_caseload", "other")
+OLD_NEWPLANS = "old_new_plans"
+
+# Total columns of the older caseload / new-plans files, preferred first, and the 2023-2024 long
+# files' counts (whose `ehcp_or_statement` Total rows are used; statements had ended by then).
+# Caseload: statements and EHC plans combined (the DfE headline series), else EHC plans. New plans:
+# new EHC plans (the contract's new_plans, the same figure as NewallEHC in the MI file and
+# new_ehc_plans in later releases), else the combined count; new statements are not EHC plans.
+OLD_CASELOAD_TOTALS = ("totalall", "totalehc", "numcaseload")
+OLD_NEWPLANS_TOTALS = ("totalnewehc", "totalnewall", "numnewplans")
 
 CASELOAD_GROUP = (CASELOAD, NEEDS)
 ASSESSMENT_GROUP = (TIMELINESS, NEWPLANS, REQUESTS, REVIEWS, ASSESSMENTS)
@@ -67,8 +92,10 @@ def classify_keys(keys: set[str], first_cell: str = "") -> str | None:
         return None
     if keys & MI_KEYS:
         return MI
-    if "totalall" in keys or "totalehc" in keys:
+    if keys & set(OLD_CASELOAD_TOTALS):
         return OLD_CASELOAD
+    if keys & set(OLD_NEWPLANS_TOTALS):
+        return OLD_NEWPLANS
     if not ees:
         return None
     if "numberasd" in keys:
@@ -615,14 +642,33 @@ def adapt_assessment_group(members: dict[str, Rows], workdir: Path, edition: str
 
 # -- old caseload generation -----------------------------------------------------------------
 
-def adapt_old_caseload(rows: Rows, workdir: Path, source_name: str):
-    """Total_all / Total_ehc files (January 2010-2022): totals only."""
-    nb = not_broken_down()
+def _old_total_rows(rows: Rows) -> pd.DataFrame:
+    """The Total rows of an older caseload / new-plans file: every filter Total, and in the 2023-2024
+    long files also `ehcp_or_statement` Total (statements and EHC plans together)."""
     df = rows.df[rows.df["_total"]]
+    if "ehcporstatement" in df:
+        df = df[df["ehcporstatement"].map(_is_total)]
+    return df
+
+
+OLD_TOTAL_NOTES = {
+    "totalall": "Total_all (statements and EHC plans combined, the DfE headline series)",
+    "totalehc": "Total_ehc (EHC plans)",
+    "numcaseload": "num_caseload where ehcp_or_statement is Total (statements and EHC plans combined)",
+    "totalnewall": "Total_new_all (new statements and EHC plans combined)",
+    "totalnewehc": "Total_new_ehc (new EHC plans; new statements, Total_new_st, are not EHC plans)",
+    "numnewplans": "num_new_plans where ehcp_or_statement is Total (statements and EHC plans combined)",
+}
+
+
+def adapt_old_caseload(rows: Rows, workdir: Path, source_name: str):
+    """Total_all / Total_ehc files (January 2010-2022) and num_caseload files (2023-2024): totals only."""
+    nb = not_broken_down()
+    df = _old_total_rows(rows)
     notes = []
-    total_col = "totalall" if "totalall" in df else "totalehc"
-    notes.append(f"{'Total_all (statements and EHC plans combined, the DfE headline series)' if total_col == 'totalall' else 'Total_ehc'} "
-                 "-> EHC plan caseload; only the Total rows are used")
+    total_col = next(c for c in OLD_CASELOAD_TOTALS if c in df)
+    notes.append(f"{OLD_TOTAL_NOTES[total_col]} -> EHC plan caseload; only the Total rows are used (the breakdown "
+                 "by age or establishment type has no contract dimension)")
     out_rows, bench = [], []
     for r in records(df, ["_area", "_year", "_level", "_name", "_edition", total_col]):
         total = clean(r[total_col])
@@ -642,8 +688,68 @@ def adapt_old_caseload(rows: Rows, workdir: Path, source_name: str):
         out_rows += combined_rows(out_rows, ["primary_need", "age_band", "setting_type"], ["ehc_plans"])
         cols = AREA_COLS + ["primary_need", "age_band", "setting_type", "ehc_plans", "edition"]
         outputs.append(("ehcp_caseload", _rows_to_csv(workdir, "ehcp_caseload", cols, out_rows)))
+        if any(r["area_code"] == COMBINED_CODE for r in out_rows):
+            outputs += combined_area_outputs(workdir, rows.edition, "ehcp_caseload")
     if bench:
         outputs.append(("benchmarks", _rows_to_csv(workdir, "benchmarks_caseload", BENCH_COLS, bench)))
+    return outputs, notes
+
+
+def _mi_new_plans(path: Path, edition: str) -> tuple[set[tuple[int, str]], str]:
+    """(year, area) pairs whose new plans an MI file of the same folder and edition gives, and its name."""
+    for kind, p in _siblings(path, (MI,)):
+        if light_info(p, kind)[1] != edition:
+            continue
+        mi = load_rows(p, MI)
+        df = mi.df[mi.df["_total"]]
+        if "newallehc" not in df:
+            continue
+        given = df[df["newallehc"] != ""]
+        return {(int(y), a) for y, a in zip(given["_year"], given["_area"])}, p.name
+    return set(), ""
+
+
+def adapt_old_new_plans(rows: Rows, workdir: Path, source_name: str):
+    """Total_new_all / Total_new_ehc files (calendar 2009-2021) and num_new_plans files (2023-2024):
+    the Total rows give ehcp_assessments.new_plans; years and areas an MI file of the same release
+    already gives (NewallEHC, the same figure) are left to it, so no figure is loaded twice."""
+    df = _old_total_rows(rows)
+    total_col = next(c for c in OLD_NEWPLANS_TOTALS if c in df)
+    notes = [f"{OLD_TOTAL_NOTES[total_col]} -> ehcp_assessments new_plans (calendar year); only the Total rows are "
+             "used (the breakdown by age or establishment type has no contract dimension); the other "
+             "ehcp_assessments columns are not in this file and are written as 'x' (not available)"]
+    mi_pairs, mi_name = _mi_new_plans(rows.table.path, rows.edition)
+    out_rows, left, before = [], 0, 0
+    for r in records(df, ["_area", "_year", "_level", "_name", "_edition", total_col]):
+        year = int(r["_year"])
+        if (year, r["_area"]) in mi_pairs:
+            left += 1
+            continue
+        if total_col == "totalnewehc" and clean(r[total_col]) == "z":
+            before += 1  # before September 2014 new plans were statements: no EHC plan figure exists
+            continue
+        row = {"time_period": str(year), "time_identifier": "Calendar year", "area_code": r["_area"],
+               "area_level": r["_level"], "area_name": r["_name"], "edition": r["_edition"]}
+        for c in ASSESS_INDICATORS:
+            row[c] = "x" if c in REQUIRED_INDICATORS else ""
+        row["new_plans"] = clean(r[total_col])
+        out_rows.append(row)
+    if left:
+        notes.append(f"{plural(left, 'area-year')} left to {mi_name} in the same folder, which gives the same "
+                     "figure (NewallEHC / new_all_ehc) with the other assessment columns")
+    if before:
+        notes.append(f"{plural(before, 'area-year')} before EHC plans existed (Total_new_ehc 'z': new statements "
+                     "only, which are not EHC plans) are not loaded")
+    outputs = []
+    if out_rows:
+        out_rows += combined_rows(out_rows, [], ASSESS_INDICATORS)
+        cols = AREA_COLS + ASSESS_INDICATORS + ["edition"]
+        outputs.append(("ehcp_assessments", _rows_to_csv(workdir, "ehcp_assessments_new_plans", cols, out_rows)))
+        if any(r["area_code"] == COMBINED_CODE for r in out_rows):
+            outputs += combined_area_outputs(workdir, rows.edition, "ehcp_assessments")
+    else:
+        notes.insert(0, "not loaded: " + (f"every area and year with new EHC plans is loaded from {mi_name}" if left
+                                       else "no area and year has a figure of new EHC plans"))
     return outputs, notes
 
 
@@ -718,8 +824,16 @@ def adapt_sen2(path: Path, workdir: Path, kind: str):
                                      "contract has no tribunal dataset; not loaded"])
     if kind == OTHER:
         keys = set(map(key, read_header(path)))
-        what = next((w for k, w in OTHER_FILES.items() if any(c.startswith(k) for c in keys)), "other figures")
+        whats = list(dict.fromkeys(w for k, w in OTHER_FILES.items() if any(c.startswith(k) for c in keys)))
+        what = ", ".join(whats) or "other figures"
         return AdaptResult(fmt, [], [f"recognised ({what}); the contract has no dataset for it, so it is not loaded"])
+    if kind in (OLD_CASELOAD, OLD_NEWPLANS):
+        # The age and establishment-type files of one release give the same Total rows: one is used.
+        leads, _members, gnotes, _edition = _group(path, kind, (kind,))
+        if not leads:
+            return AdaptResult(fmt, [], gnotes + [
+                "its Total rows are the same figures as that file's (only the breakdown, by age or by "
+                "establishment type, differs, and the contract has no dimension for it); not loaded"])
     if kind in CASELOAD_GROUP or kind in ASSESSMENT_GROUP:
         group = CASELOAD_GROUP if kind in CASELOAD_GROUP else ASSESSMENT_GROUP
         leads, members, gnotes, edition = _group(path, kind, group)
@@ -763,5 +877,8 @@ def adapt_sen2(path: Path, workdir: Path, kind: str):
         return AdaptResult(fmt, outputs, notes + more)
     if kind == OLD_CASELOAD:
         outputs, more = adapt_old_caseload(me, workdir, name)
+        return AdaptResult(fmt, outputs, notes + more)
+    if kind == OLD_NEWPLANS:
+        outputs, more = adapt_old_new_plans(me, workdir, name)
         return AdaptResult(fmt, outputs, notes + more)
     return None
