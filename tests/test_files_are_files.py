@@ -178,3 +178,18 @@ def test_validate_refuses_pipes_and_bombs_without_hanging(tmp_path):
     r = subprocess.run([sys.executable, "-m", "send_metrics", "validate", str(data / "pipe.csv")], capture_output=True,
                        text=True, timeout=60, cwd=ROOT, env={**os.environ, "SEND_STORE_DIR": str(tmp_path / "store")})
     assert "REFUSED" in r.stdout and r.returncode == 1, r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("cell", ["1_000", "1_2", "_5"])
+def test_digit_group_underscores_are_not_numbers(tmp_path, monkeypatch, cell):
+    """Issue 18, lesser point: DuckDB's cast read '1_000' as 1000; the contract's grammar has no '_'."""
+    from send_metrics.config import load_config
+    from send_metrics.store import load
+    data = tmp_path / "data"
+    write(data / "caseload.csv", GOOD + f"2024,January,LOC-EDEN,locality,ASD,5to10,mainstream,{cell}\n")
+    monkeypatch.setenv("SEND_STORE_DIR", str(tmp_path / "store"))
+    result = load(load_config(data))
+    rows = _rows(tmp_path / "store")
+    assert ("LOC-MILLOM", 12) in rows and not [r for r in rows if r[0] == "LOC-EDEN"], rows
+    report = next(r for r in result.reports if r.path == "caseload.csv")
+    assert any("not a number" in p.reason and p.value == cell for p in report.problems), report.problems
