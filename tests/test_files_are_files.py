@@ -193,3 +193,25 @@ def test_digit_group_underscores_are_not_numbers(tmp_path, monkeypatch, cell):
     assert ("LOC-MILLOM", 12) in rows and not [r for r in rows if r[0] == "LOC-EDEN"], rows
     report = next(r for r in result.reports if r.path == "caseload.csv")
     assert any("not a number" in p.reason and p.value == cell for p in report.problems), report.problems
+
+
+def test_a_file_mixing_utf8_and_windows_1252_is_refused_with_the_lines(tmp_path, monkeypatch):
+    """Issue 18, lesser point: a partly UTF-8 file was read as Windows-1252 and garbled silently."""
+    from send_metrics.config import load_config
+    from send_metrics.store import load
+    data = tmp_path / "data"
+    head = HEADER.rstrip("\n") + ",note\n"
+    body = ("2024,January,LOC-MILLOM,locality,ASD,5to10,mainstream,12,Café\n".encode("utf-8")
+            + "2024,January,LOC-EDEN,locality,ASD,5to10,mainstream,9,Café\n".encode("cp1252"))
+    (data).mkdir()
+    (data / "mixed.csv").write_bytes(head.encode() + body)
+    (data / "cp1252.csv").write_bytes((head + "2024,January,LOC-CARLISLE,locality,ASD,5to10,mainstream,30,Café\n")
+                                      .encode("cp1252"))
+    monkeypatch.setenv("SEND_STORE_DIR", str(tmp_path / "store"))
+    result = load(load_config(data))
+    reports = {r.path: r for r in result.reports}
+    text = " ".join(reports["mixed.csv"].lines())
+    assert "mixes text encodings: line 2 is UTF-8 but line 3 is not" in text, text
+    assert reports["cp1252.csv"].ok, reports["cp1252.csv"].lines()
+    rows = _rows(tmp_path / "store")
+    assert ("LOC-CARLISLE", 30) in rows and not [r for r in rows if r[0] in ("LOC-MILLOM", "LOC-EDEN")], rows
