@@ -261,3 +261,78 @@ def test_no_markup_from_data_on_any_page(page, hostile_app):
         assert not page_errors(at), page_errors(at)
         bad += _markup_from_data(at)
     assert not bad, sorted(set(bad))[:20]
+
+
+# -- a real browser: no request to, link to or image from the hostile host -------------------------
+@pytest.fixture(scope="module")
+def hostile_server(hostile_store):
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path as _P
+    if not _P("/usr/bin/chromium").exists():
+        pytest.skip("/usr/bin/chromium is absent")
+    pytest.importorskip("playwright.sync_api")
+    from test_hostile import _free_port
+    port = _free_port()
+    env = {**os.environ, "SEND_DATA_DIR": str(hostile_store.data_dir), "SEND_STORE_DIR": str(hostile_store.store_dir),
+           "SEND_AUTH": "off"}
+    log = open(hostile_store.store_dir.parent / "server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless",
+                             "true", "--server.address", "127.0.0.1", "--server.port", str(port),
+                             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not start")
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.mark.browser
+def test_no_page_fetches_links_or_runs_anything_from_data_in_a_real_browser(hostile_server):
+    from urllib.parse import urlencode
+
+    from playwright.sync_api import sync_playwright
+
+    from test_disclosure_e2e import existing_pages
+    from test_hostile import _wait_idle
+    requests, dialogs, found = [], [], []
+    codes = list(HOSTILE)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-dev-shm-usage"])
+        try:
+            page = browser.new_page()
+            page.on("request", lambda r: requests.append(r.url) if EVIL in r.url else None)
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            for url_path, _file in existing_pages():
+                if re.search(r'url_path="' + url_path + r'"\s*,\s*default\s*=\s*True', (ROOT / "app.py").read_text()):
+                    url_path = ""
+                for code in codes[:4]:
+                    page.goto(f"{hostile_server}/{url_path}?" + urlencode([("area", code), ("locality", code),
+                                                                             *(("areas", c) for c in codes)]))
+                    _wait_idle(page)
+                    page.wait_for_timeout(300)
+                    assert page.locator("[data-testid='stException']").count() == 0, url_path
+                    found += page.eval_on_selector_all(
+                        f"a[href*='{EVIL}'], img[src*='{EVIL}'], [style*='color:red'], script:not([src])"
+                        f"[data-x], span[style*='color: red']", "els => els.map(e => e.outerHTML.slice(0, 200))")
+        finally:
+            browser.close()
+    assert not requests, requests[:10]
+    assert not dialogs, dialogs
+    assert not found, found[:10]
