@@ -15,6 +15,7 @@ PAGES = [
     st.Page("pages/trends.py", title="Trends", url_path="trends"),
     st.Page("pages/equity.py", title="Equity: North vs South", url_path="equity"),
     st.Page("pages/waiting.py", title="Waiting times", url_path="waiting"),
+    st.Page("pages/pathway.py", title="Assessment pathway", url_path="pathway"),
     st.Page("pages/benchmarks.py", title="Benchmarks", url_path="benchmarks"),
     st.Page("pages/needs.py", title="Needs and demand", url_path="needs"),
     st.Page("pages/explorer.py", title="Data explorer", url_path="explorer"),

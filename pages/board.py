@@ -52,8 +52,11 @@ def render() -> None:
         m = t.measure
         with cols[i % 3].container(border=True):
             st.markdown(f"**{ui.escape(m.title)}** · {t.period_label}")
-            if t.suppressed or pd.isna(t.value):
-                st.markdown("**Suppressed** (small numbers) or not available")
+            if t.suppressed:
+                st.markdown("**Suppressed** (small numbers)")
+            elif pd.isna(t.value):
+                st.markdown("Not loaded: needs population (ONS mid-year estimates)" if m.denominator_dataset
+                            == "population" else "Not loaded: no file gives this figure")
             else:
                 interval = ""
                 if pd.notna(t.lower_95):

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import ui
+from dashboard import nhs_compare, ui
 from send_metrics import charts, contract, equity, stats
 from send_metrics.catalogue import load_catalogue, measures_by_id
 
@@ -499,9 +499,12 @@ def render() -> None:
             "health footprints and the seven localities, with the gap, the ratio and whether the "
             "difference is more than chance.")
     coverage_notes()
+    nhs_shown = nhs_compare.render_section("North vs South from NHS England figures (provider and sub-ICB)")
     years, months = _periods(ui.database().load_id)
     if not years:
-        st.info("No figures are loaded for North or South Cumbria. Load locality-level extracts.")
+        st.info("No footprint figures (North or South Cumbria built from localities) are loaded: "
+                + ("the NHS comparison above uses the providers' and sub-ICBs' own published figures. " if nhs_shown
+                   else "") + "Load locality-level extracts for the footprint and locality views.")
         return
     year = ui.select_period(years, label="Year (monthly measures use their latest month in the year)")
     st.header("North and South Cumbria, every measure")

@@ -81,7 +81,7 @@ def code_labels(column: str) -> dict[str, str]:
         return {k: v[2] for k, v in contract.OUTCOMES.items()}
     if column == "wait_band":
         return {k: (f"{lo:g} to {hi:g} weeks" if hi is not None else f"{lo:g} weeks or more")
-                for k, (lo, hi) in contract.WAIT_BANDS.items()}
+                for k, (lo, hi) in contract.WAIT_BANDS.items()} | {contract.UNBANDED: contract.wait_band_label(contract.UNBANDED)}
     labels = dict(lists.get(column, {}))
     if column == "primary_need":
         labels["NONE"] = "No SEN"

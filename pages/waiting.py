@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import ui
+from dashboard import nhs_compare, ui
 from send_metrics import charts, contract, equity
 from send_metrics.catalogue import measures_by_id
 from send_metrics.spc import spc, spc_summary
@@ -24,6 +24,16 @@ OVER13 = ["13to18wk", "18to52wk", "52plus"]
 NO_REBASE = "none"
 
 
+def _band_label(code: str) -> str:
+    """A band's label: the grouped demo bands by name, any publisher's band from its bounds."""
+    if code in BANDS:
+        return BANDS[code]
+    try:
+        return contract.wait_band_label(code).capitalize()
+    except ValueError:
+        return code
+
+
 def _url_select(label: str, options: list, key: str, default, format_func=str, horizontal: bool = False):
     """A selector kept in the URL (?key=value); an unknown URL value falls back to the default."""
     if key not in st.session_state or st.session_state[key] not in options:
@@ -36,7 +46,8 @@ def _url_select(label: str, options: list, key: str, default, format_func=str, h
 
 def _area_options(codes) -> list[str]:
     codes = set(codes)
-    first = [*ui.FOOTPRINTS, *ui.LOCALITIES, "E06000063", "E06000064", "E10000006", "E07000029", "E38000215"]
+    first = [*ui.FOOTPRINTS, *ui.LOCALITIES, "E06000063", "E06000064", "E10000006", "E07000029", "E38000215",
+             "E38000228", "RNN", "RTX", "E92000001"]
     return [c for c in first if c in codes]
 
 
@@ -145,7 +156,7 @@ def _bands_view(load_id: str, service: str, area: str, month: str, label: str) -
                   "month. Choose a larger area such as a health footprint.")
         return view
     shares["Status"] = shares["ehcp_status"].map(STATUS)
-    shares["Band"] = shares["wait_band"].map(lambda b: BANDS.get(b, b))
+    shares["Band"] = shares["wait_band"].map(_band_label)
     order = {b: i for i, b in enumerate([*BANDS.values(), "Suppressed (small numbers)"])}
     s_order = {s: i for i, s in enumerate(STATUS.values())}
     shares = shares.sort_values(by=["Band", "Status"],
@@ -183,7 +194,7 @@ def _bands_view(load_id: str, service: str, area: str, month: str, label: str) -
                      "protect small numbers; it never shows a single hidden count.")
     table = cells[cells["wait_band"] != "OVER13"].assign(
         Status=lambda d: d["ehcp_status"].map(STATUS),
-        Band=lambda d: d["wait_band"].map(lambda b: BANDS.get(b, "All bands")),
+        Band=lambda d: d["wait_band"].map(lambda b: "All bands" if b == "ALL" else _band_label(b)),
         Note=lambda d: d["suppression_reason"].fillna("")).rename(columns={"waiting": "Children waiting"})
     table = table.merge(shares[["ehcp_status", "wait_band", "share"]], on=["ehcp_status", "wait_band"], how="left")
     table["% of status"] = table["share"].round(1)
@@ -263,9 +274,14 @@ def render() -> None:
             "area: whether change is real (SPC), and how long children with and without an EHC plan wait.")
     by_id = measures_by_id()
     meta = _lists(ui.database().load_id)
+    shown = nhs_compare.render_section()
     if not meta:
-        st.info("No waiting-list extract is loaded. Load a provider waiting-list file on the Upload page.")
+        if not shown:
+            st.info("No waiting-list extract is loaded. Load a provider waiting-list file on the Upload page.")
         return
+    if shown:
+        st.divider()
+        st.header("One service and area over time")
     services = list(meta["services"])
     c1, c2 = st.columns(2)
     with c1:

@@ -80,7 +80,7 @@ def generate(out: Path, councils: int | None = None, persons: int = 5_000_000, m
         sizes[path.name] = con.execute(f"SELECT count(*) FROM ({sql})").fetchall()[0][0]
 
     params = {"needs": NEEDS, "phases": list(contract.PHASES)[:4], "years": years,
-              "services": [s for s in contract.SERVICES if s != "PHYSIO"], "bands": list(contract.WAIT_BANDS),
+              "services": ["SLT", "OT", "AUTISM", "ADHD", "CAMHS", "PAEDS"], "bands": list(contract.WAIT_BAND_SETS["standard"]),
               "ages": list(contract.AGE_BANDS), "settings": list(contract.SETTING_TYPES)}
     for k, v in params.items():
         con.execute(f"CREATE TABLE p_{k} AS SELECT unnest(${k}) AS v", {k: v})

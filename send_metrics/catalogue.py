@@ -51,6 +51,10 @@ class Measure:
     gap_of: tuple[str, ...] = ()
     target: float | None = None
     footprint: str = ""
+    # Share waiting `wait_over_weeks` or more (waiting_list): the numerator is the bands wholly at or
+    # above that edge (added to numerator_filter from contract.WAIT_BANDS), and the value is not
+    # available for an area and month whose source has a band straddling the edge (no estimate).
+    wait_over_weeks: float | None = None
 
     @property
     def has_denominator(self) -> bool:
@@ -105,6 +109,8 @@ def _check(m: Measure) -> None:
             problems.append(f"{attr} {getattr(m, attr)!r} not one of {sorted(allowed)}")
     if m.kind in ("proportion", "rate", "mean") and not m.denominator:
         problems.append("a ratio needs a denominator")
+    if m.wait_over_weeks is not None and m.dataset != "waiting_list":
+        problems.append("wait_over_weeks is only for waiting_list measures")
     if problems:
         raise ValueError(f"catalogue measure {m.id}: " + "; ".join(problems))
 
@@ -120,6 +126,10 @@ def load_catalogue(path: Path = CATALOGUE_PATH) -> tuple[Measure, ...]:
     for e in entries:
         e = dict(e)
         e["gap_of"] = tuple(e.get("gap_of", ()))
+        if e.get("wait_over_weeks") is not None:
+            codes = ", ".join(f"'{c}'" for c in contract.wait_bands_from(float(e["wait_over_weeks"])))
+            base = e.get("numerator_filter", "")
+            e["numerator_filter"] = (f"({base}) AND " if base else "") + f"wait_band IN ({codes})"
         m = Measure(**e)
         _check(m)
         measures.append(m)

@@ -88,6 +88,14 @@ SERVICES: dict[str, str] = {
     "CAMHS": "Child and adolescent mental health services",
     "PAEDS": "Community paediatrics",
     "PHYSIO": "Physiotherapy",
+    # Children and young people's services of the NHS England Community Health Services waiting
+    # lists (CHS SitRep) that a SEND dashboard follows, besides the ones above.
+    "AUDIOLOGY": "Audiology (children)",
+    "DIETETICS": "Dietetics (children)",
+    "ORTHOTICS": "Orthotics (children)",
+    "WHEELCHAIR": "Wheelchair, orthotics, prosthetics and equipment (children)",
+    "CYP_NURSING": "Children's community nursing (planned care and rapid response)",
+    "CYP_LTC": "Children's nursing and therapy for long-term conditions",
 }
 
 EHCP_STATUSES: dict[str, str] = {
@@ -96,16 +104,68 @@ EHCP_STATUSES: dict[str, str] = {
     "all": "All children (EHCP status not recorded)",
 }
 
-WAIT_BANDS: dict[str, tuple[float, float | None]] = {
-    # band code: (lower weeks inclusive, upper weeks exclusive); None = open-ended
-    "0to4wk": (0, 4),
-    "4to8wk": (4, 8),
-    "8to13wk": (8, 13),
-    "13to18wk": (13, 18),
-    "18to26wk": (18, 26),
-    "26to52wk": (26, 52),
-    "52plus": (52, None),
+# Wait bands. Every publisher bands waits its own way, so the contract does not impose one set:
+# a wait band CODE ENCODES ITS BOUNDS, in weeks waited so far:
+#   "<lower>to<upper>wk"  lower (inclusive) to upper (exclusive), e.g. "18to52wk";
+#   "<lower>plus"         lower or more, open-ended, e.g. "52plus";
+#   "unbanded"            on the list, but the wait was not recorded by weeks (NHS CHS: "some
+#                         providers were still collecting data by weeks waiting"): counted in the
+#                         list size, never in a share or a median.
+# `wait_band_bounds(code)` reads the bounds from any code of that form. The codes a file may use
+# are the ones of the band sets below (one set per source); a source whose bands are not here adds
+# its set (one line). Within one area, month, service and EHCP status, a file's bands must not
+# overlap (checked on load), so every set is a partition of the weeks waited, however coarse.
+WAIT_BAND_SETS: dict[str, tuple[str, ...]] = {
+    "standard": ("0to4wk", "4to8wk", "8to13wk", "13to18wk", "18to26wk", "26to52wk", "52plus"),
+    # NHS England Community Health Services waiting lists (Tables 4a-4g): 0-1 weeks (0-7 days),
+    # >1-2 (8-14 days), >2-4 (15-28), >4-12 (29-84), >12-18 (85-126), >18-52 (127-364), over 52.
+    "nhs_chs": ("0to1wk", "1to2wk", "2to4wk", "4to12wk", "12to18wk", "18to52wk", "52plus", "unbanded"),
+    # NHS England autism waiting time statistics: open referrals, of which open 13 weeks or more.
+    "nhs_autism": ("0to13wk", "13plus"),
 }
+
+UNBANDED = "unbanded"
+
+
+def wait_band_bounds(code: str) -> tuple[float | None, float | None]:
+    """(lower weeks inclusive, upper weeks exclusive or None when open-ended) from a band code;
+    (None, None) for "unbanded". ValueError when the code does not follow the grammar."""
+    import re
+    c = str(code).strip()
+    if c == UNBANDED:
+        return None, None
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)to(\d+(?:\.\d+)?)wk", c)
+    if m and float(m.group(1)) < float(m.group(2)):
+        return float(m.group(1)), float(m.group(2))
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)plus", c)
+    if m:
+        return float(m.group(1)), None
+    raise ValueError(f"not a wait band code: {code!r} (use '<lower>to<upper>wk', '<lower>plus' or 'unbanded')")
+
+
+# Every allowed band code -> (lower, upper) in weeks; "unbanded" has no bounds and no entry here.
+WAIT_BANDS: dict[str, tuple[float, float | None]] = {
+    code: wait_band_bounds(code) for codes in WAIT_BAND_SETS.values() for code in codes if code != UNBANDED}
+WAIT_BAND_CODES: tuple[str, ...] = (*WAIT_BANDS, UNBANDED)
+
+
+def wait_bands_from(weeks: float) -> list[str]:
+    """Band codes wholly at or above `weeks` (children who have waited `weeks` or more)."""
+    return [c for c, (lo, _) in WAIT_BANDS.items() if lo >= weeks]
+
+
+def wait_bands_straddling(weeks: float) -> list[str]:
+    """Band codes with `weeks` strictly inside them: a source using one of them has no band edge
+    at `weeks`, so its share waiting `weeks` or more cannot be computed (never estimated)."""
+    return [c for c, (lo, hi) in WAIT_BANDS.items() if lo < weeks and (hi is None or hi > weeks)]
+
+
+def wait_band_label(code: str) -> str:
+    if code == UNBANDED:
+        return "wait not recorded by weeks"
+    lo, hi = wait_band_bounds(code)
+    return f"{lo:g} to {hi:g} weeks" if hi is not None else f"{lo:g} weeks or more"
+
 
 OUTCOMES: dict[str, tuple[str, str, str]] = {
     # code: (what the numerator counts, what the denominator counts, label)
@@ -133,6 +193,7 @@ AREA_LEVELS: dict[str, str] = {
     "council": "Upper-tier council (local authority)",
     "former_council": "Former upper-tier council (abolished)",
     "former_district": "Former district council (abolished)",
+    "district": "Lower-tier district council (population denominators only)",
     "locality": "Dashboard locality",
     "health_footprint": "Health footprint",
     "sub_icb": "Sub-ICB location",
@@ -310,7 +371,9 @@ _register(Dataset(
     description="Resident population (ONS mid-year estimates) by area, year and age band.",
     columns=(*_period_columns(), *_area_columns(),
              _code("age_band", AGE_BANDS, "Age band"),
-             Column("population", "count", "Resident population")),
+             Column("population", "count", "Resident population"),
+             Column("source", "text", "Where the estimate comes from, shown beside every rate built on it, e.g. "
+                    "'ONS mid-2020' or 'ONS mid-2020; sum of Allerdale, Carlisle, Copeland'", required=False)),
     key=("year", "area_code", "age_band"),
     time_identifiers=("Calendar year",),
     total_codes=(("age_band", "all"),),
@@ -374,6 +437,42 @@ _register(Dataset(
                  ("plans_issued_ex", "plans_issued_inc"), ("reviews_on_time", "reviews_due")),
 ))
 
+PATHWAY_DECISIONS: dict[str, str] = {
+    "assess": "Decision to assess", "refused": "Decision not to assess",
+    "withdrawn": "Withdrawn or ceased before a decision", "open": "No decision yet (open on the census date)",
+}
+PATHWAY_ISSUE: dict[str, str] = {
+    "issue": "Decision to issue a plan", "not_issued": "Decision not to issue a plan",
+    "withdrawn": "Withdrawn or ceased before a decision", "open": "No decision yet (open on the census date)",
+    "none": "Not assessed (no assessment)",
+}
+
+_register(Dataset(
+    name="ehcp_pathway",
+    title="EHC needs assessment pathway, request level",
+    description="One row per request for an EHC needs assessment, from a council's SEN2 person-level return: "
+                "the days from the request to the decision to assess, to the decision to issue and to the final "
+                "plan, or to the census date while a step is still open (censored). Written by the SEN2 "
+                "person-level reader; pseudonymous (no name, date of birth, UPN, ULN or postcode); not summed "
+                "to parent areas. Only for signed-in analysts and the Pathway page's curves.",
+    columns=(*_period_columns(), *_area_columns(),
+             Column("request_id", "text", "Pseudonymous request identifier (keyed hash)"),
+             _code("primary_need", PRIMARY_NEEDS, "Primary type of need (of the plan, when there is one; else UNK)"),
+             _code("age_band", AGE_BANDS, "Age band on the day of the request"),
+             _code("decision", PATHWAY_DECISIONS, "Outcome of the request, as known on the census date"),
+             Column("days_to_decision", "count", "Days from the request to the decision whether to assess", required=False),
+             _code("issue_decision", PATHWAY_ISSUE, "Outcome of the assessment, as known on the census date"),
+             Column("days_to_issue_decision", "count", "Days from the request to the decision whether to issue",
+                    required=False),
+             Column("days_to_plan", "count", "Days from the request to the final plan", required=False),
+             Column("exception", "code", "Y when a 20-week time-limit exception applies", ("Y", "N")),
+             Column("days_observed", "count", "Days from the request to the census date of the return it comes from"),
+             Column("observed_year", "count", "Year of that census")),
+    key=("year", "request_id"),
+    time_identifiers=("Calendar year",),
+    person_level=True,
+))
+
 _register(Dataset(
     name="school_census",
     title="Pupils by SEN status (school census)",
@@ -396,16 +495,25 @@ _register(Dataset(
     name="waiting_list",
     title="Children's community waiting lists by wait band",
     description="Children and young people waiting at the end of each month, by service, EHCP "
-                "status and how long they have waited.",
+                "status and how long they have waited, in the publisher's own wait bands (a local "
+                "extract's 0-4, 4-8, ... 52+ weeks; NHS England CHS 0-1, 1-2, 2-4, 4-12, 12-18, 18-52, 52+; "
+                "NHS autism statistics under 13 / 13 or more). Every waiting measure is computed from "
+                "whatever bands a source has: shares over N weeks only where N is a band edge of that "
+                "source, medians by interpolation within the band holding the median.",
     columns=(*_period_columns(), *_area_columns(),
              _code("service", SERVICES, "Service"),
              _code("ehcp_status", EHCP_STATUSES, "Whether the child has an EHC plan"),
-             _code("wait_band", WAIT_BANDS, "Weeks waited so far"),
+             Column("wait_band", "code", "Weeks waited so far, as the publisher bands them: the code carries the "
+                    "band's bounds ('<lower>to<upper>wk', lower inclusive, upper exclusive; '<lower>plus' open-ended; "
+                    "'unbanded' = on the list, wait not recorded by weeks). Bands of one area, month, service and "
+                    "EHCP status must not overlap. Sets in use: " + "; ".join(
+                        f"{k}: {', '.join(v)}" for k, v in WAIT_BAND_SETS.items()), WAIT_BAND_CODES),
              Column("waiting", "count", "Children waiting")),
     key=("month", "area_code", "service", "ehcp_status", "wait_band"),
     time_identifiers=("Month",),
     breakdowns=("ehcp_status", "wait_band"),
     monthly=True,
+    extra_checks=("wait_bands_disjoint",),
 ))
 
 _register(Dataset(

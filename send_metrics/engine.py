@@ -34,7 +34,7 @@ OUTPUT_COLUMNS = [
     "region_code", "region_value", "sig_region_95",
     "neighbours_value", "neighbours_n", "sig_neighbours_95",
     "trend", "trend_verdict", "rank", "rank_of",
-    "suppressed", "suppression_reason", "source_symbol", "coverage_note",
+    "suppressed", "suppression_reason", "source_symbol", "coverage_note", "denominator_source",
 ]
 
 
@@ -65,9 +65,17 @@ def _values_sql(m: Measure) -> str:
         den = _sum_expr(m.denominator, m.denominator_filter)
     else:
         den = "NULL"
+    numerator = _sum_expr(m.numerator, m.numerator_filter)
+    if m.wait_over_weeks is not None:
+        # No band edge at N weeks in this area's and month's source (a band straddles it): the share
+        # waiting N weeks or more is not available, never estimated.
+        straddling = ", ".join(f"'{c}'" for c in contract.wait_bands_straddling(float(m.wait_over_weeks)))
+        if straddling:
+            numerator = (f"CASE WHEN count(*) FILTER (WHERE ({m.denominator_filter or 'true'}) AND wait_band IN "
+                         f"({straddling})) > 0 THEN NULL ELSE {numerator} END")
     return sql_text("measure_values").format(
         measure_id=_ident(m.id.lower()) and m.id, period=period, dataset=_ident(m.dataset),
-        numerator=_sum_expr(m.numerator, m.numerator_filter),
+        numerator=numerator,
         numerator_symbol=_symbol_expr(m.numerator, m.numerator_filter),
         denominator=den)
 
@@ -261,6 +269,9 @@ class Engine:
         merged = pd.merge_asof(part.sort_values("_year"), den.rename(columns={"year": "_year"}),
                                on="_year", by="area_code", direction="backward")
         merged["denominator"] = merged["population"]
+        if "denominator_source" in merged:
+            # The denominator's year is stated with it: a rate for 2025 over mid-2020 says so.
+            merged["denominator_source"] = merged["denominator_source"].astype(object)
         merged = merged.drop(columns=["population", "_year"])
         return pd.concat([base[~rows], merged], ignore_index=True)
 
@@ -807,7 +818,8 @@ def get_engine(db: Database) -> Engine:
 CLI_COLUMNS = ["measure_id", "measure_title", "area_code", "area_name", "period_label", "value",
                "numerator", "denominator", "lower_95", "upper_95", "lower_998", "upper_998", "unit",
                "england_value", "sig_england_95", "region_value", "sig_region_95", "neighbours_value",
-               "sig_neighbours_95", "trend_verdict", "rank", "rank_of", "suppressed", "suppression_reason"]
+               "sig_neighbours_95", "trend_verdict", "rank", "rank_of", "suppressed", "suppression_reason",
+               "denominator_source"]
 
 
 def measure_table_for_cli(args) -> int:

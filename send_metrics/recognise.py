@@ -45,6 +45,18 @@ class Expanded:
     outputs: list[tuple[str, Path]] = field(default_factory=list)  # (display, file) to check
     adapter_error: str | None = None
     refused: str | None = None  # not read at all (over a size limit, a decompression bomb): why
+    problems: list = field(default_factory=list)  # rows the adapter quarantined (see adapters.AdaptResult)
+
+    def problem_report(self) -> FileReport | None:
+        """The adapter's quarantined rows as one report (file, row, column, reason), or None."""
+        if not self.problems:
+            return None
+        from .validate import Problem
+        report = FileReport(path=f"{self.display} [{self.source_format}: rows not used]",
+                            dataset=self.problems[0].dataset, rows_quarantined=len({(p.file, p.line) for p in self.problems}))
+        report.problems = [Problem(p.line, p.column, p.value, f"{p.file}: {p.reason}") for p in self.problems]
+        report.rows_read = report.rows_quarantined
+        return report
 
     @property
     def recognised_not_loaded(self) -> bool:
@@ -91,6 +103,7 @@ def expand_published(display: str, path: Path, workdir: Path) -> Expanded:
         return e
     e.source_format = adapted.source_format
     e.notes = list(adapted.notes)
+    e.problems = list(getattr(adapted, "problems", []) or [])
     e.outputs = [(f"{display} [{adapted.source_format} -> {dataset}]", produced)
                  for dataset, produced in adapted.outputs]
     return e
@@ -119,7 +132,7 @@ class FileVerdict:
 
     @property
     def ok(self) -> bool:
-        return self.expanded.refused is None and all(r.ok for r in self.reports)
+        return self.expanded.refused is None and all(r.ok for r in self.reports) and not self.expanded.problems
 
     def lines(self, limit: int = 50) -> list[str]:
         e = self.expanded
@@ -144,6 +157,9 @@ class FileVerdict:
             out += [f"  note: {n}" for n in shown]
         for r in self.reports:
             out += r.lines(limit)
+        pr = e.problem_report()
+        if pr is not None:
+            out += pr.lines(limit)
         return out
 
 

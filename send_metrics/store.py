@@ -411,7 +411,7 @@ def _build(con, config: Config, files, hashes, previous: Path | None, work: Path
     workers = max(1, min(2, config.duckdb_threads))
     pending: list = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for index, (display, path) in enumerate(reference + _expand_published(user_files, adapted_dir, result)):
+        for index, (display, path) in enumerate(reference + _expand_published(user_files, adapted_dir, result, con)):
             if _may_define_areas(display, datasets):
                 while pending:
                     record(pending.pop(0).result())
@@ -481,13 +481,23 @@ def _record(con, checked: _Checked, result: LoadResult, hashes, previous: Path |
         result.reports.append(report)
 
 
-def _expand_published(files, workdir: Path, result: LoadResult) -> list[tuple[str, Path]]:
+def _expand_published(files, workdir: Path, result: LoadResult, con=None) -> list[tuple[str, Path]]:
     """Published DfE / NHS files become contract-shaped files (send_metrics.recognise, shared with
-    `validate` and uploads, so all three give one verdict per file)."""
+    `validate` and uploads, so all three give one verdict per file). Rows an adapter could not use
+    (the SEN2 person-level reader's broken links, impossible dates, ...) go to the quarantine with
+    the file and row they came from, and are reported like any file's problems."""
     from .recognise import expand_all
     expanded, out = expand_all(files, workdir)
     for e in expanded:
         result.notes += e.load_notes()
+        report = e.problem_report()
+        if report is None or con is None:
+            continue
+        con.executemany("INSERT INTO quarantine VALUES (?, ?, ?, ?, ?, ?, NULL)",
+                        [[str(Path(e.display).parent / p.file) if "/" in e.display else p.file, p.dataset, p.line,
+                          p.column, p.value, p.reason] for p in e.problems])
+        report.in_load = True
+        result.reports.append(report)
     return out
 
 

@@ -552,6 +552,22 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
                     f"{column} for the same area and period would be counted twice' FROM (SELECT _line, {_q(column)} AS v, "
                     f"bool_or({_q(column)} <> '{total}') OVER (PARTITION BY {area_period}) AS broken_down FROM typed) "
                     f"WHERE v = '{total}' AND broken_down")
+        if "wait_bands_disjoint" in dataset.extra_checks and "wait_band" in present:
+            # A publisher's own bands (contract.WAIT_BAND_SETS): within one area, month, service and
+            # EHCP status they must not overlap, or a child would be counted in two bands.
+            params.update(wb_codes=list(contract.WAIT_BANDS), wb_lo=[lo for lo, _ in contract.WAIT_BANDS.values()],
+                          wb_hi=[hi for _, hi in contract.WAIT_BANDS.values()])
+            group = [k for k in key_cols if k != "wait_band"]
+            on = " AND ".join(f"a.{_q(k)} = b.{_q(k)}" for k in group)
+            bands = (f"SELECT _line, {', '.join(_q(k) for k in key_cols)}, "
+                     f"list_extract($wb_lo, list_position($wb_codes, wait_band)) AS lo, "
+                     f"coalesce(list_extract($wb_hi, list_position($wb_codes, wait_band)), 1e9) AS hi "
+                     f"FROM typed WHERE list_position($wb_codes, wait_band) IS NOT NULL")
+            partitions += (
+                f" UNION ALL SELECT a._line, 'wait_band', a.wait_band, 'wait band ' || a.wait_band || ' overlaps ' || "
+                f"b.wait_band || ' (row ' || b._line || ') for the same area, month, service and EHCP status: one "
+                f"source''s bands must not overlap' FROM ({bands}) a JOIN ({bands}) b ON {on} AND a._line > b._line "
+                f"AND a.wait_band <> b.wait_band AND a.lo < b.hi AND b.lo < a.hi")
         errors = f"{raw.table}_errors"
         cur.execute(f"DROP TABLE IF EXISTS {errors}")
         sql = (f"CREATE OR REPLACE TABLE {errors} AS {with_typed}{row_checks} UNION ALL {duplicates}{partitions} "

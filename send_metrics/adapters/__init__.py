@@ -11,8 +11,11 @@ file name. Formats handled (see docs/real-data.md):
 * DfE "Education, health and care plans" (SEN2): EES releases 2023-2026, the 2023 MI file
   (snake case) and older CamelCase files, old `Total_all` caseload files  -> `sen2.py`;
 * DfE "Special educational needs in England" (three generations)  -> `census.py`;
+* a council's SEN2 person-level return exported from COLLECT (nine Blade files), with the ONS
+  postcode lookup and GIAS extract it uses -> `blade.py`;
 * DfE LAIT long data (+ its data dictionary) and the DfE statistical neighbours list -> `lait.py`;
 * NHS autism waiting times, MHSDS and Community Health Services waiting lists -> `nhs.py`;
+* ONS mid-year population estimates by single year of age (MYE2 persons; long tables) -> `ons.py`;
 * derived long tables of published figures (`source, measure, ..., value`): recognised, never
   loaded (their figures come from the publications they cite) -> `derived.py`.
 """
@@ -27,6 +30,9 @@ class AdaptResult:
     source_format: str
     outputs: list[tuple[str, Path]] = field(default_factory=list)  # (dataset name, file)
     notes: list[str] = field(default_factory=list)  # what was recognised, what was ignored and why
+    # Rows an adapter could not use (file, row, column, value, reason): they go to the load's quarantine.
+    problems: list = field(default_factory=list)
+    files_read: list = field(default_factory=list)  # other files of the folder read with this one
 
 
 def _contract_shaped(header: list[str]) -> bool:
@@ -53,8 +59,8 @@ def adapt(path: Path, workdir: Path) -> AdaptResult | None:
         from . import lait
         return lait.adapt_parquet(path, workdir)
     if name.endswith((".xlsx", ".xlsm")):
-        from . import nhs
-        return nhs.adapt_workbook(path, workdir)
+        from . import nhs, ons
+        return ons.adapt_workbook(path, workdir) or nhs.adapt_workbook(path, workdir)
     if not is_text_table(path):
         return None
     header = read_header(path)
@@ -68,15 +74,26 @@ def adapt(path: Path, workdir: Path) -> AdaptResult | None:
                 "documentation that comes with a DfE release (variable descriptions), not a table; not loaded"])
     if _contract_shaped(header):
         return None
-    from . import census, derived, lait, nhs, sen2
+    from . import census, derived, lait, nhs, ons, sen2
     keys = {key(h) for h in header}
+    from .. import sen2_blade
+    module = sen2_blade.classify_module(keys)
+    if module:
+        from . import blade
+        return blade.adapt_blade(path, workdir, module)
+    if sen2_blade.is_postcode_lookup(keys):
+        return AdaptResult("ONS postcode lookup (ONSPD / NSPL layout)", [], [
+            "used by the SEN2 person-level reader to place children in LSOAs and localities; not loaded itself"])
+    if sen2_blade.is_gias_extract(keys):
+        return AdaptResult("Get Information About Schools establishment extract", [], [
+            "used by the SEN2 person-level reader to type placements by URN; not loaded itself"])
     kind = sen2.classify_keys(keys, header[0])
     if kind:
         return sen2.adapt_sen2(path, workdir, kind)
     generation = census.classify(keys)
     if generation:
         return census.adapt_census(path, workdir, generation)
-    for recogniser in (lait.adapt_text, nhs.adapt_text, derived.adapt_text):
+    for recogniser in (lait.adapt_text, nhs.adapt_text, ons.adapt_text, derived.adapt_text):
         result = recogniser(path, workdir, header, keys)
         if result is not None:
             return result

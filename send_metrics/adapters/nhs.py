@@ -5,14 +5,14 @@ Only what maps faithfully onto the contract is loaded:
 
 * Autism waiting time statistics (long CSV, `PRIMARY_LEVEL` = sub-ICB): new "suspected autism"
   referrals of children aged 0-17 in the month (ASD12a) -> `waiting_activity.referrals_received`
-  for service AUTISM. The waiting list is published only as "open" and "open 13 weeks or more",
-  which the contract's wait bands (0-4, 4-8, 8-13, 13-18, 18-26, 26-52, 52+ weeks) cannot hold, so
-  it is reported, not loaded. Sub-ICB 01K goes to E38000228, whose coverage note says it includes
+  for service AUTISM; children with an open referral (ASD16b), of whom open 13 weeks or more
+  (ASD16c) -> `waiting_list` in the publisher's own two bands (0to13wk, 13plus). Sub-ICB 01K goes to E38000228, whose coverage note says it includes
   Lancaster district: it is never treated as South Cumbria; 01H goes to E38000215 (= North Cumbria).
 * MHSDS: none of its measures is a contract column (MHS95 counts children with one contact over a
   rolling 12 months; ED86/ED87 are eating-disorder treatment waits); recognised and explained.
-* CHS waiting lists (xlsx): bands 0-1, 1-2, 2-4, 4-12, 12-18, 18-52, 52+ weeks do not line up
-  with the contract's bands beyond 0-4 and 52+; recognised and explained.
+* CHS waiting lists (xlsx): the total list (Table 4) and its wait bands 0-1, 1-2, 2-4, 4-12, 12-18,
+  18-52, 52+ weeks (Tables 4a-4g), loaded in the publisher's own bands, for England and the providers
+  RNN (North Cumbria) and RTX (South Cumbria and north Lancashire, UHMB) -> `waiting_list`.
 """
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from .common import file_edition, plural, read_table, write_csv
+from .. import contract
+from .common import combine, file_edition, plural, read_table, write_csv
 
 SUB_ICB = {"01H": "E38000215", "01K": "E38000228"}
 SUB_ICB_NOTE = ("sub-ICB 01K is loaded as E38000228 (NHS Lancashire and South Cumbria ICB - 01K), which also covers "
@@ -75,9 +76,34 @@ def adapt_autism(path: Path, workdir: Path):
     if skipped:
         notes.append(f"{plural(len(skipped), 'sub-ICB')} outside the dashboard's areas ignored (only 01H and 01K "
                      "are Cumbrian)")
-    notes.append("not loaded: the open waiting list (ASD16b) and those open 13 weeks or more (ASD16c) - the "
-                 "contract's wait bands cannot hold a single 13-week split; age-group breakdown rows; adult metrics")
+    # The waiting list: children aged 0-17 with an open referral (ASD16b), of whom open 13 weeks or
+    # more (ASD16c), in the publisher's own two bands: 13plus = ASD16c, 0to13wk = ASD16b - ASD16c.
+    cells: dict[tuple[str, str], dict[str, str]] = {}
+    for r in top[top["metric"].isin(["ASD16b", "ASD16c"])].itertuples(index=False):
+        code = SUB_ICB.get(r.primarylevel)
+        month = _month(r.reportingperiodstart)
+        if code is None or month is None:
+            continue
+        cells.setdefault((month, code), {})[r.metric] = _value(r.metricvalue)
+    list_rows = []
+    for (month, code), v in sorted(cells.items()):
+        total, over = v.get("ASD16b", ""), v.get("ASD16c", "")
+        if total == "":
+            continue
+        under = combine([total, over], "diff") if over != "" else ""
+        for band, value in (("0to13wk", under), ("13plus", over)):
+            if value != "":
+                list_rows.append([month, "Month", code, "sub_icb", "", "AUTISM", "all", band, value, edition])
+    notes.append("ASD16b (children aged 0-17 with an open suspected-autism referral) and ASD16c (of whom the referral "
+                 "has been open 13 weeks or more) -> waiting_list for service AUTISM in the publisher's two bands: "
+                 "13plus = ASD16c, 0to13wk = ASD16b - ASD16c (both published rounded to 5, so the under-13-weeks "
+                 "band is a difference of rounded counts; '*' makes both 'c'). The list size is ASD16b and the share "
+                 "open 13 weeks or more is ASD16c / ASD16b; no other band edge exists in this source")
+    notes.append("not loaded: age-group breakdown rows; adult metrics; closed referrals (ASD13), referrals not seen "
+                 "again (ASD14) and first-appointment splits (ASD18/ASD19), which no contract column holds")
     outputs = [("waiting_activity", write_csv(workdir, "waiting_activity_autism", ACTIVITY_COLS, rows))] if rows else []
+    if list_rows:
+        outputs.append(("waiting_list", write_csv(workdir, "waiting_list_autism", LIST_COLS, list_rows)))
     return AdaptResult("NHS England autism waiting time statistics", outputs, notes)
 
 
@@ -98,29 +124,206 @@ def adapt_text(path: Path, workdir: Path, header: list[str], keys: set[str]):
     return None
 
 
-def adapt_workbook(path: Path, workdir: Path):
-    """CHS waiting-list workbooks are recognised from their sheet titles."""
-    from . import AdaptResult
+# CHS SitRep service columns (children and young people) -> contract service codes. Screening,
+# immunisation, the child health information service, rapid response, safeguarding and looked-after
+# children teams are not SEND waiting lists (safeguarding and LAC are published nationally only).
+CHS_SERVICES = {
+    "(cyp) community paediatric service": "PAEDS",
+    "(cyp) therapy interventions: speech and language": "SLT",
+    "(cyp) therapy interventions: occupational therapy": "OT",
+    "(cyp) therapy interventions: physiotherapy": "PHYSIO",
+    "(cyp) audiology": "AUDIOLOGY",
+    "(cyp) therapy interventions: dietetics": "DIETETICS",
+    "(cyp) therapy interventions: orthotics": "ORTHOTICS",
+    "(cyp) wheelchair, orthotics, prosthetics and equipment": "WHEELCHAIR",
+    "(cyp) community nursing services (planned care and rapid response teams)": "CYP_NURSING",
+    "(cyp) nursing and therapy teams support for long term conditions": "CYP_LTC",
+}
+# Providers loaded (ODS code -> the name the publisher uses; built-in areas with their footprints in
+# send_metrics/reference/areas.csv). Files without an organisation-code column are matched by name.
+CHS_PROVIDERS = {
+    "RNN": "north cumbria integrated care nhs foundation trust",
+    "RTX": "university hospitals of morecambe bay nhs foundation trust",
+}
+PROVIDER_NOTE = ("providers are not geographies: RNN (North Cumbria Integrated Care NHS FT) serves North Cumbria; "
+                 "RTX (University Hospitals of Morecambe Bay NHS FT) serves South Cumbria and north Lancashire "
+                 "(UHMB), never South Cumbria alone")
+LIST_COLS = ["time_period", "time_identifier", "area_code", "area_level", "area_name", "service", "ehcp_status",
+             "wait_band", "waiting", "edition"]
+
+
+def _chs_band(title: str) -> str | None:
+    """'Total waiting list ...' -> 'total'; 'Number waiting >18-52 weeks (127-364 days) ...' -> '18to52wk';
+    'Number waiting over 52 weeks ...' -> '52plus'. None when the title is not a CHS table."""
+    t = title.lower()
+    if t.startswith("total waiting list"):
+        return "total"
+    m = re.search(r"waiting\s*>?\s*(\d+)\s*-\s*(\d+)\s*weeks", t)
+    if m:
+        return f"{int(m.group(1))}to{int(m.group(2))}wk"
+    m = re.search(r"waiting\s*(?:over|more than|>)\s*(\d+)\s*weeks", t)
+    if m:
+        return f"{int(m.group(1))}plus"
+    return None
+
+
+def _chs_month(title: str) -> str | None:
+    from .common import MONTHS
+    m = re.search(r"([a-z]+)\s+(20\d{2})\s*$", title.strip().lower())
+    if m and m.group(1) in MONTHS:
+        return f"{m.group(2)}{MONTHS[m.group(1)]:02d}"
+    return None
+
+
+def _cell(v) -> str:
+    """A CHS cell as published: blank (no organisation submitted) -> '', '*' -> 'c'."""
+    if v is None:
+        return ""
+    if isinstance(v, (int, float)):
+        return str(int(v)) if float(v).is_integer() else repr(float(v))
+    t = str(v).strip()
+    return "c" if t == "*" else t
+
+
+def read_chs_tables(path: Path) -> dict:
+    """{sheet: (title, header row number, [(row number, org type, org code, org name, {column label: value})])}
+    for every 'Table 4*' sheet of a CHS workbook (both layouts: the 2023 spring files with the
+    organisation type only on the first row of a group and no codes; later files with type, code, name)."""
+    import openpyxl
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    out = {}
     try:
-        import openpyxl
-        wb = openpyxl.load_workbook(path, read_only=True)
-    except Exception:
-        return None
-    try:
-        titles = []
-        for ws in wb.worksheets[:20]:
-            first = next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ())
-            titles.append(" ".join(str(c) for c in first if c))
+        for ws in wb.worksheets:
+            if not re.fullmatch(r"table 4[a-z]?", ws.title.strip().lower()):
+                continue
+            ws.reset_dimensions()  # some files carry a wrong stored dimension (A1:A1)
+            rows = list(ws.iter_rows(values_only=True))
+            title = next((str(c) for c in (rows[0] if rows else ()) if c), "")
+            hdr = next((i for i, r in enumerate(rows) if any(str(c).startswith(("(A)", "(CYP)")) for c in r if c)), None)
+            if hdr is None:
+                continue
+            labels = {j: " ".join(str(c).split()) for j, c in enumerate(rows[hdr]) if c and str(c).startswith("(")}
+            org_type, body = "", []
+            for i in range(hdr + 1, len(rows)):
+                r = rows[i]
+                if not r or not any(c not in (None, "") for c in r):
+                    continue
+                a, b, c = (list(r) + [None, None, None])[:3]
+                if a and b is not None and isinstance(a, str) and a.strip():
+                    org_type, code = a.strip(), str(b or "").strip()
+                else:
+                    if b and str(b).strip():
+                        org_type = str(b).strip()
+                    code = ""
+                name = str(c or "").strip()
+                if not name:
+                    continue
+                body.append((i + 1, org_type, code, name, {lab: r[j] if j < len(r) else None for j, lab in labels.items()}))
+            out[ws.title.strip()] = (title, hdr + 1, body)
     finally:
         wb.close()
-    text = " ".join(titles).lower()
-    if "waiting" in text and re.search(r"0-1 weeks|providers in scope", text):
-        return AdaptResult("NHS England Community Health Services waiting lists (xlsx)", [], [
-            "recognised (CHS SitRep: waiting list by ICB and provider, one table per wait band)",
-            "not loaded: its bands (0-1, 1-2, 2-4, 4-12, 12-18, 18-52, 52+ weeks) do not line up with the "
-            "contract's (0-4, 4-8, 8-13, 13-18, 18-26, 26-52, 52+); only 0-4 and 52+ could be filled, which "
-            "would undercount every list",
-            "provider rows (RNN North Cumbria Integrated Care, RTX University Hospitals of Morecambe Bay, RW5 "
-            "Lancashire & South Cumbria NHS FT) would be labelled by provider (area_level 'provider'), never "
-            "as a geography"])
-    return None
+    return out
+
+
+def adapt_chs(path: Path, workdir: Path, tables: dict):
+    from . import AdaptResult
+    edition, evidence = file_edition(path)
+    notes = [f"edition {edition}, from {evidence}"]
+    by_band: dict[str, tuple[str, dict]] = {}
+    month = None
+    for sheet, (title, _hdr, body) in tables.items():
+        band = _chs_band(title)
+        if band is None:
+            continue
+        if band != "total" and band not in contract.WAIT_BANDS:
+            notes.append(f"{sheet}: wait band '{title}' is not a contract band code ({band}); not loaded")
+            continue
+        month = month or _chs_month(title)
+        by_band[band] = (sheet, body)
+    if "total" not in by_band or month is None:
+        return None
+    wanted = {v: k for k, v in CHS_PROVIDERS.items()}
+    cells: dict[tuple[str, str], dict[str, str]] = {}
+    where: dict[str, str] = {}
+    for band, (sheet, body) in by_band.items():
+        for rownum, org_type, code, name, vals in body:
+            t = org_type.lower()
+            if t in ("national", "") and name.lower() == "england":
+                area = "E92000001"
+            elif t == "provider" or code in CHS_PROVIDERS or name.lower() in wanted:
+                area = code if code in CHS_PROVIDERS else wanted.get(name.lower())
+                if area is None:
+                    continue
+            else:
+                continue
+            if band == "total":
+                where[area] = f"{sheet} row {rownum}"
+            for label, v in vals.items():
+                svc = CHS_SERVICES.get(label.lower())
+                if svc:
+                    cells.setdefault((area, svc), {})[band] = _cell(v)
+    rows, unbanded, inconsistent, blank = [], 0, [], 0
+    band_codes = [b for b in contract.WAIT_BAND_SETS["nhs_chs"] if b in by_band]
+    for (area, svc), vals in sorted(cells.items()):
+        total = vals.get("total", "")
+        if total == "":
+            blank += 1  # no organisation submitted for this service line
+            continue
+        level = "england" if area == "E92000001" else "provider"
+        out = {b: vals.get(b, "") for b in band_codes}
+        nums = [to_int(out[b]) for b in band_codes]
+        t = to_int(total)
+        if t is not None and all(n is not None for n in nums):
+            rest = t - sum(nums)
+            if rest < 0:
+                inconsistent.append(f"{area} {svc}")
+                continue
+            if rest:
+                out[contract.UNBANDED] = str(rest)
+                unbanded += 1
+        elif t is not None and all(out[b] == "" for b in band_codes):
+            out = {contract.UNBANDED: str(t)}
+            unbanded += 1
+        elif total == "c" or any(v == "c" for v in out.values()):
+            out = {b: ("c" if v in ("", "c") else v) for b, v in out.items()}
+        for b, v in out.items():
+            if v == "":
+                continue
+            rows.append([month, "Month", area, level, "", svc, "all", b, v, edition])
+    notes.append(f"month {month[:4]}-{month[4:]} (from the table titles); wait bands "
+                 f"{', '.join(contract.wait_band_label(b) for b in band_codes)} (Tables 4a-4g, the publisher's own "
+                 "bands, loaded as they are) and the total list (Table 4)")
+    notes.append("loaded: England and providers " + ", ".join(f"{a} ({where.get(a, 'not in the file')})"
+                                                             for a in CHS_PROVIDERS) + "; " + PROVIDER_NOTE)
+    notes.append(f"{plural(len({s for _, s in cells}), 'CYP service')} mapped (" + ", ".join(
+        sorted({s for _, s in cells})) + "); other CYP lines (screening, immunisation, child health information, "
+        "rapid response, safeguarding, looked-after children) and adult services are not SEND waiting lists: "
+        "not loaded; ICB and region rows are sums of providers (basis: provider), not geographies: not loaded")
+    if unbanded:
+        notes.append(f"{plural(unbanded, 'list')} where the weekly bands do not add up to the total ('some providers "
+                     "were still collecting data by weeks waiting'): the difference is loaded as wait band "
+                     "'unbanded', so the list size equals the published total and shares use banded waits only")
+    if blank:
+        notes.append(f"{plural(blank, 'provider service line')} blank (no organisation submitted): no figure")
+    if inconsistent:
+        notes.append("bands exceed the total, not loaded: " + ", ".join(inconsistent))
+    outputs = [("waiting_list", write_csv(workdir, "waiting_list_chs", LIST_COLS, rows))] if rows else []
+    return AdaptResult("NHS England Community Health Services waiting lists (xlsx)", outputs, notes)
+
+
+def to_int(v: str) -> int | None:
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def adapt_workbook(path: Path, workdir: Path):
+    """CHS waiting-list workbooks are recognised from their sheet titles."""
+    try:
+        tables = read_chs_tables(path)
+    except Exception:
+        return None
+    if not tables or not any(_chs_band(t) for t, _, _ in tables.values()):
+        return None
+    return adapt_chs(path, workdir, tables)

@@ -1,0 +1,416 @@
+"""A synthetic SEN2 person-level return for Cumberland (DfE 942), as COLLECT's Blade export writes it.
+
+`write_export(out)` writes three returns (January 2024, 2025 and 2026, each in a different layout of
+the return: 1.1, 1.2 and 1.3), nine files each, named `Blade-Export_<DD-MM-YYYY>_<module>.csv`, plus a
+small synthetic postcode lookup in the National Statistics Postcode Lookup (NSPL) layout and a small
+Get Information About Schools (GIAS) extract. Everything is synthetic and deterministic (fixed seed):
+no name, date of birth, UPN or postcode belongs to anyone.
+
+Calibrated so that the local measures equal DfE's published figures for Cumberland (EHC plans release
+2025/2026, ../shared/data/real/derived/ehcp_key_series_cumbria_lancs_england.csv):
+
+* caseload on the January census date: 2024 = 2,656, 2025 = 2,893, 2026 = 3,088;
+* new plans in a calendar year: 2023 = 402, 2024 = 412 (2025: not published here, 300 used);
+* 20-week timeliness: 2023 104 of 393 (26.5%) including and 104 of 384 (27.1%) excluding exceptions;
+  2024 159 of 378 (42.1%) and 159 of 373 (42.6%); 2025 19 of 286 (6.6%) and 19 of 284 (6.7%).
+  New plans not in the timeliness denominator are plans issued after an assessment completed by
+  another LA (assessment outcome S).
+
+Each return is a snapshot of one case history as at its census date: a step dated after the census
+date is not yet known (blank), so a request open at one census appears decided in the next return.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .sen2_blade import MODULES, blade_date, module_columns
+
+SEED = 22
+LA = "942"
+COUNCIL = "E06000063"
+LOCALITIES = ("LOC-ALLERDALE", "LOC-CARLISLE", "LOC-COPELAND-N", "LOC-MILLOM")
+LOCALITY_WEIGHTS = (0.34, 0.40, 0.235, 0.025)
+# Postcode districts of each locality (synthetic units inside real districts).
+DISTRICTS = {"LOC-ALLERDALE": ("CA12", "CA13", "CA14", "CA15", "CA7"), "LOC-CARLISLE": ("CA1", "CA2", "CA3", "CA4", "CA6"),
+             "LOC-COPELAND-N": ("CA25", "CA26", "CA27", "CA28"), "LOC-MILLOM": ("LA18", "LA19")}
+
+# (return year, census (reference) date, export date, layout version)
+RETURNS = ((2024, dt.date(2024, 1, 18), dt.date(2024, 3, 15), "1.1"),
+           (2025, dt.date(2025, 1, 16), dt.date(2025, 3, 14), "1.2"),
+           (2026, dt.date(2026, 1, 15), dt.date(2026, 3, 13), "1.3"))
+CASELOAD = {2024: 2656, 2025: 2893, 2026: 3088}
+# calendar year: (new plans, issued incl. exceptions, of which within 20 weeks, issued excl. exceptions)
+ISSUED = {2023: (402, 393, 104, 384), 2024: (412, 378, 159, 373), 2025: (300, 286, 19, 284)}
+# Requests in a calendar year that did not lead to a plan: refused, withdrawn, not issued after assessment.
+OTHER_REQUESTS = {2023: (190, 14, 22), 2024: (215, 12, 26), 2025: (240, 15, 30)}
+OPEN_AT_LAST_CENSUS = (70, 130)  # requests awaiting the decision to assess / awaiting the plan, January 2026
+
+NEEDS = (("ASD", 36), ("SLCN", 17), ("SEMH", 17), ("MLD", 9), ("SLD", 5), ("PD", 4), ("SPLD", 3), ("HI", 1.5),
+         ("PMLD", 1.5), ("OTH", 2.5), ("VI", 1), ("MSI", 0.5), ("DS", 2))
+SETTINGS = (("mainstream", 59), ("special", 21), ("independent", 6), ("post16", 8), ("alternative_provision", 1.5),
+            ("early_years", 1.5), ("other", 3))
+SURNAMES = ("Armstrong", "Bell", "Graham", "Nixon", "Routledge", "Elliot", "Johnstone", "Irving", "Dixon", "Tyson",
+            "Hodgson", "Wilson", "Atkinson", "Robson", "Jackson", "Steele", "Fisher", "Moffat", "Little", "Scott")
+FORENAMES = ("Alex", "Sam", "Jamie", "Charlie", "Morgan", "Riley", "Taylor", "Jordan", "Casey", "Robin", "Ellis",
+             "Harper", "Quinn", "Rowan", "Skye", "Ash", "Drew", "Finley", "Kit", "Reese")
+ETHNICITIES = (("WBRI", 92), ("WOTH", 3), ("MWBC", 1.5), ("AOTH", 1), ("BAFR", 0.5), ("NOBT", 2))
+
+# Synthetic establishments: (urn, name, GIAS type, setting)
+SCHOOLS = [(990100 + i, f"Synthetic Primary School {i}", "Community school") for i in range(12)] + \
+          [(990200 + i, f"Synthetic Academy {i}", "Academy converter") for i in range(8)] + \
+          [(990300 + i, f"Synthetic Special School {i}", "Community special school") for i in range(3)] + \
+          [(990320, "Synthetic Special Academy", "Academy special converter")] + \
+          [(990400 + i, f"Synthetic Independent Special School {i}", "Other independent special school") for i in range(3)] + \
+          [(990500, "Synthetic Pupil Referral Unit", "Pupil referral unit")] + \
+          [(990600 + i, f"Synthetic College {i}", "Further education") for i in range(2)]
+SCHOOL_BY_SETTING = {"mainstream": [s for s in SCHOOLS if s[2] in ("Community school", "Academy converter")],
+                     "special": [s for s in SCHOOLS if "special" in s[2] and "independent" not in s[2]],
+                     "independent": [s for s in SCHOOLS if "independent" in s[2]],
+                     "alternative_provision": [s for s in SCHOOLS if s[2] == "Pupil referral unit"],
+                     "post16": [s for s in SCHOOLS if s[2] == "Further education"]}
+OTHER_SETTING_CODES = ("OLA", "EHE", "OPA", "NIEO")
+
+
+@dataclass
+class Person:
+    n: int
+    surname: str
+    forename: str
+    birth: dt.date
+    sex: str
+    ethnicity: str
+    postcode: str
+    upn: str
+    uln: str
+    need: list[str]
+    setting: str
+    locality: str
+
+
+@dataclass
+class Case:
+    person: Person
+    received: dt.date
+    decision: dt.date | None = None
+    request_outcome: str = ""
+    assessed: dt.date | None = None
+    assessment_outcome: str = ""
+    week20: bool = False
+    start: dt.date | None = None
+    cease: dt.date | None = None
+    cease_reason: str = ""
+    tags: set = field(default_factory=set)
+
+
+def _pick(rng: random.Random, weighted):
+    items, weights = zip(*weighted)
+    return rng.choices(items, weights=weights)[0]
+
+
+def _day(rng: random.Random, first: dt.date, last: dt.date) -> dt.date:
+    return first + dt.timedelta(days=rng.randint(0, (last - first).days))
+
+
+class _World:
+    def __init__(self, seed: int, geo: dict[str, list[str]]):
+        self.rng = random.Random(seed)
+        self.geo = geo  # locality -> LSOA21 codes
+        self.people: list[Person] = []
+        self.cases: list[Case] = []
+        self.postcodes: dict[str, tuple[str, str]] = {}  # postcode -> (lsoa, locality)
+
+    def person(self, age_at: dt.date, age_lo: int, age_hi: int) -> Person:
+        rng = self.rng
+        n = len(self.people) + 1
+        age = rng.randint(age_lo, age_hi)
+        birth = age_at - dt.timedelta(days=int(age * 365.25) + rng.randint(1, 360))
+        locality = rng.choices(LOCALITIES, weights=LOCALITY_WEIGHTS)[0]
+        lsoa = rng.choice(self.geo[locality])
+        while True:
+            pc = f"{rng.choice(DISTRICTS[locality])} {rng.randint(1, 9)}{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}" \
+                 f"{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}"
+            if pc not in self.postcodes:
+                break
+        self.postcodes[pc] = (lsoa, locality)
+        need = [_pick(rng, NEEDS)]
+        if rng.random() < 0.45:
+            second = _pick(rng, NEEDS)
+            if second != need[0]:
+                need.append(second)
+        p = Person(n, rng.choice(SURNAMES), rng.choice(FORENAMES), birth, rng.choice("MF"), _pick(rng, ETHNICITIES),
+                   pc, f"Z{942:03d}{n:09d}", f"99{n:08d}" if birth.year < 2010 else "",
+                   need, _pick(rng, SETTINGS), locality)
+        self.people.append(p)
+        return p
+
+    def plan_case(self, start: dt.date, weeks: str, person: Person | None = None, other_la: bool = False,
+                  exception: bool = False) -> Case:
+        rng = self.rng
+        if weeks == "within":
+            days = rng.randint(90, 140)
+        elif weeks == "old":
+            days = rng.randint(100, 320)
+        else:
+            days = rng.randint(141, 330)
+        received = start - dt.timedelta(days=days)
+        person = person or self.person(received, 1, 17)
+        slow_decision = person.locality == "LOC-MILLOM" or rng.random() < 0.25
+        decision = received + dt.timedelta(days=rng.randint(43, min(80, days - 40)) if slow_decision
+                                           else rng.randint(20, 42))
+        assessed = start - dt.timedelta(days=rng.randint(10, max(11, min(60, (start - decision).days - 5))))
+        c = Case(person, received, decision, "C", assessed, "S" if other_la else "Y", exception, start)
+        self.cases.append(c)
+        return c
+
+    def other_case(self, received: dt.date, kind: str) -> Case:
+        rng = self.rng
+        person = self.person(received, 1, 17)
+        c = Case(person, received)
+        if kind == "refused":
+            c.decision, c.request_outcome = received + dt.timedelta(days=rng.randint(18, 75)), "B"
+        elif kind == "withdrawn":
+            c.decision, c.request_outcome = received + dt.timedelta(days=rng.randint(10, 40)), "A"
+        elif kind == "not_issued":
+            c.decision, c.request_outcome = received + dt.timedelta(days=rng.randint(25, 60)), "C"
+            c.assessed, c.assessment_outcome = c.decision + dt.timedelta(days=rng.randint(40, 90)), "N"
+        elif kind == "open_assessment":
+            c.decision, c.request_outcome = received + dt.timedelta(days=rng.randint(25, 60)), "C"
+        self.cases.append(c)
+        return c
+
+
+def _geo(geo_dir: Path) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {loc: [] for loc in LOCALITIES}
+    with open(Path(geo_dir) / "cumbria_lsoa21_lookup.csv", newline="", encoding="utf-8-sig") as fh:
+        for row in csv.DictReader(fh):
+            if row["locality_code"] in out:
+                out[row["locality_code"]].append(row["lsoa21cd"])
+    for loc in out:
+        out[loc].sort()
+    return out
+
+
+def build(geo_dir: Path, seed: int = SEED) -> _World:
+    """Every case history, calibrated (see the module docstring)."""
+    w = _World(seed, _geo(geo_dir))
+    rng = w.rng
+    census = {y: d for y, d, _e, _v in RETURNS}
+    new_cases: list[Case] = []
+    for year, (new, inc, within, ex) in ISSUED.items():
+        first, last = dt.date(year, 1, 1), dt.date(year, 12, 31)
+        kinds = (["within"] * within + ["late"] * (ex - within) + ["exception"] * (inc - ex) + ["other_la"] * (new - inc))
+        rng.shuffle(kinds)
+        for kind in kinds:
+            c = w.plan_case(_day(rng, first, last), "within" if kind == "within" else "late",
+                            other_la=kind == "other_la", exception=kind == "exception")
+            new_cases.append(c)
+        refused, withdrawn, not_issued = OTHER_REQUESTS[year]
+        for kind, n in (("refused", refused), ("withdrawn", withdrawn), ("not_issued", not_issued)):
+            for _ in range(n):
+                w.other_case(_day(rng, first, dt.date(year, 10, 31)), kind)
+    # Plans issued in January 2026 before the census date (calendar 2026 is in no return here).
+    for _ in range(8):
+        new_cases.append(w.plan_case(_day(rng, dt.date(2026, 1, 2), census[2026] - dt.timedelta(days=1)), "late"))
+    awaiting_decision, awaiting_plan = OPEN_AT_LAST_CENSUS
+    for _ in range(awaiting_decision):
+        w.other_case(_day(rng, dt.date(2025, 11, 20), census[2026] - dt.timedelta(days=2)), "open_request")
+    for _ in range(awaiting_plan):
+        w.other_case(_day(rng, dt.date(2025, 7, 1), dt.date(2025, 11, 15)), "open_assessment")
+
+    def active_new(d: dt.date) -> int:
+        return sum(1 for c in new_cases if c.start <= d)
+
+    a1, a2, a3 = (active_new(census[y]) for y in (2024, 2025, 2026))
+    c0 = 260
+    base = CASELOAD[2024] - a1 + c0
+    c1 = base - c0 + a2 - CASELOAD[2025]
+    c2 = base - c0 - c1 + a3 - CASELOAD[2026]
+    assert min(base, c1, c2) > 0, (base, c1, c2)
+    # Plans issued before 2023 still open on 1 January 2023; the oldest leave first.
+    stock = []
+    for _ in range(base):
+        start = _day(rng, dt.date(2012, 1, 1), dt.date(2022, 12, 31))
+        p = w.person(dt.date(2023, 1, 1), 2, 20)
+        stock.append(w.plan_case(start, "old", person=p))
+    by_age = sorted(stock, key=lambda c: (c.person.birth, c.person.n))
+    leaving = by_age[: c0 + c1 + c2]
+    rng.shuffle(leaving)
+    windows = ([(dt.date(2023, 1, 1), census[2024])] * c0 + [(census[2024] + dt.timedelta(days=1), census[2025])] * c1
+               + [(census[2025] + dt.timedelta(days=1), census[2026])] * c2)
+    for c, (first, last) in zip(leaving, windows):
+        c.cease = _day(rng, first, last)
+        age = (c.cease - c.person.birth).days // 365
+        c.cease_reason = "1" if age >= 19 and rng.random() < 0.6 else rng.choice("2345679")
+    return w
+
+
+# -- snapshots ----------------------------------------------------------------------------------
+
+def _known(d: dt.date | None, census: dt.date) -> dt.date | None:
+    return d if d is not None and d <= census else None
+
+
+def _in_return(c: Case, census: dt.date) -> bool:
+    if c.received > census:
+        return False
+    year_start = dt.date(census.year - 1, 1, 1)
+    steps = [d for d in (c.received, c.decision, c.assessed, c.start, c.cease) if d is not None and d <= census]
+    active = c.start is not None and c.start <= census and (c.cease is None or c.cease > census)
+    closed = ((c.decision is not None and c.decision <= census and c.request_outcome in ("A", "B"))
+              or (c.assessed is not None and c.assessed <= census and c.assessment_outcome in ("A", "N"))
+              or (c.start is not None and c.start <= census))
+    open_case = not closed
+    return active or open_case or any(d >= year_start for d in steps)
+
+
+def snapshot_rows(w: _World, year: int, census: dt.date, version: str) -> dict[str, list[dict]]:
+    """The nine modules of one return, as at its census date."""
+    rng = random.Random(SEED * 1000 + year)
+    rows: dict[str, list[dict]] = {m: [] for m in MODULES}
+    ids = {m: 0 for m in MODULES}
+
+    def add(module: str, values: dict) -> str:
+        ids[module] += 1
+        tid = str(ids[module] + {"sen2": 1, "person": 10, "requests": 20, "assessment": 30, "namedplan": 40,
+                                 "plandetail": 50, "activeplans": 60, "placementdetail": 70, "senneed": 80}[module]
+                  * 1_000_000 + year * 0)
+        key = MODULES[module][0]
+        row = {key: tid, "NativeId": f"{module[:3].upper()}{year}-{ids[module]}", f"{module}orderseqcolumn": ids[module],
+               "sourceid": f"{year}{ids[module]:07d}", **values}
+        rows[module].append(row)
+        return tid
+
+    sen2_id = add("sen2", {"collection": "SEN2", "year": year, "referencedate": blade_date(census), "sourcelevel": "L",
+                           "lea": LA, "softwarecode": "SYNTHETIC", "release": "Ver1", "serialno": 1,
+                           "datetime": blade_date(census + dt.timedelta(days=40)), "dmo": "Synthetic DMO",
+                           "dco": "Synthetic DCO", "dsco": "Synthetic DSCO"})
+    person_ids: dict[int, str] = {}
+    cases = sorted((c for c in w.cases if _in_return(c, census)), key=lambda c: (c.person.n, c.received))
+    for c in cases:
+        p = c.person
+        if p.n not in person_ids:
+            person_ids[p.n] = add("person", {
+                "sen2tableid": sen2_id, "surname": p.surname, "forename": p.forename,
+                "personbirthdate": blade_date(p.birth), "gendercurrent": p.sex, "sex": p.sex, "ethnicity": p.ethnicity,
+                "postcode": p.postcode, "upn": p.upn, "uniquelearnernumber": p.uln,
+                "upnunknown": "" if p.upn else "UN2"})
+        decision = _known(c.decision, census)
+        rid = add("requests", {"persontableid": person_ids[p.n], "receiveddate": blade_date(c.received),
+                               "requestsource": rng.choice("12345") if c.received.year >= 2024 else "",
+                               "rya": "false", "requestoutcomedate": blade_date(decision),
+                               "requestoutcome": c.request_outcome if decision else "",
+                               "requestmediation": "false", "requesttribunal": "false", "exported": ""})
+        if decision is None or c.request_outcome != "C":
+            continue
+        assessed = _known(c.assessed, census)
+        aid = add("assessment", {"requeststableid": rid, "assessmentoutcome": c.assessment_outcome if assessed else "",
+                                 "assessmentoutcomedate": blade_date(assessed), "assessmentmediation": "false",
+                                 "assessmenttribunal": "false", "othermediation": "false", "othertribunal": "false",
+                                 "week20": "true" if c.week20 else "false"})
+        start = _known(c.start, census)
+        if start is None:
+            continue
+        cease = _known(c.cease, census)
+        setting = p.setting
+        urn, ukprn, code = "", "", ""
+        if setting in SCHOOL_BY_SETTING:
+            urn = str(rng.choice(SCHOOL_BY_SETTING[setting])[0])
+        elif setting == "early_years":
+            code = "EYP"
+        else:
+            code = rng.choice(OTHER_SETTING_CODES)
+        npid = add("namedplan", {"assessmenttableid": aid, "startdate": blade_date(start), "planres": "false",
+                                 "planwbp": "false", "pb": "false", "oa": "false", "dp": "false",
+                                 "ceasedate": blade_date(cease), "ceasereason": c.cease_reason if cease else ""})
+        add("plandetail", {"namedplantableid": npid, "urn": urn, "ukprn": ukprn, "sensetting": code,
+                           "sensettingother": "", "placementrank": 1, "senunitindicator": "false",
+                           "resourcedprovisionindicator": "false"})
+        if cease is not None:
+            continue
+        last_review = max(start, census - dt.timedelta(days=rng.randint(20, 420)))
+        apid = add("activeplans", {"requeststableid": rid, "transferla": "", "res": "false", "wbp": "false",
+                                   "reviewmeeting": blade_date(last_review), "reviewoutcome": "1",
+                                   "reviewdraft": "", "phasetransferduedate": "", "phasetransferfinaldate": "",
+                                   "lastreview": blade_date(last_review)})
+        add("placementdetail", {"activeplanstableid": apid, "urn": urn, "ukprn": ukprn, "sensetting": code,
+                                "sensettingother": "", "placementrank": 1, "entrydate": blade_date(start),
+                                "leavingdate": "", "attendancepattern": "FT", "senunitindicator": "false",
+                                "resourcedprovisionindicator": "false", "res": "false", "wbp": "false"})
+        if setting == "mainstream" and rng.random() < 0.05:  # a second, lower-ranked placement
+            add("placementdetail", {"activeplanstableid": apid, "urn": "", "ukprn": "", "sensetting": "OLA",
+                                    "sensettingother": "", "placementrank": 2, "entrydate": blade_date(start),
+                                    "leavingdate": "", "attendancepattern": "PT", "senunitindicator": "false",
+                                    "resourcedprovisionindicator": "false", "res": "false", "wbp": "false"})
+        needs = [n for n in p.need if not (n == "DS" and version != "1.3")] or ["OTH"]
+        for rank, need in enumerate(needs, start=1):
+            add("senneed", {"activeplanstableid": apid, "sentype": need, "sentyperank": rank})
+    return rows
+
+
+def write_module(path: Path, module: str, version: str, rows: list[dict]) -> None:
+    cols = module_columns(module, version)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        wr = csv.writer(fh)
+        wr.writerow(cols)
+        for r in rows:
+            wr.writerow([r.get(c, "") for c in cols])
+
+
+# The National Statistics Postcode Lookup header, as ONS publishes it (NSPL May 2025).
+NSPL_HEADER = ["pcd", "pcd2", "pcds", "dointr", "doterm", "usertype", "oseast1m", "osnrth1m", "osgrdind", "oa21", "cty",
+               "ced", "laua", "ward", "nhser", "ctry", "rgn", "pcon", "ttwa", "itl", "park", "lsoa21", "msoa21", "wz11",
+               "sicbl", "bua24", "ruc21", "oac11", "lat", "long", "lep1", "lep2", "pfa", "imd", "icb"]
+GIAS_HEADER = ["URN", "LA (code)", "LA (name)", "EstablishmentNumber", "EstablishmentName", "TypeOfEstablishment (code)",
+               "TypeOfEstablishment (name)", "EstablishmentStatus (name)", "PhaseOfEducation (name)", "UKPRN"]
+
+
+def write_postcode_lookup(w: _World, path: Path) -> None:
+    """Synthetic postcodes in the NSPL layout (one per child's address; a few spare), LSOA 2021 codes real."""
+    lad = {"LOC-ALLERDALE": "E06000063", "LOC-CARLISLE": "E06000063", "LOC-COPELAND-N": "E06000063",
+           "LOC-MILLOM": "E06000063"}
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        wr = csv.writer(fh)
+        wr.writerow(NSPL_HEADER)
+        for pc in sorted(w.postcodes):
+            lsoa, loc = w.postcodes[pc]
+            out, inward = pc.split(" ")
+            row = {"pcd": f"{out:<4}{inward}"[:7], "pcd2": f"{out:<5}{inward}", "pcds": pc, "dointr": "198001",
+                   "doterm": "", "usertype": "0", "osgrdind": "1", "cty": "E99999999", "ced": "E99999999",
+                   "laua": lad[loc], "ctry": "E92000001", "rgn": "E12000002", "lsoa21": lsoa,
+                   "icb": "E54000048" if loc == "LOC-MILLOM" else "E54000050",
+                   "sicbl": "E38000228" if loc == "LOC-MILLOM" else "E38000215"}
+            wr.writerow([row.get(c, "") for c in NSPL_HEADER])
+
+
+def write_gias(path: Path) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        wr = csv.writer(fh)
+        wr.writerow(GIAS_HEADER)
+        for urn, name, kind in SCHOOLS:
+            phase = "16 plus" if kind == "Further education" else ("Not applicable" if "special" in kind else "Primary")
+            wr.writerow([urn, LA, "Cumberland", urn % 10000, name, "", kind, "Open", phase, ""])
+
+
+def write_export(out: Path, geo_dir: Path | None = None, seed: int = SEED,
+                 returns: tuple = RETURNS) -> dict[str, object]:
+    """Write the synthetic export, the NSPL-layout postcode lookup and the GIAS extract into `out`."""
+    from .config import load_config
+    geo_dir = Path(geo_dir) if geo_dir else load_config().geo_dir
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    w = build(geo_dir, seed)
+    written = []
+    for year, census, exported, version in returns:
+        rows = snapshot_rows(w, year, census, version)
+        tag = exported.strftime("%d-%m-%Y")
+        for module in MODULES:
+            path = out / f"Blade-Export_{tag}_{module}.csv"
+            write_module(path, module, version, rows[module])
+            written.append(path)
+    write_postcode_lookup(w, out / "NSPL_synthetic_Cumberland.csv")
+    write_gias(out / "edubasealldata_synthetic.csv")
+    return {"files": written, "people": len(w.people), "cases": len(w.cases)}
