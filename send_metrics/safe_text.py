@@ -43,9 +43,18 @@ def plain(value) -> str:
     return _BREAKS.sub(" ", _CONTROL.sub("", _text(value)))
 
 
+# Autolinked URLs and e-mail addresses (remark-gfm) and Streamlit's emoji and icon shortcodes are
+# found in the text *after* backslash escapes are resolved, so escaping alone does not stop them: an
+# invisible word joiner after every ':' and '@' and after a 'www' before '.' breaks each pattern.
+_JOIN = "\u2060"
+_WWW = re.compile(r"(?i)(www)(?=\.)")
+
+
 def for_markdown(value) -> str:
-    """Text shown inside Streamlit Markdown, as literal characters."""
-    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in plain(value))
+    """Text shown inside Streamlit Markdown, as literal characters (no link, image, tag,
+    emphasis, directive, shortcode or autolinked URL can come from it)."""
+    text = _WWW.sub(lambda m: m.group(1) + _JOIN, plain(value)).replace(":", ":" + _JOIN).replace("@", "@" + _JOIN)
+    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in text)
 
 
 def for_html(value) -> str:

@@ -212,8 +212,14 @@ def _plotly_texts(at) -> list[str]:
     return out
 
 
+# What a renderer finds in the text once escapes are resolved (remark-gfm autolinks, Streamlit's
+# shortcodes): found by the real-browser crawl, which saw an escaped URL become a live link.
+RESOLVED = [re.compile(p, re.I) for p in (r"https?://evil", r"www\.evil", r":material/warning:", r"\w@evil")]
+
+
 def _markup_from_data(at) -> list[str]:
-    bad = [f"{where}: {text[:200]}" for where, text in _markdown_texts(at) if any(p.search(text) for p in MARKUP)]
+    bad = [f"{where}: {text[:200]}" for where, text in _markdown_texts(at) if any(p.search(text) for p in MARKUP)
+           or any(p.search(text.replace("\\", "")) for p in RESOLVED)]
     for s in _plotly_texts(at):
         for tag in re.findall(r"<\s*([a-zA-Z]+)", s):
             if tag.lower() not in ("br", "b", "i", "em", "sub", "sup", "extra"):
