@@ -98,8 +98,14 @@ def quantity_key(dataset: str, column: str, condition: str = "") -> str:
     """The count a numerator or denominator sums: dataset, column and filter (spacing ignored).
 
     Two measures with the same key publish the same number for an area and period, so they
-    must share suppression."""
-    return f"{dataset}|{column}|{' '.join((condition or '').split())}"
+    must share suppression. The part of a waiting list whose wait is recorded in a band is, almost
+    always, the whole list (and otherwise a part of it published beside it): the two share one key,
+    which can only suppress more, never less."""
+    condition = " ".join((condition or "").split()).replace(BANDED_ONLY, "")
+    return f"{dataset}|{column}|{condition}"
+
+
+BANDED_ONLY = " AND wait_band <> 'unbanded'"
 
 
 def measure_quantities(measures) -> dict[str, tuple[str, str | None]]:
