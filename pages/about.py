@@ -116,14 +116,23 @@ def render_methods() -> None:
 - **Benchmarking:** as OHID Fingertips — an area is *better* or *worse* than England (or its
   statistical neighbours) only when its interval lies wholly on one side of the benchmark;
   otherwise *similar*. Shown with a symbol and words, not colour alone.
-- **Recent trend:** after Fingertips — an inverse-variance weighted trend over the last five
-  points, reported as increasing or decreasing only when it is significant (chi-square, p < 0.002)
-  and every leave-one-out fit agrees on its direction.
+- **Recent trend:** as Fingertips, over the last five points of an unbroken annual series: for
+  proportions the chi-square test for trend (Cochran-Armitage) on the counts, with the direction
+  from a least-squares fit; for rates an inverse-variance weighted trend. Reported as increasing or
+  decreasing only when significant (chi-square, p < 0.002) and every leave-one-out fit agrees on
+  its direction. Counts and monthly series are not tested.
 - **Statistical process control:** NHS England *Making Data Count* XmR charts (as
   NHSRplotthedots): special-cause variation flagged by points outside the limits, runs of seven,
   two of three near a limit, and trends; assurance against a target from the process limits.
-- **Funnel plots:** Spiegelhalter's method, comparing each council with England at 95% and
-  99.8% limits, allowing for over-dispersion where needed.
+- **Funnel plots:** each council against England at 95% and 99.8% limits: Wilson-based limits
+  for percentages (as PHE and Fingertips; the exact binomial limits of Spiegelhalter remain an
+  option in the code), exact Poisson for rates. When councils vary more than chance allows the
+  limits are widened by the multiplicative over-dispersion model, and the chart says so and gives
+  the additive (DerSimonian-Laird random-effects) result beside it.
+- **Counts** (plans, requests, children waiting) are never compared with England, the region or
+  neighbours: areas differ in size, so compare the rate. Neighbours are pooled as the sum of
+  their numerators over the sum of their denominators, using only neighbours with both, and a
+  verdict against neighbours needs at least five of them.
 - **Demand projection:** a log-linear trend of EHC plans over the last six years, extended
   five years with 80% and 95% prediction intervals and back-tested on past years; see the
   Needs and demand page.

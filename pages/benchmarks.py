@@ -240,9 +240,13 @@ def funnel_section(view: ui.View, m, area: str, year: str, loaded: pd.DataFrame,
     parts = [f"Each point is a council's {m.title[0].lower() + m.title[1:]} in {year} against its denominator, "
              f"with 95% (dashed) and 99.8% (dotted) limits around England ({m.format_value(bench)})"]
     if over:
-        parts.append(f"Councils vary far more than chance alone gives (overdispersion factor φ = {phi:.1f}), so the "
-                     f"limits are widened by √φ; with exact limits {int(raw['outside_998'].sum())} of {len(pos)} "
-                     "would be outside the 99.8% limits")
+        tau2 = stats.overdispersion_tau2(councils["numerator"], councils["denominator"], bench, kind, m.multiplier)
+        _, additive = equity.funnel_frame(councils, m, bench, tau2=tau2)
+        parts.append(f"Councils vary far more than chance alone gives, so the limits drawn are widened for "
+                     f"overdispersion by the multiplicative model (factor φ = {phi:.1f}, limits widened by √φ); "
+                     f"the additive random-effects model (DerSimonian-Laird, as NHS England uses for SHMI) would put "
+                     f"{int(additive['outside_998'].sum())} of {len(pos)} outside the 99.8% limits, and the "
+                     f"unwidened limits {int(raw['outside_998'].sum())}")
     parts.append(f"{out95} councils are outside the 95% limits (about {0.05 * len(pos):.0f} expected by chance) "
                  f"and {out998} outside the 99.8% limits")
     me = pos[pos["area_code"] == area]
@@ -252,9 +256,11 @@ def funnel_section(view: ui.View, m, area: str, year: str, loaded: pd.DataFrame,
         parts.append(f"{name} is not a council or has no figure, so it is not on the plot")
     data = pos.assign(value=pos["value"].round(2))
     view.call(ui.chart_with_table, fig, data, title=title, sentence=". ".join(parts) + ".", key=f"bench_funnel_{m.id}",
-                        source=f"{m.source} Limits: Spiegelhalter (2005), "
-                               + ("normal approximation widened by √φ for overdispersion." if over
-                                  else "exact binomial / Poisson."),
+                        source=f"{m.source} Limits: "
+                               + ("multiplicative overdispersion, normal approximation widened by √φ "
+                                  "(Spiegelhalter 2005)." if over
+                                  else ("Wilson score, as PHE and Fingertips (PHEindicatormethods phe_funnels)."
+                                        if kind == "proportion" else "exact Poisson (Spiegelhalter 2005).")),
                         table_columns={"area_name": "Council", "value": f"Value ({m.unit})",
                                        "numerator": "Numerator", "denominator": "Denominator",
                                        "position": "Position", "source": "Source"})

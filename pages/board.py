@@ -42,6 +42,7 @@ def render() -> None:
     if messages:
         st.subheader("What the board should know")
         st.markdown("\n".join(f"- {ui.escape(m)}" for m in messages))
+        st.caption(ui.escape(summary.multiple_comparisons_note(tiles)))
     st.download_button("Download the board pack (HTML, prints to A4)",
                        data=lambda: board_pack_html(ui.engine(), area, period).encode("utf-8"),
                        file_name=f"board-pack-{area}-{period}.html", mime="text/html",

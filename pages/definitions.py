@@ -14,7 +14,8 @@ ALL_GROUPS = "All groups"
 
 CI_TEXT = {
     "wilson": "Wilson score interval (proportions)",
-    "byar": "Byar's approximation to the Poisson interval (counts and rates)",
+    "byar": ("Exact Poisson interval (chi-square) below 10 events; Byar's approximation at 10 events or more "
+             "(counts and rates)"),
     "newcombe": "Newcombe's hybrid score interval (difference of two proportions)",
     "none": "No interval",
 }

@@ -121,7 +121,8 @@ def _footprint_view(load_id: str, year: str, group: str) -> ui.View:
     view.call(
         ui.chart_with_table, fig, data, title=title, sentence=sentence, key=f"equity_footprints_{year}",
         source="Local extracts summed from localities (measure engine); intervals: Newcombe (difference of "
-               "proportions), Katz (ratio of proportions), exact conditional rate ratio.",
+               "proportions), MOVER (difference of rates) and MOVER-R (ratios) on the same intervals, so the "
+               "verdict agrees with both.",
         table_columns={"measure_title": "Measure", "period_label": "Period", "value_a": "North",
                        "lower_a": "North 95% lower", "upper_a": "North 95% upper", "value_b": "South",
                        "lower_b": "South 95% lower", "upper_b": "South 95% upper", "gap": "Gap (North − South)",

@@ -13,7 +13,7 @@ import streamlit as st
 from dashboard import ui
 from send_metrics import breakdowns, charts, contract, equity
 from send_metrics.catalogue import measures_by_id
-from send_metrics.projection import backtest, project_caseload
+from send_metrics.projection import apply_calibration, backtest, backtest_sentence, loaded_backtest, project_caseload
 
 MAIN_NEEDS = list(breakdowns.MAIN_NEEDS)
 NEED_LABEL = {"ASD": "Autism (ASD)", "SLCN": "Speech, language and communication (SLCN)",
@@ -234,6 +234,11 @@ def _projection(load_id: str, area: str, method: str) -> tuple[pd.DataFrame, pd.
     if hist.empty:
         return hist, pd.DataFrame(), pd.DataFrame()
     proj = project_caseload(hist, horizon=5, method=method)
+    # The total's intervals come from the rolling-origin backtest of every council's total (the
+    # model's own intervals were too narrow); need groups keep the model's intervals.
+    _, cal = loaded_backtest(ui.engine(), method=method)
+    total = proj["group"] == "ALL"
+    proj = pd.concat([apply_calibration(proj[total], cal), proj[~total]], ignore_index=True)
     test = backtest(hist, holdout=3, method=method)
     return hist, proj, test
 
@@ -278,8 +283,12 @@ def _projection_view(load_id: str, area: str, group: str, method: str) -> ui.Vie
                      f"method was off by {b['mape']:.1f}% on average and "
                      f"{'over' if b['mean_error'] > 0 else 'under'}-projected by {abs(b['mean_error']):,.0f} plans a "
                      f"year; {b['coverage_80'] * 100:.0f}% of the actual values fell inside the 80% interval.")
-    sentence += (" Intervals cover statistical noise around a steady trend only, not policy changes: treat them as "
-                 "the least uncertainty there is.")
+    if group == "ALL":
+        sentence += " " + backtest_sentence(loaded_backtest(ui.engine(), method=method)[0])
+    else:
+        sentence += (" Intervals for a primary need are the model's own (not calibrated on the backtest) and "
+                     "cover statistical noise around a steady trend only.")
+    sentence += " Policy changes are not in any interval."
     data = p.assign(**{c: p[c].round(0) for c in ("value", "lower_80", "upper_80", "lower_95", "upper_95")})
     view.call(ui.chart_with_table, fig, data, title=title, sentence=sentence, key=f"needs_projection_{group}",
               source="EHC plan caseload (measure engine); log-linear projection over the last 6 years "

@@ -275,7 +275,7 @@ def _rgba(hex_colour: str, alpha: float) -> str:
 
 # -- comparison pages (equity, benchmarks, waiting times, needs) -------------------------------
 VERDICT_SYMBOL = {"a_higher": "triangle-up", "a_lower": "triangle-down", "no_difference": "circle",
-                  "not_tested": "circle-open", "suppressed": "x-thin-open"}
+                  "not_tested": "circle-open", "not_compared": "circle-open", "suppressed": "x-thin-open"}
 SUPPRESSED_GREY = "#E1E1E1"
 # Text on the sequential colours: white on the two dark blues, near-black on the light blue.
 _SEQ_TEXT = ["#FFFFFF", "#FFFFFF", "#0B0C0C"]

@@ -53,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("contract", help="print the data contract as Markdown")
 
+    s = sub.add_parser("backtest", help="rolling-origin backtest of the demand projection on what is loaded")
+    s.add_argument("--data-dir")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+
     s = sub.add_parser("reconcile", help="figures given by more than one file or edition, side by side")
     s.add_argument("--data-dir")
     s.add_argument("--all", action="store_true", help="every such figure (default: only those whose sources differ)")
@@ -269,4 +273,9 @@ def cmd_reconcile(args) -> int:
 
 COMMANDS = {"load": cmd_load, "validate": cmd_validate, "measures": cmd_measures,
             "demo": cmd_demo, "contract": cmd_contract, "report": cmd_report, "bench": cmd_bench,
-            "reconcile": cmd_reconcile}
+            "reconcile": cmd_reconcile, "backtest": lambda args: _backtest(args)}
+
+
+def _backtest(args) -> int:
+    from .projection import backtest_for_cli
+    return backtest_for_cli(args)

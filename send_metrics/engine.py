@@ -26,6 +26,14 @@ from .db import Database
 ENGLAND = "E92000001"
 Z_LEVELS = {"95": 0.95, "998": 0.998}
 
+#: A statistical-neighbour verdict needs at least this many neighbours with both a numerator and a
+#: denominator (the pooled value is still shown, with ``neighbours_n``, when fewer have data).
+MIN_NEIGHBOURS = 5
+
+#: Kinds compared with England, the region and neighbours. Counts, medians, means without an
+#: interval, growth and gaps are not (``not_compared``).
+COMPARABLE_KINDS = ("proportion", "rate", "gap")
+
 OUTPUT_COLUMNS = [
     "measure_id", "measure_title", "area_code", "area_name", "area_level", "period", "period_label",
     "value", "numerator", "denominator", "lower_95", "upper_95", "lower_998", "upper_998",
@@ -90,8 +98,14 @@ def quantity_key(dataset: str, column: str, condition: str = "") -> str:
     """The count a numerator or denominator sums: dataset, column and filter (spacing ignored).
 
     Two measures with the same key publish the same number for an area and period, so they
-    must share suppression."""
-    return f"{dataset}|{column}|{' '.join((condition or '').split())}"
+    must share suppression. The part of a waiting list whose wait is recorded in a band is, almost
+    always, the whole list (and otherwise a part of it published beside it): the two share one key,
+    which can only suppress more, never less."""
+    condition = " ".join((condition or "").split()).replace(BANDED_ONLY, "")
+    return f"{dataset}|{column}|{condition}"
+
+
+BANDED_ONLY = " AND wait_band <> 'unbanded'"
 
 
 def measure_quantities(measures) -> dict[str, tuple[str, str | None]]:
@@ -659,35 +673,29 @@ class Engine:
         base = base.merge(pub_reg, on=["measure_id", "_year", "region_code"], how="left")
         base["region_value"] = base["region_value"].fillna(base["region_pub"])
         base = base.drop(columns=["region_pub"])
-        # Statistical neighbours: sum over sum when their data is loaded, else the mean of
-        # their published values.
+        # Statistical neighbours: sum of numerators over sum of denominators of the neighbours that
+        # have both (loaded data first; published numerators and denominators otherwise). Never a
+        # mean of rates, and nothing for counts (areas of different size are not compared).
         nb = self.db.query("SELECT area_code, neighbour_code FROM statistical_neighbours")
+        base["neighbours_value"] = np.nan
+        base["neighbours_n"] = np.nan
         if not nb.empty:
-            vals = base[["measure_id", "period", "area_code", "value", "numerator", "denominator"]].rename(
+            vals = base[["measure_id", "period", "area_code", "numerator", "denominator"]].rename(
                 columns={"area_code": "neighbour_code"})
-            pub = published[["measure_id", "period", "area_code", "value"]].rename(
-                columns={"area_code": "neighbour_code", "value": "pub_value", "period": "_year"})
-            x = nb.merge(vals, on="neighbour_code", how="inner")
-            x["_year"] = x["period"].str[:4]
-            agg = x.groupby(["area_code", "measure_id", "period"]).agg(
-                nb_num=("numerator", lambda s: s.sum(min_count=1)), nb_den=("denominator", lambda s: s.sum(min_count=1)),
-                nb_mean=("value", "mean"), nb_n=("value", "count")).reset_index()
-            m_mult = {m.id: m.multiplier for m in by_id.values()}
-            ratio = agg["measure_id"].map(lambda i: by_id[i].is_ratio)
-            agg["neighbours_value"] = np.where(ratio & (agg["nb_den"] > 0),
-                                               agg["nb_num"] / agg["nb_den"] * agg["measure_id"].map(m_mult),
-                                               agg["nb_mean"])
-            agg = agg.rename(columns={"nb_n": "neighbours_n"})
-            xp = nb.merge(pub, on="neighbour_code", how="inner")
-            aggp = xp.groupby(["area_code", "measure_id", "_year"]).agg(
-                nbp_mean=("pub_value", "mean"), nbp_n=("pub_value", "count")).reset_index()
-            base = base.merge(agg[["area_code", "measure_id", "period", "neighbours_value", "neighbours_n"]],
-                              on=["area_code", "measure_id", "period"], how="left")
-            base = base.merge(aggp, on=["area_code", "measure_id", "_year"], how="left")
-            use = (base["neighbours_n"].fillna(0) < base["nbp_n"].fillna(0))
-            base.loc[use, "neighbours_value"] = base.loc[use, "nbp_mean"]
+            loaded = pool_neighbours(nb.merge(vals, on="neighbour_code", how="inner"), by_id,
+                                     ["area_code", "measure_id", "period"])
+            pub = published[["measure_id", "period", "area_code", "numerator", "denominator"]].rename(
+                columns={"area_code": "neighbour_code", "period": "_year"})
+            pubp = pool_neighbours(nb.merge(pub, on="neighbour_code", how="inner"), by_id,
+                                   ["area_code", "measure_id", "_year"]).rename(
+                columns={"neighbours_value": "nbp_value", "neighbours_n": "nbp_n"})
+            base = base.drop(columns=["neighbours_value", "neighbours_n"]).merge(
+                loaded, on=["area_code", "measure_id", "period"], how="left")
+            base = base.merge(pubp, on=["area_code", "measure_id", "_year"], how="left")
+            use = base["neighbours_n"].fillna(0) < base["nbp_n"].fillna(0)
+            base.loc[use, "neighbours_value"] = base.loc[use, "nbp_value"]
             base.loc[use, "neighbours_n"] = base.loc[use, "nbp_n"]
-            base = base.drop(columns=["nbp_mean", "nbp_n"])
+            base = base.drop(columns=["nbp_value", "nbp_n"])
         pol = base["measure_id"].map(lambda i: by_id[i].polarity).to_numpy(dtype=object)
         lo95, hi95 = base["lower_95"].to_numpy(float), base["upper_95"].to_numpy(float)
         lo998, hi998 = base["lower_998"].to_numpy(float), base["upper_998"].to_numpy(float)
@@ -699,6 +707,15 @@ class Engine:
             base[f"sig_{col}_95"] = stats.compare_to_benchmark(lo95, hi95, b, pol)
             if col == "england":
                 base["sig_england_998"] = stats.compare_to_benchmark(lo998, hi998, b, pol)
+        # Fewer than MIN_NEIGHBOURS neighbours with data: the pooled value is shown with its count,
+        # but no verdict rests on it.
+        few = ~(base["neighbours_n"].fillna(0) >= MIN_NEIGHBOURS)
+        base.loc[few, "sig_neighbours_95"] = "not_compared"
+        # Counts (and anything that is not a ratio) are never compared with England, the region or
+        # neighbours: areas of different size (Fingertips compares only rates and proportions).
+        not_ratio = ~base["measure_id"].map(lambda i: by_id[i].kind in COMPARABLE_KINDS).astype(bool)
+        base.loc[not_ratio, ["sig_england_95", "sig_england_998", "sig_region_95",
+                             "sig_neighbours_95"]] = "not_compared"
         # Never compare an area with itself.
         is_eng = base["area_code"] == ENGLAND
         base.loc[is_eng, ["sig_england_95", "sig_england_998"]] = "not_compared"
@@ -713,11 +730,22 @@ class Engine:
         value = base["value"].to_numpy(float)
         lower = base["lower_95"].to_numpy(float)
         upper = base["upper_95"].to_numpy(float)
+        num = base["numerator"].to_numpy(float)
+        den = base["denominator"].to_numpy(float)
+        year = pd.to_numeric(base["period"].astype(str).str[:4], errors="coerce").to_numpy(float)
         for (mid, _area), idx in base.groupby(["measure_id", "area_code"], sort=False).indices.items():
             m = by_id[mid]
-            if len(idx) < 5 or m.ci_method == "none":
+            # As Fingertips: recent trends only for annual proportions and crude rates; counts,
+            # monthly series and everything else are not tested.
+            if m.monthly or m.kind not in ("proportion", "rate") or m.ci_method == "none":
+                trend[idx] = verdict[idx] = "not_tested"
                 continue
-            t = rolling_recent_trend(value[idx], lower[idx], upper[idx])
+            if len(idx) < 5:
+                continue
+            if m.kind == "proportion":
+                t = rolling_proportion_trend(num[idx], den[idx], year[idx])
+            else:
+                t = rolling_recent_trend(value[idx], lower[idx], upper[idx], years=year[idx])
             trend[idx[4:]] = t
             verdict[idx[4:]] = [stats.trend_verdict(x, m.polarity) for x in t]
         base["trend"] = trend
@@ -747,8 +775,76 @@ class Engine:
         return base
 
 
+def pool_neighbours(x: pd.DataFrame, by_id: dict[str, Measure], keys: list[str]) -> pd.DataFrame:
+    """Pooled neighbour value: sum of numerators over sum of denominators of the neighbours that
+    have both, and how many they are (``neighbours_n``).
+
+    ``x`` holds one row per (area, neighbour, measure, period) with ``numerator`` and
+    ``denominator``. A neighbour whose numerator is suppressed or missing takes no part at all
+    (its denominator is not pooled either): 50/100, suppressed/100 and 90/100 give 140/200 =
+    70.0%, not 140/300. Only proportions and rates are pooled; counts and everything else get no
+    neighbour value. Never an average of rates."""
+    cols = [*keys, "neighbours_value", "neighbours_n"]
+    if x.empty:
+        return pd.DataFrame(columns=cols)
+    x = x[x["measure_id"].map(lambda i: i in by_id and by_id[i].kind in ("proportion", "rate")).astype(bool)]
+    num = pd.to_numeric(x["numerator"], errors="coerce").astype(float)
+    den = pd.to_numeric(x["denominator"], errors="coerce").astype(float)
+    ok = np.isfinite(num) & np.isfinite(den) & (den > 0)
+    x = x.assign(_num=num, _den=den)[ok.to_numpy(dtype=bool)]
+    if x.empty:
+        return pd.DataFrame(columns=cols)
+    agg = x.groupby(keys).agg(_num=("_num", "sum"), _den=("_den", "sum"),
+                              neighbours_n=("_num", "count")).reset_index()
+    mult = agg["measure_id"].map(lambda i: by_id[i].multiplier).astype(float)
+    agg["neighbours_value"] = agg["_num"] / agg["_den"] * mult
+    agg["neighbours_n"] = agg["neighbours_n"].astype(float)
+    return agg[cols]
+
+
+def _unbroken(years, window: int) -> np.ndarray | None:
+    """For each window of ``window`` consecutive rows, whether its years run on without a gap."""
+    if years is None:
+        return None
+    from numpy.lib.stride_tricks import sliding_window_view as windows
+    y = np.asarray(years, dtype=float)
+    return (np.diff(windows(y, window), axis=1) == 1).all(1)
+
+
+def rolling_proportion_trend(numerators, denominators, years=None, window: int = 5,
+                             chi2_threshold: float = stats.TREND_CHI2_THRESHOLD) -> np.ndarray:
+    """stats.proportion_trend (Fingertips' chi-square test for trend) for every window of 5
+    consecutive annual points; a window with a missing year, a missing or suppressed count, or a
+    point at 0% or 100% is "not_enough_data". Identical to stats.proportion_trend per window
+    (tested)."""
+    from numpy.lib.stride_tricks import sliding_window_view as windows
+    x, n = (np.asarray(a, dtype=float) for a in (numerators, denominators))
+    if x.size < window:
+        return np.array([], dtype=object)
+    xw, nw = windows(x, window), windows(n, window)
+    ok = (np.isfinite(xw) & np.isfinite(nw) & (nw > 0) & (xw > 0) & (xw < nw)).all(1)
+    unbroken = _unbroken(years, window)
+    if unbroken is not None:
+        ok &= unbroken
+    xs, ns = np.where(ok[:, None], xw, 1.0), np.where(ok[:, None], nw, 3.0)
+    chi2 = stats.chi2_trend_statistic(xs, ns)
+    logit = np.log(xs / (ns - xs))
+    t = np.arange(1, window + 1, dtype=float)
+    masks = np.vstack([np.ones(window, dtype=bool), ~np.eye(window, dtype=bool)])  # full, then leave-one-out
+    signs = []
+    for keep in masks:
+        tt, yy = t[keep], logit[:, keep]
+        slope = ((tt - tt.mean()) * (yy - yy.mean(1, keepdims=True))).sum(1) / ((tt - tt.mean()) ** 2).sum()
+        signs.append(np.where(slope < 0, -1.0, 1.0))
+    signs = np.array(signs)
+    robust = np.abs(signs.sum(0)) == len(masks)
+    significant = ok & (chi2 > chi2_threshold) & robust
+    out = np.where(significant, np.where(signs[0] > 0, "increasing", "decreasing"), "no_significant_change")
+    return np.where(ok, out, "not_enough_data").astype(object)
+
+
 def rolling_recent_trend(values, lower, upper, window: int = 5,
-                         chi2_threshold: float = stats.TREND_CHI2_THRESHOLD) -> np.ndarray:
+                         chi2_threshold: float = stats.TREND_CHI2_THRESHOLD, years=None) -> np.ndarray:
     """stats.recent_trend for every window of 5 consecutive points at once (vectorised).
 
     Entry k is the trend of points k..k+4; a window with a missing value or a zero-width
@@ -761,6 +857,9 @@ def rolling_recent_trend(values, lower, upper, window: int = 5,
         return np.array([], dtype=object)
     y, se = windows(v, window), windows((hi - lo) / 3.92, window)
     ok = np.isfinite(y).all(1) & np.isfinite(se).all(1) & (se > 0).all(1)
+    unbroken = _unbroken(years, window)
+    if unbroken is not None:
+        ok &= unbroken
     t = np.arange(window, dtype=float)
 
     def wls_slope(yy, ww):
@@ -818,8 +917,8 @@ def get_engine(db: Database) -> Engine:
 CLI_COLUMNS = ["measure_id", "measure_title", "area_code", "area_name", "period_label", "value",
                "numerator", "denominator", "lower_95", "upper_95", "lower_998", "upper_998", "unit",
                "england_value", "sig_england_95", "region_value", "sig_region_95", "neighbours_value",
-               "sig_neighbours_95", "trend_verdict", "rank", "rank_of", "suppressed", "suppression_reason",
-               "denominator_source"]
+               "neighbours_n", "sig_neighbours_95", "trend_verdict", "rank", "rank_of", "suppressed",
+               "suppression_reason", "denominator_source"]
 
 
 def measure_table_for_cli(args) -> int:

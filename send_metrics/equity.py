@@ -1,8 +1,9 @@
 """Numbers for the comparison pages (equity, benchmarks, waiting times, needs): no Streamlit here.
 
 * :func:`compare_pair` - the gap and ratio between two areas for every measure, with intervals
-  (Newcombe's method for a difference of proportions, MOVER for a difference of rates, Katz for a
-  ratio of proportions, the exact conditional method for a rate ratio) and a verdict.
+  by one method (MOVER on each area's own Wilson or Byar interval: Newcombe's method 10 for a
+  difference of proportions, MOVER-D for rates, MOVER-R for ratios) and a verdict that agrees
+  with both intervals shown.
 * :func:`rest_of_parent` - an area's complement inside a parent (e.g. Cumberland without the
   Millom area) as council numerator minus locality numerator, only when neither is suppressed.
 * :func:`comparators` - an area with its statistical neighbours, the other councils, England and
@@ -42,7 +43,8 @@ SOUTH = "HF-SOUTH-CUMBRIA"
 ENGLAND = "E92000001"
 ALL = "ALL"
 
-SYMBOL = {"a_higher": "▲", "a_lower": "▼", "no_difference": "●", "not_tested": "–", "suppressed": "✕"}
+SYMBOL = {"a_higher": "▲", "a_lower": "▼", "no_difference": "●", "not_tested": "–", "not_compared": "–",
+          "suppressed": "✕"}
 
 COMPARE_COLUMNS = [
     "measure_id", "measure_title", "group", "unit", "period_label",
@@ -84,9 +86,11 @@ def compare_one(m: Measure, a: Mapping, b: Mapping, name_a: str = "A", name_b: s
     """Gap (a - b) and ratio (a / b) of one measure between two areas, with intervals and a verdict.
 
     ``a`` and ``b`` are rows of the measure table (value, numerator, denominator, lower_95,
-    upper_95, suppressed). Proportions: Newcombe difference and Katz ratio, verdict from the
-    difference. Rates: MOVER difference and exact rate ratio, verdict from the ratio. Other kinds
-    (counts, medians, means, growth, gaps) get a plain difference and ratio, not tested.
+    upper_95, suppressed). Proportions: Newcombe difference and MOVER-R ratio, verdict from the
+    difference. Rates: MOVER difference and MOVER-R ratio on the same Byar intervals, verdict from
+    the difference (the ratio interval excludes 1 exactly when the gap interval excludes 0).
+    Counts are not compared (no gap, no ratio); medians, means, growth and gaps get a plain
+    difference and ratio, not tested.
     """
     out = {"measure_id": m.id, "measure_title": m.title, "group": m.group, "unit": m.unit,
            "value_a": _num(a.get("value")), "lower_a": _num(a.get("lower_95")),
@@ -108,23 +112,36 @@ def compare_one(m: Measure, a: Mapping, b: Mapping, name_a: str = "A", name_b: s
     xb, nb = _num(b.get("numerator")), _num(b.get("denominator"))
     counts_ok = all(np.isfinite(v) for v in (xa, na, xb, nb)) and na > 0 and nb > 0
     if m.kind == "proportion" and counts_ok and xa <= na and xb <= nb:
+        # One method for the gap, the ratio and the verdict: MOVER on the two Wilson intervals
+        # (Newcombe's method 10 for the difference, MOVER-R for the ratio), so the verdict always
+        # agrees with both intervals shown.
         d, lo, hi = stats.proportion_difference_ci(xa, na, xb, nb, confidence)
-        r, rlo, rhi = stats.proportion_ratio_ci(xa, na, xb, nb, confidence)
+        la, ua = stats.wilson_ci(xa, na, confidence)
+        lb, ub = stats.wilson_ci(xb, nb, confidence)
+        r, rlo, rhi = stats.mover_ratio_ci(xa / na, la, ua, xb / nb, lb, ub)
         out.update(gap=d * m.multiplier, gap_lower=lo * m.multiplier, gap_upper=hi * m.multiplier,
                    ratio=r, ratio_lower=rlo, ratio_upper=rhi,
-                   method="difference: Newcombe (Wilson score); ratio: Katz log")
+                   method="difference: Newcombe (Wilson score); ratio: MOVER-R on the same Wilson intervals")
         sig = stats.equity_verdict(lo, hi, 0.0)
     elif m.kind == "rate" and counts_ok:
+        # MOVER on each rate's Byar (exact below 10) interval, for the gap and the ratio alike.
         d, lo, hi = stats.rate_difference_ci(xa, na, xb, nb, m.multiplier, confidence)
-        r, rlo, rhi = stats.rate_ratio_ci(xa, na, xb, nb, confidence)
+        la, ua = stats.rate_ci(xa, na, m.multiplier, confidence)
+        lb, ub = stats.rate_ci(xb, nb, m.multiplier, confidence)
+        r, rlo, rhi = stats.mover_ratio_ci(xa / na * m.multiplier, la, ua, xb / nb * m.multiplier, lb, ub)
         out.update(gap=d, gap_lower=lo, gap_upper=hi, ratio=r, ratio_lower=rlo, ratio_upper=rhi,
-                   method="ratio: exact conditional (binomial); difference: MOVER (Byar)")
-        sig = stats.equity_verdict(rlo, rhi, 1.0)
+                   method="difference: MOVER (Byar); ratio: MOVER-R on the same Byar intervals")
+        sig = stats.equity_verdict(lo, hi, 0.0)
+    elif m.kind == "count":
+        # Counts of areas of different size are never compared (as Fingertips): no gap, no ratio.
+        out["method"] = "counts of different-sized areas are not compared: compare the rate instead"
+        out["verdict"] = "not_compared"
+        out["verdict_text"] = verdict_text("not_compared", m, name_a, name_b)
+        return out
     else:
         out["gap"] = va - vb
         out["ratio"] = va / vb if vb not in (0, 0.0) else np.nan
-        out["method"] = {"count": "counts of different-sized areas: compare the rate instead",
-                         "median_wait": "median from wait bands: no interval",
+        out["method"] = {"median_wait": "median from wait bands: no interval",
                          "mean": "average score: no interval in the extract",
                          "growth": "year-on-year change: no interval",
                          "gap": "difference of gaps: no interval"}.get(m.kind, "no interval")
@@ -156,6 +173,8 @@ def verdict_text(verdict: str, m: Measure, name_a: str, name_b: str, diff: float
         return "● No significant difference"
     if verdict == "suppressed":
         return "✕ Not compared: suppressed (small numbers)"
+    if verdict == "not_compared":
+        return "– Not compared: counts of areas of different size (compare the rate)"
     if diff is not None and np.isfinite(diff):
         return "– Not tested (no interval)"
     return "– Not compared"
@@ -357,11 +376,13 @@ def council_values(loaded: pd.DataFrame, published: pd.DataFrame, m: Measure,
 
 
 def funnel_frame(councils: pd.DataFrame, m: Measure, benchmark: float, points: int = 200,
-                 phi: float = 1.0) -> tuple[pd.DataFrame, pd.DataFrame]:
+                 phi: float = 1.0, tau2: float | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Funnel limits (95% and 99.8%) around ``benchmark`` and each council's position.
 
-    ``phi`` > 1 widens the limits for over-dispersion (Spiegelhalter 2005; see
-    :func:`stats.overdispersion_phi`). Returns (limits, councils with ``outside_95``/``outside_998``
+    Proportions use Wilson-based limits (PHE / Fingertips), rates exact Poisson. ``phi`` > 1
+    widens the limits for multiplicative over-dispersion, ``tau2`` > 0 for additive
+    (DerSimonian-Laird random effects) over-dispersion (Spiegelhalter 2005; see
+    :func:`stats.overdispersion_phi`, :func:`stats.overdispersion_tau2`). Returns (limits, councils with ``outside_95``/``outside_998``
     and ``position`` text)."""
     kind = "proportion" if m.kind == "proportion" else "rate"
     den = councils["denominator"].astype(float)
@@ -370,9 +391,9 @@ def funnel_frame(councils: pd.DataFrame, m: Measure, benchmark: float, points: i
     limits = pd.DataFrame({"denominator": grid})
     c = councils.copy()
     for conf, label in ((0.95, "95"), (0.998, "998")):
-        lo, hi = stats.funnel_limits(grid, benchmark, kind, conf, m.multiplier, phi=phi)
+        lo, hi = stats.funnel_limits(grid, benchmark, kind, conf, m.multiplier, phi=phi, tau2=tau2)
         limits[f"lower_{label}"], limits[f"upper_{label}"] = lo, hi
-        plo, phi_ = stats.funnel_limits(den.to_numpy(), benchmark, kind, conf, m.multiplier, phi=phi)
+        plo, phi_ = stats.funnel_limits(den.to_numpy(), benchmark, kind, conf, m.multiplier, phi=phi, tau2=tau2)
         c[f"lower_{label}"], c[f"upper_{label}"] = plo, phi_
         c[f"outside_{label}"] = (c["value"] < plo) | (c["value"] > phi_)
     c["position"] = np.where(c["value"] > c["upper_998"], "▲ above 99.8% limit",

@@ -92,7 +92,8 @@ ZERO_OFFSET = 0.5
 METHODS = ("loglinear", "damped")
 OVERALL = "OVERALL"
 
-__all__ = ["project_caseload", "backtest"]
+__all__ = ["project_caseload", "backtest", "backtest_errors", "calibrate", "apply_calibration",
+           "rolling_backtest", "loaded_backtest", "backtest_sentence"]
 
 
 def _label(level: float) -> str:
@@ -284,3 +285,237 @@ def backtest(history: pd.DataFrame, holdout: int = 3, **kwargs) -> pd.DataFrame:
                      "note": note if d.empty else ""})
     rows.append({"group": OVERALL, **_metrics(merged, labels), "note": ""})
     return pd.DataFrame(rows)
+
+
+# -- rolling-origin backtest and calibrated intervals -------------------------------------------
+#: Fewest backtest errors at a horizon for its empirical quantiles to be used.
+MIN_CALIBRATION_ERRORS = 20
+#: Folds (by series) for the cross-validated coverage of calibrated intervals.
+CALIBRATION_FOLDS = 5
+
+
+def backtest_errors(history: pd.DataFrame, horizon: int = 5, **kwargs) -> pd.DataFrame:
+    """Rolling-origin backtest: every group projected from every origin year it has.
+
+    For each origin year ``o`` (each year but the last) the model is fitted on each group's
+    years up to ``o`` (groups without a count at ``o`` are not projected from it) and projected
+    ``1..horizon`` years; every projected year with a known count is one row: ``group, origin,
+    horizon, year, actual, value, lower_<l>, upper_<l>`` (the model's own intervals) and
+    ``log_error = log(actual / value)``. ``kwargs`` go to :func:`project_caseload`."""
+    df = _clean(history)
+    cols = ["group", "origin", "horizon", "year", "actual", "value", "log_error"]
+    frames = []
+    years = sorted(df["year"].unique())
+    for origin in years[:-1]:
+        train = df[df["year"] <= origin]
+        has_origin = set(train.loc[train["year"] == origin, "group"])
+        train = train[train["group"].isin(has_origin)]
+        if train.empty:
+            continue
+        proj = project_caseload(train, horizon=horizon, **kwargs)
+        proj = proj[proj["kind"] == "projected"]
+        test = df[(df["year"] > origin) & df["group"].isin(has_origin)].rename(columns={"count": "actual"})
+        merged = proj.merge(test, on=["group", "year"])
+        if merged.empty:
+            continue
+        merged["origin"] = origin
+        merged["horizon"] = merged["year"] - origin
+        frames.append(merged)
+    if not frames:
+        return pd.DataFrame(columns=cols)
+    out = pd.concat(frames, ignore_index=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["log_error"] = np.log(out["actual"] / out["value"])
+    out.loc[~np.isfinite(out["log_error"]), "log_error"] = np.nan
+    return out.drop(columns=["kind", "method", "note"], errors="ignore")
+
+
+def calibrate(errors: pd.DataFrame, confidence=(0.8, 0.95), horizon: int = 5) -> dict:
+    """Empirical interval multipliers by horizon from backtest errors.
+
+    For each horizon ``h`` with at least ``MIN_CALIBRATION_ERRORS`` errors, the
+    ``(1 - c)/2`` and ``(1 + c)/2`` quantiles of ``log(actual / projected)``; a projection's
+    interval is then ``projected * exp(quantile)`` (asymmetric, so a biased model gets an
+    interval that leans the right way). Horizons beyond the longest calibrated one take its
+    quantiles scaled by ``h / h_max`` (trend errors grow about linearly with the horizon).
+    Returns ``{h: {label: (q_low, q_high)}}``; empty when no horizon has enough errors."""
+    e = errors.dropna(subset=["log_error"])
+    out: dict[int, dict[str, tuple[float, float]]] = {}
+    for h, g in e.groupby("horizon"):
+        if len(g) >= MIN_CALIBRATION_ERRORS:
+            v = g["log_error"].to_numpy(dtype=float)
+            out[int(h)] = {_label(c): (float(np.quantile(v, (1 - c) / 2)), float(np.quantile(v, (1 + c) / 2)))
+                           for c in confidence}
+    if out:
+        hmax = max(out)
+        for h in range(1, int(horizon) + 1):
+            if h not in out and h > hmax:
+                out[h] = {lab: (lo * h / hmax, hi * h / hmax) for lab, (lo, hi) in out[hmax].items()}
+    return out
+
+
+def apply_calibration(proj: pd.DataFrame, calibration: dict) -> pd.DataFrame:
+    """Replace the model's intervals of projected rows by the calibrated ones (where the horizon
+    is calibrated); the note says which."""
+    if not calibration:
+        return proj
+    out = proj.copy()
+    last = out[out["kind"] == "observed"].groupby("group")["year"].max()
+    rows = np.flatnonzero((out["kind"] == "projected").to_numpy())
+    for i in rows:
+        h = int(out.at[out.index[i], "year"] - last.get(out.at[out.index[i], "group"], np.nan))
+        q = calibration.get(h)
+        if not q:
+            continue
+        v = float(out.at[out.index[i], "value"])
+        for lab, (lo, hi) in q.items():
+            if f"lower_{lab}" in out.columns:
+                out.at[out.index[i], f"lower_{lab}"] = v * np.exp(lo)
+                out.at[out.index[i], f"upper_{lab}"] = v * np.exp(hi)
+        note = out.at[out.index[i], "note"]
+        extra = "intervals calibrated on the rolling-origin backtest"
+        out.at[out.index[i], "note"] = f"{note}; {extra}" if note else extra
+    return out
+
+
+def _coverage(d: pd.DataFrame, lab: str) -> float:
+    if d.empty:
+        return float("nan")
+    inside = (d[f"lower_{lab}"] <= d["actual"]) & (d["actual"] <= d[f"upper_{lab}"])
+    return float(inside.mean())
+
+
+def rolling_backtest(history: pd.DataFrame, horizon: int = 5, confidence=(0.8, 0.95), calibrated: bool = True,
+                     folds: int = CALIBRATION_FOLDS, **kwargs) -> dict:
+    """Summary of the rolling-origin backtest over every origin and horizon ``1..horizon``.
+
+    With ``calibrated=True`` the intervals scored are the empirical ones of :func:`calibrate`,
+    cross-validated by series: the groups are split into ``folds`` folds and each fold's
+    intervals come from the errors of the other folds only, so no projection is scored against
+    an interval built from its own error. ``calibrated=False`` scores the model's own intervals.
+    Returns ``{"series", "origins", "forecasts", "coverage_80", "coverage_95",
+    "coverage_80_by_horizon", "coverage_95_by_horizon", "mape", "bias", "calibrated"}``:
+    coverages as fractions, ``mape`` and ``bias`` (mean of (projected - actual) / actual,
+    negative = under-projection) in per cent."""
+    labels = [_label(c) for c in confidence]
+    e = backtest_errors(history, horizon=horizon, confidence=confidence, **kwargs)
+    e = e[e["actual"] > 0].reset_index(drop=True)
+    groups = sorted(e["group"].unique()) if len(e) else []
+    if calibrated and len(e):
+        fold_of = {g: i % max(1, folds) for i, g in enumerate(groups)}
+        f = e["group"].map(fold_of).to_numpy()
+        scored = []
+        for k in range(max(1, folds)):
+            train, test = e[f != k], e[f == k].copy()
+            if test.empty:
+                continue
+            cal = calibrate(train if folds > 1 else e, confidence, horizon)
+            for h, q in cal.items():
+                at = test["horizon"] == h
+                for lab, (lo, hi) in q.items():
+                    test.loc[at, f"lower_{lab}"] = test.loc[at, "value"] * np.exp(lo)
+                    test.loc[at, f"upper_{lab}"] = test.loc[at, "value"] * np.exp(hi)
+            scored.append(test)
+        e = pd.concat(scored, ignore_index=True) if scored else e
+    rel = (e["value"] - e["actual"]) / e["actual"] if len(e) else pd.Series(dtype=float)
+    out = {"series": len(groups), "origins": int(e["origin"].nunique()) if len(e) else 0, "forecasts": len(e),
+           "calibrated": bool(calibrated)}
+    for lab in labels:
+        out[f"coverage_{lab}"] = _coverage(e, lab)
+        out[f"coverage_{lab}_by_horizon"] = {str(h): _coverage(e[e["horizon"] == h], lab)
+                                             for h in range(1, int(horizon) + 1)}
+    out["mape"] = float(100 * rel.abs().mean()) if len(e) else float("nan")
+    out["bias"] = float(100 * rel.mean()) if len(e) else float("nan")
+    return out
+
+
+# -- on whatever is loaded ------------------------------------------------------------------------
+def caseload_history(engine) -> pd.DataFrame:
+    """EHC plan totals of every council in the loaded data (disclosure-controlled; small or
+    suppressed totals left out), as a ``history`` table with one group per council."""
+    t = engine.table(["ehcp_caseload"])
+    if t.empty:
+        return pd.DataFrame(columns=["group", "year", "count"])
+    council = t["area_level"].astype(str) == "council"
+    if council.any():
+        t = t[council]
+    t = t[~t["suppressed"].astype(bool)].dropna(subset=["value"])
+    t = t[t["value"] >= 10]
+    return pd.DataFrame({"group": t["area_code"].astype(str).to_numpy(),
+                         "year": t["period"].astype(str).str[:4].astype(int).to_numpy(),
+                         "count": t["value"].astype(float).to_numpy()})
+
+
+_CALIBRATION_CACHE: dict = {}
+
+
+def backtest_sentence(summary: dict) -> str:
+    """The backtest figures in words, as the Needs page and the board pack show them."""
+    if not summary.get("forecasts"):
+        return "No rolling-origin backtest is possible: too few years of council totals are loaded."
+    by_h = summary["coverage_95_by_horizon"]
+    hs = ", ".join(f"{h} year{'s' if h != '1' else ''} ahead {v * 100:.0f}%" for h, v in by_h.items()
+                   if v is not None and np.isfinite(v))
+    text = (f"Rolling-origin backtest on {summary['series']} councils' EHC plan totals ({summary['origins']} "
+            f"origins, {summary['forecasts']} projections scored): the 95% intervals held "
+            f"{summary['coverage_95'] * 100:.0f}% of the actual totals ({hs}) and the 80% intervals "
+            f"{summary['coverage_80'] * 100:.0f}%; mean absolute error {summary['mape']:.1f}%, bias "
+            f"{summary['bias']:+.1f}%.")
+    if summary.get("calibrated"):
+        text += (" Intervals are set from the backtest's own errors at each horizon (cross-validated across "
+                 "councils), not from the model's formula.")
+    return text
+
+
+def loaded_backtest(engine, horizon: int = 5, method: str = "loglinear") -> tuple[dict, dict]:
+    """(rolling-origin backtest summary, calibration) on the councils' caseload in the loaded
+    data, computed once per load. The calibration is built from every series' errors; the
+    summary's coverage is cross-validated (see :func:`rolling_backtest`)."""
+    key = (getattr(engine.db, "load_id", None), horizon, method)
+    if key not in _CALIBRATION_CACHE:
+        hist = caseload_history(engine)
+        if hist.empty:
+            summary, cal = rolling_backtest(pd.DataFrame({"group": ["-"], "year": [2000], "count": [1.0]}),
+                                            horizon), {}
+        else:
+            summary = rolling_backtest(hist, horizon, method=method)
+            cal = calibrate(backtest_errors(hist, horizon=horizon, method=method), horizon=horizon)
+        summary["before_calibration"] = {
+            k: v for k, v in (rolling_backtest(hist, horizon, calibrated=False, method=method)
+                              if not hist.empty else {}).items()
+            if k.startswith("coverage")}
+        if len(_CALIBRATION_CACHE) > 4:
+            _CALIBRATION_CACHE.clear()
+        _CALIBRATION_CACHE[key] = (summary, cal)
+    return _CALIBRATION_CACHE[key]
+
+
+def _json_safe(v):
+    if isinstance(v, dict):
+        return {k: _json_safe(x) for k, x in v.items()}
+    if isinstance(v, float) and not np.isfinite(v):
+        return None
+    return v
+
+
+def backtest_for_cli(args) -> int:
+    """``python -m send_metrics backtest [--json]``: the rolling-origin backtest on what is loaded."""
+    import json
+    import sys
+
+    from .config import load_config
+    from .db import get_database
+    from .engine import get_engine
+    db = get_database(load_config(getattr(args, "data_dir", None)))
+    db.refresh()
+    summary, _ = loaded_backtest(get_engine(db))
+    summary = _json_safe(summary)
+    if args.json:
+        print(json.dumps(summary, indent=1))
+        return 0
+    print(f"{summary['series']} series, {summary['origins']} origins, {summary['forecasts']} projections scored")
+    by_h = summary["coverage_95_by_horizon"]
+    print("95% coverage by horizon: " + ", ".join(f"{h}: {'-' if v is None else f'{v:.2f}'}" for h, v in by_h.items()))
+    print(f"80% coverage {summary['coverage_80']}; 95% coverage {summary['coverage_95']}; "
+          f"MAPE {summary['mape']}%; bias {summary['bias']}%")
+    return 0

@@ -36,7 +36,7 @@ import plotly.offline
 from . import charts, contract, stats, summary
 from .catalogue import POLARITY_TEXT, Measure, measures_by_id
 from .engine import Engine
-from .projection import backtest, project_caseload
+from .projection import apply_calibration, backtest_sentence, loaded_backtest, project_caseload
 from .safe_text import for_css_string, for_html, for_plotly, safe_figure
 from .spc import spc_summary
 
@@ -65,7 +65,7 @@ SIG_LABEL = {"better": ("▲ Better", "better"), "worse": ("▼ Worse", "worse")
              "lower": ("▼ Lower", "neutral"), "not_compared": ("– Not compared", "none")}
 TREND_LABEL = {"improving": "Improving", "getting_worse": "Getting worse", "increasing": "Increasing",
                "decreasing": "Decreasing", "no_significant_change": "No significant change",
-               "not_enough_data": "Not enough data"}
+               "not_enough_data": "Not enough data", "not_tested": "Not tested"}
 VARIATION_LABEL = {"special_cause_improvement": ("I", "Special cause: improvement"),
                    "special_cause_concern": ("C", "Special cause: concern"),
                    "special_cause_neutral": ("N", "Special cause: neither better nor worse"),
@@ -532,7 +532,8 @@ class _Pack:
             return '<p class="na">Too few years of EHC plan totals to project demand for this area.</p>'
         history = pd.DataFrame({"group": "ALL", "year": hist["period"].astype(str).str[:4].astype(int),
                                 "count": hist["value"].astype(float)})
-        proj = project_caseload(history, horizon=5)
+        bt_summary, calibration = loaded_backtest(self.engine)
+        proj = apply_calibration(project_caseload(history, horizon=5), calibration)
         damped = project_caseload(history, horizon=5, method="damped")
         proj = proj[proj["group"] == "ALL"]
         damped_v = dict(zip(damped.loc[damped["kind"] == "projected", "year"],
@@ -564,13 +565,7 @@ class _Pack:
                 f"{round(last_proj['value'] / 10) * 10:,.0f} by January {int(last_proj['year'])} "
                 f"(95% prediction interval {round(last_proj['lower_95'] / 10) * 10:,.0f} to "
                 f"{round(last_proj['upper_95'] / 10) * 10:,.0f}), about {growth * 100:.1f}% a year.")
-        if len(history) >= 6:
-            bt = backtest(history, holdout=3)
-            mape = bt.loc[bt["group"] == "ALL", "mape"]
-            if len(mape) and not _isnan(mape.iloc[0]):
-                lead += (f" Projecting each of the last three known years from the years before it missed by "
-                         f"{float(mape.iloc[0]):.1f}% on average.")
-        lead += "</p>"
+        lead += f" {esc(backtest_sentence(bt_summary))}</p>"
         self.projection_message = (
             f"Demand: EHC plans are projected to reach about {round(last_proj['value'] / 10) * 10:,.0f} by January "
             f"{int(last_proj['year'])} (95% prediction interval {round(last_proj['lower_95'] / 10) * 10:,.0f} to "
@@ -580,7 +575,8 @@ class _Pack:
                                 f"{int(last_proj['year'])}", tab, height=330, lead=lead,
                            series=[(m.id, self.area)],
                            note="Log-linear trend over the last six Januaries (module send_metrics.projection). "
-                                "Intervals cover statistical noise around a steady trend, not policy change; the "
+                                "Intervals are calibrated on the rolling-origin backtest of every council's total "
+                                "(python -m send_metrics backtest); they do not cover policy change; the "
                                 "damped trend (growth slowing by a fifth each year) is a sensitivity check.")
 
     # -- reference sections ------------------------------------------------------------
@@ -821,7 +817,8 @@ def board_pack_html(engine: Engine, area_code: str, period: str | None = None) -
         ("headline", "Headline measures", headline,
          "Each figure is the latest for the period, with its 95% confidence interval. Significance compares the "
          "interval with the England value and the statistical neighbours' value; the recent trend tests the last "
-         "five points; the SPC verdict reads the latest point against its process limits."),
+         "five points; the SPC verdict reads the latest point against its process limits. "
+         + summary.multiple_comparisons_note(tiles)),
         ("waits", "Waiting times: statistical process control", spc_html,
          "Making Data Count XmR charts: points outside the process limits, runs of seven and trends of seven are "
          "special causes (a real change); everything else is common-cause noise and needs no reaction."),

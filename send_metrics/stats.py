@@ -11,12 +11,14 @@ recent-trend reading, funnel-plot limits and equity (gap / ratio) statistics:
 * :func:`exact_poisson_ci`, :func:`byar_ci`, :func:`rate_ci` - intervals for a
   count and for a crude rate (Byar's method, exact Poisson below 10 events).
 * :func:`compare_to_benchmark` - Fingertips "better / similar / worse" rule.
-* :func:`recent_trend`, :func:`trend_verdict` - Fingertips-style recent trend.
+* :func:`recent_trend` (crude rates), :func:`proportion_trend` (chi-square test for
+  trend, proportions), :func:`trend_verdict` - Fingertips recent trends.
 * :func:`funnel_limits`, :func:`overdispersion_phi` - Spiegelhalter funnel
   plots, including multiplicative over-dispersion.
 * :func:`proportion_difference_ci`, :func:`proportion_ratio_ci`,
-  :func:`rate_ratio_ci`, :func:`rate_difference_ci`, :func:`equity_verdict`,
-  :func:`slope_index_of_inequality` - equity statistics.
+  :func:`rate_ratio_ci`, :func:`rate_difference_ci`, :func:`equity_verdict` - equity statistics.
+  (No slope index of inequality: the data contract holds no deprivation breakdown, so there is
+  no gradient to fit; see issue 17 point 7.)
 
 Invariants
 ----------
@@ -55,14 +57,17 @@ __all__ = [
     "compare_to_benchmark_array",
     "recent_trend",
     "trend_verdict",
+    "chi2_trend_statistic",
+    "proportion_trend",
     "funnel_limits",
     "overdispersion_phi",
+    "overdispersion_tau2",
     "proportion_difference_ci",
     "proportion_ratio_ci",
     "rate_ratio_ci",
     "rate_difference_ci",
+    "mover_ratio_ci",
     "equity_verdict",
-    "slope_index_of_inequality",
 ]
 
 #: Accepted polarity values (``None`` is read as ``"no_judgement"``).
@@ -144,9 +149,13 @@ def wilson_ci(successes: Any, trials: Any, confidence: float = 0.95) -> tuple[An
     scalar = _is_scalar(successes, trials)
     x, n = np.broadcast_arrays(_as_float(successes), _as_float(trials))
     z = _z(confidence)
-    valid = np.isfinite(x) & np.isfinite(n) & (n > 0)
-    if np.any(valid & (x < 0)):
+    if np.any(np.isfinite(n) & (n < 0)):
+        raise ValueError("trials must be >= 0")
+    if np.any(np.isfinite(x) & (x < 0)):
         raise ValueError("successes must be >= 0")
+    if np.any(np.isinf(x) | np.isinf(n)):
+        raise ValueError("successes and trials must be finite (NaN marks a missing value)")
+    valid = np.isfinite(x) & np.isfinite(n) & (n > 0)
     if np.any(valid & (x > n)):
         raise ValueError("successes must not exceed trials")
     xs = np.where(valid, x, 0.0)
@@ -239,6 +248,8 @@ def rate_ci(
     """
     scalar = _is_scalar(count, denominator)
     x, d = np.broadcast_arrays(_as_float(count), _as_float(denominator))
+    if np.any(np.isfinite(d) & (d < 0)):
+        raise ValueError("denominators must be >= 0")
     lo, hi = byar_ci(x, confidence)
     valid = np.isfinite(d) & (d > 0)
     ds = np.where(valid, d, 1.0)
@@ -333,11 +344,9 @@ def recent_trend(
        p < 0.002) AND every leave-one-out fit (dropping each point in turn)
        has a slope of the same sign.
 
-    Fingertips itself uses a chi-square test for trend for proportions (with
-    related tests for other value types); this inverse-variance weighted
-    regression is the form the BRIEF specifies so that one rule serves every
-    value type, with Fingertips' significance level (p < 0.002) plus a
-    leave-one-out robustness check.  Sources: Public Health England,
+    This is Fingertips' method for crude rates (``TrendMarkerCalculator.IsSignificant``);
+    proportions use the chi-square test for trend on the counts
+    (:func:`proportion_trend`), and counts are not tested.  Sources: Public Health England,
     "Fingertips: recent trends" technical guidance; Armitage P, Berry G,
     Statistical methods in medical research (4th edn, 2002), weighted
     regression with known variances.
@@ -393,6 +402,78 @@ def recent_trend(
     return "increasing" if sign > 0 else "decreasing"
 
 
+def chi2_trend_statistic(numerators: Any, denominators: Any) -> np.ndarray:
+    """Chi-square test for trend in proportions (Cochran-Armitage), time scored 1..k.
+
+    With ``N = sum n_i``, ``X = sum x_i`` and scores ``t_i = 1..k``::
+
+        chi2 = N (N sum x_i t_i - X sum n_i t_i)^2 / (X (N - X) (N sum n_i t_i^2 - (sum n_i t_i)^2))
+
+    on 1 degree of freedom. Works on the last axis (one series per row). Source: Fingertips
+    ``TrendMarkerCalculator.IsSignificantForProportions`` (fingertips-open,
+    PholioVisualisationWS/Analysis/TrendMarkers); Armitage P, Berry G, Statistical methods in
+    medical research (4th edn, 2002), the chi-square test for trend.
+    """
+    x = _as_float(numerators)
+    n = _as_float(denominators)
+    t = np.arange(1, x.shape[-1] + 1, dtype=float)
+    big_n, big_x = n.sum(-1), x.sum(-1)
+    xt, nt, nt2 = (x * t).sum(-1), (n * t).sum(-1), (n * t * t).sum(-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return big_n * (big_n * xt - big_x * nt) ** 2 / (big_x * (big_n - big_x) * (big_n * nt2 - nt ** 2))
+
+
+def proportion_trend(
+    numerators: Any,
+    denominators: Any,
+    min_points: int = 5,
+    chi2_threshold: float = TREND_CHI2_THRESHOLD,
+) -> tuple[str, float]:
+    """Recent trend of a proportion as Fingertips computes it: ``(direction, chi2)``.
+
+    Method (Fingertips ``TrendMarkerCalculator`` for proportions):
+
+    1. The series must be annual and unbroken: the caller passes the points in year order with
+       no year missing; the last ``min_points`` (5) are used and every one must have a
+       numerator and a denominator.
+    2. :func:`chi2_trend_statistic` (Cochran-Armitage) on the counts; significant when
+       ``chi2 > 9.5495`` (p < 0.002).
+    3. Direction from the least-squares slope of ``log(x / (n - x))`` on time (1..5); the trend
+       is called only when that slope and each of the five leave-one-out slopes have the same
+       sign (Fingertips' outlier check).
+    4. A point with ``x = n`` (or ``x = 0``) makes the log-odds undefined: "not_enough_data"
+       (Fingertips: "The recent trend cannot be calculated").
+
+    Returns ``("increasing" | "decreasing" | "no_significant_change" | "not_enough_data", chi2)``
+    with ``chi2`` NaN when not calculated.
+    """
+    x = _as_float(numerators).ravel()
+    n = _as_float(denominators).ravel()
+    if x.shape != n.shape:
+        raise ValueError("numerators and denominators must have the same length")
+    if x.size < min_points:
+        return "not_enough_data", float("nan")
+    x, n = x[-min_points:], n[-min_points:]
+    if not (np.isfinite(x).all() and np.isfinite(n).all()) or np.any(n <= 0):
+        return "not_enough_data", float("nan")
+    if np.any(x < 0) or np.any(x > n):
+        raise ValueError("numerators must lie between 0 and their denominators")
+    if np.any(x == n) or np.any(x == 0):
+        return "not_enough_data", float("nan")
+    chi2 = float(chi2_trend_statistic(x, n))
+    logit = np.log(x / (n - x))
+    t = np.arange(1, min_points + 1, dtype=float)
+    signs = []
+    for drop in range(-1, min_points):
+        keep = np.arange(min_points) != drop
+        tt, yy = t[keep], logit[keep]
+        slope = np.sum((tt - tt.mean()) * (yy - yy.mean())) / np.sum((tt - tt.mean()) ** 2)
+        signs.append(-1.0 if slope < 0 else 1.0)
+    if not (chi2 > chi2_threshold) or abs(sum(signs)) != len(signs):
+        return "no_significant_change", chi2
+    return ("increasing" if signs[0] > 0 else "decreasing"), chi2
+
+
 def trend_verdict(trend: str, polarity: Any) -> str:
     """Read a :func:`recent_trend` direction through a measure's polarity.
 
@@ -405,7 +486,7 @@ def trend_verdict(trend: str, polarity: Any) -> str:
     better", "decreasing and getting worse", "increasing", ...).
     """
     pol = _polarity(polarity)
-    if trend in ("no_significant_change", "not_enough_data"):
+    if trend in ("no_significant_change", "not_enough_data", "not_tested"):
         return trend
     if trend not in ("increasing", "decreasing"):
         raise ValueError(f"unknown trend {trend!r}")
@@ -434,10 +515,11 @@ def _wilson_funnel(p: float, n: np.ndarray, theta: float, side: str) -> np.ndarr
     """PHEindicatormethods ``sigma_adjustment`` (Wilson score inverted)."""
     q2 = _stats.norm.ppf(p) ** 2
     first = theta * (n / q2 + 1.0)
-    adj = np.sqrt(
+    # At a benchmark of 0 or 100% the discriminant is 0 and can round below it: clipped.
+    adj = np.sqrt(np.maximum(
         (-8.0 * theta * (n / q2 + 1.0)) ** 2
-        - 64.0 * (1.0 / q2 + 1.0 / n) * theta * (n * (theta * (n / q2 + 2.0) - 1.0) + q2 * (theta - 1.0))
-    )
+        - 64.0 * (1.0 / q2 + 1.0 / n) * theta * (n * (theta * (n / q2 + 2.0) - 1.0) + q2 * (theta - 1.0)),
+        0.0))
     last = 1.0 / q2 + 1.0 / n
     val = (first - adj / 8.0) / last if side == "low" else (first + adj / 8.0) / last
     return val / n
@@ -466,7 +548,8 @@ def funnel_limits(
     confidence: float = 0.95,
     multiplier: float = 1.0,
     phi: float = 1.0,
-    method: str = "exact",
+    method: str = "wilson",
+    tau2: float | None = None,
 ) -> tuple[Any, Any]:
     """Funnel-plot control limits around a benchmark, for each denominator.
 
@@ -475,18 +558,21 @@ def funnel_limits(
     ``confidence=0.95`` and ``0.998`` for the usual two pairs of lines.
 
     Proportions (``kind="proportion"``)
-        ``method="exact"`` (default): Spiegelhalter's interpolated binomial
+        ``method="wilson"`` (default): the closed form of PHEindicatormethods
+        ``sigma_adjustment`` / ``phe_funnels`` (the proportion at which the
+        Wilson score interval just touches the benchmark), as PHE and
+        Fingertips draw proportion funnels; tested against
+        PHEindicatormethods' ``testdata_funnel_prop_outputs.csv``.
+        ``method="exact"`` (named option, "exact binomial (Spiegelhalter)"):
+        Spiegelhalter's interpolated binomial
         quantile.  For tail probability p, ``r_p`` is the smallest r with
         ``F(r) >= p`` (F the Binomial(n, theta) CDF),
         ``a = (F(r_p) - p) / (F(r_p) - F(r_p - 1))`` and the limit is
         ``(r_p - a) / n``.  Source: Spiegelhalter DJ (2005) "Funnel plots for
         comparing institutional performance", Stat Med 24:1185-1202,
         appendix on exact limits for discrete data; PHE/APHO "Technical Guide: Funnel plots for comparing
-        performance".
-        ``method="wilson"``: the closed form of PHEindicatormethods
-        ``sigma_adjustment`` / ``phe_funnels`` (the proportion at which the
-        Wilson score interval just touches the benchmark), as Fingertips
-        draws proportion funnels.
+        performance".  At a benchmark of 100% the upper limit is 100% (an
+        area at 100% is never flagged above it), and at 0% the lower limit is 0.
 
     Rates (``kind="rate"``, ``denominators`` = person-time or population)
         Exact Poisson via chi-square: with ``E = theta * n`` expected events,
@@ -505,6 +591,15 @@ def funnel_limits(
         Estimate ``phi`` with :func:`overdispersion_phi`.  ``phi <= 1`` uses
         the exact limits above.
 
+    Additive over-dispersion (``tau2`` > 0, random effects)
+        DerSimonian-Laird: the between-area variance ``tau2`` (estimate with
+        :func:`overdispersion_tau2`) is added to each area's sampling
+        variance: ``theta +/- z * sqrt(V(theta) / n + tau2)`` (on the scale
+        of fractions / events per unit).  Source: Spiegelhalter DJ (2005)
+        "Handling over-dispersion of performance indicators", Qual Saf Health
+        Care 14:347-351 (the random-effects approach NHS England uses for
+        SHMI).  ``tau2`` takes precedence over ``phi``.
+
     Returns
     -------
     (lower, upper)
@@ -515,7 +610,7 @@ def funnel_limits(
     if kind not in ("proportion", "rate"):
         raise ValueError("kind must be 'proportion' or 'rate'")
     if method not in ("exact", "wilson"):
-        raise ValueError("method must be 'exact' or 'wilson'")
+        raise ValueError("method must be 'wilson' (PHE/Fingertips) or 'exact' (exact binomial, Spiegelhalter)")
     scalar = _is_scalar(denominators)
     n = np.atleast_1d(_as_float(denominators))
     theta = float(benchmark) / float(multiplier)
@@ -528,7 +623,12 @@ def funnel_limits(
     if kind == "rate" and theta < 0:
         raise ValueError("a rate benchmark must be >= 0")
 
-    if phi is not None and float(phi) > 1.0:
+    if tau2 is not None and np.isfinite(tau2) and float(tau2) > 0.0:
+        z = _z(c)
+        var = theta * (1.0 - theta) if kind == "proportion" else theta
+        half = z * np.sqrt(var / ns + float(tau2))
+        lower, upper = theta - half, theta + half
+    elif phi is not None and float(phi) > 1.0:
         z = _z(c)
         var = theta * (1.0 - theta) if kind == "proportion" else theta
         half = z * np.sqrt(float(phi) * var / ns)
@@ -541,6 +641,13 @@ def funnel_limits(
             nn = np.round(ns)
             lower = _binomial_quantile_interp(tail, nn, theta)
             upper = _binomial_quantile_interp(1.0 - tail, nn, theta)
+            # The interpolation leaves 1 - tail/n at a benchmark of 100%, which would flag an area
+            # at 100% as above it: nothing can lie above 100%, so the upper limit is 100% there
+            # (and the lower limit 0 at a benchmark of 0).
+        if theta >= 1.0:
+            upper = np.ones_like(upper)
+        if theta <= 0.0:
+            lower = np.zeros_like(lower)
     else:
         expected = theta * ns
         lower = _poisson_funnel_count(tail, expected, "lower") / ns
@@ -599,6 +706,42 @@ def overdispersion_phi(
     lo_q, hi_q = np.percentile(z, [100.0 * winsor, 100.0 * (1.0 - winsor)])
     zw = np.clip(z, lo_q, hi_q)
     return float(np.mean(zw**2))
+
+
+def overdispersion_tau2(
+    observed: Any,
+    denominators: Any,
+    benchmark: float | None = None,
+    kind: str = "proportion",
+    multiplier: float = 1.0,
+    winsor: float = 0.10,
+) -> float:
+    """Additive (random-effects) over-dispersion: the DerSimonian-Laird between-area variance.
+
+    With ``s_i^2 = V(theta) / n_i`` (``V = theta (1 - theta)`` for proportions, ``theta`` for
+    rates), weights ``w_i = 1 / s_i^2`` and the Winsorised ``phi`` of
+    :func:`overdispersion_phi` over ``I`` areas::
+
+        tau2 = max(0, (I * phi - (I - 1)) / (sum w_i - sum w_i^2 / sum w_i))
+
+    on the scale of fractions (or events per unit); pass it to :func:`funnel_limits` as
+    ``tau2``. Source: Spiegelhalter DJ (2005) "Handling over-dispersion of performance
+    indicators", Qual Saf Health Care 14:347-351, section "additive random-effects models";
+    DerSimonian R, Laird N (1986) Control Clin Trials 7:177-188. NaN with fewer than 2 areas.
+    """
+    o, n = np.broadcast_arrays(_as_float(observed).ravel(), _as_float(denominators).ravel())
+    ok = np.isfinite(o) & np.isfinite(n) & (n > 0)
+    o, n = o[ok], n[ok]
+    if o.size < 2:
+        return float("nan")
+    theta = float(np.sum(o) / np.sum(n)) if benchmark is None else float(benchmark) / multiplier
+    var = theta * (1.0 - theta) if kind == "proportion" else theta
+    if var <= 0:
+        return float("nan")
+    phi = overdispersion_phi(o, n, benchmark, kind, multiplier, winsor)
+    w = n / var
+    i = o.size
+    return float(max(0.0, (i * phi - (i - 1)) / (w.sum() - (w * w).sum() / w.sum())))
 
 
 # ---------------------------------------------------------------------------
@@ -767,6 +910,43 @@ def rate_difference_ci(
     return _out(d, scalar), _out(lower, scalar), _out(upper, scalar)
 
 
+def mover_ratio_ci(r1: Any, l1: Any, u1: Any, r2: Any, l2: Any, u2: Any) -> tuple[Any, Any, Any]:
+    """Ratio ``r1 / r2`` with the MOVER-R interval built from each estimate's own interval.
+
+    The limits are the roots of ``(r1 - t r2)^2 = (r1 - l1)^2 + t^2 (u2 - r2)^2`` (lower) and
+    ``(r1 - t r2)^2 = (u1 - r1)^2 + t^2 (r2 - l2)^2`` (upper)::
+
+        lower = (r1 r2 - sqrt((r1 r2)^2 - l1 u2 (2 r1 - l1)(2 r2 - u2))) / (u2 (2 r2 - u2))
+        upper = (r1 r2 + sqrt((r1 r2)^2 - u1 l2 (2 r1 - u1)(2 r2 - l2))) / (l2 (2 r2 - l2))
+
+    Built from the same intervals as the MOVER difference (Newcombe's method 10 for
+    proportions, :func:`rate_difference_ci` for rates), the ratio interval excludes 1 exactly
+    when the difference interval excludes 0, so a verdict read from either agrees with both.
+    The upper limit is ``inf`` when ``l2 = 0``. Source: Donner A, Zou GY (2012) "Closed-form
+    confidence intervals for functions of the normal mean and standard deviation", Stat Methods
+    Med Res 21:347-359; Zou GY, Donner A (2008) Stat Med 27:1693-1702.
+
+    Returns ``(ratio, lower, upper)``; NaN when ``r2 <= 0`` or any input is NaN.
+    """
+    scalar = _is_scalar(r1, l1, u1, r2, l2, u2)
+    a1, lo1, hi1, a2, lo2, hi2 = np.broadcast_arrays(*(_as_float(v) for v in (r1, l1, u1, r2, l2, u2)))
+    ok = np.isfinite(a1) & np.isfinite(lo1) & np.isfinite(hi1) & np.isfinite(a2) & np.isfinite(lo2) \
+        & np.isfinite(hi2) & (a2 > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        b = a1 * a2
+        den_l = hi2 * (2 * a2 - hi2)
+        disc_l = np.maximum(b * b - lo1 * hi2 * (2 * a1 - lo1) * (2 * a2 - hi2), 0.0)
+        lower = np.where(den_l == 0, lo1 * (2 * a1 - lo1) / (2 * b), (b - np.sqrt(disc_l)) / den_l)
+        den_u = lo2 * (2 * a2 - lo2)
+        disc_u = np.maximum(b * b - hi1 * lo2 * (2 * a1 - hi1) * (2 * a2 - lo2), 0.0)
+        upper = np.where(den_u > 0, (b + np.sqrt(disc_u)) / den_u, np.inf)
+        ratio = a1 / a2
+    lower = np.maximum(lower, 0.0)
+    nan = np.nan
+    return (_out(np.where(ok, ratio, nan), scalar), _out(np.where(ok, lower, nan), scalar),
+            _out(np.where(ok, upper, nan), scalar))
+
+
 def equity_verdict(lower: Any, upper: Any, null: float = 0.0) -> Any:
     """Whether a gap (``null=0``) or ratio (``null=1``) CI excludes the null.
 
@@ -783,36 +963,3 @@ def equity_verdict(lower: Any, upper: Any, null: float = 0.0) -> Any:
     if scalar:
         return str(out.reshape(-1)[0])
     return out
-
-
-def slope_index_of_inequality(values: Any, populations: Any, ranks: Any = None) -> float:
-    """Slope index of inequality (SII): the modelled gap across the gradient.
-
-    Groups (e.g. deprivation deciles) are ordered as given (first = most
-    deprived); each group's rank is the midpoint of its cumulative population
-    share, ``x_i = (P_{i-1} + P_i / 2) / P`` (or ``ranks`` if supplied).  A
-    population-weighted least-squares line ``value = a + b x`` is fitted and
-    ``SII = b``: the difference between the least (x = 1) and most (x = 0)
-    deprived ends.  No confidence interval (PHE's simulation method is not
-    implemented).
-
-    Source: PHEindicatormethods ``phe_sii`` (regression of
-    ``value * sqrt(pop)`` on ``sqrt(pop)`` and ``x * sqrt(pop)``, i.e. WLS
-    with population weights); Low A, Low A (2004) "Measuring the gap:
-    quantifying and comparing local health inequalities", J Public Health
-    26:388-395.
-    """
-    y = _as_float(values).ravel()
-    a = _as_float(populations).ravel()
-    if y.shape != a.shape:
-        raise ValueError("values and populations must have the same length")
-    if ranks is None:
-        share = a / np.nansum(a)
-        x = np.cumsum(share) - share / 2.0
-    else:
-        x = _as_float(ranks).ravel()
-    ok = np.isfinite(y) & np.isfinite(a) & (a > 0) & np.isfinite(x)
-    if ok.sum() < 2:
-        return float("nan")
-    slope, _ = _wls_slope(x[ok], y[ok], a[ok])
-    return slope

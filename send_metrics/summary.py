@@ -59,6 +59,7 @@ class Tile:
     sentence: str
     series: pd.DataFrame
     spc_frame: pd.DataFrame | None
+    spc_trial: bool = False  # the SPC verdict rests on trial limits (fewer than 13 points)
 
 
 def spc_for(series: pd.DataFrame, m: Measure) -> pd.DataFrame | None:
@@ -142,7 +143,8 @@ def tiles(engine: Engine, area_code: str, period: str | None = None,
             assurance=summ.get("assurance") if summ else None,
             assurance_icon=summ.get("assurance_icon") if summ else None,
             suppressed=bool(row["suppressed"]), sentence=sentence_for(m, row, summ),
-            series=series, spc_frame=frame))
+            series=series, spc_frame=frame,
+            spc_trial=bool(summ) and not summ.get("enough_points", True)))
     return out
 
 
@@ -160,12 +162,20 @@ def key_messages(tile_list: list[Tile], limit: int = 5) -> list[str]:
                                      f"({t.period_label})."))
         if t.variation in ("special_cause_improvement", "special_cause_concern"):
             strength = 3 if t.variation == "special_cause_concern" else 2
-            scored.append((strength, f"{m.title}: {VARIATION_PHRASE[t.variation]} in the latest "
-                                     f"point ({m.format_value(t.value)}, {t.period_label}) - a real change, not noise."))
+            if t.spc_trial:
+                # The tile's caveat travels with the message: trial limits are provisional.
+                scored.append((strength - 1, f"{m.title}: {VARIATION_PHRASE[t.variation]} in the latest point "
+                                             f"({m.format_value(t.value)}, {t.period_label}) on trial limits "
+                                             "(fewer than 13 points): provisional, to be confirmed as more "
+                                             "points arrive."))
+            else:
+                scored.append((strength, f"{m.title}: {VARIATION_PHRASE[t.variation]} in the latest "
+                                         f"point ({m.format_value(t.value)}, {t.period_label}) - a real change, "
+                                         "not noise."))
         if t.trend_verdict in ("improving", "getting_worse"):
             scored.append((2 if t.trend_verdict == "getting_worse" else 1,
                            f"{m.title} is {TREND_PHRASE[t.trend_verdict]}."))
-    noise = [t.measure.title for t in tile_list if t.variation == "common_cause"]
+    noise = [t for t in tile_list if t.variation == "common_cause"]
     scored.sort(key=lambda s: -s[0])
     messages = []
     for _, text in scored:
@@ -174,6 +184,41 @@ def key_messages(tile_list: list[Tile], limit: int = 5) -> list[str]:
         if len(messages) >= limit - (1 if noise else 0):
             break
     if noise:
-        listed = ", ".join(noise[:3]) + (" and others" if len(noise) > 3 else "")
-        messages.append(f"Common-cause variation only (month-to-month noise, no action signal): {listed}.")
+        messages.append(noise_message(noise))
     return messages[:limit]
+
+
+def noise_message(noise: list[Tile]) -> str:
+    """The common-cause line, worded for the frequency of the measures it lists (monthly measures
+    vary month to month, annual ones year to year) and caveated when limits are trial limits."""
+    listed = ", ".join(t.measure.title for t in noise[:3]) + (" and others" if len(noise) > 3 else "")
+    monthly = {t.measure.monthly for t in noise}
+    if monthly == {True}:
+        what = "month-to-month noise"
+    elif monthly == {False}:
+        what = "year-to-year noise"
+    else:
+        what = "month-to-month or year-to-year noise"
+    text = f"Common-cause variation only ({what}, no action signal): {listed}."
+    if any(t.spc_trial for t in noise):
+        text += " Some of these rest on trial limits (fewer than 13 points), so a signal may yet appear."
+    return text
+
+
+def multiple_comparisons_note(tile_list: list[Tile]) -> str:
+    """How many significance tests the headline shows and what 1 in 20 means for them."""
+    n = 0
+    for t in tile_list:
+        if t.suppressed:
+            continue
+        n += t.sig_england not in ("not_compared", "nan", "None")
+        n += t.sig_neighbours not in ("not_compared", "nan", "None")
+        n += t.trend_verdict not in ("not_tested", "not_enough_data", "nan", "None")
+    if n == 0:
+        return "No significance tests are shown for this area."
+    expected = n / 20
+    return (f"{n} significance tests are shown in the headline measures (against England, against neighbours "
+            f"and recent trends). Each is at 95%, so even if nothing really differed about 1 in 20 would come out "
+            f"significant by chance: here about {expected:.1f}. Read a single 'significant' with that in mind, "
+            "and give more weight to findings that persist or agree with each other (recent trends use 99.8%, "
+            "so false alarms there are rarer).")

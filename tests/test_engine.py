@@ -177,3 +177,80 @@ def test_no_single_need_share_is_recoverable_from_its_total(demo_engine):
     for (area, period), g in needs.groupby(["area_code", "period"]):
         hidden = g["suppressed"].astype(bool).sum()
         assert hidden != 1, f"{area} {period}: one need share hidden beside its published total"
+
+
+# -- issue 17: counts are never compared; neighbours pooled honestly ---------------------------
+def test_pool_neighbours_drops_a_suppressed_neighbour_whole():
+    """Issue 17 point 2: 50/100, 3/100 suppressed (numerator withheld) and 90/100 pool to
+    140/200 = 70.0%, not 140/300 = 46.7% nor the 45.0% of dropping only the numerator; and the
+    number of neighbours pooled is stated."""
+    from send_metrics.catalogue import measures_by_id
+    from send_metrics.engine import pool_neighbours
+    by_id = measures_by_id()
+    x = pd.DataFrame({"area_code": ["A"] * 3, "neighbour_code": ["N1", "N2", "N3"],
+                      "measure_id": ["timeliness_20wk_ex"] * 3, "period": ["2024"] * 3,
+                      "numerator": [50, np.nan, 90], "denominator": [100, 100, 100]})
+    out = pool_neighbours(x, by_id, ["area_code", "measure_id", "period"])
+    assert len(out) == 1
+    assert out["neighbours_value"].iloc[0] == pytest.approx(70.0)
+    assert out["neighbours_n"].iloc[0] == 2
+    # Counts are never pooled into a neighbour "value" (no mean of counts).
+    x["measure_id"] = "new_plans"
+    assert pool_neighbours(x, by_id, ["area_code", "measure_id", "period"]).empty
+
+
+def test_counts_are_never_compared_and_every_neighbour_value_states_its_n(demo_store):
+    """Issue 17 point 1: `measures --format csv` gives `not_compared` for England, region and
+    neighbours on every count measure, and no neighbour value without the number pooled."""
+    from send_metrics.engine import MIN_NEIGHBOURS
+    r = run_cli("measures", "--format", "csv", env={"SEND_STORE_DIR": str(demo_store)})
+    assert r.returncode == 0, r.stderr
+    t = pd.read_csv(io.StringIO(r.stdout))
+    kinds = {m.id: m.kind for m in load_catalogue()}
+    counts = t[t["measure_id"].map(kinds).isin(["count"])]
+    assert len(counts) > 0
+    for col in ("sig_england_95", "sig_region_95", "sig_neighbours_95"):
+        assert set(counts[col].dropna()) <= {"not_compared"}, col
+    assert counts["neighbours_value"].isna().all()
+    has_nb = t["neighbours_value"].notna()
+    assert (t.loc[has_nb, "neighbours_n"] >= 1).all()
+    few = t["neighbours_n"].fillna(0) < MIN_NEIGHBOURS
+    assert set(t.loc[few, "sig_neighbours_95"].dropna()) <= {"not_compared"}
+
+
+def test_rolling_proportion_trend_equals_the_reference_and_needs_unbroken_years():
+    from send_metrics.engine import rolling_proportion_trend
+    from send_metrics.stats import proportion_trend
+    rng = np.random.default_rng(17)
+    for _ in range(40):
+        k = int(rng.integers(5, 12))
+        n = rng.integers(20, 2000, k).astype(float)
+        p = np.clip(0.3 + np.cumsum(rng.normal(0, 0.03, k)), 0.02, 0.98)
+        x = rng.binomial(n.astype(int), p).astype(float)
+        if rng.random() < 0.3:
+            x[rng.integers(0, k)] = np.nan  # a suppressed count breaks the windows it is in
+        got = rolling_proportion_trend(x, n, np.arange(2010, 2010 + k))
+        want = [proportion_trend(x[i:i + 5], n[i:i + 5])[0] for i in range(k - 4)]
+        assert list(got) == want
+    # A missing year breaks the series (Fingertips: only an unbroken annual sequence).
+    x, n = np.array([994, 1023, 1199, 1332, 1367.]), np.array([40299, 41527, 42811, 44064, 44701.])
+    assert rolling_proportion_trend(x, n, [2014, 2015, 2016, 2017, 2018])[0] == "increasing"
+    assert rolling_proportion_trend(x, n, [2013, 2015, 2016, 2017, 2018])[0] == "not_enough_data"
+
+
+def test_counts_and_monthly_measures_are_not_trend_tested(demo_engine):
+    t = demo_engine.full_table()
+    kinds = {m.id: m for m in load_catalogue()}
+    m = t["measure_id"].map(lambda i: kinds[i].kind not in ("proportion", "rate") or kinds[i].monthly)
+    assert set(t.loc[m.astype(bool), "trend"]) <= {"not_tested"}
+
+
+def test_wording_definitions_and_catalogue_ids():
+    """Issue 17 point 11: the Definitions page names the exact interval below 10 events, and the
+    suspension gap's id says suspensions."""
+    import pathlib
+    src = (pathlib.Path(__file__).resolve().parent.parent / "pages" / "definitions.py").read_text()
+    assert "Exact Poisson interval (chi-square) below 10 events" in src
+    ids = {m.id: m for m in load_catalogue()}
+    assert not any(i.startswith("gap_exclusions_") for i in ids)
+    assert all("Suspension" in ids[i].title for i in ids if i.startswith("gap_suspensions_"))

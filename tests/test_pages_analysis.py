@@ -331,13 +331,15 @@ def _row(value, num, den, suppressed=False, lo=np.nan, hi=np.nan, label="2025"):
             "lower_95": lo, "upper_95": hi, "period_label": label}
 
 
-def test_compare_proportions_uses_newcombe_and_katz():
+def test_compare_proportions_uses_newcombe_and_mover_ratio():
     m = M["timeliness_20wk_ex"]
     out = equity.compare_one(m, _row(40.0, 40, 100), _row(60.0, 120, 200), "North", "South")
     d, lo, hi = stats.proportion_difference_ci(40, 100, 120, 200)
     assert out["gap"] == pytest.approx(d * 100)
     assert (out["gap_lower"], out["gap_upper"]) == pytest.approx((lo * 100, hi * 100))
-    r, rlo, rhi = stats.proportion_ratio_ci(40, 100, 120, 200)
+    la, ua = stats.wilson_ci(40, 100)
+    lb, ub = stats.wilson_ci(120, 200)
+    r, rlo, rhi = stats.mover_ratio_ci(0.4, la, ua, 0.6, lb, ub)
     assert (out["ratio"], out["ratio_lower"], out["ratio_upper"]) == pytest.approx((r, rlo, rhi))
     assert out["verdict"] == "a_lower"
     assert out["verdict_text"] == "▼ North significantly lower (worse)"  # higher is better
@@ -346,7 +348,9 @@ def test_compare_proportions_uses_newcombe_and_katz():
 def test_compare_rates_uses_rate_ratio():
     m = M["ehcp_rate_0_25"]
     out = equity.compare_one(m, _row(30.0, 300, 10_000), _row(30.3, 303, 10_000))
-    r, rlo, rhi = stats.rate_ratio_ci(300, 10_000, 303, 10_000)
+    la, ua = stats.rate_ci(300, 10_000, 1000)
+    lb, ub = stats.rate_ci(303, 10_000, 1000)
+    r, rlo, rhi = stats.mover_ratio_ci(30.0, la, ua, 30.3, lb, ub)
     assert (out["ratio"], out["ratio_lower"], out["ratio_upper"]) == pytest.approx((r, rlo, rhi))
     assert out["verdict"] == "no_difference"
     assert out["verdict_text"].startswith("●")
@@ -356,8 +360,12 @@ def test_compare_suppressed_and_counts_are_not_tested():
     out = equity.compare_one(M["timeliness_20wk_ex"], _row(np.nan, np.nan, 20, suppressed=True), _row(50, 10, 20))
     assert out["verdict"] == "suppressed" and out["verdict_text"].startswith("✕")
     assert math.isnan(out["gap"])
+    # Issue 17 point 1: counts of areas of different size are never compared (no gap, no ratio).
     out = equity.compare_one(M["wait_list_SLT"], _row(120, 120, np.nan), _row(100, 100, np.nan))
-    assert out["verdict"] == "not_tested" and out["gap"] == 20
+    assert out["verdict"] == "not_compared" and math.isnan(out["gap"]) and math.isnan(out["ratio"])
+    assert out["verdict_text"].startswith("– Not compared")
+    out = equity.compare_one(M["new_plans"], _row(318, 318, np.nan), _row(1389, 1389, np.nan), "Millom", "Rest")
+    assert out["verdict"] == "not_compared" and math.isnan(out["gap"])
 
 
 def test_comparison_sentence_counts_the_verdicts():
@@ -633,3 +641,27 @@ def test_grey_suppressed_and_tidy_bands():
         "period_label": ["2024", "2025"], "value": [1.0, 2.0], "lower_95": [0.5, 1.5], "upper_95": [1.5, 2.5],
         "area_name": ["A", "A"]})))
     assert band.data[0].mode == "lines"
+
+
+@pytest.mark.parametrize("mid", ["timeliness_20wk_ex", "ehcp_rate_0_25"])
+def test_equity_verdict_agrees_with_both_intervals_shown(mid):
+    """Issue 17 point 6: the verdict, the gap interval and the ratio interval never disagree
+    (before, rates took the verdict from the exact ratio and showed a MOVER gap: about 0.5% of
+    cases disagreed)."""
+    m = M[mid]
+    rng = np.random.default_rng(6)
+    n_a, n_b = rng.integers(5, 3000, 4000), rng.integers(5, 3000, 4000)
+    p = rng.uniform(0.01, 0.6, 4000)
+    x_a = rng.binomial(n_a, p)
+    x_b = rng.binomial(n_b, np.clip(p * rng.uniform(0.7, 1.4, 4000), 0, 1))
+    checked = 0
+    for xa, na, xb, nb in zip(x_a, n_a, x_b, n_b):
+        va, vb = xa / na * m.multiplier, xb / nb * m.multiplier
+        out = equity.compare_one(m, _row(va, xa, na), _row(vb, xb, nb))
+        if out["verdict"] not in ("a_higher", "a_lower", "no_difference") or not np.isfinite(out["ratio"]):
+            continue
+        gap_sig = out["gap_lower"] > 0 or out["gap_upper"] < 0
+        ratio_sig = out["ratio_lower"] > 1 or out["ratio_upper"] < 1
+        assert gap_sig == ratio_sig == (out["verdict"] != "no_difference"), out
+        checked += 1
+    assert checked > 3000

@@ -277,3 +277,42 @@ def test_pack_opens_offline_and_prints_to_a4(pack, tmp_path):
     assert sizes and all(abs(float(w) - 595.3) < 2 and abs(float(h) - 841.9) < 2 for w, h in sizes)
     assert len(sizes) >= 4
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+def test_key_messages_carry_the_tiles_caveats(demo_engine):
+    """Issue 17 point 3: a key message says no more than its tile. On trial limits (fewer than 13
+    points) no "real change, not noise"; annual measures are never "month-to-month noise"."""
+    from send_metrics import summary
+    tiles = summary.tiles(demo_engine, AREA, None)
+    assert tiles
+    by_id = {t.measure.id: t for t in tiles}
+    annual = next(t for t in tiles if not t.measure.monthly)
+    monthly = next((t for t in tiles if t.measure.monthly), None)
+    from dataclasses import replace
+    trial = replace(annual, variation="special_cause_concern", spc_trial=True, sig_england="not_compared",
+                    trend_verdict="no_significant_change", suppressed=False)
+    msgs = summary.key_messages([trial])
+    assert msgs and "trial limits" in msgs[0] and "real change" not in msgs[0]
+    full = replace(trial, spc_trial=False)
+    assert "real change, not noise" in summary.key_messages([full])[0]
+    noise = replace(annual, variation="common_cause", spc_trial=False, sig_england="not_compared",
+                    trend_verdict="no_significant_change")
+    line = summary.key_messages([noise])[-1]
+    assert "year-to-year noise" in line and "month-to-month" not in line
+    if monthly is not None:
+        line = summary.key_messages([replace(monthly, variation="common_cause", sig_england="not_compared",
+                                             trend_verdict="no_significant_change")])[-1]
+        assert "month-to-month noise" in line
+    # On the demo itself every special-cause message on trial limits is caveated.
+    for t in by_id.values():
+        for msg in summary.key_messages([t]):
+            if "real change" in msg:
+                assert not t.spc_trial, msg
+
+
+def test_pack_says_how_many_tests_it_shows(pack, demo_engine):
+    """Issue 17 (multiple comparisons): the headline says how many tests it shows and what 1 in 20 means."""
+    from send_metrics import summary
+    note = summary.multiple_comparisons_note(summary.tiles(demo_engine, AREA, None))
+    assert "1 in 20" in note or note.startswith("No significance")
+    assert html.escape(note) in pack

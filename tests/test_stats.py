@@ -26,7 +26,6 @@ from send_metrics.stats import (
     rate_difference_ci,
     rate_ratio_ci,
     recent_trend,
-    slope_index_of_inequality,
     trend_verdict,
     wilson_ci,
 )
@@ -364,10 +363,10 @@ def test_funnel_proportion_exact_spiegelhalter_hand_worked():
     #   limit = (8 - 0.324444)/10 = 0.767556
     # Lower (p = 0.025): r = 2; a = (56 - 25.6)/(56 - 11) = 0.675556;
     #   limit = (2 - 0.675556)/10 = 0.132444
-    lo, hi = funnel_limits(10, 0.5, "proportion", 0.95)
+    lo, hi = funnel_limits(10, 0.5, "proportion", 0.95, method="exact")
     assert lo == pytest.approx(0.132444, **DP4)
     assert hi == pytest.approx(0.767556, **DP4)
-    lo, hi = funnel_limits(10, 50, "proportion", 0.95, multiplier=100)
+    lo, hi = funnel_limits(10, 50, "proportion", 0.95, multiplier=100, method="exact")
     assert lo == pytest.approx(13.2444, abs=5e-3) and hi == pytest.approx(76.7556, abs=5e-3)
 
 
@@ -387,7 +386,7 @@ def _interp_binomial_limit(p: float, n: int, theta: float) -> float:
 @pytest.mark.parametrize("conf", [0.95, 0.998])
 def test_funnel_proportion_exact_matches_integer_oracle(n, conf):
     tail = (1 - conf) / 2
-    lo, hi = funnel_limits(n, 0.3, "proportion", conf)
+    lo, hi = funnel_limits(n, 0.3, "proportion", conf, method="exact")
     assert lo == pytest.approx(_interp_binomial_limit(tail, n, 0.3), abs=1e-9)
     assert hi == pytest.approx(_interp_binomial_limit(1 - tail, n, 0.3), abs=1e-9)
 
@@ -523,16 +522,6 @@ def test_equity_verdict():
     assert equity_verdict([0.1, -0.1], [0.2, 0.1]).tolist() == ["significant", "not significant"]
 
 
-def test_slope_index_of_inequality_linear_gradient():
-    # Five equal quintiles: ranks 0.1, 0.3, 0.5, 0.7, 0.9; values rise by 2 per
-    # quintile = 10 per unit of rank, so SII = 10 exactly.
-    assert slope_index_of_inequality([10, 12, 14, 16, 18], [100] * 5) == pytest.approx(10.0)
-    # Unequal populations: ranks from cumulative shares 0.1, 0.35, 0.75 (pop
-    # 20, 30, 50); values on the line 5 + 20x -> SII 20 whatever the weights.
-    vals = [5 + 20 * 0.1, 5 + 20 * 0.35, 5 + 20 * 0.75]
-    assert slope_index_of_inequality(vals, [20, 30, 50]) == pytest.approx(20.0)
-
-
 def test_metrics_modules_never_import_streamlit():
     import subprocess
     import sys
@@ -542,3 +531,107 @@ def test_metrics_modules_never_import_streamlit():
         "assert 'streamlit' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=str(__import__("pathlib").Path(__file__).parents[1]))
+
+
+# -- issue 17 point 4: Fingertips' trend markers -------------------------------------------------
+# Reference: fingertips-open, PholioVisualisationWS/AnalysisTest/TrendMarkerCalculatorTest.cs
+# (PHEindicatormethods has no trend-marker function or test data; Fingertips' own tests are used).
+FT_SET1 = dict(count=[994, 1023, 1199, 1332, 1367], den=[40299, 41527, 42811, 44064, 44701],
+               value=[24.67, 24.6, 28, 30.2, 30.6], lower=[23.16, 23.15, 26.44, 28.63, 28.98],
+               upper=[26.25, 26.19, 29.64, 31.9, 32.25])  # years 2014-2018
+FT_SET2 = dict(count=[209, 213, 213, 239, 210], den=[1017, 1087, 1119, 1117, 1139])
+
+
+def test_chi2_trend_for_proportions_matches_fingertips():
+    from send_metrics.stats import proportion_trend
+    # TestIsSignificantForProportionsReturnsTrue: significant, Math.Round(ChiSquare, 2) == 47.9
+    trend, chi2 = proportion_trend(FT_SET1["count"], FT_SET1["den"])
+    assert round(chi2, 2) == 47.9
+    assert trend == "increasing"  # least-squares slope of the log-odds is positive
+    # The same data reversed in time: the same chi2, the other direction.
+    trend, chi2r = proportion_trend(FT_SET1["count"][::-1], FT_SET1["den"][::-1])
+    assert trend == "decreasing" and chi2r == pytest.approx(chi2)
+    # TestIsSignificantForProportionsCannotBeCalculated: a point with count = denominator.
+    assert proportion_trend([5, 3, 1, 1, 2], [5, 5, 5, 4, 4])[0] == "not_enough_data"
+    # Set 2 (TestIsSignificantReturnsFalse): no significant change.
+    assert proportion_trend(FT_SET2["count"], FT_SET2["den"])[0] == "no_significant_change"
+    # Cochran-Armitage by hand (Armitage & Berry): chi2 = N(N*sum(x t) - X*sum(n t))^2 / ...
+    x, n, t = np.array(FT_SET1["count"], float), np.array(FT_SET1["den"], float), np.arange(1, 6)
+    N, X = n.sum(), x.sum()
+    by_hand = N * (N * (x * t).sum() - X * (n * t).sum()) ** 2 / (X * (N - X) * (N * (n * t * t).sum() - (n * t).sum() ** 2))
+    assert chi2 == pytest.approx(by_hand, rel=1e-12)
+
+
+def test_weighted_regression_trend_matches_fingertips_for_rates():
+    """Crude rates keep Fingertips' weighted regression: TestIsSignificantReturnsTrue gives
+    Math.Round(ChiSquare, 2) == 46.77 (significant); set 2 is not significant."""
+    from send_metrics.stats import _wls_slope
+    t = np.arange(1, 6, dtype=float)
+    se = (np.array(FT_SET1["upper"]) - np.array(FT_SET1["lower"])) / 3.92
+    slope, stt = _wls_slope(t, np.array(FT_SET1["value"], float), 1 / se ** 2)
+    assert round(slope * slope * stt, 2) == 46.77
+    assert recent_trend(FT_SET1["value"], FT_SET1["lower"], FT_SET1["upper"]) == "increasing"
+    from send_metrics.stats import wilson_ci
+    lo, hi = wilson_ci(np.array(FT_SET2["count"]), np.array(FT_SET2["den"]))
+    v = np.array(FT_SET2["count"]) / np.array(FT_SET2["den"])
+    assert recent_trend(v, lo, hi) == "no_significant_change"
+
+
+# -- issue 17 point 5: proportion funnels as PHE / Fingertips by default ---------------------------
+def test_funnel_default_is_wilson_as_phe_funnels():
+    """The default proportion funnel is PHEindicatormethods' (calculate_funnel_limits, Wilson:
+    testdata_funnel_prop_outputs.csv, baseline 80.642448: n = 3 gives Lower2s 35.933491 and
+    Lower3s 10.150815; n = 110000 gives 80.408963 to 80.875933). The exact binomial
+    (Spiegelhalter) stays as the named option "exact"."""
+    n = np.array([r[0] for r in PHE_PROP_FUNNEL], dtype=float)
+    lo, hi = funnel_limits(n, 80.642448, "proportion", 0.95, multiplier=100)
+    np.testing.assert_allclose(lo, [r[1] for r in PHE_PROP_FUNNEL], atol=5e-5)
+    np.testing.assert_allclose(hi, [r[2] for r in PHE_PROP_FUNNEL], atol=5e-5)
+    # The two methods differ most at small n (the issue: far apart at n = 3).
+    lo_exact, _ = funnel_limits(3, 80.642448, "proportion", 0.95, multiplier=100, method="exact")
+    lo_w, _ = funnel_limits(3, 80.642448, "proportion", 0.95, multiplier=100)
+    assert lo_w == pytest.approx(35.933491, abs=5e-5) and abs(lo_w - lo_exact) > 20
+    with pytest.raises(ValueError):
+        funnel_limits(10, 0.5, method="spiegel")
+
+
+@pytest.mark.parametrize("method", ["wilson", "exact"])
+def test_funnel_upper_limit_is_100_at_a_benchmark_of_100(method):
+    n = np.array([1, 5, 40, 400, 4000], dtype=float)
+    lo, hi = funnel_limits(n, 100, "proportion", 0.998, multiplier=100, method=method)
+    assert np.all(hi == 100.0)  # an area at 100% is never above the limit
+    lo0, hi0 = funnel_limits(n, 0, "proportion", 0.998, multiplier=100, method=method)
+    assert np.all(lo0 == 0.0)
+
+
+def test_overdispersion_tau2_dersimonian_laird_hand_worked():
+    """Spiegelhalter (2005, QSHC 14:347) additive model. The 11 areas of
+    test_overdispersion_phi_winsorised_hand_worked (n = 100, theta = 0.5, phi = 8.363636):
+    w = 100 / 0.25 = 400 each, sum w - sum w^2 / sum w = 4400 - 400 = 4000,
+    tau2 = (11 * 8.363636 - 10) / 4000 = 0.0205; limits at n = 100:
+    0.5 +/- 1.959964 * sqrt(0.0025 + 0.0205) = 0.202757, 0.797243."""
+    from send_metrics.stats import overdispersion_tau2
+    counts = 50 + 5 * np.arange(-5, 6)
+    tau2 = overdispersion_tau2(counts, np.full(11, 100), 0.5)
+    assert overdispersion_phi(counts, np.full(11, 100), 0.5) == pytest.approx(8.363636, **DP4)
+    assert tau2 == pytest.approx(0.0205, abs=1e-6)
+    lo, hi = funnel_limits(100, 0.5, "proportion", 0.95, tau2=tau2)
+    assert lo == pytest.approx(0.202757, **DP4) and hi == pytest.approx(0.797243, **DP4)
+    # No over-dispersion: tau2 = 0 and the limits are the unwidened ones.
+    assert overdispersion_tau2([50, 50, 51, 49], [100] * 4, 0.5) == 0.0
+
+
+def test_invalid_input_raises_value_error_as_the_module_promises():
+    """Issue 17 point 8: wilson_ci(1, -5) returned NaN; the module promises ValueError."""
+    from send_metrics.stats import rate_ci, wilson_ci
+    for bad in ((1, -5), (-1, 5), (6, 5), (np.array([1, 2]), np.array([5, -1])), (np.inf, 5)):
+        with pytest.raises(ValueError):
+            wilson_ci(*bad)
+    with pytest.raises(ValueError):
+        wilson_ci(1, 5, confidence=150)
+    with pytest.raises(ValueError):
+        rate_ci(3, -100)
+    with pytest.raises(ValueError):
+        rate_ci(-3, 100)
+    # Missing input is not an error: NaN limits.
+    assert all(np.isnan(v) for v in wilson_ci(np.nan, 5)) and all(np.isnan(v) for v in wilson_ci(1, 0))
