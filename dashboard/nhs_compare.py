@@ -125,7 +125,7 @@ def render_section(heading: str = "North vs South from NHS England figures") -> 
                               title=None)
             st.markdown("**Share of children waiting 18 weeks or more, by service and month** "
                         "(RTX's figures include north Lancashire)")
-            st.plotly_chart(fig, key="nhs_compare_over18")
+            st.plotly_chart(ui.safe_figure(fig), key="nhs_compare_over18")
         st.dataframe(chs, hide_index=True)
         st.download_button("Download CSV", data=lambda: ui.safe_csv_bytes(chs), file_name="nhs-chs-rnn-rtx.csv",
                            mime="text/csv", key="dl_nhs_chs", icon=":material/download:")

@@ -8,9 +8,11 @@ send_metrics.engine before it reaches here.
 from __future__ import annotations
 
 import html
+import logging
 import os
 import traceback
 from collections import Counter
+from collections.abc import Mapping
 from typing import Callable
 
 import numpy as np
@@ -23,6 +25,7 @@ from send_metrics.config import load_config
 from send_metrics.db import Database, NoData, get_database
 from send_metrics.engine import Engine, get_engine
 from send_metrics.export import parquet_bytes, safe_csv_bytes
+from send_metrics.safe_text import for_markdown, safe_figure
 
 DEFAULT_AREA = "E06000063"  # Cumberland
 CUMBRIA_AREAS = ["E06000063", "E06000064", "HF-NORTH-CUMBRIA", "HF-SOUTH-CUMBRIA", "E10000006",
@@ -206,21 +209,85 @@ def areas_with_data() -> list[str]:
 
 
 # -- sign-in (optional) --------------------------------------------------------------------
-def auth_configured() -> bool:
-    """Sign-in is on when OIDC is configured in secrets ([auth]) and SEND_AUTH is not 'off'."""
-    if os.environ.get("SEND_AUTH", "auto").lower() == "off":
-        return False
+# Sign-in fails closed: "off" only when nothing asks for it (no secrets file, or one without an
+# [auth] section) or SEND_AUTH=off says so explicitly. A secrets file that cannot be read or parsed,
+# or an [auth] section missing what st.login needs, keeps the analyst pages locked ("broken").
+AUTH_REQUIRED_KEYS = ("redirect_uri", "cookie_secret")
+AUTH_PROVIDER_KEYS = ("client_id", "client_secret", "server_metadata_url")
+MISCONFIGURED_TEXT = ("Sign-in is misconfigured; the analyst pages are locked. An administrator should "
+                      "check the [auth] section of .streamlit/secrets.toml (details are in the app's log).")
+_auth_log = logging.getLogger("send_metrics.auth")
+_AUTH_LOGGED: set[str] = set()
+
+
+def _secrets_files_present() -> list[str]:
+    """Configured secrets locations that exist (a file that exists but does not parse is an error,
+    not an absence)."""
     try:
-        return "auth" in st.secrets
-    except Exception:  # no secrets file at all
-        return False
+        from streamlit import config as st_config
+        paths = st_config.get_option("secrets.files") or []
+    except Exception:  # pragma: no cover - option always exists in supported Streamlit
+        paths = []
+    return [p for p in paths if os.path.lexists(p)]
+
+
+def _auth_problem(section) -> str | None:
+    """Why an [auth] section cannot work (None when st.login has what it needs)."""
+    if not isinstance(section, Mapping):
+        return "[auth] is not a table"
+    missing = [k for k in AUTH_REQUIRED_KEYS if not _filled(section.get(k))]
+    if missing:
+        return "[auth] lacks " + ", ".join(missing)
+    providers = [section] if any(k in section for k in AUTH_PROVIDER_KEYS) else []
+    providers += [v for v in section.values() if isinstance(v, Mapping)]
+    if not providers:
+        return "[auth] names no identity provider (client_id, client_secret, server_metadata_url)"
+    for prov in providers:
+        lacking = [k for k in AUTH_PROVIDER_KEYS if not _filled(prov.get(k))]
+        if lacking:
+            return "an [auth] identity provider lacks " + ", ".join(lacking)
+    return None
+
+
+def _filled(value) -> bool:
+    return isinstance(value, str) and value.strip() != ""
+
+
+def auth_state() -> tuple[str, str]:
+    """("off" | "on" | "broken", reason). Only "off" opens the analyst pages without sign-in."""
+    if os.environ.get("SEND_AUTH", "auto").strip().lower() == "off":
+        return "off", "SEND_AUTH=off"
+    try:
+        present = "auth" in st.secrets
+        section = st.secrets["auth"] if present else None
+    except Exception as exc:  # no secrets file, or one that does not parse
+        if not _secrets_files_present():
+            return "off", "no secrets file"
+        # The parse error names the file, line and column, never a secret value.
+        return "broken", f"secrets could not be read: {type(exc).__name__}: {str(exc)[:300]}"
+    if not present:
+        return "off", "no [auth] section in secrets"
+    problem = _auth_problem(section)
+    return ("broken", problem) if problem else ("on", "[auth] configured")
+
+
+def auth_configured() -> bool:
+    """Sign-in is asked for (configured, or misconfigured and so locked)."""
+    return auth_state()[0] != "off"
 
 
 def require_sign_in(what: str) -> bool:
     """Analyst-only views (data explorer, upload, person-level data) need a signed-in user when
-    sign-in is configured; returns True when the view may be shown."""
-    if not auth_configured():
+    sign-in is configured, and stay locked when it is misconfigured; True when the view may be shown."""
+    state, reason = auth_state()
+    if state == "off":
         return True
+    if state == "broken":
+        if reason not in _AUTH_LOGGED:  # once per process and reason, not on every rerun
+            _AUTH_LOGGED.add(reason)
+            _auth_log.error("Sign-in is misconfigured (%s); the analyst pages are locked.", reason)
+        st.error(MISCONFIGURED_TEXT, icon=":material/lock:")
+        return False
     if getattr(st.user, "is_logged_in", False):
         return True
     st.info(f"{what} is only for signed-in analysts. Sign in with your organisation account.",
@@ -440,21 +507,24 @@ def select_measure(measures: list[Measure], key: str = "measure", label: str = "
 
 def chart_with_table(fig, data: pd.DataFrame, *, title: str, sentence: str, source: str,
                      key: str, table_columns: dict[str, str] | None = None) -> None:
-    """An accessible chart: active title, a sentence, the chart, its data table and a CSV download."""
-    st.subheader(title)
-    st.markdown(sentence)
-    st.plotly_chart(fig, key=f"chart_{key}", width="stretch",
+    """An accessible chart: active title, a sentence, the chart, its data table and a CSV download.
+
+    ``title``, ``sentence`` and ``source`` are plain text (they carry area and file names): they are
+    shown as the characters they hold, never as Markdown; every label of ``fig`` is neutralised."""
+    st.subheader(md(title))
+    st.markdown(md(sentence))
+    st.plotly_chart(safe_figure(fig), key=f"chart_{key}", width="stretch",
                     config={"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]})
     # A frame of its own: the download callable may run after the caller has moved on.
     shown = data[list(table_columns)].rename(columns=table_columns) if table_columns else data.copy()
-    with st.expander(f"Data table: {title}"):
+    with st.expander(f"Data table: {md(title)}"):
         st.table(shown.head(200))
         if len(shown) > 200:
             st.caption(f"First 200 of {len(shown)} rows; download for all.")
     # Built when the button is clicked (Streamlit runs the callable then), not on every run.
     st.download_button("Download CSV", data=lambda: safe_csv_bytes(shown), file_name=f"{key}.csv",
                        mime="text/csv", key=f"dl_{key}", icon=":material/download:")
-    st.caption(f"Source: {source}")
+    st.caption(f"Source: {md(source)}")
 
 
 def download_parquet(data: pd.DataFrame, key: str, label: str = "Download Parquet") -> None:
@@ -521,8 +591,19 @@ def lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
-def escape(text: str) -> str:
-    return html.escape(str(text))
+def md(text) -> str:
+    """Untrusted text (area, measure, service and file names, notes, reasons) for any element that
+    renders Markdown (markdown, header, info, caption, labels): shown literally, never as a link,
+    image, tag or directive (send_metrics.safe_text.for_markdown)."""
+    return for_markdown(text)
+
+
+escape = md  # the older name: every caller puts the text into Markdown
+
+
+def area_md(code: str) -> str:
+    """An area's name for a Markdown element."""
+    return md(area_name(code))
 
 
 __all__ = ["charts", "load_catalogue", "measures_by_id"]

@@ -101,7 +101,7 @@ def ranked_section(view: ui.View, m, area: str, year: str, loaded: pd.DataFrame,
     name = ui.area_name(area)
     bars = comp[comp["role"].isin(["selected", "neighbour"])]
     if bars["value"].notna().sum() == 0:
-        view.call(st.info, f"No value of this measure is loaded or published for {name} or its neighbours in "
+        view.call(st.info, f"No value of this measure is loaded or published for {ui.md(name)} or its neighbours in "
                   f"{year}. Choose another year or measure.")
         return
     eng = comp.loc[comp["role"] == "England", "value"]
@@ -291,14 +291,14 @@ def render() -> None:
     pub_years = pub_summary[pub_summary["measure_id"] == m.id]
     years = sorted({str(p)[:4] for p in mine} | {str(y) for y in pub_years["year"]})
     if not years:
-        st.info(f"{m.title} has no figures for {ui.area_name(area)}. Choose another measure or area.")
+        st.info(f"{ui.md(m.title)} has no figures for {ui.area_md(area)}. Choose another measure or area.")
         return
     # Default: the latest year with the most published comparators.
     rich = pub_years[pub_years["n"] >= pub_years["n"].max() * 0.8] if len(pub_years) else pub_years
     best = str(int(rich["year"].max())) if len(rich) else years[-1]
     year = ui.select_period(years, label="Year", default=best)
     ranked, spine, funnel = _views(load_id, m.id, area, year)
-    st.header(f"{ui.area_name(area)} and its statistical neighbours")
+    st.header(f"{ui.area_md(area)} and its statistical neighbours")
     st.caption(f"**Definition:** {ui.escape(m.definition)} {ui.escape(m.caveats)}")
     ranked.show()
     st.header("Every measure against England")

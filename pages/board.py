@@ -40,7 +40,7 @@ SUMMARY_VIEW = ["Measure", "Value", "Against benchmark", "Trend", "series", "SPC
 
 def summary_section(area: str, period: str, tiles: list) -> None:
     table = summary.summary_table(tiles)
-    st.subheader(f"Headline measures at a glance: {ui.area_name(area)}")
+    st.subheader(f"Headline measures at a glance: {ui.area_md(area)}")
     n_red = int((table["rag"] == "red").sum())
     n_concern = int(table["SPC"].str.startswith("(C)").sum())
     st.markdown(f"{len(table)} measures, most concerning first: **{n_red}** significantly worse than the "
@@ -100,7 +100,7 @@ def render() -> None:
                        data=lambda: board_pack_html(ui.engine(), area, period).encode("utf-8"),
                        file_name=f"board-pack-{area}-{period}.html", mime="text/html",
                        key="dl_board_pack", icon=":material/description:")
-    with st.expander(f"Each measure in detail: {ui.area_name(area)}"):
+    with st.expander(f"Each measure in detail: {ui.area_md(area)}"):
         cards(tiles)
 
 

@@ -98,7 +98,7 @@ def render() -> None:
                        file_name="definitions.csv", mime="text/csv", key="dl_definitions",
                        icon=":material/download:")
     for _, m in shown.iterrows():
-        with st.expander(f"{m['title']} ({m['group']})"):
+        with st.expander(ui.md(f"{m['title']} ({m['group']})")):
             rows = [("Definition", m["definition"]), ("Numerator", m["numerator"]),
                     ("Denominator", m["denominator"]), ("Kind and unit", f"{m['kind']}, {m['unit']}"),
                     ("Polarity", m["polarity"]), ("Interval", m["interval method"]),

@@ -317,14 +317,15 @@ def _rest_view(load_id: str, year: str, measure_id: str, locality: str) -> ui.Vi
     rest, comp = _rest_comparison(load_id, year, locality, council, loc_name, rest_name)
     one = comp[comp["measure_id"] == m.id]
     if m.kind not in ("count", "proportion", "rate", "mean"):
-        view.call(st.info, f"{m.title} is a {m.kind.replace('_', ' ')}, which cannot be split by subtracting "
-                  f"{loc_name} from {council_name}. Choose a percentage, rate or count to compare {loc_name} with "
-                  "the rest of its council; every additive measure is in the table below.")
+        view.call(st.info, ui.md(f"{m.title} is a {m.kind.replace('_', ' ')}, which cannot be split by subtracting "
+                                 f"{loc_name} from {council_name}. Choose a percentage, rate or count to compare "
+                                 f"{loc_name} with the rest of its council; every additive measure is in the table "
+                                 "below."))
         all_measures_table(view, comp, locality, loc_name, rest_name, year)
         return view
     if one.empty:
-        view.call(st.info, f"{m.title} cannot be compared between {loc_name} and the rest of {council_name} for "
-                  f"{year}.")
+        view.call(st.info, ui.md(f"{m.title} cannot be compared between {loc_name} and the rest of {council_name} "
+                                 f"for {year}."))
         return view
     c = one.iloc[0]
     r = rest[rest["measure_id"] == m.id]
@@ -361,7 +362,7 @@ def _rest_view(load_id: str, year: str, measure_id: str, locality: str) -> ui.Vi
     sentence += (f" The rest is the council's numerator and denominator minus {loc_name}'s, computed only "
                  "when neither is suppressed.")
     if bars["value"].iloc[:2].isna().any():
-        view.call(st.info, sentence)
+        view.call(st.info, ui.md(sentence))
         all_measures_table(view, comp, locality, loc_name, rest_name, year)
         return view
     view.call(ui.chart_with_table, fig, bars.assign(**{k: bars[k].round(2) for k in ("value", "lower_95", "upper_95")}),
@@ -384,7 +385,7 @@ def all_measures_table(view: ui.View, comp: pd.DataFrame, locality: str, loc_nam
 
 
 def _all_measures_expander(table: pd.DataFrame, locality: str, loc_name: str, rest_name: str, year: str) -> None:
-    with st.expander(f"Every measure: {loc_name} against the {ui.lower_first(rest_name)}"):
+    with st.expander(ui.md(f"Every measure: {loc_name} against the {ui.lower_first(rest_name)}")):
         st.dataframe(table, hide_index=True)
         st.download_button("Download CSV", data=lambda: ui.safe_csv_bytes(table),
                            file_name=f"rest-{locality}-{year}.csv", mime="text/csv", key="dl_equity_rest_all",

@@ -537,8 +537,8 @@ def render_explore() -> None:
     ind_label = indicator_label(dataset, indicator)
     st.subheader(chart_title(ind_label, breakdowns, start, end))
     fig, sentence = explorer_chart(out, indicator, ind_label, breakdowns, start, end, monthly)
-    st.markdown(f"{sentence} Dataset: {label}. Suppressed values are gaps, never zeros.")
-    st.plotly_chart(fig, key="chart_explorer", width="stretch",
+    st.markdown(f"{ui.md(sentence)} Dataset: {label}. Suppressed values are gaps, never zeros.")
+    st.plotly_chart(ui.safe_figure(fig), key="chart_explorer", width="stretch",
                     config={"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]})
     st.subheader("The table")
     st.caption(f"{len(out):,} rows. Each row sums the {label} rows for one area, period"
@@ -684,7 +684,7 @@ def render_areas() -> None:
                     layout=dict(height=max(240, 34 * len(counts) + 80), margin=dict(l=10, r=10, t=30, b=10),
                                 xaxis=dict(title=dict(text="areas")),
                                 font=dict(family="Arial, sans-serif", size=14, color="#0B0C0C")))
-    st.plotly_chart(fig, key="chart_areas", width="stretch", config={"displaylogo": False})
+    st.plotly_chart(ui.safe_figure(fig), key="chart_areas", width="stretch", config={"displaylogo": False})
     st.dataframe(table, hide_index=True)
     d1, d2 = st.columns(2)
     with d1:

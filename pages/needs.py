@@ -184,7 +184,7 @@ def _breakdown_view(load_id: str, name: str, area: str, year: str) -> ui.View:
     shares = equity.share_within(c, by=by, category="need", value_col="plans", other_label=SUPPRESSED)
     shares = shares[shares[by] != equity.ALL]
     if shares.empty:
-        view.call(st.info, f"Every {what} figure for {ui.area_name(area)} is suppressed (small numbers) in {year}. "
+        view.call(st.info, f"Every {what} figure for {ui.area_md(area)} is suppressed (small numbers) in {year}. "
                   "Choose a larger area.")
         return view
     shares["group"] = shares[by].map(lambda v: labels.get(v, v))
@@ -268,7 +268,7 @@ def _projection_view(load_id: str, area: str, group: str, method: str) -> ui.Vie
     p = proj[proj["group"] == group] if len(proj) else proj
     if p.empty or (p["kind"] == "projected").sum() == 0:
         note = p["note"].iloc[0] if len(p) else "no published counts"
-        view.call(st.info, f"No projection for {NEED_LABEL.get(group, group)} in {name}: {note}. Suppressed years "
+        view.call(st.info, f"No projection for {NEED_LABEL.get(group, group)} in {ui.md(name)}: {ui.md(note)}. Suppressed years "
                   "are left out, and at least three years are needed.")
         return view
     obs, fut = p[p["kind"] == "observed"], p[p["kind"] == "projected"]

@@ -65,7 +65,7 @@ def render() -> None:
             if curve.empty:
                 st.info("Every group here is too small to show (1-4 requests).")
             else:
-                st.plotly_chart(pathway.pathway_figure(curve, f"{label}, {ui.area_name(council)}"),
+                st.plotly_chart(ui.safe_figure(pathway.pathway_figure(curve, f"{label}, {ui.area_name(council)}")),
                                 key=f"pw_chart_{step}", width="stretch", config={"displaylogo": False})
         with right:
             shown = _shown(table)
@@ -83,7 +83,7 @@ def render() -> None:
         fig = px.bar(open_t.dropna(subset=["requests"]), x="waited", y="requests", color="waiting_for", barmode="group",
                      labels={"waited": "Waited since the request", "requests": "Requests", "waiting_for": "Waiting for"},
                      title=f"Requests open in January {open_t.attrs.get('census_year', '')}, {ui.area_name(council)}")
-        st.plotly_chart(fig, key="pw_open", width="stretch", config={"displaylogo": False})
+        st.plotly_chart(ui.safe_figure(fig), key="pw_open", width="stretch", config={"displaylogo": False})
     with right:
         shown = open_t.rename(columns={"waiting_for": "Waiting for", "waited": "Waited", "requests": "Requests",
                                        "suppressed": "Suppressed (1-4)"})

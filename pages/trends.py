@@ -108,7 +108,7 @@ def _trend_view(load_id: str, measure_id: str, areas: tuple[str, ...]) -> ui.Vie
         if pd.isna(last["value"]):
             sentences.append(f"{name}: {last['period_label']} is suppressed (small numbers) or not available.")
             continue
-        text = f"**{ui.escape(name)}**: {m.format_value(last['value'])}"
+        text = f"{name}: {m.format_value(last['value'])}"
         if pd.notna(last["lower_95"]):
             text += f" (95% CI {m.format_value(last['lower_95'])} to {m.format_value(last['upper_95'])})"
         text += f" in {last['period_label']}"
@@ -174,7 +174,7 @@ def _spc_view(load_id: str, measure_id: str, area: str, rebase: str) -> ui.View:
     series, kept, labels = _series(load_id, measure_id, area)
     dropped = len(series) - len(kept)
     if len(kept) < 6:
-        view.call(st.info, f"{ui.area_name(area)} has {len(kept)} published points for this measure; an SPC "
+        view.call(st.info, f"{ui.area_md(area)} has {len(kept)} published points for this measure; an SPC "
                   "chart needs at least 6. Choose another area or a monthly measure.")
         return view
     dates = pd.to_datetime(kept["period"].str[:10] if m.monthly else kept["period"].str[:4] + "-01-01")

@@ -42,8 +42,8 @@ def summary_table(check: up.UploadCheck) -> pd.DataFrame:
 
 
 def md(text: str) -> str:
-    """Text from a file or an error shown in a Markdown element: every Markdown character escaped."""
-    return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!<>|~$:" else ch for ch in str(text))
+    """Text from a file or an error shown in a Markdown element: the one way (ui.md) of showing it."""
+    return ui.md(text)
 
 
 def _reset_uploader() -> None:

@@ -72,7 +72,7 @@ def _spc_view(load_id: str, measure_id: str, area: str, rebase: str) -> ui.View:
     m = measures_by_id()[measure_id]
     series, kept, labels = _series(load_id, measure_id, area)
     if len(kept) < 6:
-        view.call(st.info, f"{ui.area_name(area)} has {len(kept)} published months for this measure; an SPC chart "
+        view.call(st.info, f"{ui.area_md(area)} has {len(kept)} published months for this measure; an SPC chart "
                   "needs at least 6. Choose a larger area (a footprint or council) or another measure.")
         return view
     dates = pd.to_datetime(kept["period"].str[:10])
@@ -149,7 +149,7 @@ def _bands_view(load_id: str, service: str, area: str, month: str, label: str) -
     shares = equity.share_within(cells[cells["wait_band"] != "OVER13"], by="ehcp_status", category="wait_band",
                                  value_col="waiting")
     if shares.empty:
-        view.call(st.info, f"Every wait-band figure for {ui.area_name(area)} is suppressed (small numbers) this "
+        view.call(st.info, f"Every wait-band figure for {ui.area_md(area)} is suppressed (small numbers) this "
                   "month. Choose a larger area such as a health footprint.")
         return view
     shares["Status"] = shares["ehcp_status"].map(STATUS)
@@ -240,7 +240,7 @@ def _overview_rows(load_id: str, area: str, services: tuple[str, ...]) -> pd.Dat
 def overview(area: str, services: list[str], by_id) -> None:
     """Every service's latest month at a glance, with its SPC variation."""
     data = _overview_rows(ui.database().load_id, area, tuple(services))
-    st.subheader(f"Every service in {ui.area_name(area)}, latest month")
+    st.subheader(f"Every service in {ui.area_md(area)}, latest month")
     st.caption("Latest published month for each service, with its SPC variation (I improvement, C concern, "
                "~ common cause). Suppressed months are skipped.")
     st.dataframe(data, hide_index=True)

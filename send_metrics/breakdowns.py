@@ -72,14 +72,18 @@ def census_years(engine: Engine) -> list[int]:
 def precompute(engine: Engine) -> int:
     """Compute every census year and keep the result beside the current load; returns the
     number of years."""
+    engine.db.refresh()
+    load_id = engine.db.load_id  # the load these tables are computed from, and kept beside
     years = census_years(engine)
     parts: dict[str, list[pd.DataFrame]] = {name: [] for name in BREAKDOWNS}
     for year in years:
         for name, frame in compute_year(engine, year).items():
             parts[name].append(frame[_columns(name)])
+    if engine.db.load_id != load_id:  # a load was published meanwhile: these may mix both; keep none
+        return len(years)
     for name in BREAKDOWNS:
         frame = pd.concat(parts[name], ignore_index=True) if parts[name] else pd.DataFrame(columns=_columns(name))
-        engine.save_derived(f"needs-{name}", frame)
+        engine.save_derived(f"needs-{name}", frame, load_id)
     with _lock:
         _memory.pop(_key(engine), None)
     return len(years)

@@ -94,7 +94,19 @@ def cmd_load(args) -> int:
     for note in result.notes:
         print(note)
     if not result.changed:
-        return 0
+        # "Nothing changed" must not leave the derived tables missing (a load killed after it was
+        # published has none): complete the load.
+        from .db import Database as _Db
+        from .engine import Engine as _Engine
+        _db = _Db(config)
+        try:
+            complete = _Engine(_db).derived_complete()
+        finally:
+            _db.close()
+        if complete:
+            return 0
+        print("the current load has no derived tables (a load stopped after it was published): computing them")
+        return _derive(config, 0)
     for report in result.reports:
         for line in report.lines(limit=20):
             print(line)
@@ -118,7 +130,11 @@ def cmd_load(args) -> int:
               "if one of them is an older release, put it in a folder named with its release date (e.g. "
               f"ehcp_2023-06-22/) so that newer figures win. Files: {', '.join(dated_by_copy[:5])}"
               + (" ..." if len(dated_by_copy) > 5 else ""))
-    # Compute the derived tables now so the dashboard's first pages do not wait for them.
+    return _derive(config, 1 if rejected else 0)
+
+
+def _derive(config, code: int) -> int:
+    """Compute the derived tables now so the dashboard's first pages do not wait for them."""
     import time
 
     from .db import Database
@@ -138,7 +154,7 @@ def cmd_load(args) -> int:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     print(f"derived tables: measure table of {rows} rows and needs by age and setting for {years} census "
           f"years, computed in {time.time() - t0:.1f} s")
-    return 1 if rejected else 0
+    return code
 
 
 def cmd_validate(args) -> int:
@@ -150,19 +166,26 @@ def cmd_validate(args) -> int:
     from .store import discover
     paths: list[Path] = []
     skipped: list[Path] = []
+    refused: list[str] = []  # not regular files, links out of a folder, over the size limit
     for raw in args.paths:
         p = Path(raw)
         if p.is_dir():
-            paths += discover(p)
+            paths += discover(p, refused)
+        elif p.exists() and not p.is_file():
+            refused.append(f"{raw}: refused: it is not a regular file (a pipe, device or socket)")
         elif p.exists():
             (paths if load_reads(p) else skipped).append(p)
         else:
             print(f"error: {raw} does not exist", file=sys.stderr)
             return 2
+    for line in refused:
+        print(line.replace(": refused: ", ": REFUSED - ", 1))
     for p in skipped:
         print(f"{p}: SKIPPED - not a kind of file `load` reads (it reads .csv, .tsv, .txt, .parquet, .gz and "
               f".xlsx files and skips this one, so it is neither loaded nor an error)")
     if not paths:
+        if refused:
+            return 1
         if skipped:
             return 0
         print("error: no CSV or Parquet files found", file=sys.stderr)
@@ -175,8 +198,9 @@ def cmd_validate(args) -> int:
         recognised += verdict.expanded.recognised_not_loaded
     extra = f", {recognised} recognised but not loaded" if recognised else ""
     extra += f", {len(skipped)} skipped" if skipped else ""
+    extra += f", {len(refused)} refused" if refused else ""
     print(f"{len(paths)} files checked, {failed} with problems{extra}")
-    return 1 if failed else 0
+    return 1 if failed or refused else 0
 
 
 def cmd_measures(args) -> int:

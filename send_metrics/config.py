@@ -29,12 +29,33 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "SEND_MAX_UPLOAD_MB": ("50", "Largest upload accepted, in megabytes."),
     "SEND_DUCKDB_MEMORY": ("1GB", "DuckDB memory_limit for the app and loader (larger work spills to the store's tmp folder)."),
     "SEND_DUCKDB_THREADS": ("2", "DuckDB threads; at 2 or more the loader also checks, and writes, two files at a time."),
-    "SEND_AUTH": ("auto", "'auto': sign-in required for analyst pages when OIDC is configured in secrets; 'off': never."),
+    "SEND_AUTH": ("auto", "'auto': sign-in required for analyst pages when OIDC is configured in secrets (a secrets file that does not parse, or a partial `[auth]`, locks them); 'off': never."),
+    "SEND_MAX_FILE_MB": ("1024", "Largest file under the data folder that a load reads, in megabytes (larger files are refused with a message)."),
+    "SEND_MAX_UNPACKED_MB": ("1024", "Largest size a .gz file may decompress to, in megabytes (a larger one, e.g. a decompression bomb, is refused with a message)."),
 }
 
 
 def _get(name: str) -> str:
     return os.environ.get(name, SETTINGS[name][0])
+
+
+def _megabytes(name: str) -> int:
+    """A size setting in bytes; a value that is not a positive number falls back to the default."""
+    try:
+        mb = float(_get(name))
+    except ValueError:
+        mb = float(SETTINGS[name][0])
+    return int((mb if mb > 0 else float(SETTINGS[name][0])) * 1024 * 1024)
+
+
+def max_file_bytes() -> int:
+    """SEND_MAX_FILE_MB in bytes (read each time: readers have no Config)."""
+    return _megabytes("SEND_MAX_FILE_MB")
+
+
+def max_unpacked_bytes() -> int:
+    """SEND_MAX_UNPACKED_MB in bytes."""
+    return _megabytes("SEND_MAX_UNPACKED_MB")
 
 
 @dataclass(frozen=True)

@@ -98,8 +98,14 @@ def quantity_key(dataset: str, column: str, condition: str = "") -> str:
     """The count a numerator or denominator sums: dataset, column and filter (spacing ignored).
 
     Two measures with the same key publish the same number for an area and period, so they
-    must share suppression."""
-    return f"{dataset}|{column}|{' '.join((condition or '').split())}"
+    must share suppression. The part of a waiting list whose wait is recorded in a band is, almost
+    always, the whole list (and otherwise a part of it published beside it): the two share one key,
+    which can only suppress more, never less."""
+    condition = " ".join((condition or "").split()).replace(BANDED_ONLY, "")
+    return f"{dataset}|{column}|{condition}"
+
+
+BANDED_ONLY = " AND wait_band <> 'unbanded'"
 
 
 def measure_quantities(measures) -> dict[str, tuple[str, str | None]]:
@@ -143,21 +149,39 @@ class Engine:
         return out.reset_index(drop=True)
 
     def full_table(self) -> pd.DataFrame:
+        """The whole measure table of the load the database reads. Loads and readers never mix: a
+        table is saved and cached only under the load it was computed from, and a computation
+        during which a new load was published (the database moved on, so its queries may have read
+        both) is thrown away and done again on the new load."""
+        table = None
+        for _attempt in range(3):
+            self.db.refresh()
+            load_id = self.db.load_id
+            key = f"{load_id}/{self.suppress_min}-{self.suppress_max}"
+            with self._lock:
+                if key in self._cache:
+                    self._cache.move_to_end(key)
+                    return self._cache[key]
+            table = self.read_derived("measures", OUTPUT_COLUMNS, load_id)
+            if table is None:
+                table = self._compute()
+                if self.db.load_id != load_id:
+                    continue  # a load was published mid-computation: recompute on it
+                self.save_derived("measures", table, load_id)
+            with self._lock:
+                self._cache[key] = table
+                while len(self._cache) > 2:
+                    self._cache.popitem(last=False)
+            return table
+        return table  # loads kept arriving: serve the last computation, saved nowhere
+
+    def derived_complete(self) -> bool:
+        """Whether every table kept beside the current load exists (a load killed after it was
+        published has none; the next ``load`` computes them)."""
+        from .breakdowns import BREAKDOWNS
         self.db.refresh()
-        key = f"{self.db.load_id}/{self.suppress_min}-{self.suppress_max}"
-        with self._lock:
-            if key in self._cache:
-                self._cache.move_to_end(key)
-                return self._cache[key]
-        table = self.read_derived("measures", OUTPUT_COLUMNS)
-        if table is None:
-            table = self._compute()
-            self.save_derived("measures", table)
-        with self._lock:
-            self._cache[key] = table
-            while len(self._cache) > 2:
-                self._cache.popitem(last=False)
-        return table
+        paths = [self.derived_path(s, self.db.load_id) for s in ("measures", *(f"needs-{n}" for n in BREAKDOWNS))]
+        return all(p is not None and p.exists() for p in paths)
 
     def compute_derived(self) -> tuple[int, int]:
         """Compute the tables kept beside a load, as the loader does after every load: the measure
@@ -181,20 +205,27 @@ class Engine:
         return base[["measure_id", "area_code", "period", "numerator", "denominator", "value"]]
 
     # -- derived tables are computed once per load and kept beside it --------------------
-    def derived_path(self, stem: str):
-        """Where a table derived from the current load (with this engine's disclosure settings) is
-        kept, or None when the store has no current load or the database reads another one."""
-        from .store import current_load_dir
-        self.db.refresh()
-        load_dir = current_load_dir(self.db.config.store_dir)
-        if load_dir is None or load_dir.name != self.db.load_id:
+    def derived_path(self, stem: str, load_id: str | None = None):
+        """Where a table derived from load ``load_id`` (default: the load the database reads; with
+        this engine's disclosure settings) is kept: inside that load's own folder, never another's.
+        None when the load is unknown, gone or not a finished load."""
+        if load_id is None:
+            self.db.refresh()
+            load_id = self.db.load_id
+        if not load_id or "/" in load_id or "\\" in load_id or load_id.startswith(".") or load_id.endswith(".partial"):
+            return None
+        load_dir = self.db.config.store_dir / "loads" / load_id
+        if not (load_dir / "load.json").is_file():
             return None
         return load_dir / f"{stem}-{self.suppress_min}-{self.suppress_max}.parquet"
 
-    def read_derived(self, stem: str, columns: list[str]) -> pd.DataFrame | None:
-        """A derived table, or None when it is missing, damaged or of another layout (a damaged
-        file is recomputed, never trusted)."""
-        path = self.derived_path(stem)
+    def read_derived(self, stem: str, columns: list[str], load_id: str | None = None) -> pd.DataFrame | None:
+        """A derived table of ``load_id`` (default: the load the database reads), or None when it
+        is missing, damaged or of another layout (a damaged file is recomputed, never trusted)."""
+        if load_id is None:
+            self.db.refresh()
+            load_id = self.db.load_id
+        path = self.derived_path(stem, load_id)
         if path is None or not path.exists():
             return None
         try:
@@ -203,8 +234,11 @@ class Engine:
             return None
         return table if list(table.columns) == columns else None
 
-    def save_derived(self, stem: str, table: pd.DataFrame) -> None:
-        path = self.derived_path(stem)
+    def save_derived(self, stem: str, table: pd.DataFrame, load_id: str) -> None:
+        """Keep ``table``, computed from load ``load_id``, beside that load (and only that load:
+        the id is the caller's, taken before it computed, so a load published meanwhile is never
+        written into)."""
+        path = self.derived_path(stem, load_id)
         if path is None:
             return
         tmp = path.with_suffix(f".{threading.get_ident()}.tmp")

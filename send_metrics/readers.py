@@ -25,6 +25,20 @@ class UnreadableFile(Exception):
     """The file cannot be read as a table at all; the message says why, for a user."""
 
 
+class FileRefused(UnreadableFile):
+    """The file is not read at all (too large, decompresses to too much, not a regular file, changed
+    while read); the message says why, for a user."""
+
+
+def check_size(path: Path, size: int | None = None) -> None:
+    """Refuse a file larger than SEND_MAX_FILE_MB before any of it is read."""
+    from .config import max_file_bytes
+    size = path.stat().st_size if size is None else size
+    if size > max_file_bytes():
+        raise FileRefused(f"the file is {size / 1048576:,.0f} MB, more than the {max_file_bytes() // 1048576:,} MB "
+                          "limit (SEND_MAX_FILE_MB)")
+
+
 @dataclass
 class RawTable:
     table: str  # name of a DuckDB table with text columns plus `_line`
@@ -77,7 +91,21 @@ def _decode_check(path: Path, head: bytes) -> str:
             data.decode("cp1252")
         except UnicodeDecodeError:
             raise UnreadableFile(f"the text is neither UTF-8 nor Windows-1252 (byte {exc.start})") from None
+        # A file that is partly UTF-8 (e.g. rows pasted from another file) would be garbled
+        # silently if read as Windows-1252: refuse it, naming a line of each.
+        utf8 = _UTF8_MULTIBYTE.search(data)
+        if utf8 is not None:
+            good = data.count(b"\n", 0, utf8.start()) + 1
+            bad = data.count(b"\n", 0, exc.start) + 1
+            raise UnreadableFile(f"the file mixes text encodings: line {good} is UTF-8 but line {bad} is not "
+                                 "(Windows-1252?); save the whole file again as CSV UTF-8") from None
         return "cp1252"
+
+
+# A valid UTF-8 sequence of two to four bytes (never produced by Windows-1252 text in practice).
+_UTF8_MULTIBYTE = re.compile(rb"(?:[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+                             rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
+                             rb"|\xf4[\x80-\x8f][\x80-\xbf]{2})")
 
 
 def read_raw(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> RawTable:
@@ -88,6 +116,7 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> RawTable
         return _read_parquet(con, path, table)
     if suffix not in SUPPORTED_SUFFIXES:
         raise UnreadableFile(f"unsupported file type '{suffix}'; use CSV or Parquet")
+    check_size(path)
     with open(path, "rb") as fh:
         head = fh.read(65536)
     encoding = _decode_check(path, head)

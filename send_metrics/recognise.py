@@ -44,6 +44,7 @@ class Expanded:
     notes: list[str] = field(default_factory=list)  # the adapter's notes (what was read, ignored, why)
     outputs: list[tuple[str, Path]] = field(default_factory=list)  # (display, file) to check
     adapter_error: str | None = None
+    refused: str | None = None  # not read at all (over a size limit, a decompression bomb): why
     problems: list = field(default_factory=list)  # rows the adapter quarantined (see adapters.AdaptResult)
 
     def problem_report(self) -> FileReport | None:
@@ -63,6 +64,8 @@ class Expanded:
 
     def load_notes(self) -> list[str]:
         """The notes the loader prints for this file (before the checks' reports)."""
+        if self.refused:
+            return [f"{self.display}: refused: {self.refused}"]
         if self.adapter_error:
             return [f"{self.display}: not recognised as a published format ({self.adapter_error})"]
         if self.source_format is None:
@@ -85,9 +88,13 @@ class Expanded:
 def expand_published(display: str, path: Path, workdir: Path) -> Expanded:
     """Recognise one file and adapt it into `workdir` (exactly what the loader does for it)."""
     from .adapters import adapt
+    from .readers import FileRefused
     e = Expanded(display, Path(path))
     try:
         adapted = adapt(path, workdir)
+    except FileRefused as exc:  # too large, or a decompression bomb: not read at all, nor checked
+        e.refused = str(exc)
+        return e
     except Exception as exc:  # an adapter bug must not stop the other files loading
         adapted = None
         e.adapter_error = f"{type(exc).__name__}: {exc}"
@@ -125,11 +132,13 @@ class FileVerdict:
 
     @property
     def ok(self) -> bool:
-        return all(r.ok for r in self.reports) and not self.expanded.problems
+        return self.expanded.refused is None and all(r.ok for r in self.reports) and not self.expanded.problems
 
     def lines(self, limit: int = 50) -> list[str]:
         e = self.expanded
         out: list[str] = []
+        if e.refused:
+            out.append(f"{e.display}: REFUSED - {e.refused}")
         if e.adapter_error:
             out.append(f"{e.display}: note: not recognised as a published format ({e.adapter_error})")
         if e.source_format is not None:

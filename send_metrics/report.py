@@ -23,7 +23,6 @@ The file holds plotly.js once, inline; it makes no network request and opens off
 from __future__ import annotations
 
 import datetime as dt
-import html
 import os
 import re
 import sys
@@ -38,6 +37,7 @@ from . import charts, contract, stats, summary
 from .catalogue import POLARITY_TEXT, Measure, measures_by_id
 from .engine import Engine
 from .projection import apply_calibration, backtest_sentence, loaded_backtest, project_caseload
+from .safe_text import for_css_string, for_html, for_plotly, safe_figure
 from .spc import spc_summary
 
 CUMBRIA = "E10000006"
@@ -77,7 +77,8 @@ ASSURANCE_LABEL = {"consistently_pass": ("P", "Target consistently met"),
 
 
 def esc(value) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+    """Untrusted or not, every text written into the pack's HTML goes through here."""
+    return for_html(value)
 
 
 def _isnan(v) -> bool:
@@ -177,6 +178,7 @@ class _Pack:
         fig.update_layout(width=CHART_WIDTH, height=height, autosize=False,
                           font=dict(family="Arial, Helvetica, sans-serif", size=12, color="#0B0C0C"),
                           margin=dict(l=10, r=20, t=40, b=10), paper_bgcolor="white", plot_bgcolor="white")
+        safe_figure(fig)  # no label, category or hover text from data can become a link or a tag
         plot = fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"figure-{n}",
                            default_width=f"{CHART_WIDTH}px", default_height=f"{height}px",
                            config={"displayModeBar": False, "responsive": False, "displaylogo": False})
@@ -670,7 +672,7 @@ def _spark_svg(values: list, width: int = 56, height: int = 16) -> str:
 
 
 def _wrap(text: str, width: int = 34) -> str:
-    """Break a long axis label into lines (plotly takes <br>); the text itself is escaped."""
+    """Break a long axis label into lines (plotly takes <br>); the text itself is escaped for plotly."""
     words, lines, line = text.split(), [], ""
     for w in words:
         if line and len(line) + 1 + len(w) > width:
@@ -679,7 +681,7 @@ def _wrap(text: str, width: int = 34) -> str:
         else:
             line = f"{line} {w}".strip()
     lines.append(line)
-    return "<br>".join(esc(x) for x in lines)
+    return "<br>".join(for_plotly(x) for x in lines)
 
 
 def _direction_colour(m: Measure, gap) -> str:
@@ -902,7 +904,9 @@ def board_pack_html(engine: Engine, area_code: str, period: str | None = None) -
 
     contents = "".join(f'<li><a href="#{a}">{esc(t)}</a></li>' for a, t, *_ in [*sections, *refs])
     msgs = "".join(f"<li>{esc(m)}</li>" for m in messages) or "<li>No measure has enough data for a message.</li>"
-    css = (CSS.replace("__FOOTER__", footer.replace("\\", "").replace('"', "'"))
+    # The footer sits in a CSS string inside <style>: escaped for that context (every character
+    # that could end the string, the rule or the element is a CSS hex escape).
+    css = (CSS.replace("__FOOTER__", for_css_string(footer))
               .replace("__W__", str(CHART_WIDTH)))
     plotly_js = plotly.offline.get_plotlyjs()
     title = f"SEND board pack: {area_name}, {period_text}"

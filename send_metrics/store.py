@@ -66,11 +66,16 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def discover(data_dir: Path) -> list[Path]:
-    """Every CSV/Parquet under the folder, skipping hidden folders (the store lives in one)."""
+def discover(data_dir: Path, refused: list[str] | None = None) -> list[Path]:
+    """Every CSV/Parquet under the folder, skipping hidden folders (the store lives in one).
+
+    Files are files: only regular files inside the data folder are returned. A device, named pipe
+    or socket, a link that points outside the folder (or nowhere), and a file over SEND_MAX_FILE_MB
+    are left out, each with a sentence appended to ``refused`` (the load's notes)."""
     if not data_dir.is_dir():
         return []
     found = []
+    root_real = os.path.realpath(data_dir)
     for root, dirs, files in os.walk(data_dir):
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
         for f in sorted(files):
@@ -79,8 +84,36 @@ def discover(data_dir: Path) -> list[Path]:
             p = Path(root) / f
             # .gz and .xlsx are published NHS formats that only the adapters read.
             if p.suffix.lower() in SUPPORTED_SUFFIXES + (".gz", ".xlsx"):
-                found.append(p)
+                why = _not_a_plain_file(p, root_real)
+                if why is None:
+                    found.append(p)
+                elif refused is not None:
+                    refused.append(f"{_relative(p, data_dir)}: refused: {why}")
     return found
+
+
+def _not_a_plain_file(path: Path, root_real: str) -> str | None:
+    """Why a discovered entry must not be read (None for a regular file inside the data folder)."""
+    import stat
+    from .config import max_file_bytes
+    try:
+        st = path.stat()  # follows a link
+    except (OSError, ValueError):
+        return "it is a broken link or cannot be read"
+    if not stat.S_ISREG(st.st_mode):
+        kind = ("a named pipe" if stat.S_ISFIFO(st.st_mode) else "a device" if stat.S_ISCHR(st.st_mode)
+                or stat.S_ISBLK(st.st_mode) else "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
+        return f"it is {kind}" + (" (through a link)" if path.is_symlink() else "") + ", not a regular file"
+    if path.is_symlink() and os.path.commonpath([os.path.realpath(path), root_real]) != root_real:
+        return "it is a link to a file outside the data folder; copy the file into the folder instead"
+    if st.st_size > max_file_bytes():
+        return (f"the file is {st.st_size / 1048576:,.0f} MB, more than the {max_file_bytes() // 1048576:,} MB limit "
+                "(SEND_MAX_FILE_MB)")
+    return None
+
+
+class FileChanged(OSError):
+    """A file's size or modification time changed while it was read, or it is not a regular file."""
 
 
 DEMO_FOLDER = "demo"
@@ -101,10 +134,22 @@ def without_demo_when_real(files: list[Path], data_dir: Path) -> tuple[list[Path
 
 
 def file_sha256(path: Path) -> str:
+    """SHA-256 of a regular file. Never blocks: the file is opened non-blocking and refused
+    (FileChanged) unless it is a regular file, and refused when its size or modification time
+    changes while it is read (a file still being written is taken by the next load)."""
+    import stat
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as fh:
+        before = os.fstat(fd)
+        if not stat.S_ISREG(before.st_mode):
+            raise FileChanged(f"{path.name} is not a regular file")
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
+        after = os.fstat(fd)
+    now = os.stat(path)
+    if {(before.st_size, before.st_mtime_ns)} != {(after.st_size, after.st_mtime_ns), (now.st_size, now.st_mtime_ns)}:
+        raise FileChanged(f"{path.name} changed (size or modification time) while it was read")
     return h.hexdigest()
 
 
@@ -192,8 +237,19 @@ def _modified_day(path: Path) -> str:
         return ""
 
 
-def _fingerprint(files: list[tuple[str, Path]]) -> tuple[str, dict[str, str]]:
-    hashes = {name: file_sha256(p) for name, p in files}
+def _fingerprint(files: list[tuple[str, Path]], skipped: list[str] | None = None) -> tuple[str, dict[str, str]]:
+    """The load's fingerprint and each file's hash. A file that cannot be hashed (changed while
+    read, not a regular file, gone) is left out of both, with a sentence in ``skipped``."""
+    hashes = {}
+    for name, p in files:
+        try:
+            hashes[name] = file_sha256(p)
+        except OSError as exc:
+            if skipped is None:
+                raise
+            why = str(exc) if isinstance(exc, FileChanged) else (exc.strerror or str(exc))
+            skipped.append(f"{name}: skipped: {why}; it will be read by the next load")
+    files = [(name, p) for name, p in files if name in hashes]
     days = {name: _modified_day(p) for name, p in files}
     h = hashlib.sha256(f"{contract.CONTRACT_VERSION}/{LOADER_VERSION}".encode())
     for name in sorted(hashes):
@@ -209,10 +265,13 @@ def _fingerprint(files: list[tuple[str, Path]]) -> tuple[str, dict[str, str]]:
 def _load_locked(config: Config, force: bool, extra_files: list[Path]) -> LoadResult:
     started = time.time()
     data_dir = config.data_dir
-    found, demo_note = without_demo_when_real(discover(data_dir), data_dir)
+    refused: list[str] = []
+    found, demo_note = without_demo_when_real(discover(data_dir, refused), data_dir)
     files = [(_relative(p, data_dir), p) for p in found]
     files += [(_relative(p, data_dir), p) for p in extra_files]
-    fingerprint, hashes = _fingerprint(files)
+    fingerprint, hashes = _fingerprint(files, refused)
+    files = [(name, p) for name, p in files if name in hashes]
+    demo_note = demo_note + refused  # refusals are said on every load, "nothing changed" included
     previous = current_load_dir(config.store_dir)
     damage: list[str] = []
     if previous is not None and not force:

@@ -174,6 +174,8 @@ def check_staged(path: Path, config: Config | None = None, display: str | None =
         _areas_ref(con, config)
         # The loader's own recognition step (send_metrics.recognise), so an upload gets its verdict.
         expanded = expand_published(display, path, work)
+        if expanded.refused:  # over a size limit or a decompression bomb: nothing is read
+            out.notes.append(f"refused: {expanded.refused}")
         if expanded.adapter_error:  # the loader also carries on when an adapter fails
             out.notes.append(f"not recognised as a published format ({expanded.adapter_error.split(':')[0]})")
         out.source_format = expanded.source_format

@@ -158,7 +158,9 @@ def _number_expr(name: str, decimal_comma: bool) -> str:
         v = f"replace(replace({v}, '.', ''), ',', '.')"
     else:
         v = f"replace({v}, ',', '')"
-    return f"TRY_CAST({v} AS DOUBLE)"
+    # DuckDB's cast reads digit-group underscores ('1_000' as 1000); no spreadsheet or publisher
+    # writes them, so a cell holding one is not a number (quarantined with its reason).
+    return f"CASE WHEN contains({_q(name)}, '_') THEN NULL ELSE TRY_CAST({v} AS DOUBLE) END"
 
 
 # Counts are stored as BIGINT: anything at or beyond this (or NaN / infinity) is not a usable number.

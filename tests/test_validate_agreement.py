@@ -12,6 +12,7 @@ agree about every file (issue 16).
 """
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -41,19 +42,28 @@ def _short(p: Path) -> str:
     return str(p.relative_to(REAL)) if REAL in p.parents else p.name
 
 
+def _place(src: Path, dest: Path) -> None:
+    """The file at ``dest`` as a regular file with the same bytes and modification time."""
+    try:
+        os.link(src, dest)
+    except OSError:
+        shutil.copy2(src, dest)
+
+
 def _load_alone(path: Path, base: Path):
-    """`python -m send_metrics load` of this file alone (a symlink: the folder's siblings are not
-    there, as when the file is dropped into a data folder by itself)."""
+    """`python -m send_metrics load` of this file alone (a hard link or copy with its modification
+    time: the folder's siblings are not there, as when the file is dropped into a data folder by
+    itself; a symbolic link out of the data folder is refused by the loader, issue 18)."""
     data = base / "data"
     data.mkdir(parents=True)
-    (data / path.name).symlink_to(path)
+    _place(path, data / path.name)
     return run_cli("load", "--data-dir", str(data), env={"SEND_STORE_DIR": str(base / "store")})
 
 
 def _validate_alone(path: Path, base: Path):
     folder = base / "v"
     folder.mkdir(parents=True)
-    (folder / path.name).symlink_to(path)
+    _place(path, folder / path.name)
     return run_cli("validate", str(folder / path.name))
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from ..readers import detect_delimiter
+from ..readers import FileRefused, check_size, detect_delimiter
 
 
 @lru_cache(maxsize=65536)
@@ -21,11 +21,30 @@ def key(name: str) -> str:
 
 
 def _open_bytes(path: Path, limit: int | None = None) -> bytes:
+    """The file's bytes (decompressed for .gz), or its first ``limit`` bytes. A whole read is
+    refused (FileRefused) when the file is over SEND_MAX_FILE_MB or, for .gz, decompresses to more
+    than SEND_MAX_UNPACKED_MB: the size is counted in 1 MB steps first, never held in memory."""
     if path.name.lower().endswith(".gz"):
+        if not limit:
+            check_size(path)
+            _check_unpacked(path)
         with gzip.open(path, "rb") as fh:
             return fh.read(limit) if limit else fh.read()
+    if not limit:
+        check_size(path)
     with open(path, "rb") as fh:
         return fh.read(limit) if limit else fh.read()
+
+
+def _check_unpacked(path: Path) -> None:
+    from ..config import max_unpacked_bytes
+    cap, total = max_unpacked_bytes(), 0
+    with gzip.open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            total += len(chunk)
+            if total > cap:
+                raise FileRefused(f"it decompresses to more than {cap // 1048576:,} MB (the limit, "
+                                  "SEND_MAX_UNPACKED_MB); a file that large is refused rather than read")
 
 
 def _decode(data: bytes) -> tuple[str, str]:
