@@ -268,9 +268,10 @@ def map_section(view: ui.View, loc: pd.DataFrame, m, year: str) -> None:
                 f"{year} and labelled with its value (darker = higher, on a scale from {m.format_value(lo)} to "
                 f"{m.format_value(hi)}, so small differences look small); light grey means suppressed.")
     view.call(ui.chart_with_table, fig, d, title=title, sentence=sentence, key=f"equity_map_{m.id}",
-                        source=f"{m.source} Boundaries: {ATTRIBUTION[len('Source: '):]}",
+                        source=m.source,
                         table_columns={"area_name": "Locality", "footprint": "Health footprint",
                                        "value_text": f"Value ({m.unit})"})
+    view.call(st.caption, f"Boundaries: {ATTRIBUTION}")  # the licence line, once (a trusted constant)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4, ttl=3600)
