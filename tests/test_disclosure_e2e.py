@@ -593,10 +593,13 @@ def identify_rows(df: pd.DataFrame, ctx: dict, truth: Truth):
     ctx_period = ctx.get("period")
     # Numerators and denominators are other measures' counts too: match on the values only.
     bench_cols = [c for c in df.columns if any(w in str(c).lower() for w in (*BENCH_WORDS, "numerator", "denominator"))]
+    # A table laid out with one group of columns per area ("01H: North Cumbria | % open 13+ weeks")
+    # is not about the page's selected area.
+    by_area_columns = any(" | " in str(c) for c in df.columns)
     rows = []
     for _, row in df.iterrows():
         areas = set().union(*[truth.areas_of(row[c]) for c in a_cols]) if a_cols else set()
-        if not areas and not a_cols and ctx_area:
+        if not areas and not a_cols and ctx_area and not by_area_columns:
             areas = {ctx_area}
         periods = [row[c] for c in p_cols if not is_blank(row[c])] or ([ctx_period] if not p_cols and ctx_period else [])
         numbers = [n for c, v in row.items() if c not in bench_cols and (n := as_number(v)) is not None]
@@ -659,10 +662,12 @@ def _decode(arr):
 
 def _trace_areas(name: str, truth: Truth) -> set[str]:
     name = str(name or "")
-    for cut in (" 95%", " (", " interval", " limits"):
+    for cut in (" 95%", " interval", " limits"):
         if cut in name:
             name = name.split(cut)[0]
-    return truth.areas_of(name.strip())
+    # An area's own name may hold brackets ("Copeland (excl. Millom area)" is a locality, not the
+    # former district Copeland): try the whole name before cutting a bracketed suffix.
+    return truth.areas_of(name.strip()) or truth.areas_of(name.split(" (")[0].strip())
 
 
 def check_figure(fig: dict, ctx: dict, truth: Truth, where: str) -> list[str]:
