@@ -235,9 +235,17 @@ def real_nhs_engine(tmp_path_factory):
     root = tmp_path_factory.mktemp("real_nhs")
     data = root / "data"
     data.mkdir()
+    # Regular files (hard links or copies): the loader refuses symbolic links out of the data folder.
+    import shutil
+
+    def place(src, dest):
+        try:
+            os.link(src, dest)
+        except OSError:
+            shutil.copy2(src, dest)
     for f in ("community_health_2023-03-01.xlsx", "community_health_2023-12-01.xlsx", "AutismStatsDec22_subICB.csv.gz"):
-        (data / f).symlink_to(NHS / f)
-    (data / "ons.csv").symlink_to(REAL / "ons_population" / "ons_mye_mid2020_ltla21_single_year_of_age.csv")
+        place(NHS / f, data / f)
+    place(REAL / "ons_population" / "ons_mye_mid2020_ltla21_single_year_of_age.csv", data / "ons.csv")
     old = os.environ.get("SEND_STORE_DIR")
     os.environ["SEND_STORE_DIR"] = str(root / "store")
     try:
