@@ -95,9 +95,8 @@ def _add_lines(fig: go.Figure, lines: list[tuple[dict, dict | None]]) -> go.Figu
     return fig
 
 
-def wrap_label(text: str, width: int = 28) -> str:
-    """A long axis label broken into lines (<br>) of at most ``width`` characters, so it fits beside
-    a chart on a phone (390 px) instead of being cut off."""
+def wrap_lines(text: str, width: int = 28) -> list[str]:
+    """Words of ``text`` in lines of at most ``width`` characters (a longer word stands alone)."""
     words, lines, line = str(text).split(), [], ""
     for w in words:
         if line and len(line) + 1 + len(w) > width:
@@ -106,7 +105,13 @@ def wrap_label(text: str, width: int = 28) -> str:
         else:
             line = f"{line} {w}".strip()
     lines.append(line)
-    return "<br>".join(lines)
+    return lines
+
+
+def wrap_label(text: str, width: int = 28) -> str:
+    """A long axis label broken into lines (<br>) of at most ``width`` characters, so it fits beside
+    a chart on a phone (390 px) instead of being cut off."""
+    return "<br>".join(wrap_lines(text, width))
 
 
 def _arr(s) -> np.ndarray:

@@ -673,15 +673,7 @@ def _spark_svg(values: list, width: int = 56, height: int = 16) -> str:
 
 def _wrap(text: str, width: int = 34) -> str:
     """Break a long axis label into lines (plotly takes <br>); the text itself is escaped for plotly."""
-    words, lines, line = text.split(), [], ""
-    for w in words:
-        if line and len(line) + 1 + len(w) > width:
-            lines.append(line)
-            line = w
-        else:
-            line = f"{line} {w}".strip()
-    lines.append(line)
-    return "<br>".join(for_plotly(x) for x in lines)
+    return "<br>".join(for_plotly(x) for x in charts.wrap_lines(text, width))
 
 
 def _direction_colour(m: Measure, gap) -> str:

@@ -662,6 +662,20 @@ def funnel_limits(
     return _out(lower, scalar), _out(upper, scalar)
 
 
+def _usable_areas(observed: Any, denominators: Any, benchmark: float | None, kind: str,
+                  multiplier: float) -> tuple[np.ndarray, np.ndarray, float, float] | None:
+    """(observed, denominators, theta, V(theta)) of the areas an over-dispersion estimate can use (finite,
+    positive denominator), or None with fewer than 2 of them or a benchmark of 0 or 100%."""
+    o, n = np.broadcast_arrays(_as_float(observed).ravel(), _as_float(denominators).ravel())
+    ok = np.isfinite(o) & np.isfinite(n) & (n > 0)
+    o, n = o[ok], n[ok]
+    if o.size < 2:
+        return None
+    theta = float(np.sum(o) / np.sum(n)) if benchmark is None else float(benchmark) / multiplier
+    var = theta * (1.0 - theta) if kind == "proportion" else theta
+    return None if var <= 0 else (o, n, theta, var)
+
+
 def overdispersion_phi(
     observed: Any,
     denominators: Any,
@@ -693,15 +707,10 @@ def overdispersion_phi(
     """
     if kind not in ("proportion", "rate"):
         raise ValueError("kind must be 'proportion' or 'rate'")
-    o, n = np.broadcast_arrays(_as_float(observed).ravel(), _as_float(denominators).ravel())
-    ok = np.isfinite(o) & np.isfinite(n) & (n > 0)
-    o, n = o[ok], n[ok]
-    if o.size < 2:
+    usable = _usable_areas(observed, denominators, benchmark, kind, multiplier)
+    if usable is None:
         return float("nan")
-    theta = float(np.sum(o) / np.sum(n)) if benchmark is None else float(benchmark) / multiplier
-    var = theta * (1.0 - theta) if kind == "proportion" else theta
-    if var <= 0:
-        return float("nan")
+    o, n, theta, var = usable
     z = (o / n - theta) / np.sqrt(var / n)
     lo_q, hi_q = np.percentile(z, [100.0 * winsor, 100.0 * (1.0 - winsor)])
     zw = np.clip(z, lo_q, hi_q)
@@ -729,15 +738,10 @@ def overdispersion_tau2(
     indicators", Qual Saf Health Care 14:347-351, section "additive random-effects models";
     DerSimonian R, Laird N (1986) Control Clin Trials 7:177-188. NaN with fewer than 2 areas.
     """
-    o, n = np.broadcast_arrays(_as_float(observed).ravel(), _as_float(denominators).ravel())
-    ok = np.isfinite(o) & np.isfinite(n) & (n > 0)
-    o, n = o[ok], n[ok]
-    if o.size < 2:
+    usable = _usable_areas(observed, denominators, benchmark, kind, multiplier)
+    if usable is None:
         return float("nan")
-    theta = float(np.sum(o) / np.sum(n)) if benchmark is None else float(benchmark) / multiplier
-    var = theta * (1.0 - theta) if kind == "proportion" else theta
-    if var <= 0:
-        return float("nan")
+    o, n, _theta, var = usable
     phi = overdispersion_phi(o, n, benchmark, kind, multiplier, winsor)
     w = n / var
     i = o.size

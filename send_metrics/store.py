@@ -846,10 +846,6 @@ def _write_areas(con) -> None:
         con.executemany("INSERT INTO rollup_map VALUES (?, ?)", pairs)
 
 
-def _editions(con, ds: contract.Dataset) -> int:
-    return con.execute(f"SELECT count(DISTINCT coalesce(edition, '')) FROM {_q('t_' + ds.name)}").fetchall()[0][0]
-
-
 def _latest_and_rollup(con, ds: contract.Dataset, file_rank: list[str], result: LoadResult,
                        merged: set[str]) -> list[str]:
     """One value per figure (see _resolve_figures), then parent areas summed from localities."""

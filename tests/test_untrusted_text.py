@@ -273,40 +273,23 @@ def test_no_markup_from_data_on_any_page(page, hostile_app):
 @pytest.fixture(scope="module")
 def hostile_server(hostile_store):
     import os
-    import subprocess
-    import sys
-    import time
-    import urllib.request
     from pathlib import Path as _P
     if not _P("/usr/bin/chromium").exists():
         pytest.skip("/usr/bin/chromium is absent")
     pytest.importorskip("playwright.sync_api")
-    from test_hostile import _free_port
-    port = _free_port()
-    env = {**os.environ, "SEND_DATA_DIR": str(hostile_store.data_dir), "SEND_STORE_DIR": str(hostile_store.store_dir),
-           "SEND_AUTH": "off"}
-    log = open(hostile_store.store_dir.parent / "server.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless",
-                             "true", "--server.address", "127.0.0.1", "--server.port", str(port),
-                             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start")
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
+    from test_browser import start_server, stop_server
+    # Sign-in off, so the analyst pages are crawled too (start_server copies the environment).
+    before = os.environ.get("SEND_AUTH")
+    os.environ["SEND_AUTH"] = "off"
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        proc, base, _log = start_server(hostile_store.store_dir, hostile_store.data_dir)
+    finally:
+        if before is None:
+            os.environ.pop("SEND_AUTH", None)
+        else:
+            os.environ["SEND_AUTH"] = before
+    yield base
+    stop_server(proc)
 
 
 @pytest.mark.browser
