@@ -171,6 +171,10 @@ SEN_SETTINGS = {"OLA": "other", "OPA": "other", "EHE": "other", "EYP": "early_ye
 CEASE_REASONS = {"1": "reached maximum age", "2": "needs met without a plan", "3": "moved on to higher education",
                  "4": "moved on to paid employment", "5": "transferred to another LA in England",
                  "6": "no longer wishes to engage", "7": "moved outside England", "8": "deceased", "9": "other"}
+# `ceasereason` -> the contract's cease_reason (the columns of DfE's ceased_plans.csv, in code order:
+# max_age, needs_met, he, employ, transfer, no_engage, moved_outside_eng, deceased, other).
+CEASE_REASON_CODES = {"1": "max_age", "2": "needs_met", "3": "higher_education", "4": "employment", "5": "transferred",
+                      "6": "no_engagement", "7": "moved_outside_england", "8": "deceased", "9": "other"}
 # Request and assessment outcome codes. CHECK against DfE's guide (v1.4, items 2.4 and 3.1) before
 # relying on a real return: the shared note says not to guess them, and these are the codes this
 # project uses (the synthetic export writes them); an unknown code goes to quarantine, it is never

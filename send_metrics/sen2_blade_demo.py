@@ -12,7 +12,8 @@ Calibrated so that the local measures equal DfE's published figures for Cumberla
 * caseload on the January census date: 2024 = 2,656, 2025 = 2,893, 2026 = 3,088;
 * new plans in a calendar year: 2023 = 402, 2024 = 412 (2025: not published here, 300 used);
 * 20-week timeliness: 2023 104 of 393 (26.5%) including and 104 of 384 (27.1%) excluding exceptions;
-  2024 159 of 378 (42.1%) and 159 of 373 (42.6%); 2025 19 of 286 (6.6%) and 19 of 284 (6.7%).
+  2024 159 of 378 (42.1%) and 159 of 373 (42.6%); 2025 19 of 286 (6.6%) and 19 of 284 (6.7%);
+* plans ceased in calendar 2023: 260, by reason as published (CEASED_2023).
   New plans not in the timeliness denominator are plans issued after an assessment completed by
   another LA (assessment outcome S).
 
@@ -47,6 +48,10 @@ CASELOAD = {2024: 2656, 2025: 2893, 2026: 3088}
 ISSUED = {2023: (402, 393, 104, 384), 2024: (412, 378, 159, 373), 2025: (300, 286, 19, 284)}
 # Requests in a calendar year that did not lead to a plan: refused, withdrawn, not issued after assessment.
 OTHER_REQUESTS = {2023: (190, 14, 22), 2024: (215, 12, 26), 2025: (240, 15, 30)}
+# EHC plans ceased in calendar 2023 by reason code (DfE EHC plans 2025, ceased_plans.csv, Cumberland, "All ceased
+# EHC plans": max_age 0, needs_met 5, he 10, employ 38, transfer 40, no_engage 163, moved_outside_eng 3, deceased 1,
+# other 0; total_ceased 260).
+CEASED_2023 = {"1": 0, "2": 5, "3": 10, "4": 38, "5": 40, "6": 163, "7": 3, "8": 1, "9": 0}
 OPEN_AT_LAST_CENSUS = (70, 130)  # requests awaiting the decision to assess / awaiting the plan, January 2026
 
 NEEDS = (("ASD", 36), ("SLCN", 17), ("SEMH", 17), ("MLD", 9), ("SLD", 5), ("PD", 4), ("SPLD", 3), ("HI", 1.5),
@@ -225,7 +230,7 @@ def build(geo_dir: Path, seed: int = SEED) -> _World:
         return sum(1 for c in new_cases if c.start <= d)
 
     a1, a2, a3 = (active_new(census[y]) for y in (2024, 2025, 2026))
-    c0 = 260
+    c0 = sum(CEASED_2023.values())  # 260 plans ceased in 2023 (published)
     base = CASELOAD[2024] - a1 + c0
     c1 = base - c0 + a2 - CASELOAD[2025]
     c2 = base - c0 - c1 + a3 - CASELOAD[2026]
@@ -239,12 +244,19 @@ def build(geo_dir: Path, seed: int = SEED) -> _World:
     by_age = sorted(stock, key=lambda c: (c.person.birth, c.person.n))
     leaving = by_age[: c0 + c1 + c2]
     rng.shuffle(leaving)
-    windows = ([(dt.date(2023, 1, 1), census[2024])] * c0 + [(census[2024] + dt.timedelta(days=1), census[2025])] * c1
+    windows = ([(dt.date(2023, 1, 1), dt.date(2023, 12, 31))] * c0
+               + [(census[2024] + dt.timedelta(days=1), census[2025])] * c1
                + [(census[2025] + dt.timedelta(days=1), census[2026])] * c2)
-    for c, (first, last) in zip(leaving, windows):
+    # Plans ceased in 2023 carry the published reasons exactly; later years' reasons are synthetic.
+    reasons_2023 = [code for code, n in CEASED_2023.items() for _ in range(n)]
+    assert len(reasons_2023) == c0
+    random.Random(seed + 2023).shuffle(reasons_2023)
+    for i, (c, (first, last)) in enumerate(zip(leaving, windows)):
         c.cease = _day(rng, first, last)
         age = (c.cease - c.person.birth).days // 365
         c.cease_reason = "1" if age >= 19 and rng.random() < 0.6 else rng.choice("2345679")
+        if i < c0:
+            c.cease_reason = reasons_2023[i]
     return w
 
 
