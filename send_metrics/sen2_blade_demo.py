@@ -127,6 +127,7 @@ class _World:
         self.people: list[Person] = []
         self.cases: list[Case] = []
         self.postcodes: dict[str, tuple[str, str]] = {}  # postcode -> (lsoa, locality)
+        self.districts = DISTRICTS
 
     def person(self, age_at: dt.date, age_lo: int, age_hi: int) -> Person:
         rng = self.rng
@@ -136,7 +137,7 @@ class _World:
         locality = rng.choices(LOCALITIES, weights=LOCALITY_WEIGHTS)[0]
         lsoa = rng.choice(self.geo[locality])
         while True:
-            pc = f"{rng.choice(DISTRICTS[locality])} {rng.randint(1, 9)}{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}" \
+            pc = f"{rng.choice(self.districts[locality])} {rng.randint(1, 9)}{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}" \
                  f"{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}"
             if pc not in self.postcodes:
                 break
@@ -258,6 +259,69 @@ def build(geo_dir: Path, seed: int = SEED) -> _World:
         if i < c0:
             c.cease_reason = reasons_2023[i]
     return w
+
+
+def build_large(geo_dir: Path | None, open_plans: int = 20_000, years: int = 5, seed: int = SEED) -> tuple[_World, tuple]:
+    """A large council for the benchmark: about `open_plans` plans open on every census date and
+    `years` returns of history (January 2026 the last), with the same kinds of case histories as
+    the calibrated export (not calibrated to any published figure). Returns the world and its
+    returns (year, census date, export date, layout) for `snapshot_rows`."""
+    geo = _geo(geo_dir) if geo_dir and (Path(geo_dir) / "cumbria_lsoa21_lookup.csv").exists() else \
+        {loc: [f"E0199{i:04d}{j}" for j in range(10)] for i, loc in enumerate(LOCALITIES)}
+    w = _World(seed, geo)
+    # Room for every address: more postcode districts than the small export uses (synthetic).
+    w.districts = {loc: tuple(f"{d}{x}" if x else d for d in ds for x in ("", "A", "B", "C", "D"))
+                   for loc, ds in DISTRICTS.items()}
+    rng = w.rng
+    first = 2026 - years + 1
+    returns = tuple((y, dt.date(y, 1, 15), dt.date(y, 3, 13), VERSIONS_BY_AGE[min(i, 2)])
+                    for i, y in enumerate(range(first, 2027)))
+    new_per_year = open_plans // 7
+    stock = [w.plan_case(_day(rng, dt.date(2010, 1, 1), dt.date(first - 2, 12, 31)), "old",
+                         person=w.person(dt.date(first - 1, 1, 1), 2, 20)) for _ in range(open_plans)]
+    stock.sort(key=lambda c: (c.person.birth, c.person.n))
+    for year in range(first - 1, 2026):
+        for _ in range(new_per_year):
+            kind = rng.choices(("within", "late", "exception", "other_la"), weights=(45, 45, 7, 3))[0]
+            c = w.plan_case(_day(rng, dt.date(year, 1, 1), dt.date(year, 12, 31)),
+                            "within" if kind == "within" else "late", other_la=kind == "other_la",
+                            exception=kind == "exception")
+            stock.append(c)
+        for kind, share in (("refused", 0.35), ("withdrawn", 0.03), ("not_issued", 0.05)):
+            for _ in range(int(share * new_per_year)):
+                w.other_case(_day(rng, dt.date(year, 1, 1), dt.date(year, 10, 31)), kind)
+        # About as many plans cease as start, the oldest first.
+        leaving, stock = stock[:new_per_year], stock[new_per_year:]
+        for c in leaving:
+            c.cease = _day(rng, dt.date(year, 1, 1), dt.date(year, 12, 31))
+            if c.start and c.cease <= c.start:
+                c.cease = c.start + dt.timedelta(days=1)
+            c.cease_reason = rng.choice("123456789")
+    for _ in range(new_per_year // 4):
+        w.other_case(_day(rng, dt.date(2025, 7, 1), dt.date(2025, 11, 15)), "open_assessment")
+    return w, returns
+
+
+VERSIONS_BY_AGE = ("1.1", "1.2", "1.3")
+
+
+def write_large_export(out: Path, geo_dir: Path | None = None, open_plans: int = 20_000, years: int = 5,
+                       seed: int = SEED) -> dict[str, object]:
+    """The benchmark's large council, written as the export, postcode lookup and GIAS extract."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    w, returns = build_large(geo_dir, open_plans, years, seed)
+    written = []
+    for year, census, exported, version in returns:
+        rows = snapshot_rows(w, year, census, version)
+        tag = exported.strftime("%d-%m-%Y")
+        for module in MODULES:
+            path = out / f"Blade-Export_{tag}_{module}.csv"
+            write_module(path, module, version, rows[module])
+            written.append(path)
+    write_postcode_lookup(w, out / "NSPL_synthetic_large.csv")
+    write_gias(out / "edubasealldata_synthetic.csv")
+    return {"files": written, "people": len(w.people), "cases": len(w.cases), "returns": len(returns)}
 
 
 # -- snapshots ----------------------------------------------------------------------------------
