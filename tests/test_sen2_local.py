@@ -340,3 +340,51 @@ def test_nothing_personal_in_the_board_pack(local_store):
             assert not re.search(r"Qz(sur|fore)name", html)
     finally:
         db.close()
+
+
+# -- the Pathway page in a real browser: axe at 1280 and 390 px, screenshots ----------------------------
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1280, 390])
+def test_pathway_page_in_the_browser(local_store, width):
+    """Curves, tables beside them, downloads and the comparison with DfE, with no exception and no
+    serious or critical axe violation; docs/screenshots/pathway.png and pathway-390.png."""
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("/usr/bin/chromium is absent")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    axe_sync = pytest.importorskip("axe_playwright_python.sync_playwright")
+    from test_browser import AXE_OPTIONS, NAV, SHOTS, exceptions, full_screenshot, open_page, start_server, stop_server
+    config, _export, secrets_ = local_store
+    before = {k: os.environ.get(k) for k in ("SEND_AUTH", "SEND_GEO_DIR")}
+    os.environ.update(SEND_AUTH="off", SEND_GEO_DIR=str(GEO))
+    try:
+        proc, base, _log = start_server(config.store_dir, config.data_dir)
+    finally:
+        for k, v in before.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                        args=["--no-sandbox", "--disable-dev-shm-usage"])
+            try:
+                context = browser.new_context(viewport={"width": width, "height": 900 if width > 400 else 844})
+                pg = context.new_page()
+                open_page(pg, f"{base}/pathway")
+                assert not exceptions(pg), exceptions(pg)
+                text = pg.inner_text("[data-testid='stMain']")
+                for heading in ("Decision whether to assess", "Open cases on the latest census date",
+                                "Your return beside DfE's published figures"):
+                    assert heading.lower() in text.lower(), heading
+                assert pg.locator("[data-testid='stPlotlyChart']").count() >= 4
+                assert pg.locator("[data-testid='stDataFrame']").count() >= 5
+                assert pg.locator("[data-testid='stDownloadButton']").count() >= 8
+                assert not _hits(text, _needles(secrets_))
+                results = axe_sync.Axe().run(pg, context={"exclude": [[NAV]]}, options=AXE_OPTIONS)
+                bad = [v for v in results.response.get("violations", []) if v.get("impact") in ("serious", "critical")]
+                SHOTS.mkdir(parents=True, exist_ok=True)
+                full_screenshot(pg, SHOTS / ("pathway.png" if width > 400 else "pathway-390.png"))
+                assert not bad, "; ".join(f"{v['id']} ({v['impact']}): {v['help']} {v['nodes'][0]['target']}"
+                                          for v in bad)
+            finally:
+                browser.close()
+    finally:
+        stop_server(proc)
