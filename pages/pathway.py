@@ -100,7 +100,7 @@ RECONCILE_COLUMNS = {"period": "Year", "figure_title": "Figure", "local": "Your 
 
 def _reconciliation(db, council: str, low: int, high: int) -> None:
     """The council's own figures beside DfE's for the same return (send_metrics.reconcile)."""
-    from send_metrics.reconcile import local_vs_published
+    from send_metrics.reconcile import STATUS_TEXT, local_vs_published
     st.header("Your return beside DfE's published figures")
     table = local_vs_published(db, area=council)
     compared = table[table["published"].notna()] if not table.empty else table
@@ -112,7 +112,15 @@ def _reconciliation(db, council: str, low: int, high: int) -> None:
     same = int((compared["difference"] == 0).sum())
     st.markdown(f"{same:,} of {len(compared):,} figures that DfE has published are the same in your return. "
                 "Where they differ, the last column says what can explain it.")
-    shown = table[list(RECONCILE_COLUMNS)].rename(columns=RECONCILE_COLUMNS)
+    shown = table.copy()
+
+    def count(v) -> str:
+        return "" if v is None or v != v else f"{v:,.0f}"
+    shown["local"] = shown["local"].map(count)
+    # A figure DfE has not published, or that is not in the release loaded, says so; a suppressed one is blank.
+    shown["published"] = [STATUS_TEXT.get(st_, count(v)) for v, st_ in zip(shown["published"], shown["status"])]
+    shown["difference"] = shown["difference"].map(lambda v: "" if v is None or v != v else f"{v:+,.0f}")
+    shown = shown[list(RECONCILE_COLUMNS)].rename(columns=RECONCILE_COLUMNS)
     st.dataframe(shown, hide_index=True, width="stretch",
                  column_config={"Why they can differ": st.column_config.TextColumn(width="large")})
     st.download_button("Download comparison CSV", data=safe_csv_bytes(shown), file_name="sen2_local_vs_dfe.csv",

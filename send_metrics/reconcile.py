@@ -34,7 +34,10 @@ def summary(db: Database) -> dict:
 
 LOCAL_DATASETS = ("ehcp_caseload", "ehcp_assessments", "ehcp_ceased")
 LOCAL_COLUMNS = ["dataset", "figure", "figure_title", "area_code", "area_name", "period", "local", "published",
-                 "difference", "local_source", "published_edition", "explanation"]
+                 "difference", "status", "local_source", "published_edition", "explanation"]
+# status: same | differ | not published (DfE does not publish the figure) | not loaded (no DfE figure in
+# this load) | suppressed (a count in the suppression range, or one that would reveal it, on either side)
+STATUS_TEXT = {"not published": "not published", "not loaded": "not loaded"}
 # Why a local figure can differ from DfE's for the same return, by figure (see docs/sen2-person-level.md).
 WHY = {
     "ehc_plans": "Both count plans open on the census date (issued on or before it, not ceased by it). Locally a "
@@ -190,6 +193,9 @@ def local_vs_published(db: Database, area: str | None = None) -> pd.DataFrame:
             title = f"EHC plans ceased: {contract.CEASE_REASONS.get(reason, reason).lower()}"
         else:
             title = TITLES.get(base) or contract.DATASETS[dataset].column(base).description
+        status = "suppressed" if local_sup or pub_sup else "not published" if (
+            published is None and base == "reviews_on_time") else "not loaded" if published is None else (
+            "same" if local == published else "differ")
         if local_sup or pub_sup:
             why = (f"A count of {cfg.suppress_min}-{cfg.suppress_max}, or one that would reveal it, is not shown "
                    "(disclosure control), so the two are not compared.")
@@ -215,7 +221,7 @@ def local_vs_published(db: Database, area: str | None = None) -> pd.DataFrame:
             why = " ".join(p for p in parts if p)
         rows.append({"dataset": dataset, "figure": figure, "figure_title": title, "area_code": council,
                      "area_name": names.get(council, council), "period": int(period), "local": local,
-                     "published": published, "difference": diff,
+                     "published": published, "difference": diff, "status": status,
                      "local_source": get("source", "local", meta), "published_edition": get("edition", "published", meta),
                      "explanation": why})
     out = pd.DataFrame(rows, columns=LOCAL_COLUMNS)

@@ -222,6 +222,9 @@ def test_local_figures_beside_dfe_with_the_difference_explained(local_store):
     assert "does not publish" in row[("reviews_on_time", 2025)].explanation
     # Nothing loaded from DfE for 2025: "not in the DfE release loaded", never "suppressed".
     assert row[("ceased_plans", 2025)].explanation.startswith("Not in the DfE release loaded")
+    assert [row[k].status for k in (("ceased_plans", 2023), ("requests", 2023), ("ceased_plans:deceased", 2023),
+                                    ("reviews_on_time", 2025), ("ceased_plans", 2025))] == \
+        ["same", "differ", "suppressed", "not published", "not loaded"]
 
 
 def test_reconcile_command_prints_the_comparison(local_store):

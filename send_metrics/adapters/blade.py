@@ -42,6 +42,9 @@ CODE_COLUMNS = {
     ("senneed", "sentype"): dict.fromkeys(sb.SEN_TYPES), ("namedplan", "ceasereason"): sb.CEASE_REASONS,
     ("placementdetail", "sensetting"): sb.SEN_SETTINGS, ("plandetail", "sensetting"): sb.SEN_SETTINGS,
 }
+MODULE_CODES: dict[str, list[tuple[str, dict]]] = {}
+for (_m, _c), _allowed in CODE_COLUMNS.items():
+    MODULE_CODES.setdefault(_m, []).append((_c, _allowed))
 
 
 @dataclass
@@ -170,8 +173,9 @@ class _Reader:
                 header = [key(h) for h in next(rd, [])]
                 ex.version[module] = sb.layout_version(module, set(header))
                 first_line: dict[str, int] = {}
+                strip = str.strip
                 for i, raw in enumerate(rd, start=2):
-                    row = dict(zip(header, (v.strip() for v in raw)))
+                    row = dict(zip(header, map(strip, raw)))
                     row["_line"] = i
                     ident = row.get(tid, "")
                     if not ident:
@@ -204,12 +208,13 @@ class _Reader:
             except sb.BadDate:
                 self.bad(p, row["_line"], col, row.get(col), "not a date (the export writes e.g. 2022-Sep-28 00:00:00)")
                 return False
-        for (m, col), allowed in CODE_COLUMNS.items():
-            if m == module and row.get(col, "") and row[col].upper() not in allowed:
-                self.bad(p, row["_line"], col, row[col], f"unknown {col} code (allowed: {', '.join(allowed)})")
-                return False
-            if m == module and col in row:
-                row[col] = row[col].upper()
+        for col, allowed in MODULE_CODES.get(module, ()):
+            value = row.get(col)
+            if value:
+                value = row[col] = value.upper()
+                if value not in allowed:
+                    self.bad(p, row["_line"], col, value, f"unknown {col} code (allowed: {', '.join(allowed)})")
+                    return False
         if module == "senneed" and not row.get("sentyperank", "").isdigit():
             self.bad(p, row["_line"], "sentyperank", row.get("sentyperank"), "sentyperank is not a whole number")
             return False
@@ -546,6 +551,7 @@ def adapt_blade(path: Path, workdir: Path, module: str):
             ceased_rows += [[year, "Calendar year", area, level, reason, c[reason]]
                             for reason in sb.CEASE_REASON_CODES.values()]
             ceased_rows.append([year, "Calendar year", area, level, "not_recorded", c["not_recorded"]])
+        ex.rows.clear()  # this return is counted: free its rows before the next one is read
     outputs = []
     base = ["time_period", "time_identifier", "area_code", "area_level"]
     if persons_rows:
