@@ -251,8 +251,34 @@ def _needles(secrets_: dict[str, set[str]]) -> dict[str, str]:
     return out
 
 
+# Every shape a searched value can take (the synthetic export's: sentinel names, Z + 12 digits UPNs,
+# 10-digit ULNs, postcodes with or without their space, dates in three forms). The text's candidates
+# of each shape are looked up in the set of values: linear in the text, whatever the number of values.
+SHAPES = [re.compile(p) for p in (r"Qz(?:sur|fore)name\d{6}", r"Z\d{12}", r"[A-Z]{1,2}\d{1,2}[A-Z]? ?\d[A-Z]{2}",
+                                   r"\d{4}-[A-Za-z]{3}-\d{2}", r"\d{4}-\d{2}-\d{2}", r"\d{2}/\d{2}/\d{4}")]
+
+
+def _candidates(text: str) -> set[str]:
+    found = set()
+    for shape in SHAPES:
+        found.update(shape.findall(text))
+    for run in re.findall(r"\d{10,}", text):  # a ULN anywhere inside a longer run of digits
+        found.update(run[i:i + 10] for i in range(len(run) - 9))
+    return found
+
+
 def _hits(text: str, needles: dict[str, str]) -> list[str]:
-    return sorted({f"{kind}:{v}" for v, kind in needles.items() if v in text})[:5]
+    return sorted(f"{needles[v]}:{v}" for v in _candidates(text) & needles.keys())[:5]
+
+
+def test_the_search_finds_each_kind_of_value():
+    needles = {"Qzsurname000123": "name", "Z942000000123": "upn", "9900000123": "uln", "CA12 3AB": "postcode",
+               "CA123AB": "postcode", "2010-Mar-05": "birth", "2010-03-05": "birth", "05/03/2010": "birth"}
+    for v, kind in needles.items():
+        assert _hits(f"x {v} y", needles) == [f"{kind}:{v}"], v
+        assert _hits(f"x{v}y", needles) or kind in ("postcode",), v
+    assert _hits("12345990000012367", needles) == ["uln:9900000123"]
+    assert not _hits("CA12 3AC Z942000000124 2010-03-06", needles)
 
 
 def test_nothing_personal_in_any_store_table(local_store):
