@@ -110,6 +110,10 @@ def cards(tiles: list) -> None:
         m = t.measure
         with cols[i % 3].container(border=True):
             st.markdown(f"**{ui.escape(m.title)}** · {t.period_label}")
+            if t.covers:
+                st.caption(ui.escape(t.covers))
+            if t.value_source:
+                st.caption(ui.escape("Value as published: " + t.value_source.removeprefix("published: ")))
             if t.suppressed:
                 st.markdown("**Suppressed** (small numbers)")
             elif pd.isna(t.value):

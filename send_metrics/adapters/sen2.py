@@ -228,6 +228,41 @@ def _placement_setting(label: str) -> str | None:
     return None
 
 
+# -- editions of management-information files -------------------------------------------------
+# A DfE management-information file (sen2_mi.csv) is published inside one EHC plans release and
+# covers the calendar years up to the one before that release's reporting year (the 2023 release's
+# MI file: 2014-2022); it states no date itself. When nothing better is known (no data guidance, no
+# date in the file or folder name), its edition is that release's, not the day the file was copied:
+# the release date where it is known (typed below with its source), else the reporting year.
+KNOWN_RELEASES = {
+    # reporting year: (release date, source)
+    2023: ("2023-06-22", "DfE, 'Education, health and care plans', reporting year 2023, published 22 June 2023 "
+                         "(explore-education-statistics.service.gov.uk/find-statistics/education-health-and-care-plans/2023)"),
+    2025: ("2025-06-26", "DfE, 'Education, health and care plans', reporting year 2025, published 26 June 2025"),
+}
+MTIME_EVIDENCE = "the file's modification time"
+
+
+def release_edition(path: Path, kind: str, periods) -> tuple[str, str]:
+    """(edition, evidence) of a SEN2 file: file_edition, except that an MI file whose edition would rest
+    only on its modification time takes the edition of the release it belongs to."""
+    edition, evidence = file_edition(path)
+    if kind != MI or not evidence.startswith(MTIME_EVIDENCE):
+        return edition, evidence
+    years = [y for y in (period_year(str(t)) for t in periods) if y]
+    if not years:
+        return edition, evidence
+    reporting = max(years) + 1
+    known = KNOWN_RELEASES.get(reporting)
+    if known:
+        return known[0], (f"the release it belongs to: an MI file ends with the calendar year before its release's "
+                          f"reporting year (here {max(years)}), so reporting year {reporting}, released {known[0]} "
+                          f"({known[1]}); its modification day is not used")
+    return str(reporting), (f"the release it belongs to: an MI file ends with the calendar year before its release's "
+                            f"reporting year (here {max(years)}), so reporting year {reporting} (release date not "
+                            "known; a year sorts before every dated edition of that year)")
+
+
 # -- rows of a file --------------------------------------------------------------------------
 
 @dataclass
@@ -302,7 +337,7 @@ def load_rows(path: Path, kind: str) -> Rows:
             continue  # handled by the old-caseload mapping
         total &= df[c].map(_is_total)
     df["_total"] = total
-    edition, evidence = file_edition(path)
+    edition, evidence = release_edition(path, kind, t.df["timeperiod"].unique())
     ecol = edition_column(t)
     if ecol:
         df["_edition"] = df[ecol].where(df[ecol] != "", edition)
@@ -963,7 +998,7 @@ def light_info(path: Path, kind: str) -> tuple[str, str]:
     january = two_year or bool(tids & {"academicyear", "january"})
     if kind == NEEDS and not january:
         kind = NEEDS_NEW
-    edition = file_edition(path)[0]
+    edition = release_edition(path, kind, set(tps))[0]
     ecol = next((k for k in EDITION_KEYS if k in cols), None)
     if ecol:
         vals = [v for v in cols[ecol] if v]
