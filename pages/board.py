@@ -117,7 +117,7 @@ def cards(tiles: list) -> None:
             if t.suppressed:
                 st.markdown("**Suppressed** (small numbers)")
             elif pd.isna(t.value):
-                st.markdown(f"**{ui.escape(summary.missing_reason(m).capitalize())}**")
+                st.markdown(f"**{ui.escape(summary.tile_missing_reason(t).capitalize())}**")
             else:
                 st.markdown(f"### {ui.escape(summary.with_unit(m, t.value))}")
                 st.caption(f"95% interval {summary.interval_text(m, t.lower_95, t.upper_95)}"

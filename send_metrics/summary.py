@@ -90,6 +90,7 @@ class Tile:
     covers: str = ""  # set when the figure is another area's (an NHS sub-ICB or provider), saying which
     covers_label: str = ""
     value_source: str = ""  # a published value standing for the area's own (e.g. LAIT), naming it
+    source_symbol: str = ""  # the publisher's symbol in the source cell (c, x, z, ...) when there is no value
 
 
 def spc_for(series: pd.DataFrame, m: Measure) -> pd.DataFrame | None:
@@ -104,9 +105,14 @@ def spc_for(series: pd.DataFrame, m: Measure) -> pd.DataFrame | None:
 
 
 def sentence_for(m: Measure, row: pd.Series, spc_sum: dict | None) -> str:
-    if bool(row.get("suppressed")) or pd.isna(row.get("value")):
-        return (f"{m.title}: not shown for {row['period_label']} - the figure is suppressed to protect "
-                "small numbers, or not available.")
+    if bool(row.get("suppressed")):
+        return f"{m.title}: not shown for {row['period_label']} - suppressed to protect small numbers."
+    if pd.isna(row.get("value")):
+        sym = row.get("source_symbol")
+        if isinstance(sym, str) and sym.strip().lower() in PUBLISHER_SYMBOL_TEXT:
+            return (f"{m.title}: no figure for {row['period_label']} - "
+                    f"{PUBLISHER_SYMBOL_TEXT[sym.strip().lower()]}.")
+        return f"{m.title}: no figure for {row['period_label']} - {missing_reason(m)}."
     parts = []
     sig_e = str(row.get("sig_england_95"))
     if sig_e in SIG_PHRASE:
@@ -201,7 +207,9 @@ def tiles(engine: Engine, area_code: str, period: str | None = None,
             suppressed=bool(row["suppressed"]), sentence=sentence,
             series=series, spc_frame=frame,
             spc_trial=bool(summ) and not summ.get("enough_points", True),
-            covers=covers, covers_label=label, value_source=src))
+            covers=covers, covers_label=label, value_source=src,
+            source_symbol=str(row.get("source_symbol")).strip().lower()
+            if isinstance(row.get("source_symbol"), str) else ""))
     return out
 
 
@@ -315,11 +323,27 @@ NOT_AVAILABLE = "not available"
 SUPPRESSED = "suppressed (small numbers)"
 
 
+# What a publisher's symbol in the source cell means, said in words (never "suppressed" for a figure
+# that is simply not there).
+PUBLISHER_SYMBOL_TEXT = {"c": "suppressed by the publisher (c) to protect small numbers",
+                         "x": "not available from the publisher (x)", "z": "not applicable (z)",
+                         ":": "not available from the publisher (:)", "low": "rounds to zero (low)",
+                         "u": "low reliability (u)"}
+
+
 def _missing(v) -> bool:
     try:
         return v is None or bool(pd.isna(v))
     except (TypeError, ValueError):
         return False
+
+
+def tile_missing_reason(t: "Tile") -> str:
+    """Why a tile that is not suppressed by the dashboard has no value: the publisher's symbol in words,
+    else its data is not loaded."""
+    if t.source_symbol in PUBLISHER_SYMBOL_TEXT:
+        return PUBLISHER_SYMBOL_TEXT[t.source_symbol]
+    return missing_reason(t.measure)
 
 
 def missing_reason(m: Measure) -> str:
@@ -412,7 +436,7 @@ def summary_table(tile_list: list[Tile], points: int = 10, missing: dict[str, st
         vals = t.series["value"].to_numpy(dtype=float)[-points:] if t.series is not None else np.array([])
         rows.append({
             "Measure": m.title + (f" [{t.covers_label}]" if t.covers_label else ""), "Period": str(t.period_label),
-            "Value": (SUPPRESSED if t.suppressed else missing.get(m.id, missing_reason(m))) if gone
+            "Value": (SUPPRESSED if t.suppressed else missing.get(m.id, tile_missing_reason(t))) if gone
             else with_unit(m, t.value),
             "95% interval": "" if gone else interval_text(m, t.lower_95, t.upper_95),
             "England": with_unit(m, t.england_value), "Neighbours": with_unit(m, t.neighbours_value),
