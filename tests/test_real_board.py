@@ -215,3 +215,70 @@ def test_board_page_on_real_data(real_env, area):
     text = " ".join(plain(m.value) for m in at.markdown)
     assert COUNCILS[area] in " ".join(heads)
     assert "significantly" in text
+
+
+def _ees_row(file: str, period: str, code: str, breakdown_start: str) -> dict:
+    import csv
+    with open(REAL / "ees_ehcp_2025_witan-sen2" / "data" / file, encoding="utf-8-sig", newline="") as fh:
+        for r in csv.DictReader(fh):
+            if r["time_period"] == period and r["new_la_code"] == code and r["breakdown"].startswith(breakdown_start):
+                return r
+    raise AssertionError((file, period, code))
+
+
+def _measure(engine, mid: str, area: str, period: str):
+    t = engine.table([mid], [area])
+    t = t[t["period"].astype(str).str[:len(period)] == period]
+    assert len(t) == 1, (mid, area, period)
+    return t.iloc[0]
+
+
+def test_release_files_equal_the_published_cells(real_engine):
+    """The EHC plans release files that were recognised but not loaded before issue 20, against their
+    published cells (ees_ehcp_2025_witan-sen2/data, total rows 'All ...', Cumberland E06000063):
+    ceased_plans.csv 2024: total_ceased 204, needs_met 5 (a small count: the share is suppressed);
+    personal_budgets.csv 202425 (January 2025): personal_budget 107;
+    sen_need_newplans.csv 2024: number_asd 109 of ehc_plans 412 (asd_pc 26.5);
+    assessments.csv 2024: assess_issued 412 of assess_in_year 427 (assess_issued_pc 96.5);
+    requests.csv + assessments.csv 2024: mediations 52 + 7 + 4, followed by tribunal 3 + 0 + 0 (small: suppressed)."""
+    cum = "E06000063"
+    ceased = _ees_row("ceased_plans.csv", "2024", cum, "All")
+    v = _measure(real_engine, "ceased_plans", cum, "2024")
+    assert v["value"] == int(ceased["total_ceased"]) == 204
+    share = _measure(real_engine, "ceased_needs_met_pct", cum, "2024")
+    assert int(ceased["needs_met"]) == 5 and share["suppressed"] and share["value"] != share["value"]
+    pb = _ees_row("personal_budgets.csv", "202425", cum, "All")
+    assert _measure(real_engine, "personal_budgets", cum, "2025")["value"] == int(pb["personal_budget"]) == 107
+    need = _ees_row("sen_need_newplans.csv", "2024", cum, "All")
+    v = _measure(real_engine, "new_plan_need_share_ASD", cum, "2024")
+    assert (v["numerator"], v["denominator"]) == (int(need["number_asd"]), int(need["ehc_plans"])) == (109, 412)
+    assert round(v["value"], 1) == float(need["asd_pc"]) == 26.5
+    ass = _ees_row("assessments.csv", "2024", cum, "All")
+    v = _measure(real_engine, "assessments_plan_issued_pct", cum, "2024")
+    assert (v["numerator"], v["denominator"]) == (int(ass["assess_issued"]), int(ass["assess_in_year"]))
+    assert round(v["value"], 1) == float(ass["assess_issued_pc"])
+    req = _ees_row("requests.csv", "2024", cum, "All")
+    med = int(req["mediation_related_request"]) + int(ass["number_assess_mediation"]) + int(ass["number_other_mediation"])
+    assert _measure(real_engine, "mediations", cum, "2024")["value"] == med == 63
+    after = _measure(real_engine, "mediation_to_tribunal_pct", cum, "2024")
+    assert after["suppressed"]  # 3 + 0 + 0 is a small count
+
+
+def test_mhsds_cyp_access_equals_the_published_cells(real_engine):
+    """MHSDS Time_Series_data_Apr_2016_NovPrf_2022.csv.gz, MEASURE_ID MHS95, SECONDARY_LEVEL NONE:
+    BREAKDOWN 'Sub ICB of Residence', PRIMARY_LEVEL 01H, REPORTING_PERIOD_END 30/11/2022 = 3660;
+    BREAKDOWN 'CCG of Residence', 01H, 31/03/2021 = 3345 (Final); 01K (with Lancaster) 31/03/2021 = 3090."""
+    import gzip
+    import csv
+    want = {}
+    with gzip.open(REAL / "dfe_send_ap_inclusion_dashboard" / "nhs" /
+                   "MHSDS Time_Series_data_Apr_2016_NovPrf_2022.csv.gz", "rt") as fh:
+        for r in csv.DictReader(fh):
+            if r["MEASURE_ID"] == "MHS95" and r["PRIMARY_LEVEL"] in ("01H", "01K") and r["SECONDARY_LEVEL"] == "NONE":
+                want[(r["PRIMARY_LEVEL"], r["REPORTING_PERIOD_END"])] = r["MEASURE_VALUE"]
+    assert want[("01H", "30/11/2022")] == "3660" and want[("01H", "31/03/2021")] == "3345"
+    for (level, end), value in want.items():
+        code = {"01H": "E38000215", "01K": "E38000228"}[level]
+        month = f"{end[6:10]}-{end[3:5]}"
+        got = _measure(real_engine, "mh_cyp_access", code, month)
+        assert got["value"] == int(value), (level, end)
