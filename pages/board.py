@@ -50,7 +50,7 @@ def summary_section(area: str, period: str, tiles: list) -> None:
         _styled(table), hide_index=True, column_order=SUMMARY_VIEW, key="board_summary",
         height=36 * (len(table) + 1) + 4,  # every row shown: no scrolling inside the table
         column_config={
-            "Measure": st.column_config.TextColumn("Measure", width=300),
+            "Measure": st.column_config.TextColumn("Measure", width=440),
             "Value": st.column_config.TextColumn("Value", help="Latest value for the year, with its unit"),
             "95% interval": st.column_config.TextColumn("95% interval"),
             "Against benchmark": st.column_config.TextColumn(

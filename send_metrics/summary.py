@@ -32,18 +32,18 @@ NHS_DATASETS = ("waiting_list", "waiting_activity", "mental_health")
 HEALTH_COUNTERPARTS: dict[str, list[tuple[str, str, str]]] = {
     # council: [(NHS area, short label, what it covers)], sub-ICB first, then provider
     "E06000063": [
-        ("E38000215", "NHS sub-ICB 01H (North Cumbria)",
+        ("E38000215", "NHS 01H (North Cumbria)",
          "NHS figure for sub-ICB 01H, North Cumbria: Allerdale, Carlisle and Copeland without the Millom area, "
          "and Eden - not Cumberland exactly"),
-        ("RNN", "NHS provider RNN (North Cumbria)",
+        ("RNN", "NHS RNN (North Cumbria)",
          "NHS figure for provider RNN (North Cumbria Integrated Care NHS FT), which serves North Cumbria - a "
          "provider's caseload, not Cumberland exactly"),
     ],
     "E06000064": [
-        ("E38000228", "NHS sub-ICB 01K (South Cumbria and Lancaster)",
+        ("E38000228", "NHS 01K (South Cumbria and Lancaster)",
          "NHS figure for sub-ICB 01K: South Cumbria (Barrow-in-Furness, South Lakeland, the Millom area) AND "
          "Lancaster district - not Westmorland and Furness, and not South Cumbria alone"),
-        ("RTX", "NHS provider RTX (South Cumbria and north Lancashire)",
+        ("RTX", "NHS RTX (South Cumbria and north Lancashire)",
          "NHS figure for provider RTX (University Hospitals of Morecambe Bay NHS FT), which serves South Cumbria "
          "and north Lancashire - not Westmorland and Furness, and not South Cumbria alone"),
     ],
@@ -435,7 +435,7 @@ def summary_table(tile_list: list[Tile], points: int = 10, missing: dict[str, st
         key, rag_text, _ = rag_of(t)
         vals = t.series["value"].to_numpy(dtype=float)[-points:] if t.series is not None else np.array([])
         rows.append({
-            "Measure": m.title + (f" [{t.covers_label}]" if t.covers_label else ""), "Period": str(t.period_label),
+            "Measure": (f"[{t.covers_label}] " if t.covers_label else "") + m.title, "Period": str(t.period_label),
             "Value": (SUPPRESSED if t.suppressed else missing.get(m.id, tile_missing_reason(t))) if gone
             else with_unit(m, t.value),
             "95% interval": "" if gone else interval_text(m, t.lower_95, t.upper_95),

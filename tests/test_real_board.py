@@ -203,7 +203,7 @@ def test_board_page_on_real_data(real_env, area):
     table = next(f for f in frames if {"Measure", "Value", "value"} <= set(f.columns))
     valued = table[table["value"].notna()]
     assert len(valued) >= 14, table[["Measure", "Value"]]
-    nhs = valued[valued["Measure"].str.contains(r"\[NHS (?:sub-ICB|provider)", regex=True)]
+    nhs = valued[valued["Measure"].str.contains(r"\[NHS (?:01H|01K|RNN|RTX) ", regex=True)]
     assert len(nhs) >= 2, valued["Measure"].tolist()
     # Missing figures say why in words; "suppressed" only where the dashboard suppressed a count.
     missing = table[table["value"].isna()]
