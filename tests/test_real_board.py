@@ -236,7 +236,7 @@ def _measure(engine, mid: str, area: str, period: str):
 def test_release_files_equal_the_published_cells(real_engine):
     """The EHC plans release files that were recognised but not loaded before issue 20, against their
     published cells (ees_ehcp_2025_witan-sen2/data, total rows 'All ...', Cumberland E06000063):
-    ceased_plans.csv 2024: total_ceased 204, needs_met 5 (a small count: the share is suppressed);
+    ceased_plans.csv 2024: total_ceased 204, needs_met 5 (2.5%; 5 is above the small-count range 1-4);
     personal_budgets.csv 202425 (January 2025): personal_budget 107;
     sen_need_newplans.csv 2024: number_asd 109 of ehc_plans 412 (asd_pc 26.5);
     assessments.csv 2024: assess_issued 412 of assess_in_year 427 (assess_issued_pc 96.5);
@@ -246,7 +246,8 @@ def test_release_files_equal_the_published_cells(real_engine):
     v = _measure(real_engine, "ceased_plans", cum, "2024")
     assert v["value"] == int(ceased["total_ceased"]) == 204
     share = _measure(real_engine, "ceased_needs_met_pct", cum, "2024")
-    assert int(ceased["needs_met"]) == 5 and share["suppressed"] and share["value"] != share["value"]
+    assert (share["numerator"], share["denominator"]) == (int(ceased["needs_met"]), 204) == (5, 204)
+    assert share["value"] == pytest.approx(5 / 204 * 100) and not share["suppressed"]
     pb = _ees_row("personal_budgets.csv", "202425", cum, "All")
     assert _measure(real_engine, "personal_budgets", cum, "2025")["value"] == int(pb["personal_budget"]) == 107
     need = _ees_row("sen_need_newplans.csv", "2024", cum, "All")

@@ -247,8 +247,17 @@ def release_edition(path: Path, kind: str, periods) -> tuple[str, str]:
     """(edition, evidence) of a SEN2 file: file_edition, except that an MI file whose edition would rest
     only on its modification time takes the edition of the release it belongs to."""
     edition, evidence = file_edition(path)
-    if kind != MI or not evidence.startswith(MTIME_EVIDENCE):
+    if not evidence.startswith(MTIME_EVIDENCE):
         return edition, evidence
+    if kind != MI:
+        # The other files of a release folder that holds its MI file share the MI file's edition (one
+        # release, one edition), so the MI file and, e.g., the age file of new plans stay one group.
+        mi = next((p for _k, p in _siblings(path, (MI,))), None)
+        if mi is None:
+            return edition, evidence
+        periods = read_columns(mi, ["timeperiod"]).get("timeperiod", [])
+        ed, why = release_edition(mi, MI, periods)
+        return (ed, f"its release's, as its folder's MI file {mi.name}: {why}") if ed != edition else (edition, evidence)
     years = [y for y in (period_year(str(t)) for t in periods) if y]
     if not years:
         return edition, evidence
