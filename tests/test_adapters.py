@@ -506,6 +506,8 @@ TRIBUNAL_LAYOUT = (
     'Cumberland8,942, .. , .. , .. ,29,"2,803",1.00%,"2,039"\n'
     'Cumbria8,909,46,"4,626",1.00%, .. , .. , .. ,\n'
     'Blackpool,890, - ,"1,370",0.00%, ~ ,"1,546", ~ ,x\n'
+    # as published in 2025: Nottingham's row carries 891, DfE's number for Nottinghamshire
+    'Nottingham,891,38,"1,526",2.50%,48,"2,273",2.10%,"1,451"\n'
     '"England Total4,9",,"12,796","549,887",2.30%,"15,615","617,776",2.50%,"364,912"\n'
     "England total excluding suppressed,,,,,,,,\n"
     "Notes: ,,,,,,,,\n"
@@ -526,5 +528,7 @@ def test_tribunal_table_is_read_as_published(tmp_path):
     assert got[("E06000009", "2022")] == ("0", "1370")         # '-' is nil (published rate 0.00%)
     assert got[("E06000009", "2023")] == ("c", "1546")         # '~' suppressed
     assert got[("E92000001", "2023")] == ("15615", "617776")   # England total; footnote digits ignored
+    assert got[("E06000018", "2023")] == ("48", "2273")        # the name decides, not the table's LA code
+    assert ("E10000024", "2023") not in got
     notes = "\n".join(res.notes)
-    assert "In development" in notes and "'-' is nil" in notes
+    assert "In development" in notes and "'-' is nil" in notes and "matched by name: Nottingham (891)" in notes

@@ -934,7 +934,10 @@ def adapt_tribunals(path: Path, workdir: Path):
             if "appeal" in (labels[j] or "").lower() and "appealable" in (labels[j + 1] or "").lower():
                 blocks.append((int(cell), j, j + 1))
     ref = _areas()
-    out, unknown = [], []
+    from .common import REFERENCE_AREAS
+    ends = {c: v for c, v in pd.read_csv(REFERENCE_AREAS, dtype=str, keep_default_na=False)[["area_code", "valid_to"]]
+            .itertuples(index=False) if v}
+    out, unknown, gone, mismatched = [], [], [], []
     for i, r in enumerate(table[head + 2:], start=head + 3):
         if not r or not r[0].strip() or r[0].lower().startswith(("notes", "sources", "1.", "..", "~")):
             continue
@@ -943,7 +946,13 @@ def adapt_tribunals(path: Path, workdir: Path):
         if text_key(name).startswith("englandtotal") and "excluding" not in name.lower():
             code, level = "E92000001", "england"
         elif dfe:
-            code = ref.by_dfe.get(dfe) or ref.code_for_name(name)
+            # The name decides: this table's LA codes are not always DfE's (the 2025 table gives
+            # Northamptonshire 892, Nottingham 891 and Nottinghamshire 928, which are DfE's Nottingham,
+            # Nottinghamshire and Northamptonshire); the number is used only for a name not matched.
+            by_name, by_number = ref.code_for_name(name), ref.by_dfe.get(dfe)
+            code = by_name or by_number
+            if by_name and by_number and by_name != by_number:
+                mismatched.append(f"{name} ({dfe})")
             level = ref.level_of(code, "council") if code else ""
         else:
             continue  # region headings (no figures), "England total excluding suppressed", footnotes
@@ -956,6 +965,11 @@ def adapt_tribunals(path: Path, workdir: Path):
             appeals, decisions = _tribunal_cell(r[a]), _tribunal_cell(r[d])
             if appeals == "x" and decisions == "x":
                 continue  # '..': the council did not exist that year (Cumbria from 2023; Cumberland before)
+            if code in ends and f"{year}-12-31" > ends[code]:
+                # An abolished council's calendar year that ends after it (Northamptonshire 2021: appeals of
+                # January-March only, no appealable decisions): not a figure for a whole year.
+                gone.append(f"{name} {year}")
+                continue
             out.append({"time_period": str(year), "time_identifier": "Calendar year", "area_code": code,
                         "area_level": level, "area_name": name, "appeals_registered": appeals,
                         "appealable_decisions": decisions, "edition": edition})
@@ -966,6 +980,12 @@ def adapt_tribunals(path: Path, workdir: Path):
                  if blocks else "no year columns found")
     if unknown:
         notes.append(f"{plural(len(unknown), 'row')} not matched to an area: {', '.join(unknown[:5])}")
+    if mismatched:
+        notes.append(f"{plural(len(mismatched), 'row')} whose LA code is another council's DfE number, matched by "
+                     f"name: {', '.join(mismatched)}")
+    if gone:
+        notes.append(f"not loaded: {', '.join(gone)}: the council was abolished during the year (its figures for "
+                     "the rest of the year are its successors'), so the year is not a whole-year figure for it")
     if not out:
         return [], notes
     cols = ["appeals_registered", "appealable_decisions"]
