@@ -113,8 +113,11 @@ def cmd_load(args) -> int:
     rejected = [r for r in result.reports if r.fatal]
     problems = sum(len(r.problems) for r in result.reports)
     superseded = sum(r.rows_superseded for r in result.reports)
+    duplicates = sum(r.rows_duplicate for r in result.reports)
     print(f"load {result.load_id}: {len(result.reports)} files, {len(rejected)} rejected, "
-          f"{problems} row problems quarantined, {superseded} rows superseded by a newer edition")
+          f"{problems} row problems quarantined, "
+          + (f"{duplicates} duplicate rows quarantined, " if duplicates else "")
+          + f"{superseded} rows superseded by a newer edition")
     from .db import Database as _Database
     from .reconcile import summary
     _db = _Database(config)
