@@ -84,8 +84,22 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def lower_priority() -> None:
+    """A load gives way to the app: it runs at SEND_LOAD_NICE (default 10), so the pages served
+    beside it keep their speed (RELIABILITY.md 7.7). The load still uses every idle core."""
+    import os
+
+    from .config import load_nice
+    try:
+        if load_nice():
+            os.nice(load_nice())
+    except (AttributeError, OSError):  # not on Unix, or not allowed: run as it is
+        pass
+
+
 def cmd_load(args) -> int:
     from .store import load
+    lower_priority()
     config = load_config(args.data_dir)
     if not config.data_dir.is_dir():
         print(f"error: data folder {config.data_dir} does not exist", file=sys.stderr)
