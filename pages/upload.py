@@ -149,7 +149,7 @@ def render() -> None:
             else:
                 st.cache_data.clear()
                 try:
-                    ui.database().refresh()
+                    ui.database().refresh(force=True)  # the new load, even before its derived tables
                 except ui.NoData:
                     pass
                 added = next((x for x in result.notes if x.startswith("added as ")), "added")

@@ -16,6 +16,14 @@ too, to tell a busy server from a busy machine. Server memory (RSS)
 is read after a warm-up visit of every page, every second, and at the end (psutil when
 installed, else /proc).
 
+Serving while loading (`--loads N --rounds R`): the app serves a national-scale data folder
+(`--load-data`, default: generated as the bench does, `send_metrics.bench.generate`) and the run
+alternates rounds without and with N loads of that folder running beside the sessions (`load
+--force` in a loop, as a scheduled reload would): the first load writes into the app's own store
+(so the app sees loads published while it serves), the others into private stores (competing for
+the machine). Each round reports its page-load p95 and the machine's load average; the summary
+gives the ratio of the with-loads p95 to the no-loads p95 of the neighbouring rounds.
+
 Bounded: at most 50 sessions and 600 seconds; every wait has a timeout; the server and browser
 are stopped at the end. Loopback only: --url must be http://127.0.0.1 or http://localhost.
 Prints a summary and writes the figures as JSON (--json FILE).
@@ -115,7 +123,7 @@ class Server:
 
     def prepare(self) -> float:
         t0 = time.time()
-        subprocess.run([sys.executable, "-m", "send_metrics", "load"], cwd=ROOT, env=self.env,
+        subprocess.run([sys.executable, "-m", "send_metrics", "load"], cwd=ROOT, env={**self.env, "SEND_LOAD_NICE": "0"},
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=900)
         return time.time() - t0
 
@@ -429,9 +437,121 @@ async def run(base: str, sessions: int, seconds: float, server_pid: int | None, 
     }
 
 
+class Loads:
+    """N `python -m send_metrics load --force` processes, each restarted when it ends, until stopped."""
+
+    def __init__(self, n: int, data_dir: Path, app_store: Path, tmp: Path):
+        self.n, self.data_dir, self.app_store, self.tmp = n, data_dir, app_store, tmp
+        self.procs: list[subprocess.Popen | None] = [None] * n
+        self.completed = 0
+        self.seconds: list[float] = []
+        self._started: list[float] = [0.0] * n
+        self._stop = False
+
+    def _store(self, i: int) -> Path:
+        return self.app_store if i == 0 else self.tmp / f"load_store_{i}"
+
+    def _spawn(self, i: int) -> None:
+        env = {**os.environ, "SEND_STORE_DIR": str(self._store(i))}
+        self._started[i] = time.time()
+        self.procs[i] = subprocess.Popen([sys.executable, "-m", "send_metrics", "load", "--force",
+                                          "--data-dir", str(self.data_dir)], cwd=ROOT, env=env,
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    async def run(self) -> None:
+        for i in range(self.n):
+            self._spawn(i)
+        while not self._stop:
+            for i, proc in enumerate(self.procs):
+                if proc is not None and proc.poll() is not None:
+                    if proc.returncode == 0:
+                        self.completed += 1
+                        self.seconds.append(round(time.time() - self._started[i], 1))
+                    if not self._stop:
+                        self._spawn(i)
+            await asyncio.sleep(0.5)
+
+    def stop(self) -> None:
+        self._stop = True
+        for proc in self.procs:
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        # A load stopped after it published may leave the app's store on a load without derived
+        # tables: the app keeps serving its previous complete load (db.DERIVED_WAIT_S), and the
+        # next `load` completes it (RELIABILITY.md 7.6.6, 7.7).
+
+
+async def run_with_loads(base: str, sessions: int, seconds: float, server_pid: int | None, client: str,
+                         only: list[str] | None, loads: Loads | None) -> dict:
+    """One round: the sessions, with the loads running beside them when given."""
+    task = asyncio.create_task(loads.run()) if loads else None
+    load_avg_before = os.getloadavg()
+    try:
+        result = await run(base, sessions, seconds, server_pid, client, only)
+    finally:
+        if loads:
+            loads._stop = True
+            await task
+    result["load_average_before"] = [round(x, 2) for x in load_avg_before]
+    result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    if loads:
+        loads.stop()
+        result["loads"] = {"running": loads.n, "completed": loads.completed, "seconds": loads.seconds}
+    return result
+
+
+def generate_national(folder: Path) -> Path:
+    sys.path.insert(0, str(ROOT))
+    from send_metrics.bench import generate
+    generate(folder)
+    return folder
+
+
 def scan_log(path: Path) -> dict[str, int]:
     text = path.read_text(errors="replace") if path.exists() else ""
     return {name: len(rx.findall(text)) for name, rx in LOG_PATTERNS.items()}
+
+
+def serving_while_loading(args, base: str, pid: int | None, only, server: Server, tmp: Path) -> dict:
+    """Rounds alternating without and with the loads; the last round's figures at the top level, every
+    round under "rounds", and the with / without p95 ratios of neighbouring rounds."""
+    rounds = []
+    for r in range(args.rounds):
+        with_loads = r % 2 == 1
+        loads = Loads(args.loads, Path(args.data_dir).resolve(), server.env and Path(server.env["SEND_STORE_DIR"]),
+                      tmp) if with_loads else None
+        print(f"round {r + 1}/{args.rounds}: {'with ' + str(args.loads) + ' loads' if with_loads else 'no loads'} "
+              f"(load average {os.getloadavg()[0]:.2f}) ...", flush=True)
+        res = asyncio.run(run_with_loads(base, args.sessions, args.seconds, pid, args.client, only, loads))
+        res["with_loads"] = with_loads
+        rounds.append(res)
+        print(f"  p95 {res['page_load_seconds_p95']} s, median {res['page_load_seconds_median']} s, "
+              f"{res['page_loads']} page loads, errors {res['errors'] or 0}, load average "
+              f"{res['load_average_before'][0]} -> {res['load_average_after'][0]}"
+              + (f", loads completed {res['loads']['completed']}" if with_loads else ""), flush=True)
+    ratios = []
+    for i, res in enumerate(rounds):
+        if res["with_loads"]:
+            near = [rounds[j]["page_load_seconds_p95"] for j in (i - 1, i + 1)
+                    if 0 <= j < len(rounds) and rounds[j]["page_load_seconds_p95"]]
+            if near and res["page_load_seconds_p95"]:
+                ratios.append(round(res["page_load_seconds_p95"] / (sum(near) / len(near)), 2))
+    merged = dict(rounds[-1])
+    merged["errors"] = {}
+    for res in rounds:
+        for k, v in res["errors"].items():
+            merged["errors"][k] = merged["errors"].get(k, 0) + v
+    merged["error_examples"] = [e for res in rounds for e in res["error_examples"]][:20]
+    merged["page_loads"] = sum(res["page_loads"] for res in rounds)
+    merged["selector_changes"] = sum(res["selector_changes"] for res in rounds)
+    merged["rounds"] = [{k: v for k, v in res.items() if k not in ("error_examples", "pages")} for res in rounds]
+    merged["p95_ratio_with_loads"] = ratios
+    print(f"p95 with loads / without (neighbouring rounds): {ratios}")
+    return merged
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -446,7 +566,17 @@ def main(argv: list[str] | None = None) -> int:
                          "clients speaking Streamlit's protocol (measures the server, not the browser)")
     ap.add_argument("--pages", help="comma-separated URL paths to visit (default: every page of app.py)")
     ap.add_argument("--json", help="also write the figures to this JSON file")
+    ap.add_argument("--loads", type=int, default=0,
+                    help="serving while loading: this many national-scale loads (1-4) run in the rounds that have them")
+    ap.add_argument("--rounds", type=int, default=2,
+                    help="with --loads: rounds alternating without and with the loads (2-8; default 2)")
+    ap.add_argument("--load-data", help="with --loads: the data folder the app serves and the loads load "
+                                        "(default: national-scale data generated as the bench does)")
     args = ap.parse_args(argv)
+    if args.loads and not (1 <= args.loads <= 4 and 2 <= args.rounds <= 8) or (args.loads and args.url):
+        print("error: --loads must be 1-4 and --rounds 2-8, and --loads needs the app started here (no --url)",
+              file=sys.stderr)
+        return 2
     if not 1 <= args.sessions <= MAX_SESSIONS or not 1 <= args.seconds <= MAX_SECONDS:
         print(f"error: --sessions must be 1-{MAX_SESSIONS} and --seconds 1-{MAX_SECONDS}", file=sys.stderr)
         return 2
@@ -469,14 +599,24 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
         else:
             store = Path(args.store_dir) if args.store_dir else tmp / "store"
-            server = Server(Path(args.data_dir).resolve(), store.resolve(), log_path)
+            data_dir = Path(args.data_dir)
+            if args.loads:
+                data_dir = Path(args.load_data) if args.load_data else tmp / "national"
+                if not args.load_data:
+                    print(f"generating national-scale data in {data_dir} ...", flush=True)
+                    generate_national(data_dir)
+                args.data_dir = str(data_dir)
+            server = Server(data_dir.resolve(), store.resolve(), log_path)
             print(f"loading {args.data_dir} into {store} ...", flush=True)
             prepare_s = server.prepare()
             server.start()
             base, pid = server.url, server.proc.pid
         print(f"{args.sessions} sessions for {args.seconds:g} s against {base} ...", flush=True)
         only = [p.strip().strip("/") for p in args.pages.split(",")] if args.pages else None
-        result = asyncio.run(run(base, args.sessions, args.seconds, pid, args.client, only))
+        if args.loads:
+            result = serving_while_loading(args, base, pid, only, server, tmp)
+        else:
+            result = asyncio.run(run(base, args.sessions, args.seconds, pid, args.client, only))
         result["prepare_seconds"] = prepare_s and round(prepare_s, 1)
         result["server_log"] = scan_log(log_path) if server else None
         result["machine"] = {"cpus": os.cpu_count(), "load_average": os.getloadavg()}

@@ -90,8 +90,22 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def lower_priority() -> None:
+    """A load gives way to the app: it runs at SEND_LOAD_NICE (default 10), so the pages served
+    beside it keep their speed (RELIABILITY.md 7.7). The load still uses every idle core."""
+    import os
+
+    from .config import load_nice
+    try:
+        if load_nice():
+            os.nice(load_nice())
+    except (AttributeError, OSError):  # not on Unix, or not allowed: run as it is
+        pass
+
+
 def cmd_load(args) -> int:
     from .store import load
+    lower_priority()
     config = load_config(args.data_dir)
     if not config.data_dir.is_dir():
         print(f"error: data folder {config.data_dir} does not exist", file=sys.stderr)
@@ -119,8 +133,11 @@ def cmd_load(args) -> int:
     rejected = [r for r in result.reports if r.fatal]
     problems = sum(len(r.problems) for r in result.reports)
     superseded = sum(r.rows_superseded for r in result.reports)
+    duplicates = sum(r.rows_duplicate for r in result.reports)
     print(f"load {result.load_id}: {len(result.reports)} files, {len(rejected)} rejected, "
-          f"{problems} row problems quarantined, {superseded} rows superseded by a newer edition")
+          f"{problems} row problems quarantined, "
+          + (f"{duplicates} duplicate rows quarantined, " if duplicates else "")
+          + f"{superseded} rows superseded by a newer edition")
     from .db import Database as _Database
     from .reconcile import summary
     _db = _Database(config)

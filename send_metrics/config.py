@@ -32,6 +32,9 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "SEND_AUTH": ("auto", "'auto': sign-in required for analyst pages when OIDC is configured in secrets (a secrets file that does not parse, or a partial `[auth]`, locks them); 'off': never."),
     "SEND_MAX_FILE_MB": ("1024", "Largest file under the data folder that a load reads, in megabytes (larger files are refused with a message)."),
     "SEND_MAX_UNPACKED_MB": ("1024", "Largest size a .gz file may decompress to, in megabytes (a larger one, e.g. a decompression bomb, is refused with a message)."),
+    "SEND_MAX_LINE_KB": ("1024", "Longest line of a CSV file, in kilobytes: a longer header refuses the file, a longer row is quarantined, each with a message naming the line."),
+    "SEND_LOAD_NICE": ("10", "CPU priority given up by `python -m send_metrics load` (Unix nice increment, 0-19), so pages served beside a running load keep their speed; 0 to run loads at full priority."),
+    "SEND_MAX_COLUMNS": ("1000", "Most columns a file may have (published files have up to about 160); a file with more is refused with a message."),
 }
 
 
@@ -56,6 +59,33 @@ def max_file_bytes() -> int:
 def max_unpacked_bytes() -> int:
     """SEND_MAX_UNPACKED_MB in bytes."""
     return _megabytes("SEND_MAX_UNPACKED_MB")
+
+
+def _positive_int(name: str) -> int:
+    try:
+        value = int(float(_get(name)))
+    except ValueError:
+        value = 0
+    return value if value > 0 else int(SETTINGS[name][0])
+
+
+def load_nice() -> int:
+    """SEND_LOAD_NICE, 0-19 (a value that is not a number falls back to the default)."""
+    try:
+        value = int(_get("SEND_LOAD_NICE"))
+    except ValueError:
+        value = int(SETTINGS["SEND_LOAD_NICE"][0])
+    return min(max(value, 0), 19)
+
+
+def max_line_bytes() -> int:
+    """SEND_MAX_LINE_KB in bytes."""
+    return _positive_int("SEND_MAX_LINE_KB") * 1024
+
+
+def max_columns() -> int:
+    """SEND_MAX_COLUMNS."""
+    return _positive_int("SEND_MAX_COLUMNS")
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,14 @@ One in-memory DuckDB database per process holds views over the current load's Pa
 Every query opens its own cursor (DuckDB connections are not safe to share between threads;
 cursors are), takes values only as parameters, and materialises its result before the cursor
 closes. When a new load is published (the store's CURRENT pointer changes) the views are
-swapped to it on the next query; the app never needs restarting.
+swapped to it on the next query; the app never needs restarting. The app's database
+(``complete_only``) moves to a new load only once the loader has written its derived tables (or
+after DERIVED_WAIT_S, for a loader that died), so pages never wait for, or compute beside, a load.
 """
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import duckdb
@@ -22,13 +25,29 @@ from .store import current_load_dir, kept_rows_sql, read_load_info, sql_literal,
 EXTRA_TABLES = ("quarantine", "manifest", "rollup_map", "areas_all_editions", "reconciliation")
 
 
+# How long the app keeps serving the previous load while a newly published one has no derived
+# tables yet (the loader computes them right after publishing; a loader killed meanwhile leaves
+# them to the app after this, or to the next `load`).
+DERIVED_WAIT_S = 900
+
+
+def derived_complete(config: Config, load_dir: Path) -> bool:
+    """Whether a load has the derived tables the app reads (measure table and needs breakdowns, for
+    the configured disclosure settings)."""
+    from .breakdowns import BREAKDOWNS
+    suffix = f"{config.suppress_min}-{config.suppress_max}.parquet"
+    return all((load_dir / f"{stem}-{suffix}").is_file() for stem in ("measures", *(f"needs-{n}" for n in BREAKDOWNS)))
+
+
 class NoData(Exception):
     """There is no complete load to read; the message says what to do."""
 
 
 class Database:
-    def __init__(self, config: Config | None = None):
+    def __init__(self, config: Config | None = None, complete_only: bool = False):
         self.config = config or load_config()
+        self.complete_only = complete_only
+        self._recheck_at = 0.0
         tmp = self.config.store_dir / "tmp"
         tmp.mkdir(parents=True, exist_ok=True)
         self._con = duckdb.connect(config={
@@ -52,12 +71,17 @@ class Database:
             mtime = None
         if not force and mtime == self._pointer_mtime and self.load_id is not None:
             return False
+        if not force and self.load_id is not None and time.monotonic() < self._recheck_at:
+            return False  # waiting for a new load's derived tables: look again in a second
         with self._lock:
             load_dir = current_load_dir(self.config.store_dir)
             if load_dir is None:
                 raise NoData("No data has been loaded yet. Run `python -m send_metrics load`.")
             if load_dir.name == self.load_id and not force:
                 self._pointer_mtime = mtime
+                return False
+            if not force and self._keep_serving_current(load_dir):
+                self._recheck_at = time.monotonic() + 1.0
                 return False
             info = read_load_info(load_dir)
             cur = self._con.cursor()
@@ -93,6 +117,20 @@ class Database:
             self.load_id = load_dir.name
             self._pointer_mtime = mtime
             return True
+
+    def _keep_serving_current(self, new: Path) -> bool:
+        """The app stays on its complete load while a newer one still lacks its derived tables."""
+        if not self.complete_only or self.load_id is None:
+            return False
+        if not (self.config.store_dir / "loads" / self.load_id).is_dir():
+            return False  # the load served is gone: move on
+        if derived_complete(self.config, new):
+            return False
+        try:
+            age = time.time() - (new / "load.json").stat().st_mtime
+        except OSError:
+            return True
+        return age < DERIVED_WAIT_S
 
     def check_integrity(self) -> list[str]:
         load_dir = current_load_dir(self.config.store_dir)
@@ -137,5 +175,5 @@ def get_database(config: Config | None = None) -> Database:
     with _databases_lock:
         db = _databases.get(key)
         if db is None:
-            db = _databases[key] = Database(config)
+            db = _databases[key] = Database(config, complete_only=True)
         return db

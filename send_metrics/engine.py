@@ -135,6 +135,7 @@ class Engine:
         self.suppress_max = db.config.suppress_max if suppress_max is None else suppress_max
         self._cache: OrderedDict[str, pd.DataFrame] = OrderedDict()
         self._lock = threading.Lock()
+        self._fill = threading.RLock()  # one computation of a missing table at a time (sessions wait for it)
 
     # -- public ----------------------------------------------------------------------
     def table(self, measure_ids=None, area_codes=None, periods=None) -> pd.DataFrame:
@@ -165,16 +166,21 @@ class Engine:
                 if key in self._cache:
                     self._cache.move_to_end(key)
                     return self._cache[key]
-            table = self.read_derived("measures", OUTPUT_COLUMNS, load_id)
-            if table is None:
-                table = self._compute()
-                if self.db.load_id != load_id:
-                    continue  # a load was published mid-computation: recompute on it
-                self.save_derived("measures", table, load_id)
-            with self._lock:
-                self._cache[key] = table
-                while len(self._cache) > 2:
-                    self._cache.popitem(last=False)
+            with self._fill:
+                with self._lock:  # another session may have filled it while this one waited
+                    if key in self._cache:
+                        self._cache.move_to_end(key)
+                        return self._cache[key]
+                table = self.read_derived("measures", OUTPUT_COLUMNS, load_id)
+                if table is None:
+                    table = self._compute()
+                    if self.db.load_id != load_id:
+                        continue  # a load was published mid-computation: recompute on it
+                    self.save_derived("measures", table, load_id)
+                with self._lock:
+                    self._cache[key] = table
+                    while len(self._cache) > 2:
+                        self._cache.popitem(last=False)
             return table
         return table  # loads kept arriving: serve the last computation, saved nowhere
 

@@ -20,6 +20,10 @@ import duckdb
 
 SUPPORTED_SUFFIXES = (".csv", ".txt", ".tsv", ".parquet")
 
+# Python's CSV parser refuses a cell over 128 KB by default; lines are bounded by SEND_MAX_LINE_KB
+# instead (a longer header refuses the file, a longer row is quarantined), so no cell is cut here.
+csv.field_size_limit(2**31 - 1)
+
 
 class UnreadableFile(Exception):
     """The file cannot be read as a table at all; the message says why, for a user."""
@@ -37,6 +41,95 @@ def check_size(path: Path, size: int | None = None) -> None:
     if size > max_file_bytes():
         raise FileRefused(f"the file is {size / 1048576:,.0f} MB, more than the {max_file_bytes() // 1048576:,} MB "
                           "limit (SEND_MAX_FILE_MB)")
+
+
+def read_first_line(fh, limit: int) -> tuple[bytes, bool]:
+    """The first line of an open binary file (without its line end), read up to ``limit`` bytes:
+    (line, True) when it is longer than the limit (then only the first ``limit`` bytes)."""
+    parts, size = [], 0
+    while True:
+        chunk = fh.read(min(1 << 16, limit + 2 - size))
+        if not chunk:
+            break
+        cut = min((i for i in (chunk.find(b"\n"), chunk.find(b"\r")) if i >= 0), default=-1)
+        if cut >= 0:
+            parts.append(chunk[:cut])
+            size += cut
+            break
+        parts.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            break
+    line = b"".join(parts)
+    return line[:limit], size > limit
+
+
+def header_limits_error(line_bytes: int | None, columns: int | None) -> str | None:
+    """The true reason a header is refused (over SEND_MAX_LINE_KB or SEND_MAX_COLUMNS), or None."""
+    from .config import max_columns, max_line_bytes
+    if line_bytes is not None and line_bytes > max_line_bytes():
+        return (f"the header (line 1) is longer than {max_line_bytes() // 1024:,} KB, the limit for one line "
+                "(SEND_MAX_LINE_KB); a file that needs longer lines can be loaded with a higher limit")
+    if columns is not None and columns > max_columns():
+        return (f"the header has {columns:,} columns, more than the limit of {max_columns():,} (SEND_MAX_COLUMNS); "
+                "published files have up to about 160")
+    return None
+
+
+def overlong_lines(path: Path, limit: int) -> dict[int, int]:
+    """{line number: length in bytes} of every line longer than ``limit`` (header = line 1; a line
+    ends at LF, CR or CRLF). Scanned in 4 MB steps with numpy, so a 1 GB file takes about a second."""
+    import numpy as np
+    out: dict[int, int] = {}
+    line, start, offset, cr_only = 1, 0, 0, None
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            arr = np.frombuffer(chunk, dtype=np.uint8)
+            lf = arr == 10
+            if cr_only is None and (lf.any() or (arr == 13).any()):
+                cr_only = not lf.any()
+            breaks = np.flatnonzero(lf | (arr == 13))
+            if len(breaks):
+                ends = breaks + offset
+                starts = np.concatenate(([start], ends[:-1] + 1))
+                lengths = ends - starts
+                counted = (arr[breaks] == 13) if cr_only else (arr[breaks] == 10)
+                for i in np.flatnonzero(lengths > limit):
+                    out[line + int(counted[:i].sum())] = int(lengths[i])
+                line += int(counted.sum())
+                start = int(ends[-1]) + 1
+            offset += len(chunk)
+    if offset - start > limit:
+        out[line] = offset - start
+    return out
+
+
+def _blank_overlong(source: Path, lines: dict[int, int]) -> Path:
+    """A copy of ``source`` with each overlong line replaced by one short cell (which the CSV
+    engine rejects as a row with too few cells, at the same line number)."""
+    fd, name = tempfile.mkstemp(suffix=".csv")
+    with open(source, "rb") as src, open(fd, "wb") as out:
+        n = 1
+        pending = b""
+        while chunk := src.read(1 << 22):
+            data = pending + chunk
+            pos = 0
+            while True:
+                nl = data.find(b"\n", pos)
+                if nl < 0:
+                    break
+                if n in lines:
+                    out.write(b"\x01overlong\r\n" if data[nl - 1:nl] == b"\r" else b"\x01overlong\n")
+                else:
+                    out.write(data[pos:nl + 1])
+                n += 1
+                pos = nl + 1
+            pending = data[pos:]
+            if n in lines and len(pending) > (1 << 22):
+                pending = pending[:1]  # the overlong line's content is never kept in memory
+        if pending:
+            out.write(b"\x01overlong\n" if n in lines else pending)
+    return Path(name)
 
 
 @dataclass
@@ -117,9 +210,15 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> RawTable
     if suffix not in SUPPORTED_SUFFIXES:
         raise UnreadableFile(f"unsupported file type '{suffix}'; use CSV or Parquet")
     check_size(path)
+    from .config import max_line_bytes
+    limit = max_line_bytes()
     with open(path, "rb") as fh:
         head = fh.read(65536)
+        fh.seek(0)
+        header_bytes, header_too_long = read_first_line(fh, limit)
     encoding = _decode_check(path, head)
+    if header_too_long and encoding != "utf-16":
+        raise UnreadableFile(header_limits_error(limit + 1, None))
     notes: list[str] = []
     source = path
     tmp_path: Path | None = None
@@ -133,8 +232,11 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> RawTable
         source = tmp_path
         first_line = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
     else:
-        first_line = head.decode("utf-8", errors="replace").lstrip("\ufeff").splitlines()[0]
+        first_line = header_bytes.decode("utf-8", errors="replace").lstrip("\ufeff")
+    overlong: dict[int, int] = {}
     try:
+        if len(first_line.encode("utf-8")) > limit:
+            raise UnreadableFile(header_limits_error(limit + 1, None))
         if not first_line.strip():
             raise UnreadableFile("the first line (the header) is blank")
         delimiter = detect_delimiter(first_line)
@@ -143,6 +245,17 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> RawTable
         header = next(csv.reader(io.StringIO(first_line), delimiter=delimiter))
         if len(header) < 2:
             raise UnreadableFile("the header has only one column; expected a table with several columns")
+        too_wide = header_limits_error(None, len(header))
+        if too_wide:
+            raise UnreadableFile(too_wide)
+        # Lines over SEND_MAX_LINE_KB: each such row is quarantined with its length, and the rest of
+        # the file is read as usual (the CSV engine takes minutes over a line of many megabytes).
+        overlong = overlong_lines(source, limit)
+        if overlong:
+            blanked = _blank_overlong(source, overlong)
+            if tmp_path is not None:
+                tmp_path.unlink(missing_ok=True)
+            source = tmp_path = blanked
         try:
             rows, rejects, numbered = _read_csv_table(con, table, source, delimiter, len(header))
         except duckdb.Error as exc:
@@ -172,7 +285,9 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> RawTable
         if line in seen_lines:  # DuckDB may report one bad line more than once
             continue
         seen_lines.add(line)
-        problems.append((int(line), "", f"malformed row: {plain_reject(etype, message)}"))
+        reason = (f"the row is {overlong[int(line)]:,} characters long, more than the {limit // 1024:,} KB limit "
+                  "for one line (SEND_MAX_LINE_KB)" if int(line) in overlong else plain_reject(etype, message))
+        problems.append((int(line), "", f"malformed row: {reason}"))
     raw = _finish(con, table, header, rows, problems, notes)
     raw.encoding, raw.delimiter = encoding, delimiter
     raw.line_sql = f"{table}._line" if numbered else f"({table}.rowid + 2)"
@@ -192,8 +307,9 @@ def _read_csv_table(con, table: str, source: Path, delimiter: str, ncols: int) -
             SELECT * FROM read_csv($path, delim=$delim, header=true,
                 quote='"', escape='"', columns=$columns, store_rejects=true, ignore_errors=true,
                 rejects_table='{table}_rejects', rejects_scan='{table}_scans',
-                auto_detect=false, null_padding=false, strict_mode=true)""",
-            {"path": str(source), "delim": delimiter, "columns": {n: "VARCHAR" for n in names}},
+                auto_detect=false, null_padding=false, strict_mode=true, max_line_size=$max_line)""",
+            {"path": str(source), "delim": delimiter, "columns": {n: "VARCHAR" for n in names},
+             "max_line": _engine_line_limit()},
         )
         rejects = cur.execute(
             f"SELECT line, coalesce(column_name, ''), error_type, error_message "
@@ -216,6 +332,17 @@ def _read_csv_table(con, table: str, source: Path, delimiter: str, ncols: int) -
         return rows, rejects, bool(rejects) or kept_lines is not None
     finally:
         cur.close()
+
+
+def _engine_line_limit() -> int:
+    """The CSV engine's own line limit: never below its default, and above SEND_MAX_LINE_KB (whose
+    longer lines never reach it), so a row is only cut by the limit people can see and set."""
+    from .config import max_line_bytes
+    return max(2_000_000, max_line_bytes() + 1024)
+
+
+def _engine_limit_text() -> str:
+    return f"{_engine_line_limit():,} characters"
 
 
 @dataclass
@@ -276,7 +403,7 @@ def plain_csv_error(engine_message: str, path: Path, delimiter: str, ncols: int,
     text = engine_message.lower()
     endings = endings or line_endings(path)
     if "line size" in text or "maximum line" in text:
-        why = "a line is longer than 2,000,000 characters (often a quote mark that is never closed)"
+        why = f"a row is longer than {_engine_limit_text()} (often a quote mark that is never closed)"
     elif "unicode" in text or "encoding" in text:
         why = "part of the text is not valid UTF-8"
     elif endings.mixed:
@@ -302,7 +429,7 @@ def plain_reject(error_type: str, message: str) -> str:
     if kind == "UNQUOTED VALUE":
         return "a quote mark that is never closed, or a quote inside a cell that is not quoted"
     if kind == "LINE SIZE OVER MAXIMUM":
-        return "the row is longer than 2,000,000 characters (often a quote mark that is never closed)"
+        return f"the row is longer than {_engine_limit_text()} (often a quote mark that is never closed)"
     if "ENCODING" in kind or "UNICODE" in kind:
         return "the row is not valid UTF-8 text"
     return "the row could not be split into cells (" + (kind.lower() or "unknown reason") + ")"

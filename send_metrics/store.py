@@ -56,6 +56,7 @@ class LoadResult:
     kept_as_is: list[dict] = field(default_factory=list)  # person-level files kept as they are
     person_cells: dict[str, str] = field(default_factory=dict)  # kept file -> table of its counted cells
     recorded: list[str] = field(default_factory=list)  # files in the order they were added (first wins a tie)
+    changed_while_read: list[str] = field(default_factory=list)  # skipped: taken by the next load
 
     @property
     def ok(self) -> bool:
@@ -237,20 +238,29 @@ def _modified_day(path: Path) -> str:
         return ""
 
 
-def _fingerprint(files: list[tuple[str, Path]], skipped: list[str] | None = None) -> tuple[str, dict[str, str]]:
+def _fingerprint(files: list[tuple[str, Path]], skipped: list[str] | None = None,
+                 seen: dict[str, tuple[int, int]] | None = None) -> tuple[str, dict[str, str]]:
     """The load's fingerprint and each file's hash. A file that cannot be hashed (changed while
-    read, not a regular file, gone) is left out of both, with a sentence in ``skipped``."""
+    read, not a regular file, gone) is left out of both, with a sentence in ``skipped``. ``seen``
+    gets each file's (size, modification time) as hashed, to tell later whether it changed while
+    the load read it."""
     hashes = {}
     for name, p in files:
         try:
+            st = os.stat(p)
             hashes[name] = file_sha256(p)
+            if seen is not None:
+                seen[name] = (st.st_size, st.st_mtime_ns)
         except OSError as exc:
             if skipped is None:
                 raise
             why = str(exc) if isinstance(exc, FileChanged) else (exc.strerror or str(exc))
             skipped.append(f"{name}: skipped: {why}; it will be read by the next load")
     files = [(name, p) for name, p in files if name in hashes]
-    days = {name: _modified_day(p) for name, p in files}
+    return _fingerprint_of(hashes, {name: _modified_day(p) for name, p in files}), hashes
+
+
+def _fingerprint_of(hashes: dict[str, str], days: dict[str, str]) -> str:
     h = hashlib.sha256(f"{contract.CONTRACT_VERSION}/{LOADER_VERSION}".encode())
     for name in sorted(hashes):
         # A published file with no stated release date takes its modification day as its edition.
@@ -259,7 +269,20 @@ def _fingerprint(files: list[tuple[str, Path]], skipped: list[str] | None = None
         h.update(file_sha256(ref).encode())
     for sql in sorted(SQL_DIR.glob("rollup*.sql")):
         h.update(file_sha256(sql).encode())
-    return h.hexdigest(), hashes
+    return h.hexdigest()
+
+
+def _changed_since_hashed(display: str, paths: dict[str, Path], seen: dict[str, tuple[int, int]]) -> str | None:
+    """The data file behind ``display`` (an adapter's output names its source) when its size or
+    modification time is no longer what it was when hashed: it changed while this load read it."""
+    name = display.rsplit(" [", 1)[0] if is_adapted_output(display) else display
+    if name not in seen or name not in paths:
+        return None
+    try:
+        st = os.stat(paths[name])
+    except OSError:
+        return name
+    return name if (st.st_size, st.st_mtime_ns) != seen[name] else None
 
 
 def _load_locked(config: Config, force: bool, extra_files: list[Path]) -> LoadResult:
@@ -269,7 +292,8 @@ def _load_locked(config: Config, force: bool, extra_files: list[Path]) -> LoadRe
     found, demo_note = without_demo_when_real(discover(data_dir, refused), data_dir)
     files = [(_relative(p, data_dir), p) for p in found]
     files += [(_relative(p, data_dir), p) for p in extra_files]
-    fingerprint, hashes = _fingerprint(files, refused)
+    seen: dict[str, tuple[int, int]] = {}
+    fingerprint, hashes = _fingerprint(files, refused, seen)
     files = [(name, p) for name, p in files if name in hashes]
     demo_note = demo_note + refused  # refusals are said on every load, "nothing changed" included
     previous = current_load_dir(config.store_dir)
@@ -295,8 +319,12 @@ def _load_locked(config: Config, force: bool, extra_files: list[Path]) -> LoadRe
     work.mkdir(parents=True, exist_ok=True)
     con = _connect(config, config.store_dir / "tmp")
     try:
-        result = _build(con, config, files, hashes, previous, work)
+        result = _build(con, config, files, hashes, previous, work, seen)
         result.notes[:0] = demo_note + damage
+        if result.changed_while_read:
+            # Left out of the fingerprint, so the next load differs from this one and reads them.
+            kept = {n: h for n, h in hashes.items() if n not in result.changed_while_read}
+            fingerprint = _fingerprint_of(kept, {n: _modified_day(p) for n, p in files if n in kept})
         summary = {"fingerprint": fingerprint, "load_id": load_id, "contract_version": contract.CONTRACT_VERSION,
                    "loaded_at": dt.datetime.now().isoformat(timespec="seconds"),
                    "seconds": round(time.time() - started, 3), "data_dir": str(data_dir),
@@ -389,7 +417,8 @@ def _check(con, index: int, display: str, path: Path) -> _Checked:
         cur.close()
 
 
-def _build(con, config: Config, files, hashes, previous: Path | None, work: Path) -> LoadResult:
+def _build(con, config: Config, files, hashes, previous: Path | None, work: Path,
+           seen: dict[str, tuple[int, int]] | None = None) -> LoadResult:
     _create_tables(con)
     result = LoadResult(changed=True, load_id=None)
     reference = [(f"(built-in) {p.name}", p) for p in reference_files()]
@@ -401,8 +430,10 @@ def _build(con, config: Config, files, hashes, previous: Path | None, work: Path
     now = dt.datetime.now()
     adapted_dir = work / "_adapted"
 
+    paths = dict(files)
+
     def record(checked: _Checked) -> None:
-        _record(con, checked, result, hashes, previous, work, now)
+        _record(con, checked, result, hashes, previous, work, now, paths, seen or {})
 
     # Files are checked two at a time (the checks are mostly small queries that leave a core idle)
     # and recorded strictly in file order, so the result is the same as checking them one by one:
@@ -431,14 +462,32 @@ def _build(con, config: Config, files, hashes, previous: Path | None, work: Path
 
 
 def _record(con, checked: _Checked, result: LoadResult, hashes, previous: Path | None, work: Path,
-            now: dt.datetime) -> None:
-    """Add a checked file's good rows, quarantine and manifest row to the load, then drop its tables."""
+            now: dt.datetime, paths: dict[str, Path] | None = None,
+            seen: dict[str, tuple[int, int]] | None = None) -> None:
+    """Add a checked file's good rows, quarantine and manifest row to the load, then drop its tables.
+    A file that changed (size or modification time) since it was hashed, so while it was read, is
+    skipped as a whole: its previous rows are kept and the next load reads it."""
     started = time.time()
     display, path, clean, raw, validated = checked.display, checked.path, checked.clean, checked.raw, checked.validated
+    changed = _changed_since_hashed(display, paths or {}, seen or {})
+    if changed and clean is not None:
+        clean = None
+        checked.report = FileReport(path=display, dataset=checked.clean.dataset.name)
     report = _keep_as_is(clean, path, display, work, result) if clean is not None else checked.report
+    if changed:
+        report.fatal = (f"skipped: {changed} changed (size or modification time) while this load read it; its "
+                        "rows are not used now and the next load will read it")
+        if changed not in result.changed_while_read:
+            result.changed_while_read.append(changed)
     dataset = report.dataset
     status, message = "loaded", ""
-    if clean is not None:
+    if changed:
+        status, message = "skipped", report.fatal
+        kept = _carry_forward(con, previous, display)
+        if kept:
+            message += f"; kept {kept} rows loaded from this file previously"
+            report.notes.append(f"kept {kept} rows from the previous load of this file")
+    elif clean is not None:
         message = "passed every check as a whole; kept as it is"
     elif report.fatal or validated is None or validated.good_sql is None:
         status, message = "rejected", report.fatal or "could not be read"
@@ -757,21 +806,28 @@ def _resolve_figures(con, ds: contract.Dataset, file_rank: list[str], result: Lo
     con.execute(f"DELETE FROM {table} WHERE rowid IN (SELECT _rid FROM _lost WHERE duplicate)")
     counts = con.execute("""SELECT source_file, count(*) FILTER (WHERE duplicate),
                             count(*) FILTER (WHERE NOT duplicate), string_agg(DISTINCT by_file, '; ')
-                            FILTER (WHERE NOT duplicate), max(by_edition) FILTER (WHERE NOT duplicate)
+                            FILTER (WHERE NOT duplicate), max(by_edition) FILTER (WHERE NOT duplicate),
+                            string_agg(DISTINCT by_file, '; ') FILTER (WHERE duplicate)
                             FROM _lost GROUP BY source_file""").fetchall()
-    for source_file, dups, superseded, by_files, by_edition in counts:
+    for source_file, dups, superseded, by_files, by_edition, dup_of in counts:
+        # A file whose rows are quarantined as duplicates is not "OK": its status and message say so.
+        said = (f"{dups:,} rows give figures already loaded from {(dup_of or 'an earlier file')[:200]} (same "
+                "edition): quarantined as duplicates") if dups else ""
         con.execute("""UPDATE manifest SET rows_loaded = rows_loaded - $d - $s,
-                       rows_quarantined = rows_quarantined + $d, rows_superseded = rows_superseded + $s
+                       rows_quarantined = rows_quarantined + $d, rows_superseded = rows_superseded + $s,
+                       status = CASE WHEN $d > 0 AND status = 'loaded' THEN 'loaded with problems' ELSE status END,
+                       message = CASE WHEN $d > 0 THEN coalesce(nullif(message, '') || '; ', '') || $said
+                                 ELSE message END
                        WHERE source_file = $f AND dataset = $ds""",
-                    {"d": dups, "s": superseded, "f": source_file, "ds": ds.name})
+                    {"d": dups, "s": superseded, "f": source_file, "ds": ds.name, "said": said})
         for report in result.reports:
             if report.path == source_file and report.dataset == ds.name:
                 report.rows_loaded -= dups + superseded
                 report.rows_quarantined += dups
+                report.rows_duplicate += dups
                 report.rows_superseded += superseded
                 if dups:
-                    report.notes.append(f"{dups:,} rows give figures already loaded from an earlier file of the "
-                                        "same edition: quarantined as duplicates")
+                    report.notes.append(said)
                 if superseded:
                     report.notes.append(f"{superseded:,} rows superseded by a newer edition ({by_edition} in "
                                         f"{by_files[:200]}); they stay in {ds.name}_all_editions")

@@ -233,6 +233,18 @@ def accept(path: Path, config: Config | None = None, name: str | None = None) ->
         shutil.move(str(target), str(staged))
         return LoadResult(changed=False, load_id=None, error=f"{type(exc).__name__}: {exc}")
     result.notes.append(f"added as {target.relative_to(config.data_dir)}")
+    if result.changed and result.load_id:
+        # As `load` does: the derived tables of the new load are computed now, so the app's pages
+        # move to it complete (they keep the previous load until then; see db.DERIVED_WAIT_S).
+        from .db import Database
+        from .engine import Engine
+        db = Database(config)
+        try:
+            Engine(db).compute_derived()
+        except Exception:  # the app computes them when it moves to the load
+            pass
+        finally:
+            db.close()
     return result
 
 

@@ -48,6 +48,7 @@ class FileReport:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     rows_superseded: int = 0  # valid rows whose figures a newer edition gives (kept in *_all_editions)
+    rows_duplicate: int = 0  # valid rows quarantined because an earlier file of the same edition gives their figures
     in_load: bool = False  # set by the loader: counts are then what the load kept, not only what is valid
     fatal: str | None = None  # the whole file was rejected
     problems: list[Problem] = field(default_factory=list)
@@ -56,19 +57,35 @@ class FileReport:
 
     @property
     def ok(self) -> bool:
-        return self.fatal is None and not self.problems
+        return self.fatal is None and not self.problems and not self.rows_duplicate
+
+    @property
+    def verdict(self) -> str:
+        """One word: OK only when every row read was loaded or superseded by a newer edition."""
+        if self.fatal:
+            return "REJECTED"
+        if self.problems:
+            return "PROBLEMS"
+        if self.rows_duplicate:
+            return "DUPLICATE" if self.rows_loaded == 0 else "DUPLICATES"
+        return "OK"
 
     def lines(self, limit: int = 50) -> list[str]:
+        if self.fatal and self.fatal.startswith("skipped: "):
+            return [f"{self.path}: SKIPPED - {self.fatal.removeprefix('skipped: ')}"] + [f"  note: {n}" for n in self.notes]
         if self.fatal:
             return [f"{self.path}: REJECTED: {self.fatal}"]
-        head = (f"{self.path}: {'OK' if self.ok else 'PROBLEMS'} - dataset '{self.dataset}', "
+        head = (f"{self.path}: {self.verdict} - dataset '{self.dataset}', "
                 f"{self.rows_read} rows read, {self.rows_loaded} {'loaded' if self.in_load else 'valid'}, "
                 f"{self.rows_quarantined} quarantined"
                 + (f", {self.rows_superseded} superseded by a newer edition" if self.rows_superseded else ""))
         out = [head]
         out += [f"  note: {n}" for n in self.notes]
         if self.ignored_columns:
-            out.append(f"  note: columns not in the contract were ignored: {', '.join(self.ignored_columns)}")
+            shown = [c if len(c) <= 80 else c[:77] + "..." for c in self.ignored_columns[:20]]
+            more = len(self.ignored_columns) - len(shown)
+            out.append(f"  note: columns not in the contract were ignored: {', '.join(shown)}"
+                       + (f" and {more:,} more" if more > 0 else ""))
         for p in self.problems[:limit]:
             out.append("  " + p.describe(self.path))
         if len(self.problems) > limit:

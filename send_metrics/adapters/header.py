@@ -65,11 +65,31 @@ def is_text_table(path: Path) -> bool:
     return name.endswith((".csv", ".txt", ".tsv", ".csv.gz", ".txt.gz"))
 
 
+def _first_line_bytes(path: Path) -> bytes | None:
+    """The file's first line, whole, however long within SEND_MAX_LINE_KB (a UTF-16 file: its first
+    64 KB); None when the line is longer than the limit."""
+    from ..config import max_line_bytes
+    from ..readers import read_first_line
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        head = fh.read(4)
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (b"\x00" in head):
+            return head + fh.read(65536 - len(head))
+        fh.seek(0)
+        line, too_long = read_first_line(fh, max_line_bytes())
+    return None if too_long else line
+
+
 def read_header(path: Path) -> list[str]:
-    """The first line of a CSV (plain or gzipped) as a list of column names; [] if unreadable."""
+    """The first line of a CSV (plain or gzipped) as a list of column names, whatever its length;
+    [] if unreadable, or over SEND_MAX_LINE_KB or SEND_MAX_COLUMNS (the loader's reader then refuses
+    the file, saying which limit)."""
+    from ..config import max_columns
     try:
-        head = _open_bytes(path, 65536)
+        head = _first_line_bytes(path)
     except (OSError, EOFError, gzip.BadGzipFile):
+        return []
+    if head is None:
         return []
     utf16 = head.startswith((b"\xff\xfe", b"\xfe\xff"))
     if not head or head.startswith(b"PK\x03\x04") or (b"\x00" in head and not utf16):
@@ -82,9 +102,10 @@ def read_header(path: Path) -> list[str]:
     if not first.strip():
         return []
     try:
-        return next(csv.reader(io.StringIO(first), delimiter=_delimiter(first)))
+        header = next(csv.reader(io.StringIO(first), delimiter=_delimiter(first)))
     except (csv.Error, StopIteration):
         return []
+    return header if len(header) <= max_columns() else []
 
 
 def read_parquet_columns(path: Path) -> list[str]:
