@@ -114,6 +114,8 @@ def for_year(engine: Engine, year: int) -> dict[str, pd.DataFrame]:
             return entry["years"][year]
     if entry["stored"] is None:
         stored = {name: engine.read_derived(f"needs-{name}", _columns(name)) for name in BREAKDOWNS}
+        if any(f is None for f in stored.values()) and engine.adopt_prebuilt(engine.db.load_id):
+            stored = {name: engine.read_derived(f"needs-{name}", _columns(name)) for name in BREAKDOWNS}
         if all(f is not None for f in stored.values()):
             for f in stored.values():  # as computed: no reason is None, not a missing string
                 reason = f["suppression_reason"].astype(object)

@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quick", action="store_true", help="smaller data; finishes within 10 minutes")
     s.add_argument("--json", action="store_true", help="print one JSON object with the results last")
 
+    s = sub.add_parser("prebuild", help="compute the demo's derived tables into send_metrics/prebuilt/demo "
+                       "(shipped, so a fresh clone's first start does not wait for them)")
+
     s = sub.add_parser("contract", help="print the data contract as Markdown")
 
     s = sub.add_parser("backtest", help="rolling-origin backtest of the demand projection on what is loaded")
@@ -228,6 +231,39 @@ def cmd_bench(args) -> int:
     return run_bench(args)
 
 
+def cmd_prebuild(args) -> int:
+    """A fresh load of data/demo in a temporary store, its derived tables computed (default
+    suppression range) and kept in send_metrics/prebuilt/demo with their key."""
+    import shutil
+    import tempfile
+    import time
+    from dataclasses import replace
+
+    from . import prebuilt
+    from .config import PROJECT_ROOT
+    from .db import Database
+    from .engine import Engine
+    from .store import load
+    with tempfile.TemporaryDirectory(prefix="send-prebuild-") as tmp:
+        data = Path(tmp) / "data"
+        shutil.copytree(PROJECT_ROOT / "data" / "demo", data / "demo")
+        config = replace(load_config(data), store_dir=Path(tmp) / "store")
+        load(config, force=True)
+        db = Database(config)
+        try:
+            engine = Engine(db, 1, 4)
+            for stem in prebuilt.stems():  # never adopt the old set: compute afresh
+                (prebuilt.PREBUILT_DIR / f"{stem}.parquet").unlink(missing_ok=True)
+            (prebuilt.PREBUILT_DIR / prebuilt.KEY_FILE).unlink(missing_ok=True)
+            t0 = time.time()
+            key = prebuilt.build(engine)
+        finally:
+            db.close()
+    print(f"prebuilt derived tables of the demo written to {prebuilt.PREBUILT_DIR} in {time.time() - t0:.1f} s "
+          f"(content {key['content'][:12]}, code {key['code'][:12]})")
+    return 0
+
+
 def cmd_contract(args) -> int:
     from .docs import contract_markdown
     print(contract_markdown())
@@ -273,7 +309,7 @@ def cmd_reconcile(args) -> int:
 
 COMMANDS = {"load": cmd_load, "validate": cmd_validate, "measures": cmd_measures,
             "demo": cmd_demo, "contract": cmd_contract, "report": cmd_report, "bench": cmd_bench,
-            "reconcile": cmd_reconcile, "backtest": lambda args: _backtest(args)}
+            "reconcile": cmd_reconcile, "prebuild": cmd_prebuild, "backtest": lambda args: _backtest(args)}
 
 
 def _backtest(args) -> int:

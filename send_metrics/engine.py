@@ -163,6 +163,8 @@ class Engine:
                     self._cache.move_to_end(key)
                     return self._cache[key]
             table = self.read_derived("measures", OUTPUT_COLUMNS, load_id)
+            if table is None and self.adopt_prebuilt(load_id):
+                table = self.read_derived("measures", OUTPUT_COLUMNS, load_id)
             if table is None:
                 table = self._compute()
                 if self.db.load_id != load_id:
@@ -187,8 +189,21 @@ class Engine:
         """Compute the tables kept beside a load, as the loader does after every load: the measure
         table, then the needs breakdowns (which start from it). Returns (measure rows, census
         years)."""
-        from .breakdowns import precompute
+        from .breakdowns import census_years, precompute
+        self.db.refresh()
+        if self.adopt_prebuilt(self.db.load_id) and self.derived_complete():
+            return len(self.full_table()), len(census_years(self))
         return len(self.full_table()), precompute(self)
+
+    def adopt_prebuilt(self, load_id: str | None) -> bool:
+        """Put the derived tables shipped with the demo beside load ``load_id`` when they were
+        computed from the same content with the same code and settings (send_metrics.prebuilt);
+        True when they are in place. Any failure means "compute them", never a wrong table."""
+        from . import prebuilt
+        try:
+            return bool(load_id) and prebuilt.adopt(self, load_id)
+        except Exception:  # noqa: BLE001 - a shortcut only: the tables are then computed
+            return False
 
     def measure_values(self, measures: list[Measure] | None = None) -> pd.DataFrame:
         """Numerator, denominator and value of each measure for every area and period, straight
