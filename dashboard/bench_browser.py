@@ -122,6 +122,7 @@ class Tab:
         self.context = browser.new_context(viewport={"width": width, "height": 900})
         self.page = self.context.new_page()
         self.received = 0
+        self.frames: list[bytes] = []
         self.page.on("websocket", self._socket)
 
     def _socket(self, ws) -> None:
@@ -129,6 +130,28 @@ class Tab:
 
     def _count(self, payload) -> None:
         self.received += len(payload)
+        if isinstance(payload, bytes):
+            self.frames.append(payload)
+
+    def by_element(self) -> dict[str, int]:
+        """Bytes of the frames received since the last open or change, by element type (the
+        server's messages decoded with Streamlit's own protobuf classes)."""
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+        out: dict[str, int] = {}
+        for frame in self.frames:
+            msg = ForwardMsg()
+            try:
+                msg.ParseFromString(frame)
+            except Exception:  # noqa: BLE001 - not a ForwardMsg: counted apart
+                out["other"] = out.get("other", 0) + len(frame)
+                continue
+            kind = msg.WhichOneof("type") or "other"
+            if kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+                kind = msg.delta.new_element.WhichOneof("type") or "element"
+            elif kind == "delta":
+                kind = msg.delta.WhichOneof("type") or "delta"
+            out[kind] = out.get(kind, 0) + len(frame)
+        return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
     def settled(self) -> float:
         """performance.now() at which the page became settled (see SETTLED_JS)."""
@@ -139,7 +162,7 @@ class Tab:
 
     def open(self, url: str) -> tuple[float, int]:
         """Seconds from navigation to settled, and bytes received."""
-        self.received = 0
+        self.received, self.frames = 0, []
         self.page.goto(url, wait_until="commit", timeout=TIMEOUT_MS)
         at = self.settled()  # performance.now() counts from this document's navigation start
         return at / 1000, self.received
@@ -176,7 +199,7 @@ class Tab:
         if other is None:
             self.page.keyboard.press("Escape")
             return None
-        self.received = 0
+        self.received, self.frames = 0, []
         t0 = self.page.evaluate("performance.now()")
         options.nth(other).click()
         at = self.settled()
@@ -224,6 +247,7 @@ def measure_scale(browser, base: str, floor_base: str, repeats: int, pages: dict
             if changed:
                 raw[name]["change"].append(changed[0])
                 raw[name]["change_bytes"].append(changed[1])
+                shape[name]["change_bytes_by_element"] = tab.by_element()
     app.context.close()
     floor.context.close()
     fo, fc = _stats(raw["floor"]["open"]), _stats(raw["floor"]["change"])

@@ -51,6 +51,7 @@ def _equal(a: pd.DataFrame, b: pd.DataFrame, where: str) -> None:
             assert diff is None, f"{where}.{col}: row {diff}: {xs[diff]!r} computed, {ys[diff]!r} shipped"
 
 
+@pytest.mark.timeout(1800)  # a full computation: about a minute on a quiet machine, far more on a busy one
 def test_shipped_tables_are_current_and_identical_to_fresh(tmp_path, monkeypatch):
     from send_metrics import prebuilt
     from send_metrics.engine import Engine
