@@ -58,19 +58,25 @@ SETTLED_JS = """async ([quiet, timeout]) => {
             && document.querySelectorAll("[data-testid='stSkeleton']").length === 0
             && document.querySelectorAll("[data-stale='true']").length === 0;
     };
+    const running = () => {
+        const app = document.querySelector("[data-testid='stApp']");
+        return !!app && app.getAttribute('data-test-script-state') === 'running';
+    };
     const start = performance.now();
-    let since = null;
+    let since = null, ran = false, scriptDone = null;
     while (performance.now() - start < timeout) {
         await new Promise(r => requestAnimationFrame(r));
         const now = performance.now();
+        if (running()) { ran = true; scriptDone = null; }
+        else if (ran && scriptDone === null) scriptDone = now;
         if (idle()) {
             if (since === null) since = now;
-            if (now - since >= quiet) return since;
+            if (now - since >= quiet) return [since, scriptDone === null ? since : Math.min(scriptDone, since)];
         } else {
             since = null;
         }
     }
-    return -1;
+    return [-1, -1];
 }"""
 
 
@@ -154,8 +160,10 @@ class Tab:
         return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
     def settled(self) -> float:
-        """performance.now() at which the page became settled (see SETTLED_JS)."""
-        at = self.page.evaluate(SETTLED_JS, [QUIET_MS, TIMEOUT_MS])
+        """performance.now() at which the page became settled (see SETTLED_JS); the moment the
+        script run finished (the server's part, with its messages received) is kept in
+        ``self.script_done``."""
+        at, self.script_done = self.page.evaluate(SETTLED_JS, [QUIET_MS, TIMEOUT_MS])
         if at < 0:
             raise RuntimeError(f"{self.page.url} did not settle within {TIMEOUT_MS / 1000:.0f} s")
         return at
@@ -203,6 +211,7 @@ class Tab:
         t0 = self.page.evaluate("performance.now()")
         options.nth(other).click()
         at = self.settled()
+        self.script_share = (self.script_done - t0) / max(at - t0, 1e-9)
         return (at - t0) / 1000, self.received
 
     def elements(self) -> dict:
@@ -231,13 +240,15 @@ def measure_scale(browser, base: str, floor_base: str, repeats: int, pages: dict
     # Warm-up (not timed): every page once, so first-use caches of the process are built.
     floor.open(f"{floor_base}/{FLOOR_PATH}")
     floor.change()
-    for path in pages.values():
+    for name, path in pages.items():
+        print(f"warm-up: {name}", file=sys.stderr, flush=True)
         app.open(f"{base}/{path}")
         app.change()
     raw = {name: {"open": [], "change": [], "open_bytes": [], "change_bytes": []} for name in ["floor", *pages]}
     shape = {}
-    for _ in range(repeats):
+    for round_ in range(repeats):
         for name, path in [("floor", None), *pages.items()]:
+            print(f"round {round_ + 1}: {name}", file=sys.stderr, flush=True)
             tab, url = (floor, f"{floor_base}/{FLOOR_PATH}") if name == "floor" else (app, f"{base}/{path}")
             seconds, nbytes = tab.open(url)
             raw[name]["open"].append(seconds)
@@ -248,6 +259,7 @@ def measure_scale(browser, base: str, floor_base: str, repeats: int, pages: dict
                 raw[name]["change"].append(changed[0])
                 raw[name]["change_bytes"].append(changed[1])
                 shape[name]["change_bytes_by_element"] = tab.by_element()
+                raw[name].setdefault("script_share", []).append(tab.script_share)
     app.context.close()
     floor.context.close()
     fo, fc = _stats(raw["floor"]["open"]), _stats(raw["floor"]["change"])
@@ -261,6 +273,9 @@ def measure_scale(browser, base: str, floor_base: str, repeats: int, pages: dict
             "change_median_ratio": _ratio(c["median_s"], fc["median_s"]),
             "change_p95_ratio": _ratio(c["p95_s"], fc["p95_s"]),
             "open_bytes": int(statistics.median(r["open_bytes"])) if r["open_bytes"] else None,
+            # of a change's time, the share until the script run had finished (server work and
+            # messages); the rest is the browser drawing what it received
+            "change_script_share": round(statistics.median(r["script_share"]), 2) if r.get("script_share") else None,
             "change_bytes": int(statistics.median(r["change_bytes"])) if r["change_bytes"] else None,
             **shape.get(name, {}),
         }

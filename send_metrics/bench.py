@@ -54,7 +54,7 @@ TARGETS = {"page_median_ms": 250, "page_p95_ms": 500, "demo_page_median_ms": 150
            "ingest_overhead_vs_duckdb": 2.0, "measures_speedup_vs_pandas": 3.0, "peak_rss_mb": 1536,
            # felt latency in Chromium, as ratios to the floor app of the same run (issue 19)
            "browser_change_median_ratio": 1.5, "browser_change_p95_ratio": 2.5, "browser_open_median_ratio": 1.5,
-           "first_start_useful_board_s": 5.0}
+           "first_start_useful_board_s": 5.0, "derived_tables_s": 11.0}
 CHROMIUM = Path("/usr/bin/chromium")
 
 NEEDS = [n for n in contract.PRIMARY_NEEDS if n not in ("NSA", "DS")]
@@ -346,20 +346,26 @@ config = replace(load_config(Path(sys.argv[1])), store_dir=Path(sys.argv[2]))
 t0 = time.perf_counter()
 load(config, force=True)
 ingest = time.perf_counter() - t0
+from send_metrics.breakdowns import precompute
 t0 = time.perf_counter()
 db = Database(config)
-Engine(db).compute_derived()
+engine = Engine(db)
+engine.full_table()
+measures = time.perf_counter() - t0
+t1 = time.perf_counter()
+precompute(engine)
 db.close()
-table = time.perf_counter() - t0
-print(json.dumps({"ingest_s": ingest, "measure_table_s": table,
-                  "rss_mb": peak_rss_mb()}))
+needs = time.perf_counter() - t1
+print(json.dumps({"ingest_s": ingest, "measure_table_s": measures, "measures_only_s": measures,
+                  "needs_s": needs, "rss_mb": peak_rss_mb()}))
 """
 
 
 def loader_process(data_dir: Path, store: Path) -> dict:
     """The loader as a team runs it (`python -m send_metrics load` does the same steps): ingest
-    time, then the derived tables computed once per load (the measure table, the needs
-    breakdowns), and the process's peak RSS."""
+    time, then the derived table computed once per load (the measure table), then, timed apart,
+    the needs breakdowns of every census year (which pages work out year by year on first use),
+    and the process's peak RSS."""
     r = subprocess.run([sys.executable, "-c", _LOAD_CHILD, str(data_dir), str(store)],
                        capture_output=True, text=True, cwd=PROJECT_ROOT, env=dict(os.environ))
     if r.returncode:
@@ -436,7 +442,8 @@ def _run(work: Path, quick: bool, runs: int, log) -> dict:
         "ingest_s": round(ours, 2), "plain_duckdb_s": round(plain, 2),
         "ingest_overhead_vs_duckdb": round(ours / plain, 2),
         "ingest_floor": floor, "ingest_floor_vs_duckdb": round(floor["total_s"] / plain, 2),
-        "measure_table_s": loader["measure_table_s"],
+        "measure_table_s": loader["measure_table_s"], "derived_measures_s": loader["measures_only_s"],
+        "derived_needs_s": loader["needs_s"],
         "loader_rss_mb": loader["rss_mb"], "app_rss_mb": app["rss_mb"],
         "measures_ours_s": round(measures["ours_s"], 3), "measures_pandas_s": round(measures["pandas_s"], 3),
         "measures_equal": measures["equal"], "measures_rows": measures["rows"],
@@ -471,6 +478,7 @@ def targets_met(r: dict) -> dict:
         "measures_speedup": r["measures_equal"] and r["measures_speedup_vs_pandas"] >= TARGETS["measures_speedup_vs_pandas"],
         "peak_rss": r["peak_rss_mb"] <= TARGETS["peak_rss_mb"],
         "no_page_exceptions": not any(p["exceptions"] for p in [*r["pages"].values(), *r["demo_pages"].values()]),
+        "derived_tables": r["measure_table_s"] <= TARGETS["derived_tables_s"],
         **browser_targets_met(r.get("browser") or {}),
     }
 
@@ -507,7 +515,8 @@ def growth_table(work: Path, log) -> list[dict]:
         loader = loader_process(folder, work / f"growth_store_{councils}")
         rows.append({"councils": councils or len(_councils()), "rows": int(sum(sizes.values())),
                      "ingest_s": loader["ingest_s"], "plain_duckdb_s": round(plain, 2),
-                     "measure_table_s": loader["measure_table_s"], "loader_rss_mb": loader["rss_mb"]})
+                     "measure_table_s": loader["measure_table_s"], "derived_measures_s": loader["measures_only_s"],
+                     "derived_needs_s": loader["needs_s"], "loader_rss_mb": loader["rss_mb"]})
         shutil.rmtree(work / f"growth_store_{councils}", ignore_errors=True)
         log(rows[-1])
         shutil.rmtree(folder, ignore_errors=True)
@@ -546,7 +555,10 @@ def write_markdown(r: dict, path: Path = PROJECT_ROOT / "BENCHMARKS.md") -> None
         f"{r['peak_rss_mb']} MB | <= 1,536 MB | {r['targets_met']['peak_rss']} |",
         f"| (the bench process itself, holding the pandas reference and AppTest) | {r['bench_process_rss_mb']} MB | "
         f"(not a target) | |",
-        f"| derived tables computed once per load (measure table with statistics, needs breakdowns) | {r['measure_table_s']} s | (not a target) | |", "",
+        f"| derived tables ready after a load (the measure table with statistics and disclosure control; the needs "
+        f"breakdowns are worked out per census year on first use: all 11 years took {r.get('derived_needs_s')} s) | "
+        f"{r['measure_table_s']} s | <= 11 s (a quarter of the 44 s issue 19 measured) | "
+        f"{r['targets_met'].get('derived_tables')} |", "",
         "## Pages (server-side run time for a selector change, AppTest)", "",
         "| page | demo median ms | demo p95 ms | national median ms | national p95 ms |", "|---|---|---|---|---|",
     ]
@@ -607,11 +619,12 @@ def browser_markdown(b: dict) -> list[str]:
               f"chart of 40 points, one small table), after one untimed round. Open: from navigation to the page "
               f"settled (connected, script not running, nothing stale, quiet for {b['quiet_ms']} ms, which is not "
               f"counted). Change: from choosing another option of the page's first select box to settled. Bytes: "
-              f"what the server sent over the websocket (median). Load average (1, 5, 15 min) before "
+              f"what the server sent over the websocket (median). Script share: of a change's time, the part until "
+              f"the script run had finished (server work and its messages); the rest is the browser drawing. Load average (1, 5, 15 min) before "
               f"{b['load_average']['before']}, after {b['load_average']['after']}.", "",
               "| scale | page | open median s | open ratio | change median s | change ratio | change p95 s | "
-              "change p95 ratio | KB per open | KB per rerun | elements | charts |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "change p95 ratio | KB per open | KB per rerun | elements | charts | script share of a change |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for scale in ("demo", "national"):
         for page, f in (b.get(scale) or {}).items():
             lines.append(f"| {scale} | {page} | {f['open_median_s']} | {f['open_median_ratio']} | "
@@ -620,7 +633,7 @@ def browser_markdown(b: dict) -> list[str]:
                          f"{f['change_p95_s'] if f['change_p95_s'] is not None else '-'} | "
                          f"{f['change_p95_ratio'] if f['change_p95_ratio'] is not None else '-'} | "
                          f"{_kb(f.get('open_bytes'))} | {_kb(f.get('change_bytes'))} | {f.get('elements', '')} | "
-                         f"{f.get('charts', '')} |")
+                         f"{f.get('charts', '')} | {f.get('change_script_share') if f.get('change_script_share') is not None else '-'} |")
     fs = b.get("first_start", {})
     lines += ["", "Targets: every page's median change <= 1.5x the floor and p95 <= 2.5x; median open <= 1.5x.", "",
               "First start of a fresh clone (README command 1, `git clone` of the committed tree, no store yet), "

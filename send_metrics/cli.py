@@ -155,8 +155,9 @@ def _derive(config, code: int) -> int:
     for w in caught:
         if not issubclass(w.category, RuntimeWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    print(f"derived tables: measure table of {rows} rows and needs by age and setting for {years} census "
-          f"years, computed in {time.time() - t0:.1f} s")
+    needs = (f"needs by age and setting for {years} census years" if years else
+             "needs by age and setting are worked out for each census year when a page first asks for it")
+    print(f"derived tables: measure table of {rows} rows, ready in {time.time() - t0:.1f} s; {needs}")
     return code
 
 
@@ -252,9 +253,6 @@ def cmd_prebuild(args) -> int:
         db = Database(config)
         try:
             engine = Engine(db, 1, 4)
-            for stem in prebuilt.stems():  # never adopt the old set: compute afresh
-                (prebuilt.PREBUILT_DIR / f"{stem}.parquet").unlink(missing_ok=True)
-            (prebuilt.PREBUILT_DIR / prebuilt.KEY_FILE).unlink(missing_ok=True)
             t0 = time.time()
             key = prebuilt.build(engine)
         finally:

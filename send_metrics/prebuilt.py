@@ -159,10 +159,14 @@ def build(engine) -> dict:
     engine.db.refresh()
     if not engine.db.load_info.get("demo"):
         raise ValueError("prebuilt tables are made from a load of the demo data only")
-    rows, years = engine.compute_derived()
+    engine.compute_afresh = True  # computed, never copied from the shipped set
+    rows, years = engine.compute_derived(needs=True)
     PREBUILT_DIR.mkdir(parents=True, exist_ok=True)
+    (PREBUILT_DIR / KEY_FILE).unlink(missing_ok=True)  # no key while the tables are replaced
     for stem in stems():
-        shutil.copyfile(engine.derived_path(stem), PREBUILT_DIR / f"{stem}.parquet")
+        tmp = PREBUILT_DIR / f"{stem}.parquet.tmp"
+        shutil.copyfile(engine.derived_path(stem), tmp)
+        tmp.replace(PREBUILT_DIR / f"{stem}.parquet")
     k = key(engine)
     (PREBUILT_DIR / KEY_FILE).write_text(json.dumps(
         {"key": k, "made_by": "python -m send_metrics prebuild", "measure_rows": rows, "census_years": years,
