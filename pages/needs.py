@@ -4,7 +4,7 @@ against England, and the demand projection with its intervals and backtest error
 The mix over time and against England uses the measure engine's need shares
 (disclosure-controlled). The age and setting breakdowns come from raw counts
 (sql/needs_by_age.sql, sql/needs_by_setting.sql) protected together by
-send_metrics.breakdowns (computed once per load) before anything is shown. Projections are built on the
+send_metrics.breakdowns (computed once per load and census year, on first use) before anything is shown. Projections are built on the
 engine's published counts."""
 import numpy as np
 import pandas as pd

@@ -158,12 +158,17 @@ def trend_lines(df: pd.DataFrame, *, x: str = "period_label", y: str = "value", 
         has = np.flatnonzero(pd.notna(ys))
         if len(has):
             last = has[-1]
-            annotations.append(dict(x=g[x].iloc[last], y=ys[last], text=f" {name}", showarrow=False,
-                                    xanchor="left", font=dict(color=colour, size=12)))
+            # A long name on lines of 16 characters: the room after the last point (a fifth of
+            # the axis) holds "Westmorland and" but not "Westmorland and Furness".
+            label = "<br>".join(f" {part}" for part in wrap_lines(str(name), 16))
+            annotations.append(dict(x=g[x].iloc[last], y=ys[last], text=label, showarrow=False,
+                                    xanchor="left", align="left", font=dict(color=colour, size=12)))
     if benchmark is not None and len(benchmark):
         traces.append(dict(type="scatter", x=_arr(benchmark[x]), y=_arr(benchmark[y]), mode="lines", name="England",
                            line=dict(color="#3D3D3D", dash="dash", width=2)))
-    return _figure(traces, y_title, annotations=annotations, **_x_range(df[x]))
+    # The end labels run into a right margin of their own, so a phone (390 px) shows them whole.
+    return _figure(traces, y_title, annotations=annotations, **_x_range(df[x]),
+                   **({"margin": dict(r=115)} if annotations else {}))
 
 
 def _x_range(xs: pd.Series) -> dict:

@@ -507,6 +507,7 @@ def _year_is_the_default(pg, where: str) -> None:
         other.context.close()
 
 
+@pytest.mark.timeout(2400)  # about 40 routes, each checked against a direct link: long on a busy machine
 def test_selection_carries_between_pages(server, page):
     """Area and measure chosen on one page are shown on every page that offers them, whatever the
     route (sidebar from each other page, or the page's link in a new session), with the same
