@@ -58,25 +58,19 @@ SETTLED_JS = """async ([quiet, timeout]) => {
             && document.querySelectorAll("[data-testid='stSkeleton']").length === 0
             && document.querySelectorAll("[data-stale='true']").length === 0;
     };
-    const running = () => {
-        const app = document.querySelector("[data-testid='stApp']");
-        return !!app && app.getAttribute('data-test-script-state') === 'running';
-    };
     const start = performance.now();
-    let since = null, ran = false, scriptDone = null;
+    let since = null;
     while (performance.now() - start < timeout) {
         await new Promise(r => requestAnimationFrame(r));
         const now = performance.now();
-        if (running()) { ran = true; scriptDone = null; }
-        else if (ran && scriptDone === null) scriptDone = now;
         if (idle()) {
             if (since === null) since = now;
-            if (now - since >= quiet) return [since, scriptDone === null ? since : Math.min(scriptDone, since)];
+            if (now - since >= quiet) return since;
         } else {
             since = null;
         }
     }
-    return [-1, -1];
+    return -1;
 }"""
 
 
@@ -160,10 +154,8 @@ class Tab:
         return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
     def settled(self) -> float:
-        """performance.now() at which the page became settled (see SETTLED_JS); the moment the
-        script run finished (the server's part, with its messages received) is kept in
-        ``self.script_done``."""
-        at, self.script_done = self.page.evaluate(SETTLED_JS, [QUIET_MS, TIMEOUT_MS])
+        """performance.now() at which the page became settled (see SETTLED_JS)."""
+        at = self.page.evaluate(SETTLED_JS, [QUIET_MS, TIMEOUT_MS])
         if at < 0:
             raise RuntimeError(f"{self.page.url} did not settle within {TIMEOUT_MS / 1000:.0f} s")
         return at
@@ -211,7 +203,6 @@ class Tab:
         t0 = self.page.evaluate("performance.now()")
         options.nth(other).click()
         at = self.settled()
-        self.script_share = (self.script_done - t0) / max(at - t0, 1e-9)
         return (at - t0) / 1000, self.received
 
     def elements(self) -> dict:
@@ -259,7 +250,6 @@ def measure_scale(browser, base: str, floor_base: str, repeats: int, pages: dict
                 raw[name]["change"].append(changed[0])
                 raw[name]["change_bytes"].append(changed[1])
                 shape[name]["change_bytes_by_element"] = tab.by_element()
-                raw[name].setdefault("script_share", []).append(tab.script_share)
     app.context.close()
     floor.context.close()
     fo, fc = _stats(raw["floor"]["open"]), _stats(raw["floor"]["change"])
@@ -273,9 +263,6 @@ def measure_scale(browser, base: str, floor_base: str, repeats: int, pages: dict
             "change_median_ratio": _ratio(c["median_s"], fc["median_s"]),
             "change_p95_ratio": _ratio(c["p95_s"], fc["p95_s"]),
             "open_bytes": int(statistics.median(r["open_bytes"])) if r["open_bytes"] else None,
-            # of a change's time, the share until the script run had finished (server work and
-            # messages); the rest is the browser drawing what it received
-            "change_script_share": round(statistics.median(r["script_share"]), 2) if r.get("script_share") else None,
             "change_bytes": int(statistics.median(r["change_bytes"])) if r["change_bytes"] else None,
             **shape.get(name, {}),
         }

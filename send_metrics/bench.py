@@ -619,12 +619,11 @@ def browser_markdown(b: dict) -> list[str]:
               f"chart of 40 points, one small table), after one untimed round. Open: from navigation to the page "
               f"settled (connected, script not running, nothing stale, quiet for {b['quiet_ms']} ms, which is not "
               f"counted). Change: from choosing another option of the page's first select box to settled. Bytes: "
-              f"what the server sent over the websocket (median). Script share: of a change's time, the part until "
-              f"the script run had finished (server work and its messages); the rest is the browser drawing. Load average (1, 5, 15 min) before "
+              f"what the server sent over the websocket (median). Load average (1, 5, 15 min) before "
               f"{b['load_average']['before']}, after {b['load_average']['after']}.", "",
               "| scale | page | open median s | open ratio | change median s | change ratio | change p95 s | "
-              "change p95 ratio | KB per open | KB per rerun | elements | charts | script share of a change |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "change p95 ratio | KB per open | KB per rerun | elements | charts |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for scale in ("demo", "national"):
         for page, f in (b.get(scale) or {}).items():
             lines.append(f"| {scale} | {page} | {f['open_median_s']} | {f['open_median_ratio']} | "
@@ -633,7 +632,7 @@ def browser_markdown(b: dict) -> list[str]:
                          f"{f['change_p95_s'] if f['change_p95_s'] is not None else '-'} | "
                          f"{f['change_p95_ratio'] if f['change_p95_ratio'] is not None else '-'} | "
                          f"{_kb(f.get('open_bytes'))} | {_kb(f.get('change_bytes'))} | {f.get('elements', '')} | "
-                         f"{f.get('charts', '')} | {f.get('change_script_share') if f.get('change_script_share') is not None else '-'} |")
+                         f"{f.get('charts', '')} |")
     fs = b.get("first_start", {})
     lines += ["", "Targets: every page's median change <= 1.5x the floor and p95 <= 2.5x; median open <= 1.5x.", "",
               "First start of a fresh clone (README command 1, `git clone` of the committed tree, no store yet), "
