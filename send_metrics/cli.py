@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data-dir")
 
     s = sub.add_parser("bench", help="benchmark ingest, measures and pages side by side")
-    s.add_argument("--quick", action="store_true", help="smaller data; finishes within 10 minutes")
+    s.add_argument("--quick", action="store_true", help="no growth table, 3 browser rounds (about 10 min, quiet)")
     s.add_argument("--json", action="store_true", help="print one JSON object with the results last")
 
     s = sub.add_parser("prebuild", help="compute the demo's derived tables into send_metrics/prebuilt/demo "
