@@ -40,7 +40,16 @@ SIG_TEXT = {"better": "▲ Better", "worse": "▼ Worse", "similar": "● Simila
 
 
 # -- data ------------------------------------------------------------------------------
-@st.cache_resource(show_spinner=False)
+# Long first-use work says what it is doing, in words, while it runs (never a blank page): the
+# first start loads the data folder; each new load needs its measure table (shipped prebuilt for
+# the demo, see send_metrics.prebuilt; computed once per load otherwise).
+LOADING_TEXT = "Loading the data folder into the store (first start, or the files changed)..."
+PREPARING_TEXT = ("Preparing the figures for this load: every measure for every area, with its statistics and "
+                  "disclosure control. This happens once per load (up to a minute for a large one); the page "
+                  "appears as soon as it is done.")
+
+
+@st.cache_resource(show_spinner=LOADING_TEXT)
 def _database() -> Database:
     """One database per process. Loads the extracts first when there is no load yet."""
     config = load_config()
@@ -122,7 +131,7 @@ class _TableIndex:
         return out.reset_index(drop=True)
 
 
-@st.cache_resource(show_spinner=False, max_entries=2)
+@st.cache_resource(show_spinner=PREPARING_TEXT, max_entries=2)
 def _table_index(load_id: str) -> _TableIndex:
     return _TableIndex(engine().full_table())
 

@@ -653,7 +653,7 @@ def explorer_chart(out: pd.DataFrame, indicator: str, ind_label: str, breakdowns
                     f"{note}")
     else:
         d = data.dropna(subset=[indicator]).sort_values(indicator)
-        # One Figure with its layout (the default template is plotly_white, set in charts): passing
+        # One Figure with its layout (the default template is set once in charts): passing
         # template= or updating the layout afterwards re-validates the figure.
         fig = go.Figure(go.Bar(x=d[indicator].to_numpy(), y=d["series"].to_numpy(), orientation="h",
                                marker_color=charts.PALETTE[0],

@@ -4,7 +4,7 @@ against England, and the demand projection with its intervals and backtest error
 The mix over time and against England uses the measure engine's need shares
 (disclosure-controlled). The age and setting breakdowns come from raw counts
 (sql/needs_by_age.sql, sql/needs_by_setting.sql) protected together by
-send_metrics.breakdowns (computed once per load) before anything is shown. Projections are built on the
+send_metrics.breakdowns (computed once per load and census year, on first use) before anything is shown. Projections are built on the
 engine's published counts."""
 import numpy as np
 import pandas as pd
@@ -161,7 +161,7 @@ def _england_view(load_id: str, area: str, year: str) -> ui.View:
 
 def _breakdowns(year: str) -> dict[str, pd.DataFrame]:
     """Need by age band and need by setting for every area, protected together (computed once
-    per load; shared between sessions: callers only read the tables)."""
+    per load and year, on first use; shared between sessions: callers only read the tables)."""
     return breakdowns.for_year(ui.engine(), int(year))
 
 
@@ -349,7 +349,9 @@ def render() -> None:
     st.header("Against England")
     england_section(area, year)
     st.header("By age band and type of setting")
-    cells = _breakdowns(year)
+    with st.spinner(f"Working out the needs breakdowns for {year} (disclosure control over every area; "
+                    "once per load, a second or two for a large one)..."):
+        cells = _breakdowns(year)
     if not cells:
         st.info(f"No caseload breakdown is loaded for {year}.")
     else:

@@ -5,9 +5,10 @@ sql/needs_by_age.sql and sql/needs_by_setting.sql, protected together by
 Protection starts from what the measure engine already publishes (each area's total, its
 main-need counts and four setting counts, with the engine's own suppression), so the two views
 can never be combined to recover a hidden count. At national scale protecting one census year
-takes a second or two, so every year is computed once per load by the loader (:func:`precompute`,
-through ``Engine.compute_derived`` in ``python -m send_metrics load``) and kept beside the load;
-a load made another way computes a year the first time it is asked for.
+takes a second or two (all eleven years about twenty), so the loader leaves them out and a year is
+computed the first time a page asks for it (:func:`for_year`), which keeps a new load's wait
+short; the demo ships them prebuilt (send_metrics.prebuilt), and :func:`precompute` computes
+every year and keeps them beside the load (``Engine.compute_derived(needs=True)``).
 """
 from __future__ import annotations
 
@@ -114,6 +115,8 @@ def for_year(engine: Engine, year: int) -> dict[str, pd.DataFrame]:
             return entry["years"][year]
     if entry["stored"] is None:
         stored = {name: engine.read_derived(f"needs-{name}", _columns(name)) for name in BREAKDOWNS}
+        if any(f is None for f in stored.values()) and engine.adopt_prebuilt(engine.db.load_id):
+            stored = {name: engine.read_derived(f"needs-{name}", _columns(name)) for name in BREAKDOWNS}
         if all(f is not None for f in stored.values()):
             for f in stored.values():  # as computed: no reason is None, not a missing string
                 reason = f["suppression_reason"].astype(object)

@@ -48,11 +48,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data-dir")
 
     s = sub.add_parser("bench", help="benchmark ingest, measures and pages side by side")
-    s.add_argument("--quick", action="store_true", help="smaller data; finishes within 10 minutes")
+    s.add_argument("--quick", action="store_true", help="no growth table, 3 browser rounds (about 10 min, quiet)")
     s.add_argument("--json", action="store_true", help="print one JSON object with the results last")
     s.add_argument("--person-level", action="store_true",
                    help="only the person-level section: a large council's SEN2 return (20,000 plans, 5 years) "
                         "against the same data aggregated; rewrites that section of BENCHMARKS.md")
+
+    s = sub.add_parser("prebuild", help="compute the demo's derived tables into send_metrics/prebuilt/demo "
+                       "(shipped, so a fresh clone's first start does not wait for them)")
 
     s = sub.add_parser("contract", help="print the data contract as Markdown")
 
@@ -175,8 +178,9 @@ def _derive(config, code: int) -> int:
     for w in caught:
         if not issubclass(w.category, RuntimeWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    print(f"derived tables: measure table of {rows} rows and needs by age and setting for {years} census "
-          f"years, computed in {time.time() - t0:.1f} s")
+    needs = (f"needs by age and setting for {years} census years" if years else
+             "needs by age and setting are worked out for each census year when a page first asks for it")
+    print(f"derived tables: measure table of {rows} rows, ready in {time.time() - t0:.1f} s; {needs}")
     return code
 
 
@@ -251,6 +255,36 @@ def cmd_bench(args) -> int:
     if getattr(args, "person_level", False):
         return run_person_level(args)
     return run_bench(args)
+
+
+def cmd_prebuild(args) -> int:
+    """A fresh load of data/demo in a temporary store, its derived tables computed (default
+    suppression range) and kept in send_metrics/prebuilt/demo with their key."""
+    import shutil
+    import tempfile
+    import time
+    from dataclasses import replace
+
+    from . import prebuilt
+    from .config import PROJECT_ROOT
+    from .db import Database
+    from .engine import Engine
+    from .store import load
+    with tempfile.TemporaryDirectory(prefix="send-prebuild-") as tmp:
+        data = Path(tmp) / "data"
+        shutil.copytree(PROJECT_ROOT / "data" / "demo", data / "demo")
+        config = replace(load_config(data), store_dir=Path(tmp) / "store")
+        load(config, force=True)
+        db = Database(config)
+        try:
+            engine = Engine(db, 1, 4)
+            t0 = time.time()
+            key = prebuilt.build(engine)
+        finally:
+            db.close()
+    print(f"prebuilt derived tables of the demo written to {prebuilt.PREBUILT_DIR} in {time.time() - t0:.1f} s "
+          f"(content {key['content'][:12]}, code {key['code'][:12]})")
+    return 0
 
 
 def cmd_contract(args) -> int:
@@ -337,7 +371,7 @@ def cmd_reconcile(args) -> int:
 
 COMMANDS = {"load": cmd_load, "validate": cmd_validate, "measures": cmd_measures,
             "demo": cmd_demo, "contract": cmd_contract, "report": cmd_report, "bench": cmd_bench,
-            "reconcile": cmd_reconcile, "backtest": lambda args: _backtest(args)}
+            "reconcile": cmd_reconcile, "prebuild": cmd_prebuild, "backtest": lambda args: _backtest(args)}
 
 
 def _backtest(args) -> int:

@@ -45,6 +45,7 @@ Invariants
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -217,8 +218,6 @@ class _Group:
 
     def pinned(self, term: str, unknown: np.ndarray) -> bool:
         """True if non-negativity leaves fewer than two integer values for ``term``."""
-        from scipy.optimize import linprog
-
         au = self.a[:, unknown]
         if au.shape[0] == 0:
             return False
@@ -229,23 +228,56 @@ class _Group:
         xk = np.array([self.value(t) for t in known_terms])
         ak = self.a[:, [self.col[t] for t in known_terms]]
         b = -(ak @ xk) if known_terms else np.zeros(au.shape[0])
-        c = np.zeros(au.shape[1])
-        c[j] = 1.0
-        bounds = [(0, None)] * au.shape[1]
         current = self.value(term)
-        hi = linprog(-c, A_eq=au, b_eq=b, bounds=bounds, method="highs")
-        if hi.status == 3:  # unbounded above: not pinned
+        bounds = _lp_bounds(au, b, j, stop_above=current + 1 - 1e-7)
+        if bounds is None:  # unbounded above, infeasible (inconsistent data) or free enough: not pinned
             return False
-        if hi.status != 0:  # infeasible (inconsistent data): nothing to learn
-            return False
-        high = -hi.fun
-        if high >= current + 1 - 1e-7:
-            return False
-        lo = linprog(c, A_eq=au, b_eq=b, bounds=bounds, method="highs")
-        if lo.status != 0:
-            return False
-        low = lo.fun
+        low, high = bounds
         return np.floor(high + 1e-7) - np.ceil(low - 1e-7) < 1
+
+
+_HIGHS = threading.local()
+
+
+def _lp_bounds(au: np.ndarray, b: np.ndarray, j: int, stop_above: float) -> tuple[float, float] | None:
+    """The least and greatest value of x[j] over x >= 0 with ``au @ x = b`` (two linear programs
+    solved by HiGHS, the solver scipy's ``linprog(method="highs")`` runs, called directly: scipy's
+    wrapper re-checks every option on every call, which cost four fifths of the time of the
+    thousands of small programs secondary suppression solves). None when the maximum is not
+    optimal (unbounded or infeasible) or reaches ``stop_above``, or the minimum is not optimal."""
+    import highspy
+    h = getattr(_HIGHS, "h", None)
+    if h is None:
+        h = _HIGHS.h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+    m, n = au.shape
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n, m
+    cost = np.zeros(n)
+    cost[j] = 1.0
+    lp.col_cost_ = cost
+    lp.col_lower_ = np.zeros(n)
+    lp.col_upper_ = np.full(n, highspy.kHighsInf)
+    lp.row_lower_ = lp.row_upper_ = np.asarray(b, dtype=float)
+    cols = au.T
+    nz = cols != 0
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(nz.sum(axis=1))]).astype(np.int32)
+    lp.a_matrix_.index_ = np.nonzero(nz)[1].astype(np.int32)
+    lp.a_matrix_.value_ = cols[nz].astype(float)
+    lp.sense_ = highspy.ObjSense.kMaximize
+    h.passModel(lp)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    high = h.getInfo().objective_function_value
+    if high >= stop_above:
+        return None
+    h.changeObjectiveSense(highspy.ObjSense.kMinimize)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    return h.getInfo().objective_function_value, high
 
 
 def _choose(group: _Group, term: str, suppressed: np.ndarray, test) -> tuple[str, str] | None:

@@ -172,6 +172,8 @@ class Engine:
                         self._cache.move_to_end(key)
                         return self._cache[key]
                 table = self.read_derived("measures", OUTPUT_COLUMNS, load_id)
+                if table is None and self.adopt_prebuilt(load_id):
+                    table = self.read_derived("measures", OUTPUT_COLUMNS, load_id)
                 if table is None:
                     table = self._compute()
                     if self.db.load_id != load_id:
@@ -185,19 +187,37 @@ class Engine:
         return table  # loads kept arriving: serve the last computation, saved nowhere
 
     def derived_complete(self) -> bool:
-        """Whether every table kept beside the current load exists (a load killed after it was
-        published has none; the next ``load`` computes them)."""
-        from .breakdowns import BREAKDOWNS
+        """Whether the measure table kept beside the current load exists (a load killed after it
+        was published has none; the next ``load`` computes it)."""
         self.db.refresh()
-        paths = [self.derived_path(s, self.db.load_id) for s in ("measures", *(f"needs-{n}" for n in BREAKDOWNS))]
-        return all(p is not None and p.exists() for p in paths)
+        path = self.derived_path("measures", self.db.load_id)
+        return path is not None and path.exists()
 
-    def compute_derived(self) -> tuple[int, int]:
+    def compute_derived(self, needs: bool = False) -> tuple[int, int]:
         """Compute the tables kept beside a load, as the loader does after every load: the measure
-        table, then the needs breakdowns (which start from it). Returns (measure rows, census
-        years)."""
-        from .breakdowns import precompute
-        return len(self.full_table()), precompute(self)
+        table; with ``needs``, the needs breakdowns of every census year too (which start from
+        it). Without it, each census year's breakdowns are computed when a page first asks for
+        them (send_metrics.breakdowns.for_year: a second or two a year at national scale), so a
+        new load is ready sooner. A demo load whose shipped tables fit gets both at once
+        (send_metrics.prebuilt). Returns (measure rows, census years computed or adopted)."""
+        from .breakdowns import census_years, precompute
+        self.db.refresh()
+        if self.adopt_prebuilt(self.db.load_id) and self.derived_complete():
+            return len(self.full_table()), len(census_years(self))
+        rows = len(self.full_table())
+        return rows, (precompute(self) if needs else 0)
+
+    def adopt_prebuilt(self, load_id: str | None) -> bool:
+        """Put the derived tables shipped with the demo beside load ``load_id`` when they were
+        computed from the same content with the same code and settings (send_metrics.prebuilt);
+        True when they are in place. Any failure means "compute them", never a wrong table."""
+        from . import prebuilt
+        if getattr(self, "compute_afresh", False):  # set by `prebuild`: never adopt the shipped set
+            return False
+        try:
+            return bool(load_id) and prebuilt.adopt(self, load_id)
+        except Exception:  # noqa: BLE001 - a shortcut only: the tables are then computed
+            return False
 
     def measure_values(self, measures: list[Measure] | None = None) -> pd.DataFrame:
         """Numerator, denominator and value of each measure for every area and period, straight

@@ -45,7 +45,18 @@ from typing import Any
 
 import numpy as np
 from scipy import special as _special
-from scipy import stats as _stats
+
+
+class _LazyScipyStats:
+    """scipy.stats, imported on first use: it takes a second or more to import, and a page that
+    only reads the precomputed measure table (the Board on a first start) never needs it."""
+
+    def __getattr__(self, name: str):
+        from scipy import stats
+        return getattr(stats, name)
+
+
+_stats = _LazyScipyStats()
 
 __all__ = [
     "POLARITIES",

@@ -25,3 +25,31 @@ def test_generated_extract_loads_and_its_ingest_floor_has_every_part(tmp_path):
     parts = ["read_csv_as_text_s", "hash_inputs_s", "person_keys_and_cells_s", "write_store_s"]
     assert sorted(floor) == sorted(parts + ["total_s"])
     assert abs(floor["total_s"] - sum(floor[p] for p in parts)) < 0.02
+
+
+def _page(open_r, change_r, p95_r):
+    return {"open_median_s": 1.0, "open_p95_s": 1.2, "change_median_s": 0.5, "change_p95_s": 0.7, "repeats": 3,
+            "open_median_ratio": open_r, "change_median_ratio": change_r, "change_p95_ratio": p95_r,
+            "open_bytes": 20480, "change_bytes": 10240, "elements": 12, "charts": 1}
+
+
+def test_browser_targets_are_read_per_page_and_scale_and_the_floor_is_not_judged():
+    browser = {"repeats": 3, "quiet_ms": 500, "load_average": {"before": "1.0 1.0 1.0", "after": "1.1 1.0 1.0"},
+               "demo": {"floor": _page(1.0, 1.0, 1.0), "board": _page(1.2, 1.4, 2.0),
+                        "about": {**_page(1.1, None, None), "change_median_s": None, "change_p95_s": None}},
+               "national": {"floor": _page(1.0, 1.0, 1.0), "board": _page(1.3, 1.6, 2.0)},
+               "first_start": {"first": {"useful_board_s": 4.2, "server_answering_s": 2.0},
+                               "second": {"useful_board_s": 2.5, "server_answering_s": 2.0}}}
+    met = bench.browser_targets_met(browser)
+    assert met == {"browser_change_median": False, "browser_change_p95": True, "browser_open_median": True,
+                   "first_start_useful_board": True}
+    browser["national"]["board"]["change_median_ratio"] = 1.5
+    assert bench.browser_targets_met(browser)["browser_change_median"]
+    browser["national"]["board"]["open_median_ratio"] = 1.51
+    assert not bench.browser_targets_met(browser)["browser_open_median"]
+    text = "\n".join(bench.browser_markdown(browser))
+    assert "| national | board | 1.0 | 1.51 | 0.5 | 1.5 | 0.7 | 2.0 | 20 | 10 | 12 | 1 |" in text
+    assert "| demo | about | 1.0 | 1.1 | - | - | - | - |" in text
+    assert "first start 4.2 s" in text
+    assert bench.browser_targets_met({"skipped": "no chromium"}) == {}
+    assert "Not measured" in "\n".join(bench.browser_markdown({"skipped": "no chromium"}))

@@ -27,8 +27,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "docs" / "screenshots"
-PAGES = ["board", "trends", "equity", "waiting", "benchmarks", "needs", "explorer", "upload", "definitions",
-         "about"]
+PAGES = ["board", "trends", "equity", "waiting", "pathway", "benchmarks", "needs", "explorer", "upload",
+         "definitions", "about"]
 # The default page (board) is served at the root; app.py also serves it at /board (test_board_address).
 PATHS = {name: ("" if name == "board" else name) for name in PAGES}
 NAV = "[data-testid='stSidebarNav']"
@@ -430,6 +430,7 @@ def _grid_has(pg, text: str) -> bool:
 # Pages with area, year or measure selectors, and every page's sidebar title.
 SELECTION_PAGES = ["board", "trends", "equity", "waiting", "benchmarks", "needs"]
 TITLES = {"board": "Board overview", "trends": "Trends", "equity": "Equity: North vs South",
+          "pathway": "Assessment pathway",
           "waiting": "Waiting times", "benchmarks": "Benchmarks", "needs": "Needs and demand",
           "explorer": "Data explorer", "upload": "Upload an extract", "definitions": "Definitions",
           "about": "About and accessibility"}
@@ -506,6 +507,7 @@ def _year_is_the_default(pg, where: str) -> None:
         other.context.close()
 
 
+@pytest.mark.timeout(2400)  # about 40 routes, each checked against a direct link: long on a busy machine
 def test_selection_carries_between_pages(server, page):
     """Area and measure chosen on one page are shown on every page that offers them, whatever the
     route (sidebar from each other page, or the page's link in a new session), with the same
@@ -518,7 +520,8 @@ def test_selection_carries_between_pages(server, page):
     select_option(page, "Measure", "EHC plans per 1,000 aged 0-25")
     walk = _circuit(SELECTION_PAGES)
     # and one arrival from each page without these selectors
-    for i, other in enumerate(["explorer", "upload", "definitions", "about"]):
+    # (the pathway page needs a SEN2 person-level return, which the demo does not have: no selectors)
+    for i, other in enumerate(["pathway", "explorer", "upload", "definitions", "about"]):
         walk += [other, SELECTION_PAGES[(i + 1) % len(SELECTION_PAGES)]]
     seen = {}
     for prev, name in zip(["benchmarks", *walk], walk):

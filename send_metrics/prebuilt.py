@@ -1,0 +1,174 @@
+"""Derived tables shipped prebuilt with the demo, so a fresh clone's first start does not wait for them.
+
+The tables kept beside a load (the measure table with its statistics and disclosure control, and
+the needs breakdowns by age and setting; see ``Engine.compute_derived``) take tens of seconds to
+compute, mostly secondary suppression. They depend only on two things, and the key of a prebuilt
+set is a hash of both:
+
+- the load's content: every table the database reads, hashed row by row in an order-free way
+  (DuckDB's ``hash`` of each row, summed), except the manifest, quarantine and reconciliation
+  (file names, days and reports that no derived table reads). Floating-point columns are hashed
+  rounded to 6 decimals: the loader's parallel roll-up sums of DOUBLE columns (outcomes) differ
+  in their last bits from one load of the same files to the next;
+- the code and settings that compute them: the source of ``send_metrics.engine`` and
+  ``send_metrics.breakdowns`` and every ``send_metrics`` module they import (found by reading
+  their imports, not by guessing), every SQL file, the catalogue, the reference files, and the
+  suppression range.
+
+A load whose key equals the shipped key gets a copy of the shipped tables; any other load (real
+data, a changed demo file, changed code or settings) computes its own as before. The shipped
+tables are made by ``python -m send_metrics prebuild`` from a fresh load of ``data/demo``, and
+``tests/test_prebuilt.py`` proves them identical to freshly computed tables and current with the
+code (it fails, naming this command, when the code has changed since they were made).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from functools import lru_cache
+from pathlib import Path
+
+from .config import PROJECT_ROOT, SQL_DIR
+
+PREBUILT_DIR = Path(__file__).resolve().parent / "prebuilt" / "demo"
+KEY_FILE = "key.json"
+PACKAGE = Path(__file__).resolve().parent
+# Tables no derived table reads (file names, modification days, reports): left out of the key.
+NOT_READ = ("manifest", "quarantine", "reconciliation")
+# Modules whose effect on a derived table comes only through the load's content (already in the
+# key): the import walk does not follow them.
+THROUGH_THE_LOAD = ("store",)
+
+
+def stems() -> list[str]:
+    from .breakdowns import BREAKDOWNS
+    return ["measures", *(f"needs-{n}" for n in BREAKDOWNS)]
+
+
+_FROM = re.compile(r"^\s*from\s+(\.+|send_metrics\.)(\w*)[\w.]*\s+import\s+(\([^)]*\)|[^\n]*)", re.M)
+_IMPORT = re.compile(r"^\s*import\s+send_metrics\.(\w+)", re.M)
+
+
+def _imports(path: Path) -> set[str]:
+    """``send_metrics`` modules a source file imports (at top level or inside functions). Read
+    with two regular expressions, not a syntax tree: this runs on a first start, where every
+    tenth of a second counts."""
+    text = path.read_text()
+    out = {m.group(1) for m in _IMPORT.finditer(text)}
+    for dots, module, names in _FROM.findall(text):
+        if dots not in (".", "send_metrics."):
+            continue  # ".." would leave the package (adapters import their siblings as ..x)
+        if module:
+            out.add(module)
+        else:
+            out.update(n.split(" as ")[0].strip() for n in names.strip("()").replace("\n", ",").split(",")
+                       if n.strip() and not n.strip().startswith("#"))
+    return out
+
+
+def code_files() -> list[Path]:
+    """The source files that can change a derived table (see the module docstring)."""
+    seen: set[str] = set()
+    todo = ["engine", "breakdowns"]
+    files = []
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        path = PACKAGE / f"{name}.py"
+        if not path.exists():
+            path = PACKAGE / name / "__init__.py"
+            if not path.exists():
+                continue  # a name imported from the package (e.g. a function), not a module
+        files.append(path)
+        if name not in THROUGH_THE_LOAD:
+            todo.extend(_imports(path))
+    files += sorted(SQL_DIR.glob("*.sql")) + [PACKAGE / "catalogue.toml"]
+    files += sorted(p for p in (PACKAGE / "reference").rglob("*") if p.is_file())
+    return sorted(set(files))
+
+
+@lru_cache(maxsize=1)
+def code_hash() -> str:
+    h = hashlib.sha256()
+    for path in code_files():
+        h.update(path.relative_to(PROJECT_ROOT).as_posix().encode() + b"\0")
+        h.update(hashlib.sha256(path.read_bytes()).hexdigest().encode() + b"\n")
+    return h.hexdigest()
+
+
+def content_hash(db) -> str:
+    """An order-free hash of every table the load gives the derived tables (see NOT_READ)."""
+    db.refresh()
+    names = [r[0] for r in db.rows("SELECT table_name FROM information_schema.tables ORDER BY table_name")]
+    h = hashlib.sha256()
+    for name in names:
+        if name in NOT_READ:
+            continue
+        quoted = '"' + name.replace('"', '""') + '"'
+        cols = db.rows(f"SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $n "
+                       "ORDER BY ordinal_position", {"n": name})
+        idents = [('"' + c.replace('"', '""') + '"', t) for c, t in cols]
+        exprs = [f"round({c}, 6)" if t in ("DOUBLE", "FLOAT", "REAL") else c for c, t in idents]
+        row = f"hash({', '.join(exprs)})" if exprs else "0"
+        n, total = db.rows(f"SELECT count(*), coalesce(sum({row}::HUGEINT), 0) FROM {quoted} t")[0]
+        h.update(f"{name}\0{cols}\0{n}\0{total}\n".encode())
+    return h.hexdigest()
+
+
+def key(engine) -> dict:
+    return {"content": content_hash(engine.db), "code": code_hash(),
+            "suppress": [engine.suppress_min, engine.suppress_max]}
+
+
+def shipped_key() -> dict | None:
+    try:
+        return json.loads((PREBUILT_DIR / KEY_FILE).read_text())["key"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def adopt(engine, load_id: str) -> bool:
+    """Copy the shipped tables beside load ``load_id`` when its key is the shipped key (a demo
+    load with unchanged code and settings); True when they are now in place. Only a demo load is
+    looked at (hashing a large real load would cost time for nothing)."""
+    if not engine.db.load_info.get("demo") or engine.db.load_id != load_id:
+        return False
+    wanted = shipped_key()
+    if wanted is None or wanted.get("suppress") != [engine.suppress_min, engine.suppress_max]:
+        return False
+    if wanted != key(engine) or engine.db.load_id != load_id:
+        return False
+    for stem in stems():
+        src = PREBUILT_DIR / f"{stem}.parquet"
+        dest = engine.derived_path(stem, load_id)
+        if dest is None or not src.exists():
+            return False
+        if not dest.exists():
+            tmp = dest.with_suffix(".prebuilt.tmp")
+            shutil.copyfile(src, tmp)
+            tmp.replace(dest)  # atomic, as Engine.save_derived
+    return True
+
+
+def build(engine) -> dict:
+    """Compute the derived tables of the engine's (demo) load and keep them as the shipped set."""
+    engine.db.refresh()
+    if not engine.db.load_info.get("demo"):
+        raise ValueError("prebuilt tables are made from a load of the demo data only")
+    engine.compute_afresh = True  # computed, never copied from the shipped set
+    rows, years = engine.compute_derived(needs=True)
+    PREBUILT_DIR.mkdir(parents=True, exist_ok=True)
+    (PREBUILT_DIR / KEY_FILE).unlink(missing_ok=True)  # no key while the tables are replaced
+    for stem in stems():
+        tmp = PREBUILT_DIR / f"{stem}.parquet.tmp"
+        shutil.copyfile(engine.derived_path(stem), tmp)
+        tmp.replace(PREBUILT_DIR / f"{stem}.parquet")
+    k = key(engine)
+    (PREBUILT_DIR / KEY_FILE).write_text(json.dumps(
+        {"key": k, "made_by": "python -m send_metrics prebuild", "measure_rows": rows, "census_years": years,
+         "code_files": [p.relative_to(PROJECT_ROOT).as_posix() for p in code_files()]}, indent=1) + "\n")
+    return k

@@ -1,0 +1,124 @@
+"""The derived tables shipped with the demo (send_metrics/prebuilt/demo, issue 19 "ready in seconds")
+are exactly what a fresh computation gives, are current with the code, and are used only for the
+load and code they were computed from (send_metrics.prebuilt)."""
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import ROOT
+
+STALE = ("the shipped derived tables of the demo were made by other code or from other data: run "
+         "`python -m send_metrics prebuild` and commit send_metrics/prebuilt/demo")
+
+
+def _demo_load(tmp_path, change=None):
+    """A fresh load of a copy of data/demo (``change`` edits the copy first)."""
+    from send_metrics.config import load_config
+    from send_metrics.db import Database
+    from send_metrics.store import load
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "data" / "demo", data / "demo")
+    if change:
+        change(data / "demo")
+    config = replace(load_config(data), store_dir=tmp_path / "store")
+    assert load(config, force=True).load_id
+    db = Database(config)
+    db.refresh()
+    return db
+
+
+def _equal(a: pd.DataFrame, b: pd.DataFrame, where: str) -> None:
+    """Same columns, rows and order; text, flags and codes exactly equal; numbers equal to 1e-9
+    relative (the loader's parallel DOUBLE roll-ups differ in their last bits between two loads
+    of the same files, so two fresh computations differ there too)."""
+    assert list(a.columns) == list(b.columns), where
+    assert len(a) == len(b), f"{where}: {len(a)} rows, {len(b)} shipped"
+    for col in a.columns:
+        x, y = a[col], b[col]
+        if pd.api.types.is_float_dtype(x) and pd.api.types.is_float_dtype(y):
+            xv, yv = x.to_numpy(float), y.to_numpy(float)
+            ok = np.isclose(xv, yv, rtol=1e-9, atol=1e-12, equal_nan=True)
+            assert ok.all(), f"{where}.{col}: first difference at row {int(np.flatnonzero(~ok)[0])}"
+        else:
+            xs = x.astype(object).where(x.notna(), None).tolist()
+            ys = y.astype(object).where(y.notna(), None).tolist()
+            diff = next((i for i, (p, q) in enumerate(zip(xs, ys)) if p != q), None)
+            assert diff is None, f"{where}.{col}: row {diff}: {xs[diff]!r} computed, {ys[diff]!r} shipped"
+
+
+@pytest.mark.timeout(1800)  # a full computation: about a minute on a quiet machine, far more on a busy one
+def test_shipped_tables_are_current_and_identical_to_fresh(tmp_path):
+    from send_metrics import prebuilt
+    from send_metrics.engine import Engine
+    assert prebuilt.shipped_key() is not None, STALE
+    db = _demo_load(tmp_path)
+    engine = Engine(db, 1, 4)
+    assert prebuilt.key(engine) == prebuilt.shipped_key(), STALE
+    # Computed afresh, without the shortcut.
+    engine.compute_afresh = True
+    engine.compute_derived(needs=True)
+    for stem in prebuilt.stems():
+        _equal(pd.read_parquet(engine.derived_path(stem)), pd.read_parquet(prebuilt.PREBUILT_DIR / f"{stem}.parquet"),
+               stem)
+
+
+def test_a_fresh_demo_load_adopts_them(tmp_path):
+    from send_metrics import prebuilt
+    from send_metrics.engine import Engine
+    if prebuilt.shipped_key() is None:
+        pytest.fail(STALE)
+    db = _demo_load(tmp_path)
+    engine = Engine(db, 1, 4)
+    if prebuilt.key(engine) != prebuilt.shipped_key():
+        pytest.fail(STALE)
+    assert not engine.derived_complete()
+    assert engine.adopt_prebuilt(db.load_id)
+    assert engine.derived_complete()
+    shipped = pd.read_parquet(prebuilt.PREBUILT_DIR / "measures.parquet")
+    assert len(engine.full_table()) == len(shipped)
+
+
+def test_changed_data_is_not_given_them(tmp_path):
+    """One changed figure in one demo file: the content hash differs and the tables are computed."""
+    from send_metrics import prebuilt
+    from send_metrics.engine import Engine
+
+    def change(folder):
+        path = folder / "population.csv"
+        lines = path.read_text().splitlines()
+        cells = lines[1].split(",")
+        cells[-1] = str(int(float(cells[-1])) + 1)
+        path.write_text("\n".join([lines[0], ",".join(cells), *lines[2:]]) + "\n")
+
+    db = _demo_load(tmp_path, change)
+    engine = Engine(db, 1, 4)
+    assert prebuilt.content_hash(db) != (prebuilt.shipped_key() or {}).get("content")
+    assert not engine.adopt_prebuilt(db.load_id)
+    assert not engine.derived_complete()
+
+
+def test_changed_code_or_settings_are_not_given_them(tmp_path, monkeypatch):
+    from send_metrics import prebuilt
+    from send_metrics.engine import Engine
+    db = _demo_load(tmp_path)
+    assert not Engine(db, 1, 9).adopt_prebuilt(db.load_id)  # another suppression range
+    monkeypatch.setattr(prebuilt, "code_hash", lambda: "other code")
+    engine = Engine(db, 1, 4)
+    assert not engine.adopt_prebuilt(db.load_id)
+    assert not engine.derived_complete()
+
+
+def test_the_code_hash_covers_what_computes_the_tables():
+    """The import walk finds the modules the derived tables run (not a hand-kept list)."""
+    from send_metrics import prebuilt
+    names = {p.name for p in prebuilt.code_files()}
+    for module in ("engine.py", "breakdowns.py", "disclosure.py", "equity.py", "stats.py", "catalogue.py",
+                   "contract.py", "db.py", "catalogue.toml", "areas.csv"):
+        assert module in names, module
+    assert any(n.endswith(".sql") for n in names)
+    assert "bench.py" not in names and "cli.py" not in names
