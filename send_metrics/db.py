@@ -32,11 +32,10 @@ DERIVED_WAIT_S = 900
 
 
 def derived_complete(config: Config, load_dir: Path) -> bool:
-    """Whether a load has the derived tables the app reads (measure table and needs breakdowns, for
-    the configured disclosure settings)."""
-    from .breakdowns import BREAKDOWNS
-    suffix = f"{config.suppress_min}-{config.suppress_max}.parquet"
-    return all((load_dir / f"{stem}-{suffix}").is_file() for stem in ("measures", *(f"needs-{n}" for n in BREAKDOWNS)))
+    """Whether a load has the derived table the app cannot wait for: the measure table, for the
+    configured disclosure settings. (The needs breakdowns are worked out per census year when a
+    page first asks for one, so they are not waited for.)"""
+    return (load_dir / f"measures-{config.suppress_min}-{config.suppress_max}.parquet").is_file()
 
 
 class NoData(Exception):
