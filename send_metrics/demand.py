@@ -757,3 +757,176 @@ def _cover(d: pd.DataFrame, lab: str) -> float:
     if d is None or d.empty:
         return float("nan")
     return float(((d[f"lower_{lab}"] <= d["actual"]) & (d["actual"] <= d[f"upper_{lab}"])).mean())
+
+
+# -- on whatever is loaded ------------------------------------------------------------------------
+
+SOURCE = ("transition model on the person-level EHC plan snapshots (ehcp_persons: each child's January state, "
+          "linked year to year by the pseudonymous id)")
+
+
+@dataclass
+class Council:
+    """What the model needs for one council: its panel, population by ncy and cost table."""
+    code: str
+    panel: Panel
+    population: np.ndarray
+    pop_years: list[int]
+    pop_source: str
+    costs: CostTable | None
+    notes: list[str]
+    source_files: list[str]
+
+
+def _council_of(db) -> tuple[dict[str, str], dict[str, list[str]]]:
+    membership = db.query("SELECT child_code, parent_code FROM area_membership WHERE relationship = 'council' "
+                          "AND weight = 1")
+    council_of = dict(zip(membership["child_code"], membership["parent_code"]))
+    members: dict[str, list[str]] = {}
+    for child, parent in council_of.items():
+        members.setdefault(parent, []).append(child)
+    return council_of, members
+
+
+def load_councils(db) -> dict[str, Council]:
+    """Every council with person-level rows in the load (ehcp_persons, at council or locality level;
+    a child counts in the council of their area), with its population and cost table."""
+    try:
+        persons = db.query("SELECT year, area_code, area_level, person_id, primary_need, setting_type, ncy, "
+                           "source_file FROM ehcp_persons")
+    except Exception:  # no person-level dataset, or one without ncy
+        try:
+            persons = db.query("SELECT year, area_code, area_level, person_id, primary_need, setting_type, "
+                               "NULL AS ncy, source_file FROM ehcp_persons")
+        except Exception:
+            return {}
+    if persons.empty:
+        return {}
+    council_of, members = _council_of(db)
+    persons["council"] = np.where(persons["area_level"].astype(str).eq("council"), persons["area_code"],
+                                  persons["area_code"].map(council_of))
+    persons = persons.dropna(subset=["council"])
+    try:
+        pop = db.query("SELECT year, area_code, age_band, population, source FROM population")
+    except Exception:
+        try:
+            pop = db.query("SELECT year, area_code, age_band, population, NULL AS source FROM population")
+        except Exception:
+            pop = pd.DataFrame(columns=["year", "area_code", "age_band", "population", "source"])
+    try:
+        costs = db.query("SELECT area_code, primary_need, setting_type, cost_per_place, source FROM place_costs")
+    except Exception:
+        costs = pd.DataFrame(columns=["area_code", "primary_need", "setting_type", "cost_per_place", "source"])
+    out = {}
+    for code, rows in persons.groupby("council"):
+        notes: list[str] = []
+        try:
+            p = panel(rows)
+        except NotEnoughData as exc:
+            notes.append(str(exc))
+            p = None
+        if p is None:
+            out[code] = Council(code, None, None, [], "", None, notes, sorted(rows["source_file"].dropna().unique()))
+            continue
+        if p.dropped:
+            notes.append(f"{p.dropped} person rows left out (no national curriculum year, or one outside -5..21).")
+        # Population: the council's localities summed when they all have it, else the council's own rows.
+        locs = members.get(code, [])
+        lp = pop[pop["area_code"].isin(locs)]
+        full = lp.groupby("year")["area_code"].nunique()
+        lp = lp[lp["year"].isin(full[full == len(locs)].index)] if locs else lp.iloc[0:0]
+        if not lp.empty:
+            cp = lp.groupby(["year", "age_band"], as_index=False)["population"].sum()
+            src = "population of the council's localities, summed"
+        else:
+            cp = pop[pop["area_code"] == code][["year", "age_band", "population"]]
+            src = "population of the council"
+        srcs = sorted({str(s) for s in pop[pop["area_code"].isin([code, *locs])]["source"].dropna() if str(s).strip()})
+        if srcs:
+            src += " (" + "; ".join(srcs) + ")"
+        years = list(range(min(p.years) - 1, max(p.years) + 31))
+        population, pnotes = single_year_population(cp, years)
+        notes += pnotes
+        if cp.empty:
+            src = "no population loaded"
+        out[code] = Council(code, p, population, years, src, cost_table(costs[costs["area_code"] == code]), notes,
+                            sorted(rows["source_file"].dropna().unique()))
+    return out
+
+
+def project(c: Council, years: int = 10, sims: int = 1000, seed: int = 2026,
+            scenario: Scenario | None = None) -> tuple[Params, Simulation]:
+    """Fit on every snapshot of the council and simulate from its latest January."""
+    params = fit(c.panel, c.population, c.pop_years)
+    return params, simulate(params, c.panel.snapshot(max(c.panel.years)), c.population, c.pop_years, years=years,
+                            sims=sims, seed=seed, scenario=scenario)
+
+
+_BACKTEST_CACHE: dict = {}
+
+
+def loaded_backtest(db, horizon: int = 5, sims: int = 500, seed: int = 2026) -> tuple[dict, pd.DataFrame]:
+    """(summary with the aggregate backtest's keys, cases) over every council with person-level data
+    in the load; computed once per load."""
+    key = (getattr(db, "load_id", None), horizon, sims, seed)
+    if key not in _BACKTEST_CACHE:
+        frames = []
+        for code, c in load_councils(db).items():
+            if c.panel is None:
+                continue
+            cases = backtest_cases(c.panel, c.population, c.pop_years, horizon=horizon, sims=sims, seed=seed,
+                                   series=f"{code}:")
+            if len(cases):
+                frames.append(cases.assign(area_code=code))
+        cases = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+            columns=["series", "setting", "origin", "year", "horizon", "actual", "value", "area_code"])
+        if len(_BACKTEST_CACHE) > 4:
+            _BACKTEST_CACHE.clear()
+        _BACKTEST_CACHE[key] = (score(cases, horizon), cases)
+    return _BACKTEST_CACHE[key]
+
+
+def backtest_sentence(summary: dict) -> str:
+    if not summary.get("forecasts"):
+        return ("No backtest of the transition model is possible: it needs at least "
+                f"{MIN_YEARS_FOR_SPREAD + 1} consecutive January snapshots of person-level data before an origin.")
+    by_h = summary["coverage_95_by_horizon"]
+    hs = ", ".join(f"{h} year{'s' if h != '1' else ''} ahead {v * 100:.0f}%" for h, v in by_h.items()
+                   if v is not None and np.isfinite(v))
+    return (f"Rolling-origin backtest of the transition model on {summary['series']} setting series "
+            f"({summary['origins']} origins, {summary['forecasts']} projections scored): the 95% intervals held "
+            f"{summary['coverage_95'] * 100:.0f}% of the actual caseloads ({hs}) and the 80% intervals "
+            f"{summary['coverage_80'] * 100:.0f}%; mean absolute error {summary['mape']:.1f}%, bias "
+            f"{summary['bias']:+.1f}%. The intervals are the model's own (not recalibrated).")
+
+
+def _json_safe(v):
+    if isinstance(v, dict):
+        return {str(k): _json_safe(x) for k, x in v.items()}
+    if isinstance(v, (float, np.floating)):
+        return float(v) if np.isfinite(v) else None
+    if isinstance(v, np.integer):
+        return int(v)
+    return v
+
+
+def backtest_for_cli(args) -> int:
+    """``python -m send_metrics backtest --model transition [--json]``: the transition model's
+    rolling-origin backtest on the person-level data loaded (every council), by setting. The same
+    keys as the aggregate backtest, plus ``model``, coverage by setting and error by horizon."""
+    import json
+
+    from .config import load_config
+    from .db import get_database
+    db = get_database(load_config(getattr(args, "data_dir", None)))
+    db.refresh()
+    summary, _cases = loaded_backtest(db)
+    summary = _json_safe(summary)
+    if args.json:
+        print(json.dumps(summary, indent=1))
+        return 0
+    print(backtest_sentence(summary))
+    for g, v in (summary.get("coverage_95_by_setting") or {}).items():
+        print(f"  {setting_label(g)}: one year ahead, 95% interval held the actual in "
+              f"{'-' if v is None else f'{v * 100:.0f}%'} of origins")
+    return 0
