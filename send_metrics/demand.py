@@ -189,8 +189,12 @@ def single_year_population(population: pd.DataFrame, years: list[int]) -> tuple[
             lo, hi = bands[band]
             out[i, j] = by_year[src][band] / (hi - lo + 1)
     if carried:
-        notes.append("Population carried from the nearest year for " + ", ".join(f"{y} ({s})" for y, s in carried)
-                     + ".")
+        runs: dict[int, list[int]] = {}
+        for y, src in carried:
+            runs.setdefault(src, []).append(y)
+        notes.append("Population by age is carried from the nearest year loaded: " + "; ".join(
+            f"{min(ys)}{'' if len(ys) == 1 else f'-{max(ys)}'} from {src}" for src, ys in sorted(runs.items()))
+            + " (load ONS projections for the projected years to use them).")
     return out, notes
 
 
@@ -930,3 +934,110 @@ def backtest_for_cli(args) -> int:
         print(f"  {setting_label(g)}: one year ahead, 95% interval held the actual in "
               f"{'-' if v is None else f'{v * 100:.0f}%'} of origins")
     return 0
+
+
+# -- tables for the page and the board pack --------------------------------------------------------
+
+GROUP_LABELS = {"setting": setting_label, "need": lambda c: f"{c}: {contract.PRIMARY_NEEDS.get(c, c)}",
+                "age_group": lambda c: contract.AGE_BANDS.get(c, c), "total": lambda c: "All EHC plans"}
+
+
+def history_counts(p: Panel, by: str = "setting") -> pd.DataFrame:
+    """Observed places on each January in the data: year, group, value."""
+    labels = {"setting": SETTINGS, "need": NEEDS, "total": ("all",)}[by]
+    rows = []
+    for y in p.years:
+        c = p.counts(y, "setting" if by == "total" else by)
+        c = np.array([c.sum()]) if by == "total" else c
+        rows += [{"year": y, "group": g, "value": float(c[j])} for j, g in enumerate(labels) if c[j] > 0]
+    return pd.DataFrame(rows)
+
+
+def protect(table: pd.DataFrame, value_col: str = "value", group_cols=("year",), low: int = 1, high: int = 4
+            ) -> pd.DataFrame:
+    """Disclosure control for observed counts that add up to a shown total: counts of ``low``-``high``
+    are blanked (disclosure.primary_suppress), and where a group (e.g. one January) would then have a
+    single blank, its next smallest count is blanked too, so it cannot be worked out by subtraction."""
+    from .disclosure import primary_reason, primary_suppress
+    out = table.copy()
+    v = pd.to_numeric(out[value_col], errors="coerce")
+    sup = pd.Series(primary_suppress(v.to_numpy(float), low, high), index=out.index)
+    reason = pd.Series(np.where(sup, primary_reason(low, high), ""), index=out.index, dtype=object)
+    for _g, part in out.groupby(list(group_cols)):
+        s = sup[part.index]
+        if s.sum() == 1:
+            rest = v[part.index][~s & (v[part.index] > 0)]
+            if len(rest):
+                j = rest.idxmin()
+                sup[j] = True
+                reason[j] = "secondary: would reveal a suppressed count"
+    out.loc[sup, value_col] = np.nan
+    out["suppressed"] = sup.to_numpy()
+    out["suppression_reason"] = reason.to_numpy()
+    return out
+
+
+def comparison(base: Simulation, scn: Simulation | None, by: str, low: int = 1, high: int = 4) -> pd.DataFrame:
+    """Projected places by ``by`` and year, baseline beside the scenario (medians and intervals,
+    whole numbers). A projection whose median is ``low``-``high`` is blanked like a small count."""
+    from .disclosure import primary_suppress
+    b = summary(base, by)
+    b = b[b["kind"] == "projected"].drop(columns="kind")
+    cols = ["median", "lower_80", "upper_80", "lower_95", "upper_95"]
+    out = b[["year", "group", *cols]].rename(columns={c: f"baseline_{c}" for c in cols})
+    if scn is not None:
+        s = summary(scn, by)
+        s = s[s["kind"] == "projected"][["year", "group", "median", "lower_95", "upper_95"]]
+        out = out.merge(s.rename(columns={"median": "scenario_median", "lower_95": "scenario_lower_95",
+                                          "upper_95": "scenario_upper_95"}), on=["year", "group"], how="outer")
+        out["difference"] = out["scenario_median"] - out["baseline_median"]
+    num = [c for c in out.columns if c not in ("year", "group")]
+    out[num] = out[num].round(0)
+    small = primary_suppress(out["baseline_median"].to_numpy(float), low, high)
+    if "scenario_median" in out:
+        small = small | primary_suppress(out["scenario_median"].to_numpy(float), low, high)
+    out.loc[small, num] = np.nan
+    out["label"] = out["group"].map(GROUP_LABELS[by])
+    return out.sort_values(["group", "year"]).reset_index(drop=True)
+
+
+def spend_comparison(base: Simulation, scn: Simulation | None, table: CostTable) -> pd.DataFrame:
+    """Projected spend a year (GBP, rounded to the nearest thousand), baseline beside the scenario,
+    with the cost table's source on every row."""
+    b = costs(base, table)
+    b = b[b["kind"] == "projected"]
+    out = pd.DataFrame({"year": b["year"], "baseline_median": b["median"], "baseline_lower_80": b["lower_80"],
+                        "baseline_upper_80": b["upper_80"], "baseline_lower_95": b["lower_95"],
+                        "baseline_upper_95": b["upper_95"], "uncosted_places": b["uncosted_places"].round(0)})
+    if scn is not None:
+        s = costs(scn, table)
+        s = s[s["kind"] == "projected"]
+        out["scenario_median"] = s["median"].to_numpy()
+        out["scenario_lower_95"] = s["lower_95"].to_numpy()
+        out["scenario_upper_95"] = s["upper_95"].to_numpy()
+        out["difference"] = out["scenario_median"] - out["baseline_median"]
+    money = [c for c in out.columns if c not in ("year", "uncosted_places")]
+    out[money] = (out[money] / 1000).round(0) * 1000
+    out["cost_source"] = table.source
+    return out.reset_index(drop=True)
+
+
+def backtest_tables(cases: pd.DataFrame, low: int = 1, high: int = 4) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(coverage and error by setting, one year ahead; coverage and error by horizon)."""
+    if cases is None or cases.empty:
+        empty = pd.DataFrame(columns=["setting", "cases", "coverage_80", "coverage_95", "mape", "bias"])
+        return empty, empty.rename(columns={"setting": "horizon"})
+    e = cases[cases["actual"] > 0]
+
+    def row(part):
+        rel = (part["value"] - part["actual"]) / part["actual"]
+        return pd.Series({"cases": len(part), "coverage_80": 100 * _cover(part, "80"),
+                          "coverage_95": 100 * _cover(part, "95"), "mape": 100 * rel.abs().mean(),
+                          "bias": 100 * rel.mean()})
+    one = e[e["horizon"] == 1]
+    by_setting = one.groupby("setting").apply(row, include_groups=False).reset_index()
+    by_setting["setting"] = by_setting["setting"].map(setting_label)
+    allrow = row(one).to_frame().T.assign(setting="All settings")
+    by_setting = pd.concat([by_setting, allrow], ignore_index=True)
+    by_h = e.groupby("horizon").apply(row, include_groups=False).reset_index()
+    return by_setting.round(1), by_h.round(1)

@@ -1,0 +1,199 @@
+"""The demand transition model (send_metrics/demand.py): recovery of known transition
+probabilities, pooling, joiners, scenarios, costs, the backtest and the CLI."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from send_metrics import demand
+from send_metrics.demand import NA, NCYS, NEEDS, NK, NN, SETTINGS
+
+MAIN, SPECIAL, INDEP = SETTINGS.index("mainstream"), SETTINGS.index("special"), SETTINGS.index("independent")
+ASD = NEEDS.index("ASD")
+
+
+def _known_panel(rng, years=6, n0=4000, p_leave=0.08, p_special=0.06, p_indep=0.015, p_need=0.02, joiners=500):
+    """Children aged 7 (ncy 3) to 12 (ncy 8) in mainstream with ASD, moving with known probabilities."""
+    rows = []
+    pid = 0
+    cur = []
+    for _ in range(n0):
+        cur.append([pid, int(rng.integers(3, 9)), ASD, MAIN])
+        pid += 1
+    for y in range(2015, 2015 + years):
+        rows += [[y, f"p{c[0]}", c[1], NEEDS[c[2]], SETTINGS[c[3]]] for c in cur]
+        nxt = []
+        for c in cur:
+            if rng.random() < p_leave or c[1] >= 20:
+                continue
+            k = c[3]
+            if k == MAIN:
+                u = rng.random()
+                k = SPECIAL if u < p_special else INDEP if u < p_special + p_indep else MAIN
+            n = c[2] if rng.random() >= p_need else int(rng.integers(0, NN))
+            nxt.append([c[0], c[1] + 1, n, k])
+        for _ in range(joiners):
+            nxt.append([pid, int(rng.integers(0, 9)), ASD, MAIN])
+            pid += 1
+        cur = nxt
+    df = pd.DataFrame(rows, columns=["year", "person_id", "ncy", "primary_need", "setting_type"])
+    return demand.panel(df)
+
+
+@pytest.fixture(scope="module")
+def known():
+    return _known_panel(np.random.default_rng(7))
+
+
+def test_recovers_known_transition_probabilities_within_their_intervals(known):
+    """Data simulated with known leaving and move probabilities, for six ages: the fitted posterior's
+    99.9% interval (quantiles of posterior draws) holds every true value, its 95% interval all but
+    (by chance) one or two of the 18, and the posterior mean is close to the truth."""
+    params = demand.fit(known)
+    d = demand.draw(params, np.random.default_rng(1), 400)
+    a = np.arange(NA)
+    # Pool over the ages simulated (ncy 4..8 after a year), each state a draw from the posterior.
+    states = demand.state_index(a[(NCYS >= 3) & (NCYS <= 8)], ASD, MAIN)
+    checks = {"leave": (d.leave[:, states], 0.08), "to special": (d.setting[:, states, SPECIAL], 0.06),
+              "to independent": (d.setting[:, states, INDEP], 0.015)}
+    held95 = tried = 0
+    for name, (draws, truth) in checks.items():
+        for j in range(draws.shape[1]):
+            lo, hi = np.percentile(draws[:, j], [2.5, 97.5])
+            held95 += lo <= truth <= hi
+            tried += 1
+            lo, hi = np.percentile(draws[:, j], [0.05, 99.95])
+            assert lo <= truth <= hi, (name, j, lo, hi, truth)
+        assert abs(draws.mean() - truth) < 0.25 * truth, (name, draws.mean(), truth)
+    # 18 intervals at 95%: about one is expected to miss by chance; three or more would not be chance.
+    assert held95 >= tried - 2, (held95, tried)
+
+
+def test_pooling_gives_every_allowed_transition_a_non_zero_probability(known):
+    """Only mainstream -> special/independent moves were ever seen; yet every setting allowed at the
+    next age has a positive (and small) probability, and a disallowed one (early years at 12) none."""
+    params = demand.fit(known)
+    mean = params.setting_mean()  # (NA, NN, NK, NK)
+    allowed = demand.allowed_mask()
+    for ai in range(NA - 1):
+        for k in range(NK):
+            row = mean[ai, ASD, k]
+            assert np.all(row[allowed[ai + 1]] > 0), (NCYS[ai], SETTINGS[k], row)
+    ai = int(np.flatnonzero(NCYS == 6)[0])
+    row = mean[ai, ASD, MAIN]
+    never_seen = [SETTINGS.index(s) for s in ("alternative_provision", "other")]
+    assert np.all(row[never_seen] > 0) and np.all(row[never_seen] < 0.01)
+    assert row[SETTINGS.index("early_years")] == 0  # ncy 7 (age 11): not allowed in early years
+    # need changes and the joiner mix are pooled the same way
+    need_mean = demand._renorm(params.need_alpha)
+    assert np.all(need_mean > 0)
+    mix = demand._renorm(params.mix_alpha).reshape(NA, NN, NK)
+    assert np.all(mix[:, :, allowed[0] | True][allowed[:, None, :].repeat(NN, 1)] > 0)
+
+
+def test_pool_dirichlet_shrinks_thin_rows_towards_their_group():
+    counts = np.array([[0, 1], [50, 50], [900, 100]], float)
+    g = np.array([0, 0, 1])
+    alpha = demand.pool_dirichlet(counts, np.ones_like(counts, bool), [g], weight=10)
+    mean = alpha / alpha.sum(1, keepdims=True)
+    # the thin row (1 observation) sits near its group's rate (about 0.5), not at 0
+    assert 0.35 < mean[0, 0] < 0.55
+    assert abs(mean[2, 0] - 0.9) < 0.01
+
+
+def test_simulation_is_reproducible_and_tracks_the_truth(known):
+    params = demand.fit(known)
+    pop = np.ones((40, NA))
+    years = list(range(2010, 2050))
+    start = known.snapshot(max(known.years))
+    s1 = demand.simulate(params, start, pop, years, years=3, sims=200, seed=5)
+    s2 = demand.simulate(params, start, pop, years, years=3, sims=200, seed=5)
+    assert np.array_equal(s1.need_setting, s2.need_setting)
+    # one year on: stayers (1 - 0.08) of the start plus about 500 joiners
+    total = s1.need_setting[:, 0].sum((1, 2))
+    expected = len(start.a) * 0.92 + 500
+    assert abs(np.median(total) - expected) < 0.03 * expected
+
+
+def test_scenario_fewer_moves_to_independent_and_slower_joiner_growth(known):
+    params = demand.fit(known)
+    pop, years = np.ones((40, NA)), list(range(2010, 2050))
+    start = known.snapshot(max(known.years))
+    y0 = max(known.years)
+    base = demand.simulate(params, start, pop, years, years=4, sims=200, seed=3)
+    sc = demand.Scenario(from_year=y0 + 2, move_from="mainstream", move_to="independent", move_change=-0.5)
+    alt = demand.simulate(params, start, pop, years, years=4, sims=200, seed=3, scenario=sc)
+    ind_b, ind_s = base.need_setting[..., INDEP].sum(2).mean(0), alt.need_setting[..., INDEP].sum(2).mean(0)
+    assert abs(ind_s[0] - ind_b[0]) < 0.05 * ind_b[0] + 2  # before the scenario's year: the same
+    assert ind_s[-1] < ind_b[-1] * 0.9  # after: fewer independent places
+    sj = demand.Scenario(from_year=y0 + 1, joiner_growth=-0.10)
+    slow = demand.simulate(params, start, pop, years, years=4, sims=200, seed=3, scenario=sj)
+    assert slow.need_setting[:, -1].sum((1, 2)).mean() < base.need_setting[:, -1].sum((1, 2)).mean()
+    assert "50% fewer moves from mainstream to independent" in sc.describe()
+
+
+def test_costs_need_a_source_and_use_the_setting_row_for_any_need(known):
+    params = demand.fit(known)
+    sim = demand.simulate(params, known.snapshot(max(known.years)), np.ones((40, NA)), list(range(2010, 2050)),
+                          years=2, sims=50, seed=1)
+    rows = pd.DataFrame({"primary_need": ["ALL", "ASD"], "setting_type": ["mainstream", "special"],
+                         "cost_per_place": [1000.0, 5000.0], "source": ["Test table", "Test table"]})
+    table = demand.cost_table(rows)
+    out = demand.costs(sim, table)
+    assert set(out["source"]) == {"Test table"}
+    main = sim.need_setting[..., MAIN].sum(2)
+    special_asd = sim.need_setting[..., ASD, SPECIAL]
+    assert out["value"].iloc[1] == pytest.approx((main[:, 0] * 1000 + special_asd[:, 0] * 5000).mean())
+    assert demand.cost_table(rows.assign(source="")) is None  # no source: never shown
+
+
+def test_backtest_on_the_synthetic_history_is_calibrated():
+    """The acceptance check: one year ahead, the 95% interval holds the actual caseload by setting
+    in 90-98% of (council, origin, setting) cases of the synthetic person-level demo."""
+    from send_metrics import demand_demo, demo
+    rows = pd.DataFrame(demand_demo.history(), columns=["year", "ti", "area_code", "area_level", "person_id",
+                                                        "primary_need", "age_band", "setting_type", "ncy"])
+    pop = pd.DataFrame(demo.population_rows(demo.build_population()),
+                       columns=["year", "ti", "area_code", "area_level", "age_band", "population"])
+    frames = []
+    for council, locs in demand_demo.COUNCILS.items():
+        names = [loc for loc, _w in locs]
+        p = demand.panel(rows[rows["area_code"].isin(names)])
+        cp = pop[pop["area_code"].isin(names)].groupby(["year", "age_band"], as_index=False)["population"].sum()
+        years = list(range(2014, 2040))
+        P, _notes = demand.single_year_population(cp, years)
+        frames.append(demand.backtest_cases(p, P, years, horizon=1, sims=400, series=f"{council}:"))
+    s = demand.score(pd.concat(frames), horizon=1)
+    assert s["forecasts"] >= 100
+    assert 0.90 <= s["coverage_95_by_horizon"]["1"] <= 0.98, s
+    assert 0.65 <= s["coverage_80_by_horizon"]["1"] <= 0.92, s
+
+
+def test_cli_backtest_transition_prints_the_aggregate_keys(tmp_path):
+    from send_metrics import demand_demo
+    from tests.conftest import run_cli
+    demand_demo.write(tmp_path / "data" / "demo")
+    env = {"SEND_DATA_DIR": str(tmp_path / "data"), "SEND_STORE_DIR": str(tmp_path / "store")}
+    r = run_cli("load", env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = run_cli("backtest", "--json", "--model", "transition", env=env)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    for k in ("coverage_80", "coverage_95", "coverage_95_by_horizon", "mape", "bias", "series", "origins"):
+        assert k in out, k
+    assert out["model"] == "transition" and out["origins"] >= 5 and out["series"] == 14
+    agg = json.loads(run_cli("backtest", "--json", env=env).stdout)
+    assert {"coverage_80", "coverage_95", "coverage_95_by_horizon", "mape", "bias", "series", "origins"} <= set(agg)
+
+
+def test_not_enough_data_says_why():
+    df = pd.DataFrame({"year": [2024], "person_id": ["a"], "ncy": [None], "primary_need": ["ASD"],
+                       "setting_type": ["mainstream"]})
+    with pytest.raises(demand.NotEnoughData, match="national curriculum year"):
+        demand.panel(df)
+    p = demand.panel(df.assign(ncy=3))
+    with pytest.raises(demand.NotEnoughData, match="two consecutive"):
+        demand.fit(p)
