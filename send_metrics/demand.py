@@ -848,7 +848,7 @@ def load_councils(db) -> dict[str, Council]:
         srcs = sorted({str(s) for s in pop[pop["area_code"].isin([code, *locs])]["source"].dropna() if str(s).strip()})
         if srcs:
             src += " (" + "; ".join(srcs) + ")"
-        years = list(range(min(p.years) - 1, max(p.years) + 31))
+        years = list(range(min(p.years) - 1, max(p.years) + 12))
         population, pnotes = single_year_population(cp, years)
         notes += pnotes
         if cp.empty:
