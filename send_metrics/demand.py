@@ -1041,3 +1041,49 @@ def backtest_tables(cases: pd.DataFrame, low: int = 1, high: int = 4) -> tuple[p
     by_setting = pd.concat([by_setting, allrow], ignore_index=True)
     by_h = e.groupby("horizon").apply(row, include_groups=False).reset_index()
     return by_setting.round(1), by_h.round(1)
+
+
+# -- the method in words (Definitions page, README) ------------------------------------------------
+
+METHOD: tuple[tuple[str, str], ...] = (
+    ("Which model", "Councils whose person-level EHC plan data is loaded (the SEN2 person-level return, or an "
+     "ehcp_persons extract with an ncy column) for two or more consecutive Januaries get the transition model "
+     "(Demand and cost projection page, board pack section 'Demand and cost projection'). Every other area keeps the "
+     "aggregate model: a log-linear trend through its last six January totals (Needs and demand page). Each chart "
+     "says which model drew it."),
+    ("States", "Each child's state on a January census date is national curriculum year by age (age on the 31 August "
+     "before the census, minus 4; -5 to 21), primary need and setting. Consecutive snapshots, linked by the "
+     "pseudonymous id, give leavers (in one January, not the next), stayers and movers (setting or need changed), "
+     "and joiners (in the next January, not this one)."),
+    ("Leaving", "Beta-binomial: the share of children in a state who leave by the next January, shrunk towards the "
+     f"rate of the same age and setting, then the same age, then everyone, each prior worth {PRIOR_WEIGHT:g} "
+     "children. At age 25 every plan ends."),
+    ("Moving between settings", "Dirichlet-multinomial: a stayer's next setting, pooled state -> age and setting -> "
+     "age group and setting -> setting -> every setting allowed at the next age (early years to age 5, "
+     "mainstream and state special 3-18, alternative provision 4-15, post-16 from 16, independent and other at any "
+     f"age), with a further {TOP_PRIOR_WEIGHT:g} child spread evenly over the allowed settings, so a move never seen "
+     "is possible but small. A move seen in the data is always allowed."),
+    ("Need changes", "Dirichlet-multinomial, pooled state -> age group and need -> need -> every need."),
+    ("Joiners", "Poisson against the ONS population by single year of age (the band's population spread evenly over "
+     "its years; the nearest year's when a year is missing): age rates gamma-Poisson pooled age -> age group -> "
+     f"all ({JOINER_PRIOR_EVENTS:g} pseudo-joiners each); the joiner level follows a log-linear trend in joiners per "
+     "head fitted to the history, with its residual year-to-year variation (a weak prior of "
+     f"{DEFAULT_JOINER_SPREAD:.0%} worth {SPREAD_PRIOR_YEARS} years); a joiner's need and setting are "
+     "Dirichlet-multinomial on their age, pooled to age group and to all."),
+    ("Intervals", "1,000 simulations (fixed seed 2026), each child simulated individually, each run with parameters "
+     f"drawn from their posteriors ({PARAM_DRAWS} draws shared round-robin) and a year-to-year multiplier on leaving "
+     "and moving estimated from the history by moments; the 80% and 95% intervals are the 10th-90th and "
+     "2.5th-97.5th percentiles of the runs. They do not cover a change of policy or practice."),
+    ("Costs", "Places x cost per place by need and setting from a place_costs table the council supplies (a need "
+     "of ALL is the setting's cost for any need). Every cost shown carries the table's source; places the table "
+     "does not cost are counted and left out of the spend."),
+    ("Scenarios", "From a chosen January onward: one setting move made more or less likely (the difference stays in "
+     "or leaves the setting), and/or the joiners' growth changed by a percentage a year. Run with the same seed as "
+     "the baseline; the choices are kept in the page's link."),
+    ("Backtest", "Rolling origin: from each past January with at least three years of transitions before it, the "
+     "model is fitted on those years only and projected forward; each setting's caseload is compared with what "
+     "happened. The page shows the share inside the 80% and 95% intervals and the mean absolute percentage error "
+     "by setting and by years ahead (python -m send_metrics backtest --model transition)."),
+    ("Disclosure", "Observed counts of 1-4 are suppressed, with a second count where one suppressed count could "
+     "be worked out from the total; projections are model estimates, and a projected 1-4 is not shown."),
+)

@@ -3,6 +3,7 @@ probabilities, pooling, joiners, scenarios, costs, the backtest and the CLI."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ import pytest
 from send_metrics import demand
 from send_metrics.demand import NA, NCYS, NEEDS, NK, NN, SETTINGS
 
+ROOT = Path(__file__).resolve().parents[1]
 MAIN, SPECIAL, INDEP = SETTINGS.index("mainstream"), SETTINGS.index("special"), SETTINGS.index("independent")
 ASD = NEEDS.index("ASD")
 
@@ -172,21 +174,105 @@ def test_backtest_on_the_synthetic_history_is_calibrated():
     assert 0.65 <= s["coverage_80_by_horizon"]["1"] <= 0.92, s
 
 
-def test_cli_backtest_transition_prints_the_aggregate_keys(tmp_path):
+@pytest.fixture(scope="module")
+def demand_load(tmp_path_factory) -> dict:
+    """The synthetic person-level history (with its population and illustrative costs) loaded once."""
+    import os
+    import subprocess
+    import sys
     from send_metrics import demand_demo
-    from tests.conftest import run_cli
-    demand_demo.write(tmp_path / "data" / "demo")
-    env = {"SEND_DATA_DIR": str(tmp_path / "data"), "SEND_STORE_DIR": str(tmp_path / "store")}
-    r = run_cli("load", env=env)
+    tmp = tmp_path_factory.mktemp("demand_demo")
+    demand_demo.write(tmp / "data" / "demo")
+    env = {**os.environ, "SEND_DATA_DIR": str(tmp / "data"), "SEND_STORE_DIR": str(tmp / "store")}
+    env.pop("SEND_DEBUG", None)
+    r = subprocess.run([sys.executable, "-m", "send_metrics", "load"], capture_output=True, text=True, env=env,
+                       cwd=ROOT, timeout=1800)
     assert r.returncode == 0, r.stdout + r.stderr
-    r = run_cli("backtest", "--json", "--model", "transition", env=env)
+    return {"SEND_DATA_DIR": str(tmp / "data"), "SEND_STORE_DIR": str(tmp / "store")}
+
+
+def test_cli_backtest_transition_prints_the_aggregate_keys(demand_load):
+    import os
+    import subprocess
+    import sys
+    env = {**os.environ, **demand_load}
+    r = subprocess.run([sys.executable, "-m", "send_metrics", "backtest", "--json", "--model", "transition"],
+                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=1800)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
-    for k in ("coverage_80", "coverage_95", "coverage_95_by_horizon", "mape", "bias", "series", "origins"):
-        assert k in out, k
+    keys = {"coverage_80", "coverage_95", "coverage_95_by_horizon", "mape", "bias", "series", "origins"}
+    assert keys <= set(out)
     assert out["model"] == "transition" and out["origins"] >= 5 and out["series"] == 14
-    agg = json.loads(run_cli("backtest", "--json", env=env).stdout)
-    assert {"coverage_80", "coverage_95", "coverage_95_by_horizon", "mape", "bias", "series", "origins"} <= set(agg)
+    assert 0.90 <= out["coverage_95_by_horizon"]["1"] <= 0.98
+    agg = subprocess.run([sys.executable, "-m", "send_metrics", "backtest", "--json"], capture_output=True, text=True,
+                         env=env, cwd=ROOT, timeout=1800)
+    assert keys <= set(json.loads(agg.stdout))
+
+
+@pytest.fixture
+def app_env(demand_load, monkeypatch):
+    import streamlit as st
+    for k, v in demand_load.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("SEND_AUTH", "off")
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def _open(params: dict):
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=1800)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.switch_page("pages/demand.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.error) == 0, [e.value for e in at.error]
+    return at
+
+
+def _plain(text: str) -> str:
+    import re
+    return re.sub(r"\\(.)", r"\1", str(text)).replace("\u2060", "")
+
+
+def test_demand_page_reproduces_a_scenario_from_its_link(app_env):
+    """A link with a scenario opens the page with that scenario chosen and drawn beside the baseline;
+    the same link gives the same figures."""
+    link = {"area": "E06000064", "sc_from": "mainstream", "sc_to": "independent", "sc_move": "-10", "sc_join": "-3",
+            "sc_year": "2028"}
+    at = _open(link)
+    chosen = {w.key: w.value for w in at.selectbox}
+    assert {k: chosen[k] for k in link} == link
+    text = [_plain(m.value) for m in at.markdown]
+    assert any("10% fewer moves from mainstream to independent or non-maintained special and joiners growing 3.0% "
+               "a year slower, from January 2028" in t for t in text), text
+    headline = next(t for t in text if "EHC plans in January 2026; the baseline projects" in t)
+    assert "the scenario" in headline
+    for k, v in link.items():
+        assert at.query_params[k] == [v] or at.query_params[k] == v
+    # every chart has a subheader; the scenario is a line of its own on the total chart
+    import json as _json
+    specs = [_json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+    assert len(specs) >= 6
+    assert any(t.get("name") == "Scenario (median)" for t in specs[0]["data"])
+    again = _open(link)
+    assert next(_plain(m.value) for m in again.markdown if "the baseline projects" in _plain(m.value)) == headline
+
+
+def test_demand_page_shows_costs_only_with_their_source(app_env):
+    at = _open({"area": "E06000063"})
+    text = [_plain(m.value) for m in at.markdown] + [_plain(c.value) for c in at.caption]
+    with_money = [t for t in text if "£" in t]
+    assert with_money
+    for t in with_money:
+        assert "ILLUSTRATIVE demo table" in t, t
+    assert any("Source: cost per place: ILLUSTRATIVE demo table" in t for t in text)
+    # the backtest is shown, by setting
+    assert any("Rolling-origin backtest of the transition model" in t for t in text)
+    assert "Backtest by setting (one year ahead)" in [_plain(s.value) for s in at.subheader]
 
 
 def test_not_enough_data_says_why():
