@@ -283,3 +283,62 @@ def test_not_enough_data_says_why():
     p = demand.panel(df.assign(ncy=3))
     with pytest.raises(demand.NotEnoughData, match="two consecutive"):
         demand.fit(p)
+
+
+def test_board_pack_has_a_demand_section_with_the_cost_source(demand_load, monkeypatch):
+    from dataclasses import replace
+
+    from send_metrics.config import load_config
+    from send_metrics.db import Database
+    from send_metrics.engine import Engine
+    from send_metrics.report import board_pack_html
+    config = replace(load_config(Path(demand_load["SEND_DATA_DIR"])), store_dir=Path(demand_load["SEND_STORE_DIR"]))
+    html = board_pack_html(Engine(Database(config)), "E06000063")
+    i = html.index('id="demand"')
+    section = html[i:html.index("</section>", i)]
+    assert "transition model to 2036" in section
+    assert "Rolling-origin backtest of the transition model" in section
+    assert "Cost per place: ILLUSTRATIVE demo table" in section
+    assert section.count("£") > 0
+
+
+@pytest.mark.browser
+def test_demand_page_in_the_browser(demand_load):
+    """Headless Chromium on the synthetic person-level demo: the scenario restored from its link, the cost
+    source shown, no exception, no serious or critical axe violation; writes docs/screenshots/demand.png."""
+    pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    pytest.importorskip("axe_playwright_python.sync_playwright", reason="axe-playwright-python is not installed")
+    from tests.test_browser import CHROMIUM
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is absent (install Debian's chromium)")
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_browser import (AXE_OPTIONS, NAV, SHOTS, exceptions, full_screenshot, navigation_ok, open_page,
+                                    selected, start_server, stop_server, wait_for_app)
+    proc, base, _log = start_server(Path(demand_load["SEND_STORE_DIR"]), Path(demand_load["SEND_DATA_DIR"]))
+    link = "/demand?area=E06000063&sc_from=mainstream&sc_to=independent&sc_move=-10&sc_join=-3&sc_year=2028"
+    try:
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-dev-shm-usage"])
+            try:
+                pg = b.new_context(viewport={"width": 1280, "height": 900}).new_page()
+                open_page(pg, base + "/")
+                # The first view runs the simulations and the backtest (cached for the load after that).
+                pg.goto(base + link, wait_until="domcontentloaded", timeout=900_000)
+                wait_for_app(pg, timeout=900_000)
+                assert navigation_ok(pg)
+                assert not exceptions(pg), exceptions(pg)
+                assert selected(pg, "Change in those moves (%)") == "-10%"
+                assert selected(pg, "From January") == "2028"
+                assert pg.get_by_text("ILLUSTRATIVE demo table", exact=False).count() > 0
+                results = Axe().run(pg, context={"exclude": [[NAV]]}, options=AXE_OPTIONS)
+                bad = [v for v in results.response.get("violations", []) if v.get("impact") in ("serious", "critical")]
+                SHOTS.mkdir(parents=True, exist_ok=True)
+                full_screenshot(pg, SHOTS / "demand.png")
+                assert not bad, "; ".join(f"{v['id']} ({v['impact']}): {v['help']} e.g. {v['nodes'][0]['target']}"
+                                          for v in bad)
+            finally:
+                b.close()
+    finally:
+        stop_server(proc)
