@@ -152,6 +152,7 @@ def test_costs_need_a_source_and_use_the_setting_row_for_any_need(known):
     assert demand.cost_table(rows.assign(source="")) is None  # no source: never shown
 
 
+@pytest.mark.timeout(1800)  # 16 backtest origins of 400 simulations each
 def test_backtest_on_the_synthetic_history_is_calibrated():
     """The acceptance check: one year ahead, the 95% interval holds the actual caseload by setting
     in 90-98% of (council, origin, setting) cases of the synthetic person-level demo."""
@@ -191,6 +192,7 @@ def demand_load(tmp_path_factory) -> dict:
     return {"SEND_DATA_DIR": str(tmp / "data"), "SEND_STORE_DIR": str(tmp / "store")}
 
 
+@pytest.mark.timeout(1800)  # a load of 12 years of person-level data, then simulations
 def test_cli_backtest_transition_prints_the_aggregate_keys(demand_load):
     import os
     import subprocess
@@ -238,6 +240,7 @@ def _plain(text: str) -> str:
     return re.sub(r"\\(.)", r"\1", str(text)).replace("\u2060", "")
 
 
+@pytest.mark.timeout(1800)  # a load of 12 years of person-level data, then simulations
 def test_demand_page_reproduces_a_scenario_from_its_link(app_env):
     """A link with a scenario opens the page with that scenario chosen and drawn beside the baseline;
     the same link gives the same figures."""
@@ -262,6 +265,7 @@ def test_demand_page_reproduces_a_scenario_from_its_link(app_env):
     assert next(_plain(m.value) for m in again.markdown if "the baseline projects" in _plain(m.value)) == headline
 
 
+@pytest.mark.timeout(1800)  # a load of 12 years of person-level data, then simulations
 def test_demand_page_shows_costs_only_with_their_source(app_env):
     at = _open({"area": "E06000063"})
     text = [_plain(m.value) for m in at.markdown] + [_plain(c.value) for c in at.caption]
@@ -285,6 +289,7 @@ def test_not_enough_data_says_why():
         demand.fit(p)
 
 
+@pytest.mark.timeout(1800)  # a load of 12 years of person-level data, then simulations
 def test_board_pack_has_a_demand_section_with_the_cost_source(demand_load, monkeypatch):
     from dataclasses import replace
 
@@ -303,6 +308,7 @@ def test_board_pack_has_a_demand_section_with_the_cost_source(demand_load, monke
 
 
 @pytest.mark.browser
+@pytest.mark.timeout(1800)
 def test_demand_page_in_the_browser(demand_load):
     """Headless Chromium on the synthetic person-level demo: the scenario restored from its link, the cost
     source shown, no exception, no serious or critical axe violation; writes docs/screenshots/demand.png."""
