@@ -180,7 +180,9 @@ def _costs(c, base, scn, active: bool, name: str, model_line: str) -> None:
                 f"£{last['baseline_median'] / 1e6:,.1f}m (95% interval £{last['baseline_lower_95'] / 1e6:,.1f}m to "
                 f"£{last['baseline_upper_95'] / 1e6:,.1f}m)")
     if active:
-        sentence += f"; the scenario's £{last['scenario_median'] / 1e6:,.1f}m ({last['difference'] / 1e6:+,.1f}m)"
+        d = last["difference"]
+        sentence += (f"; the scenario's £{last['scenario_median'] / 1e6:,.1f}m ({'+' if d >= 0 else '-'}"
+                     f"£{abs(d) / 1e6:,.1f}m)")
     sentence += f". Costs: {c.costs.source}."
     if spend["uncosted_places"].max() > 0:
         sentence += (f" Up to {spend['uncosted_places'].max():,.0f} places a year have no cost in the table and are "
@@ -217,7 +219,7 @@ def _backtest_section(load_id: str, low: int, high: int) -> None:
                                        "bias": "Bias (%)"})
     fig = go.Figure(go.Scatter(x=by_h["horizon"], y=by_h["mape"], mode="lines+markers", name="Mean absolute error"))
     fig.update_layout(title="Error grows with the horizon", xaxis_title="Years ahead", yaxis_title="Mean absolute error (%)",
-                      margin={"t": 60})
+                      margin={"t": 60}, xaxis={"dtick": 1})
     ui.chart_with_table(fig, by_h, title="Backtest by horizon", sentence="Mean absolute percentage error and interval "
                         "coverage by years ahead, over every setting and origin.", key="demand_backtest_horizon",
                         source="rolling-origin backtest of the transition model on the loaded person-level snapshots",
