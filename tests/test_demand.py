@@ -279,6 +279,16 @@ def test_demand_page_shows_costs_only_with_their_source(app_env):
     assert "Backtest by setting (one year ahead)" in [_plain(s.value) for s in at.subheader]
 
 
+def test_observed_small_counts_are_suppressed_with_a_complement():
+    t = pd.DataFrame({"year": [2025] * 4 + [2026] * 3, "group": list("abcd") + list("abc"),
+                      "value": [3.0, 10, 12, 40, 0, 7, 9]})
+    out = demand.protect(t)
+    y25 = out[out["year"] == 2025].set_index("group")
+    assert y25["suppressed"].tolist() == [True, True, False, False]  # 3 primary, 10 its complement
+    assert y25["value"].isna().tolist() == [True, True, False, False]
+    assert not out[out["year"] == 2026]["suppressed"].any()  # zero is not disclosive
+
+
 def test_not_enough_data_says_why():
     df = pd.DataFrame({"year": [2024], "person_id": ["a"], "ncy": [None], "primary_need": ["ASD"],
                        "setting_type": ["mainstream"]})
