@@ -126,9 +126,10 @@ def _move(rng, age1: np.ndarray, need: np.ndarray, setting: np.ndarray, f: float
     return out
 
 
-def history(seed: int = SEED) -> list[list]:
+def history(seed: int = SEED, scale: float = 1.0) -> list[list]:
     """Rows of ehcp_persons (time_period, time_identifier, area_code, area_level, person_id, primary_need,
-    age_band, setting_type, ncy) for every January FIRST..LAST."""
+    age_band, setting_type, ncy) for every January FIRST..LAST. ``scale`` < 1 gives a smaller council
+    (fewer children at the start and fewer joiners), for quick tests."""
     rng = np.random.default_rng(seed)
     pop = demo.build_population()
     need_w = _need_weights()
@@ -142,10 +143,11 @@ def history(seed: int = SEED) -> list[list]:
                     "age": ages, "need": rng.choice(NEEDS, size=m, p=need_w),
                     "setting": _entry_setting(rng, ages), "loc": rng.choice(names, size=m, p=weights / weights.sum())}
 
-        stock_ages = rng.choice(26, size=START[council], p=np.convolve(prof, np.ones(6) / 6)[:26] /
+        start_n = int(round(START[council] * scale))
+        stock_ages = rng.choice(26, size=start_n, p=np.convolve(prof, np.ones(6) / 6)[:26] /
                                 np.convolve(prof, np.ones(6) / 6)[:26].sum())
-        cur = people(START[council], stock_ages, 0)
-        serial = START[council]
+        cur = people(start_n, stock_ages, 0)
+        serial = start_n
         for year in range(FIRST, LAST + 1):
             for i in range(len(cur["id"])):
                 age = int(cur["age"][i])
@@ -166,7 +168,7 @@ def history(seed: int = SEED) -> list[list]:
             # joiners arriving next January, against the population (ages 0-25) of this calendar year
             residents = sum(int(pop[(loc, min(max(year, 2015), 2025))].sum()) for loc in names)
             growth = 1.04 ** min(year - FIRST, 4) * 1.07 ** max(0, year - FIRST - 4)
-            m = rng.poisson(residents * JOIN_RATE[council] * growth * f_join)
+            m = rng.poisson(residents * JOIN_RATE[council] * scale * growth * f_join)
             new = people(m, rng.choice(26, size=m, p=prof), serial)
             serial += m
             cur = {key: np.concatenate([cur[key], new[key]]) for key in cur}
@@ -181,11 +183,11 @@ def _age_band(age: int) -> str:
     return "0to4"
 
 
-def write(out: str | Path, seed: int = SEED) -> dict[str, int]:
+def write(out: str | Path, seed: int = SEED, scale: float = 1.0) -> dict[str, int]:
     """Writes the synthetic history, the demo population and the illustrative cost table into ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    rows = history(seed)
+    rows = history(seed, scale)
     counts = {}
     with open(out / "ehcp_persons.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)

@@ -183,7 +183,9 @@ def demand_load(tmp_path_factory) -> dict:
     import sys
     from send_metrics import demand_demo
     tmp = tmp_path_factory.mktemp("demand_demo")
-    demand_demo.write(tmp / "data" / "demo")
+    # A quarter-size council keeps the load quick; the full-size history's backtest is checked above
+    # without a load (test_backtest_on_the_synthetic_history_is_calibrated).
+    demand_demo.write(tmp / "data" / "demo", scale=0.25)
     env = {**os.environ, "SEND_DATA_DIR": str(tmp / "data"), "SEND_STORE_DIR": str(tmp / "store")}
     env.pop("SEND_DEBUG", None)
     r = subprocess.run([sys.executable, "-m", "send_metrics", "load"], capture_output=True, text=True, env=env,
@@ -204,8 +206,9 @@ def test_cli_backtest_transition_prints_the_aggregate_keys(demand_load):
     out = json.loads(r.stdout)
     keys = {"coverage_80", "coverage_95", "coverage_95_by_horizon", "mape", "bias", "series", "origins"}
     assert keys <= set(out)
-    assert out["model"] == "transition" and out["origins"] >= 5 and out["series"] == 14
-    assert 0.90 <= out["coverage_95_by_horizon"]["1"] <= 0.98
+    assert out["model"] == "transition" and out["origins"] >= 5 and out["series"] >= 12
+    assert out["forecasts"] > 100 and 0 < out["coverage_95"] <= 1 and out["mape"] > 0
+    assert set(out["coverage_95_by_setting"]) >= {"mainstream", "special", "independent", "post16"}
     agg = subprocess.run([sys.executable, "-m", "send_metrics", "backtest", "--json"], capture_output=True, text=True,
                          env=env, cwd=ROOT, timeout=1800)
     assert keys <= set(json.loads(agg.stdout))
@@ -312,6 +315,7 @@ def test_board_pack_has_a_demand_section_with_the_cost_source(demand_load, monke
     i = html.index('id="demand"')
     section = html[i:html.index("</section>", i)]
     assert "transition model to 2036" in section
+    assert "Observed" in section
     assert "Rolling-origin backtest of the transition model" in section
     assert "Cost per place: ILLUSTRATIVE demo table" in section
     assert section.count("£") > 0
