@@ -20,6 +20,7 @@ PAGES = [
     st.Page("pages/pathway.py", title="Assessment pathway", url_path="pathway"),
     st.Page("pages/benchmarks.py", title="Benchmarks", url_path="benchmarks"),
     st.Page("pages/needs.py", title="Needs and demand", url_path="needs"),
+    st.Page("pages/demand.py", title="Demand and cost projection", url_path="demand"),
     st.Page("pages/explorer.py", title="Data explorer", url_path="explorer"),
     st.Page("pages/upload.py", title="Upload an extract", url_path="upload"),
     st.Page("pages/definitions.py", title="Definitions", url_path="definitions"),

@@ -113,6 +113,9 @@ def render() -> None:
             st.markdown("\n".join(f"- **{k}:** {ui.escape(v)}" for k, v in rows))
     st.subheader("All shown definitions as a table")
     st.dataframe(shown, hide_index=True)
+    st.subheader("Demand projection: the two models")
+    from send_metrics.demand import METHOD
+    st.markdown("\n".join(f"- **{k}:** {ui.escape(v)}" for k, v in METHOD))
 
 
 if __name__ == "__main__":

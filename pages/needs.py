@@ -297,8 +297,9 @@ def _projection_view(load_id: str, area: str, group: str, method: str) -> ui.Vie
     sentence += " Policy changes are not in any interval."
     data = p.assign(**{c: p[c].round(0) for c in ("value", "lower_80", "upper_80", "lower_95", "upper_95")})
     view.call(ui.chart_with_table, fig, data, title=title, sentence=sentence, key=f"needs_projection_{group}",
-              source="EHC plan caseload (measure engine); log-linear projection over the last 6 years "
-                     "(send_metrics.projection).",
+              source="EHC plan caseload (measure engine); aggregate model: log-linear projection over the last 6 "
+                     "years (send_metrics.projection). Councils with person-level data also have the transition "
+                     "model on the Demand and cost projection page.",
               table_columns={"year": "January", "kind": "Observed or projected", "value": label,
                              "lower_80": "80% lower", "upper_80": "80% upper", "lower_95": "95% lower",
                              "upper_95": "95% upper", "note": "Note"})

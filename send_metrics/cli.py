@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("backtest", help="rolling-origin backtest of the demand projection on what is loaded")
     s.add_argument("--data-dir")
     s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.add_argument("--model", choices=("aggregate", "transition"), default="aggregate",
+                   help="aggregate: log-linear trend on council totals (default); transition: the person-level "
+                        "transition model (send_metrics/demand.py)")
 
     s = sub.add_parser("reconcile", help="figures given by more than one file or edition, side by side")
     s.add_argument("--data-dir")
@@ -375,5 +378,8 @@ COMMANDS = {"load": cmd_load, "validate": cmd_validate, "measures": cmd_measures
 
 
 def _backtest(args) -> int:
+    if getattr(args, "model", "aggregate") == "transition":
+        from .demand import backtest_for_cli as transition_backtest
+        return transition_backtest(args)
     from .projection import backtest_for_cli
     return backtest_for_cli(args)

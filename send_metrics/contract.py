@@ -66,6 +66,9 @@ SETTING_TYPES: dict[str, str] = {
     "all": "All settings (not broken down in the source)",
 }
 
+# National curriculum year by age (see ehcp_persons.ncy): -5 (not born by 31 August) to 21 (age 25).
+NCY_CODES: tuple[str, ...] = tuple(str(v) for v in range(-5, 22))
+
 PHASES: dict[str, str] = {
     "primary": "State-funded primary",
     "secondary": "State-funded secondary",
@@ -409,7 +412,10 @@ _register(Dataset(
              Column("person_id", "text", "Pseudonymised identifier, unique within a year"),
              _code("primary_need", PRIMARY_NEEDS, "Primary type of need (DfE code)"),
              _code("age_band", AGE_BANDS, "Age band"),
-             _code("setting_type", SETTING_TYPES, "Type of setting")),
+             _code("setting_type", SETTING_TYPES, "Type of setting"),
+             Column("ncy", "code", "National curriculum year by age: age on the 31 August before the census, "
+                    "minus 4 (Reception 0, Year 1 1, ..., -5 to 21); needed by the demand model's transitions",
+                    NCY_CODES, required=False)),
     key=("year", "person_id"),
     time_identifiers=("January",),
     person_level=True,
@@ -670,6 +676,24 @@ _register(Dataset(
              Column("edition", "text", "Edition (e.g. release date)", required=False)),
     key=("year", "area_code", "measure_id"),
     time_identifiers=("January", "Calendar year", "Academic year", "Financial year"),
+))
+
+_register(Dataset(
+    name="place_costs",
+    title="Cost per place (for the demand projection)",
+    description="A council's annual cost of one place, by primary need and setting, for projecting high-needs "
+                "spend. A primary_need of ALL is the setting's cost for any need without a row of its own. "
+                "Every cost shown carries the table's source.",
+    columns=(
+        Column("area_code", "text", "Council ONS code whose costs these are"),
+        _code("primary_need", PRIMARY_NEEDS, "Primary type of need (ALL: any need)"),
+        _code("setting_type", SETTING_TYPES, "Type of setting"),
+        Column("cost_per_place", "number", "Cost of one place for a year, in pounds"),
+        Column("price_year", "text", "Financial year of the prices, e.g. 2025-26", required=False),
+        Column("source", "text", "Where the costs come from (shown beside every cost)"),
+    ),
+    key=("area_code", "primary_need", "setting_type"),
+    reference=True,
 ))
 
 _register(Dataset(

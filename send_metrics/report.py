@@ -9,7 +9,8 @@ charts the dashboard uses, so the board reads exactly what the dashboard shows:
 * SPC (XmR) charts of the monthly waiting-time measures with variation and assurance;
 * North vs South Cumbria and locality equity, each gap with a 95% confidence interval
   (Newcombe's hybrid score method for proportions, MOVER for rates);
-* needs (primary-need mix, plans per 1,000 by locality) and the demand projection;
+* needs (primary-need mix, plans per 1,000 by locality) and the demand projection (aggregate model);
+* the transition model's demand and cost projection, where the council's person-level data is loaded;
 * a data table under every chart, the definition of every measure shown, sources, data dates
   and editions, the disclosure-control notice and, for the demo extract, a synthetic-data notice.
 
@@ -606,6 +607,67 @@ class _Pack:
                                 "(python -m send_metrics backtest); they do not cover policy change; the "
                                 "damped trend (growth slowing by a fifth each year) is a sensitivity check.")
 
+    def demand(self) -> str:
+        """The transition model (send_metrics.demand) for a council with person-level data: places by
+        setting with intervals, the spend with its cost table's source, and the model's backtest."""
+        from . import demand
+        councils = demand.load_councils(self.engine.db)
+        c = councils.get(self.area)
+        if c is None or c.panel is None:
+            why = " ".join(c.notes) if c is not None else ""
+            return ('<p class="na">No projection from the transition model: it needs this council\'s person-level '
+                    'EHC plan data (the SEN2 person-level return) for at least two consecutive Januaries. '
+                    f'{esc(why)} The projection above is the aggregate model (a log-linear trend on council '
+                    'totals).</p>')
+        low, high = self.engine.suppress_min, self.engine.suppress_max
+        params, sim = demand.project(c, years=10, sims=1000, seed=2026)
+        total = demand.comparison(sim, None, "total", low, high)
+        setting = demand.comparison(sim, None, "setting", low, high)
+        hist = demand.protect(demand.history_counts(c.panel, "total"), low=low, high=high)
+        fig = go.Figure()
+        x = list(total["year"]) + list(total["year"])[::-1]
+        fig.add_trace(go.Scatter(x=x, y=list(total["baseline_upper_95"]) + list(total["baseline_lower_95"])[::-1],
+                                 fill="toself", fillcolor="rgba(29,112,184,0.15)", line={"width": 0},
+                                 name="95% interval"))
+        fig.add_trace(go.Scatter(x=total["year"], y=total["baseline_median"], mode="lines", name="Projected (median)",
+                                 line={"color": "#1d70b8"}))
+        fig.add_trace(go.Scatter(x=hist["year"], y=hist["value"], mode="lines+markers", name="Observed",
+                                 line={"color": "#0b0c0c"}))
+        fig.update_layout(xaxis_title="January", yaxis_title="EHC plans", hovermode="x unified")
+        shown = [y for y in (setting["year"].min(), setting["year"].min() + 4, setting["year"].max())]
+        rows = []
+        for _, r in setting[setting["year"].isin(shown)].sort_values(["label", "year"]).iterrows():
+            def num(v):
+                return '<td class="na">–</td>' if _isnan(v) else f'<td class="num">{v:,.0f}</td>'
+            rows.append(f'<th scope="row">{esc(r["label"])}</th><td>{int(r["year"])}</td>{num(r["baseline_median"])}'
+                        + (f'<td class="num">{r["baseline_lower_95"]:,.0f} to {r["baseline_upper_95"]:,.0f}</td>'
+                           if not _isnan(r["baseline_median"]) else '<td class="na">–</td>'))
+        tab = self.table(f"Data for Figure {self.n_fig + 1}: projected EHC plans by setting, {self.name(self.area)} "
+                         "(median of 1,000 simulations; projections of "
+                         f"{low:g}-{high:g} places not shown)", ["Setting", "January", "EHC plans", "95% interval"],
+                         rows, cls="proj")
+        last = total.iloc[-1]
+        summary, _cases = demand.loaded_backtest(self.engine.db)
+        lead = (f"<p>Child by child, from {int(hist['year'].iloc[-1])}: about {last['baseline_median']:,.0f} EHC plans "
+                f"in January {int(last['year'])} (95% interval {last['baseline_lower_95']:,.0f} to "
+                f"{last['baseline_upper_95']:,.0f}). {esc(demand.backtest_sentence(summary))}</p>")
+        out = self.figure(fig, f"EHC plans, {self.name(self.area)}: transition model to {int(last['year'])}", tab,
+                          height=330, lead=lead,
+                          note=esc(f"Model: {demand.SOURCE}; population: {c.pop_source}. "
+                                   + " ".join(params.notes + c.notes)))
+        if c.costs is None:
+            out += ('<p class="na">Costs are not loaded (a place_costs table with its source); no spend is '
+                    'shown.</p>')
+        else:
+            spend = demand.spend_comparison(sim, None, c.costs)
+            srows = [f'<th scope="row">{int(r["year"])}</th><td class="num">£{r["baseline_median"] / 1e6:,.1f}m</td>'
+                     f'<td class="num">£{r["baseline_lower_95"] / 1e6:,.1f}m to £{r["baseline_upper_95"] / 1e6:,.1f}m'
+                     f'</td><td class="num">{r["uncosted_places"]:,.0f}</td>' for _, r in spend.iterrows()]
+            out += self.table(f"Projected high-needs spend on EHC plan places a year, {self.name(self.area)}. "
+                              f"Cost per place: {c.costs.source}", ["January", "Spend (median)", "95% interval",
+                                                                    "Places without a cost"], srows)
+        return out
+
     # -- reference sections ------------------------------------------------------------
     def definitions(self) -> str:
         rows = []
@@ -820,6 +882,7 @@ def board_pack_html(engine: Engine, area_code: str, period: str | None = None) -
     loc_html = pack.localities()
     needs_html = pack.needs()
     proj_html = pack.projection()
+    demand_html = pack.demand()
 
     # Fewer than three messages: add the strongest equity gaps and the projection, all computed above.
     if len(messages) < 3:
@@ -869,6 +932,10 @@ def board_pack_html(engine: Engine, area_code: str, period: str | None = None) -
          "Gaps between places are differences of proportions (Newcombe's hybrid score interval) or rates (MOVER "
          "interval). A gap is significant when its 95% interval excludes zero."),
         ("needs", "Needs and demand", needs_html + proj_html, ""),
+        ("demand", "Demand and cost projection (transition model)", demand_html,
+         "Each child with a plan moves year to year between national curriculum year, primary need and setting, "
+         "with probabilities estimated from the council's January snapshots and pooled towards larger groups where "
+         "data are thin; joiners are drawn against the population. 1,000 simulations give the intervals."),
     ]
     body = []
     for i, (anchor, title, content, intro) in enumerate(sections, start=1):
@@ -882,8 +949,9 @@ def board_pack_html(engine: Engine, area_code: str, period: str | None = None) -
         "further cells are suppressed wherever a suppressed count could be worked out from the totals of "
         "overlapping areas - localities, councils, the North and South Cumbria footprints and Cumbria as a "
         "whole (secondary suppression). A suppressed figure is shown as \"suppressed\" and drawn as a gap, never "
-        "as zero; rates, intervals, gaps and changes built on a suppressed count are withheld too. Projections "
-        "use council totals only. "
+        "as zero; rates, intervals, gaps and changes built on a suppressed count are withheld too. The aggregate "
+        "projection uses council totals only; the transition model's projections are model estimates, not counts "
+        "of children, and a projection of a small number is not shown. "
         f"{pack.suppressed_shown} cells in this pack are suppressed.")
     refs = [
         ("definitions", "Definitions", pack.definitions()),

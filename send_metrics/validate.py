@@ -679,7 +679,8 @@ def clean_person_parquet(con: duckdb.DuckDBPyConnection, path: Path, cells: str,
         if bad_periods:
             return None
         for col in dataset.columns:
-            if col.kind == "code" and col.name != "time_identifier" and not _all_allowed_exactly(
+            present = col.name in names  # an optional column the file does not give (ehcp_persons.ncy)
+            if col.kind == "code" and col.name != "time_identifier" and present and not _all_allowed_exactly(
                     cur, cells, col.name, col.allowed):
                 return None
         if not _all_known_areas(cur, cells, "area_code", areas_table, with_level=True):

@@ -11,7 +11,8 @@ name, date of birth, UPN, ULN or postcode as the value): duplicate table ids or 
 the step they follow, and codes outside the return's lists. What is written (contract-shaped CSVs):
 
 * ehcp_persons: one row per child with a plan open on the census date: pseudonymous id, age band at
-  the census date, primary need (sentyperank 1), setting (highest-ranked placement);
+  the census date, national curriculum year by age (ncy, for the demand model), primary need
+  (sentyperank 1), setting (highest-ranked placement);
 * ehcp_assessments: the calendar year before the census (DfE's definitions: see docs/sen2-person-level.md);
 * ehcp_pathway: one row per request, with the days from the request to each step or to the census
   date while it is open (for the Pathway page's survival curves).
@@ -331,6 +332,13 @@ def _setting(placements: list[dict], gias: dict[str, str] | None) -> str | None:
     return sb.SEN_SETTINGS.get(top.get("sensetting", ""), "other")
 
 
+def _ncy(birth: dt.date, census: dt.date) -> str:
+    """National curriculum year by age (for the demand model): age on the 31 August before the
+    census date, minus 4; blank outside -5..21."""
+    v = sb.age_on(birth, dt.date(census.year - 1, 8, 31)) - 4 if birth <= dt.date(census.year - 1, 8, 31) else -5
+    return str(v) if -5 <= v <= 21 else ""
+
+
 def adapt_blade(path: Path, workdir: Path, module: str):
     from . import AdaptResult
     from .common import write_csv
@@ -445,16 +453,16 @@ def adapt_blade(path: Path, workdir: Path, module: str):
             setting = _setting(placements.get(ap["activeplanstableid"], []) if ap else [], gias)
             setting_unknown |= setting is None
             year_rows.append([census.year, "January", person["locality"], person["id"],
-                              primary_need(r["requeststableid"]), band, setting])
+                              primary_need(r["requeststableid"]), band, setting, _ncy(person["birth"], census)])
         for row in year_rows:
             if setting_unknown:
                 row[6] = "all"
         placed_all = postcodes is not None and all(p["locality"] for p in people.values())
         for row in year_rows:
             if postcodes is None:
-                persons_rows.append([row[0], row[1], council, "council", row[3], row[4], row[5], row[6]])
+                persons_rows.append([row[0], row[1], council, "council", row[3], row[4], row[5], row[6], row[7]])
             elif row[2]:
-                persons_rows.append([row[0], row[1], row[2], "locality", row[3], row[4], row[5], row[6]])
+                persons_rows.append([row[0], row[1], row[2], "locality", row[3], row[4], row[5], row[6], row[7]])
         if postcodes is not None and not placed_all:
             # Some children are not placed: their locality rows stay, and the council's caseload is given
             # directly (all children), so it is not built from incomplete localities.
@@ -556,7 +564,8 @@ def adapt_blade(path: Path, workdir: Path, module: str):
     base = ["time_period", "time_identifier", "area_code", "area_level"]
     if persons_rows:
         outputs.append(("ehcp_persons", write_csv(workdir, "blade_ehcp_persons.csv",
-                                                  base + ["person_id", "primary_need", "age_band", "setting_type"],
+                                                  base + ["person_id", "primary_need", "age_band", "setting_type",
+                                                          "ncy"],
                                                   persons_rows)))
     if caseload_rows:
         outputs.append(("ehcp_caseload", write_csv(workdir, "blade_ehcp_caseload.csv",
