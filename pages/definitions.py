@@ -17,6 +17,8 @@ CI_TEXT = {
     "byar": ("Exact Poisson interval (chi-square) below 10 events; Byar's approximation at 10 events or more "
              "(counts and rates)"),
     "newcombe": "Newcombe's hybrid score interval (difference of two proportions)",
+    "t": ("Student's t interval from the standard deviation of the pupils' scores (means), when the extract "
+          "holds it; none otherwise"),
     "none": "No interval",
 }
 KIND_TEXT = {"proportion": "Proportion", "rate": "Rate", "count": "Count", "mean": "Mean",

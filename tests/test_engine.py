@@ -254,3 +254,42 @@ def test_wording_definitions_and_catalogue_ids():
     ids = {m.id: m for m in load_catalogue()}
     assert not any(i.startswith("gap_exclusions_") for i in ids)
     assert all("Suspension" in ids[i].title for i in ids if i.startswith("gap_suspensions_"))
+
+
+def test_mean_gets_a_t_interval_from_its_localities_standard_deviations(data_dir):
+    """Issue 17, means with t-intervals: Cumberland's average Attainment 8 is built from its four
+    localities' (pupils, points, sd) alone and equals PHEindicatormethods' phe_mean on the pupils
+    (tests/testthat/testdata_Mean.xlsx, Area1: 8 values, mean 53.704345, sd 20.975575, 95%
+    36.168325 to 71.240365, 99.8% 18.216705 to 89.191985). Without an sd (as every DfE file)
+    there is no interval and no verdict, never an invented one."""
+    from test_stats import PHE_MEAN_AREA1, PHE_MEAN_RESULTS
+    locs = ["LOC-ALLERDALE", "LOC-CARLISLE", "LOC-COPELAND-N", "LOC-MILLOM"]
+    rows = ["time_period,time_identifier,area_code,area_level,sen_status,outcome,numerator,denominator,sd"]
+    for i, code in enumerate(locs):
+        pair = np.array(PHE_MEAN_AREA1[2 * i:2 * i + 2])
+        rows.append(f"202324,Academic year,{code},locality,ehc_plan,ks4_attainment8,{float(pair.sum())!r},2,"
+                    f"{float(pair.std(ddof=1))!r}")
+        rows.append(f"202324,Academic year,{code},locality,sen_support,ks4_attainment8,{35 * 10},10,")
+    rows.append("202324,Academic year,E92000001,england,ehc_plan,ks4_attainment8,2000000,100000,18.0")
+    rows.append("202324,Academic year,E92000001,england,sen_support,ks4_attainment8,3300000,100000,")
+    write(data_dir / "outcomes.csv", "\n".join(rows) + "\n")
+    config = load_config(data_dir)
+    load(config)
+    engine = Engine(Database(config))
+    _, total, n, sd, mean, lo95, hi95, lo998, hi998 = PHE_MEAN_RESULTS[0]
+    row = value(engine, "ks4_att8_ehc_plan", "E06000063", "2024")
+    assert (row["numerator"], row["denominator"]) == (pytest.approx(total), n)
+    assert row["value"] == pytest.approx(mean, rel=1e-9)
+    assert row["sd"] == pytest.approx(sd, rel=1e-9)
+    assert (row["lower_95"], row["upper_95"]) == (pytest.approx(lo95, rel=1e-9), pytest.approx(hi95, rel=1e-9))
+    assert (row["lower_998"], row["upper_998"]) == (pytest.approx(lo998, rel=1e-9), pytest.approx(hi998, rel=1e-9))
+    # England 20.0 is below the whole 95% interval (better: higher is better) and inside the 99.8%.
+    assert row["england_value"] == pytest.approx(20.0) and row["sig_england_95"] == "better"
+    assert row["sig_england_998"] == "similar"
+    # Localities of 2 pupils are suppressed (denominator disclosure), with their spread.
+    loc = value(engine, "ks4_att8_ehc_plan", "LOC-ALLERDALE", "2024")
+    assert loc["suppressed"] and np.isnan(loc["value"]) and np.isnan(loc["sd"]) and np.isnan(loc["lower_95"])
+    # No sd in the extract: the average is shown, with no interval and no verdict.
+    plain = value(engine, "ks4_att8_sen_support", "E06000063", "2024")
+    assert plain["value"] == pytest.approx(35.0) and np.isnan(plain["sd"])
+    assert np.isnan(plain["lower_95"]) and plain["sig_england_95"] == "not_compared"
