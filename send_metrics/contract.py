@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-CONTRACT_VERSION = "1.0"
+# 1.1: outcomes gained the optional sd column (a store loaded under 1.0 lacks it and is reloaded).
+CONTRACT_VERSION = "1.1"
 
 # EES symbols (and the legacy ones older files use). Each maps to its meaning.
 SYMBOLS: dict[str, str] = {

@@ -359,15 +359,19 @@ def council_values(loaded: pd.DataFrame, published: pd.DataFrame, m: Measure,
     """Every council with a value, numerator and denominator for a funnel plot.
 
     Loaded (disclosure-controlled) rows win; published rows are added for other councils, with
-    published counts in the suppression range dropped as well."""
-    cols = ["area_code", "area_name", "value", "numerator", "denominator", "source"]
+    published counts in the suppression range dropped as well. For a mean, ``sd`` is the
+    standard deviation of the observations (loaded data only: publications give none)."""
+    cols = ["area_code", "area_name", "value", "numerator", "denominator", "sd", "source"]
     a = loaded[(loaded.get("area_level") == "council") & loaded["value"].notna()
                & loaded["denominator"].notna() & loaded["numerator"].notna()]
-    a = a.assign(source="loaded data")[cols] if len(a) else pd.DataFrame(columns=cols)
+    a = a.assign(source="loaded data")
+    if "sd" not in a.columns:
+        a = a.assign(sd=np.nan)
+    a = a[cols] if len(a) else pd.DataFrame(columns=cols)
     p = published[(published["area_level"] == "council") & ~published["area_code"].isin(a["area_code"])]
     p = p[p["value"].notna() & p["numerator"].notna() & p["denominator"].notna()]
     p = p[~disclosure.primary_suppress(p["numerator"].to_numpy(float), low, high)]
-    p = p.assign(source="published")[cols] if len(p) else pd.DataFrame(columns=cols)
+    p = p.assign(source="published", sd=np.nan)[cols] if len(p) else pd.DataFrame(columns=cols)
     parts = [x for x in (a, p) if len(x)]
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
     if m.kind == "rate" or m.kind == "proportion":
@@ -375,25 +379,47 @@ def council_values(loaded: pd.DataFrame, published: pd.DataFrame, m: Measure,
     return out.reset_index(drop=True)
 
 
+def pooled_sd(councils: pd.DataFrame) -> float:
+    """The pooled within-council standard deviation of one observation,
+    ``sqrt(sum((n_i - 1) sd_i^2) / sum(n_i - 1))`` over councils with an ``sd`` and at least 2
+    observations: the sigma of a funnel for means. NaN when none has one."""
+    sd = pd.to_numeric(councils.get("sd"), errors="coerce").astype(float) if "sd" in councils else pd.Series(
+        dtype=float)
+    n = pd.to_numeric(councils.get("denominator"), errors="coerce").astype(float) if len(sd) else sd
+    ok = np.isfinite(sd) & np.isfinite(n) & (n >= 2)
+    if not ok.any():
+        return float("nan")
+    return float(np.sqrt(((n[ok] - 1) * sd[ok] ** 2).sum() / (n[ok] - 1).sum()))
+
+
+def funnel_kind(m: Measure) -> str:
+    """The funnel limits a measure takes: 'proportion' (Wilson), 'mean' (normal) or 'rate' (exact Poisson)."""
+    return m.kind if m.kind in ("proportion", "mean") else "rate"
+
+
 def funnel_frame(councils: pd.DataFrame, m: Measure, benchmark: float, points: int = 200,
-                 phi: float = 1.0, tau2: float | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                 phi: float = 1.0, tau2: float | None = None,
+                 sd: float | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Funnel limits (95% and 99.8%) around ``benchmark`` and each council's position.
 
-    Proportions use Wilson-based limits (PHE / Fingertips), rates exact Poisson. ``phi`` > 1
+    Proportions use Wilson-based limits (PHE / Fingertips), rates exact Poisson, means the normal
+    limits ``benchmark +/- z sd / sqrt(n)`` (Spiegelhalter 2005, Table I) with ``sd`` the pooled
+    within-council standard deviation (:func:`pooled_sd`). ``phi`` > 1
     widens the limits for multiplicative over-dispersion, ``tau2`` > 0 for additive
     (DerSimonian-Laird random effects) over-dispersion (Spiegelhalter 2005; see
     :func:`stats.overdispersion_phi`, :func:`stats.overdispersion_tau2`). Returns (limits, councils with ``outside_95``/``outside_998``
     and ``position`` text)."""
-    kind = "proportion" if m.kind == "proportion" else "rate"
+    kind = funnel_kind(m)
     den = councils["denominator"].astype(float)
     lo_n, hi_n = max(1.0, den.min() * 0.8), den.max() * 1.2
     grid = np.unique(np.geomspace(lo_n, hi_n, points).round())
     limits = pd.DataFrame({"denominator": grid})
     c = councils.copy()
     for conf, label in ((0.95, "95"), (0.998, "998")):
-        lo, hi = stats.funnel_limits(grid, benchmark, kind, conf, m.multiplier, phi=phi, tau2=tau2)
+        lo, hi = stats.funnel_limits(grid, benchmark, kind, conf, m.multiplier, phi=phi, tau2=tau2, sd=sd)
         limits[f"lower_{label}"], limits[f"upper_{label}"] = lo, hi
-        plo, phi_ = stats.funnel_limits(den.to_numpy(), benchmark, kind, conf, m.multiplier, phi=phi, tau2=tau2)
+        plo, phi_ = stats.funnel_limits(den.to_numpy(), benchmark, kind, conf, m.multiplier, phi=phi, tau2=tau2,
+                                        sd=sd)
         c[f"lower_{label}"], c[f"upper_{label}"] = plo, phi_
         c[f"outside_{label}"] = (c["value"] < plo) | (c["value"] > phi_)
     c["position"] = np.where(c["value"] > c["upper_998"], "▲ above 99.8% limit",

@@ -671,3 +671,50 @@ def test_equity_verdict_agrees_with_both_intervals_shown(mid):
         assert gap_sig == ratio_sig == (out["verdict"] != "no_difference"), out
         checked += 1
     assert checked > 3000
+
+
+# -- issue 17: means get a Student's t interval and a funnel when the spread is loaded -------------
+def test_mean_funnel_needs_the_pupils_standard_deviation(demo_env):
+    """The demo (like every DfE file) gives averages of Attainment 8 without a standard deviation:
+    no funnel is drawn, and the page says why rather than assuming a spread."""
+    at = open_page("benchmarks", {"measure": "ks4_att8_ehc_plan"}, deep_link=True)
+    assert_clean(at)
+    assert any("Funnel plot not drawn" in i.value and "standard deviation" in i.value for i in at.info)
+
+
+@pytest.fixture
+def mean_env(tmp_path, monkeypatch):
+    """Attainment 8 (EHC plan) for 30 councils with the pupils' standard deviation, and England."""
+    areas = pd.read_csv(ROOT / "send_metrics" / "reference" / "areas.csv", dtype=str)
+    councils = areas.loc[(areas["area_level"] == "council") & areas["valid_to"].isna(), "area_code"].head(30)
+    rng = np.random.default_rng(8)
+    rows = ["time_period,time_identifier,area_code,area_level,sen_status,outcome,numerator,denominator,sd"]
+    for code in councils:
+        n = int(rng.integers(40, 400))
+        mean = 14.0 + rng.normal(0, 0.5)
+        rows.append(f"202324,Academic year,{code},council,ehc_plan,ks4_attainment8,{mean * n:.1f},{n},"
+                    f"{12 + rng.normal(0, 0.5):.2f}")
+    rows.append("202324,Academic year,E92000001,england,ehc_plan,ks4_attainment8,1400000,100000,12.5")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "outcomes.csv").write_text("\n".join(rows) + "\n")
+    monkeypatch.setenv("SEND_STORE_DIR", str(tmp_path / "store"))
+    monkeypatch.setenv("SEND_DATA_DIR", str(data))
+    monkeypatch.setenv("SEND_AUTH", "off")
+    from send_metrics.config import load_config
+    from send_metrics.store import load
+    assert load(load_config(data)).load_id
+    _clear_caches()
+    yield list(councils)
+    _clear_caches()
+
+
+def test_mean_funnel_is_drawn_with_its_method_named(mean_env):
+    area = mean_env[0]
+    at = open_page("benchmarks", {"measure": "ks4_att8_ehc_plan", "area": area, "period": "2024"}, deep_link=True)
+    assert_clean(at)
+    text = " ".join(plain(c.value) for c in at.caption) + " ".join(plain(m.value) for m in at.markdown)
+    assert "pooled within-council standard deviation" in text, text[:2000]
+    assert any("99.8% limits" in t for t in titles(at))
+    funnel = [s for s in specs(at) if any("limit" in str(d.get("name", "")).lower() for d in s["data"])]
+    assert funnel, "no funnel chart"
