@@ -89,8 +89,10 @@ def compare_one(m: Measure, a: Mapping, b: Mapping, name_a: str = "A", name_b: s
     upper_95, suppressed). Proportions: Newcombe difference and MOVER-R ratio, verdict from the
     difference. Rates: MOVER difference and MOVER-R ratio on the same Byar intervals, verdict from
     the difference (the ratio interval excludes 1 exactly when the gap interval excludes 0).
-    Counts are not compared (no gap, no ratio); medians, means, growth and gaps get a plain
-    difference and ratio, not tested.
+    Means with a standard deviation (``sd``): MOVER difference and MOVER-R ratio on the same
+    Student's t intervals, verdict from the difference. Counts are not compared (no gap, no
+    ratio); medians, means without a standard deviation, growth and gaps get a plain difference
+    and ratio, not tested.
     """
     out = {"measure_id": m.id, "measure_title": m.title, "group": m.group, "unit": m.unit,
            "value_a": _num(a.get("value")), "lower_a": _num(a.get("lower_95")),
@@ -132,6 +134,18 @@ def compare_one(m: Measure, a: Mapping, b: Mapping, name_a: str = "A", name_b: s
         out.update(gap=d, gap_lower=lo, gap_upper=hi, ratio=r, ratio_lower=rlo, ratio_upper=rhi,
                    method="difference: MOVER (Byar); ratio: MOVER-R on the same Byar intervals")
         sig = stats.equity_verdict(lo, hi, 0.0)
+    elif m.kind == "mean" and counts_ok and all(np.isfinite(_num(r.get("sd"))) for r in (a, b)):
+        # MOVER on each mean's Student's t interval (from the pupils' standard deviation), for the
+        # gap and the ratio alike, so the verdict agrees with both.
+        la, ua = stats.mean_ci(va, _num(a.get("sd")), na, confidence)
+        lb, ub = stats.mean_ci(vb, _num(b.get("sd")), nb, confidence)
+        d = va - vb
+        lo = d - np.sqrt((va - la) ** 2 + (ub - vb) ** 2)
+        hi = d + np.sqrt((ua - va) ** 2 + (vb - lb) ** 2)
+        r, rlo, rhi = stats.mover_ratio_ci(va, la, ua, vb, lb, ub)
+        out.update(gap=d, gap_lower=lo, gap_upper=hi, ratio=r, ratio_lower=rlo, ratio_upper=rhi,
+                   method="difference: MOVER (Student's t); ratio: MOVER-R on the same t intervals")
+        sig = stats.equity_verdict(lo, hi, 0.0)
     elif m.kind == "count":
         # Counts of areas of different size are never compared (as Fingertips): no gap, no ratio.
         out["method"] = "counts of different-sized areas are not compared: compare the rate instead"
@@ -142,7 +156,7 @@ def compare_one(m: Measure, a: Mapping, b: Mapping, name_a: str = "A", name_b: s
         out["gap"] = va - vb
         out["ratio"] = va / vb if vb not in (0, 0.0) else np.nan
         out["method"] = {"median_wait": "median from wait bands: no interval",
-                         "mean": "average score: no interval in the extract",
+                         "mean": "average score: no interval (the extract has no standard deviation)",
                          "growth": "year-on-year change: no interval",
                          "gap": "difference of gaps: no interval"}.get(m.kind, "no interval")
         out["verdict"] = "not_tested"

@@ -718,3 +718,22 @@ def test_mean_funnel_is_drawn_with_its_method_named(mean_env):
     assert any("99.8% limits" in t for t in titles(at))
     funnel = [s for s in specs(at) if any("limit" in str(d.get("name", "")).lower() for d in s["data"])]
     assert funnel, "no funnel chart"
+
+
+def test_equity_compares_means_only_with_their_spread():
+    """A North vs South gap in an average: MOVER on the two Student's t intervals. Worked: A is
+    PHEindicatormethods testdata_Mean.xlsx Area1 (mean 53.704345, sd 20.975575, n 8; 95% 36.168325
+    to 71.240365); B mean 30, sd 10, n 50: t(0.975, 49) = 2.009575, half-width 2.841969, 27.158031
+    to 32.841969. Gap 23.704345, lower 23.704345 - sqrt(17.536020^2 + 2.841969^2) = 5.939527,
+    upper 23.704345 + sqrt(17.536020^2 + 2.841969^2) = 41.469163: significantly higher."""
+    m = M["ks4_att8_ehc_plan"]
+    a = {"value": 53.70434500000001, "numerator": 429.63476, "denominator": 8, "sd": 20.97557525770931}
+    b = {"value": 30.0, "numerator": 1500.0, "denominator": 50, "sd": 10.0}
+    out = equity.compare_one(m, a, b, "North", "South")
+    assert out["gap"] == pytest.approx(23.704345, abs=1e-6)
+    assert (out["gap_lower"], out["gap_upper"]) == (pytest.approx(5.939527, abs=1e-6), pytest.approx(41.469163, abs=1e-6))
+    assert out["verdict"] == "a_higher" and out["ratio_lower"] > 1  # the ratio agrees with the gap
+    assert "Student's t" in out["method"]
+    # Without a standard deviation: a plain difference, not tested, never an assumed spread.
+    plain = equity.compare_one(m, {**a, "sd": np.nan}, b, "North", "South")
+    assert plain["verdict"] == "not_tested" and np.isnan(plain["gap_lower"])
