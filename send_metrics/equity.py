@@ -274,6 +274,15 @@ def rest_of_parent(m: Measure, child: Mapping, parent: Mapping, low: float = 1, 
         out["lower_95"], out["upper_95"] = lo * m.multiplier, hi * m.multiplier
     elif m.kind == "rate" and m.ci_method == "byar":
         out["lower_95"], out["upper_95"] = stats.rate_ci(num, den, m.multiplier, 0.95)
+    elif m.kind == "mean" and m.ci_method == "t":
+        # Sums of squares subtract as the totals do: ((n - 1) sd^2 + total^2 / n) for each area.
+        def sumsq(r):
+            n, t, sd = _num(r.get("denominator")), _num(r.get("numerator")), _num(r.get("sd")) / m.multiplier
+            return (n - 1) * sd * sd + t * t / n if n > 0 else np.nan
+        sd = stats.sd_from_sum_of_squares(num, sumsq(parent) - sumsq(child), den) * m.multiplier
+        if np.isfinite(sd):
+            out["sd"] = sd
+            out["lower_95"], out["upper_95"] = stats.mean_ci(out["value"], sd, den, 0.95)
     return out
 
 

@@ -737,3 +737,48 @@ def test_equity_compares_means_only_with_their_spread():
     # Without a standard deviation: a plain difference, not tested, never an assumed spread.
     plain = equity.compare_one(m, {**a, "sd": np.nan}, b, "North", "South")
     assert plain["verdict"] == "not_tested" and np.isnan(plain["gap_lower"])
+
+
+def test_rest_of_parent_splits_a_mean_and_its_spread():
+    """Area1 of PHEindicatormethods' testdata_Mean.xlsx as a parent (n 8, total 429.63476, sd
+    20.975575) with its first two pupils (33.09375, 48.38596) as the child: the rest is the other
+    six pupils, whose phe_mean is recomputed from the raw values here."""
+    from test_stats import PHE_MEAN_AREA1
+    m = M["ks4_att8_ehc_plan"]
+    x = np.array(PHE_MEAN_AREA1)
+    parent = {"numerator": x.sum(), "denominator": 8, "sd": x.std(ddof=1), "suppressed": False}
+    child = {"numerator": x[:2].sum(), "denominator": 2, "sd": x[:2].std(ddof=1), "suppressed": False}
+    rest = equity.rest_of_parent(m, child, parent, high=1)
+    assert rest["value"] == pytest.approx(x[2:].mean()) and rest["sd"] == pytest.approx(x[2:].std(ddof=1))
+    lo, hi = stats.mean_ci(x[2:].mean(), x[2:].std(ddof=1), 6)
+    assert (rest["lower_95"], rest["upper_95"]) == (pytest.approx(lo), pytest.approx(hi))
+
+
+@pytest.mark.parametrize("x1,n1,x2,n2,lower,upper,verdict", [
+    (56, 70, 48, 80, 0.0524, 0.3339, "a_higher"),   # Newcombe (1998) Stat Med 17:873, Table II, method 10
+    (5, 56, 0, 29, -0.0381, 0.1926, None),          # the same table: interval spans 0
+    (9, 10, 3, 10, 0.1705, 0.8090, "a_higher"),
+])
+def test_equity_gap_is_newcombes_published_interval_and_the_ratio_agrees(x1, n1, x2, n2, lower, upper, verdict):
+    """Issue 17 point 6 against a published reference: the gap shown for two percentages is
+    Newcombe's method 10 (Table II values, 4 dp), the verdict is read from it, and the MOVER-R ratio
+    on the same Wilson intervals agrees. (5/56 vs 0/29 has no ratio: 0 in the denominator.)"""
+    m = M["timeliness_20wk_ex"]
+    out = equity.compare_one(m, _row(x1 / n1 * 100, x1, n1), _row(x2 / n2 * 100, x2, n2))
+    assert (out["gap_lower"], out["gap_upper"]) == (pytest.approx(lower * 100, abs=5e-3),
+                                                    pytest.approx(upper * 100, abs=5e-3))
+    assert out["verdict"] == (verdict or "no_difference")
+    if np.isfinite(out["ratio"]):
+        assert (out["ratio_lower"] > 1) == (verdict == "a_higher")
+
+
+def test_stats_has_no_slope_index_of_inequality():
+    """Issue 17 point 7: the SII returned 9.0 instead of 10.05 with a missing population and had no
+    interval; it was removed (no deprivation breakdown in the data contract to fit it to) rather than
+    left half-finished. Nothing may offer it."""
+    import pathlib
+    root = pathlib.Path(__file__).resolve().parents[1]
+    assert not [n for n in dir(stats) if "sii" in n.lower() or "slope_index" in n.lower()]
+    for path in [*root.glob("send_metrics/*.py"), *root.glob("pages/*.py"), root / "README.md"]:
+        text = path.read_text()
+        assert "slope index" not in text.lower() or "no slope index" in text.lower(), path
