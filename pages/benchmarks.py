@@ -194,8 +194,8 @@ def spine_section(view: ui.View, area: str, year: str) -> None:
                 "(light grey: lowest to highest; blue: the middle half); the black line is England. The marker's "
                 "shape gives the comparison with England: ▲ better or higher, ▼ worse or lower, ● similar. "
                 f"{name} differs significantly from England on {differ} of {n} measures: better on {better}, worse on "
-                f"{worse}, and higher or lower on {differ - better - worse} that carry no judgement. Only percentages "
-                "and rates are shown: counts are not comparable between areas of different sizes.")
+                f"{worse}, and higher or lower on {differ - better - worse} that carry no judgement. Only percentages, "
+                "rates and averages are shown: counts are not comparable between areas of different sizes.")
     data = spine.assign(**{c: spine[c].round(2) for c in ("value", "benchmark", "min", "q25", "q75", "max")},
                         sig_text=spine["sig"].map(ui.sig_text))
     view.call(ui.chart_with_table, fig, data, title=title, sentence=sentence, key=f"bench_spine_{area}",
