@@ -91,6 +91,42 @@ def render() -> None:
         st.download_button("Download open cases CSV", data=safe_csv_bytes(shown), file_name="pathway_open_cases.csv",
                            mime="text/csv", key="pw_dl_open", icon=":material/download:")
     st.caption(f"Source: {SOURCE}. Counts of {low}-{high} are suppressed: left out of the chart, blank in the table.")
+    _reconciliation(db, council, low, high)
+
+
+RECONCILE_COLUMNS = {"period": "Year", "figure_title": "Figure", "local": "Your return", "published": "DfE published",
+                     "difference": "Difference", "explanation": "Why they can differ"}
+
+
+def _reconciliation(db, council: str, low: int, high: int) -> None:
+    """The council's own figures beside DfE's for the same return (send_metrics.reconcile)."""
+    from send_metrics.reconcile import STATUS_TEXT, local_vs_published
+    st.header("Your return beside DfE's published figures")
+    table = local_vs_published(db, area=council)
+    compared = table[table["published"].notna()] if not table.empty else table
+    if compared.empty:
+        st.info("DfE's 'Education, health and care plans' release is not loaded for this council and these years, so "
+                "there is nothing to compare yet: the figures above are your own, months before DfE publishes them. "
+                "Drop the release's CSV files into the data folder to see them side by side.", icon=":material/info:")
+        return
+    same = int((compared["difference"] == 0).sum())
+    st.markdown(f"{same:,} of {len(compared):,} figures that DfE has published are the same in your return. "
+                "Where they differ, the last column says what can explain it.")
+    shown = table.copy()
+
+    def count(v) -> str:
+        return "" if v is None or v != v else f"{v:,.0f}"
+    shown["local"] = shown["local"].map(count)
+    # A figure DfE has not published, or that is not in the release loaded, says so; a suppressed one is blank.
+    shown["published"] = [STATUS_TEXT.get(st_, count(v)) for v, st_ in zip(shown["published"], shown["status"])]
+    shown["difference"] = shown["difference"].map(lambda v: "" if v is None or v != v else f"{v:+,.0f}")
+    shown = shown[list(RECONCILE_COLUMNS)].rename(columns=RECONCILE_COLUMNS)
+    st.dataframe(shown, hide_index=True, width="stretch",
+                 column_config={"Why they can differ": st.column_config.TextColumn(width="large")})
+    st.download_button("Download comparison CSV", data=safe_csv_bytes(shown), file_name="sen2_local_vs_dfe.csv",
+                       mime="text/csv", key="pw_dl_reconcile", icon=":material/download:")
+    st.caption(f"Sources: {SOURCE}; DfE 'Education, health and care plans' (the edition loaded). Counts of "
+               f"{low}-{high}, and counts that would reveal one, are blank on both sides.")
 
 
 ui.guarded(render)

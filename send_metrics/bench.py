@@ -326,6 +326,134 @@ def loader_process(data_dir: Path, store: Path) -> dict:
     return {k: round(v, 2) for k, v in out.items()}
 
 
+# -- person level: a council's SEN2 return against the same data aggregated ------------------------
+PERSON_LEVEL = {"open_plans": 20_000, "years": 5}
+PERSON_LEVEL_DATASETS = ("ehcp_caseload", "ehcp_assessments", "ehcp_ceased", "ehcp_pathway")
+
+
+def aggregated_copy(load_dir: Path, out: Path) -> dict:
+    """What a person-level load gives, written back as the contract's files: the caseload counted
+    into cells (no person rows), the activity, ceased plans and the pathway's request rows."""
+    out.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    rows = {}
+    for name in PERSON_LEVEL_DATASETS:
+        ds = contract.DATASETS[name]
+        src = load_dir / f"{name}.parquet"
+        cols = [c.name for c in ds.columns if c.kind not in ("period",) and c.name not in ("time_identifier", "area_name")]
+        select = (f"CAST(year AS VARCHAR) AS time_period, '{ds.time_identifiers[0]}' AS time_identifier, "
+                  + ", ".join(f'"{c}"' for c in cols))
+        path = out / f"{name}.csv"
+        con.execute(f"COPY (SELECT {select} FROM read_parquet({sql_literal(src.as_posix())}) WHERE NOT is_rollup) "
+                    f"TO {sql_literal(path.as_posix())} (HEADER, DELIMITER ',')")
+        rows[path.name] = con.execute(f"SELECT count(*) FROM read_csv({sql_literal(path.as_posix())})").fetchall()[0][0]
+    con.close()
+    return rows
+
+
+def person_level_bench(work: Path, log, open_plans: int = PERSON_LEVEL["open_plans"],
+                       years: int = PERSON_LEVEL["years"], rounds: int = 2) -> dict:
+    """A large council's SEN2 person-level return (COLLECT Blade export: `open_plans` plans open on
+    each census date, `years` returns) loaded as it comes, against the same data in the contract's
+    aggregated layout, back to back (`rounds` alternating runs each, best kept): ingest, derived
+    tables and the two together. Target: the person-level load within 2x of the aggregated one."""
+    from .sen2_blade_demo import write_large_export
+    from .store import current_load_dir
+    blade = work / "person_level" / "sen2"
+    log(f"person level: writing a {open_plans:,}-plan, {years}-year SEN2 export ...")
+    t0 = time.perf_counter()
+    made = write_large_export(blade, load_config().geo_dir, open_plans=open_plans, years=years)
+    generate_s = time.perf_counter() - t0
+    saved = os.environ.get("SEND_PSEUDONYM_KEY_FILE")
+    os.environ["SEND_PSEUDONYM_KEY_FILE"] = str(work / "person_level.key")
+    try:
+        first = loader_process(blade.parent, work / "pl_store")
+        aggregated = work / "aggregated"
+        rows = aggregated_copy(current_load_dir(work / "pl_store"), aggregated)
+        person, agg = [first], []
+        for i in range(rounds):
+            agg.append(loader_process(aggregated, work / "agg_store"))
+            if i + 1 < rounds:
+                person.append(loader_process(blade.parent, work / "pl_store"))
+    finally:
+        if saved is None:
+            os.environ.pop("SEND_PSEUDONYM_KEY_FILE", None)
+        else:
+            os.environ["SEND_PSEUDONYM_KEY_FILE"] = saved
+
+    def best(runs):
+        return min(runs, key=lambda r: r["ingest_s"] + r["measure_table_s"])
+    p, a = best(person), best(agg)
+    files = sorted(blade.glob("Blade-Export_*.csv"))
+    out = {
+        "open_plans": open_plans, "years": years, "people": made["people"], "returns": made["returns"],
+        "blade_files": len(files), "blade_rows": int(sum(sum(1 for _ in open(f)) - 1 for f in files)),
+        "blade_mb": round(sum(f.stat().st_size for f in files) / 1e6, 1), "aggregated_rows": rows,
+        "generate_s": round(generate_s, 1),
+        "person_ingest_s": p["ingest_s"], "person_derived_s": p["measure_table_s"], "person_rss_mb": p["rss_mb"],
+        "aggregated_ingest_s": a["ingest_s"], "aggregated_derived_s": a["measure_table_s"],
+        "aggregated_rss_mb": a["rss_mb"], "rounds": rounds,
+    }
+    out["ingest_ratio"] = round(p["ingest_s"] / a["ingest_s"], 2)
+    out["derived_ratio"] = round(p["measure_table_s"] / a["measure_table_s"], 2)
+    out["total_ratio"] = round((p["ingest_s"] + p["measure_table_s"]) / (a["ingest_s"] + a["measure_table_s"]), 2)
+    log(out)
+    return out
+
+
+def person_level_markdown(pl: dict) -> list[str]:
+    return [
+        "## Person-level load (a council's SEN2 return, COLLECT Blade export)", "",
+        f"A large council: {pl['open_plans']:,} plans open on each census date, {pl['years']} returns of history "
+        f"({pl['people']:,} children and young people; {pl['blade_files']} files, {pl['blade_rows']:,} rows, "
+        f"{pl['blade_mb']} MB), loaded as COLLECT exports it (nine linked modules per return, quarantine checks, "
+        "pseudonymous ids, postcode to locality) against the same data in the contract's aggregated layout "
+        "(what the load writes, as contract CSV files: " + ", ".join(
+            f"{k} {v:,} rows" for k, v in pl["aggregated_rows"].items()) + f"), back to back, best of "
+        f"{pl['rounds']} alternating runs each.", "",
+        "| | person level (Blade export) | aggregated layout | ratio | target |", "|---|---|---|---|---|",
+        f"| ingest s | {pl['person_ingest_s']} | {pl['aggregated_ingest_s']} | {pl['ingest_ratio']}x | |",
+        f"| derived tables s | {pl['person_derived_s']} | {pl['aggregated_derived_s']} | {pl['derived_ratio']}x | |",
+        f"| load and derived tables s | {round(pl['person_ingest_s'] + pl['person_derived_s'], 2)} | "
+        f"{round(pl['aggregated_ingest_s'] + pl['aggregated_derived_s'], 2)} | {pl['total_ratio']}x | <= 2.0x |",
+        f"| loader peak RSS MB | {pl['person_rss_mb']} | {pl['aggregated_rss_mb']} | | |", "",
+    ]
+
+
+def replace_section(text: str, heading: str, lines: list[str]) -> str:
+    """`text` with the section under `heading` (to the next `## `) replaced, or inserted before the
+    team's notes."""
+    block = "\n".join(lines)
+    if heading in text:
+        start = text.index(heading)
+        nxt = text.find("\n## ", start + len(heading))
+        return text[:start] + block + ("\n" + text[nxt + 1:] if nxt >= 0 else "\n")
+    at = text.find(NOTES_HEADING)
+    return (text[:at] + block + "\n" + text[at:]) if at >= 0 else text + "\n" + block + "\n"
+
+
+def run_person_level(args) -> int:
+    """`bench --person-level`: the person-level section alone, written into BENCHMARKS.md."""
+    work = Path(tempfile.mkdtemp(prefix="send-bench-pl-"))
+    log = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
+    try:
+        pl = person_level_bench(work, log)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    pl["machine"], pl["date"] = machine(), dt.datetime.now().isoformat(timespec="seconds")
+    path = PROJECT_ROOT / "BENCHMARKS.md"
+    lines = person_level_markdown(pl)
+    lines.insert(2, f"Measured {pl['date']} by `python -m send_metrics bench --person-level` (load average "
+                    f"{os.getloadavg()[0]:.1f} at the end).")
+    lines.insert(3, "")
+    path.write_text(replace_section(path.read_text() if path.exists() else "# Benchmarks\n", PL_HEADING, lines))
+    print(json.dumps({"person_level": pl}) if args.json else json.dumps(pl, indent=1))
+    return 0 if pl["total_ratio"] <= 2.0 else 1
+
+
+PL_HEADING = "## Person-level load (a council's SEN2 return, COLLECT Blade export)"
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident memory in MB: VmHWM, which starts afresh at exec. (A child's
     ``ru_maxrss`` also counts the pages it shared with its parent when forked, so every child of
@@ -384,6 +512,8 @@ def _run(work: Path, quick: bool, runs: int, log) -> dict:
     pages = page_timings(data, config.store_dir, runs)
     app = app_process(data, config.store_dir)
     growth = [] if quick else growth_table(work, log)
+    log("person level ...")
+    person_level = person_level_bench(work, log)
     result = {
         "machine": machine(), "date": dt.datetime.now().isoformat(timespec="seconds"), "quick": quick,
         "data_rows": sizes, "total_rows": int(sum(sizes.values())),
@@ -396,6 +526,7 @@ def _run(work: Path, quick: bool, runs: int, log) -> dict:
         "measures_equal": measures["equal"], "measures_rows": measures["rows"],
         "measures_speedup_vs_pandas": round(measures["pandas_s"] / measures["ours_s"], 2),
         "demo_pages": demo_pages, "pages": pages, "cold_start_s": round(app["cold_start_s"], 2), "growth": growth,
+        "person_level": person_level,
     }
     # Peak RSS of the product's own processes (the loader and a dashboard process that rendered
     # every page); the bench process also holds the pandas reference and AppTest, reported apart.
@@ -424,6 +555,7 @@ def targets_met(r: dict) -> dict:
         "measures_speedup": r["measures_equal"] and r["measures_speedup_vs_pandas"] >= TARGETS["measures_speedup_vs_pandas"],
         "peak_rss": r["peak_rss_mb"] <= TARGETS["peak_rss_mb"],
         "no_page_exceptions": not any(p["exceptions"] for p in [*r["pages"].values(), *r["demo_pages"].values()]),
+        **({"person_level_load": r["person_level"]["total_ratio"] <= 2.0} if r.get("person_level") else {}),
     }
 
 
@@ -492,6 +624,7 @@ def write_markdown(r: dict, path: Path = PROJECT_ROOT / "BENCHMARKS.md") -> None
                 for g in r["growth"]],
               *([] if r["growth"] else ["", "(Not measured in this run: `--quick` skips the three-size growth run; "
                                             "run `python -m send_metrics bench` for it.)"]), "",
+              *(person_level_markdown(r["person_level"]) if r.get("person_level") else []),
               "## Design notes", "",
               "- Loads are converted once to Parquet; parent areas are pre-aggregated at load; the measure table "
               "with its statistics and the disclosure-protected needs breakdowns are computed once per load and "

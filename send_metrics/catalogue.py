@@ -22,6 +22,7 @@ LABELS: dict[str, str] = {
     "alternative_provision": "alternative provision", "independent": "independent or non-maintained",
     **contract.SERVICES,
     "ehc_plan": "EHC plan", "sen_support": "SEN support", "no_sen": "no SEN",
+    **{k: v[0].lower() + v[1:] for k, v in contract.CEASE_REASONS.items()},
 }
 
 POLARITY_TEXT = {"higher_is_better": "Higher is better", "lower_is_better": "Lower is better",

@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("bench", help="benchmark ingest, measures and pages side by side")
     s.add_argument("--quick", action="store_true", help="smaller data; finishes within 10 minutes")
     s.add_argument("--json", action="store_true", help="print one JSON object with the results last")
+    s.add_argument("--person-level", action="store_true",
+                   help="only the person-level section: a large council's SEN2 return (20,000 plans, 5 years) "
+                        "against the same data aggregated; rewrites that section of BENCHMARKS.md")
 
     s = sub.add_parser("contract", help="print the data contract as Markdown")
 
@@ -63,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--dataset", help="one dataset, e.g. ehcp_caseload")
     s.add_argument("--area", help="one area code")
     s.add_argument("--format", choices=["text", "csv", "json"], default="text")
+    s.add_argument("--local", action="store_true",
+                   help="a council's own figures from its SEN2 person-level return beside DfE's published figures, "
+                        "with the difference and what explains it")
     return p
 
 
@@ -224,7 +230,9 @@ def cmd_report(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from .bench import run_bench
+    from .bench import run_bench, run_person_level
+    if getattr(args, "person_level", False):
+        return run_person_level(args)
     return run_bench(args)
 
 
@@ -234,7 +242,46 @@ def cmd_contract(args) -> int:
     return 0
 
 
+def cmd_reconcile_local(args) -> int:
+    from .db import Database, NoData
+    from .reconcile import local_vs_published
+    db = Database(load_config(args.data_dir))
+    try:
+        table = local_vs_published(db, area=args.area)
+    except NoData as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        db.close()
+    if args.dataset:
+        table = table[table["dataset"] == args.dataset]
+    if not args.all:
+        table = table[table["published"].notna() | table["local"].isna()] if not table.empty else table
+    if args.format == "csv":
+        sys.stdout.write(table.to_csv(index=False))
+        return 0
+    if args.format == "json":
+        sys.stdout.write(table.to_json(orient="records", indent=1) + "\n")
+        return 0
+    if table.empty:
+        print("No SEN2 person-level return (COLLECT Blade export) is loaded beside a DfE release: nothing to compare.")
+        return 0
+    agree = int((table["difference"] == 0).sum())
+    print(f"{len(table):,} figures of the council's own SEN2 return beside DfE's published figures ({agree:,} the same)."
+          + ("" if args.all else " Add --all for the figures DfE has not published."))
+
+    def num(v) -> str:
+        return "-" if v is None or v != v else f"{v:,.0f}"
+    for r in table.itertuples(index=False):
+        print(f"{r.area_name} {r.period} {r.figure_title}: local {num(r.local)}, DfE {num(r.published)}"
+              + (f", difference {r.difference:+,.0f}" if r.difference == r.difference and r.difference else "")
+              + f". {r.explanation}")
+    return 0
+
+
 def cmd_reconcile(args) -> int:
+    if getattr(args, "local", False):
+        return cmd_reconcile_local(args)
     from .db import Database, NoData
     from .reconcile import reconciliation, summary
     db = Database(load_config(args.data_dir))

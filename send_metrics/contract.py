@@ -433,12 +433,43 @@ _register(Dataset(
              Column("plans_issued_inc", "count", "Plans issued, including exceptions"),
              Column("plans_issued_20wk_inc", "count", "Of which issued within 20 weeks"),
              Column("reviews_due", "count", "Annual reviews due", required=False),
-             Column("reviews_on_time", "count", "Annual reviews completed within 12 months", required=False)),
+             Column("reviews_on_time", "count", "Annual reviews completed within 12 months", required=False),
+             Column("reviews_held", "count", "Plans due a review whose annual review meeting was held in the calendar "
+                    "year (DfE annual_reviews.csv review_meeting_<yy>)", required=False),
+             Column("assessments", "count", "EHC needs assessments completed in the year: plans issued, decisions not "
+                    "to issue and assessments withdrawn (DfE assessments.csv assess_in_year)", required=False),
+             Column("assessments_not_issued", "count", "Of which the decision was not to issue a plan (DfE "
+                    "assess_not_issued)", required=False)),
     key=("year", "area_code"),
     time_identifiers=("Calendar year",),
     not_greater=(("requests_refused", "requests"), ("decisions_within_6_weeks", "decisions"),
                  ("plans_issued_20wk_ex", "plans_issued_ex"), ("plans_issued_20wk_inc", "plans_issued_inc"),
-                 ("plans_issued_ex", "plans_issued_inc"), ("reviews_on_time", "reviews_due")),
+                 ("plans_issued_ex", "plans_issued_inc"), ("reviews_on_time", "reviews_due"),
+                 ("reviews_held", "reviews_due"), ("assessments_not_issued", "assessments")),
+))
+
+# Reasons an EHC plan ceased: the SEN2 return's `ceasereason` codes 1-9 (DfE guide, module 4a), as the
+# release's ceased_plans.csv columns name them, plus the release's "not recorded".
+CEASE_REASONS: dict[str, str] = {
+    "max_age": "Reached maximum age", "needs_met": "Needs met without a plan",
+    "higher_education": "Moved on to higher education", "employment": "Moved on to paid employment",
+    "transferred": "Transferred to another LA in England", "no_engagement": "Young person no longer wishes to engage",
+    "moved_outside_england": "Moved outside England", "deceased": "Deceased", "other": "Other reason",
+    "not_recorded": "Reason not recorded", "all": "All reasons (not broken down)",
+}
+
+_register(Dataset(
+    name="ehcp_ceased",
+    title="EHC plans ceased, by reason",
+    description="EHC plans that ceased in the calendar year, by the reason they ceased (DfE 'Education, health and "
+                "care plans' ceased_plans.csv; or counted from a council's SEN2 person-level return).",
+    columns=(*_period_columns(), *_area_columns(),
+             _code("cease_reason", CEASE_REASONS, "Why the plan ceased"),
+             Column("ceased_plans", "count", "EHC plans that ceased")),
+    key=("year", "area_code", "cease_reason"),
+    time_identifiers=("Calendar year",),
+    total_codes=(("cease_reason", "all"),),
+    breakdowns=("cease_reason",),
 ))
 
 PATHWAY_DECISIONS: dict[str, str] = {

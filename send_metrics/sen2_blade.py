@@ -17,6 +17,7 @@ import hmac
 import os
 import re
 import secrets
+from functools import lru_cache
 from pathlib import Path
 
 # -- modules ---------------------------------------------------------------------------------
@@ -131,16 +132,28 @@ class BadDate(ValueError):
     pass
 
 
+_MONTH_NUMBER = {m.lower(): i for i, m in enumerate(MONTHS, start=1)}
+
+
 def parse_blade_date(text) -> dt.date | None:
     """`2022-Sep-28 00:00:00` (and ISO or dd/mm/yyyy, which hand-edited copies hold); None when empty;
     BadDate when it is not a date."""
     s = "" if text is None else str(text).strip()
     if not s or s.lower() in ("nan", "none", "null"):
         return None
+    return _parse_date(s)
+
+
+@lru_cache(maxsize=1 << 16)
+def _parse_date(s: str) -> dt.date:
+    """A non-empty date text (cached: an export repeats the same dates many times; a text that is
+    not a date raises BadDate each time, as exceptions are not cached)."""
     try:
         m = _BLADE_DATE.match(s)
         if m:
-            month = [x.lower() for x in MONTHS].index(m.group(2).lower()) + 1
+            month = _MONTH_NUMBER.get(m.group(2).lower())
+            if month is None:
+                raise ValueError(f"unknown month {m.group(2)!r}")
             return dt.date(int(m.group(1)), month, int(m.group(3)))
         m = _ISO_DATE.match(s)
         if m:
@@ -171,6 +184,10 @@ SEN_SETTINGS = {"OLA": "other", "OPA": "other", "EHE": "other", "EYP": "early_ye
 CEASE_REASONS = {"1": "reached maximum age", "2": "needs met without a plan", "3": "moved on to higher education",
                  "4": "moved on to paid employment", "5": "transferred to another LA in England",
                  "6": "no longer wishes to engage", "7": "moved outside England", "8": "deceased", "9": "other"}
+# `ceasereason` -> the contract's cease_reason (the columns of DfE's ceased_plans.csv, in code order:
+# max_age, needs_met, he, employ, transfer, no_engage, moved_outside_eng, deceased, other).
+CEASE_REASON_CODES = {"1": "max_age", "2": "needs_met", "3": "higher_education", "4": "employment", "5": "transferred",
+                      "6": "no_engagement", "7": "moved_outside_england", "8": "deceased", "9": "other"}
 # Request and assessment outcome codes. CHECK against DfE's guide (v1.4, items 2.4 and 3.1) before
 # relying on a real return: the shared note says not to guess them, and these are the codes this
 # project uses (the synthetic export writes them); an unknown code goes to quarantine, it is never
@@ -268,9 +285,11 @@ def normalise_identity(upn: str, uln: str, surname: str, forename: str, birth: d
     return None
 
 
+@lru_cache(maxsize=1 << 17)
 def pseudonymise(identity: str, key: bytes, prefix: str = "P") -> str:
     """One-way keyed hash (HMAC-SHA256): the same child gets the same id in every return loaded on
-    this install; without the key the id cannot be reversed or recomputed from a UPN."""
+    this install; without the key the id cannot be reversed or recomputed from a UPN. (Cached within
+    a process: a child is in several returns of one load.)"""
     return prefix + hmac.new(key, identity.encode(), hashlib.sha256).hexdigest()[:20]
 
 

@@ -12,7 +12,8 @@ Calibrated so that the local measures equal DfE's published figures for Cumberla
 * caseload on the January census date: 2024 = 2,656, 2025 = 2,893, 2026 = 3,088;
 * new plans in a calendar year: 2023 = 402, 2024 = 412 (2025: not published here, 300 used);
 * 20-week timeliness: 2023 104 of 393 (26.5%) including and 104 of 384 (27.1%) excluding exceptions;
-  2024 159 of 378 (42.1%) and 159 of 373 (42.6%); 2025 19 of 286 (6.6%) and 19 of 284 (6.7%).
+  2024 159 of 378 (42.1%) and 159 of 373 (42.6%); 2025 19 of 286 (6.6%) and 19 of 284 (6.7%);
+* plans ceased in calendar 2023: 260, by reason as published (CEASED_2023).
   New plans not in the timeliness denominator are plans issued after an assessment completed by
   another LA (assessment outcome S).
 
@@ -47,6 +48,10 @@ CASELOAD = {2024: 2656, 2025: 2893, 2026: 3088}
 ISSUED = {2023: (402, 393, 104, 384), 2024: (412, 378, 159, 373), 2025: (300, 286, 19, 284)}
 # Requests in a calendar year that did not lead to a plan: refused, withdrawn, not issued after assessment.
 OTHER_REQUESTS = {2023: (190, 14, 22), 2024: (215, 12, 26), 2025: (240, 15, 30)}
+# EHC plans ceased in calendar 2023 by reason code (DfE EHC plans 2025, ceased_plans.csv, Cumberland, "All ceased
+# EHC plans": max_age 0, needs_met 5, he 10, employ 38, transfer 40, no_engage 163, moved_outside_eng 3, deceased 1,
+# other 0; total_ceased 260).
+CEASED_2023 = {"1": 0, "2": 5, "3": 10, "4": 38, "5": 40, "6": 163, "7": 3, "8": 1, "9": 0}
 OPEN_AT_LAST_CENSUS = (70, 130)  # requests awaiting the decision to assess / awaiting the plan, January 2026
 
 NEEDS = (("ASD", 36), ("SLCN", 17), ("SEMH", 17), ("MLD", 9), ("SLD", 5), ("PD", 4), ("SPLD", 3), ("HI", 1.5),
@@ -122,6 +127,7 @@ class _World:
         self.people: list[Person] = []
         self.cases: list[Case] = []
         self.postcodes: dict[str, tuple[str, str]] = {}  # postcode -> (lsoa, locality)
+        self.districts = DISTRICTS
 
     def person(self, age_at: dt.date, age_lo: int, age_hi: int) -> Person:
         rng = self.rng
@@ -131,7 +137,7 @@ class _World:
         locality = rng.choices(LOCALITIES, weights=LOCALITY_WEIGHTS)[0]
         lsoa = rng.choice(self.geo[locality])
         while True:
-            pc = f"{rng.choice(DISTRICTS[locality])} {rng.randint(1, 9)}{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}" \
+            pc = f"{rng.choice(self.districts[locality])} {rng.randint(1, 9)}{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}" \
                  f"{rng.choice('ABDEFGHJLNPQRSTUWXYZ')}"
             if pc not in self.postcodes:
                 break
@@ -225,7 +231,7 @@ def build(geo_dir: Path, seed: int = SEED) -> _World:
         return sum(1 for c in new_cases if c.start <= d)
 
     a1, a2, a3 = (active_new(census[y]) for y in (2024, 2025, 2026))
-    c0 = 260
+    c0 = sum(CEASED_2023.values())  # 260 plans ceased in 2023 (published)
     base = CASELOAD[2024] - a1 + c0
     c1 = base - c0 + a2 - CASELOAD[2025]
     c2 = base - c0 - c1 + a3 - CASELOAD[2026]
@@ -239,13 +245,83 @@ def build(geo_dir: Path, seed: int = SEED) -> _World:
     by_age = sorted(stock, key=lambda c: (c.person.birth, c.person.n))
     leaving = by_age[: c0 + c1 + c2]
     rng.shuffle(leaving)
-    windows = ([(dt.date(2023, 1, 1), census[2024])] * c0 + [(census[2024] + dt.timedelta(days=1), census[2025])] * c1
+    windows = ([(dt.date(2023, 1, 1), dt.date(2023, 12, 31))] * c0
+               + [(census[2024] + dt.timedelta(days=1), census[2025])] * c1
                + [(census[2025] + dt.timedelta(days=1), census[2026])] * c2)
-    for c, (first, last) in zip(leaving, windows):
+    # Plans ceased in 2023 carry the published reasons exactly; later years' reasons are synthetic.
+    reasons_2023 = [code for code, n in CEASED_2023.items() for _ in range(n)]
+    assert len(reasons_2023) == c0
+    random.Random(seed + 2023).shuffle(reasons_2023)
+    for i, (c, (first, last)) in enumerate(zip(leaving, windows)):
         c.cease = _day(rng, first, last)
         age = (c.cease - c.person.birth).days // 365
         c.cease_reason = "1" if age >= 19 and rng.random() < 0.6 else rng.choice("2345679")
+        if i < c0:
+            c.cease_reason = reasons_2023[i]
     return w
+
+
+def build_large(geo_dir: Path | None, open_plans: int = 20_000, years: int = 5, seed: int = SEED) -> tuple[_World, tuple]:
+    """A large council for the benchmark: about `open_plans` plans open on every census date and
+    `years` returns of history (January 2026 the last), with the same kinds of case histories as
+    the calibrated export (not calibrated to any published figure). Returns the world and its
+    returns (year, census date, export date, layout) for `snapshot_rows`."""
+    geo = _geo(geo_dir) if geo_dir and (Path(geo_dir) / "cumbria_lsoa21_lookup.csv").exists() else \
+        {loc: [f"E0199{i:04d}{j}" for j in range(10)] for i, loc in enumerate(LOCALITIES)}
+    w = _World(seed, geo)
+    # Room for every address: more postcode districts than the small export uses (synthetic).
+    w.districts = {loc: tuple(f"{d}{x}" if x else d for d in ds for x in ("", "A", "B", "C", "D"))
+                   for loc, ds in DISTRICTS.items()}
+    rng = w.rng
+    first = 2026 - years + 1
+    returns = tuple((y, dt.date(y, 1, 15), dt.date(y, 3, 13), VERSIONS_BY_AGE[min(i, 2)])
+                    for i, y in enumerate(range(first, 2027)))
+    new_per_year = open_plans // 7
+    stock = [w.plan_case(_day(rng, dt.date(2010, 1, 1), dt.date(first - 2, 12, 31)), "old",
+                         person=w.person(dt.date(first - 1, 1, 1), 2, 20)) for _ in range(open_plans)]
+    stock.sort(key=lambda c: (c.person.birth, c.person.n))
+    for year in range(first - 1, 2026):
+        for _ in range(new_per_year):
+            kind = rng.choices(("within", "late", "exception", "other_la"), weights=(45, 45, 7, 3))[0]
+            c = w.plan_case(_day(rng, dt.date(year, 1, 1), dt.date(year, 12, 31)),
+                            "within" if kind == "within" else "late", other_la=kind == "other_la",
+                            exception=kind == "exception")
+            stock.append(c)
+        for kind, share in (("refused", 0.35), ("withdrawn", 0.03), ("not_issued", 0.05)):
+            for _ in range(int(share * new_per_year)):
+                w.other_case(_day(rng, dt.date(year, 1, 1), dt.date(year, 10, 31)), kind)
+        # About as many plans cease as start, the oldest first.
+        leaving, stock = stock[:new_per_year], stock[new_per_year:]
+        for c in leaving:
+            c.cease = _day(rng, dt.date(year, 1, 1), dt.date(year, 12, 31))
+            if c.start and c.cease <= c.start:
+                c.cease = c.start + dt.timedelta(days=1)
+            c.cease_reason = rng.choice("123456789")
+    for _ in range(new_per_year // 4):
+        w.other_case(_day(rng, dt.date(2025, 7, 1), dt.date(2025, 11, 15)), "open_assessment")
+    return w, returns
+
+
+VERSIONS_BY_AGE = ("1.1", "1.2", "1.3")
+
+
+def write_large_export(out: Path, geo_dir: Path | None = None, open_plans: int = 20_000, years: int = 5,
+                       seed: int = SEED) -> dict[str, object]:
+    """The benchmark's large council, written as the export, postcode lookup and GIAS extract."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    w, returns = build_large(geo_dir, open_plans, years, seed)
+    written = []
+    for year, census, exported, version in returns:
+        rows = snapshot_rows(w, year, census, version)
+        tag = exported.strftime("%d-%m-%Y")
+        for module in MODULES:
+            path = out / f"Blade-Export_{tag}_{module}.csv"
+            write_module(path, module, version, rows[module])
+            written.append(path)
+    write_postcode_lookup(w, out / "NSPL_synthetic_large.csv")
+    write_gias(out / "edubasealldata_synthetic.csv")
+    return {"files": written, "people": len(w.people), "cases": len(w.cases), "returns": len(returns)}
 
 
 # -- snapshots ----------------------------------------------------------------------------------

@@ -42,6 +42,9 @@ CODE_COLUMNS = {
     ("senneed", "sentype"): dict.fromkeys(sb.SEN_TYPES), ("namedplan", "ceasereason"): sb.CEASE_REASONS,
     ("placementdetail", "sensetting"): sb.SEN_SETTINGS, ("plandetail", "sensetting"): sb.SEN_SETTINGS,
 }
+MODULE_CODES: dict[str, list[tuple[str, dict]]] = {}
+for (_m, _c), _allowed in CODE_COLUMNS.items():
+    MODULE_CODES.setdefault(_m, []).append((_c, _allowed))
 
 
 @dataclass
@@ -170,8 +173,9 @@ class _Reader:
                 header = [key(h) for h in next(rd, [])]
                 ex.version[module] = sb.layout_version(module, set(header))
                 first_line: dict[str, int] = {}
+                strip = str.strip
                 for i, raw in enumerate(rd, start=2):
-                    row = dict(zip(header, (v.strip() for v in raw)))
+                    row = dict(zip(header, map(strip, raw)))
                     row["_line"] = i
                     ident = row.get(tid, "")
                     if not ident:
@@ -204,12 +208,13 @@ class _Reader:
             except sb.BadDate:
                 self.bad(p, row["_line"], col, row.get(col), "not a date (the export writes e.g. 2022-Sep-28 00:00:00)")
                 return False
-        for (m, col), allowed in CODE_COLUMNS.items():
-            if m == module and row.get(col, "") and row[col].upper() not in allowed:
-                self.bad(p, row["_line"], col, row[col], f"unknown {col} code (allowed: {', '.join(allowed)})")
-                return False
-            if m == module and col in row:
-                row[col] = row[col].upper()
+        for col, allowed in MODULE_CODES.get(module, ()):
+            value = row.get(col)
+            if value:
+                value = row[col] = value.upper()
+                if value not in allowed:
+                    self.bad(p, row["_line"], col, value, f"unknown {col} code (allowed: {', '.join(allowed)})")
+                    return False
         if module == "senneed" and not row.get("sentyperank", "").isdigit():
             self.bad(p, row["_line"], "sentyperank", row.get("sentyperank"), "sentyperank is not a whole number")
             return False
@@ -299,6 +304,19 @@ class _Reader:
                     del ex.rows[module][ident]
 
 
+ASSESS_COLUMNS = ["requests", "requests_refused", "decisions", "decisions_within_6_weeks", "new_plans",
+                  "plans_issued_ex", "plans_issued_20wk_ex", "plans_issued_inc", "plans_issued_20wk_inc",
+                  "reviews_due", "reviews_on_time", "reviews_held", "assessments", "assessments_not_issued"]
+
+
+def _year_before(d: dt.date) -> dt.date:
+    """The same day a year earlier (28 February for 29 February)."""
+    try:
+        return d.replace(year=d.year - 1)
+    except ValueError:
+        return d.replace(year=d.year - 1, day=28)
+
+
 def _setting(placements: list[dict], gias: dict[str, str] | None) -> str | None:
     """The contract setting type of the highest-ranked placement; None when it needs GIAS and there is none."""
     if not placements:
@@ -346,7 +364,7 @@ def adapt_blade(path: Path, workdir: Path, module: str):
         notes.append("no Get Information About Schools extract in the data folder: placements named by URN cannot "
                      "be typed, so caseload is not broken down by setting (setting 'all')")
     key_bytes = sb.pseudonym_key()
-    persons_rows, caseload_rows, assess_rows = [], [], []
+    persons_rows, caseload_rows, assess_rows, ceased_rows = [], [], [], []
     pathway: dict[str, list] = {}
     for tag in sorted(exports, key=lambda t: (t[6:], t[3:5], t[:2])):
         ex = exports[tag]
@@ -403,6 +421,7 @@ def adapt_blade(path: Path, workdir: Path, module: str):
 
         # Caseload: plans issued on or before the census date and not ceased by it.
         counted: dict[str, int] = {}
+        reviews: list[tuple[dict, dict | None, dt.date]] = []
         year_rows = []
         setting_unknown = False
         for n in sorted(plans.values(), key=lambda r: r["_line"]):
@@ -421,6 +440,7 @@ def adapt_blade(path: Path, workdir: Path, module: str):
                 reader.bad(ex.files["person"], None, "personbirthdate", None,
                            f"age on the census date is outside 0-25 (named plan row {n['_line']})")
                 continue
+            reviews.append((person, active_by_request.get(r["requeststableid"]), n["_startdate"]))
             ap = active_by_request.get(r["requeststableid"])
             setting = _setting(placements.get(ap["activeplanstableid"], []) if ap else [], gias)
             setting_unknown |= setting is None
@@ -444,6 +464,7 @@ def adapt_blade(path: Path, workdir: Path, module: str):
         # Assessments in the calendar year before the census (DfE's definitions).
         year = census.year - 1
         by_area: dict[str, Counter] = {}
+        ceased: dict[str, Counter] = {}
 
         def area_of(person) -> str:
             return person["locality"] if postcodes is not None and person["locality"] else council
@@ -464,7 +485,17 @@ def adapt_blade(path: Path, workdir: Path, module: str):
                         c["decisions"] += 1
                         c["decisions_within_6_weeks"] += (r["_requestoutcomedate"] - rec).days <= 42
                         c["requests_refused"] += r["requestoutcome"] == sb.REQUEST_REFUSED
+                # Assessments completed in the year (DfE assess_in_year): a plan issued in the year, or a
+                # decision not to issue / a withdrawal dated in the year.
+                if a is not None and a["assessmentoutcome"] in ("N", "A") and a.get("_assessmentoutcomedate") \
+                        and a["_assessmentoutcomedate"].year == year:
+                    c["assessments"] += 1
+                    c["assessments_not_issued"] += a["assessmentoutcome"] == "N"
+                if n is not None and n["_ceasedate"] and n["_ceasedate"].year == year:
+                    ceased.setdefault(area, Counter())[sb.CEASE_REASON_CODES.get(n.get("ceasereason", ""),
+                                                                                  "not_recorded")] += 1
                 if n is not None and n["_startdate"] and n["_startdate"].year == year:
+                    c["assessments"] += 1
                     c["new_plans"] += 1
                     if a["assessmentoutcome"] != sb.OTHER_LA_ASSESSMENT:
                         within = (n["_startdate"] - rec).days <= 140
@@ -490,15 +521,37 @@ def adapt_blade(path: Path, workdir: Path, module: str):
                             (final - rec).days if final else "",
                             "Y" if a and sb.flag(a.get("week20")) else "N",
                             (census - rec).days, census.year]
-        cols = ["requests", "requests_refused", "decisions", "decisions_within_6_weeks", "new_plans",
-                "plans_issued_ex", "plans_issued_20wk_ex", "plans_issued_inc", "plans_issued_20wk_inc"]
+        # Annual reviews (DfE annual_reviews.csv, reported for the calendar year before the census):
+        # a review is expected for a plan open on the census date that was issued at least a year
+        # before it; held = its latest review meeting is in the calendar year; on time = its latest
+        # review meeting is less than 12 months before the census date.
+        year_before = _year_before(census)
+        for person, ap, start in reviews:
+            if start > year_before:
+                continue
+            meeting = (ap.get("_reviewmeeting") or ap.get("_lastreview")) if ap else None
+            areas = {council} if postcodes is None else ({area_of(person)} | ({council} if not placed_all else set()))
+            for area in areas:
+                c = by_area.setdefault(area, Counter())
+                c["reviews_due"] += 1
+                c["reviews_held"] += bool(meeting and meeting.year == year)
+                c["reviews_on_time"] += bool(meeting and year_before < meeting <= census)
         for area, c in sorted(by_area.items()):
             level = "council" if area == council else "locality"
-            assess_rows.append([year, "Calendar year", area, level] + [c[k] for k in cols])
+            assess_rows.append([year, "Calendar year", area, level] + [c[k] for k in ASSESS_COLUMNS])
+        all_areas = set(by_area) | ({council} if not placed_all else set())
         if placed_all:
             # A locality with no request in the year still has its (zero) row, so the council rolls up.
             for loc in sorted(council_members.get(council, set()) - set(by_area)):
-                assess_rows.append([year, "Calendar year", loc, "locality"] + [0] * len(cols))
+                assess_rows.append([year, "Calendar year", loc, "locality"] + [0] * len(ASSESS_COLUMNS))
+            all_areas = set(by_area) | council_members.get(council, set())
+        for area in sorted(all_areas):
+            level = "council" if area == council else "locality"
+            c = ceased.get(area, Counter())
+            ceased_rows += [[year, "Calendar year", area, level, reason, c[reason]]
+                            for reason in sb.CEASE_REASON_CODES.values()]
+            ceased_rows.append([year, "Calendar year", area, level, "not_recorded", c["not_recorded"]])
+        ex.rows.clear()  # this return is counted: free its rows before the next one is read
     outputs = []
     base = ["time_period", "time_identifier", "area_code", "area_level"]
     if persons_rows:
@@ -510,9 +563,11 @@ def adapt_blade(path: Path, workdir: Path, module: str):
                                                    base + ["primary_need", "age_band", "setting_type", "ehc_plans"],
                                                    caseload_rows)))
     if assess_rows:
-        outputs.append(("ehcp_assessments", write_csv(workdir, "blade_ehcp_assessments.csv", base + [
-            "requests", "requests_refused", "decisions", "decisions_within_6_weeks", "new_plans", "plans_issued_ex",
-            "plans_issued_20wk_ex", "plans_issued_inc", "plans_issued_20wk_inc"], assess_rows)))
+        outputs.append(("ehcp_assessments", write_csv(workdir, "blade_ehcp_assessments.csv", base + ASSESS_COLUMNS,
+                                                      assess_rows)))
+    if ceased_rows:
+        outputs.append(("ehcp_ceased", write_csv(workdir, "blade_ehcp_ceased.csv", base + ["cease_reason", "ceased_plans"],
+                                                 ceased_rows)))
     if pathway:
         outputs.append(("ehcp_pathway", write_csv(workdir, "blade_ehcp_pathway.csv", base + [
             "request_id", "primary_need", "age_band", "decision", "days_to_decision", "issue_decision",

@@ -46,7 +46,6 @@ MI_KEYS = {"noexc20weekrate", "totnoexcehc", "noexc20weekehc", "newallehc", "inr
            "totincexcehc", "incexc20weekehc", "assrefusedehc"}
 
 OTHER_FILES = {  # recognised parts of the release that have no contract dataset (column key prefixes)
-    "totalceased": "ceased EHC plans",
     "personalbudget": "personal budgets",
     "res3851": "residential settings",
     "restot": "residential settings",
@@ -69,6 +68,7 @@ OTHER_FILES = {  # recognised parts of the release that have no contract dataset
 CASELOAD, NEEDS, NEEDS_NEW, TIMELINESS, NEWPLANS, REQUESTS, ASSESSMENTS, REVIEWS, MI, OLD_CASELOAD, OTHER = (
     "caseload", "needs_caseload", "needs_new_plans", "timeliness", "new_plans", "requests", "assessments",
     "annual_reviews", "management_information", "old_caseload", "other")
+CEASED = "ceased_plans"
 OLD_NEWPLANS = "old_new_plans"
 
 # Total columns of the older caseload / new-plans files, preferred first, and the 2023-2024 long
@@ -112,6 +112,8 @@ def classify_keys(keys: set[str], first_cell: str = "") -> str | None:
         return ASSESSMENTS
     if "reviewexpected" in keys:
         return REVIEWS
+    if "totalceased" in keys:
+        return CEASED
     for k, what in OTHER_FILES.items():
         if any(c.startswith(k) for c in keys):
             return OTHER
@@ -553,7 +555,8 @@ ASSESSMENT_COLUMNS = {
     REQUESTS: {"requests": ["requestsreceivedinyear"], "requests_refused": ["requestsdecidednottoassess"],
                "decisions_within_6_weeks": ["requestoutcomesixweeks"],
                "decisions": ["requestoutcomesixweeks", "requestoutcomeover6weeks"]},
-    REVIEWS: {"reviews_due": ["reviewexpected"]},
+    REVIEWS: {"reviews_due": ["reviewexpected"], "reviews_held": ["_reviewsheld"]},
+    ASSESSMENTS: {"assessments": ["assessinyear"], "assessments_not_issued": ["assessnotissued"]},
     MI: {"requests": ["inreqehc"], "requests_refused": ["assrefusedehc"], "new_plans": ["newallehc"],
          "plans_issued_ex": ["totnoexcehc"], "plans_issued_20wk_ex": ["noexc20weekehc"],
          "plans_issued_inc": ["totincexcehc"], "plans_issued_20wk_inc": ["incexc20weekehc"]},
@@ -567,10 +570,11 @@ ASSESSMENT_NOTES = {
     REQUESTS: "requests_received_in_year -> requests; requests_decided_not_to_assess -> requests_refused; "
               "request_outcome_six_weeks -> decisions_within_6_weeks; decisions = request_outcome_six_weeks + "
               "request_outcome_over_6_weeks",
-    REVIEWS: "review_expected -> reviews_due; reviews_on_time is not published (DfE counts review meetings and "
-             "decisions by year, not reviews completed within 12 months), so it is left empty",
-    ASSESSMENTS: "assessments.csv has no column in the contract (assessments, plans issued / not issued after "
-                 "assessment, 16-week decisions): recognised, not loaded",
+    REVIEWS: "review_expected -> reviews_due; review_meeting_<yy> of the row's year (e.g. review_meeting_24 for "
+             "2024) -> reviews_held; reviews_on_time is not published (DfE counts review meetings and decisions by "
+             "year, not reviews completed within 12 months), so it is left empty",
+    ASSESSMENTS: "assess_in_year -> assessments; assess_not_issued -> assessments_not_issued (the other columns, "
+                 "16-week decisions and mediation, have no contract column)",
     MI: "inreq_ehc (InreqEHC) -> requests; ass_refused_ehc (AssRefusedEHC) -> requests_refused; new_all_ehc "
         "(NewallEHC) -> new_plans; tot_no_exc_ehc / no_exc_20week_ehc (TotNoExcEHC / NoExc20weekEHC) -> "
         "plans_issued_ex / plans_issued_20wk_ex; tot_inc_exc_ehc / inc_exc_20week_ehc (TotIncExcEHC / "
@@ -589,6 +593,11 @@ def adapt_assessment_group(members: dict[str, Rows], workdir: Path, edition: str
         spec = ASSESSMENT_COLUMNS.get(kind, {})
         notes.append(f"{rows.table.path.name}: {ASSESSMENT_NOTES.get(kind, '')}")
         df = rows.df[rows.df["_total"]]
+        if kind == REVIEWS:
+            # The meetings held in the row's own calendar year: review_meeting_24 for 2024, and so on.
+            held = [f"reviewmeeting{int(y) % 100:02d}" for y in df["_year"]]
+            if any(h in df for h in held):
+                df = df.assign(_reviewsheld=[df.at[i, h] if h in df else "" for i, h in zip(df.index, held)])
         usable = {col: keys for col, keys in spec.items() if all(k in df for k in keys)}
         provided |= set(usable)
         missing = sorted(set(spec) - set(usable))
@@ -637,6 +646,47 @@ def adapt_assessment_group(members: dict[str, Rows], workdir: Path, edition: str
             outputs += combined_area_outputs(workdir, edition, "ehcp_assessments")
     if bench:
         outputs.append(("benchmarks", _rows_to_csv(workdir, "benchmarks_rates", BENCH_COLS, bench)))
+    return outputs, notes
+
+
+# -- ceased plans ----------------------------------------------------------------------------
+
+# ceased_plans.csv columns (keys) -> contract cease_reason. Read by name: the data guidance describes
+# `other` as "reason is not recorded" and `not_rec` as "ceased for other reasons", the other way round
+# from their names; the names follow the return's code list (9 = other), and England's `not_rec` is 0.
+CEASED_COLUMNS = {"maxage": "max_age", "needsmet": "needs_met", "he": "higher_education", "employ": "employment",
+                  "transfer": "transferred", "noengage": "no_engagement", "movedoutsideeng": "moved_outside_england",
+                  "deceased": "deceased", "other": "other", "notrec": "not_recorded"}
+
+
+def adapt_ceased(rows: Rows, workdir: Path, source_name: str):
+    notes = [f"{source_name}: the All ceased EHC plans rows, by reason: "
+             + ", ".join(f"{k} -> {v}" for k, v in CEASED_COLUMNS.items())
+             + " (the guidance describes other and not_rec the other way round from their names; read by name)"]
+    df = rows.df[rows.df["_total"]]
+    present = [k for k in CEASED_COLUMNS if k in df]
+    missing = [k for k in CEASED_COLUMNS if k not in df]
+    if missing:
+        notes.append(f"reason columns not found: {', '.join(missing)}")
+    out, mismatched = [], 0
+    for r in records(df, ["_area", "_year", "_level", "_name", "_edition", "totalceased", *present]):
+        base = {"time_period": str(int(r["_year"])), "time_identifier": "Calendar year", "area_code": r["_area"],
+                "area_level": r["_level"], "area_name": r["_name"], "edition": r["_edition"]}
+        cells = [dict(base, cease_reason=CEASED_COLUMNS[k], ceased_plans=clean(r[k])) for k in present]
+        total, parts = to_number(r["totalceased"]), [to_number(c["ceased_plans"]) for c in cells]
+        if missing or total is None or any(p is None for p in parts) or sum(parts) != total:
+            # The reasons do not add up to the total (or are not all given): keep the total only.
+            mismatched += bool(cells)
+            cells = [dict(base, cease_reason="all", ceased_plans=clean(r["totalceased"]))]
+        out += cells
+    if mismatched:
+        notes.append(f"{plural(mismatched, 'row')}: the reasons do not add up to total_ceased; the total is loaded "
+                     "without its reasons")
+    out += combined_rows(out, ["cease_reason"], ["ceased_plans"])
+    cols = AREA_COLS + ["cease_reason", "ceased_plans", "edition"]
+    outputs = [("ehcp_ceased", _rows_to_csv(workdir, "ehcp_ceased", cols, out))] if out else []
+    if any(r["area_code"] == COMBINED_CODE for r in out):
+        outputs += combined_area_outputs(workdir, rows.edition, "ehcp_ceased")
     return outputs, notes
 
 
@@ -880,5 +930,8 @@ def adapt_sen2(path: Path, workdir: Path, kind: str):
         return AdaptResult(fmt, outputs, notes + more)
     if kind == OLD_NEWPLANS:
         outputs, more = adapt_old_new_plans(me, workdir, name)
+        return AdaptResult(fmt, outputs, notes + more)
+    if kind == CEASED:
+        outputs, more = adapt_ceased(me, workdir, name)
         return AdaptResult(fmt, outputs, notes + more)
     return None
