@@ -45,8 +45,35 @@ def _cell(m, row) -> str:
     if bool(row["suppressed"]):
         return "suppressed (small numbers)"
     if pd.isna(row["value"]):
+        sym = row.get("source_symbol") if hasattr(row, "get") else None
+        if isinstance(sym, str) and sym.strip().lower() == "c":
+            return "suppressed by NHS England (*)"
         return "not published"
     return m.format_value(float(row["value"]))
+
+
+MH_VIEWS = {"mh_cyp_access": "children in contact (12 months)", "ed_urgent_1wk_pct": "% urgent ED within 1 week",
+            "ed_routine_4wk_pct": "% routine ED within 4 weeks"}
+
+
+@st.cache_data(show_spinner=False, max_entries=8, ttl=3600)
+def _mh_table(load_id: str) -> pd.DataFrame:
+    """MHSDS by month: 01H vs 01K (with Lancaster), as published."""
+    by_id = measures_by_id()
+    ids = [i for i in MH_VIEWS if i in by_id]
+    t = ui.table(ids, list(SUB_ICBS))
+    if t.empty or (t["value"].notna().sum() == 0 and not t["suppressed"].astype(bool).any()):
+        return pd.DataFrame()
+    t = t.assign(period=t["period"].astype(str).str[:10])
+    rows = []
+    for period, g in t.groupby("period"):
+        row = {"Month": g["period_label"].iloc[0]}
+        for code, name in SUB_ICBS.items():
+            for mid, label in MH_VIEWS.items():
+                hit = g[(g["measure_id"] == mid) & (g["area_code"] == code)]
+                row[f"{name} | {label}"] = _cell(by_id[mid], hit.iloc[0] if len(hit) else None)
+        rows.append(row)
+    return pd.DataFrame(rows).iloc[::-1].reset_index(drop=True)  # latest month first
 
 
 @st.cache_data(show_spinner=False, max_entries=8, ttl=3600)
@@ -102,7 +129,8 @@ def render_section(heading: str = "North vs South from NHS England figures") -> 
     load_id = ui.database().load_id
     chs, raw = _chs_table(load_id)
     autism = _autism_table(load_id)
-    if chs.empty and autism.empty:
+    mh = _mh_table(load_id)
+    if chs.empty and autism.empty and mh.empty:
         return False
     st.header(heading)
     st.markdown(CAVEAT)
@@ -136,4 +164,14 @@ def render_section(heading: str = "North vs South from NHS England figures") -> 
                    "Published rounded to the nearest 5. **01K includes Lancaster district**: it is never South "
                    f"Cumbria. Rate per 1,000 children: {NEEDS_POPULATION.replace('a provider', 'a sub-ICB')}.")
         st.dataframe(autism, hide_index=True)
+    if not mh.empty:
+        st.subheader("Children's mental health: 01H vs 01K (South Cumbria and Lancaster)")
+        st.caption("NHS England, Mental Health Services Monthly Statistics (MHSDS), by sub-ICB of residence (before "
+                   "July 2022 the CCG of the same code and footprint): children and young people under 18 with at "
+                   "least one contact in the 12 months to the month (MHS95, rounded by NHS England), and eating-"
+                   "disorder cases entering treatment in the 3 months to the month within 1 week (urgent, ED86a / "
+                   "ED86) and 4 weeks (routine, (ED87a + ED87b) / ED87); most eating-disorder cells are suppressed "
+                   "by NHS England ('*': few cases). Counts, not rates: **01K includes Lancaster district** and the "
+                   "two areas differ in size, so compare each with its own history.")
+        st.dataframe(mh, hide_index=True)
     return True

@@ -50,7 +50,7 @@ def summary_section(area: str, period: str, tiles: list) -> None:
         _styled(table), hide_index=True, column_order=SUMMARY_VIEW, key="board_summary",
         height=36 * (len(table) + 1) + 4,  # every row shown: no scrolling inside the table
         column_config={
-            "Measure": st.column_config.TextColumn("Measure", width=300),
+            "Measure": st.column_config.TextColumn("Measure", width=440),
             "Value": st.column_config.TextColumn("Value", help="Latest value for the year, with its unit"),
             "95% interval": st.column_config.TextColumn("95% interval"),
             "Against benchmark": st.column_config.TextColumn(
@@ -110,10 +110,14 @@ def cards(tiles: list) -> None:
         m = t.measure
         with cols[i % 3].container(border=True):
             st.markdown(f"**{ui.escape(m.title)}** · {t.period_label}")
+            if t.covers:
+                st.caption(ui.escape(t.covers))
+            if t.value_source:
+                st.caption(ui.escape("Value as published: " + t.value_source.removeprefix("published: ")))
             if t.suppressed:
                 st.markdown("**Suppressed** (small numbers)")
             elif pd.isna(t.value):
-                st.markdown(f"**{ui.escape(summary.missing_reason(m).capitalize())}**")
+                st.markdown(f"**{ui.escape(summary.tile_missing_reason(t).capitalize())}**")
             else:
                 st.markdown(f"### {ui.escape(summary.with_unit(m, t.value))}")
                 st.caption(f"95% interval {summary.interval_text(m, t.lower_95, t.upper_95)}"

@@ -144,7 +144,9 @@ def _bands_view(load_id: str, service: str, area: str, month: str, label: str) -
     cells = _bands(load_id, service, month)
     cells = cells[cells["area_code"] == area] if len(cells) else cells
     if cells.empty:
-        view.call(st.info, "No wait-band figures are loaded for this service, area and month.")
+        view.call(st.info, "No wait-band figures by EHC plan status are loaded for this service, area and month "
+                  "(NHS England's published lists give wait bands for all children, not by EHC plan status: see "
+                  "the provider comparison above).")
         return view
     shares = equity.share_within(cells[cells["wait_band"] != "OVER13"], by="ehcp_status", category="wait_band",
                                  value_col="waiting")
@@ -285,7 +287,10 @@ def render() -> None:
         service = _url_select("Service", services, "service", "SLT",
                               format_func=lambda s: contract.SERVICES.get(s, s))
     with c2:
-        area = ui.select_area(list(meta["areas"]), default="HF-SOUTH-CUMBRIA")
+        areas = list(meta["areas"])
+        # Without locality extracts (published NHS files only) the providers hold the CYP service lists.
+        default = next((a for a in ("HF-SOUTH-CUMBRIA", "RTX", "RNN") if a in areas), "HF-SOUTH-CUMBRIA")
+        area = ui.select_area(areas, default=default)
     views = [v for v in VIEWS if f"{v}_{service}" in by_id]
     view = _url_select("Show", views, "view", "wait_list", format_func=VIEWS.get, horizontal=True)
     m = by_id[f"{view}_{service}"]

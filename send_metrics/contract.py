@@ -184,6 +184,8 @@ OUTCOMES: dict[str, tuple[str, str, str]] = {
                              "Permanent exclusion rate"),
     "eet_16_17": ("16-17 year olds in education, employment or training",
                   "16-17 year olds known to the council", "16-17 in education, employment or training"),
+    "ks4_destination": ("pupils in a sustained education, employment or training destination after key stage 4",
+                        "pupils at the end of key stage 4", "KS4 sustained destination"),
     "neet_16_17": ("16-17 year olds not in education, employment or training (incl. not known)",
                    "16-17 year olds known to the council", "16-17 NEET or not known"),
 }
@@ -436,16 +438,41 @@ _register(Dataset(
              Column("reviews_on_time", "count", "Annual reviews completed within 12 months", required=False),
              Column("reviews_held", "count", "Plans due a review whose annual review meeting was held in the calendar "
                     "year (DfE annual_reviews.csv review_meeting_<yy>)", required=False),
+             Column("review_decisions", "count", "Annual review outcomes communicated (within 4 weeks of the "
+                    "meeting or later)", required=False),
+             Column("review_decisions_4wk", "count", "Of which communicated within 4 weeks", required=False),
              Column("assessments", "count", "EHC needs assessments completed in the year: plans issued, decisions not "
                     "to issue and assessments withdrawn (DfE assessments.csv assess_in_year)", required=False),
+             Column("assessments_issued", "count", "Of which a plan was issued", required=False),
              Column("assessments_not_issued", "count", "Of which the decision was not to issue a plan (DfE "
-                    "assess_not_issued)", required=False)),
+                    "assess_not_issued)", required=False),
+             Column("mediations", "count", "Mediations linked to a request or an assessment (DfE: requests "
+                    "subject to mediation + mediations on assessment decisions + on assessments for other "
+                    "reasons)", required=False),
+             Column("mediations_then_tribunal", "count", "Of which followed by a tribunal", required=False)),
     key=("year", "area_code"),
     time_identifiers=("Calendar year",),
     not_greater=(("requests_refused", "requests"), ("decisions_within_6_weeks", "decisions"),
                  ("plans_issued_20wk_ex", "plans_issued_ex"), ("plans_issued_20wk_inc", "plans_issued_inc"),
                  ("plans_issued_ex", "plans_issued_inc"), ("reviews_on_time", "reviews_due"),
-                 ("reviews_held", "reviews_due"), ("assessments_not_issued", "assessments")),
+                 ("reviews_held", "reviews_due"), ("assessments_not_issued", "assessments"),
+                 ("review_decisions_4wk", "review_decisions"), ("assessments_issued", "assessments"),
+                 ("mediations_then_tribunal", "mediations")),
+))
+
+_register(Dataset(
+    name="tribunal_appeals",
+    title="SEND Tribunal appeals and appealable decisions",
+    description="Appeals registered with the SEND Tribunal (HMCTS) and the council's appealable decisions (DfE "
+                "SEN2: requests refused + assessments with a decision not to issue + EHC plans in January + plans "
+                "ceased because needs are met), by calendar year, as DfE publishes them with the EHC plans release "
+                "(the appeal rate is appeals / appealable decisions).",
+    columns=(*_period_columns(), *_area_columns(),
+             Column("appeals_registered", "count", "Appeals registered with the SEND Tribunal"),
+             Column("appealable_decisions", "count", "Total appealable decisions")),
+    key=("year", "area_code"),
+    time_identifiers=("Calendar year",),
+    not_greater=(("appeals_registered", "appealable_decisions"),),
 ))
 
 # Reasons an EHC plan ceased: the SEN2 return's `ceasereason` codes 1-9 (DfE guide, module 4a), as the
@@ -470,6 +497,54 @@ _register(Dataset(
     time_identifiers=("Calendar year",),
     total_codes=(("cease_reason", "all"),),
     breakdowns=("cease_reason",),
+))
+
+_register(Dataset(
+    name="ehcp_personal_budgets",
+    title="EHC plans with a personal budget",
+    description="EHC plans with a personal budget in place at the January census, and the part of them held as "
+                "organised arrangements (DfE personal_budgets.csv).",
+    columns=(*_period_columns(), *_area_columns(),
+             Column("personal_budgets", "count", "EHC plans with a personal budget in place"),
+             Column("organised_arrangements", "count", "Of which organised arrangements", required=False)),
+    key=("year", "area_code"),
+    time_identifiers=("January",),
+    not_greater=(("organised_arrangements", "personal_budgets"),),
+))
+
+_register(Dataset(
+    name="new_plans_by_need",
+    title="New EHC plans by primary need",
+    description="New EHC plans issued during the calendar year by the primary need named in the plan (DfE "
+                "sen_need_newplans.csv); plans whose need is not recorded are UNK.",
+    columns=(*_period_columns(), *_area_columns(),
+             _code("primary_need", PRIMARY_NEEDS, "Primary type of need (DfE code)"),
+             Column("new_plans", "count", "New EHC plans issued")),
+    key=("year", "area_code", "primary_need"),
+    time_identifiers=("Calendar year",),
+    total_codes=(("primary_need", "ALL"),),
+    breakdowns=("primary_need",),
+))
+
+_register(Dataset(
+    name="mental_health",
+    title="Children's mental health services (NHS England MHSDS)",
+    description="From the Mental Health Services Data Set monthly statistics, by sub-ICB or provider and the "
+                "month a reporting period ends: children and young people aged under 18 supported with at least "
+                "one contact in the 12 months to that month (MHS95), and children and young people (0-18) with "
+                "an eating disorder entering treatment in the 3 months to that month, urgent (ED86) and routine "
+                "(ED87) cases, with those entering treatment within 1 week (urgent, ED86a) and within 4 weeks "
+                "(routine, ED87a + ED87b).",
+    columns=(*_period_columns(), *_area_columns(),
+             Column("cyp_in_contact", "count", "CYP under 18 with at least one contact, rolling 12 months (MHS95)"),
+             Column("ed_urgent", "count", "Urgent eating-disorder referrals entering treatment (ED86)"),
+             Column("ed_urgent_1wk", "count", "Of which within 1 week (ED86a)"),
+             Column("ed_routine", "count", "Routine eating-disorder referrals entering treatment (ED87)"),
+             Column("ed_routine_4wk", "count", "Of which within 4 weeks (ED87a + ED87b)")),
+    key=("month", "area_code"),
+    time_identifiers=("Month",),
+    not_greater=(("ed_urgent_1wk", "ed_urgent"), ("ed_routine_4wk", "ed_routine")),
+    monthly=True,
 ))
 
 PATHWAY_DECISIONS: dict[str, str] = {

@@ -47,7 +47,10 @@ OUTPUT_COLUMNS = [
     "neighbours_value", "neighbours_n", "sig_neighbours_95",
     "trend", "trend_verdict", "rank", "rank_of",
     "suppressed", "suppression_reason", "source_symbol", "coverage_note", "denominator_source",
+    "value_source",
 ]
+# Kinds a published value can stand in for (an area's own figure when no file gives its counts).
+PUBLISHED_KINDS = ("proportion", "rate", "count", "mean")
 
 
 def _ident(name: str) -> str:
@@ -330,6 +333,7 @@ class Engine:
         base.loc[base["numerator"].isna() | base["denominator"].isna(), "sumsq"] = np.nan
 
         base = self._values_and_intervals(base, by_id)
+        base = self._published_own(base, by_id)
         base = self._add_median_waits(base, measures)
         base = pd.concat([base, self._growth(base, by_id), self._gaps(base, by_id)], ignore_index=True)
         base = base.merge(areas, on="area_code", how="left")
@@ -603,6 +607,64 @@ class Engine:
             out.append(g.drop(columns="sumsq", errors="ignore"))
         return pd.concat(out, ignore_index=True)
 
+    def _published_own(self, base: pd.DataFrame, by_id: dict[str, Measure]) -> pd.DataFrame:
+        """An area's published value of a measure (a `benchmarks` row: LAIT, a DfE total the contract
+        cannot hold as rows) where no loaded file gives the counts for that area and period: the
+        published value stands, with `value_source` naming the publication and edition. With its
+        published numerator and denominator it gets an interval (and primary suppression of small
+        counts, as any figure); without them (LAIT publishes percentages only) it has no interval, so
+        it is never tested against England or neighbours. Computed figures always win; annual
+        measures only (benchmarks are annual)."""
+        pub = self.db.query_file("published_benchmarks")
+        if pub.empty:
+            return base
+        ok = {i for i, m in by_id.items() if m.kind in PUBLISHED_KINDS and not m.monthly}
+        pub = pub[pub["measure_id"].isin(ok) & pub["value"].notna()].copy()
+        if pub.empty:
+            return base
+        pub["period"] = pub["year"].astype(int).astype(str)
+        have = set(zip(base["measure_id"], base["area_code"], base["period"].astype(str).str[:4]))
+        pub = pub[[k not in have for k in zip(pub["measure_id"], pub["area_code"], pub["period"])]]
+        if pub.empty:
+            return base
+        low, high = self.suppress_min, self.suppress_max
+        rows = []
+        for mid, g in pub.groupby("measure_id", sort=False):
+            m = by_id[mid]
+            g = g.copy()
+            value = pd.to_numeric(g["value"], errors="coerce").to_numpy(float)
+            num = pd.to_numeric(g["numerator"], errors="coerce").to_numpy(float)
+            den = pd.to_numeric(g["denominator"], errors="coerce").to_numpy(float)
+            if m.kind == "count":
+                num, den = value.copy(), np.full(len(g), np.nan)
+            both = ~np.isnan(num) & (~np.isnan(den) | (m.kind == "count"))
+            num = np.where(both, num, np.nan)
+            den = np.where(both & (m.kind != "count"), den, np.nan)
+            small = np.zeros(len(g), dtype=bool)
+            if m.disclosure != "none":
+                small |= np.asarray(disclosure.primary_suppress(den, low, high), dtype=bool)
+            if m.disclosure == "numerator":
+                small |= np.asarray(disclosure.primary_suppress(num, low, high), dtype=bool)
+            out = pd.DataFrame({
+                "measure_id": mid, "area_code": g["area_code"].to_numpy(), "period": g["period"].to_numpy(),
+                "numerator": np.where(small, np.nan, num), "denominator": np.where(small, np.nan, den),
+                "value": np.where(small, np.nan, value), "suppressed": small,
+                "suppression_reason": np.where(small, disclosure.primary_reason(low, high), None),
+                "value_source": [f"published: {s} (edition {e})" if isinstance(e, str) and e else f"published: {s}"
+                                 for s, e in zip(g["source"], g["edition"])]})
+            for level, conf in Z_LEVELS.items():
+                lo = hi = np.full(len(out), np.nan)
+                n_, d_ = out["numerator"].to_numpy(float), out["denominator"].to_numpy(float)
+                if m.ci_method == "wilson" and m.kind == "proportion":
+                    lo, hi = stats.wilson_ci(n_, d_, conf)
+                    lo, hi = np.asarray(lo) * m.multiplier, np.asarray(hi) * m.multiplier
+                elif m.ci_method == "byar" and m.kind == "count":
+                    lo, hi = stats.byar_ci(n_, conf)
+                out[f"lower_{level}"] = lo
+                out[f"upper_{level}"] = hi
+            rows.append(out)
+        return pd.concat([base, *rows], ignore_index=True)
+
     def _add_median_waits(self, base: pd.DataFrame, measures: list[Measure]) -> pd.DataFrame:
         med = self._median_waits(measures)
         if med.empty:
@@ -679,6 +741,9 @@ class Engine:
         eng = base[base["area_code"] == ENGLAND][["measure_id", "period", "value"]].rename(
             columns={"value": "england_value"})
         eng["england_source"] = "computed from loaded England data"
+        if "value_source" in base:
+            src = base.loc[base["area_code"] == ENGLAND, "value_source"]
+            eng.loc[src.notna().to_numpy(), "england_source"] = src[src.notna()].to_numpy()
         pub_eng = published[published["area_code"] == ENGLAND][["measure_id", "period", "value", "source"]].rename(
             columns={"value": "england_pub", "source": "england_pub_source"})
         base = base.merge(eng, on=["measure_id", "period"], how="left")

@@ -234,7 +234,11 @@ class _Pack:
             nb = f"Neighbours {m.format_value(t.neighbours_value)}" if not _isnan(t.neighbours_value) else ""
             unit = "" if m.unit == "%" else f'<span class="unit">{esc(m.unit)}</span>'
             rows.append(
-                f'<th scope="row">{esc(m.title)}</th><td>{esc(t.period_label)}</td>'
+                f'<th scope="row">{esc(m.title)}'
+                + (f'<span class="ci">{esc(t.covers)}</span>' if t.covers else "")
+                + (f'<span class="ci">Value as published: {esc(t.value_source.removeprefix("published: "))}</span>'
+                   if t.value_source else "")
+                + f'</th><td>{esc(t.period_label)}</td>'
                 + self.cell(m, row, ci=True, extra=unit)
                 + f"<td>{self.sig(t.sig_england, eng)}</td><td>{self.sig(t.sig_neighbours, nb)}</td>"
                 f"<td>{esc(TREND_LABEL.get(t.trend_verdict, '–'))}</td>"

@@ -17,10 +17,37 @@ from .spc import spc, spc_summary
 
 HEADLINE_MEASURES = [
     "ehcp_rate_0_25", "ehcp_caseload", "pupils_ehcp_pct", "pupils_sen_support_pct", "new_plans",
-    "timeliness_20wk_ex", "requests_refused_pct", "reviews_on_time_pct",
-    "wait_18wk_SLT", "wait_median_AUTISM", "autism_over_13wk_pct", "wait_18wk_CAMHS",
-    "ks2_rwm_ehc_plan", "gap_ks2_rwm_ehc_plan", "persistent_absence_ehc_plan", "eet_16_17_ehc_plan",
+    "timeliness_20wk_ex", "requests_refused_pct", "reviews_on_time_pct", "review_decisions_4wk_pct",
+    "tribunal_appeal_rate",
+    "wait_18wk_SLT", "wait_over18_SLT", "wait_median_AUTISM", "autism_over_13wk_pct", "wait_18wk_CAMHS",
+    "mh_cyp_access",
+    "ks2_rwm_ehc_plan", "gap_ks2_rwm_ehc_plan", "ks4_att8_ehc_plan", "ks4_destination_ehc_plan",
+    "persistent_absence_ehc_plan", "eet_16_17_ehc_plan",
 ]
+
+# NHS figures are published by sub-ICB and by provider, not by council. When a council has no figure of
+# its own for an NHS measure (no locality extract), the Board shows the NHS area that serves it, named
+# with what it really covers, never as the council's own figure.
+NHS_DATASETS = ("waiting_list", "waiting_activity", "mental_health")
+HEALTH_COUNTERPARTS: dict[str, list[tuple[str, str, str]]] = {
+    # council: [(NHS area, short label, what it covers)], sub-ICB first, then provider
+    "E06000063": [
+        ("E38000215", "NHS 01H (North Cumbria)",
+         "NHS figure for sub-ICB 01H, North Cumbria: Allerdale, Carlisle and Copeland without the Millom area, "
+         "and Eden - not Cumberland exactly"),
+        ("RNN", "NHS RNN (North Cumbria)",
+         "NHS figure for provider RNN (North Cumbria Integrated Care NHS FT), which serves North Cumbria - a "
+         "provider's caseload, not Cumberland exactly"),
+    ],
+    "E06000064": [
+        ("E38000228", "NHS 01K (South Cumbria and Lancaster)",
+         "NHS figure for sub-ICB 01K: South Cumbria (Barrow-in-Furness, South Lakeland, the Millom area) AND "
+         "Lancaster district - not Westmorland and Furness, and not South Cumbria alone"),
+        ("RTX", "NHS RTX (South Cumbria and north Lancashire)",
+         "NHS figure for provider RTX (University Hospitals of Morecambe Bay NHS FT), which serves South Cumbria "
+         "and north Lancashire - not Westmorland and Furness, and not South Cumbria alone"),
+    ],
+}
 
 IMPROVEMENT = {"higher_is_better": "increase", "lower_is_better": "decrease", "no_judgement": "neutral"}
 
@@ -60,6 +87,10 @@ class Tile:
     series: pd.DataFrame
     spc_frame: pd.DataFrame | None
     spc_trial: bool = False  # the SPC verdict rests on trial limits (fewer than 13 points)
+    covers: str = ""  # set when the figure is another area's (an NHS sub-ICB or provider), saying which
+    covers_label: str = ""
+    value_source: str = ""  # a published value standing for the area's own (e.g. LAIT), naming it
+    source_symbol: str = ""  # the publisher's symbol in the source cell (c, x, z, ...) when there is no value
 
 
 def spc_for(series: pd.DataFrame, m: Measure) -> pd.DataFrame | None:
@@ -74,9 +105,14 @@ def spc_for(series: pd.DataFrame, m: Measure) -> pd.DataFrame | None:
 
 
 def sentence_for(m: Measure, row: pd.Series, spc_sum: dict | None) -> str:
-    if bool(row.get("suppressed")) or pd.isna(row.get("value")):
-        return (f"{m.title}: not shown for {row['period_label']} - the figure is suppressed to protect "
-                "small numbers, or not available.")
+    if bool(row.get("suppressed")):
+        return f"{m.title}: not shown for {row['period_label']} - suppressed to protect small numbers."
+    if pd.isna(row.get("value")):
+        sym = row.get("source_symbol")
+        if isinstance(sym, str) and sym.strip().lower() in PUBLISHER_SYMBOL_TEXT:
+            return (f"{m.title}: no figure for {row['period_label']} - "
+                    f"{PUBLISHER_SYMBOL_TEXT[sym.strip().lower()]}.")
+        return f"{m.title}: no figure for {row['period_label']} - {missing_reason(m)}."
     parts = []
     sig_e = str(row.get("sig_england_95"))
     if sig_e in SIG_PHRASE:
@@ -117,9 +153,24 @@ def tiles(engine: Engine, area_code: str, period: str | None = None,
     groups = dict(iter(table.groupby("measure_id", sort=False))) if len(table) else {}
     year = str(period)[:4] if period else None
     out = []
+    counterparts = HEALTH_COUNTERPARTS.get(area_code, [])
+    nhs_ids = [i for i in ids if by_id[i].dataset in NHS_DATASETS and i not in groups]
+    other: dict[str, dict[str, pd.DataFrame]] = {}
+    if counterparts and nhs_ids:
+        t2 = engine.table(nhs_ids, [c for c, _, _ in counterparts])
+        for code, _, _ in counterparts:
+            part = t2[t2["area_code"] == code]
+            other[code] = dict(iter(part.groupby("measure_id", sort=False))) if len(part) else {}
     for mid in ids:
         m = by_id[mid]
         series = groups.get(mid)
+        covers = label = ""
+        if (series is None or series.empty) and mid in nhs_ids:
+            for code, short, text in counterparts:
+                s2 = other.get(code, {}).get(mid)
+                if s2 is not None and not s2.empty and (s2["value"].notna().any() or s2["suppressed"].any()):
+                    series, covers, label = s2, text, short
+                    break
         if series is None or series.empty:
             continue
         if not series["period"].is_monotonic_increasing:  # rows come in period order already
@@ -134,8 +185,18 @@ def tiles(engine: Engine, area_code: str, period: str | None = None,
         row = series.iloc[-1]
         frame = spc_for(series, m)
         summ = spc_summary(frame, IMPROVEMENT[m.polarity], m.target) if frame is not None else None
+        src = row.get("value_source")
+        src = src if isinstance(src, str) else ""
+        sentence = sentence_for(m, row, summ)
+        if covers:
+            sentence = f"{covers}. {sentence}"
+        if src:
+            sentence = f"{sentence} Value as published ({src.removeprefix('published: ')}): no interval, so not " \
+                       "tested against England." if pd.isna(row["lower_95"]) else \
+                f"{sentence} Value as published ({src.removeprefix('published: ')})."
         out.append(Tile(
-            measure=m, area_code=area_code, period_label=row["period_label"], value=row["value"],
+            measure=m, area_code=str(row["area_code"]) if covers else area_code, period_label=row["period_label"],
+            value=row["value"],
             lower_95=row["lower_95"], upper_95=row["upper_95"], england_value=row["england_value"],
             sig_england=str(row["sig_england_95"]), neighbours_value=row["neighbours_value"],
             sig_neighbours=str(row["sig_neighbours_95"]), trend_verdict=str(row["trend_verdict"]),
@@ -143,9 +204,12 @@ def tiles(engine: Engine, area_code: str, period: str | None = None,
             variation_icon=summ.get("variation_icon") if summ else None,
             assurance=summ.get("assurance") if summ else None,
             assurance_icon=summ.get("assurance_icon") if summ else None,
-            suppressed=bool(row["suppressed"]), sentence=sentence_for(m, row, summ),
+            suppressed=bool(row["suppressed"]), sentence=sentence,
             series=series, spc_frame=frame,
-            spc_trial=bool(summ) and not summ.get("enough_points", True)))
+            spc_trial=bool(summ) and not summ.get("enough_points", True),
+            covers=covers, covers_label=label, value_source=src,
+            source_symbol=str(row.get("source_symbol")).strip().lower()
+            if isinstance(row.get("source_symbol"), str) else ""))
     return out
 
 
@@ -156,26 +220,33 @@ def key_messages(tile_list: list[Tile], limit: int = 5) -> list[str]:
         m = t.measure
         if t.suppressed or t.value is None or np.isnan(t.value):
             continue
+        where = f" ({t.covers_label})" if t.covers_label else ""
         if t.sig_england in ("better", "worse"):
             strength = 3 if t.sig_england == "worse" else 2
-            scored.append((strength, f"{m.title} is {SIG_PHRASE[t.sig_england]} England: "
+            scored.append((strength, f"{m.title}{where} is {SIG_PHRASE[t.sig_england]} England: "
                                      f"{with_unit(m, t.value)} against {with_unit(m, t.england_value)} "
                                      f"({t.period_label})."))
+        elif t.sig_england in ("higher", "lower"):
+            # No judgement is made on the measure, but a real difference from England is context a board
+            # should know (e.g. more plans per 1,000 children than England).
+            scored.append((1, f"{m.title}{where} is {SIG_PHRASE[t.sig_england]} England: "
+                              f"{with_unit(m, t.value)} against {with_unit(m, t.england_value)} "
+                              f"({t.period_label}); no judgement is made on this measure."))
         if t.variation in ("special_cause_improvement", "special_cause_concern"):
             strength = 3 if t.variation == "special_cause_concern" else 2
             if t.spc_trial:
                 # The tile's caveat travels with the message: trial limits are provisional.
-                scored.append((strength - 1, f"{m.title}: {VARIATION_PHRASE[t.variation]} in the latest point "
+                scored.append((strength - 1, f"{m.title}{where}: {VARIATION_PHRASE[t.variation]} in the latest point "
                                              f"({with_unit(m, t.value)}, {t.period_label}) on trial limits "
                                              "(fewer than 13 points): provisional, to be confirmed as more "
                                              "points arrive."))
             else:
-                scored.append((strength, f"{m.title}: {VARIATION_PHRASE[t.variation]} in the latest "
+                scored.append((strength, f"{m.title}{where}: {VARIATION_PHRASE[t.variation]} in the latest "
                                          f"point ({with_unit(m, t.value)}, {t.period_label}) - a real change, "
                                          "not noise."))
         if t.trend_verdict in ("improving", "getting_worse"):
             scored.append((2 if t.trend_verdict == "getting_worse" else 1,
-                           f"{m.title} is {TREND_PHRASE[t.trend_verdict]}."))
+                           f"{m.title}{where} is {TREND_PHRASE[t.trend_verdict]}."))
     noise = [t for t in tile_list if t.variation == "common_cause"]
     scored.sort(key=lambda s: -s[0])
     messages = []
@@ -257,11 +328,27 @@ NOT_AVAILABLE = "not available"
 SUPPRESSED = "suppressed (small numbers)"
 
 
+# What a publisher's symbol in the source cell means, said in words (never "suppressed" for a figure
+# that is simply not there).
+PUBLISHER_SYMBOL_TEXT = {"c": "suppressed by the publisher (c) to protect small numbers",
+                         "x": "not available from the publisher (x)", "z": "not applicable (z)",
+                         ":": "not available from the publisher (:)", "low": "rounds to zero (low)",
+                         "u": "low reliability (u)"}
+
+
 def _missing(v) -> bool:
     try:
         return v is None or bool(pd.isna(v))
     except (TypeError, ValueError):
         return False
+
+
+def tile_missing_reason(t: "Tile") -> str:
+    """Why a tile that is not suppressed by the dashboard has no value: the publisher's symbol in words,
+    else its data is not loaded."""
+    if t.source_symbol in PUBLISHER_SYMBOL_TEXT:
+        return PUBLISHER_SYMBOL_TEXT[t.source_symbol]
+    return missing_reason(t.measure)
 
 
 def missing_reason(m: Measure) -> str:
@@ -353,8 +440,8 @@ def summary_table(tile_list: list[Tile], points: int = 10, missing: dict[str, st
         key, rag_text, _ = rag_of(t)
         vals = t.series["value"].to_numpy(dtype=float)[-points:] if t.series is not None else np.array([])
         rows.append({
-            "Measure": m.title, "Period": str(t.period_label),
-            "Value": (SUPPRESSED if t.suppressed else missing.get(m.id, missing_reason(m))) if gone
+            "Measure": (f"[{t.covers_label}] " if t.covers_label else "") + m.title, "Period": str(t.period_label),
+            "Value": (SUPPRESSED if t.suppressed else missing.get(m.id, tile_missing_reason(t))) if gone
             else with_unit(m, t.value),
             "95% interval": "" if gone else interval_text(m, t.lower_95, t.upper_95),
             "England": with_unit(m, t.england_value), "Neighbours": with_unit(m, t.neighbours_value),

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, write
 from send_metrics import contract
 from send_metrics.adapters import adapt
 from send_metrics.adapters import sen2 as sen2_mod
@@ -267,13 +267,33 @@ def test_snake_case_mi_and_camelcase_generations_map_the_same_way(tmp_path):
         assert [r[c] for c in cols] == [s_rows[("2019", area)][c] for c in cols]
     # Legacy symbols ':' and '~' are kept as published.
     assert (c_rows[("2017", "E06000023")]["requests"], c_rows[("2017", "E06000023")]["requests_refused"]) == (":", "~")
-    # No release date in a guidance file or a folder name: the edition is the file's modification
-    # date, and the notes say so (never a guess from the periods covered).
-    for result, path in ((snake, FIX / "sen2_mi_snake" / "sen2_mi.csv"), (camel, FIX / "sen2_camelcase" / "SEN2_MI_2018.csv")):
+    # No release date in a guidance file or a folder name: an MI file takes the edition of the release
+    # it belongs to (it ends with the calendar year before that release's reporting year): the release
+    # date where it is known (typed with its source in sen2.KNOWN_RELEASES), else the reporting year;
+    # never the day it was copied (issue 20: a copied 2023 MI file outranked the 2025 release).
+    from send_metrics.adapters.sen2 import KNOWN_RELEASES
+    for result in (snake, camel):
         rows = read_out(result, "ehcp_assessments")
-        modified = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.timezone.utc).date().isoformat()
-        assert {r["edition"] for r in rows} == {modified}
-        assert any("modification time" in n for n in result.notes)
+        reporting = max(int(r["time_period"]) for r in rows) + 1
+        want = KNOWN_RELEASES[reporting][0] if reporting in KNOWN_RELEASES else str(reporting)
+        assert {r["edition"] for r in rows} == {want}
+        assert any(f"reporting year {reporting}" in n and "modification day is not used" in n or
+                   f"so reporting year {reporting} (release date not known" in n for n in result.notes)
+
+
+def test_mi_file_of_the_2023_release_gives_way_to_the_2025_release(tmp_path):
+    """Issue 20: the 2023 release's MI file (calendar years to 2022), copied without its dates, takes the
+    2023 release's edition (22 June 2023), which sorts before the 2025 release's ('2025', its reporting
+    year from the data guidance), so the 2025 release's figures for 2019-2022 win."""
+    text = (FIX / "sen2_mi_snake" / "sen2_mi.csv").read_text(encoding="utf-8-sig")
+    header, *body = text.splitlines()
+    first = body[0].split(",")
+    year_col = header.split(",").index("time_period") if "time_period" in header else 0
+    first[year_col] = "2022"
+    path = write(tmp_path / "copied" / "sen2_mi.csv", "\n".join([header, ",".join(first)]) + "\n")
+    res = adapt(path, tmp_path / "out")
+    eds = {r["edition"] for r in read_out(res, "ehcp_assessments")}
+    assert eds == {"2023-06-22"} and "2023-06-22" < "2025"
 
 
 def test_old_caseload_generation_totals_become_caseload_totals(tmp_path):
@@ -468,3 +488,47 @@ def test_sen_in_england_generations_give_pupil_percentages(tmp_path):
         == ("2520", "42000")
     by_need = adapt(folder / "sen_primary_need_2024.csv", tmp_path / "c")
     assert by_need is not None and by_need.outputs == [] and "primary need" in by_need.notes[-1]
+
+
+# -- the SEND Tribunal appeal-rate table (issue 20) ---------------------------------------------
+
+TRIBUNAL_LAYOUT = (
+    # The layout of 'SEND Tribunals and appeal rate 2014-2024.csv' (EHC plans release, supporting files):
+    # a title, two blank rows, a header of years (three columns each), a header of labels, region
+    # headings without figures, council rows (name with footnote digits, DfE number), the England total.
+    '\ufeff"SEND Appeal rate table 1: Special Educational Needs - Appeal rate to the SEND Tribunal based on total '
+    'appealable decisions1, by local authorities in England 2022-20232,3",,,,,,,,\n'
+    ",,,,,,,,\n,,,,,,,,\n"
+    "Local Authority,LA code,2022,,,2023,,,\n"
+    ",,Appeals registered4,Total Appealable Decisions1,SEND Tribunal Appeal Rate2,Appeals registered4,"
+    '"Total Appealable Decisions1,9",SEND Tribunal Appeal Rate2,"In development: Total Appealable Decisions1,8"\n'
+    "NORTH WEST,,,,,,,,\n"
+    'Cumberland8,942, .. , .. , .. ,29,"2,803",1.00%,"2,039"\n'
+    'Cumbria8,909,46,"4,626",1.00%, .. , .. , .. ,\n'
+    'Blackpool,890, - ,"1,370",0.00%, ~ ,"1,546", ~ ,x\n'
+    # as published in 2025: Nottingham's row carries 891, DfE's number for Nottinghamshire
+    'Nottingham,891,38,"1,526",2.50%,48,"2,273",2.10%,"1,451"\n'
+    '"England Total4,9",,"12,796","549,887",2.30%,"15,615","617,776",2.50%,"364,912"\n'
+    "England total excluding suppressed,,,,,,,,\n"
+    "Notes: ,,,,,,,,\n"
+    ".. Not Available,,,,,,,,\n"
+    "~ Suppressed ,,,,,,,,\n")
+
+
+def test_tribunal_table_is_read_as_published(tmp_path):
+    path = write(tmp_path / "rel" / "supporting-files" / "SEND Tribunals and appeal rate 2022-2023.csv",
+                 TRIBUNAL_LAYOUT)
+    res = adapt(path, tmp_path / "out")
+    assert res is not None and "Tribunal" in res.source_format
+    got = {(r["area_code"], r["time_period"]): (r["appeals_registered"], r["appealable_decisions"])
+           for r in read_out(res, "tribunal_appeals")}
+    assert got[("E06000063", "2023")] == ("29", "2803")        # thousands separator removed
+    assert ("E06000063", "2022") not in got                    # '..': Cumberland did not exist
+    assert got[("E10000006", "2022")] == ("46", "4626") and ("E10000006", "2023") not in got
+    assert got[("E06000009", "2022")] == ("0", "1370")         # '-' is nil (published rate 0.00%)
+    assert got[("E06000009", "2023")] == ("c", "1546")         # '~' suppressed
+    assert got[("E92000001", "2023")] == ("15615", "617776")   # England total; footnote digits ignored
+    assert got[("E06000018", "2023")] == ("48", "2273")        # the name decides, not the table's LA code
+    assert ("E10000024", "2023") not in got
+    notes = "\n".join(res.notes)
+    assert "In development" in notes and "'-' is nil" in notes and "matched by name: Nottingham (891)" in notes

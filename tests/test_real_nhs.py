@@ -386,3 +386,76 @@ def test_ons_mid2020_denominators(real_nhs_engine):
     got = real_nhs_engine.db.query("SELECT population FROM population WHERE area_code = 'E07000026' "
                                    "AND age_band = '0to4'").iloc[0, 0]
     assert got == al.sum()
+
+
+# -- the Waiting times page itself, on these real files only ------------------------------------
+
+@pytest.fixture
+def real_nhs_page_env(real_nhs_engine, monkeypatch):
+    st = pytest.importorskip("streamlit")
+    cfg = real_nhs_engine.db.config
+    monkeypatch.setenv("SEND_STORE_DIR", str(cfg.store_dir))
+    monkeypatch.setenv("SEND_DATA_DIR", str(cfg.data_dir))
+    monkeypatch.setenv("SEND_AUTH", "off")
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield real_nhs_engine
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def _page_frames(page: str) -> list[pd.DataFrame]:
+    pytest.importorskip("streamlit.testing.v1")
+    from streamlit.testing.v1 import AppTest
+    from conftest import ROOT
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.error) == 0, [e.value for e in at.error]
+    frames = [d.value for d in at.dataframe]
+    return [f.data if hasattr(f, "data") else f for f in frames], at
+
+
+MONTH_LABEL = {"2023-10": "Oct 2023", "2023-01": "Jan 2023", "2022-07": "Jul 2022", "2022-09": "Sep 2022"}
+
+
+@pytest.mark.real_data
+@real_only
+def test_waiting_page_compares_rnn_and_rtx_as_published(real_nhs_page_env):
+    """The Waiting times page (AppTest), real data only: its RNN vs RTX table holds, for at least four
+    CYP services in both CHS files (January and October 2023), the published cells: Table 4 (total list)
+    and Tables 4f + 4g (>18-52 and over 52 weeks) of the provider's row, in the service's column (CITED:
+    file, row, column); and its 01H vs 01K autism table holds ASD16b and ASD16c / ASD16b."""
+    frames, at = _page_frames("waiting")
+    chs = next(f for f in frames if "Service" in f.columns and any("RNN" in c for c in f.columns))
+    names = {"RNN": "RNN: North Cumbria", "RTX": "RTX: South Cumbria and north Lancashire (UHMB)"}
+    checked = set()
+    for file, month, area, service, col, row in CITED:
+        cell = f"{col}{row}"
+        total = _published(file, "Table 4", cell)
+        over = _published(file, "Table 4f", cell) + _published(file, "Table 4g", cell)
+        hit = chs[(chs["Service"] == contract.SERVICES[service]) & (chs["Month"] == MONTH_LABEL[month])]
+        assert len(hit) == 1, (service, month)
+        r = hit.iloc[0]
+        shown = r[f"{names[area]} | Children waiting"]
+        if shown == "suppressed (small numbers)":
+            assert 1 <= total <= 4
+            continue
+        assert shown == f"{total:,}", (file, cell, shown, total)
+        # the share is withheld when its count is small (the dashboard's own disclosure control)
+        want = "suppressed (small numbers)" if 1 <= over <= 4 else f"{over / total * 100:.1f}%"
+        assert r[f"{names[area]} | % waiting 18+ weeks"] == want, (file, cell, over, total)
+        checked.add((service, month))
+    services = {s for s, _ in checked}
+    assert len(services) >= 4 and {m for _, m in checked} == {"2023-01", "2023-10"}, checked
+    # RTX is never shown as South Cumbria alone; 01K is labelled with Lancaster
+    text = " ".join(str(m.value) for m in [*at.markdown, *at.caption])
+    assert "not South Cumbria alone" in text.replace("\\", "") and "Lancaster" in text
+    autism = next(f for f in frames if any("01K" in c for c in f.columns))
+    for level, start, month in (("01H", "01/07/2022", "2022-07"), ("01K", "01/07/2022", "2022-07"),
+                                ("01H", "01/09/2022", "2022-09"), ("01K", "01/09/2022", "2022-09")):
+        open_, over = int(_autism_cell("ASD16b", level, start)), int(_autism_cell("ASD16c", level, start))
+        r = autism[autism["Month"] == MONTH_LABEL[month]].iloc[0]
+        name = {"01H": "01H: North Cumbria", "01K": "01K: South Cumbria and Lancaster"}[level]
+        assert r[f"{name} | children waiting (0-17)"] == f"{open_:,}"
+        assert r[f"{name} | % open 13+ weeks"] == f"{over / open_ * 100:.1f}%"

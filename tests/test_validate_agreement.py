@@ -294,12 +294,13 @@ def test_2023_long_release_figures(old_release_loads):
 # -- the message for a file nobody recognises ---------------------------------------------------
 
 def test_unrecognised_file_lists_found_columns_and_known_publications(tmp_path):
-    p = write(tmp_path / "lookup.csv", "LTLA22CD,LTLA22NM,UTLA22CD,UTLA22NM,ObjectId\nE07000026,Allerdale,E10000006,"
-                                       "Cumbria,1\n")
+    # (ONS geography lookups are recognised since issue 20, so an unknown file of another kind.)
+    p = write(tmp_path / "lookup.csv", "WARD22CD,WARD22NM,PCON22CD,PCON22NM,ObjectId\nE05009067,Aspatria,E14000932,"
+                                       "Workington,1\n")
     r = run_cli("validate", str(p))
     assert r.returncode == 1
     line = next(ln for ln in r.stdout.splitlines() if "REJECTED" in ln)
-    assert "found columns: LTLA22CD, LTLA22NM, UTLA22CD, UTLA22NM, ObjectId" in line
+    assert "found columns: WARD22CD, WARD22NM, PCON22CD, PCON22NM, ObjectId" in line
     assert "closest is" not in line and "population" not in line
     for publication in KNOWN:
         assert publication in line, publication

@@ -35,6 +35,14 @@ class AdaptResult:
     files_read: list = field(default_factory=list)  # other files of the folder read with this one
 
 
+# ONS / NHS geography lookups published with the data (column keys -> what they are).
+GEO_LOOKUPS = [
+    ({"sicbl22cd", "icb22cd"}, "ONS sub-ICB locations to ICBs to NHS England regions"),
+    ({"ccg21cd", "ccg21nm"}, "ONS clinical commissioning group names and codes"),
+    ({"ltla22cd", "utla22cd"}, "ONS lower-tier to upper-tier local authority"),
+]
+
+
 def _contract_shaped(header: list[str]) -> bool:
     """Columns already in the data contract's shape: a dataset's columns, or area code and level."""
     from ..readers import normalise_name
@@ -93,6 +101,16 @@ def adapt(path: Path, workdir: Path) -> AdaptResult | None:
     generation = census.classify(keys)
     if generation:
         return census.adapt_census(path, workdir, generation)
+    if {"socialcaregroup", "tstatementorehcplan"} <= keys:
+        return AdaptResult("DfE Outcomes for children in need: special educational needs by social care group", [], [
+            "recognised; pupils by SEN provision and primary need for children in need, looked-after children and "
+            "children on a protection plan only (not all pupils), so it gives no council's % of pupils with an EHC "
+            "plan; the contract has no dataset for social care groups; not loaded"])
+    lookup = next((what for cols, what in GEO_LOOKUPS if cols <= keys), None)
+    if lookup:
+        return AdaptResult(f"{lookup} (geography lookup)", [], [
+            "recognised; the dashboard's own areas table (send_metrics/reference/areas.csv and "
+            "area_membership.csv) holds the codes and memberships it needs, so a lookup is not loaded"])
     for recogniser in (lait.adapt_text, nhs.adapt_text, ons.adapt_text, derived.adapt_text):
         result = recogniser(path, workdir, header, keys)
         if result is not None:

@@ -40,6 +40,17 @@ MEASURES = {
     "SEN_Stat_AVG_Attain8_Score": ("ks4_att8_ehc_plan", "Academic year"),
     "SEN_WoStat_AVG_Attain8_Score": ("ks4_att8_sen_support", "Academic year"),
     "SEN_NoID_AVG_Attain8_Score": ("ks4_att8_no_sen", "Academic year"),
+    "SusEdOverall_SEN_Stat_incSpec": ("ks4_destination_ehc_plan", "Academic year"),
+    "SusEdOverall_SEN_NoStat_incSpec": ("ks4_destination_sen_support", "Academic year"),
+    "SusEdOverall_NoSEN_incSpec": ("ks4_destination_no_sen", "Academic year"),
+    "SEN_AppealableDec": ("tribunal_appeal_rate", "Calendar year"),
+}
+# LAIT indicators by SEN status with no catalogue measure, and why (said in the load output).
+NOT_MAPPED = {
+    "16-17YroldSEN_ET": "16-17 year olds with SEN (EHC plan and SEN support together) in education and training at 31 "
+                        "March: the catalogue's 16-17 measures are by SEN status and count employment too",
+    "KS2_SEN_Reading_Progress": "KS2 progress scores by SEN status: no catalogue measure (discontinued after 2023)",
+    "SEN_Stat_AVG_Prog8_Score": "KS4 Progress 8 by SEN status: no catalogue measure",
 }
 POLARITY = {"high": "higher_is_better", "low": "lower_is_better"}
 # Years markers: revised beats final beats plain beats provisional when one year appears twice.
@@ -145,8 +156,11 @@ def adapt_lait_frame(df: pd.DataFrame, path: Path, workdir: Path):
         if n:
             notes.append(f"{plural(n, 'value')} skipped: {why}"
                          + (f" ({', '.join(sorted(unknown_areas)[:8])})" if why.startswith("area") else ""))
-    notes.append("academic-year indicators (KS2, KS4) read 'Years' 2024 as 2023/24; census percentages read "
-                 "'Years' 2025 as January 2025")
+    notes.append("academic-year indicators (KS2, KS4, KS4 destinations) read 'Years' 2024 as 2023/24; census "
+                 "percentages read 'Years' 2025 as January 2025")
+    notes.append("LAIT has no absence, suspension or exclusion figures by SEN status (only for all pupils, looked-after "
+                 "children and children in need), so absence_*, persistent_absence_*, suspensions_*, exclusions_* "
+                 "and eet_16_17_* stay empty on LAIT; not mapped: " + "; ".join(f"{k} ({v})" for k, v in NOT_MAPPED.items()))
     outputs = [("benchmarks", write_csv(workdir, "benchmarks_lait", BENCH_COLS, out))] if out else []
     return AdaptResult(f"{SOURCE} long data", outputs, notes)
 

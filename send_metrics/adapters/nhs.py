@@ -8,8 +8,10 @@ Only what maps faithfully onto the contract is loaded:
   for service AUTISM; children with an open referral (ASD16b), of whom open 13 weeks or more
   (ASD16c) -> `waiting_list` in the publisher's own two bands (0to13wk, 13plus). Sub-ICB 01K goes to E38000228, whose coverage note says it includes
   Lancaster district: it is never treated as South Cumbria; 01H goes to E38000215 (= North Cumbria).
-* MHSDS: none of its measures is a contract column (MHS95 counts children with one contact over a
-  rolling 12 months; ED86/ED87 are eating-disorder treatment waits); recognised and explained.
+* MHSDS monthly time series: MHS95 (children and young people under 18 with at least one contact in
+  the rolling 12 months) and the eating-disorder treatment waits ED86/ED86a (urgent, within 1 week)
+  and ED87/ED87a/ED87b (routine, within 4 weeks), for sub-ICBs 01H and 01K (CCGs of the same codes
+  before July 2022), provider RNN and England -> `mental_health`, by the month a reporting period ends.
 * CHS waiting lists (xlsx): the total list (Table 4) and its wait bands 0-1, 1-2, 2-4, 4-12, 12-18,
   18-52, 52+ weeks (Tables 4a-4g), loaded in the publisher's own bands, for England and the providers
   RNN (North Cumbria) and RTX (South Cumbria and north Lancashire, UHMB) -> `waiting_list`.
@@ -107,16 +109,80 @@ def adapt_autism(path: Path, workdir: Path):
     return AdaptResult("NHS England autism waiting time statistics", outputs, notes)
 
 
+MHSDS_COLS = ["time_period", "time_identifier", "area_code", "area_level", "area_name", "cyp_in_contact", "ed_urgent",
+              "ed_urgent_1wk", "ed_routine", "ed_routine_4wk", "edition"]
+MHSDS_MEASURES = {"MHS95": ("cyp_in_contact",), "ED86": ("ed_urgent",), "ED86a": ("ed_urgent_1wk",),
+                  "ED87": ("ed_routine",), "ED87a": ("ed_routine_4wk",), "ED87b": ("ed_routine_4wk",)}
+# Geographic breakdowns read: the sub-ICB (and, before July 2022, the CCG of the same code and
+# footprint) of residence or GP practice, the provider, England. STP, ICB and region rows are not
+# dashboard areas; the ethnicity, age, ... breakdowns of England have no contract dimension.
+MHSDS_BREAKDOWNS = {"subicbofresidence": "sub_icb", "subicbgppracticeorresidence": "sub_icb",
+                    "ccgofresidence": "sub_icb", "ccggppracticeorresidence": "sub_icb", "provider": "provider",
+                    "england": "england"}
+
+
+def adapt_mhsds(path: Path, workdir: Path):
+    from . import AdaptResult
+    from .common import text_key
+    t = read_table(path)
+    df = t.df
+    notes = list(t.notes)
+    edition, evidence = file_edition(path)
+    notes.append(f"edition {edition}, from {evidence}")
+    df = df[df["measureid"].isin(list(MHSDS_MEASURES))]
+    if "secondarylevel" in df:
+        df = df[df["secondarylevel"].isin(["NONE", ""])]
+    cells: dict[tuple[str, str], dict[str, list[str]]] = {}
+    levels: dict[str, str] = {}
+    statuses: dict[tuple[str, str], set[str]] = {}
+    providers = {"RNN", "RTX"}
+    for r in df.itertuples(index=False):
+        kind = MHSDS_BREAKDOWNS.get(text_key(r.breakdown))
+        if kind is None:
+            continue
+        code = {"sub_icb": SUB_ICB.get(r.primarylevel), "england": "E92000001",
+                "provider": r.primarylevel if r.primarylevel in providers else None}[kind]
+        month = _month(r.reportingperiodend) if hasattr(r, "reportingperiodend") else None
+        if code is None or month is None:
+            continue
+        levels[code] = kind
+        statuses.setdefault((month, code), set()).add(getattr(r, "status", ""))
+        for col in MHSDS_MEASURES[r.measureid]:
+            cells.setdefault((month, code), {}).setdefault(col, []).append(_value(r.measurevalue))
+    rows = []
+    for (month, code), v in sorted(cells.items()):
+        row = [month, "Month", code, levels[code], ""]
+        for col in MHSDS_COLS[5:-1]:
+            parts = v.get(col)
+            if col == "ed_routine_4wk":
+                row.append(combine(parts) if parts and len(parts) == 2 else "")  # ED87a + ED87b, both needed
+            else:
+                row.append(parts[0] if parts else "")
+        rows.append(row + [edition])
+    provisional = sorted({m for (m, _), st in statuses.items() if "Performance" in st})
+    notes.append("MHS95 (children and young people aged under 18 with at least one contact in the 12 months to the "
+                 "month) -> mental_health.cyp_in_contact; ED86 / ED86a (urgent eating-disorder cases entering "
+                 "treatment, of which within 1 week) -> ed_urgent / ed_urgent_1wk; ED87 / ED87a + ED87b (routine "
+                 "cases, of which within 4 weeks) -> ed_routine / ed_routine_4wk; the month is the one the reporting "
+                 "period ends in (MHS95: rolling 12 months; ED: rolling 3 months); '*' (suppressed by NHS England) "
+                 "-> 'c'; the published proportions (ED86e, ED87e) are recomputed as sums over sums")
+    notes.append("areas: sub-ICBs 01H and 01K (before July 2022 the CCGs of the same codes and footprints: NHS North "
+                 "Cumbria CCG, NHS Morecambe Bay CCG), provider RNN and England; other sub-ICBs, STPs, ICBs, regions "
+                 "and the England breakdowns by age, ethnicity, ... are not loaded; " + SUB_ICB_NOTE)
+    if provisional:
+        notes.append(f"months {provisional[0][:4]}-{provisional[0][4:]} to {provisional[-1][:4]}-{provisional[-1][4:]} "
+                     "are 'Performance' (provisional) figures in this file; earlier months are 'Final'")
+    notes.append("not loaded: the other MHSDS measures (MHS01 ... MHS108, EIP23), which no contract column holds")
+    outputs = [("mental_health", write_csv(workdir, "mental_health_mhsds", MHSDS_COLS, rows))] if rows else []
+    return AdaptResult("NHS England Mental Health Services Data Set (MHSDS) time series", outputs, notes)
+
+
 def adapt_text(path: Path, workdir: Path, header: list[str], keys: set[str]):
     from . import AdaptResult
     if AUTISM_KEYS <= keys:
         return adapt_autism(path, workdir)
     if MHSDS_KEYS <= keys:
-        return AdaptResult("NHS England Mental Health Services Data Set (MHSDS) time series", [], [
-            "recognised; no MHSDS measure is a contract column: MHS95 counts children with at least one contact "
-            "over a rolling 12 months (not referrals or waits), ED86/ED87 are eating-disorder treatment waits "
-            "(1, 4, 12 weeks), MHS32 counts referrals of all ages; nothing loaded",
-            SUB_ICB_NOTE + " (if MHSDS measures are added to the contract)"])
+        return adapt_mhsds(path, workdir)
     if {"therapy", "totalwaitinglist"} <= keys or {"organisationname", "totalwaitinglist"} <= keys:
         return AdaptResult("Community Health Services waiting list (derived table)", [], [
             "recognised (a derived table of CHS waiting lists: total, >18-52 and >52 weeks); the contract's wait "

@@ -46,7 +46,6 @@ MI_KEYS = {"noexc20weekrate", "totnoexcehc", "noexc20weekehc", "newallehc", "inr
            "totincexcehc", "incexc20weekehc", "assrefusedehc"}
 
 OTHER_FILES = {  # recognised parts of the release that have no contract dataset (column key prefixes)
-    "personalbudget": "personal budgets",
     "res3851": "residential settings",
     "restot": "residential settings",
     "openwbp": "work-based placements",
@@ -68,7 +67,7 @@ OTHER_FILES = {  # recognised parts of the release that have no contract dataset
 CASELOAD, NEEDS, NEEDS_NEW, TIMELINESS, NEWPLANS, REQUESTS, ASSESSMENTS, REVIEWS, MI, OLD_CASELOAD, OTHER = (
     "caseload", "needs_caseload", "needs_new_plans", "timeliness", "new_plans", "requests", "assessments",
     "annual_reviews", "management_information", "old_caseload", "other")
-CEASED = "ceased_plans"
+CEASED, PERSONAL_BUDGETS, TRIBUNALS = "ceased_plans", "personal_budgets", "tribunals"
 OLD_NEWPLANS = "old_new_plans"
 
 # Total columns of the older caseload / new-plans files, preferred first, and the 2023-2024 long
@@ -85,7 +84,7 @@ ASSESSMENT_GROUP = (TIMELINESS, NEWPLANS, REQUESTS, REVIEWS, ASSESSMENTS)
 
 def classify_keys(keys: set[str], first_cell: str = "") -> str | None:
     if "appealrate" in key(first_cell) or "sendtribunal" in key(first_cell):
-        return "tribunals"
+        return TRIBUNALS
     ees = EES_KEYS <= keys
     geo = ees or bool(keys & {"newlacode", "oldlacode", "lacode"})
     if not geo:
@@ -114,6 +113,8 @@ def classify_keys(keys: set[str], first_cell: str = "") -> str | None:
         return REVIEWS
     if "totalceased" in keys:
         return CEASED
+    if "personalbudget" in keys:
+        return PERSONAL_BUDGETS
     for k, what in OTHER_FILES.items():
         if any(c.startswith(k) for c in keys):
             return OTHER
@@ -227,6 +228,50 @@ def _placement_setting(label: str) -> str | None:
     return None
 
 
+# -- editions of management-information files -------------------------------------------------
+# A DfE management-information file (sen2_mi.csv) is published inside one EHC plans release and
+# covers the calendar years up to the one before that release's reporting year (the 2023 release's
+# MI file: 2014-2022); it states no date itself. When nothing better is known (no data guidance, no
+# date in the file or folder name), its edition is that release's, not the day the file was copied:
+# the release date where it is known (typed below with its source), else the reporting year.
+KNOWN_RELEASES = {
+    # reporting year: (release date, source)
+    2023: ("2023-06-22", "DfE, 'Education, health and care plans', reporting year 2023, published 22 June 2023 "
+                         "(explore-education-statistics.service.gov.uk/find-statistics/education-health-and-care-plans/2023)"),
+    2025: ("2025-06-26", "DfE, 'Education, health and care plans', reporting year 2025, published 26 June 2025"),
+}
+MTIME_EVIDENCE = "the file's modification time"
+
+
+def release_edition(path: Path, kind: str, periods) -> tuple[str, str]:
+    """(edition, evidence) of a SEN2 file: file_edition, except that an MI file whose edition would rest
+    only on its modification time takes the edition of the release it belongs to."""
+    edition, evidence = file_edition(path)
+    if not evidence.startswith(MTIME_EVIDENCE):
+        return edition, evidence
+    if kind != MI:
+        # The other files of a release folder that holds its MI file share the MI file's edition (one
+        # release, one edition), so the MI file and, e.g., the age file of new plans stay one group.
+        mi = next((p for _k, p in _siblings(path, (MI,))), None)
+        if mi is None:
+            return edition, evidence
+        periods = read_columns(mi, ["timeperiod"]).get("timeperiod", [])
+        ed, why = release_edition(mi, MI, periods)
+        return (ed, f"its release's, as its folder's MI file {mi.name}: {why}") if ed != edition else (edition, evidence)
+    years = [y for y in (period_year(str(t)) for t in periods) if y]
+    if not years:
+        return edition, evidence
+    reporting = max(years) + 1
+    known = KNOWN_RELEASES.get(reporting)
+    if known:
+        return known[0], (f"the release it belongs to: an MI file ends with the calendar year before its release's "
+                          f"reporting year (here {max(years)}), so reporting year {reporting}, released {known[0]} "
+                          f"({known[1]}); its modification day is not used")
+    return str(reporting), (f"the release it belongs to: an MI file ends with the calendar year before its release's "
+                            f"reporting year (here {max(years)}), so reporting year {reporting} (release date not "
+                            "known; a year sorts before every dated edition of that year)")
+
+
 # -- rows of a file --------------------------------------------------------------------------
 
 @dataclass
@@ -301,7 +346,7 @@ def load_rows(path: Path, kind: str) -> Rows:
             continue  # handled by the old-caseload mapping
         total &= df[c].map(_is_total)
     df["_total"] = total
-    edition, evidence = file_edition(path)
+    edition, evidence = release_edition(path, kind, t.df["timeperiod"].unique())
     ecol = edition_column(t)
     if ecol:
         df["_edition"] = df[ecol].where(df[ecol] != "", edition)
@@ -554,9 +599,16 @@ ASSESSMENT_COLUMNS = {
     NEWPLANS: {"new_plans": ["newehcplans"]},
     REQUESTS: {"requests": ["requestsreceivedinyear"], "requests_refused": ["requestsdecidednottoassess"],
                "decisions_within_6_weeks": ["requestoutcomesixweeks"],
-               "decisions": ["requestoutcomesixweeks", "requestoutcomeover6weeks"]},
-    REVIEWS: {"reviews_due": ["reviewexpected"], "reviews_held": ["_reviewsheld"]},
-    ASSESSMENTS: {"assessments": ["assessinyear"], "assessments_not_issued": ["assessnotissued"]},
+               "decisions": ["requestoutcomesixweeks", "requestoutcomeover6weeks"],
+               "_mediations_request": ["mediationrelatedrequest"],
+               "_mediations_tribunal_request": ["tribunalaftermediationrequest"]},
+    REVIEWS: {"reviews_due": ["reviewexpected"], "reviews_held": ["_reviewsheld"],
+              "review_decisions_4wk": ["numberdecsion4weeks"],
+              "review_decisions": ["numberdecsion4weeks", "numberdecisiongt4weeks"]},
+    ASSESSMENTS: {"assessments": ["assessinyear"], "assessments_issued": ["assessissued"],
+                  "assessments_not_issued": ["assessnotissued"],
+                  "_mediations_assess": ["numberassessmediation", "numberothermediation"],
+                  "_mediations_tribunal_assess": ["numberasssessmediationtribunal", "numberothermediationtribunal"]},
     MI: {"requests": ["inreqehc"], "requests_refused": ["assrefusedehc"], "new_plans": ["newallehc"],
          "plans_issued_ex": ["totnoexcehc"], "plans_issued_20wk_ex": ["noexc20weekehc"],
          "plans_issued_inc": ["totincexcehc"], "plans_issued_20wk_inc": ["incexc20weekehc"]},
@@ -571,10 +623,15 @@ ASSESSMENT_NOTES = {
               "request_outcome_six_weeks -> decisions_within_6_weeks; decisions = request_outcome_six_weeks + "
               "request_outcome_over_6_weeks",
     REVIEWS: "review_expected -> reviews_due; review_meeting_<yy> of the row's year (e.g. review_meeting_24 for "
-             "2024) -> reviews_held; reviews_on_time is not published (DfE counts review meetings and decisions by "
-             "year, not reviews completed within 12 months), so it is left empty",
-    ASSESSMENTS: "assess_in_year -> assessments; assess_not_issued -> assessments_not_issued (the other columns, "
-                 "16-week decisions and mediation, have no contract column)",
+             "2024) -> reviews_held; number_decsion_4weeks -> review_decisions_4wk; review_decisions = "
+             "number_decsion_4weeks + number_decision_gt_4weeks; reviews_on_time is not published (DfE counts review "
+             "meetings and decisions by year, not reviews completed within 12 months), so it is left empty",
+    ASSESSMENTS: "assess_in_year -> assessments; assess_issued -> assessments_issued; assess_not_issued -> "
+                 "assessments_not_issued; mediations = requests.csv "
+                 "mediation_related_request + number_assess_mediation + number_other_mediation; "
+                 "mediations_then_tribunal = tribunal_after_mediation_request + number_asssess_mediation_tribunal + "
+                 "number_other_mediation_tribunal (both need requests.csv and assessments.csv of the release); "
+                 "16-week decisions and tribunals not after mediation have no contract column",
     MI: "inreq_ehc (InreqEHC) -> requests; ass_refused_ehc (AssRefusedEHC) -> requests_refused; new_all_ehc "
         "(NewallEHC) -> new_plans; tot_no_exc_ehc / no_exc_20week_ehc (TotNoExcEHC / NoExc20weekEHC) -> "
         "plans_issued_ex / plans_issued_20wk_ex; tot_inc_exc_ehc / inc_exc_20week_ehc (TotIncExcEHC / "
@@ -636,6 +693,14 @@ def adapt_assessment_group(members: dict[str, Rows], workdir: Path, edition: str
                 # Left empty, never 'x': this publication does not give the figure, so another
                 # file's (or edition's) figure can stand; with none, the load shows 'x'.
                 r.setdefault(c, "")
+        # Mediations come from two files (requests and assessments): a figure only when both give it.
+        for r in rows:
+            for col, parts in (("mediations", ("_mediations_request", "_mediations_assess")),
+                               ("mediations_then_tribunal", ("_mediations_tribunal_request",
+                                                             "_mediations_tribunal_assess"))):
+                got = [r.pop(k) for k in parts if k in r]
+                if len(got) == len(parts):
+                    r[col] = combine(got)
         if absent:
             notes.append(f"ehcp_assessments: {', '.join(absent)} not in the files read; left to other files "
                          "(shown as 'x', not available, when no file gives them)")
@@ -803,6 +868,176 @@ def adapt_old_new_plans(rows: Rows, workdir: Path, source_name: str):
     return outputs, notes
 
 
+# -- personal budgets: one row per area and period, a column per figure --------------------
+
+WIDE_FILES = {
+    # kind: (dataset, time identifier, {contract column: [column keys summed]}, note)
+    PERSONAL_BUDGETS: ("ehcp_personal_budgets", "January", {
+        "personal_budgets": ["personalbudget"], "organised_arrangements": ["orgarrangments"]},
+        "personal_budgets.csv: personal_budget -> personal_budgets; org_arrangments -> organised_arrangements, at "
+        "the January census (time_period 201920 = January 2020); the split by what the budget covers (pb_health, "
+        "pb_education, pb_social, pb_integrated) has no contract column"),
+}
+
+
+def _known_areas(df: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    """Rows of areas the dashboard knows; Inner and Outer London (E13000001/2, published as regions in
+    some files) are not dashboard areas: left out, with a count."""
+    from .common import areas as _areas
+    known = df["_area"].isin(set(_areas().level))
+    if (~known).any():
+        notes.append(f"{plural(int((~known).sum()), 'row')} of areas that are not dashboard areas left out "
+                     f"({', '.join(sorted(set(df.loc[~known, '_area'])))})")
+    return df[known]
+
+
+def adapt_wide(rows: Rows, workdir: Path):
+    dataset, tid, spec, note = WIDE_FILES[rows.kind]
+    notes = [note]
+    df = _known_areas(rows.df[rows.df["_total"]], notes)
+    usable = {col: keys for col, keys in spec.items() if all(k in df for k in keys)}
+    missing = sorted(set(spec) - set(usable))
+    if missing:
+        notes.append(f"columns for {', '.join(missing)} not found: left empty (not given by this file)")
+    out = []
+    for r in records(df, ["_area", "_year", "_level", "_name", "_edition", *{k for ks in usable.values() for k in ks}]):
+        row = {"time_period": str(int(r["_year"])), "time_identifier": tid, "area_code": r["_area"],
+               "area_level": r["_level"], "area_name": r["_name"], "edition": r["_edition"]}
+        for col in spec:
+            keys = usable.get(col)
+            row[col] = "" if keys is None else (combine([r[k] for k in keys]) if len(keys) > 1 else clean(r[keys[0]]))
+        out.append(row)
+    if not out:
+        return [], notes + ["no total rows: nothing loaded"]
+    cols = list(spec)
+    out += combined_rows(out, [], cols)
+    outputs = [(dataset, _rows_to_csv(workdir, dataset, AREA_COLS + cols + ["edition"], out))]
+    if any(r["area_code"] == COMBINED_CODE for r in out):
+        outputs += combined_area_outputs(workdir, rows.edition, dataset)
+    return outputs, notes
+
+
+def adapt_new_plans_by_need(rows: Rows, workdir: Path):
+    """sen_need_newplans.csv: new EHC plans by primary need (calendar year), one cell per need; plans
+    whose need is not recorded are UNK."""
+    left: list[str] = []
+    df = _known_areas(rows.df[rows.df["_total"]], left)
+    cols = {need: k for need, k in NEED_COLUMNS.items() if k in df}
+    out = []
+    for r in records(df, ["_area", "_year", "_level", "_name", "_edition", *cols.values()]):
+        for need, k in cols.items():
+            out.append({"time_period": str(int(r["_year"])), "time_identifier": "Calendar year",
+                        "area_code": r["_area"], "area_level": r["_level"], "area_name": r["_name"],
+                        "primary_need": need, "new_plans": clean(r[k]), "edition": r["_edition"]})
+    notes = [f"new EHC plans by primary need -> new_plans_by_need ({', '.join(f'{v} -> {n}' for n, v in cols.items())}); "
+             "the total rows only (breakdowns by age, sex, ethnicity have no contract dimension); the published "
+             "percentages are recomputed by the engine as sums over sums"] + left
+    if not out:
+        return [], notes + ["no total rows: nothing loaded"]
+    out += combined_rows(out, ["primary_need"], ["new_plans"])
+    outputs = [("new_plans_by_need", _rows_to_csv(workdir, "new_plans_by_need",
+                                                  AREA_COLS + ["primary_need", "new_plans", "edition"], out))]
+    if any(r["area_code"] == COMBINED_CODE for r in out):
+        outputs += combined_area_outputs(workdir, rows.edition, "new_plans_by_need")
+    return outputs, notes
+
+
+# -- the SEND Tribunal appeal-rate table (a formatted spreadsheet saved as CSV) -----------------
+
+TRIBUNAL_SYMBOLS = {"..": "x", "~": "c", "x": "x", "c": "c", "z": "z"}
+
+
+def _tribunal_cell(v: str) -> str:
+    """A cell of the appeal-rate table: '-' is nil (its rate is published as 0.00%), '..' not available,
+    '~' suppressed; thousands separators removed."""
+    t = str(v).strip()
+    if t in ("-", "–"):
+        return "0"
+    if t in TRIBUNAL_SYMBOLS:
+        return TRIBUNAL_SYMBOLS[t]
+    n = to_number(t.replace(",", ""))
+    return fmt_number(n) if n is not None else ("x" if t == "" else "x")
+
+
+def adapt_tribunals(path: Path, workdir: Path):
+    import csv as _csv
+    from .common import areas as _areas
+    text = path.read_bytes().decode("utf-8-sig", errors="replace")
+    table = list(_csv.reader(text.splitlines()))
+    edition, evidence = file_edition(path)
+    notes = [f"edition {edition}, from {evidence}"]
+    head = next((i for i, r in enumerate(table) if r and text_key(r[0]) == "localauthority"), None)
+    if head is None or head + 1 >= len(table):
+        return [], notes + ["no 'Local Authority' header row found: not loaded"]
+    years_row, labels = table[head], table[head + 1]
+    blocks = []  # (year, appeals column, decisions column)
+    for j, cell in enumerate(years_row):
+        if re.fullmatch(r"\s*(19|20)\d\d\s*", cell or "") and j + 1 < len(labels):
+            if "appeal" in (labels[j] or "").lower() and "appealable" in (labels[j + 1] or "").lower():
+                blocks.append((int(cell), j, j + 1))
+    ref = _areas()
+    from .common import REFERENCE_AREAS
+    ends = {c: v for c, v in pd.read_csv(REFERENCE_AREAS, dtype=str, keep_default_na=False)[["area_code", "valid_to"]]
+            .itertuples(index=False) if v}
+    out, unknown, gone, mismatched = [], [], [], []
+    for i, r in enumerate(table[head + 2:], start=head + 3):
+        if not r or not r[0].strip() or r[0].lower().startswith(("notes", "sources", "1.", "..", "~")):
+            continue
+        name = re.sub(r"[\d,]+$", "", r[0].strip()).strip()
+        dfe = (r[1] if len(r) > 1 else "").strip()
+        if text_key(name).startswith("englandtotal") and "excluding" not in name.lower():
+            code, level = "E92000001", "england"
+        elif dfe:
+            # The name decides: this table's LA codes are not always DfE's (the 2025 table gives
+            # Northamptonshire 892, Nottingham 891 and Nottinghamshire 928, which are DfE's Nottingham,
+            # Nottinghamshire and Northamptonshire); the number is used only for a name not matched.
+            by_name, by_number = ref.code_for_name(name), ref.by_dfe.get(dfe)
+            code = by_name or by_number
+            if by_name and by_number and by_name != by_number:
+                mismatched.append(f"{name} ({dfe})")
+            level = ref.level_of(code, "council") if code else ""
+        else:
+            continue  # region headings (no figures), "England total excluding suppressed", footnotes
+        if not code:
+            unknown.append(f"{name} ({dfe})")
+            continue
+        for year, a, d in blocks:
+            if max(a, d) >= len(r):
+                continue
+            appeals, decisions = _tribunal_cell(r[a]), _tribunal_cell(r[d])
+            if appeals == "x" and decisions == "x":
+                continue  # '..': the council did not exist that year (Cumbria from 2023; Cumberland before)
+            if code in ends and f"{year}-12-31" > ends[code]:
+                # An abolished council's calendar year that ends after it (Northamptonshire 2021: appeals of
+                # January-March only, no appealable decisions): not a figure for a whole year.
+                gone.append(f"{name} {year}")
+                continue
+            out.append({"time_period": str(year), "time_identifier": "Calendar year", "area_code": code,
+                        "area_level": level, "area_name": name, "appeals_registered": appeals,
+                        "appealable_decisions": decisions, "edition": edition})
+    notes.append(f"appeals registered and total appealable decisions for {len(blocks)} calendar years "
+                 f"({blocks[0][0]}-{blocks[-1][0]}) -> tribunal_appeals (the published rate is recomputed as "
+                 "appeals / appealable decisions); '-' is nil (published rate 0.00%), '..' not available, '~' "
+                 "suppressed; the 'In development' appealable-decisions columns are not loaded"
+                 if blocks else "no year columns found")
+    if unknown:
+        notes.append(f"{plural(len(unknown), 'row')} not matched to an area: {', '.join(unknown[:5])}")
+    if mismatched:
+        notes.append(f"{plural(len(mismatched), 'row')} whose LA code is another council's DfE number, matched by "
+                     f"name: {', '.join(mismatched)}")
+    if gone:
+        notes.append(f"not loaded: {', '.join(gone)}: the council was abolished during the year (its figures for "
+                     "the rest of the year are its successors'), so the year is not a whole-year figure for it")
+    if not out:
+        return [], notes
+    cols = ["appeals_registered", "appealable_decisions"]
+    out += combined_rows(out, [], cols)
+    outputs = [("tribunal_appeals", _rows_to_csv(workdir, "tribunal_appeals", AREA_COLS + cols + ["edition"], out))]
+    if any(r["area_code"] == COMBINED_CODE for r in out):
+        outputs += combined_area_outputs(workdir, edition, "tribunal_appeals")
+    return outputs, notes
+
+
 # -- entry point -----------------------------------------------------------------------------
 
 def _siblings(path: Path, kinds: tuple[str, ...]) -> list[tuple[str, Path]]:
@@ -834,7 +1069,7 @@ def light_info(path: Path, kind: str) -> tuple[str, str]:
     january = two_year or bool(tids & {"academicyear", "january"})
     if kind == NEEDS and not january:
         kind = NEEDS_NEW
-    edition = file_edition(path)[0]
+    edition = release_edition(path, kind, set(tps))[0]
     ecol = next((k for k in EDITION_KEYS if k in cols), None)
     if ecol:
         vals = [v for v in cols[ecol] if v]
@@ -869,9 +1104,13 @@ def _group(path: Path, my_kind: str, group_kinds: tuple[str, ...]) -> tuple[bool
 def adapt_sen2(path: Path, workdir: Path, kind: str):
     from . import AdaptResult
     fmt = f"{SOURCE} {kind.replace('_', ' ')} file"
-    if kind == "tribunals":
-        return AdaptResult(fmt, [], ["SEND Tribunal appeal-rate table (a formatted spreadsheet, not a tidy file): the "
-                                     "contract has no tribunal dataset; not loaded"])
+    if kind == TRIBUNALS:
+        outputs, notes = adapt_tribunals(path, workdir)
+        return AdaptResult(f"{SOURCE}: SEND Tribunal appeal-rate table", outputs, notes)
+    if kind in WIDE_FILES:
+        me = load_rows(path, kind)
+        outputs, more = adapt_wide(me, workdir)
+        return AdaptResult(fmt, outputs, me.notes + [f"edition {me.edition}, from {me.evidence}"] + more)
     if kind == OTHER:
         keys = set(map(key, read_header(path)))
         whats = list(dict.fromkeys(w for k, w in OTHER_FILES.items() if any(c.startswith(k) for c in keys)))
@@ -890,8 +1129,9 @@ def adapt_sen2(path: Path, workdir: Path, kind: str):
         kind = next((k for k, p in members if p == path), light_info(path, kind)[0])
         fmt = f"{SOURCE} {kind.replace('_', ' ')} file"
         if kind == NEEDS_NEW:
-            return AdaptResult(fmt, [], ["primary need of NEW plans: the contract has no dataset for new plans by "
-                                         "need; not loaded"])
+            me = _rows_kind(path, NEEDS)
+            outputs, more = adapt_new_plans_by_need(me, workdir)
+            return AdaptResult(fmt, outputs, me.notes + [f"edition {me.edition}, from {me.evidence}"] + more)
         notes = gnotes + [f"edition {edition}, from {file_edition(path)[1]}"]
         if not members:
             return AdaptResult(fmt, [], notes)
