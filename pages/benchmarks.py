@@ -194,8 +194,8 @@ def spine_section(view: ui.View, area: str, year: str) -> None:
                 "(light grey: lowest to highest; blue: the middle half); the black line is England. The marker's "
                 "shape gives the comparison with England: ▲ better or higher, ▼ worse or lower, ● similar. "
                 f"{name} differs significantly from England on {differ} of {n} measures: better on {better}, worse on "
-                f"{worse}, and higher or lower on {differ - better - worse} that carry no judgement. Only percentages "
-                "and rates are shown: counts are not comparable between areas of different sizes.")
+                f"{worse}, and higher or lower on {differ - better - worse} that carry no judgement. Only percentages, "
+                "rates and averages are shown: counts are not comparable between areas of different sizes.")
     data = spine.assign(**{c: spine[c].round(2) for c in ("value", "benchmark", "min", "q25", "q75", "max")},
                         sig_text=spine["sig"].map(ui.sig_text))
     view.call(ui.chart_with_table, fig, data, title=title, sentence=sentence, key=f"bench_spine_{area}",
@@ -213,10 +213,22 @@ def funnel_section(view: ui.View, m, area: str, year: str, loaded: pd.DataFrame,
     eng = loaded.loc[(loaded["measure_id"] == m.id), "england_value"].dropna()
     pub_eng = published.loc[published["area_code"] == equity.ENGLAND, "value"].dropna()
     bench = float(eng.iloc[0]) if len(eng) else (float(pub_eng.iloc[0]) if len(pub_eng) else None)
-    if m.kind not in ("proportion", "rate"):
-        view.call(st.info, f"A funnel plot compares rates or percentages with their denominators; {m.title} is a "
-                  f"{m.kind.replace('_', ' ')}. Choose a percentage or a rate.")
+    if m.kind not in ("proportion", "rate", "mean"):
+        view.call(st.info, f"A funnel plot compares rates, percentages or averages with their denominators; "
+                  f"{m.title} is a {m.kind.replace('_', ' ')}. Choose a percentage, a rate or an average.")
         return
+    sd = None
+    if m.kind == "mean":
+        # Limits for an average need the spread of the pupils' scores; only loaded extracts with an
+        # sd column give it (the DfE publishes averages alone), and none is ever assumed.
+        councils = councils[pd.to_numeric(councils["sd"], errors="coerce").notna()].reset_index(drop=True)
+        sd = equity.pooled_sd(councils)
+        if not np.isfinite(sd):
+            view.call(st.info, f"**Funnel plot not drawn:** limits for an average need the standard deviation of "
+                      f"the pupils' scores in each council, and none is loaded for {m.title} in {year} (the DfE "
+                      "publishes only the average). The averages are compared in the bars above, without "
+                      "intervals; an outcomes extract with the `sd` column gives both.", icon=":material/info:")
+            return
     if len(councils) < MIN_FUNNEL_COUNCILS or bench is None:
         view.call(st.info, f"**Funnel plot not drawn:** it needs figures with numerators and denominators for at least "
                 f"{MIN_FUNNEL_COUNCILS} councils, and {len(councils)} are loaded for {m.title} in {year}"
@@ -224,13 +236,13 @@ def funnel_section(view: ui.View, m, area: str, year: str, loaded: pd.DataFrame,
                 "the DfE 'Education, health and care plans' CSVs for every local authority, or LAIT - on the "
                 "Upload page or with `python -m send_metrics load`.", icon=":material/info:")
         return
-    kind = "proportion" if m.kind == "proportion" else "rate"
-    phi = stats.overdispersion_phi(councils["numerator"], councils["denominator"], bench, kind, m.multiplier)
-    _, raw = equity.funnel_frame(councils, m, bench)
+    kind = equity.funnel_kind(m)
+    phi = stats.overdispersion_phi(councils["numerator"], councils["denominator"], bench, kind, m.multiplier, sd=sd)
+    _, raw = equity.funnel_frame(councils, m, bench, sd=sd)
     # Spiegelhalter (2005): widen the limits when councils vary more than chance allows
     # (I x phi beyond the 95th centile of chi-square on I - 1 degrees of freedom).
     over = bool(np.isfinite(phi) and len(councils) * phi > chi2.ppf(0.95, len(councils) - 1))
-    limits, pos = equity.funnel_frame(councils, m, bench, phi=phi if over else 1.0)
+    limits, pos = equity.funnel_frame(councils, m, bench, phi=phi if over else 1.0, sd=sd)
     name = ui.area_name(area)
     fig = charts.funnel_plot(pos, limits, highlight=[name], benchmark=bench, x_title="Denominator (log scale)",
                              y_title=m.unit)
@@ -242,8 +254,9 @@ def funnel_section(view: ui.View, m, area: str, year: str, loaded: pd.DataFrame,
     parts = [f"Each point is a council's {ui.lower_first(m.title)} in {year} against its denominator, "
              f"with 95% (dashed) and 99.8% (dotted) limits around England ({m.format_value(bench)})"]
     if over:
-        tau2 = stats.overdispersion_tau2(councils["numerator"], councils["denominator"], bench, kind, m.multiplier)
-        _, additive = equity.funnel_frame(councils, m, bench, tau2=tau2)
+        tau2 = stats.overdispersion_tau2(councils["numerator"], councils["denominator"], bench, kind, m.multiplier,
+                                         sd=sd)
+        _, additive = equity.funnel_frame(councils, m, bench, tau2=tau2, sd=sd)
         parts.append(f"Councils vary far more than chance alone gives, so the limits drawn are widened for "
                      f"overdispersion by the multiplicative model (factor φ = {phi:.1f}, limits widened by √φ); "
                      f"the additive random-effects model (DerSimonian-Laird, as NHS England uses for SHMI) would put "
@@ -262,7 +275,10 @@ def funnel_section(view: ui.View, m, area: str, year: str, loaded: pd.DataFrame,
                                + ("multiplicative overdispersion, normal approximation widened by √φ "
                                   "(Spiegelhalter 2005)." if over
                                   else ("Wilson score, as PHE and Fingertips (PHEindicatormethods phe_funnels)."
-                                        if kind == "proportion" else "exact Poisson (Spiegelhalter 2005).")),
+                                        if kind == "proportion" else
+                                        (f"normal, England ± z × σ/√pupils with σ = {sd:.1f} points, the pooled "
+                                         "within-council standard deviation of pupils' scores (Spiegelhalter 2005)."
+                                         if kind == "mean" else "exact Poisson (Spiegelhalter 2005)."))),
                         table_columns={"area_name": "Council", "value": f"Value ({m.unit})",
                                        "numerator": "Numerator", "denominator": "Denominator",
                                        "position": "Position", "source": "Source"})

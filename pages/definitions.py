@@ -1,6 +1,7 @@
 """Definitions: the measure catalogue (send_metrics/catalogue.toml) rendered for readers, one entry
 per measure with its definition, numerator, denominator, unit, polarity, interval method,
-disclosure rule, source and caveats; filterable by group and downloadable as CSV."""
+disclosure rule, source and caveats; filterable by group and downloadable as CSV; then how each
+statistic is computed (send_metrics/methods.py, the same text as the README and the board pack)."""
 from __future__ import annotations
 
 import pandas as pd
@@ -9,6 +10,7 @@ import streamlit as st
 from dashboard import ui
 from send_metrics import contract
 from send_metrics.catalogue import POLARITY_TEXT, Measure, load_catalogue
+from send_metrics.methods import METHODS
 
 ALL_GROUPS = "All groups"
 
@@ -17,6 +19,8 @@ CI_TEXT = {
     "byar": ("Exact Poisson interval (chi-square) below 10 events; Byar's approximation at 10 events or more "
              "(counts and rates)"),
     "newcombe": "Newcombe's hybrid score interval (difference of two proportions)",
+    "t": ("Student's t interval from the standard deviation of the pupils' scores (means), when the extract "
+          "holds it; none otherwise"),
     "none": "No interval",
 }
 KIND_TEXT = {"proportion": "Proportion", "rate": "Rate", "count": "Count", "mean": "Mean",
@@ -92,8 +96,9 @@ def render() -> None:
         needle = search.strip().lower()
         hay = (shown["title"] + " " + shown["definition"] + " " + shown["id"]).str.lower()
         shown = shown[hay.str.contains(needle, regex=False)]
-    st.markdown(f"**{len(shown)}** of {len(table)} measures. Values are always a sum over a sum at the level "
-                "shown (never an average of rates).")
+    st.markdown(f"**{len(shown)}** of {len(table)} measures. Every percentage, rate and average is a sum over a "
+                "sum at the level shown (never an average of rates); how each statistic is computed is at the end "
+                "of the page.")
     st.download_button("Download these definitions (CSV)", data=ui.safe_csv_bytes(shown),
                        file_name="definitions.csv", mime="text/csv", key="dl_definitions",
                        icon=":material/download:")
@@ -113,6 +118,8 @@ def render() -> None:
             st.markdown("\n".join(f"- **{k}:** {ui.escape(v)}" for k, v in rows))
     st.subheader("All shown definitions as a table")
     st.dataframe(shown, hide_index=True)
+    st.subheader("How the statistics are computed")
+    st.markdown("\n".join(f"- **{heading}.** {ui.escape(text)}" for heading, text in METHODS))
     st.subheader("Demand projection: the two models")
     from send_metrics.demand import METHOD
     st.markdown("\n".join(f"- **{k}:** {ui.escape(v)}" for k, v in METHOD))

@@ -117,11 +117,12 @@ def _footprint_view(load_id: str, year: str, group: str) -> ui.View:
     sentence = equity.comparison_sentence(shown, "North Cumbria", "South Cumbria")
     sentence += (" Each row's symbol and words give the verdict: ▲ North significantly higher, ▼ North "
                  "significantly lower, ● no significant difference (95% intervals). Counts, medians "
-                 "and averages have no interval and are in the table only.")
+                 "and averages without the pupils' standard deviation have no interval and are in the table only.")
     view.call(
         ui.chart_with_table, fig, data, title=title, sentence=sentence, key=f"equity_footprints_{year}",
         source="Local extracts summed from localities (measure engine); intervals: Newcombe (difference of "
-               "proportions), MOVER (difference of rates) and MOVER-R (ratios) on the same intervals, so the "
+               "proportions), MOVER (difference of rates, and of averages on their Student's t intervals) and MOVER-R "
+               "(ratios) on the same intervals, so the "
                "verdict agrees with both.",
         table_columns={"measure_title": "Measure", "period_label": "Period", "value_a": "North",
                        "lower_a": "North 95% lower", "upper_a": "North 95% upper", "value_b": "South",

@@ -67,8 +67,10 @@ def spec(name: str) -> Spec:
     if name == "benchmarks":
         breakdowns = ["measure_id"]
     required = (REQUIRED_BREAKDOWN[name],) if name in REQUIRED_BREAKDOWN else ()
+    # A standard deviation (contract spreads) is not a count and does not add up: not explored.
+    spreads = {sd for sd, _, _ in ds.spreads}
     return Spec(name, ds.title, ds.description, contract.period_column(ds), tuple(breakdowns),
-                tuple(c.name for c in ds.indicators), required)
+                tuple(c.name for c in ds.indicators if c.name not in spreads), required)
 
 
 def code_labels(column: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ CATALOGUE_PATH = Path(__file__).resolve().parent / "catalogue.toml"
 
 KINDS = {"proportion", "rate", "count", "mean", "growth", "median_wait", "gap"}
 POLARITIES = {"higher_is_better", "lower_is_better", "no_judgement"}
-CI_METHODS = {"wilson", "byar", "none", "newcombe"}
+CI_METHODS = {"wilson", "byar", "none", "newcombe", "t"}
 DISCLOSURE = {"numerator", "denominator", "none"}
 
 # Short labels used when a template is expanded.
@@ -110,6 +110,8 @@ def _check(m: Measure) -> None:
             problems.append(f"{attr} {getattr(m, attr)!r} not one of {sorted(allowed)}")
     if m.kind in ("proportion", "rate", "mean") and not m.denominator:
         problems.append("a ratio needs a denominator")
+    if m.ci_method == "t" and (m.kind != "mean" or "sd" not in {c.name for c in contract.DATASETS[m.dataset].columns}):
+        problems.append("a Student's t interval is for a mean whose dataset has an sd column")
     if m.wait_over_weeks is not None and m.dataset != "waiting_list":
         problems.append("wait_over_weeks is only for waiting_list measures")
     if problems:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-CONTRACT_VERSION = "1.0"
+# 1.1: outcomes gained the optional sd column (a store loaded under 1.0 lacks it and is reloaded).
+CONTRACT_VERSION = "1.1"
 
 # EES symbols (and the legacy ones older files use). Each maps to its meaning.
 SYMBOLS: dict[str, str] = {
@@ -281,6 +282,9 @@ class Dataset:
     # period and quantity are two views of one figure, never two figures to add (see store.py).
     breakdowns: tuple[str, ...] = ()
     extra_checks: tuple[str, ...] = field(default=())
+    # (sd, total, count): a standard deviation of the observations whose sum is `total` and number
+    # `count`. A parent area's is pooled from its localities' sums of squares, never summed.
+    spreads: tuple[tuple[str, str, str], ...] = ()
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -656,10 +660,14 @@ _register(Dataset(
              _code("sen_status", SEN_STATUSES, "SEN provision"),
              _code("outcome", OUTCOMES, "Outcome measured"),
              Column("numerator", "number", "See the outcome's definition"),
-             Column("denominator", "number", "See the outcome's definition")),
+             Column("denominator", "number", "See the outcome's definition"),
+             Column("sd", "number", "Attainment 8 only: standard deviation of the pupils' scores (divisor n - 1). "
+                    "Optional; with it the average gets a Student's t interval and a funnel plot. The DfE "
+                    "publishes only the average, so published files have none", required=False)),
     key=("year", "area_code", "sen_status", "outcome"),
     time_identifiers=("Academic year",),
     extra_checks=("outcome_ratio",),
+    spreads=(("sd", "numerator", "denominator"),),
 ))
 
 _register(Dataset(

@@ -77,7 +77,8 @@ def contract_markdown() -> str:
             out.append("Must hold: " + "; ".join(f"`{a}` <= `{b}`" for a, b in ds.not_greater) + ".")
         for chk in ds.extra_checks:
             out.append({"need_matches_status": "Pupils with no SEN (`no_sen`) have primary_need `NONE`, and only they.",
-                        "outcome_ratio": "numerator <= denominator, except Attainment 8 (points <= 90 x pupils).",
+                        "outcome_ratio": "numerator <= denominator, except Attainment 8 (points <= 90 x pupils); `sd` only "
+                                         "for Attainment 8, and at most 45.",
                         "wait_bands_disjoint": "Wait bands of one area, month, service and EHCP status do not overlap "
                                                "(each source's own bands; the code carries the bounds)."}[chk])
         out += ["", "| column | type | required | meaning | allowed values |", "|---|---|---|---|---|"]

@@ -30,13 +30,17 @@ Z_LEVELS = {"95": 0.95, "998": 0.998}
 #: denominator (the pooled value is still shown, with ``neighbours_n``, when fewer have data).
 MIN_NEIGHBOURS = 5
 
-#: Kinds compared with England, the region and neighbours. Counts, medians, means without an
-#: interval, growth and gaps are not (``not_compared``).
-COMPARABLE_KINDS = ("proportion", "rate", "gap")
+#: Kinds compared with England, the region and neighbours. Counts, medians, growth and gaps
+#: are not (``not_compared``); a mean is compared only where it has an interval (its
+#: standard deviation is loaded), since the comparison is of the interval with the benchmark.
+COMPARABLE_KINDS = ("proportion", "rate", "gap", "mean")
+
+#: Kinds whose neighbours are pooled as a sum over a sum (a mean: total points over pupils).
+POOLED_KINDS = ("proportion", "rate", "mean")
 
 OUTPUT_COLUMNS = [
     "measure_id", "measure_title", "area_code", "area_name", "area_level", "period", "period_label",
-    "value", "numerator", "denominator", "lower_95", "upper_95", "lower_998", "upper_998",
+    "value", "numerator", "denominator", "lower_95", "upper_95", "lower_998", "upper_998", "sd",
     "unit", "polarity", "kind",
     "england_value", "england_source", "sig_england_95", "sig_england_998",
     "region_code", "region_value", "sig_region_95",
@@ -68,6 +72,18 @@ def _symbol_expr(column: str, condition: str) -> str:
     return f"max({c}_symbol) FILTER (WHERE {condition or 'true'})"
 
 
+def _sumsq_expr(m: Measure) -> str:
+    """Sum of squares of the observations behind a mean (``(n - 1) sd^2 + total^2 / n`` per row),
+    NULL when any row lacks its standard deviation; NULL for every other measure."""
+    if not (m.kind == "mean" and m.ci_method == "t"):
+        return "NULL"
+    num, den = _ident(m.numerator), _ident(m.denominator)
+    cond = m.numerator_filter or "true"
+    return (f"CASE WHEN count(*) FILTER (WHERE ({cond}) AND (sd IS NULL OR {num} IS NULL OR {den} IS NULL "
+            f"OR {den} <= 0)) > 0 THEN NULL "
+            f"ELSE sum(({den} - 1) * sd * sd + {num} * {num} / {den}) FILTER (WHERE {cond}) END")
+
+
 def _values_sql(m: Measure) -> str:
     ds = contract.DATASETS[m.dataset]
     period = contract.period_column(ds)
@@ -88,7 +104,7 @@ def _values_sql(m: Measure) -> str:
         measure_id=_ident(m.id.lower()) and m.id, period=period, dataset=_ident(m.dataset),
         numerator=numerator,
         numerator_symbol=_symbol_expr(m.numerator, m.numerator_filter),
-        denominator=den)
+        denominator=den, sumsq=_sumsq_expr(m))
 
 
 def _period_label(period, monthly: bool) -> str:
@@ -335,9 +351,12 @@ class Engine:
             return pd.DataFrame(columns=OUTPUT_COLUMNS)
         base["numerator"] = pd.to_numeric(base["numerator"], errors="coerce").astype(float)
         base["denominator"] = pd.to_numeric(base["denominator"], errors="coerce").astype(float)
+        base["sumsq"] = pd.to_numeric(base["sumsq"], errors="coerce").astype(float)
 
-        # Disclosure control first: everything after works on protected numbers.
+        # Disclosure control first: everything after works on protected numbers (a mean's spread
+        # goes with its counts: none where either is withheld).
         base = self._protect(base, by_id)
+        base.loc[base["numerator"].isna() | base["denominator"].isna(), "sumsq"] = np.nan
 
         base = self._values_and_intervals(base, by_id)
         base = self._published_own(base, by_id)
@@ -594,9 +613,15 @@ class Engine:
                 else:
                     value = np.where(den > 0, num / den * m.multiplier, np.nan)
             g["value"] = value
+            sd = np.full(len(g), np.nan)
+            if m.ci_method == "t" and m.kind == "mean":
+                sd = np.asarray(stats.sd_from_sum_of_squares(num, g["sumsq"].to_numpy(dtype=float), den)) * m.multiplier
+            g["sd"] = sd
             for level, conf in Z_LEVELS.items():
                 lo = hi = np.full(len(g), np.nan)
-                if m.ci_method == "wilson" and m.kind == "proportion":
+                if m.ci_method == "t" and m.kind == "mean":
+                    lo, hi = stats.mean_ci(value, sd, den, conf)
+                elif m.ci_method == "wilson" and m.kind == "proportion":
                     lo, hi = stats.wilson_ci(num, den, conf)
                     lo, hi = np.asarray(lo) * m.multiplier, np.asarray(hi) * m.multiplier
                 elif m.ci_method == "byar" and m.kind == "rate":
@@ -605,7 +630,7 @@ class Engine:
                     lo, hi = stats.byar_ci(num, conf)
                 g[f"lower_{level}"] = lo
                 g[f"upper_{level}"] = hi
-            out.append(g)
+            out.append(g.drop(columns="sumsq", errors="ignore"))
         return pd.concat(out, ignore_index=True)
 
     def _published_own(self, base: pd.DataFrame, by_id: dict[str, Measure]) -> pd.DataFrame:
@@ -873,12 +898,12 @@ def pool_neighbours(x: pd.DataFrame, by_id: dict[str, Measure], keys: list[str])
     ``x`` holds one row per (area, neighbour, measure, period) with ``numerator`` and
     ``denominator``. A neighbour whose numerator is suppressed or missing takes no part at all
     (its denominator is not pooled either): 50/100, suppressed/100 and 90/100 give 140/200 =
-    70.0%, not 140/300. Only proportions and rates are pooled; counts and everything else get no
-    neighbour value. Never an average of rates."""
+    70.0%, not 140/300. Only proportions, rates and means (total points over pupils) are pooled;
+    counts and everything else get no neighbour value. Never an average of rates or of means."""
     cols = [*keys, "neighbours_value", "neighbours_n"]
     if x.empty:
         return pd.DataFrame(columns=cols)
-    x = x[x["measure_id"].map(lambda i: i in by_id and by_id[i].kind in ("proportion", "rate")).astype(bool)]
+    x = x[x["measure_id"].map(lambda i: i in by_id and by_id[i].kind in POOLED_KINDS).astype(bool)]
     num = pd.to_numeric(x["numerator"], errors="coerce").astype(float)
     den = pd.to_numeric(x["denominator"], errors="coerce").astype(float)
     ok = np.isfinite(num) & np.isfinite(den) & (den > 0)

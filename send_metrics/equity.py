@@ -89,8 +89,10 @@ def compare_one(m: Measure, a: Mapping, b: Mapping, name_a: str = "A", name_b: s
     upper_95, suppressed). Proportions: Newcombe difference and MOVER-R ratio, verdict from the
     difference. Rates: MOVER difference and MOVER-R ratio on the same Byar intervals, verdict from
     the difference (the ratio interval excludes 1 exactly when the gap interval excludes 0).
-    Counts are not compared (no gap, no ratio); medians, means, growth and gaps get a plain
-    difference and ratio, not tested.
+    Means with a standard deviation (``sd``): MOVER difference and MOVER-R ratio on the same
+    Student's t intervals, verdict from the difference. Counts are not compared (no gap, no
+    ratio); medians, means without a standard deviation, growth and gaps get a plain difference
+    and ratio, not tested.
     """
     out = {"measure_id": m.id, "measure_title": m.title, "group": m.group, "unit": m.unit,
            "value_a": _num(a.get("value")), "lower_a": _num(a.get("lower_95")),
@@ -132,6 +134,18 @@ def compare_one(m: Measure, a: Mapping, b: Mapping, name_a: str = "A", name_b: s
         out.update(gap=d, gap_lower=lo, gap_upper=hi, ratio=r, ratio_lower=rlo, ratio_upper=rhi,
                    method="difference: MOVER (Byar); ratio: MOVER-R on the same Byar intervals")
         sig = stats.equity_verdict(lo, hi, 0.0)
+    elif m.kind == "mean" and counts_ok and all(np.isfinite(_num(r.get("sd"))) for r in (a, b)):
+        # MOVER on each mean's Student's t interval (from the pupils' standard deviation), for the
+        # gap and the ratio alike, so the verdict agrees with both.
+        la, ua = stats.mean_ci(va, _num(a.get("sd")), na, confidence)
+        lb, ub = stats.mean_ci(vb, _num(b.get("sd")), nb, confidence)
+        d = va - vb
+        lo = d - np.sqrt((va - la) ** 2 + (ub - vb) ** 2)
+        hi = d + np.sqrt((ua - va) ** 2 + (vb - lb) ** 2)
+        r, rlo, rhi = stats.mover_ratio_ci(va, la, ua, vb, lb, ub)
+        out.update(gap=d, gap_lower=lo, gap_upper=hi, ratio=r, ratio_lower=rlo, ratio_upper=rhi,
+                   method="difference: MOVER (Student's t); ratio: MOVER-R on the same t intervals")
+        sig = stats.equity_verdict(lo, hi, 0.0)
     elif m.kind == "count":
         # Counts of areas of different size are never compared (as Fingertips): no gap, no ratio.
         out["method"] = "counts of different-sized areas are not compared: compare the rate instead"
@@ -142,7 +156,7 @@ def compare_one(m: Measure, a: Mapping, b: Mapping, name_a: str = "A", name_b: s
         out["gap"] = va - vb
         out["ratio"] = va / vb if vb not in (0, 0.0) else np.nan
         out["method"] = {"median_wait": "median from wait bands: no interval",
-                         "mean": "average score: no interval in the extract",
+                         "mean": "average score: no interval (the extract has no standard deviation)",
                          "growth": "year-on-year change: no interval",
                          "gap": "difference of gaps: no interval"}.get(m.kind, "no interval")
         out["verdict"] = "not_tested"
@@ -260,6 +274,15 @@ def rest_of_parent(m: Measure, child: Mapping, parent: Mapping, low: float = 1, 
         out["lower_95"], out["upper_95"] = lo * m.multiplier, hi * m.multiplier
     elif m.kind == "rate" and m.ci_method == "byar":
         out["lower_95"], out["upper_95"] = stats.rate_ci(num, den, m.multiplier, 0.95)
+    elif m.kind == "mean" and m.ci_method == "t":
+        # Sums of squares subtract as the totals do: ((n - 1) sd^2 + total^2 / n) for each area.
+        def sumsq(r):
+            n, t, sd = _num(r.get("denominator")), _num(r.get("numerator")), _num(r.get("sd")) / m.multiplier
+            return (n - 1) * sd * sd + t * t / n if n > 0 else np.nan
+        sd = stats.sd_from_sum_of_squares(num, sumsq(parent) - sumsq(child), den) * m.multiplier
+        if np.isfinite(sd):
+            out["sd"] = sd
+            out["lower_95"], out["upper_95"] = stats.mean_ci(out["value"], sd, den, 0.95)
     return out
 
 
@@ -359,15 +382,19 @@ def council_values(loaded: pd.DataFrame, published: pd.DataFrame, m: Measure,
     """Every council with a value, numerator and denominator for a funnel plot.
 
     Loaded (disclosure-controlled) rows win; published rows are added for other councils, with
-    published counts in the suppression range dropped as well."""
-    cols = ["area_code", "area_name", "value", "numerator", "denominator", "source"]
+    published counts in the suppression range dropped as well. For a mean, ``sd`` is the
+    standard deviation of the observations (loaded data only: publications give none)."""
+    cols = ["area_code", "area_name", "value", "numerator", "denominator", "sd", "source"]
     a = loaded[(loaded.get("area_level") == "council") & loaded["value"].notna()
                & loaded["denominator"].notna() & loaded["numerator"].notna()]
-    a = a.assign(source="loaded data")[cols] if len(a) else pd.DataFrame(columns=cols)
+    a = a.assign(source="loaded data")
+    if "sd" not in a.columns:
+        a = a.assign(sd=np.nan)
+    a = a[cols] if len(a) else pd.DataFrame(columns=cols)
     p = published[(published["area_level"] == "council") & ~published["area_code"].isin(a["area_code"])]
     p = p[p["value"].notna() & p["numerator"].notna() & p["denominator"].notna()]
     p = p[~disclosure.primary_suppress(p["numerator"].to_numpy(float), low, high)]
-    p = p.assign(source="published")[cols] if len(p) else pd.DataFrame(columns=cols)
+    p = p.assign(source="published", sd=np.nan)[cols] if len(p) else pd.DataFrame(columns=cols)
     parts = [x for x in (a, p) if len(x)]
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
     if m.kind == "rate" or m.kind == "proportion":
@@ -375,25 +402,47 @@ def council_values(loaded: pd.DataFrame, published: pd.DataFrame, m: Measure,
     return out.reset_index(drop=True)
 
 
+def pooled_sd(councils: pd.DataFrame) -> float:
+    """The pooled within-council standard deviation of one observation,
+    ``sqrt(sum((n_i - 1) sd_i^2) / sum(n_i - 1))`` over councils with an ``sd`` and at least 2
+    observations: the sigma of a funnel for means. NaN when none has one."""
+    sd = pd.to_numeric(councils.get("sd"), errors="coerce").astype(float) if "sd" in councils else pd.Series(
+        dtype=float)
+    n = pd.to_numeric(councils.get("denominator"), errors="coerce").astype(float) if len(sd) else sd
+    ok = np.isfinite(sd) & np.isfinite(n) & (n >= 2)
+    if not ok.any():
+        return float("nan")
+    return float(np.sqrt(((n[ok] - 1) * sd[ok] ** 2).sum() / (n[ok] - 1).sum()))
+
+
+def funnel_kind(m: Measure) -> str:
+    """The funnel limits a measure takes: 'proportion' (Wilson), 'mean' (normal) or 'rate' (exact Poisson)."""
+    return m.kind if m.kind in ("proportion", "mean") else "rate"
+
+
 def funnel_frame(councils: pd.DataFrame, m: Measure, benchmark: float, points: int = 200,
-                 phi: float = 1.0, tau2: float | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                 phi: float = 1.0, tau2: float | None = None,
+                 sd: float | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Funnel limits (95% and 99.8%) around ``benchmark`` and each council's position.
 
-    Proportions use Wilson-based limits (PHE / Fingertips), rates exact Poisson. ``phi`` > 1
+    Proportions use Wilson-based limits (PHE / Fingertips), rates exact Poisson, means the normal
+    limits ``benchmark +/- z sd / sqrt(n)`` (Spiegelhalter 2005, Table I) with ``sd`` the pooled
+    within-council standard deviation (:func:`pooled_sd`). ``phi`` > 1
     widens the limits for multiplicative over-dispersion, ``tau2`` > 0 for additive
     (DerSimonian-Laird random effects) over-dispersion (Spiegelhalter 2005; see
     :func:`stats.overdispersion_phi`, :func:`stats.overdispersion_tau2`). Returns (limits, councils with ``outside_95``/``outside_998``
     and ``position`` text)."""
-    kind = "proportion" if m.kind == "proportion" else "rate"
+    kind = funnel_kind(m)
     den = councils["denominator"].astype(float)
     lo_n, hi_n = max(1.0, den.min() * 0.8), den.max() * 1.2
     grid = np.unique(np.geomspace(lo_n, hi_n, points).round())
     limits = pd.DataFrame({"denominator": grid})
     c = councils.copy()
     for conf, label in ((0.95, "95"), (0.998, "998")):
-        lo, hi = stats.funnel_limits(grid, benchmark, kind, conf, m.multiplier, phi=phi, tau2=tau2)
+        lo, hi = stats.funnel_limits(grid, benchmark, kind, conf, m.multiplier, phi=phi, tau2=tau2, sd=sd)
         limits[f"lower_{label}"], limits[f"upper_{label}"] = lo, hi
-        plo, phi_ = stats.funnel_limits(den.to_numpy(), benchmark, kind, conf, m.multiplier, phi=phi, tau2=tau2)
+        plo, phi_ = stats.funnel_limits(den.to_numpy(), benchmark, kind, conf, m.multiplier, phi=phi, tau2=tau2,
+                                        sd=sd)
         c[f"lower_{label}"], c[f"upper_{label}"] = plo, phi_
         c[f"outside_{label}"] = (c["value"] < plo) | (c["value"] > phi_)
     c["position"] = np.where(c["value"] > c["upper_998"], "▲ above 99.8% limit",

@@ -417,6 +417,7 @@ def rolling_backtest(history: pd.DataFrame, horizon: int = 5, confidence=(0.8, 0
                     test.loc[at, f"upper_{lab}"] = test.loc[at, "value"] * np.exp(hi)
             scored.append(test)
         e = pd.concat(scored, ignore_index=True) if scored else e
+    prospective = _prospective(e, confidence, horizon) if calibrated and len(e) else {}
     rel = (e["value"] - e["actual"]) / e["actual"] if len(e) else pd.Series(dtype=float)
     out = {"series": len(groups), "origins": int(e["origin"].nunique()) if len(e) else 0, "forecasts": len(e),
            "calibrated": bool(calibrated)}
@@ -426,14 +427,44 @@ def rolling_backtest(history: pd.DataFrame, horizon: int = 5, confidence=(0.8, 0
                                              for h in range(1, int(horizon) + 1)}
     out["mape"] = float(100 * rel.abs().mean()) if len(e) else float("nan")
     out["bias"] = float(100 * rel.mean()) if len(e) else float("nan")
+    out.update(prospective)
+    return out
+
+
+def _prospective(e: pd.DataFrame, confidence, horizon: int) -> dict:
+    """Coverage when each origin's intervals come only from errors known at that origin (target
+    year at or before it), as a projection made then would have had: ``coverage_<l>_prospective``
+    and ``..._by_horizon``. Stricter than the cross-validation across councils, which lets a
+    projection's interval learn from other councils' errors in the same years; it can score only
+    origins with enough earlier errors, so it covers fewer projections."""
+    labels = [_label(c) for c in confidence]
+    scored = []
+    for origin in sorted(e["origin"].unique()):
+        cal = calibrate(e[e["year"] <= origin], confidence, horizon)
+        test = e[(e["origin"] == origin) & e["horizon"].isin(list(cal))].copy()
+        if test.empty:
+            continue
+        for h, q in cal.items():
+            at = test["horizon"] == h
+            for lab, (lo, hi) in q.items():
+                test.loc[at, f"lower_{lab}"] = test.loc[at, "value"] * np.exp(lo)
+                test.loc[at, f"upper_{lab}"] = test.loc[at, "value"] * np.exp(hi)
+        scored.append(test)
+    d = pd.concat(scored, ignore_index=True) if scored else e.iloc[0:0]
+    out: dict = {"forecasts_prospective": len(d)}
+    for lab in labels:
+        out[f"coverage_{lab}_prospective"] = _coverage(d, lab)
+        out[f"coverage_{lab}_prospective_by_horizon"] = {str(h): _coverage(d[d["horizon"] == h], lab)
+                                                         for h in range(1, int(horizon) + 1)}
     return out
 
 
 # -- on whatever is loaded ------------------------------------------------------------------------
-def caseload_history(engine) -> pd.DataFrame:
-    """EHC plan totals of every council in the loaded data (disclosure-controlled; small or
-    suppressed totals left out), as a ``history`` table with one group per council."""
-    t = engine.table(["ehcp_caseload"])
+def caseload_history(engine, measure_id: str = "ehcp_caseload") -> pd.DataFrame:
+    """EHC plan totals (or another count measure's) of every council in the loaded data
+    (disclosure-controlled; small or suppressed totals left out), as a ``history`` table with one
+    group per council."""
+    t = engine.table([measure_id])
     if t.empty:
         return pd.DataFrame(columns=["group", "year", "count"])
     council = t["area_level"].astype(str) == "council"
@@ -464,6 +495,15 @@ def backtest_sentence(summary: dict) -> str:
     if summary.get("calibrated"):
         text += (" Intervals are set from the backtest's own errors at each horizon (cross-validated across "
                  "councils), not from the model's formula.")
+        pro = summary.get("coverage_95_prospective")
+        if summary.get("forecasts_prospective") and pro is not None and np.isfinite(pro):
+            by_p = {h: v for h, v in summary.get("coverage_95_prospective_by_horizon", {}).items()
+                    if v is not None and np.isfinite(v)}
+            far = max(by_p, key=int) if by_p else None
+            text += (f" Judged only on the errors known when each projection was made, the 95% intervals held "
+                     f"{pro * 100:.0f}%" + (f" ({far} year{'s' if far != '1' else ''} ahead {by_p[far] * 100:.0f}%)"
+                                            if far else "")
+                     + ": a change of trend that no earlier year showed is not in them.")
     return text
 
 

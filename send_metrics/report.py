@@ -8,7 +8,7 @@ charts the dashboard uses, so the board reads exactly what the dashboard shows:
   neighbours, recent trend and SPC verdicts;
 * SPC (XmR) charts of the monthly waiting-time measures with variation and assurance;
 * North vs South Cumbria and locality equity, each gap with a 95% confidence interval
-  (Newcombe's hybrid score method for proportions, MOVER for rates);
+  (Newcombe's hybrid score method for proportions, MOVER for rates and averages);
 * needs (primary-need mix, plans per 1,000 by locality) and the demand projection (aggregate model);
 * the transition model's demand and cost projection, where the council's person-level data is loaded;
 * a data table under every chart, the definition of every measure shown, sources, data dates
@@ -37,6 +37,7 @@ import plotly.offline
 from . import charts, contract, stats, summary
 from .catalogue import POLARITY_TEXT, Measure, measures_by_id
 from .engine import Engine
+from .methods import METHODS
 from .projection import apply_calibration, backtest_sentence, loaded_backtest, project_caseload
 from .safe_text import for_css_string, for_html, for_plotly, safe_figure
 from .spc import spc_summary
@@ -687,8 +688,10 @@ class _Pack:
             rows.append(f'<th scope="row">{esc(title)}<span class="ci">{esc(ids)}</span></th>'
                         f"<td>{esc(definition)}{extra}</td><td>{esc(POLARITY_TEXT[m.polarity])}.{esc(target)}"
                         f"</td><td>{esc(m.source)}</td>")
-        return self.table("Definitions of every measure in this pack",
-                          ["Measure", "Definition", "Direction", "Source"], rows, cls="defs")
+        methods = "".join(f"<li><strong>{esc(h)}.</strong> {esc(t)}</li>" for h, t in METHODS)
+        return (self.table("Definitions of every measure in this pack",
+                           ["Measure", "Definition", "Direction", "Source"], rows, cls="defs")
+                + f'<h3>How the statistics are computed</h3><ul class="methods">{methods}</ul>')
 
     def sources(self) -> str:
         man = self.db.query("SELECT source_file, dataset, edition, loaded_at, rows_loaded FROM manifest "
@@ -922,15 +925,19 @@ def board_pack_html(engine: Engine, area_code: str, period: str | None = None) -
     sections = [
         ("headline", "Headline measures", headline,
          "Each figure is the latest for the period, with its 95% confidence interval. Significance compares the "
-         "interval with the England value and the statistical neighbours' value; the recent trend tests the last "
-         "five points; the SPC verdict reads the latest point against its process limits. "
+         "interval with the England value and the statistical neighbours' pooled value (counts are never "
+         "compared); the recent trend tests the last five annual points at 99.8%; the SPC verdict reads the latest "
+         "point against its process limits. How each is computed is in the Definitions section. "
          + summary.multiple_comparisons_note(tiles)),
         ("waits", "Waiting times: statistical process control", spc_html,
-         "Making Data Count XmR charts: points outside the process limits, runs of seven and trends of seven are "
-         "special causes (a real change); everything else is common-cause noise and needs no reaction."),
+         "Making Data Count XmR charts: points outside the process limits, runs of seven rising or falling, two "
+         "of three points beyond the two-sigma line and runs of seven on one side of the mean are special causes "
+         "(a real change; on trial limits, from fewer than 13 points, a possible one); everything else is "
+         "common-cause noise and needs no reaction."),
         ("equity", "Equity: North and South Cumbria, and localities", ns_html + "<h3>Localities</h3>" + loc_html,
-         "Gaps between places are differences of proportions (Newcombe's hybrid score interval) or rates (MOVER "
-         "interval). A gap is significant when its 95% interval excludes zero."),
+         "Gaps between places are differences of proportions (Newcombe's hybrid score interval), of rates (MOVER "
+         "on their exact or Byar intervals) or of averages (MOVER on their Student's t intervals, when the "
+         "pupils' standard deviation is loaded). A gap is significant when its 95% interval excludes zero."),
         ("needs", "Needs and demand", needs_html + proj_html, ""),
         ("demand", "Demand and cost projection (transition model)", demand_html,
          "Each child with a plan moves year to year between national curriculum year, primary need and setting, "

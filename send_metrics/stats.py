@@ -10,6 +10,8 @@ recent-trend reading, funnel-plot limits and equity (gap / ratio) statistics:
 * :func:`wilson_ci` - Wilson score interval for a proportion.
 * :func:`exact_poisson_ci`, :func:`byar_ci`, :func:`rate_ci` - intervals for a
   count and for a crude rate (Byar's method, exact Poisson below 10 events).
+* :func:`mean_ci`, :func:`sd_from_sum_of_squares` - Student's t interval for a mean
+  (PHEindicatormethods ``phe_mean``), from a count, a sum and a sum of squares.
 * :func:`compare_to_benchmark` - Fingertips "better / similar / worse" rule.
 * :func:`recent_trend` (crude rates), :func:`proportion_trend` (chi-square test for
   trend, proportions), :func:`trend_verdict` - Fingertips recent trends.
@@ -64,6 +66,8 @@ __all__ = [
     "exact_poisson_ci",
     "byar_ci",
     "rate_ci",
+    "mean_ci",
+    "sd_from_sum_of_squares",
     "compare_to_benchmark",
     "compare_to_benchmark_array",
     "recent_trend",
@@ -267,6 +271,52 @@ def rate_ci(
     lower = np.where(valid, np.asarray(lo) / ds * multiplier, np.nan)
     upper = np.where(valid, np.asarray(hi) / ds * multiplier, np.nan)
     return _out(lower, scalar), _out(upper, scalar)
+
+
+def mean_ci(mean: Any, sd: Any, n: Any, confidence: float = 0.95) -> tuple[Any, Any]:
+    """Student's t confidence interval for a mean of ``n`` observations.
+
+    ``mean -/+ t(1 - alpha/2, n - 1) * sd / sqrt(n)``, with ``sd`` the sample standard deviation
+    (divisor ``n - 1``) of the observations.
+
+    Source: PHEindicatormethods ``phe_mean`` (method "Student's t-distribution":
+    ``value -/+ abs(qt((1 - confidence)/2, n - 1)) * stdev / sqrt(n)``), tested against its
+    ``testdata_Mean.xlsx``.
+
+    Returns ``(lower, upper)``; ``n`` below 2, or a NaN mean or standard deviation, gives NaN
+    (one observation has no spread to estimate). Negative ``n`` or ``sd`` raise ``ValueError``.
+    """
+    scalar = _is_scalar(mean, sd, n)
+    m, s, k = np.broadcast_arrays(_as_float(mean), _as_float(sd), _as_float(n))
+    c = _confidence(confidence)
+    if np.any(np.isfinite(k) & (k < 0)):
+        raise ValueError("n must be >= 0")
+    if np.any(np.isfinite(s) & (s < 0)):
+        raise ValueError("a standard deviation must be >= 0")
+    valid = np.isfinite(m) & np.isfinite(s) & np.isfinite(k) & (k >= 2)
+    ks = np.where(valid, k, 2.0)
+    half = _stats.t.ppf(1.0 - (1.0 - c) / 2.0, ks - 1.0) * np.where(valid, s, 0.0) / np.sqrt(ks)
+    lower = np.where(valid, m - half, np.nan)
+    upper = np.where(valid, m + half, np.nan)
+    return _out(lower, scalar), _out(upper, scalar)
+
+
+def sd_from_sum_of_squares(total: Any, sum_of_squares: Any, n: Any) -> Any:
+    """Sample standard deviation of ``n`` observations from their sum and sum of squares.
+
+    ``sqrt((sum x^2 - (sum x)^2 / n) / (n - 1))``. Groups combine exactly: a group of ``n_i``
+    observations with mean ``m_i`` and standard deviation ``s_i`` has
+    ``sum x^2 = (n_i - 1) s_i^2 + n_i m_i^2``, and sums of squares add, so the standard
+    deviation of a council's pupils is found from its localities' without a pupil-level file.
+    NaN for ``n`` below 2 or missing input; a tiny negative variance from rounding is 0.
+    """
+    scalar = _is_scalar(total, sum_of_squares, n)
+    t, q, k = np.broadcast_arrays(_as_float(total), _as_float(sum_of_squares), _as_float(n))
+    valid = np.isfinite(t) & np.isfinite(q) & np.isfinite(k) & (k >= 2)
+    ks = np.where(valid, k, 2.0)
+    var = (np.where(valid, q, 0.0) - np.where(valid, t, 0.0) ** 2 / ks) / (ks - 1.0)
+    out = np.where(valid, np.sqrt(np.maximum(var, 0.0)), np.nan)
+    return _out(out, scalar)
 
 
 # ---------------------------------------------------------------------------
@@ -561,6 +611,7 @@ def funnel_limits(
     phi: float = 1.0,
     method: str = "wilson",
     tau2: float | None = None,
+    sd: float | None = None,
 ) -> tuple[Any, Any]:
     """Funnel-plot control limits around a benchmark, for each denominator.
 
@@ -594,6 +645,14 @@ def funnel_limits(
         n.  Source: PHEindicatormethods ``phe_funnels(statistic="rate")`` and
         its ``poisson_funnel`` helper; Spiegelhalter (2005) appendix.
 
+    Means (``kind="mean"``, ``denominators`` = number of observations, ``sd`` = the standard
+        deviation of one observation, on the display scale)
+        The normal limits ``theta +/- z * sd / sqrt(n)``. Source: Spiegelhalter DJ (2005)
+        "Funnel plots for comparing institutional performance", Stat Med 24:1185-1202, Table I
+        (normally distributed responses, sigma known: target theta_0, se = sigma / sqrt(n)).
+        The caller states where ``sd`` comes from (the dashboard uses the pooled within-council
+        standard deviation of pupils' scores). Not clipped.
+
     Over-dispersion (``phi > 1``)
         Multiplicative over-dispersion inflates the variance by ``phi``;
         following Spiegelhalter (2005, over-dispersion section) the limits use the
@@ -618,8 +677,10 @@ def funnel_limits(
         ``[0, multiplier]``, rates to ``>= 0``; a denominator <= 0 or NaN
         gives NaN.
     """
-    if kind not in ("proportion", "rate"):
-        raise ValueError("kind must be 'proportion' or 'rate'")
+    if kind not in ("proportion", "rate", "mean"):
+        raise ValueError("kind must be 'proportion', 'rate' or 'mean'")
+    if kind == "mean" and (sd is None or not np.isfinite(sd) or sd < 0):
+        raise ValueError("a funnel for means needs the standard deviation of one observation (sd >= 0)")
     if method not in ("exact", "wilson"):
         raise ValueError("method must be 'wilson' (PHE/Fingertips) or 'exact' (exact binomial, Spiegelhalter)")
     scalar = _is_scalar(denominators)
@@ -634,15 +695,15 @@ def funnel_limits(
     if kind == "rate" and theta < 0:
         raise ValueError("a rate benchmark must be >= 0")
 
+    var = _unit_variance(theta, kind, sd, multiplier)
     if tau2 is not None and np.isfinite(tau2) and float(tau2) > 0.0:
-        z = _z(c)
-        var = theta * (1.0 - theta) if kind == "proportion" else theta
-        half = z * np.sqrt(var / ns + float(tau2))
+        half = _z(c) * np.sqrt(var / ns + float(tau2))
         lower, upper = theta - half, theta + half
     elif phi is not None and float(phi) > 1.0:
-        z = _z(c)
-        var = theta * (1.0 - theta) if kind == "proportion" else theta
-        half = z * np.sqrt(float(phi) * var / ns)
+        half = _z(c) * np.sqrt(float(phi) * var / ns)
+        lower, upper = theta - half, theta + half
+    elif kind == "mean":
+        half = _z(c) * np.sqrt(var / ns)
         lower, upper = theta - half, theta + half
     elif kind == "proportion":
         if method == "wilson":
@@ -666,24 +727,36 @@ def funnel_limits(
 
     if kind == "proportion":
         lower, upper = np.clip(lower, 0.0, 1.0), np.clip(upper, 0.0, 1.0)
-    else:
+    elif kind == "rate":
         lower, upper = np.maximum(lower, 0.0), np.maximum(upper, 0.0)
     lower = np.where(valid, lower * multiplier, np.nan)
     upper = np.where(valid, upper * multiplier, np.nan)
     return _out(lower, scalar), _out(upper, scalar)
 
 
+def _unit_variance(theta: float, kind: str, sd: float | None, multiplier: float) -> float:
+    """Variance of one observation on the unit scale: theta (1 - theta) for a proportion, theta for
+    a rate (Poisson), (sd / multiplier)^2 for a mean."""
+    if kind == "proportion":
+        return theta * (1.0 - theta)
+    if kind == "rate":
+        return theta
+    return (float(sd) / float(multiplier)) ** 2
+
+
 def _usable_areas(observed: Any, denominators: Any, benchmark: float | None, kind: str,
-                  multiplier: float) -> tuple[np.ndarray, np.ndarray, float, float] | None:
+                  multiplier: float, sd: float | None = None) -> tuple[np.ndarray, np.ndarray, float, float] | None:
     """(observed, denominators, theta, V(theta)) of the areas an over-dispersion estimate can use (finite,
-    positive denominator), or None with fewer than 2 of them or a benchmark of 0 or 100%."""
+    positive denominator), or None with fewer than 2 of them or a benchmark of 0 or 100% (no spread, for a mean)."""
     o, n = np.broadcast_arrays(_as_float(observed).ravel(), _as_float(denominators).ravel())
     ok = np.isfinite(o) & np.isfinite(n) & (n > 0)
     o, n = o[ok], n[ok]
     if o.size < 2:
         return None
     theta = float(np.sum(o) / np.sum(n)) if benchmark is None else float(benchmark) / multiplier
-    var = theta * (1.0 - theta) if kind == "proportion" else theta
+    if kind == "mean" and (sd is None or not np.isfinite(sd)):
+        return None
+    var = _unit_variance(theta, kind, sd, multiplier)
     return None if var <= 0 else (o, n, theta, var)
 
 
@@ -694,13 +767,16 @@ def overdispersion_phi(
     kind: str = "proportion",
     multiplier: float = 1.0,
     winsor: float = 0.10,
+    sd: float | None = None,
 ) -> float:
     """Multiplicative over-dispersion factor phi from Winsorised z-scores.
 
     For each area ``y_i = O_i / n_i`` (``observed`` are the numerators,
     counts of events) and the naive z-score ``z_i = (y_i - theta) /
     sqrt(V(theta) / n_i)`` with ``V = theta (1 - theta)`` (proportions) or
-    ``V = theta`` (rates).  The z-scores below the 10th percentile are set to
+    ``V = theta`` (rates), or ``V = sd^2`` for means (``kind="mean"``: ``observed`` are the
+    sums of the observations, ``denominators`` their numbers, ``sd`` the standard deviation of
+    one observation).  The z-scores below the 10th percentile are set to
     the 10th percentile and those above the 90th to the 90th (a 10%
     Winsorisation; percentiles by linear interpolation, R type 7), and
     ``phi = mean(z_w^2)``.  Compare ``I * phi`` with a chi-square on
@@ -716,9 +792,9 @@ def overdispersion_phi(
     ``sum O / sum n``.  Areas with NaN or non-positive denominators are
     ignored; fewer than 2 usable areas give NaN.
     """
-    if kind not in ("proportion", "rate"):
-        raise ValueError("kind must be 'proportion' or 'rate'")
-    usable = _usable_areas(observed, denominators, benchmark, kind, multiplier)
+    if kind not in ("proportion", "rate", "mean"):
+        raise ValueError("kind must be 'proportion', 'rate' or 'mean'")
+    usable = _usable_areas(observed, denominators, benchmark, kind, multiplier, sd)
     if usable is None:
         return float("nan")
     o, n, theta, var = usable
@@ -735,11 +811,12 @@ def overdispersion_tau2(
     kind: str = "proportion",
     multiplier: float = 1.0,
     winsor: float = 0.10,
+    sd: float | None = None,
 ) -> float:
     """Additive (random-effects) over-dispersion: the DerSimonian-Laird between-area variance.
 
     With ``s_i^2 = V(theta) / n_i`` (``V = theta (1 - theta)`` for proportions, ``theta`` for
-    rates), weights ``w_i = 1 / s_i^2`` and the Winsorised ``phi`` of
+    rates, ``sd^2`` for means), weights ``w_i = 1 / s_i^2`` and the Winsorised ``phi`` of
     :func:`overdispersion_phi` over ``I`` areas::
 
         tau2 = max(0, (I * phi - (I - 1)) / (sum w_i - sum w_i^2 / sum w_i))
@@ -749,11 +826,11 @@ def overdispersion_tau2(
     indicators", Qual Saf Health Care 14:347-351, section "additive random-effects models";
     DerSimonian R, Laird N (1986) Control Clin Trials 7:177-188. NaN with fewer than 2 areas.
     """
-    usable = _usable_areas(observed, denominators, benchmark, kind, multiplier)
+    usable = _usable_areas(observed, denominators, benchmark, kind, multiplier, sd)
     if usable is None:
         return float("nan")
     o, n, _theta, var = usable
-    phi = overdispersion_phi(o, n, benchmark, kind, multiplier, winsor)
+    phi = overdispersion_phi(o, n, benchmark, kind, multiplier, winsor, sd)
     w = n / var
     i = o.size
     return float(max(0.0, (i * phi - (i - 1)) / (w.sum() - (w * w).sum() / w.sum())))

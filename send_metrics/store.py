@@ -921,8 +921,19 @@ def _latest_and_rollup(con, ds: contract.Dataset, file_rank: list[str], result: 
     filters = [c.name for c in ds.columns if c.kind == "code" and c.name not in ("area_level", "time_identifier")]
     select = ["r.ancestor AS area_code", "any_value(a.area_level) AS area_level", f"f.{period}"]
     select += [f"f.{_q(c)}" for c in filters]
+    spreads = {sd: (total, count) for sd, total, count in ds.spreads}
     for ind in ds.indicators:
         n = _q(ind.name)
+        if ind.name in spreads:
+            # The pooled standard deviation of every observation of the members: sums of squares
+            # ((n - 1) sd^2 + total^2 / n) add, a standard deviation does not.
+            t, k = (_q(c) for c in spreads[ind.name])
+            missing = f"bool_or(f.{n} IS NULL OR f.{t} IS NULL OR f.{k} IS NULL OR f.{k} <= 0)"
+            pooled = (f"sqrt(greatest(0, (sum((f.{k} - 1) * f.{n} * f.{n} + f.{t} * f.{t} / f.{k}) "
+                      f"- sum(f.{t}) * sum(f.{t}) / sum(f.{k})) / nullif(sum(f.{k}) - 1, 0)))")
+            select.append(f"CASE WHEN {missing} THEN NULL ELSE {pooled} END AS {n}")
+            select.append(f"CASE WHEN {missing} THEN 'x' END AS {_q(ind.name + '_symbol')}")
+            continue
         select.append(f"CASE WHEN bool_or(f.{n} IS NULL) THEN NULL ELSE sum(f.{n}) END AS {n}")
         select.append(f"CASE WHEN bool_or(f.{n} IS NULL) THEN 'x' END AS {_q(ind.name + '_symbol')}")
     extra = [c.name for c in ds.columns if c.kind == "text" and c.name != "area_name"]

@@ -278,22 +278,27 @@ def noise_message(noise: list[Tile]) -> str:
 
 
 def multiple_comparisons_note(tile_list: list[Tile]) -> str:
-    """How many significance tests the headline shows and what 1 in 20 means for them."""
-    n = 0
+    """How many significance tests the headline shows and what 1 in 20 means for them.
+
+    Comparisons with England and with neighbours are at 95% (a false alarm 1 time in 20 when
+    nothing differs); recent trends at 99.8% (1 in 500), so the expected number of false alarms
+    is ``0.05 x comparisons + 0.002 x trends``."""
+    n95 = ntr = 0
     for t in tile_list:
         if t.suppressed:
             continue
-        n += t.sig_england not in ("not_compared", "nan", "None")
-        n += t.sig_neighbours not in ("not_compared", "nan", "None")
-        n += t.trend_verdict not in ("not_tested", "not_enough_data", "nan", "None")
+        n95 += t.sig_england not in ("not_compared", "nan", "None")
+        n95 += t.sig_neighbours not in ("not_compared", "nan", "None")
+        ntr += t.trend_verdict not in ("not_tested", "not_enough_data", "nan", "None")
+    n = n95 + ntr
     if n == 0:
         return "No significance tests are shown for this area."
-    expected = n / 20
-    return (f"{n} significance tests are shown in the headline measures (against England, against neighbours "
-            f"and recent trends). Each is at 95%, so even if nothing really differed about 1 in 20 would come out "
-            f"significant by chance: here about {expected:.1f}. Read a single 'significant' with that in mind, "
-            "and give more weight to findings that persist or agree with each other (recent trends use 99.8%, "
-            "so false alarms there are rarer).")
+    expected = 0.05 * n95 + 0.002 * ntr
+    return (f"{n} significance tests are shown in the headline measures: {n95} comparisons with England or "
+            f"neighbours at 95% and {ntr} recent trend{'s' if ntr != 1 else ''} at 99.8%. Even if nothing really "
+            f"differed, about 1 in 20 of the comparisons (and 1 in 500 of the trends) would come out significant "
+            f"by chance: here about {expected:.1f} in all. Read a single 'significant' with that in mind, and give "
+            "more weight to findings that persist or agree with each other.")
 
 
 # -- the Fingertips-style summary table ---------------------------------------------------------

@@ -544,6 +544,11 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
                   "'numerator (' || numerator || ') is greater than denominator (' || denominator || ')'")
             check("numerator", "outcome = 'ks4_attainment8' AND numerator > 90 * denominator",
                   "'Attainment 8 points exceed 90 per pupil'")
+            if "sd" in present:
+                check("sd", "sd IS NOT NULL AND outcome <> 'ks4_attainment8'",
+                      "'a standard deviation is only for an average (ks4_attainment8)'")
+                check("sd", "outcome = 'ks4_attainment8' AND sd > 45",
+                      "'standard deviation ' || sd || ' is above 45, the largest possible for scores from 0 to 90'")
         key_cols = [contract.period_column(dataset) if k in ("year", "month") else k for k in dataset.key]
         key_sql = ", ".join(_q(k) for k in key_cols)
         not_null = " AND ".join(f"{_q(k)} IS NOT NULL" for k in key_cols)

@@ -254,3 +254,87 @@ def test_wording_definitions_and_catalogue_ids():
     ids = {m.id: m for m in load_catalogue()}
     assert not any(i.startswith("gap_exclusions_") for i in ids)
     assert all("Suspension" in ids[i].title for i in ids if i.startswith("gap_suspensions_"))
+
+
+def test_mean_gets_a_t_interval_from_its_localities_standard_deviations(data_dir):
+    """Issue 17, means with t-intervals: Cumberland's average Attainment 8 is built from its four
+    localities' (pupils, points, sd) alone and equals PHEindicatormethods' phe_mean on the pupils
+    (tests/testthat/testdata_Mean.xlsx, Area1: 8 values, mean 53.704345, sd 20.975575, 95%
+    36.168325 to 71.240365, 99.8% 18.216705 to 89.191985). Without an sd (as every DfE file)
+    there is no interval and no verdict, never an invented one."""
+    from test_stats import PHE_MEAN_AREA1, PHE_MEAN_RESULTS
+    locs = ["LOC-ALLERDALE", "LOC-CARLISLE", "LOC-COPELAND-N", "LOC-MILLOM"]
+    rows = ["time_period,time_identifier,area_code,area_level,sen_status,outcome,numerator,denominator,sd"]
+    for i, code in enumerate(locs):
+        pair = np.array(PHE_MEAN_AREA1[2 * i:2 * i + 2])
+        rows.append(f"202324,Academic year,{code},locality,ehc_plan,ks4_attainment8,{float(pair.sum())!r},2,"
+                    f"{float(pair.std(ddof=1))!r}")
+        rows.append(f"202324,Academic year,{code},locality,sen_support,ks4_attainment8,{35 * 10},10,")
+    rows.append("202324,Academic year,E92000001,england,ehc_plan,ks4_attainment8,2000000,100000,18.0")
+    rows.append("202324,Academic year,E92000001,england,sen_support,ks4_attainment8,3300000,100000,")
+    write(data_dir / "outcomes.csv", "\n".join(rows) + "\n")
+    config = load_config(data_dir)
+    load(config)
+    engine = Engine(Database(config))
+    _, total, n, sd, mean, lo95, hi95, lo998, hi998 = PHE_MEAN_RESULTS[0]
+    row = value(engine, "ks4_att8_ehc_plan", "E06000063", "2024")
+    assert (row["numerator"], row["denominator"]) == (pytest.approx(total), n)
+    assert row["value"] == pytest.approx(mean, rel=1e-9)
+    assert row["sd"] == pytest.approx(sd, rel=1e-9)
+    assert (row["lower_95"], row["upper_95"]) == (pytest.approx(lo95, rel=1e-9), pytest.approx(hi95, rel=1e-9))
+    assert (row["lower_998"], row["upper_998"]) == (pytest.approx(lo998, rel=1e-9), pytest.approx(hi998, rel=1e-9))
+    # England 20.0 is below the whole 95% interval (better: higher is better) and inside the 99.8%.
+    assert row["england_value"] == pytest.approx(20.0) and row["sig_england_95"] == "better"
+    assert row["sig_england_998"] == "similar"
+    # Localities of 2 pupils are suppressed (denominator disclosure), with their spread.
+    loc = value(engine, "ks4_att8_ehc_plan", "LOC-ALLERDALE", "2024")
+    assert loc["suppressed"] and np.isnan(loc["value"]) and np.isnan(loc["sd"]) and np.isnan(loc["lower_95"])
+    # No sd in the extract: the average is shown, with no interval and no verdict.
+    plain = value(engine, "ks4_att8_sen_support", "E06000063", "2024")
+    assert plain["value"] == pytest.approx(35.0) and np.isnan(plain["sd"])
+    assert np.isnan(plain["lower_95"]) and plain["sig_england_95"] == "not_compared"
+
+
+def test_a_standard_deviation_is_checked(data_dir):
+    """sd belongs to an average only, and cannot exceed 45 for scores from 0 to 90: such rows are
+    quarantined with the column named, and the good rows load."""
+    rows = ["time_period,time_identifier,area_code,area_level,sen_status,outcome,numerator,denominator,sd",
+            "202324,Academic year,E06000063,council,ehc_plan,ks4_attainment8,1400,100,12.5",
+            "202324,Academic year,E06000063,council,sen_support,ks4_attainment8,3300,100,46",
+            "202324,Academic year,E06000063,council,ehc_plan,persistent_absence,30,100,4"]
+    write(data_dir / "outcomes.csv", "\n".join(rows) + "\n")
+    config = load_config(data_dir)
+    load(config)
+    q = Database(config).query("SELECT source_row, column_name, reason FROM quarantine ORDER BY source_row")
+    assert list(q["column_name"]) == ["sd", "sd"], q
+    assert "above 45" in q["reason"].iloc[0] and "only for an average" in q["reason"].iloc[1]
+    engine = Engine(Database(config))
+    assert value(engine, "ks4_att8_ehc_plan", "E06000063")["sd"] == pytest.approx(12.5)
+
+
+def test_published_neighbour_fallback_is_a_sum_over_a_sum(data_dir):
+    """Issue 17 point 11: "never an average of rates" holds for the neighbour fallback too. With no
+    neighbour loaded, the published numerators and denominators are pooled: 50/100, 90/100,
+    10/50, 30/60 and 40/80 give 220/390 = 56.41%, not the mean of the rates (52.0%); a neighbour
+    published with a value only (80%, no counts) takes no part, and neighbours_n says 5."""
+    (data_dir / "assess.csv").write_text(
+        "time_period,time_identifier,area_code,area_level,requests,requests_refused,decisions,"
+        "decisions_within_6_weeks,new_plans,plans_issued_ex,plans_issued_20wk_ex,plans_issued_inc,"
+        "plans_issued_20wk_inc\n2024,Calendar year,E06000063,council,100,1,100,50,100,100,40,100,40\n")
+    nbs = ["E06000064", "E10000019", "E06000019", "E10000017", "E06000013", "E08000036"]
+    (data_dir / "neighbours.csv").write_text("area_code,neighbour_code,neighbour_rank\n" + "".join(
+        f"E06000063,{c},{i + 1}\n" for i, c in enumerate(nbs)))
+    parts = [(50, 100), (90, 100), (10, 50), (30, 60), (40, 80), (None, None)]
+    lines = ["time_period,time_identifier,area_code,area_level,area_name,measure_id,value,numerator,denominator,"
+             "source,edition"]
+    for code, (x, n) in zip(nbs, parts):
+        value_ = 80.0 if x is None else 100 * x / n
+        lines.append(f"2024,Calendar year,{code},council,,timeliness_20wk_ex,{value_},{'' if x is None else x},"
+                     f"{'' if n is None else n},test publication,2025")
+    (data_dir / "benchmarks.csv").write_text("\n".join(lines) + "\n")
+    config = load_config(data_dir)
+    load(config)
+    row = value(Engine(Database(config)), "timeliness_20wk_ex", "E06000063")
+    assert row["neighbours_n"] == 5
+    assert row["neighbours_value"] == pytest.approx(100 * 220 / 390)
+    assert abs(row["neighbours_value"] - np.mean([50, 90, 20, 50, 50])) > 4

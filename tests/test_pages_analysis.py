@@ -671,3 +671,114 @@ def test_equity_verdict_agrees_with_both_intervals_shown(mid):
         assert gap_sig == ratio_sig == (out["verdict"] != "no_difference"), out
         checked += 1
     assert checked > 3000
+
+
+# -- issue 17: means get a Student's t interval and a funnel when the spread is loaded -------------
+def test_mean_funnel_needs_the_pupils_standard_deviation(demo_env):
+    """The demo (like every DfE file) gives averages of Attainment 8 without a standard deviation:
+    no funnel is drawn, and the page says why rather than assuming a spread."""
+    at = open_page("benchmarks", {"measure": "ks4_att8_ehc_plan"}, deep_link=True)
+    assert_clean(at)
+    assert any("Funnel plot not drawn" in i.value and "standard deviation" in i.value for i in at.info)
+
+
+@pytest.fixture
+def mean_env(tmp_path, monkeypatch):
+    """Attainment 8 (EHC plan) for 30 councils with the pupils' standard deviation, and England."""
+    areas = pd.read_csv(ROOT / "send_metrics" / "reference" / "areas.csv", dtype=str)
+    councils = areas.loc[(areas["area_level"] == "council") & areas["valid_to"].isna(), "area_code"].head(30)
+    rng = np.random.default_rng(8)
+    rows = ["time_period,time_identifier,area_code,area_level,sen_status,outcome,numerator,denominator,sd"]
+    for code in councils:
+        n = int(rng.integers(40, 400))
+        mean = 14.0 + rng.normal(0, 0.5)
+        rows.append(f"202324,Academic year,{code},council,ehc_plan,ks4_attainment8,{mean * n:.1f},{n},"
+                    f"{12 + rng.normal(0, 0.5):.2f}")
+    rows.append("202324,Academic year,E92000001,england,ehc_plan,ks4_attainment8,1400000,100000,12.5")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "outcomes.csv").write_text("\n".join(rows) + "\n")
+    monkeypatch.setenv("SEND_STORE_DIR", str(tmp_path / "store"))
+    monkeypatch.setenv("SEND_DATA_DIR", str(data))
+    monkeypatch.setenv("SEND_AUTH", "off")
+    from send_metrics.config import load_config
+    from send_metrics.store import load
+    assert load(load_config(data)).load_id
+    _clear_caches()
+    yield list(councils)
+    _clear_caches()
+
+
+def test_mean_funnel_is_drawn_with_its_method_named(mean_env):
+    area = mean_env[0]
+    at = open_page("benchmarks", {"measure": "ks4_att8_ehc_plan", "area": area, "period": "2024"}, deep_link=True)
+    assert_clean(at)
+    text = " ".join(plain(c.value) for c in at.caption) + " ".join(plain(m.value) for m in at.markdown)
+    assert "pooled within-council standard deviation" in text, text[:2000]
+    assert any("99.8% limits" in t for t in titles(at))
+    funnel = [s for s in specs(at) if any("limit" in str(d.get("name", "")).lower() for d in s["data"])]
+    assert funnel, "no funnel chart"
+
+
+def test_equity_compares_means_only_with_their_spread():
+    """A North vs South gap in an average: MOVER on the two Student's t intervals. Worked: A is
+    PHEindicatormethods testdata_Mean.xlsx Area1 (mean 53.704345, sd 20.975575, n 8; 95% 36.168325
+    to 71.240365); B mean 30, sd 10, n 50: t(0.975, 49) = 2.009575, half-width 2.841969, 27.158031
+    to 32.841969. Gap 23.704345, lower 23.704345 - sqrt(17.536020^2 + 2.841969^2) = 5.939527,
+    upper 23.704345 + sqrt(17.536020^2 + 2.841969^2) = 41.469163: significantly higher."""
+    m = M["ks4_att8_ehc_plan"]
+    a = {"value": 53.70434500000001, "numerator": 429.63476, "denominator": 8, "sd": 20.97557525770931}
+    b = {"value": 30.0, "numerator": 1500.0, "denominator": 50, "sd": 10.0}
+    out = equity.compare_one(m, a, b, "North", "South")
+    assert out["gap"] == pytest.approx(23.704345, abs=1e-6)
+    assert (out["gap_lower"], out["gap_upper"]) == (pytest.approx(5.939527, abs=1e-6), pytest.approx(41.469163, abs=1e-6))
+    assert out["verdict"] == "a_higher" and out["ratio_lower"] > 1  # the ratio agrees with the gap
+    assert "Student's t" in out["method"]
+    # Without a standard deviation: a plain difference, not tested, never an assumed spread.
+    plain = equity.compare_one(m, {**a, "sd": np.nan}, b, "North", "South")
+    assert plain["verdict"] == "not_tested" and np.isnan(plain["gap_lower"])
+
+
+def test_rest_of_parent_splits_a_mean_and_its_spread():
+    """Area1 of PHEindicatormethods' testdata_Mean.xlsx as a parent (n 8, total 429.63476, sd
+    20.975575) with its first two pupils (33.09375, 48.38596) as the child: the rest is the other
+    six pupils, whose phe_mean is recomputed from the raw values here."""
+    from test_stats import PHE_MEAN_AREA1
+    m = M["ks4_att8_ehc_plan"]
+    x = np.array(PHE_MEAN_AREA1)
+    parent = {"numerator": x.sum(), "denominator": 8, "sd": x.std(ddof=1), "suppressed": False}
+    child = {"numerator": x[:2].sum(), "denominator": 2, "sd": x[:2].std(ddof=1), "suppressed": False}
+    rest = equity.rest_of_parent(m, child, parent, high=1)
+    assert rest["value"] == pytest.approx(x[2:].mean()) and rest["sd"] == pytest.approx(x[2:].std(ddof=1))
+    lo, hi = stats.mean_ci(x[2:].mean(), x[2:].std(ddof=1), 6)
+    assert (rest["lower_95"], rest["upper_95"]) == (pytest.approx(lo), pytest.approx(hi))
+
+
+@pytest.mark.parametrize("x1,n1,x2,n2,lower,upper,verdict", [
+    (56, 70, 48, 80, 0.0524, 0.3339, "a_higher"),   # Newcombe (1998) Stat Med 17:873, Table II, method 10
+    (5, 56, 0, 29, -0.0381, 0.1926, None),          # the same table: interval spans 0
+    (9, 10, 3, 10, 0.1705, 0.8090, "a_higher"),
+])
+def test_equity_gap_is_newcombes_published_interval_and_the_ratio_agrees(x1, n1, x2, n2, lower, upper, verdict):
+    """Issue 17 point 6 against a published reference: the gap shown for two percentages is
+    Newcombe's method 10 (Table II values, 4 dp), the verdict is read from it, and the MOVER-R ratio
+    on the same Wilson intervals agrees. (5/56 vs 0/29 has no ratio: 0 in the denominator.)"""
+    m = M["timeliness_20wk_ex"]
+    out = equity.compare_one(m, _row(x1 / n1 * 100, x1, n1), _row(x2 / n2 * 100, x2, n2))
+    assert (out["gap_lower"], out["gap_upper"]) == (pytest.approx(lower * 100, abs=5e-3),
+                                                    pytest.approx(upper * 100, abs=5e-3))
+    assert out["verdict"] == (verdict or "no_difference")
+    if np.isfinite(out["ratio"]):
+        assert (out["ratio_lower"] > 1) == (verdict == "a_higher")
+
+
+def test_stats_has_no_slope_index_of_inequality():
+    """Issue 17 point 7: the SII returned 9.0 instead of 10.05 with a missing population and had no
+    interval; it was removed (no deprivation breakdown in the data contract to fit it to) rather than
+    left half-finished. Nothing may offer it."""
+    import pathlib
+    root = pathlib.Path(__file__).resolve().parents[1]
+    assert not [n for n in dir(stats) if "sii" in n.lower() or "slope_index" in n.lower()]
+    for path in [*root.glob("send_metrics/*.py"), *root.glob("pages/*.py"), root / "README.md"]:
+        text = path.read_text()
+        assert "slope index" not in text.lower() or "no slope index" in text.lower(), path

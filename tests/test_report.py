@@ -316,3 +316,28 @@ def test_pack_says_how_many_tests_it_shows(pack, demo_engine):
     note = summary.multiple_comparisons_note(summary.tiles(demo_engine, AREA, None))
     assert "1 in 20" in note or note.startswith("No significance")
     assert html.escape(note) in pack
+    # 4 tiles: 3 compared with England, 2 with neighbours (95%), 2 trends (99.8%), one suppressed
+    # tile not counted: expected false alarms 0.05 x 5 + 0.002 x 2 = 0.254.
+    from types import SimpleNamespace as T
+    tiles = [T(suppressed=False, sig_england="worse", sig_neighbours="similar", trend_verdict="improving"),
+             T(suppressed=False, sig_england="similar", sig_neighbours="not_compared", trend_verdict="not_tested"),
+             T(suppressed=False, sig_england="better", sig_neighbours="worse", trend_verdict="no_significant_change"),
+             T(suppressed=True, sig_england="worse", sig_neighbours="worse", trend_verdict="improving")]
+    note = summary.multiple_comparisons_note(tiles)
+    assert note.startswith("7 significance tests") and "5 comparisons" in note and "2 recent trends at 99.8%" in note
+    assert "about 0.3 in all" in note
+
+
+def test_methods_are_described_once_for_readme_definitions_and_pack(pack):
+    """Issue 17: Definitions, README and board pack describe each method as it is computed: all three
+    carry send_metrics.methods word for word (the README between its <!-- methods --> markers)."""
+    import re
+    from pathlib import Path
+    from send_metrics.methods import METHODS, methods_markdown
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = re.search(r"<!-- methods -->\n(.*?)\n<!-- /methods -->", readme, re.S)
+    assert block and block.group(1) == methods_markdown()
+    for heading, text in METHODS:
+        assert html.escape(text) in pack, heading
+    src = (Path(__file__).resolve().parents[1] / "pages" / "definitions.py").read_text()
+    assert "METHODS" in src

@@ -635,3 +635,77 @@ def test_invalid_input_raises_value_error_as_the_module_promises():
         rate_ci(-3, 100)
     # Missing input is not an error: NaN limits.
     assert all(np.isnan(v) for v in wilson_ci(np.nan, 5)) and all(np.isnan(v) for v in wilson_ci(1, 0))
+
+
+# -- issue 17 "what to build": means with Student's t intervals, and funnels for them ------------
+# PHEindicatormethods (ukhsa-collaboration, commit 093fd288), tests/testthat/testdata_Mean.xlsx:
+# sheet testdata_Mean (area, values) and sheet testdata_Mean_results (phe_mean output).
+PHE_MEAN_AREA1 = [33.09375, 48.38596, 64.83495, 67.98475, 22.93556, 71.23587, 38.78465, 82.37927]
+PHE_MEAN_AREA2 = [5555.66666, 6666.77777, 4444.88888, 2222.99999, 3333.88888, 5555.44444, 6666.33333,
+                  7777.44444, 5555.99999, 8888.33333, 2222.55555, 4444.33333, 6666.22222, 4444.11111,
+                  4444.22222, 5555.11111, 7777.22222, 9999.77777]
+# (area, value_sum, value_count, stdev, value, lower95_0cl, upper95_0cl, lower99_8cl, upper99_8cl)
+PHE_MEAN_RESULTS = [
+    ("Area1", 429.6347600000001, 8, 20.97557525770931, 53.70434500000001, 36.168325241336504,
+     71.24036475866352, 18.216705294788838, 89.19198470521118),
+    ("Area2", 102221.33323999999, 18, 2117.831716159067, 5678.962957777778, 4625.790022452972,
+     6732.135893102583, 3859.0770997295967, 7498.848815825959),
+    ("No grouping", 102650.968, 26, 3171.8018122194453, 3948.1141538461534, 2666.995676745849,
+     5229.232630946458, 1801.9535385474737, 6094.274769144833),
+]
+
+
+@pytest.mark.parametrize("row", PHE_MEAN_RESULTS, ids=[r[0] for r in PHE_MEAN_RESULTS])
+def test_mean_t_interval_matches_phe_mean_test_data(row):
+    """phe_mean (Student's t): value -/+ qt(0.975, n - 1) * sd / sqrt(n), from a count, a sum and a
+    sum of squares only (what an extract of averages with their standard deviations gives)."""
+    from send_metrics.stats import mean_ci, sd_from_sum_of_squares
+    area, total, n, sd, value, lo95, hi95, lo998, hi998 = row
+    x = np.array({"Area1": PHE_MEAN_AREA1, "Area2": PHE_MEAN_AREA2}.get(area, PHE_MEAN_AREA1 + PHE_MEAN_AREA2))
+    assert (x.sum(), len(x)) == (pytest.approx(total, rel=1e-12), n)
+    got_sd = sd_from_sum_of_squares(x.sum(), (x * x).sum(), n)
+    assert got_sd == pytest.approx(sd, rel=1e-9)
+    assert mean_ci(x.sum() / n, got_sd, n, 0.95) == (pytest.approx(lo95, rel=1e-9), pytest.approx(hi95, rel=1e-9))
+    assert mean_ci(x.sum() / n, got_sd, n, 99.8) == (pytest.approx(lo998, rel=1e-9), pytest.approx(hi998, rel=1e-9))
+    assert value == pytest.approx(x.mean(), rel=1e-12)
+
+
+def test_sums_of_squares_combine_groups_exactly():
+    """Area1 and Area2 of testdata_Mean.xlsx, each given only as (n, mean, sd), combine into the
+    "No grouping" row (sd 3171.8018122194453): (n - 1) sd^2 + n mean^2 is each group's sum of squares."""
+    from send_metrics.stats import sd_from_sum_of_squares
+    a1, a2 = PHE_MEAN_RESULTS[0], PHE_MEAN_RESULTS[1]
+    ss = sum((r[2] - 1) * r[3] ** 2 + r[1] ** 2 / r[2] for r in (a1, a2))
+    assert sd_from_sum_of_squares(a1[1] + a2[1], ss, 26) == pytest.approx(3171.8018122194453, rel=1e-9)
+
+
+def test_mean_ci_missing_and_invalid():
+    from send_metrics.stats import mean_ci
+    assert all(np.isnan(v) for v in mean_ci(50.0, 10.0, 1))  # one observation: no spread
+    assert all(np.isnan(v) for v in mean_ci(50.0, np.nan, 30))  # no standard deviation loaded
+    lo, hi = mean_ci(np.array([50.0, 40.0]), np.array([10.0, np.nan]), np.array([30, 30]))
+    assert np.isfinite(lo[0]) and np.isnan(lo[1])
+    with pytest.raises(ValueError):
+        mean_ci(50.0, -1.0, 30)
+    with pytest.raises(ValueError):
+        mean_ci(50.0, 1.0, -3)
+
+
+def test_funnel_for_means_is_spiegelhalter_normal():
+    """Spiegelhalter (2005) Stat Med 24:1185, Table I, normal responses: theta_0 +/- z sigma / sqrt(n).
+    Hand-worked: theta_0 = 50, sigma = 20, n = 100: 50 -/+ 1.959964 * 2 = 46.080072, 53.919928;
+    99.8% (z = 3.090232): 43.819535, 56.180465; n = 25: 42.160144, 57.839856."""
+    lo, hi = funnel_limits(np.array([100.0, 25.0]), 50.0, "mean", 0.95, sd=20.0)
+    np.testing.assert_allclose(lo, [46.080072, 42.160144], atol=5e-6)
+    np.testing.assert_allclose(hi, [53.919928, 57.839856], atol=5e-6)
+    lo, hi = funnel_limits(100.0, 50.0, "mean", 0.998, sd=20.0)
+    assert (lo, hi) == (pytest.approx(43.819535, abs=5e-6), pytest.approx(56.180465, abs=5e-6))
+    with pytest.raises(ValueError):
+        funnel_limits(100.0, 50.0, "mean")  # no standard deviation: no funnel, never an invented one
+    # Over-dispersion: z-scores (y - theta) / (sigma / sqrt(n)); three areas of n = 100 at 46, 50, 54
+    # have z = -2, 0, 2 (Winsorising 3 values at the 10th/90th centiles: -1.6, 0, 1.6),
+    # phi = (2.56 + 0 + 2.56) / 3 = 1.706667; limits widen by sqrt(phi).
+    phi = overdispersion_phi([4600, 5000, 5400], [100, 100, 100], 50.0, "mean", sd=20.0)
+    assert phi == pytest.approx(1.706667, abs=5e-6)
+    lo, hi = funnel_limits(100.0, 50.0, "mean", 0.95, phi=phi, sd=20.0)
+    assert hi - 50 == pytest.approx(1.959964 * 2 * math.sqrt(phi), abs=5e-6)
