@@ -51,6 +51,9 @@ OUTPUT_COLUMNS = [
 ]
 # Kinds a published value can stand in for (an area's own figure when no file gives its counts).
 PUBLISHED_KINDS = ("proportion", "rate", "count", "mean")
+# ONS code prefixes of councils (unitary, district, metropolitan, London borough, county), regions and
+# England: a publisher's figure for these stays as published.
+PUBLISHED_LEVEL_PREFIXES = ("E06", "E07", "E08", "E09", "E10", "E12", "E92")
 
 
 def _ident(name: str) -> str:
@@ -637,8 +640,8 @@ class Engine:
         """An area's published value of a measure (a `benchmarks` row: LAIT, a DfE total the contract
         cannot hold as rows) where no loaded file gives the counts for that area and period: the
         published value stands, with `value_source` naming the publication and edition. With its
-        published numerator and denominator it gets an interval (and primary suppression of small
-        counts, as any figure); without them (LAIT publishes percentages only) it has no interval, so
+        published numerator and denominator it gets an interval (small counts below council level are
+        suppressed; at council level and above the publisher's figure stays as published); without them (LAIT publishes percentages only) it has no interval, so
         it is never tested against England or neighbours. Computed figures always win; annual
         measures only (benchmarks are annual)."""
         pub = self.db.query_file("published_benchmarks")
@@ -666,11 +669,15 @@ class Engine:
             both = ~np.isnan(num) & (~np.isnan(den) | (m.kind == "count"))
             num = np.where(both, num, np.nan)
             den = np.where(both & (m.kind != "count"), den, np.nan)
+            # A figure its publisher shows unsuppressed at council level or above stays as published
+            # (issue 17.10): the publisher's own disclosure control applies, and withholding one cell
+            # of a published breakdown alone would only invite subtraction from the published total.
+            council_or_above = g["area_code"].astype(str).str[:3].isin(PUBLISHED_LEVEL_PREFIXES).to_numpy()
             small = np.zeros(len(g), dtype=bool)
             if m.disclosure != "none":
-                small |= np.asarray(disclosure.primary_suppress(den, low, high), dtype=bool)
+                small |= ~council_or_above & np.asarray(disclosure.primary_suppress(den, low, high), dtype=bool)
             if m.disclosure == "numerator":
-                small |= np.asarray(disclosure.primary_suppress(num, low, high), dtype=bool)
+                small |= ~council_or_above & np.asarray(disclosure.primary_suppress(num, low, high), dtype=bool)
             out = pd.DataFrame({
                 "measure_id": mid, "area_code": g["area_code"].to_numpy(), "period": g["period"].to_numpy(),
                 "numerator": np.where(small, np.nan, num), "denominator": np.where(small, np.nan, den),
