@@ -311,16 +311,7 @@ def write_large_export(out: Path, geo_dir: Path | None = None, open_plans: int =
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     w, returns = build_large(geo_dir, open_plans, years, seed)
-    written = []
-    for year, census, exported, version in returns:
-        rows = snapshot_rows(w, year, census, version)
-        tag = exported.strftime("%d-%m-%Y")
-        for module in MODULES:
-            path = out / f"Blade-Export_{tag}_{module}.csv"
-            write_module(path, module, version, rows[module])
-            written.append(path)
-    write_postcode_lookup(w, out / "NSPL_synthetic_large.csv")
-    write_gias(out / "edubasealldata_synthetic.csv")
+    written = _write_returns(w, returns, out, "NSPL_synthetic_large.csv")
     return {"files": written, "people": len(w.people), "cases": len(w.cases), "returns": len(returns)}
 
 
@@ -479,6 +470,13 @@ def write_export(out: Path, geo_dir: Path | None = None, seed: int = SEED,
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     w = build(geo_dir, seed)
+    written = _write_returns(w, returns, out, "NSPL_synthetic_Cumberland.csv")
+    return {"files": written, "people": len(w.people), "cases": len(w.cases)}
+
+
+def _write_returns(w, returns, out: Path, lookup_name: str) -> list[Path]:
+    """Write each return's nine modules as the Blade export names them, then the postcode lookup
+    and the GIAS extract; the module files written, in order."""
     written = []
     for year, census, exported, version in returns:
         rows = snapshot_rows(w, year, census, version)
@@ -487,6 +485,6 @@ def write_export(out: Path, geo_dir: Path | None = None, seed: int = SEED,
             path = out / f"Blade-Export_{tag}_{module}.csv"
             write_module(path, module, version, rows[module])
             written.append(path)
-    write_postcode_lookup(w, out / "NSPL_synthetic_Cumberland.csv")
+    write_postcode_lookup(w, out / lookup_name)
     write_gias(out / "edubasealldata_synthetic.csv")
-    return {"files": written, "people": len(w.people), "cases": len(w.cases)}
+    return written
