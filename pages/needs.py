@@ -240,8 +240,9 @@ def _projection(load_id: str, area: str, method: str) -> tuple[pd.DataFrame, pd.
     if hist.empty:
         return hist, pd.DataFrame(), pd.DataFrame()
     proj = project_caseload(hist, horizon=5, method=method)
-    # The total's intervals come from the rolling-origin backtest of every council's total (the
-    # model's own intervals were too narrow); need groups keep the model's intervals.
+    # The total's intervals come from the errors of the rolling-origin backtest of every council's
+    # total, the function the backtest scores (the model's own intervals were too narrow); need
+    # groups keep the model's intervals.
     _, cal = loaded_backtest(ui.engine(), method=method)
     total = proj["group"] == "ALL"
     proj = pd.concat([apply_calibration(proj[total], cal), proj[~total]], ignore_index=True)
@@ -279,9 +280,11 @@ def _projection_view(load_id: str, area: str, group: str, method: str) -> ui.Vie
     title = charts.fit_title(f"About {last['value']:,.0f} {what} by {int(last['year'])}",
                              f"About {last['value']:,.0f} plans by {int(last['year'])}", "Projected EHC plans")
     sentence = (f"If the trend of the last {min(6, len(obs))} Januaries continues (method: "
-                f"{METHODS[method].lower()}), {name} would have about {last['value']:,.0f} {what} in January {int(last['year'])} (80% prediction "
-                f"interval {last['lower_80']:,.0f} to {last['upper_80']:,.0f}; 95% {last['lower_95']:,.0f} to "
-                f"{last['upper_95']:,.0f}), against {obs['value'].iloc[-1]:,.0f} in {int(obs['year'].iloc[-1])}.")
+                f"{METHODS[method].lower()}), {name} would have about {last['value']:,.0f} {what} in January {int(last['year'])} "
+                + (f"(80% prediction interval {last['lower_80']:,.0f} to {last['upper_80']:,.0f}; 95% "
+                   f"{last['lower_95']:,.0f} to {last['upper_95']:,.0f})" if np.isfinite(last["lower_95"])
+                   else "(no interval: too little backtest history)")
+                + f", against {obs['value'].iloc[-1]:,.0f} in {int(obs['year'].iloc[-1])}.")
     bt = test[test["group"] == group]
     if len(bt) and np.isfinite(bt["mape"].iloc[0]):
         b = bt.iloc[0]

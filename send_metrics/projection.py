@@ -8,6 +8,10 @@ window=6, damping=0.8, reconcile=False, total_group="ALL")``
 ``backtest(history, holdout=3, **kwargs)``
     Projects each group's last ``holdout`` known years from the years before
     them and reports MAPE, bias and interval coverage.
+``backtest_errors``, ``calibrate``, ``apply_calibration``, ``rolling_backtest``
+    The rolling-origin backtest over every origin and horizon, and the intervals
+    the product shows for council EHC plan totals (see "Intervals from past
+    errors" below).
 
 ``history`` is a long table with columns ``year`` (int, January census year),
 ``group`` (e.g. primary need ASD/SLCN/SEMH, or "ALL") and ``count``
@@ -68,6 +72,20 @@ Output of ``project_caseload``: one row per group and year with columns
 ``group, year, kind`` ("observed" | "projected"), ``value``,
 ``lower_80, upper_80, lower_95, upper_95`` (one pair per confidence level;
 NaN for observed rows), ``method`` and ``note``.
+
+*Intervals from past errors* (what the Needs page, the board pack and ``python -m send_metrics
+backtest`` give for a council's EHC plan total): the model's own intervals proved far too narrow
+(on the DfE caseload from 2010 they held 47% of outcomes five years ahead), so they are replaced by
+:func:`calibrate` on the rolling-origin backtest of every council's total in the load: every
+origin year, every council projected 1-5 years ahead, each error ``log(actual / projected)``.
+The year, not the council-year, is the unit of experience (a national change moves every council
+together), so each error is split into the year's shared part (the median over councils) and the
+council's deviation; the interval combines a Student's t on the shared parts of the ``K`` years
+known (grown with the horizon as the slope error of a local linear trend) with the conformal
+empirical quantiles of the deviations. The backtest scores exactly this function prospectively:
+each origin's intervals from the errors known at that origin only. A horizon with too little
+history (fewer than 20 deviations, from origins with at least 5 councils) gets no interval.
+Primary-need groups keep the model's own intervals.
 
 Backtest: for each group the last ``holdout`` observed years are held out,
 the model is fitted on the earlier years (same ``window`` etc.), and the
