@@ -291,7 +291,8 @@ def _projection_view(load_id: str, area: str, group: str, method: str) -> ui.Vie
         sentence += (f" Tested on the last {int(b['n'])} known years (projected from the years before them), the "
                      f"method was off by {b['mape']:.1f}% on average and "
                      f"{'over' if b['mean_error'] > 0 else 'under'}-projected by {abs(b['mean_error']):,.0f} plans a "
-                     f"year; {b['coverage_80'] * 100:.0f}% of the actual values fell inside the 80% interval.")
+                     + ("year." if group == "ALL" else  # the total's intervals are scored by the all-council backtest
+                        f"year; {b['coverage_80'] * 100:.0f}% of the actual values fell inside the 80% interval."))
     if group == "ALL":
         sentence += " " + backtest_sentence(loaded_backtest(ui.engine(), method=method)[0])
     else:
@@ -306,6 +307,10 @@ def _projection_view(load_id: str, area: str, group: str, method: str) -> ui.Vie
               table_columns={"year": "January", "kind": "Observed or projected", "value": label,
                              "lower_80": "80% lower", "upper_80": "80% upper", "lower_95": "95% lower",
                              "upper_95": "95% upper", "note": "Note"})
+    # The total's intervals shown are not the model's own: their coverage is the all-council backtest's.
+    own = ~test["group"].isin(["ALL", "OVERALL"])
+    test = test.assign(coverage_80=test["coverage_80"].where(own), coverage_95=test["coverage_95"].where(own),
+                       note=test["note"].where(own, "interval coverage: the all-council backtest above"))
     shown = test.assign(group=test["group"].map(lambda g: NEED_LABEL.get(g, g)),
                         mape=test["mape"].round(1), mean_error=test["mean_error"].round(0),
                         coverage_80=(test["coverage_80"] * 100).round(0),
