@@ -233,6 +233,7 @@ class _Reader:
         codes = MODULE_CODES.get(module, ())
         parsed: dict[str, object] = {}
         bad, not_date = self.bad, _NOT_A_DATE
+        senneed, person, sen2 = module == "senneed", module == "person", module == "sen2"
 
         def check(row: dict) -> bool:
             for col, parsed_col in dates:
@@ -255,13 +256,13 @@ class _Reader:
                     if value not in allowed:
                         bad(p, row["_line"], col, value, f"unknown {col} code (allowed: {', '.join(allowed)})")
                         return False
-            if module == "senneed" and not row.get("sentyperank", "").isdigit():
+            if senneed and not row.get("sentyperank", "").isdigit():
                 bad(p, row["_line"], "sentyperank", row.get("sentyperank"), "sentyperank is not a whole number")
                 return False
-            if module == "person" and row.get("_personbirthdate") is None:
+            if person and row.get("_personbirthdate") is None:
                 bad(p, row["_line"], "personbirthdate", None, "date of birth is empty (needed for the age)")
                 return False
-            if module == "sen2" and row.get("_referencedate") is None:
+            if sen2 and row.get("_referencedate") is None:
                 bad(p, row["_line"], "referencedate", row.get("referencedate"), "the census (reference) date is empty")
                 return False
             return True
