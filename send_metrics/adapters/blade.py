@@ -361,6 +361,8 @@ ASSESS_COLUMNS = ["requests", "requests_refused", "decisions", "decisions_within
                   "reviews_due", "reviews_on_time", "reviews_held", "assessments", "assessments_not_issued"]
 
 
+_DECISION = {"A": "withdrawn", "B": "refused", "C": "assess"}  # request outcome -> the pathway's decision
+_ISSUE_DECISION = {"Y": "issue", "S": "issue", "N": "not_issued", "A": "withdrawn"}
 _postcode_key = lru_cache(maxsize=1 << 17)(sb.postcode_key)  # a child's postcode recurs in every return
 
 
@@ -534,17 +536,20 @@ def adapt_blade(path: Path, workdir: Path, module: str):
         by_area: dict[str, Counter] = {}
         ceased: dict[str, Counter] = {}
 
-        def area_of(person) -> str:
-            return person["locality"] if postcodes is not None and person["locality"] else council
+        # Each child's area, and the areas its activity counts in: the council when children are not
+        # placed; its locality when every child is; else its locality and the council (given directly).
+        for person in people.values():
+            area = person["area"] = person["locality"] if postcodes is not None and person["locality"] else council
+            person["areas"] = (council,) if postcodes is None else (area,) if placed_all or area == council \
+                else (area, council)
 
         for r in req.values():
             person = people[r["persontableid"]]
-            areas = {council} if postcodes is None else ({area_of(person)} | ({council} if not placed_all else set()))
-            if placed_all:
-                areas = {area_of(person)}
+            areas = person["areas"]
             rec = r["_receiveddate"]
             a = ass_of_request.get(r["requeststableid"])
             n = plan_of_assessment.get(a["assessmenttableid"]) if a else None
+            exception = sb.flag(a.get("week20")) if a else None
             for area in areas:
                 c = by_area.get(area)
                 if c is None:
@@ -571,7 +576,7 @@ def adapt_blade(path: Path, workdir: Path, module: str):
                         within = (n["_startdate"] - rec).days <= 140
                         c["plans_issued_inc"] += 1
                         c["plans_issued_20wk_inc"] += within
-                        if not sb.flag(a.get("week20")):
+                        if not exception:
                             c["plans_issued_ex"] += 1
                             c["plans_issued_20wk_ex"] += within
             # Pathway: one row per request, from the latest return that holds it.
@@ -580,16 +585,16 @@ def adapt_blade(path: Path, workdir: Path, module: str):
             issued_decision = a.get("_assessmentoutcomedate") if a else None
             final = n.get("_startdate") if n else None
             age_then = sb.age_band(max(0, sb.age_on(person["birth"], rec)))
-            pathway[rid] = [rec.year, "Calendar year", area_of(person), "locality" if area_of(person) != council
+            area = person["area"]
+            pathway[rid] = [rec.year, "Calendar year", area, "locality" if area != council
                             else "council", rid, primary_need(r["requeststableid"]), age_then or "all",
-                            {"A": "withdrawn", "B": "refused", "C": "assess"}.get(r["requestoutcome"], "open")
-                            if decided else "open",
+                            _DECISION.get(r["requestoutcome"], "open") if decided else "open",
                             (decided - rec).days if decided else "",
-                            ({"Y": "issue", "S": "issue", "N": "not_issued", "A": "withdrawn"}.get(a["assessmentoutcome"], "open")
+                            (_ISSUE_DECISION.get(a["assessmentoutcome"], "open")
                              if issued_decision else "open") if a else ("open" if not decided else "none"),
                             (issued_decision - rec).days if issued_decision else "",
                             (final - rec).days if final else "",
-                            "Y" if a and sb.flag(a.get("week20")) else "N",
+                            "Y" if a and exception else "N",
                             (census - rec).days, census.year]
         # Annual reviews (DfE annual_reviews.csv, reported for the calendar year before the census):
         # a review is expected for a plan open on the census date that was issued at least a year
@@ -600,8 +605,7 @@ def adapt_blade(path: Path, workdir: Path, module: str):
             if start > year_before:
                 continue
             meeting = (ap.get("_reviewmeeting") or ap.get("_lastreview")) if ap else None
-            areas = {council} if postcodes is None else ({area_of(person)} | ({council} if not placed_all else set()))
-            for area in areas:
+            for area in person["areas"]:
                 c = by_area.get(area)
                 if c is None:
                     c = by_area[area] = Counter()
