@@ -190,16 +190,18 @@ class _Reader:
                 where = [len(header) - 1 - header[::-1].index(c) for c in wanted]  # the last of a repeated name
                 pick = itemgetter(*where) if len(where) > 1 else (lambda raw, j=where[0]: (raw[j],)) if where \
                     else (lambda raw: ())
-                width = max(where) + 1 if where else 0
                 first_line: dict[str, int] = {}
                 rows = ex.rows[module]
                 check = self._row_checker(p, module)
                 strip = str.strip
                 for i, raw in enumerate(rd, start=2):
-                    if len(raw) >= width:
-                        row = dict(zip(wanted, map(strip, pick(raw))))
-                    else:
-                        row = {c: v for c, v in zip(header, map(strip, raw)) if c in USED_COLUMNS[module]}
+                    if not any(raw):
+                        continue  # a blank line
+                    if len(raw) < len(header):  # cut short: its missing columns would be read as absent
+                        self.bad(p, i, header[len(raw)], "",
+                                 f"the row has {len(raw)} fields where the header has {len(header)} (cut short)")
+                        continue
+                    row = dict(zip(wanted, map(strip, pick(raw))))
                     row["_line"] = i
                     ident = row.get(tid, "")
                     if not ident:
@@ -234,6 +236,7 @@ class _Reader:
         parsed: dict[str, object] = {}
         bad, not_date = self.bad, _NOT_A_DATE
         senneed, person, sen2 = module == "senneed", module == "person", module == "sen2"
+        placement = module == "placementdetail"
 
         def check(row: dict) -> bool:
             for col, parsed_col in dates:
@@ -258,6 +261,9 @@ class _Reader:
                         return False
             if senneed and not row.get("sentyperank", "").isdigit():
                 bad(p, row["_line"], "sentyperank", row.get("sentyperank"), "sentyperank is not a whole number")
+                return False
+            if placement and row.get("placementrank") and not row["placementrank"].isdigit():
+                bad(p, row["_line"], "placementrank", row["placementrank"], "placementrank is not a whole number")
                 return False
             if person and row.get("_personbirthdate") is None:
                 bad(p, row["_line"], "personbirthdate", None, "date of birth is empty (needed for the age)")
