@@ -42,8 +42,9 @@ def coverage_notes() -> None:
         "Westmorland and Furness, so it is never used for a footprint. NHS figures published for "
         "**sub-ICB 01K include Lancaster** district and three Craven LSOAs: they are not South "
         "Cumbria and are not used here.")
-    with st.expander("What each area really covers"):
-        st.table(_coverage_table(ui.database().load_id))
+    with ui.section("What each area really covers", "equity_coverage") as is_open:
+        if is_open:
+            st.table(_coverage_table(ui.database().load_id))
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -387,7 +388,10 @@ def all_measures_table(view: ui.View, comp: pd.DataFrame, locality: str, loc_nam
 
 
 def _all_measures_expander(table: pd.DataFrame, locality: str, loc_name: str, rest_name: str, year: str) -> None:
-    with st.expander(ui.md(f"Every measure: {loc_name} against the {ui.lower_first(rest_name)}")):
+    with ui.section(ui.md(f"Every measure: {loc_name} against the {ui.lower_first(rest_name)}"),
+                    "equity_rest_all") as is_open:
+        if not is_open:
+            return
         st.dataframe(table, hide_index=True)
         st.download_button("Download CSV", data=lambda: ui.safe_csv_bytes(table),
                            file_name=f"rest-{locality}-{year}.csv", mime="text/csv", key="dl_equity_rest_all",

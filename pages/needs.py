@@ -314,8 +314,9 @@ def _projection_view(load_id: str, area: str, group: str, method: str) -> ui.Vie
 
 
 def _backtest_table(table: pd.DataFrame) -> None:
-    with st.expander("Backtest: how well the method did on past years"):
-        st.table(table)
+    with ui.section("Backtest: how well the method did on past years", "needs_backtest") as is_open:
+        if is_open:
+            st.table(table)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
