@@ -520,17 +520,36 @@ def render() -> None:
             "health footprints and the seven localities, with the gap, the ratio and whether the "
             "difference is more than chance.")
     coverage_notes()
-    nhs_shown = nhs_compare.render_section("North vs South from NHS England figures (provider and sub-ICB)")
+    nhs_heading = "North vs South from NHS England figures (provider and sub-ICB)"
     years, months = _periods(ui.database().load_id)
     if not years:
+        nhs_shown = nhs_compare.render_section(nhs_heading)
         st.info("No footprint figures (North or South Cumbria built from localities) are loaded: "
                 + ("the NHS comparison above uses the providers' and sub-ICBs' own published figures. " if nhs_shown
                    else "") + "Load locality-level extracts for the footprint and locality views.")
         return
     year = ui.select_period(years, label="Year (monthly measures use their latest month in the year)")
-    st.header("North and South Cumbria, every measure")
-    footprint_section(year)
+    labels = ["North and South Cumbria", "The seven localities", "Waiting times by EHC plan status"]
+    if nhs_compare.available():
+        labels.append("NHS England figures")
+    (north_south, ns_open), (localities, loc_open), (waits, waits_open), *nhs = ui.views(labels, "tab")
+    if nhs and nhs[0][1]:
+        with nhs[0][0]:
+            nhs_compare.render_section(nhs_heading)
+    if ns_open:
+        with north_south:
+            st.header("North and South Cumbria, every measure")
+            footprint_section(year)
+    if loc_open:
+        with localities:
+            localities_views(year)
+    if waits_open:
+        with waits:
+            st.header("Waiting times by service and EHC plan status")
+            waits_section(year, list(months))
 
+
+def localities_views(year: str) -> None:
     st.header("The seven localities")
     rows = _rows(ui.database().load_id, year)
     with_loc = set(rows.loc[rows["area_code"].isin(ui.LOCALITIES) & rows["value"].notna(), "measure_id"])
@@ -549,9 +568,6 @@ def render() -> None:
     locality_section(year, rows, m, locality)
     st.header("A locality against the rest of its council")
     rest_section(year, rows, m, locality)
-
-    st.header("Waiting times by service and EHC plan status")
-    waits_section(year, list(months))
 
 
 ui.guarded(render)
