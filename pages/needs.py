@@ -240,8 +240,9 @@ def _projection(load_id: str, area: str, method: str) -> tuple[pd.DataFrame, pd.
     if hist.empty:
         return hist, pd.DataFrame(), pd.DataFrame()
     proj = project_caseload(hist, horizon=5, method=method)
-    # The total's intervals come from the rolling-origin backtest of every council's total (the
-    # model's own intervals were too narrow); need groups keep the model's intervals.
+    # The total's intervals come from the errors of the rolling-origin backtest of every council's
+    # total, the function the backtest scores (the model's own intervals were too narrow); need
+    # groups keep the model's intervals.
     _, cal = loaded_backtest(ui.engine(), method=method)
     total = proj["group"] == "ALL"
     proj = pd.concat([apply_calibration(proj[total], cal), proj[~total]], ignore_index=True)
@@ -279,16 +280,19 @@ def _projection_view(load_id: str, area: str, group: str, method: str) -> ui.Vie
     title = charts.fit_title(f"About {last['value']:,.0f} {what} by {int(last['year'])}",
                              f"About {last['value']:,.0f} plans by {int(last['year'])}", "Projected EHC plans")
     sentence = (f"If the trend of the last {min(6, len(obs))} Januaries continues (method: "
-                f"{METHODS[method].lower()}), {name} would have about {last['value']:,.0f} {what} in January {int(last['year'])} (80% prediction "
-                f"interval {last['lower_80']:,.0f} to {last['upper_80']:,.0f}; 95% {last['lower_95']:,.0f} to "
-                f"{last['upper_95']:,.0f}), against {obs['value'].iloc[-1]:,.0f} in {int(obs['year'].iloc[-1])}.")
+                f"{METHODS[method].lower()}), {name} would have about {last['value']:,.0f} {what} in January {int(last['year'])} "
+                + (f"(80% prediction interval {last['lower_80']:,.0f} to {last['upper_80']:,.0f}; 95% "
+                   f"{last['lower_95']:,.0f} to {last['upper_95']:,.0f})" if np.isfinite(last["lower_95"])
+                   else "(no interval: too little backtest history)")
+                + f", against {obs['value'].iloc[-1]:,.0f} in {int(obs['year'].iloc[-1])}.")
     bt = test[test["group"] == group]
     if len(bt) and np.isfinite(bt["mape"].iloc[0]):
         b = bt.iloc[0]
         sentence += (f" Tested on the last {int(b['n'])} known years (projected from the years before them), the "
                      f"method was off by {b['mape']:.1f}% on average and "
                      f"{'over' if b['mean_error'] > 0 else 'under'}-projected by {abs(b['mean_error']):,.0f} plans a "
-                     f"year; {b['coverage_80'] * 100:.0f}% of the actual values fell inside the 80% interval.")
+                     + ("year." if group == "ALL" else  # the total's intervals are scored by the all-council backtest
+                        f"year; {b['coverage_80'] * 100:.0f}% of the actual values fell inside the 80% interval."))
     if group == "ALL":
         sentence += " " + backtest_sentence(loaded_backtest(ui.engine(), method=method)[0])
     else:
@@ -303,6 +307,10 @@ def _projection_view(load_id: str, area: str, group: str, method: str) -> ui.Vie
               table_columns={"year": "January", "kind": "Observed or projected", "value": label,
                              "lower_80": "80% lower", "upper_80": "80% upper", "lower_95": "95% lower",
                              "upper_95": "95% upper", "note": "Note"})
+    # The total's intervals shown are not the model's own: their coverage is the all-council backtest's.
+    own = ~test["group"].isin(["ALL", "OVERALL"])
+    test = test.assign(coverage_80=test["coverage_80"].where(own), coverage_95=test["coverage_95"].where(own),
+                       note=test["note"].where(own, "interval coverage: the all-council backtest above"))
     shown = test.assign(group=test["group"].map(lambda g: NEED_LABEL.get(g, g)),
                         mape=test["mape"].round(1), mean_error=test["mean_error"].round(0),
                         coverage_80=(test["coverage_80"] * 100).round(0),

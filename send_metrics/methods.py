@@ -61,11 +61,20 @@ METHODS: tuple[tuple[str, str], ...] = (
      "taken from the difference, agrees with both. Counts are not compared. (equity.compare_one)"),
     ("Demand projection",
      "A log-linear trend fitted to the last six Januaries of each total, with a damped trend (growth slowing "
-     "by a fifth a year) as a sensitivity check. The 80% and 95% intervals are the quantiles of the log errors "
-     "of a rolling-origin backtest at each horizon (from every year with at least three years of data up to "
-     "it, one to five years ahead) over every council's EHC plan total in the loaded data. The coverage reported is cross-validated "
-     "(councils in five folds, each scored on intervals from the other four) and, more strictly, prospective "
-     "(each origin scored on intervals from the errors known by then). (projection.rolling_backtest)"),
+     "by a fifth a year) as a sensitivity check. The 80% and 95% intervals of a council's EHC plan total come "
+     "from a rolling-origin backtest over every council's total in the loaded data (from every year with at "
+     "least three years of data up to it, one to five years ahead). Councils' errors in the same year move "
+     "together, so each log error is split into the year's shared part (the median over councils) and the "
+     "council's deviation from it; the interval combines Student's t on the shared parts of the years known "
+     "(as many degrees of freedom as years, grown with the horizon as the slope error of a local linear "
+     "trend, the square root of 1 + 4 + ... + h squared) with the empirical quantiles of the deviations (with "
+     "the conformal finite-sample correction), beyond the longest horizon seen scaled as a level error plus "
+     "the horizon times a slope error: along a line through the spreads of the horizons seen, or as 1 + h "
+     "with only one seen (the growth measured on the caseload from 2010). The "
+     "coverage reported is prospective: each origin is scored on intervals from the errors known at that "
+     "origin only, as the intervals shown are from the errors known now. With fewer than 20 errors at a "
+     "horizon there is no interval. A primary need's intervals are the model's own (residual noise and the "
+     "fitted line's uncertainty). (projection.calibrate, projection.rolling_backtest)"),
     ("Multiple comparisons",
      "The board summary says how many significance tests it shows and how many would come out significant by "
      "chance alone if nothing differed: 1 in 20 of the comparisons at 95%, 1 in 500 of the trends at 99.8%. "

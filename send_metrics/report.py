@@ -576,11 +576,12 @@ class _Pack:
                             f'<td class="num">{r["value"]:,.0f}</td>' + '<td class="na">–</td>' * 3)
             else:
                 def r10(v):
-                    return f"{round(v / 10) * 10:,.0f}"
+                    return f"{round(v / 10) * 10:,.0f}" if np.isfinite(v) else "–"
                 rows.append(f'<th scope="row">{int(r["year"])}</th><td>Projected</td>'
                             f'<td class="num">{r10(r["value"])}</td>'
-                            f'<td class="num">{r10(r["lower_80"])} to {r10(r["upper_80"])}</td>'
-                            f'<td class="num">{r10(r["lower_95"])} to {r10(r["upper_95"])}</td>'
+                            + "".join(f'<td class="num">{r10(r[f"lower_{c}"])} to {r10(r[f"upper_{c}"])}</td>'
+                                      if np.isfinite(r[f"lower_{c}"]) else '<td class="na">no interval</td>'
+                                      for c in ("80", "95")) +
                             f'<td class="num">{r10(damped_v.get(r["year"], np.nan))}</td>')
         tab = self.table(f"Data for Figure {self.n_fig + 1}: EHC plans, {self.name(self.area)}, observed and "
                          "projected (projections rounded to the nearest 10)",
@@ -589,23 +590,26 @@ class _Pack:
         last_obs = proj[proj["kind"] == "observed"].iloc[-1]
         last_proj = proj[proj["kind"] == "projected"].iloc[-1]
         growth = (last_proj["value"] / last_obs["value"]) ** (1 / (last_proj["year"] - last_obs["year"])) - 1
+        interval = (f"95% prediction interval {round(last_proj['lower_95'] / 10) * 10:,.0f} to "
+                    f"{round(last_proj['upper_95'] / 10) * 10:,.0f}" if np.isfinite(last_proj["lower_95"])
+                    else "no interval: too little backtest history")
         lead = (f"<p>On the trend of the last {min(6, len(history))} years, EHC plans in {esc(self.name(self.area))} "
                 f"would rise from {last_obs['value']:,.0f} (January {int(last_obs['year'])}) to about "
                 f"{round(last_proj['value'] / 10) * 10:,.0f} by January {int(last_proj['year'])} "
-                f"(95% prediction interval {round(last_proj['lower_95'] / 10) * 10:,.0f} to "
-                f"{round(last_proj['upper_95'] / 10) * 10:,.0f}), about {growth * 100:.1f}% a year.")
+                f"({interval}), about {growth * 100:.1f}% a year.")
         lead += f" {esc(backtest_sentence(bt_summary))}</p>"
         self.projection_message = (
             f"Demand: EHC plans are projected to reach about {round(last_proj['value'] / 10) * 10:,.0f} by January "
-            f"{int(last_proj['year'])} (95% prediction interval {round(last_proj['lower_95'] / 10) * 10:,.0f} to "
-            f"{round(last_proj['upper_95'] / 10) * 10:,.0f}), from {last_obs['value']:,.0f} in January "
+            f"{int(last_proj['year'])} ({interval}), from {last_obs['value']:,.0f} in January "
             f"{int(last_obs['year'])}.")
         return self.figure(fig, f"EHC plans, {self.name(self.area)}: observed and projected to "
                                 f"{int(last_proj['year'])}", tab, height=330, lead=lead,
                            series=[(m.id, self.area)],
                            note="Log-linear trend over the last six Januaries (module send_metrics.projection). "
-                                "Intervals are calibrated on the rolling-origin backtest of every council's total "
-                                "(python -m send_metrics backtest); they do not cover policy change; the "
+                                "Intervals come from the errors of the rolling-origin backtest of every council's "
+                                "total known now, the same computation the backtest scores at every earlier year "
+                                "(python -m send_metrics backtest); they cover a change shared by every council "
+                                "only as large as the years loaded have shown; the "
                                 "damped trend (growth slowing by a fifth each year) is a sensitivity check.")
 
     def demand(self) -> str:

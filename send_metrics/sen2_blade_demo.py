@@ -6,16 +6,29 @@ small synthetic postcode lookup in the National Statistics Postcode Lookup (NSPL
 Get Information About Schools (GIAS) extract. Everything is synthetic and deterministic (fixed seed):
 no name, date of birth, UPN or postcode belongs to anyone.
 
-Calibrated so that the local measures equal DfE's published figures for Cumberland (EHC plans release
-2025/2026, ../shared/data/real/derived/ehcp_key_series_cumbria_lancs_england.csv):
+Calibrated so that the local measures equal the published council figures the demo shows for Cumberland
+(DfE "Education, health and care plans" release 2025, 26 June 2025, and 2026, as transcribed in
+`reference/published_benchmarks.csv`; the Cumberland SEND and AP strategy 2024 for the autism share), and for
+2025 activity the demo's synthetic figures (`demo.py`), so that the export and the demo never give one figure two
+values:
 
 * caseload on the January census date: 2024 = 2,656, 2025 = 2,893, 2026 = 3,088;
-* new plans in a calendar year: 2023 = 402, 2024 = 412 (2025: not published here, 300 used);
+* primary need, January 2025, as published (sen_needs_all_plans.csv: ASD 1,041, SLCN 623, SEMH 574, MLD 17,
+  SLD 303, PMLD 32, SPLD 45, HI 33, VI 28, MSI 0, PD 191, OTH 0, no need recorded 6); January 2024 autism
+  955 of 2,656 (35.96%, the strategy);
+* setting, January 2024 and 2025, as published (caseload.csv placements: mainstream 1,557 / 1,754, state
+  special 467 / 517, alternative provision 31 / 43, independent special 83 / 80); post-16, early years and
+  other share the rest as the demo's shares do;
+* requests for assessment in a calendar year, refusals, decisions and decisions within 6 weeks: 2023 551,
+  129, 529, 522; 2024 718, 278, 690, 683 (requests.csv); 2025 772, 262, 745, 611 (the demo's, synthetic);
+* new plans in a calendar year: 2023 = 402, 2024 = 412 (DfE), 2025 = 318 (the demo's, synthetic);
 * 20-week timeliness: 2023 104 of 393 (26.5%) including and 104 of 384 (27.1%) excluding exceptions;
   2024 159 of 378 (42.1%) and 159 of 373 (42.6%); 2025 19 of 286 (6.6%) and 19 of 284 (6.7%);
 * plans ceased in calendar 2023: 260, by reason as published (CEASED_2023).
   New plans not in the timeliness denominator are plans issued after an assessment completed by
   another LA (assessment outcome S).
+
+`tests/test_sen2_person_level.py` checks every one of these from the export alone.
 
 Each return is a snapshot of one case history as at its census date: a step dated after the census
 date is not yet known (blank), so a request open at one census appears decided in the next return.
@@ -45,14 +58,27 @@ RETURNS = ((2024, dt.date(2024, 1, 18), dt.date(2024, 3, 15), "1.1"),
            (2026, dt.date(2026, 1, 15), dt.date(2026, 3, 13), "1.3"))
 CASELOAD = {2024: 2656, 2025: 2893, 2026: 3088}
 # calendar year: (new plans, issued incl. exceptions, of which within 20 weeks, issued excl. exceptions)
-ISSUED = {2023: (402, 393, 104, 384), 2024: (412, 378, 159, 373), 2025: (300, 286, 19, 284)}
-# Requests in a calendar year that did not lead to a plan: refused, withdrawn, not issued after assessment.
-OTHER_REQUESTS = {2023: (190, 14, 22), 2024: (215, 12, 26), 2025: (240, 15, 30)}
+ISSUED = {2023: (402, 393, 104, 384), 2024: (412, 378, 159, 373), 2025: (318, 286, 19, 284)}
+# calendar year: (requests received, refused, decisions to assess or not known at the next census, of which
+# within 6 weeks). 2023-2024 DfE requests.csv (2023: 400 to assess + 129 not = 529 decisions; 98.7% within
+# 6 weeks); 2025 the demo's synthetic figures.
+REQUESTS = {2023: (551, 129, 529, 522), 2024: (718, 278, 690, 683), 2025: (772, 262, 745, 611)}
+WITHDRAWN = {2023: 10, 2024: 12, 2025: 15}  # requests withdrawn before a decision (synthetic; at most these)
+NOT_ISSUED_MIN = 8  # assessments a year that end in a decision not to issue, at least (synthetic)
+NOT_ISSUED_LAST = 30  # of the last year's assessments not (yet) leading to a plan, those decided not to issue
+# Published need and setting counts the caseload reproduces (see the docstring).
+NEED_COUNTS = {2025: {"ASD": 1041, "SLCN": 623, "SEMH": 574, "MLD": 17, "SLD": 303, "PMLD": 32, "SPLD": 45,
+                      "HI": 33, "VI": 28, "MSI": 0, "PD": 191, "OTH": 0, "UNK": 6}}
+ASD_2024 = 955  # 35.96% of 2,656 (Cumberland SEND and AP strategy 2024)
+SETTING_COUNTS = {2024: {"mainstream": 1557, "special": 467, "alternative_provision": 31, "independent": 83},
+                  2025: {"mainstream": 1754, "special": 517, "alternative_provision": 43, "independent": 80}}
+# The rest of each January's caseload: post-16, early years, other, in the demo's proportions (demo.SETTING_SHARES).
+SETTING_REST = {2024: (12.5, 1.9, 5.1), 2025: (11.0, 1.0, 5.2)}
 # EHC plans ceased in calendar 2023 by reason code (DfE EHC plans 2025, ceased_plans.csv, Cumberland, "All ceased
 # EHC plans": max_age 0, needs_met 5, he 10, employ 38, transfer 40, no_engage 163, moved_outside_eng 3, deceased 1,
 # other 0; total_ceased 260).
 CEASED_2023 = {"1": 0, "2": 5, "3": 10, "4": 38, "5": 40, "6": 163, "7": 3, "8": 1, "9": 0}
-OPEN_AT_LAST_CENSUS = (70, 130)  # requests awaiting the decision to assess / awaiting the plan, January 2026
+OPEN_2026 = 40  # requests received in January 2026 before the census, awaiting the decision to assess
 
 NEEDS = (("ASD", 36), ("SLCN", 17), ("SEMH", 17), ("MLD", 9), ("SLD", 5), ("PD", 4), ("SPLD", 3), ("HI", 1.5),
          ("PMLD", 1.5), ("OTH", 2.5), ("VI", 1), ("MSI", 0.5), ("DS", 2))
@@ -214,18 +240,13 @@ def build(geo_dir: Path, seed: int = SEED) -> _World:
             c = w.plan_case(_day(rng, first, last), "within" if kind == "within" else "late",
                             other_la=kind == "other_la", exception=kind == "exception")
             new_cases.append(c)
-        refused, withdrawn, not_issued = OTHER_REQUESTS[year]
-        for kind, n in (("refused", refused), ("withdrawn", withdrawn), ("not_issued", not_issued)):
-            for _ in range(n):
-                w.other_case(_day(rng, first, dt.date(year, 10, 31)), kind)
     # Plans issued in January 2026 before the census date (calendar 2026 is in no return here).
     for _ in range(8):
         new_cases.append(w.plan_case(_day(rng, dt.date(2026, 1, 2), census[2026] - dt.timedelta(days=1)), "late"))
-    awaiting_decision, awaiting_plan = OPEN_AT_LAST_CENSUS
-    for _ in range(awaiting_decision):
-        w.other_case(_day(rng, dt.date(2025, 11, 20), census[2026] - dt.timedelta(days=2)), "open_request")
-    for _ in range(awaiting_plan):
-        w.other_case(_day(rng, dt.date(2025, 7, 1), dt.date(2025, 11, 15)), "open_assessment")
+    for year in REQUESTS:
+        _calibrate_requests(w, new_cases, year, census[year + 1])
+    for _ in range(OPEN_2026):
+        w.other_case(_day(rng, dt.date(2026, 1, 1), census[2026] - dt.timedelta(days=2)), "open_request")
 
     def active_new(d: dt.date) -> int:
         return sum(1 for c in new_cases if c.start <= d)
@@ -258,7 +279,138 @@ def build(geo_dir: Path, seed: int = SEED) -> _World:
         c.cease_reason = "1" if age >= 19 and rng.random() < 0.6 else rng.choice("2345679")
         if i < c0:
             c.cease_reason = reasons_2023[i]
+    _calibrate_needs_and_settings(w, census[2024], census[2025], random.Random(seed + 2425))
     return w
+
+
+def _decide(c: Case, rng: random.Random, census: dt.date, slow: bool | None) -> None:
+    """Date the decision whether to assess: known at `census` within 6 weeks (slow False), after 6 weeks
+    (slow True), or not yet known at `census` (slow None); the later steps of a case that goes on to
+    assessment are re-dated after it."""
+    if slow is None:
+        c.decision = census + dt.timedelta(days=rng.randint(1, 10))
+    else:
+        room = (census - c.received).days
+        lo, hi = (43, min(80, room)) if slow else (min(20, room), min(42, room))
+        if c.start is not None:
+            hi = min(hi, (c.start - c.received).days - 40)
+        c.decision = c.received + dt.timedelta(days=rng.randint(lo, max(lo, hi)))
+    if c.start is not None:
+        gap = (c.start - c.decision).days
+        c.assessed = c.start - dt.timedelta(days=rng.randint(10, max(11, min(60, gap - 5))))
+    elif c.request_outcome == "C" and c.assessment_outcome:
+        c.assessed = c.decision + dt.timedelta(days=rng.randint(40, 200))
+
+
+def _calibrate_requests(w: _World, plan_cases: list[Case], year: int, census: dt.date) -> None:
+    """Add the requests of `year` that did not lead to a plan, and date every decision, so that the return of
+    `census` counts REQUESTS[year] exactly: requests received in the year, refusals, decisions (to assess or
+    not) known at the census, and of those, decisions within 6 weeks."""
+    rng = w.rng
+    requests, refused, decisions, within = REQUESTS[year]
+    first, oct31 = dt.date(year, 1, 1), dt.date(year, 10, 31)
+    plans = sorted((c for c in plan_cases if c.received.year == year), key=lambda c: (c.received, c.person.n))
+    assessing = decisions - refused  # decisions to assess known at the census
+    not_issued = max(NOT_ISSUED_MIN, assessing - len(plans))
+    decided_plans = assessing - not_issued
+    spare = requests - refused - len(plans) - not_issued  # withdrawn, or undecided at the census
+    assert 0 <= decided_plans <= len(plans) and spare >= 0, (year, len(plans), decided_plans, spare)
+    withdrawn = min(WITHDRAWN[year], spare)
+    undecided = spare - withdrawn
+    # The latest requests that led to a plan are the ones still undecided at the census.
+    late = plans[decided_plans:]
+    assert all(c.received >= census - dt.timedelta(days=42) for c in late), (year, len(late))
+    for c in late:
+        _decide(c, rng, census, None)
+    others = []
+    for _ in range(refused):
+        others.append(w.other_case(_day(rng, first, oct31), "refused"))
+    # In the last year most assessments are still open at the census (awaiting the plan).
+    n_issued = NOT_ISSUED_LAST if year == max(REQUESTS) else not_issued
+    for i in range(not_issued):
+        others.append(w.other_case(_day(rng, first, oct31), "not_issued" if i < n_issued else "open_assessment"))
+    for _ in range(withdrawn):
+        w.other_case(_day(rng, first, oct31), "withdrawn")
+    for _ in range(undecided):
+        c = w.other_case(_day(rng, census - dt.timedelta(days=40), dt.date(year, 12, 31)),
+                         "open_request" if year == max(REQUESTS) else "refused")
+        if c.decision is not None:
+            _decide(c, rng, census, None)
+    # Decisions after 6 weeks: Millom's first (its decisions are the slowest), then at random.
+    decided = plans[:decided_plans] + others
+    slow_n = decisions - within
+    order = sorted(decided, key=lambda c: (c.person.locality != "LOC-MILLOM", rng.random()))
+    eligible = [c for c in order if (census - c.received).days >= 43
+                and (c.start is None or (c.start - c.received).days >= 83)]
+    assert len(eligible) >= slow_n, (year, len(eligible), slow_n)
+    slow = set(map(id, eligible[:slow_n]))
+    for c in decided:
+        _decide(c, rng, census, id(c) in slow)
+
+
+def _calibrate_needs_and_settings(w: _World, jan24: dt.date, jan25: dt.date, rng: random.Random) -> None:
+    """Give the children open on the January 2024 and 2025 census dates the published primary needs and
+    settings (see the docstring): children open on both dates count in both."""
+    def open_on(c: Case, d: dt.date) -> bool:
+        return c.start is not None and c.start <= d and (c.cease is None or c.cease > d)
+
+    both = [c.person for c in w.cases if open_on(c, jan24) and open_on(c, jan25)]
+    only24 = [c.person for c in w.cases if open_on(c, jan24) and not open_on(c, jan25)]
+    only25 = [c.person for c in w.cases if open_on(c, jan25) and not open_on(c, jan24)]
+    n24, n25 = len(both) + len(only24), len(both) + len(only25)
+    assert (n24, n25) == (CASELOAD[2024], CASELOAD[2025]), (n24, n25)
+
+    def rest(year: int, counts: dict) -> dict:
+        total = CASELOAD[year] - sum(counts.values())
+        shares = SETTING_REST[year]
+        base = [int(total * s / sum(shares)) for s in shares]
+        base[0] += total - sum(base)
+        return {**counts, **dict(zip(("post16", "early_years", "other"), base))}
+
+    set24, set25 = rest(2024, SETTING_COUNTS[2024]), rest(2025, SETTING_COUNTS[2025])
+    needs25 = dict(NEED_COUNTS[2025])
+    # Children open on both dates: as many of each as both years allow, in proportion.
+    common = {k: min(set24[k], set25[k]) for k in set24}
+    common = _apportion(len(both), common)
+    asd_both = min(needs25["ASD"], ASD_2024, round(len(both) * needs25["ASD"] / CASELOAD[2025]))
+    need_both = _apportion(len(both) - asd_both, {k: v for k, v in needs25.items() if k != "ASD"})
+    need_both["ASD"] = asd_both
+    _assign(both, common, {k: need_both.get(k, 0) for k in needs25}, rng)
+    _assign(only25, {k: set25[k] - common[k] for k in set25}, {k: needs25[k] - need_both[k] for k in needs25}, rng)
+    asd24 = ASD_2024 - asd_both
+    assert 0 <= asd24 <= len(only24), asd24
+    other_needs = [n for n, _w in NEEDS if n not in ("ASD", "DS")]
+    needs24 = {"ASD": asd24}
+    for i in range(len(only24) - asd24):
+        needs24[other_needs[i % len(other_needs)]] = needs24.get(other_needs[i % len(other_needs)], 0) + 1
+    _assign(only24, {k: set24[k] - common[k] for k in set24}, needs24, rng)
+
+
+def _apportion(total: int, weights: dict) -> dict:
+    """Integers proportional to `weights`, summing to `total`, none above its weight (largest remainder)."""
+    s = sum(weights.values())
+    quota = {k: v * total / s for k, v in weights.items()}
+    out = {k: int(q) for k, q in quota.items()}
+    for k in sorted(quota, key=lambda k: (out[k] - quota[k], k))[: total - sum(out.values())]:
+        out[k] += 1
+    return out
+
+
+def _assign(people: list[Person], settings: dict, needs: dict, rng: random.Random) -> None:
+    """Give `people` exactly these settings (post-16 to the oldest, early years to the youngest) and primary
+    needs (UNK: no need recorded). A second need, when a child has one, is kept unless it repeats the first."""
+    assert sum(settings.values()) == len(people) == sum(needs.values()), (len(people), settings, needs)
+    assert min(settings.values()) >= 0 and min(needs.values()) >= 0, (settings, needs)
+    people = sorted(people, key=lambda p: (p.birth, p.n))  # oldest first
+    middle = [k for k in settings if k not in ("post16", "early_years") for _ in range(settings[k])]
+    rng.shuffle(middle)
+    labels = ["post16"] * settings["post16"] + middle + ["early_years"] * settings["early_years"]
+    need_labels = [k for k in needs for _ in range(needs[k])]
+    rng.shuffle(need_labels)
+    for p, s, n in zip(people, labels, need_labels):
+        p.setting = s
+        second = [x for x in p.need[1:] if x not in (n, "DS")]
+        p.need = [] if n == "UNK" else [n, *second]
 
 
 def build_large(geo_dir: Path | None, open_plans: int = 20_000, years: int = 5, seed: int = SEED) -> tuple[_World, tuple]:
@@ -412,7 +564,8 @@ def snapshot_rows(w: _World, year: int, census: dt.date, version: str) -> dict[s
                                     "sensettingother": "", "placementrank": 2, "entrydate": blade_date(start),
                                     "leavingdate": "", "attendancepattern": "PT", "senunitindicator": "false",
                                     "resourcedprovisionindicator": "false", "res": "false", "wbp": "false"})
-        needs = [n for n in p.need if not (n == "DS" and version != "1.3")] or ["OTH"]
+        # A child with no need recorded (UNK in DfE's tables) has no senneed row.
+        needs = [n for n in p.need if not (n == "DS" and version != "1.3")] or (["OTH"] if p.need else [])
         for rank, need in enumerate(needs, start=1):
             add("senneed", {"activeplanstableid": apid, "sentype": need, "sentyperank": rank})
     return rows

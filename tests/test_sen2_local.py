@@ -207,12 +207,19 @@ def test_local_figures_beside_dfe_with_the_difference_explained(local_store):
     assert row[("ceased_plans:no_engagement", 2023)].local == 163 == row[("ceased_plans:no_engagement", 2023)].published
     for fig, value in (("plans_issued_20wk_ex", 159), ("plans_issued_ex", 373), ("plans_issued_inc", 378)):
         assert (row[(fig, 2024)].local, row[(fig, 2024)].published) == (value, value)
-    # Requests are not calibrated: the difference is given, with the definitions behind it.
-    hand = sum(1 for tag in ("15-03-2024",) for r in _read(export, tag, "requests")
-               if sb.parse_blade_date(r["receiveddate"]).year == 2023)
+    # Requests and refusals are calibrated to DfE's requests.csv too.
     r = row[("requests", 2023)]
-    assert r.published == 551 and r.local == hand and r.difference == hand - 551
-    assert "received date" in r.explanation and "requests_received_in_year" in r.explanation
+    assert (r.local, r.published, r.status) == (551, 551, "same")
+    assert (row[("requests_refused", 2023)].local, row[("requests_refused", 2023)].published) == (129, 129)
+    # Decisions are counted by two definitions: locally the requests of the year with a decision to assess or
+    # not (400 + 129 = 529, counted by hand below); DfE's decisions within plus over 6 weeks (535 + 7 = 542).
+    # The difference is given, with the definitions behind it.
+    hand = sum(1 for r in _read(export, "15-03-2024", "requests")
+               if sb.parse_blade_date(r["receiveddate"]).year == 2023 and r["requestoutcome"] in ("B", "C")
+               and sb.parse_blade_date(r["requestoutcomedate"]) <= RETURNS[0][1])
+    r = row[("decisions", 2023)]
+    assert r.published == 542 and r.local == hand == 529 and r.difference == 529 - 542
+    assert "decision whether to assess" in r.explanation and "within plus over" in r.explanation
     # Counts of 1-4 are blank on both sides (deceased: 1 in 2023), never compared.
     r = row[("ceased_plans:deceased", 2023)]
     assert r.local is None or r.local != r.local
@@ -222,7 +229,7 @@ def test_local_figures_beside_dfe_with_the_difference_explained(local_store):
     assert "does not publish" in row[("reviews_on_time", 2025)].explanation
     # Nothing loaded from DfE for 2025: "not in the DfE release loaded", never "suppressed".
     assert row[("ceased_plans", 2025)].explanation.startswith("Not in the DfE release loaded")
-    assert [row[k].status for k in (("ceased_plans", 2023), ("requests", 2023), ("ceased_plans:deceased", 2023),
+    assert [row[k].status for k in (("ceased_plans", 2023), ("decisions", 2023), ("ceased_plans:deceased", 2023),
                                     ("reviews_on_time", 2025), ("ceased_plans", 2025))] == \
         ["same", "differ", "suppressed", "not published", "not loaded"]
 
