@@ -355,6 +355,30 @@ def _trend_growth(h: int) -> float:
     return float(np.sqrt(h * (h + 1) * (2 * h + 1) / 6))
 
 
+def _council_growth(h: int, j: int, dev: dict[int, np.ndarray]) -> float:
+    """How much wider a council's deviation is ``h`` years ahead than ``j`` years ahead (``j`` the
+    longest horizon with enough deviations, ``h >= j``).
+
+    A trend's error is a level error plus ``h`` times a slope error, so its spread grows along a
+    line ``a + b * h``. The line is fitted (least squares) to the spread (80th centile of the
+    absolute deviations) at each horizon ``k <= j`` seen; with one horizon seen it is taken as
+    ``1 + h`` (level and slope errors equal one year ahead), the growth measured on the DfE
+    caseload from 2010 (the deviations' spread 1 : 1.48 : 1.97 : 2.51 : 3.00 one to five years
+    ahead; the rule this replaced, in proportion to the horizon, was too wide there: measured
+    three years ahead from one year's errors it held 147 of 148 councils' outcomes in the 2025
+    release's 95% intervals). The ratio is never below 1."""
+    if h <= j:
+        return 1.0
+    ks = sorted(k for k in dev if k <= j)
+    if len(ks) < 2:
+        a, b = 1.0, 1.0
+    else:
+        spread = np.array([np.quantile(np.abs(dev[k]), 0.8) for k in ks])
+        b, a = np.polyfit(np.asarray(ks, dtype=float), spread, 1)
+    ratio = (a + b * h) / (a + b * j) if a + b * j > 0 else h / j
+    return float(max(ratio, 1.0))
+
+
 def _conformal_quantile(v: np.ndarray, p: float) -> float:
     """Empirical quantile with the split-conformal finite-sample correction: the level is moved
     outwards by the share one more value would take (upper: p(n+1)/n, lower: (p(n+1)-1)/n), and the
@@ -381,7 +405,8 @@ def calibrate(errors: pd.DataFrame, confidence=(0.8, 0.95), horizon: int = 5, or
       error is predicted from ``K`` earlier ones, so one year of history gives a very wide interval);
     * council part: the empirical quantiles, with the conformal finite-sample correction, of the
       deviations ``u`` at the longest horizon ``j <= h`` with at least ``MIN_CALIBRATION_ERRORS`` of
-      them, times ``h / j`` (a trend error grows about linearly with the horizon);
+      them, times ``_council_growth(h, j)`` (a level error plus ``h`` times a slope error: a line
+      through the spreads of the horizons seen, ``(1 + h) / (1 + j)`` when only one is);
     * bounds on the log scale ``-sqrt(t^2 + q_low^2)`` and ``+sqrt(t^2 + q_high^2)`` (the two parts
       added as independent), so a projection's interval is ``projected * exp(bound)``.
 
@@ -415,7 +440,7 @@ def calibrate(errors: pd.DataFrame, confidence=(0.8, 0.95), horizon: int = 5, or
         c = np.concatenate([shared[j] * _trend_growth(h) / _trend_growth(j) for j in js])
         sd = float(np.sqrt(np.mean(c ** 2)))
         j = max(js)
-        u = dev[j] * h / j
+        u = dev[j] * _council_growth(h, j, dev)
         out[h] = {}
         for level in confidence:
             t = float(_t_quantile(0.5 + level / 2, k)) * sd

@@ -234,9 +234,9 @@ def test_calibrated_intervals_cover_as_stated_on_noisy_series():
     raw = rolling_backtest(_drifting(seed=0), calibrated=False)
     assert runs[0]["series"] == 120 and runs[0]["origins"] >= 10
     by_h, c80 = _mean_coverage(runs)
-    for h in "12345":  # measured 0.92 0.93 0.93 0.92 0.92
+    for h in "12345":  # measured 0.92 0.92 0.93 0.92 0.91
         assert 0.90 <= by_h[h] <= 0.98, (h, by_h)
-    assert 0.72 <= c80 <= 0.88, c80  # measured 0.75
+    assert 0.72 <= c80 <= 0.88, c80  # measured 0.73
     assert raw["coverage_95_by_horizon"]["5"] < 0.9  # the model's own ones were too narrow
 
 
@@ -271,6 +271,25 @@ def test_intervals_use_only_errors_known_at_the_origin():
         assert q[h + 1]["95"][1] > q[h]["95"][1]
 
 
+def test_council_deviations_grow_along_a_level_plus_slope_line():
+    """Beyond the longest horizon seen, a council's deviation grows as a level error plus h times a
+    slope error: a line fitted to the spreads of the horizons seen, (1 + h) / (1 + j) with one
+    horizon seen (as on the DfE caseload from 2010: spread 1 : 1.48 : 1.97 : 2.51 : 3.00)."""
+    from send_metrics.projection import _council_growth
+    rng = np.random.default_rng(3)
+    base = rng.normal(0, 1, 400)
+    assert _council_growth(3, 1, {1: base}) == pytest.approx(2.0)  # (1 + 3) / (1 + 1)
+    assert _council_growth(5, 2, {2: base}) == pytest.approx(2.0)  # the longest horizon seen alone
+    assert _council_growth(2, 2, {1: base, 2: base}) == 1.0
+    # spreads 0.2 + 0.1 k (k = 1, 2): the line's value at 4 over its value at 2
+    dev = {1: 0.3 * base, 2: 0.4 * base}
+    assert _council_growth(4, 2, dev) == pytest.approx(0.6 / 0.4)
+    # growth in proportion (no level error) is learnt as such
+    assert _council_growth(5, 2, {1: base, 2: 2 * base}) == pytest.approx(2.5)
+    # spreads that shrink with the horizon never narrow the interval below the longest one seen
+    assert _council_growth(4, 2, {1: base, 2: 0.5 * base}) == 1.0
+
+
 def test_too_little_history_gives_no_interval_not_a_narrow_one():
     from send_metrics.projection import NO_INTERVAL, apply_calibration, backtest_errors, calibrate, rolling_backtest
     hist = _drifting(groups=3)  # 3 councils: never 20 errors at a horizon in one year
@@ -292,10 +311,12 @@ def test_backtest_cli_on_the_real_dfe_caseload(tmp_path):
     151 councils) the backtest's headline coverage is prospective: each origin's intervals are
     set only from the errors known at that origin, as the product's are. Origins 2021-2024; an
     origin has an interval once one earlier year of errors is known, so horizons 1-3 are scored
-    (h3 only from January 2022, on the one year of errors known then).
-    Measured (load 2.5 on 2 cores): 95% coverage 0.95 / 0.97 / 0.99 one to three years ahead, 80%
-    coverage 0.76 (0.71 / 0.79 / 0.86), MAPE 8.8%, bias +0.8%. Three years ahead the interval,
-    scaled up from one year's errors, held 147 of 148 councils: above the 0.98 of the band."""
+    (h3 only from January 2022, on the one year of errors known then, one year ahead).
+    Measured (load 3 on 2 cores): 95% coverage 0.95 / 0.96 / 0.98 (424/447, 285/296, 145/148)
+    one to three years ahead, 80% coverage 0.72 (643/891; 0.71 / 0.74 / 0.72), MAPE 8.8%, bias
+    +0.8%. With the council deviations scaled in proportion to the horizon (the rule before) h3
+    held 147 of 148 (0.99) and 80% 0.76; both figures rest on four years of national shocks, so
+    they sit near the bands' edges either way."""
     env = {"SEND_STORE_DIR": str(tmp_path / "store")}
     assert run_cli("load", "--data-dir", str(REAL_CASELOAD), env=env).returncode == 0
     r = run_cli("backtest", "--json", "--data-dir", str(REAL_CASELOAD), env=env)
@@ -305,9 +326,8 @@ def test_backtest_cli_on_the_real_dfe_caseload(tmp_path):
         assert key in out
     assert out["series"] >= 140 and out["origins"] >= 3 and out["calibrated"] is True
     assert 0 < out["forecasts_with_interval"] < out["forecasts"]
-    for h in ("1", "2"):
+    for h in ("1", "2", "3"):
         assert 0.90 <= out["coverage_95_by_horizon"][h] <= 0.98, out
-    assert 0.90 <= out["coverage_95_by_horizon"]["3"] <= 1, out  # one origin, one year known: 0.99
     assert 0.90 <= out["coverage_95"] <= 0.98, out
     assert 0.72 <= out["coverage_80"] <= 0.88, out
     # before: the model's own intervals, too narrow
@@ -315,9 +335,9 @@ def test_backtest_cli_on_the_real_dfe_caseload(tmp_path):
 
 
 REAL_MI = REAL / "dfe_send_ap_inclusion_dashboard" / "ehc_plans" / "sen2_mi.csv"
-#: The DfE EHCP 2022 release (education-health-and-care-plans_2022.zip, unzipped), whose
-#: sen2_age_caseload.csv has every council's caseload from January 2010; not in ../shared.
-LONG_CASELOAD = os.environ.get("SEND_SEN2_2022_DIR", "")
+#: Every council's January caseload 2010-2021 as the DfE EHCP 2022 release publishes it (typed
+#: from its sen2_age_caseload.csv; source in the file's header). ../shared has 2019-2025 only.
+CASELOAD_2010 = Path(__file__).resolve().parent / "fixtures" / "dfe_ehcp_2022_caseload_la_totals_2010_2021.csv"
 
 
 def _load_history(tmp_path, monkeypatch, files, measure="ehcp_caseload"):
@@ -339,27 +359,55 @@ def _load_history(tmp_path, monkeypatch, files, measure="ehcp_caseload"):
     return caseload_history(Engine(Database(cfg)), measure)
 
 
+def _caseload_from_2010(recent: pd.DataFrame) -> pd.DataFrame:
+    """The fixture's years before ``recent`` (a caseload history as loaded) added to it, for the
+    councils ``recent`` has: codes a council changed one-to-one are mapped as the loader maps them
+    (Gateshead E08000020 -> E08000037), abolished councils (Bournemouth, Poole, Dorset county,
+    Northamptonshire, Cumbria) left out as the loader leaves them, totals below 10 dropped as
+    caseload_history drops them."""
+    from send_metrics.area_codes import replacements
+    old = pd.read_csv(CASELOAD_2010, comment="#", dtype={"new_la_code": str})
+    assert {"new_la_code", "la_name", "year", "total"} <= set(old.columns)
+    known = set(recent["group"])
+    swap = replacements(known)
+    code = old["new_la_code"].map(lambda c: swap[c][0] if c in swap else c)
+    old = pd.DataFrame({"group": code, "year": old["year"].astype(int), "count": old["total"].astype(float)})
+    old = old[old["group"].isin(known) & (old["year"] < recent["year"].min()) & (old["count"] >= 10)]
+    return pd.concat([old, recent], ignore_index=True)
+
+
+def test_caseload_fixture_is_the_published_2022_release():
+    """The fixture is small and holds the published figures (DfE EHCP 2022 release,
+    sen2_age_caseload.csv, Total rows, Total_all): England's councils 2010-2021."""
+    assert CASELOAD_2010.stat().st_size < 100_000
+    old = pd.read_csv(CASELOAD_2010, comment="#", dtype={"new_la_code": str})
+    assert sorted(old["year"].unique()) == list(range(2010, 2022))
+    assert not old.duplicated(["new_la_code", "year"]).any() and old["total"].notna().all()
+    got = old.set_index(["new_la_code", "year"])["total"]
+    # spot checks against the release (la_name, time_period, Total_all)
+    assert got[("E08000020", 2010)] == 855 and got[("E08000037", 2014)] == 871  # Gateshead
+    assert got[("E06000057", 2021)] == 2392  # Northumberland
+    assert 140 <= old.groupby("year").size().min() and old.groupby("year").size().max() <= 160
+
+
 @pytest.mark.real_data
-@pytest.mark.skipif(not LONG_CASELOAD or not (Path(LONG_CASELOAD) / "sen2_age_caseload.csv").is_file(),
-                    reason="set SEND_SEN2_2022_DIR to the unzipped DfE EHCP 2022 release (caseload from 2010; "
-                           "not in ../shared)")
 @pytest.mark.skipif(not (REAL_CASELOAD / "data" / "caseload.csv").is_file(), reason=f"{REAL_CASELOAD} is absent")
 def test_backtest_holds_for_horizons_1_to_5_on_the_caseload_from_2010(tmp_path, monkeypatch):
-    """Acceptance: the same holds on the longer published caseload, horizons 1-5. The DfE EHCP
-    2022 release (MastodonC/witan.sen2 data/education-health-and-care-plans/
-    education-health-and-care-plans_2022.zip) has sen2_age_caseload.csv, January 2010-2022; with
-    the 2025 release's caseload.csv beside it the series runs 2010-2025 (151 councils, 13 origins).
-    It crosses the 2014 reforms, whose growth every council shared: the cross-validated
-    calibration this replaced held 0.89 / 0.83 / 0.78 / 0.74 / 0.74 judged prospectively.
-    Measured now: 95% coverage 0.93 / 0.92 / 0.92 / 0.93 / 0.93 (h1-5), 80% 0.76
-    (0.77 / 0.78 / 0.77 / 0.74 / 0.74), MAPE 14.6%, bias -9.2%; 7306 of 8034 projections had an
-    interval (the first origin has no earlier errors)."""
+    """Acceptance: the same holds on the longer published caseload, horizons 1-5: the DfE EHCP 2022
+    release's council totals 2010-2021 (tests/fixtures, typed from its sen2_age_caseload.csv)
+    before the 2025 release's caseload.csv (2019-2025, read from ../shared at run time): 151
+    councils, 13 origins. It crosses the 2014 reforms, whose growth every council shared: the
+    cross-validated calibration this replaced held 0.89 / 0.83 / 0.78 / 0.74 / 0.74 judged
+    prospectively. Measured: 95% coverage 0.93 / 0.92 / 0.92 / 0.92 / 0.93 (h1-5), 80% 0.76
+    (0.77 / 0.77 / 0.76 / 0.74 / 0.72), MAPE 14.6%, bias -9.2%; 7306 of 8034 projections had an
+    interval (the first origin has no earlier errors). With the council deviations scaled in
+    proportion to the horizon (the rule before) 0.93 / 0.92 / 0.92 / 0.93 / 0.93, 80% 0.76."""
     from send_metrics.projection import rolling_backtest
-    hist = _load_history(tmp_path, monkeypatch, [Path(LONG_CASELOAD) / "sen2_age_caseload.csv",
-                                                 REAL_CASELOAD / "data" / "caseload.csv"])
+    hist = _caseload_from_2010(_load_history(tmp_path, monkeypatch, [REAL_CASELOAD / "data" / "caseload.csv"]))
     assert hist["group"].nunique() >= 140 and hist["year"].min() == 2010 and hist["year"].max() == 2025
+    assert not hist.duplicated(["group", "year"]).any()
     out = rolling_backtest(hist, 5)
-    assert out["origins"] >= 10
+    assert out["origins"] >= 10 and out["series"] >= 140
     for h in "12345":
         assert 0.90 <= out["coverage_95_by_horizon"][h] <= 0.98, (h, out)
     assert 0.72 <= out["coverage_80"] <= 0.88, out
