@@ -124,6 +124,12 @@ def _autism_table(load_id: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def available() -> bool:
+    """Whether any provider or sub-ICB figure is loaded (the tables are cached per load)."""
+    load_id = ui.database().load_id
+    return not (_chs_table(load_id)[0].empty and _autism_table(load_id).empty and _mh_table(load_id).empty)
+
+
 def render_section(heading: str = "North vs South from NHS England figures") -> bool:
     """The provider and sub-ICB comparison; False when no such NHS figure is loaded."""
     load_id = ui.database().load_id

@@ -12,6 +12,7 @@ import logging
 import os
 import traceback
 from collections import Counter
+from contextlib import contextmanager
 from collections.abc import Mapping
 from typing import Callable
 
@@ -21,7 +22,7 @@ import streamlit as st
 
 from send_metrics import charts
 from send_metrics.catalogue import Measure, load_catalogue, measures_by_id
-from send_metrics.config import load_config
+from send_metrics.config import load_config, open_sections
 from send_metrics.db import Database, NoData, get_database
 from send_metrics.engine import Engine, get_engine
 from send_metrics.export import parquet_bytes, safe_csv_bytes
@@ -339,6 +340,29 @@ def page(title: str, intro: str) -> None:
         pass
 
 
+@contextmanager
+def section(label: str, key: str):
+    """A collapsible section whose content is drawn only when it is open (``with ui.section(...) as
+    is_open: if is_open: ...``): a closed section costs the browser nothing on a rerun, and opening
+    it reruns the page once. SEND_OPEN_SECTIONS=1 draws every section open instead."""
+    if open_sections():
+        with st.expander(label, expanded=True):
+            yield True
+        return
+    box = st.expander(label, key=f"section_{key}", on_change="rerun")
+    with box:
+        yield bool(box.open)
+
+
+def views(labels: list[str], key: str) -> list[tuple]:
+    """Tabs of which only the chosen one is drawn (``(container, is_open)`` per label): a page of
+    several charts sends and draws one view per rerun. The choice is kept in the link
+    (``?<key>=<label>``), so a copied link opens the same view. SEND_OPEN_SECTIONS=1 draws them all."""
+    if open_sections():
+        return [(tab, True) for tab in st.tabs(labels)]
+    return [(tab, bool(tab.open)) for tab in st.tabs(labels, key=key, bind="query-params")]
+
+
 def guarded(render: Callable[[], None]) -> None:
     """Run a page; any failure becomes a friendly message with details for analysts."""
     try:
@@ -526,10 +550,11 @@ def chart_with_table(fig, data: pd.DataFrame, *, title: str, sentence: str, sour
                     config={"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]})
     # A frame of its own: the download callable may run after the caller has moved on.
     shown = data[list(table_columns)].rename(columns=table_columns) if table_columns else data.copy()
-    with st.expander(f"Data table: {md(title)}"):
-        st.table(shown.head(200))
-        if len(shown) > 200:
-            st.caption(f"First 200 of {len(shown)} rows; download for all.")
+    with section(f"Data table: {md(title)}", f"table_{key}") as is_open:
+        if is_open:
+            st.table(shown.head(200))
+            if len(shown) > 200:
+                st.caption(f"First 200 of {len(shown)} rows; download for all.")
     # Built when the button is clicked (Streamlit runs the callable then), not on every run.
     st.download_button("Download CSV", data=lambda: safe_csv_bytes(shown), file_name=f"{key}.csv",
                        mime="text/csv", key=f"dl_{key}", icon=":material/download:")

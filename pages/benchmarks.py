@@ -314,13 +314,21 @@ def render() -> None:
     best = str(int(rich["year"].max())) if len(rich) else years[-1]
     year = ui.select_period(years, label="Year", default=best)
     ranked, spine, funnel = _views(load_id, m.id, area, year)
-    st.header(f"{ui.area_md(area)} and its statistical neighbours")
     st.caption(f"**Definition:** {ui.escape(m.definition)} {ui.escape(m.caveats)}")
-    ranked.show()
-    st.header("Every measure against England")
-    spine.show()
-    st.header("All councils: funnel plot")
-    funnel.show()
+    (neighbours, neighbours_open), (england, england_open), (councils, councils_open) = ui.views(
+        ["Statistical neighbours", "Every measure against England", "All councils: funnel plot"], "tab")
+    if neighbours_open:
+        with neighbours:
+            st.header(f"{ui.area_md(area)} and its statistical neighbours")
+            ranked.show()
+    if england_open:
+        with england:
+            st.header("Every measure against England")
+            spine.show()
+    if councils_open:
+        with councils:
+            st.header("All councils: funnel plot")
+            funnel.show()
 
 
 ui.guarded(render)

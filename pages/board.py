@@ -69,8 +69,9 @@ def summary_section(area: str, period: str, tiles: list) -> None:
     st.download_button("Download the summary (CSV)", data=lambda: ui.safe_csv_bytes(csv),
                        file_name=f"board-summary-{area}-{period}.csv", mime="text/csv", key="dl_board",
                        icon=":material/download:")
-    with st.expander("What each row says, in words"):
-        st.markdown("\n".join(f"- **{ui.escape(r.Measure)}** ({ui.escape(r.Period)}): {ui.escape(r.Summary)}"
+    with ui.section("What each row says, in words", "board_rows_in_words") as is_open:
+        if is_open:
+            st.markdown("\n".join(f"- **{ui.escape(r.Measure)}** ({ui.escape(r.Period)}): {ui.escape(r.Summary)}"
                                for r in table.itertuples()))
 
 
@@ -100,8 +101,9 @@ def render() -> None:
                        data=lambda: board_pack_html(ui.engine(), area, period).encode("utf-8"),
                        file_name=f"board-pack-{area}-{period}.html", mime="text/html",
                        key="dl_board_pack", icon=":material/description:")
-    with st.expander(f"Each measure in detail: {ui.area_md(area)}"):
-        cards(tiles)
+    with ui.section(f"Each measure in detail: {ui.area_md(area)}", "board_cards") as is_open:
+        if is_open:
+            cards(tiles)
 
 
 def cards(tiles: list) -> None:

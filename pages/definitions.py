@@ -103,7 +103,9 @@ def render() -> None:
                        file_name="definitions.csv", mime="text/csv", key="dl_definitions",
                        icon=":material/download:")
     for _, m in shown.iterrows():
-        with st.expander(ui.md(f"{m['title']} ({m['group']})")):
+        with ui.section(ui.md(f"{m['title']} ({m['group']})"), f"definition_{m['id']}") as is_open:
+            if not is_open:
+                continue
             rows = [("Definition", m["definition"]), ("Numerator", m["numerator"]),
                     ("Denominator", m["denominator"]), ("Kind and unit", f"{m['kind']}, {m['unit']}"),
                     ("Polarity", m["polarity"]), ("Interval", m["interval method"]),

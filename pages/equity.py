@@ -42,8 +42,9 @@ def coverage_notes() -> None:
         "Westmorland and Furness, so it is never used for a footprint. NHS figures published for "
         "**sub-ICB 01K include Lancaster** district and three Craven LSOAs: they are not South "
         "Cumbria and are not used here.")
-    with st.expander("What each area really covers"):
-        st.table(_coverage_table(ui.database().load_id))
+    with ui.section("What each area really covers", "equity_coverage") as is_open:
+        if is_open:
+            st.table(_coverage_table(ui.database().load_id))
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -387,7 +388,10 @@ def all_measures_table(view: ui.View, comp: pd.DataFrame, locality: str, loc_nam
 
 
 def _all_measures_expander(table: pd.DataFrame, locality: str, loc_name: str, rest_name: str, year: str) -> None:
-    with st.expander(ui.md(f"Every measure: {loc_name} against the {ui.lower_first(rest_name)}")):
+    with ui.section(ui.md(f"Every measure: {loc_name} against the {ui.lower_first(rest_name)}"),
+                    "equity_rest_all") as is_open:
+        if not is_open:
+            return
         st.dataframe(table, hide_index=True)
         st.download_button("Download CSV", data=lambda: ui.safe_csv_bytes(table),
                            file_name=f"rest-{locality}-{year}.csv", mime="text/csv", key="dl_equity_rest_all",
@@ -516,17 +520,36 @@ def render() -> None:
             "health footprints and the seven localities, with the gap, the ratio and whether the "
             "difference is more than chance.")
     coverage_notes()
-    nhs_shown = nhs_compare.render_section("North vs South from NHS England figures (provider and sub-ICB)")
+    nhs_heading = "North vs South from NHS England figures (provider and sub-ICB)"
     years, months = _periods(ui.database().load_id)
     if not years:
+        nhs_shown = nhs_compare.render_section(nhs_heading)
         st.info("No footprint figures (North or South Cumbria built from localities) are loaded: "
                 + ("the NHS comparison above uses the providers' and sub-ICBs' own published figures. " if nhs_shown
                    else "") + "Load locality-level extracts for the footprint and locality views.")
         return
     year = ui.select_period(years, label="Year (monthly measures use their latest month in the year)")
-    st.header("North and South Cumbria, every measure")
-    footprint_section(year)
+    labels = ["North and South Cumbria", "The seven localities", "Waiting times by EHC plan status"]
+    if nhs_compare.available():
+        labels.append("NHS England figures")
+    (north_south, ns_open), (localities, loc_open), (waits, waits_open), *nhs = ui.views(labels, "tab")
+    if nhs and nhs[0][1]:
+        with nhs[0][0]:
+            nhs_compare.render_section(nhs_heading)
+    if ns_open:
+        with north_south:
+            st.header("North and South Cumbria, every measure")
+            footprint_section(year)
+    if loc_open:
+        with localities:
+            localities_views(year)
+    if waits_open:
+        with waits:
+            st.header("Waiting times by service and EHC plan status")
+            waits_section(year, list(months))
 
+
+def localities_views(year: str) -> None:
     st.header("The seven localities")
     rows = _rows(ui.database().load_id, year)
     with_loc = set(rows.loc[rows["area_code"].isin(ui.LOCALITIES) & rows["value"].notna(), "measure_id"])
@@ -545,9 +568,6 @@ def render() -> None:
     locality_section(year, rows, m, locality)
     st.header("A locality against the rest of its council")
     rest_section(year, rows, m, locality)
-
-    st.header("Waiting times by service and EHC plan status")
-    waits_section(year, list(months))
 
 
 ui.guarded(render)

@@ -322,8 +322,9 @@ def _projection_view(load_id: str, area: str, group: str, method: str) -> ui.Vie
 
 
 def _backtest_table(table: pd.DataFrame) -> None:
-    with st.expander("Backtest: how well the method did on past years"):
-        st.table(table)
+    with ui.section("Backtest: how well the method did on past years", "needs_backtest") as is_open:
+        if is_open:
+            st.table(table)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -353,21 +354,31 @@ def render() -> None:
     years = list(years_of.get(area, ()))
     with c2:
         year = ui.select_period(years, label="January census")
-    st.header("Primary-need mix over time")
-    mix_section(area)
-    st.header("Against England")
-    england_section(area, year)
-    st.header("By age band and type of setting")
-    with st.spinner(f"Working out the needs breakdowns for {year} (disclosure control over every area; "
-                    "once per load, a second or two for a large one)..."):
-        cells = _breakdowns(year)
-    if not cells:
-        st.info(f"No caseload breakdown is loaded for {year}.")
-    else:
-        breakdown_section("age", area, year)
-        breakdown_section("setting", area, year)
-    st.header("Demand projection")
-    projection_section(area)
+    (mix, mix_open), (england, england_open), (groups, groups_open), (demand, demand_open) = ui.views(
+        ["Need mix over time", "Against England", "By age and setting", "Demand projection"], "tab")
+    if mix_open:
+        with mix:
+            st.header("Primary-need mix over time")
+            mix_section(area)
+    if england_open:
+        with england:
+            st.header("Against England")
+            england_section(area, year)
+    if groups_open:
+        with groups:
+            st.header("By age band and type of setting")
+            with st.spinner(f"Working out the needs breakdowns for {year} (disclosure control over every area; "
+                            "once per load, a second or two for a large one)..."):
+                cells = _breakdowns(year)
+            if not cells:
+                st.info(f"No caseload breakdown is loaded for {year}.")
+            else:
+                breakdown_section("age", area, year)
+                breakdown_section("setting", area, year)
+    if demand_open:
+        with demand:
+            st.header("Demand projection")
+            projection_section(area)
 
 
 ui.guarded(render)

@@ -217,11 +217,16 @@ def render() -> None:
     default = WAIT_DEFAULT if m.group == "Waiting times" else [ui.DEFAULT_AREA, "E06000064"]
     areas = ui.select_many_areas(options, default=default, label="Areas to compare")
     st.caption(f"**Definition:** {ui.escape(m.definition)} {ui.escape(m.caveats)}")
-    if not areas:
-        st.info("Choose at least one area above to draw the trend chart.")
-    else:
-        trend_section(m, areas)
-    spc_section(m, options, areas[0] if areas else options[0])
+    (trend, trend_open), (spc, spc_open) = ui.views(["Trend and England", "Statistical process control"], "tab")
+    if trend_open:
+        with trend:
+            if not areas:
+                st.info("Choose at least one area above to draw the trend chart.")
+            else:
+                trend_section(m, areas)
+    if spc_open:
+        with spc:
+            spc_section(m, options, areas[0] if areas else options[0])
 
 
 ui.guarded(render)

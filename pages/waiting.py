@@ -273,14 +273,10 @@ def render() -> None:
             "area: whether change is real (SPC), and how long children with and without an EHC plan wait.")
     by_id = measures_by_id()
     meta = _lists(ui.database().load_id)
-    shown = nhs_compare.render_section()
     if not meta:
-        if not shown:
+        if not nhs_compare.render_section():
             st.info("No waiting-list extract is loaded. Load a provider waiting-list file on the Upload page.")
         return
-    if shown:
-        st.divider()
-        st.header("One service and area over time")
     services = list(meta["services"])
     c1, c2 = st.columns(2)
     with c1:
@@ -296,15 +292,26 @@ def render() -> None:
     m = by_id[f"{view}_{service}"]
     st.caption(f"**{ui.escape(m.title)}.** {ui.escape(m.definition)} "
                f"{ui.escape(ui.area_info().notes.get(area, '') or '')}")
-    spc_section(m, area)
-
-    st.divider()
-    months = list(meta["months"].get(service, ()))
-    labels = meta["labels"]
-    if months:
-        bands_section(service, area, months, labels)
-    st.divider()
-    overview(area, services, by_id)
+    labels = ["Over time", "Wait bands by EHC plan status", "Every service"]
+    if nhs_compare.available():
+        labels.append("NHS England figures")
+    (over_time, time_open), (bands, bands_open), (services_tab, services_open), *nhs = ui.views(labels, "tab")
+    if time_open:
+        with over_time:
+            spc_section(m, area)
+    if bands_open:
+        with bands:
+            months = list(meta["months"].get(service, ()))
+            if months:
+                bands_section(service, area, months, meta["labels"])
+            else:
+                st.info(f"No wait-band figures are loaded for {contract.SERVICES.get(service, service)}.")
+    if services_open:
+        with services_tab:
+            overview(area, services, by_id)
+    if nhs and nhs[0][1]:
+        with nhs[0][0]:
+            nhs_compare.render_section()
 
 
 ui.guarded(render)

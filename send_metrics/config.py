@@ -34,6 +34,7 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "SEND_MAX_UNPACKED_MB": ("1024", "Largest size a .gz file may decompress to, in megabytes (a larger one, e.g. a decompression bomb, is refused with a message)."),
     "SEND_MAX_LINE_KB": ("1024", "Longest line of a CSV file, in kilobytes: a longer header refuses the file, a longer row is quarantined, each with a message naming the line."),
     "SEND_LOAD_NICE": ("10", "CPU priority given up by `python -m send_metrics load` (Unix nice increment, 0-19), so pages served beside a running load keep their speed; 0 to run loads at full priority."),
+    "SEND_OPEN_SECTIONS": ("0", "1: every collapsible section (data tables beside charts, the Board's measure cards, details) is drawn open on every run, for printing, for readers who want everything on the page, and for audits; 0: drawn when opened, so pages answer sooner."),
     "SEND_MAX_COLUMNS": ("1000", "Most columns a file may have (published files have up to about 160); a file with more is refused with a message."),
 }
 
@@ -81,6 +82,11 @@ def load_nice() -> int:
 def max_line_bytes() -> int:
     """SEND_MAX_LINE_KB in bytes."""
     return _positive_int("SEND_MAX_LINE_KB") * 1024
+
+
+def open_sections() -> bool:
+    """SEND_OPEN_SECTIONS: draw every collapsible section open (read each time, like the limits)."""
+    return _get("SEND_OPEN_SECTIONS").strip().lower() in ("1", "true", "yes", "on")
 
 
 def max_columns() -> int:

@@ -16,6 +16,12 @@ GEO = SHARED / "data" / "geo"
 
 sys.path.insert(0, str(ROOT))
 
+# AppTest page tests and crawls see every tab and collapsed section drawn (as SEND_OPEN_SECTIONS=1
+# does for printing and audits), so nothing they check hides behind a click. Browser tests start
+# their servers with the product's default (drawn when opened); tests/test_lazy_sections.py checks
+# that default in AppTest.
+os.environ["SEND_OPEN_SECTIONS"] = "1"
+
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -58,10 +58,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(store: Path, data_dir: Path | None = None):
-    """Start the app on a free loopback port; returns (process, base URL, log path)."""
+def start_server(store: Path, data_dir: Path | None = None, open_sections: bool = False):
+    """Start the app on a free loopback port; returns (process, base URL, log path). The pages are
+    as a user sees them (a tab or collapsed section drawn when chosen) unless ``open_sections``
+    (SEND_OPEN_SECTIONS=1: everything drawn, for crawls that must see every text)."""
     port = _free_port()
-    env = {**os.environ, "SEND_STORE_DIR": str(store), "OPENBLAS_NUM_THREADS": "1",
+    env = {**os.environ, "SEND_STORE_DIR": str(store), "SEND_OPEN_SECTIONS": "1" if open_sections else "0",
+           "OPENBLAS_NUM_THREADS": "1",
            "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     env.pop("SEND_DEBUG", None)
     if data_dir is not None:

@@ -272,6 +272,9 @@ REASONS = {
     "unknown_code": ("Blade-Export_14-03-2025_senneed.csv", "sentype", "XYZ", "unknown sentype code"),
     "duplicate_id": ("Blade-Export_14-03-2025_senneed.csv", "senneedtableid", None, "duplicate senneedtableid"),
     "duplicate_person": ("Blade-Export_14-03-2025_person.csv", "upn", None, "duplicate person"),
+    "rank_not_whole": ("Blade-Export_14-03-2025_placementdetail.csv", "placementrank", "1.5",
+                       "placementrank is not a whole number"),
+    "row_cut_short": ("Blade-Export_14-03-2025_requests.csv", "requestoutcome", None, "cut short"),
 }
 
 
@@ -286,13 +289,15 @@ def test_each_quarantine_reason(one_return, tmp_path, monkeypatch, reason):
             rows[5][i] = value
         elif reason == "duplicate_id":
             rows[5][i] = rows[4][i]
+        elif reason == "row_cut_short":  # the row ends before the column (a truncated export)
+            del rows[5][i:]
         else:  # the same child twice: same UPN on another row
             rows[5][i] = rows[4][i]
     _edit(one_return / name, change)
     result = _adapt(one_return, tmp_path, monkeypatch)
     hits = [p for p in result.problems if p.file == name and p.line == 6 and expected in p.reason]
     assert hits, [(p.file, p.line, p.reason) for p in result.problems][:5]
-    assert hits[0].column == column or reason == "duplicate_person"
+    assert hits[0].column == column or reason == "duplicate_person", hits[0]
     if column in sb.PERSONAL_COLUMNS:
         assert hits[0].value is None  # a UPN is never shown, even in quarantine
 

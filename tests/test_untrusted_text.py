@@ -282,7 +282,7 @@ def hostile_server(hostile_store):
     before = os.environ.get("SEND_AUTH")
     os.environ["SEND_AUTH"] = "off"
     try:
-        proc, base, _log = start_server(hostile_store.store_dir, hostile_store.data_dir)
+        proc, base, _log = start_server(hostile_store.store_dir, hostile_store.data_dir, open_sections=True)
     finally:
         if before is None:
             os.environ.pop("SEND_AUTH", None)

@@ -25,7 +25,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from collections import Counter
+from operator import itemgetter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from .. import sen2_blade as sb
@@ -46,6 +48,16 @@ CODE_COLUMNS = {
 MODULE_CODES: dict[str, list[tuple[str, dict]]] = {}
 for (_m, _c), _allowed in CODE_COLUMNS.items():
     MODULE_CODES.setdefault(_m, []).append((_c, _allowed))
+# The columns of each module that the checks and the measures read; the reader keeps only these
+# (names, dates of birth, UPNs, ULNs and postcodes among them, used and then dropped with the rows).
+USED_COLUMNS: dict[str, set[str]] = {
+    m: {tid, *([parent] if parent else []), *DATE_COLUMNS.get(m, []), *(c for c, _a in MODULE_CODES.get(m, ()))}
+    for m, (tid, parent) in sb.MODULES.items()}
+for _m, _cols in {"sen2": ["lea"], "person": ["surname", "forename", "upn", "uniquelearnernumber", "postcode"],
+                  "assessment": ["week20"], "placementdetail": ["placementrank", "urn", "ukprn"],
+                  "senneed": ["sentyperank"]}.items():
+    USED_COLUMNS[_m].update(_cols)
+_NOT_A_DATE = object()
 
 
 @dataclass
@@ -173,10 +185,23 @@ class _Reader:
                 rd = csv.reader(fh)
                 header = [key(h) for h in next(rd, [])]
                 ex.version[module] = sb.layout_version(module, set(header))
+                # Only the columns the checks and measures read are kept (the rest are never used).
+                wanted = [c for c in dict.fromkeys(header) if c in USED_COLUMNS[module]]
+                where = [len(header) - 1 - header[::-1].index(c) for c in wanted]  # the last of a repeated name
+                pick = itemgetter(*where) if len(where) > 1 else (lambda raw, j=where[0]: (raw[j],)) if where \
+                    else (lambda raw: ())
                 first_line: dict[str, int] = {}
+                rows = ex.rows[module]
+                check = self._row_checker(p, module)
                 strip = str.strip
                 for i, raw in enumerate(rd, start=2):
-                    row = dict(zip(header, map(strip, raw)))
+                    if not any(raw):
+                        continue  # a blank line
+                    if len(raw) < len(header):  # cut short: its missing columns would be read as absent
+                        self.bad(p, i, header[len(raw)], "",
+                                 f"the row has {len(raw)} fields where the header has {len(header)} (cut short)")
+                        continue
+                    row = dict(zip(wanted, map(strip, pick(raw))))
                     row["_line"] = i
                     ident = row.get(tid, "")
                     if not ident:
@@ -186,50 +211,73 @@ class _Reader:
                         self.bad(p, i, tid, ident, f"duplicate {tid}: same as row {first_line[ident]}")
                         continue
                     first_line[ident] = i
-                    if self._check_row(p, module, row):
-                        ex.rows[module][ident] = row
+                    if check(row):
+                        rows[ident] = row
         # Links, parents before children: a row whose parent is missing or quarantined is quarantined.
         for module, parent_module in sb.PARENT_MODULE.items():
             parent_key = sb.MODULES[module][1]
             parents = ex.rows.get(parent_module, {})
             p = ex.files.get(module)
-            for ident, row in list(ex.rows[module].items()):
-                if row.get(parent_key, "") not in parents:
-                    self.bad(p, row["_line"], parent_key, row.get(parent_key),
-                             f"broken link: {parent_key} {row.get(parent_key)!r} is not a usable row of the "
-                             f"{parent_module} module (missing, or quarantined)")
-                    del ex.rows[module][ident]
+            rows = ex.rows[module]
+            broken = [ident for ident, row in rows.items() if row.get(parent_key, "") not in parents]
+            for ident in broken:
+                row = rows.pop(ident)
+                self.bad(p, row["_line"], parent_key, row.get(parent_key),
+                         f"broken link: {parent_key} {row.get(parent_key)!r} is not a usable row of the "
+                         f"{parent_module} module (missing, or quarantined)")
         self._check_order(ex)
         self._duplicate_people(ex)
 
-    def _check_row(self, p: Path, module: str, row: dict) -> bool:
-        for col in DATE_COLUMNS.get(module, []):
-            try:
-                row["_" + col] = sb.parse_blade_date(row.get(col))
-            except sb.BadDate:
-                self.bad(p, row["_line"], col, row.get(col), "not a date (the export writes e.g. 2022-Sep-28 00:00:00)")
-                return False
-        for col, allowed in MODULE_CODES.get(module, ()):
-            value = row.get(col)
-            if value:
-                value = row[col] = value.upper()
-                if value not in allowed:
-                    self.bad(p, row["_line"], col, value, f"unknown {col} code (allowed: {', '.join(allowed)})")
+    def _row_checker(self, p: Path, module: str):
+        """A function checking one row of `module` (dates parsed into `_<column>`, codes upper-cased),
+        quarantining it and returning False at its first problem. Dates are parsed once per distinct text."""
+        dates = [(col, "_" + col) for col in DATE_COLUMNS.get(module, [])]
+        codes = MODULE_CODES.get(module, ())
+        parsed: dict[str, object] = {}
+        bad, not_date = self.bad, _NOT_A_DATE
+        senneed, person, sen2 = module == "senneed", module == "person", module == "sen2"
+        placement = module == "placementdetail"
+
+        def check(row: dict) -> bool:
+            for col, parsed_col in dates:
+                text = row.get(col)
+                value = parsed.get(text, parsed) if text is not None else None
+                if value is parsed:
+                    try:
+                        value = sb.parse_blade_date(text)
+                    except sb.BadDate:
+                        value = not_date
+                    parsed[text] = value
+                if value is not_date:
+                    bad(p, row["_line"], col, text, "not a date (the export writes e.g. 2022-Sep-28 00:00:00)")
                     return False
-        if module == "senneed" and not row.get("sentyperank", "").isdigit():
-            self.bad(p, row["_line"], "sentyperank", row.get("sentyperank"), "sentyperank is not a whole number")
-            return False
-        if module == "person" and row.get("_personbirthdate") is None:
-            self.bad(p, row["_line"], "personbirthdate", None, "date of birth is empty (needed for the age)")
-            return False
-        if module == "sen2" and row.get("_referencedate") is None:
-            self.bad(p, row["_line"], "referencedate", row.get("referencedate"), "the census (reference) date is empty")
-            return False
-        return True
+                row[parsed_col] = value
+            for col, allowed in codes:
+                value = row.get(col)
+                if value:
+                    value = row[col] = value.upper()
+                    if value not in allowed:
+                        bad(p, row["_line"], col, value, f"unknown {col} code (allowed: {', '.join(allowed)})")
+                        return False
+            if senneed and not row.get("sentyperank", "").isdigit():
+                bad(p, row["_line"], "sentyperank", row.get("sentyperank"), "sentyperank is not a whole number")
+                return False
+            if placement and row.get("placementrank") and not row["placementrank"].isdigit():
+                bad(p, row["_line"], "placementrank", row["placementrank"], "placementrank is not a whole number")
+                return False
+            if person and row.get("_personbirthdate") is None:
+                bad(p, row["_line"], "personbirthdate", None, "date of birth is empty (needed for the age)")
+                return False
+            if sen2 and row.get("_referencedate") is None:
+                bad(p, row["_line"], "referencedate", row.get("referencedate"), "the census (reference) date is empty")
+                return False
+            return True
+        return check
 
     def _check_order(self, ex: Export) -> None:
         """Impossible dates: a step dated before the step it follows."""
         req, ass, plans = ex.rows["requests"], ex.rows["assessment"], ex.rows["namedplan"]
+        requests_before, plans_before, active_before = len(req), len(plans), len(ex.rows["activeplans"])
         for ident, r in list(req.items()):
             if r.get("_receiveddate") is None:
                 self.bad(ex.files["requests"], r["_line"], "receiveddate", "", "the request's received date is empty")
@@ -264,12 +312,18 @@ class _Reader:
                 self.bad(ex.files["namedplan"], n["_line"], "ceasedate", n["ceasedate"],
                          "impossible date: the plan ceased before it was issued")
                 del plans[ident]
+        # (The link checks already matched every child to its parent: only a parent removed here can break one.)
+        removed = {"plandetail": len(plans) < plans_before, "activeplans": len(req) < requests_before}
         for module, parent, col in (("plandetail", plans, "namedplantableid"), ("activeplans", req, "requeststableid")):
+            if not removed[module]:
+                continue
             for ident, row in list(ex.rows[module].items()):
                 if row[col] not in parent:
                     self.bad(ex.files[module], row["_line"], col, row[col], "broken link: its parent row was quarantined")
                     del ex.rows[module][ident]
         for module, col in (("placementdetail", "activeplanstableid"), ("senneed", "activeplanstableid")):
+            if len(ex.rows["activeplans"]) == active_before:
+                continue
             for ident, row in list(ex.rows[module].items()):
                 if row[col] not in ex.rows["activeplans"]:
                     self.bad(ex.files[module], row["_line"], col, row[col], "broken link: its parent row was quarantined")
@@ -279,6 +333,7 @@ class _Reader:
         """The same child twice in the person module (same UPN, ULN, or name and date of birth)."""
         seen: dict[str, int] = {}
         people = ex.rows["person"]
+        people_before = len(people)
         for ident, row in sorted(people.items(), key=lambda kv: kv[1]["_line"]):
             identity = sb.normalise_identity(row.get("upn", ""), row.get("uniquelearnernumber", ""),
                                              row.get("surname", ""), row.get("forename", ""), row["_personbirthdate"])
@@ -294,7 +349,9 @@ class _Reader:
                 continue
             seen[identity] = row["_line"]
             row["_identity"] = identity
-        # Their requests (and what hangs off them) go with them.
+        # Their requests (and what hangs off them) go with them (every child's parent was there before).
+        if len(people) == people_before:
+            return
         for module in ("requests", "assessment", "namedplan", "plandetail", "activeplans", "placementdetail", "senneed"):
             parent_module = sb.PARENT_MODULE[module]
             parent_key = sb.MODULES[module][1]
@@ -308,6 +365,11 @@ class _Reader:
 ASSESS_COLUMNS = ["requests", "requests_refused", "decisions", "decisions_within_6_weeks", "new_plans",
                   "plans_issued_ex", "plans_issued_20wk_ex", "plans_issued_inc", "plans_issued_20wk_inc",
                   "reviews_due", "reviews_on_time", "reviews_held", "assessments", "assessments_not_issued"]
+
+
+_DECISION = {"A": "withdrawn", "B": "refused", "C": "assess"}  # request outcome -> the pathway's decision
+_ISSUE_DECISION = {"Y": "issue", "S": "issue", "N": "not_issued", "A": "withdrawn"}
+_postcode_key = lru_cache(maxsize=1 << 17)(sb.postcode_key)  # a child's postcode recurs in every return
 
 
 def _year_before(d: dt.date) -> dt.date:
@@ -399,7 +461,7 @@ def adapt_blade(path: Path, workdir: Path, module: str):
         for pid, row in ex.rows["person"].items():
             locality = None
             if postcodes is not None:
-                lsoa = postcodes.get(sb.postcode_key(row.get("postcode")))
+                lsoa = postcodes.get(_postcode_key(row.get("postcode")))
                 locality = lsoa_locality.get(lsoa) if lsoa else None
                 if locality not in council_members.get(council, set()):
                     unplaced["no postcode" if not row.get("postcode") else
@@ -422,10 +484,16 @@ def adapt_blade(path: Path, workdir: Path, module: str):
         plan_of_assessment = {n["assessmenttableid"]: n for n in plans.values()}
         ass_of_request = {a["requeststableid"]: a for a in ass.values()}
 
+        need_of_request: dict[str, str] = {}
+
         def primary_need(request_id: str) -> str:
-            ap = active_by_request.get(request_id)
-            ranked = sorted(needs.get(ap["activeplanstableid"], []), key=lambda r: int(r["sentyperank"])) if ap else []
-            return ranked[0]["sentype"] if ranked and ranked[0]["sentyperank"] == "1" else "UNK"
+            need = need_of_request.get(request_id)
+            if need is None:
+                ap = active_by_request.get(request_id)
+                ranked = sorted(needs.get(ap["activeplanstableid"], []), key=lambda r: int(r["sentyperank"])) if ap else []
+                need = need_of_request[request_id] = ranked[0]["sentype"] if ranked and ranked[0]["sentyperank"] == "1" \
+                    else "UNK"
+            return need
 
         # Caseload: plans issued on or before the census date and not ceased by it.
         counted: dict[str, int] = {}
@@ -474,19 +542,24 @@ def adapt_blade(path: Path, workdir: Path, module: str):
         by_area: dict[str, Counter] = {}
         ceased: dict[str, Counter] = {}
 
-        def area_of(person) -> str:
-            return person["locality"] if postcodes is not None and person["locality"] else council
+        # Each child's area, and the areas its activity counts in: the council when children are not
+        # placed; its locality when every child is; else its locality and the council (given directly).
+        for person in people.values():
+            area = person["area"] = person["locality"] if postcodes is not None and person["locality"] else council
+            person["areas"] = (council,) if postcodes is None else (area,) if placed_all or area == council \
+                else (area, council)
 
         for r in req.values():
             person = people[r["persontableid"]]
-            areas = {council} if postcodes is None else ({area_of(person)} | ({council} if not placed_all else set()))
-            if placed_all:
-                areas = {area_of(person)}
+            areas = person["areas"]
             rec = r["_receiveddate"]
             a = ass_of_request.get(r["requeststableid"])
             n = plan_of_assessment.get(a["assessmenttableid"]) if a else None
+            exception = sb.flag(a.get("week20")) if a else None
             for area in areas:
-                c = by_area.setdefault(area, Counter())
+                c = by_area.get(area)
+                if c is None:
+                    c = by_area[area] = Counter()
                 if rec.year == year:
                     c["requests"] += 1
                     if r["_requestoutcomedate"] and r["requestoutcome"] in (sb.REQUEST_REFUSED, sb.REQUEST_ASSESS):
@@ -509,7 +582,7 @@ def adapt_blade(path: Path, workdir: Path, module: str):
                         within = (n["_startdate"] - rec).days <= 140
                         c["plans_issued_inc"] += 1
                         c["plans_issued_20wk_inc"] += within
-                        if not sb.flag(a.get("week20")):
+                        if not exception:
                             c["plans_issued_ex"] += 1
                             c["plans_issued_20wk_ex"] += within
             # Pathway: one row per request, from the latest return that holds it.
@@ -518,16 +591,16 @@ def adapt_blade(path: Path, workdir: Path, module: str):
             issued_decision = a.get("_assessmentoutcomedate") if a else None
             final = n.get("_startdate") if n else None
             age_then = sb.age_band(max(0, sb.age_on(person["birth"], rec)))
-            pathway[rid] = [rec.year, "Calendar year", area_of(person), "locality" if area_of(person) != council
+            area = person["area"]
+            pathway[rid] = [rec.year, "Calendar year", area, "locality" if area != council
                             else "council", rid, primary_need(r["requeststableid"]), age_then or "all",
-                            {"A": "withdrawn", "B": "refused", "C": "assess"}.get(r["requestoutcome"], "open")
-                            if decided else "open",
+                            _DECISION.get(r["requestoutcome"], "open") if decided else "open",
                             (decided - rec).days if decided else "",
-                            ({"Y": "issue", "S": "issue", "N": "not_issued", "A": "withdrawn"}.get(a["assessmentoutcome"], "open")
+                            (_ISSUE_DECISION.get(a["assessmentoutcome"], "open")
                              if issued_decision else "open") if a else ("open" if not decided else "none"),
                             (issued_decision - rec).days if issued_decision else "",
                             (final - rec).days if final else "",
-                            "Y" if a and sb.flag(a.get("week20")) else "N",
+                            "Y" if a and exception else "N",
                             (census - rec).days, census.year]
         # Annual reviews (DfE annual_reviews.csv, reported for the calendar year before the census):
         # a review is expected for a plan open on the census date that was issued at least a year
@@ -538,9 +611,10 @@ def adapt_blade(path: Path, workdir: Path, module: str):
             if start > year_before:
                 continue
             meeting = (ap.get("_reviewmeeting") or ap.get("_lastreview")) if ap else None
-            areas = {council} if postcodes is None else ({area_of(person)} | ({council} if not placed_all else set()))
-            for area in areas:
-                c = by_area.setdefault(area, Counter())
+            for area in person["areas"]:
+                c = by_area.get(area)
+                if c is None:
+                    c = by_area[area] = Counter()
                 c["reviews_due"] += 1
                 c["reviews_held"] += bool(meeting and meeting.year == year)
                 c["reviews_on_time"] += bool(meeting and year_before < meeting <= census)
