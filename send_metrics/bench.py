@@ -451,7 +451,7 @@ def person_level_bench(work: Path, log, open_plans: int = PERSON_LEVEL["open_pla
     blade = work / "person_level" / "sen2"
     log(f"person level: writing a {open_plans:,}-plan, {years}-year SEN2 export ...")
     t0 = time.perf_counter()
-    made = write_large_export(blade, load_config().geo_dir, open_plans=open_plans, years=years)
+    made = write_large_export(blade, open_plans=open_plans, years=years)
     generate_s = time.perf_counter() - t0
     saved = os.environ.get("SEND_PSEUDONYM_KEY_FILE")
     os.environ["SEND_PSEUDONYM_KEY_FILE"] = str(work / "person_level.key")

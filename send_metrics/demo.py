@@ -4,7 +4,14 @@ dashboard localities.
 `write_demo(out_dir)` writes population, EHC plan caseload, assessments and timeliness, school
 census, community waiting lists and activity, and outcomes by SEN status (all SYNTHETIC), plus
 `benchmarks.csv` and `statistical_neighbours.csv` (PUBLISHED figures, copied from the committed
-`reference/published_benchmarks.csv` and the DfE neighbour lists below) and a README.
+`reference/published_benchmarks.csv` and the DfE neighbour lists below) and a README; and, in `sen2/`,
+the synthetic SEN2 person-level return of Cumberland (`sen2_blade_demo`: three Blade exports, January
+2024-2026, with a synthetic postcode lookup and GIAS extract).
+
+One source for each figure: the Cumberland localities' caseload for the export's Januaries and their
+assessments for the calendar years before them come from the export only, so the aggregated files
+leave those rows out (`EXPORT_CASELOAD_YEARS`, `EXPORT_ACTIVITY_YEARS`); every other area and year is
+in the aggregated files only.
 
 Invariants:
 - Deterministic: a fixed seed per dataset (numpy PCG64), no clock, no hashing of strings, fixed
@@ -26,6 +33,8 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+
+from . import sen2_blade_demo
 
 SEED = 20_250_626
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
@@ -110,10 +119,11 @@ REFUSED = {CUMBERLAND: [56, 74, 48, 37, 71, 70, 47, 58, 129, 278, 262],
 DECISIONS = {CUMBERLAND: {2023: 529, 2024: 690}, WESTMORLAND: {2023: 433, 2024: 473}}
 DECISIONS_6WK_RATE = {CUMBERLAND: [0.80, 0.84, 0.88, 0.90, 0.92, 0.90, 0.93, 0.95, 0.987, 0.99, 0.82],
                       WESTMORLAND: [0.82, 0.85, 0.88, 0.91, 0.93, 0.91, 0.94, 0.95, 0.971, 0.973, 0.95]}
-# New EHC plans issued in the calendar year. Cumberland 2022 = 374 and 2023 = 428 (+14.4%) as the
-# Cumberland strategy states (DfE publishes 402 for 2023, see benchmarks.csv); 2015-2021 sum to the
-# published Cumbria figures.
-NEW_PLANS = {CUMBERLAND: [180, 195, 115, 215, 275, 272, 318, 374, 428, 441, 318],
+# New EHC plans issued in the calendar year. Cumberland 2022 = 374 as the Cumberland strategy states;
+# 2023 = 402 and 2024 = 412 as DfE publishes (EHC plans 2025, benchmarks.csv; the strategy's 428 for 2023 is
+# not used: the person-level export, which gives Cumberland's localities for 2023-2025, follows DfE, and
+# the Board shows one figure); 2015-2021 sum to the published Cumbria figures.
+NEW_PLANS = {CUMBERLAND: [180, 195, 115, 215, 275, 272, 318, 374, 402, 412, 318],
              WESTMORLAND: [157, 167, 92, 181, 232, 231, 266, 305, 353, 359, 402]}
 # 20-week timeliness (plans issued within 20 weeks, plans issued), excluding then including exceptions.
 # 2023-2024: DfE EHC plans 2025 timeliness_20_week.csv; 2025: chosen to give the published 6.7% / 6.6%
@@ -132,6 +142,19 @@ TIMELINESS = {  # year: council: (ex_num, ex_den, inc_num, inc_den)
 CUMBRIA_RATES_2015_2018 = {2015: (0.693, 0.671), 2016: (0.753, 0.688), 2017: (0.887, 0.797), 2018: (0.881, 0.860)}
 REVIEWS_ON_TIME_RATE = {CUMBERLAND: [0.78, 0.76, 0.74, 0.72, 0.70, 0.64, 0.62, 0.60, 0.55, 0.52, 0.47],
                         WESTMORLAND: [0.80, 0.79, 0.78, 0.76, 0.74, 0.70, 0.69, 0.67, 0.64, 0.63, 0.62]}
+
+# The Cumberland localities' figures the person-level export gives (its Januaries; the calendar years
+# before them for assessments, new plans, timeliness and reviews): the aggregated files leave them out.
+EXPORT_FOLDER = "sen2"
+EXPORT_CASELOAD_YEARS = frozenset(y for y, *_ in sen2_blade_demo.RETURNS)
+EXPORT_ACTIVITY_YEARS = frozenset(y - 1 for y in EXPORT_CASELOAD_YEARS)
+EXPORT_LOCALITIES = frozenset(sen2_blade_demo.LOCALITIES)
+assert EXPORT_LOCALITIES == set(MEMBERS[CUMBERLAND]) and sen2_blade_demo.COUNCIL == CUMBERLAND
+
+
+def _from_export(area: str, year: int, years: frozenset) -> bool:
+    return area in EXPORT_LOCALITIES and year in years
+
 
 # DfE children's services statistical neighbours (10 per council, most similar first).
 STATISTICAL_NEIGHBOURS = {
@@ -382,6 +405,8 @@ def caseload_rows(caseload) -> list[list]:
     rows = []
     for y in YEARS:
         for loc in LOCALITIES:
+            if _from_export(loc, y, EXPORT_CASELOAD_YEARS):
+                continue
             c = caseload[(loc, y)]
             for i, a, s in idx:
                 rows.append(_period_cols(y, "January", loc) + [NEEDS[i], AGE_BANDS[a], SETTINGS[s], int(c[i, a, s])])
@@ -430,7 +455,8 @@ def build_assessments(caseload) -> list[list]:
                     int(requests[j]), int(refused[j]), int(decisions[j]), int(within6[j]), int(new_plans[j]),
                     int(issued_ex[j]), int(within_ex[j]), int(issued_inc[j]), int(within_inc[j]),
                     int(reviews_due[j]), int(on_time[j])]
-    return [rows_by_key[(y, loc)] for y in YEARS for loc in LOCALITIES]
+    return [rows_by_key[(y, loc)] for y in YEARS for loc in LOCALITIES
+            if not _from_export(loc, y, EXPORT_ACTIVITY_YEARS)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -774,7 +800,7 @@ dashboard) **except `benchmarks.csv` and `statistical_neighbours.csv`**, which a
   Cumberland 73,500; Westmorland and Furness 56,543) split into age bands, with mild trends for
   2015-2025.
 - EHC plans: council totals equal published DfE figures (Cumberland January 2024 2,656 and 2025
-  2,893; Westmorland and Furness 2,196 and 2,377; Cumbria 2015-2023 as published, e.g. 2019 3,173 and
+  2,893, given by the person-level return below; Westmorland and Furness 2,196 and 2,377; Cumbria 2015-2023 as published, e.g. 2019 3,173 and
   2023 4,489, with 2015-2018 counting statements too). The January 2025 need mix is the published one;
   Cumberland January 2024 has 35.96% autism (as the Cumberland strategy says). Placement shares are
   raked to the published ones for 2024-2025. Council cells are apportioned by largest remainder and
@@ -782,8 +808,15 @@ dashboard) **except `benchmarks.csv` and `statistical_neighbours.csv`**, which a
   (Millom) have many small cells.
 - Assessments: council numerators and denominators reproduce the published 20-week timeliness
   (excluding exceptions: Cumberland 2023 27.1%, 2024 42.6%, 2025 6.7%; Westmorland and Furness 55.3%,
-  91.6%, 72.0%) and Cumberland new plans 2022 374 and 2023 428 (Cumberland strategy); localities get
-  hypergeometric splits so every numerator stays within its denominator.
+  91.6%, 72.0%) and Cumberland new plans 2022 374 (Cumberland strategy), 2023 402 and 2024 412 (DfE);
+  localities get hypergeometric splits so every numerator stays within its denominator.
+- Cumberland's SEN2 person-level return (`sen2/`, written by `send_metrics/sen2_blade_demo.py`): three
+  synthetic Blade exports (January 2024, 2025 and 2026, return layouts 1.1, 1.2 and 1.3) with a synthetic
+  postcode lookup (real LSOA 2021 codes) and GIAS extract, calibrated to the same published Cumberland
+  figures (docs/sen2-person-level.md). It is the only source of the Cumberland localities' caseload for
+  January 2024-2026 and of their requests, assessments, new plans, timeliness and reviews for 2023-2025:
+  the aggregated files above leave those rows out, so every figure has one source. The Pathway page
+  reads it. No name, date of birth, UPN or postcode in it belongs to anyone.
 - School census: pupils from the population (Cumberland January 2024 = 41,559), pupils with a plan
   from the caseload's school placements, SEN support rates of about 11-15%.
 - Waiting lists and activity: a monthly queue simulation (January 2020 warm-up; January 2021 to
@@ -847,6 +880,14 @@ def write_demo(out_dir: Path) -> list[tuple[Path, int]]:
     n = _copy_benchmarks(path)
     written.insert(len(written) - 1, (path, n))
     table.insert(len(table) - 1, f"| `benchmarks.csv` | benchmarks | published | {n} |")
+    export = sen2_blade_demo.write_export(out_dir / EXPORT_FOLDER)
+    for path in export["files"]:
+        with open(path, newline="", encoding="utf-8") as fh:
+            written.append((path, sum(1 for _ in csv.reader(fh)) - 1))
+    table.append(f"| `{EXPORT_FOLDER}/Blade-Export_*.csv` (27 files) | SEN2 person-level return | synthetic | "
+                 f"{sum(n for p, n in written[-len(export['files']):])} |")
+    table.append(f"| `{EXPORT_FOLDER}/NSPL_synthetic_Cumberland.csv`, `{EXPORT_FOLDER}/edubasealldata_synthetic.csv` | "
+                 "postcode lookup, GIAS extract (read with the return) | synthetic | |")
     readme = README.replace("{table}", "\n".join(table))
     (out_dir / "README.md").write_text(readme, encoding="utf-8")
     return written

@@ -7,7 +7,8 @@ set is a hash of both:
 
 - the load's content: every table the database reads, hashed row by row in an order-free way
   (DuckDB's ``hash`` of each row, summed), except the manifest, quarantine and reconciliation
-  (file names, days and reports that no derived table reads). Floating-point columns are hashed
+  (file names, days and reports that no derived table reads). Pseudonymous ids (keyed per install)
+  count by which rows share one, not by their values (see ``content_hash``). Floating-point columns are hashed
   rounded to 6 decimals: the loader's parallel roll-up sums of DOUBLE columns (outcomes) differ
   in their last bits from one load of the same files to the next;
 - the code and settings that compute them: the source of ``send_metrics.engine`` and
@@ -100,10 +101,25 @@ def code_hash() -> str:
     return h.hexdigest()
 
 
+def pseudonym_columns() -> frozenset[str]:
+    """The contract's pseudonymous identifier columns (person and request ids of a person-level
+    return): keyed hashes whose values differ from one install to the next (the key is per install)."""
+    from . import contract
+    return frozenset(c.name for ds in contract.DATASETS.values() for c in ds.columns
+                     if c.kind == "text" and "seudonym" in c.description)
+
+
 def content_hash(db) -> str:
-    """An order-free hash of every table the load gives the derived tables (see NOT_READ)."""
+    """An order-free hash of every table the load gives the derived tables (see NOT_READ).
+
+    A pseudonymous id's value is left out, its equality structure kept: the rows of a table with
+    one are grouped by the id and each group hashed as the order-free hash of its rows without the
+    id, so the key says which rows share an id (a child linked across returns) but not what the id
+    is, and the demo's key is the same on every install. No derived table reads an id's value (they
+    read the caseload the person rows are counted into, ``person_cells.sql``, which groups them away)."""
     db.refresh()
     names = [r[0] for r in db.rows("SELECT table_name FROM information_schema.tables ORDER BY table_name")]
+    ids = pseudonym_columns()
     h = hashlib.sha256()
     for name in names:
         if name in NOT_READ:
@@ -111,11 +127,17 @@ def content_hash(db) -> str:
         quoted = '"' + name.replace('"', '""') + '"'
         cols = db.rows(f"SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $n "
                        "ORDER BY ordinal_position", {"n": name})
-        idents = [('"' + c.replace('"', '""') + '"', t) for c, t in cols]
+        idents = [('"' + c.replace('"', '""') + '"', t) for c, t in cols if c not in ids]
         exprs = [f"round({c}, 6)" if t in ("DOUBLE", "FLOAT", "REAL") else c for c, t in idents]
         row = f"hash({', '.join(exprs)})" if exprs else "0"
-        n, total = db.rows(f"SELECT count(*), coalesce(sum({row}::HUGEINT), 0) FROM {quoted} t")[0]
-        h.update(f"{name}\0{cols}\0{n}\0{total}\n".encode())
+        grouped = ['"' + c.replace('"', '""') + '"' for c, _t in cols if c in ids]
+        if grouped:
+            sql = (f"SELECT sum(n)::BIGINT, coalesce(sum(hash(n, g)::HUGEINT), 0) FROM (SELECT count(*) AS n, "
+                   f"coalesce(sum({row}::HUGEINT), 0) AS g FROM {quoted} t GROUP BY {', '.join(grouped)})")
+        else:
+            sql = f"SELECT count(*), coalesce(sum({row}::HUGEINT), 0) FROM {quoted} t"
+        n, total = db.rows(sql)[0]
+        h.update(f"{name}\0{cols}\0{n or 0}\0{total}\n".encode())
     return h.hexdigest()
 
 

@@ -215,20 +215,38 @@ class _World:
         return c
 
 
-def _geo(geo_dir: Path) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {loc: [] for loc in LOCALITIES}
-    with open(Path(geo_dir) / "cumbria_lsoa21_lookup.csv", newline="", encoding="utf-8-sig") as fh:
-        for row in csv.DictReader(fh):
-            if row["locality_code"] in out:
-                out[row["locality_code"]].append(row["lsoa21cd"])
-    for loc in out:
-        out[loc].sort()
-    return out
+def _lsoa_codes(ranges) -> list[str]:
+    return [f"E{n:08d}" for first, last in ranges for n in range(int(first[1:]), int(last[1:]) + 1)]
 
 
-def build(geo_dir: Path, seed: int = SEED) -> _World:
+# The LSOA 2021 codes of each Cumberland locality, typed as runs of consecutive codes (ONS "LSOA (2021) to
+# Ward (2024) to LAD (2024) best-fit lookup", OGL v3; localities as the dashboard defines them from wards:
+# 59 + 71 + 41 + 6 = 177 LSOAs). Typed here so that the generator never reads the shared geography folder;
+# the loader places each child through the geography it is given, so these must be real codes.
+LSOA21 = {
+    "LOC-ALLERDALE": _lsoa_codes((("E01019078", "E01019102"), ("E01019104", "E01019104"),
+                                  ("E01019106", "E01019137"), ("E01034068", "E01034068"))),
+    "LOC-CARLISLE": _lsoa_codes((("E01019188", "E01019212"), ("E01019215", "E01019255"),
+                                 ("E01034070", "E01034074"))),
+    "LOC-COPELAND-N": _lsoa_codes((("E01019256", "E01019262"), ("E01019264", "E01019267"),
+                                   ("E01019269", "E01019275"), ("E01019277", "E01019282"),
+                                   ("E01019284", "E01019288"), ("E01019291", "E01019292"),
+                                   ("E01019294", "E01019296"), ("E01019300", "E01019304"),
+                                   ("E01034075", "E01034076"))),
+    "LOC-MILLOM": _lsoa_codes((("E01019283", "E01019283"), ("E01019289", "E01019290"),
+                               ("E01019293", "E01019293"), ("E01019298", "E01019299"))),
+}
+assert [len(LSOA21[loc]) for loc in LOCALITIES] == [59, 71, 41, 6]
+
+
+def _geo() -> dict[str, list[str]]:
+    """Locality -> its LSOA 2021 codes, sorted (a fresh copy: the world may not change the constant)."""
+    return {loc: sorted(LSOA21[loc]) for loc in LOCALITIES}
+
+
+def build(seed: int = SEED) -> _World:
     """Every case history, calibrated (see the module docstring)."""
-    w = _World(seed, _geo(geo_dir))
+    w = _World(seed, _geo())
     rng = w.rng
     census = {y: d for y, d, _e, _v in RETURNS}
     new_cases: list[Case] = []
@@ -413,14 +431,12 @@ def _assign(people: list[Person], settings: dict, needs: dict, rng: random.Rando
         p.need = [] if n == "UNK" else [n, *second]
 
 
-def build_large(geo_dir: Path | None, open_plans: int = 20_000, years: int = 5, seed: int = SEED) -> tuple[_World, tuple]:
+def build_large(open_plans: int = 20_000, years: int = 5, seed: int = SEED) -> tuple[_World, tuple]:
     """A large council for the benchmark: about `open_plans` plans open on every census date and
     `years` returns of history (January 2026 the last), with the same kinds of case histories as
     the calibrated export (not calibrated to any published figure). Returns the world and its
     returns (year, census date, export date, layout) for `snapshot_rows`."""
-    geo = _geo(geo_dir) if geo_dir and (Path(geo_dir) / "cumbria_lsoa21_lookup.csv").exists() else \
-        {loc: [f"E0199{i:04d}{j}" for j in range(10)] for i, loc in enumerate(LOCALITIES)}
-    w = _World(seed, geo)
+    w = _World(seed, _geo())
     # Room for every address: more postcode districts than the small export uses (synthetic).
     w.districts = {loc: tuple(f"{d}{x}" if x else d for d in ds for x in ("", "A", "B", "C", "D"))
                    for loc, ds in DISTRICTS.items()}
@@ -457,12 +473,12 @@ def build_large(geo_dir: Path | None, open_plans: int = 20_000, years: int = 5, 
 VERSIONS_BY_AGE = ("1.1", "1.2", "1.3")
 
 
-def write_large_export(out: Path, geo_dir: Path | None = None, open_plans: int = 20_000, years: int = 5,
+def write_large_export(out: Path, open_plans: int = 20_000, years: int = 5,
                        seed: int = SEED) -> dict[str, object]:
     """The benchmark's large council, written as the export, postcode lookup and GIAS extract."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    w, returns = build_large(geo_dir, open_plans, years, seed)
+    w, returns = build_large(open_plans, years, seed)
     written = _write_returns(w, returns, out, "NSPL_synthetic_large.csv")
     return {"files": written, "people": len(w.people), "cases": len(w.cases), "returns": len(returns)}
 
@@ -615,14 +631,11 @@ def write_gias(path: Path) -> None:
             wr.writerow([urn, LA, "Cumberland", urn % 10000, name, "", kind, "Open", phase, ""])
 
 
-def write_export(out: Path, geo_dir: Path | None = None, seed: int = SEED,
-                 returns: tuple = RETURNS) -> dict[str, object]:
+def write_export(out: Path, seed: int = SEED, returns: tuple = RETURNS) -> dict[str, object]:
     """Write the synthetic export, the NSPL-layout postcode lookup and the GIAS extract into `out`."""
-    from .config import load_config
-    geo_dir = Path(geo_dir) if geo_dir else load_config().geo_dir
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    w = build(geo_dir, seed)
+    w = build(seed)
     written = _write_returns(w, returns, out, "NSPL_synthetic_Cumberland.csv")
     return {"files": written, "people": len(w.people), "cases": len(w.cases)}
 

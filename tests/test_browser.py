@@ -525,7 +525,7 @@ def test_selection_carries_between_pages(server, page):
     select_option(page, "Measure", "EHC plans per 1,000 aged 0-25")
     walk = _circuit(SELECTION_PAGES)
     # and one arrival from each page without these selectors
-    # (the pathway page needs a SEN2 person-level return, which the demo does not have: no selectors)
+    # (the pathway page offers only the councils with a SEN2 person-level return, Cumberland in the demo: no Area)
     for i, other in enumerate(["pathway", "explorer", "upload", "definitions", "about"]):
         walk += [other, SELECTION_PAGES[(i + 1) % len(SELECTION_PAGES)]]
     seen = {}

@@ -1,10 +1,13 @@
 """The synthetic demo extract (send_metrics/demo.py): deterministic, valid against the contract,
-and calibrated to the published council figures it claims to reproduce."""
+and calibrated to the published council figures it claims to reproduce. The Cumberland localities'
+caseload for January 2024-2026 and their activity for 2023-2025 come from the demo's person-level
+return (sen2/) only, so those figures are checked on the demo as loaded."""
 import builtins
 import csv
 import io
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -12,7 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from send_metrics import demo
+from conftest import GEO
+from send_metrics import demo, sen2_blade_demo
 from send_metrics.config import load_config
 from send_metrics.store import current_load_dir, load, reference_files
 from send_metrics.validate import validate_file
@@ -43,6 +47,24 @@ def read(out: Path, name: str, **kw) -> pd.DataFrame:
     return pd.read_csv(out / name, **kw)
 
 
+@pytest.fixture(scope="module")
+def stored(out, tmp_path_factory) -> dict[str, pd.DataFrame]:
+    """The demo as loaded (the aggregated files and the person-level return counted in): each
+    dataset's locality rows as given by a file, with the period as `time_period`."""
+    if not (GEO / "cumbria_lsoa21_lookup.csv").exists():
+        pytest.skip("shared geography absent: the loader places the person-level return's children in "
+                    "localities through it")
+    config = replace(load_config(out), store_dir=tmp_path_factory.mktemp("stored"))
+    result = load(config)
+    assert not [r for r in result.reports if r.fatal]
+    d = current_load_dir(config.store_dir)
+    out_ = {}
+    for name in ("ehcp_caseload", "ehcp_assessments"):
+        df = pd.read_parquet(d / f"{name}.parquet")
+        out_[name] = df[~df.is_rollup & (df.area_level == "locality")].rename(columns={"year": "time_period"})
+    return out_
+
+
 def by_council(df: pd.DataFrame, council_of: dict, cols, period="time_period") -> pd.DataFrame:
     df = df.assign(council=df.area_code.map(council_of))
     assert df.council.notna().all()
@@ -55,19 +77,24 @@ def test_deterministic_identical_bytes(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     wa, wb = demo.write_demo(a), demo.write_demo(b)
     assert [(p.name, n) for p, n in wa] == [(p.name, n) for p, n in wb]
-    names = sorted(p.name for p in a.iterdir())
-    assert names == sorted(p.name for p in b.iterdir())
+    names = sorted(p.relative_to(a).as_posix() for p in a.rglob("*") if p.is_file())
+    assert names == sorted(p.relative_to(b).as_posix() for p in b.rglob("*") if p.is_file())
     assert "README.md" in names and not any(n.endswith(".tmp") for n in names)
+    assert sum(n.startswith("sen2/Blade-Export_") for n in names) == 27
     for n in names:
         assert (a / n).read_bytes() == (b / n).read_bytes(), n
 
 
 def test_writes_every_demo_file(tmp_path):
     written = demo.write_demo(tmp_path)
+    blade = {f"Blade-Export_{e.strftime('%d-%m-%Y')}_{m}.csv" for _y, _c, e, _v in sen2_blade_demo.RETURNS
+             for m in ("sen2", "person", "requests", "assessment", "namedplan", "plandetail", "activeplans",
+                       "placementdetail", "senneed")}
     assert {p.name for p, _ in written} == {
         "population.csv", "ehcp_caseload.csv", "ehcp_assessments.csv", "school_census.csv", "waiting_list.csv",
-        "waiting_activity.csv", "outcomes.csv", "benchmarks.csv", "statistical_neighbours.csv"}
-    assert sum(p.stat().st_size for p in tmp_path.iterdir()) < 15_000_000
+        "waiting_activity.csv", "outcomes.csv", "benchmarks.csv", "statistical_neighbours.csv"} | blade
+    assert {p.parent.name for p, _ in written if p.name in blade} == {demo.EXPORT_FOLDER}
+    assert sum(p.stat().st_size for p in tmp_path.rglob("*") if p.is_file()) < 15_000_000
     for p, n in written:  # the reported row counts are the data rows in the file
         with open(p, newline="", encoding="utf-8") as fh:
             assert sum(1 for _ in csv.reader(fh)) - 1 == n, p.name
@@ -130,19 +157,39 @@ def test_loader_builds_council_rollups(out, tmp_path, monkeypatch):
 
 
 # ---------------------------------------------------------------------------------------------
-def test_caseload_council_totals_are_published(out, council_of):
-    t = by_council(read(out, "ehcp_caseload.csv"), council_of, ["ehc_plans"])["ehc_plans"]
-    assert t[(CUMBERLAND, 2024)] == 2656 and t[(CUMBERLAND, 2025)] == 2893
+def test_one_source_for_each_figure(out, stored):
+    """The aggregated files leave out what the person-level return gives (the Cumberland localities'
+    caseload for its Januaries, their activity for the calendar years before), and every locality
+    figure of the load comes from exactly one file."""
+    cumberland = set(sen2_blade_demo.LOCALITIES)
+    c, a = read(out, "ehcp_caseload.csv"), read(out, "ehcp_assessments.csv")
+    assert not (c.area_code.isin(cumberland) & c.time_period.isin([2024, 2025, 2026])).any()
+    assert not (a.area_code.isin(cumberland) & a.time_period.isin([2023, 2024, 2025])).any()
+    assert set(c[c.area_code.isin(cumberland)].time_period) == set(range(2015, 2024))
+    for name, keys in (("ehcp_caseload", ["time_period", "area_code", "primary_need", "age_band", "setting_type"]),
+                       ("ehcp_assessments", ["time_period", "area_code"])):
+        df = stored[name]
+        assert not df.duplicated(keys).any(), name
+        blade = df.source_file.str.contains("Blade-Export")
+        from_export = df.area_code.isin(cumberland) & df.time_period.isin(
+            demo.EXPORT_CASELOAD_YEARS if name == "ehcp_caseload" else demo.EXPORT_ACTIVITY_YEARS)
+        assert (blade == from_export).all(), name
+        assert from_export.any()
+
+
+def test_caseload_council_totals_are_published(stored, council_of):
+    t = by_council(stored["ehcp_caseload"], council_of, ["ehc_plans"])["ehc_plans"]
+    assert t[(CUMBERLAND, 2024)] == 2656 and t[(CUMBERLAND, 2025)] == 2893 and t[(CUMBERLAND, 2026)] == 3088
     assert t[(WESTMORLAND, 2024)] == 2196 and t[(WESTMORLAND, 2025)] == 2377
     assert t[(CUMBRIA, 2019)] == 3173 and t[(CUMBRIA, 2023)] == 4489
-    cumbria = t.loc[CUMBRIA]
+    cumbria = t.loc[CUMBRIA].loc[:2025]  # January 2026: Cumberland's return only
     growth = cumbria.pct_change().dropna()
     assert list(cumbria.index) == list(range(2015, 2026))
     assert (growth > 0).all() and (growth < 0.2).all()  # smooth growth, no jumps
 
 
-def test_caseload_mix(out, council_of):
-    d = read(out, "ehcp_caseload.csv")
+def test_caseload_mix(stored, council_of):
+    d = stored["ehcp_caseload"]
     d = d[d.area_code.map(council_of) == CUMBERLAND]
     for year in (2024, 2025):
         y = d[d.time_period == year]
@@ -153,15 +200,17 @@ def test_caseload_mix(out, council_of):
     mainstream = y[y.setting_type == "mainstream"].ehc_plans.sum() / y.ehc_plans.sum() * 100
     assert abs(mainstream - 58.6) < 1.5
     assert round(y[y.primary_need == "ASD"].ehc_plans.sum() / y.ehc_plans.sum() * 100, 2) == 35.96
-    assert set(d.primary_need) <= set(demo.NEEDS) and "DS" not in set(d.primary_need)
+    # Down syndrome (DS) is a need code from the January 2026 return (layout 1.3) only.
+    assert set(d[d.time_period < 2026].primary_need) <= set(demo.NEEDS) and "DS" not in set(d[d.time_period < 2026].primary_need)
+    assert set(d.primary_need) <= set(demo.NEEDS) | {"DS"}
     # Small localities have small cells, as real local data does.
     millom = d[(d.area_code == "LOC-MILLOM") & (d.time_period == 2024)]
     assert 40 < millom.ehc_plans.sum() < 150 and (millom.ehc_plans <= 4).mean() > 0.8
 
 
-def test_timeliness_and_new_plans_are_published(out, council_of):
+def test_timeliness_and_new_plans_are_published(stored, council_of):
     cols = ["plans_issued_20wk_ex", "plans_issued_ex", "plans_issued_20wk_inc", "plans_issued_inc", "new_plans"]
-    t = by_council(read(out, "ehcp_assessments.csv"), council_of, cols)
+    t = by_council(stored["ehcp_assessments"], council_of, cols)
     ex = (100 * t.plans_issued_20wk_ex / t.plans_issued_ex).round(1)
     inc = (100 * t.plans_issued_20wk_inc / t.plans_issued_inc).round(1)
     assert [ex[(CUMBERLAND, y)] for y in (2023, 2024, 2025)] == [27.1, 42.6, 6.7]
@@ -169,8 +218,9 @@ def test_timeliness_and_new_plans_are_published(out, council_of):
     assert [inc[(CUMBERLAND, y)] for y in (2023, 2024, 2025)] == [26.5, 42.1, 6.6]
     assert [inc[(WESTMORLAND, y)] for y in (2023, 2024, 2025)] == [56.9, 89.7, 70.2]
     assert [ex[(CUMBRIA, y)] for y in (2019, 2020, 2021, 2022)] == [85.2, 84.7, 78.1, 72.1]
-    assert t.new_plans[(CUMBERLAND, 2023)] == 428 and t.new_plans[(CUMBERLAND, 2022)] == 374
-    assert round(100 * (428 / 374 - 1), 1) == 14.4
+    # 2022 the Cumberland strategy's 374; 2023 and 2024 DfE's 402 and 412 (EHC plans 2025, as in benchmarks.csv),
+    # one story with the person-level return, which follows DfE.
+    assert [t.new_plans[(CUMBERLAND, y)] for y in (2022, 2023, 2024, 2025)] == [374, 402, 412, 318]
 
 
 def test_assessment_counts_consistent(out):
@@ -181,7 +231,7 @@ def test_assessment_counts_consistent(out):
              ("reviews_on_time", "reviews_due")]
     for num, den in pairs:
         assert (d[num] <= d[den]).all(), (num, den)
-    assert len(d) == 7 * 11 and sorted(d.time_period.unique()) == list(range(2015, 2026))
+    assert len(d) == 7 * 11 - 4 * 3 and sorted(d.time_period.unique()) == list(range(2015, 2026))
 
 
 def test_population_matches_ons_2020(out, council_of):

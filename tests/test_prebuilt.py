@@ -122,3 +122,50 @@ def test_the_code_hash_covers_what_computes_the_tables():
         assert module in names, module
     assert any(n.endswith(".sql") for n in names)
     assert "bench.py" not in names and "cli.py" not in names
+
+
+def test_the_demo_key_is_the_same_under_any_pseudonym_key(tmp_path, monkeypatch):
+    """The demo's person-level return gives pseudonymous ids keyed per install: two installs (two
+    keys) load different ids, yet the same content key, so a fresh clone adopts the shipped tables."""
+    from send_metrics import prebuilt
+    hashes, ids = [], []
+    for name in ("a", "b"):
+        monkeypatch.setenv("SEND_PSEUDONYM_KEY_FILE", str(tmp_path / f"{name}.key"))
+        (tmp_path / f"{name}.key").write_text(name * 64)
+        db = _demo_load(tmp_path / name)
+        ids.append(set(r[0] for r in db.rows("SELECT person_id FROM ehcp_persons")))
+        hashes.append(prebuilt.content_hash(db))
+        db.close()
+    assert ids[0] and not ids[0] & ids[1]  # the ids themselves differ
+    assert hashes[0] == hashes[1]
+
+
+class _Db:
+    def __init__(self, con):
+        self.con = con
+
+    def refresh(self):
+        pass
+
+    def rows(self, sql, params=None):
+        return self.con.execute(sql, params or {}).fetchall()
+
+
+def test_the_content_hash_keeps_which_rows_share_an_id():
+    """Renaming every id alike keeps the hash; moving a row to another child's id changes it."""
+    import duckdb
+
+    from send_metrics import prebuilt
+
+    def content(rows):
+        con = duckdb.connect()
+        con.execute("CREATE TABLE ehcp_persons (year INTEGER, person_id VARCHAR, primary_need VARCHAR)")
+        con.executemany("INSERT INTO ehcp_persons VALUES (?, ?, ?)", rows)
+        return prebuilt.content_hash(_Db(con))
+
+    base = [(2024, "P1", "ASD"), (2025, "P1", "ASD"), (2024, "P2", "SEMH"), (2025, "P3", "SEMH")]
+    renamed = [(y, {"P1": "Px", "P2": "Py", "P3": "Pz"}[p], n) for y, p, n in base]
+    relinked = [(2024, "P1", "ASD"), (2025, "P1", "ASD"), (2024, "P2", "SEMH"), (2025, "P2", "SEMH")]
+    assert content(base) == content(renamed)
+    assert content(base) != content(relinked)
+    assert content(base) != content(base[:3])

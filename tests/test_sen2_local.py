@@ -88,7 +88,7 @@ def local_store(tmp_path_factory):
     os.environ["SEND_PSEUDONYM_KEY_FILE"] = str(root / "pseudonym.key")
     os.environ["SEND_GEO_DIR"] = str(GEO)
     export = root / "data" / "sen2"
-    write_export(export, geo_dir=GEO)
+    write_export(export)
     secrets_ = _sentinel_names(export)
     dfe = root / "data" / "dfe"
     dfe.mkdir()

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.skipif(not (GEO / "cumbria_lsoa21_lookup.csv").exists()
 @pytest.fixture(scope="module")
 def export(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("blade_export")
-    write_export(out, geo_dir=GEO)
+    write_export(out)
     return out
 
 
@@ -90,7 +90,7 @@ def test_file_layout_names_dates_and_versions(export):
 
 def test_generator_is_deterministic(export, tmp_path):
     again = tmp_path / "again"
-    write_export(again, geo_dir=GEO)
+    write_export(again)
     for p in export.iterdir():
         assert (again / p.name).read_bytes() == p.read_bytes(), p.name
 
