@@ -41,7 +41,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .sen2_blade import MODULES, blade_date, module_columns
+from .sen2_blade import CUMBERLAND_LSOA21, MODULES, blade_date, module_columns
 
 SEED = 22
 LA = "942"
@@ -215,27 +215,7 @@ class _World:
         return c
 
 
-def _lsoa_codes(ranges) -> list[str]:
-    return [f"E{n:08d}" for first, last in ranges for n in range(int(first[1:]), int(last[1:]) + 1)]
-
-
-# The LSOA 2021 codes of each Cumberland locality, typed as runs of consecutive codes (ONS "LSOA (2021) to
-# Ward (2024) to LAD (2024) best-fit lookup", OGL v3; localities as the dashboard defines them from wards:
-# 59 + 71 + 41 + 6 = 177 LSOAs). Typed here so that the generator never reads the shared geography folder;
-# the loader places each child through the geography it is given, so these must be real codes.
-LSOA21 = {
-    "LOC-ALLERDALE": _lsoa_codes((("E01019078", "E01019102"), ("E01019104", "E01019104"),
-                                  ("E01019106", "E01019137"), ("E01034068", "E01034068"))),
-    "LOC-CARLISLE": _lsoa_codes((("E01019188", "E01019212"), ("E01019215", "E01019255"),
-                                 ("E01034070", "E01034074"))),
-    "LOC-COPELAND-N": _lsoa_codes((("E01019256", "E01019262"), ("E01019264", "E01019267"),
-                                   ("E01019269", "E01019275"), ("E01019277", "E01019282"),
-                                   ("E01019284", "E01019288"), ("E01019291", "E01019292"),
-                                   ("E01019294", "E01019296"), ("E01019300", "E01019304"),
-                                   ("E01034075", "E01034076"))),
-    "LOC-MILLOM": _lsoa_codes((("E01019283", "E01019283"), ("E01019289", "E01019290"),
-                               ("E01019293", "E01019293"), ("E01019298", "E01019299"))),
-}
+LSOA21 = CUMBERLAND_LSOA21
 assert [len(LSOA21[loc]) for loc in LOCALITIES] == [59, 71, 41, 6]
 
 

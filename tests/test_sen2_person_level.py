@@ -371,3 +371,24 @@ def test_kaplan_meier_reproduces_the_textbook_aml_values():
         assert round(km.at(t), 3) == s
     assert km.median == 31
     assert km.at(8.9) == 1.0
+
+
+def test_cumberland_localities_without_the_geography_folder(one_return, tmp_path, monkeypatch):
+    """A fresh clone without ../shared places Cumberland's children through the typed LSOA codes,
+    which are exactly the geography folder's lookup for the four localities."""
+    if (GEO / "cumbria_lsoa21_lookup.csv").exists():
+        lookup = {r["lsoa21cd"]: r["locality_code"] for r in csv.DictReader(open(GEO / "cumbria_lsoa21_lookup.csv"))}
+        typed = {c: loc for loc, codes in sb.CUMBERLAND_LSOA21.items() for c in codes}
+        assert typed == {c: loc for c, loc in lookup.items() if loc in sb.CUMBERLAND_LSOA21}
+    from send_metrics.adapters import adapt
+    monkeypatch.setenv("SEND_PSEUDONYM_KEY_FILE", str(tmp_path / "k"))
+    monkeypatch.setenv("SEND_GEO_DIR", str(tmp_path / "no-geography"))
+    monkeypatch.setenv("SEND_DATA_DIR", str(one_return))
+    result = adapt(sorted(one_return.glob("Blade-Export_*.csv"))[0], tmp_path / "work")
+    assert "ehcp_caseload" not in dict(result.outputs)  # council-level rows only for children not placed
+    persons = list(csv.DictReader(open(dict(result.outputs)["ehcp_persons"])))
+    by_area: dict[str, int] = {}
+    for r in persons:
+        by_area[r["area_code"]] = by_area.get(r["area_code"], 0) + 1
+    assert set(by_area) == set(sb.CUMBERLAND_LSOA21) and sum(by_area.values()) == 2893, by_area
+    assert not any("not placed in a locality" in n for n in result.notes)

@@ -133,7 +133,8 @@ def _read_gias(paths: list[Path]) -> dict[str, str]:
 
 
 def _geography() -> tuple[dict[str, str], dict[str, set[str]], dict[str, str]]:
-    """LSOA21 -> locality (../shared/data/geo), council -> its localities, DfE LA number -> council."""
+    """LSOA21 -> locality (the geography folder's Cumbria lookup; without it, Cumberland's localities
+    from the codes typed in sen2_blade), council -> its localities, DfE LA number -> council."""
     from ..config import load_config
     from ..store import REFERENCE_DIR
     lsoa: dict[str, str] = {}
@@ -142,6 +143,8 @@ def _geography() -> tuple[dict[str, str], dict[str, set[str]], dict[str, str]]:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             for row in csv.DictReader(fh):
                 lsoa[row["lsoa21cd"]] = row["locality_code"]
+    else:
+        lsoa = {code: locality for locality, codes in sb.CUMBERLAND_LSOA21.items() for code in codes}
     members: dict[str, set[str]] = {}
     with open(REFERENCE_DIR / "area_membership.csv", newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
