@@ -119,7 +119,9 @@ def render() -> None:
             rows.append(("Identifier", m["id"]))
             st.markdown("\n".join(f"- **{k}:** {ui.escape(v)}" for k, v in rows))
     st.subheader("All shown definitions as a table")
-    st.dataframe(shown, hide_index=True)
+    with ui.section("The table (sortable)", "definitions_table") as is_open:
+        if is_open:
+            st.dataframe(shown, hide_index=True)
     st.subheader("How the statistics are computed")
     st.markdown("\n".join(f"- **{heading}.** {ui.escape(text)}" for heading, text in METHODS))
     st.subheader("Demand projection: the two models")
