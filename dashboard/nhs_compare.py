@@ -132,12 +132,12 @@ def available() -> bool:
 
 def render_section(heading: str = "North vs South from NHS England figures") -> bool:
     """The provider and sub-ICB comparison; False when no such NHS figure is loaded."""
+    if not available():
+        return False
     load_id = ui.database().load_id
     chs, raw = _chs_table(load_id)
     autism = _autism_table(load_id)
     mh = _mh_table(load_id)
-    if chs.empty and autism.empty and mh.empty:
-        return False
     st.header(heading)
     st.markdown(CAVEAT)
     if not chs.empty:

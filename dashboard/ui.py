@@ -354,13 +354,16 @@ def section(label: str, key: str):
         yield bool(box.open)
 
 
-def views(labels: list[str], key: str) -> list[tuple]:
-    """Tabs of which only the chosen one is drawn (``(container, is_open)`` per label): a page of
-    several charts sends and draws one view per rerun. The choice is kept in the link
-    (``?<key>=<label>``), so a copied link opens the same view. SEND_OPEN_SECTIONS=1 draws them all."""
-    if open_sections():
-        return [(tab, True) for tab in st.tabs(labels)]
-    return [(tab, bool(tab.open)) for tab in st.tabs(labels, key=key, bind="query-params")]
+def views(draw: Mapping[str, Callable[[], None]], key: str = "tab") -> None:
+    """Tabs (label -> what draws it) of which only the chosen one is drawn: a page of several
+    charts sends and draws one view per rerun. The choice is kept in the link (``?<key>=<label>``),
+    so a copied link opens the same view. SEND_OPEN_SECTIONS=1 draws them all."""
+    labels = list(draw)
+    tabs = st.tabs(labels) if open_sections() else st.tabs(labels, key=key, bind="query-params")
+    for label, tab in zip(labels, tabs):
+        if open_sections() or tab.open:
+            with tab:
+                draw[label]()
 
 
 def guarded(render: Callable[[], None]) -> None:

@@ -315,20 +315,15 @@ def render() -> None:
     year = ui.select_period(years, label="Year", default=best)
     ranked, spine, funnel = _views(load_id, m.id, area, year)
     st.caption(f"**Definition:** {ui.escape(m.definition)} {ui.escape(m.caveats)}")
-    (neighbours, neighbours_open), (england, england_open), (councils, councils_open) = ui.views(
-        ["Statistical neighbours", "Every measure against England", "All councils: funnel plot"], "tab")
-    if neighbours_open:
-        with neighbours:
-            st.header(f"{ui.area_md(area)} and its statistical neighbours")
-            ranked.show()
-    if england_open:
-        with england:
-            st.header("Every measure against England")
-            spine.show()
-    if councils_open:
-        with councils:
-            st.header("All councils: funnel plot")
-            funnel.show()
+
+    def shown(header: str, view: ui.View):
+        def draw() -> None:
+            st.header(header)
+            view.show()
+        return draw
+    ui.views({"Statistical neighbours": shown(f"{ui.area_md(area)} and its statistical neighbours", ranked),
+              "Every measure against England": shown("Every measure against England", spine),
+              "All councils: funnel plot": shown("All councils: funnel plot", funnel)})
 
 
 ui.guarded(render)

@@ -529,24 +529,19 @@ def render() -> None:
                    else "") + "Load locality-level extracts for the footprint and locality views.")
         return
     year = ui.select_period(years, label="Year (monthly measures use their latest month in the year)")
-    labels = ["North and South Cumbria", "The seven localities", "Waiting times by EHC plan status"]
+
+    def north_south() -> None:
+        st.header("North and South Cumbria, every measure")
+        footprint_section(year)
+
+    def waits() -> None:
+        st.header("Waiting times by service and EHC plan status")
+        waits_section(year, list(months))
+    views = {"North and South Cumbria": north_south, "The seven localities": lambda: localities_views(year),
+             "Waiting times by EHC plan status": waits}
     if nhs_compare.available():
-        labels.append("NHS England figures")
-    (north_south, ns_open), (localities, loc_open), (waits, waits_open), *nhs = ui.views(labels, "tab")
-    if nhs and nhs[0][1]:
-        with nhs[0][0]:
-            nhs_compare.render_section(nhs_heading)
-    if ns_open:
-        with north_south:
-            st.header("North and South Cumbria, every measure")
-            footprint_section(year)
-    if loc_open:
-        with localities:
-            localities_views(year)
-    if waits_open:
-        with waits:
-            st.header("Waiting times by service and EHC plan status")
-            waits_section(year, list(months))
+        views["NHS England figures"] = lambda: nhs_compare.render_section(nhs_heading)
+    ui.views(views)
 
 
 def localities_views(year: str) -> None:

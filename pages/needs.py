@@ -354,31 +354,31 @@ def render() -> None:
     years = list(years_of.get(area, ()))
     with c2:
         year = ui.select_period(years, label="January census")
-    (mix, mix_open), (england, england_open), (groups, groups_open), (demand, demand_open) = ui.views(
-        ["Need mix over time", "Against England", "By age and setting", "Demand projection"], "tab")
-    if mix_open:
-        with mix:
-            st.header("Primary-need mix over time")
-            mix_section(area)
-    if england_open:
-        with england:
-            st.header("Against England")
-            england_section(area, year)
-    if groups_open:
-        with groups:
-            st.header("By age band and type of setting")
-            with st.spinner(f"Working out the needs breakdowns for {year} (disclosure control over every area; "
-                            "once per load, a second or two for a large one)..."):
-                cells = _breakdowns(year)
-            if not cells:
-                st.info(f"No caseload breakdown is loaded for {year}.")
-            else:
-                breakdown_section("age", area, year)
-                breakdown_section("setting", area, year)
-    if demand_open:
-        with demand:
-            st.header("Demand projection")
-            projection_section(area)
+
+    def mix() -> None:
+        st.header("Primary-need mix over time")
+        mix_section(area)
+
+    def england() -> None:
+        st.header("Against England")
+        england_section(area, year)
+
+    def groups() -> None:
+        st.header("By age band and type of setting")
+        with st.spinner(f"Working out the needs breakdowns for {year} (disclosure control over every area; "
+                        "once per load, a second or two for a large one)..."):
+            cells = _breakdowns(year)
+        if not cells:
+            st.info(f"No caseload breakdown is loaded for {year}.")
+        else:
+            breakdown_section("age", area, year)
+            breakdown_section("setting", area, year)
+
+    def demand() -> None:
+        st.header("Demand projection")
+        projection_section(area)
+    ui.views({"Need mix over time": mix, "Against England": england, "By age and setting": groups,
+              "Demand projection": demand})
 
 
 ui.guarded(render)

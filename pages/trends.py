@@ -217,16 +217,14 @@ def render() -> None:
     default = WAIT_DEFAULT if m.group == "Waiting times" else [ui.DEFAULT_AREA, "E06000064"]
     areas = ui.select_many_areas(options, default=default, label="Areas to compare")
     st.caption(f"**Definition:** {ui.escape(m.definition)} {ui.escape(m.caveats)}")
-    (trend, trend_open), (spc, spc_open) = ui.views(["Trend and England", "Statistical process control"], "tab")
-    if trend_open:
-        with trend:
-            if not areas:
-                st.info("Choose at least one area above to draw the trend chart.")
-            else:
-                trend_section(m, areas)
-    if spc_open:
-        with spc:
-            spc_section(m, options, areas[0] if areas else options[0])
+
+    def trend() -> None:
+        if not areas:
+            st.info("Choose at least one area above to draw the trend chart.")
+        else:
+            trend_section(m, areas)
+    ui.views({"Trend and England": trend,
+              "Statistical process control": lambda: spc_section(m, options, areas[0] if areas else options[0])})
 
 
 ui.guarded(render)

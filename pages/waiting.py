@@ -292,26 +292,18 @@ def render() -> None:
     m = by_id[f"{view}_{service}"]
     st.caption(f"**{ui.escape(m.title)}.** {ui.escape(m.definition)} "
                f"{ui.escape(ui.area_info().notes.get(area, '') or '')}")
-    labels = ["Over time", "Wait bands by EHC plan status", "Every service"]
+
+    def bands() -> None:
+        months = list(meta["months"].get(service, ()))
+        if months:
+            bands_section(service, area, months, meta["labels"])
+        else:
+            st.info(f"No wait-band figures are loaded for {contract.SERVICES.get(service, service)}.")
+    views = {"Over time": lambda: spc_section(m, area), "Wait bands by EHC plan status": bands,
+             "Every service": lambda: overview(area, services, by_id)}
     if nhs_compare.available():
-        labels.append("NHS England figures")
-    (over_time, time_open), (bands, bands_open), (services_tab, services_open), *nhs = ui.views(labels, "tab")
-    if time_open:
-        with over_time:
-            spc_section(m, area)
-    if bands_open:
-        with bands:
-            months = list(meta["months"].get(service, ()))
-            if months:
-                bands_section(service, area, months, meta["labels"])
-            else:
-                st.info(f"No wait-band figures are loaded for {contract.SERVICES.get(service, service)}.")
-    if services_open:
-        with services_tab:
-            overview(area, services, by_id)
-    if nhs and nhs[0][1]:
-        with nhs[0][0]:
-            nhs_compare.render_section()
+        views["NHS England figures"] = nhs_compare.render_section
+    ui.views(views)
 
 
 ui.guarded(render)

@@ -216,16 +216,10 @@ def test_cli_backtest_transition_prints_the_aggregate_keys(demand_load):
 
 
 @pytest.fixture
-def app_env(demand_load, monkeypatch):
-    import streamlit as st
-    for k, v in demand_load.items():
-        monkeypatch.setenv(k, v)
-    monkeypatch.setenv("SEND_AUTH", "off")
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+def app_env(demand_load):
+    from test_disclosure_e2e import AppEnv
+    with AppEnv(demand_load["SEND_DATA_DIR"], demand_load["SEND_STORE_DIR"], SEND_AUTH="off"):
+        yield
 
 
 def _open(params: dict):

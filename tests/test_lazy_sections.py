@@ -5,21 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from test_disclosure_e2e import ROOT, page_errors, run_page
+from test_disclosure_e2e import ROOT, AppEnv, page_errors, run_page
 
 
 @pytest.fixture
-def lazy_demo(demo_store, monkeypatch):
-    import streamlit as st
-    monkeypatch.setenv("SEND_STORE_DIR", str(demo_store))
-    monkeypatch.setenv("SEND_DATA_DIR", str(ROOT / "data"))
-    monkeypatch.setenv("SEND_AUTH", "off")
-    monkeypatch.setenv("SEND_OPEN_SECTIONS", "0")
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield
-    st.cache_data.clear()
-    st.cache_resource.clear()
+def lazy_demo(demo_store):
+    with AppEnv(ROOT / "data", demo_store, SEND_AUTH="off", SEND_OPEN_SECTIONS="0"):
+        yield
 
 
 def _headers(at) -> list[str]:
@@ -65,7 +57,7 @@ def test_a_data_table_is_drawn_when_its_section_is_opened(lazy_demo):
 
 
 def test_open_sections_draws_every_tab_and_table(lazy_demo, monkeypatch):
-    monkeypatch.setenv("SEND_OPEN_SECTIONS", "1")
+    monkeypatch.setenv("SEND_OPEN_SECTIONS", "1")  # read on every run: no cache to clear
     at = run_page(ROOT / "pages" / "needs.py")
     assert not page_errors(at)
     assert set(TABS["needs"][1]) <= set(_headers(at))
