@@ -24,13 +24,19 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 from collections import Counter
-from operator import itemgetter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
 from .. import sen2_blade as sb
+from ..config import sql_text
 from .header import key, read_header
 
 SOURCE = "DfE SEN2 person-level return (COLLECT Blade export)"
@@ -57,7 +63,12 @@ for _m, _cols in {"sen2": ["lea"], "person": ["surname", "forename", "upn", "uni
                   "assessment": ["week20"], "placementdetail": ["placementrank", "urn", "ukprn"],
                   "senneed": ["sentyperank"]}.items():
     USED_COLUMNS[_m].update(_cols)
-_NOT_A_DATE = object()
+# Each module's used columns in a fixed order (the columns of its table in the reader's database).
+ORDERED_COLUMNS = {m: sorted(cols) for m, cols in USED_COLUMNS.items()}
+# Ranks read as whole numbers: column -> whether it must be given (an empty placementrank ranks last).
+RANK_COLUMNS = {"senneed": {"sentyperank": True}, "placementdetail": {"placementrank": False}}
+# Dates a row cannot do without: column -> the reader's name for the problem.
+REQUIRED_DATES = {"person": {"personbirthdate": "no birth date"}, "sen2": {"referencedate": "no census date"}}
 
 
 @dataclass
@@ -74,7 +85,6 @@ class Quarantined:
 class Export:
     tag: str
     files: dict[str, Path] = field(default_factory=dict)
-    rows: dict[str, dict[str, dict]] = field(default_factory=dict)  # module -> table id -> row
     version: dict[str, str] = field(default_factory=dict)
 
 
@@ -168,7 +178,13 @@ def _siblings(path: Path) -> list[tuple[str, Path]]:
 
 
 class _Reader:
-    def __init__(self):
+    """Reads one export at a time into an in-memory DuckDB (`con`): each module's used columns, as
+    text, in table `m_<module>` (with its parsed dates as `_<column>` and its ranks as whole numbers),
+    then removes, with their reasons, the rows that fail a check. The rows (names, dates of birth,
+    UPNs, ULNs and postcodes among them) never leave that in-memory database and this process."""
+
+    def __init__(self, con):
+        self.con = con
         self.problems: list[Quarantined] = []
         self.notes: list[str] = []
 
@@ -176,193 +192,239 @@ class _Reader:
         shown = None if column in sb.PERSONAL_COLUMNS or value is None else str(value)[:80]
         self.problems.append(Quarantined(module_file.name, line, column, shown, reason))
 
-    def read_export(self, ex: Export) -> None:
-        """Read and check every module; rows that fail a check are quarantined (with their children)."""
+    def count(self, module: str) -> int:
+        return self.con.execute(f"SELECT count(*) FROM m_{module}").fetchall()[0][0]
+
+    def _drop(self, module: str, lines: list[int]) -> None:
+        if lines:
+            self.con.execute(f"DELETE FROM m_{module} WHERE line IN (SELECT unnest($lines::BIGINT[]))",
+                             {"lines": lines})
+
+    def read_export(self, ex: Export) -> dict[str, tuple]:
+        """Read and check every module; rows that fail a check are quarantined (with their children).
+        Returns the usable children (see _duplicate_people)."""
         for module in sb.MODULES:
-            ex.rows[module] = {}
-            p = ex.files.get(module)
-            if p is None:
-                continue
-            tid, _parent = sb.MODULES[module]
-            with open(p, newline="", encoding="utf-8-sig", errors="replace") as fh:
-                rd = csv.reader(fh)
-                header = [key(h) for h in next(rd, [])]
-                ex.version[module] = sb.layout_version(module, set(header))
-                # Only the columns the checks and measures read are kept (the rest are never used).
-                wanted = [c for c in dict.fromkeys(header) if c in USED_COLUMNS[module]]
-                where = [len(header) - 1 - header[::-1].index(c) for c in wanted]  # the last of a repeated name
-                pick = itemgetter(*where) if len(where) > 1 else (lambda raw, j=where[0]: (raw[j],)) if where \
-                    else (lambda raw: ())
-                first_line: dict[str, int] = {}
-                rows = ex.rows[module]
-                check = self._row_checker(p, module)
-                strip = str.strip
-                for i, raw in enumerate(rd, start=2):
-                    if not any(raw):
-                        continue  # a blank line
-                    if len(raw) < len(header):  # cut short: its missing columns would be read as absent
-                        self.bad(p, i, header[len(raw)], "",
-                                 f"the row has {len(raw)} fields where the header has {len(header)} (cut short)")
-                        continue
-                    row = dict(zip(wanted, map(strip, pick(raw))))
-                    row["_line"] = i
-                    ident = row.get(tid, "")
-                    if not ident:
-                        self.bad(p, i, tid, "", f"the {module} table id is empty")
-                        continue
-                    if ident in first_line:
-                        self.bad(p, i, tid, ident, f"duplicate {tid}: same as row {first_line[ident]}")
-                        continue
-                    first_line[ident] = i
-                    if check(row):
-                        rows[ident] = row
+            self._read_module(ex, module)
         # Links, parents before children: a row whose parent is missing or quarantined is quarantined.
         for module, parent_module in sb.PARENT_MODULE.items():
             parent_key = sb.MODULES[module][1]
-            parents = ex.rows.get(parent_module, {})
-            p = ex.files.get(module)
-            rows = ex.rows[module]
-            broken = [ident for ident, row in rows.items() if row.get(parent_key, "") not in parents]
-            for ident in broken:
-                row = rows.pop(ident)
-                self.bad(p, row["_line"], parent_key, row.get(parent_key),
-                         f"broken link: {parent_key} {row.get(parent_key)!r} is not a usable row of the "
+            broken = self._orphans(module, parent_module)
+            for line, value in broken:
+                self.bad(ex.files[module], line, parent_key, value,
+                         f"broken link: {parent_key} {value!r} is not a usable row of the "
                          f"{parent_module} module (missing, or quarantined)")
+            self._drop(module, [line for line, _v in broken])
         self._check_order(ex)
-        self._duplicate_people(ex)
+        return self._duplicate_people(ex)
 
-    def _row_checker(self, p: Path, module: str):
-        """A function checking one row of `module` (dates parsed into `_<column>`, codes upper-cased),
-        quarantining it and returning False at its first problem. Dates are parsed once per distinct text."""
-        dates = [(col, "_" + col) for col in DATE_COLUMNS.get(module, [])]
-        codes = MODULE_CODES.get(module, ())
-        parsed: dict[str, object] = {}
-        bad, not_date = self.bad, _NOT_A_DATE
-        senneed, person, sen2 = module == "senneed", module == "person", module == "sen2"
-        placement = module == "placementdetail"
+    def _orphans(self, module: str, parent_module: str) -> list[tuple[int, str | None]]:
+        return self.con.execute(sql_text("blade_orphans").format(
+            child=module, key=sb.MODULES[module][1], parent=parent_module,
+            parent_id=sb.MODULES[parent_module][0])).fetchall()
 
-        def check(row: dict) -> bool:
-            for col, parsed_col in dates:
-                text = row.get(col)
-                value = parsed.get(text, parsed) if text is not None else None
-                if value is parsed:
-                    try:
-                        value = sb.parse_blade_date(text)
-                    except sb.BadDate:
-                        value = not_date
-                    parsed[text] = value
-                if value is not_date:
-                    bad(p, row["_line"], col, text, "not a date (the export writes e.g. 2022-Sep-28 00:00:00)")
-                    return False
-                row[parsed_col] = value
-            for col, allowed in codes:
-                value = row.get(col)
-                if value:
-                    value = row[col] = value.upper()
-                    if value not in allowed:
-                        bad(p, row["_line"], col, value, f"unknown {col} code (allowed: {', '.join(allowed)})")
-                        return False
-            if senneed and not row.get("sentyperank", "").isdigit():
-                bad(p, row["_line"], "sentyperank", row.get("sentyperank"), "sentyperank is not a whole number")
-                return False
-            if placement and row.get("placementrank") and not row["placementrank"].isdigit():
-                bad(p, row["_line"], "placementrank", row["placementrank"], "placementrank is not a whole number")
-                return False
-            if person and row.get("_personbirthdate") is None:
-                bad(p, row["_line"], "personbirthdate", None, "date of birth is empty (needed for the age)")
-                return False
-            if sen2 and row.get("_referencedate") is None:
-                bad(p, row["_line"], "referencedate", row.get("referencedate"), "the census (reference) date is empty")
-                return False
-            return True
-        return check
+    def _cascade(self, ex: Export, modules) -> None:
+        """Rows whose parent row was quarantined after the link checks go with it."""
+        for module in modules:
+            parent_key = sb.MODULES[module][1]
+            gone = self._orphans(module, sb.PARENT_MODULE[module])
+            for line, value in gone:
+                self.bad(ex.files[module], line, parent_key, value, "broken link: its parent row was quarantined")
+            self._drop(module, [line for line, _v in gone])
+
+    def _read_module(self, ex: Export, module: str) -> None:
+        """One module's file into `m_<module>`: blank lines skipped, rows cut short quarantined here,
+        every other check made in SQL (sql/blade_module.sql) with the distinct dates, codes and ranks
+        of the file worked out once each in Python."""
+        tid, _parent = sb.MODULES[module]
+        p = ex.files.get(module)
+        header: list[str] = []
+        data: dict[str, pa.Array] = {}  # used column -> its values, stripped
+        problems: list[tuple[int, tuple]] = []
+        lines = pa.array([], pa.int64())
+        if p is not None:
+            with open(p, newline="", encoding="utf-8-sig", errors="replace") as fh:
+                header = [key(h) for h in next(csv.reader(fh), [])]
+            ex.version[module] = sb.layout_version(module, set(header))
+            # Only the columns the checks and measures read are kept (the rest are never used).
+            wanted = [c for c in dict.fromkeys(header) if c in USED_COLUMNS[module]]
+            where = [len(header) - 1 - header[::-1].index(c) for c in wanted]  # the last of a repeated name
+            got = _read_plain(p, len(header), where)
+            if got is None:
+                got = self._read_rows(p, header, where, problems)
+            lines, columns = got
+            data = {c: pc.utf8_trim(col, _WHITESPACE) for c, col in zip(wanted, columns)}
+        con = self.con
+        select, joins, fails = [], [], []
+        maps: dict[str, pa.Table] = {}
+        select = [f"s.{col}" for col in ORDERED_COLUMNS[module]]
+        for col in DATE_COLUMNS.get(module, []):
+            if col not in data:
+                select.append(f"NULL::DATE AS _{col}")
+                continue
+            texts = pc.unique(data[col]).to_pylist()
+            values, bad = [], []
+            for text in texts:
+                try:
+                    values.append(sb.parse_blade_date(text))
+                    bad.append(False)
+                except sb.BadDate:
+                    values.append(None)
+                    bad.append(True)
+            maps[f"d_{col}"] = pa.table({"k": pa.array(texts, pa.string()), "v": pa.array(values, pa.date32()),
+                                         "bad": pa.array(bad, pa.bool_())})
+            select.append(f"d_{col}.v AS _{col}")
+            joins.append(f"LEFT JOIN d_{col} ON d_{col}.k = s.{col}")
+            fails.append(f"WHEN d_{col}.bad THEN 'date:{col}'")
+        for col, allowed in MODULE_CODES.get(module, ()):
+            if col not in data:
+                continue
+            texts = pc.unique(data[col]).to_pylist()
+            upper = [t.upper() if t else t for t in texts]
+            maps[f"c_{col}"] = pa.table({"k": pa.array(texts, pa.string()), "v": pa.array(upper, pa.string()),
+                                         "bad": pa.array([bool(u) and u not in allowed for u in upper], pa.bool_())})
+            select[ORDERED_COLUMNS[module].index(col)] = f"c_{col}.v AS {col}"
+            joins.append(f"LEFT JOIN c_{col} ON c_{col}.k = s.{col}")
+            fails.append(f"WHEN c_{col}.bad THEN 'code:{col}'")
+        for col, required in RANK_COLUMNS.get(module, {}).items():
+            texts = pc.unique(data[col]).to_pylist() if col in data else []
+            rank = [int(t) if t.isdigit() else 99 for t in texts]
+            bad = [not t.isdigit() if required else bool(t) and not t.isdigit() for t in texts]
+            maps[f"r_{col}"] = pa.table({"k": pa.array(texts, pa.string()), "v": pa.array(rank, pa.int64()),
+                                         "bad": pa.array(bad, pa.bool_())})
+            select.append(f"coalesce(r_{col}.v, 99) AS rank_{col}")
+            if col in data:
+                joins.append(f"LEFT JOIN r_{col} ON r_{col}.k = s.{col}")
+                fails.append(f"WHEN r_{col}.bad THEN 'rank:{col}'")
+            else:
+                joins.append(f"LEFT JOIN r_{col} ON false")
+                if required:  # the column is missing: no row has a rank
+                    fails.append(f"WHEN true THEN 'rank:{col}'")
+        for col, fail in REQUIRED_DATES.get(module, {}).items():
+            fails.append(f"WHEN d_{col}.v IS NULL THEN '{fail}'" if col in data else f"WHEN true THEN '{fail}'")
+        src = pa.table({"line": lines, **{c: data[c] if c in data else pa.nulls(len(lines), pa.string())
+                                          for c in ORDERED_COLUMNS[module]}})
+        del data
+        con.register("src", src)
+        for name, table in maps.items():
+            con.register(name, table)
+        con.execute(sql_text("blade_module").format(module=module, tid=tid, columns=", ".join(select),
+                                                     joins=" ".join(joins), fails=" ".join(fails)))
+        for name in ["src", *maps]:
+            con.unregister(name)
+        failed = con.execute(f"SELECT * FROM m_{module} WHERE fail IS NOT NULL ORDER BY line")
+        names = [d[0] for d in failed.description]
+        for values in failed.fetchall():
+            row = dict(zip(names, values))
+            problems.append((row["line"], self._read_problem(p, module, tid, row)))
+        con.execute(f"DELETE FROM m_{module} WHERE fail IS NOT NULL")
+        for _line, args in sorted(problems, key=lambda t: t[0]):
+            self.bad(*args)
+
+    @staticmethod
+    def _read_rows(p: Path, header: list[str], where: list[int], problems: list) -> tuple[pa.Array, list[pa.Array]]:
+        """A module's file read record by record with the csv module (any file: quoted values, blank
+        lines, rows cut short or too long, bytes that are not UTF-8): the records' numbers and the
+        used columns' values; rows cut short are quarantined (into `problems`), blank lines skipped."""
+        width = len(header)
+        lines, good = [], []
+        with open(p, newline="", encoding="utf-8-sig", errors="replace") as fh:
+            rd = csv.reader(fh)
+            next(rd, None)
+            for i, raw in enumerate(rd, start=2):
+                if not any(raw):
+                    continue  # a blank line
+                if len(raw) < width:  # cut short: its missing columns would be read as absent
+                    problems.append((i, (p, i, header[len(raw)], "",
+                                         f"the row has {len(raw)} fields where the header has {width} (cut short)")))
+                    continue
+                lines.append(i)
+                good.append(raw)
+        columns = list(zip(*good)) if good and where else []
+        return (pa.array(lines, pa.int64()),
+                [pa.array(columns[j], pa.string()) if columns else pa.array([], pa.string()) for j in where])
+
+    @staticmethod
+    def _read_problem(p: Path, module: str, tid: str, row: dict) -> tuple:
+        line, fail = row["line"], row["fail"]
+        if fail == "empty":
+            return p, line, tid, "", f"the {module} table id is empty"
+        if fail == "duplicate":
+            return p, line, tid, row[tid], f"duplicate {tid}: same as row {row['first_line']}"
+        kind, _, col = fail.partition(":")
+        if kind == "date":
+            return p, line, col, row[col], "not a date (the export writes e.g. 2022-Sep-28 00:00:00)"
+        if kind == "code":
+            allowed = dict(MODULE_CODES[module])[col]
+            return p, line, col, row[col], f"unknown {col} code (allowed: {', '.join(allowed)})"
+        if kind == "rank":
+            return p, line, col, row[col], f"{col} is not a whole number"
+        if fail == "no birth date":
+            return p, line, "personbirthdate", None, "date of birth is empty (needed for the age)"
+        return p, line, "referencedate", row["referencedate"], "the census (reference) date is empty"
 
     def _check_order(self, ex: Export) -> None:
         """Impossible dates: a step dated before the step it follows."""
-        req, ass, plans = ex.rows["requests"], ex.rows["assessment"], ex.rows["namedplan"]
-        requests_before, plans_before, active_before = len(req), len(plans), len(ex.rows["activeplans"])
-        for ident, r in list(req.items()):
-            if r.get("_receiveddate") is None:
-                self.bad(ex.files["requests"], r["_line"], "receiveddate", "", "the request's received date is empty")
-                del req[ident]
-            elif r.get("_requestoutcomedate") and r["_requestoutcomedate"] < r["_receiveddate"]:
-                self.bad(ex.files["requests"], r["_line"], "requestoutcomedate", r["requestoutcomedate"],
-                         f"impossible date: the decision is before the request was received ({r['receiveddate']})")
-                del req[ident]
-        for ident, a in list(ass.items()):
-            r = req.get(a["requeststableid"])
-            if r is None:
-                self.bad(ex.files["assessment"], a["_line"], "requeststableid", a["requeststableid"],
+        con = self.con
+        gone = con.execute(sql_text("blade_order_requests")).fetchall()
+        for line, why, received, decided in gone:
+            if why == "empty":
+                self.bad(ex.files["requests"], line, "receiveddate", "", "the request's received date is empty")
+            else:
+                self.bad(ex.files["requests"], line, "requestoutcomedate", decided,
+                         f"impossible date: the decision is before the request was received ({received})")
+        self._drop("requests", [g[0] for g in gone])
+        gone = con.execute(sql_text("blade_order_assessments")).fetchall()
+        for line, why, request, decided in gone:
+            if why == "link":
+                self.bad(ex.files["assessment"], line, "requeststableid", request,
                          "broken link: its request was quarantined")
-                del ass[ident]
-            elif a.get("_assessmentoutcomedate") and a["_assessmentoutcomedate"] < (r.get("_requestoutcomedate")
-                                                                                   or r["_receiveddate"]):
-                self.bad(ex.files["assessment"], a["_line"], "assessmentoutcomedate", a["assessmentoutcomedate"],
+            else:
+                self.bad(ex.files["assessment"], line, "assessmentoutcomedate", decided,
                          "impossible date: the decision whether to issue is before the decision to assess")
-                del ass[ident]
-        for ident, n in list(plans.items()):
-            a = ass.get(n["assessmenttableid"])
-            r = req.get(a["requeststableid"]) if a else None
-            if r is None:
-                self.bad(ex.files["namedplan"], n["_line"], "assessmenttableid", n["assessmenttableid"],
+        self._drop("assessment", [g[0] for g in gone])
+        gone = con.execute(sql_text("blade_order_plans")).fetchall()
+        for line, why, assessment, start, cease in gone:
+            if why == "link":
+                self.bad(ex.files["namedplan"], line, "assessmenttableid", assessment,
                          "broken link: its assessment or request was quarantined")
-                del plans[ident]
-            elif n.get("_startdate") and n["_startdate"] < r["_receiveddate"]:
-                self.bad(ex.files["namedplan"], n["_line"], "startdate", n["startdate"],
+            elif why == "start":
+                self.bad(ex.files["namedplan"], line, "startdate", start,
                          "impossible date: the plan was issued before the request was received")
-                del plans[ident]
-            elif n.get("_ceasedate") and n.get("_startdate") and n["_ceasedate"] < n["_startdate"]:
-                self.bad(ex.files["namedplan"], n["_line"], "ceasedate", n["ceasedate"],
+            else:
+                self.bad(ex.files["namedplan"], line, "ceasedate", cease,
                          "impossible date: the plan ceased before it was issued")
-                del plans[ident]
+        self._drop("namedplan", [g[0] for g in gone])
         # (The link checks already matched every child to its parent: only a parent removed here can break one.)
-        removed = {"plandetail": len(plans) < plans_before, "activeplans": len(req) < requests_before}
-        for module, parent, col in (("plandetail", plans, "namedplantableid"), ("activeplans", req, "requeststableid")):
-            if not removed[module]:
-                continue
-            for ident, row in list(ex.rows[module].items()):
-                if row[col] not in parent:
-                    self.bad(ex.files[module], row["_line"], col, row[col], "broken link: its parent row was quarantined")
-                    del ex.rows[module][ident]
-        for module, col in (("placementdetail", "activeplanstableid"), ("senneed", "activeplanstableid")):
-            if len(ex.rows["activeplans"]) == active_before:
-                continue
-            for ident, row in list(ex.rows[module].items()):
-                if row[col] not in ex.rows["activeplans"]:
-                    self.bad(ex.files[module], row["_line"], col, row[col], "broken link: its parent row was quarantined")
-                    del ex.rows[module][ident]
+        self._cascade(ex, ("plandetail", "activeplans", "placementdetail", "senneed"))
 
-    def _duplicate_people(self, ex: Export) -> None:
-        """The same child twice in the person module (same UPN, ULN, or name and date of birth)."""
+    def _duplicate_people(self, ex: Export) -> dict[str, tuple]:
+        """The same child twice in the person module (same UPN, ULN, or name and date of birth).
+        Returns the usable children in the export's order: table id -> (identity, date of birth, postcode)."""
         seen: dict[str, int] = {}
-        people = ex.rows["person"]
-        people_before = len(people)
-        for ident, row in sorted(people.items(), key=lambda kv: kv[1]["_line"]):
-            identity = sb.normalise_identity(row.get("upn", ""), row.get("uniquelearnernumber", ""),
-                                             row.get("surname", ""), row.get("forename", ""), row["_personbirthdate"])
+        people: dict[str, tuple] = {}
+        removed = []
+        rows = self.con.execute("SELECT line, persontableid, upn, uniquelearnernumber, surname, forename, "
+                                "_personbirthdate, postcode FROM m_person ORDER BY line").fetchall()
+        for line, pid, upn, uln, surname, forename, birth, postcode in rows:
+            identity = sb.normalise_identity(upn or "", uln or "", surname or "", forename or "", birth)
             if identity is None:
-                self.bad(ex.files["person"], row["_line"], "upn", None,
+                self.bad(ex.files["person"], line, "upn", None,
                          "no UPN, ULN or name to link the child by (no pseudonymous id can be made)")
-                del people[ident]
+                removed.append(line)
                 continue
             if identity in seen:
-                self.bad(ex.files["person"], row["_line"], identity.split(":")[0].lower().replace("ndb", "surname"),
+                self.bad(ex.files["person"], line, identity.split(":")[0].lower().replace("ndb", "surname"),
                          None, f"duplicate person: the same child as row {seen[identity]}")
-                del people[ident]
+                removed.append(line)
                 continue
-            seen[identity] = row["_line"]
-            row["_identity"] = identity
+            seen[identity] = line
+            people[pid] = (identity, birth, postcode)
         # Their requests (and what hangs off them) go with them (every child's parent was there before).
-        if len(people) == people_before:
-            return
-        for module in ("requests", "assessment", "namedplan", "plandetail", "activeplans", "placementdetail", "senneed"):
-            parent_module = sb.PARENT_MODULE[module]
-            parent_key = sb.MODULES[module][1]
-            for ident, row in list(ex.rows[module].items()):
-                if row[parent_key] not in ex.rows[parent_module]:
-                    self.bad(ex.files[module], row["_line"], parent_key, row[parent_key],
-                             "broken link: its parent row was quarantined")
-                    del ex.rows[module][ident]
+        if removed:
+            self._drop("person", removed)
+            self._cascade(ex, ("requests", "assessment", "namedplan", "plandetail", "activeplans",
+                               "placementdetail", "senneed"))
+        return people
 
 
 ASSESS_COLUMNS = ["requests", "requests_refused", "decisions", "decisions_within_6_weeks", "new_plans",
@@ -370,8 +432,6 @@ ASSESS_COLUMNS = ["requests", "requests_refused", "decisions", "decisions_within
                   "reviews_due", "reviews_on_time", "reviews_held", "assessments", "assessments_not_issued"]
 
 
-_DECISION = {"A": "withdrawn", "B": "refused", "C": "assess"}  # request outcome -> the pathway's decision
-_ISSUE_DECISION = {"Y": "issue", "S": "issue", "N": "not_issued", "A": "withdrawn"}
 _postcode_key = lru_cache(maxsize=1 << 17)(sb.postcode_key)  # a child's postcode recurs in every return
 
 
@@ -383,25 +443,191 @@ def _year_before(d: dt.date) -> dt.date:
         return d.replace(year=d.year - 1, day=28)
 
 
-def _setting(placements: list[dict], gias: dict[str, str] | None) -> str | None:
-    """The contract setting type of the highest-ranked placement; None when it needs GIAS and there is none."""
-    if not placements:
-        return "other"
-    top = min(placements, key=lambda r: int(r.get("placementrank") or 99))
-    if top.get("urn"):
-        if gias is None:
-            return None
-        return gias.get(top["urn"], "other")
-    if top.get("ukprn"):
-        return "post16"
-    return sb.SEN_SETTINGS.get(top.get("sensetting", ""), "other")
-
-
 def _ncy(birth: dt.date, census: dt.date) -> str:
     """National curriculum year by age (for the demand model): age on the 31 August before the
     census date, minus 4; blank outside -5..21."""
     v = sb.age_on(birth, dt.date(census.year - 1, 8, 31)) - 4 if birth <= dt.date(census.year - 1, 8, 31) else -5
     return str(v) if -5 <= v <= 21 else ""
+
+
+# Python's whitespace (what str.strip removes), for stripping values in Arrow.
+_WHITESPACE = "".join(chr(i) for i in range(0x110000) if chr(i).isspace())
+_BLANK_LINE = re.compile(rb"\n,*\r?(?:\n|\Z)")
+
+
+def _read_plain(p: Path, width: int, where: list[int]) -> tuple[pa.Array, list[pa.Array]] | None:
+    """A module's file read by Arrow's CSV reader when that reads it exactly as the csv module would,
+    record for record: no quotes, no NUL bytes, no line ending but CR LF or LF, no blank line (nor one
+    of commas only), valid UTF-8 and every row as wide as the header (Arrow refuses any other row).
+    Each row is then the record of its line's number. None when the file is not that plain."""
+    data = p.read_bytes()
+    body = data[:-2] if data.endswith(b"\r\n") else data[:-1] if data.endswith(b"\n") else data
+    if (not where or b'"' in data or b"\x00" in data or data.count(b"\r") != data.count(b"\r\n")
+            or _BLANK_LINE.search(body) or b"\n" not in body):
+        return None
+    names = [f"c{i}" for i in range(width)]
+    try:
+        table = pacsv.read_csv(pa.py_buffer(data), read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+                               parse_options=pacsv.ParseOptions(quote_char=False),
+                               convert_options=pacsv.ConvertOptions(
+                                   column_types=dict.fromkeys(names, pa.string()), include_columns=names,
+                                   strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    return (pa.array(range(2, table.num_rows + 2), pa.int64()),
+            [table.column(j).combine_chunks() for j in where])
+
+
+def _connect(gias: dict[str, str] | None):
+    """The reader's own in-memory database (never the store), with its lookups and macros."""
+    con = duckdb.connect()
+    bands = " ".join(f"WHEN x BETWEEN {lo} AND {hi} THEN '{band}'" for band, lo, hi in sb.AGE_BANDS)
+    for statement in sql_text("blade_macros").format(bands=bands).split("-- next"):
+        con.execute(statement)
+    con.register("gias", pa.table({"urn": pa.array(list((gias or {}).keys()), pa.string()),
+                                   "setting": pa.array(list((gias or {}).values()), pa.string())}))
+    con.register("sen_settings", pa.table({"code": list(sb.SEN_SETTINGS), "setting": list(sb.SEN_SETTINGS.values())}))
+    con.register("cease_codes", pa.table({"code": list(sb.CEASE_REASON_CODES),
+                                          "reason": list(sb.CEASE_REASON_CODES.values())}))
+    return con
+
+
+def _count_return(con, reader: _Reader, ex: Export, people_rows: dict[str, tuple], census: dt.date, council: str,
+                  postcodes, lsoa_locality, council_members, gias, key_bytes, out: dict) -> None:
+    """One return's rows (checked, in `con`) counted into the outputs (`out`): persons or caseload
+    cells on the census date, the activity, ceased plans and reviews of the calendar year before it,
+    and the pathway's request rows."""
+    notes = reader.notes
+    # People: pseudonymous id, area. Nothing personal is kept past this return.
+    people: dict[str, list] = {}
+    unplaced = Counter()
+    members = council_members.get(council, set())
+    for pid, (identity, birth, postcode) in people_rows.items():
+        locality = None
+        if postcodes is not None:
+            lsoa = postcodes.get(_postcode_key(postcode))
+            locality = lsoa_locality.get(lsoa) if lsoa else None
+            if locality not in members:
+                unplaced["no postcode" if not postcode else
+                         "postcode not in the lookup" if lsoa is None else "outside the council's localities"] += 1
+                locality = None
+        people[pid] = [sb.pseudonymise(identity, key_bytes), birth, identity, locality]
+    if unplaced:
+        notes.append(f"January {census.year}: {sum(unplaced.values())} children not placed in a locality ("
+                     + ", ".join(f"{n} {why}" for why, n in unplaced.items()) + "); they count in the council's figures")
+    placed_all = postcodes is not None and all(p[3] for p in people.values())
+    # Each child's area, and the areas its activity counts in: the council when children are not
+    # placed; its locality when every child is; else its locality and the council (given directly).
+    pids, births, areas, area_pids, area_codes = [], [], [], [], []
+    for pid, person in people.items():
+        area = person[3] if postcodes is not None and person[3] else council
+        person.append(area)
+        pids.append(pid)
+        births.append(person[1])
+        areas.append(area)
+        counted_in = (council,) if postcodes is None else (area,) if placed_all or area == council else (area, council)
+        for a in counted_in:
+            area_pids.append(pid)
+            area_codes.append(a)
+    con.register("people", pa.table({"pid": pa.array(pids, pa.string()), "birth": pa.array(births, pa.date32()),
+                                     "area": pa.array(areas, pa.string())}))
+    con.register("person_areas", pa.table({"pid": pa.array(area_pids, pa.string()),
+                                           "area": pa.array(area_codes, pa.string())}))
+    week20 = [w for (w,) in con.execute("SELECT DISTINCT week20 FROM m_assessment WHERE week20 IS NOT NULL").fetchall()]
+    con.register("week20_flags", pa.table({"k": pa.array(week20, pa.string()),
+                                           "exception": pa.array([bool(sb.flag(w)) for w in week20], pa.bool_())}))
+    for statement in sql_text("blade_return").split("-- next"):
+        code = "\n".join(line for line in statement.splitlines() if not line.lstrip().startswith("--"))
+        con.execute(code, {"census": census} if "$census" in code else None)
+
+    # Caseload: plans issued on or before the census date and not ceased by it.
+    counted: dict[str, int] = {}
+    reviews: list[tuple[list, dt.date | None, dt.date]] = []
+    year_rows = []
+    setting_unknown = False
+    bands: dict[dt.date, tuple] = {}
+    for line, start_text, start, pid, need, setting, meeting in con.execute(
+            sql_text("blade_open_plans"), {"census": census, "gias": gias is not None}).fetchall():
+        person = people[pid]
+        if person[0] in counted:
+            reader.bad(ex.files["namedplan"], line, "startdate", start_text,
+                       f"duplicate: a second open plan for the same child (the first is row {counted[person[0]]})")
+            continue
+        counted[person[0]] = line
+        birth = person[1]
+        band_ncy = bands.get(birth)
+        if band_ncy is None:
+            band_ncy = bands[birth] = (sb.age_band(sb.age_on(birth, census)), _ncy(birth, census))
+        if band_ncy[0] is None:
+            reader.bad(ex.files["person"], None, "personbirthdate", None,
+                       f"age on the census date is outside 0-25 (named plan row {line})")
+            continue
+        reviews.append((person, meeting, start))
+        setting_unknown |= setting is None
+        year_rows.append([census.year, "January", person[3], person[0], need, band_ncy[0], setting, band_ncy[1]])
+    for row in year_rows:
+        if setting_unknown:
+            row[6] = "all"
+    for row in year_rows:
+        if postcodes is None:
+            out["persons"].append([row[0], row[1], council, "council", row[3], row[4], row[5], row[6], row[7]])
+        elif row[2]:
+            out["persons"].append([row[0], row[1], row[2], "locality", row[3], row[4], row[5], row[6], row[7]])
+    if postcodes is not None and not placed_all:
+        # Some children are not placed: their locality rows stay, and the council's caseload is given
+        # directly (all children), so it is not built from incomplete localities.
+        cells = Counter((r[4], r[5], r[6]) for r in year_rows)
+        out["caseload"] += [[census.year, "January", council, "council", n, b, s, c] for (n, b, s), c in cells.items()]
+    # Requests, decisions, assessments, plans and ceased plans in the calendar year before the census
+    # (DfE's definitions), for every area a child with a request counts in.
+    year = census.year - 1
+    activity = con.execute(sql_text("blade_activity"), {"year": year})
+    names = [d[0] for d in activity.description][1:]
+    by_area: dict[str, Counter] = {area: Counter(dict(zip(names, values))) for area, *values in activity.fetchall()}
+    ceased: dict[str, Counter] = {}
+    for area, reason, n in con.execute(sql_text("blade_ceased"), {"year": year}).fetchall():
+        ceased.setdefault(area, Counter())[reason] += n
+    # Pathway: one row per request, from the latest return that holds it.
+    pathway = out["pathway"]
+    for pid, rec, *rest, observed in con.execute(sql_text("blade_pathway"), {"census": census}).fetchall():
+        person = people[pid]
+        rid = sb.pseudonymise(f"{person[2]}|{rec.isoformat()}", key_bytes, prefix="R")
+        area = rest[1]
+        pathway[rid] = [rest[0], "Calendar year", area, "locality" if area != council else "council", rid,
+                        *rest[2:], observed, census.year]
+    for name in ("people", "person_areas", "week20_flags"):
+        con.unregister(name)
+    # Annual reviews (DfE annual_reviews.csv, reported for the calendar year before the census):
+    # a review is expected for a plan open on the census date that was issued at least a year
+    # before it; held = its latest review meeting is in the calendar year; on time = its latest
+    # review meeting is less than 12 months before the census date.
+    year_before = _year_before(census)
+    for person, meeting, start in reviews:
+        if start > year_before:
+            continue
+        area = person[4]
+        for a in (council,) if postcodes is None else (area,) if placed_all or area == council else (area, council):
+            c = by_area.get(a)
+            if c is None:
+                c = by_area[a] = Counter()
+            c["reviews_due"] += 1
+            c["reviews_held"] += bool(meeting and meeting.year == year)
+            c["reviews_on_time"] += bool(meeting and year_before < meeting <= census)
+    for area, c in sorted(by_area.items()):
+        level = "council" if area == council else "locality"
+        out["assessments"].append([year, "Calendar year", area, level] + [c[k] for k in ASSESS_COLUMNS])
+    all_areas = set(by_area) | ({council} if not placed_all else set())
+    if placed_all:
+        # A locality with no request in the year still has its (zero) row, so the council rolls up.
+        for loc in sorted(members - set(by_area)):
+            out["assessments"].append([year, "Calendar year", loc, "locality"] + [0] * len(ASSESS_COLUMNS))
+        all_areas = set(by_area) | members
+    for area in sorted(all_areas):
+        level = "council" if area == council else "locality"
+        c = ceased.get(area, Counter())
+        out["ceased"] += [[year, "Calendar year", area, level, reason, c[reason]]
+                          for reason in sb.CEASE_REASON_CODES.values()]
+        out["ceased"].append([year, "Calendar year", area, level, "not_recorded", c["not_recorded"]])
 
 
 def adapt_blade(path: Path, workdir: Path, module: str):
@@ -420,12 +646,13 @@ def adapt_blade(path: Path, workdir: Path, module: str):
             return AdaptResult(fmt, [], [f"two {m} files for one export ({ex.files[m].name}, {p.name}): name each "
                                          f"export's files Blade-Export_<DD-MM-YYYY>_<module>.csv; not loaded"])
         ex.files[m] = p
-    reader = _Reader()
-    notes = reader.notes
     postcode_files, gias_files = _lookup_files(path)
     postcodes = _read_postcodes(postcode_files) if postcode_files else None
     gias = _read_gias(gias_files) if gias_files else None
     lsoa_locality, council_members, councils = _geography()
+    con = _connect(gias)
+    reader = _Reader(con)
+    notes = reader.notes
     if postcodes is None:
         notes.append("no ONS postcode lookup (ONSPD / NSPL with LSOA 2021 codes) in the data folder: children are "
                      "not placed in localities, so figures are the council's only (drop the lookup into data/ "
@@ -437,228 +664,53 @@ def adapt_blade(path: Path, workdir: Path, module: str):
         notes.append("no Get Information About Schools extract in the data folder: placements named by URN cannot "
                      "be typed, so caseload is not broken down by setting (setting 'all')")
     key_bytes = sb.pseudonym_key()
-    persons_rows, caseload_rows, assess_rows, ceased_rows = [], [], [], []
-    pathway: dict[str, list] = {}
-    for tag in sorted(exports, key=lambda t: (t[6:], t[3:5], t[:2])):
-        ex = exports[tag]
-        missing = [m for m in sb.MODULES if m not in ex.files]
-        if missing:
-            notes.append(f"export {tag or '(unnamed)'}: modules missing ({', '.join(missing)}); their rows are empty")
-        reader.read_export(ex)
-        if len(ex.rows["sen2"]) != 1:
-            notes.append(f"export {tag}: the sen2 module must hold one return header; this export is not loaded")
-            continue
-        header = next(iter(ex.rows["sen2"].values()))
-        census = header["_referencedate"]
-        council = councils.get(header.get("lea", "").lstrip("0").zfill(3))
-        if council is None:
-            reader.bad(ex.files["sen2"], header["_line"], "lea", header.get("lea"), "unknown DfE LA number")
-            continue
-        versions = sorted({v for v in ex.version.values() if v != "any"})
-        notes.append(f"return of January {census.year} (census date {census.isoformat()}, LA {header.get('lea')}, "
-                     f"layout {max(versions) if versions else 'unknown'}): " + ", ".join(
-                         f"{len(ex.rows[m])} {m}" for m in sb.MODULES if m != "sen2"))
-        # People: pseudonymous id, age, locality. Nothing personal is kept past this loop.
-        people: dict[str, dict] = {}
-        unplaced = Counter()
-        for pid, row in ex.rows["person"].items():
-            locality = None
-            if postcodes is not None:
-                lsoa = postcodes.get(_postcode_key(row.get("postcode")))
-                locality = lsoa_locality.get(lsoa) if lsoa else None
-                if locality not in council_members.get(council, set()):
-                    unplaced["no postcode" if not row.get("postcode") else
-                             "postcode not in the lookup" if lsoa is None else "outside the council's localities"] += 1
-                    locality = None
-            people[pid] = {"id": sb.pseudonymise(row["_identity"], key_bytes), "birth": row["_personbirthdate"],
-                           "identity": row["_identity"], "locality": locality}
-        if unplaced:
-            notes.append(f"January {census.year}: {sum(unplaced.values())} children not placed in a locality ("
-                         + ", ".join(f"{n} {why}" for why, n in unplaced.items()) + "); they count in the council's figures")
-        req, ass, plans = ex.rows["requests"], ex.rows["assessment"], ex.rows["namedplan"]
-        active_by_request: dict[str, dict] = {a["requeststableid"]: a for a in ex.rows["activeplans"].values()}
-        needs: dict[str, list] = {}
-        for n in ex.rows["senneed"].values():
-            needs.setdefault(n["activeplanstableid"], []).append(n)
-        placements: dict[str, list] = {}
-        for pl in ex.rows["placementdetail"].values():
-            if pl.get("_leavingdate") is None or pl["_leavingdate"] > census:
-                placements.setdefault(pl["activeplanstableid"], []).append(pl)
-        plan_of_assessment = {n["assessmenttableid"]: n for n in plans.values()}
-        ass_of_request = {a["requeststableid"]: a for a in ass.values()}
-
-        need_of_request: dict[str, str] = {}
-
-        def primary_need(request_id: str) -> str:
-            need = need_of_request.get(request_id)
-            if need is None:
-                ap = active_by_request.get(request_id)
-                ranked = sorted(needs.get(ap["activeplanstableid"], []), key=lambda r: int(r["sentyperank"])) if ap else []
-                need = need_of_request[request_id] = ranked[0]["sentype"] if ranked and ranked[0]["sentyperank"] == "1" \
-                    else "UNK"
-            return need
-
-        # Caseload: plans issued on or before the census date and not ceased by it.
-        counted: dict[str, int] = {}
-        reviews: list[tuple[dict, dict | None, dt.date]] = []
-        year_rows = []
-        setting_unknown = False
-        for n in sorted(plans.values(), key=lambda r: r["_line"]):
-            if n["_startdate"] is None or n["_startdate"] > census or (n["_ceasedate"] and n["_ceasedate"] <= census):
+    out: dict = {"persons": [], "caseload": [], "assessments": [], "ceased": [], "pathway": {}}
+    try:
+        for tag in sorted(exports, key=lambda t: (t[6:], t[3:5], t[:2])):
+            ex = exports[tag]
+            missing = [m for m in sb.MODULES if m not in ex.files]
+            if missing:
+                notes.append(f"export {tag or '(unnamed)'}: modules missing ({', '.join(missing)}); their rows are empty")
+            people_rows = reader.read_export(ex)
+            headers = con.execute("SELECT line, lea, _referencedate FROM m_sen2").fetchall()
+            if len(headers) != 1:
+                notes.append(f"export {tag}: the sen2 module must hold one return header; this export is not loaded")
                 continue
-            a = ass[n["assessmenttableid"]]
-            r = req[a["requeststableid"]]
-            person = people[r["persontableid"]]
-            if person["id"] in counted:
-                reader.bad(ex.files["namedplan"], n["_line"], "startdate", n["startdate"],
-                           f"duplicate: a second open plan for the same child (the first is row {counted[person['id']]})")
+            line, lea, census = headers[0]
+            council = councils.get((lea or "").lstrip("0").zfill(3))
+            if council is None:
+                reader.bad(ex.files["sen2"], line, "lea", lea, "unknown DfE LA number")
                 continue
-            counted[person["id"]] = n["_line"]
-            band = sb.age_band(sb.age_on(person["birth"], census))
-            if band is None:
-                reader.bad(ex.files["person"], None, "personbirthdate", None,
-                           f"age on the census date is outside 0-25 (named plan row {n['_line']})")
-                continue
-            reviews.append((person, active_by_request.get(r["requeststableid"]), n["_startdate"]))
-            ap = active_by_request.get(r["requeststableid"])
-            setting = _setting(placements.get(ap["activeplanstableid"], []) if ap else [], gias)
-            setting_unknown |= setting is None
-            year_rows.append([census.year, "January", person["locality"], person["id"],
-                              primary_need(r["requeststableid"]), band, setting, _ncy(person["birth"], census)])
-        for row in year_rows:
-            if setting_unknown:
-                row[6] = "all"
-        placed_all = postcodes is not None and all(p["locality"] for p in people.values())
-        for row in year_rows:
-            if postcodes is None:
-                persons_rows.append([row[0], row[1], council, "council", row[3], row[4], row[5], row[6], row[7]])
-            elif row[2]:
-                persons_rows.append([row[0], row[1], row[2], "locality", row[3], row[4], row[5], row[6], row[7]])
-        if postcodes is not None and not placed_all:
-            # Some children are not placed: their locality rows stay, and the council's caseload is given
-            # directly (all children), so it is not built from incomplete localities.
-            cells = Counter((r[4], r[5], r[6]) for r in year_rows)
-            caseload_rows += [[census.year, "January", council, "council", n, b, s, c] for (n, b, s), c in cells.items()]
-            # The placed children's rows stay at locality level; the council's figure comes from all of them.
-        # Assessments in the calendar year before the census (DfE's definitions).
-        year = census.year - 1
-        by_area: dict[str, Counter] = {}
-        ceased: dict[str, Counter] = {}
-
-        # Each child's area, and the areas its activity counts in: the council when children are not
-        # placed; its locality when every child is; else its locality and the council (given directly).
-        for person in people.values():
-            area = person["area"] = person["locality"] if postcodes is not None and person["locality"] else council
-            person["areas"] = (council,) if postcodes is None else (area,) if placed_all or area == council \
-                else (area, council)
-
-        for r in req.values():
-            person = people[r["persontableid"]]
-            areas = person["areas"]
-            rec = r["_receiveddate"]
-            a = ass_of_request.get(r["requeststableid"])
-            n = plan_of_assessment.get(a["assessmenttableid"]) if a else None
-            exception = sb.flag(a.get("week20")) if a else None
-            for area in areas:
-                c = by_area.get(area)
-                if c is None:
-                    c = by_area[area] = Counter()
-                if rec.year == year:
-                    c["requests"] += 1
-                    if r["_requestoutcomedate"] and r["requestoutcome"] in (sb.REQUEST_REFUSED, sb.REQUEST_ASSESS):
-                        c["decisions"] += 1
-                        c["decisions_within_6_weeks"] += (r["_requestoutcomedate"] - rec).days <= 42
-                        c["requests_refused"] += r["requestoutcome"] == sb.REQUEST_REFUSED
-                # Assessments completed in the year (DfE assess_in_year): a plan issued in the year, or a
-                # decision not to issue / a withdrawal dated in the year.
-                if a is not None and a["assessmentoutcome"] in ("N", "A") and a.get("_assessmentoutcomedate") \
-                        and a["_assessmentoutcomedate"].year == year:
-                    c["assessments"] += 1
-                    c["assessments_not_issued"] += a["assessmentoutcome"] == "N"
-                if n is not None and n["_ceasedate"] and n["_ceasedate"].year == year:
-                    ceased.setdefault(area, Counter())[sb.CEASE_REASON_CODES.get(n.get("ceasereason", ""),
-                                                                                  "not_recorded")] += 1
-                if n is not None and n["_startdate"] and n["_startdate"].year == year:
-                    c["assessments"] += 1
-                    c["new_plans"] += 1
-                    if a["assessmentoutcome"] != sb.OTHER_LA_ASSESSMENT:
-                        within = (n["_startdate"] - rec).days <= 140
-                        c["plans_issued_inc"] += 1
-                        c["plans_issued_20wk_inc"] += within
-                        if not exception:
-                            c["plans_issued_ex"] += 1
-                            c["plans_issued_20wk_ex"] += within
-            # Pathway: one row per request, from the latest return that holds it.
-            rid = sb.pseudonymise(f"{person['identity']}|{rec.isoformat()}", key_bytes, prefix="R")
-            decided = r["_requestoutcomedate"]
-            issued_decision = a.get("_assessmentoutcomedate") if a else None
-            final = n.get("_startdate") if n else None
-            age_then = sb.age_band(max(0, sb.age_on(person["birth"], rec)))
-            area = person["area"]
-            pathway[rid] = [rec.year, "Calendar year", area, "locality" if area != council
-                            else "council", rid, primary_need(r["requeststableid"]), age_then or "all",
-                            _DECISION.get(r["requestoutcome"], "open") if decided else "open",
-                            (decided - rec).days if decided else "",
-                            (_ISSUE_DECISION.get(a["assessmentoutcome"], "open")
-                             if issued_decision else "open") if a else ("open" if not decided else "none"),
-                            (issued_decision - rec).days if issued_decision else "",
-                            (final - rec).days if final else "",
-                            "Y" if a and exception else "N",
-                            (census - rec).days, census.year]
-        # Annual reviews (DfE annual_reviews.csv, reported for the calendar year before the census):
-        # a review is expected for a plan open on the census date that was issued at least a year
-        # before it; held = its latest review meeting is in the calendar year; on time = its latest
-        # review meeting is less than 12 months before the census date.
-        year_before = _year_before(census)
-        for person, ap, start in reviews:
-            if start > year_before:
-                continue
-            meeting = (ap.get("_reviewmeeting") or ap.get("_lastreview")) if ap else None
-            for area in person["areas"]:
-                c = by_area.get(area)
-                if c is None:
-                    c = by_area[area] = Counter()
-                c["reviews_due"] += 1
-                c["reviews_held"] += bool(meeting and meeting.year == year)
-                c["reviews_on_time"] += bool(meeting and year_before < meeting <= census)
-        for area, c in sorted(by_area.items()):
-            level = "council" if area == council else "locality"
-            assess_rows.append([year, "Calendar year", area, level] + [c[k] for k in ASSESS_COLUMNS])
-        all_areas = set(by_area) | ({council} if not placed_all else set())
-        if placed_all:
-            # A locality with no request in the year still has its (zero) row, so the council rolls up.
-            for loc in sorted(council_members.get(council, set()) - set(by_area)):
-                assess_rows.append([year, "Calendar year", loc, "locality"] + [0] * len(ASSESS_COLUMNS))
-            all_areas = set(by_area) | council_members.get(council, set())
-        for area in sorted(all_areas):
-            level = "council" if area == council else "locality"
-            c = ceased.get(area, Counter())
-            ceased_rows += [[year, "Calendar year", area, level, reason, c[reason]]
-                            for reason in sb.CEASE_REASON_CODES.values()]
-            ceased_rows.append([year, "Calendar year", area, level, "not_recorded", c["not_recorded"]])
-        ex.rows.clear()  # this return is counted: free its rows before the next one is read
+            versions = sorted({v for v in ex.version.values() if v != "any"})
+            notes.append(f"return of January {census.year} (census date {census.isoformat()}, LA {lea}, "
+                         f"layout {max(versions) if versions else 'unknown'}): " + ", ".join(
+                             f"{reader.count(m)} {m}" for m in sb.MODULES if m != "sen2"))
+            _count_return(con, reader, ex, people_rows, census, council, postcodes, lsoa_locality, council_members,
+                          gias, key_bytes, out)
+    finally:
+        con.close()  # this load's rows, names and postcodes included, go with the in-memory database
     outputs = []
     base = ["time_period", "time_identifier", "area_code", "area_level"]
-    if persons_rows:
+    if out["persons"]:
         outputs.append(("ehcp_persons", write_csv(workdir, "blade_ehcp_persons.csv",
                                                   base + ["person_id", "primary_need", "age_band", "setting_type",
                                                           "ncy"],
-                                                  persons_rows)))
-    if caseload_rows:
+                                                  out["persons"])))
+    if out["caseload"]:
         outputs.append(("ehcp_caseload", write_csv(workdir, "blade_ehcp_caseload.csv",
                                                    base + ["primary_need", "age_band", "setting_type", "ehc_plans"],
-                                                   caseload_rows)))
-    if assess_rows:
+                                                   out["caseload"])))
+    if out["assessments"]:
         outputs.append(("ehcp_assessments", write_csv(workdir, "blade_ehcp_assessments.csv", base + ASSESS_COLUMNS,
-                                                      assess_rows)))
-    if ceased_rows:
+                                                      out["assessments"])))
+    if out["ceased"]:
         outputs.append(("ehcp_ceased", write_csv(workdir, "blade_ehcp_ceased.csv", base + ["cease_reason", "ceased_plans"],
-                                                 ceased_rows)))
-    if pathway:
+                                                 out["ceased"])))
+    if out["pathway"]:
         outputs.append(("ehcp_pathway", write_csv(workdir, "blade_ehcp_pathway.csv", base + [
             "request_id", "primary_need", "age_band", "decision", "days_to_decision", "issue_decision",
             "days_to_issue_decision", "days_to_plan", "exception", "days_observed", "observed_year"],
-            list(pathway.values()))))
+            list(out["pathway"].values()))))
     if reader.problems:
         by_reason = Counter(p.reason.split(":")[0] for p in reader.problems)
         notes.append(f"{len(reader.problems)} rows quarantined (" + ", ".join(f"{n} {r}" for r, n in by_reason.items())
