@@ -12,7 +12,6 @@ an age, a pseudonymous id and an LSOA, and dropped (see PERSONAL_COLUMNS).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import os
 import re
@@ -290,7 +289,7 @@ def pseudonymise(identity: str, key: bytes, prefix: str = "P") -> str:
     """One-way keyed hash (HMAC-SHA256): the same child gets the same id in every return loaded on
     this install; without the key the id cannot be reversed or recomputed from a UPN. (Cached within
     a process: a child is in several returns of one load.)"""
-    return prefix + hmac.new(key, identity.encode(), hashlib.sha256).hexdigest()[:20]
+    return prefix + hmac.digest(key, identity.encode(), "sha256").hex()[:20]  # (one call into OpenSSL)
 
 
 # -- lookups dropped in beside the export ---------------------------------------------------------

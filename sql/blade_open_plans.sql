@@ -1,16 +1,27 @@
 -- Named plans open on the census date ($census: issued on or before it, not ceased by it), in the
--- export's order, with the child, the request's primary need, the setting of the highest-ranked
--- placement (NULL when it is named by URN and there is no GIAS extract: $gias) and the active plan's
--- latest review meeting.
-SELECT n.line, n.startdate, n._startdate, ri.pid, ri.need,
+-- export's order, with the child (pseudonymous id, locality), the request's primary need, the
+-- setting of the highest-ranked placement (NULL when it is named by URN and there is no GIAS
+-- extract: $gias), age band and national curriculum year on the census date, and the annual review
+-- (due: issued on or before $year_before, the same day a year before the census; held: its latest
+-- review meeting is in $year; on time: after $year_before and by the census). `seen` numbers the
+-- child's open plans (a second one is quarantined) and `first_line` is the first one's row.
+SELECT n.line, n.startdate, p.id, p.locality, ri.need,
        CASE WHEN tp.activeplanstableid IS NULL THEN 'other'
             WHEN coalesce(tp.urn, '') <> '' THEN CASE WHEN $gias THEN coalesce(g.setting, 'other') END
             WHEN coalesce(tp.ukprn, '') <> '' THEN 'post16'
             ELSE coalesce(st.setting, 'other') END AS setting,
-       coalesce(ri._reviewmeeting, ri._lastreview) AS meeting
+       age_band(age_on(p.birth, $census)) AS age_band,
+       ncy(p.birth, $census) AS ncy,
+       n._startdate <= $year_before AS review_due,
+       coalesce(year(coalesce(ri._reviewmeeting, ri._lastreview)) = $year, false) AS review_held,
+       coalesce(coalesce(ri._reviewmeeting, ri._lastreview) > $year_before
+                AND coalesce(ri._reviewmeeting, ri._lastreview) <= $census, false) AS review_on_time,
+       row_number() OVER (PARTITION BY ri.pid ORDER BY n.line) AS seen,
+       min(n.line) OVER (PARTITION BY ri.pid) AS first_line
 FROM m_namedplan n
 JOIN m_assessment a ON a.assessmenttableid = n.assessmenttableid
 JOIN req_info ri ON ri.requeststableid = a.requeststableid
+JOIN people p ON p.pid = ri.pid
 LEFT JOIN top_placement tp ON tp.activeplanstableid = ri.activeplanstableid
 LEFT JOIN gias g ON g.urn = tp.urn
 LEFT JOIN sen_settings st ON st.code = coalesce(tp.sensetting, '')

@@ -1,6 +1,9 @@
 -- One row per request (the Pathway page's survival curves), in the export's order: the days from
 -- the request to each decision and to the final plan, or to the census date ($census) while open.
-SELECT ri.pid, ri.rec, year(ri.rec) AS time_period, p.area, ri.need,
+-- `request_key` is what the request's pseudonymous id is made from (the child's identity and the
+-- day the request was received); it never leaves the reader.
+SELECT p.identity || '|' || CAST(ri.rec AS VARCHAR) AS request_key,
+       year(ri.rec) AS time_period, p.area, ri.need,
        coalesce(age_band(greatest(0, age_on(p.birth, ri.rec))), 'all') AS age_band,
        CASE WHEN decided IS NULL THEN 'open'
             WHEN requestoutcome = 'A' THEN 'withdrawn' WHEN requestoutcome = 'B' THEN 'refused'

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -168,12 +169,25 @@ def _geography() -> tuple[dict[str, str], dict[str, set[str]], dict[str, str]]:
     return lsoa, members, councils
 
 
+_SIBLINGS: dict[Path, tuple[tuple, list[tuple[str, Path]]]] = {}
+
+
 def _siblings(path: Path) -> list[tuple[str, Path]]:
+    """The Blade files of `path`'s folder (module, path), by name. The loader asks once for each of
+    them, so the answer is kept while the folder's files (names, sizes, modification times) stay the same."""
+    folder = path.parent
+    with os.scandir(folder) as it:
+        seen = tuple(sorted((e.name, st.st_size, st.st_mtime_ns) for e in it for st in [e.stat()]))
+    kept = _SIBLINGS.get(folder)
+    if kept is not None and kept[0] == seen:
+        return kept[1]
     out = []
-    for p in sorted(path.parent.iterdir(), key=lambda q: q.name):
+    for p in sorted(folder.iterdir(), key=lambda q: q.name):
         m = _is_blade(p)
         if m:
             out.append((m, p))
+    _SIBLINGS.clear()
+    _SIBLINGS[folder] = (seen, out)
     return out
 
 
@@ -253,64 +267,46 @@ class _Reader:
                 got = self._read_rows(p, header, where, problems)
             lines, columns = got
             data = {c: pc.utf8_trim(col, _WHITESPACE) for c, col in zip(wanted, columns)}
-        con = self.con
-        select, joins, fails = [], [], []
-        maps: dict[str, pa.Table] = {}
-        select = [f"s.{col}" for col in ORDERED_COLUMNS[module]]
+        n = len(lines)
+        columns: dict[str, pa.Array] = {"line": lines}
+        for col in ORDERED_COLUMNS[module]:
+            columns[col] = data[col] if col in data else pa.nulls(n, pa.string())
+        fails = []
         for col in DATE_COLUMNS.get(module, []):
-            if col not in data:
-                select.append(f"NULL::DATE AS _{col}")
-                continue
-            texts = pc.unique(data[col]).to_pylist()
-            values, bad = [], []
-            for text in texts:
-                try:
-                    values.append(sb.parse_blade_date(text))
-                    bad.append(False)
-                except sb.BadDate:
-                    values.append(None)
-                    bad.append(True)
-            maps[f"d_{col}"] = pa.table({"k": pa.array(texts, pa.string()), "v": pa.array(values, pa.date32()),
-                                         "bad": pa.array(bad, pa.bool_())})
-            select.append(f"d_{col}.v AS _{col}")
-            joins.append(f"LEFT JOIN d_{col} ON d_{col}.k = s.{col}")
-            fails.append(f"WHEN d_{col}.bad THEN 'date:{col}'")
-        for col, allowed in MODULE_CODES.get(module, ()):
-            if col not in data:
-                continue
-            texts = pc.unique(data[col]).to_pylist()
-            upper = [t.upper() if t else t for t in texts]
-            maps[f"c_{col}"] = pa.table({"k": pa.array(texts, pa.string()), "v": pa.array(upper, pa.string()),
-                                         "bad": pa.array([bool(u) and u not in allowed for u in upper], pa.bool_())})
-            select[ORDERED_COLUMNS[module].index(col)] = f"c_{col}.v AS {col}"
-            joins.append(f"LEFT JOIN c_{col} ON c_{col}.k = s.{col}")
-            fails.append(f"WHEN c_{col}.bad THEN 'code:{col}'")
-        for col, required in RANK_COLUMNS.get(module, {}).items():
-            texts = pc.unique(data[col]).to_pylist() if col in data else []
-            rank = [int(t) if t.isdigit() else 99 for t in texts]
-            bad = [not t.isdigit() if required else bool(t) and not t.isdigit() for t in texts]
-            maps[f"r_{col}"] = pa.table({"k": pa.array(texts, pa.string()), "v": pa.array(rank, pa.int64()),
-                                         "bad": pa.array(bad, pa.bool_())})
-            select.append(f"coalesce(r_{col}.v, 99) AS rank_{col}")
             if col in data:
-                joins.append(f"LEFT JOIN r_{col} ON r_{col}.k = s.{col}")
-                fails.append(f"WHEN r_{col}.bad THEN 'rank:{col}'")
+                columns["_" + col], columns["bad_" + col] = _each_distinct(data[col], _parse_date, pa.date32())
+                fails.append(f"WHEN bad_{col} THEN 'date:{col}'")
             else:
-                joins.append(f"LEFT JOIN r_{col} ON false")
+                columns["_" + col] = pa.nulls(n, pa.date32())
+        for col, allowed in MODULE_CODES.get(module, ()):
+            if col in data:
+                columns[col], columns["bad_" + col] = _each_distinct(
+                    data[col], lambda t, allowed=allowed: (t.upper(), t.upper() not in allowed) if t else (t, False),
+                    pa.string())
+                fails.append(f"WHEN bad_{col} THEN 'code:{col}'")
+        for col, required in RANK_COLUMNS.get(module, {}).items():
+            if col in data:
+                columns["rank_" + col], columns["bad_" + col] = _each_distinct(
+                    data[col], lambda t, required=required: (int(t), False) if t.isdigit() else (99, required or bool(t)),
+                    pa.int64())
+                fails.append(f"WHEN bad_{col} THEN 'rank:{col}'")
+            else:
+                columns["rank_" + col] = pa.repeat(99, n).cast(pa.int64())
                 if required:  # the column is missing: no row has a rank
                     fails.append(f"WHEN true THEN 'rank:{col}'")
         for col, fail in REQUIRED_DATES.get(module, {}).items():
-            fails.append(f"WHEN d_{col}.v IS NULL THEN '{fail}'" if col in data else f"WHEN true THEN '{fail}'")
-        src = pa.table({"line": lines, **{c: data[c] if c in data else pa.nulls(len(lines), pa.string())
-                                          for c in ORDERED_COLUMNS[module]}})
+            fails.append(f"WHEN _{col} IS NULL THEN '{fail}'")
         del data
-        con.register("src", src)
-        for name, table in maps.items():
-            con.register(name, table)
-        con.execute(sql_text("blade_module").format(module=module, tid=tid, columns=", ".join(select),
-                                                     joins=" ".join(joins), fails=" ".join(fails)))
-        for name in ["src", *maps]:
-            con.unregister(name)
+        bad_columns = [c for c in columns if c.startswith("bad_")]
+        repeated = n > 0 and pc.count_distinct(columns[tid]).as_py() < n
+        con = self.con
+        con.register("src", pa.table(columns))
+        con.execute(sql_text("blade_module").format(
+            module=module, tid=tid, keep=f"* EXCLUDE ({', '.join(bad_columns)})" if bad_columns else "*",
+            fails=" ".join(fails),
+            duplicate=f"WHEN row_number() OVER (PARTITION BY {tid} ORDER BY line) > 1 THEN 'duplicate'" if repeated else "",
+            first_line=f"min(line) OVER (PARTITION BY {tid})" if repeated else "NULL::BIGINT"))
+        con.unregister("src")
         failed = con.execute(f"SELECT * FROM m_{module} WHERE fail IS NOT NULL ORDER BY line")
         names = [d[0] for d in failed.description]
         for values in failed.fetchall():
@@ -450,8 +446,25 @@ def _ncy(birth: dt.date, census: dt.date) -> str:
     return str(v) if -5 <= v <= 21 else ""
 
 
-# Python's whitespace (what str.strip removes), for stripping values in Arrow.
-_WHITESPACE = "".join(chr(i) for i in range(0x110000) if chr(i).isspace())
+def _parse_date(text: str) -> tuple[dt.date | None, bool]:
+    try:
+        return sb.parse_blade_date(text), False
+    except sb.BadDate:
+        return None, True
+
+
+def _each_distinct(values: pa.Array, fn, kind: pa.DataType) -> tuple[pa.Array, pa.Array]:
+    """`fn` (text -> (value, bad)) worked out once per distinct text of `values`, then spread back
+    over the rows by Arrow: the values (of type `kind`) and the bad flags."""
+    encoded = pc.dictionary_encode(values)
+    results = [fn(text) for text in encoded.dictionary.to_pylist()]
+    return (pc.take(pa.array([r[0] for r in results], kind), encoded.indices),
+            pc.take(pa.array([r[1] for r in results], pa.bool_()), encoded.indices))
+
+
+# Python's whitespace (what str.strip removes), for stripping values in Arrow (none is above U+3000,
+# the ideographic space: tests/test_sen2_person_level.py checks the whole of Unicode).
+_WHITESPACE = "".join(chr(i) for i in range(0x3001) if chr(i).isspace())
 _BLANK_LINE = re.compile(rb"\n,*\r?(?:\n|\Z)")
 
 
@@ -518,19 +531,18 @@ def _count_return(con, reader: _Reader, ex: Export, people_rows: dict[str, tuple
     placed_all = postcodes is not None and all(p[3] for p in people.values())
     # Each child's area, and the areas its activity counts in: the council when children are not
     # placed; its locality when every child is; else its locality and the council (given directly).
-    pids, births, areas, area_pids, area_codes = [], [], [], [], []
-    for pid, person in people.items():
-        area = person[3] if postcodes is not None and person[3] else council
-        person.append(area)
-        pids.append(pid)
-        births.append(person[1])
-        areas.append(area)
+    cols: dict[str, list] = {"pid": [], "id": [], "identity": [], "birth": [], "locality": [], "area": []}
+    area_pids, area_codes = [], []
+    for pid, (pseudonym, birth, identity, locality) in people.items():
+        area = locality if postcodes is not None and locality else council
+        for name, value in zip(cols, (pid, pseudonym, identity, birth, locality, area)):
+            cols[name].append(value)
         counted_in = (council,) if postcodes is None else (area,) if placed_all or area == council else (area, council)
         for a in counted_in:
             area_pids.append(pid)
             area_codes.append(a)
-    con.register("people", pa.table({"pid": pa.array(pids, pa.string()), "birth": pa.array(births, pa.date32()),
-                                     "area": pa.array(areas, pa.string())}))
+    con.register("people", pa.table({name: pa.array(values, pa.date32() if name == "birth" else pa.string())
+                                     for name, values in cols.items()}))
     con.register("person_areas", pa.table({"pid": pa.array(area_pids, pa.string()),
                                            "area": pa.array(area_codes, pa.string())}))
     week20 = [w for (w,) in con.execute("SELECT DISTINCT week20 FROM m_assessment WHERE week20 IS NOT NULL").fetchall()]
@@ -541,30 +553,26 @@ def _count_return(con, reader: _Reader, ex: Export, people_rows: dict[str, tuple
         con.execute(code, {"census": census} if "$census" in code else None)
 
     # Caseload: plans issued on or before the census date and not ceased by it.
-    counted: dict[str, int] = {}
-    reviews: list[tuple[list, dt.date | None, dt.date]] = []
+    year = census.year - 1
+    year_before = _year_before(census)
     year_rows = []
     setting_unknown = False
-    bands: dict[dt.date, tuple] = {}
-    for line, start_text, start, pid, need, setting, meeting in con.execute(
-            sql_text("blade_open_plans"), {"census": census, "gias": gias is not None}).fetchall():
-        person = people[pid]
-        if person[0] in counted:
+    reviews: list[tuple[str | None, bool, bool]] = []
+    for (line, start_text, pseudonym, locality, need, setting, band, ncy, due, held, on_time, seen,
+         first_line) in con.execute(sql_text("blade_open_plans"), {"census": census, "gias": gias is not None,
+                                                                   "year": year, "year_before": year_before}).fetchall():
+        if seen > 1:
             reader.bad(ex.files["namedplan"], line, "startdate", start_text,
-                       f"duplicate: a second open plan for the same child (the first is row {counted[person[0]]})")
+                       f"duplicate: a second open plan for the same child (the first is row {first_line})")
             continue
-        counted[person[0]] = line
-        birth = person[1]
-        band_ncy = bands.get(birth)
-        if band_ncy is None:
-            band_ncy = bands[birth] = (sb.age_band(sb.age_on(birth, census)), _ncy(birth, census))
-        if band_ncy[0] is None:
+        if band is None:
             reader.bad(ex.files["person"], None, "personbirthdate", None,
                        f"age on the census date is outside 0-25 (named plan row {line})")
             continue
-        reviews.append((person, meeting, start))
+        if due:
+            reviews.append((locality, held, on_time))
         setting_unknown |= setting is None
-        year_rows.append([census.year, "January", person[3], person[0], need, band_ncy[0], setting, band_ncy[1]])
+        year_rows.append([census.year, "January", locality, pseudonym, need, band, setting, ncy])
     for row in year_rows:
         if setting_unknown:
             row[6] = "all"
@@ -580,7 +588,6 @@ def _count_return(con, reader: _Reader, ex: Export, people_rows: dict[str, tuple
         out["caseload"] += [[census.year, "January", council, "council", n, b, s, c] for (n, b, s), c in cells.items()]
     # Requests, decisions, assessments, plans and ceased plans in the calendar year before the census
     # (DfE's definitions), for every area a child with a request counts in.
-    year = census.year - 1
     activity = con.execute(sql_text("blade_activity"), {"year": year})
     names = [d[0] for d in activity.description][1:]
     by_area: dict[str, Counter] = {area: Counter(dict(zip(names, values))) for area, *values in activity.fetchall()}
@@ -589,30 +596,25 @@ def _count_return(con, reader: _Reader, ex: Export, people_rows: dict[str, tuple
         ceased.setdefault(area, Counter())[reason] += n
     # Pathway: one row per request, from the latest return that holds it.
     pathway = out["pathway"]
-    for pid, rec, *rest, observed in con.execute(sql_text("blade_pathway"), {"census": census}).fetchall():
-        person = people[pid]
-        rid = sb.pseudonymise(f"{person[2]}|{rec.isoformat()}", key_bytes, prefix="R")
-        area = rest[1]
-        pathway[rid] = [rest[0], "Calendar year", area, "locality" if area != council else "council", rid,
-                        *rest[2:], observed, census.year]
+    for request_key, period, area, *rest in con.execute(sql_text("blade_pathway"), {"census": census}).fetchall():
+        rid = sb.pseudonymise(request_key, key_bytes, prefix="R")
+        pathway[rid] = [period, "Calendar year", area, "locality" if area != council else "council", rid,
+                        *rest, census.year]
     for name in ("people", "person_areas", "week20_flags"):
         con.unregister(name)
     # Annual reviews (DfE annual_reviews.csv, reported for the calendar year before the census):
     # a review is expected for a plan open on the census date that was issued at least a year
     # before it; held = its latest review meeting is in the calendar year; on time = its latest
     # review meeting is less than 12 months before the census date.
-    year_before = _year_before(census)
-    for person, meeting, start in reviews:
-        if start > year_before:
-            continue
-        area = person[4]
+    for locality, held, on_time in reviews:
+        area = locality if postcodes is not None and locality else council
         for a in (council,) if postcodes is None else (area,) if placed_all or area == council else (area, council):
             c = by_area.get(a)
             if c is None:
                 c = by_area[a] = Counter()
             c["reviews_due"] += 1
-            c["reviews_held"] += bool(meeting and meeting.year == year)
-            c["reviews_on_time"] += bool(meeting and year_before < meeting <= census)
+            c["reviews_held"] += held
+            c["reviews_on_time"] += on_time
     for area, c in sorted(by_area.items()):
         level = "council" if area == council else "locality"
         out["assessments"].append([year, "Calendar year", area, level] + [c[k] for k in ASSESS_COLUMNS])

@@ -1,0 +1,147 @@
+"""The Blade reader (send_metrics/adapters/blade.py: checks and counting in SQL, plain files read by
+Arrow) gives exactly what the previous reader gave (tests/blade_reference.py, the row-by-row Python
+reader it replaced, kept as the oracle): the same notes, the same quarantine rows (file, row,
+column, value, reason, in order) and byte-identical output files, on the synthetic export as it is
+and on randomly corrupted copies of it, with and without the postcode lookup. Corruptions that keep
+every row as wide as the header leave the files plain (read by Arrow); the others (rows cut short
+or too long, quoted values, blank lines) send them through the csv module."""
+from __future__ import annotations
+
+import csv
+import random
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from send_metrics.sen2_blade_demo import write_export
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import blade_reference  # noqa: E402  (the previous reader, the oracle)
+
+ROOT = Path(__file__).resolve().parents[1]
+GEO = (ROOT / ".." / "shared" / "data" / "geo").resolve()
+if not (GEO / "cumbria_lsoa21_lookup.csv").exists():
+    GEO = Path("/work/shared/data/geo")
+
+
+@pytest.fixture(scope="module")
+def export(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("blade_identical")
+    write_export(out)
+    return out
+
+
+def _corrupt(src: Path, dst: Path, seed: int, plain: bool, lookups: bool, tags: tuple[str, ...]) -> None:
+    """A copy of the export's files for `tags` (all when empty), each module file with 40 random
+    edits: empty values, values from other rows, dates that are not dates or are out of order,
+    unknown codes, padded lower-case codes, repeated rows and (unless `plain`) rows cut short or too
+    long, deleted, quoted values and blank lines."""
+    rnd = random.Random(seed)
+    dst.mkdir(parents=True)
+    for p in sorted(src.iterdir()):
+        blade = p.name.startswith("Blade-Export_")
+        if (blade and tags and not any(t in p.name for t in tags)) or (not blade and not lookups):
+            continue
+        if not blade or p.name.endswith("_sen2.csv"):
+            shutil.copy(p, dst / p.name)
+            continue
+        rows = list(csv.reader(open(p, newline="")))
+        header = rows[0]
+        for _ in range(40):
+            i = rnd.randrange(1, len(rows))
+            r = rows[i]
+            j = rnd.randrange(len(header))
+            k = rnd.random()
+            if header[j] == "placementrank" or j >= len(r):
+                continue
+            if k < 0.12:
+                r[j] = ""
+            elif k < 0.24:
+                r[j] = rows[rnd.randrange(1, len(rows))][j] if j < len(rows[1]) else ""
+            elif k < 0.34:
+                r[j] = "2024-Feb-30 00:00:00"
+            elif k < 0.44:
+                r[j] = "2001-Jan-01 00:00:00"
+            elif k < 0.52:
+                r[j] = "XYZ"
+            elif k < 0.58:
+                r[j] = " " + r[j].lower() + " "
+            elif k < 0.64:
+                r[j] = "2030-Dec-31 00:00:00"
+            elif k < 0.70:
+                r[j] = "1990-Jan-01 00:00:00"
+            elif k < 0.78:
+                rows.insert(i, list(r))
+            elif k < 0.82:
+                r[j] = "99999999"
+            elif plain:
+                continue
+            elif k < 0.86:
+                rows[i] = r[:j]  # cut short
+            elif k < 0.90:
+                rows[i] = r + ["extra"]
+            elif k < 0.93:
+                r[j] = r[j] + ", with a comma"  # written quoted
+            elif k < 0.96:
+                rows.insert(i, [])  # a blank line
+            else:
+                del rows[i]
+        with open(dst / p.name, "w", newline="") as fh:
+            csv.writer(fh).writerows(rows)
+
+
+def _run(module, folder: Path, work: Path):
+    lead = sorted(folder.glob("Blade-Export_*.csv"))[0]
+    r = module.adapt_blade(lead, work, "x")
+    return (r.notes, [(q.file, q.line, q.column, q.value, q.reason) for q in r.problems],
+            [(name, Path(path).read_bytes()) for name, path in r.outputs])
+
+
+def _same(folder: Path, tmp: Path, monkeypatch, expect_plain: bool | None = None) -> int:
+    from send_metrics.adapters import blade
+    monkeypatch.setenv("SEND_PSEUDONYM_KEY_FILE", str(tmp / "key"))
+    monkeypatch.setenv("SEND_GEO_DIR", str(GEO))
+    monkeypatch.setenv("SEND_DATA_DIR", str(folder.parent))
+    read_plain, plain = blade._read_plain, []
+
+    def spy(p, width, where):
+        got = read_plain(p, width, where)
+        plain.append(got is not None)
+        return got
+    monkeypatch.setattr(blade, "_read_plain", spy)
+    old = _run(blade_reference, folder, tmp / "old")
+    new = _run(blade, folder, tmp / "new")
+    assert new[0] == old[0]  # notes
+    for a, b in zip(new[1], old[1]):
+        assert a == b  # the first quarantine row that differs
+    assert len(new[1]) == len(old[1])
+    assert [n for n, _ in new[2]] == [n for n, _ in old[2]]
+    for (name, a), (_n, b) in zip(new[2], old[2]):
+        assert a == b, name
+    if expect_plain is not None:
+        assert (all(plain) if expect_plain else not all(plain)), plain
+    return len(new[1])
+
+
+@pytest.mark.skipif(not (GEO / "cumbria_lsoa21_lookup.csv").exists(), reason="shared geography absent")
+def test_the_export_as_it_is(export, tmp_path, monkeypatch):
+    folder = tmp_path / "data" / "sen2"
+    shutil.copytree(export, folder)
+    assert _same(folder, tmp_path, monkeypatch, expect_plain=True) == 0
+
+
+@pytest.mark.skipif(not (GEO / "cumbria_lsoa21_lookup.csv").exists(), reason="shared geography absent")
+@pytest.mark.parametrize("seed, plain, lookups", [(1, True, True), (2, False, True), (3, False, False),
+                                                  (4, True, False)])
+def test_randomly_corrupted_copies(export, tmp_path, monkeypatch, seed, plain, lookups):
+    folder = tmp_path / "data" / "sen2"
+    tags = tuple(sorted({p.name.split("_")[1] for p in export.glob("Blade-Export_*.csv")})[-2:])
+    _corrupt(export, folder, seed, plain, lookups, tags)
+    assert _same(folder, tmp_path, monkeypatch, expect_plain=plain) > 20  # the corruptions were quarantined
+
+
+def test_whitespace_stripped_as_python_strips():
+    from send_metrics.adapters import blade
+    assert blade._WHITESPACE == "".join(chr(i) for i in range(sys.maxunicode + 1) if chr(i).isspace())
