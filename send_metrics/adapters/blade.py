@@ -595,11 +595,10 @@ def _count_return(con, reader: _Reader, ex: Export, people_rows: dict[str, tuple
     for area, reason, n in con.execute(sql_text("blade_ceased"), {"year": year}).fetchall():
         ceased.setdefault(area, Counter())[reason] += n
     # Pathway: one row per request, from the latest return that holds it.
-    pathway = out["pathway"]
-    for request_key, period, area, *rest in con.execute(sql_text("blade_pathway"), {"census": census}).fetchall():
-        rid = sb.pseudonymise(request_key, key_bytes, prefix="R")
-        pathway[rid] = [period, "Calendar year", area, "locality" if area != council else "council", rid,
-                        *rest, census.year]
+    # (Kept in `pathway_rows` and taken once all returns are read: see _latest_pathway.)
+    con.execute(("INSERT INTO pathway_rows " if out["pathway"] else "CREATE TEMP TABLE pathway_rows AS ")
+                + sql_text("blade_pathway"), {"census": census, "council": council, "ret": len(out["pathway"])})
+    out["pathway"].append(census)
     for name in ("people", "person_areas", "week20_flags"):
         con.unregister(name)
     # Annual reviews (DfE annual_reviews.csv, reported for the calendar year before the census):
@@ -666,7 +665,7 @@ def adapt_blade(path: Path, workdir: Path, module: str):
         notes.append("no Get Information About Schools extract in the data folder: placements named by URN cannot "
                      "be typed, so caseload is not broken down by setting (setting 'all')")
     key_bytes = sb.pseudonym_key()
-    out: dict = {"persons": [], "caseload": [], "assessments": [], "ceased": [], "pathway": {}}
+    out: dict = {"persons": [], "caseload": [], "assessments": [], "ceased": [], "pathway": []}  # pathway: censuses read
     try:
         for tag in sorted(exports, key=lambda t: (t[6:], t[3:5], t[:2])):
             ex = exports[tag]
@@ -689,6 +688,10 @@ def adapt_blade(path: Path, workdir: Path, module: str):
                              f"{reader.count(m)} {m}" for m in sb.MODULES if m != "sen2"))
             _count_return(con, reader, ex, people_rows, census, council, postcodes, lsoa_locality, council_members,
                           gias, key_bytes, out)
+        pathway = [[period, "Calendar year", area, level, rid, *rest]
+                   for request_key, period, area, level, *rest in (
+                       con.execute(sql_text("blade_pathway_latest")).fetchall() if out["pathway"] else [])
+                   for rid in [sb.pseudonymise(request_key, key_bytes, prefix="R")]]
     finally:
         con.close()  # this load's rows, names and postcodes included, go with the in-memory database
     outputs = []
@@ -708,11 +711,11 @@ def adapt_blade(path: Path, workdir: Path, module: str):
     if out["ceased"]:
         outputs.append(("ehcp_ceased", write_csv(workdir, "blade_ehcp_ceased.csv", base + ["cease_reason", "ceased_plans"],
                                                  out["ceased"])))
-    if out["pathway"]:
+    if pathway:
         outputs.append(("ehcp_pathway", write_csv(workdir, "blade_ehcp_pathway.csv", base + [
             "request_id", "primary_need", "age_band", "decision", "days_to_decision", "issue_decision",
             "days_to_issue_decision", "days_to_plan", "exception", "days_observed", "observed_year"],
-            list(out["pathway"].values()))))
+            pathway)))
     if reader.problems:
         by_reason = Counter(p.reason.split(":")[0] for p in reader.problems)
         notes.append(f"{len(reader.problems)} rows quarantined (" + ", ".join(f"{n} {r}" for r, n in by_reason.items())
