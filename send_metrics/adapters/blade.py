@@ -495,8 +495,9 @@ def _connect(gias: dict[str, str] | None):
     """The reader's own in-memory database (never the store), with its lookups and macros."""
     con = duckdb.connect()
     bands = " ".join(f"WHEN x BETWEEN {lo} AND {hi} THEN '{band}'" for band, lo, hi in sb.AGE_BANDS)
-    for statement in sql_text("blade_macros").format(bands=bands).split("-- next"):
-        con.execute(statement)
+    con.execute(sql_text("blade_macro_age_on"))
+    con.execute(sql_text("blade_macro_age_band").format(bands=bands))
+    con.execute(sql_text("blade_macro_ncy"))
     con.register("gias", pa.table({"urn": pa.array(list((gias or {}).keys()), pa.string()),
                                    "setting": pa.array(list((gias or {}).values()), pa.string())}))
     con.register("sen_settings", pa.table({"code": list(sb.SEN_SETTINGS), "setting": list(sb.SEN_SETTINGS.values())}))
@@ -548,9 +549,10 @@ def _count_return(con, reader: _Reader, ex: Export, people_rows: dict[str, tuple
     week20 = [w for (w,) in con.execute("SELECT DISTINCT week20 FROM m_assessment WHERE week20 IS NOT NULL").fetchall()]
     con.register("week20_flags", pa.table({"k": pa.array(week20, pa.string()),
                                            "exception": pa.array([bool(sb.flag(w)) for w in week20], pa.bool_())}))
-    for statement in sql_text("blade_return").split("-- next"):
-        code = "\n".join(line for line in statement.splitlines() if not line.lstrip().startswith("--"))
-        con.execute(code, {"census": census} if "$census" in code else None)
+    con.execute(sql_text("blade_ap_last"))
+    con.execute(sql_text("blade_need_first"))
+    con.execute(sql_text("blade_top_placement"), {"census": census})
+    con.execute(sql_text("blade_req_info"))
 
     # Caseload: plans issued on or before the census date and not ceased by it.
     year = census.year - 1

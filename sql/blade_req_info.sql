@@ -1,25 +1,8 @@
--- The links one return's counting follows (after every check), kept as tables for the queries
--- below: for each request its active plan (the last one listed), its assessment (the last one
--- listed) and that assessment's named plan (the last one listed), and its primary need (the need
--- ranked first on its active plan; 'UNK' when there is none, or the first is not ranked 1); for
--- each active plan its highest-ranked placement open on the census date ($census).
-CREATE OR REPLACE TEMP TABLE ap_last AS
-SELECT * EXCLUDE (rn) FROM (
-    SELECT *, row_number() OVER (PARTITION BY requeststableid ORDER BY line DESC) AS rn FROM m_activeplans)
-WHERE rn = 1;
--- next
-CREATE OR REPLACE TEMP TABLE need_first AS
-SELECT activeplanstableid, sentype, sentyperank FROM (
-    SELECT *, row_number() OVER (PARTITION BY activeplanstableid ORDER BY rank_sentyperank, line) AS rn
-    FROM m_senneed)
-WHERE rn = 1;
--- next
-CREATE OR REPLACE TEMP TABLE top_placement AS
-SELECT activeplanstableid, urn, ukprn, sensetting FROM (
-    SELECT *, row_number() OVER (PARTITION BY activeplanstableid ORDER BY rank_placementrank, line) AS rn
-    FROM m_placementdetail WHERE _leavingdate IS NULL OR _leavingdate > $census)
-WHERE rn = 1;
--- next
+-- Each request of one return (after every check) with what its counting follows: its assessment
+-- (the last one listed for it) and that assessment's named plan (the last one listed), the
+-- assessment's 20-week exception (week20_flags), the plan's cease reason (cease_codes), its active
+-- plan (ap_last) and its primary need (the need ranked first on its active plan when that is ranked
+-- 1, else 'UNK').
 CREATE OR REPLACE TEMP TABLE req_info AS
 SELECT r.line, r.requeststableid, r.persontableid AS pid, r._receiveddate AS rec,
        r._requestoutcomedate AS decided, r.requestoutcome,
