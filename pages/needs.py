@@ -179,8 +179,8 @@ def breakdown_section(name: str, area: str, year: str) -> None:
 def _breakdown_view(load_id: str, name: str, area: str, year: str) -> ui.View:
     """Need by age band or by setting ("age", "setting") for an area and census year (see ui.View)."""
     view = ui.View()
-    by, labels, what, key = BREAKDOWNS[name]
-    key = f"{key}{area}"
+    by, labels, what, slot = BREAKDOWNS[name]
+    key = f"{slot}{area}"
     cells = _breakdowns(year)[name]
     c = cells[cells["area_code"] == area]
     shares = equity.share_within(c, by=by, category="need", value_col="plans", other_label=SUPPRESSED)
@@ -223,7 +223,7 @@ def _breakdown_view(load_id: str, name: str, area: str, year: str) -> ui.View:
                      "out from the other figures.")
     totals = c[(c["need"] == equity.ALL) & (c[by] != equity.ALL)].set_index(by)["plans"]
     table = shares.assign(share=shares["share"].round(1), total=shares[by].map(totals))
-    view.call(ui.chart_with_table, fig, table, title=title, sentence=sentence, key=key, slot=f"needs_by_{name}",
+    view.call(ui.chart_with_table, fig, table, title=title, sentence=sentence, key=key, slot=slot,
               source="EHC plan caseload by primary need, age and setting; disclosure control over areas, "
                      "needs and the age or setting groups.",
               table_columns={"group": what.capitalize(), "need_label": "Primary need", "plans": "EHC plans",
