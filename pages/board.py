@@ -6,7 +6,6 @@ import streamlit as st
 
 from dashboard import ui
 from send_metrics import summary
-from send_metrics.report import board_pack_html
 
 VARIATION_BADGE = {"special_cause_improvement": ":blue-badge[I Improvement]",
                    "special_cause_concern": ":orange-badge[C Concern]",
@@ -75,6 +74,13 @@ def summary_section(area: str, period: str, tiles: list) -> None:
                                for r in table.itertuples()))
 
 
+def _board_pack(area: str, period: str) -> bytes:
+    # Imported when the pack is asked for: the report module (plotly's offline bundle, the
+    # projection's statistics) is not needed to draw the Board, and a first start waits for it.
+    from send_metrics.report import board_pack_html
+    return board_pack_html(ui.engine(), area, period).encode("utf-8")
+
+
 def render() -> None:
     ui.page("Board overview", "Headline needs, timeliness, waiting-time and outcome measures for one "
             "area, with what is significant and what is noise.")
@@ -98,7 +104,7 @@ def render() -> None:
         st.markdown("\n".join(f"- {ui.escape(m)}" for m in messages))
         st.caption(ui.escape(summary.multiple_comparisons_note(tiles)))
     st.download_button("Download the board pack (HTML, prints to A4)",
-                       data=lambda: board_pack_html(ui.engine(), area, period).encode("utf-8"),
+                       data=lambda: _board_pack(area, period),
                        file_name=f"board-pack-{area}-{period}.html", mime="text/html",
                        key="dl_board_pack", icon=":material/description:")
     with ui.section(f"Each measure in detail: {ui.area_md(area)}", "board_cards") as is_open:

@@ -71,6 +71,22 @@ def catalogue_table(low: int, high: int) -> pd.DataFrame:
     } for m in load_catalogue()])
 
 
+def definition_markdown(m) -> str:
+    """One measure's definition as a heading and a list of its fields (a row of catalogue_table)."""
+    rows = [("Definition", m["definition"]), ("Numerator", m["numerator"]),
+            ("Denominator", m["denominator"]), ("Kind and unit", f"{m['kind']}, {m['unit']}"),
+            ("Polarity", m["polarity"]), ("Interval", m["interval method"]),
+            ("Disclosure rule", m["disclosure rule"]), ("Source", m["source"])]
+    if m["caveats"]:
+        rows.append(("Caveats", m["caveats"]))
+    if pd.notna(m["target"]):
+        rows.append(("Target", f"{m['target']:g}"))
+    if m["footprint"]:
+        rows.append(("Footprint", m["footprint"]))
+    rows.append(("Identifier", m["id"]))
+    return f"#### {ui.md(m['title'])}\n" + "\n".join(f"- **{k}:** {ui.escape(v)}" for k, v in rows)
+
+
 def render() -> None:
     ui.page("Definitions", "Every measure on the dashboard: what it counts, how it is calculated, how "
             "uncertain it is, what is suppressed, and where the data comes from.")
@@ -102,31 +118,31 @@ def render() -> None:
     st.download_button("Download these definitions (CSV)", data=ui.safe_csv_bytes(shown),
                        file_name="definitions.csv", mime="text/csv", key="dl_definitions",
                        icon=":material/download:")
-    for _, m in shown.iterrows():
-        with ui.section(ui.md(f"{m['title']} ({m['group']})"), f"definition_{m['id']}") as is_open:
-            if not is_open:
-                continue
-            rows = [("Definition", m["definition"]), ("Numerator", m["numerator"]),
-                    ("Denominator", m["denominator"]), ("Kind and unit", f"{m['kind']}, {m['unit']}"),
-                    ("Polarity", m["polarity"]), ("Interval", m["interval method"]),
-                    ("Disclosure rule", m["disclosure rule"]), ("Source", m["source"])]
-            if m["caveats"]:
-                rows.append(("Caveats", m["caveats"]))
-            if pd.notna(m["target"]):
-                rows.append(("Target", f"{m['target']:g}"))
-            if m["footprint"]:
-                rows.append(("Footprint", m["footprint"]))
-            rows.append(("Identifier", m["id"]))
-            st.markdown("\n".join(f"- **{k}:** {ui.escape(v)}" for k, v in rows))
+    # One section per group of measures (six), not one per measure (153): every element is drawn
+    # again by the browser on each rerun, and 153 collapsibles made this the slowest page to open
+    # and to filter. A group's definitions are one block of text, drawn when its section is opened.
+    groups_shown = list(dict.fromkeys(shown["group"]))
+    for g in groups_shown:
+        of_group = shown[shown["group"] == g]
+        text = "\n\n".join(definition_markdown(m) for _, m in of_group.iterrows())
+        n = len(of_group)
+        with ui.section(f"{ui.md(g or 'Other')} ({n} measure{'s' if n != 1 else ''})",
+                        f"definitions_{g or 'other'}") as is_open:
+            if is_open:
+                st.markdown(text)
     st.subheader("All shown definitions as a table")
     with ui.section("The table (sortable)", "definitions_table") as is_open:
         if is_open:
             st.dataframe(shown, hide_index=True)
     st.subheader("How the statistics are computed")
-    st.markdown("\n".join(f"- **{heading}.** {ui.escape(text)}" for heading, text in METHODS))
-    st.subheader("Demand projection: the two models")
-    from send_metrics.demand import METHOD
-    st.markdown("\n".join(f"- **{k}:** {ui.escape(v)}" for k, v in METHOD))
+    # Long fixed text, drawn when opened (it was a quarter of each rerun's bytes).
+    with ui.section("Every method, as computed", "definitions_methods") as is_open:
+        if is_open:
+            st.markdown("\n".join(f"- **{heading}.** {ui.escape(text)}" for heading, text in METHODS))
+    with ui.section("Demand projection: the two models", "definitions_demand") as is_open:
+        if is_open:
+            from send_metrics.demand import METHOD
+            st.markdown("\n".join(f"- **{k}:** {ui.escape(v)}" for k, v in METHOD))
 
 
 if __name__ == "__main__":

@@ -121,6 +121,7 @@ def _footprint_view(load_id: str, year: str, group: str) -> ui.View:
                  "and averages without the pupils' standard deviation have no interval and are in the table only.")
     view.call(
         ui.chart_with_table, fig, data, title=title, sentence=sentence, key=f"equity_footprints_{year}",
+        slot="equity_footprints",
         source="Local extracts summed from localities (measure engine); intervals: Newcombe (difference of "
                "proportions), MOVER (difference of rates, and of averages on their Student's t intervals) and MOVER-R "
                "(ratios) on the same intervals, so the "
@@ -205,7 +206,7 @@ def _locality_view(load_id: str, year: str, measure_id: str, locality: str) -> u
                       upper_95=loc["upper_95"].round(2), sig=loc["sig_england_95"].map(ui.sig_text),
                       note=loc["suppression_reason"].fillna(""))
     view.call(ui.chart_with_table, fig, data, title=title, sentence=" ".join(p.rstrip(".") + "." for p in parts),
-                        key=f"equity_localities_{m.id}", source=m.source,
+                        key=f"equity_localities_{m.id}", slot="equity_localities", source=m.source,
                         table_columns={"area_name": "Locality", "footprint": "Health footprint",
                                        "period_label": "Period", "value": f"Value ({m.unit})",
                                        "lower_95": "95% lower", "upper_95": "95% upper", "sig": "vs England",
@@ -270,6 +271,7 @@ def map_section(view: ui.View, loc: pd.DataFrame, m, year: str) -> None:
                 f"{year} and labelled with its value (darker = higher, on a scale from {m.format_value(lo)} to "
                 f"{m.format_value(hi)}, so small differences look small); light grey means suppressed.")
     view.call(ui.chart_with_table, fig, d, title=title, sentence=sentence, key=f"equity_map_{m.id}",
+              slot="equity_map",
                         source=m.source,
                         table_columns={"area_name": "Locality", "footprint": "Health footprint",
                                        "value_text": f"Value ({m.unit})"})
@@ -369,7 +371,7 @@ def _rest_view(load_id: str, year: str, measure_id: str, locality: str) -> ui.Vi
         all_measures_table(view, comp, locality, loc_name, rest_name, year)
         return view
     view.call(ui.chart_with_table, fig, bars.assign(**{k: bars[k].round(2) for k in ("value", "lower_95", "upper_95")}),
-              title=title, sentence=sentence, key=f"equity_rest_{m.id}", source=m.source,
+              title=title, sentence=sentence, key=f"equity_rest_{m.id}", slot="equity_rest", source=m.source,
               table_columns={"label": "Area", "value": f"Value ({m.unit})", "lower_95": "95% lower",
                              "upper_95": "95% upper"})
     all_measures_table(view, comp, locality, loc_name, rest_name, year)
@@ -496,6 +498,7 @@ def _waits_view(load_id: str, year: str, months: tuple[str, ...]) -> ui.View:
     data = t.merge(gaps, on="category", how="left")
     data = data.assign(**{c: data[c].round(1) for c in ("pct", "lower", "upper", "gap", "gap_lower", "gap_upper")})
     view.call(ui.chart_with_table, fig, data, title=title, sentence=" ".join(parts), key=f"equity_waits_{year}",
+              slot="equity_waits",
                         source="Provider activity extracts by locality, summed to footprints; disclosure control "
                                "applied to the counts by EHCP status.",
                         table_columns={"service_label": "Service", "status_label": "EHCP status",

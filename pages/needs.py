@@ -101,7 +101,8 @@ def _mix_view(load_id: str, area: str) -> ui.View:
                      f"{first_year}")
     sentence += ". The five largest needs nationally are shown; every other need is grouped."
     view.call(ui.chart_with_table, fig, data.assign(share=data["share"].round(1)), title=title, sentence=sentence,
-              key=f"needs_mix_{area}", source="EHC plan caseload by primary need (measure engine).",
+              key=f"needs_mix_{area}", slot="needs_mix",
+              source="EHC plan caseload by primary need (measure engine).",
               table_columns={"year": "January", "need": "Primary need", "share": "% of EHC plans"})
     return view
 
@@ -152,6 +153,7 @@ def _england_view(load_id: str, area: str, year: str) -> ui.View:
     data = t.assign(value=t["value"].round(2), lower_95=t["lower_95"].round(2), upper_95=t["upper_95"].round(2),
                     sig=t["sig_england_95"].map(ui.sig_text))
     view.call(ui.chart_with_table, fig, data, title=title, sentence=" ".join(parts), key=f"needs_england_{area}",
+              slot="needs_england",
               source="EHC plan caseload (measure engine); England: DfE 'Education, health and care plans' "
                      "(sen_needs_all_plans.csv).",
               table_columns={"label": "Primary need", "value": f"{name} (%)", "lower_95": "95% lower",
@@ -177,8 +179,8 @@ def breakdown_section(name: str, area: str, year: str) -> None:
 def _breakdown_view(load_id: str, name: str, area: str, year: str) -> ui.View:
     """Need by age band or by setting ("age", "setting") for an area and census year (see ui.View)."""
     view = ui.View()
-    by, labels, what, key = BREAKDOWNS[name]
-    key = f"{key}{area}"
+    by, labels, what, slot = BREAKDOWNS[name]
+    key = f"{slot}{area}"
     cells = _breakdowns(year)[name]
     c = cells[cells["area_code"] == area]
     shares = equity.share_within(c, by=by, category="need", value_col="plans", other_label=SUPPRESSED)
@@ -221,7 +223,7 @@ def _breakdown_view(load_id: str, name: str, area: str, year: str) -> ui.View:
                      "out from the other figures.")
     totals = c[(c["need"] == equity.ALL) & (c[by] != equity.ALL)].set_index(by)["plans"]
     table = shares.assign(share=shares["share"].round(1), total=shares[by].map(totals))
-    view.call(ui.chart_with_table, fig, table, title=title, sentence=sentence, key=key,
+    view.call(ui.chart_with_table, fig, table, title=title, sentence=sentence, key=key, slot=slot,
               source="EHC plan caseload by primary need, age and setting; disclosure control over areas, "
                      "needs and the age or setting groups.",
               table_columns={"group": what.capitalize(), "need_label": "Primary need", "plans": "EHC plans",
@@ -301,6 +303,7 @@ def _projection_view(load_id: str, area: str, group: str, method: str) -> ui.Vie
     sentence += " Policy changes are not in any interval."
     data = p.assign(**{c: p[c].round(0) for c in ("value", "lower_80", "upper_80", "lower_95", "upper_95")})
     view.call(ui.chart_with_table, fig, data, title=title, sentence=sentence, key=f"needs_projection_{group}",
+              slot="needs_projection",
               source="EHC plan caseload (measure engine); aggregate model: log-linear projection over the last 6 "
                      "years (send_metrics.projection). Councils with person-level data also have the transition "
                      "model on the Demand and cost projection page.",

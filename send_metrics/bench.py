@@ -819,7 +819,8 @@ def browser_markdown(b: dict) -> list[str]:
     fs = b.get("first_start", {})
     lines += ["", "Targets: every page's median change <= 1.5x the floor and p95 <= 2.5x; median open <= 1.5x.", "",
               "First start of a fresh clone (README command 1, `git clone` of the committed tree, no store yet), "
-              "seconds from the server answering its health check to the Board settled with its summary table: "
+              "seconds from the server answering its health check to the Board settled with its summary table "
+              "(when the quiet period began, as for an open): "
               f"first start {fs.get('first', {}).get('useful_board_s')} s (server answering after "
               f"{fs.get('first', {}).get('server_answering_s')} s), second start {fs.get('second', {}).get('useful_board_s')} s. "
               "Target: 5 s.", ""]

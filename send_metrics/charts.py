@@ -218,10 +218,30 @@ def _sig_word(s) -> str:
             "lower": "▼ lower"}.get(str(s), "")
 
 
+def spc_letters(spc_df: pd.DataFrame) -> pd.Series:
+    """The letter to print on each point of an SPC frame (same index): I, C or N on the first point
+    of each run of one special-cause variation (a run ends at another variation, a gap or a
+    rebase) and on the latest point when it is special; "" elsewhere. Which rule a point breaks
+    is in its hover text."""
+    var = np.array([v if isinstance(v, str) else None for v in spc_df["variation"]], dtype=object)
+    seg = spc_df["segment"].to_numpy() if "segment" in spc_df else np.zeros(len(var))
+    special = np.array([v is not None and v != "common_cause" for v in var], dtype=bool)
+    new_run = np.ones(len(var), dtype=bool)
+    new_run[1:] = (var[1:] != var[:-1]) | (seg[1:] != seg[:-1])
+    mark = special & new_run
+    valid = np.flatnonzero([v is not None for v in var])
+    if len(valid) and special[valid[-1]]:
+        mark[valid[-1]] = True
+    return pd.Series([SPC_LETTERS.get(v, "") if m else "" for v, m in zip(var, mark)], index=spc_df.index,
+                     dtype=object)
+
+
 def spc_chart(spc_df: pd.DataFrame, *, x: str = "date", y_title: str = "", target: float | None = None,
               rebase_dates: list | None = None, bounds: tuple[float | None, float | None] | None = None) -> go.Figure:
-    """Making Data Count XmR chart: mean, process limits, coloured points; a letter only on the
-    special-cause points (I, C, N), so common-cause noise stays quiet.
+    """Making Data Count XmR chart: mean, process limits, coloured points; a letter (I, C, N) only
+    where a run of special-cause points starts and on the latest point when it is special (see
+    ``spc_letters``), so a monthly series in a long shift is not a row of letters; every special
+    point keeps its colour, shape and rule on hover.
 
     Limits are drawn as steps (a rebase starts new limits at its point, not a diagonal from the
     old ones) and kept within the values the measure can take: ``bounds`` (default 0 to 100 for
@@ -232,6 +252,7 @@ def spc_chart(spc_df: pd.DataFrame, *, x: str = "date", y_title: str = "", targe
         bounds = (floor, 100.0) if y_title == "%" else (floor, None)
     lo_b, hi_b = bounds
     xs = _arr(spc_df[x] if x in spc_df else spc_df.index)
+    spc_df = spc_df.assign(_letter=spc_letters(spc_df).to_numpy())
     traces = [dict(type="scatter", x=xs, y=_arr(spc_df["value"]), mode="lines", line=dict(color="#a6a6a6", width=2),
                    name="Value", showlegend=False, hoverinfo="skip")]
     for var, g in spc_df.groupby("variation", sort=False):
@@ -240,7 +261,8 @@ def spc_chart(spc_df: pd.DataFrame, *, x: str = "date", y_title: str = "", targe
         traces.append(dict(
             type="scatter", x=_arr(gx), y=_arr(g["value"]), mode="markers+text" if special else "markers",
             name=SPC_NAMES.get(var, str(var).replace("_", " ").capitalize()),
-            text=[SPC_LETTERS.get(var, "")] * len(g) if special else None, textposition="top center",
+            text=_arr(g["_letter"]) if special else None, textposition="top center",
+            textfont=dict(color=SPC_COLOURS.get(var, "#3D3D3D"), size=13) if special else None,
             marker=dict(color=SPC_COLOURS.get(var, "#a6a6a6"), size=10 if special else 7,
                         symbol="circle" if var == "common_cause" else "diamond"),
             customdata=_arr(g["rule"].fillna("none")),

@@ -103,7 +103,6 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 MIN_POSITIVE = 3
 ZERO_OFFSET = 0.5
@@ -140,7 +139,10 @@ def _clean(history: pd.DataFrame) -> pd.DataFrame:
 
 @lru_cache(maxsize=256)
 def _t_quantile(p: float, dof: int) -> float:
-    """Student's t quantile (a few levels and window sizes recur: computed once each)."""
+    """Student's t quantile (a few levels and window sizes recur: computed once each). scipy.stats
+    is imported here, not with the module: it takes 0.5-1.5 s to import, and the Board imports
+    this module (through the board pack) on a first start without projecting anything."""
+    from scipy import stats
     return stats.t.ppf(p, dof)
 
 

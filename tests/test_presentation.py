@@ -32,6 +32,25 @@ def test_spc_letters_only_on_special_causes_and_limits_clipped_as_steps():
     assert max(next(t for t in weeks.data if t.name == "Upper process limit").y) == 110
 
 
+def test_spc_letter_only_where_a_run_starts_and_on_the_latest_point():
+    """Issue 19: a monthly series in a long shift put a C on every point. A letter marks the first
+    point of each run of one special-cause variation (broken by another variation, a gap or a
+    rebase) and the latest point when it is special; the other special points keep colour, shape
+    and rule on hover."""
+    dates = pd.date_range("2023-01-01", periods=24, freq="MS")
+    variation = (["common_cause"] * 6 + ["special_cause_concern"] * 9 + ["common_cause"] * 2
+                 + ["special_cause_improvement"] * 3 + [None] + ["special_cause_improvement"] * 3)
+    frame = pd.DataFrame({"date": dates, "value": np.arange(24.0), "variation": variation,
+                          "rule": [None if v in (None, "common_cause") else "shift" for v in variation],
+                          "segment": [0] * 21 + [1] * 3, "mean": 10.0, "upper_limit": 20.0, "lower_limit": 0.0})
+    letters = list(charts.spc_letters(frame))
+    assert [(i, t) for i, t in enumerate(letters) if t] == [(6, "C"), (17, "I"), (21, "I"), (23, "I")]
+    fig = charts.spc_chart(frame, x="date", y_title="%")
+    concern = next(t for t in fig.data if t.name == charts.SPC_NAMES["special_cause_concern"])
+    assert len(concern.x) == 9 and list(concern.text) == ["C"] + [""] * 8
+    assert all(r == "shift" for r in concern.customdata)
+
+
 def test_a_need_keeps_its_colour_whatever_its_rank():
     labels = {"ASD": "Autism", "SLCN": "Speech", "SEMH": "Social"}
     colours, patterns = charts.need_colours(labels)
