@@ -549,9 +549,9 @@ def _count_return(con, reader: _Reader, ex: Export, people_rows: dict[str, tuple
     and the pathway's request rows."""
     notes = reader.notes
     # People: pseudonymous id, area. Nothing personal is kept past this return.
-    people: dict[str, list] = {}
     unplaced = Counter()
     members = council_members.get(council, set())
+    pids, pseudonyms, identities, births, localities = [], [], [], [], []
     for pid, (identity, birth, postcode) in people_rows.items():
         locality = None
         if postcodes is not None:
@@ -561,23 +561,31 @@ def _count_return(con, reader: _Reader, ex: Export, people_rows: dict[str, tuple
                 unplaced["no postcode" if not postcode else
                          "postcode not in the lookup" if lsoa is None else "outside the council's localities"] += 1
                 locality = None
-        people[pid] = [sb.pseudonymise(identity, key_bytes), birth, identity, locality]
+        pids.append(pid)
+        pseudonyms.append(sb.pseudonymise(identity, key_bytes))
+        identities.append(identity)
+        births.append(birth)
+        localities.append(locality)
     if unplaced:
         notes.append(f"January {census.year}: {sum(unplaced.values())} children not placed in a locality ("
                      + ", ".join(f"{n} {why}" for why, n in unplaced.items()) + "); they count in the council's figures")
-    placed_all = postcodes is not None and all(p[3] for p in people.values())
+    placed_all = postcodes is not None and all(localities)
     # Each child's area, and the areas its activity counts in: the council when children are not
     # placed; its locality when every child is; else its locality and the council (given directly).
-    cols: dict[str, list] = {"pid": [], "id": [], "identity": [], "birth": [], "locality": [], "area": []}
-    area_pids, area_codes = [], []
-    for pid, (pseudonym, birth, identity, locality) in people.items():
-        area = locality if postcodes is not None and locality else council
-        for name, value in zip(cols, (pid, pseudonym, identity, birth, locality, area)):
-            cols[name].append(value)
-        counted_in = (council,) if postcodes is None else (area,) if placed_all or area == council else (area, council)
-        for a in counted_in:
+    areas = localities if placed_all else [loc or council for loc in localities] if postcodes is not None \
+        else [council] * len(pids)
+    if postcodes is None or placed_all:
+        area_pids, area_codes = pids, areas
+    else:
+        area_pids, area_codes = [], []
+        for pid, area in zip(pids, areas):
             area_pids.append(pid)
-            area_codes.append(a)
+            area_codes.append(area)
+            if area != council:
+                area_pids.append(pid)
+                area_codes.append(council)
+    cols = {"pid": pids, "id": pseudonyms, "identity": identities, "birth": births, "locality": localities,
+            "area": areas}
     con.register("people", pa.table({name: pa.array(values, pa.date32() if name == "birth" else pa.string())
                                      for name, values in cols.items()}))
     con.register("person_areas", pa.table({"pid": pa.array(area_pids, pa.string()),
