@@ -359,9 +359,10 @@ def views(draw: Mapping[str, Callable[[], None]], key: str = "tab") -> None:
     charts sends and draws one view per rerun. The choice is kept in the link (``?<key>=<label>``),
     so a copied link opens the same view. SEND_OPEN_SECTIONS=1 draws them all."""
     labels = list(draw)
-    tabs = st.tabs(labels) if open_sections() else st.tabs(labels, key=key, bind="query-params")
+    every = open_sections()
+    tabs = st.tabs(labels) if every else st.tabs(labels, key=key, bind="query-params")
     for label, tab in zip(labels, tabs):
-        if open_sections() or tab.open:
+        if every or tab.open:
             with tab:
                 draw[label]()
 
@@ -547,8 +548,8 @@ def chart_with_table(fig, data: pd.DataFrame, *, title: str, sentence: str, sour
 
     ``slot``: the chart's place on its page, the same whatever the selection (``key`` names the
     selection, for the download's file name). With it, the browser updates the chart drawn there
-    in place when the selection changes, rather than removing it and drawing a new one (measured:
-    the Equity forest plot's year change 0.62 s -> 0.52 s). Unique on its page.
+    in place when the selection changes, rather than removing it and drawing a new one (no gain
+    beyond the noise was measured in side-by-side browser runs). Unique on its page.
 
     ``title``, ``sentence`` and ``source`` are plain text (they carry area and file names): they are
     shown as the characters they hold, never as Markdown; every label of ``fig`` is neutralised."""

@@ -140,8 +140,8 @@ def _clean(history: pd.DataFrame) -> pd.DataFrame:
 @lru_cache(maxsize=256)
 def _t_quantile(p: float, dof: int) -> float:
     """Student's t quantile (a few levels and window sizes recur: computed once each). scipy.stats
-    is imported here, not with the module: it takes 0.5-1.5 s to import, and the Board imports
-    this module (through the board pack) on a first start without projecting anything."""
+    is imported here, not with the module: it takes 0.5-1.5 s to import, and the Needs page and
+    the board pack import this module whether or not they project anything."""
     from scipy import stats
     return stats.t.ppf(p, dof)
 
