@@ -274,7 +274,7 @@ def cmd_prebuild(args) -> int:
     from .config import PROJECT_ROOT
     from .db import Database
     from .engine import Engine
-    from .store import current_load_dir, discover, file_sha256, load
+    from .store import current_load_dir, discover, file_sha256, load, read_load_info
     with tempfile.TemporaryDirectory(prefix="send-prebuild-") as tmp:
         data = Path(tmp) / "data"
         shutil.copytree(PROJECT_ROOT / "data" / "demo", data / "demo")
@@ -288,7 +288,8 @@ def cmd_prebuild(args) -> int:
             print("error: " + "; ".join(refused), file=sys.stderr)
             return 1
         result = load(config, force=True)  # force: read from the files, never from the shipped load
-        skey = snapshot.build(config, result, current_load_dir(config.store_dir), hashes)
+        load_dir = current_load_dir(config.store_dir)
+        skey = snapshot.build(config, result, load_dir, hashes)
         db = Database(config)
         try:
             engine = Engine(db, 1, 4)
@@ -296,6 +297,7 @@ def cmd_prebuild(args) -> int:
             key = prebuilt.build(engine)
         finally:
             db.close()
+        snapshot.record_content(key["content"], read_load_info(load_dir)["checksums"])
     print(f"shipped load of the demo written to {snapshot.SNAPSHOT_DIR} (code {skey['code'][:12]})")
     print(f"prebuilt derived tables of the demo written to {prebuilt.PREBUILT_DIR} in {time.time() - t0:.1f} s "
           f"(content {key['content'][:12]}, code {key['code'][:12]})")

@@ -204,6 +204,44 @@ def _copy(meta: dict, work: Path):
                       kept_as_is=list(meta["kept_as_is"]), recorded=list(meta["recorded"]))
 
 
+def shipped_content(db) -> str | None:
+    """The content hash (send_metrics.prebuilt.content_hash) of the load ``db`` reads, when that
+    load was taken from the shipped demo load and still holds exactly its files: its Parquet
+    files (the manifest aside, whose ``loaded_at`` is set on adoption and which no derived table
+    reads) have the shipped checksums, and the files on disk still have the checksums load.json
+    gives them. None otherwise (the hash is then computed from the data)."""
+    from .store import current_load_dir, verify_load
+    try:
+        db.refresh()
+        info = db.load_info
+        meta = _shipped()
+        if not info.get("shipped_snapshot") or info.get("kept_as_is") or not meta or not meta.get("content"):
+            return None
+        load_dir = current_load_dir(db.config.store_dir)
+        if load_dir is None or load_dir.name != db.load_id:
+            return None
+        mine = {n: d for n, d in info.get("checksums", {}).items() if n != "manifest.parquet"}
+        shipped = {n: d for n, d in meta["checksums"].items() if n != "manifest.parquet"}
+        if mine != shipped or verify_load(load_dir):
+            return None
+        return str(meta["content"])
+    except Exception:  # noqa: BLE001 - a shortcut only: the content is then hashed
+        return None
+
+
+def record_content(content: str, checksums: dict) -> None:
+    """Record the content hash of the shipped load (computed by ``python -m send_metrics prebuild``
+    from the load the snapshot was made of, whose files had ``checksums``)."""
+    path = SNAPSHOT_DIR / KEY_FILE
+    meta = json.loads(path.read_text())
+    if meta["checksums"] != checksums:
+        raise ValueError("the content hash is of another load than the shipped one")
+    meta["content"] = content
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(meta, indent=1) + "\n")
+    tmp.replace(path)
+
+
 def build(config, result, load_dir: Path, hashes: dict[str, str]) -> dict:
     """Keep load ``load_dir`` (a fresh load of a copy of data/demo whose files' modification times
     were set to PROBE_TIME, with its LoadResult ``result`` and file hashes) as the shipped snapshot."""
