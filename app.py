@@ -1,6 +1,7 @@
 """SEND needs dashboard: entry point. Declares the pages; each page is a thin file in pages/."""
 import base64
 import os
+import sys
 
 # Small matrix work (disclosure checks) is far slower with multi-threaded BLAS on shared cores.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -35,6 +36,20 @@ PAGES = [
     st.Page("pages/board.py", title="Board overview", url_path="board", visibility="hidden"),
 ]
 
+# The first run in a new server process loads the pages' modules (a second or more) and the data:
+# say so in words at once (never a blank page), and prepare the data meanwhile (dashboard.startup).
+opening = None
+if "dashboard.ui" not in sys.modules:
+    from dashboard import startup
+    startup.start()
+    opening = st.empty()
+    opening.info("Opening the dashboard: the server has just started, so it is loading its code and "
+                 "reading the data (a few seconds; this happens once).", icon=":material/hourglass_top:")
+
 # Lets a page know it runs inside this navigation (see dashboard.ui.ensure_navigation).
 st.session_state["_navigation_ready"] = True
-st.navigation(PAGES).run()
+try:
+    st.navigation(PAGES).run()
+finally:
+    if opening is not None:
+        opening.empty()
