@@ -36,12 +36,11 @@ PAGES = [
     st.Page("pages/board.py", title="Board overview", url_path="board", visibility="hidden"),
 ]
 
-# The first run in a new server process loads the pages' modules (a second or more) and the data:
-# say so in words at once (never a blank page), and prepare the data meanwhile (dashboard.startup).
+# The first run in a new server process loads the pages' modules (a second or more) before a page
+# can write anything: say so in words at once, never a blank page. (Preparing the data on a thread
+# meanwhile was tried and measured: slower, the two contend for the interpreter on two cores.)
 opening = None
 if "dashboard.ui" not in sys.modules:
-    from dashboard import startup
-    startup.start()
     opening = st.empty()
     opening.info("Opening the dashboard: the server has just started, so it is loading its code and "
                  "reading the data (a few seconds; this happens once).", icon=":material/hourglass_top:")
