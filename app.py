@@ -14,7 +14,18 @@ import streamlit as st  # noqa: E402
 FAVICON = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dashboard", "favicon.png")
 with open(FAVICON, "rb") as _icon:
     FAVICON_URL = "data:image/png;base64," + base64.b64encode(_icon.read()).decode("ascii")
-st.set_page_config(page_title="SEND needs dashboard", page_icon=FAVICON_URL, layout="wide")
+st.set_page_config(page_title="SEND needs dashboard", layout="wide")
+
+# The first run in a new server process loads the pages' modules (a second or more) before a page
+# can write anything: say so in words at once, never a blank page. (Preparing the data on a thread
+# meanwhile was tried and measured: slower, the two contend for the interpreter on two cores.)
+opening = None
+if "dashboard.ui" not in sys.modules:
+    opening = st.empty()
+    opening.info("Opening the dashboard: the server has just started, so it is loading its code and "
+                 "reading the data (a few seconds; this happens once).", icon=":material/hourglass_top:")
+# The icon after the words: Streamlit imports numpy and PIL for it on the first run.
+st.set_page_config(page_icon=FAVICON_URL)
 
 # A flat list (grouped by audience in this order): Streamlit's sectioned sidebar renders
 # invalid list markup that fails axe's "list" rule, a serious accessibility violation.
@@ -35,15 +46,6 @@ PAGES = [
     # say "Page not found"; a hidden second entry serves the same page at /board.
     st.Page("pages/board.py", title="Board overview", url_path="board", visibility="hidden"),
 ]
-
-# The first run in a new server process loads the pages' modules (a second or more) before a page
-# can write anything: say so in words at once, never a blank page. (Preparing the data on a thread
-# meanwhile was tried and measured: slower, the two contend for the interpreter on two cores.)
-opening = None
-if "dashboard.ui" not in sys.modules:
-    opening = st.empty()
-    opening.info("Opening the dashboard: the server has just started, so it is loading its code and "
-                 "reading the data (a few seconds; this happens once).", icon=":material/hourglass_top:")
 
 # Lets a page know it runs inside this navigation (see dashboard.ui.ensure_navigation).
 st.session_state["_navigation_ready"] = True
