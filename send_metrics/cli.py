@@ -287,9 +287,18 @@ def cmd_prebuild(args) -> int:
         if refused:
             print("error: " + "; ".join(refused), file=sys.stderr)
             return 1
-        result = load(config, force=True)  # force: read from the files, never from the shipped load
-        load_dir = current_load_dir(config.store_dir)
-        skey = snapshot.build(config, result, load_dir, hashes)
+        # As a fresh clone loads it: without the geography folder (../shared is not in the clone).
+        saved_geo = os.environ.get("SEND_GEO_DIR")
+        os.environ["SEND_GEO_DIR"] = str(Path(tmp) / "no-geography")
+        try:
+            result = load(config, force=True)  # force: read from the files, never from the shipped load
+            load_dir = current_load_dir(config.store_dir)
+            skey = snapshot.build(config, result, load_dir, hashes)
+        finally:
+            if saved_geo is None:
+                os.environ.pop("SEND_GEO_DIR", None)
+            else:
+                os.environ["SEND_GEO_DIR"] = saved_geo
         db = Database(config)
         try:
             engine = Engine(db, 1, 4)

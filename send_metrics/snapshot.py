@@ -10,7 +10,13 @@ quarter of that the SEN2 person-level export). What it writes depends only on:
   their own imports (adapters included), every SQL file, the reference files and the catalogue;
   with the contract and loader versions;
 - the settings that refuse files or rows (SEND_MAX_FILE_MB, SEND_MAX_UNPACKED_MB, SEND_MAX_LINE_KB,
-  SEND_MAX_COLUMNS).
+  SEND_MAX_COLUMNS) and SEND_DEBUG (which adds the engine's message to some quarantine reasons);
+- the one file a load reads outside the data folder: the geography's LSOA-to-locality lookup
+  (``SEND_GEO_DIR/cumbria_lsoa21_lookup.csv``, which places the SEN2 return's children; its hash,
+  or its absence). ``prebuild`` makes the snapshot without it, as a fresh clone has no geography;
+  ``tests/test_snapshot.py`` fails when the loader's code reads another setting or outside file;
+- the day: a row dated after the day of the load is quarantined, so a snapshot is made only when
+  no row was, and taken only on or after the day it was made (a later day quarantines no more).
 
 The key of the shipped load is all of these. A load whose files are exactly the demo's and whose
 key is the shipped key is made by copying the shipped Parquet files (checked against their
@@ -50,6 +56,8 @@ SNAPSHOT_DIR = PACKAGE / "prebuilt" / "demo_load"
 KEY_FILE = "snapshot.json"
 # Settings that can refuse a file or quarantine rows, so change what a load writes.
 LIMIT_SETTINGS = ("SEND_MAX_FILE_MB", "SEND_MAX_UNPACKED_MB", "SEND_MAX_LINE_KB", "SEND_MAX_COLUMNS")
+# Files a load reads outside the data folder, under a folder setting (adapters/blade.py, _geography).
+OUTSIDE_INPUTS = (("geo_dir", "cumbria_lsoa21_lookup.csv"),)
 # A modification time no demo file has: ``build`` sets it on its copy of the demo, and refuses
 # when it shows anywhere in the load (an edition taken from a file's modification time).
 PROBE_DAY = "2001-02-03"
@@ -129,9 +137,17 @@ def key(hashes: dict[str, str]) -> dict:
     from .config import SETTINGS
     from .store import LOADER_VERSION
     import os
+
+    from .config import load_config
+    config = load_config()
+    outside = {}
+    for setting, name in OUTSIDE_INPUTS:
+        path = getattr(config, setting) / name
+        outside[f"{setting}/{name}"] = _sha256(path) if path.is_file() else None
     return {"format": f"{contract.CONTRACT_VERSION}/{LOADER_VERSION}",
             "files": dict(sorted(hashes.items())), "code": code_hash(),
-            "limits": {n: os.environ.get(n, SETTINGS[n][0]) for n in LIMIT_SETTINGS}}
+            "limits": {n: os.environ.get(n, SETTINGS[n][0]) for n in LIMIT_SETTINGS},
+            "debug": bool(os.environ.get("SEND_DEBUG")), "outside": outside}
 
 
 def _sha256(path: Path) -> str:
@@ -156,8 +172,11 @@ def adopt(files: list[tuple[str, Path]], hashes: dict[str, str], work: Path):
     Never raises: any doubt is a normal load (``work`` is then left as it was found: empty)."""
     if not files or not all(name.replace("\\", "/").startswith("demo/") for name, _ in files):
         return None  # only the demo is shipped (and hashing the key of a real load costs nothing here)
+    import datetime as dt
     meta = _shipped()
-    if meta is None or meta["key"] != key({n: hashes[n] for n, _ in files if n in hashes}):
+    if meta is None or dt.date.today().isoformat() < str(meta.get("made_on", "9999")):
+        return None  # a day before it was made could quarantine a row it holds as valid
+    if meta["key"] != key({n: hashes[n] for n, _ in files if n in hashes}):
         return None
     try:
         return _copy(meta, work)
@@ -245,12 +264,18 @@ def record_content(content: str, checksums: dict) -> None:
 def build(config, result, load_dir: Path, hashes: dict[str, str]) -> dict:
     """Keep load ``load_dir`` (a fresh load of a copy of data/demo whose files' modification times
     were set to PROBE_TIME, with its LoadResult ``result`` and file hashes) as the shipped snapshot."""
+    import datetime as dt
+
     import duckdb
 
     from .store import read_load_info, sql_literal
     info = read_load_info(load_dir)
     if not info.get("demo") or info.get("kept_as_is") or result.changed_while_read:
         raise ValueError("a snapshot is made from a plain load of the demo data only")
+    quarantined = sum(r.rows_quarantined + r.rows_duplicate for r in result.reports)
+    if quarantined:
+        raise ValueError(f"the demo load quarantined {quarantined} rows: a snapshot is made of a clean load only "
+                         "(a row dated after the day of the load would be kept out today and let in later)")
     if any(PROBE_DAY in note for note in result.notes):
         raise ValueError(f"a note of the load names the files' modification day ({PROBE_DAY}): a snapshot "
                          "would give every install the day it was made")
@@ -280,7 +305,8 @@ def build(config, result, load_dir: Path, hashes: dict[str, str]) -> dict:
     k = key(hashes)
     reports = [asdict(r) for r in result.reports]
     (SNAPSHOT_DIR / KEY_FILE).write_text(json.dumps(
-        {"key": k, "made_by": "python -m send_metrics prebuild", "checksums": info["checksums"],
+        {"key": k, "made_by": "python -m send_metrics prebuild", "made_on": dt.date.today().isoformat(),
+         "checksums": info["checksums"],
          "notes": result.notes, "kept_as_is": result.kept_as_is, "recorded": result.recorded,
          "reports": reports, "code_files": [p.relative_to(PROJECT_ROOT).as_posix() for p in code_files()]},
         indent=1) + "\n")

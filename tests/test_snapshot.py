@@ -15,6 +15,12 @@ STALE = ("the shipped load of the demo was made by other code or from other data
          "`python -m send_metrics prebuild` and commit send_metrics/prebuilt/demo_load")
 
 
+@pytest.fixture(autouse=True)
+def _no_geography(tmp_path, monkeypatch):
+    """As in a fresh clone, which has no ../shared geography (the snapshot is made so)."""
+    monkeypatch.setenv("SEND_GEO_DIR", str(tmp_path / "no-geography"))
+
+
 def _config(tmp_path, change=None):
     from send_metrics.config import load_config
     data = tmp_path / "data"
@@ -242,3 +248,46 @@ def test_the_code_hash_covers_what_makes_a_load():
         assert f in names, f
     assert any(n.startswith("sql/blade") for n in names) and any(n.startswith("sql/rollup") for n in names)
     assert "send_metrics/engine.py" not in names and "send_metrics/cli.py" not in names
+
+
+def test_the_key_covers_the_geography_lookup(tmp_path, monkeypatch):
+    """The SEN2 reader places children through the geography folder's LSOA lookup when there is one:
+    a load with it is not a load without it, so the key says which (its hash, or absent)."""
+    from send_metrics import snapshot
+    monkeypatch.setenv("SEND_GEO_DIR", str(tmp_path / "none"))
+    without = snapshot.key({"demo/x.csv": "0"})
+    geo = tmp_path / "geo"
+    geo.mkdir()
+    (geo / "cumbria_lsoa21_lookup.csv").write_text("lsoa21cd,locality_code\nE01019000,LOC-CARLISLE\n")
+    monkeypatch.setenv("SEND_GEO_DIR", str(geo))
+    with_geo = snapshot.key({"demo/x.csv": "0"})
+    assert without != with_geo and without["outside"] == {"geo_dir/cumbria_lsoa21_lookup.csv": None}
+    monkeypatch.setenv("SEND_DEBUG", "1")
+    assert snapshot.key({"demo/x.csv": "0"}) != with_geo
+
+
+# What the loader's code may read besides the data files and its own code: each line here is in the
+# key (a setting in LIMIT_SETTINGS or "debug", a file in OUTSIDE_INPUTS) or does not change what a load
+# writes. A new one fails this test until the key covers it.
+KNOWN_OUTSIDE_READS = {
+    ("blade.py", "data_dir = load_config().data_dir.resolve()"),  # lookups inside the data folder only
+    ("blade.py", 'path = load_config().geo_dir / "cumbria_lsoa21_lookup.csv"'),  # OUTSIDE_INPUTS
+    ("sen2_blade.py", "env = os.environ.get(KEY_ENV)"),  # the pseudonym key: ids by structure only
+    ("sen2_blade.py", 'return Path(env) if env else Path.home() / ".config" / "send-dashboard" / "pseudonym.key"'),
+    ("validate.py", "detail = f\" (engine message: {str(exc).splitlines()[0]})\" if os.environ.get(\"SEND_DEBUG\") else \\"),
+    ("store.py", "config = config or load_config()"),  # the config passed to load
+}
+
+
+def test_the_loader_reads_no_other_setting_or_outside_file():
+    import re
+
+    from send_metrics import snapshot
+    found = set()
+    for p in snapshot.code_files():
+        if p.suffix != ".py" or p.name in ("config.py", "snapshot.py"):
+            continue
+        for line in p.read_text().splitlines():
+            if re.search(r"environ|getenv|load_config\(|Path\.home|expanduser|geo_dir|_get\(\"SEND", line):
+                found.add((p.name, line.strip()))
+    assert found <= KNOWN_OUTSIDE_READS, sorted(found - KNOWN_OUTSIDE_READS)
