@@ -16,17 +16,6 @@ with open(FAVICON, "rb") as _icon:
     FAVICON_URL = "data:image/png;base64," + base64.b64encode(_icon.read()).decode("ascii")
 st.set_page_config(page_title="SEND needs dashboard", layout="wide")
 
-# The first run in a new server process loads the pages' modules (a second or more) before a page
-# can write anything: say so in words at once, never a blank page. (Preparing the data on a thread
-# meanwhile was tried and measured: slower, the two contend for the interpreter on two cores.)
-opening = None
-if "dashboard.ui" not in sys.modules:
-    opening = st.empty()
-    opening.info("Opening the dashboard: the server has just started, so it is loading its code and "
-                 "reading the data (a few seconds; this happens once).", icon=":material/hourglass_top:")
-# The icon after the words: Streamlit imports numpy and PIL for it on the first run.
-st.set_page_config(page_icon=FAVICON_URL)
-
 # A flat list (grouped by audience in this order): Streamlit's sectioned sidebar renders
 # invalid list markup that fails axe's "list" rule, a serious accessibility violation.
 PAGES = [
@@ -49,8 +38,20 @@ PAGES = [
 
 # Lets a page know it runs inside this navigation (see dashboard.ui.ensure_navigation).
 st.session_state["_navigation_ready"] = True
+navigation = st.navigation(PAGES)  # before anything is written: the sidebar then lists these pages
+
+# The first run in a new server process loads the pages' modules (a second or more) before a page
+# can write anything: say so in words at once, never a blank page. (Preparing the data on a thread
+# meanwhile was tried and measured: slower, the two contend for the interpreter on two cores.)
+opening = None
+if "dashboard.ui" not in sys.modules:
+    opening = st.empty()
+    opening.info("Opening the dashboard: the server has just started, so it is loading its code and "
+                 "reading the data (a few seconds; this happens once).", icon=":material/hourglass_top:")
+# The icon after the words: Streamlit imports numpy and PIL for it on the first run.
+st.set_page_config(page_icon=FAVICON_URL)
 try:
-    st.navigation(PAGES).run()
+    navigation.run()
 finally:
     if opening is not None:
         opening.empty()
