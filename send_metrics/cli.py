@@ -261,23 +261,44 @@ def cmd_bench(args) -> int:
 
 
 def cmd_prebuild(args) -> int:
-    """A fresh load of data/demo in a temporary store, its derived tables computed (default
-    suppression range) and kept in send_metrics/prebuilt/demo with their key."""
+    """A fresh load of data/demo in a temporary store, kept as the shipped load of the demo in
+    send_metrics/prebuilt/demo_load (send_metrics.snapshot), and its derived tables computed
+    (default suppression range) and kept in send_metrics/prebuilt/demo with their key."""
+    import os
     import shutil
     import tempfile
     import time
     from dataclasses import replace
 
-    from . import prebuilt
+    from . import prebuilt, snapshot
     from .config import PROJECT_ROOT
     from .db import Database
     from .engine import Engine
-    from .store import load
+    from .store import current_load_dir, discover, file_sha256, load, read_load_info
     with tempfile.TemporaryDirectory(prefix="send-prebuild-") as tmp:
         data = Path(tmp) / "data"
         shutil.copytree(PROJECT_ROOT / "data" / "demo", data / "demo")
+        # An unusual modification day on every file: snapshot.build refuses a load that shows it.
+        for p in (data / "demo").rglob("*"):
+            os.utime(p, (snapshot.PROBE_TIME, snapshot.PROBE_TIME))
         config = replace(load_config(data), store_dir=Path(tmp) / "store")
-        load(config, force=True)
+        refused: list[str] = []
+        hashes = {p.relative_to(data).as_posix(): file_sha256(p) for p in discover(data, refused)}
+        if refused:
+            print("error: " + "; ".join(refused), file=sys.stderr)
+            return 1
+        # As a fresh clone loads it: without the geography folder (../shared is not in the clone).
+        saved_geo = os.environ.get("SEND_GEO_DIR")
+        os.environ["SEND_GEO_DIR"] = str(Path(tmp) / "no-geography")
+        try:
+            result = load(config, force=True)  # force: read from the files, never from the shipped load
+            load_dir = current_load_dir(config.store_dir)
+            skey = snapshot.build(config, result, load_dir, hashes)
+        finally:
+            if saved_geo is None:
+                os.environ.pop("SEND_GEO_DIR", None)
+            else:
+                os.environ["SEND_GEO_DIR"] = saved_geo
         db = Database(config)
         try:
             engine = Engine(db, 1, 4)
@@ -285,6 +306,8 @@ def cmd_prebuild(args) -> int:
             key = prebuilt.build(engine)
         finally:
             db.close()
+        snapshot.record_content(key["content"], read_load_info(load_dir)["checksums"])
+    print(f"shipped load of the demo written to {snapshot.SNAPSHOT_DIR} (code {skey['code'][:12]})")
     print(f"prebuilt derived tables of the demo written to {prebuilt.PREBUILT_DIR} in {time.time() - t0:.1f} s "
           f"(content {key['content'][:12]}, code {key['code'][:12]})")
     return 0

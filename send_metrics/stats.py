@@ -46,19 +46,23 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import special as _special
 
 
-class _LazyScipyStats:
-    """scipy.stats, imported on first use: it takes a second or more to import, and a page that
-    only reads the precomputed measure table (the Board on a first start) never needs it."""
+class _Lazy:
+    """A scipy module imported on first use: scipy.stats takes a second or more to import and
+    scipy.special about half a second (it pulls in numpy.f2py), and a page that only reads the
+    precomputed measure table (the Board, on every start) needs neither."""
+
+    def __init__(self, module: str):
+        self._module = module
 
     def __getattr__(self, name: str):
-        from scipy import stats
-        return getattr(stats, name)
+        import importlib
+        return getattr(importlib.import_module(self._module), name)
 
 
-_stats = _LazyScipyStats()
+_stats = _Lazy("scipy.stats")
+_special = _Lazy("scipy.special")
 
 __all__ = [
     "POLARITIES",

@@ -317,9 +317,16 @@ def _load_locked(config: Config, force: bool, extra_files: list[Path]) -> LoadRe
     loads = config.store_dir / "loads"
     work = loads / (load_id + ".partial")
     work.mkdir(parents=True, exist_ok=True)
-    con = _connect(config, config.store_dir / "tmp")
+    con = None
     try:
-        result = _build(con, config, files, hashes, previous, work, seen)
+        # The demo's load is shipped made (send_metrics.snapshot): taken when the files, the code
+        # and the limits are exactly those it was made from; otherwise, or with force, read the files.
+        from . import snapshot
+        result = None if force or extra_files else snapshot.adopt(files, hashes, work)
+        shipped = result is not None
+        if result is None:
+            con = _connect(config, config.store_dir / "tmp")
+            result = _build(con, config, files, hashes, previous, work, seen)
         result.notes[:0] = demo_note + damage
         if result.changed_while_read:
             # Left out of the fingerprint, so the next load differs from this one and reads them.
@@ -329,13 +336,17 @@ def _load_locked(config: Config, force: bool, extra_files: list[Path]) -> LoadRe
                    "loaded_at": dt.datetime.now().isoformat(timespec="seconds"),
                    "seconds": round(time.time() - started, 3), "data_dir": str(data_dir),
                    "notes": result.notes, "demo": _is_demo(files), "kept_as_is": result.kept_as_is}
+        if shipped:  # its pseudonymous ids were made with another install's key (see _carry_forward)
+            summary["shipped_snapshot"] = True
         summary["checksums"] = {p.name: file_sha256(p) for p in sorted(work.glob("*.parquet"))}
         (work / "load.json").write_text(json.dumps(summary, indent=1))
     except Exception:
-        con.close()
+        if con is not None:
+            con.close()
         shutil.rmtree(work, ignore_errors=True)
         raise
-    con.close()
+    if con is not None:
+        con.close()
     final = loads / load_id
     os.replace(work, final)
     pointer_tmp = config.store_dir / "CURRENT.tmp"
@@ -551,11 +562,20 @@ def _expand_published(files, workdir: Path, result: LoadResult, con=None) -> lis
 
 
 def _carry_forward(con, previous: Path | None, display: str) -> int:
-    """Rows a now-unreadable file gave in the previous load are kept, so nothing is lost."""
+    """Rows a now-unreadable file gave in the previous load are kept, so nothing is lost. Except
+    person-level rows of a load taken from the shipped demo snapshot (send_metrics.snapshot): their
+    pseudonymous ids were made with another install's key and must never be linked with this
+    install's, so they are not carried (the file's rows come back when it can be read again)."""
     if previous is None:
         return 0
+    try:
+        shipped = bool(read_load_info(previous).get("shipped_snapshot"))
+    except (OSError, ValueError):
+        shipped = False
     kept = 0
     for ds in contract.DATASETS.values():
+        if shipped and any(c.kind == "text" and "seudonym" in c.description for c in ds.columns):
+            continue  # a dataset with pseudonymous ids (as send_metrics.prebuilt.pseudonym_columns)
         p = previous / f"{ds.name}_all_editions.parquet"
         if not p.exists():
             p = previous / f"{ds.name}.parquet"  # a single-edition load keeps one file
@@ -578,7 +598,7 @@ def _carry_forward(con, previous: Path | None, display: str) -> int:
         entries = read_load_info(previous).get("kept_as_is", [])
     except (OSError, ValueError):
         entries = []
-    for entry in entries:
+    for entry in entries if not shipped else []:
         if (entry.get("source_file") != display or entry.get("dataset") not in contract.DATASETS
                 or not (previous / entry["file"]).exists()):
             continue
