@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import gc
+import hashlib
 import os
 import re
 from collections import Counter
@@ -226,9 +227,9 @@ class _Reader:
             self.con.execute(f"DELETE FROM m_{module} WHERE line IN (SELECT unnest($lines::BIGINT[]))",
                              {"lines": lines})
 
-    def read_export(self, ex: Export) -> dict[str, tuple]:
+    def read_export(self, ex: Export) -> None:
         """Read and check every module; rows that fail a check are quarantined (with their children).
-        Returns the usable children (see _duplicate_people)."""
+        The usable children are left in `person_ids` (see _duplicate_people)."""
         for module in sb.MODULES:
             self._read_module(ex, module)
         # Links, parents before children: a row whose parent is missing or quarantined is quarantined.
@@ -241,7 +242,7 @@ class _Reader:
                          f"{parent_module} module (missing, or quarantined)")
             self._drop(module, [line for line, _v in broken])
         self._check_order(ex)
-        return self._duplicate_people(ex)
+        self._duplicate_people(ex)
 
     def _orphans(self, module: str, parent_module: str) -> list[tuple[int, str | None]]:
         return self.con.execute(sql_text("blade_orphans").format(
@@ -405,42 +406,43 @@ class _Reader:
         # (The link checks already matched every child to its parent: only a parent removed here can break one.)
         self._cascade(ex, ("plandetail", "activeplans", "placementdetail", "senneed"))
 
-    def _duplicate_people(self, ex: Export) -> dict[str, tuple]:
-        """The same child twice in the person module (same UPN, ULN, or name and date of birth).
-        Returns the usable children in the export's order: table id -> (identity, date of birth, postcode)."""
-        seen: dict[str, int] = {}
-        people: dict[str, tuple] = {}
+    def _duplicate_people(self, ex: Export) -> None:
+        """The same child twice in the person module (same UPN, ULN, or name and date of birth), and
+        children with nothing to link them by, quarantined in row order (the first row of a child
+        wins). The usable children are left in `person_ids` (sql/blade_person_ids.sql): the identity
+        is made in SQL, or in Python for the few rows whose UPN or names are not ASCII."""
+        con = self.con
+        odd = con.execute("SELECT line, upn, uniquelearnernumber, surname, forename, _personbirthdate FROM m_person "
+                          "WHERE strlen(concat(upn, surname, forename)) <> length(concat(upn, surname, forename))"
+                          ).fetchall()
+        con.register("odd_ids", pa.table({
+            "line": pa.array([r[0] for r in odd], pa.int64()),
+            "identity": pa.array([sb.normalise_identity(upn or "", uln or "", surname or "", forename or "", birth)
+                                  for _line, upn, uln, surname, forename, birth in odd], pa.string())}))
+        con.execute(sql_text("blade_person_ids"))
+        con.unregister("odd_ids")
         removed = []
-        rows = self.con.execute("SELECT line, persontableid, upn, uniquelearnernumber, surname, forename, "
-                                "_personbirthdate, postcode FROM m_person ORDER BY line").fetchall()
-        for line, pid, upn, uln, surname, forename, birth, postcode in rows:
-            identity = sb.normalise_identity(upn or "", uln or "", surname or "", forename or "", birth)
+        for line, identity, first_line in con.execute(
+                "SELECT line, identity, first_line FROM person_ids WHERE identity IS NULL OR k > 1 ORDER BY line"
+                ).fetchall():
             if identity is None:
                 self.bad(ex.files["person"], line, "upn", None,
                          "no UPN, ULN or name to link the child by (no pseudonymous id can be made)")
-                removed.append(line)
-                continue
-            if identity in seen:
+            else:
                 self.bad(ex.files["person"], line, identity.split(":")[0].lower().replace("ndb", "surname"),
-                         None, f"duplicate person: the same child as row {seen[identity]}")
-                removed.append(line)
-                continue
-            seen[identity] = line
-            people[pid] = (identity, birth, postcode)
+                         None, f"duplicate person: the same child as row {first_line}")
+            removed.append(line)
         # Their requests (and what hangs off them) go with them (every child's parent was there before).
         if removed:
+            con.execute("DELETE FROM person_ids WHERE identity IS NULL OR k > 1")
             self._drop("person", removed)
             self._cascade(ex, ("requests", "assessment", "namedplan", "plandetail", "activeplans",
                                "placementdetail", "senneed"))
-        return people
 
 
 ASSESS_COLUMNS = ["requests", "requests_refused", "decisions", "decisions_within_6_weeks", "new_plans",
                   "plans_issued_ex", "plans_issued_20wk_ex", "plans_issued_inc", "plans_issued_20wk_inc",
                   "reviews_due", "reviews_on_time", "reviews_held", "assessments", "assessments_not_issued"]
-
-
-_postcode_key = lru_cache(maxsize=1 << 17)(sb.postcode_key)  # a child's postcode recurs in every return
 
 
 def _year_before(d: dt.date) -> dt.date:
@@ -542,54 +544,59 @@ def _connect(gias: dict[str, str] | None):
     return con
 
 
-def _count_return(con, reader: _Reader, ex: Export, people_rows: dict[str, tuple], census: dt.date, council: str,
-                  postcodes, lsoa_locality, council_members, gias, key_bytes, out: dict) -> None:
-    """One return's rows (checked, in `con`) counted into the outputs (`out`): persons or caseload
-    cells on the census date, the activity, ceased plans and reviews of the calendar year before it,
-    and the pathway's request rows."""
+def _hmac_pads(key: bytes) -> dict[str, bytes]:
+    """The inner and outer pads of HMAC-SHA256 under `key` (RFC 2104), so the pseudonymous ids are
+    made in SQL exactly as sen2_blade.pseudonymise makes them in Python (tests check both agree)."""
+    k = hashlib.sha256(key).digest() if len(key) > 64 else key
+    k = k.ljust(64, b"\0")
+    return {"ipad": bytes(b ^ 0x36 for b in k), "opad": bytes(b ^ 0x5C for b in k)}
+
+
+def _place(postcode: str | None, postcodes: dict, lsoa_locality: dict, members: set) -> tuple[str | None, str | None]:
+    """A postcode as written -> (locality, None), or (None, why it is not placed)."""
+    lsoa = postcodes.get(sb.postcode_key(postcode))
+    locality = lsoa_locality.get(lsoa) if lsoa else None
+    if locality not in members:
+        return None, ("no postcode" if not postcode else
+                      "postcode not in the lookup" if lsoa is None else "outside the council's localities")
+    return locality, None
+
+
+def _count_return(con, reader: _Reader, ex: Export, census: dt.date, council: str, postcodes, lsoa_locality,
+                  council_members, gias, pads: dict[str, bytes], placed: dict, out: dict) -> None:
+    """One return's rows (checked, in `con`) counted into the outputs (`out`): persons (into the
+    reader's table `persons_out`) or caseload cells on the census date, the activity, ceased plans
+    and reviews of the calendar year before it, and the pathway's request rows (`pathway_rows`)."""
     notes = reader.notes
-    # People: pseudonymous id, area. Nothing personal is kept past this return.
-    unplaced = Counter()
+    ret = len(out["pathway"])
+    # People: pseudonymous id, area. Nothing personal is kept past this return. Each postcode as
+    # written is placed once per load (`placed`, by council and postcode).
     members = council_members.get(council, set())
-    pids, pseudonyms, identities, births, localities = [], [], [], [], []
-    for pid, (identity, birth, postcode) in people_rows.items():
-        locality = None
-        if postcodes is not None:
-            lsoa = postcodes.get(_postcode_key(postcode))
-            locality = lsoa_locality.get(lsoa) if lsoa else None
-            if locality not in members:
-                unplaced["no postcode" if not postcode else
-                         "postcode not in the lookup" if lsoa is None else "outside the council's localities"] += 1
-                locality = None
-        pids.append(pid)
-        pseudonyms.append(sb.pseudonymise(identity, key_bytes))
-        identities.append(identity)
-        births.append(birth)
-        localities.append(locality)
+    codes, localities, reasons = [], [], []
+    if postcodes is not None:
+        for (postcode,) in con.execute("SELECT DISTINCT coalesce(postcode, '') FROM person_ids").fetchall():
+            got = placed.get((council, postcode))
+            if got is None:
+                got = placed[(council, postcode)] = _place(postcode, postcodes, lsoa_locality, members)
+            codes.append(postcode)
+            localities.append(got[0])
+            reasons.append(got[1])
+    con.register("placements", pa.table({"postcode": pa.array(codes, pa.string()),
+                                         "locality": pa.array(localities, pa.string()),
+                                         "reason": pa.array(reasons, pa.string())}))
+    con.execute(sql_text("blade_people"), {**pads, "council": council})
+    con.unregister("placements")
+    unplaced = con.execute("SELECT reason, count(*) FROM people WHERE reason IS NOT NULL GROUP BY reason "
+                           "ORDER BY min(line)").fetchall()
     if unplaced:
-        notes.append(f"January {census.year}: {sum(unplaced.values())} children not placed in a locality ("
-                     + ", ".join(f"{n} {why}" for why, n in unplaced.items()) + "); they count in the council's figures")
-    placed_all = postcodes is not None and all(localities)
-    # Each child's area, and the areas its activity counts in: the council when children are not
-    # placed; its locality when every child is; else its locality and the council (given directly).
-    areas = localities if placed_all else [loc or council for loc in localities] if postcodes is not None \
-        else [council] * len(pids)
-    if postcodes is None or placed_all:
-        area_pids, area_codes = pids, areas
-    else:
-        area_pids, area_codes = [], []
-        for pid, area in zip(pids, areas):
-            area_pids.append(pid)
-            area_codes.append(area)
-            if area != council:
-                area_pids.append(pid)
-                area_codes.append(council)
-    cols = {"pid": pids, "id": pseudonyms, "identity": identities, "birth": births, "locality": localities,
-            "area": areas}
-    con.register("people", pa.table({name: pa.array(values, pa.date32() if name == "birth" else pa.string())
-                                     for name, values in cols.items()}))
-    con.register("person_areas", pa.table({"pid": pa.array(area_pids, pa.string()),
-                                           "area": pa.array(area_codes, pa.string())}))
+        notes.append(f"January {census.year}: {sum(n for _r, n in unplaced)} children not placed in a locality ("
+                     + ", ".join(f"{n} {why}" for why, n in unplaced) + "); they count in the council's figures")
+    placed_all = postcodes is not None and not unplaced
+    # The areas a child's activity counts in: the council when children are not placed; its locality
+    # when every child is; else its locality and the council (given directly).
+    con.execute("CREATE OR REPLACE TEMP TABLE person_areas AS SELECT pid, area FROM people UNION ALL "
+                "SELECT pid, $council FROM people WHERE $both AND area <> $council",
+                {"council": council, "both": postcodes is not None and not placed_all})
     week20 = [w for (w,) in con.execute("SELECT DISTINCT week20 FROM m_assessment WHERE week20 IS NOT NULL").fetchall()]
     con.register("week20_flags", pa.table({"k": pa.array(week20, pa.string()),
                                            "exception": pa.array([bool(sb.flag(w)) for w in week20], pa.bool_())}))
@@ -598,40 +605,33 @@ def _count_return(con, reader: _Reader, ex: Export, people_rows: dict[str, tuple
     con.execute(sql_text("blade_top_placement"), {"census": census})
     con.execute(sql_text("blade_req_info"))
 
-    # Caseload: plans issued on or before the census date and not ceased by it.
+    # Caseload: plans issued on or before the census date and not ceased by it. A second open plan
+    # of one child, and a child aged outside 0-25 on the census date, are quarantined in row order.
     year = census.year - 1
     year_before = _year_before(census)
-    year_rows = []
-    setting_unknown = False
-    reviews: list[tuple[str | None, bool, bool]] = []
-    for (line, start_text, pseudonym, locality, need, setting, band, ncy, due, held, on_time, seen,
-         first_line) in con.execute(sql_text("blade_open_plans"), {"census": census, "gias": gias is not None,
-                                                                   "year": year, "year_before": year_before}).fetchall():
+    con.execute("CREATE OR REPLACE TEMP TABLE open_plans AS " + sql_text("blade_open_plans"),
+                {"census": census, "gias": gias is not None, "year": year, "year_before": year_before})
+    for line, start_text, seen, first_line in con.execute(
+            "SELECT line, startdate, seen, first_line FROM open_plans WHERE seen > 1 OR age_band IS NULL "
+            "ORDER BY line").fetchall():
         if seen > 1:
             reader.bad(ex.files["namedplan"], line, "startdate", start_text,
                        f"duplicate: a second open plan for the same child (the first is row {first_line})")
-            continue
-        if band is None:
+        else:
             reader.bad(ex.files["person"], None, "personbirthdate", None,
                        f"age on the census date is outside 0-25 (named plan row {line})")
-            continue
-        if due:
-            reviews.append((locality, held, on_time))
-        setting_unknown |= setting is None
-        year_rows.append([census.year, "January", locality, pseudonym, need, band, setting, ncy])
-    for row in year_rows:
-        if setting_unknown:
-            row[6] = "all"
-    for row in year_rows:
-        if postcodes is None:
-            out["persons"].append([row[0], row[1], council, "council", row[3], row[4], row[5], row[6], row[7]])
-        elif row[2]:
-            out["persons"].append([row[0], row[1], row[2], "locality", row[3], row[4], row[5], row[6], row[7]])
+    good = "FROM open_plans WHERE seen = 1 AND age_band IS NOT NULL"
+    setting_all = con.execute(f"SELECT count(*) FILTER (setting IS NULL) > 0 {good}").fetchall()[0][0]
+    reviews = con.execute(f"SELECT locality, count(*), count(*) FILTER (review_held), "
+                          f"count(*) FILTER (review_on_time) {good} AND review_due GROUP BY locality").fetchall()
+    con.execute(sql_text("blade_persons_out"), {"ret": ret, "year": census.year, "council": council,
+                                                "council_only": postcodes is None, "setting_all": setting_all})
     if postcodes is not None and not placed_all:
         # Some children are not placed: their locality rows stay, and the council's caseload is given
         # directly (all children), so it is not built from incomplete localities.
-        cells = Counter((r[4], r[5], r[6]) for r in year_rows)
-        out["caseload"] += [[census.year, "January", council, "council", n, b, s, c] for (n, b, s), c in cells.items()]
+        out["caseload"] += [[census.year, "January", council, "council", n, b, s, c] for n, b, s, c in con.execute(
+            f"SELECT need, age_band, CASE WHEN $all THEN 'all' ELSE setting END AS s, count(*) {good} "
+            f"GROUP BY ALL ORDER BY min(line)", {"all": setting_all}).fetchall()]
     # Requests, decisions, assessments, plans and ceased plans in the calendar year before the census
     # (DfE's definitions), for every area a child with a request counts in.
     activity = con.execute(sql_text("blade_activity"), {"year": year})
@@ -643,21 +643,20 @@ def _count_return(con, reader: _Reader, ex: Export, people_rows: dict[str, tuple
     # Pathway: one row per request, from the latest return that holds it.
     # (Kept in `pathway_rows` and taken once all returns are read: see _latest_pathway.)
     con.execute(("INSERT INTO pathway_rows " if out["pathway"] else "CREATE TEMP TABLE pathway_rows AS ")
-                + sql_text("blade_pathway"), {"census": census, "council": council, "ret": len(out["pathway"])})
+                + sql_text("blade_pathway"), {"census": census, "council": council, "ret": ret})
     out["pathway"].append(census)
-    for name in ("people", "person_areas", "week20_flags"):
-        con.unregister(name)
+    con.unregister("week20_flags")
     # Annual reviews (DfE annual_reviews.csv, reported for the calendar year before the census):
     # a review is expected for a plan open on the census date that was issued at least a year
     # before it; held = its latest review meeting is in the calendar year; on time = its latest
     # review meeting is less than 12 months before the census date.
-    for locality, held, on_time in reviews:
+    for locality, due, held, on_time in reviews:
         area = locality if postcodes is not None and locality else council
         for a in (council,) if postcodes is None else (area,) if placed_all or area == council else (area, council):
             c = by_area.get(a)
             if c is None:
                 c = by_area[a] = Counter()
-            c["reviews_due"] += 1
+            c["reviews_due"] += due
             c["reviews_held"] += held
             c["reviews_on_time"] += on_time
     for area, c in sorted(by_area.items()):
@@ -723,15 +722,21 @@ def _adapt_blade(path: Path, workdir: Path, module: str):
     if gias is None:
         notes.append("no Get Information About Schools extract in the data folder: placements named by URN cannot "
                      "be typed, so caseload is not broken down by setting (setting 'all')")
-    key_bytes = sb.pseudonym_key()
-    out: dict = {"persons": [], "caseload": [], "assessments": [], "ceased": [], "pathway": []}  # pathway: censuses read
+    pads = _hmac_pads(sb.pseudonym_key())
+    placed: dict = {}  # (council, postcode as written) -> (locality, why not placed), for this load
+    out: dict = {"caseload": [], "assessments": [], "ceased": [], "pathway": []}  # pathway: censuses read
+    base = ["time_period", "time_identifier", "area_code", "area_level"]
+    written: dict[str, Path] = {}  # the persons and pathway files, written by the reader's database
     try:
+        con.execute("CREATE TEMP TABLE persons_out (ret BIGINT, line BIGINT, time_period BIGINT, time_identifier "
+                    "VARCHAR, area_code VARCHAR, area_level VARCHAR, person_id VARCHAR, primary_need VARCHAR, "
+                    "age_band VARCHAR, setting_type VARCHAR, ncy VARCHAR)")
         for tag in sorted(exports, key=lambda t: (t[6:], t[3:5], t[:2])):
             ex = exports[tag]
             missing = [m for m in sb.MODULES if m not in ex.files]
             if missing:
                 notes.append(f"export {tag or '(unnamed)'}: modules missing ({', '.join(missing)}); their rows are empty")
-            people_rows = reader.read_export(ex)
+            reader.read_export(ex)
             headers = con.execute("SELECT line, lea, _referencedate FROM m_sen2").fetchall()
             if len(headers) != 1:
                 notes.append(f"export {tag}: the sen2 module must hold one return header; this export is not loaded")
@@ -745,21 +750,25 @@ def _adapt_blade(path: Path, workdir: Path, module: str):
             notes.append(f"return of January {census.year} (census date {census.isoformat()}, LA {lea}, "
                          f"layout {max(versions) if versions else 'unknown'}): " + ", ".join(
                              f"{reader.count(m)} {m}" for m in sb.MODULES if m != "sen2"))
-            _count_return(con, reader, ex, people_rows, census, council, postcodes, lsoa_locality, council_members,
-                          gias, key_bytes, out)
-        pathway = [[period, "Calendar year", area, level, rid, *rest]
-                   for request_key, period, area, level, *rest in (
-                       con.execute(sql_text("blade_pathway_latest")).fetchall() if out["pathway"] else [])
-                   for rid in [sb.pseudonymise(request_key, key_bytes, prefix="R")]]
+            _count_return(con, reader, ex, census, council, postcodes, lsoa_locality, council_members, gias, pads,
+                          placed, out)
+        # The persons (in the order of the returns, then of their named plans) and the pathway's rows
+        # are written by the reader's database straight to the contract's CSV layout (the values are
+        # codes and ids: nothing the writer quotes; an empty value is an empty field).
+        workdir.mkdir(parents=True, exist_ok=True)
+        if con.execute("SELECT count(*) FROM persons_out").fetchall()[0][0]:
+            written["ehcp_persons"] = workdir / "blade_ehcp_persons.csv.csv"
+            con.execute("COPY (SELECT * EXCLUDE (ret, line) FROM persons_out ORDER BY ret, line) TO $path "
+                        "(HEADER, DELIMITER ',')", {"path": str(written["ehcp_persons"])})
+        if out["pathway"] and con.execute("SELECT count(*) FROM pathway_rows").fetchall()[0][0]:
+            written["ehcp_pathway"] = workdir / "blade_ehcp_pathway.csv.csv"
+            con.execute(f"COPY ({sql_text('blade_pathway_latest')}) TO $path (HEADER, DELIMITER ',')",
+                        {**pads, "path": str(written["ehcp_pathway"])})
     finally:
         con.close()  # this load's rows, names and postcodes included, go with the in-memory database
     outputs = []
-    base = ["time_period", "time_identifier", "area_code", "area_level"]
-    if out["persons"]:
-        outputs.append(("ehcp_persons", write_csv(workdir, "blade_ehcp_persons.csv",
-                                                  base + ["person_id", "primary_need", "age_band", "setting_type",
-                                                          "ncy"],
-                                                  out["persons"])))
+    if "ehcp_persons" in written:
+        outputs.append(("ehcp_persons", written["ehcp_persons"]))
     if out["caseload"]:
         outputs.append(("ehcp_caseload", write_csv(workdir, "blade_ehcp_caseload.csv",
                                                    base + ["primary_need", "age_band", "setting_type", "ehc_plans"],
@@ -770,11 +779,8 @@ def _adapt_blade(path: Path, workdir: Path, module: str):
     if out["ceased"]:
         outputs.append(("ehcp_ceased", write_csv(workdir, "blade_ehcp_ceased.csv", base + ["cease_reason", "ceased_plans"],
                                                  out["ceased"])))
-    if pathway:
-        outputs.append(("ehcp_pathway", write_csv(workdir, "blade_ehcp_pathway.csv", base + [
-            "request_id", "primary_need", "age_band", "decision", "days_to_decision", "issue_decision",
-            "days_to_issue_decision", "days_to_plan", "exception", "days_observed", "observed_year"],
-            pathway)))
+    if "ehcp_pathway" in written:
+        outputs.append(("ehcp_pathway", written["ehcp_pathway"]))
     if reader.problems:
         by_reason = Counter(p.reason.split(":")[0] for p in reader.problems)
         notes.append(f"{len(reader.problems)} rows quarantined (" + ", ".join(f"{n} {r}" for r, n in by_reason.items())
