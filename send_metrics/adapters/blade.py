@@ -287,7 +287,8 @@ class _Reader:
         fails = []
         for col in DATE_COLUMNS.get(module, []):
             if col in data:
-                columns["_" + col], columns["bad_" + col] = _each_distinct(data[col], _parse_date, pa.date32())
+                columns["_" + col], columns["bad_" + col] = _each_distinct(data[col], _parse_date, pa.date32(),
+                                                                           _parse_dates)
                 fails.append(f"WHEN bad_{col} THEN 'date:{col}'")
             else:
                 columns["_" + col] = pa.nulls(n, pa.date32())
@@ -467,13 +468,54 @@ def _parse_date(text: str) -> tuple[dt.date | None, bool]:
         return None, True
 
 
-def _each_distinct(values: pa.Array, fn, kind: pa.DataType) -> tuple[pa.Array, pa.Array]:
-    """`fn` (text -> (value, bad)) worked out once per distinct text of `values`, then spread back
-    over the rows by Arrow: the values (of type `kind`) and the bad flags."""
+def _each_distinct(values: pa.Array, fn, kind: pa.DataType, many=None) -> tuple[pa.Array, pa.Array]:
+    """`fn` (text -> (value, bad)) worked out once per distinct text of `values` (or `many`, distinct
+    texts -> (values, bad flags), for all of them at once), then spread back over the rows by Arrow:
+    the values (of type `kind`) and the bad flags."""
     encoded = pc.dictionary_encode(values)
+    if many is not None:
+        got, bad = many(encoded.dictionary, fn)
+        return pc.take(got, encoded.indices), pc.take(bad, encoded.indices)
     results = [fn(text) for text in encoded.dictionary.to_pylist()]
     return (pc.take(pa.array([r[0] for r in results], kind), encoded.indices),
             pc.take(pa.array([r[1] for r in results], pa.bool_()), encoded.indices))
+
+
+# A date as the export writes it (`2022-Sep-28 00:00:00`), in ASCII digits: read by Arrow and numpy.
+_EXPORT_DATE = r"^[0-9]{4}-(?:" + "|".join(sb.MONTHS) + r")-[0-9]{2} 00:00:00$"
+_MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+def _parse_dates(texts: pa.Array, fn) -> tuple[pa.Array, pa.Array]:
+    """(date32 values, bad flags) of distinct date texts: those written as the export writes dates
+    are read at once (the same dates as sen2_blade.parse_blade_date: a day the month does not have,
+    or year 0, is not a date); any other text (ISO or dd/mm/yyyy dates, empty, not a date) by `fn`."""
+    n = len(texts)
+    days = np.zeros(n, "datetime64[D]")
+    bad = np.zeros(n, bool)
+    done = np.zeros(n, bool)
+    if n:
+        canonical = pc.fill_null(pc.match_substring_regex(texts, _EXPORT_DATE), False).to_numpy(zero_copy_only=False)
+        at = np.flatnonzero(canonical)
+        if at.size:
+            sub = pc.take(texts, pa.array(at))
+            y = pc.cast(pc.utf8_slice_codeunits(sub, 0, 4), pa.int64()).to_numpy()
+            m = pc.index_in(pc.utf8_slice_codeunits(sub, 5, 8), value_set=pa.array(sb.MONTHS)).to_numpy() + 1
+            d = pc.cast(pc.utf8_slice_codeunits(sub, 9, 11), pa.int64()).to_numpy()
+            leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+            ok = (y >= 1) & (d >= 1) & (d <= _MONTH_DAYS[m - 1] + ((m == 2) & leap))
+            days[at] = ((y - 1970).astype("datetime64[Y]").astype("datetime64[M]") + (m - 1)).astype("datetime64[D]") \
+                + (d - 1)
+            bad[at] = ~ok
+            done[at] = True
+    valid = done & ~bad
+    rest = np.flatnonzero(~done)
+    other = {int(i): fn(t) for i, t in zip(rest, pc.take(texts, pa.array(rest, pa.int64())).to_pylist())}
+    values = pa.array(days, pa.date32(), mask=~valid) if not other else pa.array(
+        [other[i][0] if i in other else (days[i].item() if valid[i] else None) for i in range(n)], pa.date32())
+    for i, (_v, b) in other.items():
+        bad[i] = b
+    return values, pa.array(bad, pa.bool_())
 
 
 # Python's whitespace (what str.strip removes), for stripping values in Arrow (none is above U+3000,
