@@ -20,13 +20,48 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from send_metrics import charts
 from send_metrics.catalogue import Measure, load_catalogue, measures_by_id
 from send_metrics.config import load_config, open_sections
 from send_metrics.db import Database, NoData, get_database
 from send_metrics.engine import Engine, get_engine
 from send_metrics.export import parquet_bytes, safe_csv_bytes
 from send_metrics.safe_text import for_markdown, safe_figure
+
+def _memoize_cache_function_keys() -> None:
+    """Streamlit names each cached function's store by hashing its source (``inspect.getsource``,
+    which tokenizes the function) whenever the decorator runs, and a page file runs, decorators
+    and all, on every rerun: for the Equity page's 14 cached functions that was about a third of
+    the server's time per selector change (py-spy, demo). The page's compiled code is kept by
+    Streamlit between reruns (its script cache), so a function defined again on a rerun has the
+    very same code object; its key is worked out once per code object and reused. A changed file
+    is compiled again, gets new code objects and so new keys, exactly as before."""
+    try:
+        from streamlit.runtime.caching import cache_utils
+        original = cache_utils._make_function_key
+    except (ImportError, AttributeError):  # another Streamlit: keys are worked out as it does
+        return
+    if getattr(original, "memoized_by_send_dashboard", False):
+        return
+    known: dict = {}
+
+    def function_key(cache_type, func) -> str:
+        code = getattr(func, "__code__", None)
+        if code is None:
+            return original(cache_type, func)
+        memo = (cache_type, getattr(func, "__module__", None), getattr(func, "__qualname__", None),
+                code.co_filename, id(code))
+        hit = known.get(memo)
+        if hit is not None and hit[0] is code:  # the same code object (kept alive here), not a reused id
+            return hit[1]
+        key = original(cache_type, func)
+        known[memo] = (code, key)
+        return key
+
+    function_key.memoized_by_send_dashboard = True
+    cache_utils._make_function_key = function_key
+
+
+_memoize_cache_function_keys()
 
 DEFAULT_AREA = "E06000063"  # Cumberland
 CUMBRIA_AREAS = ["E06000063", "E06000064", "HF-NORTH-CUMBRIA", "HF-SOUTH-CUMBRIA", "E10000006",
@@ -649,4 +684,4 @@ def area_md(code: str) -> str:
     return md(area_name(code))
 
 
-__all__ = ["charts", "load_catalogue", "measures_by_id"]
+__all__ = ["load_catalogue", "measures_by_id"]
