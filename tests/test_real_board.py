@@ -200,16 +200,16 @@ def test_board_page_on_real_data(real_env, area):
     assert len(at.error) == 0, [e.value for e in at.error]
     frames = [d.value for d in at.dataframe]
     frames = [f.data if hasattr(f, "data") else f for f in frames]  # a Styler keeps its frame in .data
-    table = next(f for f in frames if {"Measure", "Value", "value"} <= set(f.columns))
-    valued = table[table["value"].notna()]
+    # The page shows only the columns it styles (the numbers behind them go to the CSV), so a row
+    # has a value when its Value is a number with its unit rather than words saying why not.
+    table = next(f for f in frames if {"Measure", "Value"} <= set(f.columns))
+    why_not = ("not loaded", "not available", "suppressed by the publisher", "not applicable")
+    missing = table["Value"].map(lambda v: v == summary.SUPPRESSED or str(v).startswith(why_not))
+    valued = table[~missing]
     assert len(valued) >= 14, table[["Measure", "Value"]]
+    assert valued["Value"].map(lambda v: any(ch.isdigit() for ch in str(v))).all(), valued["Value"].tolist()
     nhs = valued[valued["Measure"].str.contains(r"\[NHS (?:01H|01K|RNN|RTX) ", regex=True)]
     assert len(nhs) >= 2, valued["Measure"].tolist()
-    # Missing figures say why in words; "suppressed" only where the dashboard suppressed a count.
-    missing = table[table["value"].isna()]
-    for v in missing["Value"]:
-        assert v == summary.SUPPRESSED or v.startswith(("not loaded", "not available", "suppressed by the publisher",
-                                                        "not applicable")), v
     heads = [plain(s.value) for s in at.subheader]
     assert "What the board should know" in heads
     text = " ".join(plain(m.value) for m in at.markdown)
