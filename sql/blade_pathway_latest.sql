@@ -4,7 +4,7 @@
 -- sen2_blade.pseudonymise makes it, prefix 'R': $ipad and $opad are the key's inner and outer pads).
 -- Empty text is NULL so the CSV writer leaves the field empty.
 SELECT time_period, 'Calendar year' AS time_identifier, area AS area_code, area_level,
-       'R' || sha256($opad || unhex(sha256($ipad || encode(request_key))))[:20] AS request_id,
+       pseudonym('R', request_key, $ipad, $opad) AS request_id,
        nullif(need, '') AS primary_need, nullif(age_band, '') AS age_band, nullif(decision, '') AS decision,
        nullif(days_to_decision, '') AS days_to_decision, nullif(issue_decision, '') AS issue_decision,
        nullif(days_to_issue_decision, '') AS days_to_issue_decision, nullif(days_to_plan, '') AS days_to_plan,

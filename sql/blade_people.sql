@@ -4,6 +4,6 @@
 -- written, placed once per load in Python; NULL when not placed, with the reason) and area (the
 -- locality, else the council $council).
 CREATE OR REPLACE TEMP TABLE people AS
-SELECT i.line, i.pid, 'P' || sha256($opad || unhex(sha256($ipad || encode(i.identity))))[:20] AS id,
+SELECT i.line, i.pid, pseudonym('P', i.identity, $ipad, $opad) AS id,
        i.identity, i.birth, pl.locality, pl.reason, coalesce(pl.locality, $council) AS area
 FROM person_ids i LEFT JOIN placements pl ON pl.postcode = coalesce(i.postcode, '')

@@ -30,7 +30,6 @@ import os
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import duckdb
@@ -454,13 +453,6 @@ def _year_before(d: dt.date) -> dt.date:
         return d.replace(year=d.year - 1, day=28)
 
 
-def _ncy(birth: dt.date, census: dt.date) -> str:
-    """National curriculum year by age (for the demand model): age on the 31 August before the
-    census date, minus 4; blank outside -5..21."""
-    v = sb.age_on(birth, dt.date(census.year - 1, 8, 31)) - 4 if birth <= dt.date(census.year - 1, 8, 31) else -5
-    return str(v) if -5 <= v <= 21 else ""
-
-
 def _parse_date(text: str) -> tuple[dt.date | None, bool]:
     try:
         return sb.parse_blade_date(text), False
@@ -578,6 +570,7 @@ def _connect(gias: dict[str, str] | None):
     con.execute(sql_text("blade_macro_age_on"))
     con.execute(sql_text("blade_macro_age_band").format(bands=bands))
     con.execute(sql_text("blade_macro_ncy"))
+    con.execute(sql_text("blade_macro_pseudonym"))
     con.register("gias", pa.table({"urn": pa.array(list((gias or {}).keys()), pa.string()),
                                    "setting": pa.array(list((gias or {}).values()), pa.string())}))
     con.register("sen_settings", pa.table({"code": list(sb.SEN_SETTINGS), "setting": list(sb.SEN_SETTINGS.values())}))
