@@ -1,11 +1,11 @@
 -- Named plans open on the census date ($census: issued on or before it, not ceased by it), in the
--- export's order, with the child (pseudonymous id, locality), the request's primary need, the
+-- export's order, with the child (the identity its pseudonymous id is made from, locality), the request's primary need, the
 -- setting of the highest-ranked placement (NULL when it is named by URN and there is no GIAS
 -- extract: $gias), age band and national curriculum year on the census date, and the annual review
 -- (due: issued on or before $year_before, the same day a year before the census; held: its latest
 -- review meeting is in $year; on time: after $year_before and by the census). `seen` numbers the
 -- child's open plans (a second one is quarantined) and `first_line` is the first one's row.
-SELECT n.line, n.startdate, p.id, p.locality, ri.need,
+SELECT n.line, n.startdate, p.identity, p.locality, ri.need,
        CASE WHEN tp.activeplanstableid IS NULL THEN 'other'
             WHEN coalesce(tp.urn, '') <> '' THEN CASE WHEN $gias THEN coalesce(g.setting, 'other') END
             WHEN coalesce(tp.ukprn, '') <> '' THEN 'post16'

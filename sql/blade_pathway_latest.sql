@@ -12,6 +12,6 @@ SELECT time_period, 'Calendar year' AS time_identifier, area AS area_code, area_
 FROM (
     SELECT *, row_number() OVER (PARTITION BY request_key ORDER BY ord DESC) AS newest,
            min(ord) OVER (PARTITION BY request_key) AS first_seen
-    FROM pathway_rows)
+    FROM pathway_out)
 WHERE newest = 1
 ORDER BY first_seen

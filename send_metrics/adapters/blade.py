@@ -29,6 +29,7 @@ import hashlib
 import os
 import re
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -248,14 +249,20 @@ class _Reader:
             child=module, key=sb.MODULES[module][1], parent=parent_module,
             parent_id=sb.MODULES[parent_module][0])).fetchall()
 
-    def _cascade(self, ex: Export, modules) -> None:
-        """Rows whose parent row was quarantined after the link checks go with it."""
+    def _cascade(self, ex: Export, modules, removed: set[str]) -> None:
+        """Rows whose parent row was quarantined after the link checks go with it. `removed` names
+        the modules that lost rows since the link checks (every child was matched to its parent
+        then, so only a child of one of them can have lost its parent); it grows as rows go."""
         for module in modules:
+            if sb.PARENT_MODULE[module] not in removed:
+                continue
             parent_key = sb.MODULES[module][1]
             gone = self._orphans(module, sb.PARENT_MODULE[module])
             for line, value in gone:
                 self.bad(ex.files[module], line, parent_key, value, "broken link: its parent row was quarantined")
             self._drop(module, [line for line, _v in gone])
+            if gone:
+                removed.add(module)
 
     def _read_module(self, ex: Export, module: str) -> None:
         """One module's file into `m_<module>`: blank lines skipped, rows cut short quarantined here,
@@ -311,7 +318,7 @@ class _Reader:
             fails.append(f"WHEN _{col} IS NULL THEN '{fail}'")
         del data
         bad_columns = [c for c in columns if c.startswith("bad_")]
-        repeated = n > 0 and pc.count_distinct(columns[tid]).as_py() < n
+        repeated = n > 0 and not _unique(columns[tid])
         con = self.con
         con.register("src", pa.table(columns))
         con.execute(sql_text("blade_module").format(
@@ -374,23 +381,23 @@ class _Reader:
     def _check_order(self, ex: Export) -> None:
         """Impossible dates: a step dated before the step it follows."""
         con = self.con
-        gone = con.execute(sql_text("blade_order_requests")).fetchall()
-        for line, why, received, decided in gone:
+        gone_requests = con.execute(sql_text("blade_order_requests")).fetchall()
+        for line, why, received, decided in gone_requests:
             if why == "empty":
                 self.bad(ex.files["requests"], line, "receiveddate", "", "the request's received date is empty")
             else:
                 self.bad(ex.files["requests"], line, "requestoutcomedate", decided,
                          f"impossible date: the decision is before the request was received ({received})")
-        self._drop("requests", [g[0] for g in gone])
-        gone = con.execute(sql_text("blade_order_assessments")).fetchall()
-        for line, why, request, decided in gone:
+        self._drop("requests", [g[0] for g in gone_requests])
+        gone_assessments = con.execute(sql_text("blade_order_assessments")).fetchall()
+        for line, why, request, decided in gone_assessments:
             if why == "link":
                 self.bad(ex.files["assessment"], line, "requeststableid", request,
                          "broken link: its request was quarantined")
             else:
                 self.bad(ex.files["assessment"], line, "assessmentoutcomedate", decided,
                          "impossible date: the decision whether to issue is before the decision to assess")
-        self._drop("assessment", [g[0] for g in gone])
+        self._drop("assessment", [g[0] for g in gone_assessments])
         gone = con.execute(sql_text("blade_order_plans")).fetchall()
         for line, why, assessment, start, cease in gone:
             if why == "link":
@@ -404,7 +411,9 @@ class _Reader:
                          "impossible date: the plan ceased before it was issued")
         self._drop("namedplan", [g[0] for g in gone])
         # (The link checks already matched every child to its parent: only a parent removed here can break one.)
-        self._cascade(ex, ("plandetail", "activeplans", "placementdetail", "senneed"))
+        removed = {m for m, rows in (("requests", gone_requests), ("assessment", gone_assessments),
+                                     ("namedplan", gone)) if rows}
+        self._cascade(ex, ("plandetail", "activeplans", "placementdetail", "senneed"), removed)
 
     def _duplicate_people(self, ex: Export) -> None:
         """The same child twice in the person module (same UPN, ULN, or name and date of birth), and
@@ -437,7 +446,7 @@ class _Reader:
             con.execute("DELETE FROM person_ids WHERE identity IS NULL OR k > 1")
             self._drop("person", removed)
             self._cascade(ex, ("requests", "assessment", "namedplan", "plandetail", "activeplans",
-                               "placementdetail", "senneed"))
+                               "placementdetail", "senneed"), {"person"})
 
 
 ASSESS_COLUMNS = ["requests", "requests_refused", "decisions", "decisions_within_6_weeks", "new_plans",
@@ -451,6 +460,20 @@ def _year_before(d: dt.date) -> dt.date:
         return d.replace(year=d.year - 1)
     except ValueError:
         return d.replace(year=d.year - 1, day=28)
+
+
+def _unique(ids: pa.Array) -> bool:
+    """Whether every value of `ids` is given and none repeats. Exports number their table ids in row
+    order, so when every id is a whole number above the one before, they are known distinct
+    (distinct numbers are distinct texts) without counting them."""
+    if ids.null_count == 0:
+        try:
+            numbers = pc.cast(ids, pa.int64()).to_numpy()
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            numbers = None
+        if numbers is not None and (numbers[1:] > numbers[:-1]).all():
+            return True
+    return pc.count_distinct(ids).as_py() == len(ids)
 
 
 def _parse_date(text: str) -> tuple[dt.date | None, bool]:
@@ -560,22 +583,30 @@ def _read_plain(p: Path, width: int, where: list[int]) -> tuple[pa.Array, list[p
 
 
 def _connect(gias: dict[str, str] | None):
-    """The reader's own in-memory database (never the store), with its lookups and macros."""
+    """The reader's own in-memory database (never the store), with its lookups and macros (in its
+    main schema, so every cursor of it sees them; each return is read through a cursor of its own,
+    whose temporary tables no other cursor sees)."""
     con = duckdb.connect()
-    # One thread: its queries are over one return's few thousand rows each, where DuckDB's threads
-    # cost more to start and join than they save (measured: about 0.4 s less CPU and wall for the
-    # bench's 944,142-row export).
+    # One thread per query: its queries are over one return's few thousand rows each, where DuckDB's
+    # threads cost more to start and join than they save (measured: about 0.4 s less CPU and wall for
+    # the bench's 944,142-row export); returns are read side by side instead (see _adapt_blade).
     con.execute("SET threads = 1")
-    bands = " ".join(f"WHEN x BETWEEN {lo} AND {hi} THEN '{band}'" for band, lo, hi in sb.AGE_BANDS)
+    first, last = min(lo for _b, lo, _h in sb.AGE_BANDS), max(hi for _b, _l, hi in sb.AGE_BANDS)
+    band_of = {age: band for band, lo, hi in sb.AGE_BANDS for age in range(lo, hi + 1)}
+    bands = "[NULL, " + ", ".join(f"'{band_of[a]}'" if a in band_of else "NULL" for a in range(first, last + 1)) + ", NULL]"
     con.execute(sql_text("blade_macro_age_on"))
-    con.execute(sql_text("blade_macro_age_band").format(bands=bands))
+    con.execute(sql_text("blade_macro_age_band").format(bands=bands, first=first, last=last))
     con.execute(sql_text("blade_macro_ncy"))
     con.execute(sql_text("blade_macro_pseudonym"))
-    con.register("gias", pa.table({"urn": pa.array(list((gias or {}).keys()), pa.string()),
-                                   "setting": pa.array(list((gias or {}).values()), pa.string())}))
-    con.register("sen_settings", pa.table({"code": list(sb.SEN_SETTINGS), "setting": list(sb.SEN_SETTINGS.values())}))
-    con.register("cease_codes", pa.table({"code": list(sb.CEASE_REASON_CODES),
-                                          "reason": list(sb.CEASE_REASON_CODES.values())}))
+    for name, table in (
+            ("gias", pa.table({"urn": pa.array(list((gias or {}).keys()), pa.string()),
+                               "setting": pa.array(list((gias or {}).values()), pa.string())})),
+            ("sen_settings", pa.table({"code": list(sb.SEN_SETTINGS), "setting": list(sb.SEN_SETTINGS.values())})),
+            ("cease_codes", pa.table({"code": list(sb.CEASE_REASON_CODES),
+                                      "reason": list(sb.CEASE_REASON_CODES.values())}))):
+        con.register("lookup", table)
+        con.execute(f"CREATE TABLE {name} AS SELECT * FROM lookup")
+        con.unregister("lookup")
     return con
 
 
@@ -597,13 +628,15 @@ def _place(postcode: str | None, postcodes: dict, lsoa_locality: dict, members: 
     return locality, None
 
 
-def _count_return(con, reader: _Reader, ex: Export, census: dt.date, council: str, postcodes, lsoa_locality,
-                  council_members, gias, pads: dict[str, bytes], placed: dict, out: dict) -> None:
+def _count_return(con, reader: _Reader, ex: Export, ret: int, census: dt.date, council: str, ctx: _Context,
+                  out: dict) -> None:
     """One return's rows (checked, in `con`) counted into the outputs (`out`): persons (into the
-    reader's table `persons_out`) or caseload cells on the census date, the activity, ceased plans
-    and reviews of the calendar year before it, and the pathway's request rows (`pathway_rows`)."""
+    reader's table `persons_<ret>`) or caseload cells on the census date, the activity, ceased plans
+    and reviews of the calendar year before it, and the pathway's request rows (`pathway_<ret>`).
+    `ret` numbers the return in census order (the persons and pathway rows are ordered by it)."""
     notes = reader.notes
-    ret = len(out["pathway"])
+    postcodes, gias, placed = ctx.postcodes, ctx.gias, ctx.placed
+    lsoa_locality, council_members = ctx.lsoa_locality, ctx.council_members
     # People: pseudonymous id, area. Nothing personal is kept past this return. Each postcode as
     # written is placed once per load (`placed`, by council and postcode).
     members = council_members.get(council, set())
@@ -619,7 +652,7 @@ def _count_return(con, reader: _Reader, ex: Export, census: dt.date, council: st
     con.register("placements", pa.table({"postcode": pa.array(codes, pa.string()),
                                          "locality": pa.array(localities, pa.string()),
                                          "reason": pa.array(reasons, pa.string())}))
-    con.execute(sql_text("blade_people"), {**pads, "council": council})
+    con.execute(sql_text("blade_people"), {"council": council})
     con.unregister("placements")
     unplaced = con.execute("SELECT reason, count(*) FROM people WHERE reason IS NOT NULL GROUP BY reason "
                            "ORDER BY min(line)").fetchall()
@@ -659,8 +692,14 @@ def _count_return(con, reader: _Reader, ex: Export, census: dt.date, council: st
     setting_all = con.execute(f"SELECT count(*) FILTER (setting IS NULL) > 0 {good}").fetchall()[0][0]
     reviews = con.execute(f"SELECT locality, count(*), count(*) FILTER (review_held), "
                           f"count(*) FILTER (review_on_time) {good} AND review_due GROUP BY locality").fetchall()
-    con.execute(sql_text("blade_persons_out"), {"ret": ret, "year": census.year, "council": council,
-                                                "council_only": postcodes is None, "setting_all": setting_all})
+    # (A table of the reader's database, not of this cursor, so the persons file is written from the
+    # rows of every return once they are all read: see _adapt_blade.)
+    con.execute(f"CREATE TABLE persons_{ret} (ret BIGINT, line BIGINT, time_period BIGINT, time_identifier "
+                "VARCHAR, area_code VARCHAR, area_level VARCHAR, identity VARCHAR, primary_need VARCHAR, "
+                "age_band VARCHAR, setting_type VARCHAR, ncy VARCHAR)")
+    con.execute(sql_text("blade_persons_out").format(table=f"persons_{ret}"),
+                {"ret": ret, "year": census.year, "council": council, "council_only": postcodes is None,
+                 "setting_all": setting_all})
     if postcodes is not None and not placed_all:
         # Some children are not placed: their locality rows stay, and the council's caseload is given
         # directly (all children), so it is not built from incomplete localities.
@@ -675,11 +714,10 @@ def _count_return(con, reader: _Reader, ex: Export, census: dt.date, council: st
     ceased: dict[str, Counter] = {}
     for area, reason, n in con.execute(sql_text("blade_ceased"), {"year": year}).fetchall():
         ceased.setdefault(area, Counter())[reason] += n
-    # Pathway: one row per request, from the latest return that holds it.
-    # (Kept in `pathway_rows` and taken once all returns are read: see _latest_pathway.)
-    con.execute(("INSERT INTO pathway_rows " if out["pathway"] else "CREATE TEMP TABLE pathway_rows AS ")
-                + sql_text("blade_pathway"), {"census": census, "council": council, "ret": ret})
-    out["pathway"].append(census)
+    # Pathway: one row per request, from the latest return that holds it (kept in `pathway_<ret>`;
+    # the latest of each request is taken once all returns are read: sql/blade_pathway_latest.sql).
+    con.execute(f"CREATE TABLE pathway_{ret} AS " + sql_text("blade_pathway"),
+                {"census": census, "council": council, "ret": ret})
     con.unregister("week20_flags")
     # Annual reviews (DfE annual_reviews.csv, reported for the calendar year before the census):
     # a review is expected for a plan open on the census date that was issued at least a year
@@ -709,6 +747,68 @@ def _count_return(con, reader: _Reader, ex: Export, census: dt.date, council: st
         out["ceased"] += [[year, "Calendar year", area, level, reason, c[reason]]
                           for reason in sb.CEASE_REASON_CODES.values()]
         out["ceased"].append([year, "Calendar year", area, level, "not_recorded", c["not_recorded"]])
+
+
+@dataclass
+class _Context:
+    """What every return of a load is read with: the postcode lookup, the GIAS extract, the geography,
+    the key's HMAC pads, and each postcode as written placed once per load (`placed`, by council)."""
+    postcodes: dict | None
+    gias: dict | None
+    lsoa_locality: dict
+    council_members: dict
+    councils: dict
+    pads: dict
+    placed: dict = field(default_factory=dict)
+
+
+@dataclass
+class _Return:
+    """One return's notes, quarantined rows and counted rows (`out`); `counted` when its persons and
+    pathway rows are in the reader's database (tables persons_<ret> and pathway_<ret>)."""
+    notes: list
+    problems: list
+    out: dict
+    counted: bool = False
+
+
+def _reader_threads() -> int:
+    from ..config import load_config
+    return load_config().duckdb_threads
+
+
+def _read_return(db, ex: Export, ret: int, ctx: _Context) -> _Return:
+    """Read, check and count one return (export `ex`, number `ret` in census order) through a cursor
+    of the reader's database `db` (its module tables are the cursor's own temporary tables, gone when
+    it closes; what it counts goes to `db`'s tables persons_<ret> and pathway_<ret>)."""
+    con = db.cursor()
+    reader = _Reader(con)
+    notes = reader.notes
+    out: dict = {"caseload": [], "assessments": [], "ceased": []}
+    result = _Return(notes, reader.problems, out)
+    try:
+        missing = [m for m in sb.MODULES if m not in ex.files]
+        if missing:
+            notes.append(f"export {ex.tag or '(unnamed)'}: modules missing ({', '.join(missing)}); their rows are empty")
+        reader.read_export(ex)
+        headers = con.execute("SELECT line, lea, _referencedate FROM m_sen2").fetchall()
+        if len(headers) != 1:
+            notes.append(f"export {ex.tag}: the sen2 module must hold one return header; this export is not loaded")
+            return result
+        line, lea, census = headers[0]
+        council = ctx.councils.get((lea or "").lstrip("0").zfill(3))
+        if council is None:
+            reader.bad(ex.files["sen2"], line, "lea", lea, "unknown DfE LA number")
+            return result
+        versions = sorted({v for v in ex.version.values() if v != "any"})
+        notes.append(f"return of January {census.year} (census date {census.isoformat()}, LA {lea}, "
+                     f"layout {max(versions) if versions else 'unknown'}): " + ", ".join(
+                         f"{reader.count(m)} {m}" for m in sb.MODULES if m != "sen2"))
+        _count_return(con, reader, ex, ret, census, council, ctx, out)
+        result.counted = True
+        return result
+    finally:
+        con.close()  # the return's module tables (names and postcodes among them) go with the cursor
 
 
 def adapt_blade(path: Path, workdir: Path, module: str):
@@ -744,9 +844,7 @@ def _adapt_blade(path: Path, workdir: Path, module: str):
     postcodes = _read_postcodes(postcode_files) if postcode_files else None
     gias = _read_gias(gias_files) if gias_files else None
     lsoa_locality, council_members, councils = _geography()
-    con = _connect(gias)
-    reader = _Reader(con)
-    notes = reader.notes
+    notes: list[str] = []
     if postcodes is None:
         notes.append("no ONS postcode lookup (ONSPD / NSPL with LSOA 2021 codes) in the data folder: children are "
                      "not placed in localities, so figures are the council's only (drop the lookup into data/ "
@@ -757,50 +855,46 @@ def _adapt_blade(path: Path, workdir: Path, module: str):
     if gias is None:
         notes.append("no Get Information About Schools extract in the data folder: placements named by URN cannot "
                      "be typed, so caseload is not broken down by setting (setting 'all')")
-    pads = _hmac_pads(sb.pseudonym_key())
-    placed: dict = {}  # (council, postcode as written) -> (locality, why not placed), for this load
-    out: dict = {"caseload": [], "assessments": [], "ceased": [], "pathway": []}  # pathway: censuses read
+    context = _Context(postcodes, gias, lsoa_locality, council_members, councils, _hmac_pads(sb.pseudonym_key()))
+    tags = sorted(exports, key=lambda t: (t[6:], t[3:5], t[:2]))
+    # Each return is read, checked and counted in its own in-memory database, two at a time (their
+    # work is mostly DuckDB's and Arrow's, which run outside the interpreter's lock, so a second core
+    # reads one return while the first counts another); the results are taken in census order, so
+    # the notes, quarantine rows and outputs are those of reading the returns one by one.
+    workers = max(1, min(2, len(tags), _reader_threads()))
     base = ["time_period", "time_identifier", "area_code", "area_level"]
     written: dict[str, Path] = {}  # the persons and pathway files, written by the reader's database
+    db = _connect(gias)
     try:
-        con.execute("CREATE TEMP TABLE persons_out (ret BIGINT, line BIGINT, time_period BIGINT, time_identifier "
-                    "VARCHAR, area_code VARCHAR, area_level VARCHAR, person_id VARCHAR, primary_need VARCHAR, "
-                    "age_band VARCHAR, setting_type VARCHAR, ncy VARCHAR)")
-        for tag in sorted(exports, key=lambda t: (t[6:], t[3:5], t[:2])):
-            ex = exports[tag]
-            missing = [m for m in sb.MODULES if m not in ex.files]
-            if missing:
-                notes.append(f"export {tag or '(unnamed)'}: modules missing ({', '.join(missing)}); their rows are empty")
-            reader.read_export(ex)
-            headers = con.execute("SELECT line, lea, _referencedate FROM m_sen2").fetchall()
-            if len(headers) != 1:
-                notes.append(f"export {tag}: the sen2 module must hold one return header; this export is not loaded")
-                continue
-            line, lea, census = headers[0]
-            council = councils.get((lea or "").lstrip("0").zfill(3))
-            if council is None:
-                reader.bad(ex.files["sen2"], line, "lea", lea, "unknown DfE LA number")
-                continue
-            versions = sorted({v for v in ex.version.values() if v != "any"})
-            notes.append(f"return of January {census.year} (census date {census.isoformat()}, LA {lea}, "
-                         f"layout {max(versions) if versions else 'unknown'}): " + ", ".join(
-                             f"{reader.count(m)} {m}" for m in sb.MODULES if m != "sen2"))
-            _count_return(con, reader, ex, census, council, postcodes, lsoa_locality, council_members, gias, pads,
-                          placed, out)
-        # The persons (in the order of the returns, then of their named plans) and the pathway's rows
-        # are written by the reader's database straight to the contract's CSV layout (the values are
-        # codes and ids: nothing the writer quotes; an empty value is an empty field).
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            returns = list(pool.map(lambda job: _read_return(db, exports[job[1]], job[0], context), enumerate(tags)))
+        problems: list[Quarantined] = []
+        out: dict = {"caseload": [], "assessments": [], "ceased": []}
+        for r in returns:
+            notes += r.notes
+            problems += r.problems
+            for k in out:
+                out[k] += r.out[k]
+        counted = [ret for ret, r in enumerate(returns) if r.counted]
+        # The persons (in the order of the returns, then of their named plans, each child's
+        # pseudonymous id made once) and the pathway's rows are written by the reader's database
+        # straight to the contract's CSV layout (the values are codes and ids: nothing the writer
+        # quotes; an empty value is an empty field).
         workdir.mkdir(parents=True, exist_ok=True)
-        if con.execute("SELECT count(*) FROM persons_out").fetchall()[0][0]:
+        if counted:
+            for name in ("persons", "pathway"):
+                db.execute(f"CREATE TEMP VIEW {name}_out AS " + " UNION ALL ".join(
+                    f"SELECT * FROM {name}_{ret}" for ret in counted))
+        if counted and db.execute("SELECT count(*) FROM persons_out").fetchall()[0][0]:
             written["ehcp_persons"] = workdir / "blade_ehcp_persons.csv.csv"
-            con.execute("COPY (SELECT * EXCLUDE (ret, line) FROM persons_out ORDER BY ret, line) TO $path "
-                        "(HEADER, DELIMITER ',')", {"path": str(written["ehcp_persons"])})
-        if out["pathway"] and con.execute("SELECT count(*) FROM pathway_rows").fetchall()[0][0]:
+            db.execute(f"COPY ({sql_text('blade_persons_file')}) TO $path (HEADER, DELIMITER ',')",
+                       {**context.pads, "path": str(written["ehcp_persons"])})
+        if counted and db.execute("SELECT count(*) FROM pathway_out").fetchall()[0][0]:
             written["ehcp_pathway"] = workdir / "blade_ehcp_pathway.csv.csv"
-            con.execute(f"COPY ({sql_text('blade_pathway_latest')}) TO $path (HEADER, DELIMITER ',')",
-                        {**pads, "path": str(written["ehcp_pathway"])})
+            db.execute(f"COPY ({sql_text('blade_pathway_latest')}) TO $path (HEADER, DELIMITER ',')",
+                       {**context.pads, "path": str(written["ehcp_pathway"])})
     finally:
-        con.close()  # this load's rows, names and postcodes included, go with the in-memory database
+        db.close()  # this load's rows, names and postcodes included, go with the in-memory database
     outputs = []
     if "ehcp_persons" in written:
         outputs.append(("ehcp_persons", written["ehcp_persons"]))
@@ -816,11 +910,11 @@ def _adapt_blade(path: Path, workdir: Path, module: str):
                                                  out["ceased"])))
     if "ehcp_pathway" in written:
         outputs.append(("ehcp_pathway", written["ehcp_pathway"]))
-    if reader.problems:
-        by_reason = Counter(p.reason.split(":")[0] for p in reader.problems)
-        notes.append(f"{len(reader.problems)} rows quarantined (" + ", ".join(f"{n} {r}" for r, n in by_reason.items())
+    if problems:
+        by_reason = Counter(p.reason.split(":")[0] for p in problems)
+        notes.append(f"{len(problems)} rows quarantined (" + ", ".join(f"{n} {r}" for r, n in by_reason.items())
                      + ")")
     result = AdaptResult(fmt, outputs, notes)
-    result.problems = reader.problems
+    result.problems = problems
     result.files_read = [p for _m, p in siblings]
     return result
