@@ -51,7 +51,7 @@ def capture(out: Path, persons: int) -> None:
 
         national = tmp / "national"
         generate = ("import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]); "
-                    "from send_metrics.bench import generate; "
+                    "from send_metrics.tools.bench import generate; "
                     "generate(Path(sys.argv[2]), persons=int(sys.argv[3]))")
         subprocess.run([sys.executable, "-c", generate, str(ROOT), str(national), str(persons)],
                        cwd=ROOT, env=env, check=True)
