@@ -3,7 +3,7 @@ downloads, the synthetic-data banner, and error handling that never shows a trac
 
 Pages stay thin: they pick measures and areas, call send_metrics for numbers and figures, and
 render them through these helpers. Everything shown has been through disclosure control in
-send_metrics.engine before it reaches here.
+send_metrics.measures.engine before it reaches here.
 """
 from __future__ import annotations
 
@@ -23,9 +23,9 @@ import streamlit as st
 from send_metrics.catalogue import Measure, load_catalogue, measures_by_id
 from send_metrics.config import load_config, open_sections
 from send_metrics.db import Database, NoData, get_database
-from send_metrics.engine import Engine, get_engine
-from send_metrics.export import parquet_bytes, safe_csv_bytes
-from send_metrics.safe_text import for_markdown, safe_figure
+from send_metrics.measures.engine import Engine, get_engine
+from send_metrics.present.export import parquet_bytes, safe_csv_bytes
+from send_metrics.present.safe_text import for_markdown, safe_figure
 
 def _memoize_cache_function_keys() -> None:
     """Streamlit names each cached function's store by hashing its source (``inspect.getsource``,
@@ -78,7 +78,7 @@ SIG_TEXT = {"better": "▲ Better", "worse": "▼ Worse", "similar": "● Simila
 # -- data ------------------------------------------------------------------------------
 # Long first-use work says what it is doing, in words, while it runs (never a blank page): the
 # first start loads the data folder; each new load needs its measure table (shipped prebuilt for
-# the demo, see send_metrics.prebuilt; computed once per load otherwise).
+# the demo, see send_metrics.measures.prebuilt; computed once per load otherwise).
 LOADING_TEXT = "Loading the data folder into the store (first start, or the files changed)..."
 PREPARING_TEXT = ("Preparing the figures for this load: every measure for every area, with its statistics and "
                   "disclosure control. This happens once per load (up to a minute for a large one); the page "
@@ -89,7 +89,7 @@ PREPARING_TEXT = ("Preparing the figures for this load: every measure for every 
 def _database() -> Database:
     """One database per process. Loads the extracts first when there is no load yet."""
     config = load_config()
-    from send_metrics.store import load
+    from send_metrics.ingest.store import load
     try:
         load(config)  # cheap when nothing changed: compares file hashes
     except Exception:  # a failed load keeps the previous one; the page reports NoData if none
@@ -672,7 +672,7 @@ def lower_first(text: str) -> str:
 def md(text) -> str:
     """Untrusted text (area, measure, service and file names, notes, reasons) for any element that
     renders Markdown (markdown, header, info, caption, labels): shown literally, never as a link,
-    image, tag or directive (send_metrics.safe_text.for_markdown)."""
+    image, tag or directive (send_metrics.present.safe_text.for_markdown)."""
     return for_markdown(text)
 
 

@@ -9,7 +9,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import ui
-from send_metrics import charts, equity, stats
+from send_metrics.present import charts
+from send_metrics.measures import equity
+from send_metrics import stats
 from scipy.stats import chi2
 
 from send_metrics.catalogue import load_catalogue, measures_by_id

@@ -1,11 +1,11 @@
 """Board overview: a Fingertips-style summary of the headline measures (value, interval, England,
 neighbours, red/amber/green against the benchmark, trend, sparkline and SPC verdict, most concerning
-first; built by send_metrics.summary.summary_table), the key messages, and each measure in detail."""
+first; built by send_metrics.measures.summary.summary_table), the key messages, and each measure in detail."""
 import pandas as pd
 import streamlit as st
 
 from dashboard import ui
-from send_metrics import summary
+from send_metrics.measures import summary
 
 VARIATION_BADGE = {"special_cause_improvement": ":blue-badge[I Improvement]",
                    "special_cause_concern": ":orange-badge[C Concern]",
@@ -80,7 +80,7 @@ def summary_section(area: str, period: str, tiles: list) -> None:
 def _board_pack(area: str, period: str) -> bytes:
     # Imported when the pack is asked for: the report module (plotly's offline bundle, the
     # projection's statistics) is not needed to draw the Board, and a first start waits for it.
-    from send_metrics.report import board_pack_html
+    from send_metrics.present.report import board_pack_html
     return board_pack_html(ui.engine(), area, period).encode("utf-8")
 
 

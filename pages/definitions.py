@@ -1,7 +1,7 @@
 """Definitions: the measure catalogue (send_metrics/catalogue.toml) rendered for readers, one entry
 per measure with its definition, numerator, denominator, unit, polarity, interval method,
 disclosure rule, source and caveats; filterable by group and downloadable as CSV; then how each
-statistic is computed (send_metrics/methods.py, the same text as the README and the board pack)."""
+statistic is computed (send_metrics/present/methods.py, the same text as the README and the board pack)."""
 from __future__ import annotations
 
 import pandas as pd
@@ -10,7 +10,7 @@ import streamlit as st
 from dashboard import ui
 from send_metrics import contract
 from send_metrics.catalogue import POLARITY_TEXT, Measure, load_catalogue
-from send_metrics.methods import METHODS
+from send_metrics.present.methods import METHODS
 
 ALL_GROUPS = "All groups"
 
@@ -141,7 +141,7 @@ def render() -> None:
             st.markdown("\n".join(f"- **{heading}.** {ui.escape(text)}" for heading, text in METHODS))
     with ui.section("Demand projection: the two models", "definitions_demand") as is_open:
         if is_open:
-            from send_metrics.demand import METHOD
+            from send_metrics.measures.demand import METHOD
             st.markdown("\n".join(f"- **{k}:** {ui.escape(v)}" for k, v in METHOD))
 
 

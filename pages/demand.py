@@ -1,6 +1,6 @@
 """Demand and cost: the transition model's projection of EHC plans by setting, need and age, the
 high-needs spend it implies, a scenario beside the baseline (kept in the link), and the model's
-rolling-origin backtest. The model and its tables are in send_metrics.demand; this page draws them."""
+rolling-origin backtest. The model and its tables are in send_metrics.measures.demand; this page draws them."""
 from __future__ import annotations
 
 import pandas as pd
@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import ui
-from send_metrics import demand
+from send_metrics.measures import demand
 
 SIMS = 1000
 YEARS = 10

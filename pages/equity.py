@@ -1,8 +1,8 @@
 """Equity: North vs South Cumbria and the seven localities, side by side for every measure.
 
-Gaps and ratios with intervals and verdicts come from send_metrics.equity over the measure
+Gaps and ratios with intervals and verdicts come from send_metrics.measures.equity over the measure
 engine's disclosure-controlled table; waiting times by EHCP status come from raw counts that
-send_metrics.equity.protect_table suppresses before anything is shown."""
+send_metrics.measures.equity.protect_table suppresses before anything is shown."""
 import json
 from pathlib import Path
 
@@ -11,7 +11,10 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import nhs_compare, ui
-from send_metrics import charts, contract, equity, stats
+from send_metrics.present import charts
+from send_metrics import contract
+from send_metrics.measures import equity
+from send_metrics import stats
 from send_metrics.catalogue import load_catalogue, measures_by_id
 
 ATTRIBUTION = ("Source: Office for National Statistics licensed under the Open Government Licence v3.0. "

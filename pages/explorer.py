@@ -28,9 +28,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import ui
-from send_metrics import charts, contract, disclosure
+from send_metrics.present import charts
+from send_metrics import contract
+from send_metrics.stats import disclosure
 from send_metrics.catalogue import load_catalogue
-from send_metrics.export import parquet_bytes, safe_csv_bytes
+from send_metrics.present.export import parquet_bytes, safe_csv_bytes
 
 AREAS = "areas"
 ALL = "(all)"
@@ -765,7 +767,7 @@ def render_quality() -> None:
 
 @st.cache_data(show_spinner=False, max_entries=4, ttl=3600)
 def _reconciliation(load_id: str, low: int, high: int) -> pd.DataFrame:
-    from send_metrics.reconcile import reconciliation
+    from send_metrics.measures.reconcile import reconciliation
     table = reconciliation(ui.database(), differ_only=True)
     if table.empty:
         return table

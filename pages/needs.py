@@ -4,16 +4,24 @@ against England, and the demand projection with its intervals and backtest error
 The mix over time and against England uses the measure engine's need shares
 (disclosure-controlled). The age and setting breakdowns come from raw counts
 (sql/needs_by_age.sql, sql/needs_by_setting.sql) protected together by
-send_metrics.breakdowns (computed once per load and census year, on first use) before anything is shown. Projections are built on the
+send_metrics.measures.breakdowns (computed once per load and census year, on first use) before anything is shown. Projections are built on the
 engine's published counts."""
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from dashboard import ui
-from send_metrics import breakdowns, charts, contract, equity
+from send_metrics.measures import breakdowns, equity
+from send_metrics.present import charts
+from send_metrics import contract
 from send_metrics.catalogue import measures_by_id
-from send_metrics.projection import apply_calibration, backtest, backtest_sentence, loaded_backtest, project_caseload
+from send_metrics.measures.projection import (
+    apply_calibration,
+    backtest,
+    backtest_sentence,
+    loaded_backtest,
+    project_caseload,
+)
 
 MAIN_NEEDS = list(breakdowns.MAIN_NEEDS)
 NEED_LABEL = {"ASD": "Autism (ASD)", "SLCN": "Speech, language and communication (SLCN)",
@@ -305,7 +313,7 @@ def _projection_view(load_id: str, area: str, group: str, method: str) -> ui.Vie
     view.call(ui.chart_with_table, fig, data, title=title, sentence=sentence, key=f"needs_projection_{group}",
               slot="needs_projection",
               source="EHC plan caseload (measure engine); aggregate model: log-linear projection over the last 6 "
-                     "years (send_metrics.projection). Councils with person-level data also have the transition "
+                     "years (send_metrics.measures.projection). Councils with person-level data also have the transition "
                      "model on the Demand and cost projection page.",
               table_columns={"year": "January", "kind": "Observed or projected", "value": label,
                              "lower_80": "80% lower", "upper_80": "80% upper", "lower_95": "95% lower",

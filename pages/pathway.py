@@ -1,7 +1,7 @@
 """Pathway: where the weeks go between a request for an EHC needs assessment, the decision to
 assess, the decision to issue and the final plan, from the council's SEN2 person-level return.
 
-Kaplan-Meier curves with censoring for open cases (send_metrics.pathway, statsmodels), medians with
+Kaplan-Meier curves with censoring for open cases (send_metrics.measures.pathway, statsmodels), medians with
 95% intervals, the share still waiting at 6 and 20 weeks, by locality, health footprint, primary need
 or age group; and the requests open on the latest census date by how long they have waited. A table
 beside every chart and CSV downloads; groups of 1-4 requests and counts of 1-4 are suppressed."""
@@ -12,8 +12,8 @@ import plotly.express as px
 import streamlit as st
 
 from dashboard import ui
-from send_metrics import pathway
-from send_metrics.export import safe_csv_bytes
+from send_metrics.measures import pathway
+from send_metrics.present.export import safe_csv_bytes
 
 SOURCE = "the council's SEN2 person-level return (COLLECT Blade export), request level; DfE guide to the return"
 COLUMNS = {"group": "Group", "requests": "Requests", "completed": "Step done", "still_open": "Open (censored)",
@@ -99,8 +99,8 @@ RECONCILE_COLUMNS = {"period": "Year", "figure_title": "Figure", "local": "Your 
 
 
 def _reconciliation(db, council: str, low: int, high: int) -> None:
-    """The council's own figures beside DfE's for the same return (send_metrics.reconcile)."""
-    from send_metrics.reconcile import STATUS_TEXT, local_vs_published
+    """The council's own figures beside DfE's for the same return (send_metrics.measures.reconcile)."""
+    from send_metrics.measures.reconcile import STATUS_TEXT, local_vs_published
     st.header("Your return beside DfE's published figures")
     table = local_vs_published(db, area=council)
     compared = table[table["published"].notna()] if not table.empty else table

@@ -6,10 +6,10 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import ui
-from send_metrics import charts
+from send_metrics.present import charts
 from send_metrics.catalogue import load_catalogue, measures_by_id
-from send_metrics.spc import spc, spc_summary
-from send_metrics.summary import IMPROVEMENT, SIG_PHRASE, TREND_PHRASE
+from send_metrics.stats.spc import spc, spc_summary
+from send_metrics.measures.summary import IMPROVEMENT, SIG_PHRASE, TREND_PHRASE
 
 WAIT_DEFAULT = ["HF-NORTH-CUMBRIA", "HF-SOUTH-CUMBRIA"]
 NO_REBASE = "none"

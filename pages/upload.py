@@ -14,7 +14,7 @@ import streamlit as st
 from dashboard import ui
 from send_metrics import contract
 from send_metrics import upload as up
-from send_metrics.readers import SUPPORTED_SUFFIXES
+from send_metrics.ingest.readers import SUPPORTED_SUFFIXES
 
 STATE = "upload_pending"
 COUNTER = "upload_counter"

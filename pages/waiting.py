@@ -2,7 +2,7 @@
 or the share seen within 18 weeks; and the waiting list by wait band with and without an EHC plan.
 
 Series come from the measure engine (disclosure-controlled). The wait-band breakdown is built
-from raw counts (sql/waiting_bands.sql) and protected by send_metrics.equity.protect_table -
+from raw counts (sql/waiting_bands.sql) and protected by send_metrics.measures.equity.protect_table -
 primary and secondary suppression over the area hierarchies, EHCP status and wait bands - before
 anything is shown."""
 import numpy as np
@@ -10,10 +10,12 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import nhs_compare, ui
-from send_metrics import charts, contract, equity
+from send_metrics.present import charts
+from send_metrics import contract
+from send_metrics.measures import equity
 from send_metrics.catalogue import measures_by_id
-from send_metrics.spc import spc, spc_summary
-from send_metrics.summary import IMPROVEMENT
+from send_metrics.stats.spc import spc, spc_summary
+from send_metrics.measures.summary import IMPROVEMENT
 
 VIEWS = {"wait_list": "Children waiting", "wait_median": "Median weeks waited",
          "wait_18wk": "% seen within 18 weeks"}

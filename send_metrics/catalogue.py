@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from . import contract
+from send_metrics import contract
 
 CATALOGUE_PATH = Path(__file__).resolve().parent / "catalogue.toml"
 

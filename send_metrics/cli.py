@@ -10,7 +10,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from .config import load_config
+from send_metrics.config import load_config
 
 
 class _Parser(argparse.ArgumentParser):
@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.add_argument("--model", choices=("aggregate", "transition"), default="aggregate",
                    help="aggregate: log-linear trend on council totals (default); transition: the person-level "
-                        "transition model (send_metrics/demand.py)")
+                        "transition model (send_metrics/measures/demand.py)")
 
     s = sub.add_parser("reconcile", help="figures given by more than one file or edition, side by side")
     s.add_argument("--data-dir")
@@ -101,7 +101,7 @@ def lower_priority() -> None:
     beside it keep their speed (RELIABILITY.md 7.7). The load still uses every idle core."""
     import os
 
-    from .config import load_nice
+    from send_metrics.config import load_nice
     try:
         if load_nice():
             os.nice(load_nice())
@@ -110,7 +110,7 @@ def lower_priority() -> None:
 
 
 def cmd_load(args) -> int:
-    from .store import load
+    from send_metrics.ingest.store import load
     lower_priority()
     config = load_config(args.data_dir)
     if not config.data_dir.is_dir():
@@ -122,8 +122,8 @@ def cmd_load(args) -> int:
     if not result.changed:
         # "Nothing changed" must not leave the derived tables missing (a load killed after it was
         # published has none): complete the load.
-        from .db import Database as _Db
-        from .engine import Engine as _Engine
+        from send_metrics.db import Database as _Db
+        from send_metrics.measures.engine import Engine as _Engine
         _db = _Db(config)
         try:
             complete = _Engine(_db).derived_complete()
@@ -144,8 +144,8 @@ def cmd_load(args) -> int:
           f"{problems} row problems quarantined, "
           + (f"{duplicates} duplicate rows quarantined, " if duplicates else "")
           + f"{superseded} rows superseded by a newer edition")
-    from .db import Database as _Database
-    from .reconcile import summary
+    from send_metrics.db import Database as _Database
+    from send_metrics.measures.reconcile import summary
     _db = _Database(config)
     counts = summary(_db)
     _db.close()
@@ -166,8 +166,8 @@ def _derive(config, code: int) -> int:
     """Compute the derived tables now so the dashboard's first pages do not wait for them."""
     import time
 
-    from .db import Database
-    from .engine import Engine
+    from send_metrics.db import Database
+    from send_metrics.measures.engine import Engine
     t0 = time.time()
     db = Database(config)
     # Disclosure control warns when a small count may be given away by figures published
@@ -188,12 +188,12 @@ def _derive(config, code: int) -> int:
 
 
 def cmd_validate(args) -> int:
-    """Recognise, adapt and check each file exactly as `load` would (see send_metrics.recognise),
+    """Recognise, adapt and check each file exactly as `load` would (see send_metrics.ingest.recognise),
     without loading: a file that loads passes, a published file that carries nothing the contract
     holds is "recognised, not loaded" (not an error), and a file `load` skips is said to be skipped."""
-    from .recognise import check_files
-    from .recognise import load_reads
-    from .store import discover
+    from send_metrics.ingest.recognise import check_files
+    from send_metrics.ingest.recognise import load_reads
+    from send_metrics.ingest.store import discover
     paths: list[Path] = []
     skipped: list[Path] = []
     refused: list[str] = []  # not regular files, links out of a folder, over the size limit
@@ -233,13 +233,46 @@ def cmd_validate(args) -> int:
     return 1 if failed or refused else 0
 
 
+CLI_COLUMNS = ["measure_id", "measure_title", "area_code", "area_name", "period_label", "value",
+               "numerator", "denominator", "lower_95", "upper_95", "lower_998", "upper_998", "unit",
+               "england_value", "sig_england_95", "region_value", "sig_region_95", "neighbours_value",
+               "neighbours_n", "sig_neighbours_95", "trend_verdict", "rank", "rank_of", "suppressed",
+               "suppression_reason", "denominator_source"]
+
+
 def cmd_measures(args) -> int:
-    from .engine import measure_table_for_cli
-    return measure_table_for_cli(args)
+    from send_metrics.catalogue import measures_by_id
+    from send_metrics.db import NoData, get_database
+    from send_metrics.ingest.store import load
+    from send_metrics.measures.engine import get_engine
+    from send_metrics.present.export import safe_csv
+    config = load_config(getattr(args, "data_dir", None))
+    db = get_database(config)
+    try:
+        db.refresh()
+    except NoData:
+        result = load(config)
+        if not result.load_id:
+            print("error: no data could be loaded", file=sys.stderr)
+            return 1
+        db.refresh(force=True)
+    known = measures_by_id()
+    for mid in args.measure or []:
+        if mid not in known:
+            print(f"error: unknown measure '{mid}'. Known: {', '.join(sorted(known))}", file=sys.stderr)
+            return 2
+    table = get_engine(db).table(args.measure, args.area, args.period)
+    table = table[CLI_COLUMNS].rename(columns={"period_label": "period"})
+    if args.format == "json":
+        sys.stdout.write(table.to_json(orient="records", indent=1))
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(safe_csv(table))
+    return 0
 
 
 def cmd_demo(args) -> int:
-    from .demo import write_demo
+    from send_metrics.tools.demo import write_demo
     config = load_config()
     out = Path(args.out) if args.out else config.data_dir / "demo"
     written = write_demo(out)
@@ -249,12 +282,12 @@ def cmd_demo(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .report import write_report
+    from send_metrics.present.report import write_report
     return write_report(args)
 
 
 def cmd_bench(args) -> int:
-    from .bench import run_bench, run_person_level
+    from send_metrics.tools.bench import run_bench, run_person_level
     if getattr(args, "person_level", False):
         return run_person_level(args)
     return run_bench(args)
@@ -262,7 +295,7 @@ def cmd_bench(args) -> int:
 
 def cmd_prebuild(args) -> int:
     """A fresh load of data/demo in a temporary store, kept as the shipped load of the demo in
-    send_metrics/prebuilt/demo_load (send_metrics.snapshot), and its derived tables computed
+    send_metrics/prebuilt/demo_load (send_metrics.ingest.snapshot), and its derived tables computed
     (default suppression range) and kept in send_metrics/prebuilt/demo with their key."""
     import os
     import shutil
@@ -270,11 +303,12 @@ def cmd_prebuild(args) -> int:
     import time
     from dataclasses import replace
 
-    from . import prebuilt, snapshot
-    from .config import PROJECT_ROOT
-    from .db import Database
-    from .engine import Engine
-    from .store import current_load_dir, discover, file_sha256, load, read_load_info
+    from send_metrics.measures import prebuilt
+    from send_metrics.ingest import snapshot
+    from send_metrics.config import PROJECT_ROOT
+    from send_metrics.db import Database
+    from send_metrics.measures.engine import Engine
+    from send_metrics.ingest.store import current_load_dir, discover, file_sha256, load, read_load_info
     with tempfile.TemporaryDirectory(prefix="send-prebuild-") as tmp:
         data = Path(tmp) / "data"
         shutil.copytree(PROJECT_ROOT / "data" / "demo", data / "demo")
@@ -314,14 +348,14 @@ def cmd_prebuild(args) -> int:
 
 
 def cmd_contract(args) -> int:
-    from .docs import contract_markdown
+    from send_metrics.present.docs import contract_markdown
     print(contract_markdown())
     return 0
 
 
 def cmd_reconcile_local(args) -> int:
-    from .db import Database, NoData
-    from .reconcile import local_vs_published
+    from send_metrics.db import Database, NoData
+    from send_metrics.measures.reconcile import local_vs_published
     db = Database(load_config(args.data_dir))
     try:
         table = local_vs_published(db, area=args.area)
@@ -359,8 +393,8 @@ def cmd_reconcile_local(args) -> int:
 def cmd_reconcile(args) -> int:
     if getattr(args, "local", False):
         return cmd_reconcile_local(args)
-    from .db import Database, NoData
-    from .reconcile import reconciliation, summary
+    from send_metrics.db import Database, NoData
+    from send_metrics.measures.reconcile import reconciliation, summary
     db = Database(load_config(args.data_dir))
     try:
         counts = summary(db)
@@ -402,7 +436,7 @@ COMMANDS = {"load": cmd_load, "validate": cmd_validate, "measures": cmd_measures
 
 def _backtest(args) -> int:
     if getattr(args, "model", "aggregate") == "transition":
-        from .demand import backtest_for_cli as transition_backtest
+        from send_metrics.measures.demand import backtest_for_cli as transition_backtest
         return transition_backtest(args)
-    from .projection import backtest_for_cli
+    from send_metrics.measures.projection import backtest_for_cli
     return backtest_for_cli(args)

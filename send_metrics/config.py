@@ -10,8 +10,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
 SQL_DIR = PROJECT_ROOT / "sql"
+# Reference tables shipped with the code (areas, code changes, lookups) that several stages read.
+REFERENCE_DIR = PACKAGE_DIR / "reference"
+# Artefacts shipped with the demo: its load (ingest.snapshot) and derived tables (measures.prebuilt).
+PREBUILT_DIR = PACKAGE_DIR / "prebuilt"
 
 
 @lru_cache(maxsize=64)

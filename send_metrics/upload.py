@@ -26,10 +26,11 @@ from pathlib import Path
 
 import duckdb
 
-from .config import Config, load_config
-from .readers import SUPPORTED_SUFFIXES
-from .store import LoadResult, current_load_dir, load, reference_files
-from .validate import FileReport, add_known_areas, is_adapted_output, validate_file
+from send_metrics.config import Config, load_config
+from send_metrics.ingest.readers import SUPPORTED_SUFFIXES
+from send_metrics.ingest.recognise import reference_files
+from send_metrics.ingest.store import LoadResult, current_load_dir, load
+from send_metrics.ingest.validate import FileReport, add_known_areas, is_adapted_output, validate_file
 
 PENDING_DIR = "pending"
 MAX_NAME = 100
@@ -160,7 +161,7 @@ def validate_staged(path: Path, config: Config | None = None, display: str | Non
 
 def check_staged(path: Path, config: Config | None = None, display: str | None = None) -> UploadCheck:
     """Validate a staged file exactly as the loader would: adapters first, then the contract checks."""
-    from .recognise import areas_first, expand_published
+    from send_metrics.ingest.recognise import areas_first, expand_published
     config = config or load_config()
     path = Path(path)
     display = display or path.name
@@ -172,7 +173,7 @@ def check_staged(path: Path, config: Config | None = None, display: str | None =
                                  "temp_directory": str(tmp)})
     try:
         _areas_ref(con, config)
-        # The loader's own recognition step (send_metrics.recognise), so an upload gets its verdict.
+        # The loader's own recognition step (send_metrics.ingest.recognise), so an upload gets its verdict.
         expanded = expand_published(display, path, work)
         if expanded.refused:  # over a size limit or a decompression bomb: nothing is read
             out.notes.append(f"refused: {expanded.refused}")
@@ -236,8 +237,8 @@ def accept(path: Path, config: Config | None = None, name: str | None = None) ->
     if result.changed and result.load_id:
         # As `load` does: the derived tables of the new load are computed now, so the app's pages
         # move to it complete (they keep the previous load until then; see db.DERIVED_WAIT_S).
-        from .db import Database
-        from .engine import Engine
+        from send_metrics.db import Database
+        from send_metrics.measures.engine import Engine
         db = Database(config)
         try:
             Engine(db).compute_derived()

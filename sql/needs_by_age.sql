@@ -1,5 +1,5 @@
 -- EHC plans by primary need (the five largest needs, the rest as OTHER) and age band, for
--- every area, one January census year. Raw counts: send_metrics.breakdowns applies disclosure control
+-- every area, one January census year. Raw counts: send_metrics.measures.breakdowns applies disclosure control
 -- (equity.protect_linked) before showing them.
 SELECT area_code,
        year,

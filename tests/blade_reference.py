@@ -1,4 +1,4 @@
-"""The previous SEN2 Blade export reader (send_metrics/adapters/blade.py as it was at commit 829196e,
+"""The previous SEN2 Blade export reader (send_metrics/ingest/adapters/blade.py as it was at commit 829196e,
 before its checks and counting moved into SQL), kept unchanged as the oracle of
 tests/test_blade_reader_identical.py: the current reader must give the same notes, quarantine rows
 and output files. Not used by the application.
@@ -35,8 +35,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from send_metrics import sen2_blade as sb
-from send_metrics.adapters.header import key, read_header
+from send_metrics.ingest import sen2_blade as sb
+from send_metrics.ingest.adapters.header import key, read_header
 
 SOURCE = "DfE SEN2 person-level return (COLLECT Blade export)"
 DATE_COLUMNS = {
@@ -141,7 +141,7 @@ def _geography() -> tuple[dict[str, str], dict[str, set[str]], dict[str, str]]:
     """LSOA21 -> locality (the geography folder's Cumbria lookup; without it, Cumberland's localities
     from the codes typed in sen2_blade), council -> its localities, DfE LA number -> council."""
     from send_metrics.config import load_config
-    from send_metrics.store import REFERENCE_DIR
+    from send_metrics.ingest.store import REFERENCE_DIR
     lsoa: dict[str, str] = {}
     path = load_config().geo_dir / "cumbria_lsoa21_lookup.csv"
     if path.exists():
@@ -410,8 +410,8 @@ def _ncy(birth: dt.date, census: dt.date) -> str:
 
 
 def adapt_blade(path: Path, workdir: Path, module: str):
-    from send_metrics.adapters import AdaptResult
-    from send_metrics.adapters.common import write_csv
+    from send_metrics.ingest.adapters.result import AdaptResult
+    from send_metrics.ingest.adapters.common import write_csv
     fmt = f"{SOURCE}, {module} module"
     siblings = _siblings(path)
     leader = siblings[0][1] if siblings else path

@@ -42,7 +42,7 @@ def data_dir(tmp_path, monkeypatch) -> Path:
 def demo_store(tmp_path_factory) -> Path:
     """The shipped demo data loaded into a private store (once per test session)."""
     from send_metrics.config import load_config
-    from send_metrics.store import load
+    from send_metrics.ingest.store import load
     store = tmp_path_factory.mktemp("demo_store")
     old = os.environ.get("SEND_STORE_DIR")
     os.environ["SEND_STORE_DIR"] = str(store)
@@ -68,7 +68,7 @@ def demo_config(demo_store):
 @pytest.fixture(scope="session")
 def demo_engine(demo_config):
     from send_metrics.db import Database
-    from send_metrics.engine import Engine
+    from send_metrics.measures.engine import Engine
     return Engine(Database(demo_config))
 
 

@@ -18,10 +18,10 @@ import pytest
 
 from conftest import ROOT, write
 from send_metrics import contract
-from send_metrics.adapters import adapt
-from send_metrics.adapters import sen2 as sen2_mod
+from send_metrics.ingest.adapters import adapt
+from send_metrics.ingest.adapters import sen2 as sen2_mod
 from send_metrics.config import load_config
-from send_metrics.store import current_load_dir, load
+from send_metrics.ingest.store import current_load_dir, load
 
 FIX = ROOT / "tests" / "fixtures" / "published"
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
@@ -271,7 +271,7 @@ def test_snake_case_mi_and_camelcase_generations_map_the_same_way(tmp_path):
     # it belongs to (it ends with the calendar year before that release's reporting year): the release
     # date where it is known (typed with its source in sen2.KNOWN_RELEASES), else the reporting year;
     # never the day it was copied (issue 20: a copied 2023 MI file outranked the 2025 release).
-    from send_metrics.adapters.sen2 import KNOWN_RELEASES
+    from send_metrics.ingest.adapters.sen2 import KNOWN_RELEASES
     for result in (snake, camel):
         rows = read_out(result, "ehcp_assessments")
         reporting = max(int(r["time_period"]) for r in rows) + 1
@@ -407,7 +407,7 @@ def test_real_release_loads_with_no_unexplained_quarantine(real_release):
 def test_real_release_reproduces_published_figures(real_release):
     config, _ = real_release
     from send_metrics.db import Database
-    from send_metrics.engine import Engine
+    from send_metrics.measures.engine import Engine
     engine = Engine(Database(config))
     t = engine.table(["timeliness_20wk_ex"], ["E92000001", "E06000063", "E06000064"], ["2024"])
     got = {a: round(v, 1) for a, v in zip(t["area_code"], t["value"])}

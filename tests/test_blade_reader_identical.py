@@ -1,4 +1,4 @@
-"""The Blade reader (send_metrics/adapters/blade.py: checks and counting in SQL, plain files read by
+"""The Blade reader (send_metrics/ingest/adapters/blade.py: checks and counting in SQL, plain files read by
 Arrow) gives exactly what the previous reader gave (tests/blade_reference.py, the row-by-row Python
 reader it replaced, kept as the oracle): the same notes, the same quarantine rows (file, row,
 column, value, reason, in order) and byte-identical output files, on the synthetic export as it is
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from send_metrics.sen2_blade_demo import write_export
+from send_metrics.tools.sen2_blade_demo import write_export
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import blade_reference  # noqa: E402  (the previous reader, the oracle)
@@ -101,7 +101,7 @@ def _run(module, folder: Path, work: Path):
 
 
 def _same(folder: Path, tmp: Path, monkeypatch, expect_plain: bool | None = None) -> int:
-    from send_metrics.adapters import blade
+    from send_metrics.ingest.adapters import blade
     monkeypatch.setenv("SEND_PSEUDONYM_KEY_FILE", str(tmp / "key"))
     monkeypatch.setenv("SEND_GEO_DIR", str(GEO))
     monkeypatch.setenv("SEND_DATA_DIR", str(folder.parent))
@@ -144,7 +144,7 @@ def test_randomly_corrupted_copies(export, tmp_path, monkeypatch, seed, plain, l
 
 
 def test_whitespace_stripped_as_python_strips():
-    from send_metrics.adapters import blade
+    from send_metrics.ingest.adapters import blade
     assert blade._WHITESPACE == "".join(chr(i) for i in range(sys.maxunicode + 1) if chr(i).isspace())
 
 
@@ -154,7 +154,7 @@ def test_plain_file_test_same_as_the_full_scan():
     and without a header line, is judged as the full scan (count every CR, search every line) judges it."""
     import itertools
 
-    from send_metrics.adapters import blade
+    from send_metrics.ingest.adapters import blade
 
     def full_scan(data: bytes) -> bool:
         body = data[:-2] if data.endswith(b"\r\n") else data[:-1] if data.endswith(b"\n") else data
@@ -209,8 +209,8 @@ def test_pseudonymous_ids_in_sql_same_as_python():
     `pseudonym` macro, sql/blade_macro_pseudonym.sql, which sql/blade_people.sql and
     sql/blade_pathway_latest.sql call) are sen2_blade.pseudonymise's, for keys shorter than, as long
     as and longer than SHA-256's block, and identities outside ASCII."""
-    from send_metrics import sen2_blade as sb
-    from send_metrics.adapters import blade
+    from send_metrics.ingest import sen2_blade as sb
+    from send_metrics.ingest.adapters import blade
     identities = ["UPN:Z942000000001", "ULN:1234567890", "NDB:STRASSEZO:2014-08-30", "UPN:A1ı2", "x|2020-01-01", ""]
     con = blade._connect(None)  # the reader's own database, with its macros
     for key in (b"k", b"0123456789abcdef" * 4, b"a longer key than the block of sixty-four bytes, so it is hashed first"):

@@ -1,10 +1,10 @@
-"""Needs by age and by setting, computed once per load (send_metrics.breakdowns), and the
+"""Needs by age and by setting, computed once per load (send_metrics.measures.breakdowns), and the
 disclosure repair solved one connected set of equations at a time (equity._linear_repair)."""
 import numpy as np
 import pandas as pd
 import pytest
 
-from send_metrics import breakdowns, equity
+from send_metrics.measures import breakdowns, equity
 
 KEYS = ["year", "area_code", "need"]
 
@@ -20,7 +20,7 @@ def engine(demo_store, demo_config, tmp_path):
     from dataclasses import replace
 
     from send_metrics.db import Database
-    from send_metrics.engine import Engine
+    from send_metrics.measures.engine import Engine
     store = tmp_path / "store"
     shutil.copytree(demo_store, store)
     db = Database(replace(demo_config, store_dir=store))

@@ -1,4 +1,4 @@
-"""The demand transition model (send_metrics/demand.py): recovery of known transition
+"""The demand transition model (send_metrics/measures/demand.py): recovery of known transition
 probabilities, pooling, joiners, scenarios, costs, the backtest and the CLI."""
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from send_metrics import demand
-from send_metrics.demand import NA, NCYS, NEEDS, NK, NN, SETTINGS
+from send_metrics.measures import demand
+from send_metrics.measures.demand import NA, NCYS, NEEDS, NK, NN, SETTINGS
 
 ROOT = Path(__file__).resolve().parents[1]
 MAIN, SPECIAL, INDEP = SETTINGS.index("mainstream"), SETTINGS.index("special"), SETTINGS.index("independent")
@@ -156,7 +156,7 @@ def test_costs_need_a_source_and_use_the_setting_row_for_any_need(known):
 def test_backtest_on_the_synthetic_history_is_calibrated():
     """The acceptance check: one year ahead, the 95% interval holds the actual caseload by setting
     in 90-98% of (council, origin, setting) cases of the synthetic person-level demo."""
-    from send_metrics import demand_demo, demo
+    from send_metrics.tools import demand_demo, demo
     rows = pd.DataFrame(demand_demo.history(), columns=["year", "ti", "area_code", "area_level", "person_id",
                                                         "primary_need", "age_band", "setting_type", "ncy"])
     pop = pd.DataFrame(demo.population_rows(demo.build_population()),
@@ -183,9 +183,9 @@ def demand_load(tmp_path_factory) -> dict:
     locality cells."""
     from dataclasses import replace
 
-    from send_metrics import demand_demo
+    from send_metrics.tools import demand_demo
     from send_metrics.config import load_config
-    from send_metrics.store import load
+    from send_metrics.ingest.store import load
     tmp = tmp_path_factory.mktemp("demand_demo")
     # A quarter-size council keeps the load quick; the full-size history's backtest is checked above
     # without a load (test_backtest_on_the_synthetic_history_is_calibrated).
@@ -303,8 +303,8 @@ def test_board_pack_has_a_demand_section_with_the_cost_source(demand_load, monke
 
     from send_metrics.config import load_config
     from send_metrics.db import Database
-    from send_metrics.engine import Engine
-    from send_metrics.report import _Pack
+    from send_metrics.measures.engine import Engine
+    from send_metrics.present.report import _Pack
     config = replace(load_config(Path(demand_load["SEND_DATA_DIR"])), store_dir=Path(demand_load["SEND_STORE_DIR"]))
     # The pack's demand section alone (the whole pack would compute every derived table first).
     section = _Pack(Engine(Database(config)), "E06000063", None).demand()

@@ -1,4 +1,4 @@
-"""The synthetic demo extract (send_metrics/demo.py): deterministic, valid against the contract,
+"""The synthetic demo extract (send_metrics/tools/demo.py): deterministic, valid against the contract,
 and calibrated to the published council figures it claims to reproduce. The Cumberland localities'
 caseload for January 2024-2026 and their activity for 2023-2025 come from the demo's person-level
 return (sen2/) only, so those figures are checked on the demo as loaded."""
@@ -15,10 +15,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from send_metrics import demo, sen2_blade_demo
+from send_metrics.tools import demo, sen2_blade_demo
 from send_metrics.config import load_config
-from send_metrics.store import current_load_dir, load, reference_files
-from send_metrics.validate import validate_file
+from send_metrics.ingest.recognise import reference_files
+from send_metrics.ingest.store import current_load_dir, load
+from send_metrics.ingest.validate import validate_file
 
 REFERENCE = Path(demo.__file__).resolve().parent / "reference"
 CUMBERLAND, WESTMORLAND, CUMBRIA = "E06000063", "E06000064", "E10000006"
@@ -106,7 +107,7 @@ def test_never_reads_shared_and_no_streamlit(tmp_path, monkeypatch):
     monkeypatch.setattr(io, "open", guarded)
     monkeypatch.setattr(builtins, "open", guarded)
     demo.write_demo(tmp_path)
-    code = "import sys, send_metrics.demo; assert 'streamlit' not in sys.modules"
+    code = "import sys, send_metrics.tools.demo; assert 'streamlit' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(demo.__file__).resolve().parents[1])
 
 

@@ -1,4 +1,4 @@
-"""Tests for send_metrics.disclosure (primary and secondary suppression).
+"""Tests for send_metrics.stats.disclosure (primary and secondary suppression).
 
 The secondary-suppression guarantee is checked independently of the module:
 the 13 Cumbrian cells are written as linear functions of the 7 locality
@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from send_metrics.disclosure import (
+from send_metrics.stats.disclosure import (
     apply_to_rates,
     audit_suppression,
     primary_suppress,
@@ -344,7 +344,7 @@ class _RollupDB:
 
 
 def _engine(low=1, high=4):
-    from send_metrics.engine import Engine
+    from send_metrics.measures.engine import Engine
     return Engine(_RollupDB(), suppress_min=low, suppress_max=high)
 
 
@@ -370,7 +370,7 @@ def _audit_frame(out, true, col):
 
 def test_measure_quantities_link_measures_built_on_the_same_count():
     from send_metrics.catalogue import load_catalogue
-    from send_metrics.engine import measure_quantities
+    from send_metrics.measures.engine import measure_quantities
     q = measure_quantities(load_catalogue())
     assert q["requests"][0] == q["requests_refused_pct"][1]
     assert q["wait_list_AUTISM"][0] == q["autism_over_13wk_pct"][1] == q["wait_median_AUTISM"][0]

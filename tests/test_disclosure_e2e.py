@@ -13,7 +13,7 @@ metric, text and plotly figure, and asserts that
 * a figure trace for a suppressed cell's area and measure has no point at that period;
 and, independently of the pages, that no suppressed value can be recovered from what is published
 (North + South = Cumbria, localities sum to councils, former districts and footprints), with
-`send_metrics.disclosure.audit_suppression` and with an independent rank test written here.
+`send_metrics.stats.disclosure.audit_suppression` and with an independent rank test written here.
 The board pack (`python -m send_metrics report`) is checked the same way.
 """
 from __future__ import annotations
@@ -144,7 +144,7 @@ def write_small_counts(folder: Path, seed: int = 7) -> Path:
 def small_counts_config(tmp_path_factory):
     """The small-counts fixture loaded once per session (reused by test_hostile / test_faults)."""
     from send_metrics.config import load_config
-    from send_metrics.store import current_load_dir, load
+    from send_metrics.ingest.store import current_load_dir, load
     root = tmp_path_factory.getbasetemp() / "small_counts"
     config = replace(load_config(root / "data"), store_dir=root / "store")
     if current_load_dir(config.store_dir) is None:
@@ -479,7 +479,7 @@ class Truth:
     def __init__(self, config):
         from send_metrics.catalogue import measures_by_id
         from send_metrics.db import Database
-        from send_metrics.engine import Engine
+        from send_metrics.measures.engine import Engine
         self.config = config
         self.db = Database(config)
         self.engine = Engine(self.db)
@@ -884,7 +884,7 @@ def test_unsuppressed_engine_gives_true_values(truth):
 
 
 def test_engine_with_zero_range_gives_true_values(truth):
-    from send_metrics.engine import Engine
+    from send_metrics.measures.engine import Engine
     zero = Engine(truth.db, suppress_min=0, suppress_max=0).full_table()
     assert not zero["suppressed"].astype(bool).any()
 
@@ -919,7 +919,7 @@ def test_no_suppressed_value_can_be_recovered_from_the_totals(truth, quantity):
     """North + South = Cumbria; localities sum to councils, former districts and footprints: per measure
     and period, no withheld count follows from the published ones (audit_suppression and an
     independent rank test)."""
-    from send_metrics import disclosure
+    from send_metrics.stats import disclosure
     cells = _audit_cells(truth, quantity)
     if quantity == "numerator":
         assert cells["suppressed"].sum() >= 200
@@ -932,7 +932,7 @@ def test_no_suppressed_value_can_be_recovered_from_the_totals(truth, quantity):
 
 def test_the_audit_and_the_rank_test_do_catch_a_leak(truth):
     """Guard against a vacuous pass: un-suppress one secondary complement and both checks fire."""
-    from send_metrics import disclosure
+    from send_metrics.stats import disclosure
     cells = _audit_cells(truth, "numerator").reset_index(drop=True)
     sec = truth.cells.loc[truth.cells["suppression_reason"].astype(str).str.startswith("secondary"),
                           ["measure_id", "period", "area_code"]]

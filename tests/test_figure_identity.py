@@ -25,7 +25,7 @@ import pytest
 
 from conftest import ROOT
 from send_metrics.config import load_config
-from send_metrics.store import current_load_dir, load
+from send_metrics.ingest.store import current_load_dir, load
 
 FIX = ROOT / "tests" / "fixtures" / "published"
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
@@ -300,13 +300,13 @@ def test_real_release_beside_an_older_total_only_layout_and_the_2023_mi_file(tmp
     ("1 June 2025", "2025-06-01"), ("June 1, 2025", "2025-06-01"), ("45809", "2025-06-01"),
     ("20250601", "2025-06-01"), ("New Data", None), ("31/02/2025", None), ("", None)])
 def test_publisher_dates_in_any_common_form(text, iso):
-    from send_metrics.adapters.common import parse_date
+    from send_metrics.ingest.adapters.common import parse_date
     assert parse_date(text) == iso
 
 
 @pytest.mark.parametrize("last_update", ["2025-06-01", "01/06/2025", "1 June 2025", "45809"])
 def test_lait_dictionary_last_update_in_any_form_gives_the_edition(tmp_path, last_update):
-    from send_metrics.adapters import adapt
+    from send_metrics.ingest.adapters import adapt
     folder = tmp_path / "lait"
     shutil.copytree(FIX / "lait", folder)
     d = folder / "lait_data_dictionary.csv"
@@ -319,7 +319,7 @@ def test_lait_dictionary_last_update_in_any_form_gives_the_edition(tmp_path, las
 
 def test_edition_evidence_order(tmp_path):
     """Guidance beats a dated folder, which beats the modification time; a release's files share it."""
-    from send_metrics.adapters.common import file_edition
+    from send_metrics.ingest.adapters.common import file_edition
     rel = tmp_path / "ehcp_2024-01-05" / "data"
     rel.mkdir(parents=True)
     f = rel / "caseload.csv"

@@ -34,7 +34,7 @@ def _load(data_dir: Path, store: Path, timeout: float = 120, **env) -> tuple[sub
 def _rows(store: Path) -> list:
     import duckdb
 
-    from send_metrics.store import current_load_dir
+    from send_metrics.ingest.store import current_load_dir
     d = current_load_dir(store)
     return duckdb.connect().execute(
         f"SELECT area_code, ehc_plans FROM read_parquet('{d / 'ehcp_caseload.parquet'}') WHERE NOT is_rollup").fetchall()
@@ -70,7 +70,7 @@ def test_pipes_devices_and_links_out_are_refused_without_hanging(tmp_path):
 
 def test_hashing_a_pipe_never_blocks(tmp_path):
     """The check at hashing time, for a file that became a pipe after it was discovered."""
-    from send_metrics.store import FileChanged, file_sha256
+    from send_metrics.ingest.store import FileChanged, file_sha256
     fifo = tmp_path / "late.csv"
     os.mkfifo(fifo)
     outcome = {}
@@ -89,7 +89,7 @@ def test_hashing_a_pipe_never_blocks(tmp_path):
 
 
 def test_a_file_changing_while_it_is_hashed_is_skipped_and_taken_next_time(tmp_path, monkeypatch):
-    from send_metrics import store
+    from send_metrics.ingest import store
     from send_metrics.config import load_config
     data = tmp_path / "data"
     write(data / "caseload.csv", GOOD)
@@ -184,7 +184,7 @@ def test_validate_refuses_pipes_and_bombs_without_hanging(tmp_path):
 def test_digit_group_underscores_are_not_numbers(tmp_path, monkeypatch, cell):
     """Issue 18, lesser point: DuckDB's cast read '1_000' as 1000; the contract's grammar has no '_'."""
     from send_metrics.config import load_config
-    from send_metrics.store import load
+    from send_metrics.ingest.store import load
     data = tmp_path / "data"
     write(data / "caseload.csv", GOOD + f"2024,January,LOC-EDEN,locality,ASD,5to10,mainstream,{cell}\n")
     monkeypatch.setenv("SEND_STORE_DIR", str(tmp_path / "store"))
@@ -198,7 +198,7 @@ def test_digit_group_underscores_are_not_numbers(tmp_path, monkeypatch, cell):
 def test_a_file_mixing_utf8_and_windows_1252_is_refused_with_the_lines(tmp_path, monkeypatch):
     """Issue 18, lesser point: a partly UTF-8 file was read as Windows-1252 and garbled silently."""
     from send_metrics.config import load_config
-    from send_metrics.store import load
+    from send_metrics.ingest.store import load
     data = tmp_path / "data"
     head = HEADER.rstrip("\n") + ",note\n"
     body = ("2024,January,LOC-MILLOM,locality,ASD,5to10,mainstream,12,Café\n".encode("utf-8")

@@ -33,7 +33,7 @@ HANG_GUARD_S = 60
 def loader(tmp_path, monkeypatch):
     """load(data folder) -> (LoadResult, seconds), each folder with its own store."""
     from send_metrics.config import load_config
-    from send_metrics.store import load
+    from send_metrics.ingest.store import load
 
     def run(data: Path):
         monkeypatch.setenv("SEND_STORE_DIR", str(data.parent / f"store-{data.name}"))
@@ -48,7 +48,7 @@ def _report(result, name: str):
 
 
 def _rows(store: Path, area: str) -> int:
-    from send_metrics.store import current_load_dir
+    from send_metrics.ingest.store import current_load_dir
     d = current_load_dir(store)
     return duckdb.connect().execute(
         f"SELECT count(*) FROM read_parquet('{d / 'ehcp_caseload.parquet'}') WHERE NOT is_rollup "
@@ -73,8 +73,8 @@ def test_a_header_over_64_kb_loads_every_valid_row(tmp_path, loader, first_colum
 
 
 def test_the_header_is_read_whole_by_the_recogniser(tmp_path):
-    from send_metrics.adapters.header import read_header
-    from send_metrics.store import header_dataset
+    from send_metrics.ingest.adapters.header import read_header
+    from send_metrics.ingest.recognise import header_dataset
     path = write(tmp_path / "w.csv", "note_" + "x" * 100_000 + "," + HEADER + "\n" + "n," + ROWS[0] + "\n")
     assert read_header(path)[-1] == "ehc_plans"
     assert header_dataset(path) == "ehcp_caseload"
@@ -145,7 +145,7 @@ def test_a_file_that_is_one_10_mb_line_is_refused_with_that_reason(tmp_path, loa
 
 
 def test_overlong_lines_are_found_with_their_numbers(tmp_path):
-    from send_metrics.readers import overlong_lines
+    from send_metrics.ingest.readers import overlong_lines
     p = tmp_path / "x.csv"
     p.write_bytes(b"a,b\r\n" + b"1,2\r\n" + b"9" * 5000 + b"\r\n" + b"3,4\r\n" + b"8" * 3000)
     assert overlong_lines(p, 1000) == {3: 5000, 5: 3000}
@@ -156,7 +156,7 @@ def test_overlong_lines_are_found_with_their_numbers(tmp_path):
 def test_a_file_changing_while_the_load_reads_it_is_skipped_and_taken_next_time(tmp_path, loader, monkeypatch):
     """A writer appends to the file after it was hashed, while the load reads it: the load does not
     publish it half read; the next load reads it whole."""
-    import send_metrics.store as store
+    import send_metrics.ingest.store as store
     data = tmp_path / "data"
     growing = write(data / "growing.csv", HEADER + "\n" + "\n".join(ROWS[:100]) + "\n")
     write(data / "good.csv", GOOD)
@@ -188,7 +188,7 @@ def test_a_file_changing_while_the_load_reads_it_is_skipped_and_taken_next_time(
 
 # -- 5. a duplicate file -------------------------------------------------------------------------
 def test_a_duplicate_file_is_not_reported_ok(tmp_path, loader):
-    from send_metrics.store import current_load_dir
+    from send_metrics.ingest.store import current_load_dir
     data = tmp_path / "data"
     write(data / "a.csv", HEADER + "\n" + "\n".join(ROWS) + "\n")
     write(data / "b.csv", HEADER + "\n" + "\n".join(ROWS) + "\n")

@@ -1,6 +1,6 @@
 """Hostile input: formula injection, HTML/script in names and files, SQL-like URL parameters, uploads.
 
-* Every CSV download goes through `send_metrics.export.safe_csv` (checked statically for every
+* Every CSV download goes through `send_metrics.present.export.safe_csv` (checked statically for every
   `st.download_button` in pages/ and dashboard/), which neutralises cells starting = + - @ (tab,
   CR); the CLI's `measures --format csv` output too, with hostile area names loaded.
 * Areas named `<script>alert(1)</script>` and `<img src=x onerror=alert(2)>`, quarantined cells
@@ -74,7 +74,7 @@ def _hostile_data(folder: Path) -> None:
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):
     from send_metrics.config import load_config
-    from send_metrics.store import load
+    from send_metrics.ingest.store import load
     root = tmp_path_factory.mktemp("hostile")
     config = replace(load_config(root / "data"), store_dir=root / "store")
     _hostile_data(config.data_dir)
@@ -112,7 +112,7 @@ def assert_no_formula(csv_text: str) -> None:
 
 
 def test_safe_csv_neutralises_every_dangerous_start():
-    from send_metrics.export import parquet_bytes, safe_csv, safe_csv_bytes
+    from send_metrics.present.export import parquet_bytes, safe_csv, safe_csv_bytes
     nasty = ["=1+1", "+1+1", "-1+1", "@SUM(A1)", "\t=1", "=HYPERLINK(\"http://x\",\"y\")",
              "-2+3+cmd|' /C calc'!A0", "ok", "multi\nline =x", "", None]
     df = pd.DataFrame({
@@ -135,7 +135,7 @@ def test_safe_csv_neutralises_every_dangerous_start():
 
 @pytest.mark.parametrize("cell", ["\r=1+1", "Carlisle\r=cmd|' /C calc'!A0", "note\r@SUM(1+1)"])
 def test_a_carriage_return_inside_a_cell_cannot_start_a_formula_row(cell):
-    from send_metrics.export import safe_csv
+    from send_metrics.present.export import safe_csv
     text = safe_csv(pd.DataFrame({"area_name": [cell, "ok"], "value": [1, 2]}))
     assert_no_formula(text)
 
@@ -171,7 +171,7 @@ def test_every_csv_download_goes_through_safe_csv():
         assert "safe_csv" in seg or "safe_csv" in builders, f"{name}:{line}: CSV built without safe_csv: {seg}"
     # and nothing writes CSV by hand
     for path in [*(ROOT / "pages").glob("*.py"), *(ROOT / "dashboard").glob("*.py")]:
-        assert ".to_csv(" not in path.read_text(), f"{path.name} writes CSV without send_metrics.export"
+        assert ".to_csv(" not in path.read_text(), f"{path.name} writes CSV without send_metrics.present.export"
 
 
 def test_cli_measures_csv_neutralises_hostile_area_names(hostile):

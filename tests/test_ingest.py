@@ -10,7 +10,7 @@ import pytest
 from conftest import ROOT, run_cli, write
 from send_metrics.config import load_config
 from send_metrics.db import Database
-from send_metrics.store import current_load_dir, load
+from send_metrics.ingest.store import current_load_dir, load
 
 HEADER = "time_period,time_identifier,area_code,area_level,primary_need,age_band,setting_type,ehc_plans\n"
 GOOD = [
@@ -175,7 +175,7 @@ def test_load_is_atomic_when_it_fails_half_way(data_dir, monkeypatch):
     config = load_config(data_dir)
     first = load(config)
     write(data_dir / "more.csv", caseload(["2023,January,LOC-EDEN,locality,ASD,5to10,mainstream,4"]))
-    import send_metrics.store as store
+    import send_metrics.ingest.store as store
 
     def boom(*a, **k):
         raise RuntimeError("disk full")
@@ -282,7 +282,7 @@ def test_cli_load_twice_reports_nothing_changed(tmp_path):
 
 
 def test_data_contract_document_is_up_to_date():
-    from send_metrics.docs import contract_markdown
+    from send_metrics.present.docs import contract_markdown
     assert (ROOT / "docs" / "data-contract.md").read_text() == contract_markdown() + "\n"
 
 
@@ -348,7 +348,7 @@ def person_views(config) -> dict:
 
 
 def test_clean_person_parquet_is_kept_as_is_and_reads_like_a_copied_one(tmp_path, monkeypatch):
-    from send_metrics import store
+    from send_metrics.ingest import store
     (tmp_path / "data").mkdir()
     person_parquet(tmp_path / "data" / "persons.parquet", CLEAN_PERSONS)
     kept_config = replace(load_config(tmp_path / "data"), store_dir=tmp_path / "kept")
@@ -388,7 +388,7 @@ def test_person_parquet_with_any_doubt_is_checked_row_by_row(tmp_path, bad, colu
 
 
 def test_two_person_files_are_compared_row_by_row(tmp_path, monkeypatch):
-    from send_metrics import store
+    from send_metrics.ingest import store
     (tmp_path / "data").mkdir()
     person_parquet(tmp_path / "data" / "a.parquet", CLEAN_PERSONS)
     person_parquet(tmp_path / "data" / "b.parquet", CLEAN_PERSONS[:2])  # two people already in a.parquet

@@ -1,5 +1,5 @@
 """The analysis pages (Trends, Equity, Waiting times, Benchmarks, Needs and demand) and the
-numbers behind them (send_metrics.equity, the chart helpers they use).
+numbers behind them (send_metrics.measures.equity, the chart helpers they use).
 
 Page tests run the whole app with Streamlit's AppTest on the demo data in a private store: each
 page renders without an exception or error message, its main selectors change what is shown
@@ -20,7 +20,11 @@ import pytest
 
 from conftest import ROOT
 
-from send_metrics import charts, contract, disclosure, equity, stats
+from send_metrics.present import charts
+from send_metrics import contract
+from send_metrics.stats import disclosure
+from send_metrics.measures import equity
+from send_metrics import stats
 from send_metrics.catalogue import measures_by_id
 
 pytest.importorskip("streamlit.testing.v1")
@@ -68,7 +72,7 @@ def specs(at: AppTest) -> list[dict]:
 
 def plain(text: str) -> str:
     """Markdown as a reader sees it: data text is escaped (backslashes, and a word joiner after ':'
-    and '@', see send_metrics.safe_text.for_markdown), so compare without them."""
+    and '@', see send_metrics.present.safe_text.for_markdown), so compare without them."""
     return re.sub(r"\\(.)", r"\1", str(text)).replace("\u2060", "")
 
 
@@ -284,9 +288,9 @@ def test_needs_selectors_change_the_view(demo_env):
 
 def test_needs_breakdown_says_which_bars_are_hidden(demo_env, demo_config):
     """A band whose total is suppressed has no bar; the sentence under the chart names it."""
-    from send_metrics import breakdowns
+    from send_metrics.measures import breakdowns
     from send_metrics.db import Database
-    from send_metrics.engine import Engine
+    from send_metrics.measures.engine import Engine
     db = Database(demo_config)
     cells = breakdowns.for_year(Engine(db), 2025)
     db.close()
@@ -328,7 +332,7 @@ def test_pages_without_data_are_friendly(page, tmp_path, monkeypatch):
     _clear_caches()
 
 
-# -- send_metrics.equity: gaps and ratios --------------------------------------------------------------
+# -- send_metrics.measures.equity: gaps and ratios --------------------------------------------------------------
 M = measures_by_id()
 
 
@@ -449,7 +453,7 @@ def test_spine_rows_skip_counts_and_need_comparators():
     assert spine["min"].iloc[0] == 10 and spine["max"].iloc[0] == 90 and spine["n_comparators"].iloc[0] == 4
 
 
-# -- send_metrics.equity: disclosure control of breakdowns -----------------------------------------
+# -- send_metrics.measures.equity: disclosure control of breakdowns -----------------------------------------
 HIER = [("P", ["L1", "L2", "L3"]), ("Q", ["L1", "L2"])]
 
 
@@ -590,7 +594,7 @@ def test_share_within_groups_hidden_cells():
 
 def test_breakdowns_on_demo_data_hide_small_counts(demo_config):
     from send_metrics.db import Database
-    from send_metrics.engine import Engine
+    from send_metrics.measures.engine import Engine
     db = Database(demo_config)
     eng = Engine(db)
     raw = db.query_file("waiting_bands", {"service": "OT", "month": "2025-12-01"})
@@ -702,7 +706,7 @@ def mean_env(tmp_path, monkeypatch):
     monkeypatch.setenv("SEND_DATA_DIR", str(data))
     monkeypatch.setenv("SEND_AUTH", "off")
     from send_metrics.config import load_config
-    from send_metrics.store import load
+    from send_metrics.ingest.store import load
     assert load(load_config(data)).load_id
     _clear_caches()
     yield list(councils)

@@ -113,7 +113,7 @@ def test_explorer_quality_view_lists_quarantined_rows(tmp_path, monkeypatch):
     """A load with bad rows: each quarantined row is listed with file, row, column and reason, and
     small counts in the raw rows are shown as c."""
     from send_metrics.config import load_config
-    from send_metrics.store import load
+    from send_metrics.ingest.store import load
     data = tmp_path / "data"
     (data / "x").mkdir(parents=True)
     (data / "x" / "caseload.csv").write_text(
@@ -230,7 +230,7 @@ def _protected(explorer, dataset, by):
 def test_explorer_suppression_cannot_be_undone(store, explorer):
     """No suppressed cell is a linear function of what the explorer shows at this grain and the
     coarser grains (area totals and totals over the breakdown)."""
-    from send_metrics import disclosure
+    from send_metrics.stats import disclosure
     tab, hier = _protected(explorer, "ehcp_caseload", ["primary_need"])
     coarse, _ = _protected(explorer, "ehcp_caseload", [])
     flag = tab["ehc_plans__suppressed"].to_numpy(dtype=bool)
@@ -424,7 +424,7 @@ def test_stage_validate_report_and_discard(up_config):
 
 def test_accept_adds_file_and_publishes_new_load(up_config):
     from send_metrics import upload as up
-    from send_metrics.store import current_load_dir, load
+    from send_metrics.ingest.store import current_load_dir, load
     first = load(up_config)
     assert first.load_id
     extra = (ROOT / "data" / "demo" / "population.csv").read_bytes()
@@ -526,7 +526,7 @@ def test_explorer_with_a_person_level_extract_loaded(tmp_path, monkeypatch):
     import duckdb
 
     from send_metrics.config import load_config
-    from send_metrics.store import load
+    from send_metrics.ingest.store import load
     data = tmp_path / "data"
     shutil.copytree(ROOT / "data" / "demo", data / "demo")
     duckdb.connect().execute(

@@ -1,6 +1,6 @@
 """The derived tables shipped with the demo (send_metrics/prebuilt/demo, issue 19 "ready in seconds")
 are exactly what a fresh computation gives, are current with the code, and are used only for the
-load and code they were computed from (send_metrics.prebuilt)."""
+load and code they were computed from (send_metrics.measures.prebuilt)."""
 from __future__ import annotations
 
 import shutil
@@ -20,7 +20,7 @@ def _demo_load(tmp_path, change=None):
     """A fresh load of a copy of data/demo (``change`` edits the copy first)."""
     from send_metrics.config import load_config
     from send_metrics.db import Database
-    from send_metrics.store import load
+    from send_metrics.ingest.store import load
     data = tmp_path / "data"
     shutil.copytree(ROOT / "data" / "demo", data / "demo")
     if change:
@@ -53,8 +53,8 @@ def _equal(a: pd.DataFrame, b: pd.DataFrame, where: str) -> None:
 
 @pytest.mark.timeout(1800)  # a full computation: about a minute on a quiet machine, far more on a busy one
 def test_shipped_tables_are_current_and_identical_to_fresh(tmp_path):
-    from send_metrics import prebuilt
-    from send_metrics.engine import Engine
+    from send_metrics.measures import prebuilt
+    from send_metrics.measures.engine import Engine
     assert prebuilt.shipped_key() is not None, STALE
     db = _demo_load(tmp_path)
     engine = Engine(db, 1, 4)
@@ -68,8 +68,8 @@ def test_shipped_tables_are_current_and_identical_to_fresh(tmp_path):
 
 
 def test_a_fresh_demo_load_adopts_them(tmp_path):
-    from send_metrics import prebuilt
-    from send_metrics.engine import Engine
+    from send_metrics.measures import prebuilt
+    from send_metrics.measures.engine import Engine
     if prebuilt.shipped_key() is None:
         pytest.fail(STALE)
     db = _demo_load(tmp_path)
@@ -85,8 +85,8 @@ def test_a_fresh_demo_load_adopts_them(tmp_path):
 
 def test_changed_data_is_not_given_them(tmp_path):
     """One changed figure in one demo file: the content hash differs and the tables are computed."""
-    from send_metrics import prebuilt
-    from send_metrics.engine import Engine
+    from send_metrics.measures import prebuilt
+    from send_metrics.measures.engine import Engine
 
     def change(folder):
         path = folder / "population.csv"
@@ -103,8 +103,8 @@ def test_changed_data_is_not_given_them(tmp_path):
 
 
 def test_changed_code_or_settings_are_not_given_them(tmp_path, monkeypatch):
-    from send_metrics import prebuilt
-    from send_metrics.engine import Engine
+    from send_metrics.measures import prebuilt
+    from send_metrics.measures.engine import Engine
     db = _demo_load(tmp_path)
     assert not Engine(db, 1, 9).adopt_prebuilt(db.load_id)  # another suppression range
     monkeypatch.setattr(prebuilt, "code_hash", lambda: "other code")
@@ -115,10 +115,12 @@ def test_changed_code_or_settings_are_not_given_them(tmp_path, monkeypatch):
 
 def test_the_code_hash_covers_what_computes_the_tables():
     """The import walk finds the modules the derived tables run (not a hand-kept list)."""
-    from send_metrics import prebuilt
-    names = {p.name for p in prebuilt.code_files()}
-    for module in ("engine.py", "breakdowns.py", "disclosure.py", "equity.py", "stats.py", "catalogue.py",
-                   "contract.py", "db.py", "catalogue.toml", "areas.csv"):
+    from send_metrics.measures import prebuilt
+    from send_metrics.config import PACKAGE_DIR
+    names = {p.relative_to(PACKAGE_DIR).as_posix() for p in prebuilt.code_files()}
+    for module in ("measures/engine.py", "measures/breakdowns.py", "stats/disclosure.py", "measures/equity.py",
+                   "stats/__init__.py", "catalogue.py", "contract.py", "db.py", "catalogue.toml",
+                   "reference/areas.csv"):
         assert module in names, module
     assert any(n.endswith(".sql") for n in names)
     assert "bench.py" not in names and "cli.py" not in names
@@ -127,7 +129,7 @@ def test_the_code_hash_covers_what_computes_the_tables():
 def test_the_demo_key_is_the_same_under_any_pseudonym_key(tmp_path, monkeypatch):
     """The demo's person-level return gives pseudonymous ids keyed per install: two installs (two
     keys) load different ids, yet the same content key, so a fresh clone adopts the shipped tables."""
-    from send_metrics import prebuilt
+    from send_metrics.measures import prebuilt
     hashes, ids = [], []
     for name in ("a", "b"):
         monkeypatch.setenv("SEND_PSEUDONYM_KEY_FILE", str(tmp_path / f"{name}.key"))
@@ -155,7 +157,7 @@ def test_the_content_hash_keeps_which_rows_share_an_id():
     """Renaming every id alike keeps the hash; moving a row to another child's id changes it."""
     import duckdb
 
-    from send_metrics import prebuilt
+    from send_metrics.measures import prebuilt
 
     def content(rows):
         con = duckdb.connect()

@@ -1,4 +1,4 @@
-"""Presentation details of issue 19 (send_metrics.charts, no Streamlit): SPC letters only on
+"""Presentation details of issue 19 (send_metrics.present.charts, no Streamlit): SPC letters only on
 special-cause points, limits as steps within 0-100% for percentages, fixed need colours whatever
 their rank, an anchored map scale, labels that wrap for phones, trend axes that end with the data."""
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from send_metrics import charts
+from send_metrics.present import charts
 
 
 def _spc_frame():

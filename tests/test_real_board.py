@@ -41,7 +41,7 @@ def _place(src: Path, dest: Path) -> None:
 def real_store(tmp_path_factory):
     """Every file of ../shared/data/real, loaded (the demo is left out: other files are present)."""
     from send_metrics.config import load_config
-    from send_metrics.store import load
+    from send_metrics.ingest.store import load
     root = tmp_path_factory.mktemp("real_all")
     data = root / "data"
     for src in REAL.rglob("*"):
@@ -78,7 +78,7 @@ def real_env(real_store, monkeypatch):
 def real_engine(real_store):
     from send_metrics.config import load_config
     from send_metrics.db import Database
-    from send_metrics.engine import Engine
+    from send_metrics.measures.engine import Engine
     data, store, _ = real_store
     old = os.environ.get("SEND_STORE_DIR")
     os.environ["SEND_STORE_DIR"] = str(store)
@@ -124,7 +124,7 @@ def test_the_real_load_is_real(real_store):
 
 @pytest.mark.parametrize("area", list(COUNCILS))
 def test_board_tiles_from_three_publishers(real_engine, area):
-    from send_metrics import summary
+    from send_metrics.measures import summary
     tiles = summary.tiles(real_engine, area, None)
     real = [t for t in tiles if not t.suppressed and t.value == t.value]
     assert len(real) >= 14, [t.measure.id for t in real]
@@ -192,7 +192,7 @@ def test_board_figures_equal_the_published_cells(real_engine):
 def test_board_page_on_real_data(real_env, area):
     """The Board page itself (AppTest): at least 14 rows with a value, NHS rows labelled with the area
     they cover, key messages, and no 'suppressed' for a figure that is not loaded."""
-    from send_metrics import summary
+    from send_metrics.measures import summary
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
     at.query_params["area"] = area
     at.switch_page("pages/board.py").run()

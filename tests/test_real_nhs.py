@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 
 from send_metrics import contract
-from send_metrics.adapters import adapt
+from send_metrics.ingest.adapters import adapt
 from send_metrics.catalogue import measures_by_id
-from send_metrics.engine import median_from_bands
+from send_metrics.measures.engine import median_from_bands
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 NHS = REAL / "dfe_send_ap_inclusion_dashboard" / "nhs"
@@ -129,7 +129,7 @@ def test_chs_fixture_loads_bands_total_and_providers(tmp_path, coded):
 
 def test_overlapping_bands_of_one_source_are_quarantined(tmp_path):
     from send_metrics.config import load_config
-    from send_metrics.store import load
+    from send_metrics.ingest.store import load
     data = tmp_path / "data"
     data.mkdir()
     with open(data / "waiting_list.csv", "w", newline="") as fh:
@@ -229,8 +229,8 @@ def real_nhs_engine(tmp_path_factory):
         pytest.skip(f"real published data not present at {REAL}")
     from send_metrics.config import load_config
     from send_metrics.db import Database
-    from send_metrics.engine import Engine
-    from send_metrics.store import load
+    from send_metrics.measures.engine import Engine
+    from send_metrics.ingest.store import load
     import os
     root = tmp_path_factory.mktemp("real_nhs")
     data = root / "data"

@@ -21,14 +21,14 @@ SCREENSHOT = ROOT / "docs" / "screenshots" / "board-pack.png"
 
 @pytest.fixture(scope="module")
 def pack(demo_engine) -> str:
-    from send_metrics.report import board_pack_html
+    from send_metrics.present.report import board_pack_html
     return board_pack_html(demo_engine, AREA)
 
 
 @pytest.fixture(scope="module")
 def unprotected(demo_engine):
     """The same measure table with disclosure control switched off (counts 1 to 0: nothing is small)."""
-    from send_metrics.engine import Engine
+    from send_metrics.measures.engine import Engine
     eng = Engine(demo_engine.db, suppress_min=1, suppress_max=0)
     table = eng.full_table()
     assert not table["suppressed"].astype(bool).any()
@@ -159,7 +159,7 @@ def test_pack_sections_and_notices(pack, demo_engine):
 
 
 def test_pack_leads_with_the_generated_key_messages(pack, demo_engine):
-    from send_metrics import summary
+    from send_metrics.measures import summary
     messages = summary.key_messages(summary.tiles(demo_engine, AREA, None))
     assert 3 <= len(messages) <= 5
     block = pack[pack.index('id="summary"'):pack.index("</section>", pack.index('id="summary"'))]
@@ -211,7 +211,7 @@ def test_no_suppressed_number_appears(pack, demo_engine, unprotected):
 
 
 def test_unknown_area_is_refused(demo_engine):
-    from send_metrics.report import board_pack_html
+    from send_metrics.present.report import board_pack_html
     with pytest.raises(ValueError, match="unknown area"):
         board_pack_html(demo_engine, "NOT-AN-AREA")
 
@@ -282,7 +282,7 @@ def test_pack_opens_offline_and_prints_to_a4(pack, tmp_path):
 def test_key_messages_carry_the_tiles_caveats(demo_engine):
     """Issue 17 point 3: a key message says no more than its tile. On trial limits (fewer than 13
     points) no "real change, not noise"; annual measures are never "month-to-month noise"."""
-    from send_metrics import summary
+    from send_metrics.measures import summary
     tiles = summary.tiles(demo_engine, AREA, None)
     assert tiles
     by_id = {t.measure.id: t for t in tiles}
@@ -312,7 +312,7 @@ def test_key_messages_carry_the_tiles_caveats(demo_engine):
 
 def test_pack_says_how_many_tests_it_shows(pack, demo_engine):
     """Issue 17 (multiple comparisons): the headline says how many tests it shows and what 1 in 20 means."""
-    from send_metrics import summary
+    from send_metrics.measures import summary
     note = summary.multiple_comparisons_note(summary.tiles(demo_engine, AREA, None))
     assert "1 in 20" in note or note.startswith("No significance")
     assert html.escape(note) in pack
@@ -330,10 +330,10 @@ def test_pack_says_how_many_tests_it_shows(pack, demo_engine):
 
 def test_methods_are_described_once_for_readme_definitions_and_pack(pack):
     """Issue 17: Definitions, README and board pack describe each method as it is computed: all three
-    carry send_metrics.methods word for word (the README between its <!-- methods --> markers)."""
+    carry send_metrics.present.methods word for word (the README between its <!-- methods --> markers)."""
     import re
     from pathlib import Path
-    from send_metrics.methods import METHODS, methods_markdown
+    from send_metrics.present.methods import METHODS, methods_markdown
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     block = re.search(r"<!-- methods -->\n(.*?)\n<!-- /methods -->", readme, re.S)
     assert block and block.group(1) == methods_markdown()

@@ -21,8 +21,8 @@ import duckdb
 import pytest
 
 from conftest import ROOT, run_cli
-from send_metrics import sen2_blade as sb
-from send_metrics.sen2_blade_demo import RETURNS, write_export
+from send_metrics.ingest import sen2_blade as sb
+from send_metrics.tools.sen2_blade_demo import RETURNS, write_export
 
 GEO = (ROOT / ".." / "shared" / "data" / "geo").resolve()
 if not (GEO / "cumbria_lsoa21_lookup.csv").exists():
@@ -82,7 +82,7 @@ def _sentinel_names(folder: Path) -> dict[str, set[str]]:
 def local_store(tmp_path_factory):
     """The synthetic export (sentinel names) and a few typed DfE figures, loaded into a private store."""
     from send_metrics.config import load_config
-    from send_metrics.store import load
+    from send_metrics.ingest.store import load
     root = tmp_path_factory.mktemp("sen2_local")
     saved = {k: os.environ.get(k) for k in ("SEND_PSEUDONYM_KEY_FILE", "SEND_GEO_DIR")}
     os.environ["SEND_PSEUDONYM_KEY_FILE"] = str(root / "pseudonym.key")
@@ -192,7 +192,7 @@ def test_small_local_counts_are_suppressed(local_store):
 # -- reconciliation ---------------------------------------------------------------------------------
 def test_local_figures_beside_dfe_with_the_difference_explained(local_store):
     from send_metrics.db import Database
-    from send_metrics.reconcile import local_vs_published
+    from send_metrics.measures.reconcile import local_vs_published
     config, export, _ = local_store
     db = Database(config)
     try:
@@ -248,7 +248,7 @@ def test_reconcile_command_prints_the_comparison(local_store):
 def _needles(secrets_: dict[str, set[str]]) -> dict[str, str]:
     """value -> kind. ISO dates that are also dates of the reference data or census dates are left
     out (a page may show them for other reasons); every other date of birth is searched."""
-    from send_metrics.store import REFERENCE_DIR
+    from send_metrics.ingest.store import REFERENCE_DIR
     ref = (REFERENCE_DIR / "areas.csv").read_text() + " ".join(c.isoformat() for _y, c, _e, _v in RETURNS)
     out = {}
     for kind, values in secrets_.items():
@@ -359,8 +359,8 @@ def test_nothing_personal_on_any_page_or_download(page, local_store, captured_do
 
 def test_nothing_personal_in_the_board_pack(local_store):
     from send_metrics.db import Database
-    from send_metrics.engine import Engine
-    from send_metrics.report import board_pack_html
+    from send_metrics.measures.engine import Engine
+    from send_metrics.present.report import board_pack_html
     config, _export, secrets_ = local_store
     needles = _needles(secrets_)
     db = Database(config)

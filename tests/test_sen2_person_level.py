@@ -14,8 +14,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from send_metrics import sen2_blade as sb
-from send_metrics.sen2_blade_demo import RETURNS, write_export
+from send_metrics.ingest import sen2_blade as sb
+from send_metrics.tools.sen2_blade_demo import RETURNS, write_export
 
 ROOT = Path(__file__).resolve().parents[1]
 GEO = (ROOT / ".." / "shared" / "data" / "geo").resolve()
@@ -105,7 +105,7 @@ def test_nspl_header_as_ons_publishes_it(export):
 # sen_needs_all_plans.csv, requests.csv, timeliness_20_week.csv, and reporting year 2026 caseload 3,088 (both as
 # transcribed in send_metrics/reference/published_benchmarks.csv); the Cumberland SEND and AP strategy 2024
 # (35.96% autism in January 2024: 955 of 2,656). 2025 activity (requests, refusals, decisions and new plans) is
-# the demo's synthetic Cumberland figure (send_metrics/demo.py REQUESTS, REFUSED, DECISIONS_6WK_RATE, NEW_PLANS),
+# the demo's synthetic Cumberland figure (send_metrics/tools/demo.py REQUESTS, REFUSED, DECISIONS_6WK_RATE, NEW_PLANS),
 # so that the two synthetic sources never give one figure two values.
 CALIBRATED_COUNTS = {  # (measure, period): value (counts)
     ("ehcp_caseload", 2024): 2656, ("ehcp_caseload", 2025): 2893, ("ehcp_caseload", 2026): 3088,
@@ -229,7 +229,7 @@ def _edit(path: Path, fn) -> None:
 
 
 def _adapt(folder: Path, tmp: Path, monkeypatch):
-    from send_metrics.adapters import adapt
+    from send_metrics.ingest.adapters import adapt
     monkeypatch.setenv("SEND_PSEUDONYM_KEY_FILE", str(tmp / "k"))
     monkeypatch.setenv("SEND_GEO_DIR", str(GEO))
     monkeypatch.setenv("SEND_DATA_DIR", str(folder))
@@ -327,7 +327,7 @@ def test_partial_placement_keeps_the_council_whole(one_return, tmp_path, monkeyp
 
 def test_pathway_survival_and_disclosure(loaded):
     import numpy as np
-    from send_metrics import pathway
+    from send_metrics.measures import pathway
     from send_metrics.config import load_config
     from send_metrics.db import Database
     tmp, env = loaded
@@ -363,7 +363,7 @@ def test_kaplan_meier_reproduces_the_textbook_aml_values():
     import numpy as np
     import pandas as pd
 
-    from send_metrics.pathway import StepData, _fit
+    from send_metrics.measures.pathway import StepData, _fit
     times = [9, 13, 13, 18, 23, 28, 31, 34, 45, 48, 161]
     event = [1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0]
     km = _fit(StepData(pd.Series(np.array(times, float) * 7), pd.Series(np.array(event, bool))), "aml")
@@ -380,7 +380,7 @@ def test_cumberland_localities_without_the_geography_folder(one_return, tmp_path
         lookup = {r["lsoa21cd"]: r["locality_code"] for r in csv.DictReader(open(GEO / "cumbria_lsoa21_lookup.csv"))}
         typed = {c: loc for loc, codes in sb.CUMBERLAND_LSOA21.items() for c in codes}
         assert typed == {c: loc for c, loc in lookup.items() if loc in sb.CUMBERLAND_LSOA21}
-    from send_metrics.adapters import adapt
+    from send_metrics.ingest.adapters import adapt
     monkeypatch.setenv("SEND_PSEUDONYM_KEY_FILE", str(tmp_path / "k"))
     monkeypatch.setenv("SEND_GEO_DIR", str(tmp_path / "no-geography"))
     monkeypatch.setenv("SEND_DATA_DIR", str(one_return))

@@ -39,7 +39,7 @@ def _served(db) -> int:
 
 def _derive(config) -> None:
     from send_metrics.db import Database
-    from send_metrics.engine import Engine
+    from send_metrics.measures.engine import Engine
     db = Database(config)
     try:
         Engine(db).compute_derived()
@@ -49,7 +49,7 @@ def _derive(config) -> None:
 
 def test_the_app_stays_on_its_complete_load_until_the_new_one_has_its_derived_tables(tmp_path, monkeypatch):
     from send_metrics import db as dbmod
-    from send_metrics.store import current_load_dir, load
+    from send_metrics.ingest.store import current_load_dir, load
     config = _config(tmp_path)
     write(config.data_dir / "caseload.csv", _caseload(40))
     load(config)
@@ -77,7 +77,7 @@ def test_the_app_stays_on_its_complete_load_until_the_new_one_has_its_derived_ta
 
 def test_a_load_whose_loader_died_is_taken_after_the_wait(tmp_path, monkeypatch):
     from send_metrics import db as dbmod
-    from send_metrics.store import current_load_dir, load
+    from send_metrics.ingest.store import current_load_dir, load
     config = _config(tmp_path)
     write(config.data_dir / "caseload.csv", _caseload(40))
     load(config)
@@ -100,8 +100,8 @@ def test_a_load_whose_loader_died_is_taken_after_the_wait(tmp_path, monkeypatch)
 
 def test_sessions_asking_for_a_missing_measure_table_compute_it_once(tmp_path, monkeypatch):
     from send_metrics.db import Database
-    from send_metrics.engine import Engine
-    from send_metrics.store import load
+    from send_metrics.measures.engine import Engine
+    from send_metrics.ingest.store import load
     config = _config(tmp_path)
     write(config.data_dir / "caseload.csv", _caseload(40))
     load(config)
@@ -138,7 +138,7 @@ def test_load_gives_way_to_the_app(tmp_path):
 def test_the_upload_path_computes_the_new_loads_derived_tables(tmp_path, monkeypatch):
     from send_metrics import upload as up
     from send_metrics.db import derived_complete
-    from send_metrics.store import current_load_dir, load
+    from send_metrics.ingest.store import current_load_dir, load
     config = _config(tmp_path)
     write(config.data_dir / "caseload.csv", _caseload(40))
     load(config)

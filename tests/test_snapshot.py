@@ -1,6 +1,6 @@
 """The demo's load shipped made (send_metrics/prebuilt/demo_load, issue 19 "ready in seconds"): it holds
 what reading the demo files gives, is current with the code, and is taken only for exactly the files,
-code and limits it was made from (send_metrics.snapshot)."""
+code and limits it was made from (send_metrics.ingest.snapshot)."""
 from __future__ import annotations
 
 import shutil
@@ -31,7 +31,7 @@ def _config(tmp_path, change=None):
 
 
 def _info(config) -> dict:
-    from send_metrics.store import current_load_dir, read_load_info
+    from send_metrics.ingest.store import current_load_dir, read_load_info
     return read_load_info(current_load_dir(config.store_dir))
 
 
@@ -49,7 +49,7 @@ def _change_population(folder):
 
 def _rows(config, name: str, drop=()) -> list:
     """Every row of a table of the current load, sorted (a load's row order is not part of its content)."""
-    from send_metrics.store import current_load_dir, sql_literal
+    from send_metrics.ingest.store import current_load_dir, sql_literal
     path = sql_literal((current_load_dir(config.store_dir) / f"{name}.parquet").as_posix())
     con = duckdb.connect()
     try:
@@ -65,15 +65,16 @@ def test_the_shipped_load_is_current_and_equal_to_a_fresh_load(tmp_path):
     prebuilt derived tables' key: pseudonymous ids by which rows share one), the loader's own
     tables (manifest, quarantine, reconciliation) the same rows, and the load the same notes and
     file reports."""
-    from send_metrics import prebuilt, snapshot
+    from send_metrics.measures import prebuilt
+    from send_metrics.ingest import snapshot
     from send_metrics.db import Database
-    from send_metrics.store import load
+    from send_metrics.ingest.store import load
     meta = snapshot._shipped()
     assert meta is not None, STALE
     fresh_config = _config(tmp_path / "fresh")
     fresh = load(fresh_config, force=True)
     assert not _shipped(fresh_config)
-    from send_metrics.store import discover, file_sha256
+    from send_metrics.ingest.store import discover, file_sha256
     hashes = {p.relative_to(fresh_config.data_dir).as_posix(): file_sha256(p) for p in discover(fresh_config.data_dir)}
     assert snapshot.key(hashes) == meta["key"], STALE
 
@@ -98,7 +99,7 @@ def test_the_shipped_load_is_current_and_equal_to_a_fresh_load(tmp_path):
 def test_a_first_start_takes_it_and_says_so(tmp_path):
     import datetime as dt
 
-    from send_metrics.store import load
+    from send_metrics.ingest.store import load
     config = _config(tmp_path)
     before = dt.datetime.now() - dt.timedelta(seconds=1)
     result = load(config)
@@ -107,7 +108,7 @@ def test_a_first_start_takes_it_and_says_so(tmp_path):
     assert info["demo"] and any("shipped copy" in n for n in info["notes"])
     con = duckdb.connect()
     try:
-        from send_metrics.store import current_load_dir
+        from send_metrics.ingest.store import current_load_dir
         stamps = con.execute("SELECT DISTINCT loaded_at FROM read_parquet($p)",
                              {"p": str(current_load_dir(config.store_dir) / "manifest.parquet")}).fetchall()
     finally:
@@ -118,14 +119,14 @@ def test_a_first_start_takes_it_and_says_so(tmp_path):
 
 
 def test_a_changed_data_file_is_not_given_it(tmp_path):
-    from send_metrics.store import load
+    from send_metrics.ingest.store import load
     config = _config(tmp_path, _change_population)
     assert load(config).load_id
     assert not _shipped(config)
 
 
 def test_an_added_or_removed_file_is_not_given_it(tmp_path):
-    from send_metrics.store import load
+    from send_metrics.ingest.store import load
 
     def add(folder):
         shutil.copy(folder / "population.csv", folder / "population_copy.csv")
@@ -140,8 +141,8 @@ def test_an_added_or_removed_file_is_not_given_it(tmp_path):
 
 
 def test_changed_code_or_limits_are_not_given_it(tmp_path, monkeypatch):
-    from send_metrics import snapshot
-    from send_metrics.store import load
+    from send_metrics.ingest import snapshot
+    from send_metrics.ingest.store import load
     monkeypatch.setattr(snapshot, "code_hash", lambda: "other code")
     config = _config(tmp_path / "code")
     assert load(config).load_id and not _shipped(config)
@@ -153,7 +154,7 @@ def test_changed_code_or_limits_are_not_given_it(tmp_path, monkeypatch):
 
 
 def test_force_reads_the_files(tmp_path):
-    from send_metrics.store import load
+    from send_metrics.ingest.store import load
     config = _config(tmp_path)
     assert load(config, force=True).load_id and not _shipped(config)
 
@@ -161,8 +162,8 @@ def test_force_reads_the_files(tmp_path):
 def test_a_damaged_shipped_file_is_a_normal_load(tmp_path, monkeypatch):
     """A shipped Parquet file whose checksum does not match (damaged, or edited by hand) is never
     used: the load reads the files, and its figures are those of a fresh load."""
-    from send_metrics import snapshot
-    from send_metrics.store import load
+    from send_metrics.ingest import snapshot
+    from send_metrics.ingest.store import load
     copy = tmp_path / "shipped"
     shutil.copytree(snapshot.SNAPSHOT_DIR, copy)
     target = copy / "ehcp_caseload.parquet"
@@ -186,8 +187,8 @@ def test_a_damaged_shipped_file_is_a_normal_load(tmp_path, monkeypatch):
 def test_a_failure_while_taking_it_is_a_normal_load_and_keeps_the_previous(tmp_path, monkeypatch):
     """A failure half-way through the copy falls back to reading the files; a failure of that too
     leaves the previous load serving (as any failed load)."""
-    from send_metrics import snapshot
-    from send_metrics.store import current_load_dir, load
+    from send_metrics.ingest import snapshot
+    from send_metrics.ingest.store import current_load_dir, load
 
     def half_way(meta, work):
         shutil.copyfile(snapshot.SNAPSHOT_DIR / "areas.parquet", work / "areas.parquet")
@@ -200,7 +201,7 @@ def test_a_failure_while_taking_it_is_a_normal_load_and_keeps_the_previous(tmp_p
     monkeypatch.undo()
 
     _change_population(config.data_dir / "demo")
-    import send_metrics.store as store
+    import send_metrics.ingest.store as store
 
     def broken(*args, **kwargs):
         raise RuntimeError("the build failed")
@@ -216,7 +217,7 @@ def test_person_rows_are_never_carried_forward_from_it(tmp_path):
     """Its pseudonymous ids were made with another install's key: a later load does not carry its
     person-level rows forward (other rows still are)."""
     from send_metrics import contract
-    from send_metrics.store import _carry_forward, _create_tables, current_load_dir, load
+    from send_metrics.ingest.store import _carry_forward, _create_tables, current_load_dir, load
     config = _config(tmp_path)
     load(config)
     assert _shipped(config)
@@ -239,21 +240,21 @@ def test_person_rows_are_never_carried_forward_from_it(tmp_path):
 
 def test_the_code_hash_covers_what_makes_a_load():
     """The import walk finds the loader's modules, the adapters included (not a hand-kept list)."""
-    from send_metrics import snapshot
+    from send_metrics.ingest import snapshot
     names = {p.relative_to(ROOT).as_posix() for p in snapshot.code_files()}
-    for f in ("send_metrics/store.py", "send_metrics/validate.py", "send_metrics/readers.py",
-              "send_metrics/contract.py", "send_metrics/recognise.py", "send_metrics/sen2_blade.py",
-              "send_metrics/adapters/__init__.py", "send_metrics/adapters/blade.py", "send_metrics/adapters/sen2.py",
-              "send_metrics/snapshot.py", "send_metrics/reference/areas.csv", "send_metrics/catalogue.toml"):
+    for f in ("send_metrics/ingest/store.py", "send_metrics/ingest/validate.py", "send_metrics/ingest/readers.py",
+              "send_metrics/contract.py", "send_metrics/ingest/recognise.py", "send_metrics/ingest/sen2_blade.py",
+              "send_metrics/ingest/adapters/__init__.py", "send_metrics/ingest/adapters/blade.py", "send_metrics/ingest/adapters/sen2.py",
+              "send_metrics/ingest/snapshot.py", "send_metrics/reference/areas.csv", "send_metrics/catalogue.toml"):
         assert f in names, f
     assert any(n.startswith("sql/blade") for n in names) and any(n.startswith("sql/rollup") for n in names)
-    assert "send_metrics/engine.py" not in names and "send_metrics/cli.py" not in names
+    assert "send_metrics/measures/engine.py" not in names and "send_metrics/cli.py" not in names
 
 
 def test_the_key_covers_the_geography_lookup(tmp_path, monkeypatch):
     """The SEN2 reader places children through the geography folder's LSOA lookup when there is one:
     a load with it is not a load without it, so the key says which (its hash, or absent)."""
-    from send_metrics import snapshot
+    from send_metrics.ingest import snapshot
     monkeypatch.setenv("SEND_GEO_DIR", str(tmp_path / "none"))
     without = snapshot.key({"demo/x.csv": "0"})
     geo = tmp_path / "geo"
@@ -282,7 +283,7 @@ KNOWN_OUTSIDE_READS = {
 def test_the_loader_reads_no_other_setting_or_outside_file():
     import re
 
-    from send_metrics import snapshot
+    from send_metrics.ingest import snapshot
     found = set()
     for p in snapshot.code_files():
         if p.suffix != ".py" or p.name in ("config.py", "snapshot.py"):

@@ -1,4 +1,4 @@
-"""Tests for send_metrics.spc (Making Data Count XmR, as NHSRplotthedots).
+"""Tests for send_metrics.stats.spc (Making Data Count XmR, as NHSRplotthedots).
 
 References:
 * NHSRplotthedots tests/testthat/_snaps/ptd_spc_standard.md and _snaps/ptd_spc.md
@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from send_metrics import spc as spc_mod
-from send_metrics.spc import assurance_type, spc, spc_summary
+from send_metrics.stats import spc as spc_mod
+from send_metrics.stats.spc import assurance_type, spc, spc_summary
 
 DP4 = dict(abs=5e-5)
 

@@ -527,7 +527,7 @@ def test_metrics_modules_never_import_streamlit():
     import sys
 
     code = (
-        "import sys; import send_metrics.stats, send_metrics.spc, send_metrics.disclosure; "
+        "import sys; import send_metrics.stats, send_metrics.stats.spc, send_metrics.stats.disclosure; "
         "assert 'streamlit' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=str(__import__("pathlib").Path(__file__).parents[1]))

@@ -1,4 +1,4 @@
-"""The Board's Fingertips-style summary (send_metrics.summary.summary_table), without Streamlit:
+"""The Board's Fingertips-style summary (send_metrics.measures.summary.summary_table), without Streamlit:
 one row per headline measure, every number as text with its unit, a red/amber/green mark in words
 and symbols, a trend arrow with words, a sparkline, the SPC verdict, most concerning first."""
 from __future__ import annotations
@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from send_metrics import summary
+from send_metrics.measures import summary
 from send_metrics.catalogue import measures_by_id
 
 

@@ -54,7 +54,7 @@ def hostile_data(folder: Path) -> None:
 @pytest.fixture(scope="module")
 def hostile_store(tmp_path_factory):
     from send_metrics.config import load_config
-    from send_metrics.store import load
+    from send_metrics.ingest.store import load
     root = tmp_path_factory.mktemp("untrusted")
     config = replace(load_config(root / "data"), store_dir=root / "store")
     hostile_data(config.data_dir)
@@ -68,7 +68,7 @@ def hostile_store(tmp_path_factory):
 @pytest.fixture(scope="module")
 def hostile_engine(hostile_store):
     from send_metrics.db import Database
-    from send_metrics.engine import Engine
+    from send_metrics.measures.engine import Engine
     db = Database(hostile_store)
     yield Engine(db)
     db.close()
@@ -118,7 +118,7 @@ def _strings(value):
 
 @pytest.mark.parametrize("code", sorted(HOSTILE))
 def test_board_pack_carries_no_markup_from_data(hostile_engine, code):
-    from send_metrics.report import board_pack_html
+    from send_metrics.present.report import board_pack_html
     text = board_pack_html(hostile_engine, code)
     parser = _Tags()
     parser.feed(text)
@@ -170,7 +170,7 @@ def _visible_text(text: str) -> str:
 
 
 def test_css_string_escape_cannot_close_the_string_rule_or_element():
-    from send_metrics.safe_text import for_css_string
+    from send_metrics.present.safe_text import for_css_string
     for name in [*HOSTILE.values(), "a\\\"b", "x\n}y", "\u2028", "é ü 中文"]:
         out = for_css_string(name)
         assert not re.search(r'["<>{};\n\r]', out.replace("\\", "")), out

@@ -34,7 +34,7 @@ KNOWN = ("Education, health and care plans", "Special educational needs in Engla
 def real_files() -> list[Path]:
     if not REAL.is_dir():
         return []
-    from send_metrics.store import discover
+    from send_metrics.ingest.store import discover
     return discover(REAL)
 
 
@@ -185,7 +185,7 @@ def test_mixed_line_endings_in_a_contract_file_are_read(tmp_path):
 
 def test_an_unreadable_csv_gets_a_sentence_with_its_row(tmp_path, monkeypatch):
     """When the CSV engine cannot read a file at all, the message is a sentence naming the row."""
-    from send_metrics import readers
+    from send_metrics.ingest import readers
     header = "time_period,time_identifier,area_code,area_level,primary_need,age_band,setting_type,ehc_plans"
     p = write(tmp_path / "broken.csv", header + "\n2024,January,E10000017,council,ASD,5to10,mainstream,12\n"
               "2024,January,E10000017,council,ASD,5to10,special,7,extra\n")
