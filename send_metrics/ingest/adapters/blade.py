@@ -525,12 +525,11 @@ def _parse_dates(texts: pa.Array, fn) -> tuple[pa.Array, pa.Array]:
             done[at] = True
     valid = done & ~bad
     rest = np.flatnonzero(~done)
-    other = {int(i): fn(t) for i, t in zip(rest, pc.take(texts, pa.array(rest, pa.int64())).to_pylist())}
-    values = pa.array(days, pa.date32(), mask=~valid) if not other else pa.array(
-        [other[i][0] if i in other else (days[i].item() if valid[i] else None) for i in range(n)], pa.date32())
-    for i, (_v, b) in other.items():
-        bad[i] = b
-    return values, pa.array(bad, pa.bool_())
+    for i, text in zip(rest.tolist(), pc.take(texts, pa.array(rest, pa.int64())).to_pylist()):
+        value, bad[i] = fn(text)
+        if value is not None:
+            days[i], valid[i] = np.datetime64(value, "D"), True
+    return pa.array(days, pa.date32(), mask=~valid), pa.array(bad, pa.bool_())
 
 
 # Python's whitespace (what str.strip removes), for stripping values in Arrow (none is above U+3000,
@@ -618,14 +617,28 @@ def _hmac_pads(key: bytes) -> dict[str, bytes]:
     return {"ipad": bytes(b ^ 0x36 for b in k), "opad": bytes(b ^ 0x5C for b in k)}
 
 
-def _place(postcode: str | None, postcodes: dict, lsoa_locality: dict, members: set) -> tuple[str | None, str | None]:
-    """A postcode as written -> (locality, None), or (None, why it is not placed)."""
-    lsoa = postcodes.get(sb.postcode_key(postcode))
-    locality = lsoa_locality.get(lsoa) if lsoa else None
-    if locality not in members:
-        return None, ("no postcode" if not postcode else
-                      "postcode not in the lookup" if lsoa is None else "outside the council's localities")
-    return locality, None
+def _placements(con, postcodes: dict | None, lsoa_locality: dict, members: set) -> tuple[pa.Array, list, list]:
+    """Each distinct postcode (as written; '' for none) of the return's children (`person_ids`), its
+    locality (None when not placed) and why it is not placed (None when it is): through the postcode
+    lookup (postcode as sen2_blade.postcode_key spells it -> LSOA), the LSOA's locality, and the
+    council's localities (`members`). The keys are made by Arrow when every postcode is ASCII (upper
+    case and the expression are then the same as in Python), else by postcode_key."""
+    if postcodes is None:
+        return pa.array([], pa.string()), [], []
+    written = con.sql("SELECT DISTINCT coalesce(postcode, '') AS postcode FROM person_ids").to_arrow_table()
+    written = written.column(0).combine_chunks()
+    texts = written.to_pylist()
+    if pc.all(pc.string_is_ascii(written)).as_py() is not False:
+        keys = pc.replace_substring_regex(pc.utf8_upper(written), "[^A-Z0-9]", "").to_pylist()
+    else:
+        keys = [sb.postcode_key(t) for t in texts]
+    lsoas = [postcodes.get(k) for k in keys]
+    localities = [lsoa_locality.get(lsoa) if lsoa else None for lsoa in lsoas]
+    placed = [loc if loc in members else None for loc in localities]
+    reasons = [None if loc in members else "no postcode" if not text else
+               "postcode not in the lookup" if lsoa is None else "outside the council's localities"
+               for text, lsoa, loc in zip(texts, lsoas, localities)]
+    return written, placed, reasons
 
 
 def _count_return(con, reader: _Reader, ex: Export, ret: int, census: dt.date, council: str, ctx: _Context,
@@ -635,22 +648,12 @@ def _count_return(con, reader: _Reader, ex: Export, ret: int, census: dt.date, c
     and reviews of the calendar year before it, and the pathway's request rows (`pathway_<ret>`).
     `ret` numbers the return in census order (the persons and pathway rows are ordered by it)."""
     notes = reader.notes
-    postcodes, gias, placed = ctx.postcodes, ctx.gias, ctx.placed
-    lsoa_locality, council_members = ctx.lsoa_locality, ctx.council_members
-    # People: pseudonymous id, area. Nothing personal is kept past this return. Each postcode as
-    # written is placed once per load (`placed`, by council and postcode).
-    members = council_members.get(council, set())
-    codes, localities, reasons = [], [], []
-    if postcodes is not None:
-        for (postcode,) in con.execute("SELECT DISTINCT coalesce(postcode, '') FROM person_ids").fetchall():
-            got = placed.get((council, postcode))
-            if got is None:
-                got = placed[(council, postcode)] = _place(postcode, postcodes, lsoa_locality, members)
-            codes.append(postcode)
-            localities.append(got[0])
-            reasons.append(got[1])
-    con.register("placements", pa.table({"postcode": pa.array(codes, pa.string()),
-                                         "locality": pa.array(localities, pa.string()),
+    postcodes, gias = ctx.postcodes, ctx.gias
+    # People: area. Nothing personal is kept past this return. Each distinct postcode as written is
+    # placed (_placements).
+    members = ctx.council_members.get(council, set())
+    codes, localities, reasons = _placements(con, postcodes, ctx.lsoa_locality, members)
+    con.register("placements", pa.table({"postcode": codes, "locality": pa.array(localities, pa.string()),
                                          "reason": pa.array(reasons, pa.string())}))
     con.execute(sql_text("blade_people"), {"council": council})
     con.unregister("placements")
@@ -752,14 +755,13 @@ def _count_return(con, reader: _Reader, ex: Export, ret: int, census: dt.date, c
 @dataclass
 class _Context:
     """What every return of a load is read with: the postcode lookup, the GIAS extract, the geography,
-    the key's HMAC pads, and each postcode as written placed once per load (`placed`, by council)."""
+    and the key's HMAC pads."""
     postcodes: dict | None
     gias: dict | None
     lsoa_locality: dict
     council_members: dict
     councils: dict
     pads: dict
-    placed: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -773,7 +775,7 @@ class _Return:
 
 
 def _reader_threads() -> int:
-    from ..config import load_config
+    from send_metrics.config import load_config
     return load_config().duckdb_threads
 
 
