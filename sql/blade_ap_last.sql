@@ -1,5 +1,5 @@
--- For each request of one return (after every check), its active plan: the last one listed.
+-- For each request of one return (after every check), its active plan: the last one listed (the
+-- row of the highest line; a row's line is its own).
 CREATE OR REPLACE TEMP TABLE ap_last AS
-SELECT * EXCLUDE (rn) FROM (
-    SELECT *, row_number() OVER (PARTITION BY requeststableid ORDER BY line DESC) AS rn FROM m_activeplans)
-WHERE rn = 1
+SELECT a.* FROM m_activeplans a
+JOIN (SELECT max(line) AS line FROM m_activeplans GROUP BY requeststableid) USING (line)

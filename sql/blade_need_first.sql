@@ -1,6 +1,4 @@
 -- For each active plan, the need ranked first (lowest sentyperank, then the first listed).
 CREATE OR REPLACE TEMP TABLE need_first AS
-SELECT activeplanstableid, sentype, sentyperank FROM (
-    SELECT *, row_number() OVER (PARTITION BY activeplanstableid ORDER BY rank_sentyperank, line) AS rn
-    FROM m_senneed)
-WHERE rn = 1
+SELECT s.activeplanstableid, s.sentype, s.sentyperank FROM m_senneed s
+JOIN (SELECT arg_min(line, (rank_sentyperank, line)) AS line FROM m_senneed GROUP BY activeplanstableid) USING (line)

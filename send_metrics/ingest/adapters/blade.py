@@ -329,10 +329,12 @@ class _Reader:
         con.unregister("src")
         failed = con.execute(f"SELECT * FROM m_{module} WHERE fail IS NOT NULL ORDER BY line")
         names = [d[0] for d in failed.description]
-        for values in failed.fetchall():
+        rows = failed.fetchall()
+        for values in rows:
             row = dict(zip(names, values))
             problems.append((row["line"], self._read_problem(p, module, tid, row)))
-        con.execute(f"DELETE FROM m_{module} WHERE fail IS NOT NULL")
+        if rows:
+            con.execute(f"DELETE FROM m_{module} WHERE fail IS NOT NULL")
         for _line, args in sorted(problems, key=lambda t: t[0]):
             self.bad(*args)
 
