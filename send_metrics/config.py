@@ -33,7 +33,8 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "SEND_SUPPRESS_MAX": ("4", "Largest count suppressed by disclosure control (e.g. 10 for linked health data)."),
     "SEND_MAX_UPLOAD_MB": ("50", "Largest upload accepted, in megabytes."),
     "SEND_DUCKDB_MEMORY": ("1GB", "DuckDB memory_limit for the app and loader (larger work spills to the store's tmp folder)."),
-    "SEND_DUCKDB_THREADS": ("2", "DuckDB threads; at 2 or more the loader also checks, and writes, two files at a time."),
+    "SEND_DUCKDB_THREADS": ("2", "DuckDB threads; at 2 or more the loader also checks, and writes, two files at a "
+                                 "time, and the SEN2 person-level reader reads two returns at a time."),
     "SEND_AUTH": ("auto", "'auto': sign-in required for analyst pages when OIDC is configured in secrets (a secrets file that does not parse, or a partial `[auth]`, locks them); 'off': never."),
     "SEND_MAX_FILE_MB": ("1024", "Largest file under the data folder that a load reads, in megabytes (larger files are refused with a message)."),
     "SEND_MAX_UNPACKED_MB": ("1024", "Largest size a .gz file may decompress to, in megabytes (a larger one, e.g. a decompression bomb, is refused with a message)."),

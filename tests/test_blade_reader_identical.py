@@ -2,7 +2,8 @@
 Arrow) gives exactly what the previous reader gave (tests/blade_reference.py, the row-by-row Python
 reader it replaced, kept as the oracle): the same notes, the same quarantine rows (file, row,
 column, value, reason, in order) and byte-identical output files, on the synthetic export as it is
-and on randomly corrupted copies of it, with and without the postcode lookup. Corruptions that keep
+and on randomly corrupted copies of it, with and without the postcode lookup, reading the returns
+side by side (two at a time, as it does by default) and one by one. Corruptions that keep
 every row as wide as the header leave the files plain (read by Arrow); the others (rows cut short
 or too long, quoted values, blank lines) send them through the csv module."""
 from __future__ import annotations
@@ -100,8 +101,9 @@ def _run(module, folder: Path, work: Path):
             [(name, Path(path).read_bytes()) for name, path in r.outputs])
 
 
-def _same(folder: Path, tmp: Path, monkeypatch, expect_plain: bool | None = None) -> int:
+def _same(folder: Path, tmp: Path, monkeypatch, expect_plain: bool | None = None, workers: int = 2) -> int:
     from send_metrics.ingest.adapters import blade
+    monkeypatch.setenv("SEND_DUCKDB_THREADS", str(workers))  # returns read side by side at 2, one by one at 1
     monkeypatch.setenv("SEND_PSEUDONYM_KEY_FILE", str(tmp / "key"))
     monkeypatch.setenv("SEND_GEO_DIR", str(GEO))
     monkeypatch.setenv("SEND_DATA_DIR", str(folder.parent))
@@ -127,20 +129,23 @@ def _same(folder: Path, tmp: Path, monkeypatch, expect_plain: bool | None = None
 
 
 @pytest.mark.skipif(not (GEO / "cumbria_lsoa21_lookup.csv").exists(), reason="shared geography absent")
-def test_the_export_as_it_is(export, tmp_path, monkeypatch):
+@pytest.mark.parametrize("workers", [2, 1])
+def test_the_export_as_it_is(export, tmp_path, monkeypatch, workers):
     folder = tmp_path / "data" / "sen2"
     shutil.copytree(export, folder)
-    assert _same(folder, tmp_path, monkeypatch, expect_plain=True) == 0
+    assert len(list(folder.glob("Blade-Export_*_sen2.csv"))) >= 3  # returns enough to be read side by side
+    assert _same(folder, tmp_path, monkeypatch, expect_plain=True, workers=workers) == 0
 
 
 @pytest.mark.skipif(not (GEO / "cumbria_lsoa21_lookup.csv").exists(), reason="shared geography absent")
-@pytest.mark.parametrize("seed, plain, lookups", [(1, True, True), (2, False, True), (3, False, False),
-                                                  (4, True, False)])
-def test_randomly_corrupted_copies(export, tmp_path, monkeypatch, seed, plain, lookups):
+@pytest.mark.parametrize("seed, plain, lookups, workers", [(1, True, True, 2), (2, False, True, 2),
+                                                           (3, False, False, 2), (4, True, False, 2),
+                                                           (5, False, True, 1)])
+def test_randomly_corrupted_copies(export, tmp_path, monkeypatch, seed, plain, lookups, workers):
     folder = tmp_path / "data" / "sen2"
     tags = tuple(sorted({p.name.split("_")[1] for p in export.glob("Blade-Export_*.csv")})[-2:])
     _corrupt(export, folder, seed, plain, lookups, tags)
-    assert _same(folder, tmp_path, monkeypatch, expect_plain=plain) > 20  # the corruptions were quarantined
+    assert _same(folder, tmp_path, monkeypatch, expect_plain=plain, workers=workers) > 20  # quarantined
 
 
 def test_whitespace_stripped_as_python_strips():
@@ -206,7 +211,7 @@ def test_identities_outside_ascii(export, tmp_path, monkeypatch):
 
 def test_pseudonymous_ids_in_sql_same_as_python():
     """The ids made in SQL from HMAC-SHA256's pads (adapters/blade._hmac_pads and the reader's
-    `pseudonym` macro, sql/blade_macro_pseudonym.sql, which sql/blade_people.sql and
+    `pseudonym` macro, sql/blade_macro_pseudonym.sql, which sql/blade_persons_file.sql and
     sql/blade_pathway_latest.sql call) are sen2_blade.pseudonymise's, for keys shorter than, as long
     as and longer than SHA-256's block, and identities outside ASCII."""
     from send_metrics.ingest import sen2_blade as sb
@@ -220,3 +225,38 @@ def test_pseudonymous_ids_in_sql_same_as_python():
                               "FROM unnest($xs) WITH ORDINALITY t(x, i) ORDER BY i",
                               {**pads, "prefix": prefix, "xs": identities}).fetchall()
             assert [g for (g,) in got] == [sb.pseudonymise(x, key, prefix=prefix) for x in identities]
+
+
+def test_age_macros_same_as_python():
+    """The reader's age band and national curriculum year macros (sql/blade_macro_age_band.sql,
+    sql/blade_macro_ncy.sql: the age worked out once and looked up in a list) give sen2_blade.age_band
+    and the previous reader's ncy for every age, and for every day of birth over forty years on
+    census dates in and out of leap years."""
+    import datetime as dt
+
+    from send_metrics.ingest import sen2_blade as sb
+    from send_metrics.ingest.adapters import blade
+    con = blade._connect(None)
+    ages = con.execute("SELECT x, age_band(x) FROM range(-40, 60) t(x)").fetchall()
+    assert [band for _x, band in ages] == [sb.age_band(x) for x, _b in ages]
+    assert con.execute("SELECT age_band(NULL::BIGINT), ncy(NULL::DATE, DATE '2024-01-18')").fetchall() == [(None, "")]
+    for census in (dt.date(2022, 1, 20), dt.date(2024, 1, 18), dt.date(2020, 2, 29), dt.date(2025, 8, 31),
+                   dt.date(2025, 9, 1)):
+        got = con.execute("SELECT CAST(d AS DATE), ncy(CAST(d AS DATE), $census), age_band(age_on(CAST(d AS DATE), "
+                          "$census)) FROM range(DATE '1990-01-01', DATE '2031-01-01', INTERVAL 1 DAY) t(d)",
+                          {"census": census}).fetchall()
+        assert len(got) > 14000
+        assert [(n, b) for _d, n, b in got] == [(blade_reference._ncy(d, census), sb.age_band(sb.age_on(d, census)))
+                                                for d, _n, _b in got]
+
+
+def test_table_ids_known_distinct_as_counted():
+    """The quick test that table ids are distinct (ascending whole numbers) answers as counting does."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from send_metrics.ingest.adapters import blade
+    for ids in (["1", "2", "3"], ["1", "1"], ["", "1"], ["", ""], ["a", "b"], ["1", "01"], ["2", "1"], [None, "1"],
+                [None, None], [None], ["3"], ["9223372036854775808", "1"], ["1.5", "2"], ["3", "2", "3"], ["-1", "0"]):
+        values = pa.array(ids, pa.string())
+        assert blade._unique(values) == (pc.count_distinct(values).as_py() == len(values)), ids
