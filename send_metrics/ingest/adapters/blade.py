@@ -205,10 +205,11 @@ def _siblings(path: Path) -> list[tuple[str, Path]]:
 
 
 class _Reader:
-    """Reads one export at a time into an in-memory DuckDB (`con`): each module's used columns, as
-    text, in table `m_<module>` (with its parsed dates as `_<column>` and its ranks as whole numbers),
-    then removes, with their reasons, the rows that fail a check. The rows (names, dates of birth,
-    UPNs, ULNs and postcodes among them) never leave that in-memory database and this process."""
+    """Reads one export (return) through a cursor of the reader's in-memory DuckDB (`con`): each
+    module's used columns, as text, in the cursor's temporary table `m_<module>` (with its parsed
+    dates as `_<column>` and its ranks as whole numbers), then removes, with their reasons, the rows
+    that fail a check. The rows (names, dates of birth, UPNs, ULNs and postcodes among them) never
+    leave that in-memory database and this process."""
 
     def __init__(self, con):
         self.con = con
@@ -651,8 +652,8 @@ def _count_return(con, reader: _Reader, ex: Export, ret: int, census: dt.date, c
     `ret` numbers the return in census order (the persons and pathway rows are ordered by it)."""
     notes = reader.notes
     postcodes, gias = ctx.postcodes, ctx.gias
-    # People: area. Nothing personal is kept past this return. Each distinct postcode as written is
-    # placed (_placements).
+    # People: area. Nothing personal leaves the reader's database (the identities go into the ids as
+    # the files are written). Each distinct postcode as written is placed (_placements).
     members = ctx.council_members.get(council, set())
     codes, localities, reasons = _placements(con, postcodes, ctx.lsoa_locality, members)
     con.register("placements", pa.table({"postcode": codes, "locality": pa.array(localities, pa.string()),
@@ -861,10 +862,10 @@ def _adapt_blade(path: Path, workdir: Path, module: str):
                      "be typed, so caseload is not broken down by setting (setting 'all')")
     context = _Context(postcodes, gias, lsoa_locality, council_members, councils, _hmac_pads(sb.pseudonym_key()))
     tags = sorted(exports, key=lambda t: (t[6:], t[3:5], t[:2]))
-    # Each return is read, checked and counted in its own in-memory database, two at a time (their
-    # work is mostly DuckDB's and Arrow's, which run outside the interpreter's lock, so a second core
-    # reads one return while the first counts another); the results are taken in census order, so
-    # the notes, quarantine rows and outputs are those of reading the returns one by one.
+    # Each return is read, checked and counted through its own cursor of the reader's database, two
+    # at a time (their work is mostly DuckDB's and Arrow's, which run outside the interpreter's lock,
+    # so a second core reads one return while the first counts another); the results are taken in
+    # census order, so the notes, quarantine rows and outputs are those of reading them one by one.
     workers = max(1, min(2, len(tags), _reader_threads()))
     base = ["time_period", "time_identifier", "area_code", "area_level"]
     written: dict[str, Path] = {}  # the persons and pathway files, written by the reader's database
