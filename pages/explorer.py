@@ -66,11 +66,11 @@ def _csv_download(label: str, frame: pd.DataFrame, name: str, key: str) -> None:
                        icon=":material/download:")
 
 
-def _downloads(csv: Callable[[], bytes], parquet: Callable[[], bytes], stem: str) -> None:
+def _downloads(frame: pd.DataFrame, stem: str, for_csv: Callable[[pd.DataFrame], pd.DataFrame] = lambda f: f):
     d1, d2 = st.columns(2)
-    d1.download_button("Download CSV", data=csv, file_name=f"{stem}.csv", mime="text/csv", key="dl_explorer",
-                       icon=":material/download:")
-    d2.download_button("Download Parquet", data=parquet, file_name=f"{stem}.parquet",
+    d1.download_button("Download CSV", data=lambda: safe_csv_bytes(for_csv(frame)), file_name=f"{stem}.csv",
+                       mime="text/csv", key="dl_explorer", icon=":material/download:")
+    d2.download_button("Download Parquet", data=lambda: parquet_bytes(frame), file_name=f"{stem}.parquet",
                        mime="application/octet-stream", key="dlp_explorer", icon=":material/download:")
 
 
@@ -165,8 +165,8 @@ def render_explore() -> None:
                "suppressed (named in the 'suppressed' column) or not available.")
     st.dataframe(explore.labelled(out, breakdowns), hide_index=True, height=min(600, 38 + 35 * len(out)),
                  placeholder="–", **_table_columns(dataset, breakdowns, sp.indicators))
-    _downloads(lambda: safe_csv_bytes(explore.csv_frame(out, sp.indicators)), lambda: parquet_bytes(out),
-               explore.download_stem(dataset, breakdowns, start, end))
+    _downloads(out, explore.download_stem(dataset, breakdowns, start, end),
+               lambda f: explore.csv_frame(f, sp.indicators))
     st.caption(f"Source: {label}, load {ui.escape(db.load_id or '')}. In the CSV a suppressed value is 'c'.")
 
 
@@ -189,7 +189,7 @@ def render_areas() -> None:
     fig = explore_charts.areas_by_level(data_quality.areas_by_level(table))
     st.plotly_chart(ui.safe_figure(fig), key="chart_areas", width="stretch", config={"displaylogo": False})
     st.dataframe(table, hide_index=True)
-    _downloads(lambda: safe_csv_bytes(table), lambda: parquet_bytes(table), "areas")
+    _downloads(table, "areas")
 
 
 def render_quality() -> None:
