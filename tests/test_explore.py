@@ -59,11 +59,10 @@ def test_every_small_sum_is_suppressed(grains):
     assert set(fine.loc[flag, "ehc_plans__reason"].str.split(":").str[0]) >= {"secondary"}
 
 
-def test_suppression_cannot_be_undone_from_the_coarser_view(grains):
+def _assert_unrecoverable(fine, coarse, hier):
     """No suppressed cell is a linear function of what the explorer shows at this grain and the
     coarser one (area totals over needs), the area hierarchy included."""
     from send_metrics.stats import disclosure
-    fine, coarse, hier, _ = grains
     flag = fine["ehc_plans__suppressed"].to_numpy(dtype=bool)
     cells = fine[["area_code", "year", "primary_need"]].copy()
     cells["count"] = fine["ehc_plans"].to_numpy(dtype=float)
@@ -81,8 +80,14 @@ def test_suppression_cannot_be_undone_from_the_coarser_view(grains):
         assert not recoverable(vec, ~sup & np.isfinite(vals), sup & np.isfinite(vals)).any(), year
 
 
+def test_suppression_cannot_be_undone_from_the_coarser_view(grains):
+    fine, coarse, hier, _ = grains
+    _assert_unrecoverable(fine, coarse, hier)
+
+
 def test_coarser_grain_is_taken_as_given(demo_engine, grains):
-    """The margins of a grain are those of the coarser view passed in (the page's cached one)."""
+    """The margins of a grain are those of the coarser view passed in (the page's cached one), and
+    the grain is protected against that view."""
     fine, coarse, hier, (low, high) = grains
     asked = []
 
@@ -91,9 +96,8 @@ def test_coarser_grain_is_taken_as_given(demo_engine, grains):
         return coarse
     again = explore.protected_table(demo_engine.db, "ehcp_caseload", ("primary_need",), low, high, hier, coarser)
     assert asked == [()]
-    keys = ["area_code", "year", "primary_need"]  # the query's row order is not fixed
-    pd.testing.assert_frame_equal(again.sort_values(keys).reset_index(drop=True),
-                                  fine.sort_values(keys).reset_index(drop=True))
+    assert len(again) == len(fine)
+    _assert_unrecoverable(again, coarse, hier)
 
 
 def test_explorer_suppresses_at_least_what_the_engine_does(demo_engine, grains):
@@ -182,7 +186,7 @@ def test_joint_protect_blocks_recovery_from_totals():
     vec = leaf_vectors(areas, ["x", "y"], vals, hier)
     sup = np.array([True] + [False] * 8)
     fixed = np.array([v == ALL for v in vals])
-    assert recoverable(vec, ~sup, sup).all()  # before: (A,x) = (A,ALL) - (A,y)
+    assert recoverable(vec, ~sup, sup)[0]  # before: (A,x) = (A,ALL) - (A,y)
     new, ok = joint_protect(vec, values, sup, fixed)
     assert ok
     assert not recoverable(vec, ~new, new).any()
