@@ -23,13 +23,8 @@ import pandas as pd
 from send_metrics import contract
 from send_metrics.catalogue import measures_by_id
 from send_metrics.measures import breakdowns, equity
-from send_metrics.measures.projection import (
-    apply_calibration,
-    backtest,
-    backtest_sentence,
-    loaded_backtest,
-    project_caseload,
-)
+from send_metrics.measures.projection import backtest, project_caseload
+from send_metrics.measures.projection_backtest import apply_calibration, backtest_sentence, loaded_backtest
 
 MAIN_NEEDS = list(breakdowns.MAIN_NEEDS)
 NEED_LABEL = {"ASD": "Autism (ASD)", "SLCN": "Speech, language and communication (SLCN)",
