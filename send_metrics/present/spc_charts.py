@@ -11,7 +11,13 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from send_metrics.present.charts import _arr, _figure, _line_layout, _spanning_line, fit_title
+from send_metrics.present.charts import (
+    _arr,
+    _figure,
+    _line_layout,
+    _spanning_line,
+    fit_title,
+)
 
 SPC_NAMES = {"special_cause_improvement": "Special cause: improvement (I)",
              "special_cause_concern": "Special cause: concern (C)",

@@ -11,7 +11,14 @@ import plotly.offline
 
 from send_metrics.measures import summary
 from send_metrics.measures.engine import Engine
-from send_metrics.present.report import equity, needs, reference, summary_table, transition, waits
+from send_metrics.present.report import (
+    equity,
+    needs,
+    reference,
+    summary_table,
+    transition,
+    waits,
+)
 from send_metrics.present.report.pack import Pack, esc
 from send_metrics.present.report.style import CHART_WIDTH, CSS
 from send_metrics.present.safe_text import for_css_string

@@ -10,11 +10,11 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from send_metrics.present.spc_charts import SPC_COLOURS
 from send_metrics.catalogue import Measure, measures_by_id
 from send_metrics.measures.engine import Engine
 from send_metrics.present.report.style import CHART_WIDTH
 from send_metrics.present.safe_text import for_html, safe_figure
+from send_metrics.present.spc_charts import SPC_COLOURS
 
 CUMBRIA = "E10000006"
 FOOTPRINTS = ["HF-NORTH-CUMBRIA", "HF-SOUTH-CUMBRIA"]

@@ -17,8 +17,8 @@ def write_report(args) -> int:
     """`python -m send_metrics report`: write the pack; 0 on success, 1 with a clear message otherwise."""
     from send_metrics.config import load_config
     from send_metrics.db import NoData, get_database
-    from send_metrics.measures.engine import get_engine
     from send_metrics.ingest.store import load
+    from send_metrics.measures.engine import get_engine
 
     try:
         config = load_config(getattr(args, "data_dir", None))
