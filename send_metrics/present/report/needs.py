@@ -8,12 +8,8 @@ import numpy as np
 import pandas as pd
 
 from send_metrics import contract
-from send_metrics.measures.projection import (
-    apply_calibration,
-    backtest_sentence,
-    loaded_backtest,
-    project_caseload,
-)
+from send_metrics.measures.projection import project_caseload
+from send_metrics.measures.projection_backtest import apply_calibration, backtest_sentence, loaded_backtest
 from send_metrics.present import charts
 from send_metrics.present.report.equity import gap_cells, rest_gap, rows_at
 from send_metrics.present.report.pack import CUMBRIA, LOCALITIES, Pack, esc

@@ -13,7 +13,7 @@ from send_metrics.config import PROJECT_ROOT
 _DEMAND_CHILD = """
 import json, sys, time
 import numpy as np, pandas as pd
-from send_metrics.measures import demand
+from send_metrics.measures import demand, demand_simulation
 from send_metrics.tools import demand_demo
 from send_metrics.tools.demo_datasets.population import build_population, population_rows
 from send_metrics.tools.bench.system import peak_rss_mb
@@ -33,7 +33,7 @@ start = demand.Panel(last.year[pick], np.arange(plans), last.a[pick], last.n[pic
 P = P * plans / len(last.a)  # joiners in proportion
 t0, c0 = time.perf_counter(), time.process_time()
 params = demand.fit(p, P, pop_years)
-sim = demand.simulate(params, start, P, pop_years, years=years, sims=sims, seed=2026)
+sim = demand_simulation.simulate(params, start, P, pop_years, years=years, sims=sims, seed=2026)
 elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
 print(json.dumps({"demand_sim_s": elapsed, "demand_sim_cpu_s": cpu, "demand_sim_rss_mb": peak_rss_mb(),
                   "demand_sim_final_plans": float(sim.need_setting[:, -1].sum((1, 2)).mean())}))
