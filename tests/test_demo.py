@@ -109,7 +109,7 @@ def test_never_reads_shared_and_no_streamlit(tmp_path, monkeypatch):
     monkeypatch.setattr(builtins, "open", guarded)
     demo.write_demo(tmp_path)
     code = "import sys, send_metrics.tools.demo; assert 'streamlit' not in sys.modules"
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(demo.__file__).resolve().parents[1])
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(demo.__file__).resolve().parents[2])
 
 
 def test_readme_says_synthetic(out):
