@@ -9,7 +9,7 @@ import zlib
 
 import numpy as np
 
-from send_metrics.tools import sen2_blade_demo
+from send_metrics.tools import sen2_blade_world
 
 SEED = 20_250_626
 
@@ -44,10 +44,10 @@ OUTCOMES = ["ks2_rwm_expected", "ks4_attainment8", "ks4_basics_9to4", "overall_a
 
 # The Cumberland localities' figures the person-level export gives (its Januaries; the calendar years
 # before them for assessments, new plans, timeliness and reviews): the aggregated files leave them out.
-EXPORT_CASELOAD_YEARS = frozenset(y for y, *_ in sen2_blade_demo.RETURNS)
+EXPORT_CASELOAD_YEARS = frozenset(y for y, *_ in sen2_blade_world.RETURNS)
 EXPORT_ACTIVITY_YEARS = frozenset(y - 1 for y in EXPORT_CASELOAD_YEARS)
-EXPORT_LOCALITIES = frozenset(sen2_blade_demo.LOCALITIES)
-assert EXPORT_LOCALITIES == set(MEMBERS[CUMBERLAND]) and sen2_blade_demo.COUNCIL == CUMBERLAND
+EXPORT_LOCALITIES = frozenset(sen2_blade_world.LOCALITIES)
+assert EXPORT_LOCALITIES == set(MEMBERS[CUMBERLAND]) and sen2_blade_world.COUNCIL == CUMBERLAND
 
 
 def from_export(area: str, year: int, years: frozenset) -> bool:
