@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import ui
-from send_metrics.measures import breakdowns, equity
+from send_metrics.measures import breakdowns, table_protection as equity
 from send_metrics.present import charts
 from send_metrics import contract
 from send_metrics.catalogue import measures_by_id

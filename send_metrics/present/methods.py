@@ -58,7 +58,7 @@ METHODS: tuple[tuple[str, str], ...] = (
      "North against South Cumbria and a locality against the rest of its council: the difference by "
      "Newcombe's method for percentages and by MOVER for rates (on their exact or Byar intervals) and for "
      "averages (on their Student's t intervals); the ratio by MOVER-R on the same intervals, so the verdict, "
-     "taken from the difference, agrees with both. Counts are not compared. (equity.compare_one)"),
+     "taken from the difference, agrees with both. Counts are not compared. (pair_comparison.compare_one)"),
     ("Demand projection",
      "A log-linear trend fitted to the last six Januaries of each total, with a damped trend (growth slowing "
      "by a fifth a year) as a sensitivity check. The 80% and 95% intervals of a council's EHC plan total come "
