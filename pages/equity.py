@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import nhs_compare, ui
-from send_metrics.present import charts
+from send_metrics.present import charts, maps
 from send_metrics.measures import footprints, localities
 from send_metrics.measures.footprints import ALL_GROUPS, NORTH, SOUTH
 from send_metrics.measures.pair_comparison import rows_for_year
@@ -93,7 +93,7 @@ def _locality_view(load_id: str, year: str, measure_id: str, locality: str) -> u
 
 @st.cache_resource(show_spinner=False, max_entries=2, ttl=3600)
 def _geojson(path: str, mtime: float) -> dict | None:
-    """The boundaries, shared between sessions (charts.locality_map only reads them)."""
+    """The boundaries, shared between sessions (maps.locality_map only reads them)."""
     return localities.read_boundaries(path)
 
 
@@ -106,9 +106,9 @@ def _map_view(load_id: str, year: str, measure_id: str) -> ui.View:
     geo = _geojson(str(path), path.stat().st_mtime) if path.exists() else None
     s = localities.map_summary(localities.locality_frame(_rows(load_id, year), m, ui.LOCALITIES), m, bool(geo), year,
                                ui.lower_first(m.title), lambda suppressed: ui.missing_text(m, suppressed))
-    fig = (charts.locality_map(geo, s["data"], value="value", label="label", colour_title=m.unit,
+    fig = (maps.locality_map(geo, s["data"], value="value", label="label", colour_title=m.unit,
                                callouts=localities.MAP_CALLOUTS, scale=s["scale"]) if geo
-           else charts.locality_schematic(s["data"].sort_values("area_code"), name="area_name"))
+           else maps.locality_schematic(s["data"].sort_values("area_code"), name="area_name"))
     view.call(ui.chart_with_table, fig, s["data"], title=charts.fit_title(*s["titles"]), sentence=s["sentence"],
               key=f"equity_map_{m.id}", slot="equity_map", source=m.source, table_columns=s["columns"])
     view.call(st.caption, f"Boundaries: {localities.BOUNDARY_ATTRIBUTION}")  # the licence line (trusted)

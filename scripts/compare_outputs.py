@@ -5,7 +5,7 @@ checkout it is run from:
 
 * ``measures --format csv`` on the shipped demo data;
 * ``report`` (the board pack HTML) for Cumberland, latest year;
-* the bench's national load (``bench.generate`` at 50,000 persons, the same seeded generator the
+* the bench's national load (``bench.national.generate`` at 50,000 persons, the same seeded generator the
   benchmark uses) loaded and printed by ``measures --format csv``;
 
 and writes them into ``--out``. ``--compare A B`` then checks two such folders file by file.
@@ -51,7 +51,7 @@ def capture(out: Path, persons: int) -> None:
 
         national = tmp / "national"
         generate = ("import sys; from pathlib import Path; sys.path.insert(0, sys.argv[1]); "
-                    "from send_metrics.tools.bench import generate; "
+                    "from send_metrics.tools.bench.national import generate; "
                     "generate(Path(sys.argv[2]), persons=int(sys.argv[3]))")
         subprocess.run([sys.executable, "-c", generate, str(ROOT), str(national), str(persons)],
                        cwd=ROOT, env=env, check=True)

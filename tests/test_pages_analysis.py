@@ -21,7 +21,7 @@ import pytest
 
 from conftest import ROOT
 
-from send_metrics.present import charts
+from send_metrics.present import charts, maps
 from send_metrics import contract
 from send_metrics.stats import disclosure
 from send_metrics.measures import benchmarking, localities, pair_comparison, table_protection
@@ -640,11 +640,11 @@ def test_locality_map_and_schematic_label_every_locality():
                       "coordinates": [[[x, 54], [x + 0.1, 54], [x + 0.1, 54.1], [x, 54.1], [x, 54]]]}}
         for x, c in ((-3.0, "A"), (-2.8, "B"))]}
     df = pd.DataFrame({"area_code": ["A", "B"], "value": [1.0, np.nan], "label": ["A 1.0", "B suppressed"]})
-    fig = charts.locality_map(geo, df, colour_title="%")
+    fig = maps.locality_map(geo, df, colour_title="%")
     fills = [t.fillcolor for t in fig.data if t.fill == "toself"]
     assert fills[1] == charts.SUPPRESSED_GREY and fills[0] != fills[1]
     assert {a.text for a in fig.layout.annotations} == {"A 1.0", "B suppressed"}
-    sch = charts.locality_schematic(pd.DataFrame({"area_name": ["A", "B"],
+    sch = maps.locality_schematic(pd.DataFrame({"area_name": ["A", "B"],
                                                   "footprint": ["North Cumbria", "South Cumbria"],
                                                   "value": [1.0, np.nan], "value_text": ["1.0", "suppressed"]}))
     texts = " ".join(a.text for a in sch.layout.annotations)
