@@ -19,8 +19,7 @@ import numpy as np
 import pandas as pd
 
 from send_metrics import contract
-from send_metrics.stats import disclosure
-from send_metrics import stats
+from send_metrics.stats import comparisons, disclosure, intervals, trends
 from send_metrics.catalogue import Measure, load_catalogue, measures_by_id
 from send_metrics.config import sql_text
 from send_metrics.db import Database
@@ -620,19 +619,19 @@ class Engine:
             g["value"] = value
             sd = np.full(len(g), np.nan)
             if m.ci_method == "t" and m.kind == "mean":
-                sd = np.asarray(stats.sd_from_sum_of_squares(num, g["sumsq"].to_numpy(dtype=float), den)) * m.multiplier
+                sd = np.asarray(intervals.sd_from_sum_of_squares(num, g["sumsq"].to_numpy(dtype=float), den)) * m.multiplier
             g["sd"] = sd
             for level, conf in Z_LEVELS.items():
                 lo = hi = np.full(len(g), np.nan)
                 if m.ci_method == "t" and m.kind == "mean":
-                    lo, hi = stats.mean_ci(value, sd, den, conf)
+                    lo, hi = intervals.mean_ci(value, sd, den, conf)
                 elif m.ci_method == "wilson" and m.kind == "proportion":
-                    lo, hi = stats.wilson_ci(num, den, conf)
+                    lo, hi = intervals.wilson_ci(num, den, conf)
                     lo, hi = np.asarray(lo) * m.multiplier, np.asarray(hi) * m.multiplier
                 elif m.ci_method == "byar" and m.kind == "rate":
-                    lo, hi = stats.rate_ci(num, den, m.multiplier, conf)
+                    lo, hi = intervals.rate_ci(num, den, m.multiplier, conf)
                 elif m.ci_method == "byar" and m.kind == "count":
-                    lo, hi = stats.byar_ci(num, conf)
+                    lo, hi = intervals.byar_ci(num, conf)
                 g[f"lower_{level}"] = lo
                 g[f"upper_{level}"] = hi
             out.append(g.drop(columns="sumsq", errors="ignore"))
@@ -691,10 +690,10 @@ class Engine:
                 lo = hi = np.full(len(out), np.nan)
                 n_, d_ = out["numerator"].to_numpy(float), out["denominator"].to_numpy(float)
                 if m.ci_method == "wilson" and m.kind == "proportion":
-                    lo, hi = stats.wilson_ci(n_, d_, conf)
+                    lo, hi = intervals.wilson_ci(n_, d_, conf)
                     lo, hi = np.asarray(lo) * m.multiplier, np.asarray(hi) * m.multiplier
                 elif m.ci_method == "byar" and m.kind == "count":
-                    lo, hi = stats.byar_ci(n_, conf)
+                    lo, hi = intervals.byar_ci(n_, conf)
                 out[f"lower_{level}"] = lo
                 out[f"upper_{level}"] = hi
             rows.append(out)
@@ -754,7 +753,7 @@ class Engine:
             r["denominator"] = np.nan
             for level, conf in Z_LEVELS.items():
                 if m.ci_method == "newcombe":
-                    d, lo, hi = stats.proportion_difference_ci(j["numerator_a"], j["denominator_a"],
+                    d, lo, hi = comparisons.proportion_difference_ci(j["numerator_a"], j["denominator_a"],
                                                               j["numerator_b"], j["denominator_b"], conf)
                     r[f"lower_{level}"] = np.asarray(lo) * m.multiplier
                     r[f"upper_{level}"] = np.asarray(hi) * m.multiplier
@@ -829,9 +828,9 @@ class Engine:
             if bench not in base.columns:
                 base[bench] = np.nan
             b = base[bench].to_numpy(float)
-            base[f"sig_{col}_95"] = stats.compare_to_benchmark(lo95, hi95, b, pol)
+            base[f"sig_{col}_95"] = comparisons.compare_to_benchmark(lo95, hi95, b, pol)
             if col == "england":
-                base["sig_england_998"] = stats.compare_to_benchmark(lo998, hi998, b, pol)
+                base["sig_england_998"] = comparisons.compare_to_benchmark(lo998, hi998, b, pol)
         # Fewer than MIN_NEIGHBOURS neighbours with data: the pooled value is shown with its count,
         # but no verdict rests on it.
         few = ~(base["neighbours_n"].fillna(0) >= MIN_NEIGHBOURS)
@@ -872,7 +871,7 @@ class Engine:
             else:
                 t = rolling_recent_trend(value[idx], lower[idx], upper[idx], years=year[idx])
             trend[idx[4:]] = t
-            verdict[idx[4:]] = [stats.trend_verdict(x, m.polarity) for x in t]
+            verdict[idx[4:]] = [trends.trend_verdict(x, m.polarity) for x in t]
         base["trend"] = trend
         base["trend_verdict"] = verdict
         # Rank among the area and its statistical neighbours (1 = best; highest for no judgement).
@@ -937,10 +936,10 @@ def _unbroken(years, window: int) -> np.ndarray | None:
 
 
 def rolling_proportion_trend(numerators, denominators, years=None, window: int = 5,
-                             chi2_threshold: float = stats.TREND_CHI2_THRESHOLD) -> np.ndarray:
-    """stats.proportion_trend (Fingertips' chi-square test for trend) for every window of 5
+                             chi2_threshold: float = trends.TREND_CHI2_THRESHOLD) -> np.ndarray:
+    """trends.proportion_trend (Fingertips' chi-square test for trend) for every window of 5
     consecutive annual points; a window with a missing year, a missing or suppressed count, or a
-    point at 0% or 100% is "not_enough_data". Identical to stats.proportion_trend per window
+    point at 0% or 100% is "not_enough_data". Identical to trends.proportion_trend per window
     (tested)."""
     from numpy.lib.stride_tricks import sliding_window_view as windows
     x, n = (np.asarray(a, dtype=float) for a in (numerators, denominators))
@@ -952,7 +951,7 @@ def rolling_proportion_trend(numerators, denominators, years=None, window: int =
     if unbroken is not None:
         ok &= unbroken
     xs, ns = np.where(ok[:, None], xw, 1.0), np.where(ok[:, None], nw, 3.0)
-    chi2 = stats.chi2_trend_statistic(xs, ns)
+    chi2 = trends.chi2_trend_statistic(xs, ns)
     logit = np.log(xs / (ns - xs))
     t = np.arange(1, window + 1, dtype=float)
     masks = np.vstack([np.ones(window, dtype=bool), ~np.eye(window, dtype=bool)])  # full, then leave-one-out
@@ -969,11 +968,11 @@ def rolling_proportion_trend(numerators, denominators, years=None, window: int =
 
 
 def rolling_recent_trend(values, lower, upper, window: int = 5,
-                         chi2_threshold: float = stats.TREND_CHI2_THRESHOLD, years=None) -> np.ndarray:
-    """stats.recent_trend for every window of 5 consecutive points at once (vectorised).
+                         chi2_threshold: float = trends.TREND_CHI2_THRESHOLD, years=None) -> np.ndarray:
+    """trends.recent_trend for every window of 5 consecutive points at once (vectorised).
 
     Entry k is the trend of points k..k+4; a window with a missing value or a zero-width
-    interval is "not_enough_data". Identical to calling stats.recent_trend on each window
+    interval is "not_enough_data". Identical to calling trends.recent_trend on each window
     (tested), but fast enough for every measure, area and month of national data.
     """
     from numpy.lib.stride_tricks import sliding_window_view as windows

@@ -36,7 +36,7 @@ import plotly.offline
 
 from send_metrics.present import charts
 from send_metrics import contract
-from send_metrics import stats
+from send_metrics.stats import comparisons
 from send_metrics.measures import summary
 from send_metrics.catalogue import POLARITY_TEXT, Measure, measures_by_id
 from send_metrics.measures.engine import Engine
@@ -320,10 +320,10 @@ class _Pack:
         if any(np.isnan(v) for v in (x1, n1, x2, n2)) or n1 <= 0 or n2 <= 0:
             return (np.nan,) * 3
         if m.kind == "proportion":
-            d, lo, hi = stats.proportion_difference_ci(x1, n1, x2, n2)
+            d, lo, hi = comparisons.proportion_difference_ci(x1, n1, x2, n2)
             return d * m.multiplier, lo * m.multiplier, hi * m.multiplier
         if m.kind == "rate":
-            return stats.rate_difference_ci(x1, n1, x2, n2, multiplier=m.multiplier)
+            return comparisons.rate_difference_ci(x1, n1, x2, n2, multiplier=m.multiplier)
         return (np.nan,) * 3
 
     @staticmethod
@@ -335,7 +335,7 @@ class _Pack:
         if np.isnan(d):
             return ('<td class="num na">not compared</td>', '<td class="na">–</td>',
                     '<td class="na">not compared</td>')
-        verdict = stats.equity_verdict(lo, hi)
+        verdict = comparisons.equity_verdict(lo, hi)
         better = None
         if verdict == "significant" and m.polarity != "no_judgement":
             higher = d > 0
@@ -380,7 +380,7 @@ class _Pack:
                         + self.cell(m, a, ci=True) + self.cell(m, b, ci=True) + gd + gl + gh)
             if m.unit == "%" and not np.isnan(gap[0]):
                 forest.append((m, label, gap))
-            if not np.isnan(gap[0]) and stats.equity_verdict(gap[1], gap[2]) == "significant":
+            if not np.isnan(gap[0]) and comparisons.equity_verdict(gap[1], gap[2]) == "significant":
                 strength = abs(gap[0]) / max(gap[2] - gap[1], 1e-9)
                 self.extra_messages.append((strength, mid, (
                     f"{m.title}: North Cumbria {m.format_value(a['value'])} against South Cumbria "
@@ -450,7 +450,7 @@ class _Pack:
                 if not np.isnan(gap[0]):
                     names.append(self.name(code))
                     gaps.append(gap)
-                    if stats.equity_verdict(gap[1], gap[2]) == "significant" and m.polarity != "no_judgement":
+                    if comparisons.equity_verdict(gap[1], gap[2]) == "significant" and m.polarity != "no_judgement":
                         strength = abs(gap[0]) / max(gap[2] - gap[1], 1e-9)
                         worse = (gap[0] > 0) != (m.polarity == "higher_is_better")
                         self.extra_messages.append((strength * 0.9, mid, (
@@ -759,7 +759,7 @@ def _wrap(text: str, width: int = 34) -> str:
 
 def _direction_colour(m: Measure, gap) -> str:
     d, lo, hi = gap
-    if stats.equity_verdict(lo, hi) != "significant":
+    if comparisons.equity_verdict(lo, hi) != "significant":
         return "#3D3D3D"
     if m.polarity == "no_judgement":
         return "#12436D"
