@@ -14,7 +14,7 @@ from dashboard import nhs_compare, ui
 from send_metrics.present import charts, maps
 from send_metrics import contract
 from send_metrics.measures import equity
-from send_metrics import stats
+from send_metrics.stats import comparisons
 from send_metrics.catalogue import load_catalogue, measures_by_id
 
 ATTRIBUTION = ("Source: Office for National Statistics licensed under the Open Government Licence v3.0. "
@@ -447,8 +447,8 @@ def _waits(load_id: str, first: str, last: str) -> tuple[pd.DataFrame, pd.DataFr
         a, b = north.loc[cat], south.loc[cat]
         ok = all(pd.notna(v) for v in (a["seen_18"], a["seen"], b["seen_18"], b["seen"]))
         if ok:
-            d, lo, hi = stats.proportion_difference_ci(a["seen_18"], a["seen"], b["seen_18"], b["seen"])
-            verdict = stats.equity_verdict(lo, hi, 0.0)
+            d, lo, hi = comparisons.proportion_difference_ci(a["seen_18"], a["seen"], b["seen_18"], b["seen"])
+            verdict = comparisons.equity_verdict(lo, hi, 0.0)
             text = ("● No significant difference" if verdict != "significant" else
                     ("▲ North significantly higher (better)" if d > 0 else "▼ North significantly lower (worse)"))
             rows.append({"category": cat, "gap": d * 100, "gap_lower": lo * 100, "gap_upper": hi * 100,
