@@ -22,10 +22,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2
 
-from send_metrics import stats
 from send_metrics.catalogue import Measure
 from send_metrics.measures.pair_comparison import as_float
-from send_metrics.stats import disclosure
+from send_metrics.stats import comparisons, disclosure, funnels, intervals
 
 ENGLAND = "E92000001"
 MIN_FUNNEL_COUNCILS = 20
@@ -66,14 +65,14 @@ def comparators(loaded: pd.DataFrame, published: pd.DataFrame, m: Measure, area:
             lo = hi = np.nan
             x, n = as_float(p.get("numerator")), as_float(p.get("denominator"))
             if m.kind == "proportion" and np.isfinite(x) and np.isfinite(n) and 0 < n and x <= n:
-                lo, hi = (v * m.multiplier for v in stats.wilson_ci(x, n, 0.95))
+                lo, hi = (v * m.multiplier for v in intervals.wilson_ci(x, n, 0.95))
             rows.append({"area_code": code, "area_name": p.get("area_name", code), "role": role,
                          "value": as_float(p["value"]), "lower_95": lo, "upper_95": hi,
                          "source": f"published: {p.get('source', '')}"})
     out = pd.DataFrame(rows, columns=["area_code", "area_name", "role", "value", "lower_95", "upper_95", "source"])
     eng = out.loc[out["role"] == "England", "value"]
     bench = float(eng.iloc[0]) if len(eng) else np.nan
-    out["sig_england"] = stats.compare_to_benchmark(out["lower_95"].to_numpy(float), out["upper_95"].to_numpy(float),
+    out["sig_england"] = comparisons.compare_to_benchmark(out["lower_95"].to_numpy(float), out["upper_95"].to_numpy(float),
                                                     np.full(len(out), bench), m.polarity) if len(out) else []
     out.loc[out["role"] == "England", "sig_england"] = "not_compared"
     return out
@@ -162,7 +161,7 @@ def funnel_frame(councils: pd.DataFrame, m: Measure, benchmark: float, points: i
     within-council standard deviation (:func:`pooled_sd`). ``phi`` > 1
     widens the limits for multiplicative over-dispersion, ``tau2`` > 0 for additive
     (DerSimonian-Laird random effects) over-dispersion (Spiegelhalter 2005; see
-    :func:`stats.overdispersion_phi`, :func:`stats.overdispersion_tau2`). Returns (limits, councils with ``outside_95``/``outside_998``
+    :func:`funnels.overdispersion_phi`, :func:`funnels.overdispersion_tau2`). Returns (limits, councils with ``outside_95``/``outside_998``
     and ``position`` text)."""
     kind = funnel_kind(m)
     den = councils["denominator"].astype(float)
@@ -171,9 +170,9 @@ def funnel_frame(councils: pd.DataFrame, m: Measure, benchmark: float, points: i
     limits = pd.DataFrame({"denominator": grid})
     c = councils.copy()
     for conf, label in ((0.95, "95"), (0.998, "998")):
-        lo, hi = stats.funnel_limits(grid, benchmark, kind, conf, m.multiplier, phi=phi, tau2=tau2, sd=sd)
+        lo, hi = funnels.funnel_limits(grid, benchmark, kind, conf, m.multiplier, phi=phi, tau2=tau2, sd=sd)
         limits[f"lower_{label}"], limits[f"upper_{label}"] = lo, hi
-        plo, phi_ = stats.funnel_limits(den.to_numpy(), benchmark, kind, conf, m.multiplier, phi=phi, tau2=tau2,
+        plo, phi_ = funnels.funnel_limits(den.to_numpy(), benchmark, kind, conf, m.multiplier, phi=phi, tau2=tau2,
                                         sd=sd)
         c[f"lower_{label}"], c[f"upper_{label}"] = plo, phi_
         c[f"outside_{label}"] = (c["value"] < plo) | (c["value"] > phi_)
@@ -316,7 +315,7 @@ def funnel_summary(loaded: pd.DataFrame, published: pd.DataFrame, m: Measure, ar
                         "or LAIT - on the Upload page or with `python -m send_metrics load`.",
                 "icon": ":material/info:"}
     kind = funnel_kind(m)
-    phi = stats.overdispersion_phi(councils["numerator"], councils["denominator"], bench, kind, m.multiplier, sd=sd)
+    phi = funnels.overdispersion_phi(councils["numerator"], councils["denominator"], bench, kind, m.multiplier, sd=sd)
     _, raw = funnel_frame(councils, m, bench, sd=sd)
     over = bool(np.isfinite(phi) and len(councils) * phi > chi2.ppf(0.95, len(councils) - 1))
     limits, pos = funnel_frame(councils, m, bench, phi=phi if over else 1.0, sd=sd)
@@ -325,7 +324,7 @@ def funnel_summary(loaded: pd.DataFrame, published: pd.DataFrame, m: Measure, ar
     parts = [f"Each point is a council's {lower_title} in {year} against its denominator, "
              f"with 95% (dashed) and 99.8% (dotted) limits around England ({m.format_value(bench)})"]
     if over:
-        tau2 = stats.overdispersion_tau2(councils["numerator"], councils["denominator"], bench, kind, m.multiplier,
+        tau2 = funnels.overdispersion_tau2(councils["numerator"], councils["denominator"], bench, kind, m.multiplier,
                                          sd=sd)
         _, additive = funnel_frame(councils, m, bench, tau2=tau2, sd=sd)
         parts.append(f"Councils vary far more than chance alone gives, so the limits drawn are widened for "

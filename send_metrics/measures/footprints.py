@@ -17,11 +17,12 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from send_metrics import contract, stats
+from send_metrics import contract
 from send_metrics.catalogue import Measure
 from send_metrics.measures import pair_comparison
 from send_metrics.measures.pair_comparison import COMPARE_INPUT
 from send_metrics.measures.table_protection import protect_table
+from send_metrics.stats import comparisons, intervals
 
 NORTH = "HF-NORTH-CUMBRIA"
 SOUTH = "HF-SOUTH-CUMBRIA"
@@ -107,7 +108,7 @@ def percent_ci(num, den) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n = np.asarray(den, dtype=float)
     ok = np.isfinite(x) & np.isfinite(n) & (n > 0) & (x <= n)
     xs, ns = np.where(ok, x, 0.0), np.where(ok, n, 1.0)
-    lo, hi = stats.wilson_ci(xs, ns, 0.95)
+    lo, hi = intervals.wilson_ci(xs, ns, 0.95)
     pct = np.where(ok, xs / ns * 100, np.nan)
     return pct, np.where(ok, np.asarray(lo) * 100, np.nan), np.where(ok, np.asarray(hi) * 100, np.nan)
 
@@ -163,8 +164,8 @@ def activity_gaps(activity: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         a, b = north.loc[cat], south.loc[cat]
         ok = all(pd.notna(v) for v in (a["seen_18"], a["seen"], b["seen_18"], b["seen"]))
         if ok:
-            d, lo, hi = stats.proportion_difference_ci(a["seen_18"], a["seen"], b["seen_18"], b["seen"])
-            verdict = stats.equity_verdict(lo, hi, 0.0)
+            d, lo, hi = comparisons.proportion_difference_ci(a["seen_18"], a["seen"], b["seen_18"], b["seen"])
+            verdict = comparisons.equity_verdict(lo, hi, 0.0)
             text = ("● No significant difference" if verdict != "significant" else
                     ("▲ North significantly higher (better)" if d > 0 else "▼ North significantly lower (worse)"))
             rows.append({"category": cat, "gap": d * 100, "gap_lower": lo * 100, "gap_upper": hi * 100,

@@ -19,12 +19,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from send_metrics import stats
 from send_metrics.catalogue import Measure
 from send_metrics.measures import pair_comparison
 from send_metrics.measures.footprints import FOOTPRINT_NAME, NORTH, SOUTH
 from send_metrics.measures.pair_comparison import COMPARE_INPUT, as_float, rows_by_measure
-from send_metrics.stats import disclosure
+from send_metrics.stats import disclosure, intervals
 
 SHORT = {"LOC-ALLERDALE": "Allerdale", "LOC-CARLISLE": "Carlisle", "LOC-COPELAND-N": "Copeland (N)",
          "LOC-MILLOM": "Millom area", "LOC-EDEN": "Eden", "LOC-BARROW-FURNESS": "Barrow",
@@ -199,25 +198,25 @@ def rest_of_parent(m: Measure, child: Mapping, parent: Mapping, low: float = 1, 
     if m.kind == "count":
         out["value"] = num
         if m.ci_method == "byar":
-            out["lower_95"], out["upper_95"] = stats.byar_ci(num, 0.95)
+            out["lower_95"], out["upper_95"] = intervals.byar_ci(num, 0.95)
         return out
     out["denominator"] = den
     out["value"] = num / den * m.multiplier
     if m.kind == "proportion" and m.ci_method == "wilson" and num <= den:
-        lo, hi = stats.wilson_ci(num, den, 0.95)
+        lo, hi = intervals.wilson_ci(num, den, 0.95)
         out["lower_95"], out["upper_95"] = lo * m.multiplier, hi * m.multiplier
     elif m.kind == "rate" and m.ci_method == "byar":
-        out["lower_95"], out["upper_95"] = stats.rate_ci(num, den, m.multiplier, 0.95)
+        out["lower_95"], out["upper_95"] = intervals.rate_ci(num, den, m.multiplier, 0.95)
     elif m.kind == "mean" and m.ci_method == "t":
         # Sums of squares subtract as the totals do: ((n - 1) sd^2 + total^2 / n) for each area.
         def sumsq(r):
             n, t = as_float(r.get("denominator")), as_float(r.get("numerator"))
             sd = as_float(r.get("sd")) / m.multiplier
             return (n - 1) * sd * sd + t * t / n if n > 0 else np.nan
-        sd = stats.sd_from_sum_of_squares(num, sumsq(parent) - sumsq(child), den) * m.multiplier
+        sd = intervals.sd_from_sum_of_squares(num, sumsq(parent) - sumsq(child), den) * m.multiplier
         if np.isfinite(sd):
             out["sd"] = sd
-            out["lower_95"], out["upper_95"] = stats.mean_ci(out["value"], sd, den, 0.95)
+            out["lower_95"], out["upper_95"] = intervals.mean_ci(out["value"], sd, den, 0.95)
     return out
 
 

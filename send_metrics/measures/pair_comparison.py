@@ -19,8 +19,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from send_metrics import stats
 from send_metrics.catalogue import Measure
+from send_metrics.stats import comparisons, intervals
 
 SYMBOL = {"a_higher": "▲", "a_lower": "▼", "no_difference": "●", "not_tested": "–", "not_compared": "–",
           "suppressed": "✕"}
@@ -100,35 +100,35 @@ def compare_one(m: Measure, a: Mapping, b: Mapping, name_a: str = "A", name_b: s
         # One method for the gap, the ratio and the verdict: MOVER on the two Wilson intervals
         # (Newcombe's method 10 for the difference, MOVER-R for the ratio), so the verdict always
         # agrees with both intervals shown.
-        d, lo, hi = stats.proportion_difference_ci(xa, na, xb, nb, confidence)
-        la, ua = stats.wilson_ci(xa, na, confidence)
-        lb, ub = stats.wilson_ci(xb, nb, confidence)
-        r, rlo, rhi = stats.mover_ratio_ci(xa / na, la, ua, xb / nb, lb, ub)
+        d, lo, hi = comparisons.proportion_difference_ci(xa, na, xb, nb, confidence)
+        la, ua = intervals.wilson_ci(xa, na, confidence)
+        lb, ub = intervals.wilson_ci(xb, nb, confidence)
+        r, rlo, rhi = comparisons.mover_ratio_ci(xa / na, la, ua, xb / nb, lb, ub)
         out.update(gap=d * m.multiplier, gap_lower=lo * m.multiplier, gap_upper=hi * m.multiplier,
                    ratio=r, ratio_lower=rlo, ratio_upper=rhi,
                    method="difference: Newcombe (Wilson score); ratio: MOVER-R on the same Wilson intervals")
-        sig = stats.equity_verdict(lo, hi, 0.0)
+        sig = comparisons.equity_verdict(lo, hi, 0.0)
     elif m.kind == "rate" and counts_ok:
         # MOVER on each rate's Byar (exact below 10) interval, for the gap and the ratio alike.
-        d, lo, hi = stats.rate_difference_ci(xa, na, xb, nb, m.multiplier, confidence)
-        la, ua = stats.rate_ci(xa, na, m.multiplier, confidence)
-        lb, ub = stats.rate_ci(xb, nb, m.multiplier, confidence)
-        r, rlo, rhi = stats.mover_ratio_ci(xa / na * m.multiplier, la, ua, xb / nb * m.multiplier, lb, ub)
+        d, lo, hi = comparisons.rate_difference_ci(xa, na, xb, nb, m.multiplier, confidence)
+        la, ua = intervals.rate_ci(xa, na, m.multiplier, confidence)
+        lb, ub = intervals.rate_ci(xb, nb, m.multiplier, confidence)
+        r, rlo, rhi = comparisons.mover_ratio_ci(xa / na * m.multiplier, la, ua, xb / nb * m.multiplier, lb, ub)
         out.update(gap=d, gap_lower=lo, gap_upper=hi, ratio=r, ratio_lower=rlo, ratio_upper=rhi,
                    method="difference: MOVER (Byar); ratio: MOVER-R on the same Byar intervals")
-        sig = stats.equity_verdict(lo, hi, 0.0)
+        sig = comparisons.equity_verdict(lo, hi, 0.0)
     elif m.kind == "mean" and counts_ok and all(np.isfinite(as_float(r.get("sd"))) for r in (a, b)):
         # MOVER on each mean's Student's t interval (from the pupils' standard deviation), for the
         # gap and the ratio alike, so the verdict agrees with both.
-        la, ua = stats.mean_ci(va, as_float(a.get("sd")), na, confidence)
-        lb, ub = stats.mean_ci(vb, as_float(b.get("sd")), nb, confidence)
+        la, ua = intervals.mean_ci(va, as_float(a.get("sd")), na, confidence)
+        lb, ub = intervals.mean_ci(vb, as_float(b.get("sd")), nb, confidence)
         d = va - vb
         lo = d - np.sqrt((va - la) ** 2 + (ub - vb) ** 2)
         hi = d + np.sqrt((ua - va) ** 2 + (vb - lb) ** 2)
-        r, rlo, rhi = stats.mover_ratio_ci(va, la, ua, vb, lb, ub)
+        r, rlo, rhi = comparisons.mover_ratio_ci(va, la, ua, vb, lb, ub)
         out.update(gap=d, gap_lower=lo, gap_upper=hi, ratio=r, ratio_lower=rlo, ratio_upper=rhi,
                    method="difference: MOVER (Student's t); ratio: MOVER-R on the same t intervals")
-        sig = stats.equity_verdict(lo, hi, 0.0)
+        sig = comparisons.equity_verdict(lo, hi, 0.0)
     elif m.kind == "count":
         # Counts of areas of different size are never compared (as Fingertips): no gap, no ratio.
         out["method"] = "counts of different-sized areas are not compared: compare the rate instead"
