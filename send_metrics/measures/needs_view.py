@@ -22,7 +22,7 @@ import pandas as pd
 
 from send_metrics import contract
 from send_metrics.catalogue import measures_by_id
-from send_metrics.measures import breakdowns, equity
+from send_metrics.measures import breakdowns, table_protection
 from send_metrics.measures.projection import backtest, project_caseload
 from send_metrics.measures.projection_backtest import apply_calibration, backtest_sentence, loaded_backtest
 
@@ -165,11 +165,11 @@ def need_by_group(cells: pd.DataFrame, kind: str, area: str, year: str, name: st
                   md: Callable[[str], str]) -> Section:
     """Need by age band or by setting (``kind``: "age", "setting") for an area and census year, from
     ``cells``: that breakdown of ``breakdowns.for_year``, protected over every area. Shares come
-    from published cells only (``equity.share_within``); ``extra["categories"]``: the groups in order."""
+    from published cells only (``table_protection.share_within``); ``extra["categories"]``: the groups in order."""
     by, labels, what, _ = BREAKDOWNS[kind]
     c = cells[cells["area_code"] == area]
-    shares = equity.share_within(c, by=by, category="need", value_col="plans", other_label=SUPPRESSED)
-    shares = shares[shares[by] != equity.ALL]
+    shares = table_protection.share_within(c, by=by, category="need", value_col="plans", other_label=SUPPRESSED)
+    shares = shares[shares[by] != table_protection.ALL]
     if shares.empty:
         return Section(message=f"Every {what} figure for {md(name)} is suppressed (small numbers) in {year}. "
                        "Choose a larger area.")
@@ -191,13 +191,13 @@ def need_by_group(cells: pd.DataFrame, kind: str, area: str, year: str, name: st
     if (shares["need_label"] == SUPPRESSED).any():
         sentence += (" The light grey segment groups needs hidden to protect small numbers (never a single "
                      "hidden count).")
-    hidden_totals = set(c.loc[(c["need"] == equity.ALL) & (c[by] != equity.ALL) & c["suppressed"], by])
+    hidden_totals = set(c.loc[(c["need"] == table_protection.ALL) & (c[by] != table_protection.ALL) & c["suppressed"], by])
     hidden = [labels[k] for k in labels if k in hidden_totals and k not in set(shares[by])]
     if hidden:
         its = "its total is" if len(hidden) == 1 else "their totals are"
         sentence += (f" No bar for {', '.join(hidden)}: {its} suppressed, so that no small count can be worked "
                      "out from the other figures.")
-    totals = c[(c["need"] == equity.ALL) & (c[by] != equity.ALL)].set_index(by)["plans"]
+    totals = c[(c["need"] == table_protection.ALL) & (c[by] != table_protection.ALL)].set_index(by)["plans"]
     table = shares.assign(share=shares["share"].round(1), total=shares[by].map(totals))
     return Section(shares, table, titles, sentence,
                    "EHC plan caseload by primary need, age and setting; disclosure control over areas, "

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from send_metrics import stats
+from send_metrics.stats import comparisons
 from send_metrics.catalogue import Measure
 from send_metrics.present import charts
 from send_metrics.present.report.pack import CUMBRIA, FOOTPRINTS, LOCALITIES, Pack, esc
@@ -36,10 +36,10 @@ def gap_ci(m: Measure, a, b) -> tuple[float, float, float]:
     if any(np.isnan(v) for v in (x1, n1, x2, n2)) or n1 <= 0 or n2 <= 0:
         return (np.nan,) * 3
     if m.kind == "proportion":
-        d, lo, hi = stats.proportion_difference_ci(x1, n1, x2, n2)
+        d, lo, hi = comparisons.proportion_difference_ci(x1, n1, x2, n2)
         return d * m.multiplier, lo * m.multiplier, hi * m.multiplier
     if m.kind == "rate":
-        return stats.rate_difference_ci(x1, n1, x2, n2, multiplier=m.multiplier)
+        return comparisons.rate_difference_ci(x1, n1, x2, n2, multiplier=m.multiplier)
     return (np.nan,) * 3
 
 
@@ -52,7 +52,7 @@ def gap_cells(m: Measure, gap) -> tuple[str, str, str]:
     if np.isnan(d):
         return ('<td class="num na">not compared</td>', '<td class="na">–</td>',
                 '<td class="na">not compared</td>')
-    verdict = stats.equity_verdict(lo, hi)
+    verdict = comparisons.equity_verdict(lo, hi)
     better = None
     if verdict == "significant" and m.polarity != "no_judgement":
         higher = d > 0
@@ -111,7 +111,7 @@ def north_south(pack: Pack) -> str:
                     + pack.cell(m, a, ci=True) + pack.cell(m, b, ci=True) + gd + gl + gh)
         if m.unit == "%" and not np.isnan(gap[0]):
             forest.append((m, label, gap))
-        if not np.isnan(gap[0]) and stats.equity_verdict(gap[1], gap[2]) == "significant":
+        if not np.isnan(gap[0]) and comparisons.equity_verdict(gap[1], gap[2]) == "significant":
             strength = abs(gap[0]) / max(gap[2] - gap[1], 1e-9)
             pack.extra_messages.append((strength, mid, (
                 f"{m.title}: North Cumbria {m.format_value(a['value'])} against South Cumbria "
@@ -182,7 +182,7 @@ def localities(pack: Pack) -> str:
             if not np.isnan(gap[0]):
                 names.append(pack.name(code))
                 gaps.append(gap)
-                if stats.equity_verdict(gap[1], gap[2]) == "significant" and m.polarity != "no_judgement":
+                if comparisons.equity_verdict(gap[1], gap[2]) == "significant" and m.polarity != "no_judgement":
                     strength = abs(gap[0]) / max(gap[2] - gap[1], 1e-9)
                     worse = (gap[0] > 0) != (m.polarity == "higher_is_better")
                     pack.extra_messages.append((strength * 0.9, mid, (
@@ -225,7 +225,7 @@ def wrap(text: str, width: int = 34) -> str:
 
 def direction_colour(m: Measure, gap) -> str:
     d, lo, hi = gap
-    if stats.equity_verdict(lo, hi) != "significant":
+    if comparisons.equity_verdict(lo, hi) != "significant":
         return "#3D3D3D"
     if m.polarity == "no_judgement":
         return "#12436D"
