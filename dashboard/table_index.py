@@ -56,7 +56,7 @@ class TableIndex:
     def year_rows(self, year, area_codes=None) -> pd.DataFrame:
         """The rows whose period starts with ``year`` (of ``area_codes`` when given), in table order.
 
-        ``equity.rows_for_year(table, year)`` only ever picks rows of that year (a monthly measure
+        ``pair_comparison.rows_for_year(table, year)`` only ever picks rows of that year (a monthly measure
         needs a month in the year), so giving it just these rows gives the same result, faster."""
         pos = self.by_year.get(str(year)[:4], np.zeros(0, dtype=np.intp))
         if area_codes:

@@ -47,7 +47,7 @@ def _regions(load_id: str) -> dict[str, str]:
 @st.cache_resource(show_spinner=False, max_entries=16, ttl=3600)
 def _year_table(load_id: str, year: str) -> pd.DataFrame:
     """rows_for_year of the whole measure table (shared between sessions: callers only read it),
-    given only the year's own rows: the same result, much faster (see ui.year_rows)."""
+    given only the year's own rows: the same result, much faster (see dashboard.table_index.TableIndex.year_rows)."""
     return rows_for_year(ui.table_index().year_rows(year), year, measures_by_id())
 
 
