@@ -21,7 +21,8 @@ from send_metrics import contract
 from send_metrics.ingest.adapters import adapt
 from send_metrics.ingest.adapters import sen2 as sen2_mod
 from send_metrics.config import load_config
-from send_metrics.ingest.store import current_load_dir, load
+from send_metrics.ingest.store import load
+from send_metrics.ingest.stored_loads import current_load_dir
 
 FIX = ROOT / "tests" / "fixtures" / "published"
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"

@@ -18,7 +18,8 @@ import pytest
 from send_metrics.tools import demo, sen2_blade_demo
 from send_metrics.config import load_config
 from send_metrics.ingest.recognise import reference_files
-from send_metrics.ingest.store import current_load_dir, load
+from send_metrics.ingest.store import load
+from send_metrics.ingest.stored_loads import current_load_dir
 from send_metrics.ingest.validate import validate_file
 
 REFERENCE = Path(demo.__file__).resolve().parent / "reference"

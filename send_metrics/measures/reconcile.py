@@ -1,7 +1,7 @@
 """Reconciliation: every figure given by more than one file or edition, side by side.
 
-The loader keeps one value per figure (the newest edition that holds it; see store.py
-`_resolve_figures`) and records every other source's value of the same figure in the load's
+The loader keeps one value per figure (the newest edition that holds it; see
+`send_metrics.ingest.resolve.resolve_figures`) and records every other source's value of the same figure in the load's
 `reconciliation` table. This module reads it for the `reconcile` command and the data-quality
 view: which figures were published more than once, whether the sources agree, and which value
 the dashboard uses.

@@ -48,7 +48,7 @@ import pandas as pd
 from send_metrics import contract
 from send_metrics.catalogue import load_catalogue
 from send_metrics.config import PROJECT_ROOT, load_config, sql_text
-from send_metrics.ingest.store import sql_literal
+from send_metrics.ingest.stored_loads import sql_literal
 
 TARGETS = {"page_median_ms": 250, "page_p95_ms": 500, "demo_page_median_ms": 150, "cold_start_s": 5.0,
            "ingest_overhead_vs_duckdb": 2.0, "measures_speedup_vs_pandas": 3.0, "peak_rss_mb": 1536,
@@ -161,7 +161,7 @@ def ingest_floor(folder: Path, load_dir: Path) -> dict:
     roll-ups and duplicate checks across files come on top, so ours / plain can hardly go below
     floor / plain (only the single-threaded hashing could overlap the rest)."""
     from send_metrics.ingest.adapters.header import read_parquet_columns
-    from send_metrics.ingest.store import file_sha256
+    from send_metrics.ingest.data_folder import file_sha256
     con = duckdb.connect()
     con.execute("SET checkpoint_threshold = '1TB'")  # as the loader: an in-memory database
     parts = {}
@@ -451,7 +451,7 @@ def person_level_bench(work: Path, log, open_plans: int = PERSON_LEVEL["open_pla
     aggregated layout, back to back (`rounds` alternating runs each, best kept): ingest, derived
     tables and the two together. Target: the person-level load within 2x of the aggregated one."""
     from send_metrics.tools.sen2_blade_demo import write_large_export
-    from send_metrics.ingest.store import current_load_dir
+    from send_metrics.ingest.stored_loads import current_load_dir
     blade = work / "person_level" / "sen2"
     log(f"person level: writing a {open_plans:,}-plan, {years}-year SEN2 export ...")
     t0 = time.perf_counter()
@@ -596,7 +596,7 @@ def _run(work: Path, quick: bool, runs: int, log) -> dict:
     loader = loader_process(data, work / "store")
     ours = loader["ingest_s"]
     config = replace(load_config(data), store_dir=work / "store")
-    from send_metrics.ingest.store import current_load_dir
+    from send_metrics.ingest.stored_loads import current_load_dir
     load_dir = current_load_dir(config.store_dir)
     floor = ingest_floor(data, load_dir)
     log("measures ...")

@@ -37,7 +37,7 @@ GEO_LOOKUPS = [
 def _contract_shaped(header: list[str]) -> bool:
     """Columns already in the data contract's shape: a dataset's columns, or area code and level."""
     from send_metrics.ingest.readers import normalise_name
-    from send_metrics.ingest.validate import detect_dataset
+    from send_metrics.ingest.file_reports import detect_dataset
     from send_metrics.ingest.adapters.header import key
     keys = {key(h) for h in header}
     return ("areacode" in keys and "arealevel" in keys) or detect_dataset([normalise_name(h) for h in header])[0] is not None
