@@ -18,6 +18,7 @@ import pytest
 
 from conftest import ROOT, write
 from send_metrics import contract
+from send_metrics.contract import codes
 from send_metrics.ingest.adapters import adapt
 from send_metrics.ingest.adapters.sen2.outputs import COMBINED_CODE
 from send_metrics.ingest.adapters.sen2.rows import not_broken_down
@@ -137,7 +138,7 @@ def test_caseload_totals_match_the_published_totals(release_a_store):
     needs = q(config, "SELECT DISTINCT primary_need FROM {ehcp_caseload}")
     assert needs == [(not_broken_down()["primary_need"] or "UNK",)]
     bands = {r[0] for r in q(config, "SELECT DISTINCT age_band FROM {ehcp_caseload}")}
-    assert bands <= set(contract.AGE_BANDS) and len(bands) >= 4
+    assert bands <= set(codes.AGE_BANDS) and len(bands) >= 4
     # With the contract's "not broken down" codes every January loads as caseload rows, so
     # Cumbria's last January (2023) is a caseload total, never joined to the new councils.
     cumbria = q(config, "SELECT year, sum(ehc_plans) FROM {ehcp_caseload} WHERE area_code = 'E10000006' "
@@ -325,9 +326,9 @@ def test_contract_shaped_and_unknown_files_are_left_to_the_validator(tmp_path):
 
 def test_need_by_setting_partition_when_the_contract_has_all_codes(tmp_path, monkeypatch):
     """Once the contract has 'not broken down' codes, 2025 caseload carries need x setting."""
-    monkeypatch.setattr(contract, "AGE_BANDS", {**contract.AGE_BANDS, "all": "All ages"})
-    monkeypatch.setattr(contract, "PRIMARY_NEEDS", {**contract.PRIMARY_NEEDS, "ALL": "All needs"})
-    monkeypatch.setattr(contract, "SETTING_TYPES", {**contract.SETTING_TYPES, "all": "All settings"})
+    monkeypatch.setattr(contract, "AGE_BANDS", {**codes.AGE_BANDS, "all": "All ages"})
+    monkeypatch.setattr(contract, "PRIMARY_NEEDS", {**codes.PRIMARY_NEEDS, "ALL": "All needs"})
+    monkeypatch.setattr(contract, "SETTING_TYPES", {**codes.SETTING_TYPES, "all": "All settings"})
     folder = tmp_path / "data"
     shutil.copytree(FIX / "ees_release_a", folder)
     rows = read_out(adapt(folder / "caseload.csv", tmp_path / "w"), "ehcp_caseload")

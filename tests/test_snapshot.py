@@ -245,8 +245,9 @@ def test_the_code_hash_covers_what_makes_a_load():
     from send_metrics.ingest import snapshot
     names = {p.relative_to(ROOT).as_posix() for p in snapshot.code_files()}
     for f in ("send_metrics/ingest/store.py", "send_metrics/ingest/validate.py", "send_metrics/ingest/readers.py",
-              "send_metrics/contract.py", "send_metrics/ingest/recognise.py", "send_metrics/ingest/sen2_blade.py",
-              "send_metrics/ingest/adapters/__init__.py", "send_metrics/ingest/adapters/blade.py", "send_metrics/ingest/adapters/sen2/__init__.py",
+              "send_metrics/contract/__init__.py", "send_metrics/contract/codes.py", "send_metrics/ingest/recognise.py",
+              "send_metrics/ingest/sen2_blade.py", "send_metrics/ingest/adapters/__init__.py",
+              "send_metrics/ingest/adapters/blade.py", "send_metrics/ingest/adapters/sen2/__init__.py",
               "send_metrics/ingest/snapshot.py", "send_metrics/reference/areas.csv", "send_metrics/catalogue.toml"):
         assert f in names, f
     assert any(n.startswith("sql/blade") for n in names) and any(n.startswith("sql/rollup") for n in names)

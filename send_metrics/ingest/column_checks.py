@@ -13,11 +13,12 @@ import re
 import duckdb
 
 from send_metrics import contract
+from send_metrics.contract import codes
 from send_metrics.contract import Dataset
 from send_metrics.ingest.readers import sql_name
 
 
-SYMBOL_LIST = list(contract.SYMBOLS)
+SYMBOL_LIST = list(codes.SYMBOLS)
 
 
 def used_params(sql: str, params: dict) -> dict:

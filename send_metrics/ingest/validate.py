@@ -1,6 +1,6 @@
 """Validate a raw extract against the data contract and split it into good and quarantined rows.
 
-All checks run as SQL generated from the contract (`contract.py`). Identifiers come only from the
+All checks run as SQL generated from the contract (`send_metrics.contract`). Identifiers come only from the
 contract, never from the file, and every value from a file reaches SQL as a parameter or as data.
 This module runs a file's checks and splits its rows; the SQL of each column's rule is in
 ``column_checks``, and what a check says about a file (its report, why it is not recognised) in
@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from send_metrics import contract
+from send_metrics.contract import codes
 from send_metrics.config import sql_text
 from send_metrics.contract import Dataset
 from send_metrics.ingest.column_checks import (
@@ -291,10 +292,10 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
                     f"bool_or({sql_name(column)} <> '{total}') OVER (PARTITION BY {area_period}) AS broken_down FROM typed) "
                     f"WHERE v = '{total}' AND broken_down")
         if "wait_bands_disjoint" in dataset.extra_checks and "wait_band" in present:
-            # A publisher's own bands (contract.WAIT_BAND_SETS): within one area, month, service and
+            # A publisher's own bands (codes.WAIT_BAND_SETS): within one area, month, service and
             # EHCP status they must not overlap, or a child would be counted in two bands.
-            params.update(wb_codes=list(contract.WAIT_BANDS), wb_lo=[lo for lo, _ in contract.WAIT_BANDS.values()],
-                          wb_hi=[hi for _, hi in contract.WAIT_BANDS.values()])
+            params.update(wb_codes=list(codes.WAIT_BANDS), wb_lo=[lo for lo, _ in codes.WAIT_BANDS.values()],
+                          wb_hi=[hi for _, hi in codes.WAIT_BANDS.values()])
             group = [k for k in key_cols if k != "wait_band"]
             on = " AND ".join(f"a.{sql_name(k)} = b.{sql_name(k)}" for k in group)
             bands = (f"SELECT _line, {', '.join(sql_name(k) for k in key_cols)}, "

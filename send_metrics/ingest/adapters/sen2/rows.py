@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from send_metrics import contract
+from send_metrics.contract import codes
 from send_metrics.ingest.adapters.common import (
     EDITION_KEYS,
     SYMBOLS,
@@ -44,8 +44,8 @@ def total_code(allowed) -> str | None:
 
 
 def not_broken_down() -> dict[str, str | None]:
-    return {"primary_need": total_code(contract.PRIMARY_NEEDS), "age_band": total_code(contract.AGE_BANDS),
-            "setting_type": total_code(contract.SETTING_TYPES)}
+    return {"primary_need": total_code(codes.PRIMARY_NEEDS), "age_band": total_code(codes.AGE_BANDS),
+            "setting_type": total_code(codes.SETTING_TYPES)}
 
 
 # Until the contract has an "all needs" code, plans whose need the source does not give are
