@@ -122,6 +122,7 @@ def classify(path: Path) -> str | None:
 
 
 def siblings(path: Path, kinds: tuple[str, ...]) -> list[tuple[str, Path]]:
+    """(kind, path) of the SEN2 files of these kinds in the file's folder, by name: a release's other files."""
     out = []
     for p in sorted(path.parent.iterdir()):
         if not p.is_file() or p.name.startswith((".", "~$")):
