@@ -141,7 +141,7 @@ def render() -> None:
             st.markdown("\n".join(f"- **{heading}.** {ui.escape(text)}" for heading, text in METHODS))
     with ui.section("Demand projection: the two models", "definitions_demand") as is_open:
         if is_open:
-            from send_metrics.measures.demand import METHOD
+            from send_metrics.measures.demand_outputs import METHOD
             st.markdown("\n".join(f"- **{k}:** {ui.escape(v)}" for k, v in METHOD))
 
 

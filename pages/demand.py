@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard import ui
 from send_metrics.measures import demand
+from send_metrics.measures import demand_outputs
 
 SIMS = 1000
 YEARS = 10
@@ -21,19 +22,19 @@ BAND = "rgba(29, 112, 184, {a})"
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _councils(load_id: str) -> dict:
-    return demand.load_councils(ui.database())
+    return demand_outputs.load_councils(ui.database())
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _run(load_id: str, code: str, scenario: tuple | None):
     c = _councils(load_id)[code]
-    return demand.project(c, years=YEARS, sims=SIMS, seed=SEED,
+    return demand_outputs.project(c, years=YEARS, sims=SIMS, seed=SEED,
                           scenario=demand.Scenario(*scenario) if scenario else None)
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _backtest(load_id: str):
-    return demand.loaded_backtest(ui.database())
+    return demand_outputs.loaded_backtest(ui.database())
 
 
 def _fan(table: pd.DataFrame, history: pd.DataFrame, title: str, y_title: str, scenario: bool) -> go.Figure:
@@ -136,8 +137,8 @@ def render() -> None:
     if active:
         st.markdown(f"**Scenario:** {ui.md(scenario.describe())}.")
     # total
-    total = demand.comparison(base, scn, "total", low, high)
-    hist = demand.protect(demand.history_counts(c.panel, "total"), low=low, high=high)
+    total = demand_outputs.comparison(base, scn, "total", low, high)
+    hist = demand_outputs.protect(demand_outputs.history_counts(c.panel, "total"), low=low, high=high)
     last = total.iloc[-1]
     sentence = (f"{name}: {hist['value'].iloc[-1]:,.0f} EHC plans in January {origin}; the baseline projects "
                 f"{last['baseline_median']:,.0f} in January {int(last['year'])} (95% interval "
@@ -146,10 +147,10 @@ def render() -> None:
         sentence += f", the scenario {last['scenario_median']:,.0f} ({last['difference']:+,.0f})"
     ui.chart_with_table(_fan(total, hist, f"EHC plans, {name}", "EHC plans", active), total,
                         title="All EHC plans: observed and projected", sentence=sentence + ".", key="demand_total",
-                        source=demand.SOURCE + ". " + model_line, table_columns=_cols(total))
+                        source=demand_outputs.SOURCE + ". " + model_line, table_columns=_cols(total))
     # by setting, need, age
     for by, title in (("setting", "By setting"), ("need", "By primary need"), ("age_group", "By age group")):
-        t = demand.comparison(base, scn, by, low, high)
+        t = demand_outputs.comparison(base, scn, by, low, high)
         latest = t[t["year"] == t["year"].max()].dropna(subset=["baseline_median"])
         top = latest.sort_values("baseline_median", ascending=False).head(1)
         sentence = (f"In January {int(t['year'].max())} the largest group is projected to be "
@@ -158,7 +159,7 @@ def render() -> None:
                     if len(top) else "No group is large enough to show.")
         ui.chart_with_table(_lines(t, f"{title}, {name} (baseline)", "baseline_median"), t, title=title,
                             sentence=sentence + f" Projections of {low}-{high} places are not shown.",
-                            key=f"demand_{by}", source=demand.SOURCE + ". " + model_line, table_columns=_cols(t))
+                            key=f"demand_{by}", source=demand_outputs.SOURCE + ". " + model_line, table_columns=_cols(t))
     _costs(c, base, scn, active, name, model_line)
     _backtest_section(load_id, low, high)
 
@@ -174,7 +175,7 @@ def _costs(c, base, scn, active: bool, name: str, model_line: str) -> None:
                 "setting_type, cost_per_place, source) to the data folder. A cost is never shown without its "
                 "table's source.", icon=":material/payments:")
         return
-    spend = demand.spend_comparison(base, scn, c.costs)
+    spend = demand_outputs.spend_comparison(base, scn, c.costs)
     last = spend.iloc[-1]
     sentence = (f"Places x cost per place: the baseline's spend in {int(last['year'])} is "
                 f"£{last['baseline_median'] / 1e6:,.1f}m (95% interval £{last['baseline_lower_95'] / 1e6:,.1f}m to "
@@ -197,10 +198,10 @@ def _costs(c, base, scn, active: bool, name: str, model_line: str) -> None:
 def _backtest_section(load_id: str, low: int, high: int) -> None:
     st.header("How well has the model done? (backtest)")
     summary, cases = _backtest(load_id)
-    st.markdown(ui.md(demand.backtest_sentence(summary)))
+    st.markdown(ui.md(demand_outputs.backtest_sentence(summary)))
     if not summary.get("forecasts"):
         return
-    by_setting, by_h = demand.backtest_tables(cases, low, high)
+    by_setting, by_h = demand_outputs.backtest_tables(cases, low, high)
     fig = go.Figure()
     fig.add_trace(go.Bar(x=by_setting["setting"], y=by_setting["coverage_95"], name="95% interval held the actual (%)"))
     fig.add_trace(go.Bar(x=by_setting["setting"], y=by_setting["coverage_80"], name="80% interval held the actual (%)"))

@@ -15,13 +15,8 @@ from send_metrics.measures import breakdowns, equity
 from send_metrics.present import charts
 from send_metrics import contract
 from send_metrics.catalogue import measures_by_id
-from send_metrics.measures.projection import (
-    apply_calibration,
-    backtest,
-    backtest_sentence,
-    loaded_backtest,
-    project_caseload,
-)
+from send_metrics.measures.projection_backtest import apply_calibration, backtest_sentence, loaded_backtest
+from send_metrics.measures.projection import backtest, project_caseload
 
 MAIN_NEEDS = list(breakdowns.MAIN_NEEDS)
 NEED_LABEL = {"ASD": "Autism (ASD)", "SLCN": "Speech, language and communication (SLCN)",

@@ -438,7 +438,7 @@ COMMANDS = {"load": cmd_load, "validate": cmd_validate, "measures": cmd_measures
 
 def _backtest(args) -> int:
     if getattr(args, "model", "aggregate") == "transition":
-        from send_metrics.measures.demand import backtest_for_cli as transition_backtest
+        from send_metrics.measures.demand_outputs import backtest_for_cli as transition_backtest
         return transition_backtest(args)
-    from send_metrics.measures.projection import backtest_for_cli
+    from send_metrics.measures.projection_backtest import backtest_for_cli
     return backtest_for_cli(args)

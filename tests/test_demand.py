@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 
 from send_metrics.measures import demand
+from send_metrics.measures import demand_outputs
+from send_metrics.measures import demand_simulation
 from send_metrics.measures.demand import NA, NCYS, NEEDS, NK, NN, SETTINGS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,8 +113,8 @@ def test_simulation_is_reproducible_and_tracks_the_truth(known):
     pop = np.ones((40, NA))
     years = list(range(2010, 2050))
     start = known.snapshot(max(known.years))
-    s1 = demand.simulate(params, start, pop, years, years=3, sims=200, seed=5)
-    s2 = demand.simulate(params, start, pop, years, years=3, sims=200, seed=5)
+    s1 = demand_simulation.simulate(params, start, pop, years, years=3, sims=200, seed=5)
+    s2 = demand_simulation.simulate(params, start, pop, years, years=3, sims=200, seed=5)
     assert np.array_equal(s1.need_setting, s2.need_setting)
     # one year on: stayers (1 - 0.08) of the start plus about 500 joiners
     total = s1.need_setting[:, 0].sum((1, 2))
@@ -125,31 +127,31 @@ def test_scenario_fewer_moves_to_independent_and_slower_joiner_growth(known):
     pop, years = np.ones((40, NA)), list(range(2010, 2050))
     start = known.snapshot(max(known.years))
     y0 = max(known.years)
-    base = demand.simulate(params, start, pop, years, years=4, sims=200, seed=3)
+    base = demand_simulation.simulate(params, start, pop, years, years=4, sims=200, seed=3)
     sc = demand.Scenario(from_year=y0 + 2, move_from="mainstream", move_to="independent", move_change=-0.5)
-    alt = demand.simulate(params, start, pop, years, years=4, sims=200, seed=3, scenario=sc)
+    alt = demand_simulation.simulate(params, start, pop, years, years=4, sims=200, seed=3, scenario=sc)
     ind_b, ind_s = base.need_setting[..., INDEP].sum(2).mean(0), alt.need_setting[..., INDEP].sum(2).mean(0)
     assert abs(ind_s[0] - ind_b[0]) < 0.05 * ind_b[0] + 2  # before the scenario's year: the same
     assert ind_s[-1] < ind_b[-1] * 0.9  # after: fewer independent places
     sj = demand.Scenario(from_year=y0 + 1, joiner_growth=-0.10)
-    slow = demand.simulate(params, start, pop, years, years=4, sims=200, seed=3, scenario=sj)
+    slow = demand_simulation.simulate(params, start, pop, years, years=4, sims=200, seed=3, scenario=sj)
     assert slow.need_setting[:, -1].sum((1, 2)).mean() < base.need_setting[:, -1].sum((1, 2)).mean()
     assert "50% fewer moves from mainstream to independent" in sc.describe()
 
 
 def test_costs_need_a_source_and_use_the_setting_row_for_any_need(known):
     params = demand.fit(known)
-    sim = demand.simulate(params, known.snapshot(max(known.years)), np.ones((40, NA)), list(range(2010, 2050)),
+    sim = demand_simulation.simulate(params, known.snapshot(max(known.years)), np.ones((40, NA)), list(range(2010, 2050)),
                           years=2, sims=50, seed=1)
     rows = pd.DataFrame({"primary_need": ["ALL", "ASD"], "setting_type": ["mainstream", "special"],
                          "cost_per_place": [1000.0, 5000.0], "source": ["Test table", "Test table"]})
-    table = demand.cost_table(rows)
-    out = demand.costs(sim, table)
+    table = demand_simulation.cost_table(rows)
+    out = demand_simulation.costs(sim, table)
     assert set(out["source"]) == {"Test table"}
     main = sim.need_setting[..., MAIN].sum(2)
     special_asd = sim.need_setting[..., ASD, SPECIAL]
     assert out["value"].iloc[1] == pytest.approx((main[:, 0] * 1000 + special_asd[:, 0] * 5000).mean())
-    assert demand.cost_table(rows.assign(source="")) is None  # no source: never shown
+    assert demand_simulation.cost_table(rows.assign(source="")) is None  # no source: never shown
 
 
 @pytest.mark.timeout(1800)  # 16 backtest origins of 400 simulations each
@@ -168,8 +170,8 @@ def test_backtest_on_the_synthetic_history_is_calibrated():
         cp = pop[pop["area_code"].isin(names)].groupby(["year", "age_band"], as_index=False)["population"].sum()
         years = list(range(2014, 2040))
         P, _notes = demand.single_year_population(cp, years)
-        frames.append(demand.backtest_cases(p, P, years, horizon=1, sims=400, series=f"{council}:"))
-    s = demand.score(pd.concat(frames), horizon=1)
+        frames.append(demand_simulation.backtest_cases(p, P, years, horizon=1, sims=400, series=f"{council}:"))
+    s = demand_simulation.score(pd.concat(frames), horizon=1)
     assert s["forecasts"] >= 100
     assert 0.90 <= s["coverage_95_by_horizon"]["1"] <= 0.98, s
     assert 0.65 <= s["coverage_80_by_horizon"]["1"] <= 0.92, s
@@ -280,7 +282,7 @@ def test_demand_page_shows_costs_only_with_their_source(app_env):
 def test_observed_small_counts_are_suppressed_with_a_complement():
     t = pd.DataFrame({"year": [2025] * 4 + [2026] * 3, "group": list("abcd") + list("abc"),
                       "value": [3.0, 10, 12, 40, 0, 7, 9]})
-    out = demand.protect(t)
+    out = demand_outputs.protect(t)
     y25 = out[out["year"] == 2025].set_index("group")
     assert y25["suppressed"].tolist() == [True, True, False, False]  # 3 primary, 10 its complement
     assert y25["value"].isna().tolist() == [True, True, False, False]

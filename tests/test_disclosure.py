@@ -332,10 +332,10 @@ def test_property_arbitrary_initial_suppression(localities, flags):
 
 
 # ---------------------------------------------------------------------------
-# the measure engine's protection (Engine._protect) on hand-made counts
+# the measure engine's protection (measures.protect.protect_counts) on hand-made counts
 # ---------------------------------------------------------------------------
 class _RollupDB:
-    """Just enough of a Database for Engine._protect: the rollup map of the Cumbrian areas."""
+    """Just enough of a Database for protect_counts: the rollup map of the Cumbrian areas."""
 
     config = None
 
@@ -358,7 +358,9 @@ def _measure_rows(measure_id, numerators, denominators=None, period="2024"):
 
 def _protect(base, low=1, high=4):
     from send_metrics.catalogue import measures_by_id
-    return _engine(low, high)._protect(base, measures_by_id())
+    from send_metrics.measures.protect import protect_counts
+    engine = _engine(low, high)
+    return protect_counts(base, measures_by_id(), engine.hierarchies(), low, high)
 
 
 def _audit_frame(out, true, col):
@@ -370,7 +372,7 @@ def _audit_frame(out, true, col):
 
 def test_measure_quantities_link_measures_built_on_the_same_count():
     from send_metrics.catalogue import load_catalogue
-    from send_metrics.measures.engine import measure_quantities
+    from send_metrics.measures.measure_sql import measure_quantities
     q = measure_quantities(load_catalogue())
     assert q["requests"][0] == q["requests_refused_pct"][1]
     assert q["wait_list_AUTISM"][0] == q["autism_over_13wk_pct"][1] == q["wait_median_AUTISM"][0]

@@ -195,7 +195,7 @@ def test_does_not_import_streamlit():
 
 # -- issue 17 point 9: rolling-origin backtest and calibrated intervals ---------------------------
 def test_backtest_errors_use_every_origin_and_horizon():
-    from send_metrics.measures.projection import backtest_errors
+    from send_metrics.measures.projection_backtest import backtest_errors
     years = np.arange(2012, 2022)
     hist = pd.DataFrame({"group": "A", "year": years, "count": 100 * 1.05 ** (years - 2012)})
     e = backtest_errors(hist, horizon=5)
@@ -229,7 +229,7 @@ def _mean_coverage(runs):
 
 
 def test_calibrated_intervals_cover_as_stated_on_noisy_series():
-    from send_metrics.measures.projection import rolling_backtest
+    from send_metrics.measures.projection_backtest import rolling_backtest
     runs = [rolling_backtest(_drifting(seed=s)) for s in range(3)]
     raw = rolling_backtest(_drifting(seed=0), calibrated=False)
     assert runs[0]["series"] == 120 and runs[0]["origins"] >= 10
@@ -244,7 +244,7 @@ def test_intervals_cover_when_every_council_moves_together():
     """A national shock moves every council's growth the same way: 80 councils in one year are
     one year of experience, not 80. Scored prospectively the intervals still hold their level on
     average over histories (one history: 0.86 to 0.99, as its few years' shocks fall)."""
-    from send_metrics.measures.projection import rolling_backtest
+    from send_metrics.measures.projection_backtest import rolling_backtest
     runs = [rolling_backtest(_drifting(groups=80, years=range(2004, 2025), shared_sd=0.02, seed=s))
             for s in range(5)]
     by_h, c80 = _mean_coverage(runs)
@@ -257,7 +257,7 @@ def test_intervals_use_only_errors_known_at_the_origin():
     """The intervals of a projection from an origin come only from errors whose target year is at
     or before it: rewriting every later year changes nothing; the product's intervals (from every
     error known) are the same function at the last year."""
-    from send_metrics.measures.projection import backtest_errors, calibrate
+    from send_metrics.measures.projection_backtest import backtest_errors, calibrate
     hist = _drifting(groups=40)
     e = backtest_errors(hist)
     changed = hist.assign(count=np.where(hist["year"] > 2018, hist["count"] * 3, hist["count"]))
@@ -275,7 +275,7 @@ def test_council_deviations_grow_along_a_level_plus_slope_line():
     """Beyond the longest horizon seen, a council's deviation grows as a level error plus h times a
     slope error: a line fitted to the spreads of the horizons seen, (1 + h) / (1 + j) with one
     horizon seen (as on the DfE caseload from 2010: spread 1 : 1.48 : 1.97 : 2.51 : 3.00)."""
-    from send_metrics.measures.projection import _council_growth
+    from send_metrics.measures.projection_backtest import _council_growth
     rng = np.random.default_rng(3)
     base = rng.normal(0, 1, 400)
     assert _council_growth(3, 1, {1: base}) == pytest.approx(2.0)  # (1 + 3) / (1 + 1)
@@ -291,7 +291,7 @@ def test_council_deviations_grow_along_a_level_plus_slope_line():
 
 
 def test_too_little_history_gives_no_interval_not_a_narrow_one():
-    from send_metrics.measures.projection import (
+    from send_metrics.measures.projection_backtest import (
         NO_INTERVAL,
         apply_calibration,
         backtest_errors,
@@ -350,7 +350,7 @@ def _load_history(tmp_path, monkeypatch, files, measure="ehcp_caseload"):
     from send_metrics.config import load_config
     from send_metrics.db import Database
     from send_metrics.measures.engine import Engine
-    from send_metrics.measures.projection import caseload_history
+    from send_metrics.measures.projection_backtest import caseload_history
     from send_metrics.ingest.store import load
     data = tmp_path / "data"
     data.mkdir()
@@ -408,7 +408,7 @@ def test_backtest_holds_for_horizons_1_to_5_on_the_caseload_from_2010(tmp_path, 
     (0.77 / 0.77 / 0.76 / 0.74 / 0.72), MAPE 14.6%, bias -9.2%; 7306 of 8034 projections had an
     interval (the first origin has no earlier errors). With the council deviations scaled in
     proportion to the horizon (the rule before) 0.93 / 0.92 / 0.92 / 0.93 / 0.93, 80% 0.76."""
-    from send_metrics.measures.projection import rolling_backtest
+    from send_metrics.measures.projection_backtest import rolling_backtest
     hist = _caseload_from_2010(_load_history(tmp_path, monkeypatch, [REAL_CASELOAD / "data" / "caseload.csv"]))
     assert hist["group"].nunique() >= 140 and hist["year"].min() == 2010 and hist["year"].max() == 2025
     assert not hist.duplicated(["group", "year"]).any()
@@ -429,7 +429,7 @@ def test_backtest_on_new_plans_from_2014_is_not_too_narrow(tmp_path, monkeypatch
     and the intervals learnt from them are very wide: prospectively they held every outcome
     (95% coverage 1.00 at horizons 1-5, 80% 0.998; MAPE 868%). Not a calibration check (too wide
     is not honest either); it checks the intervals are never too narrow after such a start."""
-    from send_metrics.measures.projection import rolling_backtest
+    from send_metrics.measures.projection_backtest import rolling_backtest
     hist = _load_history(tmp_path, monkeypatch, [REAL_MI], "new_plans")
     assert hist["group"].nunique() >= 140 and hist["year"].min() == 2014 and hist["year"].max() == 2022
     out = rolling_backtest(hist, 5)

@@ -28,7 +28,7 @@ METHODS: tuple[tuple[str, str], ...] = (
      "or the published value when they are not loaded. The neighbours' value pools the DfE statistical "
      "neighbours that have both a numerator and a denominator (their number is stated) and is compared only "
      "when at least five have data. Counts, medians and year-on-year changes are never compared, nor an "
-     "average without an interval. (stats.compare_to_benchmark, engine.pool_neighbours)"),
+     "average without an interval. (stats.compare_to_benchmark, benchmarks.pool_neighbours)"),
     ("Recent trend",
      "Only for annual percentages and rates with five unbroken years (counts and monthly series are not "
      "tested): for a percentage, the chi-square test for trend (Cochran-Armitage) on the counts; for a rate, a "
@@ -74,7 +74,7 @@ METHODS: tuple[tuple[str, str], ...] = (
      "coverage reported is prospective: each origin is scored on intervals from the errors known at that "
      "origin only, as the intervals shown are from the errors known now. With fewer than 20 errors at a "
      "horizon there is no interval. A primary need's intervals are the model's own (residual noise and the "
-     "fitted line's uncertainty). (projection.calibrate, projection.rolling_backtest)"),
+     "fitted line's uncertainty). (projection_backtest.calibrate, projection_backtest.rolling_backtest)"),
     ("Multiple comparisons",
      "The board summary says how many significance tests it shows and how many would come out significant by "
      "chance alone if nothing differed: 1 in 20 of the comparisons at 95%, 1 in 500 of the trends at 99.8%. "

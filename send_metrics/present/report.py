@@ -41,12 +41,8 @@ from send_metrics.measures import summary
 from send_metrics.catalogue import POLARITY_TEXT, Measure, measures_by_id
 from send_metrics.measures.engine import Engine
 from send_metrics.present.methods import METHODS
-from send_metrics.measures.projection import (
-    apply_calibration,
-    backtest_sentence,
-    loaded_backtest,
-    project_caseload,
-)
+from send_metrics.measures.projection_backtest import apply_calibration, backtest_sentence, loaded_backtest
+from send_metrics.measures.projection import project_caseload
 from send_metrics.present.safe_text import for_css_string, for_html, for_plotly, safe_figure
 from send_metrics.stats.spc import spc_summary
 
@@ -623,8 +619,8 @@ class _Pack:
     def demand(self) -> str:
         """The transition model (send_metrics.measures.demand) for a council with person-level data: places by
         setting with intervals, the spend with its cost table's source, and the model's backtest."""
-        from send_metrics.measures import demand
-        councils = demand.load_councils(self.engine.db)
+        from send_metrics.measures import demand_outputs
+        councils = demand_outputs.load_councils(self.engine.db)
         c = councils.get(self.area)
         if c is None or c.panel is None:
             why = " ".join(c.notes) if c is not None else ""
@@ -633,10 +629,10 @@ class _Pack:
                     f'{esc(why)} The projection above is the aggregate model (a log-linear trend on council '
                     'totals).</p>')
         low, high = self.engine.suppress_min, self.engine.suppress_max
-        params, sim = demand.project(c, years=10, sims=1000, seed=2026)
-        total = demand.comparison(sim, None, "total", low, high)
-        setting = demand.comparison(sim, None, "setting", low, high)
-        hist = demand.protect(demand.history_counts(c.panel, "total"), low=low, high=high)
+        params, sim = demand_outputs.project(c, years=10, sims=1000, seed=2026)
+        total = demand_outputs.comparison(sim, None, "total", low, high)
+        setting = demand_outputs.comparison(sim, None, "setting", low, high)
+        hist = demand_outputs.protect(demand_outputs.history_counts(c.panel, "total"), low=low, high=high)
         fig = go.Figure()
         x = list(total["year"]) + list(total["year"])[::-1]
         fig.add_trace(go.Scatter(x=x, y=list(total["baseline_upper_95"]) + list(total["baseline_lower_95"])[::-1],
@@ -660,19 +656,19 @@ class _Pack:
                          f"{low:g}-{high:g} places not shown)", ["Setting", "January", "EHC plans", "95% interval"],
                          rows, cls="proj")
         last = total.iloc[-1]
-        summary, _cases = demand.loaded_backtest(self.engine.db)
+        summary, _cases = demand_outputs.loaded_backtest(self.engine.db)
         lead = (f"<p>Child by child, from {int(hist['year'].iloc[-1])}: about {last['baseline_median']:,.0f} EHC plans "
                 f"in January {int(last['year'])} (95% interval {last['baseline_lower_95']:,.0f} to "
-                f"{last['baseline_upper_95']:,.0f}). {esc(demand.backtest_sentence(summary))}</p>")
+                f"{last['baseline_upper_95']:,.0f}). {esc(demand_outputs.backtest_sentence(summary))}</p>")
         out = self.figure(fig, f"EHC plans, {self.name(self.area)}: transition model to {int(last['year'])}", tab,
                           height=330, lead=lead,
-                          note=esc(f"Model: {demand.SOURCE}; population: {c.pop_source}. "
+                          note=esc(f"Model: {demand_outputs.SOURCE}; population: {c.pop_source}. "
                                    + " ".join(params.notes + c.notes)))
         if c.costs is None:
             out += ('<p class="na">Costs are not loaded (a place_costs table with its source); no spend is '
                     'shown.</p>')
         else:
-            spend = demand.spend_comparison(sim, None, c.costs)
+            spend = demand_outputs.spend_comparison(sim, None, c.costs)
             srows = [f'<th scope="row">{int(r["year"])}</th><td class="num">£{r["baseline_median"] / 1e6:,.1f}m</td>'
                      f'<td class="num">£{r["baseline_lower_95"] / 1e6:,.1f}m to £{r["baseline_upper_95"] / 1e6:,.1f}m'
                      f'</td><td class="num">{r["uncosted_places"]:,.0f}</td>' for _, r in spend.iterrows()]

@@ -382,7 +382,8 @@ def loader_process(data_dir: Path, store: Path) -> dict:
 _DEMAND_CHILD = """
 import json, sys, time
 import numpy as np, pandas as pd
-from send_metrics import demand, demand_demo, demo
+from send_metrics.measures import demand, demand_simulation
+from send_metrics.tools import demand_demo, demo
 from send_metrics.tools.bench import peak_rss_mb
 plans, sims, years = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 rows = pd.DataFrame(demand_demo.history(), columns=["year", "ti", "area_code", "area_level", "person_id",
@@ -400,7 +401,7 @@ start = demand.Panel(last.year[pick], np.arange(plans), last.a[pick], last.n[pic
 P = P * plans / len(last.a)  # joiners in proportion
 t0, c0 = time.perf_counter(), time.process_time()
 params = demand.fit(p, P, pop_years)
-sim = demand.simulate(params, start, P, pop_years, years=years, sims=sims, seed=2026)
+sim = demand_simulation.simulate(params, start, P, pop_years, years=years, sims=sims, seed=2026)
 elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
 print(json.dumps({"demand_sim_s": elapsed, "demand_sim_cpu_s": cpu, "demand_sim_rss_mb": peak_rss_mb(),
                   "demand_sim_final_plans": float(sim.need_setting[:, -1].sum((1, 2)).mean())}))
