@@ -113,7 +113,7 @@ def adapt_caseload_group(members: dict[str, Rows], workdir: Path, edition: str, 
             if s_all is not None and to_number(total):
                 for setting in ("mainstream", "special", "alternative_provision", "independent"):
                     bench.append(benchmark(year, "January", area, r["_level"], r["_name"],
-                                            f"setting_{setting}pct", pct(s_all[setting], total), s_all[setting],
+                                            f"setting_{setting}_pct", pct(s_all[setting], total), s_all[setting],
                                             total, f"{SOURCE}: {source_name}", r["_edition"]))
         notes.append("ehcp_caseload: " + "; ".join(f"{plural(n, 'area-year')} by {how}" for how, n in sorted(used.items())))
         if "benchmark only" in used:
