@@ -131,9 +131,9 @@ def load_catalogue(path: Path = CATALOGUE_PATH) -> tuple[Measure, ...]:
         e = dict(e)
         e["gap_of"] = tuple(e.get("gap_of", ()))
         if e.get("wait_over_weeks") is not None:
-            codes = ", ".join(f"'{c}'" for c in codes.wait_bands_from(float(e["wait_over_weeks"])))
+            bands = ", ".join(f"'{c}'" for c in codes.wait_bands_from(float(e["wait_over_weeks"])))
             base = e.get("numerator_filter", "")
-            e["numerator_filter"] = (f"({base}) AND " if base else "") + f"wait_band IN ({codes})"
+            e["numerator_filter"] = (f"({base}) AND " if base else "") + f"wait_band IN ({bands})"
         m = Measure(**e)
         _check(m)
         measures.append(m)

@@ -71,8 +71,8 @@ def test_band_codes_encode_their_bounds():
     assert codes.wait_band_bounds("unbanded") == (None, None)
     with pytest.raises(ValueError):
         codes.wait_band_bounds("18-52")
-    for name, codes in codes.WAIT_BAND_SETS.items():  # every set partitions the weeks waited
-        b = sorted(codes.WAIT_BANDS[c] for c in codes if c != codes.UNBANDED)
+    for name, bands in codes.WAIT_BAND_SETS.items():  # every set partitions the weeks waited
+        b = sorted(codes.WAIT_BANDS[c] for c in bands if c != codes.UNBANDED)
         assert b[0][0] == 0 and b[-1][1] is None, name
         assert all(x[1] == y[0] for x, y in zip(b, b[1:])), name
 
