@@ -355,6 +355,17 @@ def cmd_contract(args) -> int:
     return 0
 
 
+def _write_table(table, fmt: str) -> bool:
+    """A reconciliation table on stdout as CSV or JSON; False for text, which each command words."""
+    if fmt == "csv":
+        sys.stdout.write(table.to_csv(index=False))
+    elif fmt == "json":
+        sys.stdout.write(table.to_json(orient="records", indent=1) + "\n")
+    else:
+        return False
+    return True
+
+
 def cmd_reconcile_local(args) -> int:
     from send_metrics.db import Database, NoData
     from send_metrics.measures.reconcile import local_vs_published
@@ -370,11 +381,7 @@ def cmd_reconcile_local(args) -> int:
         table = table[table["dataset"] == args.dataset]
     if not args.all:
         table = table[table["published"].notna() | table["local"].isna()] if not table.empty else table
-    if args.format == "csv":
-        sys.stdout.write(table.to_csv(index=False))
-        return 0
-    if args.format == "json":
-        sys.stdout.write(table.to_json(orient="records", indent=1) + "\n")
+    if _write_table(table, args.format):
         return 0
     if table.empty:
         print("No SEN2 person-level return (COLLECT Blade export) is loaded beside a DfE release: nothing to compare.")
@@ -406,11 +413,7 @@ def cmd_reconcile(args) -> int:
         return 1
     finally:
         db.close()
-    if args.format == "csv":
-        sys.stdout.write(table.to_csv(index=False))
-        return 0
-    if args.format == "json":
-        sys.stdout.write(table.to_json(orient="records", indent=1) + "\n")
+    if _write_table(table, args.format):
         return 0
     print(f"{counts['figures']:,} figures are given by more than one file or edition; the sources of "
           f"{counts['differ']:,} of them differ. The dashboard uses the newest edition that holds each figure "

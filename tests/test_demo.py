@@ -15,14 +15,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from send_metrics.tools import demo, sen2_blade_demo
+from send_metrics.config import PROJECT_ROOT, REFERENCE_DIR
+from send_metrics.tools import demo, sen2_blade_demo, sen2_blade_world
 from send_metrics.config import load_config
 from send_metrics.ingest.recognise import reference_files
 from send_metrics.ingest.store import load
 from send_metrics.ingest.stored_loads import current_load_dir
 from send_metrics.ingest.validate import validate_file
 
-REFERENCE = Path(demo.__file__).resolve().parent / "reference"
+REFERENCE = REFERENCE_DIR
 CUMBERLAND, WESTMORLAND, CUMBRIA = "E06000063", "E06000064", "E10000006"
 NORTH = {"LOC-ALLERDALE", "LOC-CARLISLE", "LOC-COPELAND-N", "LOC-EDEN"}
 SOUTH = {"LOC-MILLOM", "LOC-BARROW-FURNESS", "LOC-SOUTH-LAKELAND"}
@@ -85,7 +86,7 @@ def test_deterministic_identical_bytes(tmp_path):
 
 def test_writes_every_demo_file(tmp_path):
     written = demo.write_demo(tmp_path)
-    blade = {f"Blade-Export_{e.strftime('%d-%m-%Y')}_{m}.csv" for _y, _c, e, _v in sen2_blade_demo.RETURNS
+    blade = {f"Blade-Export_{e.strftime('%d-%m-%Y')}_{m}.csv" for _y, _c, e, _v in sen2_blade_world.RETURNS
              for m in ("sen2", "person", "requests", "assessment", "namedplan", "plandetail", "activeplans",
                        "placementdetail", "senneed")}
     assert {p.name for p, _ in written} == {
@@ -109,7 +110,7 @@ def test_never_reads_shared_and_no_streamlit(tmp_path, monkeypatch):
     monkeypatch.setattr(builtins, "open", guarded)
     demo.write_demo(tmp_path)
     code = "import sys, send_metrics.tools.demo; assert 'streamlit' not in sys.modules"
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(demo.__file__).resolve().parents[1])
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=PROJECT_ROOT)
 
 
 def test_readme_says_synthetic(out):
@@ -159,7 +160,7 @@ def test_one_source_for_each_figure(out, stored):
     """The aggregated files leave out what the person-level return gives (the Cumberland localities'
     caseload for its Januaries, their activity for the calendar years before), and every locality
     figure of the load comes from exactly one file."""
-    cumberland = set(sen2_blade_demo.LOCALITIES)
+    cumberland = set(sen2_blade_world.LOCALITIES)
     c, a = read(out, "ehcp_caseload.csv"), read(out, "ehcp_assessments.csv")
     assert not (c.area_code.isin(cumberland) & c.time_period.isin([2024, 2025, 2026])).any()
     assert not (a.area_code.isin(cumberland) & a.time_period.isin([2023, 2024, 2025])).any()

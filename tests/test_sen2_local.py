@@ -22,7 +22,8 @@ import pytest
 
 from conftest import ROOT, run_cli
 from send_metrics.ingest import sen2_blade as sb
-from send_metrics.tools.sen2_blade_demo import RETURNS, write_export
+from send_metrics.tools.sen2_blade_demo import write_export
+from send_metrics.tools.sen2_blade_world import RETURNS
 
 GEO = (ROOT / ".." / "shared" / "data" / "geo").resolve()
 if not (GEO / "cumbria_lsoa21_lookup.csv").exists():

@@ -15,7 +15,8 @@ import duckdb
 import pytest
 
 from send_metrics.ingest import sen2_blade as sb
-from send_metrics.tools.sen2_blade_demo import RETURNS, write_export
+from send_metrics.tools.sen2_blade_demo import write_export
+from send_metrics.tools.sen2_blade_world import RETURNS
 
 ROOT = Path(__file__).resolve().parents[1]
 GEO = (ROOT / ".." / "shared" / "data" / "geo").resolve()

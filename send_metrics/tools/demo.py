@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from send_metrics.tools import sen2_blade_demo
+from send_metrics.tools import sen2_blade_demo, sen2_blade_world
 from send_metrics.config import REFERENCE_DIR
 
 SEED = 20_250_626
@@ -146,10 +146,10 @@ REVIEWS_ON_TIME_RATE = {CUMBERLAND: [0.78, 0.76, 0.74, 0.72, 0.70, 0.64, 0.62, 0
 # The Cumberland localities' figures the person-level export gives (its Januaries; the calendar years
 # before them for assessments, new plans, timeliness and reviews): the aggregated files leave them out.
 EXPORT_FOLDER = "sen2"
-EXPORT_CASELOAD_YEARS = frozenset(y for y, *_ in sen2_blade_demo.RETURNS)
+EXPORT_CASELOAD_YEARS = frozenset(y for y, *_ in sen2_blade_world.RETURNS)
 EXPORT_ACTIVITY_YEARS = frozenset(y - 1 for y in EXPORT_CASELOAD_YEARS)
-EXPORT_LOCALITIES = frozenset(sen2_blade_demo.LOCALITIES)
-assert EXPORT_LOCALITIES == set(MEMBERS[CUMBERLAND]) and sen2_blade_demo.COUNCIL == CUMBERLAND
+EXPORT_LOCALITIES = frozenset(sen2_blade_world.LOCALITIES)
+assert EXPORT_LOCALITIES == set(MEMBERS[CUMBERLAND]) and sen2_blade_world.COUNCIL == CUMBERLAND
 
 
 def _from_export(area: str, year: int, years: frozenset) -> bool:
