@@ -11,7 +11,7 @@ import streamlit as st
 from dashboard import ui
 from send_metrics.present import charts
 from send_metrics.measures import equity
-from send_metrics import stats
+from send_metrics.stats import funnels
 from scipy.stats import chi2
 
 from send_metrics.catalogue import load_catalogue, measures_by_id
@@ -239,7 +239,7 @@ def funnel_section(view: ui.View, m, area: str, year: str, loaded: pd.DataFrame,
                 "Upload page or with `python -m send_metrics load`.", icon=":material/info:")
         return
     kind = equity.funnel_kind(m)
-    phi = stats.overdispersion_phi(councils["numerator"], councils["denominator"], bench, kind, m.multiplier, sd=sd)
+    phi = funnels.overdispersion_phi(councils["numerator"], councils["denominator"], bench, kind, m.multiplier, sd=sd)
     _, raw = equity.funnel_frame(councils, m, bench, sd=sd)
     # Spiegelhalter (2005): widen the limits when councils vary more than chance allows
     # (I x phi beyond the 95th centile of chi-square on I - 1 degrees of freedom).
@@ -256,7 +256,7 @@ def funnel_section(view: ui.View, m, area: str, year: str, loaded: pd.DataFrame,
     parts = [f"Each point is a council's {ui.lower_first(m.title)} in {year} against its denominator, "
              f"with 95% (dashed) and 99.8% (dotted) limits around England ({m.format_value(bench)})"]
     if over:
-        tau2 = stats.overdispersion_tau2(councils["numerator"], councils["denominator"], bench, kind, m.multiplier,
+        tau2 = funnels.overdispersion_tau2(councils["numerator"], councils["denominator"], bench, kind, m.multiplier,
                                          sd=sd)
         _, additive = equity.funnel_frame(councils, m, bench, tau2=tau2, sd=sd)
         parts.append(f"Councils vary far more than chance alone gives, so the limits drawn are widened for "

@@ -11,10 +11,10 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import nhs_compare, ui
-from send_metrics.present import charts
+from send_metrics.present import charts, maps
 from send_metrics import contract
 from send_metrics.measures import equity
-from send_metrics import stats
+from send_metrics.stats import comparisons
 from send_metrics.catalogue import load_catalogue, measures_by_id
 
 ATTRIBUTION = ("Source: Office for National Statistics licensed under the Open Government Licence v3.0. "
@@ -220,7 +220,7 @@ def _locality_view(load_id: str, year: str, measure_id: str, locality: str) -> u
 
 @st.cache_resource(show_spinner=False, max_entries=2, ttl=3600)
 def _geojson(path: str, mtime: float) -> dict | None:
-    """The boundaries, shared between sessions (charts.locality_map only reads them)."""
+    """The boundaries, shared between sessions (maps.locality_map only reads them)."""
     try:
         return json.loads(Path(path).read_text())
     except (OSError, ValueError):
@@ -262,12 +262,12 @@ def map_section(view: ui.View, loc: pd.DataFrame, m, year: str) -> None:
     else:
         title = "Locality values on the map"
     if geo:
-        fig = charts.locality_map(geo, d, value="value", label="label", colour_title=m.unit,
+        fig = maps.locality_map(geo, d, value="value", label="label", colour_title=m.unit,
                                   callouts={"LOC-MILLOM": (-90, 10), "LOC-BARROW-FURNESS": (-70, 25)},
                                   scale=map_scale(m, d["value"]))
         kind = "Map"
     else:
-        fig = charts.locality_schematic(d.sort_values("area_code"), name="area_name")
+        fig = maps.locality_schematic(d.sort_values("area_code"), name="area_name")
         kind = "Schematic (boundary file not found, so not to scale)"
     lo, hi = map_scale(m, d["value"])
     sentence = (f"{kind} of the seven localities, each shaded by {ui.lower_first(m.title)} in "
@@ -447,8 +447,8 @@ def _waits(load_id: str, first: str, last: str) -> tuple[pd.DataFrame, pd.DataFr
         a, b = north.loc[cat], south.loc[cat]
         ok = all(pd.notna(v) for v in (a["seen_18"], a["seen"], b["seen_18"], b["seen"]))
         if ok:
-            d, lo, hi = stats.proportion_difference_ci(a["seen_18"], a["seen"], b["seen_18"], b["seen"])
-            verdict = stats.equity_verdict(lo, hi, 0.0)
+            d, lo, hi = comparisons.proportion_difference_ci(a["seen_18"], a["seen"], b["seen_18"], b["seen"])
+            verdict = comparisons.equity_verdict(lo, hi, 0.0)
             text = ("● No significant difference" if verdict != "significant" else
                     ("▲ North significantly higher (better)" if d > 0 else "▼ North significantly lower (worse)"))
             rows.append({"category": cat, "gap": d * 100, "gap_lower": lo * 100, "gap_upper": hi * 100,

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import nhs_compare, ui
-from send_metrics.present import charts
+from send_metrics.present import charts, spc_charts
 from send_metrics import contract
 from send_metrics.measures import equity
 from send_metrics.catalogue import measures_by_id
@@ -83,7 +83,7 @@ def _spc_view(load_id: str, measure_id: str, area: str, rebase: str) -> ui.View:
     frame = spc(kept["value"].to_numpy(float), improvement=improvement, target=m.target,
                 dates=dates.to_numpy(), rebase=rebase_dates or None)
     summ = spc_summary(frame, improvement, m.target, fmt=m.format_value)
-    fig = charts.spc_chart(frame, x="date", y_title=m.unit, target=m.target, rebase_dates=rebase_dates)
+    fig = spc_charts.spc_chart(frame, x="date", y_title=m.unit, target=m.target, rebase_dates=rebase_dates)
     name = ui.area_name(area)
     sentence = f"{m.title}, {name}, month by month. " + summ["sentence"]
     if rebase_dates:
@@ -91,8 +91,8 @@ def _spc_view(load_id: str, measure_id: str, area: str, rebase: str) -> ui.View:
     dropped = len(series) - len(kept)
     if dropped:
         sentence += f" {dropped} suppressed months (small numbers) are left out."
-    view.call(ui.chart_with_table, fig, charts.spc_table(frame, kept["period_label"]),
-              title=charts.spc_title(name, summ, kept["period_label"].iloc[-1]),
+    view.call(ui.chart_with_table, fig, spc_charts.spc_table(frame, kept["period_label"]),
+              title=spc_charts.spc_title(name, summ, kept["period_label"].iloc[-1]),
               sentence=sentence, key=f"waiting_spc_{m.id}",
               source=f"{m.source} SPC rules: NHS England Making Data Count.")
     return view
@@ -235,7 +235,7 @@ def _overview_rows(load_id: str, area: str, services: tuple[str, ...]) -> pd.Dat
             if len(pos) >= 6:
                 frame = spc(values[pos], improvement=IMPROVEMENT[m.polarity],
                             dates=pd.to_datetime(pd.Series(periods[pos]).str[:10]).to_numpy())
-                text += " " + charts.SPC_VARIATION_TEXT.get(spc_summary(frame)["variation"] or "", "")
+                text += " " + spc_charts.SPC_VARIATION_TEXT.get(spc_summary(frame)["variation"] or "", "")
             row[label] = text
         rows.append(row)
     return pd.DataFrame(rows)

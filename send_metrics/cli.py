@@ -282,12 +282,12 @@ def cmd_demo(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from send_metrics.present.report import write_report
+    from send_metrics.present.report.write import write_report
     return write_report(args)
 
 
 def cmd_bench(args) -> int:
-    from send_metrics.tools.bench import run_bench, run_person_level
+    from send_metrics.tools.bench.run import run_bench, run_person_level
     if getattr(args, "person_level", False):
         return run_person_level(args)
     return run_bench(args)

@@ -106,7 +106,7 @@ def test_nspl_header_as_ons_publishes_it(export):
 # sen_needs_all_plans.csv, requests.csv, timeliness_20_week.csv, and reporting year 2026 caseload 3,088 (both as
 # transcribed in send_metrics/reference/published_benchmarks.csv); the Cumberland SEND and AP strategy 2024
 # (35.96% autism in January 2024: 955 of 2,656). 2025 activity (requests, refusals, decisions and new plans) is
-# the demo's synthetic Cumberland figure (send_metrics/tools/demo.py REQUESTS, REFUSED, DECISIONS_6WK_RATE, NEW_PLANS),
+# the demo's synthetic Cumberland figure (send_metrics/tools/demo_datasets/assessments.py REQUESTS, REFUSED, DECISIONS_6WK_RATE, NEW_PLANS),
 # so that the two synthetic sources never give one figure two values.
 CALIBRATED_COUNTS = {  # (measure, period): value (counts)
     ("ehcp_caseload", 2024): 2656, ("ehcp_caseload", 2025): 2893, ("ehcp_caseload", 2026): 3088,

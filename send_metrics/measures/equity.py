@@ -35,8 +35,7 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 
-from send_metrics.stats import disclosure
-from send_metrics import stats
+from send_metrics.stats import comparisons, disclosure, funnels, intervals
 from send_metrics.catalogue import Measure
 
 NORTH = "HF-NORTH-CUMBRIA"
@@ -118,35 +117,35 @@ def compare_one(m: Measure, a: Mapping, b: Mapping, name_a: str = "A", name_b: s
         # One method for the gap, the ratio and the verdict: MOVER on the two Wilson intervals
         # (Newcombe's method 10 for the difference, MOVER-R for the ratio), so the verdict always
         # agrees with both intervals shown.
-        d, lo, hi = stats.proportion_difference_ci(xa, na, xb, nb, confidence)
-        la, ua = stats.wilson_ci(xa, na, confidence)
-        lb, ub = stats.wilson_ci(xb, nb, confidence)
-        r, rlo, rhi = stats.mover_ratio_ci(xa / na, la, ua, xb / nb, lb, ub)
+        d, lo, hi = comparisons.proportion_difference_ci(xa, na, xb, nb, confidence)
+        la, ua = intervals.wilson_ci(xa, na, confidence)
+        lb, ub = intervals.wilson_ci(xb, nb, confidence)
+        r, rlo, rhi = comparisons.mover_ratio_ci(xa / na, la, ua, xb / nb, lb, ub)
         out.update(gap=d * m.multiplier, gap_lower=lo * m.multiplier, gap_upper=hi * m.multiplier,
                    ratio=r, ratio_lower=rlo, ratio_upper=rhi,
                    method="difference: Newcombe (Wilson score); ratio: MOVER-R on the same Wilson intervals")
-        sig = stats.equity_verdict(lo, hi, 0.0)
+        sig = comparisons.equity_verdict(lo, hi, 0.0)
     elif m.kind == "rate" and counts_ok:
         # MOVER on each rate's Byar (exact below 10) interval, for the gap and the ratio alike.
-        d, lo, hi = stats.rate_difference_ci(xa, na, xb, nb, m.multiplier, confidence)
-        la, ua = stats.rate_ci(xa, na, m.multiplier, confidence)
-        lb, ub = stats.rate_ci(xb, nb, m.multiplier, confidence)
-        r, rlo, rhi = stats.mover_ratio_ci(xa / na * m.multiplier, la, ua, xb / nb * m.multiplier, lb, ub)
+        d, lo, hi = comparisons.rate_difference_ci(xa, na, xb, nb, m.multiplier, confidence)
+        la, ua = intervals.rate_ci(xa, na, m.multiplier, confidence)
+        lb, ub = intervals.rate_ci(xb, nb, m.multiplier, confidence)
+        r, rlo, rhi = comparisons.mover_ratio_ci(xa / na * m.multiplier, la, ua, xb / nb * m.multiplier, lb, ub)
         out.update(gap=d, gap_lower=lo, gap_upper=hi, ratio=r, ratio_lower=rlo, ratio_upper=rhi,
                    method="difference: MOVER (Byar); ratio: MOVER-R on the same Byar intervals")
-        sig = stats.equity_verdict(lo, hi, 0.0)
+        sig = comparisons.equity_verdict(lo, hi, 0.0)
     elif m.kind == "mean" and counts_ok and all(np.isfinite(_num(r.get("sd"))) for r in (a, b)):
         # MOVER on each mean's Student's t interval (from the pupils' standard deviation), for the
         # gap and the ratio alike, so the verdict agrees with both.
-        la, ua = stats.mean_ci(va, _num(a.get("sd")), na, confidence)
-        lb, ub = stats.mean_ci(vb, _num(b.get("sd")), nb, confidence)
+        la, ua = intervals.mean_ci(va, _num(a.get("sd")), na, confidence)
+        lb, ub = intervals.mean_ci(vb, _num(b.get("sd")), nb, confidence)
         d = va - vb
         lo = d - np.sqrt((va - la) ** 2 + (ub - vb) ** 2)
         hi = d + np.sqrt((ua - va) ** 2 + (vb - lb) ** 2)
-        r, rlo, rhi = stats.mover_ratio_ci(va, la, ua, vb, lb, ub)
+        r, rlo, rhi = comparisons.mover_ratio_ci(va, la, ua, vb, lb, ub)
         out.update(gap=d, gap_lower=lo, gap_upper=hi, ratio=r, ratio_lower=rlo, ratio_upper=rhi,
                    method="difference: MOVER (Student's t); ratio: MOVER-R on the same t intervals")
-        sig = stats.equity_verdict(lo, hi, 0.0)
+        sig = comparisons.equity_verdict(lo, hi, 0.0)
     elif m.kind == "count":
         # Counts of areas of different size are never compared (as Fingertips): no gap, no ratio.
         out["method"] = "counts of different-sized areas are not compared: compare the rate instead"
@@ -266,24 +265,24 @@ def rest_of_parent(m: Measure, child: Mapping, parent: Mapping, low: float = 1, 
     if m.kind == "count":
         out["value"] = num
         if m.ci_method == "byar":
-            out["lower_95"], out["upper_95"] = stats.byar_ci(num, 0.95)
+            out["lower_95"], out["upper_95"] = intervals.byar_ci(num, 0.95)
         return out
     out["denominator"] = den
     out["value"] = num / den * m.multiplier
     if m.kind == "proportion" and m.ci_method == "wilson" and num <= den:
-        lo, hi = stats.wilson_ci(num, den, 0.95)
+        lo, hi = intervals.wilson_ci(num, den, 0.95)
         out["lower_95"], out["upper_95"] = lo * m.multiplier, hi * m.multiplier
     elif m.kind == "rate" and m.ci_method == "byar":
-        out["lower_95"], out["upper_95"] = stats.rate_ci(num, den, m.multiplier, 0.95)
+        out["lower_95"], out["upper_95"] = intervals.rate_ci(num, den, m.multiplier, 0.95)
     elif m.kind == "mean" and m.ci_method == "t":
         # Sums of squares subtract as the totals do: ((n - 1) sd^2 + total^2 / n) for each area.
         def sumsq(r):
             n, t, sd = _num(r.get("denominator")), _num(r.get("numerator")), _num(r.get("sd")) / m.multiplier
             return (n - 1) * sd * sd + t * t / n if n > 0 else np.nan
-        sd = stats.sd_from_sum_of_squares(num, sumsq(parent) - sumsq(child), den) * m.multiplier
+        sd = intervals.sd_from_sum_of_squares(num, sumsq(parent) - sumsq(child), den) * m.multiplier
         if np.isfinite(sd):
             out["sd"] = sd
-            out["lower_95"], out["upper_95"] = stats.mean_ci(out["value"], sd, den, 0.95)
+            out["lower_95"], out["upper_95"] = intervals.mean_ci(out["value"], sd, den, 0.95)
     return out
 
 
@@ -335,14 +334,14 @@ def comparators(loaded: pd.DataFrame, published: pd.DataFrame, m: Measure, area:
             lo = hi = np.nan
             x, n = _num(p.get("numerator")), _num(p.get("denominator"))
             if m.kind == "proportion" and np.isfinite(x) and np.isfinite(n) and 0 < n and x <= n:
-                lo, hi = (v * m.multiplier for v in stats.wilson_ci(x, n, 0.95))
+                lo, hi = (v * m.multiplier for v in intervals.wilson_ci(x, n, 0.95))
             rows.append({"area_code": code, "area_name": p.get("area_name", code), "role": role,
                          "value": _num(p["value"]), "lower_95": lo, "upper_95": hi,
                          "source": f"published: {p.get('source', '')}"})
     out = pd.DataFrame(rows, columns=["area_code", "area_name", "role", "value", "lower_95", "upper_95", "source"])
     eng = out.loc[out["role"] == "England", "value"]
     bench = float(eng.iloc[0]) if len(eng) else np.nan
-    out["sig_england"] = stats.compare_to_benchmark(out["lower_95"].to_numpy(float), out["upper_95"].to_numpy(float),
+    out["sig_england"] = comparisons.compare_to_benchmark(out["lower_95"].to_numpy(float), out["upper_95"].to_numpy(float),
                                                     np.full(len(out), bench), m.polarity) if len(out) else []
     out.loc[out["role"] == "England", "sig_england"] = "not_compared"
     return out
@@ -431,7 +430,7 @@ def funnel_frame(councils: pd.DataFrame, m: Measure, benchmark: float, points: i
     within-council standard deviation (:func:`pooled_sd`). ``phi`` > 1
     widens the limits for multiplicative over-dispersion, ``tau2`` > 0 for additive
     (DerSimonian-Laird random effects) over-dispersion (Spiegelhalter 2005; see
-    :func:`stats.overdispersion_phi`, :func:`stats.overdispersion_tau2`). Returns (limits, councils with ``outside_95``/``outside_998``
+    :func:`funnels.overdispersion_phi`, :func:`funnels.overdispersion_tau2`). Returns (limits, councils with ``outside_95``/``outside_998``
     and ``position`` text)."""
     kind = funnel_kind(m)
     den = councils["denominator"].astype(float)
@@ -440,9 +439,9 @@ def funnel_frame(councils: pd.DataFrame, m: Measure, benchmark: float, points: i
     limits = pd.DataFrame({"denominator": grid})
     c = councils.copy()
     for conf, label in ((0.95, "95"), (0.998, "998")):
-        lo, hi = stats.funnel_limits(grid, benchmark, kind, conf, m.multiplier, phi=phi, tau2=tau2, sd=sd)
+        lo, hi = funnels.funnel_limits(grid, benchmark, kind, conf, m.multiplier, phi=phi, tau2=tau2, sd=sd)
         limits[f"lower_{label}"], limits[f"upper_{label}"] = lo, hi
-        plo, phi_ = stats.funnel_limits(den.to_numpy(), benchmark, kind, conf, m.multiplier, phi=phi, tau2=tau2,
+        plo, phi_ = funnels.funnel_limits(den.to_numpy(), benchmark, kind, conf, m.multiplier, phi=phi, tau2=tau2,
                                         sd=sd)
         c[f"lower_{label}"], c[f"upper_{label}"] = plo, phi_
         c[f"outside_{label}"] = (c["value"] < plo) | (c["value"] > phi_)
@@ -460,7 +459,7 @@ def percent_ci(num, den) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n = np.asarray(den, dtype=float)
     ok = np.isfinite(x) & np.isfinite(n) & (n > 0) & (x <= n)
     xs, ns = np.where(ok, x, 0.0), np.where(ok, n, 1.0)
-    lo, hi = stats.wilson_ci(xs, ns, 0.95)
+    lo, hi = intervals.wilson_ci(xs, ns, 0.95)
     pct = np.where(ok, xs / ns * 100, np.nan)
     return pct, np.where(ok, np.asarray(lo) * 100, np.nan), np.where(ok, np.asarray(hi) * 100, np.nan)
 

@@ -1,6 +1,7 @@
 """Presentation without Streamlit: what turns figures into something a person reads.
 
-Owns the plotly charts (``charts``), the board pack (``report``: one self-contained HTML file),
+Owns the plotly charts (``charts``, with the SPC charts in ``spc_charts`` and the locality maps in
+``maps``), the board pack (``report``: one self-contained HTML file, a module per section),
 safe downloads (``export``), the generated documentation (``docs``), the methods in words
 (``methods``) and the showing of untrusted text (``safe_text``). The Streamlit pages (``pages/``)
 and their shared widgets (``dashboard/``) call these.
