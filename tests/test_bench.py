@@ -7,7 +7,8 @@ import duckdb
 
 from send_metrics.tools.bench import ingest, markdown, national, targets
 from send_metrics.config import load_config
-from send_metrics.ingest.store import current_load_dir, load
+from send_metrics.ingest.store import load
+from send_metrics.ingest.stored_loads import current_load_dir
 
 
 def test_generated_extract_loads_and_its_ingest_floor_has_every_part(tmp_path):

@@ -19,7 +19,8 @@ from send_metrics.config import PROJECT_ROOT, REFERENCE_DIR, load_config
 from send_metrics.tools import demo, sen2_blade_world
 from send_metrics.tools.demo_datasets import common
 from send_metrics.ingest.recognise import reference_files
-from send_metrics.ingest.store import current_load_dir, load
+from send_metrics.ingest.store import load
+from send_metrics.ingest.stored_loads import current_load_dir
 from send_metrics.ingest.validate import validate_file
 
 REFERENCE = REFERENCE_DIR

@@ -317,7 +317,8 @@ def test_stage_validate_report_and_discard(up_config):
 
 def test_accept_adds_file_and_publishes_new_load(up_config):
     from send_metrics import upload as up
-    from send_metrics.ingest.store import current_load_dir, load
+    from send_metrics.ingest.store import load
+    from send_metrics.ingest.stored_loads import current_load_dir
     first = load(up_config)
     assert first.load_id
     extra = (ROOT / "data" / "demo" / "population.csv").read_bytes()

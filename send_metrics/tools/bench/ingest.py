@@ -19,7 +19,7 @@ import duckdb
 
 from send_metrics import contract
 from send_metrics.config import PROJECT_ROOT, load_config, sql_text
-from send_metrics.ingest.store import sql_literal
+from send_metrics.ingest.stored_loads import sql_literal
 
 
 def plain_duckdb_read(folder: Path) -> float:
@@ -45,7 +45,7 @@ def ingest_floor(folder: Path, load_dir: Path) -> dict:
     roll-ups and duplicate checks across files come on top, so ours / plain can hardly go below
     floor / plain (only the single-threaded hashing could overlap the rest)."""
     from send_metrics.ingest.adapters.header import read_parquet_columns
-    from send_metrics.ingest.store import file_sha256
+    from send_metrics.ingest.data_folder import file_sha256
     con = duckdb.connect()
     con.execute("SET checkpoint_threshold = '1TB'")  # as the loader: an in-memory database
     parts = {}

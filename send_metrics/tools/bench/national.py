@@ -13,7 +13,7 @@ import pandas as pd
 
 from send_metrics import contract
 from send_metrics.config import PROJECT_ROOT
-from send_metrics.ingest.store import sql_literal
+from send_metrics.ingest.stored_loads import sql_literal
 
 NEEDS = [n for n in contract.PRIMARY_NEEDS if n not in ("NSA", "DS")]
 LOCAL_COUNCILS = {"E06000063", "E06000064"}  # their data comes from the demo localities

@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from send_metrics import contract
-from send_metrics.ingest.store import sql_literal
+from send_metrics.ingest.stored_loads import sql_literal
 from send_metrics.tools.bench.ingest import loader_process
 
 PERSON_LEVEL = {"open_plans": 20_000, "years": 5}
@@ -43,7 +43,7 @@ def person_level_bench(work: Path, log, open_plans: int = PERSON_LEVEL["open_pla
     each census date, `years` returns) loaded as it comes, against the same data in the contract's
     aggregated layout, back to back (`rounds` alternating runs each, best kept): ingest, derived
     tables and the two together. Target: the person-level load within 2x of the aggregated one."""
-    from send_metrics.ingest.store import current_load_dir
+    from send_metrics.ingest.stored_loads import current_load_dir
     from send_metrics.tools.sen2_blade_demo import write_large_export
     blade = work / "person_level" / "sen2"
     log(f"person level: writing a {open_plans:,}-plan, {years}-year SEN2 export ...")

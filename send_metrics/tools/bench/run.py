@@ -69,7 +69,7 @@ def _run(work: Path, quick: bool, runs: int, log) -> dict:
     loader = loader_process(data, work / "store")
     ours = loader["ingest_s"]
     config = replace(load_config(data), store_dir=work / "store")
-    from send_metrics.ingest.store import current_load_dir
+    from send_metrics.ingest.stored_loads import current_load_dir
     load_dir = current_load_dir(config.store_dir)
     floor = ingest_floor(data, load_dir)
     log("measures ...")
