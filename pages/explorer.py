@@ -14,6 +14,7 @@ import streamlit as st
 
 from dashboard import sign_in, ui
 from send_metrics import contract
+from send_metrics.contract import codes
 from send_metrics.measures import data_quality, explore
 from send_metrics.present import explore_charts
 from send_metrics.present.export import parquet_bytes, safe_csv_bytes
@@ -181,8 +182,8 @@ def _table_columns(dataset: str, breakdowns, indicators) -> dict:
 def render_areas() -> None:
     st.caption("Every area the dashboard knows, with its level and what it really covers. "
                "Geography is not about children, so nothing here is suppressed.")
-    levels = _multi("Area levels", list(contract.AREA_LEVELS), "levels", [],
-                    format_func=lambda v: contract.AREA_LEVELS.get(v, v), placeholder="All levels")
+    levels = _multi("Area levels", list(codes.AREA_LEVELS), "levels", [],
+                    format_func=lambda v: codes.AREA_LEVELS.get(v, v), placeholder="All levels")
     table = _quality(ui.database().load_id, "areas_table", tuple(levels))
     st.subheader("Areas by level")
     st.markdown(f"How many of the {len(table)} areas shown are at each level.")

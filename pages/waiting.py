@@ -10,7 +10,7 @@ import streamlit as st
 
 from dashboard import nhs_compare, ui
 from send_metrics.present import charts, spc_charts
-from send_metrics import contract
+from send_metrics.contract import codes
 from send_metrics.measures import waiting_times
 from send_metrics.measures.waiting_times import STATUS, VIEWS
 from send_metrics.catalogue import measures_by_id
@@ -114,7 +114,7 @@ def _bands_view(load_id: str, service: str, area: str, month: str, label: str) -
                   "(NHS England's published lists give wait bands for all children, not by EHC plan status: see "
                   "the provider comparison above).")
         return view
-    s = waiting_times.bands_summary(cells, ui.area_name(area), contract.SERVICES.get(service, service), label)
+    s = waiting_times.bands_summary(cells, ui.area_name(area), codes.SERVICES.get(service, service), label)
     if s["shares"] is None:
         view.call(st.info, f"Every wait-band figure for {ui.area_md(area)} is suppressed (small numbers) this "
                   "month. Choose a larger area such as a health footprint.")
@@ -152,11 +152,11 @@ def overview(area: str, services: list[str], by_id) -> None:
 def _lists(load_id: str) -> dict:
     """What the selectors offer, from every waiting-list measure: worked out once per load."""
     by_id = measures_by_id()
-    lists = ui.table([f"wait_list_{s}" for s in contract.SERVICES if f"wait_list_{s}" in by_id])
+    lists = ui.table([f"wait_list_{s}" for s in codes.SERVICES if f"wait_list_{s}" in by_id])
     if lists.empty or lists["value"].notna().sum() == 0:
         return {}
     present = set(lists["measure_id"])
-    services = [s for s in contract.SERVICES if f"wait_list_{s}" in present]
+    services = [s for s in codes.SERVICES if f"wait_list_{s}" in present]
     period = lists["period"].astype(str).str[:10]
     return {"services": tuple(services),
             "areas": tuple(_area_options(lists.loc[lists["value"].notna(), "area_code"])),
@@ -178,7 +178,7 @@ def render() -> None:
     c1, c2 = st.columns(2)
     with c1:
         service = _url_select("Service", services, "service", "SLT",
-                              format_func=lambda s: contract.SERVICES.get(s, s))
+                              format_func=lambda s: codes.SERVICES.get(s, s))
     with c2:
         areas = list(meta["areas"])
         # Without locality extracts (published NHS files only) the providers hold the CYP service lists.
@@ -195,7 +195,7 @@ def render() -> None:
         if months:
             bands_section(service, area, months, meta["labels"])
         else:
-            st.info(f"No wait-band figures are loaded for {contract.SERVICES.get(service, service)}.")
+            st.info(f"No wait-band figures are loaded for {codes.SERVICES.get(service, service)}.")
     views = {"Over time": lambda: spc_section(m, area), "Wait bands by EHC plan status": bands,
              "Every service": lambda: overview(area, services, by_id)}
     if nhs_compare.available():

@@ -7,7 +7,6 @@ against ../shared/data/real and are skipped when that folder is absent.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import shutil
 from dataclasses import replace

@@ -1,5 +1,4 @@
 """Optional sign-in: with OIDC configured in secrets, analyst pages need a signed-in user."""
-import os
 
 import pytest
 import streamlit as st

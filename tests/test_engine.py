@@ -137,7 +137,7 @@ def test_cli_rejects_unknown_measure(demo_store):
 
 
 def test_sql_median_wait_matches_the_reference_interpolation(demo_engine):
-    from send_metrics import contract
+    from send_metrics.contract import codes
     from send_metrics.catalogue import load_catalogue
     sql = demo_engine._median_waits(list(load_catalogue()))
     bands = demo_engine.db.query("SELECT area_code, CAST(month AS VARCHAR) AS period, service, wait_band, "
@@ -145,7 +145,7 @@ def test_sql_median_wait_matches_the_reference_interpolation(demo_engine):
                                  "GROUP BY ALL")
     checked = 0
     for (area, period, service), g in bands.groupby(["area_code", "period", "service"]):
-        expected = median_from_bands(dict(zip(g["wait_band"], g["n"])), contract.WAIT_BANDS)
+        expected = median_from_bands(dict(zip(g["wait_band"], g["n"])), codes.WAIT_BANDS)
         got = sql[(sql["area_code"] == area) & (sql["period"] == period) & (sql["measure_id"] == f"wait_median_{service}")]
         if np.isnan(expected):  # nobody waiting: no median, and no row from SQL
             assert got.empty

@@ -22,7 +22,7 @@ import pytest
 from conftest import ROOT
 
 from send_metrics.present import charts, maps
-from send_metrics import contract
+from send_metrics.contract import codes
 from send_metrics.stats import comparisons, disclosure, intervals
 from send_metrics.measures import benchmarking, localities, pair_comparison, table_protection
 from send_metrics.catalogue import measures_by_id
@@ -294,7 +294,7 @@ def test_needs_breakdown_says_which_bars_are_hidden(demo_env, demo_config):
     db = Database(demo_config)
     cells = breakdowns.for_year(Engine(db), 2025)
     db.close()
-    labels = contract.AGE_BANDS
+    labels = codes.AGE_BANDS
     hidden_somewhere = False
     # Councils and localities: since Cumbria (county area) ends in March 2023, the councils' 2025
     # bands need no secondary suppression; small localities still have hidden bands.

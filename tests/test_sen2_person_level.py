@@ -3,7 +3,6 @@ privacy, localities and the pathway (send_metrics/sen2_blade*.py, adapters/blade
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
 import shutil
@@ -327,7 +326,6 @@ def test_partial_placement_keeps_the_council_whole(one_return, tmp_path, monkeyp
 
 
 def test_pathway_survival_and_disclosure(loaded):
-    import numpy as np
     from send_metrics.measures import pathway
     from send_metrics.config import load_config
     from send_metrics.db import Database

@@ -19,30 +19,6 @@ from dataclasses import dataclass, field
 
 from send_metrics.contract import codes
 
-# TRANSITIONAL (issue 21): the code lists moved to ``codes``; files other helpers are splitting at the
-# same time (pages, measures, present, tools) still read them as ``contract.X``. They are named here
-# only until those branches merge, then every ``contract.X`` below becomes ``codes.X`` and this goes.
-from send_metrics.contract.codes import (  # noqa: E402,F401
-    AGE_BANDS,
-    AREA_LEVELS,
-    CEASE_REASONS,
-    EHCP_STATUSES,
-    OUTCOMES,
-    PHASES,
-    PRIMARY_NEEDS,
-    SEN_STATUSES,
-    SERVICES,
-    SETTING_TYPES,
-    SYMBOLS,
-    UNBANDED,
-    WAIT_BAND_SETS,
-    WAIT_BANDS,
-    wait_band_bounds,
-    wait_band_label,
-    wait_bands_from,
-    wait_bands_straddling,
-)
-
 # 1.1: outcomes gained the optional sd column (a store loaded under 1.0 lacks it and is reloaded).
 CONTRACT_VERSION = "1.1"
 

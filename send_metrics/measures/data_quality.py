@@ -13,6 +13,7 @@ import json
 import pandas as pd
 
 from send_metrics import contract
+from send_metrics.contract import codes
 from send_metrics.measures.reconcile import reconciliation
 
 QUARANTINE_LIMIT = 5_000  # rows shown (and downloaded) at once; the count says how many there are
@@ -110,5 +111,5 @@ def areas_table(db, levels: tuple[str, ...]) -> pd.DataFrame:
 def areas_by_level(table: pd.DataFrame) -> pd.DataFrame:
     """How many areas of ``table`` are at each level (named in words), fewest first."""
     counts = table.groupby("area_level", as_index=False).agg(areas=("area_code", "count"))
-    counts["level"] = counts["area_level"].map(lambda v: contract.AREA_LEVELS.get(v, v))
+    counts["level"] = counts["area_level"].map(lambda v: codes.AREA_LEVELS.get(v, v))
     return counts.sort_values("areas")

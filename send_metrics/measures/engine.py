@@ -16,7 +16,7 @@ from collections import OrderedDict
 import numpy as np
 import pandas as pd
 
-from send_metrics import contract
+from send_metrics.contract import codes
 from send_metrics.stats import comparisons, disclosure, intervals
 from send_metrics.catalogue import Measure, load_catalogue
 from send_metrics.db import Database
@@ -246,7 +246,7 @@ class Engine:
     def _median_waits(self, measures: list[Measure]) -> pd.DataFrame:
         if not any(m.kind == "median_wait" for m in measures):
             return pd.DataFrame()
-        bands = contract.WAIT_BANDS
+        bands = codes.WAIT_BANDS
         return self.db.query_file("wait_median", {
             "codes": list(bands), "lows": [float(lo) for lo, _ in bands.values()],
             "highs": [None if hi is None else float(hi) for _, hi in bands.values()]})

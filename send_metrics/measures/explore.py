@@ -24,6 +24,7 @@ from typing import NamedTuple
 import pandas as pd
 
 from send_metrics import contract
+from send_metrics.contract import codes
 from send_metrics.catalogue import load_catalogue
 from send_metrics.measures.explore_protection import ALL, blank_suppressed, protect
 
@@ -72,15 +73,15 @@ def spec(name: str) -> Spec:
 
 def code_labels(column: str) -> dict[str, str]:
     """Readable labels for a code column, from the contract's code lists."""
-    lists = {"primary_need": contract.PRIMARY_NEEDS, "age_band": contract.AGE_BANDS,
-             "setting_type": contract.SETTING_TYPES, "phase": contract.PHASES,
-             "sen_status": contract.SEN_STATUSES, "service": contract.SERVICES,
-             "ehcp_status": contract.EHCP_STATUSES, "area_level": contract.AREA_LEVELS}
+    lists = {"primary_need": codes.PRIMARY_NEEDS, "age_band": codes.AGE_BANDS,
+             "setting_type": codes.SETTING_TYPES, "phase": codes.PHASES,
+             "sen_status": codes.SEN_STATUSES, "service": codes.SERVICES,
+             "ehcp_status": codes.EHCP_STATUSES, "area_level": codes.AREA_LEVELS}
     if column == "outcome":
-        return {k: v[2] for k, v in contract.OUTCOMES.items()}
+        return {k: v[2] for k, v in codes.OUTCOMES.items()}
     if column == "wait_band":
         return {k: (f"{lo:g} to {hi:g} weeks" if hi is not None else f"{lo:g} weeks or more")
-                for k, (lo, hi) in contract.WAIT_BANDS.items()} | {contract.UNBANDED: contract.wait_band_label(contract.UNBANDED)}
+                for k, (lo, hi) in codes.WAIT_BANDS.items()} | {codes.UNBANDED: codes.wait_band_label(codes.UNBANDED)}
     labels = dict(lists.get(column, {}))
     if column == "primary_need":
         labels["NONE"] = "No SEN"

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from send_metrics import contract
+from send_metrics.contract import codes
 from send_metrics.catalogue import Measure
 from send_metrics.measures import pair_comparison
 from send_metrics.measures.pair_comparison import COMPARE_INPUT
@@ -149,11 +149,11 @@ def activity_gaps(activity: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     if activity.empty:
         return activity, pd.DataFrame()
     t = activity.copy()
-    t["service_label"] = t["service"].map(lambda s: contract.SERVICES.get(s, s))
+    t["service_label"] = t["service"].map(lambda s: codes.SERVICES.get(s, s))
     t["status_label"] = t["ehcp_status"].map(lambda s: STATUS_LABEL.get(s, s))
     t["footprint"] = t["area_code"].map(FOOTPRINT_NAME)
     t["category"] = t["service_label"] + ": " + t["status_label"]
-    order = [f"{contract.SERVICES[s]}: {STATUS_LABEL[status]}" for s in contract.SERVICES
+    order = [f"{codes.SERVICES[s]}: {STATUS_LABEL[status]}" for s in codes.SERVICES
              for status in ("ehc_plan", "no_ehc_plan", "ALL")]
     t["_o"] = t["category"].map({c: i for i, c in enumerate(order)})
     t = t.sort_values(["_o", "footprint"])

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from send_metrics import contract
+from send_metrics.contract import codes
 from send_metrics.catalogue import measures_by_id
 from send_metrics.measures import breakdowns, table_protection
 from send_metrics.measures.projection import backtest, project_caseload
@@ -39,10 +39,10 @@ SETTING_LABEL = {"mainstream": "Mainstream", "special": "Special school",
 SUPPRESSED = "Suppressed (small numbers)"
 OTHER_OR_SUPPRESSED = "Other or suppressed needs"  # the mix's last segment when a main need is hidden
 METHODS = {"loglinear": "Log-linear trend", "damped": "Damped trend (growth slows each year)"}
-IDS = ["ehcp_caseload", *[f"need_share_{n}" for n in contract.PRIMARY_NEEDS]]
+IDS = ["ehcp_caseload", *[f"need_share_{n}" for n in codes.PRIMARY_NEEDS]]
 PROJECTION_IDS = ["ehcp_caseload", *[f"need_share_{n}" for n in MAIN_NEEDS]]
 # name: (column, {code: label}, what a group is called, the chart's slot on the page)
-BREAKDOWNS = {"age": ("age_band", contract.AGE_BANDS, "age band", "needs_age_"),
+BREAKDOWNS = {"age": ("age_band", codes.AGE_BANDS, "age band", "needs_age_"),
               "setting": ("setting_type", SETTING_LABEL, "setting", "needs_setting_")}
 
 
@@ -135,7 +135,7 @@ def against_england(table: pd.DataFrame, area: str, year: str, name: str,
                        + (f"Choose {' or '.join(years)} to compare with England." if years else
                           "Load the published benchmarks (DfE 'Education, health and care plans', need of all "
                           "plans) to compare with England."))
-    t["label"] = t["measure_id"].map(lambda i: contract.PRIMARY_NEEDS.get(i.replace("need_share_", ""), i))
+    t["label"] = t["measure_id"].map(lambda i: codes.PRIMARY_NEEDS.get(i.replace("need_share_", ""), i))
     t = t.sort_values("england_value", ascending=False)
     sig = t[t["sig_england_95"].isin(["higher", "lower", "better", "worse"])]
     titles = (f"{len(sig)} of {len(t)} needs differ from England's mix", "Need mix compared with England")

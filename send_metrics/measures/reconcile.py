@@ -83,7 +83,6 @@ TITLES = {
 
 def _figures(table: pd.DataFrame, ds) -> pd.DataFrame:
     """One value per side, council, period and figure (a total, or one reason of ehcp_ceased)."""
-    from send_metrics import contract
     out = []
     indicators = [c.name for c in ds.indicators]
     totals = dict(ds.total_codes)

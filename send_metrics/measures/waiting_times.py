@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from send_metrics import contract
+from send_metrics.contract import codes
 from send_metrics.catalogue import Measure
 from send_metrics.measures.summary import IMPROVEMENT
 from send_metrics.measures.table_protection import protect_table, share_within
@@ -40,7 +40,7 @@ def band_label(code: str) -> str:
     if code in BANDS:
         return BANDS[code]
     try:
-        return contract.wait_band_label(code).capitalize()
+        return codes.wait_band_label(code).capitalize()
     except ValueError:
         return code
 
@@ -128,7 +128,7 @@ def overview_rows(t: pd.DataFrame, services: Sequence[str], measures: Mapping[st
     values = t["value"].to_numpy(dtype=float)
     rows = []
     for s in services:
-        row = {"Service": contract.SERVICES.get(s, s)}
+        row = {"Service": codes.SERVICES.get(s, s)}
         for v, label in VIEWS.items():
             m = measures.get(f"{v}_{s}")
             pos = np.flatnonzero(mids == f"{v}_{s}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from send_metrics import contract
+from send_metrics.contract import codes
 from send_metrics.measures.projection import project_caseload
 from send_metrics.measures.projection_backtest import apply_calibration, backtest_sentence, loaded_backtest
 from send_metrics.present import charts
@@ -15,7 +15,7 @@ from send_metrics.present.report.equity import gap_cells, rest_gap, rows_at
 from send_metrics.present.report.pack import CUMBRIA, LOCALITIES, Pack, esc
 
 LOCALITY_RATE_MEASURE = "ehcp_rate_0_25"
-NEED_CODES = list(contract.PRIMARY_NEEDS)
+NEED_CODES = list(codes.PRIMARY_NEEDS)
 
 
 def needs(pack: Pack) -> str:
@@ -30,10 +30,10 @@ def needs(pack: Pack) -> str:
         latest = t[t["period"].astype(str) == years[-1]].dropna(subset=["value"])
         top = list(latest.sort_values("value", ascending=False)["measure_id"].head(6))
         plot = t[t["measure_id"].isin(top)].copy()
-        plot["need"] = plot["measure_id"].map(lambda i: contract.PRIMARY_NEEDS[i.split("_")[-1]])
+        plot["need"] = plot["measure_id"].map(lambda i: codes.PRIMARY_NEEDS[i.split("_")[-1]])
         plot["_o"] = plot["measure_id"].map({mid: k for k, mid in enumerate(top)})
         plot = plot.sort_values(["_o", "period"])
-        colours, patterns = charts.need_colours(contract.PRIMARY_NEEDS)
+        colours, patterns = charts.need_colours(codes.PRIMARY_NEEDS)
         fig = charts.stacked_share(plot, x="period_label", colour="need", y="value",
                                    y_title="% of EHC plans", colours=colours, patterns=patterns)
         fig.update_layout(legend=dict(orientation="h", y=-0.15, x=0, yanchor="top"), hovermode="closest")
@@ -42,7 +42,7 @@ def needs(pack: Pack) -> str:
             m = pack.m(mid)
             s = t[t["measure_id"] == mid]
             by = {str(p): r for p, r in zip(s["period"].astype(str), [r for _, r in s.iterrows()])}
-            rows.append(f'<th scope="row">{esc(contract.PRIMARY_NEEDS[mid.split("_")[-1]])}</th>'
+            rows.append(f'<th scope="row">{esc(codes.PRIMARY_NEEDS[mid.split("_")[-1]])}</th>'
                         + "".join(pack.cell(m, by.get(y)) for y in years))
         tab = pack.table(f"Data for Figure {pack.n_fig + 1}: % of EHC plans by primary need, "
                          f"{pack.name(pack.area)}", ["Primary need", *years], rows, cls="needs")

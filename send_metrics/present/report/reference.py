@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from send_metrics import contract
+from send_metrics.contract import codes
 from send_metrics.catalogue import POLARITY_TEXT
 from send_metrics.present.methods import METHODS
 from send_metrics.present.report.pack import Pack, esc, missing
@@ -21,7 +21,7 @@ def definitions(pack: Pack) -> str:
         if mid.startswith("need_share_"):
             if mid != needs[0]:
                 continue  # one row for the whole family, which differs only in the need named
-            label = contract.PRIMARY_NEEDS[mid.split("_")[-1]]
+            label = codes.PRIMARY_NEEDS[mid.split("_")[-1]]
             title = m.title.replace(label, "each primary need")
             definition = m.definition.replace(label, "the need named")
             ids = ", ".join(needs)

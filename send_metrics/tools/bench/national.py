@@ -11,11 +11,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from send_metrics import contract
+from send_metrics.contract import codes
 from send_metrics.config import PROJECT_ROOT
 from send_metrics.ingest.stored_loads import sql_literal
 
-NEEDS = [n for n in contract.PRIMARY_NEEDS if n not in ("NSA", "DS")]
+NEEDS = [n for n in codes.PRIMARY_NEEDS if n not in ("NSA", "DS")]
 LOCAL_COUNCILS = {"E06000063", "E06000064"}  # their data comes from the demo localities
 
 
@@ -49,9 +49,9 @@ def generate(out: Path, councils: int | None = None, persons: int = 5_000_000, m
         con.execute(f"COPY ({sql}) TO {sql_literal(path.as_posix())} {opts}")
         sizes[path.name] = con.execute(f"SELECT count(*) FROM ({sql})").fetchall()[0][0]
 
-    params = {"needs": NEEDS, "phases": list(contract.PHASES)[:4], "years": years,
-              "services": ["SLT", "OT", "AUTISM", "ADHD", "CAMHS", "PAEDS"], "bands": list(contract.WAIT_BAND_SETS["standard"]),
-              "ages": list(contract.AGE_BANDS), "settings": list(contract.SETTING_TYPES)}
+    params = {"needs": NEEDS, "phases": list(codes.PHASES)[:4], "years": years,
+              "services": ["SLT", "OT", "AUTISM", "ADHD", "CAMHS", "PAEDS"], "bands": list(codes.WAIT_BAND_SETS["standard"]),
+              "ages": list(codes.AGE_BANDS), "settings": list(codes.SETTING_TYPES)}
     for k, v in params.items():
         con.execute(f"CREATE TABLE p_{k} AS SELECT unnest(${k}) AS v", {k: v})
     copy("population", """SELECT y.v AS time_period, 'Calendar year' AS time_identifier, area_code,
