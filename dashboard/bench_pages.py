@@ -77,7 +77,7 @@ def page_timings(runs: int) -> dict:
 def cold_start() -> dict:
     """Time of the first page rendered (seconds since the epoch, for the parent to subtract its
     own start time), then the peak RSS after rendering every page once."""
-    from send_metrics.tools.bench import peak_rss_mb
+    from send_metrics.tools.bench.system import peak_rss_mb
     from streamlit.testing.v1 import AppTest
     at = AppTest.from_file(APP, default_timeout=300)
     at.run()

@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import ui
-from send_metrics import contract
+from send_metrics.contract import codes
 from send_metrics.catalogue import measures_by_id
 
 PROVIDERS = {"RNN": "RNN: North Cumbria", "RTX": "RTX: South Cumbria and north Lancashire (UHMB)"}
@@ -88,7 +88,7 @@ def _chs_table(load_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows, raw = [], []
     for (svc_id, period), g in have.groupby([have["measure_id"].str.removeprefix("wait_list_"), "period"]):
         label = g["period_label"].iloc[0]
-        row = {"Service": contract.SERVICES.get(svc_id, svc_id), "Month": label}
+        row = {"Service": codes.SERVICES.get(svc_id, svc_id), "Month": label}
         for code, name in PROVIDERS.items():
             for v, vlabel in CHS_VIEWS.items():
                 m = by_id[f"{v}_{svc_id}"]

@@ -3,12 +3,13 @@ downloads, the synthetic-data banner, and error handling that never shows a trac
 
 Pages stay thin: they pick measures and areas, call send_metrics for numbers and figures, and
 render them through these helpers. Everything shown has been through disclosure control in
-send_metrics.measures.engine before it reaches here.
+send_metrics.measures.engine before it reaches here. Beside it: the measure table's index
+(``table_index``), sign-in for the analyst pages (``sign_in``) and the cached functions' key memo
+(``cache_keys``), which this module installs on import.
 """
 from __future__ import annotations
 
 import html
-import logging
 import os
 import traceback
 from collections import Counter
@@ -16,10 +17,11 @@ from contextlib import contextmanager
 from collections.abc import Mapping
 from typing import Callable
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
+from dashboard import cache_keys
+from dashboard.table_index import TableIndex
 from send_metrics.catalogue import Measure, load_catalogue, measures_by_id
 from send_metrics.config import load_config, open_sections
 from send_metrics.db import Database, NoData, get_database
@@ -27,41 +29,8 @@ from send_metrics.measures.engine import Engine, get_engine
 from send_metrics.present.export import parquet_bytes, safe_csv_bytes
 from send_metrics.present.safe_text import for_markdown, safe_figure
 
-def _memoize_cache_function_keys() -> None:
-    """Streamlit names each cached function's store by hashing its source (``inspect.getsource``,
-    which tokenizes the function) whenever the decorator runs, and a page file runs, decorators
-    and all, on every rerun: for the Equity page's 14 cached functions that was about a third of
-    the server's time per selector change (py-spy, demo). The page's compiled code is kept by
-    Streamlit between reruns (its script cache), so a function defined again on a rerun has the
-    very same code object; its key is worked out once per code object and reused. A changed file
-    is compiled again, gets new code objects and so new keys, exactly as before."""
-    try:
-        from streamlit.runtime.caching import cache_utils
-        original = cache_utils._make_function_key
-    except (ImportError, AttributeError):  # another Streamlit: keys are worked out as it does
-        return
-    if getattr(original, "memoized_by_send_dashboard", False):
-        return
-    known: dict = {}
-
-    def function_key(cache_type, func) -> str:
-        code = getattr(func, "__code__", None)
-        if code is None:
-            return original(cache_type, func)
-        memo = (cache_type, getattr(func, "__module__", None), getattr(func, "__qualname__", None),
-                code.co_filename, id(code))
-        hit = known.get(memo)
-        if hit is not None and hit[0] is code:  # the same code object (kept alive here), not a reused id
-            return hit[1]
-        key = original(cache_type, func)
-        known[memo] = (code, key)
-        return key
-
-    function_key.memoized_by_send_dashboard = True
-    cache_utils._make_function_key = function_key
-
-
-_memoize_cache_function_keys()
+# Before any cached function of the pages is defined: each one's key is then worked out once.
+cache_keys.memoize_function_keys()
 
 DEFAULT_AREA = "E06000063"  # Cumberland
 CUMBRIA_AREAS = ["E06000063", "E06000064", "HF-NORTH-CUMBRIA", "HF-SOUTH-CUMBRIA", "E10000006",
@@ -105,74 +74,12 @@ def engine() -> Engine:
     return get_engine(database())
 
 
-class _TableIndex:
-    """Row positions of the measure table by measure and by (measure, area), built once per load.
-
-    The full table is shared and never modified; a slice is taken from it by position (in the
-    table's own order), which is far cheaper than filtering every column of the whole table."""
-
-    def __init__(self, full: pd.DataFrame):
-        self.full = full
-        self.by_measure = full.groupby("measure_id", sort=False).indices
-        self.by_area = full.groupby("area_code", sort=False).indices
-        self.by_pair = full.groupby(["measure_id", "area_code"], sort=False).indices
-        # The columns pages look at most (options, periods) as small integer codes, read by
-        # position (codes, not one Python string per row: the table has 100,000s of rows).
-        self._codes, self._uniques = {}, {}
-        for col in ("measure_id", "area_code", "period"):
-            codes, uniques = pd.factorize(full[col].astype(str) if col == "period" else full[col],
-                                          use_na_sentinel=False)
-            self._codes[col], self._uniques[col] = codes, np.asarray(uniques, dtype=object)
-        self.values = full["value"].to_numpy(dtype=float)
-        self.measures_with_data = frozenset(self.column("measure_id", np.flatnonzero(~np.isnan(self.values))))
-        years = np.array([str(p)[:4] for p in self._uniques["period"]], dtype=object)
-        year_codes = pd.Series(years[self._codes["period"]])
-        self.by_year = {str(y): pos for y, pos in year_codes.groupby(year_codes.to_numpy()).indices.items()}
-
-    def column(self, name: str, pos: np.ndarray) -> np.ndarray:
-        """Values of ``measure_id``, ``area_code`` or ``period`` (as text) at the given rows."""
-        return self._uniques[name][self._codes[name][pos]]
-
-    def positions(self, measure_ids, area_codes) -> np.ndarray | None:
-        empty = np.zeros(0, dtype=np.intp)
-        if measure_ids and area_codes:
-            parts = [self.by_pair.get((m, a), empty) for m in dict.fromkeys(measure_ids)
-                     for a in dict.fromkeys(area_codes)]
-        elif measure_ids:
-            parts = [self.by_measure.get(m, empty) for m in dict.fromkeys(measure_ids)]
-        elif area_codes:
-            parts = [self.by_area.get(a, empty) for a in dict.fromkeys(area_codes)]
-        else:
-            return None
-        return np.sort(np.concatenate([empty, *parts]))
-
-    def year_rows(self, year, area_codes=None) -> pd.DataFrame:
-        """The rows whose period starts with ``year`` (of ``area_codes`` when given), in table order.
-
-        ``equity.rows_for_year(table, year)`` only ever picks rows of that year (a monthly measure
-        needs a month in the year), so giving it just these rows gives the same result, faster."""
-        pos = self.by_year.get(str(year)[:4], np.zeros(0, dtype=np.intp))
-        if area_codes:
-            pos = np.intersect1d(pos, self.positions(None, area_codes))
-        return self.full.take(np.sort(pos))
-
-    def table(self, measure_ids=None, area_codes=None, periods=None) -> pd.DataFrame:
-        """Exactly ``Engine.table`` (same rows, order and columns), as a new frame."""
-        pos = self.positions(measure_ids, area_codes)
-        out = self.full if pos is None else self.full.take(pos)
-        if periods:
-            wanted = {str(p) for p in periods}
-            period = out["period"].astype(str)
-            out = out[out["period_label"].isin(wanted) | period.isin(wanted) | period.str[:7].isin(wanted)]
-        return out.reset_index(drop=True)
-
-
 @st.cache_resource(show_spinner=PREPARING_TEXT, max_entries=2)
-def _table_index(load_id: str) -> _TableIndex:
-    return _TableIndex(engine().full_table())
+def _table_index(load_id: str) -> TableIndex:
+    return TableIndex(engine().full_table())
 
 
-def table_index() -> _TableIndex:
+def table_index() -> TableIndex:
     db = database()
     db.refresh()
     return _table_index(db.load_id)
@@ -251,95 +158,6 @@ def areas_with_data() -> list[str]:
     db = database()
     db.refresh()
     return list(_areas_with_data(db.load_id))
-
-
-# -- sign-in (optional) --------------------------------------------------------------------
-# Sign-in fails closed: "off" only when nothing asks for it (no secrets file, or one without an
-# [auth] section) or SEND_AUTH=off says so explicitly. A secrets file that cannot be read or parsed,
-# or an [auth] section missing what st.login needs, keeps the analyst pages locked ("broken").
-AUTH_REQUIRED_KEYS = ("redirect_uri", "cookie_secret")
-AUTH_PROVIDER_KEYS = ("client_id", "client_secret", "server_metadata_url")
-MISCONFIGURED_TEXT = ("Sign-in is misconfigured; the analyst pages are locked. An administrator should "
-                      "check the [auth] section of .streamlit/secrets.toml (details are in the app's log).")
-_auth_log = logging.getLogger("send_metrics.auth")
-_AUTH_LOGGED: set[str] = set()
-
-
-def _secrets_files_present() -> list[str]:
-    """Configured secrets locations that exist (a file that exists but does not parse is an error,
-    not an absence)."""
-    try:
-        from streamlit import config as st_config
-        paths = st_config.get_option("secrets.files") or []
-    except Exception:  # pragma: no cover - option always exists in supported Streamlit
-        paths = []
-    return [p for p in paths if os.path.lexists(p)]
-
-
-def _auth_problem(section) -> str | None:
-    """Why an [auth] section cannot work (None when st.login has what it needs)."""
-    if not isinstance(section, Mapping):
-        return "[auth] is not a table"
-    missing = [k for k in AUTH_REQUIRED_KEYS if not _filled(section.get(k))]
-    if missing:
-        return "[auth] lacks " + ", ".join(missing)
-    providers = [section] if any(k in section for k in AUTH_PROVIDER_KEYS) else []
-    providers += [v for v in section.values() if isinstance(v, Mapping)]
-    if not providers:
-        return "[auth] names no identity provider (client_id, client_secret, server_metadata_url)"
-    for prov in providers:
-        lacking = [k for k in AUTH_PROVIDER_KEYS if not _filled(prov.get(k))]
-        if lacking:
-            return "an [auth] identity provider lacks " + ", ".join(lacking)
-    return None
-
-
-def _filled(value) -> bool:
-    return isinstance(value, str) and value.strip() != ""
-
-
-def auth_state() -> tuple[str, str]:
-    """("off" | "on" | "broken", reason). Only "off" opens the analyst pages without sign-in."""
-    if os.environ.get("SEND_AUTH", "auto").strip().lower() == "off":
-        return "off", "SEND_AUTH=off"
-    try:
-        present = "auth" in st.secrets
-        section = st.secrets["auth"] if present else None
-    except Exception as exc:  # no secrets file, or one that does not parse
-        if not _secrets_files_present():
-            return "off", "no secrets file"
-        # The parse error names the file, line and column, never a secret value.
-        return "broken", f"secrets could not be read: {type(exc).__name__}: {str(exc)[:300]}"
-    if not present:
-        return "off", "no [auth] section in secrets"
-    problem = _auth_problem(section)
-    return ("broken", problem) if problem else ("on", "[auth] configured")
-
-
-def auth_configured() -> bool:
-    """Sign-in is asked for (configured, or misconfigured and so locked)."""
-    return auth_state()[0] != "off"
-
-
-def require_sign_in(what: str) -> bool:
-    """Analyst-only views (data explorer, upload, person-level data) need a signed-in user when
-    sign-in is configured, and stay locked when it is misconfigured; True when the view may be shown."""
-    state, reason = auth_state()
-    if state == "off":
-        return True
-    if state == "broken":
-        if reason not in _AUTH_LOGGED:  # once per process and reason, not on every rerun
-            _AUTH_LOGGED.add(reason)
-            _auth_log.error("Sign-in is misconfigured (%s); the analyst pages are locked.", reason)
-        st.error(MISCONFIGURED_TEXT, icon=":material/lock:")
-        return False
-    if getattr(st.user, "is_logged_in", False):
-        return True
-    st.info(f"{what} is only for signed-in analysts. Sign in with your organisation account.",
-            icon=":material/lock:")
-    if st.button("Sign in", key="sign_in"):
-        st.login()
-    return False
 
 
 # -- page furniture ----------------------------------------------------------------------

@@ -80,7 +80,7 @@ def summary_section(area: str, period: str, tiles: list) -> None:
 def _board_pack(area: str, period: str) -> bytes:
     # Imported when the pack is asked for: the report module (plotly's offline bundle, the
     # projection's statistics) is not needed to draw the Board, and a first start waits for it.
-    from send_metrics.present.report import board_pack_html
+    from send_metrics.present.report.board import board_pack_html
     return board_pack_html(ui.engine(), area, period).encode("utf-8")
 
 

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import ui
-from send_metrics.present import charts
+from send_metrics.present import charts, spc_charts
 from send_metrics.catalogue import load_catalogue, measures_by_id
 from send_metrics.stats.spc import spc, spc_summary
 from send_metrics.measures.summary import IMPROVEMENT, SIG_PHRASE, TREND_PHRASE
@@ -185,9 +185,9 @@ def _spc_view(load_id: str, measure_id: str, area: str, rebase: str) -> ui.View:
     frame = spc(kept["value"].to_numpy(float), improvement=improvement, target=m.target,
                 dates=dates.to_numpy(), rebase=rebase_dates or None)
     summ = spc_summary(frame, improvement, m.target, fmt=m.format_value)
-    fig = charts.spc_chart(frame, x="date", y_title=m.unit, target=m.target, rebase_dates=rebase_dates)
+    fig = spc_charts.spc_chart(frame, x="date", y_title=m.unit, target=m.target, rebase_dates=rebase_dates)
     name = ui.area_name(area)
-    title = charts.spc_title(name, summ, kept["period_label"].iloc[-1])
+    title = spc_charts.spc_title(name, summ, kept["period_label"].iloc[-1])
     sentence = summ["sentence"]
     if m.target is None:
         sentence += " This measure has no target."
@@ -195,7 +195,7 @@ def _spc_view(load_id: str, measure_id: str, area: str, rebase: str) -> ui.View:
         sentence += f" Limits are recalculated from {labels.get(rebase, rebase)}."
     if dropped:
         sentence += f" {dropped} suppressed or missing points are left out."
-    data = charts.spc_table(frame, kept["period_label"])
+    data = spc_charts.spc_table(frame, kept["period_label"])
     view.call(ui.chart_with_table, fig, data, title=title, sentence=sentence, key=f"spc_{m.id}",
               source=f"{m.source} SPC rules: NHS England Making Data Count.")
     return view

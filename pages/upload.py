@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from dashboard import ui
+from dashboard import sign_in, ui
 from send_metrics import contract
 from send_metrics import upload as up
 from send_metrics.ingest.readers import SUPPORTED_SUFFIXES
@@ -54,7 +54,7 @@ def _reset_uploader() -> None:
 def render() -> None:
     ui.page("Upload an extract", "Check a CSV or Parquet extract against the data contract, read the "
             "validation report, then add it to the data or discard it.")
-    if not ui.require_sign_in("Uploading extracts"):
+    if not sign_in.require_sign_in("Uploading extracts"):
         return
     cfg = ui.database().config
     if MESSAGE in st.session_state:

@@ -1,39 +1,23 @@
 """Waiting times: for one service and area, SPC over months of the waiting list, the median wait
 or the share seen within 18 weeks; and the waiting list by wait band with and without an EHC plan.
 
-Series come from the measure engine (disclosure-controlled). The wait-band breakdown is built
-from raw counts (sql/waiting_bands.sql) and protected by send_metrics.measures.equity.protect_table -
-primary and secondary suppression over the area hierarchies, EHCP status and wait bands - before
-anything is shown."""
-import numpy as np
+Widgets, layout and calls only. Series come from the measure engine (disclosure-controlled). The
+wait-band breakdown is built from raw counts (sql/waiting_bands.sql) and protected by
+send_metrics.measures.waiting_times.protect_bands - primary and secondary suppression over the area
+hierarchies, EHCP status and wait bands - before anything is shown."""
 import pandas as pd
 import streamlit as st
 
 from dashboard import nhs_compare, ui
-from send_metrics.present import charts
-from send_metrics import contract
-from send_metrics.measures import equity
+from send_metrics.present import charts, spc_charts
+from send_metrics.contract import codes
+from send_metrics.measures import waiting_times
+from send_metrics.measures.waiting_times import STATUS, VIEWS
 from send_metrics.catalogue import measures_by_id
 from send_metrics.stats.spc import spc, spc_summary
 from send_metrics.measures.summary import IMPROVEMENT
 
-VIEWS = {"wait_list": "Children waiting", "wait_median": "Median weeks waited",
-         "wait_18wk": "% seen within 18 weeks"}
-BANDS = {"0to13wk": "Under 13 weeks", "13to18wk": "13 to 18 weeks", "18to52wk": "18 to 52 weeks",
-         "52plus": "52 weeks or more"}
-STATUS = {"ALL": "All children", "ehc_plan": "With an EHC plan", "no_ehc_plan": "Without an EHC plan"}
-OVER13 = ["13to18wk", "18to52wk", "52plus"]
 NO_REBASE = "none"
-
-
-def _band_label(code: str) -> str:
-    """A band's label: the grouped demo bands by name, any publisher's band from its bounds."""
-    if code in BANDS:
-        return BANDS[code]
-    try:
-        return contract.wait_band_label(code).capitalize()
-    except ValueError:
-        return code
 
 
 def _url_select(label: str, options: list, key: str, default, format_func=str, horizontal: bool = False):
@@ -83,7 +67,7 @@ def _spc_view(load_id: str, measure_id: str, area: str, rebase: str) -> ui.View:
     frame = spc(kept["value"].to_numpy(float), improvement=improvement, target=m.target,
                 dates=dates.to_numpy(), rebase=rebase_dates or None)
     summ = spc_summary(frame, improvement, m.target, fmt=m.format_value)
-    fig = charts.spc_chart(frame, x="date", y_title=m.unit, target=m.target, rebase_dates=rebase_dates)
+    fig = spc_charts.spc_chart(frame, x="date", y_title=m.unit, target=m.target, rebase_dates=rebase_dates)
     name = ui.area_name(area)
     sentence = f"{m.title}, {name}, month by month. " + summ["sentence"]
     if rebase_dates:
@@ -91,8 +75,8 @@ def _spc_view(load_id: str, measure_id: str, area: str, rebase: str) -> ui.View:
     dropped = len(series) - len(kept)
     if dropped:
         sentence += f" {dropped} suppressed months (small numbers) are left out."
-    view.call(ui.chart_with_table, fig, charts.spc_table(frame, kept["period_label"]),
-              title=charts.spc_title(name, summ, kept["period_label"].iloc[-1]),
+    view.call(ui.chart_with_table, fig, spc_charts.spc_table(frame, kept["period_label"]),
+              title=spc_charts.spc_title(name, summ, kept["period_label"].iloc[-1]),
               sentence=sentence, key=f"waiting_spc_{m.id}",
               source=f"{m.source} SPC rules: NHS England Making Data Count.")
     return view
@@ -104,32 +88,12 @@ def _bands(load_id: str, service: str, month: str) -> pd.DataFrame:
     (shared between sessions: callers only read it)."""
     db = ui.database()
     raw = db.query_file("waiting_bands", {"service": service, "month": month})
-    raw = raw[raw["ehcp_status"].isin(["ehc_plan", "no_ehc_plan"])]
-    if raw.empty:
-        return pd.DataFrame()
-    raw["month"] = month
-    eng = ui.engine()
-    pre = []
     # Totals the measure engine already publishes, with its own suppression: start from it.
     lists = ui.table([f"wait_list_{service}"], None, [month[:7]])
-    lists = lists[lists["suppressed"].astype(bool)]
-    pre.append(pd.DataFrame({"area_code": lists["area_code"], "month": month, "service": service,
-                             "ehcp_status": "ALL", "wait_band": "ALL"}))
-    extra = []
-    if service == "AUTISM":  # the engine publishes the count waiting 13 weeks or more
-        extra = [{"dim": "wait_band", "categories": OVER13, "where": {"ehcp_status": "ALL"}, "name": "OVER13"}]
-        over = ui.table(["autism_over_13wk_pct"], None, [month[:7]])
-        over = over[over["suppressed"].astype(bool)]
-        pre.append(pd.DataFrame({"area_code": over["area_code"], "month": month, "service": service,
-                                 "ehcp_status": "ALL", "wait_band": "OVER13"}))
-    # Every area's list size is shown by the engine anyway: never a complement here.
-    shown = pd.DataFrame({"area_code": raw["area_code"].unique(), "month": month, "service": service,
-                          "ehcp_status": "ALL", "wait_band": "ALL"})
-    cfg = db.config
-    return equity.protect_table(raw, dims=["ehcp_status", "wait_band"], value_col="waiting",
-                                hierarchies=eng.hierarchies(), low=cfg.suppress_min, high=cfg.suppress_max,
-                                group_cols=["month", "service"], presuppressed=pd.concat(pre, ignore_index=True),
-                                published_elsewhere=shown, extra_sums=extra)
+    over = ui.table(["autism_over_13wk_pct"], None, [month[:7]]) if service == "AUTISM" else lists.iloc[:0]
+    return waiting_times.protect_bands(raw, service, month, lists.loc[lists["suppressed"].astype(bool), "area_code"],
+                                       over.loc[over["suppressed"].astype(bool), "area_code"],
+                                       ui.engine().hierarchies(), db.config.suppress_min, db.config.suppress_max)
 
 
 def bands_section(service: str, area: str, months: list[str], month_labels: dict[str, str]) -> None:
@@ -150,61 +114,17 @@ def _bands_view(load_id: str, service: str, area: str, month: str, label: str) -
                   "(NHS England's published lists give wait bands for all children, not by EHC plan status: see "
                   "the provider comparison above).")
         return view
-    shares = equity.share_within(cells[cells["wait_band"] != "OVER13"], by="ehcp_status", category="wait_band",
-                                 value_col="waiting")
-    if shares.empty:
+    s = waiting_times.bands_summary(cells, ui.area_name(area), codes.SERVICES.get(service, service), label)
+    if s["shares"] is None:
         view.call(st.info, f"Every wait-band figure for {ui.area_md(area)} is suppressed (small numbers) this "
                   "month. Choose a larger area such as a health footprint.")
         return view
-    shares["Status"] = shares["ehcp_status"].map(STATUS)
-    shares["Band"] = shares["wait_band"].map(_band_label)
-    order = {b: i for i, b in enumerate([*BANDS.values(), "Suppressed (small numbers)"])}
-    s_order = {s: i for i, s in enumerate(STATUS.values())}
-    shares = shares.sort_values(by=["Band", "Status"],
-                                key=lambda c: c.map(order) if c.name == "Band" else c.map(s_order))
-    fig = charts.stacked_share(shares, x="Status", colour="Band", y="share", y_title="% of children waiting")
+    fig = charts.stacked_share(s["shares"], x="Status", colour="Band", y="share", y_title="% of children waiting")
     fig.update_xaxes(categoryorder="array", categoryarray=list(STATUS.values()))
-    charts.grey_suppressed(fig, "Suppressed (small numbers)")
-    name = ui.area_name(area)
-    svc = contract.SERVICES.get(service, service)
-
-    def over18(status: str) -> float | None:
-        g = shares[(shares["ehcp_status"] == status) & shares["wait_band"].isin(["18to52wk", "52plus"])]
-        if len(g) < 2 or shares[(shares["ehcp_status"] == status)]["wait_band"].str.startswith("Suppressed").any():
-            return None
-        return float(g["share"].sum())
-    with_p, without_p, all_p = over18("ehc_plan"), over18("no_ehc_plan"), over18("ALL")
-    if with_p is not None and without_p is not None:
-        title = charts.fit_title(f"{with_p:.0f}% with a plan wait 18+ weeks, {without_p:.0f}% without",
-                                 f"{with_p:.0f}% vs {without_p:.0f}% waiting 18+ weeks")
-    elif all_p is not None:
-        title = charts.fit_title(f"{all_p:.0f}% of children waiting have waited 18+ weeks",
-                                 "How long children have waited")
-    else:
-        title = "How long children have waited, by EHC plan status"
-    total = cells[(cells["ehcp_status"] == "ALL") & (cells["wait_band"] == "ALL")]["waiting"]
-    parts = [f"Children waiting for {svc.lower()} in {name} at the end of {label}, by how long they have "
-             "waited so far, with and without an EHC plan."]
-    if len(total) and pd.notna(total.iloc[0]):
-        parts.append(f"{total.iloc[0]:,.0f} children were waiting.")
-    for code, p in (("ALL", all_p), ("ehc_plan", with_p), ("no_ehc_plan", without_p)):
-        if p is not None:
-            parts.append(f"{STATUS[code]}: {p:.1f}% had waited 18 weeks or more.")
-    if shares["wait_band"].str.startswith("Suppressed").any():
-        parts.append("The light segment labelled 'Suppressed (small numbers)' groups bands that are hidden to "
-                     "protect small numbers; it never shows a single hidden count.")
-    table = cells[cells["wait_band"] != "OVER13"].assign(
-        Status=lambda d: d["ehcp_status"].map(STATUS),
-        Band=lambda d: d["wait_band"].map(lambda b: "All bands" if b == "ALL" else _band_label(b)),
-        Note=lambda d: d["suppression_reason"].fillna("")).rename(columns={"waiting": "Children waiting"})
-    table = table.merge(shares[["ehcp_status", "wait_band", "share"]], on=["ehcp_status", "wait_band"], how="left")
-    table["% of status"] = table["share"].round(1)
-    view.call(ui.chart_with_table, fig, table, title=title, sentence=" ".join(parts), key=f"waiting_bands_{service}",
-                        source="Provider waiting-list extract (NHS Community Health Services waiting list "
-                               "definitions); disclosure control over areas, EHCP status and wait bands.",
-                        table_columns={"Status": "EHCP status", "Band": "Wait band",
-                                       "Children waiting": "Children waiting", "% of status": "% of status",
-                                       "Note": "Note"})
+    charts.grey_suppressed(fig, waiting_times.SUPPRESSED)
+    view.call(ui.chart_with_table, fig, s["table"], title=charts.fit_title(*s["titles"]), sentence=s["sentence"],
+              key=f"waiting_bands_{service}", source=waiting_times.BANDS_SOURCE,
+              table_columns=waiting_times.BANDS_COLUMNS)
     return view
 
 
@@ -212,33 +132,8 @@ def _bands_view(load_id: str, service: str, area: str, month: str, label: str) -
 def _overview_rows(load_id: str, area: str, services: tuple[str, ...]) -> pd.DataFrame:
     """Every service's latest month with its SPC variation, for one area (kept per load)."""
     by_id = measures_by_id()
-    ids = [f"{v}_{s}" for s in services for v in VIEWS if f"{v}_{s}" in by_id]
-    t = ui.table(ids, [area])
-    # Plain arrays of the four columns used: far cheaper than filtering whole rows per series.
-    mids = t["measure_id"].to_numpy(dtype=object)
-    periods = t["period"].astype(str).to_numpy(dtype=object)
-    labels = t["period_label"].to_numpy(dtype=object)
-    values = t["value"].to_numpy(dtype=float)
-    rows = []
-    for s in services:
-        row = {"Service": contract.SERVICES.get(s, s)}
-        for v, label in VIEWS.items():
-            m = by_id.get(f"{v}_{s}")
-            pos = np.flatnonzero(mids == f"{v}_{s}")
-            pos = pos[np.argsort(periods[pos], kind="stable")]  # in period order
-            pos = pos[~np.isnan(values[pos])]  # suppressed months are skipped
-            if m is None or not len(pos):
-                row[label] = "not available"
-                continue
-            last = pos[-1]
-            text = f"{m.format_value(values[last])} ({labels[last]})"
-            if len(pos) >= 6:
-                frame = spc(values[pos], improvement=IMPROVEMENT[m.polarity],
-                            dates=pd.to_datetime(pd.Series(periods[pos]).str[:10]).to_numpy())
-                text += " " + charts.SPC_VARIATION_TEXT.get(spc_summary(frame)["variation"] or "", "")
-            row[label] = text
-        rows.append(row)
-    return pd.DataFrame(rows)
+    t = ui.table([f"{v}_{s}" for s in services for v in VIEWS if f"{v}_{s}" in by_id], [area])
+    return waiting_times.overview_rows(t, services, by_id, spc_charts.SPC_VARIATION_TEXT)
 
 
 def overview(area: str, services: list[str], by_id) -> None:
@@ -257,11 +152,11 @@ def overview(area: str, services: list[str], by_id) -> None:
 def _lists(load_id: str) -> dict:
     """What the selectors offer, from every waiting-list measure: worked out once per load."""
     by_id = measures_by_id()
-    lists = ui.table([f"wait_list_{s}" for s in contract.SERVICES if f"wait_list_{s}" in by_id])
+    lists = ui.table([f"wait_list_{s}" for s in codes.SERVICES if f"wait_list_{s}" in by_id])
     if lists.empty or lists["value"].notna().sum() == 0:
         return {}
     present = set(lists["measure_id"])
-    services = [s for s in contract.SERVICES if f"wait_list_{s}" in present]
+    services = [s for s in codes.SERVICES if f"wait_list_{s}" in present]
     period = lists["period"].astype(str).str[:10]
     return {"services": tuple(services),
             "areas": tuple(_area_options(lists.loc[lists["value"].notna(), "area_code"])),
@@ -283,7 +178,7 @@ def render() -> None:
     c1, c2 = st.columns(2)
     with c1:
         service = _url_select("Service", services, "service", "SLT",
-                              format_func=lambda s: contract.SERVICES.get(s, s))
+                              format_func=lambda s: codes.SERVICES.get(s, s))
     with c2:
         areas = list(meta["areas"])
         # Without locality extracts (published NHS files only) the providers hold the CYP service lists.
@@ -300,7 +195,7 @@ def render() -> None:
         if months:
             bands_section(service, area, months, meta["labels"])
         else:
-            st.info(f"No wait-band figures are loaded for {contract.SERVICES.get(service, service)}.")
+            st.info(f"No wait-band figures are loaded for {codes.SERVICES.get(service, service)}.")
     views = {"Over time": lambda: spc_section(m, area), "Wait bands by EHC plan status": bands,
              "Every service": lambda: overview(area, services, by_id)}
     if nhs_compare.available():

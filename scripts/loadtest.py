@@ -17,7 +17,7 @@ is read after a warm-up visit of every page, every second, and at the end (psuti
 installed, else /proc).
 
 Serving while loading (`--loads N --rounds R`): the app serves a national-scale data folder
-(`--load-data`, default: generated as the bench does, `send_metrics.tools.bench.generate`) and the run
+(`--load-data`, default: generated as the bench does, `send_metrics.tools.bench.national.generate`) and the run
 alternates rounds without and with N loads of that folder running beside the sessions (`load
 --force` in a loop, as a scheduled reload would): the first load writes into the app's own store
 (so the app sees loads published while it serves), the others into private stores (competing for
@@ -506,7 +506,7 @@ async def run_with_loads(base: str, sessions: int, seconds: float, server_pid: i
 
 def generate_national(folder: Path) -> Path:
     sys.path.insert(0, str(ROOT))
-    from send_metrics.tools.bench import generate
+    from send_metrics.tools.bench.national import generate
     generate(folder)
     return folder
 

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from send_metrics import contract
+from send_metrics.contract import codes
 
 CATALOGUE_PATH = Path(__file__).resolve().parent / "catalogue.toml"
 
@@ -17,12 +18,12 @@ DISCLOSURE = {"numerator", "denominator", "none"}
 
 # Short labels used when a template is expanded.
 LABELS: dict[str, str] = {
-    **{k: v for k, v in contract.PRIMARY_NEEDS.items()},
+    **{k: v for k, v in codes.PRIMARY_NEEDS.items()},
     "mainstream": "mainstream", "special": "special school",
     "alternative_provision": "alternative provision", "independent": "independent or non-maintained",
-    **contract.SERVICES,
+    **codes.SERVICES,
     "ehc_plan": "EHC plan", "sen_support": "SEN support", "no_sen": "no SEN",
-    **{k: v[0].lower() + v[1:] for k, v in contract.CEASE_REASONS.items()},
+    **{k: v[0].lower() + v[1:] for k, v in codes.CEASE_REASONS.items()},
 }
 
 POLARITY_TEXT = {"higher_is_better": "Higher is better", "lower_is_better": "Lower is better",
@@ -53,7 +54,7 @@ class Measure:
     target: float | None = None
     footprint: str = ""
     # Share waiting `wait_over_weeks` or more (waiting_list): the numerator is the bands wholly at or
-    # above that edge (added to numerator_filter from contract.WAIT_BANDS), and the value is not
+    # above that edge (added to numerator_filter from codes.WAIT_BANDS), and the value is not
     # available for an area and month whose source has a band straddling the edge (no estimate).
     wait_over_weeks: float | None = None
 
@@ -130,9 +131,9 @@ def load_catalogue(path: Path = CATALOGUE_PATH) -> tuple[Measure, ...]:
         e = dict(e)
         e["gap_of"] = tuple(e.get("gap_of", ()))
         if e.get("wait_over_weeks") is not None:
-            codes = ", ".join(f"'{c}'" for c in contract.wait_bands_from(float(e["wait_over_weeks"])))
+            bands = ", ".join(f"'{c}'" for c in codes.wait_bands_from(float(e["wait_over_weeks"])))
             base = e.get("numerator_filter", "")
-            e["numerator_filter"] = (f"({base}) AND " if base else "") + f"wait_band IN ({codes})"
+            e["numerator_filter"] = (f"({base}) AND " if base else "") + f"wait_band IN ({bands})"
         m = Measure(**e)
         _check(m)
         measures.append(m)

@@ -193,7 +193,7 @@ def cmd_validate(args) -> int:
     holds is "recognised, not loaded" (not an error), and a file `load` skips is said to be skipped."""
     from send_metrics.ingest.recognise import check_files
     from send_metrics.ingest.recognise import load_reads
-    from send_metrics.ingest.store import discover
+    from send_metrics.ingest.data_folder import discover
     paths: list[Path] = []
     skipped: list[Path] = []
     refused: list[str] = []  # not regular files, links out of a folder, over the size limit
@@ -282,12 +282,12 @@ def cmd_demo(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from send_metrics.present.report import write_report
+    from send_metrics.present.report.write import write_report
     return write_report(args)
 
 
 def cmd_bench(args) -> int:
-    from send_metrics.tools.bench import run_bench, run_person_level
+    from send_metrics.tools.bench.run import run_bench, run_person_level
     if getattr(args, "person_level", False):
         return run_person_level(args)
     return run_bench(args)
@@ -308,7 +308,9 @@ def cmd_prebuild(args) -> int:
     from send_metrics.config import PROJECT_ROOT
     from send_metrics.db import Database
     from send_metrics.measures.engine import Engine
-    from send_metrics.ingest.store import current_load_dir, discover, file_sha256, load, read_load_info
+    from send_metrics.ingest.data_folder import discover, file_sha256
+    from send_metrics.ingest.store import load
+    from send_metrics.ingest.stored_loads import current_load_dir, read_load_info
     with tempfile.TemporaryDirectory(prefix="send-prebuild-") as tmp:
         data = Path(tmp) / "data"
         shutil.copytree(PROJECT_ROOT / "data" / "demo", data / "demo")

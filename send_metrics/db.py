@@ -19,13 +19,7 @@ import pandas as pd
 
 from send_metrics import contract
 from send_metrics.config import Config, load_config, sql_text
-from send_metrics.ingest.store import (
-    current_load_dir,
-    kept_rows_sql,
-    read_load_info,
-    sql_literal,
-    verify_load,
-)
+from send_metrics.ingest.stored_loads import current_load_dir, kept_rows_sql, read_load_info, sql_literal, verify_load
 
 # Tables every load provides, besides one per dataset.
 EXTRA_TABLES = ("quarantine", "manifest", "rollup_map", "areas_all_editions", "reconciliation")

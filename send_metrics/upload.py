@@ -27,10 +27,12 @@ from pathlib import Path
 import duckdb
 
 from send_metrics.config import Config, load_config
+from send_metrics.ingest.file_reports import FileReport
 from send_metrics.ingest.readers import SUPPORTED_SUFFIXES
 from send_metrics.ingest.recognise import reference_files
-from send_metrics.ingest.store import LoadResult, current_load_dir, load
-from send_metrics.ingest.validate import FileReport, add_known_areas, is_adapted_output, validate_file
+from send_metrics.ingest.store import load
+from send_metrics.ingest.stored_loads import LoadResult, current_load_dir
+from send_metrics.ingest.validate import add_known_areas, is_adapted_output, validate_file
 
 PENDING_DIR = "pending"
 MAX_NAME = 100

@@ -1,7 +1,7 @@
 -- Children seen for a first appointment, and seen within 18 weeks of referral, by service and
 -- EHCP status, pooled over the months from $first to $last, for the areas in $areas (the two
 -- health footprints). Raw counts: the Equity page applies disclosure control
--- (send_metrics.measures.equity.protect_table) before showing them.
+-- (send_metrics.measures.footprints.pooled_activity) before showing them.
 SELECT area_code,
        service,
        ehcp_status,

@@ -1,6 +1,6 @@
 -- EHC plans by primary need (the five largest needs, the rest as OTHER) and age band, for
 -- every area, one January census year. Raw counts: send_metrics.measures.breakdowns applies disclosure control
--- (equity.protect_linked) before showing them.
+-- (table_protection.protect_linked) before showing them.
 SELECT area_code,
        year,
        CASE WHEN primary_need IN ('ASD', 'SLCN', 'SEMH', 'MLD', 'SLD') THEN primary_need ELSE 'OTHER' END AS need,

@@ -1,6 +1,6 @@
 -- EHC plans by primary need (the five largest needs, the rest as OTHER) and type of setting
 -- (early years and other arrangements together as 'other'), for every area, one January census
--- year. Raw counts: send_metrics.measures.breakdowns applies disclosure control (equity.protect_linked).
+-- year. Raw counts: send_metrics.measures.breakdowns applies disclosure control (table_protection.protect_linked).
 SELECT area_code,
        year,
        CASE WHEN primary_need IN ('ASD', 'SLCN', 'SEMH', 'MLD', 'SLD') THEN primary_need ELSE 'OTHER' END AS need,

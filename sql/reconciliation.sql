@@ -1,5 +1,5 @@
 -- Every figure published in more than one file or edition (written by the loader, see
--- store.py _record_reconciliation): each source's value side by side, whether all sources
+-- ingest/resolve.py _record_reconciliation): each source's value side by side, whether all sources
 -- agree, and which one the dashboard uses (the newest edition that holds the figure).
 -- A breakdown is compared through the sum of its cells; a symbol in any cell leaves the sum
 -- empty, and two sources agree only when they give the same number or the same symbol.

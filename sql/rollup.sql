@@ -1,6 +1,6 @@
 -- Build a parent area's rows by summing its member localities (sum of counts, never an
 -- average of rates). Placeholders in braces are identifiers from the data contract, filled in
--- by send_metrics/ingest/store.py; values are never formatted into SQL.
+-- by send_metrics/ingest/roll_up.py; values are never formatted into SQL.
 -- A parent is built for a period only when (a) the parent has no direct rows for that period
 -- and (b) every member locality has rows for that period (coverage is complete): both are
 -- read from the rollup_coverage table (sql/rollup_coverage.sql), which also says whether the

@@ -6,7 +6,7 @@
 -- valid_from .. valid_to (areas.csv): an abolished area (Cumbria, to 31 March 2023) is never
 -- built for later periods, and the 'Cumbria (both councils)' series never for earlier ones.
 -- Placeholders in braces are identifiers from the data contract, filled in by
--- send_metrics/ingest/store.py; values are never formatted into SQL.
+-- send_metrics/ingest/roll_up.py; values are never formatted into SQL.
 CREATE OR REPLACE TEMP TABLE rollup_coverage AS
 WITH leaves AS (
     SELECT ancestor, count(*) AS n_leaves FROM rollup_map GROUP BY ancestor

@@ -1,6 +1,6 @@
 -- Children waiting by wait band (grouped at 13, 18 and 52 weeks) and EHCP status, for every
 -- area, one service and one month. Used by the Waiting times and Equity pages; the counts are
--- raw, so send_metrics.measures.equity.protect_table applies disclosure control before anything is shown.
+-- raw, so send_metrics.measures.waiting_times.protect_bands applies disclosure control before anything is shown.
 -- Sums are NULL when any contributing cell carries a symbol (a symbol is never a zero).
 SELECT area_code,
        month,

@@ -7,7 +7,6 @@ against ../shared/data/real and are skipped when that folder is absent.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import shutil
 from dataclasses import replace
@@ -18,10 +17,13 @@ import pytest
 
 from conftest import ROOT, write
 from send_metrics import contract
+from send_metrics.contract import codes
 from send_metrics.ingest.adapters import adapt
-from send_metrics.ingest.adapters import sen2 as sen2_mod
+from send_metrics.ingest.adapters.sen2.outputs import COMBINED_CODE
+from send_metrics.ingest.adapters.sen2.rows import not_broken_down
 from send_metrics.config import load_config
-from send_metrics.ingest.store import current_load_dir, load
+from send_metrics.ingest.store import load
+from send_metrics.ingest.stored_loads import current_load_dir
 
 FIX = ROOT / "tests" / "fixtures" / "published"
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
@@ -133,9 +135,9 @@ def test_caseload_totals_match_the_published_totals(release_a_store):
             assert totals[k] == v, k
     # Age x setting cells: real bands, need not given by this file (UNK until the contract has 'all').
     needs = q(config, "SELECT DISTINCT primary_need FROM {ehcp_caseload}")
-    assert needs == [(sen2_mod.not_broken_down()["primary_need"] or "UNK",)]
+    assert needs == [(not_broken_down()["primary_need"] or "UNK",)]
     bands = {r[0] for r in q(config, "SELECT DISTINCT age_band FROM {ehcp_caseload}")}
-    assert bands <= set(contract.AGE_BANDS) and len(bands) >= 4
+    assert bands <= set(codes.AGE_BANDS) and len(bands) >= 4
     # With the contract's "not broken down" codes every January loads as caseload rows, so
     # Cumbria's last January (2023) is a caseload total, never joined to the new councils.
     cumbria = q(config, "SELECT year, sum(ehc_plans) FROM {ehcp_caseload} WHERE area_code = 'E10000006' "
@@ -147,10 +149,10 @@ def test_reorganisation_is_never_joined_and_the_continuity_series_is_labelled(re
     config, _ = release_a_store
     assert q(config, "SELECT count(*) FROM {ehcp_assessments} WHERE area_code = 'E10000006' AND year >= 2023") == [(0,)]
     area = q(config, "SELECT area_level, area_name, coverage_note FROM {areas} WHERE area_code = $c",
-             {"c": sen2_mod.COMBINED_CODE})
+             {"c": COMBINED_CODE})
     assert area[0][0] == "combined" and "both councils" in area[0][1] and "never joined" in area[0][2]
     both = q(config, "SELECT year, plans_issued_ex, plans_issued_20wk_ex FROM {ehcp_assessments} "
-                     "WHERE area_code = $c ORDER BY 1", {"c": sen2_mod.COMBINED_CODE})
+                     "WHERE area_code = $c ORDER BY 1", {"c": COMBINED_CODE})
     parts = q(config, "SELECT year, sum(plans_issued_ex), sum(plans_issued_20wk_ex) FROM {ehcp_assessments} "
                       "WHERE area_code IN ('E06000063', 'E06000064') GROUP BY 1 ORDER BY 1")
     assert both == parts and [y for y, *_ in both] == [2023, 2024]
@@ -269,9 +271,9 @@ def test_snake_case_mi_and_camelcase_generations_map_the_same_way(tmp_path):
     assert (c_rows[("2017", "E06000023")]["requests"], c_rows[("2017", "E06000023")]["requests_refused"]) == (":", "~")
     # No release date in a guidance file or a folder name: an MI file takes the edition of the release
     # it belongs to (it ends with the calendar year before that release's reporting year): the release
-    # date where it is known (typed with its source in sen2.KNOWN_RELEASES), else the reporting year;
+    # date where it is known (typed with its source in sen2.rows.KNOWN_RELEASES), else the reporting year;
     # never the day it was copied (issue 20: a copied 2023 MI file outranked the 2025 release).
-    from send_metrics.ingest.adapters.sen2 import KNOWN_RELEASES
+    from send_metrics.ingest.adapters.sen2.rows import KNOWN_RELEASES
     for result in (snake, camel):
         rows = read_out(result, "ehcp_assessments")
         reporting = max(int(r["time_period"]) for r in rows) + 1
@@ -323,9 +325,9 @@ def test_contract_shaped_and_unknown_files_are_left_to_the_validator(tmp_path):
 
 def test_need_by_setting_partition_when_the_contract_has_all_codes(tmp_path, monkeypatch):
     """Once the contract has 'not broken down' codes, 2025 caseload carries need x setting."""
-    monkeypatch.setattr(contract, "AGE_BANDS", {**contract.AGE_BANDS, "all": "All ages"})
-    monkeypatch.setattr(contract, "PRIMARY_NEEDS", {**contract.PRIMARY_NEEDS, "ALL": "All needs"})
-    monkeypatch.setattr(contract, "SETTING_TYPES", {**contract.SETTING_TYPES, "all": "All settings"})
+    monkeypatch.setattr(contract, "AGE_BANDS", {**codes.AGE_BANDS, "all": "All ages"})
+    monkeypatch.setattr(contract, "PRIMARY_NEEDS", {**codes.PRIMARY_NEEDS, "ALL": "All needs"})
+    monkeypatch.setattr(contract, "SETTING_TYPES", {**codes.SETTING_TYPES, "all": "All settings"})
     folder = tmp_path / "data"
     shutil.copytree(FIX / "ees_release_a", folder)
     rows = read_out(adapt(folder / "caseload.csv", tmp_path / "w"), "ehcp_caseload")

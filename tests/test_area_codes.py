@@ -20,7 +20,8 @@ import pytest
 from conftest import ROOT, write
 from send_metrics.ingest import area_codes
 from send_metrics.config import load_config
-from send_metrics.ingest.store import current_load_dir, load
+from send_metrics.ingest.store import load
+from send_metrics.ingest.stored_loads import current_load_dir
 
 REFERENCE = ROOT / "send_metrics" / "reference"
 EES_HEADER = ("time_period,time_identifier,geographic_level,country_code,country_name,region_code,region_name,"

@@ -1,5 +1,4 @@
 """Optional sign-in: with OIDC configured in secrets, analyst pages need a signed-in user."""
-import os
 
 import pytest
 import streamlit as st
@@ -86,13 +85,13 @@ def secrets_file(tmp_path, monkeypatch):
     """Point Streamlit at one secrets.toml (written by the test) instead of the default locations."""
     from streamlit import config as st_config
 
-    from dashboard import ui
+    from dashboard import sign_in
     path = tmp_path / ".streamlit" / "secrets.toml"
     path.parent.mkdir()
     old = st_config.get_option("secrets.files")
     st_config.set_option("secrets.files", [str(path)])
     st.secrets._reset()
-    getattr(ui, "_AUTH_LOGGED", set()).clear()
+    sign_in._AUTH_LOGGED.clear()
     monkeypatch.delenv("SEND_AUTH", raising=False)
     yield path
     st_config.set_option("secrets.files", old)

@@ -5,13 +5,14 @@ from dataclasses import replace
 
 import duckdb
 
-from send_metrics.tools import bench
+from send_metrics.tools.bench import ingest, markdown, national, targets
 from send_metrics.config import load_config
-from send_metrics.ingest.store import current_load_dir, load
+from send_metrics.ingest.store import load
+from send_metrics.ingest.stored_loads import current_load_dir
 
 
 def test_generated_extract_loads_and_its_ingest_floor_has_every_part(tmp_path):
-    sizes = bench.generate(tmp_path / "data", councils=3, persons=2000, months=3)
+    sizes = national.generate(tmp_path / "data", councils=3, persons=2000, months=3)
     assert sizes["ehcp_persons.parquet"] == 2000
     config = replace(load_config(tmp_path / "data"), store_dir=tmp_path / "store")
     result = load(config, force=True)
@@ -21,7 +22,7 @@ def test_generated_extract_loads_and_its_ingest_floor_has_every_part(tmp_path):
         "SELECT sum(ehc_plans) FROM read_parquet($p) WHERE source_file LIKE '%ehcp_persons.parquet'",
         {"p": str(load_dir / "ehcp_caseload.parquet")}).fetchall()[0][0]
     assert people == 2000, "every person is counted into the caseload once"
-    floor = bench.ingest_floor(tmp_path / "data", load_dir)
+    floor = ingest.ingest_floor(tmp_path / "data", load_dir)
     parts = ["read_csv_as_text_s", "hash_inputs_s", "person_keys_and_cells_s", "write_store_s"]
     assert sorted(floor) == sorted(parts + ["total_s"])
     assert abs(floor["total_s"] - sum(floor[p] for p in parts)) < 0.02
@@ -40,16 +41,16 @@ def test_browser_targets_are_read_per_page_and_scale_and_the_floor_is_not_judged
                "national": {"floor": _page(1.0, 1.0, 1.0), "board": _page(1.3, 1.6, 2.0)},
                "first_start": {"first": {"useful_board_s": 4.2, "server_answering_s": 2.0},
                                "second": {"useful_board_s": 2.5, "server_answering_s": 2.0}}}
-    met = bench.browser_targets_met(browser)
+    met = targets.browser_targets_met(browser)
     assert met == {"browser_change_median": False, "browser_change_p95": True, "browser_open_median": True,
                    "first_start_useful_board": True}
     browser["national"]["board"]["change_median_ratio"] = 1.5
-    assert bench.browser_targets_met(browser)["browser_change_median"]
+    assert targets.browser_targets_met(browser)["browser_change_median"]
     browser["national"]["board"]["open_median_ratio"] = 1.51
-    assert not bench.browser_targets_met(browser)["browser_open_median"]
-    text = "\n".join(bench.browser_markdown(browser))
+    assert not targets.browser_targets_met(browser)["browser_open_median"]
+    text = "\n".join(markdown.browser_markdown(browser))
     assert "| national | board | 1.0 | 1.51 | 0.5 | 1.5 | 0.7 | 2.0 | 20 | 10 | 12 | 1 |" in text
     assert "| demo | about | 1.0 | 1.1 | - | - | - | - |" in text
     assert "first start 4.2 s" in text
-    assert bench.browser_targets_met({"skipped": "no chromium"}) == {}
-    assert "Not measured" in "\n".join(bench.browser_markdown({"skipped": "no chromium"}))
+    assert targets.browser_targets_met({"skipped": "no chromium"}) == {}
+    assert "Not measured" in "\n".join(markdown.browser_markdown({"skipped": "no chromium"}))

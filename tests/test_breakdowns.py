@@ -1,10 +1,10 @@
 """Needs by age and by setting, computed once per load (send_metrics.measures.breakdowns), and the
-disclosure repair solved one connected set of equations at a time (equity._linear_repair)."""
+disclosure repair solved one connected set of equations at a time (send_metrics.measures.linear_repair)."""
 import numpy as np
 import pandas as pd
 import pytest
 
-from send_metrics.measures import breakdowns, equity
+from send_metrics.measures import breakdowns, linear_repair
 
 KEYS = ["year", "area_code", "need"]
 
@@ -93,8 +93,8 @@ def test_repair_by_connected_sets_equals_the_whole_system():
         sup, reason = small.copy(), np.where(small, "primary", None).astype(object)
         lost = fn(equations, vals, known, sup, reason, max_rounds=len(vals))
         return sup, lost
-    split, lost_split = run(equity._linear_repair)
-    whole, lost_whole = run(equity._linear_repair_connected)
+    split, lost_split = run(linear_repair.linear_repair)
+    whole, lost_whole = run(linear_repair.linear_repair_connected)
     assert split.tolist() == whole.tolist()
     assert lost_split == lost_whole
     assert split.sum() > small.sum()  # complementary cells were needed

@@ -1,12 +1,13 @@
-"""dashboard.ui works out a cached function's key once per code object (Streamlit would tokenize the
-function's source on every rerun of the page that defines it). The key must be exactly Streamlit's
-own, the same for a function defined again from the same code, and new for changed code."""
+"""dashboard.cache_keys (installed by dashboard.ui on import) works out a cached function's key once
+per code object (Streamlit would tokenize the function's source on every rerun of the page that
+defines it). The key must be exactly Streamlit's own, the same for a function defined again from the
+same code, and new for changed code."""
 import textwrap
 
 from streamlit.runtime.caching import cache_utils
 from streamlit.runtime.caching.cache_type import CacheType
 
-from dashboard import ui  # noqa: F401 - installs the memo
+from dashboard import cache_keys, ui  # noqa: F401 - ui installs the memo on import
 
 
 def _define(source: str, path: str, namespace_name: str = "__main__"):
@@ -24,7 +25,7 @@ def _run(code, namespace_name: str = "__main__"):
 def test_memo_installed_once():
     key = cache_utils._make_function_key
     assert getattr(key, "memoized_by_send_dashboard", False)
-    ui._memoize_cache_function_keys()  # a second call leaves the first memo in place
+    cache_keys.memoize_function_keys()  # a second call leaves the first memo in place
     assert cache_utils._make_function_key is key
 
 

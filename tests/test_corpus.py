@@ -205,7 +205,8 @@ def _known_good_intact(load_dir: Path) -> None:
 
 
 def _load_with_known_good(baseline, tmp_path: Path, path: Path, name: str):
-    from send_metrics.ingest.store import current_load_dir, load
+    from send_metrics.ingest.store import load
+    from send_metrics.ingest.stored_loads import current_load_dir
     data = tmp_path / "data"
     write(data / KNOWN_GOOD, KNOWN_GOOD_TEXT)
     shutil.copy(path, data / name)
@@ -259,7 +260,7 @@ def corpus_loads(baseline, generated_files, tmp_path_factory) -> dict:
 @pytest.mark.parametrize("name", params(corpus_files()) + [pytest.param(n, id=n) for n in GENERATED])
 def test_load_keeps_good_rows_quarantines_bad_and_loses_nothing(name, corpus_loads, generated_files):
     from send_metrics.db import Database
-    from send_metrics.ingest.store import current_load_dir
+    from send_metrics.ingest.stored_loads import current_load_dir
     _, e = _path_and_expectation(name, generated_files)
     outcome = corpus_loads[name]
     if isinstance(outcome, Exception):
@@ -299,7 +300,8 @@ def test_load_keeps_good_rows_quarantines_bad_and_loses_nothing(name, corpus_loa
 
 def test_the_whole_corpus_at_once_loads_without_crashing(baseline, tmp_path, generated_files):
     """Every corpus file in one data folder, on top of the baseline: one report per file, nothing lost."""
-    from send_metrics.ingest.store import current_load_dir, load
+    from send_metrics.ingest.store import load
+    from send_metrics.ingest.stored_loads import current_load_dir
     data = tmp_path / "data"
     write(data / KNOWN_GOOD, KNOWN_GOOD_TEXT)
     for name in corpus_files():
@@ -332,7 +334,8 @@ def _good_version(name: str, year: int) -> bytes:
 
 def test_files_that_become_unreadable_keep_their_previous_rows(baseline, tmp_path):
     """Load a good version of every file the corpus rejects, then replace each with its broken bytes."""
-    from send_metrics.ingest.store import current_load_dir, load
+    from send_metrics.ingest.store import load
+    from send_metrics.ingest.stored_loads import current_load_dir
     rejected = [n for n in corpus_files() if EXPECTED[n]["rejected"] and not EXPECTED[n].get("bug")]
     assert len(rejected) >= 15
     data = tmp_path / "data"
@@ -368,7 +371,8 @@ def test_files_that_become_unreadable_keep_their_previous_rows(baseline, tmp_pat
                                    "LOC-TEST-2,Test two,locality\n", "areas", id="areas"),
 ])
 def test_reference_files_that_become_unreadable_keep_their_previous_rows(baseline, tmp_path, name, text, dataset):
-    from send_metrics.ingest.store import current_load_dir, load
+    from send_metrics.ingest.store import load
+    from send_metrics.ingest.stored_loads import current_load_dir
     data = tmp_path / "data"
     write(data / KNOWN_GOOD, KNOWN_GOOD_TEXT)
     write(data / name, text)
@@ -386,7 +390,8 @@ def test_reference_files_that_become_unreadable_keep_their_previous_rows(baselin
 
 
 def test_mixed_editions_latest_is_used_and_every_edition_is_kept(baseline, tmp_path):
-    from send_metrics.ingest.store import current_load_dir, load
+    from send_metrics.ingest.store import load
+    from send_metrics.ingest.stored_loads import current_load_dir
     data = tmp_path / "data"
     write(data / KNOWN_GOOD, KNOWN_GOOD_TEXT)
     for n in ("36_mixed_editions_a.csv", "36_mixed_editions_b.csv"):
@@ -407,7 +412,8 @@ def test_mixed_editions_latest_is_used_and_every_edition_is_kept(baseline, tmp_p
 
 
 def test_same_key_and_edition_in_two_files_quarantines_the_second(baseline, tmp_path):
-    from send_metrics.ingest.store import current_load_dir, load
+    from send_metrics.ingest.store import load
+    from send_metrics.ingest.stored_loads import current_load_dir
     data = tmp_path / "data"
     write(data / KNOWN_GOOD, KNOWN_GOOD_TEXT)
     write(data / "zz_copy_of_known_good.csv", KNOWN_GOOD_TEXT)

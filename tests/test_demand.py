@@ -158,10 +158,11 @@ def test_costs_need_a_source_and_use_the_setting_row_for_any_need(known):
 def test_backtest_on_the_synthetic_history_is_calibrated():
     """The acceptance check: one year ahead, the 95% interval holds the actual caseload by setting
     in 90-98% of (council, origin, setting) cases of the synthetic person-level demo."""
-    from send_metrics.tools import demand_demo, demo
+    from send_metrics.tools import demand_demo
+    from send_metrics.tools.demo_datasets.population import build_population, population_rows
     rows = pd.DataFrame(demand_demo.history(), columns=["year", "ti", "area_code", "area_level", "person_id",
                                                         "primary_need", "age_band", "setting_type", "ncy"])
-    pop = pd.DataFrame(demo.population_rows(demo.build_population()),
+    pop = pd.DataFrame(population_rows(build_population()),
                        columns=["year", "ti", "area_code", "area_level", "age_band", "population"])
     frames = []
     for council, locs in demand_demo.COUNCILS.items():
@@ -306,10 +307,11 @@ def test_board_pack_has_a_demand_section_with_the_cost_source(demand_load, monke
     from send_metrics.config import load_config
     from send_metrics.db import Database
     from send_metrics.measures.engine import Engine
-    from send_metrics.present.report import _Pack
+    from send_metrics.present.report.pack import Pack
+    from send_metrics.present.report.transition import transition_model
     config = replace(load_config(Path(demand_load["SEND_DATA_DIR"])), store_dir=Path(demand_load["SEND_STORE_DIR"]))
     # The pack's demand section alone (the whole pack would compute every derived table first).
-    section = _Pack(Engine(Database(config)), "E06000063", None).demand()
+    section = transition_model(Pack(Engine(Database(config)), "E06000063", None))
     assert "transition model to 2036" in section
     assert "Observed" in section and "data-under" in section
     assert "Rolling-origin backtest of the transition model" in section

@@ -15,11 +15,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from send_metrics.config import PROJECT_ROOT, REFERENCE_DIR
-from send_metrics.tools import demo, sen2_blade_demo, sen2_blade_world
-from send_metrics.config import load_config
+from send_metrics.config import PROJECT_ROOT, REFERENCE_DIR, load_config
+from send_metrics.tools import demo, sen2_blade_world
+from send_metrics.tools.demo_datasets import common
 from send_metrics.ingest.recognise import reference_files
-from send_metrics.ingest.store import current_load_dir, load
+from send_metrics.ingest.store import load
+from send_metrics.ingest.stored_loads import current_load_dir
 from send_metrics.ingest.validate import validate_file
 
 REFERENCE = REFERENCE_DIR
@@ -170,7 +171,7 @@ def test_one_source_for_each_figure(out, stored):
         assert not df.duplicated(keys).any(), name
         blade = df.source_file.str.contains("Blade-Export")
         from_export = df.area_code.isin(cumberland) & df.time_period.isin(
-            demo.EXPORT_CASELOAD_YEARS if name == "ehcp_caseload" else demo.EXPORT_ACTIVITY_YEARS)
+            common.EXPORT_CASELOAD_YEARS if name == "ehcp_caseload" else common.EXPORT_ACTIVITY_YEARS)
         assert (blade == from_export).all(), name
         assert from_export.any()
 
@@ -199,8 +200,8 @@ def test_caseload_mix(stored, council_of):
     assert abs(mainstream - 58.6) < 1.5
     assert round(y[y.primary_need == "ASD"].ehc_plans.sum() / y.ehc_plans.sum() * 100, 2) == 35.96
     # Down syndrome (DS) is a need code from the January 2026 return (layout 1.3) only.
-    assert set(d[d.time_period < 2026].primary_need) <= set(demo.NEEDS) and "DS" not in set(d[d.time_period < 2026].primary_need)
-    assert set(d.primary_need) <= set(demo.NEEDS) | {"DS"}
+    assert set(d[d.time_period < 2026].primary_need) <= set(common.NEEDS) and "DS" not in set(d[d.time_period < 2026].primary_need)
+    assert set(d.primary_need) <= set(common.NEEDS) | {"DS"}
     # Small localities have small cells, as real local data does.
     millom = d[(d.area_code == "LOC-MILLOM") & (d.time_period == 2024)]
     assert 40 < millom.ehc_plans.sum() < 150 and (millom.ehc_plans <= 4).mean() > 0.8

@@ -144,7 +144,8 @@ def write_small_counts(folder: Path, seed: int = 7) -> Path:
 def small_counts_config(tmp_path_factory):
     """The small-counts fixture loaded once per session (reused by test_hostile / test_faults)."""
     from send_metrics.config import load_config
-    from send_metrics.ingest.store import current_load_dir, load
+    from send_metrics.ingest.store import load
+    from send_metrics.ingest.stored_loads import current_load_dir
     root = tmp_path_factory.getbasetemp() / "small_counts"
     config = replace(load_config(root / "data"), store_dir=root / "store")
     if current_load_dir(config.store_dir) is None:

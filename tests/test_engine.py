@@ -137,7 +137,7 @@ def test_cli_rejects_unknown_measure(demo_store):
 
 
 def test_sql_median_wait_matches_the_reference_interpolation(demo_engine):
-    from send_metrics import contract
+    from send_metrics.contract import codes
     from send_metrics.catalogue import load_catalogue
     sql = demo_engine._median_waits(list(load_catalogue()))
     bands = demo_engine.db.query("SELECT area_code, CAST(month AS VARCHAR) AS period, service, wait_band, "
@@ -145,7 +145,7 @@ def test_sql_median_wait_matches_the_reference_interpolation(demo_engine):
                                  "GROUP BY ALL")
     checked = 0
     for (area, period, service), g in bands.groupby(["area_code", "period", "service"]):
-        expected = median_from_bands(dict(zip(g["wait_band"], g["n"])), contract.WAIT_BANDS)
+        expected = median_from_bands(dict(zip(g["wait_band"], g["n"])), codes.WAIT_BANDS)
         got = sql[(sql["area_code"] == area) & (sql["period"] == period) & (sql["measure_id"] == f"wait_median_{service}")]
         if np.isnan(expected):  # nobody waiting: no median, and no row from SQL
             assert got.empty
@@ -156,7 +156,7 @@ def test_sql_median_wait_matches_the_reference_interpolation(demo_engine):
 
 
 def test_rolling_recent_trend_equals_the_reference_on_every_window():
-    from send_metrics import stats
+    from send_metrics.stats import trends
     from send_metrics.measures.trends import rolling_recent_trend
     rng = np.random.default_rng(7)
     for trial in range(60):
@@ -166,7 +166,7 @@ def test_rolling_recent_trend_equals_the_reference_on_every_window():
         if trial % 7 == 0:
             v[rng.integers(0, n)] = np.nan
         got = rolling_recent_trend(v, v - half, v + half)
-        want = [stats.recent_trend(v[k:k + 5], (v - half)[k:k + 5], (v + half)[k:k + 5]) for k in range(n - 4)]
+        want = [trends.recent_trend(v[k:k + 5], (v - half)[k:k + 5], (v + half)[k:k + 5]) for k in range(n - 4)]
         assert list(got) == want
     assert set(rolling_recent_trend(np.arange(10.0) * 5, np.arange(10.0) * 5 - 1, np.arange(10.0) * 5 + 1)) == {"increasing"}
 
@@ -220,7 +220,7 @@ def test_counts_are_never_compared_and_every_neighbour_value_states_its_n(demo_s
 
 def test_rolling_proportion_trend_equals_the_reference_and_needs_unbroken_years():
     from send_metrics.measures.trends import rolling_proportion_trend
-    from send_metrics.stats import proportion_trend
+    from send_metrics.stats import trends
     rng = np.random.default_rng(17)
     for _ in range(40):
         k = int(rng.integers(5, 12))
@@ -230,7 +230,7 @@ def test_rolling_proportion_trend_equals_the_reference_and_needs_unbroken_years(
         if rng.random() < 0.3:
             x[rng.integers(0, k)] = np.nan  # a suppressed count breaks the windows it is in
         got = rolling_proportion_trend(x, n, np.arange(2010, 2010 + k))
-        want = [proportion_trend(x[i:i + 5], n[i:i + 5])[0] for i in range(k - 4)]
+        want = [trends.proportion_trend(x[i:i + 5], n[i:i + 5])[0] for i in range(k - 4)]
         assert list(got) == want
     # A missing year breaks the series (Fingertips: only an unbroken annual sequence).
     x, n = np.array([994, 1023, 1199, 1332, 1367.]), np.array([40299, 41527, 42811, 44064, 44701.])
@@ -262,7 +262,7 @@ def test_mean_gets_a_t_interval_from_its_localities_standard_deviations(data_dir
     (tests/testthat/testdata_Mean.xlsx, Area1: 8 values, mean 53.704345, sd 20.975575, 95%
     36.168325 to 71.240365, 99.8% 18.216705 to 89.191985). Without an sd (as every DfE file)
     there is no interval and no verdict, never an invented one."""
-    from test_stats import PHE_MEAN_AREA1, PHE_MEAN_RESULTS
+    from test_stats_intervals import PHE_MEAN_AREA1, PHE_MEAN_RESULTS
     locs = ["LOC-ALLERDALE", "LOC-CARLISLE", "LOC-COPELAND-N", "LOC-MILLOM"]
     rows = ["time_period,time_identifier,area_code,area_level,sen_status,outcome,numerator,denominator,sd"]
     for i, code in enumerate(locs):

@@ -67,7 +67,8 @@ def _counts(db) -> tuple[int, int]:
 # -- a load killed half-way -----------------------------------------------------------------
 def test_a_load_killed_half_way_leaves_the_previous_complete_load(tmp_path):
     from send_metrics.db import Database
-    from send_metrics.ingest.store import current_load_dir, load, verify_load
+    from send_metrics.ingest.store import load
+    from send_metrics.ingest.stored_loads import current_load_dir, verify_load
     config = _config(tmp_path)
     first = load(config)
     assert first.load_id
@@ -138,7 +139,8 @@ def _corrupt(path: Path, how: str) -> None:
 @pytest.mark.parametrize("how", ["garbage", "truncated", "deleted", "one_byte_flipped"])
 def test_a_corrupted_derived_file_is_detected_and_rebuilt(tmp_path, how):
     from send_metrics.db import Database
-    from send_metrics.ingest.store import current_load_dir, load, verify_load
+    from send_metrics.ingest.store import load
+    from send_metrics.ingest.stored_loads import current_load_dir, verify_load
     config = _config(tmp_path)
     first = load(config)
     target = current_load_dir(config.store_dir) / "ehcp_caseload.parquet"
@@ -158,7 +160,8 @@ def test_a_corrupted_derived_file_is_detected_and_rebuilt(tmp_path, how):
 
 
 def test_the_rebuild_says_which_derived_file_was_corrupted(tmp_path):
-    from send_metrics.ingest.store import current_load_dir, load
+    from send_metrics.ingest.store import load
+    from send_metrics.ingest.stored_loads import current_load_dir
     config = _config(tmp_path)
     load(config)
     _corrupt(current_load_dir(config.store_dir) / "ehcp_caseload.parquet", "garbage")
@@ -169,7 +172,8 @@ def test_the_rebuild_says_which_derived_file_was_corrupted(tmp_path):
 
 def test_a_corrupted_load_json_or_pointer_is_survived(tmp_path):
     from send_metrics.db import Database, NoData
-    from send_metrics.ingest.store import current_load_dir, load, verify_load
+    from send_metrics.ingest.store import load
+    from send_metrics.ingest.stored_loads import current_load_dir, verify_load
     config = _config(tmp_path)
     first = load(config)
     (current_load_dir(config.store_dir) / "load.json").write_text("{ not json")
@@ -192,7 +196,8 @@ def test_a_corrupted_load_json_or_pointer_is_survived(tmp_path):
 def test_a_damaged_precomputed_measure_table_is_recomputed(tmp_path):
     from send_metrics.db import Database
     from send_metrics.measures.engine import Engine
-    from send_metrics.ingest.store import current_load_dir, load
+    from send_metrics.ingest.store import load
+    from send_metrics.ingest.stored_loads import current_load_dir
     config = _config(tmp_path)
     load(config)
     good = Engine(Database(config)).full_table()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import itertools
 import os
 import random
 import shutil
@@ -25,7 +24,8 @@ import pytest
 
 from conftest import ROOT
 from send_metrics.config import load_config
-from send_metrics.ingest.store import current_load_dir, load
+from send_metrics.ingest.store import load
+from send_metrics.ingest.stored_loads import current_load_dir
 
 FIX = ROOT / "tests" / "fixtures" / "published"
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"

@@ -34,7 +34,7 @@ def _load(data_dir: Path, store: Path, timeout: float = 120, **env) -> tuple[sub
 def _rows(store: Path) -> list:
     import duckdb
 
-    from send_metrics.ingest.store import current_load_dir
+    from send_metrics.ingest.stored_loads import current_load_dir
     d = current_load_dir(store)
     return duckdb.connect().execute(
         f"SELECT area_code, ehc_plans FROM read_parquet('{d / 'ehcp_caseload.parquet'}') WHERE NOT is_rollup").fetchall()
@@ -70,7 +70,7 @@ def test_pipes_devices_and_links_out_are_refused_without_hanging(tmp_path):
 
 def test_hashing_a_pipe_never_blocks(tmp_path):
     """The check at hashing time, for a file that became a pipe after it was discovered."""
-    from send_metrics.ingest.store import FileChanged, file_sha256
+    from send_metrics.ingest.data_folder import FileChanged, file_sha256
     fifo = tmp_path / "late.csv"
     os.mkfifo(fifo)
     outcome = {}
@@ -89,7 +89,7 @@ def test_hashing_a_pipe_never_blocks(tmp_path):
 
 
 def test_a_file_changing_while_it_is_hashed_is_skipped_and_taken_next_time(tmp_path, monkeypatch):
-    from send_metrics.ingest import store
+    from send_metrics.ingest import data_folder, store
     from send_metrics.config import load_config
     data = tmp_path / "data"
     write(data / "caseload.csv", GOOD)
@@ -107,13 +107,13 @@ def test_a_file_changing_while_it_is_hashed_is_skipped_and_taken_next_time(tmp_p
                     fh.write("2024,January,LOC-EDEN,locality,SLCN,5to10,mainstream,8\n")
                 return real_fstat(fd)
         return st
-    monkeypatch.setattr(store.os, "fstat", fstat_while_written)
+    monkeypatch.setattr(data_folder.os, "fstat", fstat_while_written)
     result = store.load(load_config(data))
     assert result.load_id
     assert any(n.startswith("growing.csv: skipped:") and "changed" in n and "next load" in n for n in result.notes), \
         result.notes
     assert ("LOC-EDEN", 7) not in _rows(tmp_path / "store")
-    monkeypatch.setattr(store.os, "fstat", real_fstat)
+    monkeypatch.setattr(data_folder.os, "fstat", real_fstat)
     again = store.load(load_config(data))
     assert again.changed and not any("growing.csv" in n for n in again.notes), again.notes
     assert ("LOC-EDEN", 7) in _rows(tmp_path / "store")

@@ -48,7 +48,7 @@ def _report(result, name: str):
 
 
 def _rows(store: Path, area: str) -> int:
-    from send_metrics.ingest.store import current_load_dir
+    from send_metrics.ingest.stored_loads import current_load_dir
     d = current_load_dir(store)
     return duckdb.connect().execute(
         f"SELECT count(*) FROM read_parquet('{d / 'ehcp_caseload.parquet'}') WHERE NOT is_rollup "
@@ -188,7 +188,7 @@ def test_a_file_changing_while_the_load_reads_it_is_skipped_and_taken_next_time(
 
 # -- 5. a duplicate file -------------------------------------------------------------------------
 def test_a_duplicate_file_is_not_reported_ok(tmp_path, loader):
-    from send_metrics.ingest.store import current_load_dir
+    from send_metrics.ingest.stored_loads import current_load_dir
     data = tmp_path / "data"
     write(data / "a.csv", HEADER + "\n" + "\n".join(ROWS) + "\n")
     write(data / "b.csv", HEADER + "\n" + "\n".join(ROWS) + "\n")

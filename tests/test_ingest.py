@@ -10,7 +10,8 @@ import pytest
 from conftest import ROOT, run_cli, write
 from send_metrics.config import load_config
 from send_metrics.db import Database
-from send_metrics.ingest.store import current_load_dir, load
+from send_metrics.ingest.store import load
+from send_metrics.ingest.stored_loads import current_load_dir
 
 HEADER = "time_period,time_identifier,area_code,area_level,primary_need,age_band,setting_type,ehc_plans\n"
 GOOD = [
@@ -179,7 +180,7 @@ def test_load_is_atomic_when_it_fails_half_way(data_dir, monkeypatch):
 
     def boom(*a, **k):
         raise RuntimeError("disk full")
-    monkeypatch.setattr(store, "_roll_up_and_write", boom)
+    monkeypatch.setattr(store, "roll_up_and_write", boom)
     with pytest.raises(RuntimeError):
         load(config)
     assert current_load_dir(config.store_dir).name == first.load_id

@@ -37,7 +37,8 @@ def _values(table: pd.DataFrame) -> dict:
 def test_a_measure_table_computed_from_one_load_is_never_saved_into_the_next(tmp_path, monkeypatch):
     from send_metrics.db import Database
     from send_metrics.measures.engine import Engine
-    from send_metrics.ingest.store import current_load_dir, load
+    from send_metrics.ingest.store import load
+    from send_metrics.ingest.stored_loads import current_load_dir
     config = _config(tmp_path)
     write(config.data_dir / "caseload.csv", _caseload(1))
     load_a = load(config).load_id
@@ -74,7 +75,8 @@ def test_a_measure_table_computed_from_one_load_is_never_saved_into_the_next(tmp
 def test_a_table_saved_for_a_load_lands_in_that_load_only(tmp_path):
     from send_metrics.db import Database
     from send_metrics.measures.engine import OUTPUT_COLUMNS, Engine
-    from send_metrics.ingest.store import current_load_dir, load
+    from send_metrics.ingest.store import load
+    from send_metrics.ingest.stored_loads import current_load_dir
     config = _config(tmp_path)
     write(config.data_dir / "caseload.csv", _caseload(1))
     load_a = load(config).load_id
@@ -94,7 +96,7 @@ def test_a_table_saved_for_a_load_lands_in_that_load_only(tmp_path):
 
 
 def test_a_load_killed_after_it_was_published_is_completed_by_the_next_load(tmp_path):
-    from send_metrics.ingest.store import current_load_dir
+    from send_metrics.ingest.stored_loads import current_load_dir
     config = _config(tmp_path)
     write(config.data_dir / "caseload.csv", _caseload(1))
     env = {"SEND_STORE_DIR": str(config.store_dir)}

@@ -1,6 +1,7 @@
 """The analyst and reference pages (Data explorer, Upload, Definitions, About) under AppTest, plus
-the functions behind them: explorer disclosure control and downloads, and upload handling
-(send_metrics/upload.py: name sanitising, size limit, staging, validation, accept, discard).
+the upload handling behind them (send_metrics/upload.py: name sanitising, size limit, staging,
+validation, accept, discard). The explorer's protected sums and downloads without a page:
+tests/test_explore.py.
 
 AppTest cannot send bytes through st.file_uploader, so uploads are tested through the functions
 the page calls. Pages are opened through app.py's navigation (`switch_page`), with URL parameters
@@ -9,19 +10,18 @@ set first, which is how a shared link opens them.
 from __future__ import annotations
 
 import importlib.util
-import io
 import json
 import os
 import shutil
-import sys
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
+
+from send_metrics.measures import explore
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ROOT / "pages"
@@ -76,16 +76,6 @@ def all_text(at: AppTest) -> str:
 
 def table(at: AppTest, index: int = 0) -> pd.DataFrame:
     return at.dataframe[index].value
-
-
-@pytest.fixture(scope="module")
-def explorer():
-    """pages/explorer.py as a module (its page only runs as __main__), for its functions."""
-    spec = importlib.util.spec_from_file_location("explorer_page", PAGES / "explorer.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["explorer_page"] = mod
-    spec.loader.exec_module(mod)
-    return mod
 
 
 # -- every page renders ------------------------------------------------------------------------
@@ -201,7 +191,7 @@ def test_explorer_hostile_params_are_ignored(store):
         assert payload not in all_text(at)
 
 
-def test_explorer_no_small_values_shown(store, explorer):
+def test_explorer_no_small_values_shown(store):
     """Grouped sums from 1 to 4 never appear in the table, at any grain offered."""
     for dataset, by in [("ehcp_caseload", ["primary_need"]), ("waiting_list", ["service"]),
                         ("ehcp_assessments", [])]:
@@ -212,62 +202,11 @@ def test_explorer_no_small_values_shown(store, explorer):
             at.multiselect(key="by").set_value(by).run()
         assert_clean(at)
         df = table(at)
-        for ind in explorer.spec(dataset).indicators:
+        for ind in explore.spec(dataset).indicators:
             values = pd.to_numeric(df[ind], errors="coerce")
             assert not values.between(1, 4).any(), (dataset, ind)
         if by:
             assert (df["suppressed"] != "").any(), "the demo data has small numbers at this grain"
-
-
-def _protected(explorer, dataset, by):
-    from dashboard import ui
-    db = ui.database()
-    db.refresh()
-    return explorer.protected_table(db.load_id, dataset, tuple(by), db.config.suppress_min,
-                                    db.config.suppress_max), ui.engine().hierarchies()
-
-
-def test_explorer_suppression_cannot_be_undone(store, explorer):
-    """No suppressed cell is a linear function of what the explorer shows at this grain and the
-    coarser grains (area totals and totals over the breakdown)."""
-    from send_metrics.stats import disclosure
-    tab, hier = _protected(explorer, "ehcp_caseload", ["primary_need"])
-    coarse, _ = _protected(explorer, "ehcp_caseload", [])
-    flag = tab["ehc_plans__suppressed"].to_numpy(dtype=bool)
-    values = tab["ehc_plans"].to_numpy(dtype=float)
-    shown = np.where(flag, np.nan, values)
-    assert not ((shown >= 1) & (shown <= 4)).any()
-    assert flag[(values >= 1) & (values <= 4)].all(), "every small count is suppressed"
-    # 1. Along the area hierarchy (the disclosure module's own audit).
-    cells = tab[["area_code", "year", "primary_need"]].copy()
-    cells["count"] = values
-    cells["suppressed"] = flag
-    bad = disclosure.audit_suppression(cells, hier, group_cols=["year", "primary_need"], check_bounds=False)
-    assert bad.empty, bad.head()
-    # 2. Jointly with each area's total over needs (the explorer's coarser view).
-    for year, g in tab.groupby("year"):
-        c = coarse[coarse["year"] == year]
-        margin = pd.DataFrame({"area_code": c["area_code"], "primary_need": explorer.ALL,
-                               "value": c["ehc_plans"], "sup": c["ehc_plans__suppressed"]})
-        grid = pd.concat([pd.DataFrame({"area_code": g["area_code"], "primary_need": g["primary_need"],
-                                        "value": g["ehc_plans"], "sup": g["ehc_plans__suppressed"]}), margin])
-        needs = sorted(g["primary_need"].unique())
-        vec = explorer._leaf_vectors(list(grid["area_code"]), needs, list(grid["primary_need"]), hier)
-        vals = grid["value"].to_numpy(dtype=float)
-        sup = grid["sup"].to_numpy(dtype=bool)
-        rec = explorer.recoverable(vec, ~sup & np.isfinite(vals), sup & np.isfinite(vals))
-        assert not rec.any(), grid[rec].head()
-
-
-def test_explorer_matches_measure_engine_suppression(store, explorer):
-    """Where the explorer and the measure engine show the same cell, the explorer suppresses at
-    least what the engine does (so the two pages cannot be subtracted from each other)."""
-    from dashboard import ui
-    tab, _ = _protected(explorer, "ehcp_caseload", [])
-    eng = ui.engine().table(["ehcp_caseload"])
-    merged = eng.merge(tab, left_on=["area_code", "period"], right_on=["area_code", "year"], how="inner")
-    assert len(merged)
-    assert (merged["ehc_plans__suppressed"] | ~merged["suppressed"].astype(bool)).all()
 
 
 def test_explorer_filters_do_not_change_suppression(store):
@@ -282,35 +221,6 @@ def test_explorer_filters_do_not_change_suppression(store):
     pd.testing.assert_frame_equal(a, b)
 
 
-def test_explorer_csv_download_is_safe(explorer):
-    out = pd.DataFrame({"area_name": ["=HYPERLINK(\"http://x\")", "Millom area"], "area_code": ["A", "B"],
-                        "period": ["2024", "2024"], "ehc_plans": [np.nan, 12.0], "suppressed": ["ehc_plans", ""]})
-    text = explorer.csv_bytes(out, ["ehc_plans"]).decode("utf-8-sig")
-    rows = list(pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False).itertuples(index=False))
-    assert rows[0].area_name.startswith("'=")
-    assert rows[0].ehc_plans == "c" and rows[1].ehc_plans == "12"
-
-
-def test_quarantine_small_counts_masked(explorer):
-    rows = pd.DataFrame({"source_file": ["f.csv"], "dataset": ["ehcp_caseload"], "source_row": [3],
-                         "column_name": ["ehc_plans"], "value": ["3"], "reason": ["duplicate key"],
-                         "raw_row": [json.dumps({"area_code": "LOC-MILLOM", "ehc_plans": "3", "_line": 3})]})
-    masked = explorer.mask_small_counts(rows, 1, 4)
-    assert masked.loc[0, "value"] == "c"
-    assert json.loads(masked.loc[0, "raw_row"])["ehc_plans"] == "c"
-    assert json.loads(masked.loc[0, "raw_row"])["_line"] == 3
-
-
-def test_explorer_sql_identifiers_come_from_contract(explorer):
-    sp = explorer.spec("ehcp_caseload")
-    with pytest.raises(ValueError):
-        explorer.grouped_sql(sp, ("primary_need\" ; DROP TABLE x; --",))
-    with pytest.raises(ValueError):
-        explorer.grouped_sql(sp, ("service",))  # not a column of this dataset
-    sql = explorer.grouped_sql(sp, ("primary_need",))
-    assert '"primary_need"' in sql["grouping_sets"]
-
-
 def test_explorer_areas_dataset(store):
     at = run_page("explorer", {"dataset": "Areas (geography)"})
     assert_clean(at)
@@ -318,23 +228,6 @@ def test_explorer_areas_dataset(store):
     at.multiselect(key="levels").set_value(["locality"]).run()
     assert set(table(at)["area_level"]) == {"locality"}
     assert len(table(at)) == 7
-
-
-def test_joint_protect_blocks_recovery_from_totals(explorer):
-    """A 2 x 2 table with a published total per row: one suppressed cell needs company."""
-    # Areas A and B (leaves), parent P = A + B; breakdown values x, y; margins (ALL).
-    hier = [("P", ["A", "B"])]
-    areas = ["A", "A", "B", "B", "P", "P", "A", "B", "P"]
-    vals = ["x", "y", "x", "y", "x", "y", explorer.ALL, explorer.ALL, explorer.ALL]
-    values = np.array([3, 20, 10, 30, 13, 50, 23, 40, 63], dtype=float)
-    vec = explorer._leaf_vectors(areas, ["x", "y"], vals, hier)
-    sup = np.array([True] + [False] * 8)
-    fixed = np.array([v == explorer.ALL for v in vals])
-    new, ok = explorer.joint_protect(vec, values, sup, fixed)
-    assert ok
-    assert not explorer.recoverable(vec, ~new, new).any()
-    assert not new[fixed].any(), "published totals are never touched"
-    assert new.sum() >= 4  # a cycle: (A,x) (A,y) (B,x) (B,y) or through P
 
 
 # -- upload functions ---------------------------------------------------------------------------------
@@ -424,7 +317,8 @@ def test_stage_validate_report_and_discard(up_config):
 
 def test_accept_adds_file_and_publishes_new_load(up_config):
     from send_metrics import upload as up
-    from send_metrics.ingest.store import current_load_dir, load
+    from send_metrics.ingest.store import load
+    from send_metrics.ingest.stored_loads import current_load_dir
     first = load(up_config)
     assert first.load_id
     extra = (ROOT / "data" / "demo" / "population.csv").read_bytes()

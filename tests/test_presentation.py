@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from send_metrics.present import charts
+from send_metrics.present import charts, maps, spc_charts
 
 
 def _spc_frame():
@@ -19,7 +19,7 @@ def _spc_frame():
 
 
 def test_spc_letters_only_on_special_causes_and_limits_clipped_as_steps():
-    fig = charts.spc_chart(_spc_frame(), x="date", y_title="%", target=92)
+    fig = spc_charts.spc_chart(_spc_frame(), x="date", y_title="%", target=92)
     points = [t for t in fig.data if "markers" in (t.mode or "")]
     common = [t for t in points if t.name == "Common cause"]
     special = [t for t in points if t.name != "Common cause"]
@@ -28,7 +28,7 @@ def test_spc_letters_only_on_special_causes_and_limits_clipped_as_steps():
     upper = next(t for t in fig.data if t.name == "Upper process limit")
     assert max(upper.y) == 100 and upper.line.shape == "hv"
     assert next(t for t in fig.data if str(t.name).startswith("Target")).name == "Target 92%"
-    weeks = charts.spc_chart(_spc_frame(), x="date", y_title="weeks")
+    weeks = spc_charts.spc_chart(_spc_frame(), x="date", y_title="weeks")
     assert max(next(t for t in weeks.data if t.name == "Upper process limit").y) == 110
 
 
@@ -43,10 +43,10 @@ def test_spc_letter_only_where_a_run_starts_and_on_the_latest_point():
     frame = pd.DataFrame({"date": dates, "value": np.arange(24.0), "variation": variation,
                           "rule": [None if v in (None, "common_cause") else "shift" for v in variation],
                           "segment": [0] * 21 + [1] * 3, "mean": 10.0, "upper_limit": 20.0, "lower_limit": 0.0})
-    letters = list(charts.spc_letters(frame))
+    letters = list(spc_charts.spc_letters(frame))
     assert [(i, t) for i, t in enumerate(letters) if t] == [(6, "C"), (17, "I"), (21, "I"), (23, "I")]
-    fig = charts.spc_chart(frame, x="date", y_title="%")
-    concern = next(t for t in fig.data if t.name == charts.SPC_NAMES["special_cause_concern"])
+    fig = spc_charts.spc_chart(frame, x="date", y_title="%")
+    concern = next(t for t in fig.data if t.name == spc_charts.SPC_NAMES["special_cause_concern"])
     assert len(concern.x) == 9 and list(concern.text) == ["C"] + [""] * 8
     assert all(r == "shift" for r in concern.customdata)
 
@@ -70,7 +70,7 @@ def test_map_scale_is_anchored():
     geo = {"features": [{"properties": {"locality_code": c}, "geometry": {"type": "Polygon", "coordinates": [
         [[0 + i, 54], [1 + i, 54], [1 + i, 55], [0 + i, 54]]]}} for i, c in enumerate(["A", "B"])]}
     df = pd.DataFrame({"area_code": ["A", "B"], "value": [78.0, 81.5], "label": ["A", "B"]})
-    fig = charts.locality_map(geo, df, scale=(0, 100))
+    fig = maps.locality_map(geo, df, scale=(0, 100))
     bar = next(t for t in fig.data if t.marker.showscale)
     assert (bar.marker.cmin, bar.marker.cmax) == (0, 100)
     fills = [t.fillcolor for t in fig.data if t.fill == "toself"]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from send_metrics import contract
+from send_metrics.contract import codes
 from send_metrics.ingest.adapters import adapt
 from send_metrics.catalogue import measures_by_id
 from send_metrics.measures.engine import median_from_bands
@@ -66,13 +66,13 @@ def _rows(result, dataset="waiting_list") -> pd.DataFrame:
 # -- the contract: a publisher's own bands ---------------------------------------------------
 
 def test_band_codes_encode_their_bounds():
-    assert contract.wait_band_bounds("18to52wk") == (18, 52)
-    assert contract.wait_band_bounds("52plus") == (52, None)
-    assert contract.wait_band_bounds("unbanded") == (None, None)
+    assert codes.wait_band_bounds("18to52wk") == (18, 52)
+    assert codes.wait_band_bounds("52plus") == (52, None)
+    assert codes.wait_band_bounds("unbanded") == (None, None)
     with pytest.raises(ValueError):
-        contract.wait_band_bounds("18-52")
-    for name, codes in contract.WAIT_BAND_SETS.items():  # every set partitions the weeks waited
-        b = sorted(contract.WAIT_BANDS[c] for c in codes if c != contract.UNBANDED)
+        codes.wait_band_bounds("18-52")
+    for name, bands in codes.WAIT_BAND_SETS.items():  # every set partitions the weeks waited
+        b = sorted(codes.WAIT_BANDS[c] for c in bands if c != codes.UNBANDED)
         assert b[0][0] == 0 and b[-1][1] is None, name
         assert all(x[1] == y[0] for x, y in zip(b, b[1:])), name
 
@@ -81,15 +81,15 @@ def test_shares_only_at_a_band_edge_of_the_source():
     by_id = measures_by_id()
     assert by_id["wait_over18_SLT"].wait_over_weeks == 18
     # the CHS 12-18 band ends at 18, the autism 13+ band straddles 18; 12-18 straddles 13
-    assert "13plus" in contract.wait_bands_straddling(18) and "12to18wk" in contract.wait_bands_straddling(13)
-    assert "18to52wk" in contract.wait_bands_from(18) and "12to18wk" not in contract.wait_bands_from(18)
+    assert "13plus" in codes.wait_bands_straddling(18) and "12to18wk" in codes.wait_bands_straddling(13)
+    assert "18to52wk" in codes.wait_bands_from(18) and "12to18wk" not in codes.wait_bands_from(18)
 
 
 def test_median_is_interpolated_within_the_publishers_band():
     # RNN SLT, October 2023 (Tables 4a-4g, row 135, column AV): 23, 38, 68, 175, 79, 300, 6 of 689
-    counts = dict(zip(contract.WAIT_BAND_SETS["nhs_chs"], [23, 38, 68, 175, 79, 300, 6]))
+    counts = dict(zip(codes.WAIT_BAND_SETS["nhs_chs"], [23, 38, 68, 175, 79, 300, 6]))
     # half = 344.5; below 12 weeks 304, so the median is in 12-18: 12 + (344.5 - 304) / 79 * 6
-    assert median_from_bands(counts, contract.WAIT_BANDS) == pytest.approx(12 + 40.5 / 79 * 6)
+    assert median_from_bands(counts, codes.WAIT_BANDS) == pytest.approx(12 + 40.5 / 79 * 6)
 
 
 # -- CHS fixture (both layouts) -------------------------------------------------------------
@@ -434,7 +434,7 @@ def test_waiting_page_compares_rnn_and_rtx_as_published(real_nhs_page_env):
         cell = f"{col}{row}"
         total = _published(file, "Table 4", cell)
         over = _published(file, "Table 4f", cell) + _published(file, "Table 4g", cell)
-        hit = chs[(chs["Service"] == contract.SERVICES[service]) & (chs["Month"] == MONTH_LABEL[month])]
+        hit = chs[(chs["Service"] == codes.SERVICES[service]) & (chs["Month"] == MONTH_LABEL[month])]
         assert len(hit) == 1, (service, month)
         r = hit.iloc[0]
         shown = r[f"{names[area]} | Children waiting"]

@@ -21,7 +21,7 @@ SCREENSHOT = ROOT / "docs" / "screenshots" / "board-pack.png"
 
 @pytest.fixture(scope="module")
 def pack(demo_engine) -> str:
-    from send_metrics.present.report import board_pack_html
+    from send_metrics.present.report.board import board_pack_html
     return board_pack_html(demo_engine, AREA)
 
 
@@ -211,7 +211,7 @@ def test_no_suppressed_number_appears(pack, demo_engine, unprotected):
 
 
 def test_unknown_area_is_refused(demo_engine):
-    from send_metrics.present.report import board_pack_html
+    from send_metrics.present.report.board import board_pack_html
     with pytest.raises(ValueError, match="unknown area"):
         board_pack_html(demo_engine, "NOT-AN-AREA")
 

@@ -361,7 +361,7 @@ def test_nothing_personal_on_any_page_or_download(page, local_store, captured_do
 def test_nothing_personal_in_the_board_pack(local_store):
     from send_metrics.db import Database
     from send_metrics.measures.engine import Engine
-    from send_metrics.present.report import board_pack_html
+    from send_metrics.present.report.board import board_pack_html
     config, _export, secrets_ = local_store
     needles = _needles(secrets_)
     db = Database(config)

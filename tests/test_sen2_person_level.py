@@ -3,7 +3,6 @@ privacy, localities and the pathway (send_metrics/sen2_blade*.py, adapters/blade
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
 import shutil
@@ -106,7 +105,7 @@ def test_nspl_header_as_ons_publishes_it(export):
 # sen_needs_all_plans.csv, requests.csv, timeliness_20_week.csv, and reporting year 2026 caseload 3,088 (both as
 # transcribed in send_metrics/reference/published_benchmarks.csv); the Cumberland SEND and AP strategy 2024
 # (35.96% autism in January 2024: 955 of 2,656). 2025 activity (requests, refusals, decisions and new plans) is
-# the demo's synthetic Cumberland figure (send_metrics/tools/demo.py REQUESTS, REFUSED, DECISIONS_6WK_RATE, NEW_PLANS),
+# the demo's synthetic Cumberland figure (send_metrics/tools/demo_datasets/assessments.py REQUESTS, REFUSED, DECISIONS_6WK_RATE, NEW_PLANS),
 # so that the two synthetic sources never give one figure two values.
 CALIBRATED_COUNTS = {  # (measure, period): value (counts)
     ("ehcp_caseload", 2024): 2656, ("ehcp_caseload", 2025): 2893, ("ehcp_caseload", 2026): 3088,
@@ -327,7 +326,6 @@ def test_partial_placement_keeps_the_council_whole(one_return, tmp_path, monkeyp
 
 
 def test_pathway_survival_and_disclosure(loaded):
-    import numpy as np
     from send_metrics.measures import pathway
     from send_metrics.config import load_config
     from send_metrics.db import Database

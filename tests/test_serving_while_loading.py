@@ -49,7 +49,8 @@ def _derive(config) -> None:
 
 def test_the_app_stays_on_its_complete_load_until_the_new_one_has_its_derived_tables(tmp_path, monkeypatch):
     from send_metrics import db as dbmod
-    from send_metrics.ingest.store import current_load_dir, load
+    from send_metrics.ingest.store import load
+    from send_metrics.ingest.stored_loads import current_load_dir
     config = _config(tmp_path)
     write(config.data_dir / "caseload.csv", _caseload(40))
     load(config)
@@ -77,7 +78,8 @@ def test_the_app_stays_on_its_complete_load_until_the_new_one_has_its_derived_ta
 
 def test_a_load_whose_loader_died_is_taken_after_the_wait(tmp_path, monkeypatch):
     from send_metrics import db as dbmod
-    from send_metrics.ingest.store import current_load_dir, load
+    from send_metrics.ingest.store import load
+    from send_metrics.ingest.stored_loads import current_load_dir
     config = _config(tmp_path)
     write(config.data_dir / "caseload.csv", _caseload(40))
     load(config)
@@ -138,7 +140,8 @@ def test_load_gives_way_to_the_app(tmp_path):
 def test_the_upload_path_computes_the_new_loads_derived_tables(tmp_path, monkeypatch):
     from send_metrics import upload as up
     from send_metrics.db import derived_complete
-    from send_metrics.ingest.store import current_load_dir, load
+    from send_metrics.ingest.store import load
+    from send_metrics.ingest.stored_loads import current_load_dir
     config = _config(tmp_path)
     write(config.data_dir / "caseload.csv", _caseload(40))
     load(config)

@@ -31,7 +31,7 @@ def _config(tmp_path, change=None):
 
 
 def _info(config) -> dict:
-    from send_metrics.ingest.store import current_load_dir, read_load_info
+    from send_metrics.ingest.stored_loads import current_load_dir, read_load_info
     return read_load_info(current_load_dir(config.store_dir))
 
 
@@ -49,7 +49,7 @@ def _change_population(folder):
 
 def _rows(config, name: str, drop=()) -> list:
     """Every row of a table of the current load, sorted (a load's row order is not part of its content)."""
-    from send_metrics.ingest.store import current_load_dir, sql_literal
+    from send_metrics.ingest.stored_loads import current_load_dir, sql_literal
     path = sql_literal((current_load_dir(config.store_dir) / f"{name}.parquet").as_posix())
     con = duckdb.connect()
     try:
@@ -74,7 +74,7 @@ def test_the_shipped_load_is_current_and_equal_to_a_fresh_load(tmp_path):
     fresh_config = _config(tmp_path / "fresh")
     fresh = load(fresh_config, force=True)
     assert not _shipped(fresh_config)
-    from send_metrics.ingest.store import discover, file_sha256
+    from send_metrics.ingest.data_folder import discover, file_sha256
     hashes = {p.relative_to(fresh_config.data_dir).as_posix(): file_sha256(p) for p in discover(fresh_config.data_dir)}
     assert snapshot.key(hashes) == meta["key"], STALE
 
@@ -108,7 +108,7 @@ def test_a_first_start_takes_it_and_says_so(tmp_path):
     assert info["demo"] and any("shipped copy" in n for n in info["notes"])
     con = duckdb.connect()
     try:
-        from send_metrics.ingest.store import current_load_dir
+        from send_metrics.ingest.stored_loads import current_load_dir
         stamps = con.execute("SELECT DISTINCT loaded_at FROM read_parquet($p)",
                              {"p": str(current_load_dir(config.store_dir) / "manifest.parquet")}).fetchall()
     finally:
@@ -188,7 +188,8 @@ def test_a_failure_while_taking_it_is_a_normal_load_and_keeps_the_previous(tmp_p
     """A failure half-way through the copy falls back to reading the files; a failure of that too
     leaves the previous load serving (as any failed load)."""
     from send_metrics.ingest import snapshot
-    from send_metrics.ingest.store import current_load_dir, load
+    from send_metrics.ingest.store import load
+    from send_metrics.ingest.stored_loads import current_load_dir
 
     def half_way(meta, work):
         shutil.copyfile(snapshot.SNAPSHOT_DIR / "areas.parquet", work / "areas.parquet")
@@ -217,7 +218,8 @@ def test_person_rows_are_never_carried_forward_from_it(tmp_path):
     """Its pseudonymous ids were made with another install's key: a later load does not carry its
     person-level rows forward (other rows still are)."""
     from send_metrics import contract
-    from send_metrics.ingest.store import _carry_forward, _create_tables, current_load_dir, load
+    from send_metrics.ingest.store import _carry_forward, _create_tables, load
+    from send_metrics.ingest.stored_loads import current_load_dir
     config = _config(tmp_path)
     load(config)
     assert _shipped(config)
@@ -243,8 +245,9 @@ def test_the_code_hash_covers_what_makes_a_load():
     from send_metrics.ingest import snapshot
     names = {p.relative_to(ROOT).as_posix() for p in snapshot.code_files()}
     for f in ("send_metrics/ingest/store.py", "send_metrics/ingest/validate.py", "send_metrics/ingest/readers.py",
-              "send_metrics/contract.py", "send_metrics/ingest/recognise.py", "send_metrics/ingest/sen2_blade.py",
-              "send_metrics/ingest/adapters/__init__.py", "send_metrics/ingest/adapters/blade.py", "send_metrics/ingest/adapters/sen2.py",
+              "send_metrics/contract/__init__.py", "send_metrics/contract/codes.py", "send_metrics/ingest/recognise.py",
+              "send_metrics/ingest/sen2_blade.py", "send_metrics/ingest/adapters/__init__.py",
+              "send_metrics/ingest/adapters/blade.py", "send_metrics/ingest/adapters/sen2/__init__.py",
               "send_metrics/ingest/snapshot.py", "send_metrics/reference/areas.csv", "send_metrics/catalogue.toml"):
         assert f in names, f
     assert any(n.startswith("sql/blade") for n in names) and any(n.startswith("sql/rollup") for n in names)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from send_metrics.measures import summary
 from send_metrics.catalogue import measures_by_id

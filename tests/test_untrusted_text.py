@@ -118,7 +118,7 @@ def _strings(value):
 
 @pytest.mark.parametrize("code", sorted(HOSTILE))
 def test_board_pack_carries_no_markup_from_data(hostile_engine, code):
-    from send_metrics.present.report import board_pack_html
+    from send_metrics.present.report.board import board_pack_html
     text = board_pack_html(hostile_engine, code)
     parser = _Tags()
     parser.feed(text)

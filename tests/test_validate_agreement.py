@@ -34,7 +34,7 @@ KNOWN = ("Education, health and care plans", "Special educational needs in Engla
 def real_files() -> list[Path]:
     if not REAL.is_dir():
         return []
-    from send_metrics.ingest.store import discover
+    from send_metrics.ingest.data_folder import discover
     return discover(REAL)
 
 

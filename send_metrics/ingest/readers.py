@@ -25,6 +25,11 @@ SUPPORTED_SUFFIXES = (".csv", ".txt", ".tsv", ".parquet")
 csv.field_size_limit(2**31 - 1)
 
 
+def sql_name(name: str) -> str:
+    """A quoted SQL identifier (a column or table name), for the checks' and the loader's generated SQL."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 class UnreadableFile(Exception):
     """The file cannot be read as a table at all; the message says why, for a user."""
 

@@ -26,7 +26,8 @@ from pathlib import Path
 import duckdb
 
 from send_metrics.config import REFERENCE_DIR
-from send_metrics.ingest.validate import FileReport, add_known_areas, is_adapted_output, validate_file
+from send_metrics.ingest.file_reports import FileReport
+from send_metrics.ingest.validate import add_known_areas, is_adapted_output, validate_file
 
 
 def reference_files() -> list[Path]:
@@ -40,14 +41,14 @@ def header_dataset(path: Path) -> str | None:
     adapters read it (any encoding, gzipped too); a file whose header names no dataset gives None."""
     from send_metrics.ingest.adapters.header import read_header, read_parquet_columns
     from send_metrics.ingest.readers import normalise_name
-    from send_metrics.ingest.validate import detect_dataset
+    from send_metrics.ingest.file_reports import detect_dataset
     names = read_parquet_columns(path) if path.suffix.lower() == ".parquet" else read_header(path)
     ds, _ = detect_dataset([normalise_name(c) for c in names])
     return ds.name if ds else None
 
 
 def load_reads(path: Path) -> bool:
-    """Whether `load` picks the file up when it is in the data folder (store.discover's rule)."""
+    """Whether `load` picks the file up when it is in the data folder (data_folder.discover's rule)."""
     from send_metrics.ingest.readers import SUPPORTED_SUFFIXES
     name = Path(path).name
     return not name.startswith((".", "~$")) and Path(path).suffix.lower() in SUPPORTED_SUFFIXES + (".gz", ".xlsx")
@@ -69,7 +70,7 @@ class Expanded:
         """The adapter's quarantined rows as one report (file, row, column, reason), or None."""
         if not self.problems:
             return None
-        from send_metrics.ingest.validate import Problem
+        from send_metrics.ingest.file_reports import Problem
         report = FileReport(path=f"{self.display} [{self.source_format}: rows not used]",
                             dataset=self.problems[0].dataset, rows_quarantined=len({(p.file, p.line) for p in self.problems}))
         report.problems = [Problem(p.line, p.column, p.value, f"{p.file}: {p.reason}") for p in self.problems]

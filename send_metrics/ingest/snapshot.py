@@ -33,7 +33,7 @@ Two things differ from a load made on this install, and are handled:
   the shipped ids were made with another key. No figure reads an id's value, only which rows share
   one (as ``send_metrics.measures.prebuilt.content_hash`` relies on), so every figure is the same; but an id
   must never be linked with one made with this install's key, so a later load does not carry
-  person-level rows forward from a shipped load (``store._carry_forward``; load.json says
+  person-level rows forward from a shipped load (``send_metrics.ingest.store._carry_forward``; load.json says
   ``"shipped_snapshot": true``).
 
 ``python -m send_metrics prebuild`` makes the snapshot (with the derived tables,
@@ -77,7 +77,7 @@ def key(hashes: dict[str, str]) -> dict:
     """The key of a load of files ``hashes`` (name relative to the data folder -> SHA-256)."""
     from send_metrics import contract
     from send_metrics.config import SETTINGS
-    from send_metrics.ingest.store import LOADER_VERSION
+    from send_metrics.ingest.stored_loads import LOADER_VERSION
     import os
 
     from send_metrics.config import load_config
@@ -136,8 +136,8 @@ def _copy(meta: dict, work: Path):
 
     import duckdb
 
-    from send_metrics.ingest.store import LoadResult, sql_literal
-    from send_metrics.ingest.validate import FileReport, Problem
+    from send_metrics.ingest.file_reports import FileReport, Problem
+    from send_metrics.ingest.stored_loads import LoadResult, sql_literal
     for name, digest in meta["checksums"].items():
         src = SNAPSHOT_DIR / name
         if Path(name).name != name or not name.endswith(".parquet") or _sha256(src) != digest:
@@ -171,7 +171,7 @@ def shipped_content(db) -> str | None:
     files (the manifest aside, whose ``loaded_at`` is set on adoption and which no derived table
     reads) have the shipped checksums, and the files on disk still have the checksums load.json
     gives them. None otherwise (the hash is then computed from the data)."""
-    from send_metrics.ingest.store import current_load_dir, verify_load
+    from send_metrics.ingest.stored_loads import current_load_dir, verify_load
     try:
         db.refresh()
         info = db.load_info
@@ -210,7 +210,7 @@ def build(config, result, load_dir: Path, hashes: dict[str, str]) -> dict:
 
     import duckdb
 
-    from send_metrics.ingest.store import read_load_info, sql_literal
+    from send_metrics.ingest.stored_loads import read_load_info, sql_literal
     info = read_load_info(load_dir)
     if not info.get("demo") or info.get("kept_as_is") or result.changed_while_read:
         raise ValueError("a snapshot is made from a plain load of the demo data only")

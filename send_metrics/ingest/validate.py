@@ -1,7 +1,10 @@
 """Validate a raw extract against the data contract and split it into good and quarantined rows.
 
-All checks run as SQL generated from the contract (`contract.py`). Identifiers come only from the
+All checks run as SQL generated from the contract (`send_metrics.contract`). Identifiers come only from the
 contract, never from the file, and every value from a file reaches SQL as a parameter or as data.
+This module runs a file's checks and splits its rows; the SQL of each column's rule is in
+``column_checks``, and what a check says about a file (its report, why it is not recognised) in
+``file_reports``.
 
 Invariants: a row is either loaded or quarantined, never silently dropped; every quarantined row
 carries file, line, column, the offending value and a reason; a symbol is kept beside a NULL value.
@@ -9,324 +12,38 @@ carries file, line, column, the offending value and a reason; a symbol is kept b
 from __future__ import annotations
 
 import datetime as dt
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
 from send_metrics import contract
+from send_metrics.contract import codes
 from send_metrics.config import sql_text
 from send_metrics.contract import Dataset
-from send_metrics.ingest.readers import RawTable, UnreadableFile, read_raw
-
-SYMBOL_LIST = list(contract.SYMBOLS)
-
-
-@dataclass
-class Problem:
-    line: int | None
-    column: str
-    value: str | None
-    reason: str
-
-    def describe(self, file: str) -> str:
-        where = f"{file}"
-        if self.line is not None:
-            where += f", row {self.line}"
-        if self.column:
-            where += f", column '{self.column}'"
-        shown = "" if self.value is None else f" (value {self.value!r})"
-        return f"{where}: {self.reason}{shown}"
-
-
-@dataclass
-class FileReport:
-    path: str
-    dataset: str | None = None
-    rows_read: int = 0
-    rows_loaded: int = 0
-    rows_quarantined: int = 0
-    rows_superseded: int = 0  # valid rows whose figures a newer edition gives (kept in *_all_editions)
-    rows_duplicate: int = 0  # valid rows quarantined because an earlier file of the same edition gives their figures
-    in_load: bool = False  # set by the loader: counts are then what the load kept, not only what is valid
-    fatal: str | None = None  # the whole file was rejected
-    problems: list[Problem] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    ignored_columns: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.fatal is None and not self.problems and not self.rows_duplicate
-
-    @property
-    def verdict(self) -> str:
-        """One word: OK only when every row read was loaded or superseded by a newer edition."""
-        if self.fatal:
-            return "REJECTED"
-        if self.problems:
-            return "PROBLEMS"
-        if self.rows_duplicate:
-            return "DUPLICATE" if self.rows_loaded == 0 else "DUPLICATES"
-        return "OK"
-
-    def lines(self, limit: int = 50) -> list[str]:
-        if self.fatal and self.fatal.startswith("skipped: "):
-            return [f"{self.path}: SKIPPED - {self.fatal.removeprefix('skipped: ')}"] + [f"  note: {n}" for n in self.notes]
-        if self.fatal:
-            return [f"{self.path}: REJECTED: {self.fatal}"]
-        head = (f"{self.path}: {self.verdict} - dataset '{self.dataset}', "
-                f"{self.rows_read} rows read, {self.rows_loaded} {'loaded' if self.in_load else 'valid'}, "
-                f"{self.rows_quarantined} quarantined"
-                + (f", {self.rows_superseded} superseded by a newer edition" if self.rows_superseded else ""))
-        out = [head]
-        out += [f"  note: {n}" for n in self.notes]
-        if self.ignored_columns:
-            shown = [c if len(c) <= 80 else c[:77] + "..." for c in self.ignored_columns[:20]]
-            more = len(self.ignored_columns) - len(shown)
-            out.append(f"  note: columns not in the contract were ignored: {', '.join(shown)}"
-                       + (f" and {more:,} more" if more > 0 else ""))
-        for p in self.problems[:limit]:
-            out.append("  " + p.describe(self.path))
-        if len(self.problems) > limit:
-            out.append(f"  ... and {len(self.problems) - limit} more problems")
-        return out
-
-
-# Publications the loader recognises by their columns (send_metrics/ingest/adapters); named in the message
-# for a file that is neither one of them nor a data-contract file.
-KNOWN_PUBLICATIONS = (
-    "DfE 'Education, health and care plans' (SEN2) release files of every generation: the EES files of "
-    "2023 onwards (caseload, timeliness_20_week, newplans, requests, sen_needs, ...), the management-"
-    "information file sen2_mi (snake case or CamelCase: NewallEHC, NoExc20weekRate, ...), and the older "
-    "caseload and new-plans files by age or establishment type (Total_all / Total_ehc / Total_st, "
-    "Total_new_all, num_caseload, num_new_plans)",
-    "DfE 'Special educational needs in England' (school census, three generations)",
-    "DfE Local Authority Interactive Tool (LAIT) long data and its data dictionary",
-    "DfE children's services statistical neighbours (one column per council)",
-    "NHS England autism waiting time statistics",
-    "NHS England Mental Health Services Data Set (MHSDS) time series",
-    "NHS England Community Health Services waiting lists",
-    "a data-contract file: see `python -m send_metrics contract`",
+from send_metrics.ingest.column_checks import (
+    SYMBOL_LIST,
+    all_allowed_exactly,
+    all_known_areas,
+    all_trimmed,
+    area_code_changes,
+    code_expr,
+    finite_number_expr,
+    number_expr,
+    period_exprs,
+    period_lookup,
+    plain_numbers,
+    renamed_sql,
+    used_params,
 )
-
-
-def looks_like_contract_file(columns: list[str]) -> Dataset | None:
-    """The dataset a file seems meant for, when it looks like a data-contract file (area_code /
-    area_level, or time_period + time_identifier, and most of one dataset's required columns)."""
-    present = set(columns)
-    if not ({"area_code", "area_level"} & present or {"time_period", "time_identifier"} <= present):
-        return None
-    best = max(contract.DATASETS.values(), key=lambda d: (len(set(d.required_names) & present) / len(d.required_names),
-                                                          len(d.required_names)))
-    share = len(set(best.required_names) & present) / len(best.required_names)
-    return best if share > 0.5 else None
-
-
-def unrecognised_message(columns: list[str], original_columns: list[str] | None = None, limit: int = 20) -> str:
-    """Why a file is not loaded when its columns match no dataset: the columns found, and either the
-    contract dataset it nearly matches (for a file that looks like a contract file) or the
-    publications the loader knows."""
-    shown = [c.strip() or "(blank)" for c in (original_columns if original_columns is not None else columns)]
-    found = ", ".join(shown[:limit]) + (f", ... ({len(shown) - limit} more)" if len(shown) > limit else "")
-    near = looks_like_contract_file(columns)
-    if near is not None:
-        missing = [c for c in near.required_names if c not in set(columns)]
-        return (f"the columns do not match any dataset in the data contract; it looks like a file for "
-                f"dataset '{near.name}', which also needs: {', '.join(missing)} (found: {found})")
-    return (f"the columns do not match any dataset in the data contract, and the file is not a publication "
-            f"the loader recognises (found columns: {found}). The loader recognises: "
-            + "; ".join(KNOWN_PUBLICATIONS))
-
-
-def detect_dataset(columns: list[str]) -> tuple[Dataset | None, str]:
-    """The dataset whose required columns are all present (the most specific one wins); otherwise
-    None and why (see :func:`unrecognised_message`)."""
-    present = set(columns)
-    candidates = [ds for ds in contract.DATASETS.values() if set(ds.required_names) <= present]
-    if candidates:
-        return max(candidates, key=lambda d: len(d.required_names)), ""
-    return None, unrecognised_message(columns)
-
-
-def used_params(sql: str, params: dict) -> dict:
-    """DuckDB wants exactly the parameters a statement names; pass only those."""
-    return {k: v for k, v in params.items() if re.search(r"\$" + re.escape(k) + r"\b", sql)}
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _code_expr(col: contract.Column) -> tuple[tuple[str, str], dict]:
-    """Canonical code via case-insensitive lookup: NULL when the value is not allowed.
-
-    Two parts: the position in the allowed list (inner query), then the code at that position."""
-    p = f"allowed_{col.name}"
-    upper = [a.upper() for a in col.allowed]
-    position = f"list_position(${p}_u, upper(trim({_q(col.name)})))"
-    code = f"CASE WHEN {{pos}} > 0 THEN ${p}[{{pos}}] END"
-    return (position, code), {p: list(col.allowed), p + "_u": upper}
-
-
-def _number_expr(name: str, decimal_comma: bool) -> str:
-    v = f"trim({_q(name)})"
-    if decimal_comma:
-        v = f"replace(replace({v}, '.', ''), ',', '.')"
-    else:
-        v = f"replace({v}, ',', '')"
-    # DuckDB's cast reads digit-group underscores ('1_000' as 1000); no spreadsheet or publisher
-    # writes them, so a cell holding one is not a number (quarantined with its reason).
-    return f"CASE WHEN contains({_q(name)}, '_') THEN NULL ELSE TRY_CAST({v} AS DOUBLE) END"
-
-
-# Counts are stored as BIGINT: anything at or beyond this (or NaN / infinity) is not a usable number.
-LARGEST_NUMBER = 9e15
-
-
-def _finite_number_expr(name: str, decimal_comma: bool) -> str:
-    """The cell as a finite number within range, else NULL (so a cast can never fail the whole file)."""
-    d = _number_expr(name, decimal_comma)
-    return f"CASE WHEN isfinite({d}) AND abs({d}) < {LARGEST_NUMBER:.0f} THEN {d} END"
-
-
-def _period_exprs(ds: Dataset) -> tuple[str, str]:
-    """SQL for the canonical period, and for a reason when it is not valid (the second reads the
-    first from its column, so it is computed once per row)."""
-    tp = "trim(time_period)"
-    ti = "lower(trim(time_identifier))"
-    if ds.monthly:
-        period = (f"CASE WHEN {ti} = 'month' THEN COALESCE("
-                  f"TRY_STRPTIME({tp}, '%Y%m')::DATE, TRY_STRPTIME({tp}, '%Y-%m')::DATE, "
-                  f"date_trunc('month', TRY_STRPTIME({tp}, '%Y-%m-%d'))::DATE) END")
-        col = contract.period_column(ds)
-        bad = (f"CASE WHEN {ti} <> 'month' THEN 'time_identifier must be Month for this dataset' "
-               f"WHEN {col} IS NULL THEN 'time_period must be YYYYMM for a month' "
-               f"WHEN {col} > date_trunc('month', $today::DATE) THEN 'period is in the future' "
-               f"WHEN {col} < DATE '2000-01-01' THEN 'period is before 2000' END")
-        return period, bad
-    allowed = [t.lower() for t in ds.time_identifiers]
-    two_year = ("CASE WHEN regexp_full_match({tp}, '\\d{{6}}') AND "
-                "(CAST(substr({tp}, 1, 4) AS INTEGER) + 1) % 100 = CAST(substr({tp}, 5, 2) AS INTEGER) "
-                "THEN CAST(substr({tp}, 1, 4) AS INTEGER) + 1 "
-                "WHEN regexp_full_match({tp}, '\\d{{4}}/\\d{{2}}') AND "
-                "(CAST(substr({tp}, 1, 4) AS INTEGER) + 1) % 100 = CAST(substr({tp}, 6, 2) AS INTEGER) "
-                "THEN CAST(substr({tp}, 1, 4) AS INTEGER) + 1 END").format(tp=tp)
-    one_year = f"CASE WHEN regexp_full_match({tp}, '\\d{{4}}') THEN CAST({tp} AS INTEGER) END"
-    period = (f"CASE WHEN {ti} IN ('calendar year', 'january') THEN {one_year} "
-              f"WHEN {ti} IN ('academic year', 'financial year') THEN {two_year} END")
-    # Academic and financial years are stored by their end year, which may be next year.
-    latest = f"CASE WHEN {ti} IN ('academic year', 'financial year') THEN year($today::DATE) + 1 ELSE year($today::DATE) END"
-    allowed_sql = ", ".join("'" + a + "'" for a in allowed)  # contract constants, not user data
-    bad = (f"CASE WHEN {ti} IS NULL OR {ti} NOT IN ({allowed_sql}) THEN "
-           f"'time_identifier must be one of: {', '.join(ds.time_identifiers)}' "
-           f"WHEN year IS NULL THEN 'time_period is not a valid period for its time_identifier' "
-           f"WHEN year > {latest} THEN 'period is in the future' "
-           f"WHEN year < 2000 THEN 'period is before 2000' END")
-    return period, bad
-
-
-# Fast paths: a column whose distinct values are all clean needs no per-row work. Each test reads one
-# or two columns of the raw table (cheap for the low-cardinality columns it is used on); any doubt
-# means the general per-row expressions are used, which give the same results.
-MAX_DISTINCT_PERIODS = 5000
-
-
-def _scalar(cur, sql: str, params: dict | None = None):
-    try:
-        return cur.execute(sql, params or {}).fetchall()[0][0]
-    except duckdb.Error:
-        return None
-
-
-def _all_allowed_exactly(cur, table: str, name: str, allowed: tuple | list, params: dict | None = None) -> bool:
-    bad = _scalar(cur, f"SELECT count(*) FROM (SELECT DISTINCT {_q(name)} AS v FROM {table}) "
-                       f"WHERE v IS NOT NULL AND NOT list_contains($allowed, v)", {**(params or {}), "allowed": list(allowed)})
-    return bad == 0
-
-
-def _all_trimmed(cur, table: str, name: str) -> bool:
-    bad = _scalar(cur, f"SELECT count(*) FROM (SELECT DISTINCT {_q(name)} AS v FROM {table}) "
-                       f"WHERE v IS NOT NULL AND (v = '' OR v <> trim(v))")
-    return bad == 0
-
-
-def _all_known_areas(cur, table: str, name: str, areas_table: str, with_level: bool,
-                     params: dict | None = None) -> bool:
-    level = ", area_level AS l" if with_level else ""
-    level_check = " OR d.l IS DISTINCT FROM r.lvl" if with_level else ""
-    bad = _scalar(cur, f"SELECT count(*) FROM (SELECT DISTINCT {_q(name)} AS v{level} FROM {table}) d "
-                       f"LEFT JOIN (SELECT area_code, any_value(area_level) AS lvl FROM {areas_table} GROUP BY 1) r "
-                       f"ON r.area_code = d.v WHERE d.v IS NOT NULL AND (r.area_code IS NULL{level_check})", params)
-    return bad == 0
-
-
-def _area_code_changes(cur, table: str, columns: list[str], areas_table: str, notes: list[str]):
-    """Codes ONS replaced one-to-one that the areas table does not know (column -> {code: code it
-    knows}, each reported in `notes` with its count of rows), and the built-in areas with a
-    lifetime (valid_from / valid_to) found in the area_code column (see send_metrics.ingest.area_codes)."""
-    from send_metrics.ingest import area_codes
-    candidates = area_codes.one_to_one_codes() | set(area_codes.lifetimes())
-    renamed: dict[str, dict[str, str]] = {}
-    lifetimes: dict = {}
-    for name in columns:
-        try:
-            found = dict(cur.execute(f"SELECT trim({_q(name)}) AS v, count(*) FROM {table} WHERE trim({_q(name)}) "
-                                     f"IN (SELECT unnest($codes)) GROUP BY 1", {"codes": sorted(candidates)}).fetchall())
-        except duckdb.Error:
-            continue
-        if name == "area_code":
-            lifetimes.update({c: area_codes.lifetimes()[c] for c in found if c in area_codes.lifetimes()})
-        if not found.keys() & area_codes.one_to_one_codes():
-            continue
-        known = {r[0] for r in cur.execute(f"SELECT DISTINCT area_code FROM {areas_table}").fetchall()}
-        for code, (to, change) in sorted(area_codes.replacements(known).items()):
-            if code in found:
-                renamed.setdefault(name, {})[code] = to
-                notes.append(f"{name}: {area_codes.replaced_note(code, to, change, found[code])}")
-    return renamed, lifetimes
-
-
-def _renamed_sql(value: str, renamed: dict[str, str], params: dict, name: str) -> str:
-    """The area code, or the code the areas table knows for a code ONS replaced one-to-one."""
-    params[f"from_{name}"], params[f"to_{name}"] = list(renamed), list(renamed.values())
-    pos = f"list_position($from_{name}, {value})"
-    return f"coalesce(list_extract($to_{name}, {pos}), {value})"
-
-
-# A cell matching one of these is read exactly as the general number expressions read it (no
-# separators, spaces or signs; at most 15 digits, so within LARGEST_NUMBER).
-PLAIN_WHOLE_NUMBER = "[0-9]{1,15}"
-PLAIN_DECIMAL = "[0-9]{1,15}([.][0-9]{1,15})?"
-
-
-def _plain_numbers(cur, table: str, col: contract.Column, decimal_comma: bool, may_be_empty: bool = False) -> bool:
-    """True when every distinct value of an indicator column is a plain non-negative number, a
-    symbol exactly as the contract spells it, or (when the column is optional) empty."""
-    if col.kind not in ("count", "number"):
-        return False  # weights have a range to check row by row
-    pattern = PLAIN_WHOLE_NUMBER if col.kind == "count" or decimal_comma else PLAIN_DECIMAL
-    others = _scalar(cur, f"SELECT count(*) FROM (SELECT DISTINCT {_q(col.name)} AS v FROM {table}) "
-                          f"WHERE NOT coalesce(regexp_full_match(v, $pattern) OR list_contains($symbols, v), "
-                          f"$optional)", {"pattern": pattern, "symbols": SYMBOL_LIST,
-                                                      "optional": may_be_empty or not col.required})
-    return others == 0
-
-
-def _period_lookup(cur, table: str, period: str, bad: str, pcol: str, params: dict) -> str | None:
-    """A temp table of each distinct (time_period, time_identifier) with its period and problem."""
-    pairs = _scalar(cur, f"SELECT count(*) FROM (SELECT DISTINCT time_period, time_identifier FROM {table})")
-    if pairs is None or pairs > MAX_DISTINCT_PERIODS:
-        return None
-    name = f"{table}_periods"
-    sql = (f"CREATE OR REPLACE TABLE {name} AS SELECT time_period AS _tp, time_identifier AS _ti, {pcol}, "
-           f"{bad} AS _period_problem FROM (SELECT time_period, time_identifier, {period} AS {pcol} "
-           f"FROM (SELECT DISTINCT time_period, time_identifier FROM {table}))")
-    try:
-        cur.execute(sql, used_params(sql, params))
-    except duckdb.Error:
-        return None
-    return name
+from send_metrics.ingest.file_reports import (
+    FileReport,
+    Problem,
+    detect_dataset,
+    not_a_table_message,
+    unrecognised_message,
+)
+from send_metrics.ingest.readers import RawTable, UnreadableFile, read_raw, sql_name
 
 
 @dataclass
@@ -369,7 +86,7 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
     def check(column: str, condition: str, reason_sql: str, value_sql: str | None = None) -> None:
         conditions.append(f"({condition})")
         if value_sql is None:
-            value_sql = (_q(column + "__raw") if column in raw_copies else _q(column)) if column else "NULL"
+            value_sql = (sql_name(column + "__raw") if column in raw_copies else sql_name(column)) if column else "NULL"
         checks.append(f"CASE WHEN {condition} THEN struct_pack(col := '{column}', "
                       f"value := CAST({value_sql} AS VARCHAR), reason := CAST({reason_sql} AS VARCHAR)) END")
 
@@ -377,12 +94,12 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
     raw_copies: set[str] = set()  # columns whose original text is kept beside the cleaned value
     pre = con.cursor()  # checks on each column's distinct values, which let clean columns pass as they are
     # Area codes ONS replaced one-to-one are read as the code the areas table knows (reported).
-    renamed, lifetimes = _area_code_changes(pre, raw.table, [c.name for c in dataset.columns if c.kind == "area"
+    renamed, lifetimes = area_code_changes(pre, raw.table, [c.name for c in dataset.columns if c.kind == "area"
                                                              and c.name in present], areas_table, report.notes)
     if not dataset.reference:
-        period, bad = _period_exprs(dataset)
+        period, bad = period_exprs(dataset)
         pcol = contract.period_column(dataset)
-        periods = _period_lookup(pre, raw.table, period, bad, pcol, params)
+        periods = period_lookup(pre, raw.table, period, bad, pcol, params)
         if periods:
             # Few distinct (time_period, time_identifier) pairs: each is parsed and checked once.
             joins.append(f"LEFT JOIN {periods} _pp ON _pp._tp IS NOT DISTINCT FROM {raw.table}.time_period "
@@ -401,83 +118,83 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
             continue
         name = col.name
         if name not in present:
-            select.append(f"NULL AS {_q(name)}")
+            select.append(f"NULL AS {sql_name(name)}")
             if col.is_indicator:
-                select.append(f"NULL AS {_q(name + '_symbol')}")
-            select.append(f"NULL AS {_q(name + '__raw')}")
+                select.append(f"NULL AS {sql_name(name + '_symbol')}")
+            select.append(f"NULL AS {sql_name(name + '__raw')}")
             raw_copies.add(name)
             continue
         shown = ", ".join(col.allowed[:8]) + (", ..." if len(col.allowed) > 8 else "") if col.allowed else ""
         if name in renamed:
-            select.append(f"{raw.table}.{_q(name)} AS {_q(name + '__raw')}")
+            select.append(f"{raw.table}.{sql_name(name)} AS {sql_name(name + '__raw')}")
             raw_copies.add(name)
-            code = _renamed_sql(f"NULLIF(trim({raw.table}.{_q(name)}), '')", renamed[name], params, name)
-            select.append(f"{code} AS {_q(name)}")
+            code = renamed_sql(f"NULLIF(trim({raw.table}.{sql_name(name)}), '')", renamed[name], params, name)
+            select.append(f"{code} AS {sql_name(name)}")
             if col.required:
-                check(name, f"{_q(name)} IS NULL", "'required value is empty'")
+                check(name, f"{sql_name(name)} IS NULL", "'required value is empty'")
             continue
-        if col.kind == "code" and _all_allowed_exactly(pre, raw.table, name, col.allowed):
+        if col.kind == "code" and all_allowed_exactly(pre, raw.table, name, col.allowed):
             # Every value is already a canonical code: no per-row lookup.
-            select.append(f"{raw.table}.{_q(name)} AS {_q(name)}")
-            check(name, f"{_q(name)} IS NULL",
-                  f"'not an allowed {name.replace('_', ' ')} (allowed: {shown})'", value_sql=_q(name))
+            select.append(f"{raw.table}.{sql_name(name)} AS {sql_name(name)}")
+            check(name, f"{sql_name(name)} IS NULL",
+                  f"'not an allowed {name.replace('_', ' ')} (allowed: {shown})'", value_sql=sql_name(name))
             continue
-        if col.is_indicator and _plain_numbers(pre, raw.table, col, decimal_comma, may_be_empty=adapted):
+        if col.is_indicator and plain_numbers(pre, raw.table, col, decimal_comma, may_be_empty=adapted):
             # Plain numbers and exact symbols only: a cast, and no per-row check.
-            value = f"{raw.table}.{_q(name)}"
-            select.append(f"CASE WHEN list_contains($symbols, {value}) THEN {value} END AS {_q(name + '_symbol')}")
-            select.append(f"TRY_CAST({value} AS {'BIGINT' if col.kind == 'count' else 'DOUBLE'}) AS {_q(name)}")
+            value = f"{raw.table}.{sql_name(name)}"
+            select.append(f"CASE WHEN list_contains($symbols, {value}) THEN {value} END AS {sql_name(name + '_symbol')}")
+            select.append(f"TRY_CAST({value} AS {'BIGINT' if col.kind == 'count' else 'DOUBLE'}) AS {sql_name(name)}")
             params["symbols"] = SYMBOL_LIST
             continue
-        if col.kind == "area" and _all_trimmed(pre, raw.table, name):
-            select.append(f"{raw.table}.{_q(name)} AS {_q(name)}")
+        if col.kind == "area" and all_trimmed(pre, raw.table, name):
+            select.append(f"{raw.table}.{sql_name(name)} AS {sql_name(name)}")
             if col.required:
-                check(name, f"{_q(name)} IS NULL", "'required value is empty'", value_sql=_q(name))
+                check(name, f"{sql_name(name)} IS NULL", "'required value is empty'", value_sql=sql_name(name))
             continue
-        select.append(f"{raw.table}.{_q(name)} AS {_q(name + '__raw')}")
+        select.append(f"{raw.table}.{sql_name(name)} AS {sql_name(name + '__raw')}")
         raw_copies.add(name)
         if col.kind == "code":
-            expr, p = _code_expr(col)
+            expr, p = code_expr(col)
             params.update(p)
-            select.append(f"{expr[0]} AS {_q('_pos_' + name)}")
-            outer.append(f"{expr[1].format(pos=_q('_pos_' + name))} AS {_q(name)}")
-            check(name, f"{_q(name)} IS NULL",
+            select.append(f"{expr[0]} AS {sql_name('_pos_' + name)}")
+            outer.append(f"{expr[1].format(pos=sql_name('_pos_' + name))} AS {sql_name(name)}")
+            check(name, f"{sql_name(name)} IS NULL",
                   f"'not an allowed {name.replace('_', ' ')} (allowed: {shown})'")
         elif col.is_indicator:
-            sym = f"lower(trim({_q(name)}))"
-            select.append(f"CASE WHEN list_contains($symbols, {sym}) THEN {sym} END AS {_q(name + '_symbol')}")
-            n = _q(name + "__num")
+            sym = f"lower(trim({sql_name(name)}))"
+            select.append(f"CASE WHEN list_contains($symbols, {sym}) THEN {sym} END AS {sql_name(name + '_symbol')}")
+            n = sql_name(name + "__num")
             if col.kind == "count":
-                outer.append(f"CASE WHEN {n} = round({n}) THEN CAST({n} AS BIGINT) END AS {_q(name)}")
+                outer.append(f"CASE WHEN {n} = round({n}) THEN CAST({n} AS BIGINT) END AS {sql_name(name)}")
             else:
-                outer.append(f"{n} AS {_q(name)}")
-            select.append(f"{_finite_number_expr(name, decimal_comma)} AS {n}")
+                outer.append(f"{n} AS {sql_name(name)}")
+            select.append(f"{finite_number_expr(name, decimal_comma)} AS {n}")
             params["symbols"] = SYMBOL_LIST
             missing_ok = ("" if col.required and not adapted
-                          else f" AND trim(coalesce({_q(name + '__raw')}, '')) <> ''")
-            check(name, f"{_q(name + '_symbol')} IS NULL AND {_q(name + '__num')} IS NULL{missing_ok}",
-                  "CASE WHEN trim(coalesce(" + _q(name + "__raw") + ", '')) = '' THEN "
+                          else f" AND trim(coalesce({sql_name(name + '__raw')}, '')) <> ''")
+            check(name, f"{sql_name(name + '_symbol')} IS NULL AND {sql_name(name + '__num')} IS NULL{missing_ok}",
+                  "CASE WHEN trim(coalesce(" + sql_name(name + "__raw") + ", '')) = '' THEN "
                   "'empty cell: give a number or a symbol (c, x, z, low, u)' "
-                  "WHEN left(trim(" + _q(name + "__raw") + "), 1) IN ('=', '+', '@') THEN "
+                  "WHEN left(trim(" + sql_name(name + "__raw") + "), 1) IN ('=', '+', '@') THEN "
                   "'looks like a spreadsheet formula, not a number' "
-                  f"WHEN {_number_expr(name + '__raw', decimal_comma)} IS NOT NULL THEN "
+                  f"WHEN {number_expr(name + '__raw', decimal_comma)} IS NOT NULL THEN "
                   "'number too large or not finite (NaN or infinity are not allowed)' "
                   "ELSE 'not a number or a known symbol (c, x, z, low, u)' END")
             if col.kind == "count":
-                check(name, f"{_q(name + '__num')} IS NOT NULL AND {_q(name + '__num')} <> round({_q(name + '__num')})",
+                check(name, f"{sql_name(name + '__num')} IS NOT NULL AND {sql_name(name + '__num')} <> round({sql_name(name + '__num')})",
                       "'a count must be a whole number'")
             if col.kind in ("count", "number"):
-                check(name, f"{_q(name + '__num')} < 0", "'negative value'")
+                check(name, f"{sql_name(name + '__num')} < 0", "'negative value'")
             if col.kind == "weight":
-                check(name, f"{_q(name + '__num')} <= 0 OR {_q(name + '__num')} > 1",
+                check(name, f"{sql_name(name + '__num')} <= 0 OR {sql_name(name + '__num')} > 1",
                       "'weight must be greater than 0 and at most 1'")
         else:  # area and free-text columns
-            select.append(f"NULLIF(trim({_q(name)}), '') AS {_q(name)}")
+            select.append(f"NULLIF(trim({sql_name(name)}), '') AS {sql_name(name)}")
             if col.required:
-                check(name, f"{_q(name)} IS NULL", "'required value is empty'")
+                check(name, f"{sql_name(name)} IS NULL", "'required value is empty'")
             if col.kind == "text" and name not in ("area_name",):
-                check(name, f"left({_q(name)}, 1) IN ('=', '+', '@') OR left({_q(name)}, 1) = '-' AND "
-                            f"NOT regexp_full_match({_q(name)}, '-?[0-9.]+')",
+                check(name, f"left({sql_name(name)}, 1) IN ('=', '+', '@') OR left({sql_name(name)}, 1) = '-' AND "
+                            f"NOT regexp_full_match({sql_name(name)}, '-?[0-9.]+')",
                       "'looks like a spreadsheet formula; text must not start with = + - @'")
 
     edition = "NULLIF(trim(edition), '')" if "edition" in present else "NULL"
@@ -493,18 +210,18 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
 
     # Known areas are looked up with joins (one hash join per area column), not subqueries.
     for i, a in enumerate(area_cols):
-        if a in present and a not in renamed and _all_known_areas(pre, raw.table, a, areas_table,
+        if a in present and a not in renamed and all_known_areas(pre, raw.table, a, areas_table,
                                              with_level=a == "area_code" and "area_level" in present
                                              and dataset.name != "areas"):
-            select.append(f"true AS {_q('_known_' + a)}")
-            select.append(f"NULL AS {_q('_level_' + a)}")
+            select.append(f"true AS {sql_name('_known_' + a)}")
+            select.append(f"NULL AS {sql_name('_level_' + a)}")
         elif a in present:
-            code = f"NULLIF(trim({raw.table}.{_q(a)}), '')"
-            code = _renamed_sql(code, renamed[a], params, a) if a in renamed else code
+            code = f"NULLIF(trim({raw.table}.{sql_name(a)}), '')"
+            code = renamed_sql(code, renamed[a], params, a) if a in renamed else code
             joins.append(f"LEFT JOIN (SELECT area_code AS _k{i}, area_level AS _l{i} FROM {areas_table}) _a{i} "
                          f"ON _a{i}._k{i} = {code}")
-            select.append(f"_a{i}._k{i} IS NOT NULL AS {_q('_known_' + a)}")
-            select.append(f"_a{i}._l{i} AS {_q('_level_' + a)}")
+            select.append(f"_a{i}._k{i} IS NOT NULL AS {sql_name('_known_' + a)}")
+            select.append(f"_a{i}._l{i} AS {sql_name('_level_' + a)}")
     pre.close()
     inner_sql = f"SELECT {', '.join(select)} FROM {raw.table} {' '.join(joins)}"
     typed_sql = f"SELECT *{''.join(', ' + o for o in outer)} FROM ({inner_sql})"
@@ -517,14 +234,14 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
         if dataset.name != "areas":
             for a in area_cols:
                 if a in present:
-                    check(a, f"{_q(a)} IS NOT NULL AND NOT {_q('_known_' + a)}",
+                    check(a, f"{sql_name(a)} IS NOT NULL AND NOT {sql_name('_known_' + a)}",
                           "'unknown area code (not in the areas table)'")
         if "area_level" in {c.name for c in dataset.columns} and dataset.name != "areas" and "area_code" in present:
             check("area_level", "area_level IS NOT NULL AND _known_area_code AND area_level <> _level_area_code",
                   "'does not match the areas table (' || _level_area_code || ')'")
         if lifetimes and not dataset.reference:
             # An abolished area (Cumbria, to 31 March 2023) has no figures for periods ending later.
-            end = contract.period_end_sql(dataset, _q(contract.period_column(dataset)), "time_identifier")
+            end = contract.period_end_sql(dataset, sql_name(contract.period_column(dataset)), "time_identifier")
             params.update(lt_codes=list(lifetimes), lt_from=[v.valid_from or None for v in lifetimes.values()],
                           lt_to=[v.valid_to or None for v in lifetimes.values()],
                           lt_why=[v.outside_reason() for v in lifetimes.values()])
@@ -534,8 +251,8 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
                   f"list_extract($lt_why, {pos})")
         for num, den in dataset.not_greater:
             if num in present and den in present:
-                check(num, f"{_q(num)} > {_q(den)}",
-                      f"'{num} (' || {_q(num)} || ') is greater than {den} (' || {_q(den)} || ')'")
+                check(num, f"{sql_name(num)} > {sql_name(den)}",
+                      f"'{num} (' || {sql_name(num)} || ') is greater than {den} (' || {sql_name(den)} || ')'")
         if "need_matches_status" in dataset.extra_checks:
             check("primary_need", "(sen_status = 'no_sen') <> (primary_need = 'NONE')",
                   "'pupils with no SEN must have primary_need NONE, and only they'")
@@ -550,8 +267,8 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
                 check("sd", "outcome = 'ks4_attainment8' AND sd > 45",
                       "'standard deviation ' || sd || ' is above 45, the largest possible for scores from 0 to 90'")
         key_cols = [contract.period_column(dataset) if k in ("year", "month") else k for k in dataset.key]
-        key_sql = ", ".join(_q(k) for k in key_cols)
-        not_null = " AND ".join(f"{_q(k)} IS NOT NULL" for k in key_cols)
+        key_sql = ", ".join(sql_name(k) for k in key_cols)
+        not_null = " AND ".join(f"{sql_name(k)} IS NOT NULL" for k in key_cols)
         any_problem = " OR ".join(f"coalesce({c}, false)" for c in conditions)
         row_checks = (f"SELECT _line, p.col, p.value, p.reason FROM (SELECT _line, "
                       f"unnest(list_filter([{', '.join(checks)}], lambda x: x IS NOT NULL)) AS p FROM typed "
@@ -566,22 +283,22 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
             f"FROM typed WHERE {not_null} AND {key_hash} IN (SELECT {key_hash} AS h FROM typed WHERE {not_null} "
             f"GROUP BY h HAVING count(*) > 1)) WHERE _line <> first_line")
         partitions = ""
-        area_period = ", ".join(_q(k) for k in key_cols[:2])
+        area_period = ", ".join(sql_name(k) for k in key_cols[:2])
         for column, total in dataset.total_codes:
             if column in present:
                 partitions += (
                     f" UNION ALL SELECT _line, '{column}', '{total}', 'a total row ({total}) beside rows broken down by "
-                    f"{column} for the same area and period would be counted twice' FROM (SELECT _line, {_q(column)} AS v, "
-                    f"bool_or({_q(column)} <> '{total}') OVER (PARTITION BY {area_period}) AS broken_down FROM typed) "
+                    f"{column} for the same area and period would be counted twice' FROM (SELECT _line, {sql_name(column)} AS v, "
+                    f"bool_or({sql_name(column)} <> '{total}') OVER (PARTITION BY {area_period}) AS broken_down FROM typed) "
                     f"WHERE v = '{total}' AND broken_down")
         if "wait_bands_disjoint" in dataset.extra_checks and "wait_band" in present:
-            # A publisher's own bands (contract.WAIT_BAND_SETS): within one area, month, service and
+            # A publisher's own bands (codes.WAIT_BAND_SETS): within one area, month, service and
             # EHCP status they must not overlap, or a child would be counted in two bands.
-            params.update(wb_codes=list(contract.WAIT_BANDS), wb_lo=[lo for lo, _ in contract.WAIT_BANDS.values()],
-                          wb_hi=[hi for _, hi in contract.WAIT_BANDS.values()])
+            params.update(wb_codes=list(codes.WAIT_BANDS), wb_lo=[lo for lo, _ in codes.WAIT_BANDS.values()],
+                          wb_hi=[hi for _, hi in codes.WAIT_BANDS.values()])
             group = [k for k in key_cols if k != "wait_band"]
-            on = " AND ".join(f"a.{_q(k)} = b.{_q(k)}" for k in group)
-            bands = (f"SELECT _line, {', '.join(_q(k) for k in key_cols)}, "
+            on = " AND ".join(f"a.{sql_name(k)} = b.{sql_name(k)}" for k in group)
+            bands = (f"SELECT _line, {', '.join(sql_name(k) for k in key_cols)}, "
                      f"list_extract($wb_lo, list_position($wb_codes, wait_band)) AS lo, "
                      f"coalesce(list_extract($wb_hi, list_position($wb_codes, wait_band)), 1e9) AS hi "
                      f"FROM typed WHERE list_position($wb_codes, wait_band) IS NOT NULL")
@@ -614,7 +331,7 @@ def validate_raw(con: duckdb.DuckDBPyConnection, raw: RawTable, path: str, *,
         out_cols.append("edition")
     # A file with no problem rows (the usual case) needs no anti-join against its errors.
     good_rows = f" WHERE _line NOT IN (SELECT _line FROM {raw.table}_errors)" if bad_rows else ""
-    good_sql = f"{with_typed}SELECT {', '.join(_q(c) for c in out_cols)}, _line AS source_row FROM typed{good_rows}"
+    good_sql = f"{with_typed}SELECT {', '.join(sql_name(c) for c in out_cols)}, _line AS source_row FROM typed{good_rows}"
     return Validated(report, good_sql, used_params(good_sql, params))
 
 
@@ -667,10 +384,10 @@ def clean_person_parquet(con: duckdb.DuckDBPyConnection, path: Path, cells: str,
         if not ids or any(k not in ids for k in dataset.key if k not in ("year", "month")):
             return None  # the cells would not be few: leave such a file to the general path
         grouped = [n for n in names if n not in ids]
-        cols = ", ".join(_q(n) for n in grouped)
+        cols = ", ".join(sql_name(n) for n in grouped)
         counted = sql_text("person_cells").format(columns=cols, persons=source)
         cur.execute(f"CREATE OR REPLACE TABLE {cells} AS {counted}", params)
-        empty = " OR ".join(f"{_q(n)} IS NULL" for n in grouped)
+        empty = " OR ".join(f"{sql_name(n)} IS NULL" for n in grouped)
         rows, empty_cells = cur.execute(f"SELECT sum(persons), count(*) FILTER (WHERE {empty}) "
                                         f"FROM {cells}").fetchall()[0]
         if not rows or empty_cells:
@@ -685,15 +402,15 @@ def clean_person_parquet(con: duckdb.DuckDBPyConnection, path: Path, cells: str,
             return None
         for col in dataset.columns:
             present = col.name in names  # an optional column the file does not give (ehcp_persons.ncy)
-            if col.kind == "code" and col.name != "time_identifier" and present and not _all_allowed_exactly(
+            if col.kind == "code" and col.name != "time_identifier" and present and not all_allowed_exactly(
                     cur, cells, col.name, col.allowed):
                 return None
-        if not _all_known_areas(cur, cells, "area_code", areas_table, with_level=True):
+        if not all_known_areas(cur, cells, "area_code", areas_table, with_level=True):
             return None
-        key = ", ".join("time_period" if k in ("year", "month") else _q(k) for k in dataset.key)
+        key = ", ".join("time_period" if k in ("year", "month") else sql_name(k) for k in dataset.key)
         # Identifiers must be as the general path would store them: not empty, trimmed, not a formula.
-        untidy = " OR ".join(f"{_q(n)} IS NULL OR {_q(n)} = '' OR ascii({_q(n)}) IN (61, 43, 45, 64) "
-                             f"OR {_q(n)} <> trim({_q(n)})" for n in ids)
+        untidy = " OR ".join(f"{sql_name(n)} IS NULL OR {sql_name(n)} = '' OR ascii({sql_name(n)}) IN (61, 43, 45, 64) "
+                             f"OR {sql_name(n)} <> trim({sql_name(n)})" for n in ids)
         # Repeated key hashes (a hash collision only sends the file to the row-by-row checks).
         repeated, untidy_ids = cur.execute(f"SELECT count(*) - count(DISTINCT hash({key})), "
                                            f"count(*) FILTER (WHERE {untidy}) FROM {source}", params).fetchall()[0]
@@ -727,47 +444,6 @@ def engine_failure(exc: Exception, doing: str) -> str:
         " (set SEND_DEBUG=1 to see the engine's message)"
     return (f"could not be checked: the query engine stopped while {doing}; the file may hold a value "
             f"of a kind the checks do not expect. Please report it with the file{detail}")
-
-
-def not_a_table_message(path: Path) -> str | None:
-    """Why a file the loader picks up (a workbook, a gzipped file) cannot be checked as it is, when
-    no adapter recognised it; None for the CSV and Parquet files the reader takes."""
-    name = path.name.lower()
-    if name.endswith((".xlsx", ".xlsm")):
-        sheets: list[str] = []
-        first_row: list[str] = []
-        try:
-            import openpyxl
-            wb = openpyxl.load_workbook(path, read_only=True)
-            try:
-                sheets = [ws.title for ws in wb.worksheets[:12]]
-                for ws in wb.worksheets[:1]:
-                    for row in ws.iter_rows(min_row=1, max_row=20, values_only=True):
-                        cells = [str(c) for c in row if c not in (None, "")]
-                        if len(cells) >= 2:
-                            first_row = cells
-                            break
-            finally:
-                wb.close()
-        except Exception:  # not a readable workbook: say so below
-            pass
-        if not sheets:
-            return ("an Excel workbook that cannot be opened (damaged or password-protected); save the sheet "
-                    "as CSV (UTF-8)")
-        return (f"an Excel workbook that is not a publication the loader recognises (sheets: {', '.join(sheets)}"
-                + (f"; first columns: {', '.join(first_row[:12])}" if first_row else "")
-                + "). Workbooks are read only when they are a known publication; save a contract-shaped sheet as "
-                  "CSV (UTF-8). The loader recognises: " + "; ".join(KNOWN_PUBLICATIONS))
-    if name.endswith(".gz"):
-        from send_metrics.ingest.adapters.header import read_header
-        header = read_header(path)
-        if not header:
-            return "a gzipped file that is not a readable CSV (damaged, or not text inside)"
-        from send_metrics.ingest.readers import normalise_name
-        return ("a gzipped CSV: " + unrecognised_message([normalise_name(h) for h in header], header)
-                + ". A contract-shaped file must be unzipped first (gzipped files are read only when they are a "
-                  "known publication)")
-    return None
 
 
 def is_adapted_output(display: str) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from send_metrics import stats
+from send_metrics.stats import comparisons
 from send_metrics.catalogue import Measure
 from send_metrics.db import Database
 
@@ -92,9 +92,9 @@ def add_benchmarks(db: Database, base: pd.DataFrame, by_id: dict[str, Measure]) 
         if bench not in base.columns:
             base[bench] = np.nan
         b = base[bench].to_numpy(float)
-        base[f"sig_{col}_95"] = stats.compare_to_benchmark(lo95, hi95, b, pol)
+        base[f"sig_{col}_95"] = comparisons.compare_to_benchmark(lo95, hi95, b, pol)
         if col == "england":
-            base["sig_england_998"] = stats.compare_to_benchmark(lo998, hi998, b, pol)
+            base["sig_england_998"] = comparisons.compare_to_benchmark(lo998, hi998, b, pol)
     # Fewer than MIN_NEIGHBOURS neighbours with data: the pooled value is shown with its count,
     # but no verdict rests on it.
     few = ~(base["neighbours_n"].fillna(0) >= MIN_NEIGHBOURS)

@@ -1,6 +1,6 @@
 """EHC plans by primary need and age band, and by primary need and setting: raw counts from
 sql/needs_by_age.sql and sql/needs_by_setting.sql, protected together by
-:func:`send_metrics.measures.equity.protect_linked` before anything is shown.
+:func:`send_metrics.measures.table_protection.protect_linked` before anything is shown.
 
 Protection starts from what the measure engine already publishes (each area's total, its
 main-need counts and four setting counts, with the engine's own suppression), so the two views
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from send_metrics.measures import equity
+from send_metrics.measures.table_protection import protect_linked
 
 if TYPE_CHECKING:  # the engine computes these tables (compute_derived) and is passed in
     from send_metrics.measures.engine import Engine
@@ -51,7 +51,7 @@ def compute_year(engine: Engine, year: int) -> dict[str, pd.DataFrame]:
     visible = ~hidden & engine_rows["numerator"].notna()
     shown = pd.DataFrame([_cell(mid, area, year) for mid, area in zip(engine_rows.loc[visible, "measure_id"],
                                                                         engine_rows.loc[visible, "area_code"])])
-    return equity.protect_linked(
+    return protect_linked(
         {name: (raw[name], ["need", column]) for name, (_, column) in BREAKDOWNS.items()}, "need",
         value_col="plans", hierarchies=engine.hierarchies(), low=engine.suppress_min, high=engine.suppress_max,
         group_cols=["year"], presuppressed=pd.DataFrame(pre) if pre else None,

@@ -66,14 +66,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from send_metrics import contract
+from send_metrics.contract import codes
 
 MODEL = "transition"
 NCY_MIN, NCY_MAX = -5, 21
 NCYS = np.arange(NCY_MIN, NCY_MAX + 1)
 NA = len(NCYS)
-NEEDS = tuple(c for c in contract.PRIMARY_NEEDS if c not in ("NSA", "ALL"))  # 13 DfE needs + UNK
-SETTINGS = tuple(contract.SETTING_TYPES)  # the 7 settings + "all" (setting not known: no GIAS extract)
+NEEDS = tuple(c for c in codes.PRIMARY_NEEDS if c not in ("NSA", "ALL"))  # 13 DfE needs + UNK
+SETTINGS = tuple(codes.SETTING_TYPES)  # the 7 settings + "all" (setting not known: no GIAS extract)
 NN, NK = len(NEEDS), len(SETTINGS)
 NS = NA * NN * NK
 # Age groups (the contract's age bands, by age on 31 August = ncy + 4).

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from send_metrics import contract
+from send_metrics.contract import codes
 from send_metrics.measures.demand import (
     DEFAULT_JOINER_SPREAD,
     JOINER_PRIOR_EVENTS,
@@ -219,8 +219,8 @@ def backtest_for_cli(args) -> int:
 
 # -- tables for the page and the board pack --------------------------------------------------------
 
-GROUP_LABELS = {"setting": setting_label, "need": lambda c: f"{c}: {contract.PRIMARY_NEEDS.get(c, c)}",
-                "age_group": lambda c: contract.AGE_BANDS.get(c, c), "total": lambda c: "All EHC plans"}
+GROUP_LABELS = {"setting": setting_label, "need": lambda c: f"{c}: {codes.PRIMARY_NEEDS.get(c, c)}",
+                "age_group": lambda c: codes.AGE_BANDS.get(c, c), "total": lambda c: "All EHC plans"}
 
 
 def history_counts(p: Panel, by: str = "setting") -> pd.DataFrame:

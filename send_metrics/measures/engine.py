@@ -16,9 +16,8 @@ from collections import OrderedDict
 import numpy as np
 import pandas as pd
 
-from send_metrics import contract
-from send_metrics.stats import disclosure
-from send_metrics import stats
+from send_metrics.contract import codes
+from send_metrics.stats import comparisons, disclosure, intervals
 from send_metrics.catalogue import Measure, load_catalogue
 from send_metrics.db import Database
 from send_metrics.measures.benchmarks import add_benchmarks, add_ranks
@@ -247,7 +246,7 @@ class Engine:
     def _median_waits(self, measures: list[Measure]) -> pd.DataFrame:
         if not any(m.kind == "median_wait" for m in measures):
             return pd.DataFrame()
-        bands = contract.WAIT_BANDS
+        bands = codes.WAIT_BANDS
         return self.db.query_file("wait_median", {
             "codes": list(bands), "lows": [float(lo) for lo, _ in bands.values()],
             "highs": [None if hi is None else float(hi) for _, hi in bands.values()]})
@@ -309,19 +308,19 @@ class Engine:
             g["value"] = value
             sd = np.full(len(g), np.nan)
             if m.ci_method == "t" and m.kind == "mean":
-                sd = np.asarray(stats.sd_from_sum_of_squares(num, g["sumsq"].to_numpy(dtype=float), den)) * m.multiplier
+                sd = np.asarray(intervals.sd_from_sum_of_squares(num, g["sumsq"].to_numpy(dtype=float), den)) * m.multiplier
             g["sd"] = sd
             for level, conf in Z_LEVELS.items():
                 lo = hi = np.full(len(g), np.nan)
                 if m.ci_method == "t" and m.kind == "mean":
-                    lo, hi = stats.mean_ci(value, sd, den, conf)
+                    lo, hi = intervals.mean_ci(value, sd, den, conf)
                 elif m.ci_method == "wilson" and m.kind == "proportion":
-                    lo, hi = stats.wilson_ci(num, den, conf)
+                    lo, hi = intervals.wilson_ci(num, den, conf)
                     lo, hi = np.asarray(lo) * m.multiplier, np.asarray(hi) * m.multiplier
                 elif m.ci_method == "byar" and m.kind == "rate":
-                    lo, hi = stats.rate_ci(num, den, m.multiplier, conf)
+                    lo, hi = intervals.rate_ci(num, den, m.multiplier, conf)
                 elif m.ci_method == "byar" and m.kind == "count":
-                    lo, hi = stats.byar_ci(num, conf)
+                    lo, hi = intervals.byar_ci(num, conf)
                 g[f"lower_{level}"] = lo
                 g[f"upper_{level}"] = hi
             out.append(g.drop(columns="sumsq", errors="ignore"))
@@ -380,10 +379,10 @@ class Engine:
                 lo = hi = np.full(len(out), np.nan)
                 n_, d_ = out["numerator"].to_numpy(float), out["denominator"].to_numpy(float)
                 if m.ci_method == "wilson" and m.kind == "proportion":
-                    lo, hi = stats.wilson_ci(n_, d_, conf)
+                    lo, hi = intervals.wilson_ci(n_, d_, conf)
                     lo, hi = np.asarray(lo) * m.multiplier, np.asarray(hi) * m.multiplier
                 elif m.ci_method == "byar" and m.kind == "count":
-                    lo, hi = stats.byar_ci(n_, conf)
+                    lo, hi = intervals.byar_ci(n_, conf)
                 out[f"lower_{level}"] = lo
                 out[f"upper_{level}"] = hi
             rows.append(out)
@@ -443,7 +442,7 @@ class Engine:
             r["denominator"] = np.nan
             for level, conf in Z_LEVELS.items():
                 if m.ci_method == "newcombe":
-                    d, lo, hi = stats.proportion_difference_ci(j["numerator_a"], j["denominator_a"],
+                    d, lo, hi = comparisons.proportion_difference_ci(j["numerator_a"], j["denominator_a"],
                                                               j["numerator_b"], j["denominator_b"], conf)
                     r[f"lower_{level}"] = np.asarray(lo) * m.multiplier
                     r[f"upper_{level}"] = np.asarray(hi) * m.multiplier

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from send_metrics import contract
+from send_metrics.contract import codes
 from send_metrics.catalogue import Measure
 from send_metrics.config import sql_text
 
@@ -56,7 +57,7 @@ def values_sql(m: Measure) -> str:
     if m.wait_over_weeks is not None:
         # No band edge at N weeks in this area's and month's source (a band straddles it): the share
         # waiting N weeks or more is not available, never estimated.
-        straddling = ", ".join(f"'{c}'" for c in contract.wait_bands_straddling(float(m.wait_over_weeks)))
+        straddling = ", ".join(f"'{c}'" for c in codes.wait_bands_straddling(float(m.wait_over_weeks)))
         if straddling:
             numerator = (f"CASE WHEN count(*) FILTER (WHERE ({m.denominator_filter or 'true'}) AND wait_band IN "
                          f"({straddling})) > 0 THEN NULL ELSE {numerator} END")

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from send_metrics import contract
+from send_metrics.contract import codes
 from send_metrics.stats.disclosure import primary_reason, primary_suppress
 
 STEPS = {
@@ -188,8 +188,8 @@ def with_groups(rows: pd.DataFrame, membership: pd.DataFrame, names: dict[str, s
     fp = (membership[membership["parent_code"].str.startswith("HF-")].drop_duplicates("child_code")
           .set_index("child_code")["parent_code"])
     out["footprint"] = np.where(loc, out["area_code"].map(fp).map(names).fillna(NOT_PLACED), NOT_PLACED)
-    out["primary_need"] = out["primary_need"].map(lambda c: f"{c}: {contract.PRIMARY_NEEDS.get(c, c)}")
-    out["age_band"] = out["age_band"].map(lambda c: contract.AGE_BANDS.get(c, c))
+    out["primary_need"] = out["primary_need"].map(lambda c: f"{c}: {codes.PRIMARY_NEEDS.get(c, c)}")
+    out["age_band"] = out["age_band"].map(lambda c: codes.AGE_BANDS.get(c, c))
     return out
 
 

@@ -1,7 +1,7 @@
 """Reconciliation: every figure given by more than one file or edition, side by side.
 
-The loader keeps one value per figure (the newest edition that holds it; see store.py
-`_resolve_figures`) and records every other source's value of the same figure in the load's
+The loader keeps one value per figure (the newest edition that holds it; see
+`send_metrics.ingest.resolve.resolve_figures`) and records every other source's value of the same figure in the load's
 `reconciliation` table. This module reads it for the `reconcile` command and the data-quality
 view: which figures were published more than once, whether the sources agree, and which value
 the dashboard uses.
@@ -83,7 +83,6 @@ TITLES = {
 
 def _figures(table: pd.DataFrame, ds) -> pd.DataFrame:
     """One value per side, council, period and figure (a total, or one reason of ehcp_ceased)."""
-    from send_metrics import contract
     out = []
     indicators = [c.name for c in ds.indicators]
     totals = dict(ds.total_codes)
@@ -128,8 +127,9 @@ def local_vs_published(db: Database, area: str | None = None) -> pd.DataFrame:
     is blank on both sides, and a reason of ceased plans that could be worked out from the total and
     the other reasons is blank too. Empty when no SEN2 person-level export is loaded."""
     from send_metrics import contract
+    from send_metrics.contract import codes
     from send_metrics.ingest.adapters.blade import SOURCE as LOCAL_SOURCE
-    from send_metrics.ingest.adapters.sen2 import SOURCE as PUBLISHED_SOURCE
+    from send_metrics.ingest.adapters.sen2.kinds import SOURCE as PUBLISHED_SOURCE
     from send_metrics.stats.disclosure import suppress
     params = {"local": f"%{LOCAL_SOURCE}%", "published": f"%{PUBLISHED_SOURCE}%"}
     frames = []
@@ -190,7 +190,7 @@ def local_vs_published(db: Database, area: str | None = None) -> pd.DataFrame:
         base = figure.split(":")[0]
         if figure.startswith("ceased_plans:"):
             reason = figure.split(":", 1)[1]
-            title = f"EHC plans ceased: {contract.CEASE_REASONS.get(reason, reason).lower()}"
+            title = f"EHC plans ceased: {codes.CEASE_REASONS.get(reason, reason).lower()}"
         else:
             title = TITLES.get(base) or contract.DATASETS[dataset].column(base).description
         status = "suppressed" if local_sup or pub_sup else "not published" if (

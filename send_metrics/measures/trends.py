@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from send_metrics import stats
+from send_metrics.stats import trends
 from send_metrics.catalogue import Measure
 
 def add_trends(base: pd.DataFrame, by_id: dict[str, Measure]) -> pd.DataFrame:
@@ -37,7 +37,7 @@ def add_trends(base: pd.DataFrame, by_id: dict[str, Measure]) -> pd.DataFrame:
         else:
             t = rolling_recent_trend(value[idx], lower[idx], upper[idx], years=year[idx])
         trend[idx[4:]] = t
-        verdict[idx[4:]] = [stats.trend_verdict(x, m.polarity) for x in t]
+        verdict[idx[4:]] = [trends.trend_verdict(x, m.polarity) for x in t]
     base["trend"] = trend
     base["trend_verdict"] = verdict
     return base
@@ -53,10 +53,10 @@ def _unbroken(years, window: int) -> np.ndarray | None:
 
 
 def rolling_proportion_trend(numerators, denominators, years=None, window: int = 5,
-                             chi2_threshold: float = stats.TREND_CHI2_THRESHOLD) -> np.ndarray:
-    """stats.proportion_trend (Fingertips' chi-square test for trend) for every window of 5
+                             chi2_threshold: float = trends.TREND_CHI2_THRESHOLD) -> np.ndarray:
+    """trends.proportion_trend (Fingertips' chi-square test for trend) for every window of 5
     consecutive annual points; a window with a missing year, a missing or suppressed count, or a
-    point at 0% or 100% is "not_enough_data". Identical to stats.proportion_trend per window
+    point at 0% or 100% is "not_enough_data". Identical to trends.proportion_trend per window
     (tested)."""
     from numpy.lib.stride_tricks import sliding_window_view as windows
     x, n = (np.asarray(a, dtype=float) for a in (numerators, denominators))
@@ -68,7 +68,7 @@ def rolling_proportion_trend(numerators, denominators, years=None, window: int =
     if unbroken is not None:
         ok &= unbroken
     xs, ns = np.where(ok[:, None], xw, 1.0), np.where(ok[:, None], nw, 3.0)
-    chi2 = stats.chi2_trend_statistic(xs, ns)
+    chi2 = trends.chi2_trend_statistic(xs, ns)
     logit = np.log(xs / (ns - xs))
     t = np.arange(1, window + 1, dtype=float)
     masks = np.vstack([np.ones(window, dtype=bool), ~np.eye(window, dtype=bool)])  # full, then leave-one-out
@@ -85,11 +85,11 @@ def rolling_proportion_trend(numerators, denominators, years=None, window: int =
 
 
 def rolling_recent_trend(values, lower, upper, window: int = 5,
-                         chi2_threshold: float = stats.TREND_CHI2_THRESHOLD, years=None) -> np.ndarray:
-    """stats.recent_trend for every window of 5 consecutive points at once (vectorised).
+                         chi2_threshold: float = trends.TREND_CHI2_THRESHOLD, years=None) -> np.ndarray:
+    """trends.recent_trend for every window of 5 consecutive points at once (vectorised).
 
     Entry k is the trend of points k..k+4; a window with a missing value or a zero-width
-    interval is "not_enough_data". Identical to calling stats.recent_trend on each window
+    interval is "not_enough_data". Identical to calling trends.recent_trend on each window
     (tested), but fast enough for every measure, area and month of national data.
     """
     from numpy.lib.stride_tricks import sliding_window_view as windows

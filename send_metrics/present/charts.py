@@ -4,6 +4,11 @@ Accessibility rules (Government Analysis Function): the accessible palette, no m
 coloured lines without direct labels, significance shown by symbol and text as well as colour,
 short active titles set by the caller. Every function takes tables that have already been
 through disclosure control; a suppressed value is NaN and is drawn as a gap, never as zero.
+
+This module holds the house theme (the "send_white" template, set as plotly's default when it is
+imported, the palettes and the layout helpers) and the common charts: lines, bars, funnels,
+spines, forests, stacked shares and projections. SPC charts are in `spc_charts`, maps of the
+localities in `maps`; both build on the theme here.
 """
 from __future__ import annotations
 
@@ -39,13 +44,6 @@ pio.templates.default = "send_white"
 PALETTE = ["#12436D", "#28A197", "#801650", "#F46A25", "#3D3D3D", "#A285D1"]
 SEQUENTIAL = ["#12436D", "#2073BC", "#6BACE6"]
 GREY = "#BFBFBF"
-SPC_NAMES = {"special_cause_improvement": "Special cause: improvement (I)",
-             "special_cause_concern": "Special cause: concern (C)",
-             "special_cause_neutral": "Special cause: neither (N)", "common_cause": "Common cause"}
-SPC_COLOURS = {"special_cause_improvement": "#00b0f0", "special_cause_concern": "#e46c0a",
-               "common_cause": "#a6a6a6", "special_cause_neutral": "#490092"}
-SPC_LETTERS = {"special_cause_improvement": "I", "special_cause_concern": "C",
-               "common_cause": "", "special_cause_neutral": "N"}
 SIG_SYMBOL = {"better": "triangle-up", "worse": "triangle-down", "similar": "circle",
               "higher": "triangle-up", "lower": "triangle-down", "not_compared": "circle-open"}
 SIG_COLOUR = {"better": "#28A197", "worse": "#801650", "similar": "#F46A25", "higher": "#12436D",
@@ -218,70 +216,6 @@ def _sig_word(s) -> str:
             "lower": "▼ lower"}.get(str(s), "")
 
 
-def spc_letters(spc_df: pd.DataFrame) -> pd.Series:
-    """The letter to print on each point of an SPC frame (same index): I, C or N on the first point
-    of each run of one special-cause variation (a run ends at another variation, a gap or a
-    rebase) and on the latest point when it is special; "" elsewhere. Which rule a point breaks
-    is in its hover text."""
-    var = np.array([v if isinstance(v, str) else None for v in spc_df["variation"]], dtype=object)
-    seg = spc_df["segment"].to_numpy() if "segment" in spc_df else np.zeros(len(var))
-    special = np.array([v is not None and v != "common_cause" for v in var], dtype=bool)
-    new_run = np.ones(len(var), dtype=bool)
-    new_run[1:] = (var[1:] != var[:-1]) | (seg[1:] != seg[:-1])
-    mark = special & new_run
-    valid = np.flatnonzero([v is not None for v in var])
-    if len(valid) and special[valid[-1]]:
-        mark[valid[-1]] = True
-    return pd.Series([SPC_LETTERS.get(v, "") if m else "" for v, m in zip(var, mark)], index=spc_df.index,
-                     dtype=object)
-
-
-def spc_chart(spc_df: pd.DataFrame, *, x: str = "date", y_title: str = "", target: float | None = None,
-              rebase_dates: list | None = None, bounds: tuple[float | None, float | None] | None = None) -> go.Figure:
-    """Making Data Count XmR chart: mean, process limits, coloured points; a letter (I, C, N) only
-    where a run of special-cause points starts and on the latest point when it is special (see
-    ``spc_letters``), so a monthly series in a long shift is not a row of letters; every special
-    point keeps its colour, shape and rule on hover.
-
-    Limits are drawn as steps (a rebase starts new limits at its point, not a diagonal from the
-    old ones) and kept within the values the measure can take: ``bounds`` (default 0 to 100 for
-    a percentage; at least 0 when no value is negative)."""
-    if bounds is None:  # a series with negative values is a gap or a change: no floor
-        values = pd.to_numeric(spc_df["value"], errors="coerce")
-        floor = 0.0 if bool((values.dropna() >= 0).all()) else None
-        bounds = (floor, 100.0) if y_title == "%" else (floor, None)
-    lo_b, hi_b = bounds
-    xs = _arr(spc_df[x] if x in spc_df else spc_df.index)
-    spc_df = spc_df.assign(_letter=spc_letters(spc_df).to_numpy())
-    traces = [dict(type="scatter", x=xs, y=_arr(spc_df["value"]), mode="lines", line=dict(color="#a6a6a6", width=2),
-                   name="Value", showlegend=False, hoverinfo="skip")]
-    for var, g in spc_df.groupby("variation", sort=False):
-        gx = g[x] if x in g else g.index
-        special = var != "common_cause"
-        traces.append(dict(
-            type="scatter", x=_arr(gx), y=_arr(g["value"]), mode="markers+text" if special else "markers",
-            name=SPC_NAMES.get(var, str(var).replace("_", " ").capitalize()),
-            text=_arr(g["_letter"]) if special else None, textposition="top center",
-            textfont=dict(color=SPC_COLOURS.get(var, "#3D3D3D"), size=13) if special else None,
-            marker=dict(color=SPC_COLOURS.get(var, "#a6a6a6"), size=10 if special else 7,
-                        symbol="circle" if var == "common_cause" else "diamond"),
-            customdata=_arr(g["rule"].fillna("none")),
-            hovertemplate="%{x}: %{y:,.1f}<br>rule: %{customdata}<extra></extra>"))
-    for col, name, dash in (("mean", "Mean", "solid"), ("upper_limit", "Upper process limit", "dash"),
-                            ("lower_limit", "Lower process limit", "dash")):
-        if col in spc_df:
-            y = pd.to_numeric(spc_df[col], errors="coerce").clip(lower=lo_b, upper=hi_b)
-            traces.append(dict(type="scatter", x=xs, y=_arr(y), mode="lines", name=name,
-                               line=dict(color="#3D3D3D", dash=dash, width=1.5, shape="hv")))
-    if target is not None:
-        unit = "%" if y_title == "%" else (f" {y_title}" if y_title else "")
-        traces.append(dict(type="scatter", x=xs, y=[target] * len(spc_df), mode="lines",
-                           name=f"Target {target:g}{unit}", line=dict(color="#801650", dash="dot", width=2)))
-    lines = [_spanning_line("vline", d, line=dict(color="#12436D", dash="dot"), annotation_text="Rebase")
-             for d in rebase_dates or []]
-    return _figure(traces, y_title, **(_line_layout({}, lines) if lines else {}))
-
-
 def funnel_plot(df: pd.DataFrame, limits: pd.DataFrame, *, x: str = "denominator", y: str = "value",
                 label: str = "area_name", highlight: list[str] | None = None, benchmark: float | None = None,
                 x_title: str = "", y_title: str = "") -> go.Figure:
@@ -403,8 +337,6 @@ def _rgba(hex_colour: str, alpha: float) -> str:
 VERDICT_SYMBOL = {"a_higher": "triangle-up", "a_lower": "triangle-down", "no_difference": "circle",
                   "not_tested": "circle-open", "not_compared": "circle-open", "suppressed": "x-thin-open"}
 SUPPRESSED_GREY = "#E1E1E1"
-# Text on the sequential colours: white on the two dark blues, near-black on the light blue.
-_SEQ_TEXT = ["#FFFFFF", "#FFFFFF", "#0B0C0C"]
 # Text that keeps 4.5:1 contrast on each categorical colour.
 _TEXT_ON = {"#12436D": "#FFFFFF", "#28A197": "#0B0C0C", "#801650": "#FFFFFF", "#F46A25": "#0B0C0C",
             "#3D3D3D": "#FFFFFF", "#A285D1": "#0B0C0C"}
@@ -503,111 +435,6 @@ def dot_compare(df: pd.DataFrame, *, label: str, value: str, lower: str, upper: 
     return _figure(traces, x_title=x_title, height=max(300, 36 * len(d) + 110), hovermode="closest")
 
 
-def _centroid(geometry: dict) -> tuple[float, float]:
-    """Rough label point: the centre of the largest ring's bounding box."""
-    polys = geometry["coordinates"] if geometry["type"] == "MultiPolygon" else [geometry["coordinates"]]
-    ring = max((p[0] for p in polys), key=len)
-    xs, ys = [c[0] for c in ring], [c[1] for c in ring]
-    return (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
-
-
-def _mix(c1: str, c2: str, t: float) -> str:
-    a = [int(c1.lstrip("#")[i:i + 2], 16) for i in (0, 2, 4)]
-    b = [int(c2.lstrip("#")[i:i + 2], 16) for i in (0, 2, 4)]
-    return "#" + "".join(f"{round(x + (y - x) * t):02X}" for x, y in zip(a, b))
-
-
-def sequential_colour(value: float, lo: float, hi: float) -> str:
-    """Light blue (low) to dark blue (high) along the Analysis Function sequential palette."""
-    t = 0.5 if hi == lo else min(1.0, max(0.0, (value - lo) / (hi - lo)))
-    light, mid, dark = SEQUENTIAL[2], SEQUENTIAL[1], SEQUENTIAL[0]
-    return _mix(light, mid, t * 2) if t <= 0.5 else _mix(mid, dark, (t - 0.5) * 2)
-
-
-def locality_map(geojson: dict, df: pd.DataFrame, *, code_property: str = "locality_code",
-                 location: str = "area_code", value: str = "value", label: str = "label",
-                 colour_title: str = "", callouts: dict | None = None,
-                 scale: tuple[float, float] | None = None) -> go.Figure:
-    """Map of the localities drawn as filled outlines (works offline: no basemap or topojson is
-    fetched). Each locality is labelled with its value so colour is never the only cue; suppressed
-    localities are light grey and say so. ``scale`` (lo, hi) anchors the colour scale (default: the
-    range of the values, which makes any difference look large). ``callouts`` moves small areas' labels out with an
-    arrow: {code: (dx, dy)} in pixels."""
-    callouts = callouts or {}
-    feats = [f for f in geojson.get("features", []) if f.get("geometry")]
-    lats = [c[1] for f in feats for poly in (f["geometry"]["coordinates"] if f["geometry"]["type"] == "MultiPolygon"
-                                             else [f["geometry"]["coordinates"]]) for c in poly[0]]
-    k = float(np.cos(np.radians(np.mean(lats)))) if lats else 1.0
-    by_code = df.set_index(location)
-    v = pd.to_numeric(df[value], errors="coerce")
-    lo, hi = (float(v.min()), float(v.max())) if v.notna().any() else (0.0, 1.0)
-    if scale is not None:  # an anchored scale (e.g. 0 to 100%): small differences look small
-        lo, hi = float(scale[0]), float(scale[1])
-    traces, annotations = [], []  # built first, then one Figure: add_trace one by one re-validates
-    for f in feats:
-        code = f["properties"].get(code_property)
-        val = by_code[value].get(code, np.nan) if code in by_code.index else np.nan
-        text = str(by_code[label].get(code, code)) if code in by_code.index else str(code)
-        fill = SUPPRESSED_GREY if pd.isna(val) else sequential_colour(float(val), lo, hi)
-        geom = f["geometry"]
-        polys = geom["coordinates"] if geom["type"] == "MultiPolygon" else [geom["coordinates"]]
-        for poly in polys:
-            ring = np.asarray(poly[0], dtype=float)  # numpy: plotly validates arrays, not each point
-            traces.append(dict(type="scatter", x=ring[:, 0] * k, y=ring[:, 1], mode="lines",
-                               fill="toself", fillcolor=fill, line=dict(color="#FFFFFF", width=1.5),
-                               name=text.replace("<br>", ": "), showlegend=False,
-                               hoveron="fills", hoverinfo="name"))
-        x, y = _centroid(f["geometry"])
-        dx, dy = callouts.get(code, (0, 0))
-        annotations.append(dict(x=x * k, y=y, text=text, showarrow=bool(dx or dy), ax=dx, ay=dy,
-                                arrowcolor="#0B0C0C", bgcolor="rgba(255,255,255,0.85)", borderpad=2,
-                                font=dict(size=12, color="#0B0C0C")))
-    if v.notna().any():
-        traces.append(dict(type="scatter", x=[None], y=[None], mode="markers", showlegend=False,
-                           hoverinfo="skip",
-                           marker=dict(colorscale=[[0, SEQUENTIAL[2]], [0.5, SEQUENTIAL[1]], [1, SEQUENTIAL[0]]],
-                                       cmin=lo, cmax=hi, color=[lo], showscale=True,
-                                       colorbar=dict(title=colour_title, thickness=14))))
-    return go.Figure(data=traces, layout=dict(
-        annotations=annotations, xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x", scaleratio=1.0),
-        height=620, margin=dict(l=0, r=0, t=10, b=0),
-        font=dict(family="Arial, sans-serif", size=14, color="#0B0C0C"), hovermode="closest",
-        plot_bgcolor="#FFFFFF"))
-
-
-def locality_schematic(df: pd.DataFrame, *, value_text: str = "value_text", name: str = "area_name",
-                       footprint: str = "footprint", value: str = "value") -> go.Figure:
-    """A schematic (not a map) of the seven localities: North Cumbria on the left, South Cumbria on
-    the right, one labelled box each, shaded by value with the value written in the box."""
-    fig = go.Figure()
-    v = df[value].astype(float)
-    lo, hi = (v.min(), v.max()) if v.notna().any() else (0.0, 1.0)
-    columns = {"North Cumbria": 0, "South Cumbria": 1}
-    rows_used = {0: 0, 1: 0}
-    for _, r in df.iterrows():
-        col = columns.get(str(r[footprint]), 0)
-        row = rows_used[col]
-        rows_used[col] += 1
-        x0, y0 = col * 1.1, -row * 1.1
-        if pd.isna(r[value]):
-            fill, ink = SUPPRESSED_GREY, "#0B0C0C"
-        else:
-            k = 0 if hi == lo else int(round((1 - (r[value] - lo) / (hi - lo)) * 2))
-            fill, ink = SEQUENTIAL[k], _SEQ_TEXT[k]
-        fig.add_shape(type="rect", x0=x0, x1=x0 + 1, y0=y0, y1=y0 - 1, fillcolor=fill,
-                      line=dict(color="#FFFFFF", width=2))
-        fig.add_annotation(x=x0 + 0.5, y=y0 - 0.5, text=f"<b>{r[name]}</b><br>{r[value_text]}", showarrow=False,
-                           font=dict(color=ink, size=13))
-    for label, col in columns.items():
-        fig.add_annotation(x=col * 1.1 + 0.5, y=0.25, text=f"<b>{label}</b>", showarrow=False,
-                           font=dict(size=15, color="#0B0C0C"))
-    fig.update_xaxes(visible=False, range=[-0.1, 2.2])
-    fig.update_yaxes(visible=False, range=[-(max(rows_used.values()) * 1.1) - 0.1, 0.5])
-    fig.update_layout(height=120 * max(rows_used.values()) + 120,
-                      margin=dict(l=10, r=10, t=10, b=10))
-    return fig
-
-
 def fit_title(*candidates: str, limit: int = 10) -> str:
     """The first candidate of at most ``limit`` words (an active chart title), else the last one
     cut to ``limit`` words."""
@@ -616,49 +443,6 @@ def fit_title(*candidates: str, limit: int = 10) -> str:
             return c
     words = [w for c in candidates[-1:] for w in c.split()]
     return " ".join(words[:limit])
-
-
-SPC_RULE_TEXT = {
-    ("outside_limits", "high"): "Above the upper process limit",
-    ("outside_limits", "low"): "Below the lower process limit",
-    ("trend", "high"): "Part of 7 rising points in a row",
-    ("trend", "low"): "Part of 7 falling points in a row",
-    ("two_in_three", "high"): "2 of 3 points close to the upper limit",
-    ("two_in_three", "low"): "2 of 3 points close to the lower limit",
-    ("shift", "high"): "Part of 7 points in a row above the mean",
-    ("shift", "low"): "Part of 7 points in a row below the mean",
-}
-SPC_VARIATION_TEXT = {"common_cause": "~ Common cause", "special_cause_improvement": "I Improvement",
-                      "special_cause_concern": "C Concern", "special_cause_neutral": "N Special cause (neutral)"}
-
-
-def spc_table(frame: pd.DataFrame, period_labels, fmt_digits: int = 2) -> pd.DataFrame:
-    """The data table beside an SPC chart: every point with its limits and the rule that flags it."""
-    return pd.DataFrame({
-        "Period": list(period_labels),
-        "Value": frame["value"].round(fmt_digits),
-        "Mean": frame["mean"].round(fmt_digits),
-        "Lower process limit": frame["lower_limit"].round(fmt_digits),
-        "Upper process limit": frame["upper_limit"].round(fmt_digits),
-        "Target": frame["target"],
-        "Variation": frame["variation"].map(lambda v: SPC_VARIATION_TEXT.get(v, "")),
-        "Rule that flags the point": [SPC_RULE_TEXT.get((r, d), "None (common cause)")
-                                      for r, d in zip(frame["rule"], frame["direction"])],
-        "Segment": frame["segment"] + 1,
-        "Trial limits": frame["trial_limits"].map({True: "yes", False: "no"}),
-    })
-
-
-def spc_title(name: str, summary: dict, latest_label: str) -> str:
-    """Active title for an SPC chart from spc.spc_summary (ten words or fewer)."""
-    variation = summary.get("variation") or "common_cause"
-    if variation == "common_cause":
-        return fit_title(f"{name}: common-cause variation only, no signal",
-                         f"{name}: no signal of real change", "No signal of real change")
-    word = {"special_cause_improvement": "improvement", "special_cause_concern": "concern",
-            "special_cause_neutral": "variation"}.get(variation, "variation")
-    return fit_title(f"{name}: special-cause {word} in {latest_label}", f"{name}: special-cause {word}",
-                     f"Special-cause {word} in {latest_label}")
 
 
 def grey_suppressed(fig: go.Figure, name: str) -> go.Figure:

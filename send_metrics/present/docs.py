@@ -6,6 +6,7 @@ never drift from what the loader enforces.
 from __future__ import annotations
 
 from send_metrics import contract
+from send_metrics.contract import codes
 
 KIND_TEXT = {"area": "area code", "period": "time period", "code": "code", "text": "text",
              "count": "whole number >= 0 or symbol", "number": "number >= 0 or symbol",
@@ -34,7 +35,7 @@ def contract_markdown() -> str:
         "it is never read as zero, and a total built from a symbol is itself unavailable (`x`).",
         "",
         "| symbol | meaning |", "|---|---|",
-        *[f"| `{s}` | {m} |" for s, m in contract.SYMBOLS.items()],
+        *[f"| `{s}` | {m} |" for s, m in codes.SYMBOLS.items()],
         "",
         "## Time periods",
         "",
@@ -88,9 +89,9 @@ def contract_markdown() -> str:
                        f"{c.description} | {allowed} |")
         out.append("")
     out += ["## Code lists", ""]
-    for title, values in (("Primary need", contract.PRIMARY_NEEDS), ("Age band", contract.AGE_BANDS),
-                          ("Setting type", contract.SETTING_TYPES), ("Service", contract.SERVICES),
-                          ("Area level", contract.AREA_LEVELS)):
+    for title, values in (("Primary need", codes.PRIMARY_NEEDS), ("Age band", codes.AGE_BANDS),
+                          ("Setting type", codes.SETTING_TYPES), ("Service", codes.SERVICES),
+                          ("Area level", codes.AREA_LEVELS)):
         out += [f"### {title}", "", "| code | meaning |", "|---|---|",
                 *[f"| `{k}` | {v} |" for k, v in values.items()], ""]
     return "\n".join(out)

@@ -19,8 +19,8 @@ METHODS: tuple[tuple[str, str], ...] = (
      "Poisson interval (chi-square) below 10 events and Byar's approximation from 10 events, as "
      "PHEindicatormethods phe_rate; Student's t for an average when the extract gives the standard deviation "
      "of the pupils' scores, as phe_mean, and no interval without it (none is ever assumed); Newcombe's hybrid "
-     "score interval for a gap between two percentages. (stats.wilson_ci, byar_ci, rate_ci, mean_ci, "
-     "proportion_difference_ci)"),
+     "score interval for a gap between two percentages. (intervals.wilson_ci, byar_ci, rate_ci, "
+     "mean_ci; comparisons.proportion_difference_ci)"),
     ("Against England, the region and neighbours",
      "Better or worse (higher or lower where no judgement is made) when the area's interval lies wholly above "
      "or below the benchmark value, similar otherwise, as Fingertips: at 95% against England, the region and "
@@ -28,14 +28,14 @@ METHODS: tuple[tuple[str, str], ...] = (
      "or the published value when they are not loaded. The neighbours' value pools the DfE statistical "
      "neighbours that have both a numerator and a denominator (their number is stated) and is compared only "
      "when at least five have data. Counts, medians and year-on-year changes are never compared, nor an "
-     "average without an interval. (stats.compare_to_benchmark, benchmarks.pool_neighbours)"),
+     "average without an interval. (comparisons.compare_to_benchmark, benchmarks.pool_neighbours)"),
     ("Recent trend",
      "Only for annual percentages and rates with five unbroken years (counts and monthly series are not "
      "tested): for a percentage, the chi-square test for trend (Cochran-Armitage) on the counts; for a rate, a "
      "weighted regression on time with weights from the 95% intervals. Significant when chi-square exceeds "
      "9.5495 (99.8%), and only when the least-squares slope (of the log-odds, for a percentage) and every "
-     "leave-one-out slope have the same sign, as Fingertips' TrendMarkerCalculator. (stats.proportion_trend, "
-     "stats.recent_trend)"),
+     "leave-one-out slope have the same sign, as Fingertips' TrendMarkerCalculator. (trends.proportion_trend, "
+     "trends.recent_trend)"),
     ("Funnel plots",
      "Every council against its denominator with 95% and 99.8% limits around England, from at least 20 "
      "councils: Wilson-based limits for a percentage, as PHEindicatormethods calculate_funnel_limits (the exact "
@@ -46,7 +46,7 @@ METHODS: tuple[tuple[str, str], ...] = (
      "councils times phi above the 95th centile of chi-square on one fewer degrees of freedom, phi from 10% "
      "Winsorised z-scores) the limits drawn are widened by the square root of phi (multiplicative "
      "over-dispersion), and the chart says how many councils the additive random-effects model "
-     "(DerSimonian-Laird) would put outside them. (stats.funnel_limits, overdispersion_phi, "
+     "(DerSimonian-Laird) would put outside them. (funnels.funnel_limits, overdispersion_phi, "
      "overdispersion_tau2)"),
     ("Statistical process control",
      "XmR charts as NHS England's Making Data Count (NHSRplotthedots): the mean, process limits at the mean "
@@ -58,7 +58,7 @@ METHODS: tuple[tuple[str, str], ...] = (
      "North against South Cumbria and a locality against the rest of its council: the difference by "
      "Newcombe's method for percentages and by MOVER for rates (on their exact or Byar intervals) and for "
      "averages (on their Student's t intervals); the ratio by MOVER-R on the same intervals, so the verdict, "
-     "taken from the difference, agrees with both. Counts are not compared. (equity.compare_one)"),
+     "taken from the difference, agrees with both. Counts are not compared. (pair_comparison.compare_one)"),
     ("Demand projection",
      "A log-linear trend fitted to the last six Januaries of each total, with a damped trend (growth slowing "
      "by a fifth a year) as a sensitivity check. The 80% and 95% intervals of a council's EHC plan total come "

@@ -14,7 +14,8 @@ South = Cumbria = Cumberland + Westmorland and Furness).
 * :func:`round_to_base` - optional rounding to a base (e.g. 5).
 * :func:`secondary_suppress` - complementary suppression over additive
   hierarchies, iterated to a fixed point and verified by linear algebra and,
-  optionally, by linear-programming bounds over non-negative counts.
+  optionally, by linear-programming bounds over non-negative counts (the
+  equations, the tests and the loop are in ``recoverability``).
 * :func:`suppress` - primary + secondary in one call.
 * :func:`audit_suppression` - report any suppressed cell still recoverable.
 * :func:`apply_to_rates` - null rates / percentages whose numerator or
@@ -45,13 +46,14 @@ Invariants
 
 from __future__ import annotations
 
-import threading
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from send_metrics.stats.recoverability import GroupEquations, Hierarchy, protect_group
 
 __all__ = [
     "primary_suppress",
@@ -62,8 +64,6 @@ __all__ = [
     "apply_to_rates",
     "primary_reason",
 ]
-
-Hierarchy = tuple[str, Sequence[str]]
 
 
 def primary_reason(threshold_low: float = 1, threshold_high: float = 4) -> str:
@@ -112,284 +112,6 @@ def round_to_base(counts: Any, base: int = 5) -> Any:
     if scalar:
         return float(out)
     return out
-
-
-# ---------------------------------------------------------------------------
-# linear algebra on one group
-# ---------------------------------------------------------------------------
-class _Group:
-    """Equations of the hierarchies restricted to one group of cells."""
-
-    def __init__(self, codes: list[str], values: np.ndarray, hierarchies: Sequence[Hierarchy]):
-        self.present = {c: i for i, c in enumerate(codes)}
-        self.values = values
-        eqs: list[tuple[str, list[str]]] = []
-        terms: list[str] = []
-        for parent, children in hierarchies:
-            members = [parent, *children]
-            if not any(m in self.present for m in members):
-                continue
-            eqs.append((parent, list(children)))
-            for m in members:
-                if m not in terms:
-                    terms.append(m)
-        self.eqs = eqs
-        self.terms = terms
-        self.col = {t: j for j, t in enumerate(terms)}
-        a = np.zeros((len(eqs), len(terms)))
-        for k, (parent, children) in enumerate(eqs):
-            a[k, self.col[parent]] += 1.0
-            for ch in children:
-                a[k, self.col[ch]] -= 1.0
-        self.a = a
-
-    def value(self, term: str) -> float:
-        i = self.present.get(term)
-        return float("nan") if i is None else float(self.values[i])
-
-    def unknown(self, suppressed: np.ndarray) -> np.ndarray:
-        """Boolean per term: suppressed, NaN-valued or absent from the group."""
-        out = np.ones(len(self.terms), dtype=bool)
-        for t, j in self.col.items():
-            i = self.present.get(t)
-            if i is not None and not suppressed[i] and np.isfinite(self.values[i]):
-                out[j] = False
-        return out
-
-    def protected_terms(self, suppressed: np.ndarray) -> list[str]:
-        """Suppressed terms with a known value (the ones that need protection)."""
-        return [
-            t
-            for t in self.terms
-            if (i := self.present.get(t)) is not None and suppressed[i] and np.isfinite(self.values[i])
-        ]
-
-    def candidates(self, eq_index: int, suppressed: np.ndarray) -> list[str]:
-        """Publishable terms of an equation, children (smallest first) then parent."""
-        parent, children = self.eqs[eq_index]
-        kids = [
-            (self.values[i], n, ch)
-            for n, ch in enumerate(children)
-            if (i := self.present.get(ch)) is not None and not suppressed[i] and np.isfinite(self.values[i])
-        ]
-        out = [ch for _, _, ch in sorted(kids)]
-        ip = self.present.get(parent)
-        if ip is not None and not suppressed[ip] and np.isfinite(self.values[ip]):
-            out.append(parent)
-        return out
-
-    def recoverable(self, term: str, unknown: np.ndarray) -> bool:
-        """True if ``term`` is a linear function of the known cells."""
-        au = self.a[:, unknown]
-        if au.shape[0] == 0:
-            return False
-        j = int(np.flatnonzero(unknown).tolist().index(self.col[term]))
-        e = np.zeros((1, au.shape[1]))
-        e[0, j] = 1.0
-        return np.linalg.matrix_rank(np.vstack([au, e])) == np.linalg.matrix_rank(au)
-
-    def _moves_freely(self, term: str, unknown: np.ndarray, au: np.ndarray, j: int) -> bool:
-        """Cheap certificate that ``term`` can move by >= 2 (so is not pinned).
-
-        Along each null-space direction d of ``A_U`` the true counts x can move
-        to x + t d while staying non-negative; if the reachable range of the
-        term is at least 2 wide it holds at least two integers and the linear
-        programmes are unnecessary.
-        """
-        from scipy.linalg import null_space
-
-        basis = null_space(au)
-        if basis.size == 0:
-            return False
-        x = np.array([self.value(t) for t, jj in self.col.items() if unknown[jj]])
-        if not np.all(np.isfinite(x)):
-            return False  # unpublished cells of unknown value: leave it to the LP
-        for d in basis.T:
-            du = abs(d[j])
-            if du < 1e-9:
-                continue
-            neg = d < -1e-12
-            pos = d > 1e-12
-            t_up = np.min(x[neg] / -d[neg]) if neg.any() else np.inf
-            t_down = np.min(x[pos] / d[pos]) if pos.any() else np.inf
-            if du * (t_up + t_down) >= 2.0:
-                return True
-        return False
-
-    def pinned(self, term: str, unknown: np.ndarray) -> bool:
-        """True if non-negativity leaves fewer than two integer values for ``term``."""
-        au = self.a[:, unknown]
-        if au.shape[0] == 0:
-            return False
-        j = int(np.flatnonzero(unknown).tolist().index(self.col[term]))
-        if self._moves_freely(term, unknown, au, j):
-            return False
-        known_terms = [t for t, jj in self.col.items() if not unknown[jj]]
-        xk = np.array([self.value(t) for t in known_terms])
-        ak = self.a[:, [self.col[t] for t in known_terms]]
-        b = -(ak @ xk) if known_terms else np.zeros(au.shape[0])
-        current = self.value(term)
-        bounds = _lp_bounds(au, b, j, stop_above=current + 1 - 1e-7)
-        if bounds is None:  # unbounded above, infeasible (inconsistent data) or free enough: not pinned
-            return False
-        low, high = bounds
-        return np.floor(high + 1e-7) - np.ceil(low - 1e-7) < 1
-
-
-_HIGHS = threading.local()
-
-
-def _lp_bounds(au: np.ndarray, b: np.ndarray, j: int, stop_above: float) -> tuple[float, float] | None:
-    """The least and greatest value of x[j] over x >= 0 with ``au @ x = b`` (two linear programs
-    solved by HiGHS, the solver scipy's ``linprog(method="highs")`` runs, called directly: scipy's
-    wrapper re-checks every option on every call, which cost four fifths of the time of the
-    thousands of small programs secondary suppression solves). None when the maximum is not
-    optimal (unbounded or infeasible) or reaches ``stop_above``, or the minimum is not optimal."""
-    import highspy
-    h = getattr(_HIGHS, "h", None)
-    if h is None:
-        h = _HIGHS.h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
-    m, n = au.shape
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = n, m
-    cost = np.zeros(n)
-    cost[j] = 1.0
-    lp.col_cost_ = cost
-    lp.col_lower_ = np.zeros(n)
-    lp.col_upper_ = np.full(n, highspy.kHighsInf)
-    lp.row_lower_ = lp.row_upper_ = np.asarray(b, dtype=float)
-    cols = au.T
-    nz = cols != 0
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(nz.sum(axis=1))]).astype(np.int32)
-    lp.a_matrix_.index_ = np.nonzero(nz)[1].astype(np.int32)
-    lp.a_matrix_.value_ = cols[nz].astype(float)
-    lp.sense_ = highspy.ObjSense.kMaximize
-    h.passModel(lp)
-    h.run()
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return None
-    high = h.getInfo().objective_function_value
-    if high >= stop_above:
-        return None
-    h.changeObjectiveSense(highspy.ObjSense.kMinimize)
-    h.run()
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return None
-    return h.getInfo().objective_function_value, high
-
-
-def _choose(group: _Group, term: str, suppressed: np.ndarray, test) -> tuple[str, str] | None:
-    """Pick a cell to suppress so that ``term`` stops being recoverable.
-
-    Candidates are the published terms of all equations, ordered: terms of an
-    equation containing ``term`` first, then children before parents, then
-    smallest value.  The first candidate whose suppression makes
-    ``test(term, unknown)`` false is chosen; failing that, the first
-    candidate (the caller loops, so protection still converges).
-    """
-    found: dict[str, tuple[int, int, float, int, str]] = {}
-    order = 0
-    for k, (parent, children) in enumerate(group.eqs):
-        near = 0 if (term == parent or term in children) else 1
-        for cand in group.candidates(k, suppressed):
-            role = 1 if cand == parent else 0
-            key = (near, role, group.value(cand), order, parent)
-            order += 1
-            if cand not in found or key < found[cand]:
-                found[cand] = key
-    if not found:
-        return None
-    options = [(cand, key[4]) for cand, key in sorted(found.items(), key=lambda kv: kv[1][:4])]
-    for cand, parent in options:
-        trial = suppressed.copy()
-        trial[group.present[cand]] = True
-        if not test(term, group.unknown(trial)):
-            return cand, parent
-    return options[0]
-
-
-def _protect_group(
-    group: _Group, suppressed: np.ndarray, reasons: list[Any], labels: Mapping[str, str], check_bounds: bool
-) -> None:
-    """Add secondary suppressions to one group in place, to a fixed point."""
-
-    def mark(code: str, parent: str) -> None:
-        i = group.present[code]
-        suppressed[i] = True
-        reasons[i] = f"secondary: protects a suppressed cell in {labels.get(parent, parent)}"
-
-    # Suppression only grows here, and a cell that cannot be worked out (or pinned) stays so when
-    # more cells are withheld, so each term is cleared once rather than rechecked every round.
-    cleared_rank: set[str] = set()
-    cleared_bounds: set[str] = set()
-    for _ in range(len(suppressed) + 2):
-        changed = False
-        # 1. simple pass: any equation with exactly one unknown, which is protected
-        stable = False
-        while not stable:
-            stable = True
-            unknown = group.unknown(suppressed)
-            for k, (parent, children) in enumerate(group.eqs):
-                cols = [group.col[t] for t in [parent, *children]]
-                unk = [t for t, c in zip([parent, *children], cols) if unknown[c]]
-                if len(unk) != 1:
-                    continue
-                t = unk[0]
-                if t not in group.present or not np.isfinite(group.value(t)):
-                    continue
-                cands = group.candidates(k, suppressed)
-                if not cands:
-                    continue
-                mark(cands[0], parent)
-                stable = False
-                changed = True
-                break
-        # 2. linear-algebra check (combinations of equations)
-        unresolved = False
-        unknown = group.unknown(suppressed)
-        for term in group.protected_terms(suppressed):
-            if term in cleared_rank:
-                continue
-            if group.recoverable(term, unknown):
-                pick = _choose(group, term, suppressed, group.recoverable)
-                if pick is None:
-                    unresolved = True
-                    continue
-                mark(*pick)
-                changed = True
-                break
-            cleared_rank.add(term)
-        if changed:
-            continue
-        # 3. bounds check over non-negative counts
-        if check_bounds:
-            for term in group.protected_terms(suppressed):
-                if term in cleared_bounds:
-                    continue
-                if not group.pinned(term, unknown):
-                    cleared_bounds.add(term)
-                    continue
-                pick = _choose(
-                    group, term, suppressed, lambda t, u: group.recoverable(t, u) or group.pinned(t, u)
-                )
-                if pick is None:
-                    unresolved = True
-                    continue
-                mark(*pick)
-                changed = True
-                break
-        if not changed:
-            if unresolved:
-                warnings.warn(
-                    "a suppressed cell stays recoverable: every other cell of its equations is already "
-                    "unpublished (check the hierarchies)",
-                    RuntimeWarning,
-                    stacklevel=3,
-                )
-            return
-    warnings.warn("secondary suppression did not reach a fixed point", RuntimeWarning, stacklevel=3)
 
 
 def _group_keys(cells: pd.DataFrame, group_cols: Sequence[str] | None, exclude: Iterable[str]) -> list[str]:
@@ -500,12 +222,12 @@ def secondary_suppress(
         g_codes = [str(c) for c in codes[pos]]
         if len(set(g_codes)) != len(g_codes):
             raise ValueError(f"{area_col} repeated within a group; check group_cols")
-        group = _Group(g_codes, values[pos], hierarchies)
+        group = GroupEquations(g_codes, values[pos], hierarchies)
         if not group.eqs:
             continue
         g_sup = sup[pos].copy()
         g_reasons = list(reasons[pos])
-        _protect_group(group, g_sup, g_reasons, labels, check_bounds)
+        protect_group(group, g_sup, g_reasons, labels, check_bounds)
         sup[pos] = g_sup
         reasons[pos] = np.array(g_reasons, dtype=object)
 
@@ -571,7 +293,7 @@ def audit_suppression(
         pos = np.asarray(pos)
         if not sup[pos].any():
             continue
-        group = _Group([str(c) for c in codes[pos]], values[pos], hierarchies)
+        group = GroupEquations([str(c) for c in codes[pos]], values[pos], hierarchies)
         if not group.eqs:
             continue
         g_sup = sup[pos]

@@ -9,7 +9,7 @@ underscores and punctuation (so CamelCase, snake case and upper case are the sam
 file name. Formats handled (see docs/real-data.md):
 
 * DfE "Education, health and care plans" (SEN2): EES releases 2023-2026, the 2023 MI file
-  (snake case) and older CamelCase files, old `Total_all` caseload files  -> `sen2.py`;
+  (snake case) and older CamelCase files, old `Total_all` caseload files  -> `sen2/`;
 * DfE "Special educational needs in England" (three generations)  -> `census.py`;
 * a council's SEN2 person-level return exported from COLLECT (nine Blade files), with the ONS
   postcode lookup and GIAS extract it uses -> `blade.py`;
@@ -37,7 +37,7 @@ GEO_LOOKUPS = [
 def _contract_shaped(header: list[str]) -> bool:
     """Columns already in the data contract's shape: a dataset's columns, or area code and level."""
     from send_metrics.ingest.readers import normalise_name
-    from send_metrics.ingest.validate import detect_dataset
+    from send_metrics.ingest.file_reports import detect_dataset
     from send_metrics.ingest.adapters.header import key
     keys = {key(h) for h in header}
     return ("areacode" in keys and "arealevel" in keys) or detect_dataset([normalise_name(h) for h in header])[0] is not None
@@ -74,6 +74,7 @@ def adapt(path: Path, workdir: Path) -> AdaptResult | None:
     if _contract_shaped(header):
         return None
     from send_metrics.ingest.adapters import census, derived, lait, nhs, ons, sen2
+    from send_metrics.ingest.adapters.sen2.kinds import classify_keys
     keys = {key(h) for h in header}
     from send_metrics.ingest import sen2_blade
     module = sen2_blade.classify_module(keys)
@@ -86,7 +87,7 @@ def adapt(path: Path, workdir: Path) -> AdaptResult | None:
     if sen2_blade.is_gias_extract(keys):
         return AdaptResult("Get Information About Schools establishment extract", [], [
             "used by the SEN2 person-level reader to type placements by URN; not loaded itself"])
-    kind = sen2.classify_keys(keys, header[0])
+    kind = classify_keys(keys, header[0])
     if kind:
         return sen2.adapt_sen2(path, workdir, kind)
     generation = census.classify(keys)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from send_metrics import contract
+from send_metrics.contract import codes
 from send_metrics.ingest.adapters.header import (  # noqa: F401 (shared)
     _decode,
     _delimiter,
@@ -32,7 +32,7 @@ from send_metrics.ingest.adapters.header import (  # noqa: F401 (shared)
 
 from send_metrics.config import REFERENCE_DIR
 REFERENCE_AREAS = REFERENCE_DIR / "areas.csv"
-SYMBOLS = set(contract.SYMBOLS)
+SYMBOLS = set(codes.SYMBOLS)
 ENGLAND = "E92000001"
 
 # Columns that may carry the edition (release) of the figures in a row.

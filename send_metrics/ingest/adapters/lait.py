@@ -9,7 +9,6 @@ gives each indicator's polarity and unit, which are checked against the catalogu
 """
 from __future__ import annotations
 
-import datetime as dt
 import re
 from pathlib import Path
 
@@ -177,7 +176,6 @@ def adapt_lait_frame(df: pd.DataFrame, path: Path, workdir: Path):
 
 
 def adapt_parquet(path: Path, workdir: Path):
-    from send_metrics.ingest.adapters.result import AdaptResult
     con = duckdb.connect()
     try:
         try:

@@ -22,7 +22,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from send_metrics import contract
+from send_metrics.contract import codes
 from send_metrics.ingest.adapters.common import combine, file_edition, plural, read_table, write_csv
 
 SUB_ICB = {"01H": "E38000215", "01K": "E38000228"}
@@ -301,7 +301,7 @@ def adapt_chs(path: Path, workdir: Path, tables: dict):
         band = _chs_band(title)
         if band is None:
             continue
-        if band != "total" and band not in contract.WAIT_BANDS:
+        if band != "total" and band not in codes.WAIT_BANDS:
             notes.append(f"{sheet}: wait band '{title}' is not a contract band code ({band}); not loaded")
             continue
         month = month or _chs_month(title)
@@ -329,7 +329,7 @@ def adapt_chs(path: Path, workdir: Path, tables: dict):
                 if svc:
                     cells.setdefault((area, svc), {})[band] = _cell(v)
     rows, unbanded, inconsistent, blank = [], 0, [], 0
-    band_codes = [b for b in contract.WAIT_BAND_SETS["nhs_chs"] if b in by_band]
+    band_codes = [b for b in codes.WAIT_BAND_SETS["nhs_chs"] if b in by_band]
     for (area, svc), vals in sorted(cells.items()):
         total = vals.get("total", "")
         if total == "":
@@ -345,10 +345,10 @@ def adapt_chs(path: Path, workdir: Path, tables: dict):
                 inconsistent.append(f"{area} {svc}")
                 continue
             if rest:
-                out[contract.UNBANDED] = str(rest)
+                out[codes.UNBANDED] = str(rest)
                 unbanded += 1
         elif t is not None and all(out[b] == "" for b in band_codes):
-            out = {contract.UNBANDED: str(t)}
+            out = {codes.UNBANDED: str(t)}
             unbanded += 1
         elif total == "c" or any(v == "c" for v in out.values()):
             out = {b: ("c" if v in ("", "c") else v) for b, v in out.items()}
@@ -357,7 +357,7 @@ def adapt_chs(path: Path, workdir: Path, tables: dict):
                 continue
             rows.append([month, "Month", area, level, "", svc, "all", b, v, edition])
     notes.append(f"month {month[:4]}-{month[4:]} (from the table titles); wait bands "
-                 f"{', '.join(contract.wait_band_label(b) for b in band_codes)} (Tables 4a-4g, the publisher's own "
+                 f"{', '.join(codes.wait_band_label(b) for b in band_codes)} (Tables 4a-4g, the publisher's own "
                  "bands, loaded as they are) and the total list (Table 4)")
     notes.append("loaded: England and providers " + ", ".join(f"{a} ({where.get(a, 'not in the file')})"
                                                              for a in CHS_PROVIDERS) + "; " + PROVIDER_NOTE)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from send_metrics import contract
 from send_metrics.ingest.adapters.common import areas, file_edition, plural, read_table, to_number, write_csv
 
 BANDS = {"0to4": range(0, 5), "5to10": range(5, 11), "11to15": range(11, 16), "16to19": range(16, 20),

@@ -8,205 +8,20 @@ is kept beside a NULL value and is never read as zero.
 Everything else (validation SQL, canonical tables, the documentation in
 `docs/data-contract.md`) is generated from these declarations, so the contract cannot drift
 from the code that enforces it.
+
+This module declares the datasets (their columns, keys, periods and checks); the codes a filter
+column may hold, with their labels and the wait bands, are in ``codes``. It may import nothing
+else of the project: every stage reads the contract, so the contract depends on none of them.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from send_metrics.contract import codes
+
 # 1.1: outcomes gained the optional sd column (a store loaded under 1.0 lacks it and is reloaded).
 CONTRACT_VERSION = "1.1"
 
-# EES symbols (and the legacy ones older files use). Each maps to its meaning.
-SYMBOLS: dict[str, str] = {
-    "c": "suppressed (confidential)",
-    "x": "not available",
-    "z": "not applicable",
-    "low": "rounds to 0 but is not 0",
-    "u": "low reliability",
-    ":": "not available (legacy symbol)",
-    "~": "rounds to 0 (legacy symbol)",
-}
-
-PRIMARY_NEEDS: dict[str, str] = {
-    "ASD": "Autistic spectrum disorder",
-    "SLCN": "Speech, language and communication needs",
-    "SEMH": "Social, emotional and mental health",
-    "MLD": "Moderate learning difficulty",
-    "SLD": "Severe learning difficulty",
-    "PMLD": "Profound and multiple learning difficulty",
-    "SPLD": "Specific learning difficulty",
-    "HI": "Hearing impairment",
-    "VI": "Vision impairment",
-    "MSI": "Multi-sensory impairment",
-    "PD": "Physical disability",
-    "OTH": "Other difficulty or disability",
-    "DS": "Down syndrome",
-    "NSA": "SEN support but no specialist assessment of type of need",
-    "UNK": "Not recorded",
-    "ALL": "All primary needs (not broken down in the source)",
-}
-
-AGE_BANDS: dict[str, str] = {
-    # Written "0to4" rather than "0-4" because Excel turns "5-10" into a date.
-    "0to4": "Under 5",
-    "5to10": "Aged 5 to 10",
-    "11to15": "Aged 11 to 15",
-    "16to19": "Aged 16 to 19",
-    "20to25": "Aged 20 to 25",
-    "all": "All ages (not broken down in the source)",
-}
-
-SETTING_TYPES: dict[str, str] = {
-    "mainstream": "Mainstream school or academy (incl. resourced provision and SEN units)",
-    "special": "State-funded special school or academy",
-    "alternative_provision": "Alternative provision or pupil referral unit",
-    "independent": "Independent or non-maintained special school",
-    "post16": "Further education, sixth-form college or other post-16 setting",
-    "early_years": "Early years setting",
-    "other": "Other arrangements (educated elsewhere, home education, not in education)",
-    "all": "All settings (not broken down in the source)",
-}
-
-# National curriculum year by age (see ehcp_persons.ncy): -5 (not born by 31 August) to 21 (age 25).
-NCY_CODES: tuple[str, ...] = tuple(str(v) for v in range(-5, 22))
-
-PHASES: dict[str, str] = {
-    "primary": "State-funded primary",
-    "secondary": "State-funded secondary",
-    "special": "State-funded special",
-    "alternative_provision": "Alternative provision / pupil referral unit",
-    "independent": "Independent school",
-}
-
-SEN_STATUSES: dict[str, str] = {
-    "ehc_plan": "Education, health and care plan",
-    "sen_support": "SEN support",
-    "no_sen": "No identified SEN",
-}
-
-SERVICES: dict[str, str] = {
-    "SLT": "Speech and language therapy",
-    "OT": "Occupational therapy",
-    "AUTISM": "Autism assessment",
-    "ADHD": "ADHD assessment",
-    "CAMHS": "Child and adolescent mental health services",
-    "PAEDS": "Community paediatrics",
-    "PHYSIO": "Physiotherapy",
-    # Children and young people's services of the NHS England Community Health Services waiting
-    # lists (CHS SitRep) that a SEND dashboard follows, besides the ones above.
-    "AUDIOLOGY": "Audiology (children)",
-    "DIETETICS": "Dietetics (children)",
-    "ORTHOTICS": "Orthotics (children)",
-    "WHEELCHAIR": "Wheelchair, orthotics, prosthetics and equipment (children)",
-    "CYP_NURSING": "Children's community nursing (planned care and rapid response)",
-    "CYP_LTC": "Children's nursing and therapy for long-term conditions",
-}
-
-EHCP_STATUSES: dict[str, str] = {
-    "ehc_plan": "Has an EHC plan",
-    "no_ehc_plan": "No EHC plan",
-    "all": "All children (EHCP status not recorded)",
-}
-
-# Wait bands. Every publisher bands waits its own way, so the contract does not impose one set:
-# a wait band CODE ENCODES ITS BOUNDS, in weeks waited so far:
-#   "<lower>to<upper>wk"  lower (inclusive) to upper (exclusive), e.g. "18to52wk";
-#   "<lower>plus"         lower or more, open-ended, e.g. "52plus";
-#   "unbanded"            on the list, but the wait was not recorded by weeks (NHS CHS: "some
-#                         providers were still collecting data by weeks waiting"): counted in the
-#                         list size, never in a share or a median.
-# `wait_band_bounds(code)` reads the bounds from any code of that form. The codes a file may use
-# are the ones of the band sets below (one set per source); a source whose bands are not here adds
-# its set (one line). Within one area, month, service and EHCP status, a file's bands must not
-# overlap (checked on load), so every set is a partition of the weeks waited, however coarse.
-WAIT_BAND_SETS: dict[str, tuple[str, ...]] = {
-    "standard": ("0to4wk", "4to8wk", "8to13wk", "13to18wk", "18to26wk", "26to52wk", "52plus"),
-    # NHS England Community Health Services waiting lists (Tables 4a-4g): 0-1 weeks (0-7 days),
-    # >1-2 (8-14 days), >2-4 (15-28), >4-12 (29-84), >12-18 (85-126), >18-52 (127-364), over 52.
-    "nhs_chs": ("0to1wk", "1to2wk", "2to4wk", "4to12wk", "12to18wk", "18to52wk", "52plus", "unbanded"),
-    # NHS England autism waiting time statistics: open referrals, of which open 13 weeks or more.
-    "nhs_autism": ("0to13wk", "13plus"),
-}
-
-UNBANDED = "unbanded"
-
-
-def wait_band_bounds(code: str) -> tuple[float | None, float | None]:
-    """(lower weeks inclusive, upper weeks exclusive or None when open-ended) from a band code;
-    (None, None) for "unbanded". ValueError when the code does not follow the grammar."""
-    import re
-    c = str(code).strip()
-    if c == UNBANDED:
-        return None, None
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)to(\d+(?:\.\d+)?)wk", c)
-    if m and float(m.group(1)) < float(m.group(2)):
-        return float(m.group(1)), float(m.group(2))
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)plus", c)
-    if m:
-        return float(m.group(1)), None
-    raise ValueError(f"not a wait band code: {code!r} (use '<lower>to<upper>wk', '<lower>plus' or 'unbanded')")
-
-
-# Every allowed band code -> (lower, upper) in weeks; "unbanded" has no bounds and no entry here.
-WAIT_BANDS: dict[str, tuple[float, float | None]] = {
-    code: wait_band_bounds(code) for codes in WAIT_BAND_SETS.values() for code in codes if code != UNBANDED}
-WAIT_BAND_CODES: tuple[str, ...] = (*WAIT_BANDS, UNBANDED)
-
-
-def wait_bands_from(weeks: float) -> list[str]:
-    """Band codes wholly at or above `weeks` (children who have waited `weeks` or more)."""
-    return [c for c, (lo, _) in WAIT_BANDS.items() if lo >= weeks]
-
-
-def wait_bands_straddling(weeks: float) -> list[str]:
-    """Band codes with `weeks` strictly inside them: a source using one of them has no band edge
-    at `weeks`, so its share waiting `weeks` or more cannot be computed (never estimated)."""
-    return [c for c, (lo, hi) in WAIT_BANDS.items() if lo < weeks and (hi is None or hi > weeks)]
-
-
-def wait_band_label(code: str) -> str:
-    if code == UNBANDED:
-        return "wait not recorded by weeks"
-    lo, hi = wait_band_bounds(code)
-    return f"{lo:g} to {hi:g} weeks" if hi is not None else f"{lo:g} weeks or more"
-
-
-OUTCOMES: dict[str, tuple[str, str, str]] = {
-    # code: (what the numerator counts, what the denominator counts, label)
-    "ks2_rwm_expected": ("pupils meeting the expected standard in reading, writing and maths",
-                         "pupils at the end of key stage 2", "KS2 expected standard (RWM)"),
-    "ks4_attainment8": ("sum of Attainment 8 points", "pupils at the end of key stage 4",
-                        "KS4 average Attainment 8 score"),
-    "ks4_basics_9to4": ("pupils achieving grade 4 or above in English and maths",
-                        "pupils at the end of key stage 4", "KS4 grade 4+ English and maths"),
-    "overall_absence": ("sessions missed", "possible sessions", "Overall absence rate"),
-    "persistent_absence": ("pupils missing 10% or more of sessions", "pupils enrolled",
-                           "Persistent absence"),
-    "suspensions": ("suspensions", "pupils enrolled", "Suspension rate"),
-    "permanent_exclusions": ("permanent exclusions", "pupils enrolled",
-                             "Permanent exclusion rate"),
-    "eet_16_17": ("16-17 year olds in education, employment or training",
-                  "16-17 year olds known to the council", "16-17 in education, employment or training"),
-    "ks4_destination": ("pupils in a sustained education, employment or training destination after key stage 4",
-                        "pupils at the end of key stage 4", "KS4 sustained destination"),
-    "neet_16_17": ("16-17 year olds not in education, employment or training (incl. not known)",
-                   "16-17 year olds known to the council", "16-17 NEET or not known"),
-}
-
-AREA_LEVELS: dict[str, str] = {
-    "england": "Country",
-    "region": "Region",
-    "council": "Upper-tier council (local authority)",
-    "former_council": "Former upper-tier council (abolished)",
-    "former_district": "Former district council (abolished)",
-    "district": "Lower-tier district council (population denominators only)",
-    "locality": "Dashboard locality",
-    "health_footprint": "Health footprint",
-    "sub_icb": "Sub-ICB location",
-    "icb": "Integrated Care Board",
-    "provider": "NHS provider (not a geography)",
-    "combined": "Combined series (labelled sum of areas)",
-}
 
 # time_identifier values and how each turns time_period into the canonical period.
 TIME_IDENTIFIERS: dict[str, str] = {
@@ -315,7 +130,7 @@ def _period_columns() -> tuple[Column, ...]:
 def _area_columns() -> tuple[Column, ...]:
     return (
         Column("area_code", "area", "ONS code (or dashboard code such as LOC-MILLOM) of a known area"),
-        Column("area_level", "code", "Level of the area; must match the areas table", tuple(AREA_LEVELS)),
+        Column("area_level", "code", "Level of the area; must match the areas table", tuple(codes.AREA_LEVELS)),
         Column("area_name", "text", "Optional; names are taken from the areas table", required=False),
     )
 
@@ -340,7 +155,7 @@ _register(Dataset(
     columns=(
         Column("area_code", "text", "ONS code, or a dashboard code (LOC-..., HF-...) for areas ONS does not define"),
         Column("area_name", "text", "Name shown to users"),
-        _code("area_level", AREA_LEVELS, "Level of the area"),
+        _code("area_level", codes.AREA_LEVELS, "Level of the area"),
         Column("dfe_la_code", "text", "DfE three-digit local-authority number, when the area is a council", required=False),
         Column("rollup_complete", "text", "'true' when the area's members in area_membership cover all of it, "
                "so its figures may be built by summing them; 'false' (e.g. sub-ICB 01K, which also covers Lancaster)",
@@ -379,7 +194,7 @@ _register(Dataset(
     title="Population denominators",
     description="Resident population (ONS mid-year estimates) by area, year and age band.",
     columns=(*_period_columns(), *_area_columns(),
-             _code("age_band", AGE_BANDS, "Age band"),
+             _code("age_band", codes.AGE_BANDS, "Age band"),
              Column("population", "count", "Resident population"),
              Column("source", "text", "Where the estimate comes from, shown beside every rate built on it, e.g. "
                     "'ONS mid-2020' or 'ONS mid-2020; sum of Allerdale, Carlisle, Copeland'", required=False)),
@@ -395,9 +210,9 @@ _register(Dataset(
     description="Children and young people with an EHC plan at the January census (SEN2), by "
                 "primary need, age band and setting type.",
     columns=(*_period_columns(), *_area_columns(),
-             _code("primary_need", PRIMARY_NEEDS, "Primary type of need (DfE code)"),
-             _code("age_band", AGE_BANDS, "Age band"),
-             _code("setting_type", SETTING_TYPES, "Type of setting"),
+             _code("primary_need", codes.PRIMARY_NEEDS, "Primary type of need (DfE code)"),
+             _code("age_band", codes.AGE_BANDS, "Age band"),
+             _code("setting_type", codes.SETTING_TYPES, "Type of setting"),
              Column("ehc_plans", "count", "Number of EHC plans")),
     key=("year", "area_code", "primary_need", "age_band", "setting_type"),
     time_identifiers=("January",),
@@ -414,12 +229,12 @@ _register(Dataset(
                 "are only for signed-in analysts.",
     columns=(*_period_columns(), *_area_columns(),
              Column("person_id", "text", "Pseudonymised identifier, unique within a year"),
-             _code("primary_need", PRIMARY_NEEDS, "Primary type of need (DfE code)"),
-             _code("age_band", AGE_BANDS, "Age band"),
-             _code("setting_type", SETTING_TYPES, "Type of setting"),
+             _code("primary_need", codes.PRIMARY_NEEDS, "Primary type of need (DfE code)"),
+             _code("age_band", codes.AGE_BANDS, "Age band"),
+             _code("setting_type", codes.SETTING_TYPES, "Type of setting"),
              Column("ncy", "code", "National curriculum year by age: age on the 31 August before the census, "
                     "minus 4 (Reception 0, Year 1 1, ..., -5 to 21); needed by the demand model's transitions",
-                    NCY_CODES, required=False)),
+                    codes.NCY_CODES, required=False)),
     key=("year", "person_id"),
     time_identifiers=("January",),
     person_level=True,
@@ -481,15 +296,6 @@ _register(Dataset(
     not_greater=(("appeals_registered", "appealable_decisions"),),
 ))
 
-# Reasons an EHC plan ceased: the SEN2 return's `ceasereason` codes 1-9 (DfE guide, module 4a), as the
-# release's ceased_plans.csv columns name them, plus the release's "not recorded".
-CEASE_REASONS: dict[str, str] = {
-    "max_age": "Reached maximum age", "needs_met": "Needs met without a plan",
-    "higher_education": "Moved on to higher education", "employment": "Moved on to paid employment",
-    "transferred": "Transferred to another LA in England", "no_engagement": "Young person no longer wishes to engage",
-    "moved_outside_england": "Moved outside England", "deceased": "Deceased", "other": "Other reason",
-    "not_recorded": "Reason not recorded", "all": "All reasons (not broken down)",
-}
 
 _register(Dataset(
     name="ehcp_ceased",
@@ -497,7 +303,7 @@ _register(Dataset(
     description="EHC plans that ceased in the calendar year, by the reason they ceased (DfE 'Education, health and "
                 "care plans' ceased_plans.csv; or counted from a council's SEN2 person-level return).",
     columns=(*_period_columns(), *_area_columns(),
-             _code("cease_reason", CEASE_REASONS, "Why the plan ceased"),
+             _code("cease_reason", codes.CEASE_REASONS, "Why the plan ceased"),
              Column("ceased_plans", "count", "EHC plans that ceased")),
     key=("year", "area_code", "cease_reason"),
     time_identifiers=("Calendar year",),
@@ -524,7 +330,7 @@ _register(Dataset(
     description="New EHC plans issued during the calendar year by the primary need named in the plan (DfE "
                 "sen_need_newplans.csv); plans whose need is not recorded are UNK.",
     columns=(*_period_columns(), *_area_columns(),
-             _code("primary_need", PRIMARY_NEEDS, "Primary type of need (DfE code)"),
+             _code("primary_need", codes.PRIMARY_NEEDS, "Primary type of need (DfE code)"),
              Column("new_plans", "count", "New EHC plans issued")),
     key=("year", "area_code", "primary_need"),
     time_identifiers=("Calendar year",),
@@ -553,15 +359,6 @@ _register(Dataset(
     monthly=True,
 ))
 
-PATHWAY_DECISIONS: dict[str, str] = {
-    "assess": "Decision to assess", "refused": "Decision not to assess",
-    "withdrawn": "Withdrawn or ceased before a decision", "open": "No decision yet (open on the census date)",
-}
-PATHWAY_ISSUE: dict[str, str] = {
-    "issue": "Decision to issue a plan", "not_issued": "Decision not to issue a plan",
-    "withdrawn": "Withdrawn or ceased before a decision", "open": "No decision yet (open on the census date)",
-    "none": "Not assessed (no assessment)",
-}
 
 _register(Dataset(
     name="ehcp_pathway",
@@ -573,11 +370,11 @@ _register(Dataset(
                 "to parent areas. Only for signed-in analysts and the Pathway page's curves.",
     columns=(*_period_columns(), *_area_columns(),
              Column("request_id", "text", "Pseudonymous request identifier (keyed hash)"),
-             _code("primary_need", PRIMARY_NEEDS, "Primary type of need (of the plan, when there is one; else UNK)"),
-             _code("age_band", AGE_BANDS, "Age band on the day of the request"),
-             _code("decision", PATHWAY_DECISIONS, "Outcome of the request, as known on the census date"),
+             _code("primary_need", codes.PRIMARY_NEEDS, "Primary type of need (of the plan, when there is one; else UNK)"),
+             _code("age_band", codes.AGE_BANDS, "Age band on the day of the request"),
+             _code("decision", codes.PATHWAY_DECISIONS, "Outcome of the request, as known on the census date"),
              Column("days_to_decision", "count", "Days from the request to the decision whether to assess", required=False),
-             _code("issue_decision", PATHWAY_ISSUE, "Outcome of the assessment, as known on the census date"),
+             _code("issue_decision", codes.PATHWAY_ISSUE, "Outcome of the assessment, as known on the census date"),
              Column("days_to_issue_decision", "count", "Days from the request to the decision whether to issue",
                     required=False),
              Column("days_to_plan", "count", "Days from the request to the final plan", required=False),
@@ -595,10 +392,10 @@ _register(Dataset(
     description="Pupils in schools at the January census by SEN status, primary need and phase. "
                 "Pupils with no SEN have primary_need NONE.",
     columns=(*_period_columns(), *_area_columns(),
-             _code("sen_status", SEN_STATUSES, "SEN provision"),
+             _code("sen_status", codes.SEN_STATUSES, "SEN provision"),
              Column("primary_need", "code", "Primary type of need (NONE for pupils with no SEN)",
-                    (*PRIMARY_NEEDS, "NONE")),
-             _code("phase", PHASES, "School phase"),
+                    (*codes.PRIMARY_NEEDS, "NONE")),
+             _code("phase", codes.PHASES, "School phase"),
              Column("pupils", "count", "Number of pupils")),
     key=("year", "area_code", "sen_status", "primary_need", "phase"),
     time_identifiers=("January",),
@@ -617,13 +414,13 @@ _register(Dataset(
                 "whatever bands a source has: shares over N weeks only where N is a band edge of that "
                 "source, medians by interpolation within the band holding the median.",
     columns=(*_period_columns(), *_area_columns(),
-             _code("service", SERVICES, "Service"),
-             _code("ehcp_status", EHCP_STATUSES, "Whether the child has an EHC plan"),
+             _code("service", codes.SERVICES, "Service"),
+             _code("ehcp_status", codes.EHCP_STATUSES, "Whether the child has an EHC plan"),
              Column("wait_band", "code", "Weeks waited so far, as the publisher bands them: the code carries the "
                     "band's bounds ('<lower>to<upper>wk', lower inclusive, upper exclusive; '<lower>plus' open-ended; "
                     "'unbanded' = on the list, wait not recorded by weeks). Bands of one area, month, service and "
                     "EHCP status must not overlap. Sets in use: " + "; ".join(
-                        f"{k}: {', '.join(v)}" for k, v in WAIT_BAND_SETS.items()), WAIT_BAND_CODES),
+                        f"{k}: {', '.join(v)}" for k, v in codes.WAIT_BAND_SETS.items()), codes.WAIT_BAND_CODES),
              Column("waiting", "count", "Children waiting")),
     key=("month", "area_code", "service", "ehcp_status", "wait_band"),
     time_identifiers=("Month",),
@@ -638,8 +435,8 @@ _register(Dataset(
     description="Referrals received and accepted, and children seen (first contact) and seen "
                 "within 18 weeks, by month, service and EHCP status.",
     columns=(*_period_columns(), *_area_columns(),
-             _code("service", SERVICES, "Service"),
-             _code("ehcp_status", EHCP_STATUSES, "Whether the child has an EHC plan"),
+             _code("service", codes.SERVICES, "Service"),
+             _code("ehcp_status", codes.EHCP_STATUSES, "Whether the child has an EHC plan"),
              Column("referrals_received", "count", "Referrals received"),
              Column("referrals_accepted", "count", "Referrals accepted"),
              Column("seen", "count", "Children seen for a first appointment"),
@@ -657,8 +454,8 @@ _register(Dataset(
     description="Attainment, absence, exclusions and participation at 16-17 by SEN status, as a "
                 "numerator and a denominator so that any area's figure is a sum over a sum.",
     columns=(*_period_columns(), *_area_columns(),
-             _code("sen_status", SEN_STATUSES, "SEN provision"),
-             _code("outcome", OUTCOMES, "Outcome measured"),
+             _code("sen_status", codes.SEN_STATUSES, "SEN provision"),
+             _code("outcome", codes.OUTCOMES, "Outcome measured"),
              Column("numerator", "number", "See the outcome's definition"),
              Column("denominator", "number", "See the outcome's definition"),
              Column("sd", "number", "Attainment 8 only: standard deviation of the pupils' scores (divisor n - 1). "
@@ -694,8 +491,8 @@ _register(Dataset(
                 "Every cost shown carries the table's source.",
     columns=(
         Column("area_code", "text", "Council ONS code whose costs these are"),
-        _code("primary_need", PRIMARY_NEEDS, "Primary type of need (ALL: any need)"),
-        _code("setting_type", SETTING_TYPES, "Type of setting"),
+        _code("primary_need", codes.PRIMARY_NEEDS, "Primary type of need (ALL: any need)"),
+        _code("setting_type", codes.SETTING_TYPES, "Type of setting"),
         Column("cost_per_place", "number", "Cost of one place for a year, in pounds"),
         Column("price_year", "text", "Financial year of the prices, e.g. 2025-26", required=False),
         Column("source", "text", "Where the costs come from (shown beside every cost)"),
