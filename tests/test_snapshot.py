@@ -276,6 +276,8 @@ def test_the_key_covers_the_geography_lookup(tmp_path, monkeypatch):
 KNOWN_OUTSIDE_READS = {
     ("blade.py", "data_dir = load_config().data_dir.resolve()"),  # lookups inside the data folder only
     ("blade.py", 'path = load_config().geo_dir / "cumbria_lsoa21_lookup.csv"'),  # OUTSIDE_INPUTS
+    # how many returns are read at a time: the same load either way (test_blade_reader_identical)
+    ("blade.py", "return load_config().duckdb_threads"),
     ("sen2_blade.py", "env = os.environ.get(KEY_ENV)"),  # the pseudonym key: ids by structure only
     ("sen2_blade.py", 'return Path(env) if env else Path.home() / ".config" / "send-dashboard" / "pseudonym.key"'),
     ("validate.py", "detail = f\" (engine message: {str(exc).splitlines()[0]})\" if os.environ.get(\"SEND_DEBUG\") else \\"),
