@@ -23,7 +23,7 @@ whose content hash ``prebuild`` recorded beside them.
 A load whose key equals the shipped key gets a copy of the shipped tables; any other load (real
 data, a changed demo file, changed code or settings) computes its own as before. The shipped
 tables are made by ``python -m send_metrics prebuild`` from a fresh load of ``data/demo``, and
-``tests/test_prebuilt.py`` proves them identical to freshly computed tables and current with the
+``tests/measures/test_prebuilt.py`` proves them identical to freshly computed tables and current with the
 code (it fails, naming this command, when the code has changed since they were made).
 """
 from __future__ import annotations

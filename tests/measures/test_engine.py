@@ -249,7 +249,7 @@ def test_wording_definitions_and_catalogue_ids():
     """Issue 17 point 11: the Definitions page names the exact interval below 10 events, and the
     suspension gap's id says suspensions."""
     import pathlib
-    src = (pathlib.Path(__file__).resolve().parent.parent / "pages" / "definitions.py").read_text()
+    src = (pathlib.Path(__file__).resolve().parents[2] / "pages" / "definitions.py").read_text()
     assert "Exact Poisson interval (chi-square) below 10 events" in src
     ids = {m.id: m for m in load_catalogue()}
     assert not any(i.startswith("gap_exclusions_") for i in ids)
