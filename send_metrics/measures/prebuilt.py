@@ -53,7 +53,7 @@ def stems() -> list[str]:
 
 def code_files() -> list[Path]:
     """The source files that can change a derived table (see the module docstring)."""
-    start = [PACKAGE_DIR / "measures" / "engine.py", PACKAGE_DIR / "measures" / "breakdowns.py"]
+    start = [PACKAGE_DIR / "measures" / "engine" / "__init__.py", PACKAGE_DIR / "measures" / "breakdowns.py"]
     return code_key.code_files(start, not_followed=THROUGH_THE_LOAD)
 
 
