@@ -6,7 +6,7 @@ to a floor app (dashboard/bench_floor.py) measured in the same run.
 
 ``pages``: for each scale (a data folder with its store: the demo, national scale), the app and
 the floor app are started on loopback ports and driven by Playwright in Debian's Chromium
-(/usr/bin/chromium, as tests/test_browser.py). For every page, in rounds that interleave the
+(/usr/bin/chromium, as tests/pages/test_browser.py). For every page, in rounds that interleave the
 floor and every page (so a busy moment of the shared machine hits both alike):
 
 - open: from navigation (a link typed into the address bar: a new session) to the page settled;

@@ -1,7 +1,7 @@
 """Cached functions' keys worked out once per code object, not on every rerun of a page.
 
 This patches a private function of Streamlit (``cache_utils._make_function_key``): the keys stay
-exactly Streamlit's own (tests/test_cache_keys.py), and with another Streamlit, where that
+exactly Streamlit's own (tests/pages/test_cache_keys.py), and with another Streamlit, where that
 function is not found, nothing is changed. ``dashboard.ui`` installs it on import, before any
 cached function of the pages is defined.
 """

@@ -34,7 +34,7 @@ def _publications(load_id: str) -> pd.DataFrame:
 
 
 def last_test() -> dict | None:
-    """Summary written by tests/test_browser.py (date, pages checked, axe findings), if present."""
+    """Summary written by tests/pages/test_browser.py (date, pages checked, axe findings), if present."""
     try:
         return json.loads(Path(AXE_SUMMARY).read_text())
     except (OSError, ValueError):

@@ -8,8 +8,7 @@ import streamlit as st
 from dashboard import ui
 from send_metrics.present import charts, spc_charts
 from send_metrics.catalogue import load_catalogue, measures_by_id
-from send_metrics.stats.spc import spc, spc_summary
-from send_metrics.measures.summary import IMPROVEMENT, SIG_PHRASE, TREND_PHRASE
+from send_metrics.measures.summary import SIG_PHRASE, TREND_PHRASE
 
 WAIT_DEFAULT = ["HF-NORTH-CUMBRIA", "HF-SOUTH-CUMBRIA"]
 NO_REBASE = "none"
@@ -181,11 +180,7 @@ def _spc_view(load_id: str, measure_id: str, area: str, rebase: str) -> ui.View:
     rebase_dates = []
     if rebase != NO_REBASE:
         rebase_dates = [pd.Timestamp(rebase[:10] if m.monthly else rebase[:4] + "-01-01")]
-    improvement = IMPROVEMENT[m.polarity]
-    frame = spc(kept["value"].to_numpy(float), improvement=improvement, target=m.target,
-                dates=dates.to_numpy(), rebase=rebase_dates or None)
-    summ = spc_summary(frame, improvement, m.target, fmt=m.format_value)
-    fig = spc_charts.spc_chart(frame, x="date", y_title=m.unit, target=m.target, rebase_dates=rebase_dates)
+    frame, summ, fig = spc_charts.measure_spc(kept["value"], dates.to_numpy(), m, rebase_dates)
     name = ui.area_name(area)
     title = spc_charts.spc_title(name, summ, kept["period_label"].iloc[-1])
     sentence = summ["sentence"]

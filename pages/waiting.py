@@ -14,8 +14,6 @@ from send_metrics.contract import codes
 from send_metrics.measures import waiting_times
 from send_metrics.measures.waiting_times import STATUS, VIEWS
 from send_metrics.catalogue import measures_by_id
-from send_metrics.stats.spc import spc, spc_summary
-from send_metrics.measures.summary import IMPROVEMENT
 
 NO_REBASE = "none"
 
@@ -63,11 +61,7 @@ def _spc_view(load_id: str, measure_id: str, area: str, rebase: str) -> ui.View:
         return view
     dates = pd.to_datetime(kept["period"].str[:10])
     rebase_dates = [pd.Timestamp(rebase[:10])] if rebase != NO_REBASE else []
-    improvement = IMPROVEMENT[m.polarity]
-    frame = spc(kept["value"].to_numpy(float), improvement=improvement, target=m.target,
-                dates=dates.to_numpy(), rebase=rebase_dates or None)
-    summ = spc_summary(frame, improvement, m.target, fmt=m.format_value)
-    fig = spc_charts.spc_chart(frame, x="date", y_title=m.unit, target=m.target, rebase_dates=rebase_dates)
+    frame, summ, fig = spc_charts.measure_spc(kept["value"], dates.to_numpy(), m, rebase_dates)
     name = ui.area_name(area)
     sentence = f"{m.title}, {name}, month by month. " + summ["sentence"]
     if rebase_dates:

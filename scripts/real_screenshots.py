@@ -8,7 +8,7 @@ app on it, then run this against it:
     python scripts/real_screenshots.py http://127.0.0.1:8601 --out docs/screenshots
 
 Each page is captured at its full height (Streamlit scrolls inside its main container, so the
-viewport is grown to the content first, as tests/test_browser.py does); the script fails when a page
+viewport is grown to the content first, as tests/pages/test_browser.py does); the script fails when a page
 shows an exception.
 """
 from __future__ import annotations

@@ -14,10 +14,16 @@ REAL = SHARED / "data" / "real"
 GEO = SHARED / "data" / "geo"
 
 sys.path.insert(0, str(ROOT))
+# Tests mirror the package (tests/ingest, tests/measures, ...); a few share helpers across folders
+# (the AppTest crawl in pages/test_disclosure_e2e.py, the browser helpers in pages/test_browser.py,
+# published reference values in stats/test_stats_intervals.py), imported by module name.
+TEST_FOLDERS = ("ingest", "measures", "stats", "present", "pages", "tools")
+for _folder in TEST_FOLDERS:
+    sys.path.insert(0, str(ROOT / "tests" / _folder))
 
 # AppTest page tests and crawls see every tab and collapsed section drawn (as SEND_OPEN_SECTIONS=1
 # does for printing and audits), so nothing they check hides behind a click. Browser tests start
-# their servers with the product's default (drawn when opened); tests/test_lazy_sections.py checks
+# their servers with the product's default (drawn when opened); tests/pages/test_lazy_sections.py checks
 # that default in AppTest.
 os.environ["SEND_OPEN_SECTIONS"] = "1"
 
@@ -80,3 +86,29 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path = ROOT) -> subprocess
 
 def needs_real():
     return pytest.mark.skipif(not REAL.is_dir(), reason=f"real published data folder {REAL} is absent")
+
+
+# The fast suite, for a developer's edit loop (python -m pytest -m "not slow and not browser and not
+# real_data", under two minutes): the statistics, the presentation helpers and the analyses that run
+# on hand-made tables. Everything that loads data through the store, computes the demo's derived
+# tables, starts the app in AppTest or runs the command line is `slow` (CI runs it all): these whole
+# modules, and any other test that asks for the demo load.
+SLOW_MODULES = {
+    "test_ingest", "test_corpus", "test_files_are_files", "test_hostile", "test_loads_never_mix",
+    "test_serving_while_loading", "test_snapshot", "test_validate_agreement", "test_blade_reader_identical",
+    "test_sen2_person_level", "test_honest_limits", "test_area_codes",
+    "test_engine", "test_breakdowns", "test_demand", "test_projection", "test_prebuilt", "test_summary_table",
+    "test_sen2_local", "test_figure_identity",
+    "test_report", "test_untrusted_text",
+    "test_pages_analysis", "test_pages_analyst", "test_browser", "test_disclosure_e2e", "test_lazy_sections",
+    "test_faults", "test_cache_keys", "test_auth", "test_real_board", "test_real_nhs",
+    "test_bench", "test_demo", "test_settings",
+}
+SLOW_FIXTURES = {"demo_store", "demo_config", "demo_engine"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.stem in SLOW_MODULES or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+

@@ -14,7 +14,7 @@ quarter of that the SEN2 person-level export). What it writes depends only on:
 - the one file a load reads outside the data folder: the geography's LSOA-to-locality lookup
   (``SEND_GEO_DIR/cumbria_lsoa21_lookup.csv``, which places the SEN2 return's children; its hash,
   or its absence). ``prebuild`` makes the snapshot without it, as a fresh clone has no geography;
-  ``tests/test_snapshot.py`` fails when the loader's code reads another setting or outside file;
+  ``tests/ingest/test_snapshot.py`` fails when the loader's code reads another setting or outside file;
 - the day: a row dated after the month (or year) of the load is quarantined, so a snapshot is made
   only when no row was, and taken only in or after the month it was made (a later month
   quarantines no more).
@@ -37,7 +37,7 @@ Two things differ from a load made on this install, and are handled:
   ``"shipped_snapshot": true``).
 
 ``python -m send_metrics prebuild`` makes the snapshot (with the derived tables,
-send_metrics.measures.prebuilt); ``tests/test_snapshot.py`` proves a load from it equal to a fresh load and
+send_metrics.measures.prebuilt); ``tests/ingest/test_snapshot.py`` proves a load from it equal to a fresh load and
 that a changed data file, code file or setting is not given it.
 """
 from __future__ import annotations

@@ -12,7 +12,7 @@ Disclosure control (BRIEF §7) runs before anything is shown or downloaded:
   view never shows a sum over a hand-picked subset of areas, periods or categories.
 
 Identifiers in SQL come only from the data contract (``grouped_sql``); no widget or URL value is
-ever put into SQL. Streamlit-free, so all of it is tested without a page (tests/test_explore.py);
+ever put into SQL. Streamlit-free, so all of it is tested without a page (tests/measures/test_explore.py);
 the page (pages/explorer.py) caches ``protected_table`` per load and grain.
 """
 from __future__ import annotations

@@ -9,7 +9,7 @@ and downloaded with it, its title and the sentence that says what it shows.
 * the demand projection of the published counts, its intervals calibrated on the all-council
   backtest for the total, and the backtest of the method on past years.
 
-Streamlit-free (tests/test_needs_view.py); the page (pages/needs.py) draws each section and caches
+Streamlit-free (tests/measures/test_needs_view.py); the page (pages/needs.py) draws each section and caches
 it per load and selection. Text put into Markdown by a message is escaped by the caller's ``md``.
 """
 from __future__ import annotations

@@ -23,7 +23,7 @@ whose content hash ``prebuild`` recorded beside them.
 A load whose key equals the shipped key gets a copy of the shipped tables; any other load (real
 data, a changed demo file, changed code or settings) computes its own as before. The shipped
 tables are made by ``python -m send_metrics prebuild`` from a fresh load of ``data/demo``, and
-``tests/test_prebuilt.py`` proves them identical to freshly computed tables and current with the
+``tests/measures/test_prebuilt.py`` proves them identical to freshly computed tables and current with the
 code (it fails, naming this command, when the code has changed since they were made).
 """
 from __future__ import annotations
@@ -53,7 +53,7 @@ def stems() -> list[str]:
 
 def code_files() -> list[Path]:
     """The source files that can change a derived table (see the module docstring)."""
-    start = [PACKAGE_DIR / "measures" / "engine.py", PACKAGE_DIR / "measures" / "breakdowns.py"]
+    start = [PACKAGE_DIR / "measures" / "engine" / "__init__.py", PACKAGE_DIR / "measures" / "breakdowns.py"]
     return code_key.code_files(start, not_followed=THROUGH_THE_LOAD)
 
 

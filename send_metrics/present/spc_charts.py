@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from send_metrics.measures.summary import IMPROVEMENT
 from send_metrics.present.charts import (
     _arr,
     _figure,
@@ -18,6 +19,7 @@ from send_metrics.present.charts import (
     _spanning_line,
     fit_title,
 )
+from send_metrics.stats.spc import spc, spc_summary
 
 SPC_NAMES = {"special_cause_improvement": "Special cause: improvement (I)",
              "special_cause_concern": "Special cause: concern (C)",
@@ -133,3 +135,13 @@ def spc_title(name: str, summary: dict, latest_label: str) -> str:
             "special_cause_neutral": "variation"}.get(variation, "variation")
     return fit_title(f"{name}: special-cause {word} in {latest_label}", f"{name}: special-cause {word}",
                      f"Special-cause {word} in {latest_label}")
+
+
+def measure_spc(values, dates, m, rebase_dates: list) -> tuple[pd.DataFrame, dict, go.Figure]:
+    """One catalogue measure's series as an SPC frame (improvement read from its polarity, its target),
+    the frame's summary and its chart: what the Trends and Waiting pages show."""
+    improvement = IMPROVEMENT[m.polarity]
+    frame = spc(np.asarray(values, dtype=float), improvement=improvement, target=m.target, dates=dates,
+                rebase=rebase_dates or None)
+    summary = spc_summary(frame, improvement, m.target, fmt=m.format_value)
+    return frame, summary, spc_chart(frame, x="date", y_title=m.unit, target=m.target, rebase_dates=rebase_dates)

@@ -5,8 +5,8 @@ PHEindicatormethods R package and NHS England's "Making Data Count" use, so that
 dashboard shows can carry a confidence interval, a benchmark comparison, a recent-trend reading,
 funnel-plot limits, equity (gap / ratio) statistics and SPC signals, and so that no small number is
 disclosed. One module per family of methods, one function per published method, each module with
-its reference tests (``tests/test_stats_<family>.py``, ``tests/test_spc.py``,
-``tests/test_disclosure.py``):
+its reference tests (``tests/test_stats_<family>.py``, ``tests/stats/test_spc.py``,
+``tests/stats/test_disclosure.py``):
 
 * ``intervals`` - confidence intervals for a proportion (Wilson), a count and a crude rate (Byar,
   exact Poisson), a mean (Student's t).

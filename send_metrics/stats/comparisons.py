@@ -9,7 +9,7 @@
   deprivation breakdown, so there is no gradient to fit; see issue 17 point 7.)
 
 The two-group intervals are built from each group's own interval (``intervals``), so a gap and
-a ratio read from the same data agree. Tested in ``tests/test_stats_comparisons.py``.
+a ratio read from the same data agree. Tested in ``tests/stats/test_stats_comparisons.py``.
 """
 
 from __future__ import annotations

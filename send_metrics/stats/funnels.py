@@ -6,7 +6,7 @@ that widens them (Spiegelhalter 2005; PHEindicatormethods ``phe_funnels``).
 * :func:`overdispersion_phi` - multiplicative over-dispersion from Winsorised z-scores.
 * :func:`overdispersion_tau2` - additive (random-effects, DerSimonian-Laird) over-dispersion.
 
-Tested against PHEindicatormethods' funnel test data in ``tests/test_stats_funnels.py``.
+Tested against PHEindicatormethods' funnel test data in ``tests/stats/test_stats_funnels.py``.
 """
 
 from __future__ import annotations

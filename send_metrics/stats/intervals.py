@@ -2,7 +2,7 @@
 
 One function per published method (PHEindicatormethods ``phe_proportion``, ``phe_rate``,
 ``phe_mean``), each tested against the reference implementation's own test data in
-``tests/test_stats_intervals.py``:
+``tests/stats/test_stats_intervals.py``:
 
 * :func:`wilson_ci` - Wilson score interval for a proportion.
 * :func:`exact_poisson_ci`, :func:`byar_ci`, :func:`rate_ci` - intervals for a count and for a

@@ -84,12 +84,19 @@ class GroupEquations:
             out.append(parent)
         return out
 
-    def recoverable(self, term: str, unknown: np.ndarray) -> bool:
-        """True if ``term`` is a linear function of the known cells."""
+    def _unknowns(self, term: str, unknown: np.ndarray) -> tuple[np.ndarray | None, int]:
+        """The equations restricted to the unknown cells (None when there are no equations), and
+        ``term``'s column among them."""
         au = self.a[:, unknown]
         if au.shape[0] == 0:
+            return None, -1
+        return au, int(np.flatnonzero(unknown).tolist().index(self.col[term]))
+
+    def recoverable(self, term: str, unknown: np.ndarray) -> bool:
+        """True if ``term`` is a linear function of the known cells."""
+        au, j = self._unknowns(term, unknown)
+        if au is None:
             return False
-        j = int(np.flatnonzero(unknown).tolist().index(self.col[term]))
         e = np.zeros((1, au.shape[1]))
         e[0, j] = 1.0
         return np.linalg.matrix_rank(np.vstack([au, e])) == np.linalg.matrix_rank(au)
@@ -124,10 +131,9 @@ class GroupEquations:
 
     def pinned(self, term: str, unknown: np.ndarray) -> bool:
         """True if non-negativity leaves fewer than two integer values for ``term``."""
-        au = self.a[:, unknown]
-        if au.shape[0] == 0:
+        au, j = self._unknowns(term, unknown)
+        if au is None:
             return False
-        j = int(np.flatnonzero(unknown).tolist().index(self.col[term]))
         if self._moves_freely(term, unknown, au, j):
             return False
         known_terms = [t for t, jj in self.col.items() if not unknown[jj]]

@@ -8,7 +8,7 @@ OHID Fingertips marks it (``TrendMarkerCalculator``).
   worse).
 
 Tested against Fingertips' own tests (``TrendMarkerCalculatorTest.cs``) in
-``tests/test_stats_trends.py``.
+``tests/stats/test_stats_trends.py``.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ values:
   New plans not in the timeliness denominator are plans issued after an assessment completed by
   another LA (assessment outcome S).
 
-`tests/test_sen2_person_level.py` checks every one of these from the export alone.
+`tests/ingest/test_sen2_person_level.py` checks every one of these from the export alone.
 
 Each return is a snapshot of one case history as at its census date: a step dated after the census
 date is not yet known (blank), so a request open at one census appears decided in the next return.

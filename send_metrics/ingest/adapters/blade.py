@@ -536,7 +536,7 @@ def _parse_dates(texts: pa.Array, fn) -> tuple[pa.Array, pa.Array]:
 
 
 # Python's whitespace (what str.strip removes), for stripping values in Arrow (none is above U+3000,
-# the ideographic space: tests/test_sen2_person_level.py checks the whole of Unicode).
+# the ideographic space: tests/ingest/test_sen2_person_level.py checks the whole of Unicode).
 _WHITESPACE = "".join(chr(i) for i in range(0x3001) if chr(i).isspace())
 _BLANK_LINE = re.compile(rb"\n,*\r?(?:\n|\Z)")
 
@@ -546,7 +546,7 @@ def _plain_bytes(data: bytes) -> bool:
     at least one line after the header. The line endings are found once, by numpy over the bytes, and
     the blank-line expression runs only when a line feed is followed by a comma, a CR, a line feed or
     the end (counting CRs and searching every file with the expression cost about 0.8 s of the
-    bench's load; tests/test_blade_reader_identical.py checks both give the same answer)."""
+    bench's load; tests/ingest/test_blade_reader_identical.py checks both give the same answer)."""
     if b'"' in data or b"\x00" in data:
         return False
     end = len(data) - (2 if data.endswith(b"\r\n") else 1 if data.endswith(b"\n") else 0)  # the last line's end

@@ -31,6 +31,7 @@ from send_metrics.ingest.adapters.sen2.outputs import (
     COMBINED_CODE,
     COMBINED_NAME,
     benchmark,
+    caseload_outputs,
     combined_area_outputs,
     combined_rows,
     pct,
@@ -138,11 +139,9 @@ def adapt_caseload_group(members: dict[str, Rows], workdir: Path, edition: str, 
                      "(need_share_<NEED>: number_<need> / ehc_plans)")
     outputs = []
     if out_rows:
-        out_rows += combined_rows(out_rows, ["primary_need", "age_band", "setting_type"], ["ehc_plans"])
-        cols = AREA_COLS + ["primary_need", "age_band", "setting_type", "ehc_plans", "edition"]
-        outputs.append(("ehcp_caseload", rows_to_csv(workdir, "ehcp_caseload", cols, out_rows)))
-        if any(r["area_code"] == COMBINED_CODE for r in out_rows):
-            outputs += combined_area_outputs(workdir, edition, "ehcp_caseload")
+        written, combined = caseload_outputs(workdir, edition, out_rows)
+        outputs += written
+        if combined:
             notes.append(f"added the labelled continuity series {COMBINED_CODE} ({COMBINED_NAME}) for periods both "
                          "new councils report")
     if bench:

@@ -19,6 +19,7 @@ from send_metrics.ingest.adapters.sen2.outputs import (
     BENCH_COLS,
     COMBINED_CODE,
     benchmark,
+    caseload_outputs,
     combined_area_outputs,
     combined_rows,
     rows_to_csv,
@@ -71,11 +72,7 @@ def adapt_old_caseload(rows: Rows, workdir: Path, source_name: str):
                      "without need, age and setting (no 'all' code)")
     outputs = []
     if out_rows:
-        out_rows += combined_rows(out_rows, ["primary_need", "age_band", "setting_type"], ["ehc_plans"])
-        cols = AREA_COLS + ["primary_need", "age_band", "setting_type", "ehc_plans", "edition"]
-        outputs.append(("ehcp_caseload", rows_to_csv(workdir, "ehcp_caseload", cols, out_rows)))
-        if any(r["area_code"] == COMBINED_CODE for r in out_rows):
-            outputs += combined_area_outputs(workdir, rows.edition, "ehcp_caseload")
+        outputs += caseload_outputs(workdir, rows.edition, out_rows)[0]
     if bench:
         outputs.append(("benchmarks", rows_to_csv(workdir, "benchmarks_caseload", BENCH_COLS, bench)))
     return outputs, notes

@@ -67,6 +67,21 @@ def combined_area_outputs(workdir: Path, edition: str, tag: str) -> list[tuple[s
     return [("areas", areas_path), ("area_membership", membership)]
 
 
+CASELOAD_DIMS = ["primary_need", "age_band", "setting_type"]
+
+
+def caseload_outputs(workdir: Path, edition: str, rows: list[dict]) -> tuple[list[tuple[str, Path]], bool]:
+    """The ehcp_caseload file of adapted caseload rows, with the two Cumbrian councils' labelled
+    continuity series added where both report (and its own file); True when that series was added."""
+    rows = rows + combined_rows(rows, CASELOAD_DIMS, ["ehc_plans"])
+    cols = AREA_COLS + [*CASELOAD_DIMS, "ehc_plans", "edition"]
+    outputs = [("ehcp_caseload", rows_to_csv(workdir, "ehcp_caseload", cols, rows))]
+    combined = any(r["area_code"] == COMBINED_CODE for r in rows)
+    if combined:
+        outputs += combined_area_outputs(workdir, edition, "ehcp_caseload")
+    return outputs, combined
+
+
 def rows_to_csv(workdir: Path, name: str, columns: list[str], rows: list[dict]) -> Path:
     return write_csv(workdir, name, columns, [[r.get(c, "") for c in columns] for r in rows])
 

@@ -7,7 +7,7 @@ axe findings and timings to docs/screenshots/axe-summary.json (read by the About
 
 Needs Debian's chromium at /usr/bin/chromium (`.ci/run` installs it) and the `playwright` and
 `axe-playwright-python` packages; skipped with a reason otherwise. Run with
-`python -m pytest tests/test_browser.py -q`.
+`python -m pytest tests/pages/test_browser.py -q`.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "docs" / "screenshots"
 PAGES = ["board", "trends", "equity", "waiting", "pathway", "benchmarks", "needs", "explorer", "upload",

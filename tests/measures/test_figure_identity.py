@@ -28,7 +28,7 @@ from send_metrics.ingest.store import load
 from send_metrics.ingest.stored_loads import current_load_dir
 
 FIX = ROOT / "tests" / "fixtures" / "published"
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
 RELEASE_2025 = REAL / "ees_ehcp_2025_witan-sen2"
 
 ASSESS_COLUMNS = ["requests", "requests_refused", "decisions", "decisions_within_6_weeks", "new_plans",

@@ -7,7 +7,7 @@ page renders without an exception or error message, its main selectors change wh
 (read from the plotly JSON in ``el.proto.spec``), a deep link opens the same view, and empty or
 missing data gives a friendly message. Unit tests check the gap/ratio statistics, the "rest of
 council" arithmetic and the disclosure control of raw breakdowns (no hidden cell can be
-recovered by linear algebra). Run with ``python -m pytest tests/test_pages_analysis.py -q``.
+recovered by linear algebra). Run with ``python -m pytest tests/pages/test_pages_analysis.py -q``.
 """
 from __future__ import annotations
 
@@ -789,7 +789,7 @@ def test_stats_has_no_slope_index_of_inequality():
     left half-finished. Nothing may offer it."""
     import importlib
     import pathlib
-    root = pathlib.Path(__file__).resolve().parents[1]
+    root = pathlib.Path(__file__).resolve().parents[2]
     for path in (root / "send_metrics" / "stats").glob("*.py"):
         module = importlib.import_module(f"send_metrics.stats.{path.stem}" if path.stem != "__init__" else "send_metrics.stats")
         assert not [n for n in dir(module) if "sii" in n.lower() or "slope_index" in n.lower()], path

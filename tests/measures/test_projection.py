@@ -190,7 +190,7 @@ def test_input_validation():
 
 def test_does_not_import_streamlit():
     code = "import sys, send_metrics.measures.projection; assert 'streamlit' not in sys.modules"
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[1])
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])
 
 
 # -- issue 17 point 9: rolling-origin backtest and calibrated intervals ---------------------------
@@ -343,7 +343,7 @@ def test_backtest_cli_on_the_real_dfe_caseload(tmp_path):
 REAL_MI = REAL / "dfe_send_ap_inclusion_dashboard" / "ehc_plans" / "sen2_mi.csv"
 #: Every council's January caseload 2010-2021 as the DfE EHCP 2022 release publishes it (typed
 #: from its sen2_age_caseload.csv; source in the file's header). ../shared has 2019-2025 only.
-CASELOAD_2010 = Path(__file__).resolve().parent / "fixtures" / "dfe_ehcp_2022_caseload_la_totals_2010_2021.csv"
+CASELOAD_2010 = Path(__file__).resolve().parents[1] / "fixtures" / "dfe_ehcp_2022_caseload_la_totals_2010_2021.csv"
 
 
 def _load_history(tmp_path, monkeypatch, files, measure="ehcp_caseload"):

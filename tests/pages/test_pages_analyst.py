@@ -1,7 +1,7 @@
 """The analyst and reference pages (Data explorer, Upload, Definitions, About) under AppTest, plus
 the upload handling behind them (send_metrics/upload.py: name sanitising, size limit, staging,
 validation, accept, discard). The explorer's protected sums and downloads without a page:
-tests/test_explore.py.
+tests/measures/test_explore.py.
 
 AppTest cannot send bytes through st.file_uploader, so uploads are tested through the functions
 the page calls. Pages are opened through app.py's navigation (`switch_page`), with URL parameters
@@ -23,7 +23,7 @@ from streamlit.testing.v1 import AppTest
 
 from send_metrics.measures import explore
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PAGES = ROOT / "pages"
 HOSTILE = "<script>alert(1)</script>"
 SQLISH = "' OR 1=1 --"

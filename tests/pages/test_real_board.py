@@ -17,7 +17,7 @@ import pytest
 
 from conftest import ROOT
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
 pytestmark = [pytest.mark.real_data,
               pytest.mark.skipif(not REAL.is_dir(), reason=f"real published data folder {REAL} is absent "
                                  "(see shared/data/real/SOURCES.md)")]

@@ -427,7 +427,7 @@ def test_pathway_page_in_the_browser(local_store, width):
                         "other": sum(len(v["nodes"]) for v in results.response.get("violations", []) if v not in bad),
                         "rules": sorted({f"{v['id']} ({v.get('impact')})"
                                          for v in results.response.get("violations", [])}),
-                        "data": "the synthetic SEN2 export with typed DfE figures (tests/test_sen2_local.py)"}
+                        "data": "the synthetic SEN2 export with typed DfE figures (tests/measures/test_sen2_local.py)"}
                     summary_path.write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
                 full_screenshot(pg, SHOTS / ("pathway.png" if width > 400 else "pathway-390.png"))
                 assert not bad, "; ".join(f"{v['id']} ({v['impact']}): {v['help']} {v['nodes'][0]['target']}"

@@ -1,6 +1,6 @@
 """The previous SEN2 Blade export reader (send_metrics/ingest/adapters/blade.py as it was at commit 829196e,
 before its checks and counting moved into SQL), kept unchanged as the oracle of
-tests/test_blade_reader_identical.py: the current reader must give the same notes, quarantine rows
+tests/ingest/test_blade_reader_identical.py: the current reader must give the same notes, quarantine rows
 and output files. Not used by the application.
 
 The SEN2 person-level return exported from COLLECT (the nine "Blade export" CSV files).

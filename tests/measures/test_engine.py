@@ -157,7 +157,7 @@ def test_sql_median_wait_matches_the_reference_interpolation(demo_engine):
 
 def test_rolling_recent_trend_equals_the_reference_on_every_window():
     from send_metrics.stats import trends
-    from send_metrics.measures.trends import rolling_recent_trend
+    from send_metrics.measures.engine.trends import rolling_recent_trend
     rng = np.random.default_rng(7)
     for trial in range(60):
         n = int(rng.integers(5, 14))
@@ -185,7 +185,7 @@ def test_pool_neighbours_drops_a_suppressed_neighbour_whole():
     140/200 = 70.0%, not 140/300 = 46.7% nor the 45.0% of dropping only the numerator; and the
     number of neighbours pooled is stated."""
     from send_metrics.catalogue import measures_by_id
-    from send_metrics.measures.benchmarks import pool_neighbours
+    from send_metrics.measures.engine.benchmarks import pool_neighbours
     by_id = measures_by_id()
     x = pd.DataFrame({"area_code": ["A"] * 3, "neighbour_code": ["N1", "N2", "N3"],
                       "measure_id": ["timeliness_20wk_ex"] * 3, "period": ["2024"] * 3,
@@ -202,7 +202,7 @@ def test_pool_neighbours_drops_a_suppressed_neighbour_whole():
 def test_counts_are_never_compared_and_every_neighbour_value_states_its_n(demo_store):
     """Issue 17 point 1: `measures --format csv` gives `not_compared` for England, region and
     neighbours on every count measure, and no neighbour value without the number pooled."""
-    from send_metrics.measures.benchmarks import MIN_NEIGHBOURS
+    from send_metrics.measures.engine.benchmarks import MIN_NEIGHBOURS
     r = run_cli("measures", "--format", "csv", env={"SEND_STORE_DIR": str(demo_store)})
     assert r.returncode == 0, r.stderr
     t = pd.read_csv(io.StringIO(r.stdout))
@@ -219,7 +219,7 @@ def test_counts_are_never_compared_and_every_neighbour_value_states_its_n(demo_s
 
 
 def test_rolling_proportion_trend_equals_the_reference_and_needs_unbroken_years():
-    from send_metrics.measures.trends import rolling_proportion_trend
+    from send_metrics.measures.engine.trends import rolling_proportion_trend
     from send_metrics.stats import trends
     rng = np.random.default_rng(17)
     for _ in range(40):
@@ -249,7 +249,7 @@ def test_wording_definitions_and_catalogue_ids():
     """Issue 17 point 11: the Definitions page names the exact interval below 10 events, and the
     suspension gap's id says suspensions."""
     import pathlib
-    src = (pathlib.Path(__file__).resolve().parent.parent / "pages" / "definitions.py").read_text()
+    src = (pathlib.Path(__file__).resolve().parents[2] / "pages" / "definitions.py").read_text()
     assert "Exact Poisson interval (chi-square) below 10 events" in src
     ids = {m.id: m for m in load_catalogue()}
     assert not any(i.startswith("gap_exclusions_") for i in ids)

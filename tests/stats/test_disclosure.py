@@ -358,7 +358,7 @@ def _measure_rows(measure_id, numerators, denominators=None, period="2024"):
 
 def _protect(base, low=1, high=4):
     from send_metrics.catalogue import measures_by_id
-    from send_metrics.measures.protect import protect_counts
+    from send_metrics.measures.engine.protect import protect_counts
     engine = _engine(low, high)
     return protect_counts(base, measures_by_id(), engine.hierarchies(), low, high)
 
@@ -372,7 +372,7 @@ def _audit_frame(out, true, col):
 
 def test_measure_quantities_link_measures_built_on_the_same_count():
     from send_metrics.catalogue import load_catalogue
-    from send_metrics.measures.measure_sql import measure_quantities
+    from send_metrics.measures.engine.sums import measure_quantities
     q = measure_quantities(load_catalogue())
     assert q["requests"][0] == q["requests_refused_pct"][1]
     assert q["wait_list_AUTISM"][0] == q["autism_over_13wk_pct"][1] == q["wait_median_AUTISM"][0]

@@ -14,7 +14,7 @@ from send_metrics.measures import demand_outputs
 from send_metrics.measures import demand_simulation
 from send_metrics.measures.demand import NA, NCYS, NEEDS, NK, NN, SETTINGS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MAIN, SPECIAL, INDEP = SETTINGS.index("mainstream"), SETTINGS.index("special"), SETTINGS.index("independent")
 ASD = NEEDS.index("ASD")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -16,7 +17,6 @@ import duckdb
 import pytest
 
 from conftest import ROOT, write
-from send_metrics import contract
 from send_metrics.contract import codes
 from send_metrics.ingest.adapters import adapt
 from send_metrics.ingest.adapters.sen2.outputs import COMBINED_CODE
@@ -26,7 +26,7 @@ from send_metrics.ingest.store import load
 from send_metrics.ingest.stored_loads import current_load_dir
 
 FIX = ROOT / "tests" / "fixtures" / "published"
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
 RELEASE_2025 = REAL / "ees_ehcp_2025_witan-sen2" / "data"
 
 
@@ -325,9 +325,9 @@ def test_contract_shaped_and_unknown_files_are_left_to_the_validator(tmp_path):
 
 def test_need_by_setting_partition_when_the_contract_has_all_codes(tmp_path, monkeypatch):
     """Once the contract has 'not broken down' codes, 2025 caseload carries need x setting."""
-    monkeypatch.setattr(contract, "AGE_BANDS", {**codes.AGE_BANDS, "all": "All ages"})
-    monkeypatch.setattr(contract, "PRIMARY_NEEDS", {**codes.PRIMARY_NEEDS, "ALL": "All needs"})
-    monkeypatch.setattr(contract, "SETTING_TYPES", {**codes.SETTING_TYPES, "all": "All settings"})
+    monkeypatch.setattr(codes, "AGE_BANDS", {**codes.AGE_BANDS, "all": "All ages"})
+    monkeypatch.setattr(codes, "PRIMARY_NEEDS", {**codes.PRIMARY_NEEDS, "ALL": "All needs"})
+    monkeypatch.setattr(codes, "SETTING_TYPES", {**codes.SETTING_TYPES, "all": "All settings"})
     folder = tmp_path / "data"
     shutil.copytree(FIX / "ees_release_a", folder)
     rows = read_out(adapt(folder / "caseload.csv", tmp_path / "w"), "ehcp_caseload")
@@ -359,6 +359,9 @@ def test_lait_long_data_becomes_benchmarks_for_catalogue_measures(tmp_path):
     con = duckdb.connect()
     con.execute(f"COPY (SELECT * FROM read_csv('{(folder / 'bds_long_sample.csv').as_posix()}', all_varchar=true)) "
                 f"TO '{(folder / 'bds_long_0.parquet').as_posix()}' (FORMAT parquet)")
+    # Same edition: a file's edition falls back to its modification day, and the copy is made today.
+    csv_time = (folder / "bds_long_sample.csv").stat().st_mtime
+    os.utime(folder / "bds_long_0.parquet", (csv_time, csv_time))
     (folder / "bds_long_sample.csv").unlink()
     rp = adapt(folder / "bds_long_0.parquet", tmp_path / "wp")
     assert sorted(map(tuple, (d.values() for d in read_out(rp, "benchmarks")))) == \
@@ -461,7 +464,7 @@ def test_autism_referrals_load_for_sub_icbs_and_01k_is_never_south_cumbria(tmp_p
 
 def test_chs_workbook_without_its_tables_is_not_claimed(tmp_path):
     """A workbook with a CHS-like title but no table header is not a CHS file (the full CHS layout is
-    loaded: see tests/test_real_nhs.py)."""
+    loaded: see tests/pages/test_real_nhs.py)."""
     openpyxl = pytest.importorskip("openpyxl")
     wb = openpyxl.Workbook()
     wb.active.title = "Cover page"

@@ -18,7 +18,7 @@ from send_metrics.ingest.adapters import adapt
 from send_metrics.catalogue import measures_by_id
 from send_metrics.measures.engine import median_from_bands
 
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
 NHS = REAL / "dfe_send_ap_inclusion_dashboard" / "nhs"
 real_only = pytest.mark.skipif(not REAL.exists(), reason=f"real published data not present at {REAL} "
                                "(see shared/data/real/SOURCES.md)")

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MODULES = sorted(f"send_metrics.stats.{p.stem}" for p in (ROOT / "send_metrics" / "stats").glob("*.py")
                  if p.stem != "__init__")
 

@@ -17,7 +17,7 @@ from send_metrics.ingest import sen2_blade as sb
 from send_metrics.tools.sen2_blade_demo import write_export
 from send_metrics.tools.sen2_blade_world import RETURNS
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GEO = (ROOT / ".." / "shared" / "data" / "geo").resolve()
 if not (GEO / "cumbria_lsoa21_lookup.csv").exists():
     GEO = Path("/work/shared/data/geo")

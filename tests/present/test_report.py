@@ -334,10 +334,10 @@ def test_methods_are_described_once_for_readme_definitions_and_pack(pack):
     import re
     from pathlib import Path
     from send_metrics.present.methods import METHODS, methods_markdown
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     block = re.search(r"<!-- methods -->\n(.*?)\n<!-- /methods -->", readme, re.S)
     assert block and block.group(1) == methods_markdown()
     for heading, text in METHODS:
         assert html.escape(text) in pack, heading
-    src = (Path(__file__).resolve().parents[1] / "pages" / "definitions.py").read_text()
+    src = (Path(__file__).resolve().parents[2] / "pages" / "definitions.py").read_text()
     assert "METHODS" in src

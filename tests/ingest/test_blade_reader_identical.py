@@ -1,5 +1,5 @@
 """The Blade reader (send_metrics/ingest/adapters/blade.py: checks and counting in SQL, plain files read by
-Arrow) gives exactly what the previous reader gave (tests/blade_reference.py, the row-by-row Python
+Arrow) gives exactly what the previous reader gave (tests/ingest/blade_reference.py, the row-by-row Python
 reader it replaced, kept as the oracle): the same notes, the same quarantine rows (file, row,
 column, value, reason, in order) and byte-identical output files, on the synthetic export as it is
 and on randomly corrupted copies of it, with and without the postcode lookup, reading the returns
@@ -22,7 +22,7 @@ from send_metrics.tools.sen2_blade_demo import write_export
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import blade_reference  # noqa: E402  (the previous reader, the oracle)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GEO = (ROOT / ".." / "shared" / "data" / "geo").resolve()
 if not (GEO / "cumbria_lsoa21_lookup.csv").exists():
     GEO = Path("/work/shared/data/geo")

@@ -7,6 +7,11 @@ benchmarks, significance, recent trend, rank among statistical neighbours, and d
 control. Disclosure control runs before anything leaves this module: a suppressed cell has no
 value, no interval and no numerator, and secondary suppression stops it being recovered from
 the totals of overlapping areas (localities -> councils, footprints -> Cumbria).
+
+The steps, in the order ``Engine._compute`` runs them: ``sums`` (the SQL behind each measure and the
+quantities it counts), ``protect`` (disclosure control of those counts), values and intervals (here),
+``benchmarks`` (England, region, statistical neighbours, rank) and ``trends`` (Fingertips' recent
+trend). The derived tables are kept beside the load and, for the demo, shipped prebuilt.
 """
 from __future__ import annotations
 
@@ -20,10 +25,10 @@ from send_metrics.contract import codes
 from send_metrics.stats import comparisons, disclosure, intervals
 from send_metrics.catalogue import Measure, load_catalogue
 from send_metrics.db import Database
-from send_metrics.measures.benchmarks import add_benchmarks, add_ranks
-from send_metrics.measures.measure_sql import values_sql
-from send_metrics.measures.protect import protect_counts
-from send_metrics.measures.trends import add_trends
+from send_metrics.measures.engine.benchmarks import add_benchmarks, add_ranks
+from send_metrics.measures.engine.sums import values_sql
+from send_metrics.measures.engine.protect import protect_counts
+from send_metrics.measures.engine.trends import add_trends
 
 Z_LEVELS = {"95": 0.95, "998": 0.998}
 

@@ -1,7 +1,7 @@
 """Disclosure control of the measure table: the counts behind every measure, protected before any
 value is computed (the engine's first step after summing; see ``protect_counts``).
 
-Works on quantities, not measures (``measure_sql.measure_quantities``), so measures built on the
+Works on quantities, not measures (``sums.measure_quantities``), so measures built on the
 same count share their suppression; the primary rule, the rest-of-group rule and the secondary
 (complementary) suppression are ``stats.disclosure``'s, applied here over the area hierarchies and
 the categories that share one total.
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from send_metrics.catalogue import Measure
-from send_metrics.measures.measure_sql import measure_quantities
+from send_metrics.measures.engine.sums import measure_quantities
 from send_metrics.stats import disclosure
 
 # Measures whose numerators split one published total (the shared denominator): a single
