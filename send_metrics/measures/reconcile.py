@@ -128,7 +128,7 @@ def local_vs_published(db: Database, area: str | None = None) -> pd.DataFrame:
     the other reasons is blank too. Empty when no SEN2 person-level export is loaded."""
     from send_metrics import contract
     from send_metrics.contract import codes
-    from send_metrics.ingest.adapters.blade import SOURCE as LOCAL_SOURCE
+    from send_metrics.ingest.adapters.blade_files import SOURCE as LOCAL_SOURCE
     from send_metrics.ingest.adapters.sen2.kinds import SOURCE as PUBLISHED_SOURCE
     from send_metrics.stats.disclosure import suppress
     params = {"local": f"%{LOCAL_SOURCE}%", "published": f"%{PUBLISHED_SOURCE}%"}

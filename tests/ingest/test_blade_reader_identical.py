@@ -102,18 +102,18 @@ def _run(module, folder: Path, work: Path):
 
 
 def _same(folder: Path, tmp: Path, monkeypatch, expect_plain: bool | None = None, workers: int = 2) -> int:
-    from send_metrics.ingest.adapters import blade
+    from send_metrics.ingest.adapters import blade, blade_parse
     monkeypatch.setenv("SEND_DUCKDB_THREADS", str(workers))  # returns read side by side at 2, one by one at 1
     monkeypatch.setenv("SEND_PSEUDONYM_KEY_FILE", str(tmp / "key"))
     monkeypatch.setenv("SEND_GEO_DIR", str(GEO))
     monkeypatch.setenv("SEND_DATA_DIR", str(folder.parent))
-    read_plain, plain = blade._read_plain, []
+    read_plain, plain = blade_parse.read_plain, []
 
     def spy(p, width, where):
         got = read_plain(p, width, where)
         plain.append(got is not None)
         return got
-    monkeypatch.setattr(blade, "_read_plain", spy)
+    monkeypatch.setattr(blade_parse, "read_plain", spy)
     old = _run(blade_reference, folder, tmp / "old")
     new = _run(blade, folder, tmp / "new")
     assert new[0] == old[0]  # notes
@@ -149,8 +149,8 @@ def test_randomly_corrupted_copies(export, tmp_path, monkeypatch, seed, plain, l
 
 
 def test_whitespace_stripped_as_python_strips():
-    from send_metrics.ingest.adapters import blade
-    assert blade._WHITESPACE == "".join(chr(i) for i in range(sys.maxunicode + 1) if chr(i).isspace())
+    from send_metrics.ingest.adapters import blade_parse
+    assert blade_parse.WHITESPACE == "".join(chr(i) for i in range(sys.maxunicode + 1) if chr(i).isspace())
 
 
 def test_plain_file_test_same_as_the_full_scan():
@@ -255,8 +255,8 @@ def test_table_ids_known_distinct_as_counted():
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from send_metrics.ingest.adapters import blade
+    from send_metrics.ingest.adapters import blade_parse
     for ids in (["1", "2", "3"], ["1", "1"], ["", "1"], ["", ""], ["a", "b"], ["1", "01"], ["2", "1"], [None, "1"],
                 [None, None], [None], ["3"], ["9223372036854775808", "1"], ["1.5", "2"], ["3", "2", "3"], ["-1", "0"]):
         values = pa.array(ids, pa.string())
-        assert blade._unique(values) == (pc.count_distinct(values).as_py() == len(values)), ids
+        assert blade_parse.unique(values) == (pc.count_distinct(values).as_py() == len(values)), ids
