@@ -159,19 +159,19 @@ def test_plain_file_test_same_as_the_full_scan():
     and without a header line, is judged as the full scan (count every CR, search every line) judges it."""
     import itertools
 
-    from send_metrics.ingest.adapters import blade
+    from send_metrics.ingest.adapters import blade_parse
 
     def full_scan(data: bytes) -> bool:
         body = data[:-2] if data.endswith(b"\r\n") else data[:-1] if data.endswith(b"\n") else data
         return not (b'"' in data or b"\x00" in data or data.count(b"\r") != data.count(b"\r\n")
-                    or blade._BLANK_LINE.search(body) or b"\n" not in body)
+                    or blade_parse._BLANK_LINE.search(body) or b"\n" not in body)
 
     alphabet = [b"a", b",", b"\r", b"\n", b'"']
     judged = Counter()
     for n in range(8):
         for parts in itertools.product(alphabet, repeat=n):
             for data in (b"".join(parts), b"h,h\n" + b"".join(parts), b"h,h\r\n" + b"".join(parts)):
-                assert blade._plain_bytes(data) == full_scan(data), data
+                assert blade_parse._plain_bytes(data) == full_scan(data), data
                 judged[full_scan(data)] += 1
     assert judged[True] > 1000 and judged[False] > 1000  # both answers were tested
 

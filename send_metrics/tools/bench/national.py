@@ -21,8 +21,8 @@ LOCAL_COUNCILS = {"E06000063", "E06000064"}  # their data comes from the demo lo
 
 def council_codes() -> list[str]:
     areas = pd.read_csv(PROJECT_ROOT / "send_metrics" / "reference" / "areas.csv", dtype=str)
-    codes = areas.loc[areas["area_level"] == "council", "area_code"].tolist()
-    return [c for c in codes if c not in LOCAL_COUNCILS]
+    councils = areas.loc[areas["area_level"] == "council", "area_code"].tolist()
+    return [c for c in councils if c not in LOCAL_COUNCILS]
 
 
 def generate(out: Path, councils: int | None = None, persons: int = 5_000_000, months: int = 60) -> dict:
@@ -35,10 +35,10 @@ def generate(out: Path, councils: int | None = None, persons: int = 5_000_000, m
     # person-level load has its own comparison (`bench --person-level`).
     shutil.copytree(PROJECT_ROOT / "data" / "demo", out / "localities", dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns("sen2"))
-    codes = council_codes()[:councils] if councils else council_codes()
+    council_list = council_codes()[:councils] if councils else council_codes()
     con = duckdb.connect()
     con.execute("SELECT setseed(0.42)")
-    con.execute("CREATE TABLE c AS SELECT unnest($c) AS area_code, generate_subscripts($c, 1) AS i", {"c": codes})
+    con.execute("CREATE TABLE c AS SELECT unnest($c) AS area_code, generate_subscripts($c, 1) AS i", {"c": council_list})
     years = list(range(2015, 2026))
     sizes = {}
 
