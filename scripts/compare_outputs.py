@@ -69,8 +69,9 @@ def capture(out: Path, persons: int) -> None:
 
 
 # The board pack cites the code behind each method or figure, e.g. "(stats.wilson_ci, engine.pool_neighbours)"
-# or "(module send_metrics.projection)": a move changes these and nothing else.
-_CITATION = re.compile(r"\((?:module )?[a-z_]+(?:\.[a-z_]+)+(?:, [a-z_]+(?:\.[a-z_]+)+)*\)")
+# "(intervals.wilson_ci, byar_ci; comparisons.proportion_difference_ci)" or "(module send_metrics.projection)":
+# a move changes these and nothing else.
+_CITATION = re.compile(r"\((?:module )?[a-z_]\w*(?:\.\w+)+(?:[,;] [a-z_]\w*(?:\.\w+)*)*\)")
 
 
 # When each file was loaded (the sources table): two loads are made at two moments.
