@@ -56,7 +56,7 @@ SNAPSHOT_DIR = PREBUILT_DIR / "demo_load"
 KEY_FILE = "snapshot.json"
 # Settings that can refuse a file or quarantine rows, so change what a load writes.
 LIMIT_SETTINGS = ("SEND_MAX_FILE_MB", "SEND_MAX_UNPACKED_MB", "SEND_MAX_LINE_KB", "SEND_MAX_COLUMNS")
-# Files a load reads outside the data folder, under a folder setting (adapters/blade.py, _geography).
+# Files a load reads outside the data folder, under a folder setting (adapters/blade_files.py, _geography).
 OUTSIDE_INPUTS = (("geo_dir", "cumbria_lsoa21_lookup.csv"),)
 # A modification time no demo file has: ``build`` sets it on its copy of the demo, and refuses
 # when it shows anywhere in the load (an edition taken from a file's modification time).

@@ -274,8 +274,8 @@ def test_the_key_covers_the_geography_lookup(tmp_path, monkeypatch):
 # key (a setting in LIMIT_SETTINGS or "debug", a file in OUTSIDE_INPUTS) or does not change what a load
 # writes. A new one fails this test until the key covers it.
 KNOWN_OUTSIDE_READS = {
-    ("blade.py", "data_dir = load_config().data_dir.resolve()"),  # lookups inside the data folder only
-    ("blade.py", 'path = load_config().geo_dir / "cumbria_lsoa21_lookup.csv"'),  # OUTSIDE_INPUTS
+    ("blade_files.py", "data_dir = load_config().data_dir.resolve()"),  # lookups inside the data folder only
+    ("blade_files.py", 'path = load_config().geo_dir / "cumbria_lsoa21_lookup.csv"'),  # OUTSIDE_INPUTS
     # how many returns are read at a time: the same load either way (test_blade_reader_identical)
     ("blade.py", "return load_config().duckdb_threads"),
     ("sen2_blade.py", "env = os.environ.get(KEY_ENV)"),  # the pseudonym key: ids by structure only

@@ -12,7 +12,7 @@ file name. Formats handled (see docs/real-data.md):
   (snake case) and older CamelCase files, old `Total_all` caseload files  -> `sen2/`;
 * DfE "Special educational needs in England" (three generations)  -> `census.py`;
 * a council's SEN2 person-level return exported from COLLECT (nine Blade files), with the ONS
-  postcode lookup and GIAS extract it uses -> `blade.py`;
+  postcode lookup and GIAS extract it uses -> `blade.py` (with `blade_files`, `blade_reader`, `blade_parse`);
 * DfE LAIT long data (+ its data dictionary) and the DfE statistical neighbours list -> `lait.py`;
 * NHS autism waiting times, MHSDS and Community Health Services waiting lists -> `nhs.py`;
 * ONS mid-year population estimates by single year of age (MYE2 persons; long tables) -> `ons.py`;
