@@ -326,13 +326,13 @@ def test_demand_page_in_the_browser(demand_load):
     source shown, no exception, no serious or critical axe violation; writes docs/screenshots/demand.png."""
     pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     pytest.importorskip("axe_playwright_python.sync_playwright", reason="axe-playwright-python is not installed")
-    from tests.test_browser import CHROMIUM
+    from test_browser import CHROMIUM
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is absent (install Debian's chromium)")
     from axe_playwright_python.sync_playwright import Axe
     from playwright.sync_api import sync_playwright
 
-    from tests.test_browser import (AXE_OPTIONS, NAV, SHOTS, exceptions, full_screenshot, navigation_ok, open_page,
+    from test_browser import (AXE_OPTIONS, NAV, SHOTS, exceptions, full_screenshot, navigation_ok, open_page,
                                     selected, start_server, stop_server, wait_for_app)
     proc, base, _log = start_server(Path(demand_load["SEND_STORE_DIR"]), Path(demand_load["SEND_DATA_DIR"]))
     link = "/demand?area=E06000063&sc_from=mainstream&sc_to=independent&sc_move=-10&sc_join=-3&sc_year=2028"
