@@ -63,7 +63,16 @@ __all__ = [
     "audit_suppression",
     "apply_to_rates",
     "primary_reason",
+    "complement_suppress",
+    "complement_reason",
+    "group_max",
+    "PUBLISHER_LEVELS",
 ]
+
+# Area levels whose figures the publisher (DfE) itself shows: the complement and small-group
+# rules below are not applied to them (their figures stay as published, issue 17.10); every other
+# level (a locality, a former district, a health footprint...) is a table the dashboard makes itself.
+PUBLISHER_LEVELS = frozenset({"england", "region", "council", "former_council", "combined"})
 
 
 def primary_reason(threshold_low: float = 1, threshold_high: float = 4) -> str:
@@ -95,6 +104,53 @@ def primary_suppress(
     if scalar:
         return bool(mask)
     return np.asarray(mask, dtype=bool)
+
+
+def group_max(threshold_high: float = 4) -> int:
+    """Largest group (denominator) in which none or all having an attribute is itself disclosive.
+
+    A group of 5-10 children of whom 0 or all were, say, seen on time tells every parent of
+    every child in it what happened to their child. The range starts just above the
+    suppression range and ends at twice its top plus two (default 5-10; 11-22 with a 1-10 rule).
+    """
+    return int(2 * (threshold_high + 1))
+
+
+def complement_reason(kind: str, threshold_low: float = 1, threshold_high: float = 4) -> str:
+    """Reason text for :func:`complement_suppress` ("complement" or "group")."""
+    if kind == "complement":
+        return (f"primary: the rest of the group (denominator minus numerator) is "
+                f"{threshold_low:g}–{threshold_high:g}")
+    return f"primary: none or all of a group of {threshold_high + 1:g}–{group_max(threshold_high)}"
+
+
+def complement_suppress(numerator: Any, denominator: Any, threshold_low: float = 1,
+                        threshold_high: float = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Masks (complement, group) of part-of-group counts that disclose through the rest of the group.
+
+    For a numerator that counts part of its denominator (64 of 68 plans issued on time):
+
+    * complement: ``denominator - numerator`` is a count in the suppression range (4 late);
+    * group: the denominator is a small group (``threshold_high + 1`` to :func:`group_max`) and
+      the numerator is 0 or the whole group (attribute disclosure: all 7 were late).
+
+    An empty suppression range (e.g. 1-0) switches both off, as it does primary suppression.
+    Either way the numerator must be withheld (with the denominator published, the numerator
+    and the complement are recoverable from each other). NaN gives False. Source: ONS
+    "Statistical disclosure control policy for tables produced from administrative sources"
+    (group disclosure: zeros and full cells in small groups); Hundepool et al. (2012) 4.2.
+    """
+    x = np.atleast_1d(np.asarray(numerator, dtype=float))
+    n = np.atleast_1d(np.asarray(denominator, dtype=float))
+    ok = np.isfinite(x) & np.isfinite(n) & (x <= n)
+    ok &= n > threshold_high  # a small group is suppressed as a count in its own right
+    comp = np.asarray(primary_suppress(np.where(ok, n - x, np.nan), threshold_low, threshold_high),
+                      dtype=bool) & ok
+    small_group = ok & (n >= threshold_high + 1) & (n <= group_max(threshold_high))
+    if max(threshold_low, 1) > threshold_high:  # an empty suppression range switches control off
+        small_group &= False
+    group = small_group & ((x == 0) | (x == n)) & ~comp
+    return comp, group
 
 
 def round_to_base(counts: Any, base: int = 5) -> Any:
@@ -133,6 +189,7 @@ def secondary_suppress(
     primary_reason_text: str | None = None,
     labels: Mapping[str, str] | None = None,
     check_bounds: bool = True,
+    fixed_areas: Iterable[str] = (),
 ) -> pd.DataFrame:
     """Complementary (secondary) suppression over additive area hierarchies.
 
@@ -160,6 +217,10 @@ def secondary_suppress(
         Also require, by linear programming over non-negative counts, that at
         least two integer values remain possible for each suppressed cell
         (catches disclosure by bounds that the rank test cannot see).
+    fixed_areas : iterable of str
+        Areas whose figures a publisher shows as they are (a council's DfE
+        figure, issue 17.10): chosen as complements only when no other cell
+        can protect a suppressed one (so protection never fails open).
 
     Algorithm (per group, repeated until nothing changes)
     -----------------------------------------------------
@@ -202,6 +263,7 @@ def secondary_suppress(
     values = pd.to_numeric(out[value_col], errors="coerce").to_numpy(dtype=float)
     codes = out[area_col].astype(object).to_numpy()
 
+    fixed = frozenset(str(a) for a in fixed_areas)
     keys = _group_keys(out, group_cols, [area_col, value_col, suppressed_col, reason_col])
     if keys:
         grouper = out.groupby(keys, sort=False, dropna=False).indices
@@ -222,7 +284,7 @@ def secondary_suppress(
         g_codes = [str(c) for c in codes[pos]]
         if len(set(g_codes)) != len(g_codes):
             raise ValueError(f"{area_col} repeated within a group; check group_cols")
-        group = GroupEquations(g_codes, values[pos], hierarchies)
+        group = GroupEquations(g_codes, values[pos], hierarchies, fixed)
         if not group.eqs:
             continue
         g_sup = sup[pos].copy()

@@ -26,8 +26,12 @@ Hierarchy = tuple[str, Sequence[str]]
 class GroupEquations:
     """Equations of the hierarchies restricted to one group of cells."""
 
-    def __init__(self, codes: list[str], values: np.ndarray, hierarchies: Sequence[Hierarchy]):
+    def __init__(self, codes: list[str], values: np.ndarray, hierarchies: Sequence[Hierarchy],
+                 fixed: frozenset[str] = frozenset()):
         self.present = {c: i for i, c in enumerate(codes)}
+        # Cells a publisher shows as they are (a council's DfE figure): chosen as a complement
+        # only when no other cell can protect (so protection still fails closed).
+        self.fixed = fixed
         self.values = values
         eqs: list[tuple[str, list[str]]] = []
         terms: list[str] = []
@@ -71,7 +75,7 @@ class GroupEquations:
         ]
 
     def candidates(self, eq_index: int, suppressed: np.ndarray) -> list[str]:
-        """Publishable terms of an equation, children (smallest first) then parent."""
+        """Publishable terms of an equation, children (smallest first) then parent; fixed terms last."""
         parent, children = self.eqs[eq_index]
         kids = [
             (self.values[i], n, ch)
@@ -82,7 +86,7 @@ class GroupEquations:
         ip = self.present.get(parent)
         if ip is not None and not suppressed[ip] and np.isfinite(self.values[ip]):
             out.append(parent)
-        return out
+        return [t for t in out if t not in self.fixed] + [t for t in out if t in self.fixed]
 
     def _unknowns(self, term: str, unknown: np.ndarray) -> tuple[np.ndarray | None, int]:
         """The equations restricted to the unknown cells (None when there are no equations), and
@@ -196,24 +200,25 @@ def _choose(group: GroupEquations, term: str, suppressed: np.ndarray, test) -> t
     """Pick a cell to suppress so that ``term`` stops being recoverable.
 
     Candidates are the published terms of all equations, ordered: terms of an
-    equation containing ``term`` first, then children before parents, then
+    equation containing ``term`` first (cells a publisher shows as they are,
+    ``group.fixed``, after every other), then children before parents, then
     smallest value.  The first candidate whose suppression makes
     ``test(term, unknown)`` false is chosen; failing that, the first
     candidate (the caller loops, so protection still converges).
     """
-    found: dict[str, tuple[int, int, float, int, str]] = {}
+    found: dict[str, tuple[bool, int, int, float, int, str]] = {}
     order = 0
     for k, (parent, children) in enumerate(group.eqs):
         near = 0 if (term == parent or term in children) else 1
         for cand in group.candidates(k, suppressed):
             role = 1 if cand == parent else 0
-            key = (near, role, group.value(cand), order, parent)
+            key = (cand in group.fixed, near, role, group.value(cand), order, parent)
             order += 1
             if cand not in found or key < found[cand]:
                 found[cand] = key
     if not found:
         return None
-    options = [(cand, key[4]) for cand, key in sorted(found.items(), key=lambda kv: kv[1][:4])]
+    options = [(cand, key[5]) for cand, key in sorted(found.items(), key=lambda kv: kv[1][:5])]
     for cand, parent in options:
         trial = suppressed.copy()
         trial[group.present[cand]] = True

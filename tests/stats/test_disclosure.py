@@ -356,11 +356,16 @@ def _measure_rows(measure_id, numerators, denominators=None, period="2024"):
                          "numerator": num, "denominator": den})
 
 
-def _protect(base, low=1, high=4):
+LEVELS = {**{code: "locality" for code in LOCALITIES}, CUMBERLAND: "council", WF: "council",
+          COPELAND: "former_district", NORTH: "health_footprint", SOUTH: "health_footprint",
+          CUMBRIA: "former_council"}
+
+
+def _protect(base, low=1, high=4, levels=None):
     from send_metrics.catalogue import measures_by_id
     from send_metrics.measures.engine.protect import protect_counts
     engine = _engine(low, high)
-    return protect_counts(base, measures_by_id(), engine.hierarchies(), low, high)
+    return protect_counts(base, measures_by_id(), engine.hierarchies(), low, high, levels)
 
 
 def _audit_frame(out, true, col):
@@ -448,3 +453,66 @@ def test_engine_hidden_need_shares_cannot_be_worked_out_from_their_total(shares,
     assert set(hidden) == small | {extra}
     assert sum(shares[k] for k in hidden) > 4  # total minus the published shares is no small count
     assert out.loc[f"need_share_{extra}", "suppression_reason"] == "secondary: protects a suppressed share of the same total"
+
+
+# -- issue 17.10: the rest of the group, and figures a publisher shows ------------------------------
+def test_complement_suppress_flags_the_rest_of_the_group_and_none_or_all_of_a_small_group():
+    from send_metrics.stats.disclosure import complement_suppress, group_max
+    num = [64, 0, 7, 5, 3, 0, 10, np.nan, 12]
+    den = [68, 7, 7, 11, 4, 11, 10, 9, 12]
+    comp, group = complement_suppress(num, den)
+    # 64 of 68 shows 4 late; 0 of 7 and 7 of 7 tell every family in the group; 3 of 4 is a
+    # small group (primary suppression's job); 0 of 11 and 12 of 12 are groups above 5-10
+    assert comp.tolist() == [True, False, False, False, False, False, False, False, False]
+    assert group.tolist() == [False, True, True, False, False, False, True, False, False]
+    assert group_max(4) == 10 and group_max(10) == 22
+    off = complement_suppress(num, den, 1, 0)
+    assert not off[0].any() and not off[1].any()
+
+
+def test_engine_withholds_the_rest_of_a_group_below_council_level_only():
+    # Copeland excl. Millom: 9 of 12 issued in 20 weeks (3 late); Millom 0 of 6 (none of a
+    # small group); councils keep their own figures as published (Cumberland 33 of 40).
+    issued = [10, 10, 12, 6, 9, 12, 8]
+    within = [9, 9, 9, 0, 5, 7, 6]
+    base = _measure_rows("timeliness_20wk_ex", within, issued)
+    out = _protect(base, levels=LEVELS).set_index("area_code")
+    assert out.loc[COPN, "suppressed"] and "rest of the group" in out.loc[COPN, "suppression_reason"]
+    assert out.loc[MIL, "suppressed"] and "none or all" in out.loc[MIL, "suppression_reason"]
+    assert not out.loc[CUMBERLAND, "suppressed"] and not out.loc[WF, "suppressed"]
+    # ALL (9 of 10: 1 late) and CAR (9 of 10) too; with them hidden nothing can be worked out
+    assert out.loc[ALL, "suppressed"] and out.loc[CAR, "suppressed"]
+    for col in ("numerator", "denominator"):
+        cells = _audit_frame(out.reset_index(), base, col)
+        assert audit_suppression(cells, HIERARCHIES, group_cols=["measure_id", "period"]).empty, col
+
+
+def test_engine_keeps_a_councils_zero_and_still_hides_the_localities_zero_of_a_small_group():
+    # Cumberland: none of 31 waiting over 18 weeks. Each of its localities has none too, which
+    # the council's own figure already says: the localities' 0 of 5-10 are not shown, and the
+    # council's 0 is not withheld to protect them (it hides nothing).
+    waiting = [12, 7, 6, 6, 9, 11, 14]
+    over = [0, 0, 0, 0, 2, 3, 1]
+    base = _measure_rows("wait_over18_OT", over, waiting)
+    out = _protect(base, levels=LEVELS).set_index("area_code")
+    assert not out.loc[CUMBERLAND, "suppressed"] and out.loc[CUMBERLAND, "numerator"] == 0
+    for loc in (CAR, COPN, MIL):
+        assert out.loc[loc, "suppressed"], loc
+        assert "none or all" in out.loc[loc, "suppression_reason"]
+
+
+def test_publisher_cells_are_complements_only_when_nothing_else_protects():
+    # Millom 3 hidden; Cumberland (a council, fixed) would be the smallest complement of
+    # Copeland's equation, but a locality protects as well, so the council stays.
+    cells = pd.DataFrame({"area_code": CODES, "count": M @ np.array([40, 50, 30, 3, 20, 35, 45.0])})
+    cells["suppressed"] = cells["area_code"] == MIL
+    fixed = [CUMBERLAND, WF, CUMBRIA]
+    out = secondary_suppress(cells, HIERARCHIES, group_cols=[], fixed_areas=fixed).set_index("area_code")
+    assert not out.loc[fixed, "suppressed"].any()
+    assert out["suppressed"].sum() >= 2
+    assert audit_suppression(out.reset_index(), HIERARCHIES, group_cols=[]).empty
+    # A parent with one child: the fixed parent is the only complement, so it is withheld
+    # (protection never fails open).
+    one = pd.DataFrame({"area_code": ["P", "C"], "count": [3.0, 3.0], "suppressed": [False, True]})
+    got = secondary_suppress(one, [("P", ["C"])], group_cols=[], fixed_areas=["P"])
+    assert got["suppressed"].all()

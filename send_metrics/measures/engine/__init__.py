@@ -269,7 +269,8 @@ class Engine:
 
         # Disclosure control first: everything after works on protected numbers (a mean's spread
         # goes with its counts: none where either is withheld).
-        base = protect_counts(base, by_id, self.hierarchies(), self.suppress_min, self.suppress_max)
+        levels = dict(zip(areas["area_code"].astype(str), areas["area_level"].astype(str)))
+        base = protect_counts(base, by_id, self.hierarchies(), self.suppress_min, self.suppress_max, levels)
         base.loc[base["numerator"].isna() | base["denominator"].isna(), "sumsq"] = np.nan
 
         base = self._values_and_intervals(base, by_id)

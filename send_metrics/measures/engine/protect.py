@@ -23,8 +23,38 @@ CATEGORY_FAMILIES = ("need_share_", "setting_")
 LINKED_REASON = "linked: the same count is suppressed in another measure"
 CATEGORY_REASON = "secondary: protects a suppressed share of the same total"
 
+def _told_by_publisher(base: pd.DataFrame, hit: np.ndarray, num: np.ndarray, den: np.ndarray,
+                       hierarchies: list[tuple[str, list[str]]], publisher: frozenset[str]) -> np.ndarray:
+    """Rows of `hit` (none or all of a small group) whose fact a publisher's figure already states.
+
+    When a council publishes none of its 31 children waiting over 18 weeks, every locality inside
+    it has none too: withholding a locality's 0 of 7 hides nothing, and protecting it would force
+    the council's own figure to be withheld. So a row is exempt when an area at a publisher level
+    that holds all of its localities shows, for the same measure and period, none (for a 0) or all
+    (for a full group)."""
+    out = np.zeros(len(base), dtype=bool)
+    rows = np.flatnonzero(hit)
+    if not len(rows) or not publisher:
+        return out
+    leaves = {parent: set(children) for parent, children in hierarchies}
+    inside = [(a, p) for a in base["area_code"].iloc[rows].astype(str).unique()
+              for p in publisher if p in leaves and leaves.get(a, {a}) <= leaves[p]]
+    if not inside:
+        return out
+    key = ["measure_id", "period"]
+    cand = base.iloc[rows][key + ["area_code"]].astype({"area_code": str}).assign(
+        _row=rows, _zero=num[rows] == 0)
+    cand = cand.merge(pd.DataFrame(inside, columns=["area_code", "_p"]), on="area_code")
+    pub = base[key + ["area_code"]].astype({"area_code": str}).assign(_pn=num, _pd=den)
+    pub = pub[pub["area_code"].isin(publisher)].rename(columns={"area_code": "_p"})
+    both = cand.merge(pub, on=[*key, "_p"])
+    told = np.where(both["_zero"], both["_pn"] == 0, both["_pn"] == both["_pd"])
+    out[both.loc[told, "_row"].to_numpy(dtype=int)] = True
+    return out
+
+
 def protect_counts(base: pd.DataFrame, by_id: dict[str, Measure], hierarchies: list[tuple[str, list[str]]],
-                   low: int, high: int) -> pd.DataFrame:
+                   low: int, high: int, area_levels: dict[str, str] | None = None) -> pd.DataFrame:
     """Disclosure control on the counts behind every measure, before any value is computed.
 
     Suppression works on quantities, not on measures: a quantity is the count that a
@@ -36,7 +66,11 @@ def protect_counts(base: pd.DataFrame, by_id: dict[str, Measure], hierarchies: l
     1. primary: a quantity is withheld when a measure protects it (the numerator of a
        ``numerator`` measure; the denominator, a cohort of children, of a ``numerator`` or
        ``denominator`` measure, population denominators excepted) and it is a small count
-       (zero never is);
+       (zero never is); below council level (`area_levels`; :data:`disclosure.PUBLISHER_LEVELS`
+       keep the publisher's figures, and an area of unknown level counts as below) the numerator
+       of a proportion is withheld too when the rest of its group (denominator minus numerator)
+       is a small count, or when it is none or all of a group of 5-10
+       (:func:`disclosure.complement_suppress`);
     2. linking: every measure cell built on a withheld quantity is suppressed, and what it
        then hides (its numerator; its denominator too for a ``denominator`` measure) is
        withheld in every other measure built on it;
@@ -98,6 +132,24 @@ def protect_counts(base: pd.DataFrame, by_id: dict[str, Measure], hierarchies: l
     withheld[qid[small & protects]] = True
     qreason = np.full(nq, None, dtype=object)
     qreason[withheld] = prim_text
+    # 1b. complement and small group: a proportion published with its group size also publishes
+    # the rest of the group (64 of 68 on time shows 4 late), and none or all of a small group is a
+    # fact about every child in it. Below council level only: figures the publisher itself shows
+    # at council level and above stay as published.
+    kind = mids.map({i: m.kind for i, m in by_id.items()}).to_numpy(object)
+    levels = base["area_code"].astype(object).map(area_levels or {}).to_numpy(object)
+    below = ~pd.Series(levels, dtype=object).isin(list(disclosure.PUBLISHER_LEVELS)).to_numpy(dtype=bool)
+    part_of = has_d & (kind == "proportion") & (disc == "numerator") & below
+    publisher = frozenset(a for a, lv in (area_levels or {}).items() if lv in disclosure.PUBLISHER_LEVELS)
+    comp_hit, group_hit = disclosure.complement_suppress(np.where(part_of, num, np.nan), den, low, high)
+    # None or all of a small group that a publisher's own figure already states: withheld from
+    # view all the same, after protection, since it hides nothing (see _told_by_publisher).
+    told_hit = group_hit & _told_by_publisher(base, group_hit, num, den, hierarchies, publisher)
+    group_hit &= ~told_hit
+    for hit, kind_word in ((comp_hit, "complement"), (group_hit, "group")):
+        q = row_qn[hit & ~withheld[row_qn]]
+        withheld[q] = True
+        qreason[q] = disclosure.complement_reason(kind_word, low, high)
 
     def mark(q: np.ndarray, text) -> None:
         withheld[q] = True
@@ -138,7 +190,7 @@ def protect_counts(base: pd.DataFrame, by_id: dict[str, Measure], hierarchies: l
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="every group holds a single cell")
             done = disclosure.secondary_suppress(cells, hier, value_col="count", group_cols=["g"],
-                                                 primary_reason_text=prim_text)
+                                                 primary_reason_text=prim_text, fixed_areas=publisher)
         newly = done["suppressed"].to_numpy(dtype=bool) & ~withheld[idx]
         mark(idx[newly], done["suppression_reason"].to_numpy(dtype=object)[newly])
         added[idx[newly]] = True
@@ -205,6 +257,11 @@ def protect_counts(base: pd.DataFrame, by_id: dict[str, Measure], hierarchies: l
     else:  # pragma: no cover - withheld cells only grow, so this always stops
         warnings.warn("disclosure control did not reach a fixed point", RuntimeWarning, stacklevel=2)
 
+    told_q = row_qn[told_hit & ~withheld[row_qn]]
+    withheld[told_q] = True
+    qreason[told_q] = disclosure.complement_reason("group", low, high)
+    propagate()
+
     # Back to measure cells.
     den_w = has_d & withheld[row_qd]
     sup = withheld[row_qn] | den_w
@@ -227,6 +284,8 @@ def protect_counts(base: pd.DataFrame, by_id: dict[str, Measure], hierarchies: l
     reason[sup & own_den] = "primary: denominator " + prim_text.split(": ", 1)[-1]
     own = (own_num | (own_den & (disc == "denominator"))) & sup
     reason[own] = prim_text
+    for hit, kind_word in ((comp_hit, "complement"), (group_hit | told_hit, "group")):
+        reason[hit & sup & ~own] = disclosure.complement_reason(kind_word, low, high)
     base["suppressed"] = sup
     base["suppression_reason"] = pd.Series(reason, index=base.index, dtype=object)
     base.loc[sup, "numerator"] = np.nan
