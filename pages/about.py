@@ -93,6 +93,12 @@ identified:
   threshold). Zero is shown.
 - **Rates built on them are suppressed too:** a percentage, rate or interval whose numerator
   (or, for cohort measures, denominator) is suppressed is not shown.
+- **The rest of the group, below council level.** For a locality, a former district, a health
+  footprint or the rest of a council, a percentage is not shown when the rest of its group is
+  a small count (64 of 68 plans issued on time would show that 4 were late), nor when it is
+  none or all of a group of {high + 1}-{2 * (high + 1)} children (a fact about every child in it).
+  Council figures stay as the publisher shows them, and are used as complements only when
+  nothing else can protect a small count.
 - **Secondary suppression.** Localities add up to councils, to the North and South Cumbria
   health footprints and to Cumbria, so a suppressed locality could be worked out by
   subtraction. Further cells are therefore suppressed until no suppressed value can be

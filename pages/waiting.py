@@ -87,7 +87,8 @@ def _bands(load_id: str, service: str, month: str) -> pd.DataFrame:
     over = ui.table(["autism_over_13wk_pct"], None, [month[:7]]) if service == "AUTISM" else lists.iloc[:0]
     return waiting_times.protect_bands(raw, service, month, lists.loc[lists["suppressed"].astype(bool), "area_code"],
                                        over.loc[over["suppressed"].astype(bool), "area_code"],
-                                       ui.engine().hierarchies(), db.config.suppress_min, db.config.suppress_max)
+                                       ui.engine().hierarchies(), db.config.suppress_min, db.config.suppress_max,
+                                       rest_of_group_areas=ui.engine().below_council_areas())
 
 
 def bands_section(service: str, area: str, months: list[str], month_labels: dict[str, str]) -> None:

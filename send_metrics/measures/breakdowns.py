@@ -55,7 +55,7 @@ def compute_year(engine: Engine, year: int) -> dict[str, pd.DataFrame]:
         {name: (raw[name], ["need", column]) for name, (_, column) in BREAKDOWNS.items()}, "need",
         value_col="plans", hierarchies=engine.hierarchies(), low=engine.suppress_min, high=engine.suppress_max,
         group_cols=["year"], presuppressed=pd.DataFrame(pre) if pre else None,
-        published_elsewhere=shown if len(shown) else None)
+        published_elsewhere=shown if len(shown) else None, rest_of_group_areas=engine.below_council_areas())
 
 
 def _cell(measure_id: str, area: str, year: int) -> dict:

@@ -102,15 +102,47 @@ def joint_protect(vectors: np.ndarray, values: np.ndarray, suppressed: np.ndarra
     return sup, False
 
 
+def rest_of_group(cells: pd.DataFrame, ind: str, breakdowns: tuple[str, ...], period: str, below: np.ndarray,
+                  wholes: dict[str, np.ndarray], low: int, high: int) -> tuple[np.ndarray, np.ndarray]:
+    """Masks (complement, group) of `ind`'s cells in areas below council level (`below`) that show a
+    part of a whole published beside it whose rest is a small count, or none or all of a whole of
+    5-10 (``disclosure.complement_suppress``): the whole is the cell's margin over each breakdown
+    (the coarser view shows it), and each of `wholes` (another indicator of the same row that
+    `ind` is a part of, e.g. seen within 18 weeks of seen; NaN where a row's part is not a count)."""
+    vals = pd.to_numeric(cells[ind], errors="coerce").to_numpy(dtype=float)
+    comp = np.zeros(len(cells), dtype=bool)
+    group = np.zeros(len(cells), dtype=bool)
+
+    def add(whole: np.ndarray) -> None:
+        c, g = disclosure.complement_suppress(np.where(below, vals, np.nan), whole, low, high)
+        comp[:] |= c
+        group[:] |= g
+    for whole in wholes.values():
+        add(whole)
+    dims = ["area_code", period, *breakdowns]
+    for b in breakdowns:
+        m = (cells[b] == ALL).to_numpy()
+        if not m.any():
+            continue
+        keys = [d for d in dims if d != b]
+        margin = cells.loc[m, keys].astype(str).assign(_whole=vals[m])
+        looked = cells[keys].astype(str).merge(margin, on=keys, how="left")["_whole"].to_numpy(dtype=float)
+        add(np.where(m, np.nan, looked))
+    return comp, group & ~comp
+
+
 def protect(cells: pd.DataFrame, breakdowns: tuple[str, ...], indicators: tuple[str, ...], period: str,
             hierarchies, low: int, high: int, coarse: dict[str, pd.DataFrame] | None = None,
-            exempt: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+            exempt: dict[str, np.ndarray] | None = None, rest_of_group_areas=(),
+            parts_of: dict[str, dict[str, np.ndarray]] | None = None) -> pd.DataFrame:
     """Disclosure control of one grain. `cells` holds the grain rows and, for each breakdown `b`,
     margin rows with b == ALL; `coarse[b]` is the protected table of the grain without `b` (its
     suppression flags are taken as they are, since that view shows them). Returns the grain rows
     with `<indicator>__suppressed` and `<indicator>__reason` columns; values are left in place
     (callers blank them with `blank_suppressed`). `exempt[indicator]` marks rows whose value is not
-    a count of children (e.g. a published rate), which primary suppression leaves alone."""
+    a count of children (e.g. a published rate), which primary suppression leaves alone.
+    `rest_of_group_areas` (below council level) also withhold a part whose rest is small
+    (:func:`rest_of_group`); `parts_of[indicator]` names the wholes it is a part of, per row."""
     coarse = coarse or {}
     exempt = exempt or {}
     cells = cells.reset_index(drop=True).copy()
@@ -125,6 +157,14 @@ def protect(cells: pd.DataFrame, breakdowns: tuple[str, ...], indicators: tuple[
         if ind in exempt:
             sup &= ~np.asarray(exempt[ind], dtype=bool)
         reasons = np.where(sup, reason_primary, None).astype(object)
+        below = cells["area_code"].astype(str).isin([str(a) for a in rest_of_group_areas]).to_numpy()
+        if ind in exempt:
+            below &= ~np.asarray(exempt[ind], dtype=bool)
+        if below.any():
+            comp, grp = rest_of_group(cells, ind, breakdowns, period, below, (parts_of or {}).get(ind, {}), low, high)
+            for hit, word in ((comp & ~sup, "complement"), (grp & ~sup, "group")):
+                reasons[hit] = disclosure.complement_reason(word, low, high)
+                sup |= hit
         # Margins: exactly as the coarser view shows them.
         for b in breakdowns:
             table = coarse.get(b)

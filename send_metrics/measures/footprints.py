@@ -22,7 +22,7 @@ from send_metrics.catalogue import Measure
 from send_metrics.measures import pair_comparison
 from send_metrics.measures.pair_comparison import COMPARE_INPUT
 from send_metrics.measures.table_protection import protect_table
-from send_metrics.stats import comparisons, intervals
+from send_metrics.stats import comparisons, disclosure, intervals
 
 NORTH = "HF-NORTH-CUMBRIA"
 SOUTH = "HF-SOUTH-CUMBRIA"
@@ -133,9 +133,20 @@ def pooled_activity(raw: pd.DataFrame, low: float, high: float) -> pd.DataFrame:
     out = []
     # Twelve-month totals for all children can be added up from the engine's monthly figures.
     shown = raw[["service", "area_code"]].drop_duplicates().assign(ehcp_status="ALL")
+    # Footprints are below council level: a percentage seen within 18 weeks whose rest (seen later)
+    # is a small count, or that is none or all of 5-10 children, is withheld (issue 17.10).
+    keys = ["service", "area_code", "ehcp_status"]
+    sums = pd.concat([raw.groupby(keys)[["seen", "seen_18"]].sum(min_count=1).reset_index(),
+                      raw.groupby(keys[:2])[["seen", "seen_18"]].sum(min_count=1).reset_index()
+                      .assign(ehcp_status="ALL")], ignore_index=True)
+    comp, group = disclosure.complement_suppress(sums["seen_18"], sums["seen"], low, high)
+    rest_small = sums.loc[comp | group, keys].assign(suppression_reason=np.where(
+        comp[comp | group], disclosure.complement_reason("complement", low, high),
+        disclosure.complement_reason("group", low, high)))
     for col in ("seen", "seen_18"):
         prot = protect_table(raw, dims=["ehcp_status"], value_col=col, hierarchies=[], low=low, high=high,
-                             group_cols=["service"], published_elsewhere=shown)
+                             group_cols=["service"], published_elsewhere=shown,
+                             presuppressed=rest_small if col == "seen_18" and len(rest_small) else None)
         out.append(prot.set_index(["service", "area_code", "ehcp_status"])[[col, "suppressed"]]
                    .rename(columns={"suppressed": f"{col}_suppressed"}))
     t = out[0].join(out[1], how="outer").reset_index()

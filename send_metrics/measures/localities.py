@@ -174,7 +174,8 @@ def rest_of_parent(m: Measure, child: Mapping, parent: Mapping, low: float = 1, 
 
     Only counts, proportions, rates and means are additive; anything else is not computed. The
     result is suppressed when either input is suppressed or the derived count falls in the
-    suppression range."""
+    suppression range, and for a proportion when the rest of its group is small or it is none or
+    all of a group of 5-10 (the rest is below council level)."""
     out = {"value": np.nan, "lower_95": np.nan, "upper_95": np.nan, "numerator": np.nan,
            "denominator": np.nan, "suppressed": False, "suppression_reason": None}
     if m.kind not in ("count", "proportion", "rate", "mean"):
@@ -194,6 +195,13 @@ def rest_of_parent(m: Measure, child: Mapping, parent: Mapping, low: float = 1, 
     if m.disclosure != "none" and disclosure.primary_suppress(check, low, high):
         out.update(suppressed=True, suppression_reason=disclosure.primary_reason(low, high))
         return out
+    if m.kind == "proportion" and m.disclosure == "numerator":
+        # The rest is an area below council level: the rest-of-group rule applies (issue 17.10).
+        comp, group = disclosure.complement_suppress(num, den, low, high)
+        if comp[0] or group[0]:
+            out.update(suppressed=True, suppression_reason=disclosure.complement_reason(
+                "complement" if comp[0] else "group", low, high))
+            return out
     out["numerator"] = num
     if m.kind == "count":
         out["value"] = num

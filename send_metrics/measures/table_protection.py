@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -50,7 +50,7 @@ def protect_table(counts: pd.DataFrame, *, dims: Sequence[str], value_col: str,
                   presuppressed: pd.DataFrame | None = None,
                   published_elsewhere: pd.DataFrame | None = None,
                   extra_sums: Sequence[Mapping] = (), labels: Mapping[str, str] | None = None,
-                  max_passes: int = 50) -> pd.DataFrame:
+                  max_passes: int = 50, rest_of_group_areas: Iterable[str] = ()) -> pd.DataFrame:
     """Disclosure control for a table of counts by area and one or more category dimensions.
 
     ``counts`` has one row per group (``group_cols``), area and leaf category of each dimension in
@@ -60,7 +60,8 @@ def protect_table(counts: pd.DataFrame, *, dims: Sequence[str], value_col: str,
 
     1. primary suppression of counts from ``low`` to ``high``; cells listed in ``presuppressed``
        (area, group columns and dimension values, ``"ALL"`` allowed: e.g. a total the measure
-       engine has already suppressed) start suppressed too;
+       engine has already suppressed) start suppressed too, with their own ``suppression_reason``
+       when they carry one;
     2. complementary suppression, repeated until nothing changes: in every one-dimensional
        sub-table - the areas of a hierarchy (:func:`disclosure.secondary_suppress` with
        ``hierarchies``) and the categories of one dimension with their total - a suppressed cell
@@ -70,6 +71,11 @@ def protect_table(counts: pd.DataFrame, *, dims: Sequence[str], value_col: str,
     anyway - e.g. the totals the measure engine publishes - so hiding them here would protect
     nothing: they are never chosen as complementary suppressions (unless listed in
     ``presuppressed``, when they are hidden everywhere).
+
+    ``rest_of_group_areas`` are the areas below council level (issue 17.10): there a part shown
+    beside its total (a share of it on a page) is also withheld, as a primary suppression, when the
+    rest of the total is a small count or when it is none or all of a total of 5-10
+    (:func:`disclosure.complement_suppress`), in every dimension.
 
     ``extra_sums`` declares other published sums of categories, e.g. the engine's "waiting 13
     weeks or more" numerator: ``{"dim": "wait_band", "categories": [...], "where": {"ehcp_status":
@@ -111,12 +117,15 @@ def protect_table(counts: pd.DataFrame, *, dims: Sequence[str], value_col: str,
         for d in dims:
             if d in pre.columns:
                 pre[d] = pre[d].astype(str)
-        pre = pre[on].drop_duplicates().assign(_pre=True)
-        hit = cells[on].merge(pre, on=on, how="left")["_pre"].fillna(False).to_numpy(bool)
+        why = pre["suppression_reason"] if "suppression_reason" in pre.columns else None
+        pre = pre[on].assign(_why=why if why is not None else "suppressed in the published measure")
+        pre = pre.drop_duplicates(subset=on).assign(_pre=True)
+        looked = cells[on].merge(pre, on=on, how="left")
+        hit = looked["_pre"].fillna(False).to_numpy(bool)
         new = hit & ~sup
         sup |= hit
         sensitive |= hit
-        reason[new] = "suppressed in the published measure"
+        reason[new] = looked["_why"].to_numpy(object)[new]
     # Cells shown elsewhere whatever happens here: never usable as complements.
     locked = cells["_pseudo"].to_numpy(bool).copy()
     if published_elsewhere is not None and len(published_elsewhere):
@@ -166,6 +175,19 @@ def protect_table(counts: pd.DataFrame, *, dims: Sequence[str], value_col: str,
     codes = cells[area_col].astype(str).to_numpy()
     known = np.isfinite(vals)
     labels = dict(labels or {})
+
+    below = np.isin(codes, [str(a) for a in rest_of_group_areas])
+    is_pseudo = cells["_pseudo"].to_numpy(bool)
+    if below.any():
+        for total, parts, _ in flat:
+            if not below[total] or is_pseudo[total]:
+                continue
+            comp, grp = disclosure.complement_suppress(vals[parts], np.full(len(parts), vals[total]), low, high)
+            for hit, word in ((comp, "complement"), (grp, "group")):
+                new = parts[hit & ~sup[parts]]
+                sup[new] = sensitive[new] = True
+                locked[new] = False
+                reason[new] = disclosure.complement_reason(word, low, high)
 
     def flat_pass() -> bool:
         changed = False
@@ -263,7 +285,8 @@ def protect_linked(tables: Mapping[str, tuple[pd.DataFrame, Sequence[str]]], sha
                    group_cols: Sequence[str] = (), area_col: str = "area_code",
                    presuppressed: pd.DataFrame | None = None,
                    published_elsewhere: pd.DataFrame | None = None, max_rounds: int = 6,
-                   labels: Mapping[str, str] | None = None) -> dict[str, pd.DataFrame]:
+                   labels: Mapping[str, str] | None = None,
+                   rest_of_group_areas: Iterable[str] = ()) -> dict[str, pd.DataFrame]:
     """Protect several two-way tables that share the totals of one dimension (``shared``).
 
     Each table is (counts, [shared, other]). A shared total (e.g. plans with autism, all ages)
@@ -298,7 +321,8 @@ def protect_linked(tables: Mapping[str, tuple[pd.DataFrame, Sequence[str]]], sha
             res = protect_table(counts, dims=dims, value_col=value_col, hierarchies=hierarchies, low=low,
                                 high=high, group_cols=group_cols, area_col=area_col,
                                 presuppressed=p if p is not None and len(p) else None,
-                                published_elsewhere=for_table(published_elsewhere, dims, other), labels=labels)
+                                published_elsewhere=for_table(published_elsewhere, dims, other), labels=labels,
+                                rest_of_group_areas=rest_of_group_areas)
             out[name] = res
             found.append(res[(res[other] == ALL) & res["suppressed"]][key])
         found_all = pd.concat(found, ignore_index=True).drop_duplicates().astype({shared: str})

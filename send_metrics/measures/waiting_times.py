@@ -46,13 +46,16 @@ def band_label(code: str) -> str:
 
 
 def protect_bands(raw: pd.DataFrame, service: str, month: str, suppressed_lists: Sequence[str],
-                  suppressed_over13: Sequence[str], hierarchies, low: float, high: float) -> pd.DataFrame:
+                  suppressed_over13: Sequence[str], hierarchies, low: float, high: float,
+                  rest_of_group_areas: Sequence[str] = ()) -> pd.DataFrame:
     """The waiting list by area, EHCP status and wait band for one service and month, protected.
 
     ``raw``: sql/waiting_bands.sql's rows; ``suppressed_lists``: areas whose list size the measure
     engine suppressed this month; ``suppressed_over13``: areas whose count waiting 13 weeks or more
     it suppressed (autism only: the engine publishes that count). Every area's list size is shown by
-    the engine anyway, so it is never a complement here. Empty when nothing is loaded."""
+    the engine anyway, so it is never a complement here. ``rest_of_group_areas``: areas below council
+    level, where a band shown with its share of the list is withheld when the rest of the list is a
+    small count (``table_protection.protect_table``). Empty when nothing is loaded."""
     raw = raw[raw["ehcp_status"].isin(["ehc_plan", "no_ehc_plan"])].copy()
     if raw.empty:
         return pd.DataFrame()
@@ -66,7 +69,8 @@ def protect_bands(raw: pd.DataFrame, service: str, month: str, suppressed_lists:
     shown = pd.DataFrame({"area_code": raw["area_code"].unique(), **total, "wait_band": "ALL"})
     return protect_table(raw, dims=["ehcp_status", "wait_band"], value_col="waiting", hierarchies=hierarchies,
                          low=low, high=high, group_cols=["month", "service"],
-                         presuppressed=pd.concat(pre, ignore_index=True), published_elsewhere=shown, extra_sums=extra)
+                         presuppressed=pd.concat(pre, ignore_index=True), published_elsewhere=shown, extra_sums=extra,
+                         rest_of_group_areas=rest_of_group_areas)
 
 
 def bands_summary(cells: pd.DataFrame, name: str, service_name: str, label: str) -> dict:

@@ -269,7 +269,7 @@ class Engine:
 
         # Disclosure control first: everything after works on protected numbers (a mean's spread
         # goes with its counts: none where either is withheld).
-        levels = dict(zip(areas["area_code"].astype(str), areas["area_level"].astype(str)))
+        levels = dict(zip(areas["area_code"].astype(str), areas["area_level"].astype(str)))  # see below_council_areas
         base = protect_counts(base, by_id, self.hierarchies(), self.suppress_min, self.suppress_max, levels)
         base.loc[base["numerator"].isna() | base["denominator"].isna(), "sumsq"] = np.nan
 
@@ -293,6 +293,14 @@ class Engine:
         base["_o"] = base["measure_id"].map(order)
         base = base.sort_values(["_o", "area_code", "period"]).drop(columns="_o")
         return base[OUTPUT_COLUMNS].reset_index(drop=True)
+
+    def below_council_areas(self) -> frozenset[str]:
+        """Areas whose tables the dashboard makes itself (a locality, a former district, a health
+        footprint...), where the rest-of-group rule applies; figures at
+        :data:`disclosure.PUBLISHER_LEVELS` stay as the publisher shows them (issue 17.10)."""
+        areas = self._areas()
+        return frozenset(areas.loc[~areas["area_level"].isin(list(disclosure.PUBLISHER_LEVELS)),
+                                   "area_code"].astype(str))
 
     def hierarchies(self) -> list[tuple[str, list[str]]]:
         """Additive relationships: every rolled-up area equals the sum of its localities."""

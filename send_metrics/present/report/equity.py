@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 
 from send_metrics.stats import comparisons
 from send_metrics.catalogue import Measure
+from send_metrics.measures import localities
 from send_metrics.present import charts
 from send_metrics.present.report.pack import CUMBRIA, FOOTPRINTS, LOCALITIES, Pack, esc
 from send_metrics.present.safe_text import for_plotly
@@ -76,15 +77,18 @@ def rows_at(table: pd.DataFrame, mid: str, period: str, areas: list[str]) -> dic
     return out
 
 
-def rest_gap(m: Measure, r, total) -> tuple[float, float, float]:
-    """Locality against the rest of Cumbria (Cumbria less the locality): independent groups."""
-    if r is None or total is None or bool(r["suppressed"]) or bool(total["suppressed"]):
+def rest_gap(m: Measure, r, total, low: float = 1, high: float = 4) -> tuple[float, float, float]:
+    """Locality against the rest of Cumbria (Cumbria less the locality): independent groups. The
+    gap gives the rest's value away, so the rest passes the same disclosure control as any figure
+    (``localities.rest_of_parent``: a small count, or a small rest of its group, shows no gap)."""
+    if r is None or total is None:
+        return (np.nan,) * 3
+    got = localities.rest_of_parent(m, r, total, low, high)
+    if got["suppressed"] or not np.isfinite(got["numerator"]):
         return (np.nan,) * 3
     rest = total.copy()
-    rest["numerator"] = float(total["numerator"]) - float(r["numerator"])
-    rest["denominator"] = float(total["denominator"]) - float(r["denominator"])
-    if not rest["numerator"] >= 0:
-        return (np.nan,) * 3
+    rest["numerator"] = got["numerator"]
+    rest["denominator"] = got["denominator"] if m.kind != "count" else np.nan
     return gap_ci(m, r, rest)
 
 
@@ -172,7 +176,7 @@ def localities(pack: Pack) -> str:
         gaps, names = [], []
         for i, code in enumerate(LOCALITIES):
             r = at[code]
-            gap = rest_gap(m, r, total)
+            gap = rest_gap(m, r, total, pack.engine.suppress_min, pack.engine.suppress_max)
             gd, gl, gh = gap_cells(m, gap)
             label = r["period_label"] if r is not None else ""
             first = (f'<th scope="rowgroup" rowspan="{len(LOCALITIES)}">{esc(m.title)}<span class="ci">'

@@ -66,7 +66,7 @@ def needs(pack: Pack) -> str:
         rows = []
         for code in LOCALITIES:
             r = at[code]
-            gd, gl, gh = gap_cells(m, rest_gap(m, r, total))
+            gd, gl, gh = gap_cells(m, rest_gap(m, r, total, pack.engine.suppress_min, pack.engine.suppress_max))
             rows.append(f'<th scope="row">{esc(pack.name(code))}</th>' + pack.cell(m, r, ci=True) + gd + gl + gh)
         if total is not None:
             rows.append('<th scope="row">Cumbria (all localities)</th>' + pack.cell(m, total, ci=True)
