@@ -188,6 +188,8 @@ def test_no_suppressed_number_appears(pack, demo_engine, unprotected):
     raw_ident = (unprotected["measure_id"].astype(str) + "|" + unprotected["area_code"].astype(str) + "|"
                  + unprotected["period"].astype(str))
     raw = dict(zip(raw_ident, unprotected["value"]))
+    published = dict(zip(ident[~protected["suppressed"].astype(bool)],
+                         protected.loc[~protected["suppressed"].astype(bool), "value"]))
     checked = 0
     charts = figures(pack)
     assert len(charts) >= 6
@@ -197,16 +199,24 @@ def test_no_suppressed_number_appears(pack, demo_engine, unprotected):
         numbers = numbers[np.isfinite(numbers)]
         for s in series:
             hidden = [raw[c] for c in suppressed if c.startswith(s + "|") and c in raw]
+            # A published cell of the series with the same value (79 of 99 in two months) is drawn
+            # rightly: only a value the series publishes nowhere is evidence of a leak.
+            shown = np.array([v for c, v in published.items() if c.startswith(s + "|")], dtype=float)
             for v in hidden:
                 if v == v:
                     checked += 1
+                    if np.isclose(shown, v, rtol=1e-12, atol=0).any():
+                        continue
                     assert not np.isclose(numbers, v, rtol=1e-12, atol=0).any(), (s, v)
     assert checked > 0, "the check must see some suppressed values behind the charts"
     # Nor is any suppressed cell's unprotected value printed at full precision anywhere.
     rest = without_plotlyjs(pack)
+    published_text = {repr(float(v)) for v in published.values() if v == v}
     for c in suppressed:
         v = raw.get(c)
         if v is not None and v == v and len(repr(float(v)).split(".")[-1]) >= 6:
+            if repr(float(v)) in published_text:
+                continue  # the same value published for another cell
             assert repr(float(v)) not in rest, c
 
 
