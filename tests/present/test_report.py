@@ -220,6 +220,17 @@ def test_no_suppressed_number_appears(pack, demo_engine, unprotected):
             assert repr(float(v)) not in rest, c
 
 
+def test_localities_are_compared_with_the_rest_of_cumbria_in_every_period(pack):
+    # Since April 2023 Cumbria's total is the two councils' combined series, before it the former
+    # county: the latest period must find it under its own name, not report it missing.
+    text = re.sub(r"<[^>]+>", "|", without_plotlyjs(pack))
+    start = text.index("Localities against the rest of Cumbria: latest period")
+    section = text[start:text.index("Each point compares a locality", start)]
+    assert "Cumbria suppressed" not in section and "Cumbria not loaded" not in section
+    assert len(re.findall(r"Cumbria \d+\.\d%", section)) >= 3
+    assert len(re.findall(r"[+-]\d+\.\d pp", section)) >= 10  # gaps, not "not compared"
+
+
 def test_unknown_area_is_refused(demo_engine):
     from send_metrics.present.report.board import board_pack_html
     with pytest.raises(ValueError, match="unknown area"):

@@ -13,9 +13,9 @@ import plotly.graph_objects as go
 
 from send_metrics.stats import comparisons
 from send_metrics.catalogue import Measure
-from send_metrics.measures import localities
+from send_metrics.measures.localities import rest_of_parent
 from send_metrics.present import charts
-from send_metrics.present.report.pack import CUMBRIA, FOOTPRINTS, LOCALITIES, Pack, esc
+from send_metrics.present.report.pack import CUMBRIA_TOTALS, FOOTPRINTS, LOCALITIES, Pack, esc
 from send_metrics.present.safe_text import for_plotly
 
 # The North vs South comparison and its trend chart.
@@ -77,13 +77,25 @@ def rows_at(table: pd.DataFrame, mid: str, period: str, areas: list[str]) -> dic
     return out
 
 
+def cumbria_total(table: pd.DataFrame, mid: str, period: str):
+    """Cumbria's row for a measure and period, under whichever name that period has (None if none)."""
+    at = rows_at(table, mid, period, list(CUMBRIA_TOTALS))
+    return next((at[c] for c in CUMBRIA_TOTALS if at[c] is not None), None)
+
+
+def total_text(m: Measure, total) -> str:
+    if total is None:
+        return "not loaded"
+    return "suppressed" if bool(total["suppressed"]) else m.format_value(total["value"])
+
+
 def rest_gap(m: Measure, r, total, low: float = 1, high: float = 4) -> tuple[float, float, float]:
     """Locality against the rest of Cumbria (Cumbria less the locality): independent groups. The
     gap gives the rest's value away, so the rest passes the same disclosure control as any figure
-    (``localities.rest_of_parent``: a small count, or a small rest of its group, shows no gap)."""
+    (``measures.localities.rest_of_parent``: a small count, or a small rest of its group, shows no gap)."""
     if r is None or total is None:
         return (np.nan,) * 3
-    got = localities.rest_of_parent(m, r, total, low, high)
+    got = rest_of_parent(m, r, total, low, high)
     if got["suppressed"] or not np.isfinite(got["numerator"]):
         return (np.nan,) * 3
     rest = total.copy()
@@ -160,19 +172,19 @@ def north_south(pack: Pack) -> str:
 
 def localities(pack: Pack) -> str:
     ids = LOCALITY_MEASURES
-    table = pack.engine.table(ids, [*LOCALITIES, CUMBRIA])
+    table = pack.engine.table(ids, [*LOCALITIES, *CUMBRIA_TOTALS])
     if table.empty:
         return '<p class="na">Locality figures are not available.</p>'
     rows, traces = [], []
     for mid in ids:
         m = pack.by_id[mid]
         t = table[table["measure_id"] == mid]
-        period = pack.latest_period(t[t["area_code"] != CUMBRIA], m)
+        period = pack.latest_period(t[t["area_code"].isin(LOCALITIES)], m)
         if period is None:
             continue
         pack.m(mid)
-        at = rows_at(table, mid, period, [*LOCALITIES, CUMBRIA])
-        total = at[CUMBRIA]
+        at = rows_at(table, mid, period, LOCALITIES)
+        total = cumbria_total(table, mid, period)
         gaps, names = [], []
         for i, code in enumerate(LOCALITIES):
             r = at[code]
@@ -180,7 +192,7 @@ def localities(pack: Pack) -> str:
             gd, gl, gh = gap_cells(m, gap)
             label = r["period_label"] if r is not None else ""
             first = (f'<th scope="rowgroup" rowspan="{len(LOCALITIES)}">{esc(m.title)}<span class="ci">'
-                     f'{esc(label)}; Cumbria {esc(m.format_value(total["value"]) if total is not None and not bool(total["suppressed"]) else "suppressed")}'
+                     f'{esc(label)}; Cumbria {esc(total_text(m, total))}'
                      "</span></th>") if i == 0 else ""
             rows.append(first + f"<td>{esc(pack.name(code))}</td>" + pack.cell(m, r, ci=True) + gd + gl + gh)
             if not np.isnan(gap[0]):

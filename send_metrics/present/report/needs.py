@@ -11,8 +11,8 @@ from send_metrics.contract import codes
 from send_metrics.measures.projection import project_caseload
 from send_metrics.measures.projection_backtest import apply_calibration, backtest_sentence, loaded_backtest
 from send_metrics.present import charts
-from send_metrics.present.report.equity import gap_cells, rest_gap, rows_at
-from send_metrics.present.report.pack import CUMBRIA, LOCALITIES, Pack, esc
+from send_metrics.present.report.equity import cumbria_total, gap_cells, rest_gap, rows_at
+from send_metrics.present.report.pack import CUMBRIA_TOTALS, LOCALITIES, Pack, esc
 
 LOCALITY_RATE_MEASURE = "ehcp_rate_0_25"
 NEED_CODES = list(codes.PRIMARY_NEEDS)
@@ -53,11 +53,11 @@ def needs(pack: Pack) -> str:
                              "are neither drawn nor added into any other figure."))
     # EHC plans per 1,000 by locality.
     m = pack.m(LOCALITY_RATE_MEASURE)
-    lt = pack.engine.table([LOCALITY_RATE_MEASURE], [*LOCALITIES, CUMBRIA])
-    period = pack.latest_period(lt[lt["area_code"] != CUMBRIA], m) if not lt.empty else None
+    lt = pack.engine.table([LOCALITY_RATE_MEASURE], [*LOCALITIES, *CUMBRIA_TOTALS])
+    period = pack.latest_period(lt[lt["area_code"].isin(LOCALITIES)], m) if not lt.empty else None
     if period is not None:
-        at = rows_at(lt, LOCALITY_RATE_MEASURE, period, [*LOCALITIES, CUMBRIA])
-        total = at[CUMBRIA]
+        at = rows_at(lt, LOCALITY_RATE_MEASURE, period, LOCALITIES)
+        total = cumbria_total(lt, LOCALITY_RATE_MEASURE, period)
         loc = lt[(lt["period"].astype(str) == period) & lt["area_code"].isin(LOCALITIES)]
         bench = float(total["value"]) if total is not None and not bool(total["suppressed"]) else None
         fig = charts.ranked_bars(loc, highlight=None, x_title=m.unit, benchmark=bench,

@@ -17,6 +17,9 @@ from send_metrics.present.safe_text import for_html, safe_figure
 from send_metrics.present.spc_charts import SPC_COLOURS
 
 CUMBRIA = "E10000006"
+# Cumbria as a whole under each of its names: the two councils' combined series since April 2023,
+# the former county before (a period has one or the other).
+CUMBRIA_TOTALS = ("CMB-CUMBRIA-2COUNCILS", CUMBRIA)
 FOOTPRINTS = ["HF-NORTH-CUMBRIA", "HF-SOUTH-CUMBRIA"]
 LOCALITIES = ["LOC-ALLERDALE", "LOC-CARLISLE", "LOC-COPELAND-N", "LOC-MILLOM", "LOC-EDEN",
               "LOC-BARROW-FURNESS", "LOC-SOUTH-LAKELAND"]
