@@ -92,28 +92,39 @@ def _hmac_pads(key: bytes) -> dict[str, bytes]:
     return {"ipad": bytes(b ^ 0x36 for b in k), "opad": bytes(b ^ 0x5C for b in k)}
 
 
-def _placements(con, postcodes: dict | None, lsoa_locality: dict, members: set) -> tuple[pa.Array, list, list]:
-    """Each distinct postcode (as written; '' for none) of the return's children (`person_ids`), its
-    locality (None when not placed) and why it is not placed (None when it is): through the postcode
-    lookup (postcode as sen2_blade.postcode_key spells it -> LSOA), the LSOA's locality, and the
-    council's localities (`members`). The keys are made by Arrow when every postcode is ASCII (upper
-    case and the expression are then the same as in Python), else by postcode_key."""
+def _lookup_tables(db, postcodes: dict, lsoa_locality: dict) -> None:
+    """The load's postcode lookup (key as sen2_blade.postcode_key spells it -> LSOA) and the LSOAs'
+    localities as tables of the reader's database (its main schema: every return's cursor reads them)."""
+    cur = db.cursor()
+    try:
+        for name, columns, d in (("postcode_lsoa", ("k", "lsoa"), postcodes),
+                                 ("lsoa_locality", ("lsoa", "locality"), lsoa_locality)):
+            cur.register("lookup", pa.table({columns[0]: pa.array(list(d.keys()), pa.string()),
+                                             columns[1]: pa.array(list(d.values()), pa.string())}))
+            cur.execute(f"CREATE TABLE {name} AS SELECT * FROM lookup")
+            cur.unregister("lookup")
+    finally:
+        cur.close()
+
+
+def _placements(con, postcodes: dict | None, members: set) -> None:
+    """Each distinct postcode (as written; '' for none) of the return's children (`person_ids`) placed
+    in the temporary table `placements` (sql/blade_placements.sql: its locality, or why it is not
+    placed), through the lookup tables (_lookup_tables). The keys are made by Arrow when every postcode
+    is ASCII (upper case and the expression are then the same as in Python), else by postcode_key.
+    Without a lookup the table is empty (nobody is placed)."""
     if postcodes is None:
-        return pa.array([], pa.string()), [], []
+        con.execute("CREATE OR REPLACE TEMP TABLE placements (postcode VARCHAR, locality VARCHAR, reason VARCHAR)")
+        return
     written = con.sql("SELECT DISTINCT coalesce(postcode, '') AS postcode FROM person_ids").to_arrow_table()
     written = written.column(0).combine_chunks()
-    texts = written.to_pylist()
     if pc.all(pc.string_is_ascii(written)).as_py() is not False:
-        keys = pc.replace_substring_regex(pc.utf8_upper(written), "[^A-Z0-9]", "").to_pylist()
+        keys = pc.replace_substring_regex(pc.utf8_upper(written), "[^A-Z0-9]", "")
     else:
-        keys = [sb.postcode_key(t) for t in texts]
-    lsoas = [postcodes.get(k) for k in keys]
-    localities = [lsoa_locality.get(lsoa) if lsoa else None for lsoa in lsoas]
-    placed = [loc if loc in members else None for loc in localities]
-    reasons = [None if loc in members else "no postcode" if not text else
-               "postcode not in the lookup" if lsoa is None else "outside the council's localities"
-               for text, lsoa, loc in zip(texts, lsoas, localities)]
-    return written, placed, reasons
+        keys = pa.array([sb.postcode_key(t) for t in written.to_pylist()], pa.string())
+    con.register("written_keys", pa.table({"postcode": written, "k": keys}))
+    con.execute(sql_text("blade_placements"), {"members": sorted(members)})
+    con.unregister("written_keys")
 
 
 def _count_return(con, reader: _Reader, ex: Export, ret: int, census: dt.date, council: str, ctx: _Context,
@@ -127,11 +138,8 @@ def _count_return(con, reader: _Reader, ex: Export, ret: int, census: dt.date, c
     # People: area. Nothing personal leaves the reader's database (the identities go into the ids as
     # the files are written). Each distinct postcode as written is placed (_placements).
     members = ctx.council_members.get(council, set())
-    codes, localities, reasons = _placements(con, postcodes, ctx.lsoa_locality, members)
-    con.register("placements", pa.table({"postcode": codes, "locality": pa.array(localities, pa.string()),
-                                         "reason": pa.array(reasons, pa.string())}))
+    _placements(con, postcodes, members)
     con.execute(sql_text("blade_people"), {"council": council})
-    con.unregister("placements")
     unplaced = con.execute("SELECT reason, count(*) FROM people WHERE reason IS NOT NULL GROUP BY reason "
                            "ORDER BY min(line)").fetchall()
     if unplaced:
@@ -427,7 +435,9 @@ def _adapt_blade(path: Path, workdir: Path, module: str):
     context = _Context(None, gias, lsoa_locality, council_members, councils, _hmac_pads(sb.pseudonym_key()))
 
     def read_lookup():  # (the first job of _read_returns: it overlaps the reading of the first returns)
-        context.postcodes = _read_postcodes(postcode_files)
+        postcodes = _read_postcodes(postcode_files)
+        _lookup_tables(db, postcodes, lsoa_locality)
+        context.postcodes = postcodes
         notes.insert(0, f"postcodes placed through {', '.join(p.name for p in postcode_files)} "
                         f"({len(context.postcodes)} postcodes); postcodes are dropped after the lookup")
     tags = sorted(exports, key=lambda t: (t[6:], t[3:5], t[:2]))
