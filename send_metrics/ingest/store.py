@@ -29,7 +29,7 @@ import json
 import os
 import shutil
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -297,9 +297,20 @@ def _build(con, config: Config, files, hashes, previous: Path | None, work: Path
     # Files are checked two at a time (the checks are mostly small queries that leave a core idle)
     # and recorded strictly in file order, so the result is the same as checking them one by one:
     # the first file still wins a duplicate, and a file that defines areas is checked alone, after
-    # every file before it is recorded and before any file after it starts.
+    # every file before it is recorded and before any file after it starts. A file checked while an
+    # earlier one is still being checked waits to be recorded without holding up the next check
+    # (at most two such files wait), so a small file behind a large one does not leave a core idle.
     workers = max(1, min(2, config.duckdb_threads))
     pending: list = []
+
+    def make_room() -> None:
+        while pending and pending[0].done():
+            record(pending.pop(0).result())
+        while sum(not f.done() for f in pending) >= workers or len(pending) >= workers + 2:
+            wait([f for f in pending if not f.done()] or pending[:1], return_when=FIRST_COMPLETED)
+            while pending and pending[0].done():
+                record(pending.pop(0).result())
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for index, (display, path) in enumerate(reference + _expand_published(user_files, adapted_dir, result, con)):
             if _may_define_areas(display, datasets):
@@ -307,8 +318,7 @@ def _build(con, config: Config, files, hashes, previous: Path | None, work: Path
                     record(pending.pop(0).result())
                 record(_check(con, index, display, path))
             else:
-                if len(pending) >= workers:
-                    record(pending.pop(0).result())
+                make_room()
                 pending.append(pool.submit(_check, con, index, display, path))
         for future in pending:
             record(future.result())
