@@ -99,23 +99,36 @@ def _modified_day(path: Path) -> str:
 
 
 def _fingerprint(files: list[tuple[str, Path]], skipped: list[str] | None = None,
-                 seen: dict[str, tuple[int, int]] | None = None) -> tuple[str, dict[str, str]]:
+                 seen: dict[str, tuple[int, int]] | None = None, workers: int = 1) -> tuple[str, dict[str, str]]:
     """The load's fingerprint and each file's hash. A file that cannot be hashed (changed while
     read, not a regular file, gone) is left out of both, with a sentence in ``skipped``. ``seen``
     gets each file's (size, modification time) as hashed, to tell later whether it changed while
     the load read it."""
-    hashes = {}
-    for name, p in files:
+    def hashed(p: Path):
         try:
             st = os.stat(p)
-            hashes[name] = file_sha256(p)
-            if seen is not None:
-                seen[name] = (st.st_size, st.st_mtime_ns)
+            return (st.st_size, st.st_mtime_ns), file_sha256(p)
         except OSError as exc:
+            return exc, None
+
+    # Files are hashed `workers` at a time (hashlib works outside the interpreter's lock), the
+    # results taken in file order.
+    if workers > 1 and len(files) > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            got = list(pool.map(hashed, [p for _name, p in files]))
+    else:
+        got = [hashed(p) for _name, p in files]
+    hashes = {}
+    for (name, p), (st, digest) in zip(files, got):
+        if isinstance(st, OSError):
             if skipped is None:
-                raise
-            why = str(exc) if isinstance(exc, FileChanged) else (exc.strerror or str(exc))
+                raise st
+            why = str(st) if isinstance(st, FileChanged) else (st.strerror or str(st))
             skipped.append(f"{name}: skipped: {why}; it will be read by the next load")
+            continue
+        hashes[name] = digest
+        if seen is not None:
+            seen[name] = st
     files = [(name, p) for name, p in files if name in hashes]
     return _fingerprint_of(hashes, {name: _modified_day(p) for name, p in files}), hashes
 
@@ -153,7 +166,7 @@ def _load_locked(config: Config, force: bool, extra_files: list[Path]) -> LoadRe
     files = [(relative_name(p, data_dir), p) for p in found]
     files += [(relative_name(p, data_dir), p) for p in extra_files]
     seen: dict[str, tuple[int, int]] = {}
-    fingerprint, hashes = _fingerprint(files, refused, seen)
+    fingerprint, hashes = _fingerprint(files, refused, seen, workers=max(1, min(2, config.duckdb_threads)))
     files = [(name, p) for name, p in files if name in hashes]
     demo_note = demo_note + refused  # refusals are said on every load, "nothing changed" included
     previous = current_load_dir(config.store_dir)
