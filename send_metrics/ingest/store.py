@@ -29,7 +29,7 @@ import json
 import os
 import shutil
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,23 +99,36 @@ def _modified_day(path: Path) -> str:
 
 
 def _fingerprint(files: list[tuple[str, Path]], skipped: list[str] | None = None,
-                 seen: dict[str, tuple[int, int]] | None = None) -> tuple[str, dict[str, str]]:
+                 seen: dict[str, tuple[int, int]] | None = None, workers: int = 1) -> tuple[str, dict[str, str]]:
     """The load's fingerprint and each file's hash. A file that cannot be hashed (changed while
     read, not a regular file, gone) is left out of both, with a sentence in ``skipped``. ``seen``
     gets each file's (size, modification time) as hashed, to tell later whether it changed while
     the load read it."""
-    hashes = {}
-    for name, p in files:
+    def hashed(p: Path):
         try:
             st = os.stat(p)
-            hashes[name] = file_sha256(p)
-            if seen is not None:
-                seen[name] = (st.st_size, st.st_mtime_ns)
+            return (st.st_size, st.st_mtime_ns), file_sha256(p)
         except OSError as exc:
+            return exc, None
+
+    # Files are hashed `workers` at a time (hashlib works outside the interpreter's lock), the
+    # results taken in file order.
+    if workers > 1 and len(files) > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            got = list(pool.map(hashed, [p for _name, p in files]))
+    else:
+        got = [hashed(p) for _name, p in files]
+    hashes = {}
+    for (name, p), (st, digest) in zip(files, got):
+        if isinstance(st, OSError):
             if skipped is None:
-                raise
-            why = str(exc) if isinstance(exc, FileChanged) else (exc.strerror or str(exc))
+                raise st
+            why = str(st) if isinstance(st, FileChanged) else (st.strerror or str(st))
             skipped.append(f"{name}: skipped: {why}; it will be read by the next load")
+            continue
+        hashes[name] = digest
+        if seen is not None:
+            seen[name] = st
     files = [(name, p) for name, p in files if name in hashes]
     return _fingerprint_of(hashes, {name: _modified_day(p) for name, p in files}), hashes
 
@@ -153,7 +166,7 @@ def _load_locked(config: Config, force: bool, extra_files: list[Path]) -> LoadRe
     files = [(relative_name(p, data_dir), p) for p in found]
     files += [(relative_name(p, data_dir), p) for p in extra_files]
     seen: dict[str, tuple[int, int]] = {}
-    fingerprint, hashes = _fingerprint(files, refused, seen)
+    fingerprint, hashes = _fingerprint(files, refused, seen, workers=max(1, min(2, config.duckdb_threads)))
     files = [(name, p) for name, p in files if name in hashes]
     demo_note = demo_note + refused  # refusals are said on every load, "nothing changed" included
     previous = current_load_dir(config.store_dir)
@@ -297,9 +310,20 @@ def _build(con, config: Config, files, hashes, previous: Path | None, work: Path
     # Files are checked two at a time (the checks are mostly small queries that leave a core idle)
     # and recorded strictly in file order, so the result is the same as checking them one by one:
     # the first file still wins a duplicate, and a file that defines areas is checked alone, after
-    # every file before it is recorded and before any file after it starts.
+    # every file before it is recorded and before any file after it starts. A file checked while an
+    # earlier one is still being checked waits to be recorded without holding up the next check
+    # (at most two such files wait), so a small file behind a large one does not leave a core idle.
     workers = max(1, min(2, config.duckdb_threads))
     pending: list = []
+
+    def make_room() -> None:
+        while pending and pending[0].done():
+            record(pending.pop(0).result())
+        while sum(not f.done() for f in pending) >= workers or len(pending) >= workers + 2:
+            wait([f for f in pending if not f.done()] or pending[:1], return_when=FIRST_COMPLETED)
+            while pending and pending[0].done():
+                record(pending.pop(0).result())
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for index, (display, path) in enumerate(reference + _expand_published(user_files, adapted_dir, result, con)):
             if _may_define_areas(display, datasets):
@@ -307,8 +331,7 @@ def _build(con, config: Config, files, hashes, previous: Path | None, work: Path
                     record(pending.pop(0).result())
                 record(_check(con, index, display, path))
             else:
-                if len(pending) >= workers:
-                    record(pending.pop(0).result())
+                make_room()
                 pending.append(pool.submit(_check, con, index, display, path))
         for future in pending:
             record(future.result())

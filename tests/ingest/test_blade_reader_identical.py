@@ -148,6 +148,41 @@ def test_randomly_corrupted_copies(export, tmp_path, monkeypatch, seed, plain, l
     assert _same(folder, tmp_path, monkeypatch, expect_plain=plain, workers=workers) > 20  # quarantined
 
 
+@pytest.mark.skipif(not (GEO / "cumbria_lsoa21_lookup.csv").exists(), reason="shared geography absent")
+def test_bytes_not_utf8_in_unused_and_used_columns(export, tmp_path, monkeypatch):
+    """Arrow makes only the used columns into text (blade_parse.read_plain): bytes that are not UTF-8
+    in a column the reader does not use leave the file plain and its values as the csv module reads
+    them; in a used column they send the file to the csv module. Either way the previous reader's
+    notes, quarantine and outputs."""
+    from send_metrics.ingest.adapters.blade_files import USED_COLUMNS
+    folder = tmp_path / "data" / "sen2"
+    shutil.copytree(export, folder)
+    edited = 0
+    for module in ("person", "requests", "placementdetail"):
+        for path in sorted(folder.glob(f"Blade-Export_*_{module}.csv"))[-2:]:
+            lines = path.read_bytes().split(b"\n")
+            header = lines[0].decode().strip().split(",")
+            unused = next(i for i, c in enumerate(header) if c.lower() not in USED_COLUMNS[module])
+            for i in range(3, len(lines) - 1, 97):
+                cells = lines[i].split(b",")
+                cells[unused] = b"\xff\xfeab\xe2" + cells[unused]
+                lines[i] = b",".join(cells)
+                edited += 1
+            path.write_bytes(b"\n".join(lines))
+    assert edited > 20
+    assert _same(folder, tmp_path / "unused", monkeypatch, expect_plain=True) == 0
+    person = sorted(folder.glob("Blade-Export_*_person.csv"))[-1]
+    lines = person.read_bytes().split(b"\n")
+    header = lines[0].decode().strip().split(",")
+    used = header.index(next(c for c in header if c.lower() == "surname"))
+    cells = lines[5].split(b",")
+    cells[used] = b"\xffX" + cells[used]
+    lines[5] = b",".join(cells)
+    person.write_bytes(b"\n".join(lines))
+    (tmp_path / "used").mkdir()
+    assert _same(folder, tmp_path / "used", monkeypatch, expect_plain=False) == 0
+
+
 def test_whitespace_stripped_as_python_strips():
     from send_metrics.ingest.adapters import blade_parse
     assert blade_parse.WHITESPACE == "".join(chr(i) for i in range(sys.maxunicode + 1) if chr(i).isspace())

@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import hashlib
+import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -91,28 +92,39 @@ def _hmac_pads(key: bytes) -> dict[str, bytes]:
     return {"ipad": bytes(b ^ 0x36 for b in k), "opad": bytes(b ^ 0x5C for b in k)}
 
 
-def _placements(con, postcodes: dict | None, lsoa_locality: dict, members: set) -> tuple[pa.Array, list, list]:
-    """Each distinct postcode (as written; '' for none) of the return's children (`person_ids`), its
-    locality (None when not placed) and why it is not placed (None when it is): through the postcode
-    lookup (postcode as sen2_blade.postcode_key spells it -> LSOA), the LSOA's locality, and the
-    council's localities (`members`). The keys are made by Arrow when every postcode is ASCII (upper
-    case and the expression are then the same as in Python), else by postcode_key."""
+def _lookup_tables(db, postcodes: dict, lsoa_locality: dict) -> None:
+    """The load's postcode lookup (key as sen2_blade.postcode_key spells it -> LSOA) and the LSOAs'
+    localities as tables of the reader's database (its main schema: every return's cursor reads them)."""
+    cur = db.cursor()
+    try:
+        for name, columns, d in (("postcode_lsoa", ("k", "lsoa"), postcodes),
+                                 ("lsoa_locality", ("lsoa", "locality"), lsoa_locality)):
+            cur.register("lookup", pa.table({columns[0]: pa.array(list(d.keys()), pa.string()),
+                                             columns[1]: pa.array(list(d.values()), pa.string())}))
+            cur.execute(f"CREATE TABLE {name} AS SELECT * FROM lookup")
+            cur.unregister("lookup")
+    finally:
+        cur.close()
+
+
+def _placements(con, postcodes: dict | None, members: set) -> None:
+    """Each distinct postcode (as written; '' for none) of the return's children (`person_ids`) placed
+    in the temporary table `placements` (sql/blade_placements.sql: its locality, or why it is not
+    placed), through the lookup tables (_lookup_tables). The keys are made by Arrow when every postcode
+    is ASCII (upper case and the expression are then the same as in Python), else by postcode_key.
+    Without a lookup the table is empty (nobody is placed)."""
     if postcodes is None:
-        return pa.array([], pa.string()), [], []
+        con.execute("CREATE OR REPLACE TEMP TABLE placements (postcode VARCHAR, locality VARCHAR, reason VARCHAR)")
+        return
     written = con.sql("SELECT DISTINCT coalesce(postcode, '') AS postcode FROM person_ids").to_arrow_table()
     written = written.column(0).combine_chunks()
-    texts = written.to_pylist()
     if pc.all(pc.string_is_ascii(written)).as_py() is not False:
-        keys = pc.replace_substring_regex(pc.utf8_upper(written), "[^A-Z0-9]", "").to_pylist()
+        keys = pc.replace_substring_regex(pc.utf8_upper(written), "[^A-Z0-9]", "")
     else:
-        keys = [sb.postcode_key(t) for t in texts]
-    lsoas = [postcodes.get(k) for k in keys]
-    localities = [lsoa_locality.get(lsoa) if lsoa else None for lsoa in lsoas]
-    placed = [loc if loc in members else None for loc in localities]
-    reasons = [None if loc in members else "no postcode" if not text else
-               "postcode not in the lookup" if lsoa is None else "outside the council's localities"
-               for text, lsoa, loc in zip(texts, lsoas, localities)]
-    return written, placed, reasons
+        keys = pa.array([sb.postcode_key(t) for t in written.to_pylist()], pa.string())
+    con.register("written_keys", pa.table({"postcode": written, "k": keys}))
+    con.execute(sql_text("blade_placements"), {"members": sorted(members)})
+    con.unregister("written_keys")
 
 
 def _count_return(con, reader: _Reader, ex: Export, ret: int, census: dt.date, council: str, ctx: _Context,
@@ -126,11 +138,8 @@ def _count_return(con, reader: _Reader, ex: Export, ret: int, census: dt.date, c
     # People: area. Nothing personal leaves the reader's database (the identities go into the ids as
     # the files are written). Each distinct postcode as written is placed (_placements).
     members = ctx.council_members.get(council, set())
-    codes, localities, reasons = _placements(con, postcodes, ctx.lsoa_locality, members)
-    con.register("placements", pa.table({"postcode": codes, "locality": pa.array(localities, pa.string()),
-                                         "reason": pa.array(reasons, pa.string())}))
+    _placements(con, postcodes, members)
     con.execute(sql_text("blade_people"), {"council": council})
-    con.unregister("placements")
     unplaced = con.execute("SELECT reason, count(*) FROM people WHERE reason IS NOT NULL GROUP BY reason "
                            "ORDER BY min(line)").fetchall()
     if unplaced:
@@ -253,15 +262,15 @@ def _reader_threads() -> int:
     return load_config().duckdb_threads
 
 
-def _read_return(db, ex: Export, ret: int, ctx: _Context) -> _Return:
-    """Read, check and count one return (export `ex`, number `ret` in census order) through a cursor
-    of the reader's database `db` (its module tables are the cursor's own temporary tables, gone when
-    it closes; what it counts goes to `db`'s tables persons_<ret> and pathway_<ret>)."""
+def _open_return(db, ex: Export, ret: int) -> tuple:
+    """Read and check one return (export `ex`, number `ret` in census order) through a cursor of the
+    reader's database `db` (its module tables are the cursor's own temporary tables, gone when it
+    closes). Returns (result, cursor, reader, return header row); the cursor is None when the
+    return is not to be counted (then closed here)."""
     con = db.cursor()
     reader = _Reader(con)
     notes = reader.notes
-    out: dict = {"caseload": [], "assessments": [], "ceased": []}
-    result = _Return(notes, reader.problems, out)
+    result = _Return(notes, reader.problems, {"caseload": [], "assessments": [], "ceased": []})
     try:
         missing = [m for m in sb.MODULES if m not in ex.files]
         if missing:
@@ -270,21 +279,117 @@ def _read_return(db, ex: Export, ret: int, ctx: _Context) -> _Return:
         headers = con.execute("SELECT line, lea, _referencedate FROM m_sen2").fetchall()
         if len(headers) != 1:
             notes.append(f"export {ex.tag}: the sen2 module must hold one return header; this export is not loaded")
-            return result
-        line, lea, census = headers[0]
+            con.close()
+            return result, None, None, None
+        return result, con, reader, headers[0]
+    except BaseException:
+        con.close()
+        raise
+
+
+def _count_opened(opened: tuple, ex: Export, ret: int, ctx: _Context) -> _Return:
+    """Count a return read by _open_return (what is counted goes to the reader database's tables
+    persons_<ret> and pathway_<ret>), then close its cursor (the return's module tables, names and
+    postcodes among them, go with it)."""
+    result, con, reader, header = opened
+    if con is None:
+        return result
+    try:
+        line, lea, census = header
         council = ctx.councils.get((lea or "").lstrip("0").zfill(3))
         if council is None:
             reader.bad(ex.files["sen2"], line, "lea", lea, "unknown DfE LA number")
             return result
         versions = sorted({v for v in ex.version.values() if v != "any"})
-        notes.append(f"return of January {census.year} (census date {census.isoformat()}, LA {lea}, "
-                     f"layout {max(versions) if versions else 'unknown'}): " + ", ".join(
-                         f"{reader.count(m)} {m}" for m in sb.MODULES if m != "sen2"))
-        _count_return(con, reader, ex, ret, census, council, ctx, out)
+        result.notes.append(f"return of January {census.year} (census date {census.isoformat()}, LA {lea}, "
+                            f"layout {max(versions) if versions else 'unknown'}): " + ", ".join(
+                                f"{reader.count(m)} {m}" for m in sb.MODULES if m != "sen2"))
+        _count_return(con, reader, ex, ret, census, council, ctx, result.out)
         result.counted = True
         return result
     finally:
-        con.close()  # the return's module tables (names and postcodes among them) go with the cursor
+        con.close()
+
+
+def _read_return(db, ex: Export, ret: int, ctx: _Context) -> _Return:
+    """Read, check and count one return (see _open_return and _count_opened)."""
+    return _count_opened(_open_return(db, ex, ret), ex, ret, ctx)
+
+
+def _read_returns(db, exports: dict[str, Export], tags: list[str], ctx: _Context, workers: int,
+                  lookups=None) -> list[_Return]:
+    """Every return read, checked and counted (each through a cursor of its own, see _open_return and
+    _count_opened) by `workers` threads, the results in census order. The work of a return is two
+    jobs, its reading and then its counting, and a worker takes the next return's reading while
+    fewer than workers + 1 returns are read and not yet counted, else the oldest return's counting:
+    so neither core waits at the end for the last return's two jobs done one after the other. The
+    counting needs `lookups` (run first, by the first free worker: the postcode lookup)."""
+    n = len(tags)
+    results: list = [None] * n
+    opened: dict[int, tuple] = {}  # returns read, waiting to be counted
+    st = {"next": 0, "reading": 0, "counting": 0, "lookups": "todo" if lookups else "done", "error": None}
+    limit = workers + 1 if workers > 1 else 1
+    cond = threading.Condition()
+
+    def take():  # (under cond) the next job, or None when there is none left
+        while st["error"] is None:
+            if st["lookups"] == "todo":
+                st["lookups"] = "running"
+                return "lookups", None
+            if st["next"] < n and st["reading"] + len(opened) + st["counting"] < limit:
+                st["next"] += 1
+                st["reading"] += 1
+                return "read", st["next"] - 1
+            if opened and st["lookups"] == "done":
+                st["counting"] += 1
+                ret = min(opened)
+                return "count", (ret, opened.pop(ret))
+            if st["next"] == n and not st["reading"] and not opened and st["lookups"] == "done":
+                return None
+            cond.wait()
+        return None
+
+    def work():
+        while True:
+            with cond:
+                job = take()
+            if job is None:
+                return
+            kind, arg = job
+            try:
+                if kind == "lookups":
+                    lookups()
+                elif kind == "read":
+                    got = _open_return(db, exports[tags[arg]], arg)
+                else:
+                    ret, got = arg
+                    results[ret] = _count_opened(got, exports[tags[ret]], ret, ctx)
+            except BaseException as exc:  # the other workers stop; raised below
+                with cond:
+                    st["error"] = st["error"] or exc
+                    cond.notify_all()
+                return
+            with cond:
+                if kind == "lookups":
+                    st["lookups"] = "done"
+                elif kind == "read":
+                    st["reading"] -= 1
+                    opened[arg] = got
+                else:
+                    st["counting"] -= 1
+                cond.notify_all()
+
+    threads = [threading.Thread(target=work, name=f"blade-{i}") for i in range(max(1, workers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for got in opened.values():  # returns read and not counted (after a failure)
+        if got[1] is not None:
+            got[1].close()
+    if st["error"] is not None:
+        raise st["error"]
+    return results
 
 
 def adapt_blade(path: Path, workdir: Path, module: str):
@@ -317,21 +422,24 @@ def _adapt_blade(path: Path, workdir: Path, module: str):
                                          f"export's files Blade-Export_<DD-MM-YYYY>_<module>.csv; not loaded"])
         ex.files[m] = p
     postcode_files, gias_files = _lookup_files(path)
-    postcodes = _read_postcodes(postcode_files) if postcode_files else None
     gias = _read_gias(gias_files) if gias_files else None
     lsoa_locality, council_members, councils = _geography()
     notes: list[str] = []
-    if postcodes is None:
+    if not postcode_files:
         notes.append("no ONS postcode lookup (ONSPD / NSPL with LSOA 2021 codes) in the data folder: children are "
                      "not placed in localities, so figures are the council's only (drop the lookup into data/ "
                      "for locality and health-footprint figures)")
-    else:
-        notes.append(f"postcodes placed through {', '.join(p.name for p in postcode_files)} "
-                     f"({len(postcodes)} postcodes); postcodes are dropped after the lookup")
     if gias is None:
         notes.append("no Get Information About Schools extract in the data folder: placements named by URN cannot "
                      "be typed, so caseload is not broken down by setting (setting 'all')")
-    context = _Context(postcodes, gias, lsoa_locality, council_members, councils, _hmac_pads(sb.pseudonym_key()))
+    context = _Context(None, gias, lsoa_locality, council_members, councils, _hmac_pads(sb.pseudonym_key()))
+
+    def read_lookup():  # (the first job of _read_returns: it overlaps the reading of the first returns)
+        postcodes = _read_postcodes(postcode_files)
+        _lookup_tables(db, postcodes, lsoa_locality)
+        context.postcodes = postcodes
+        notes.insert(0, f"postcodes placed through {', '.join(p.name for p in postcode_files)} "
+                        f"({len(context.postcodes)} postcodes); postcodes are dropped after the lookup")
     tags = sorted(exports, key=lambda t: (t[6:], t[3:5], t[:2]))
     # Each return is read, checked and counted through its own cursor of the reader's database, two
     # at a time (their work is mostly DuckDB's and Arrow's, which run outside the interpreter's lock,
@@ -342,8 +450,7 @@ def _adapt_blade(path: Path, workdir: Path, module: str):
     written: dict[str, Path] = {}  # the persons and pathway files, written by the reader's database
     db = _connect(gias)
     try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            returns = list(pool.map(lambda job: _read_return(db, exports[job[1]], job[0], context), enumerate(tags)))
+        returns = _read_returns(db, exports, tags, context, workers, read_lookup if postcode_files else None)
         problems: list[Quarantined] = []
         out: dict = {"caseload": [], "assessments": [], "ceased": []}
         for r in returns:
@@ -355,20 +462,31 @@ def _adapt_blade(path: Path, workdir: Path, module: str):
         # The persons (in the order of the returns, then of their named plans, each child's
         # pseudonymous id made once) and the pathway's rows are written by the reader's database
         # straight to the contract's CSV layout (the values are codes and ids: nothing the writer
-        # quotes; an empty value is an empty field).
+        # quotes; an empty value is an empty field); the two files side by side, each through a
+        # cursor of its own, when returns are read side by side.
         workdir.mkdir(parents=True, exist_ok=True)
-        if counted:
-            for name in ("persons", "pathway"):
-                db.execute(f"CREATE TEMP VIEW {name}_out AS " + " UNION ALL ".join(
+
+        def write(name: str, dataset: str, query: str) -> None:
+            cur = db.cursor()
+            try:
+                cur.execute(f"CREATE TEMP VIEW {name}_out AS " + " UNION ALL ".join(
                     f"SELECT * FROM {name}_{ret}" for ret in counted))
-        if counted and db.execute("SELECT count(*) FROM persons_out").fetchall()[0][0]:
-            written["ehcp_persons"] = workdir / "blade_ehcp_persons.csv.csv"
-            db.execute(f"COPY ({sql_text('blade_persons_file')}) TO $path (HEADER, DELIMITER ',')",
-                       {**context.pads, "path": str(written["ehcp_persons"])})
-        if counted and db.execute("SELECT count(*) FROM pathway_out").fetchall()[0][0]:
-            written["ehcp_pathway"] = workdir / "blade_ehcp_pathway.csv.csv"
-            db.execute(f"COPY ({sql_text('blade_pathway_latest')}) TO $path (HEADER, DELIMITER ',')",
-                       {**context.pads, "path": str(written["ehcp_pathway"])})
+                if cur.execute(f"SELECT count(*) FROM {name}_out").fetchall()[0][0]:
+                    path = workdir / f"blade_{dataset}.csv.csv"
+                    cur.execute(f"COPY ({sql_text(query)}) TO $path (HEADER, DELIMITER ',')",
+                                {**context.pads, "path": str(path)})
+                    written[dataset] = path
+            finally:
+                cur.close()
+        if counted:
+            jobs = [("persons", "ehcp_persons", "blade_persons_file"), ("pathway", "ehcp_pathway", "blade_pathway_latest")]
+            if workers > 1:
+                with ThreadPoolExecutor(max_workers=2) as pool:
+                    for done in [pool.submit(write, *job) for job in jobs]:
+                        done.result()
+            else:
+                for job in jobs:
+                    write(*job)
     finally:
         db.close()  # this load's rows, names and postcodes included, go with the in-memory database
     outputs = []

@@ -126,19 +126,23 @@ def _plain_bytes(data: bytes) -> bool:
 def read_plain(p: Path, width: int, where: list[int]) -> tuple[pa.Array, list[pa.Array]] | None:
     """A module's file read by Arrow's CSV reader when that reads it exactly as the csv module would,
     record for record: no quotes, no NUL bytes, no line ending but CR LF or LF, no blank line (nor one
-    of commas only), valid UTF-8 and every row as wide as the header (Arrow refuses any other row).
+    of commas only), valid UTF-8 in the used columns and every row as wide as the header (Arrow refuses any other row).
     Each row is then the record of its line's number. None when the file is not that plain."""
     data = p.read_bytes()
     if not where or not _plain_bytes(data):
         return None
     names = [f"c{i}" for i in range(width)]
+    # Only the used columns are made into strings (Arrow still splits every row and refuses one of
+    # another width; bytes that are not UTF-8 in an unused column change none of the used values,
+    # so those need not send the file to the csv module).
+    used = [names[j] for j in dict.fromkeys(where)]
     try:
         table = pacsv.read_csv(pa.py_buffer(data), read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
                                parse_options=pacsv.ParseOptions(quote_char=False),
                                convert_options=pacsv.ConvertOptions(
-                                   column_types=dict.fromkeys(names, pa.string()), include_columns=names,
+                                   column_types=dict.fromkeys(used, pa.string()), include_columns=used,
                                    strings_can_be_null=False, quoted_strings_can_be_null=False))
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
     return (pa.array(np.arange(2, table.num_rows + 2, dtype=np.int64)),  # (not from a range: 0.8 s slower)
-            [table.column(j).combine_chunks() for j in where])
+            [table.column(names[j]).combine_chunks() for j in where])
