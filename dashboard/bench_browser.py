@@ -18,6 +18,8 @@ not running, no element is stale or a skeleton, and that has held for QUIET_MS (
 is when the quiet period began, so the wait itself is not counted). Each page's median and p95 are
 divided by the floor's median and p95 of the same run.
 
+SEND_BENCH_PAGES=explorer,equity limits ``pages`` to those pages (the floor is always measured).
+
 ``first-start``: a fresh clone of the committed tree (git clone of HEAD), README command 1 run in it
 (`python -m streamlit run app.py`, dependencies already installed), then the seconds from the
 server answering its health check (navigation starts then) to the Board settled with its summary
@@ -269,6 +271,16 @@ def measure_scale(browser, base: str, floor_base: str, repeats: int, pages: dict
     return out
 
 
+def chosen_pages() -> dict:
+    """PAGES, or only those named in SEND_BENCH_PAGES (comma-separated), for measuring a change to a
+    few pages against the floor without running every page; the full bench leaves it unset."""
+    names = [n.strip() for n in os.environ.get("SEND_BENCH_PAGES", "").split(",") if n.strip()]
+    unknown = [n for n in names if n not in PAGES]
+    if unknown:
+        raise SystemExit(f"SEND_BENCH_PAGES names unknown pages: {unknown}")
+    return {n: PAGES[n] for n in names} if names else PAGES
+
+
 def pages_run(repeats: int, scales: list[tuple[str, str, str]]) -> dict:
     from playwright.sync_api import sync_playwright
     logs = Path(tempfile.mkdtemp(prefix="send-bench-browser-"))
@@ -281,7 +293,7 @@ def pages_run(repeats: int, scales: list[tuple[str, str, str]]) -> dict:
                 proc, base, _ = start("app.py", {"SEND_DATA_DIR": data_dir, "SEND_STORE_DIR": store},
                                       log=logs / f"{name}.log")
                 try:
-                    result["scales"][name] = measure_scale(browser, base, floor_base, repeats)
+                    result["scales"][name] = measure_scale(browser, base, floor_base, repeats, chosen_pages())
                 finally:
                     stop(proc)
         finally:

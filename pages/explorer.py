@@ -3,7 +3,8 @@ downloads; and a data-quality view of the latest load (manifest, quarantined row
 
 Widgets and layout only: the protected sums, the view and its words are send_metrics.measures.explore
 (protection: explore_protection), the data-quality tables measures.data_quality, the figures
-present.explore_charts; this page caches them per load and choice. No widget or URL value reaches SQL.
+present.explore_charts; dashboard.explore_views builds and caches the view per load and choice. No
+widget or URL value reaches SQL.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from dashboard import sign_in, ui
+from dashboard import explore_views, sign_in, ui
 from send_metrics import contract
 from send_metrics.contract import codes
 from send_metrics.measures import data_quality, explore
@@ -24,19 +25,7 @@ CHART_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "sel
 SUPERSEDED_HELP = "Valid rows whose figures a newer edition gives; they stay in the all-editions tables."
 
 
-# -- cached per load -----------------------------------------------------------------------------
-@st.cache_data(show_spinner=False, max_entries=32, ttl=3600)
-def protected_table(load_id: str, dataset: str, breakdowns: tuple[str, ...], low: int, high: int) -> pd.DataFrame:
-    """explore.protected_table, each grain (and so each coarser grain it needs) computed once a load."""
-    return explore.protected_table(ui.database(), dataset, breakdowns, low, high, _hierarchies(load_id),
-                                   coarser=lambda fewer: protected_table(load_id, dataset, fewer, low, high))
-
-
-@st.cache_data(show_spinner=False, max_entries=4, ttl=3600)
-def _hierarchies(load_id: str) -> list[tuple[str, list[str]]]:
-    return ui.engine().hierarchies()
-
-
+# -- cached per load (the explore view: dashboard.explore_views) ---------------------------------
 @st.cache_data(show_spinner=False, max_entries=32, ttl=3600)
 def _quality(load_id: str, table: str, *args):
     """A table of send_metrics.measures.data_quality (``table``: its function) for the load, once."""
@@ -103,7 +92,6 @@ def render_explore() -> None:
     if dataset == "ehcp_caseload":
         st.caption("A person-level extract, when one is loaded, is counted into these cells; its rows "
                    "are never shown one by one.")
-    monthly = contract.DATASETS[dataset].monthly
 
     col1, col2 = st.columns([2, 1])
     with col2:
@@ -112,21 +100,24 @@ def render_explore() -> None:
                         format_func=lambda c: c.replace("_", " "),
                         max_selections=explore.MAX_BREAKDOWNS - len(sp.required))
         breakdowns = tuple(sp.required) + tuple(b for b in optional if b in chosen)
-    with st.spinner("Adding up and applying disclosure control..."):
-        try:
-            table = protected_table(db.load_id, dataset, breakdowns, low, high)
-        except explore.TooBig as exc:
-            st.warning(str(exc))
-            return
-    if table.empty:
+    key = (db.load_id, dataset, breakdowns, low, high)
+    try:
+        if explore_views.built(*key):
+            g = explore_views.grain(*key)
+        else:
+            with st.spinner("Adding up and applying disclosure control..."):
+                g = explore_views.grain(*key)
+    except explore.TooBig as exc:
+        st.warning(str(exc))
+        return
+    if g.table.empty:
         st.info("This dataset has no rows in the current load.")
         return
-    table["period_label"] = [explore.period_label(p, monthly) for p in table[sp.period]]
 
-    area_options, default_areas, area_label = explore.area_options(table, ui.area_info().names, ui.areas())
     with col1:
-        areas = _multi("Areas", area_options, "areas", default_areas, format_func=lambda c: area_label.get(c, c))
-    periods = sorted(table["period_label"].unique())
+        areas = _multi("Areas", g.area_options, "areas", g.default_areas,
+                       format_func=lambda c: g.area_label.get(c, c))
+    periods = g.periods
     c1, c2, c3 = st.columns(3)
     with c1:
         start = _select("From", periods, "start", periods[max(0, len(periods) - 5)])
@@ -135,7 +126,7 @@ def render_explore() -> None:
     start, end = min(start, end), max(start, end)
     filters: dict[str, list[str]] = {}
     for col, b in zip(st.columns(len(breakdowns)) if breakdowns else [], breakdowns):
-        values, default = explore.filter_values(table, b, b in sp.required)
+        values, default = g.filters[b]
         with col:
             filters[b] = _multi(f"Only these: {b.replace('_', ' ')}", values, f"f_{b}", default,
                                 format_func=explore.code_text(b), placeholder="All")
@@ -143,8 +134,10 @@ def render_explore() -> None:
         indicator = _select("Indicator to chart", list(sp.indicators), "indicator", sp.indicators[0],
                             format_func=lambda c: c.replace("_", " "))
 
-    out = explore.view_rows(table, sp, breakdowns, areas or [], start, end, filters, area_label)
-    st.info(explore.protection_text(low, high, out), icon=":material/shield:")
+    view = explore_views.shown(db.load_id, dataset, breakdowns, low, high, tuple(areas or []), start, end,
+                               tuple((b, tuple(v)) for b, v in filters.items()), indicator)
+    out = view.out
+    st.info(view.protection, icon=":material/shield:")
     if not areas:
         st.warning("Choose at least one area.")
         return
@@ -153,21 +146,16 @@ def render_explore() -> None:
         return
 
     label = ui.escape(sp.title)
-    ind_label = explore.indicator_label(dataset, indicator)
-    st.subheader(explore.chart_title(ind_label, breakdowns, start, end))
-    data, note = explore.chart_series(out, indicator, breakdowns)
-    fig = explore_charts.view_chart(data, indicator, ind_label, monthly)
-    sentence = explore.chart_sentence(data, ind_label, ui.lower_first(ind_label), breakdowns, start, end, note)
-    st.markdown(f"{ui.md(sentence)} Dataset: {label}. Suppressed values are gaps, never zeros.")
-    st.plotly_chart(ui.safe_figure(fig), key="chart_explorer", width="stretch", config=CHART_CONFIG)
+    st.subheader(view.title)
+    st.markdown(f"{ui.md(view.sentence)} Dataset: {label}. Suppressed values are gaps, never zeros.")
+    st.plotly_chart(view.figure, key="chart_explorer", width="stretch", config=CHART_CONFIG)
     st.subheader("The table")
     st.caption(f"{len(out):,} rows. Each row sums the {label} rows for one area, period"
                f"{' and ' + ', '.join(breakdowns) if breakdowns else ''}. A dash is a value that is "
                "suppressed (named in the 'suppressed' column) or not available.")
-    st.dataframe(explore.labelled(out, breakdowns), hide_index=True, height=min(600, 38 + 35 * len(out)),
+    st.dataframe(view.table, hide_index=True, height=min(600, 38 + 35 * len(out)),
                  placeholder="–", **_table_columns(dataset, breakdowns, sp.indicators))
-    _downloads(out, explore.download_stem(dataset, breakdowns, start, end),
-               lambda f: explore.csv_frame(f, sp.indicators))
+    _downloads(out, view.stem, lambda f: explore.csv_frame(f, sp.indicators))
     st.caption(f"Source: {label}, load {ui.escape(db.load_id or '')}. In the CSV a suppressed value is 'c'.")
 
 
