@@ -366,5 +366,7 @@ def protection_text(low: int, high: int, out: pd.DataFrame) -> str:
     return (f"**Disclosure control.** Sums from {low} to {high} are suppressed (shown as a dash, named in "
             f"the 'suppressed' column), and so are other cells that would let them be worked out from an area "
             f"total (localities add up to councils, footprints and Cumbria) or from a total over a breakdown. "
+            f"Below council level a sum is suppressed too when the rest of its total is {low} to {high}, or when "
+            f"it is none or all of a total of {high + 1} to {2 * (high + 1)}. "
             f"Area and period are always shown separately. {n_sup} of {len(out)} rows here have a suppressed "
             "cell.")
