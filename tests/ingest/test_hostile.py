@@ -140,6 +140,24 @@ def test_a_carriage_return_inside_a_cell_cannot_start_a_formula_row(cell):
     assert_no_formula(text)
 
 
+def _bound_from(name: str, tree, src: str, functions: dict, depth: int = 2) -> str:
+    """The source that a variable's value comes from: the expressions it is assigned or unpacked
+    from in the file, and the functions those call, followed `depth` names back."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.For)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == name for tgt in targets for t in ast.walk(tgt)):
+                value = node.value if isinstance(node, ast.Assign) else node.iter
+                found.append(ast.get_source_segment(src, value) or "")
+                for n in ast.walk(value):
+                    if isinstance(n, ast.Call) and isinstance(n.func, ast.Name):
+                        found.append(functions.get(n.func.id, ""))
+                    elif isinstance(n, ast.Name) and depth > 0 and n.id != name:
+                        found.append(_bound_from(n.id, tree, src, functions, depth - 1))
+    return " ".join(found)
+
+
 def _download_calls():
     """(file, line, data source, builder source) of every st.download_button in pages/ and dashboard/."""
     out = []
@@ -158,6 +176,8 @@ def _download_calls():
                 called = {n.func.id for n in ast.walk(data) if isinstance(n, ast.Call)
                           and isinstance(n.func, ast.Name)} if data is not None else set()
                 builders = " ".join(functions.get(c, "") for c in called)
+                if isinstance(data, ast.Name):  # bytes built earlier (e.g. kept in a cached result)
+                    builders += " " + _bound_from(data.id, tree, src, functions)
                 out.append((path.name, node.lineno, seg, builders, mime + fname))
     return out
 
