@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -383,7 +384,7 @@ def test_explorer_breakdown_with_suppression(server, page):
     open_page(page, f"{server}/explorer?{query}")
     assert not exceptions(page)
     info = page.locator("[data-testid='stAlert']").filter(has_text="Disclosure control").inner_text()
-    suppressed_rows = int(info.split(" of ")[0].split()[-1])
+    suppressed_rows = int(re.search(r"(\d[\d,]*) of [\d,]+ rows here", info).group(1).replace(",", ""))
     assert suppressed_rows > 0, info
     full_screenshot(page, SHOTS / "explorer-breakdown.png")
 
