@@ -28,8 +28,8 @@ import pandas as pd
 from send_metrics import contract
 from send_metrics.contract import codes
 from send_metrics.catalogue import load_catalogue
+from send_metrics.measures.engine import get_engine
 from send_metrics.measures.explore_protection import ALL, blank_suppressed, protect
-from send_metrics.stats import disclosure
 
 AREAS = "areas"  # the geography table, offered beside the datasets
 MAX_BREAKDOWNS = 2
@@ -152,31 +152,33 @@ def protected_table(db, dataset: str, breakdowns: tuple[str, ...], low: int, hig
         kinds = {m.id: m.kind for m in load_catalogue()}
         exempt["value"] = cells["measure_id"].map(lambda i: kinds.get(i, "count") != "count").to_numpy(dtype=bool)
     return protect(cells, breakdowns, sp.indicators, sp.period, tuple(hierarchies), low, high, coarse, exempt,
-                   rest_of_group_areas=below_council_areas(db), parts_of=parts_of(dataset, cells))
+                   rest_of_group_areas=get_engine(db).below_council_areas(), parts_of=parts_of(dataset, cells))
 
 
-def below_council_areas(db) -> list[str]:
-    """Areas whose tables the dashboard makes itself (below :data:`disclosure.PUBLISHER_LEVELS`)."""
-    return db.query("SELECT area_code FROM areas WHERE NOT list_contains($levels, area_level)",
-                    {"levels": sorted(disclosure.PUBLISHER_LEVELS)})["area_code"].astype(str).tolist()
+def part_whole_pairs(dataset: str) -> list[tuple[str, str]]:
+    """(part, whole) count columns of `dataset` where one counts part of the other in the same row:
+    a proportion measure's numerator and denominator over the same rows (seen within 18 weeks of
+    seen). For outcomes only the outcomes in :func:`_count_outcomes` are counts of children."""
+    pairs = {(m.numerator, m.denominator) for m in load_catalogue()
+             if m.dataset == dataset and m.kind == "proportion" and m.disclosure == "numerator"
+             and m.denominator and not m.denominator_dataset and m.numerator != m.denominator
+             and (m.numerator_filter or "") == (m.denominator_filter or "")}
+    return sorted(pairs)
 
 
 def parts_of(dataset: str, cells: pd.DataFrame) -> dict[str, dict[str, np.ndarray]]:
-    """For each indicator that counts part of another in the same row (a proportion measure's
-    numerator and denominator over the same rows: seen within 18 weeks of seen), the whole's
-    values, NaN in rows where the part is not a count of children (e.g. an outcome that is a mean)."""
+    """For each indicator that counts part of another in the same row (:func:`part_whole_pairs`),
+    the whole's values, NaN in rows where the part is not a count of children (e.g. an outcome
+    that is a mean)."""
     out: dict[str, dict[str, np.ndarray]] = {}
-    for m in load_catalogue():
-        if not (m.dataset == dataset and m.kind == "proportion" and m.disclosure == "numerator"
-                and m.denominator and not m.denominator_dataset and m.numerator != m.denominator
-                and (m.numerator_filter or "") == (m.denominator_filter or "")
-                and {m.numerator, m.denominator} <= set(cells.columns)):
+    for part, whole in part_whole_pairs(dataset):
+        if not {part, whole} <= set(cells.columns):
             continue
-        whole = pd.to_numeric(cells[m.denominator], errors="coerce").to_numpy(dtype=float)
+        values = pd.to_numeric(cells[whole], errors="coerce").to_numpy(dtype=float)
         rows = np.ones(len(cells), dtype=bool)
         if dataset == "outcomes":  # one column pair for every outcome, some of them means
             rows = cells["outcome"].astype(str).isin(_count_outcomes()).to_numpy()
-        out.setdefault(m.numerator, {})[m.denominator] = np.where(rows, whole, np.nan)
+        out.setdefault(part, {})[whole] = np.where(rows, values, np.nan)
     return out
 
 

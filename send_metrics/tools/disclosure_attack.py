@@ -255,13 +255,8 @@ def collect(engine, datasets=DATASETS, progress=None) -> list[Cell]:
 def column_pairs(dataset: str) -> list[tuple[str, str, set | None]]:
     """(part, whole, outcomes or None): count columns of `dataset` that are parts of another in the
     same row (a proportion measure's numerator and denominator over the same rows)."""
-    out = {}
-    for m in load_catalogue():
-        if (m.dataset == dataset and m.kind == "proportion" and m.disclosure == "numerator" and m.denominator
-                and not m.denominator_dataset and m.numerator != m.denominator
-                and (m.numerator_filter or "") == (m.denominator_filter or "")):
-            out[(m.numerator, m.denominator)] = explore._count_outcomes() if dataset == "outcomes" else None
-    return [(p, w, o) for (p, w), o in out.items()]
+    outcomes = explore._count_outcomes() if dataset == "outcomes" else None
+    return [(part, whole, outcomes) for part, whole in explore.part_whole_pairs(dataset)]
 
 
 def _leaf_values(db, dataset: str) -> pd.DataFrame:
