@@ -164,25 +164,84 @@ def trend_lines(df: pd.DataFrame, *, x: str = "period_label", y: str = "value", 
     if benchmark is not None and len(benchmark):
         traces.append(dict(type="scatter", x=_arr(benchmark[x]), y=_arr(benchmark[y]), mode="lines", name="England",
                            line=dict(color="#3D3D3D", dash="dash", width=2)))
+    shown = [t["y"] for t in traces]
+    annotations = spread_end_labels(annotations, np.concatenate([np.asarray(v, dtype=float) for v in shown])
+                                    if shown else np.array([]), height=420)
     # The end labels run into a right margin of their own, so a phone (390 px) shows them whole.
-    return _figure(traces, y_title, annotations=annotations, **_x_range(df[x]),
+    return _figure(traces, y_title, annotations=annotations, **_x_range(df[x], room=bool(annotations)),
                    **({"margin": dict(r=115)} if annotations else {}))
 
 
-def _x_range(xs: pd.Series) -> dict:
+END_LABEL_LINE_PX = 15  # a line of a 12 px end label
+END_LABEL_PLOT_PX = 280  # the plot area of a 420 px line chart, a little under its usual ~300 px (legend, axes)
+
+
+def spread_end_labels(annotations: list[dict], values: np.ndarray, height: int = 420) -> list[dict]:
+    """End-of-line labels that do not overlap: labels whose lines end close together are nudged
+    apart vertically, each with a thin leader line to its line's last point; when they cannot all
+    fit beside the plot (many series, long names), none is drawn and the legend names the lines.
+
+    Positions are worked out in pixels from an estimate of the plot area (``END_LABEL_PLOT_PX``
+    of a ``height`` of 420 px) and the range of the values drawn (``values``: every y value of
+    every trace, NaN allowed), so a label moves only when it would touch another."""
+    if len(annotations) < 2:
+        return annotations
+    v = values[np.isfinite(values)]
+    if not len(v):
+        return annotations
+    lo, hi = float(v.min()), float(v.max())
+    span = (hi - lo) * 1.1 or 1.0  # plotly pads the autorange a little
+    plot_px = END_LABEL_PLOT_PX * height / 420
+    px = plot_px / span  # pixels per unit
+    sizes = [END_LABEL_LINE_PX * (str(a["text"]).count("<br>") + 1) for a in annotations]
+    if sum(sizes) > plot_px * 0.9:
+        return []  # too many or too long to fit beside the plot: the legend names the lines
+    order = sorted(range(len(annotations)), key=lambda i: float(annotations[i]["y"]))
+    want = [float(annotations[i]["y"]) * px for i in order]  # centres, pixels up from 0
+    size = [sizes[i] for i in order]
+    pos = list(want)
+    for _ in range(len(pos)):  # push up where two touch, then back down from the top of the plot
+        for k in range(1, len(pos)):
+            need = pos[k - 1] + (size[k - 1] + size[k]) / 2
+            if pos[k] < need:
+                pos[k] = need
+        top = (lo + span / 1.1 * 1.05) * px + size[-1] / 2
+        over = pos[-1] - top
+        if over <= 0:
+            break
+        pos[-1] -= over
+        for k in range(len(pos) - 2, -1, -1):
+            limit = pos[k + 1] - (size[k] + size[k + 1]) / 2
+            if pos[k] > limit:
+                pos[k] = limit
+    out = list(annotations)
+    for k, i in enumerate(order):
+        shift = pos[k] - want[k]
+        if abs(shift) >= 1:
+            a = dict(annotations[i])
+            colour = a.get("font", {}).get("color", "#3D3D3D")
+            # The text moves; a leader line keeps it tied to the line's last point.
+            a.update(showarrow=True, ax=14, ay=-round(shift), axref="pixel", ayref="pixel", arrowhead=0,
+                     arrowwidth=1, arrowcolor=colour, standoff=4)
+            out[i] = a
+    return out
+
+
+def _x_range(xs: pd.Series, room: bool = True) -> dict:
     """An x axis that ends just after the data, with room for the end-of-line labels (plotly's
-    own range, with the labels, can run years past the last point)."""
+    own range, with the labels, can run years past the last point); ``room=False``: no labels, so
+    only a small pad after the last point."""
     v = pd.Series(xs).dropna()
     if v.empty:
         return {}
     if pd.api.types.is_datetime64_any_dtype(v):
         lo, hi = v.min(), v.max()
         span = (hi - lo) if hi > lo else pd.Timedelta(days=365)
-        return {"xaxis": dict(range=[lo - span * 0.02, hi + span * 0.2])}
+        return {"xaxis": dict(range=[lo - span * 0.02, hi + span * (0.2 if room else 0.02)])}
     if pd.api.types.is_numeric_dtype(v):
         lo, hi = float(v.min()), float(v.max())
         span = (hi - lo) or 1.0
-        return {"xaxis": dict(range=[lo - span * 0.03, hi + max(0.5, span * 0.2)])}
+        return {"xaxis": dict(range=[lo - span * 0.03, hi + (max(0.5, span * 0.2) if room else span * 0.03)])}
     return {}
 
 

@@ -86,3 +86,28 @@ def test_long_labels_wrap_and_trend_axis_ends_with_the_data():
     lo, hi = fig.layout.xaxis.range
     assert lo < 2015 and 2025 < hi <= 2028
     assert np.isfinite([lo, hi]).all()
+
+
+def test_end_labels_close_together_are_nudged_apart_and_too_many_give_way_to_the_legend():
+    years = [2022, 2023, 2024, 2025]
+
+    def fig_of(series: dict[str, list[float]]):
+        df = pd.DataFrame({"x": years * len(series), "value": [v for vs in series.values() for v in vs],
+                           "area_name": [n for n in series for _ in years]})
+        return charts.trend_lines(df, x="x")
+
+    # Far apart: each label sits at its line's last point, as before.
+    apart = fig_of({"A": [1.0, 2.0, 3.0, 4.0], "B": [10.0, 11.0, 12.0, 13.0]})
+    assert [a.showarrow for a in apart.layout.annotations] == [False, False]
+    assert [a.y for a in apart.layout.annotations] == [4.0, 13.0]
+    # Ending 0.2 apart on a 0-40 scale: at least one moves, tied to its point by a leader line,
+    # and the two centres end up at least a label's height apart (in the chart's pixel estimate).
+    close = fig_of({"North": [0.0, 10.0, 20.0, 40.0], "South": [1.0, 11.0, 21.0, 39.8]})
+    anns = close.layout.annotations
+    assert any(a.showarrow for a in anns) and all(a.y in (40.0, 39.8) for a in anns)
+    px = charts.END_LABEL_PLOT_PX / (40 * 1.1)
+    centres = [a.y * px - (a.ay or 0) for a in anns]
+    assert abs(centres[0] - centres[1]) >= charts.END_LABEL_LINE_PX - 1
+    # Six long names (four lines each) cannot fit beside the plot: no end labels, the legend names them.
+    many = fig_of({f"Cumberland · need number {i} with a long name": [float(i)] * 4 for i in range(6)})
+    assert len(many.layout.annotations) == 0 and all(t.showlegend is not False for t in many.data if t.mode)
