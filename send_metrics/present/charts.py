@@ -202,18 +202,14 @@ def spread_end_labels(annotations: list[dict], values: np.ndarray, height: int =
     pos = list(want)
     for _ in range(len(pos)):  # push up where two touch, then back down from the top of the plot
         for k in range(1, len(pos)):
-            need = pos[k - 1] + (size[k - 1] + size[k]) / 2
-            if pos[k] < need:
-                pos[k] = need
+            pos[k] = max(pos[k], pos[k - 1] + (size[k - 1] + size[k]) / 2)
         top = (lo + span / 1.1 * 1.05) * px + size[-1] / 2
         over = pos[-1] - top
         if over <= 0:
             break
         pos[-1] -= over
         for k in range(len(pos) - 2, -1, -1):
-            limit = pos[k + 1] - (size[k] + size[k + 1]) / 2
-            if pos[k] > limit:
-                pos[k] = limit
+            pos[k] = min(pos[k], pos[k + 1] - (size[k] + size[k + 1]) / 2)
     out = list(annotations)
     for k, i in enumerate(order):
         shift = pos[k] - want[k]
