@@ -7,7 +7,8 @@ add its period labels, filter and sort it, label it, and build and neutralise th
 every rerun (py-spy on the live server: most of the page's own time). These objects are read
 only: nothing that receives them changes them (the page passes them to Streamlit, which
 serialises them, and to downloads, which copy). Disclosure control is unchanged: every frame
-here is ``explore.protected_table``'s, blanked by ``explore.view_rows``, exactly as before.
+here is ``release.explorer_table``'s (the explorer's own protection plus the release), blanked by
+``explore.view_rows``.
 No widget or URL value reaches SQL (keys are whitelisted options of the page's selectors).
 """
 from __future__ import annotations
@@ -19,15 +20,24 @@ import streamlit as st
 
 from dashboard import ui
 from send_metrics import contract
-from send_metrics.measures import explore
+from send_metrics.measures import explore, release
 from send_metrics.present import explore_charts
 
 
 @st.cache_data(show_spinner=False, max_entries=32, ttl=3600)
-def protected_table(load_id: str, dataset: str, breakdowns: tuple[str, ...], low: int, high: int) -> pd.DataFrame:
-    """explore.protected_table, each grain (and so each coarser grain it needs) computed once a load."""
+def _own_table(load_id: str, dataset: str, breakdowns: tuple[str, ...], low: int, high: int) -> pd.DataFrame:
+    """explore.protected_table (the explorer's own protection), each grain (and so each coarser
+    grain it needs) computed once a load."""
     return explore.protected_table(ui.database(), dataset, breakdowns, low, high, _hierarchies(load_id),
-                                   coarser=lambda fewer: protected_table(load_id, dataset, fewer, low, high))
+                                   coarser=lambda fewer: _own_table(load_id, dataset, fewer, low, high),
+                                   below_council=ui.engine().below_council_areas())
+
+
+@st.cache_data(show_spinner=False, max_entries=32, ttl=3600)
+def protected_table(load_id: str, dataset: str, breakdowns: tuple[str, ...], low: int, high: int) -> pd.DataFrame:
+    """A grain as served: its own protection plus what the other outputs of the same table require
+    (measures.release: one protected version across outputs)."""
+    return release.explorer_table(ui.engine(), dataset, breakdowns, _own_table(load_id, dataset, breakdowns, low, high))
 
 
 @st.cache_data(show_spinner=False, max_entries=4, ttl=3600)

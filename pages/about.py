@@ -105,6 +105,12 @@ identified:
   recovered from the totals shown, checked by linear algebra across the overlapping
   geographies. In the data explorer the totals over each breakdown are taken into account as
   well.
+- **One protected version across pages.** The measure table, the Needs page, the Waiting bands
+  and the data explorer at every breakdown show the same counts in different cuts. For the
+  localities and every area built from them, everything these pages publish of one table is
+  checked together: a count withheld on one page is withheld on every page that shows it, and
+  further cells are withheld until no small count can be worked out from any combination of
+  pages (cells a board reads in the measure table are never the ones chosen).
 - **Everywhere.** Control is applied before anything reaches a page, a chart, a table or a
   download. Suppressed values appear as blanks or gaps (and as `c` in CSV files), never as zero.
 - Published figures (DfE, NHS England, ONS) are shown as published; their own suppression

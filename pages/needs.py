@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import ui
-from send_metrics.measures import breakdowns, needs_view
+from send_metrics.measures import needs_view, release
 from send_metrics.measures.needs_view import MAIN_NEEDS, METHODS, NEED_LABEL
 from send_metrics.present import charts
 
@@ -68,9 +68,10 @@ def _england_view(load_id: str, area: str, year: str) -> ui.View:
 
 
 def _breakdowns(year: str) -> dict[str, pd.DataFrame]:
-    """Need by age band and need by setting for every area, protected together (computed once
-    per load and year, on first use; shared between sessions: callers only read the tables)."""
-    return breakdowns.for_year(ui.engine(), int(year))
+    """Need by age band and need by setting for every area, protected together and with the other
+    outputs of the caseload (computed once per load and year, on first use; shared between
+    sessions: callers only read the tables)."""
+    return release.needs_year(ui.engine(), int(year))
 
 
 def breakdown_section(name: str, area: str, year: str) -> None:

@@ -9,11 +9,11 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import nhs_compare, ui
-from send_metrics.present import charts, spc_charts
-from send_metrics.contract import codes
-from send_metrics.measures import waiting_times
-from send_metrics.measures.waiting_times import STATUS, VIEWS
 from send_metrics.catalogue import measures_by_id
+from send_metrics.contract import codes
+from send_metrics.measures import release, waiting_times
+from send_metrics.measures.waiting_times import STATUS, VIEWS
+from send_metrics.present import charts, spc_charts
 
 NO_REBASE = "none"
 
@@ -78,17 +78,9 @@ def _spc_view(load_id: str, measure_id: str, area: str, rebase: str) -> ui.View:
 
 @st.cache_resource(show_spinner=False, max_entries=32, ttl=3600)
 def _bands(load_id: str, service: str, month: str) -> pd.DataFrame:
-    """Protected waiting list by area, EHCP status and wait band for one service and month
-    (shared between sessions: callers only read it)."""
-    db = ui.database()
-    raw = db.query_file("waiting_bands", {"service": service, "month": month})
-    # Totals the measure engine already publishes, with its own suppression: start from it.
-    lists = ui.table([f"wait_list_{service}"], None, [month[:7]])
-    over = ui.table(["autism_over_13wk_pct"], None, [month[:7]]) if service == "AUTISM" else lists.iloc[:0]
-    return waiting_times.protect_bands(raw, service, month, lists.loc[lists["suppressed"].astype(bool), "area_code"],
-                                       over.loc[over["suppressed"].astype(bool), "area_code"],
-                                       ui.engine().hierarchies(), db.config.suppress_min, db.config.suppress_max,
-                                       rest_of_group_areas=ui.engine().below_council_areas())
+    """Protected waiting list by area, EHCP status and wait band for one service and month, with
+    the other outputs of the waiting list (shared between sessions: callers only read it)."""
+    return release.waiting_bands(ui.engine(), service, month)
 
 
 def bands_section(service: str, area: str, months: list[str], month_labels: dict[str, str]) -> None:

@@ -33,9 +33,14 @@ def _columns(name: str) -> list[str]:
     return ["year", "area_code", "need", BREAKDOWNS[name][1], "plans", "suppressed", "suppression_reason"]
 
 
-def compute_year(engine: Engine, year: int) -> dict[str, pd.DataFrame]:
-    """Both breakdowns of one census year for every area, disclosure control applied ({} when
-    the year has no caseload rows)."""
+def compute_year(engine: Engine, year: int, areas=None) -> dict[str, pd.DataFrame]:
+    """Both breakdowns of one census year for every area (or only ``areas``), this output's own
+    disclosure control applied ({} when the year has no caseload rows). Pages serve them through
+    ``measures.release.needs_year``, which adds what the other outputs of the caseload require.
+
+    The areas of the hierarchies (localities and everything built from them) are protected apart
+    from all other areas, which they never add up with, so a subset gives exactly the rows the
+    whole table would."""
     db = engine.db
     raw = {name: db.query_file(query, {"year": int(year)}) for name, (query, _) in BREAKDOWNS.items()}
     if all(f.empty for f in raw.values()):
@@ -44,18 +49,37 @@ def compute_year(engine: Engine, year: int) -> dict[str, pd.DataFrame]:
     ids = ["ehcp_caseload", *[f"need_share_{n}" for n in MAIN_NEEDS], *[f"setting_{s}_pct" for s in ENGINE_SETTINGS]]
     engine_rows = engine.table(ids, None, [str(year)])
     hidden = engine_rows["suppressed"].astype(bool)
-    pre = [_cell(mid, area, year) for mid, area in zip(engine_rows.loc[hidden, "measure_id"],
-                                                          engine_rows.loc[hidden, "area_code"])]
+    pre = pd.DataFrame([_cell(mid, area, year) for mid, area in zip(engine_rows.loc[hidden, "measure_id"],
+                                                                    engine_rows.loc[hidden, "area_code"])])
     # What the engine really shows (a count it could not compute, e.g. a need with no rows for
     # an area, is not shown there, so it stays free to be hidden here).
     visible = ~hidden & engine_rows["numerator"].notna()
     shown = pd.DataFrame([_cell(mid, area, year) for mid, area in zip(engine_rows.loc[visible, "measure_id"],
                                                                         engine_rows.loc[visible, "area_code"])])
-    return protect_linked(
-        {name: (raw[name], ["need", column]) for name, (_, column) in BREAKDOWNS.items()}, "need",
-        value_col="plans", hierarchies=engine.hierarchies(), low=engine.suppress_min, high=engine.suppress_max,
-        group_cols=["year"], presuppressed=pd.DataFrame(pre) if pre else None,
-        published_elsewhere=shown if len(shown) else None, rest_of_group_areas=engine.below_council_areas())
+    hierarchies = engine.hierarchies()
+    local = {a for p, ch in hierarchies for a in (p, *ch)}
+    out: dict[str, list[pd.DataFrame]] = {name: [] for name in BREAKDOWNS}
+    for in_local in (True, False):
+        def part(frame: pd.DataFrame, in_local: bool = in_local) -> pd.DataFrame:
+            if frame is None or not len(frame):
+                return frame
+            rows = frame["area_code"].astype(str).isin(local) == in_local
+            if areas is not None:
+                rows &= frame["area_code"].astype(str).isin({str(a) for a in areas})
+            return frame[rows].reset_index(drop=True)
+        tables = {name: part(raw[name]) for name in BREAKDOWNS}
+        if all(f.empty for f in tables.values()):
+            continue
+        pre_part, shown_part = part(pre), part(shown)
+        done = protect_linked(
+            {name: (tables[name], ["need", column]) for name, (_, column) in BREAKDOWNS.items()}, "need",
+            value_col="plans", hierarchies=hierarchies, low=engine.suppress_min, high=engine.suppress_max,
+            group_cols=["year"], presuppressed=pre_part if pre_part is not None and len(pre_part) else None,
+            published_elsewhere=shown_part if shown_part is not None and len(shown_part) else None,
+            rest_of_group_areas=engine.below_council_areas())
+        for name, frame in done.items():
+            out[name].append(frame)
+    return {name: pd.concat(frames, ignore_index=True) for name, frames in out.items() if frames}
 
 
 def _cell(measure_id: str, area: str, year: int) -> dict:

@@ -28,7 +28,6 @@ import pandas as pd
 from send_metrics import contract
 from send_metrics.contract import codes
 from send_metrics.catalogue import load_catalogue
-from send_metrics.measures.engine import get_engine
 from send_metrics.measures.explore_protection import ALL, blank_suppressed, protect
 
 AREAS = "areas"  # the geography table, offered beside the datasets
@@ -128,16 +127,24 @@ class TooBig(Exception):
 
 
 def protected_table(db, dataset: str, breakdowns: tuple[str, ...], low: int, high: int, hierarchies,
-                    coarser: Callable[[tuple[str, ...]], pd.DataFrame] | None = None) -> pd.DataFrame:
-    """The grain of one dataset, disclosure control applied (flags kept, values not yet blanked).
+                    coarser: Callable[[tuple[str, ...]], pd.DataFrame] | None = None, *,
+                    below_council, areas=None) -> pd.DataFrame:
+    """The grain of one dataset, this output's own disclosure control applied (flags kept, values
+    not yet blanked). Pages serve it through ``measures.release.explorer_table``, which adds what
+    the other outputs built on the same table require (one protected version across outputs).
 
-    ``coarser(breakdowns)`` gives the protected table of a coarser grain (one breakdown fewer),
-    whose margins this grain must show exactly as that view does; the page passes its cached
-    function, and by default the coarser grains are computed here."""
+    ``coarser(breakdowns)`` gives the own protected table of a coarser grain (one breakdown
+    fewer), whose margins this grain must show exactly as that view does; by default the coarser
+    grains are computed here. ``below_council``: areas where the rest-of-group rule applies
+    (required: the engine's ``below_council_areas()``).
+    The areas of the hierarchies (localities and everything built from them) are protected apart
+    from all other areas, which they never add up with, so that ``areas`` (a subset, e.g. only
+    those) gives exactly the rows the whole table would."""
     sp = spec(dataset)
     if coarser is None:
         def coarser(fewer):
-            return protected_table(db, dataset, fewer, low, high, hierarchies)
+            return protected_table(db, dataset, fewer, low, high, hierarchies, below_council=below_council,
+                                   areas=areas)
     cells = db.query_file("explorer_grouped", **grouped_sql(sp, breakdowns))
     if len(cells) > MAX_CELLS:
         raise TooBig(f"This breakdown has {len(cells):,} cells; choose fewer breakdown columns.")
@@ -145,14 +152,29 @@ def protected_table(db, dataset: str, breakdowns: tuple[str, ...], low: int, hig
         cells.loc[cells[f"_all_{b}"] == 1, b] = ALL
         cells[b] = cells[b].astype(object).fillna("(missing)")
     cells = cells.drop(columns=[c for c in cells.columns if c.startswith("_")]).reset_index(drop=True)
+    if areas is not None:
+        cells = cells[cells["area_code"].astype(str).isin({str(a) for a in areas})].reset_index(drop=True)
     coarse = {b: coarser(tuple(o for o in breakdowns if o != b)) for b in breakdowns if b not in sp.required}
     exempt = {}
     if dataset == "benchmarks" and "measure_id" in cells:
         # A published value is a count only for count measures; rates and percentages are not.
         kinds = {m.id: m.kind for m in load_catalogue()}
         exempt["value"] = cells["measure_id"].map(lambda i: kinds.get(i, "count") != "count").to_numpy(dtype=bool)
-    return protect(cells, breakdowns, sp.indicators, sp.period, tuple(hierarchies), low, high, coarse, exempt,
-                   rest_of_group_areas=get_engine(db).below_council_areas(), parts_of=parts_of(dataset, cells))
+    local = cells["area_code"].astype(str).isin({str(a) for p, ch in hierarchies for a in (p, *ch)}).to_numpy()
+    parts = []
+    for rows in (local, ~local):
+        if not rows.any():
+            continue
+        part = cells[rows].reset_index(drop=True)
+        part["_row"] = np.flatnonzero(rows)
+        parts.append(protect(part, breakdowns, sp.indicators, sp.period, tuple(hierarchies), low, high,
+                             {b: c for b, c in coarse.items()}, {k: v[rows] for k, v in exempt.items()},
+                             rest_of_group_areas=below_council, parts_of=parts_of(dataset, part)))
+    if not parts:
+        return protect(cells, breakdowns, sp.indicators, sp.period, tuple(hierarchies), low, high, coarse, exempt,
+                       rest_of_group_areas=below_council, parts_of=parts_of(dataset, cells))
+    out = pd.concat(parts, ignore_index=True)
+    return out.sort_values("_row", kind="stable").drop(columns="_row").reset_index(drop=True)
 
 
 def part_whole_pairs(dataset: str) -> list[tuple[str, str]]:

@@ -48,12 +48,14 @@ THROUGH_THE_LOAD = (PACKAGE_DIR / "ingest" / "store.py",)
 
 def stems() -> list[str]:
     from send_metrics.measures.breakdowns import BREAKDOWNS
-    return ["measures", *(f"needs-{n}" for n in BREAKDOWNS)]
+    from send_metrics.measures.release import stems as release_stems
+    return ["measures", *(f"needs-{n}" for n in BREAKDOWNS), *release_stems()]
 
 
 def code_files() -> list[Path]:
     """The source files that can change a derived table (see the module docstring)."""
-    start = [PACKAGE_DIR / "measures" / "engine" / "__init__.py", PACKAGE_DIR / "measures" / "breakdowns.py"]
+    start = [PACKAGE_DIR / "measures" / "engine" / "__init__.py", PACKAGE_DIR / "measures" / "breakdowns.py",
+             PACKAGE_DIR / "measures" / "release.py"]
     return code_key.code_files(start, not_followed=THROUGH_THE_LOAD)
 
 

@@ -7,13 +7,16 @@ never from a template that ignores the numbers.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from send_metrics.catalogue import Measure, measures_by_id
-from send_metrics.measures.engine import Engine
 from send_metrics.stats.spc import spc, spc_summary
+
+if TYPE_CHECKING:  # the engine is passed in
+    from send_metrics.measures.engine import Engine
 
 HEADLINE_MEASURES = [
     "ehcp_rate_0_25", "ehcp_caseload", "pupils_ehcp_pct", "pupils_sen_support_pct", "new_plans",

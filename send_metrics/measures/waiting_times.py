@@ -73,6 +73,34 @@ def protect_bands(raw: pd.DataFrame, service: str, month: str, suppressed_lists:
                          rest_of_group_areas=rest_of_group_areas)
 
 
+def bands(engine, service: str, month: str, areas=None) -> pd.DataFrame:
+    """:func:`protect_bands` for one service and month of the engine's load, from the totals the
+    engine publishes (this output's own protection; pages serve it through
+    ``measures.release.waiting_bands``). The areas of the hierarchies are protected apart from all
+    other areas, which they never add up with, so ``areas`` (a subset) gives exactly the rows the
+    whole table would."""
+    raw = engine.db.query_file("waiting_bands", {"service": service, "month": month})
+    lists = engine.table([f"wait_list_{service}"], None, [month[:7]])
+    over = engine.table(["autism_over_13wk_pct"], None, [month[:7]]) if service == "AUTISM" else lists.iloc[:0]
+    hierarchies = engine.hierarchies()
+    local = {a for p, ch in hierarchies for a in (p, *ch)}
+    parts = []
+    for in_local in (True, False):
+        rows = raw["area_code"].astype(str).isin(local) == in_local
+        if areas is not None:
+            rows &= raw["area_code"].astype(str).isin({str(a) for a in areas})
+        if not rows.any():
+            continue
+        part = protect_bands(raw[rows].reset_index(drop=True), service, month,
+                             lists.loc[lists["suppressed"].astype(bool), "area_code"],
+                             over.loc[over["suppressed"].astype(bool), "area_code"], hierarchies,
+                             engine.suppress_min, engine.suppress_max,
+                             rest_of_group_areas=engine.below_council_areas())
+        if len(part):
+            parts.append(part)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
 def bands_summary(cells: pd.DataFrame, name: str, service_name: str, label: str) -> dict:
     """Shares of each wait band by EHC plan status for one area's protected cells (``shares``: None
     when every figure is suppressed), with title candidates, the sentence and the table."""

@@ -75,7 +75,8 @@ def test_explorer_shows_no_small_rest_of_a_group_below_council(setting, dataset)
 
     def grain(b):
         if b not in cache:
-            cache[b] = explore.protected_table(engine.db, dataset, b, low, high, engine.hierarchies(), grain)
+            cache[b] = explore.protected_table(engine.db, dataset, b, low, high, engine.hierarchies(), grain,
+                                              below_council=below)
         return cache[b]
     optional = [b for b in sp.breakdowns if b not in sp.required]
     checked = 0

@@ -129,13 +129,20 @@ class Engine:
         it). Without it, each census year's breakdowns are computed when a page first asks for
         them (send_metrics.measures.breakdowns.for_year: a second or two a year at national scale), so a
         new load is ready sooner. A demo load whose shipped tables fit gets both at once
-        (send_metrics.measures.prebuilt). Returns (measure rows, census years computed or adopted)."""
+        (send_metrics.measures.prebuilt). With ``needs`` the release of every dataset too
+        (send_metrics.measures.release), which pages otherwise compute on first use. Returns (measure
+        rows, census years computed or adopted)."""
         from send_metrics.measures.breakdowns import census_years, precompute
         self.db.refresh()
         if self.adopt_prebuilt(self.db.load_id) and self.derived_complete():
             return len(self.full_table()), len(census_years(self))
         rows = len(self.full_table())
-        return rows, (precompute(self) if needs else 0)
+        if not needs:
+            return rows, 0
+        years = precompute(self)
+        from send_metrics.measures import release  # one protected version across outputs (issue 17.10)
+        release.precompute(self)
+        return rows, years
 
     def adopt_prebuilt(self, load_id: str | None) -> bool:
         """Put the derived tables shipped with the demo beside load ``load_id`` when they were
@@ -271,6 +278,8 @@ class Engine:
         # goes with its counts: none where either is withheld).
         levels = dict(zip(areas["area_code"].astype(str), areas["area_level"].astype(str)))  # see below_council_areas
         base = protect_counts(base, by_id, self.hierarchies(), self.suppress_min, self.suppress_max, levels)
+        from send_metrics.measures import release  # and against every combination of its counts (issue 17.10)
+        base = release.protect_measure_counts(self, base)
         base.loc[base["numerator"].isna() | base["denominator"].isna(), "sumsq"] = np.nan
 
         base = self._values_and_intervals(base, by_id)

@@ -1,0 +1,294 @@
+"""One protected version of each count table across every output built on it (issue 17.10).
+
+Each output protects itself first (the measure table, the Data explorer at every grain, the Needs
+tables, the Waiting bands). That is not enough: two outputs can disagree about the same count, or
+be subtracted one from the other (the Needs page's "ASD, early years and other" minus the
+explorer's "ASD, other" is "ASD, early years"). So, per dataset, every cell the outputs publish of
+the areas in the hierarchies (localities and everything built from them, where the dashboard makes
+its own tables) is written over the table's basic counts (``release_cells``), one system per period
+and count column, and ``stats.union_protection`` withholds published cells until no sensitive
+withheld cell (a small count, or one the rest-of-group rule hides) is a combination of published
+ones, across all outputs together:
+
+* a count withheld in one output is withheld in every output that shows the same count;
+* complements are chosen among the explorer's, Needs' and Waiting's cells; the measure table's
+  cells are never changed here (it is computed first and every figure on the Board reads it), and
+  figures at publisher levels (councils and above) are used only when nothing else works.
+
+The result, per load and dataset, is the list of output cells to withhold (``withheld``), kept
+beside the load as ``release-<dataset>`` and shipped prebuilt with the demo. Pages serve each
+output through :func:`explorer_table`, :func:`needs_year` and :func:`waiting_bands`, which add it to
+the output's own protection; nothing else is served. Other areas (councils outside the
+hierarchies) add up with nothing the dashboard builds, and keep each output's own protection.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import numpy as np
+import pandas as pd
+
+from send_metrics.catalogue import load_catalogue
+from send_metrics.measures import breakdowns, explore, waiting_times
+from send_metrics.measures.engine.sums import measure_quantities
+from send_metrics.measures.linear_repair import single_thread_blas
+from send_metrics.measures.release_cells import (
+    DATASETS,
+    KEY_SEP,
+    OwnOutputs,
+    collect,
+    explorer_keys,
+    loaded_datasets,
+    measure_cells,
+    needs_frame_cells,
+    systems,
+    waiting_frame_cells,
+)
+from send_metrics.stats import disclosure
+from send_metrics.stats.union_protection import protect_union
+
+COLUMNS = ["key", "reason"]
+SAME_COUNT = "secondary: withheld because another table withholds the same count"
+ACROSS = "secondary: protects a small count that could be worked out across tables"
+
+
+def stem(dataset: str) -> str:
+    return f"release-{dataset}"
+
+
+def stems() -> list[str]:
+    return [stem(d) for d in DATASETS]
+
+
+def local_areas(engine) -> frozenset[str]:
+    """The areas of the hierarchies: localities and every area built from them."""
+    return frozenset(str(a) for p, ch in engine.hierarchies() for a in (p, *ch))
+
+
+# -- the computation ---------------------------------------------------------------------------
+def compute(engine, dataset: str) -> pd.DataFrame:
+    """The output cells of ``dataset`` to withhold so no combination of outputs recovers a
+    sensitive cell (:data:`COLUMNS`: the cell's key, the reason)."""
+    local = local_areas(engine)
+    if not local or dataset not in loaded_datasets(engine.db, (dataset,)):
+        return pd.DataFrame(columns=COLUMNS)
+    cells = collect(engine, (dataset,), outputs=OwnOutputs(engine, areas=local))
+    levels = engine.db.query("SELECT area_code, area_level FROM areas")
+    publisher = set(levels.loc[levels["area_level"].isin(list(disclosure.PUBLISHER_LEVELS)), "area_code"].astype(str))
+    low, high = engine.suppress_min, engine.suppress_max
+    rows = []
+    with single_thread_blas():  # many mid-sized products: threads only contend
+        for system in systems(engine, cells, dataset):
+            rows += _protect_system(system, publisher, low, high)
+    out = pd.DataFrame(rows, columns=COLUMNS).drop_duplicates("key")
+    return out.sort_values("key").reset_index(drop=True)
+
+
+def _protect_system(system, publisher: set[str], low: int, high: int,
+                    measures_fixed: bool = True) -> list[tuple[str, str]]:
+    vectors, values, cells = system.vectors, system.values, system.cells
+    distinct, inverse = np.unique(vectors.astype(np.uint8), axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    n = len(distinct)
+    shown, hidden, sensitive, fixed, soft, decided = (np.zeros(n, dtype=bool) for _ in range(6))
+    value = np.zeros(n)
+    area = np.empty(n, dtype=object)
+    for i, c in enumerate(cells):
+        u = inverse[i]
+        value[u], area[u] = values[i], c.area
+        if c.suppressed:
+            hidden[u] = True
+            sensitive[u] |= (low <= values[i] <= high) or c.reason.startswith("primary")
+        else:
+            shown[u] = True
+        if measures_fixed and c.source == "measures":
+            fixed[u] = True  # the measure table decides its own counts
+            decided[u] |= not c.suppressed
+        soft[u] |= c.area in publisher
+    # Published: shown by the measure table, or by every output that shows it.
+    known = decided | (shown & ~hidden)
+    result = protect_union(distinct, known, sensitive, fixed, soft, area, value,
+                           leaf_of=system.leaf_of, combo_of=system.combo_of)
+    out = []
+    for i, c in enumerate(cells):
+        if not c.suppressed and not result.known[inverse[i]]:
+            out.append((c.key(), SAME_COUNT if hidden[inverse[i]] else ACROSS))
+    return out
+
+
+def protect_measure_counts(engine, base: pd.DataFrame) -> pd.DataFrame:
+    """The measure table's own counts (after ``engine.protect.protect_counts``) protected against
+    every combination of them, areas of the hierarchies only: a quantity (dataset, column, filter)
+    that complements are needed for is withheld in every row built on it. Figures at publisher
+    levels are complements only when nothing else works. Runs inside the engine, before any value
+    is computed, so every output after it (and the release) starts from the final table."""
+    local = local_areas(engine)
+    if not local or base.empty:
+        return base
+    cells = measure_cells(base, local)
+    levels = engine.db.query("SELECT area_code, area_level FROM areas")
+    publisher = set(levels.loc[levels["area_level"].isin(list(disclosure.PUBLISHER_LEVELS)), "area_code"].astype(str))
+    low, high = engine.suppress_min, engine.suppress_max
+    held = []
+    with single_thread_blas():
+        for dataset in loaded_datasets(engine.db, tuple(sorted({c.dataset for c in cells}))):
+            for system in systems(engine, cells, dataset):
+                held += _protect_system(system, publisher, low, high, measures_fixed=False)
+    if not held:
+        return base
+    by_key = {c.key(): c for c in cells}
+    withhold = {(by_key[k].label, by_key[k].area, by_key[k].period): why for k, why in held}
+    quant = measure_quantities(load_catalogue())
+    out = base.copy()
+    area = out["area_code"].astype(str)
+    period = out["period"].map(lambda p: str(p)[:10])
+    out["suppression_reason"] = out["suppression_reason"].astype(object)
+    for role, i in (("numerator", 0), ("denominator", 1)):
+        q = out["measure_id"].map({mid: pair[i] for mid, pair in quant.items()})
+        why = pd.Series([withhold.get((a, b, c)) for a, b, c in zip(q, area, period)], index=out.index)
+        hit = why.notna() & ~out["suppressed"].astype(bool)
+        out.loc[hit, "suppressed"] = True
+        out.loc[hit, "suppression_reason"] = why[hit]
+        out.loc[hit, "numerator"] = np.nan
+        if role == "denominator":
+            out.loc[why.notna(), "denominator"] = np.nan
+    return out
+
+
+# -- per load, kept beside it --------------------------------------------------------------------
+_memory: OrderedDict[tuple, dict[str, str]] = OrderedDict()
+_lock = threading.Lock()
+_fill = threading.RLock()  # one computation at a time; other sessions wait for it
+
+
+def withheld(engine, dataset: str) -> dict[str, str]:
+    """Output cell key -> reason, for the load the engine reads (computed once per load and kept
+    beside it; the demo's are shipped). A load published mid-computation is computed again."""
+    result: dict[str, str] = {}
+    for _attempt in range(3):
+        engine.db.refresh()
+        load_id = engine.db.load_id
+        key = (str(engine.db.config.store_dir), load_id, engine.suppress_min, engine.suppress_max, dataset)
+        with _lock:
+            if key in _memory:
+                _memory.move_to_end(key)
+                return _memory[key]
+        with _fill:
+            with _lock:
+                if key in _memory:
+                    return _memory[key]
+            table = engine.read_derived(stem(dataset), COLUMNS, load_id)
+            if table is None and engine.adopt_prebuilt(load_id):
+                table = engine.read_derived(stem(dataset), COLUMNS, load_id)
+            if table is None:
+                table = compute(engine, dataset)
+                if engine.db.load_id != load_id:
+                    continue
+                engine.save_derived(stem(dataset), table, load_id)
+            result = dict(zip(table["key"].astype(str), table["reason"].astype(str)))
+            with _lock:
+                _memory[key] = result
+                while len(_memory) > 4 * len(DATASETS):
+                    _memory.popitem(last=False)
+        return result
+    return result
+
+
+def precompute(engine) -> int:
+    """Every dataset's release for the engine's load (the loader and ``prebuild``); returns how
+    many datasets hold cells to withhold."""
+    return sum(bool(withheld(engine, d)) for d in DATASETS)
+
+
+# -- the outputs as pages serve them ---------------------------------------------------------------
+def _apply(frame: pd.DataFrame, cells_of, flag: str, reason: str, value: str | None,
+           held: dict[str, str]) -> pd.DataFrame:
+    """``frame`` with every cell in ``held`` withheld; ``cells_of(rows)`` gives the cells of some
+    of its rows, one per row (only rows of areas the release names are looked at)."""
+    areas = {k.split(KEY_SEP)[3] for k in held}
+    rows = np.flatnonzero(frame["area_code"].astype(str).isin(areas).to_numpy())
+    if not len(rows):
+        return frame
+    cells = cells_of(frame.iloc[rows])
+    hit = [i for i, c in enumerate(cells) if not c.suppressed and c.key() in held]
+    if not hit:
+        return frame
+    out = frame.copy()
+    idx = out.index[rows[hit]]
+    out.loc[idx, flag] = True
+    out[reason] = out[reason].astype(object)
+    out.loc[idx, reason] = [held[cells[i].key()] for i in hit]
+    if value is not None and value in out:
+        out.loc[idx, value] = np.nan
+    return out
+
+
+class ServedOutputs(OwnOutputs):
+    """The outputs as pages serve them: own protection plus the release."""
+
+    def explorer(self, dataset: str, grain: tuple[str, ...]) -> pd.DataFrame:
+        return explorer_table(self.engine, dataset, grain, super().explorer(dataset, grain))
+
+    def needs(self, year: int) -> dict[str, pd.DataFrame]:
+        return needs_year(self.engine, year)
+
+    def waiting(self, service: str, month: str) -> pd.DataFrame:
+        return waiting_bands(self.engine, service, month)
+
+
+def explorer_table(engine, dataset: str, grain: tuple[str, ...], own: pd.DataFrame) -> pd.DataFrame:
+    """An explorer grain as served: its own protected table (``explore.protected_table``) plus
+    the release. Values stay in place (``explore.blank_suppressed`` blanks them)."""
+    held = withheld(engine, dataset)
+    if not held or own.empty:
+        return own
+    areas = {k.split(KEY_SEP)[3] for k in held}
+    rows = np.flatnonzero(own["area_code"].astype(str).isin(areas).to_numpy())
+    if not len(rows):
+        return own
+    out = own.copy()
+    period = explore.spec(dataset).period
+    part = own.iloc[rows]
+    for ind in explore.spec(dataset).indicators:
+        keys = explorer_keys(part, dataset, tuple(grain), period, ind)
+        flags = part[f"{ind}__suppressed"].to_numpy(dtype=bool)
+        hit = [k for k, (key, f) in enumerate(zip(keys, flags)) if not f and key in held]
+        if hit:
+            idx = out.index[rows[hit]]
+            out.loc[idx, f"{ind}__suppressed"] = True
+            out[f"{ind}__reason"] = out[f"{ind}__reason"].astype(object)
+            out.loc[idx, f"{ind}__reason"] = [held[keys[k]] for k in hit]
+    return out
+
+
+_served_needs: OrderedDict[tuple, dict[str, pd.DataFrame]] = OrderedDict()
+
+
+def needs_year(engine, year: int) -> dict[str, pd.DataFrame]:
+    """Both Needs tables of one census year as served: own protection plus the release (kept per
+    load and year; callers only read them)."""
+    engine.db.refresh()
+    key = (str(engine.db.config.store_dir), engine.db.load_id, engine.suppress_min, engine.suppress_max, int(year))
+    with _lock:
+        if key in _served_needs:
+            return _served_needs[key]
+    tables = breakdowns.for_year(engine, year)
+    held = withheld(engine, "ehcp_caseload")
+    if held:
+        tables = {name: _apply(frame, lambda part, name=name: needs_frame_cells(part, name), "suppressed",
+                               "suppression_reason", "plans", held) for name, frame in tables.items()}
+    with _lock:
+        _served_needs[key] = tables
+        while len(_served_needs) > 32:
+            _served_needs.popitem(last=False)
+    return tables
+
+
+def waiting_bands(engine, service: str, month: str) -> pd.DataFrame:
+    """The Waiting page's bands for one service and month as served: own protection plus the release."""
+    frame = waiting_times.bands(engine, service, month)
+    held = withheld(engine, "waiting_list")
+    if not held or frame.empty:
+        return frame
+    return _apply(frame, waiting_frame_cells, "suppressed", "suppression_reason", "waiting", held)

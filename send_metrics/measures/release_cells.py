@@ -1,0 +1,408 @@
+"""Every cell the dashboard's outputs publish or withhold of one count table, as a 0/1 row over the
+table's basic counts (leaf area x category combination), per period and count column (issue 17.10).
+
+The outputs built on a count table:
+
+* the measure table (every measure's numerator and denominator: the Board, Trends, Equity,
+  Benchmarks and Waiting pages' figures, the board pack and ``measures --format csv``), a count
+  shown when some measure shows it and withheld when measures built on it exist but none does;
+* the Data explorer at every grain it offers (every choice of up to two breakdown columns, and
+  its downloads, which hold the same cells);
+* the Needs page's need-by-age and need-by-setting tables, and the Waiting page's wait-band tables.
+
+``measures.release`` protects them together (one protected version of each table) and
+``tools.disclosure_attack`` attacks what they publish; both read the cells from here. A cell's
+:meth:`Cell.key` names it in its own output, so a release decision reaches the output that shows it.
+"""
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from send_metrics.catalogue import load_catalogue
+from send_metrics.contract import codes
+from send_metrics.measures import breakdowns, explore, waiting_times
+from send_metrics.measures.engine.sums import measure_quantities
+
+DATASETS = ("ehcp_caseload", "ehcp_assessments", "ehcp_ceased", "school_census", "waiting_list", "waiting_activity",
+            "outcomes")
+
+
+def loaded_datasets(db, datasets=DATASETS) -> tuple[str, ...]:
+    """The datasets of ``datasets`` that the load holds (a store without a table has nothing to attack)."""
+    present = set(db.query("SELECT table_name FROM information_schema.tables")["table_name"])
+    return tuple(d for d in datasets if d in present)
+
+
+@dataclass
+class Cell:
+    source: str
+    dataset: str
+    period: str
+    column: str
+    area: str
+    members: dict  # breakdown column -> frozenset of allowed values (absent: any)
+    suppressed: bool
+    label: str = ""
+    reason: str = ""
+
+    def key(self) -> str:
+        """The cell's name: which output, dataset, count column, area, period and categories.
+        The explorer's grains are named by their columns in sorted order, whatever order a
+        caller lists them in."""
+        if "__cond__" in self.members:
+            kind, members = self.source, self.members["__cond__"]
+        else:
+            dims = sorted(self.members)
+            kind = ("explorer:" + "x".join(dims)) if self.source.startswith("explorer") else self.source
+            members = ";".join(f"{d}={'/'.join(sorted(self.members[d]))}" for d in dims)
+        return cell_key(kind, self.dataset, self.column, self.area, self.period, members)
+
+
+KEY_SEP = "\x1f"
+
+
+def cell_key(kind: str, dataset: str, column: str, area: str, period: str, members: str) -> str:
+    return KEY_SEP.join((kind, dataset, column, str(area), str(period)[:10], members))
+
+
+def explorer_keys(table: pd.DataFrame, dataset: str, grain: tuple[str, ...], period: str, column: str) -> list[str]:
+    """:meth:`Cell.key` of each row of an explorer grain's table for one count column."""
+    dims = sorted(grain)
+    kind = "explorer:" + "x".join(dims)
+    values = table[["area_code", period, *dims]].astype(str).to_numpy()
+    return [cell_key(kind, dataset, column, v[0], v[1], ";".join(f"{d}={x}" for d, x in zip(dims, v[2:])))
+            for v in values]
+
+
+def _norm_period(p) -> str:
+    return str(p)[:10]
+
+
+# -- what each output publishes ---------------------------------------------------------------
+def engine_cells(engine, areas=None) -> list[Cell]:
+    """Numerators and denominators of the measure table, as cells of their count tables."""
+    return measure_cells(engine.full_table(), areas)
+
+
+def measure_cells(table: pd.DataFrame, areas=None) -> list[Cell]:
+    """The counts of a measure table (the engine's rows: measure_id, area_code, period, numerator,
+    denominator, suppression_reason) as cells: a count is shown when some row shows it, withheld
+    when rows are built on it and none does (its reason: a withholding row's)."""
+    if areas is not None:
+        table = table[table["area_code"].astype(str).isin({str(a) for a in areas})]
+    quant = measure_quantities(load_catalogue())
+    reason = table["suppression_reason"] if "suppression_reason" in table else pd.Series(None, index=table.index)
+    parts = []
+    for role, i in (("numerator", 0), ("denominator", 1)):
+        q = table["measure_id"].map({mid: pair[i] for mid, pair in quant.items()})
+        shown = table[role].notna()
+        parts.append(pd.DataFrame({"q": q, "area": table["area_code"].astype(str),
+                                   "period": table["period"].map(_norm_period), "shown": shown,
+                                   "why": reason.where(~shown).astype(object)}))
+    status = pd.concat(parts, ignore_index=True).dropna(subset=["q"])
+    status = status.groupby(["q", "area", "period"], sort=False).agg(
+        shown=("shown", "any"), why=("why", "first")).reset_index()
+    out = []
+    for q, area, period, shown, why in status.itertuples(index=False):
+        dataset, column, cond = q.split("|", 2)
+        if dataset not in DATASETS:
+            continue
+        out.append(Cell("measures", dataset, period, column, area, {"__cond__": cond}, not shown, q,
+                        why if isinstance(why, str) and not shown else ""))
+    return out
+
+
+def explorer_grains(dataset: str) -> list[tuple[str, ...]]:
+    sp = explore.spec(dataset)
+    optional = [b for b in sp.breakdowns if b not in sp.required]
+    grains = []
+    for k in range(explore.MAX_BREAKDOWNS - len(sp.required) + 1):
+        for combo in itertools.combinations(optional, k):
+            grains.append(tuple(sp.required) + tuple(b for b in optional if b in combo))
+    return grains
+
+
+class OwnOutputs:
+    """Each output's tables with only its own disclosure control (what ``measures.release``
+    protects together), for every area or only ``areas``. ``measures.release.ServedOutputs``
+    gives them as pages serve them."""
+
+    def __init__(self, engine, areas=None):
+        self.engine, self.areas = engine, areas
+        self._grains: dict = {}
+
+    def explorer(self, dataset: str, grain: tuple[str, ...]) -> pd.DataFrame:
+        key = (dataset, tuple(grain))
+        if key not in self._grains:
+            e = self.engine
+            self._grains[key] = explore.protected_table(
+                e.db, dataset, tuple(grain), e.suppress_min, e.suppress_max, e.hierarchies(),
+                lambda fewer: OwnOutputs.explorer(self, dataset, fewer),  # own margins, as the release saw them
+                below_council=e.below_council_areas(), areas=self.areas)
+        return self._grains[key]
+
+    def needs(self, year: int) -> dict[str, pd.DataFrame]:
+        if self.areas is None:
+            return breakdowns.for_year(self.engine, year)
+        return breakdowns.compute_year(self.engine, year, areas=self.areas)
+
+    def waiting(self, service: str, month: str) -> pd.DataFrame:
+        return waiting_times.bands(self.engine, service, month, areas=self.areas)
+
+
+def explorer_cells(outputs, dataset: str, grains=None) -> list[Cell]:
+    sp = explore.spec(dataset)
+    out = []
+    for grain in grains or explorer_grains(dataset):
+        t = outputs.explorer(dataset, grain)
+        for ind in sp.indicators:
+            flags = t[f"{ind}__suppressed"].to_numpy(dtype=bool)
+            reasons = t[f"{ind}__reason"].to_numpy(dtype=object)
+            vals = pd.to_numeric(t[ind], errors="coerce").to_numpy(dtype=float)
+            keys = t[["area_code", sp.period, *grain]].astype(str).to_numpy()
+            for k, f, v, why in zip(keys, flags, vals, reasons):
+                if not np.isfinite(v):
+                    continue
+                members = {b: frozenset([val]) for b, val in zip(grain, k[2:])}
+                out.append(Cell(f"explorer {'x'.join(grain) or 'totals'}", dataset, _norm_period(k[1]), ind, k[0],
+                                members, bool(f), reason=why if isinstance(why, str) else ""))
+    return out
+
+
+def needs_cells(outputs) -> list[Cell]:
+    out = []
+    for year in breakdowns.census_years(outputs.engine):
+        for name, frame in outputs.needs(year).items():
+            out += needs_frame_cells(frame, name)
+    return out
+
+
+def needs_frame_cells(frame: pd.DataFrame, name: str) -> list[Cell]:
+    """The cells of one Needs table (one row each), as sums of caseload cells (the groups of
+    sql/needs_by_age.sql and sql/needs_by_setting.sql)."""
+    needs = set(codes.PRIMARY_NEEDS) | {"(missing)", "ALL"}
+    column = breakdowns.BREAKDOWNS[name][1]
+    main = {"ASD", "SLCN", "SEMH", "MLD", "SLD"}
+    group = {"primary_need": lambda n: n if n in main else "OTHER",
+             "setting_type": lambda v: "other" if v in ("early_years", "other") else v,
+             "age_band": lambda v: v}
+    cats = [*codes.SETTING_TYPES, *codes.AGE_BANDS, "(missing)"]
+    out = []
+    for r in frame.itertuples(index=False):
+        members = {}
+        if r.need != "ALL":
+            members["primary_need"] = frozenset(n for n in needs if group["primary_need"](n) == r.need)
+        cat = getattr(r, column)
+        if cat != "ALL":
+            members[column] = frozenset(v for v in cats if group[column](v) == cat)
+        why = r.suppression_reason
+        out.append(Cell(f"needs {name}", "ehcp_caseload", str(int(r.year)), "ehc_plans", str(r.area_code),
+                        members, bool(r.suppressed), reason=why if isinstance(why, str) else ""))
+    return out
+
+
+def waiting_cells(outputs) -> list[Cell]:
+    """The Waiting page's wait-band tables, for every service and month."""
+    out = []
+    pairs = outputs.engine.db.query(
+        "SELECT DISTINCT service, CAST(month AS VARCHAR) AS month FROM waiting_list ORDER BY ALL")
+    for service, month in pairs.itertuples(index=False):
+        out += waiting_frame_cells(outputs.waiting(service, month))
+    return out
+
+
+def waiting_frame_cells(frame: pd.DataFrame) -> list[Cell]:
+    """The cells of one Waiting table (one row each), as sums of waiting-list cells."""
+    bands = list(codes.WAIT_BANDS)
+    grouped = {"0to4wk": "0to13wk", "4to8wk": "0to13wk", "8to13wk": "0to13wk",
+               "18to26wk": "18to52wk", "26to52wk": "18to52wk"}  # sql/waiting_bands.sql
+    out = []
+    for r in frame.itertuples(index=False):
+        members = {"service": frozenset([str(r.service)])}
+        if r.ehcp_status != "ALL":
+            members["ehcp_status"] = frozenset([r.ehcp_status])
+        if r.wait_band != "ALL":
+            members["wait_band"] = frozenset(b for b in bands if grouped.get(b, b) == r.wait_band)
+        why = r.suppression_reason
+        out.append(Cell("waiting bands", "waiting_list", _norm_period(r.month), "waiting", str(r.area_code),
+                        members, bool(r.suppressed), reason=why if isinstance(why, str) else ""))
+    return out
+
+
+def collect(engine, datasets=DATASETS, progress=None, outputs=None) -> list[Cell]:
+    """Every cell of ``datasets`` the outputs publish or withhold (``outputs``: an
+    :class:`OwnOutputs` or ``measures.release.ServedOutputs``; default own, every area)."""
+    outputs = outputs or OwnOutputs(engine)
+    datasets = loaded_datasets(engine.db, datasets)
+    cells = [c for c in engine_cells(engine, outputs.areas) if c.dataset in datasets]
+    for ds in datasets:
+        t0 = time.time()
+        cells += explorer_cells(outputs, ds)
+        if progress:
+            progress(f"explorer {ds}: {time.time() - t0:.0f} s")
+    if "ehcp_caseload" in datasets:
+        cells += needs_cells(outputs)
+    if "waiting_list" in datasets:
+        cells += waiting_cells(outputs)
+    return cells
+
+
+def _leaf_values(db, dataset: str) -> pd.DataFrame:
+    sp = explore.spec(dataset)
+    dims = ", ".join(explore._q(d) for d in sp.breakdowns)
+    cols = ", ".join(f"sum({explore._q(i)}) AS {explore._q(i)}" for i in sp.indicators)
+    df = db.query(f'SELECT area_code, CAST({explore._q(sp.period)} AS VARCHAR) AS period'
+                  f'{", " + dims if dims else ""}, {cols} FROM "{dataset}" GROUP BY ALL')
+    df["period"] = df["period"].map(_norm_period)
+    for d in sp.breakdowns:
+        df[d] = df[d].astype(object).where(df[d].notna(), "(missing)").astype(str)
+    return df
+
+
+def _cond_mask(db, dataset: str, combos: pd.DataFrame, dims: list[str], conds: set[str]) -> dict[str, np.ndarray]:
+    """For each catalogue filter, which category combinations it takes (evaluated by DuckDB)."""
+    if not conds:
+        return {}
+    import duckdb
+    out = {}
+    local = duckdb.connect()
+    local.register("combos", combos[dims] if dims else combos.assign(_one=1))
+    for c in conds:
+        res = local.execute(f"SELECT ({c or 'true'}) AS hit FROM combos").fetchdf()["hit"]
+        out[c] = res.fillna(False).to_numpy(dtype=bool)
+    local.close()
+    return out
+
+
+@dataclass
+class System:
+    """One linear system of the attack: every collected cell of one table, period and count
+    column, as 0/1 rows over the basic counts they sum (``vectors``), with their true values."""
+    dataset: str
+    period: str
+    column: str
+    vectors: np.ndarray
+    values: np.ndarray
+    cells: list
+    leaf_of: np.ndarray | None = None  # each column's leaf area (an index)
+    combo_of: np.ndarray | None = None  # each column's category combination (an index)
+
+
+class _Table:
+    """What the attack knows of one dataset: its basic counts (leaf area x category combination)
+    for every period, and how each collected cell sums them."""
+
+    def __init__(self, engine, ds: str, cells: list[Cell]):
+        db = engine.db
+        self.hier = {p: list(ch) for p, ch in engine.hierarchies()}
+        sp = explore.spec(ds)
+        self.dims = list(sp.breakdowns)
+        self.data = _leaf_values(db, ds)
+        leaves = sorted({lf for ch in self.hier.values() for lf in ch})
+        standalone = sorted(set(self.data["area_code"]) - set(self.hier) - set(leaves))
+        self.leaf_list = leaves + standalone
+        self.li = {a: i for i, a in enumerate(self.leaf_list)}
+        dims = self.dims
+        self.combos = (self.data[dims].drop_duplicates().reset_index(drop=True) if dims
+                       else pd.DataFrame(index=[0]))
+        self.ci = ({tuple(r): i for i, r in enumerate(self.combos.itertuples(index=False, name=None))}
+                   if dims else {(): 0})
+        self.cells = [c for c in cells if c.dataset == ds]
+        conds = {c.members["__cond__"] for c in self.cells if "__cond__" in c.members}
+        self.cmask = _cond_mask(db, ds, self.combos, dims, conds)
+        self.nc = len(self.combos)
+        self.cols = list(sp.indicators)
+        self.col_i = {c: k for k, c in enumerate(self.cols)}
+        self.nv = len(self.leaf_list) * self.nc
+        self.leaf_data = self.data[self.data["area_code"].isin(self.leaf_list)]
+        self.masks: dict = {}
+
+    def periods(self):
+        """(period, {column: [(vector, cell)]}, true basic counts (columns x nv)) per period."""
+        dims, cols, col_i, nv, nc, li, ci = self.dims, self.cols, self.col_i, self.nv, self.nc, self.li, self.ci
+        for period, pcells in _by_period(self.cells):
+            x_true = np.zeros((len(cols), nv))
+            pdata = self.leaf_data[self.leaf_data["period"] == period]
+            unknown_value = np.zeros((len(cols), nv), dtype=bool)
+            present = np.zeros(nv, dtype=bool)
+            for r in pdata.itertuples(index=False):
+                rd = r._asdict()
+                k = ci[tuple(rd[d] for d in dims)] if dims else 0
+                j = li[rd["area_code"]] * nc + k
+                present[j] = True
+                for c in cols:
+                    v = rd[c]
+                    if v is None or not np.isfinite(float(v)):
+                        unknown_value[col_i[c], j] = True
+                    else:
+                        x_true[col_i[c], j] = float(v)
+            vecs: dict[str, list] = {c: [] for c in cols}
+            for cell in pcells:
+                if cell.column not in col_i:
+                    continue
+                v = _vector(cell, self.hier, li, nc, self.combos, dims, self.cmask, self.masks)
+                if v is None:
+                    continue
+                v = v & present
+                if not v.any():
+                    continue
+                if unknown_value[col_i[cell.column], v].any():
+                    continue  # a sum over a symbol: not a number anyone publishes
+                vecs[cell.column].append((v.astype(float), cell))
+            yield period, vecs, x_true
+
+
+def systems(engine, cells: list[Cell], ds: str):
+    """Every :class:`System` of dataset ``ds`` (one per period and count column)."""
+    if ds not in loaded_datasets(engine.db, (ds,)):
+        return
+    table = _Table(engine, ds, cells)
+    for period, vecs, x_true in table.periods():
+        for c, rows in vecs.items():
+            if not rows:
+                continue
+            V = np.array([v for v, _ in rows])
+            used = V.any(axis=0)
+            columns = np.flatnonzero(used)
+            yield System(ds, period, c, V[:, used], V[:, used] @ x_true[table.col_i[c]][used],
+                         [cell for _, cell in rows], columns // table.nc, columns % table.nc)
+
+
+def _by_period(cells: list[Cell]):
+    groups: dict[str, list[Cell]] = {}
+    for c in cells:
+        groups.setdefault(c.period, []).append(c)
+    return sorted(groups.items())
+
+
+def _vector(cell: Cell, hier, li, nc, combos, dims, cmask, masks: dict | None = None) -> np.ndarray | None:
+    """The cell as a 0/1 vector over (leaf area, category combination). ``masks`` caches each
+    (column, allowed values) test over the combinations (the same few recur in every cell)."""
+    leaves = hier.get(cell.area, [cell.area])
+    if any(lf not in li for lf in leaves):
+        return None
+    if "__cond__" in cell.members:
+        cm = cmask[cell.members["__cond__"]]
+    else:
+        cm = np.ones(nc, dtype=bool)
+        for d, allowed in cell.members.items():
+            if d not in dims:
+                return None
+            key = (d, allowed)
+            hit = None if masks is None else masks.get(key)
+            if hit is None:
+                hit = combos[d].isin(list(allowed)).to_numpy(dtype=bool)
+                if masks is not None:
+                    masks[key] = hit
+            cm = cm & hit
+    v = np.zeros(len(li) * nc, dtype=bool)
+    for lf in leaves:
+        v[li[lf] * nc:(li[lf] + 1) * nc] = cm
+    return v
+
+

@@ -1,0 +1,93 @@
+"""measures.release: every output built on one count table publishes from one protected version of
+it (issue 17.10). The attack across outputs is tests/tools/test_disclosure_attack.py; here, the
+release's own promises on the demo, and that pages serve nothing else."""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from send_metrics.measures import release
+from send_metrics.measures.release_cells import OwnOutputs, collect, systems
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_pages_serve_every_protected_output_through_the_release():
+    """Fail closed: an output's own protection alone is never served. Its own functions are called
+    only by the release (and the explorer's own cache, which the release wraps)."""
+    own_calls = {r"breakdowns\.(for_year|compute_year)\(": set(), r"waiting_times\.(bands|protect_bands)\(": set(),
+                 r"explore\.protected_table\(": {"dashboard/explore_views.py"}}
+    found = []
+    for path in [*ROOT.glob("pages/*.py"), *ROOT.glob("dashboard/*.py"), *ROOT.glob("app.py"),
+                 *ROOT.glob("send_metrics/present/**/*.py"), *ROOT.glob("send_metrics/cli.py")]:
+        text = path.read_text()
+        rel = path.relative_to(ROOT).as_posix()
+        for pattern, allowed in own_calls.items():
+            if re.search(pattern, text) and rel not in allowed:
+                found.append(f"{rel}: {pattern}")
+    assert not found
+    views = (ROOT / "dashboard/explore_views.py").read_text()
+    assert "release.explorer_table(" in views
+
+
+@pytest.fixture(scope="module")
+def caseload_release(demo_engine):
+    return release.withheld(demo_engine, "ehcp_caseload")
+
+
+def test_the_demo_caseload_needs_a_release_and_it_never_touches_the_measure_table(caseload_release):
+    assert len(caseload_release) > 100
+    kinds = {k.split(release.KEY_SEP)[0] for k in caseload_release}
+    assert "measures" not in kinds
+    assert {"needs age", "needs setting"} & kinds and any(k.startswith("explorer:") for k in kinds)
+    assert set(caseload_release.values()) <= {release.SAME_COUNT, release.ACROSS}
+
+
+def test_served_needs_tables_withhold_every_released_cell(demo_engine, caseload_release):
+    year = 2024
+    served = release.needs_year(demo_engine, year)
+    keys = set()
+    for name, frame in served.items():
+        for cell, (_, row) in zip(release.needs_frame_cells(frame, name), frame.iterrows()):
+            if cell.key() in caseload_release:
+                keys.add(cell.key())
+                assert row["suppressed"] and np.isnan(row["plans"]) and row["suppression_reason"] == caseload_release[cell.key()]
+    assert keys  # 2024 has released cells
+
+
+def test_one_count_has_one_status_across_served_outputs(demo_engine):
+    """The same count (same basic counts, same period) is never shown by one output and withheld
+    by another, except where the measure table shows it (it decides its own figures)."""
+    local = release.local_areas(demo_engine)
+    cells = collect(demo_engine, ("ehcp_caseload",), outputs=release.ServedOutputs(demo_engine, areas=local))
+    conflicts = 0
+    for system in systems(demo_engine, cells, "ehcp_caseload"):
+        status = defaultdict(set)
+        engine_shows = set()
+        for v, c in zip(system.vectors, system.cells):
+            key = v.tobytes()
+            status[key].add(c.suppressed)
+            if c.source == "measures" and not c.suppressed:
+                engine_shows.add(key)
+        conflicts += sum(1 for k, s in status.items() if len(s) > 1 and k not in engine_shows)
+    assert conflicts == 0
+
+
+def test_own_outputs_of_the_local_areas_are_those_of_the_whole_table(demo_engine):
+    """The release protects the outputs as computed for the hierarchies' areas alone; a page
+    computes them for every area. Both must give the same rows there."""
+    local = release.local_areas(demo_engine)
+    whole, part = OwnOutputs(demo_engine), OwnOutputs(demo_engine, areas=local)
+    for grain in [(), ("primary_need",), ("primary_need", "setting_type")]:
+        a = whole.explorer("ehcp_caseload", grain)
+        a = a[a["area_code"].astype(str).isin(local)].reset_index(drop=True)
+        b = part.explorer("ehcp_caseload", grain).reset_index(drop=True)
+        assert a.equals(b), grain
+    for name, frame in whole.needs(2024).items():
+        a = frame[frame["area_code"].astype(str).isin(local)].reset_index(drop=True)
+        b = part.needs(2024)[name].reset_index(drop=True)
+        assert a[["area_code", "need", "plans", "suppressed"]].equals(b[["area_code", "need", "plans", "suppressed"]])
