@@ -1,9 +1,10 @@
--- Named plans open on the census date ($census: issued on or before it, not ceased by it), in the
--- export's order, with the child (the identity its pseudonymous id is made from, locality), the request's primary need, the
--- setting of the highest-ranked placement (NULL when it is named by URN and there is no GIAS
--- extract: $gias), age band and national curriculum year on the census date, and the annual review
--- (due: issued on or before $year_before, the same day a year before the census; held: its latest
--- review meeting is in $year; on time: after $year_before and by the census). `seen` numbers the
+-- Named plans open on the census date ($census: issued on or before it, not ceased by it), in no
+-- particular order (its readers order by `line` or count), with the child (the identity its
+-- pseudonymous id is made from, locality), the request's primary need, the setting of the
+-- highest-ranked placement (NULL when it is named by URN and there is no GIAS extract: $gias), age
+-- band and national curriculum year on the census date, and the annual review (due: issued on or
+-- before $year_before, the same day a year before the census; held: its latest review meeting is in
+-- $year; on time: after $year_before and by the census). `seen` numbers the
 -- child's open plans (a second one is quarantined) and `first_line` is the first one's row.
 SELECT n.line, n.startdate, p.identity, p.locality, ri.need,
        CASE WHEN tp.activeplanstableid IS NULL THEN 'other'
@@ -26,4 +27,3 @@ LEFT JOIN top_placement tp ON tp.activeplanstableid = ri.activeplanstableid
 LEFT JOIN gias g ON g.urn = tp.urn
 LEFT JOIN sen_settings st ON st.code = coalesce(tp.sensetting, '')
 WHERE n._startdate IS NOT NULL AND n._startdate <= $census AND (n._ceasedate IS NULL OR n._ceasedate > $census)
-ORDER BY n.line

@@ -109,8 +109,8 @@ def _same(folder: Path, tmp: Path, monkeypatch, expect_plain: bool | None = None
     monkeypatch.setenv("SEND_DATA_DIR", str(folder.parent))
     read_plain, plain = blade_parse.read_plain, []
 
-    def spy(p, width, where):
-        got = read_plain(p, width, where)
+    def spy(p, width, where, threads=True):
+        got = read_plain(p, width, where, threads)
         plain.append(got is not None)
         return got
     monkeypatch.setattr(blade_parse, "read_plain", spy)

@@ -113,7 +113,7 @@ class _Reader:
             # Only the columns the checks and measures read are kept (the rest are never used).
             wanted = [c for c in dict.fromkeys(header) if c in USED_COLUMNS[module]]
             where = [len(header) - 1 - header[::-1].index(c) for c in wanted]  # the last of a repeated name
-            got = blade_parse.read_plain(p, len(header), where)
+            got = blade_parse.read_plain(p, len(header), where, threads=False)
             if got is None:
                 got = self._read_rows(p, header, where, problems)
             lines, columns = got
