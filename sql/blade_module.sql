@@ -4,12 +4,13 @@
 -- by row as the export's rules say. `fail` names each row's first problem (NULL when it has none),
 -- in the order the checks are made: an empty table id, a repeated table id (the first row wins),
 -- then each date that is not a date, each code outside its list, a rank that is not a whole
--- number, an empty date of birth or census date. The placeholders (the module, its id column and
--- the checks) are filled in by adapters/blade.py from the module's columns; values are never
+-- number, an empty date of birth or census date. The placeholders (the module, its id column, the
+-- test of an empty id (ids are text, or whole numbers: adapters/blade_reader._whole_ids) and the
+-- checks) are filled in by adapters/blade_reader.py from the module's columns; values are never
 -- formatted into SQL.
 CREATE OR REPLACE TEMP TABLE m_{module} AS
 SELECT {keep},
-       CASE WHEN coalesce({tid}, '') = '' THEN 'empty'
+       CASE WHEN {empty} THEN 'empty'
             {duplicate}
             {fails}
        END AS fail,

@@ -109,8 +109,8 @@ def _same(folder: Path, tmp: Path, monkeypatch, expect_plain: bool | None = None
     monkeypatch.setenv("SEND_DATA_DIR", str(folder.parent))
     read_plain, plain = blade_parse.read_plain, []
 
-    def spy(p, width, where):
-        got = read_plain(p, width, where)
+    def spy(p, width, where, threads=True):
+        got = read_plain(p, width, where, threads)
         plain.append(got is not None)
         return got
     monkeypatch.setattr(blade_parse, "read_plain", spy)
@@ -295,3 +295,59 @@ def test_table_ids_known_distinct_as_counted():
                 [None, None], [None], ["3"], ["9223372036854775808", "1"], ["1.5", "2"], ["3", "2", "3"], ["-1", "0"]):
         values = pa.array(ids, pa.string())
         assert blade_parse.unique(values) == (pc.count_distinct(values).as_py() == len(values)), ids
+
+
+def test_whole_number_ids_only_when_written_plainly():
+    """A return's ids are kept as numbers (blade_reader._whole_ids) only when every table id and parent
+    id is a whole number spelled as the number itself, so that equal numbers are always equal texts:
+    a leading zero or plus, a space, an empty id, a decimal, a number too large, or a missing column
+    keeps them all as text."""
+    import pyarrow as pa
+
+    from send_metrics.ingest import sen2_blade as sb
+    from send_metrics.ingest.adapters import blade_reader
+
+    def read(edit_module=None, values=None):
+        out = {}
+        for module, (tid, parent) in sb.MODULES.items():
+            data = {tid: pa.array(["1", "2", "30"]), **({parent: pa.array(["1", "1", "2"])} if parent else {})}
+            if module == edit_module:
+                data[parent or tid] = values
+            out[module] = (pa.array([2, 3, 4]), data, [])
+        return out
+    assert blade_reader._whole_ids(read())
+    assert blade_reader._whole_ids(read("requests", pa.array(["-7", "0", "9223372036854775807"])))
+    assert blade_reader._whole_ids(read("senneed", pa.array([], pa.string())))
+    for bad in (["01", "1", "2"], ["+1", "1", "2"], [" 1", "1", "2"], ["", "1", "2"], ["1.0", "1", "2"],
+                ["9223372036854775808", "1", "2"], ["1e3", "1", "2"], ["-0", "1", "2"], ["x", "1", "2"],
+                [None, "1", "2"]):
+        assert not blade_reader._whole_ids(read("namedplan", pa.array(bad, pa.string()))), bad
+    missing = read()
+    del missing["placementdetail"][1]["activeplanstableid"]
+    assert not blade_reader._whole_ids(missing)
+
+
+@pytest.mark.skipif(not (GEO / "cumbria_lsoa21_lookup.csv").exists(), reason="shared geography absent")
+def test_ids_as_numbers_and_as_text(export, tmp_path, monkeypatch):
+    """The synthetic export's ids are whole numbers (so the other tests read them as numbers); an id
+    written with a leading zero is another text than the id without it, so the row whose link is
+    written so is a broken link, as the previous reader found (the return is then read with its ids
+    as text), and the returns beside it are still read with their ids as numbers."""
+    from send_metrics.ingest.adapters import blade_reader
+    folder = tmp_path / "data" / "sen2"
+    shutil.copytree(export, folder)
+    modes = []
+    whole_ids = blade_reader._whole_ids
+
+    def spy(read):
+        modes.append(whole_ids(read))
+        return modes[-1]
+    monkeypatch.setattr(blade_reader, "_whole_ids", spy)
+    requests = sorted(folder.glob("Blade-Export_*_requests.csv"))[-1]
+    rows = list(csv.reader(open(requests, newline="")))
+    at = [c.lower() for c in rows[0]].index("persontableid")
+    rows[3][at] = "0" + rows[3][at]
+    with open(requests, "w", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    assert _same(folder, tmp_path, monkeypatch, expect_plain=True, workers=1) >= 1  # the broken link
+    assert len(modes) >= 3 and modes.count(False) == 1, modes  # the edited return only

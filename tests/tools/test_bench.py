@@ -54,3 +54,20 @@ def test_browser_targets_are_read_per_page_and_scale_and_the_floor_is_not_judged
     assert "first start 4.2 s" in text
     assert targets.browser_targets_met({"skipped": "no chromium"}) == {}
     assert "Not measured" in "\n".join(markdown.browser_markdown({"skipped": "no chromium"}))
+
+
+def test_person_level_table_gives_cpu_beside_the_wall_time_target():
+    """The person-level table keeps the wall-time target row and, when the loader reported CPU seconds,
+    adds the CPU rows with their ratios (CPU is not judged against the target)."""
+    pl = {"open_plans": 10, "years": 2, "people": 12, "blade_files": 18, "blade_rows": 100, "blade_mb": 0.1,
+          "aggregated_rows": {"ehcp_caseload.csv": 5}, "rounds": 2, "person_ingest_s": 3.0, "person_derived_s": 1.0,
+          "aggregated_ingest_s": 1.0, "aggregated_derived_s": 1.0, "ingest_ratio": 3.0, "derived_ratio": 1.0,
+          "total_ratio": 2.0, "person_rss_mb": 1, "aggregated_rss_mb": 1}
+    without = "\n".join(markdown.person_level_markdown(pl))
+    assert "| load and derived tables s | 4.0 | 2.0 | 2.0x | <= 2.0x |" in without and "CPU" not in without
+    pl.update(person_ingest_cpu_s=2.4, aggregated_ingest_cpu_s=0.8, person_total_cpu_s=3.6,
+              aggregated_total_cpu_s=2.0, total_cpu_ratio=1.8)
+    text = "\n".join(markdown.person_level_markdown(pl))
+    assert "| ingest CPU s (least of the rounds) | 2.4 | 0.8 | 3.0x | |" in text
+    assert "| load and derived tables CPU s (least of the rounds) | 3.6 | 2.0 | 1.8x | (not the target" in text
+    assert text.count("<= 2.0x") == 1

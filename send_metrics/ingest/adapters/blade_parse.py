@@ -123,7 +123,7 @@ def _plain_bytes(data: bytes) -> bool:
     return True
 
 
-def read_plain(p: Path, width: int, where: list[int]) -> tuple[pa.Array, list[pa.Array]] | None:
+def read_plain(p: Path, width: int, where: list[int], threads: bool = True) -> tuple[pa.Array, list[pa.Array]] | None:
     """A module's file read by Arrow's CSV reader when that reads it exactly as the csv module would,
     record for record: no quotes, no NUL bytes, no line ending but CR LF or LF, no blank line (nor one
     of commas only), valid UTF-8 in the used columns and every row as wide as the header (Arrow refuses any other row).
@@ -137,7 +137,12 @@ def read_plain(p: Path, width: int, where: list[int]) -> tuple[pa.Array, list[pa
     # so those need not send the file to the csv module).
     used = [names[j] for j in dict.fromkeys(where)]
     try:
-        table = pacsv.read_csv(pa.py_buffer(data), read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+        # Without `threads`, one thread and one block (a module file of a few MB, read while the other
+        # worker reads or counts another return: splitting it cost more CPU than it saved, and one
+        # chunk needs no combining); a large file (a postcode lookup) is read by Arrow's threads.
+        options = (pacsv.ReadOptions(column_names=names, skip_rows=1) if threads or len(data) >= 1 << 30 else
+                   pacsv.ReadOptions(column_names=names, skip_rows=1, use_threads=False, block_size=len(data) + 1))
+        table = pacsv.read_csv(pa.py_buffer(data), read_options=options,
                                parse_options=pacsv.ParseOptions(quote_char=False),
                                convert_options=pacsv.ConvertOptions(
                                    column_types=dict.fromkeys(used, pa.string()), include_columns=used,

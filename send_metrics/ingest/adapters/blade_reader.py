@@ -60,8 +60,12 @@ class _Reader:
     def read_export(self, ex: Export) -> None:
         """Read and check every module; rows that fail a check are quarantined (with their children).
         The usable children are left in `person_ids` (see _duplicate_people)."""
+        # Every module's rows are read first, then stored: a return whose table ids (and the parent ids
+        # its rows link by) are all whole numbers written plainly keeps them as numbers (see _whole_ids).
+        read = {module: self._read_file(ex, module) for module in sb.MODULES}
+        whole = _whole_ids(read)
         for module in sb.MODULES:
-            self._read_module(ex, module)
+            self._store_module(ex, module, read.pop(module), whole)
         # Links, parents before children: a row whose parent is missing or quarantined is quarantined.
         for module, parent_module in sb.PARENT_MODULE.items():
             parent_key = sb.MODULES[module][1]
@@ -94,11 +98,9 @@ class _Reader:
             if gone:
                 removed.add(module)
 
-    def _read_module(self, ex: Export, module: str) -> None:
-        """One module's file into `m_<module>`: blank lines skipped, rows cut short quarantined here,
-        every other check made in SQL (sql/blade_module.sql) with the distinct dates, codes and ranks
-        of the file worked out once each in Python."""
-        tid, _parent = sb.MODULES[module]
+    def _read_file(self, ex: Export, module: str) -> tuple:
+        """One module's file read: (row numbers, used column -> its values stripped, rows cut short
+        (quarantined when the module is stored)); blank lines skipped."""
         p = ex.files.get(module)
         header: list[str] = []
         data: dict[str, pa.Array] = {}  # used column -> its values, stripped
@@ -111,11 +113,21 @@ class _Reader:
             # Only the columns the checks and measures read are kept (the rest are never used).
             wanted = [c for c in dict.fromkeys(header) if c in USED_COLUMNS[module]]
             where = [len(header) - 1 - header[::-1].index(c) for c in wanted]  # the last of a repeated name
-            got = blade_parse.read_plain(p, len(header), where)
+            got = blade_parse.read_plain(p, len(header), where, threads=False)
             if got is None:
                 got = self._read_rows(p, header, where, problems)
             lines, columns = got
             data = {c: pc.utf8_trim(col, WHITESPACE) for c, col in zip(wanted, columns)}
+        return lines, data, problems
+
+    def _store_module(self, ex: Export, module: str, read: tuple, whole_ids: bool) -> None:
+        """A module's rows (_read_file) into `m_<module>`, rows cut short quarantined here, every
+        other check made in SQL (sql/blade_module.sql) with the distinct dates, codes and ranks of the
+        file worked out once each in Python. With `whole_ids` (see _whole_ids) the table id and the
+        parent id are kept as numbers (BIGINT), else as text."""
+        tid, parent = sb.MODULES[module]
+        p = ex.files.get(module)
+        lines, data, problems = read
         n = len(lines)
         columns: dict[str, pa.Array] = {"line": lines}
         for col in ORDERED_COLUMNS[module]:
@@ -149,10 +161,14 @@ class _Reader:
         del data
         bad_columns = [c for c in columns if c.startswith("bad_")]
         repeated = n > 0 and not unique(columns[tid])
+        if whole_ids:
+            for col in (tid, parent) if parent else (tid,):
+                columns[col] = pc.cast(columns[col], pa.int64())
         con = self.con
         con.register("src", pa.table(columns))
         con.execute(sql_text("blade_module").format(
             module=module, tid=tid, keep=f"* EXCLUDE ({', '.join(bad_columns)})" if bad_columns else "*",
+            empty=f"{tid} IS NULL" if whole_ids else f"coalesce({tid}, '') = ''",
             fails=" ".join(fails),
             duplicate=f"WHEN row_number() OVER (PARTITION BY {tid} ORDER BY line) > 1 THEN 'duplicate'" if repeated else "",
             first_line=f"min(line) OVER (PARTITION BY {tid})" if repeated else "NULL::BIGINT"))
@@ -279,3 +295,30 @@ class _Reader:
             self._drop("person", removed)
             self._cascade(ex, ("requests", "assessment", "namedplan", "plandetail", "activeplans",
                                "placementdetail", "senneed"), {"person"})
+
+
+def _whole_ids(read: dict[str, tuple]) -> bool:
+    """Whether every table id and parent id of a return's modules (read: module -> _read_file's
+    result) is a whole number written plainly (no sign but a leading minus, no leading zero, no
+    space: the text is the number's own spelling), so that two ids are the same text exactly when
+    they are the same number. Such a return's ids are kept as numbers (BIGINT), which the
+    reader's joins and groupings compare several times faster than text; any other (an empty id, a
+    padded or non-numeric one, a missing column) keeps them all as text. Values shown in the
+    quarantine are the same either way (a number is shown as its text)."""
+    for module, (tid, parent) in sb.MODULES.items():
+        _lines, data, _problems = read[module]
+        for col in (tid, parent) if parent else (tid,):
+            values = data.get(col)
+            if values is None:
+                return False
+            if not len(values):
+                continue
+            if values.null_count:
+                return False
+            try:
+                numbers = pc.cast(values, pa.int64())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+                return False
+            if not pc.all(pc.equal(pc.cast(numbers, pa.string()), values)).as_py():
+                return False
+    return True

@@ -144,6 +144,7 @@ def run_person_level(args) -> int:
     """`bench --person-level`: the person-level section alone, written into BENCHMARKS.md."""
     work = Path(tempfile.mkdtemp(prefix="send-bench-pl-"))
     log = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
+    load_before = os.getloadavg()[0]
     try:
         pl = person_level_bench(work, log)
     finally:
@@ -152,7 +153,7 @@ def run_person_level(args) -> int:
     path = PROJECT_ROOT / "BENCHMARKS.md"
     lines = person_level_markdown(pl)
     lines.insert(2, f"Measured {pl['date']} by `python -m send_metrics bench --person-level` (load average "
-                    f"{os.getloadavg()[0]:.1f} at the end).")
+                    f"{load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end).")
     lines.insert(3, "")
     path.write_text(replace_section(path.read_text() if path.exists() else "# Benchmarks\n", PL_HEADING, lines))
     print(json.dumps({"person_level": pl}) if args.json else json.dumps(pl, indent=1))
