@@ -128,13 +128,19 @@ class GroupEquations:
         e[0, j] = 1.0
         return np.linalg.matrix_rank(np.vstack([au, e])) == _memo((ukey, "rank"), lambda: np.linalg.matrix_rank(au))
 
+    def _term_values(self) -> np.ndarray:
+        """:meth:`value` of every term, in column order."""
+        if not hasattr(self, "_values_by_term"):
+            self._values_by_term = np.array([self.value(t) for t in self.terms], dtype=float)
+        return self._values_by_term
+
     def _completed(self) -> np.ndarray | None:
         """Every term's true count, with any term of unknown value (absent, or NaN) worked out
         from an equation whose other terms all have values; None when one cannot be, or when the
         counts so completed are negative or do not satisfy every equation (inconsistent data).
         The same whatever is suppressed, so worked out once per group."""
         if not hasattr(self, "_completion"):
-            x = np.array([self.value(t) for t in self.terms])
+            x = self._term_values().copy()
             missing = ~np.isfinite(x)
             nz = self.a != 0
             while missing.any():
@@ -161,31 +167,36 @@ class GroupEquations:
         term is at least 2 wide it holds at least two integers and the linear
         programmes are unnecessary.
         """
+        return bool(self._free_columns(unknown, au)[j])
+
+    def _free_columns(self, unknown: np.ndarray, au: np.ndarray) -> np.ndarray:
+        """:meth:`_moves_freely` for every unknown cell at once (one answer per column of ``A_U``;
+        the same arithmetic as cell by cell), kept per set of unknown cells."""
+        memo = self.__dict__.setdefault("_free", {})
+        ubytes = unknown.tobytes()
+        if ubytes in memo:
+            return memo[ubytes]
         from scipy.linalg import null_space
 
-        basis = _memo(((self._key, unknown.tobytes()), "null"), lambda: null_space(au))
-        if basis.size == 0:
-            return False
-        x = np.array([self.value(t) for t, jj in self.col.items() if unknown[jj]])
+        free = np.zeros(au.shape[1], dtype=bool)
+        basis = _memo(((self._key, ubytes), "null"), lambda: null_space(au))
+        x = self._term_values()[unknown]
         if not np.all(np.isfinite(x)):
             # Cells of unknown value (not in this group): a consistent completion of the counts
             # is as good a starting point, since it satisfies the same equations; none, and it is
             # left to the LP.
             full = self._completed()
-            if full is None:
-                return False
-            x = full[unknown]
-        for d in basis.T:
-            du = abs(d[j])
-            if du < 1e-9:
-                continue
-            neg = d < -1e-12
-            pos = d > 1e-12
-            t_up = np.min(x[neg] / -d[neg]) if neg.any() else np.inf
-            t_down = np.min(x[pos] / d[pos]) if pos.any() else np.inf
-            if du * (t_up + t_down) >= 2.0:
-                return True
-        return False
+            x = None if full is None else full[unknown]
+        if basis.size and x is not None:
+            du = np.abs(basis)
+            neg = basis < -1e-12
+            pos = basis > 1e-12
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t_up = np.where(neg, x[:, None] / -basis, np.inf).min(axis=0)
+                t_down = np.where(pos, x[:, None] / basis, np.inf).min(axis=0)
+            free = ((du >= 1e-9) & (du * (t_up + t_down) >= 2.0)).any(axis=1)
+        memo[ubytes] = free
+        return free
 
     def pinned(self, term: str, unknown: np.ndarray) -> bool:
         """True if non-negativity leaves fewer than two integer values for ``term``."""
