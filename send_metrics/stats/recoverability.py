@@ -194,7 +194,7 @@ class GroupEquations:
             with np.errstate(divide="ignore", invalid="ignore"):
                 t_up = np.where(neg, x[:, None] / -basis, np.inf).min(axis=0)
                 t_down = np.where(pos, x[:, None] / basis, np.inf).min(axis=0)
-            free = ((du >= 1e-9) & (du * (t_up + t_down) >= 2.0)).any(axis=1)
+                free = ((du >= 1e-9) & (du * (t_up + t_down) >= 2.0)).any(axis=1)
         memo[ubytes] = free
         return free
 
