@@ -26,6 +26,7 @@ from send_metrics.stats import comparisons, disclosure, intervals
 from send_metrics.catalogue import Measure, load_catalogue
 from send_metrics.db import Database
 from send_metrics.measures.engine.benchmarks import add_benchmarks, add_ranks
+from send_metrics.measures.engine.by_value import starts_with
 from send_metrics.measures.engine.sums import values_sql
 from send_metrics.measures.engine.protect import protect_counts
 from send_metrics.measures.engine.trends import add_trends
@@ -365,7 +366,8 @@ class Engine:
         if pub.empty:
             return base
         pub["period"] = pub["year"].astype(int).astype(str)
-        have = set(zip(base["measure_id"], base["area_code"], base["period"].astype(str).str[:4]))
+        mine = base[base["measure_id"].isin(pub["measure_id"].unique())]  # only these can match
+        have = set(zip(mine["measure_id"], mine["area_code"], mine["period"].astype(str).str[:4]))
         pub = pub[[k not in have for k in zip(pub["measure_id"], pub["area_code"], pub["period"])]]
         if pub.empty:
             return base
@@ -416,7 +418,7 @@ class Engine:
         if med.empty:
             return base
         base = base.merge(med, on=["measure_id", "area_code", "period"], how="left")
-        is_med = base["measure_id"].str.startswith("wait_median_")
+        is_med = pd.Series(starts_with(base["measure_id"], "wait_median_"), index=base.index)
         # The median is shown only when the list size behind it may be shown.
         ok = is_med & ~base["suppressed"].astype(bool)
         base.loc[is_med, "value"] = np.where(ok[is_med], base.loc[is_med, "median"], np.nan)
@@ -424,10 +426,11 @@ class Engine:
 
     def _growth(self, base: pd.DataFrame, by_id: dict[str, Measure]) -> pd.DataFrame:
         rows = []
+        labels = {mid: base.index[pos] for mid, pos in base.groupby("measure_id", sort=False).indices.items()}
         for m in by_id.values():
             if m.kind != "growth":
                 continue
-            g = base[base["measure_id"] == m.id].sort_values("period")
+            g = base.loc[labels.get(m.id, base.index[:0])].sort_values("period")
             base.drop(g.index, inplace=True)
             for area, s in g.groupby("area_code"):
                 s = s.sort_values("period")
@@ -449,12 +452,13 @@ class Engine:
 
     def _gaps(self, base: pd.DataFrame, by_id: dict[str, Measure]) -> pd.DataFrame:
         rows = []
+        of = base.groupby("measure_id", sort=False).indices
         for m in by_id.values():
             if m.kind != "gap":
                 continue
             a_id, b_id = m.gap_of
-            a = base[base["measure_id"] == a_id].set_index(["area_code", "period"])
-            b = base[base["measure_id"] == b_id].set_index(["area_code", "period"])
+            a = base.iloc[of.get(a_id, [])].set_index(["area_code", "period"])
+            b = base.iloc[of.get(b_id, [])].set_index(["area_code", "period"])
             j = a.join(b, lsuffix="_a", rsuffix="_b", how="inner")
             if j.empty:
                 continue
