@@ -15,6 +15,7 @@ trend). The derived tables are kept beside the load and, for the demo, shipped p
 """
 from __future__ import annotations
 
+import importlib
 import threading
 from collections import OrderedDict
 
@@ -25,8 +26,9 @@ from send_metrics.contract import codes
 from send_metrics.stats import comparisons, disclosure, intervals
 from send_metrics.catalogue import Measure, load_catalogue
 from send_metrics.db import Database
-from send_metrics.measures.engine.benchmarks import add_benchmarks, add_ranks
+from send_metrics.measures.engine.benchmarks import NEIGHBOURS_SQL, add_benchmarks, add_ranks
 from send_metrics.measures.engine.by_value import starts_with
+from send_metrics.measures.engine.prefetch import Prefetching
 from send_metrics.measures.engine.sums import values_sql
 from send_metrics.measures.engine.protect import protect_counts
 from send_metrics.measures.engine.trends import add_trends
@@ -220,27 +222,35 @@ class Engine:
             tmp.unlink(missing_ok=True)
 
     # -- steps -----------------------------------------------------------------------
-    def _areas(self) -> pd.DataFrame:
-        return self.db.query("SELECT area_code, area_name, area_level, coverage_note FROM areas")
+    AREAS_SQL = "SELECT area_code, area_name, area_level, coverage_note FROM areas"
+    ROLLUP_SQL = "SELECT ancestor, leaf FROM rollup_map ORDER BY ancestor, leaf"
 
-    def _base(self, measures: list[Measure]) -> pd.DataFrame:
-        """Numerators and denominators for every measure, area and period (one query per dataset)."""
-        frames = []
+    def _areas(self, db=None) -> pd.DataFrame:
+        return (self.db if db is None else db).query(self.AREAS_SQL)
+
+    @staticmethod
+    def _base_sql(measures: list[Measure]) -> list[str]:
+        """The query of each dataset's sums (one per dataset, in catalogue order)."""
         by_dataset: dict[str, list[Measure]] = {}
         for m in measures:
             if m.kind == "gap":
                 continue
             by_dataset.setdefault(m.dataset, []).append(m)
-        for dataset, ms in by_dataset.items():
-            sql = "\nUNION ALL\n".join(values_sql(m) for m in ms)
-            df = self.db.query(sql)
+        return ["\nUNION ALL\n".join(values_sql(m) for m in ms) for ms in by_dataset.values()]
+
+    def _base(self, measures: list[Measure], db=None) -> pd.DataFrame:
+        """Numerators and denominators for every measure, area and period (one query per dataset)."""
+        db = self.db if db is None else db
+        frames = []
+        for sql in self._base_sql(measures):
+            df = db.query(sql)
             df["period"] = df["period"].astype(str).str[:10]
             frames.append(df)
         base = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         # Denominators from another dataset (population): the latest year at or before the period.
         for m in measures:
             if m.denominator_dataset:
-                den = self.db.query_file("population_denominator")
+                den = db.query_file("population_denominator")
                 base = self._attach_population(base, m, den)
         return base
 
@@ -260,19 +270,36 @@ class Engine:
         merged = merged.drop(columns=["population", "_year"])
         return pd.concat([base[~rows], merged], ignore_index=True)
 
-    def _median_waits(self, measures: list[Measure]) -> pd.DataFrame:
+    @staticmethod
+    def _median_params() -> dict:
+        bands = codes.WAIT_BANDS
+        return {"codes": list(bands), "lows": [float(lo) for lo, _ in bands.values()],
+                "highs": [None if hi is None else float(hi) for _, hi in bands.values()]}
+
+    def _median_waits(self, measures: list[Measure], db=None) -> pd.DataFrame:
         if not any(m.kind == "median_wait" for m in measures):
             return pd.DataFrame()
-        bands = codes.WAIT_BANDS
-        return self.db.query_file("wait_median", {
-            "codes": list(bands), "lows": [float(lo) for lo, _ in bands.values()],
-            "highs": [None if hi is None else float(hi) for _, hi in bands.values()]})
+        return (self.db if db is None else db).query_file("wait_median", self._median_params())
 
     def _compute(self) -> pd.DataFrame:
         measures = list(load_catalogue())
+        # Every query of the computation starts at once, on two threads (DuckDB runs without
+        # Python's lock), and scipy.stats is imported beside them; each step takes its result
+        # when it comes to it (send_metrics.measures.engine.prefetch).
+        queries = [("sql", sql, None) for sql in self._base_sql(measures)]
+        queries += [("sql", self.AREAS_SQL, None), ("sql", self.ROLLUP_SQL, None),
+                    ("file", "population_denominator", None), ("file", "published_benchmarks", None),
+                    ("file", "wait_median", self._median_params()), ("file", "area_region", None),
+                    ("sql", NEIGHBOURS_SQL, None)]
+        with Prefetching(self.db, queries) as db:
+            stats_ready = db.submit(importlib.import_module, "scipy.stats")
+            return self._compute_on(db, measures, stats_ready)
+
+    def _compute_on(self, db, measures: list[Measure], stats_ready) -> pd.DataFrame:
         by_id = {m.id: m for m in measures}
-        base = self._base(measures)
-        areas = self._areas()
+        base = self._base(measures, db)
+        areas = self._areas(db)
+        stats_ready.result()  # imported before any step needs it (no import runs on two threads)
         if base.empty:
             return pd.DataFrame(columns=OUTPUT_COLUMNS)
         base["numerator"] = pd.to_numeric(base["numerator"], errors="coerce").astype(float)
@@ -282,16 +309,16 @@ class Engine:
         # Disclosure control first: everything after works on protected numbers (a mean's spread
         # goes with its counts: none where either is withheld).
         levels = dict(zip(areas["area_code"].astype(str), areas["area_level"].astype(str)))  # see below_council_areas
-        base = protect_counts(base, by_id, self.hierarchies(), self.suppress_min, self.suppress_max, levels)
+        base = protect_counts(base, by_id, self.hierarchies(db), self.suppress_min, self.suppress_max, levels)
         base.loc[base["numerator"].isna() | base["denominator"].isna(), "sumsq"] = np.nan
 
         base = self._values_and_intervals(base, by_id)
-        base = self._published_own(base, by_id)
-        base = self._add_median_waits(base, measures)
+        base = self._published_own(base, by_id, db)
+        base = self._add_median_waits(base, measures, db)
         base = pd.concat([base, self._growth(base, by_id), self._gaps(base, by_id)], ignore_index=True)
         base = base.merge(areas, on="area_code", how="left")
-        base = add_benchmarks(self.db, base, by_id)
-        base = add_ranks(self.db, add_trends(base, by_id), by_id)
+        base = add_benchmarks(db, base, by_id)
+        base = add_ranks(db, add_trends(base, by_id), by_id)
         meta = pd.DataFrame([{"measure_id": m.id, "measure_title": m.title, "unit": m.unit,
                               "polarity": m.polarity, "kind": m.kind} for m in measures])
         base = base.merge(meta, on="measure_id", how="left")
@@ -312,9 +339,9 @@ class Engine:
         return frozenset(areas.loc[~areas["area_level"].isin(list(disclosure.PUBLISHER_LEVELS)),
                                    "area_code"].astype(str))
 
-    def hierarchies(self) -> list[tuple[str, list[str]]]:
+    def hierarchies(self, db=None) -> list[tuple[str, list[str]]]:
         """Additive relationships: every rolled-up area equals the sum of its localities."""
-        rm = self.db.query("SELECT ancestor, leaf FROM rollup_map ORDER BY ancestor, leaf")
+        rm = (self.db if db is None else db).query(self.ROLLUP_SQL)
         return [(a, list(g["leaf"])) for a, g in rm.groupby("ancestor", sort=True)]
 
     def _values_and_intervals(self, base: pd.DataFrame, by_id: dict[str, Measure]) -> pd.DataFrame:
@@ -350,7 +377,7 @@ class Engine:
             out.append(g.drop(columns="sumsq", errors="ignore"))
         return pd.concat(out, ignore_index=True)
 
-    def _published_own(self, base: pd.DataFrame, by_id: dict[str, Measure]) -> pd.DataFrame:
+    def _published_own(self, base: pd.DataFrame, by_id: dict[str, Measure], db=None) -> pd.DataFrame:
         """An area's published value of a measure (a `benchmarks` row: LAIT, a DfE total the contract
         cannot hold as rows) where no loaded file gives the counts for that area and period: the
         published value stands, with `value_source` naming the publication and edition. With its
@@ -358,7 +385,7 @@ class Engine:
         suppressed; at council level and above the publisher's figure stays as published); without them (LAIT publishes percentages only) it has no interval, so
         it is never tested against England or neighbours. Computed figures always win; annual
         measures only (benchmarks are annual)."""
-        pub = self.db.query_file("published_benchmarks")
+        pub = (self.db if db is None else db).query_file("published_benchmarks")
         if pub.empty:
             return base
         ok = {i for i, m in by_id.items() if m.kind in PUBLISHED_KINDS and not m.monthly}
@@ -413,8 +440,8 @@ class Engine:
             rows.append(out)
         return pd.concat([base, *rows], ignore_index=True)
 
-    def _add_median_waits(self, base: pd.DataFrame, measures: list[Measure]) -> pd.DataFrame:
-        med = self._median_waits(measures)
+    def _add_median_waits(self, base: pd.DataFrame, measures: list[Measure], db=None) -> pd.DataFrame:
+        med = self._median_waits(measures, db)
         if med.empty:
             return base
         base = base.merge(med, on=["measure_id", "area_code", "period"], how="left")

@@ -15,6 +15,7 @@ from send_metrics.catalogue import Measure
 from send_metrics.db import Database
 
 ENGLAND = "E92000001"
+NEIGHBOURS_SQL = "SELECT area_code, neighbour_code FROM statistical_neighbours"
 
 #: A statistical-neighbour verdict needs at least this many neighbours with both a numerator and a
 #: denominator (the pooled value is still shown, with ``neighbours_n``, when fewer have data).
@@ -70,7 +71,7 @@ def add_benchmarks(db: Database, base: pd.DataFrame, by_id: dict[str, Measure]) 
     # Statistical neighbours: sum of numerators over sum of denominators of the neighbours that
     # have both (loaded data first; published numerators and denominators otherwise). Never a
     # mean of rates, and nothing for counts (areas of different size are not compared).
-    nb = db.query("SELECT area_code, neighbour_code FROM statistical_neighbours")
+    nb = db.query(NEIGHBOURS_SQL)
     base["neighbours_value"] = np.nan
     base["neighbours_n"] = np.nan
     if not nb.empty:
@@ -120,7 +121,7 @@ def add_benchmarks(db: Database, base: pd.DataFrame, by_id: dict[str, Measure]) 
 
 def add_ranks(db: Database, base: pd.DataFrame, by_id: dict[str, Measure]) -> pd.DataFrame:
     """Rank among the area and its statistical neighbours (1 = best; highest for no judgement)."""
-    nb = db.query("SELECT area_code, neighbour_code FROM statistical_neighbours")
+    nb = db.query(NEIGHBOURS_SQL)
     base["rank"] = np.nan
     base["rank_of"] = np.nan
     if nb.empty:
