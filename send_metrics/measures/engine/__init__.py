@@ -91,10 +91,16 @@ class Engine:
         if area_codes:
             out = out[out["area_code"].isin(list(area_codes))]
         if periods:
-            wanted = {str(p) for p in periods}
-            out = out[out["period_label"].isin(wanted) | out["period"].astype(str).isin(wanted)
-                      | out["period"].astype(str).str[:7].isin(wanted)]
+            out = self.in_periods(out, periods)
         return out.reset_index(drop=True)
+
+    @staticmethod
+    def in_periods(rows: pd.DataFrame, periods) -> pd.DataFrame:
+        """The rows of ``rows`` (measure table rows) whose period is one of ``periods`` (a label,
+        a period, or a month as YYYY-MM), as :meth:`table` filters them."""
+        wanted = {str(p) for p in periods}
+        return rows[rows["period_label"].isin(wanted) | rows["period"].astype(str).isin(wanted)
+                    | rows["period"].astype(str).str[:7].isin(wanted)]
 
     def full_table(self) -> pd.DataFrame:
         """The whole measure table of the load the database reads. Loads and readers never mix: a
