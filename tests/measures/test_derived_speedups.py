@@ -76,15 +76,18 @@ class _CountingDb:
 
 def test_queries_started_ahead_are_handed_over_as_fresh_copies():
     db = _CountingDb()
-    with Prefetching(db, [("sql", "SELECT 1", None), ("file", "published_benchmarks", None)]) as pre:
+    listed = [("sql", "SELECT 1", None), ("file", "published_benchmarks", None), ("file", "published_benchmarks", None)]
+    with Prefetching(db, listed) as pre:
         first = pre.query_file("published_benchmarks")
         first["x"] = 99  # a step changes its own copy ...
         assert pre.query_file("published_benchmarks")["x"].tolist() == [3]  # ... never the next step's
         assert pre.query("SELECT 1").equals(db.query("SELECT 1"))
         assert pre.query("SELECT 2")["q"].tolist() == ["SELECT 2", "SELECT 2"]  # not listed: asked now
         assert pre.query_file("published_benchmarks", {"year": 1})["q"].tolist() == ["published_benchmarks"]
+        assert pre.query_file("published_benchmarks")["x"].tolist() == [3]  # asked more often than listed
         assert pre.load_id == "L1"
-    assert db.calls.count(("file", "published_benchmarks")) == 2  # ahead once, and once with other params
+    assert db.calls.count(("file", "published_benchmarks")) == 3  # ahead once, then with other params, then again
+    assert db.calls.count(("sql", "SELECT 1")) == 2  # ahead, and the test's own
 
 
 def test_a_repaired_set_remembered_gives_the_same_cells_and_warnings(monkeypatch):
