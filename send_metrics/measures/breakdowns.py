@@ -27,16 +27,22 @@ MAIN_NEEDS = ("ASD", "SLCN", "SEMH", "MLD", "SLD")
 ENGINE_SETTINGS = ("mainstream", "special", "alternative_provision", "independent")
 # breakdown -> (query, its category column)
 BREAKDOWNS = {"age": ("needs_by_age", "age_band"), "setting": ("needs_by_setting", "setting_type")}
+# The engine's measures whose figures the breakdowns start from (their totals, as published).
+ENGINE_MEASURES = ["ehcp_caseload", *[f"need_share_{n}" for n in MAIN_NEEDS],
+                   *[f"setting_{s}_pct" for s in ENGINE_SETTINGS]]
 
 
 def _columns(name: str) -> list[str]:
     return ["year", "area_code", "need", BREAKDOWNS[name][1], "plans", "suppressed", "suppression_reason"]
 
 
-def compute_year(engine: Engine, year: int, areas=None) -> dict[str, pd.DataFrame]:
+def compute_year(engine: Engine, year: int, engine_rows: pd.DataFrame | None = None,
+                 areas=None) -> dict[str, pd.DataFrame]:
     """Both breakdowns of one census year for every area (or only ``areas``), this output's own
     disclosure control applied ({} when the year has no caseload rows). Pages serve them through
     ``measures.release.needs_year``, which adds what the other outputs of the caseload require.
+    ``engine_rows``: the engine's rows of :data:`ENGINE_MEASURES` for every year, when the caller
+    has them already (:func:`precompute`).
 
     The areas of the hierarchies (localities and everything built from them) are protected apart
     from all other areas, which they never add up with, so a subset gives exactly the rows the
@@ -46,8 +52,10 @@ def compute_year(engine: Engine, year: int, areas=None) -> dict[str, pd.DataFram
     if all(f.empty for f in raw.values()):
         return {}
     # Totals the engine already publishes, with its own suppression: start from them.
-    ids = ["ehcp_caseload", *[f"need_share_{n}" for n in MAIN_NEEDS], *[f"setting_{s}_pct" for s in ENGINE_SETTINGS]]
-    engine_rows = engine.table(ids, None, [str(year)])
+    if engine_rows is None:
+        engine_rows = engine.table(ENGINE_MEASURES, None, [str(year)])
+    else:  # as engine.table filters them
+        engine_rows = engine.in_periods(engine_rows, [str(year)]).reset_index(drop=True)
     hidden = engine_rows["suppressed"].astype(bool)
     pre = pd.DataFrame([_cell(mid, area, year) for mid, area in zip(engine_rows.loc[hidden, "measure_id"],
                                                                     engine_rows.loc[hidden, "area_code"])])
@@ -104,8 +112,9 @@ def precompute(engine: Engine) -> int:
     load_id = engine.db.load_id  # the load these tables are computed from, and kept beside
     years = census_years(engine)
     parts: dict[str, list[pd.DataFrame]] = {name: [] for name in BREAKDOWNS}
+    engine_rows = engine.table(ENGINE_MEASURES)  # once, not once a year
     for year in years:
-        for name, frame in compute_year(engine, year).items():
+        for name, frame in compute_year(engine, year, engine_rows).items():
             parts[name].append(frame[_columns(name)])
     if engine.db.load_id != load_id:  # a load was published meanwhile: these may mix both; keep none
         return len(years)

@@ -10,7 +10,10 @@ after its sub-table passes. No Streamlit here.
 """
 from __future__ import annotations
 
+import hashlib
+import pickle
 import warnings
+from collections import OrderedDict
 from contextlib import contextmanager
 
 import numpy as np
@@ -91,11 +94,40 @@ def linear_repair(equations, vals: np.ndarray, known: np.ndarray, sup: np.ndarra
         eqs = [(None if t is None else local[int(t)], [None if q is None else local[int(q)] for q in parts], label)
                for t, parts, label in (equations[i] for i in eq_ids)]
         sub_sup, sub_reason = sup[pos].copy(), reason[pos].copy()
-        lost = linear_repair_connected(eqs, vals[pos], known[pos], sub_sup, sub_reason, fixed=fixed[pos],
-                                        sensitive=sensitive[pos], max_rounds=max_rounds)
+        lost = _connected_once(eqs, vals[pos], known[pos], sub_sup, sub_reason, fixed=fixed[pos],
+                               sensitive=sensitive[pos], max_rounds=max_rounds)
         sup[pos], reason[pos] = sub_sup, sub_reason
         hopeless |= {cells[j] for j in lost}
     return hopeless
+
+
+# Connected sets already repaired, by their full content (equations, values, what is known,
+# suppressed, fixed and sensitive, the reasons): protecting linked tables repeats the same sets
+# round after round, and the answer is the same answer. Small: a few dozen entries.
+_REPAIRED: OrderedDict[bytes, tuple] = OrderedDict()
+_REPAIRED_MAX = 64
+
+
+def _connected_once(equations, vals, known, sup, reason, fixed, sensitive, max_rounds) -> set[int]:
+    """:func:`linear_repair_connected`, remembered by content (its warnings are given again)."""
+    key = hashlib.blake2b(pickle.dumps((equations, vals, known, sup, list(reason), fixed, sensitive, max_rounds),
+                                       protocol=5), digest_size=20).digest()
+    hit = _REPAIRED.get(key)
+    if hit is None:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            lost = linear_repair_connected(equations, vals, known, sup, reason, fixed=fixed, sensitive=sensitive,
+                                           max_rounds=max_rounds)
+        hit = (sup.copy(), reason.copy(), frozenset(lost), [(w.message, w.category) for w in caught])
+        _REPAIRED[key] = hit
+        while len(_REPAIRED) > _REPAIRED_MAX:
+            _REPAIRED.popitem(last=False)
+    else:
+        _REPAIRED.move_to_end(key)
+        sup[:], reason[:] = hit[0], hit[1]
+    for message, category in hit[3]:
+        warnings.warn(message, category, stacklevel=3)
+    return set(hit[2])
 
 
 def linear_repair_connected(equations, vals: np.ndarray, known: np.ndarray, sup: np.ndarray,

@@ -22,6 +22,22 @@ import numpy as np
 #: An additive relationship ``parent = sum(children)`` between area codes.
 Hierarchy = tuple[str, Sequence[str]]
 
+# Results of the pure linear algebra below (ranks, null spaces, linear programs), keyed by the
+# problem's full content (the equation matrix, which cells are unknown, the known values): the
+# groups of one national load repeat the same few systems thousands of times, and a result looked
+# up is the result computed, so nothing a caller sees changes. Bounded; cleared when full.
+_MEMO: dict = {}
+_MEMO_MAX = 20_000
+
+
+def _memo(key, compute):
+    out = _MEMO.get(key, _MEMO)
+    if out is _MEMO:
+        if len(_MEMO) >= _MEMO_MAX:
+            _MEMO.clear()
+        out = _MEMO[key] = compute()
+    return out
+
 
 class GroupEquations:
     """Equations of the hierarchies restricted to one group of cells."""
@@ -52,6 +68,9 @@ class GroupEquations:
             for ch in children:
                 a[k, self.col[ch]] -= 1.0
         self.a = a
+        # The same content as a key (see _MEMO), and each term's row in ``values`` (-1 when absent).
+        self._key = (a.shape, a.tobytes())
+        self._rows = np.array([self.present.get(t, -1) for t in terms], dtype=np.int64)
 
     def value(self, term: str) -> float:
         i = self.present.get(term)
@@ -60,10 +79,10 @@ class GroupEquations:
     def unknown(self, suppressed: np.ndarray) -> np.ndarray:
         """Boolean per term: suppressed, NaN-valued or absent from the group."""
         out = np.ones(len(self.terms), dtype=bool)
-        for t, j in self.col.items():
-            i = self.present.get(t)
-            if i is not None and not suppressed[i] and np.isfinite(self.values[i]):
-                out[j] = False
+        rows = self._rows
+        have = rows >= 0
+        r = rows[have]
+        out[have] = np.asarray(suppressed, dtype=bool)[r] | ~np.isfinite(np.asarray(self.values, dtype=float)[r])
         return out
 
     def protected_terms(self, suppressed: np.ndarray) -> list[str]:
@@ -98,12 +117,47 @@ class GroupEquations:
 
     def recoverable(self, term: str, unknown: np.ndarray) -> bool:
         """True if ``term`` is a linear function of the known cells."""
-        au, j = self._unknowns(term, unknown)
-        if au is None:
+        if not self.eqs:
             return False
+        ukey = (self._key, unknown.tobytes())
+        return _memo((ukey, self.col[term]), lambda: self._recoverable(term, unknown, ukey))
+
+    def _recoverable(self, term: str, unknown: np.ndarray, ukey) -> bool:
+        au, j = self._unknowns(term, unknown)
         e = np.zeros((1, au.shape[1]))
         e[0, j] = 1.0
-        return np.linalg.matrix_rank(np.vstack([au, e])) == np.linalg.matrix_rank(au)
+        return np.linalg.matrix_rank(np.vstack([au, e])) == _memo((ukey, "rank"), lambda: np.linalg.matrix_rank(au))
+
+    def _term_values(self) -> np.ndarray:
+        """:meth:`value` of every term, in column order."""
+        if not hasattr(self, "_values_by_term"):
+            self._values_by_term = np.array([self.value(t) for t in self.terms], dtype=float)
+        return self._values_by_term
+
+    def _completed(self) -> np.ndarray | None:
+        """Every term's true count, with any term of unknown value (absent, or NaN) worked out
+        from an equation whose other terms all have values; None when one cannot be, or when the
+        counts so completed are negative or do not satisfy every equation (inconsistent data).
+        The same whatever is suppressed, so worked out once per group."""
+        if not hasattr(self, "_completion"):
+            x = self._term_values().copy()
+            missing = ~np.isfinite(x)
+            nz = self.a != 0
+            while missing.any():
+                solved = False
+                for k in np.flatnonzero((nz & missing).sum(axis=1) == 1):
+                    holes = np.flatnonzero(nz[k] & missing)
+                    if len(holes) != 1:  # an earlier equation of this pass filled it
+                        continue
+                    h, others = holes[0], nz[k] & ~missing
+                    x[h] = -float(self.a[k, others] @ x[others]) / self.a[k, h]
+                    missing[h] = False
+                    solved = True
+                if not solved:
+                    break
+            ok = not missing.any() and not (x < 0).any() and np.abs(self.a @ x).max(initial=0.0) <= 1e-6
+            self._completion = x if ok else None
+        return self._completion
 
     def _moves_freely(self, term: str, unknown: np.ndarray, au: np.ndarray, j: int) -> bool:
         """Cheap certificate that ``term`` can move by >= 2 (so is not pinned).
@@ -113,25 +167,36 @@ class GroupEquations:
         term is at least 2 wide it holds at least two integers and the linear
         programmes are unnecessary.
         """
+        return bool(self._free_columns(unknown, au)[j])
+
+    def _free_columns(self, unknown: np.ndarray, au: np.ndarray) -> np.ndarray:
+        """:meth:`_moves_freely` for every unknown cell at once (one answer per column of ``A_U``;
+        the same arithmetic as cell by cell), kept per set of unknown cells."""
+        memo = self.__dict__.setdefault("_free", {})
+        ubytes = unknown.tobytes()
+        if ubytes in memo:
+            return memo[ubytes]
         from scipy.linalg import null_space
 
-        basis = null_space(au)
-        if basis.size == 0:
-            return False
-        x = np.array([self.value(t) for t, jj in self.col.items() if unknown[jj]])
+        free = np.zeros(au.shape[1], dtype=bool)
+        basis = _memo(((self._key, ubytes), "null"), lambda: null_space(au))
+        x = self._term_values()[unknown]
         if not np.all(np.isfinite(x)):
-            return False  # unpublished cells of unknown value: leave it to the LP
-        for d in basis.T:
-            du = abs(d[j])
-            if du < 1e-9:
-                continue
-            neg = d < -1e-12
-            pos = d > 1e-12
-            t_up = np.min(x[neg] / -d[neg]) if neg.any() else np.inf
-            t_down = np.min(x[pos] / d[pos]) if pos.any() else np.inf
-            if du * (t_up + t_down) >= 2.0:
-                return True
-        return False
+            # Cells of unknown value (not in this group): a consistent completion of the counts
+            # is as good a starting point, since it satisfies the same equations; none, and it is
+            # left to the LP.
+            full = self._completed()
+            x = None if full is None else full[unknown]
+        if basis.size and x is not None:
+            du = np.abs(basis)
+            neg = basis < -1e-12
+            pos = basis > 1e-12
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t_up = np.where(neg, x[:, None] / -basis, np.inf).min(axis=0)
+                t_down = np.where(pos, x[:, None] / basis, np.inf).min(axis=0)
+                free = ((du >= 1e-9) & (du * (t_up + t_down) >= 2.0)).any(axis=1)
+        memo[ubytes] = free
+        return free
 
     def pinned(self, term: str, unknown: np.ndarray) -> bool:
         """True if non-negativity leaves fewer than two integer values for ``term``."""
@@ -145,7 +210,8 @@ class GroupEquations:
         ak = self.a[:, [self.col[t] for t in known_terms]]
         b = -(ak @ xk) if known_terms else np.zeros(au.shape[0])
         current = self.value(term)
-        bounds = _lp_bounds(au, b, j, stop_above=current + 1 - 1e-7)
+        bounds = _memo(((self._key, unknown.tobytes()), "lp", np.asarray(b, dtype=float).tobytes(), j, current),
+                       lambda: _lp_bounds(au, b, j, stop_above=current + 1 - 1e-7))
         if bounds is None:  # unbounded above, infeasible (inconsistent data) or free enough: not pinned
             return False
         low, high = bounds

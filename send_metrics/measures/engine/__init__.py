@@ -15,6 +15,7 @@ trend). The derived tables are kept beside the load and, for the demo, shipped p
 """
 from __future__ import annotations
 
+import importlib
 import threading
 from collections import OrderedDict
 
@@ -25,7 +26,9 @@ from send_metrics.contract import codes
 from send_metrics.stats import comparisons, disclosure, intervals
 from send_metrics.catalogue import Measure, load_catalogue
 from send_metrics.db import Database
-from send_metrics.measures.engine.benchmarks import add_benchmarks, add_ranks
+from send_metrics.measures.engine.benchmarks import NEIGHBOURS_SQL, add_benchmarks, add_ranks
+from send_metrics.measures.engine.by_value import starts_with
+from send_metrics.measures.engine.prefetch import Prefetching
 from send_metrics.measures.engine.sums import values_sql
 from send_metrics.measures.engine.protect import protect_counts
 from send_metrics.measures.engine.trends import add_trends
@@ -56,6 +59,17 @@ def _period_label(period, monthly: bool) -> str:
     return str(int(period))
 
 
+def _period_labels(periods: pd.Series, measure_ids: pd.Series, monthly: dict[str, bool]) -> list[str]:
+    """:func:`_period_label` of every row, worked out once per distinct (period, monthly) pair
+    (a national table has 664,000 rows but a few hundred distinct periods)."""
+    mid_codes, mid_uniques = pd.factorize(measure_ids)
+    flags = np.array([monthly.get(mid, False) for mid in mid_uniques], dtype=bool)[mid_codes]
+    p_codes, p_uniques = pd.factorize(periods, use_na_sentinel=False)
+    keys, inverse = np.unique(p_codes.astype(np.int64) * 2 + flags, return_inverse=True)
+    labels = np.array([_period_label(p_uniques[k // 2], bool(k % 2)) for k in keys], dtype=object)
+    return labels[inverse.reshape(-1)].tolist()
+
+
 class Engine:
     """Computes the full measure table once per load and keeps it (bounded) in memory."""
 
@@ -77,10 +91,16 @@ class Engine:
         if area_codes:
             out = out[out["area_code"].isin(list(area_codes))]
         if periods:
-            wanted = {str(p) for p in periods}
-            out = out[out["period_label"].isin(wanted) | out["period"].astype(str).isin(wanted)
-                      | out["period"].astype(str).str[:7].isin(wanted)]
+            out = self.in_periods(out, periods)
         return out.reset_index(drop=True)
+
+    @staticmethod
+    def in_periods(rows: pd.DataFrame, periods) -> pd.DataFrame:
+        """The rows of ``rows`` (measure table rows) whose period is one of ``periods`` (a label,
+        a period, or a month as YYYY-MM), as :meth:`table` filters them."""
+        wanted = {str(p) for p in periods}
+        return rows[rows["period_label"].isin(wanted) | rows["period"].astype(str).isin(wanted)
+                    | rows["period"].astype(str).str[:7].isin(wanted)]
 
     def full_table(self) -> pd.DataFrame:
         """The whole measure table of the load the database reads. Loads and readers never mix: a
@@ -215,27 +235,35 @@ class Engine:
             tmp.unlink(missing_ok=True)
 
     # -- steps -----------------------------------------------------------------------
-    def _areas(self) -> pd.DataFrame:
-        return self.db.query("SELECT area_code, area_name, area_level, coverage_note FROM areas")
+    AREAS_SQL = "SELECT area_code, area_name, area_level, coverage_note FROM areas"
+    ROLLUP_SQL = "SELECT ancestor, leaf FROM rollup_map ORDER BY ancestor, leaf"
 
-    def _base(self, measures: list[Measure]) -> pd.DataFrame:
-        """Numerators and denominators for every measure, area and period (one query per dataset)."""
-        frames = []
+    def _areas(self, db=None) -> pd.DataFrame:
+        return (self.db if db is None else db).query(self.AREAS_SQL)
+
+    @staticmethod
+    def _base_sql(measures: list[Measure]) -> list[str]:
+        """The query of each dataset's sums (one per dataset, in catalogue order)."""
         by_dataset: dict[str, list[Measure]] = {}
         for m in measures:
             if m.kind == "gap":
                 continue
             by_dataset.setdefault(m.dataset, []).append(m)
-        for dataset, ms in by_dataset.items():
-            sql = "\nUNION ALL\n".join(values_sql(m) for m in ms)
-            df = self.db.query(sql)
+        return ["\nUNION ALL\n".join(values_sql(m) for m in ms) for ms in by_dataset.values()]
+
+    def _base(self, measures: list[Measure], db=None) -> pd.DataFrame:
+        """Numerators and denominators for every measure, area and period (one query per dataset)."""
+        db = self.db if db is None else db
+        frames = []
+        for sql in self._base_sql(measures):
+            df = db.query(sql)
             df["period"] = df["period"].astype(str).str[:10]
             frames.append(df)
         base = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
         # Denominators from another dataset (population): the latest year at or before the period.
         for m in measures:
             if m.denominator_dataset:
-                den = self.db.query_file("population_denominator")
+                den = db.query_file("population_denominator")
                 base = self._attach_population(base, m, den)
         return base
 
@@ -255,19 +283,37 @@ class Engine:
         merged = merged.drop(columns=["population", "_year"])
         return pd.concat([base[~rows], merged], ignore_index=True)
 
-    def _median_waits(self, measures: list[Measure]) -> pd.DataFrame:
+    @staticmethod
+    def _median_params() -> dict:
+        bands = codes.WAIT_BANDS
+        return {"codes": list(bands), "lows": [float(lo) for lo, _ in bands.values()],
+                "highs": [None if hi is None else float(hi) for _, hi in bands.values()]}
+
+    def _median_waits(self, measures: list[Measure], db=None) -> pd.DataFrame:
         if not any(m.kind == "median_wait" for m in measures):
             return pd.DataFrame()
-        bands = codes.WAIT_BANDS
-        return self.db.query_file("wait_median", {
-            "codes": list(bands), "lows": [float(lo) for lo, _ in bands.values()],
-            "highs": [None if hi is None else float(hi) for _, hi in bands.values()]})
+        return (self.db if db is None else db).query_file("wait_median", self._median_params())
 
     def _compute(self) -> pd.DataFrame:
         measures = list(load_catalogue())
+        # Every query of the computation starts at once, on two threads (DuckDB runs without
+        # Python's lock), and scipy.stats is imported beside them; each step takes its result
+        # when it comes to it (send_metrics.measures.engine.prefetch).
+        queries = [("sql", sql, None) for sql in self._base_sql(measures)]
+        queries += [("sql", self.AREAS_SQL, None), ("sql", self.ROLLUP_SQL, None),
+                    ("file", "population_denominator", None), ("file", "published_benchmarks", None),
+                    ("file", "published_benchmarks", None),  # own figures, then benchmarks
+                    ("file", "wait_median", self._median_params()), ("file", "area_region", None),
+                    ("sql", NEIGHBOURS_SQL, None), ("sql", NEIGHBOURS_SQL, None)]  # benchmarks, ranks
+        with Prefetching(self.db, queries) as db:
+            stats_ready = db.submit(importlib.import_module, "scipy.stats")
+            return self._compute_on(db, measures, stats_ready)
+
+    def _compute_on(self, db, measures: list[Measure], stats_ready) -> pd.DataFrame:
         by_id = {m.id: m for m in measures}
-        base = self._base(measures)
-        areas = self._areas()
+        base = self._base(measures, db)
+        areas = self._areas(db)
+        stats_ready.result()  # imported before any step needs it (no import runs on two threads)
         if base.empty:
             return pd.DataFrame(columns=OUTPUT_COLUMNS)
         base["numerator"] = pd.to_numeric(base["numerator"], errors="coerce").astype(float)
@@ -277,24 +323,22 @@ class Engine:
         # Disclosure control first: everything after works on protected numbers (a mean's spread
         # goes with its counts: none where either is withheld).
         levels = dict(zip(areas["area_code"].astype(str), areas["area_level"].astype(str)))  # see below_council_areas
-        base = protect_counts(base, by_id, self.hierarchies(), self.suppress_min, self.suppress_max, levels)
+        base = protect_counts(base, by_id, self.hierarchies(db), self.suppress_min, self.suppress_max, levels)
         from send_metrics.measures import release  # and against every combination of its counts (issue 17.10)
         base = release.protect_measure_counts(self, base)
         base.loc[base["numerator"].isna() | base["denominator"].isna(), "sumsq"] = np.nan
 
         base = self._values_and_intervals(base, by_id)
-        base = self._published_own(base, by_id)
-        base = self._add_median_waits(base, measures)
+        base = self._published_own(base, by_id, db)
+        base = self._add_median_waits(base, measures, db)
         base = pd.concat([base, self._growth(base, by_id), self._gaps(base, by_id)], ignore_index=True)
         base = base.merge(areas, on="area_code", how="left")
-        base = add_benchmarks(self.db, base, by_id)
-        base = add_ranks(self.db, add_trends(base, by_id), by_id)
+        base = add_benchmarks(db, base, by_id)
+        base = add_ranks(db, add_trends(base, by_id), by_id)
         meta = pd.DataFrame([{"measure_id": m.id, "measure_title": m.title, "unit": m.unit,
                               "polarity": m.polarity, "kind": m.kind} for m in measures])
         base = base.merge(meta, on="measure_id", how="left")
-        monthly = {m.id: m.monthly for m in measures}
-        base["period_label"] = [_period_label(p, monthly.get(mid, False))
-                                for p, mid in zip(base["period"], base["measure_id"])]
+        base["period_label"] = _period_labels(base["period"], base["measure_id"], {m.id: m.monthly for m in measures})
         for col in OUTPUT_COLUMNS:
             if col not in base.columns:
                 base[col] = np.nan
@@ -311,9 +355,9 @@ class Engine:
         return frozenset(areas.loc[~areas["area_level"].isin(list(disclosure.PUBLISHER_LEVELS)),
                                    "area_code"].astype(str))
 
-    def hierarchies(self) -> list[tuple[str, list[str]]]:
+    def hierarchies(self, db=None) -> list[tuple[str, list[str]]]:
         """Additive relationships: every rolled-up area equals the sum of its localities."""
-        rm = self.db.query("SELECT ancestor, leaf FROM rollup_map ORDER BY ancestor, leaf")
+        rm = (self.db if db is None else db).query(self.ROLLUP_SQL)
         return [(a, list(g["leaf"])) for a, g in rm.groupby("ancestor", sort=True)]
 
     def _values_and_intervals(self, base: pd.DataFrame, by_id: dict[str, Measure]) -> pd.DataFrame:
@@ -349,7 +393,7 @@ class Engine:
             out.append(g.drop(columns="sumsq", errors="ignore"))
         return pd.concat(out, ignore_index=True)
 
-    def _published_own(self, base: pd.DataFrame, by_id: dict[str, Measure]) -> pd.DataFrame:
+    def _published_own(self, base: pd.DataFrame, by_id: dict[str, Measure], db=None) -> pd.DataFrame:
         """An area's published value of a measure (a `benchmarks` row: LAIT, a DfE total the contract
         cannot hold as rows) where no loaded file gives the counts for that area and period: the
         published value stands, with `value_source` naming the publication and edition. With its
@@ -357,7 +401,7 @@ class Engine:
         suppressed; at council level and above the publisher's figure stays as published); without them (LAIT publishes percentages only) it has no interval, so
         it is never tested against England or neighbours. Computed figures always win; annual
         measures only (benchmarks are annual)."""
-        pub = self.db.query_file("published_benchmarks")
+        pub = (self.db if db is None else db).query_file("published_benchmarks")
         if pub.empty:
             return base
         ok = {i for i, m in by_id.items() if m.kind in PUBLISHED_KINDS and not m.monthly}
@@ -365,7 +409,8 @@ class Engine:
         if pub.empty:
             return base
         pub["period"] = pub["year"].astype(int).astype(str)
-        have = set(zip(base["measure_id"], base["area_code"], base["period"].astype(str).str[:4]))
+        mine = base[base["measure_id"].isin(pub["measure_id"].unique())]  # only these can match
+        have = set(zip(mine["measure_id"], mine["area_code"], mine["period"].astype(str).str[:4]))
         pub = pub[[k not in have for k in zip(pub["measure_id"], pub["area_code"], pub["period"])]]
         if pub.empty:
             return base
@@ -411,12 +456,12 @@ class Engine:
             rows.append(out)
         return pd.concat([base, *rows], ignore_index=True)
 
-    def _add_median_waits(self, base: pd.DataFrame, measures: list[Measure]) -> pd.DataFrame:
-        med = self._median_waits(measures)
+    def _add_median_waits(self, base: pd.DataFrame, measures: list[Measure], db=None) -> pd.DataFrame:
+        med = self._median_waits(measures, db)
         if med.empty:
             return base
         base = base.merge(med, on=["measure_id", "area_code", "period"], how="left")
-        is_med = base["measure_id"].str.startswith("wait_median_")
+        is_med = pd.Series(starts_with(base["measure_id"], "wait_median_"), index=base.index)
         # The median is shown only when the list size behind it may be shown.
         ok = is_med & ~base["suppressed"].astype(bool)
         base.loc[is_med, "value"] = np.where(ok[is_med], base.loc[is_med, "median"], np.nan)
@@ -424,10 +469,11 @@ class Engine:
 
     def _growth(self, base: pd.DataFrame, by_id: dict[str, Measure]) -> pd.DataFrame:
         rows = []
+        labels = {mid: base.index[pos] for mid, pos in base.groupby("measure_id", sort=False).indices.items()}
         for m in by_id.values():
             if m.kind != "growth":
                 continue
-            g = base[base["measure_id"] == m.id].sort_values("period")
+            g = base.loc[labels.get(m.id, base.index[:0])].sort_values("period")
             base.drop(g.index, inplace=True)
             for area, s in g.groupby("area_code"):
                 s = s.sort_values("period")
@@ -449,12 +495,13 @@ class Engine:
 
     def _gaps(self, base: pd.DataFrame, by_id: dict[str, Measure]) -> pd.DataFrame:
         rows = []
+        of = base.groupby("measure_id", sort=False).indices
         for m in by_id.values():
             if m.kind != "gap":
                 continue
             a_id, b_id = m.gap_of
-            a = base[base["measure_id"] == a_id].set_index(["area_code", "period"])
-            b = base[base["measure_id"] == b_id].set_index(["area_code", "period"])
+            a = base.iloc[of.get(a_id, [])].set_index(["area_code", "period"])
+            b = base.iloc[of.get(b_id, [])].set_index(["area_code", "period"])
             j = a.join(b, lsuffix="_a", rsuffix="_b", how="inner")
             if j.empty:
                 continue

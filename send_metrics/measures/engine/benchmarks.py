@@ -15,6 +15,7 @@ from send_metrics.catalogue import Measure
 from send_metrics.db import Database
 
 ENGLAND = "E92000001"
+NEIGHBOURS_SQL = "SELECT area_code, neighbour_code FROM statistical_neighbours"
 
 #: A statistical-neighbour verdict needs at least this many neighbours with both a numerator and a
 #: denominator (the pooled value is still shown, with ``neighbours_n``, when fewer have data).
@@ -27,6 +28,12 @@ COMPARABLE_KINDS = ("proportion", "rate", "gap", "mean")
 
 #: Kinds whose neighbours are pooled as a sum over a sum (a mean: total points over pupils).
 POOLED_KINDS = ("proportion", "rate", "mean")
+
+
+def _per_measure(measure_ids: pd.Series, fn) -> np.ndarray:
+    """``fn`` of each row's measure id, worked out once per distinct measure (an object array)."""
+    codes, distinct = pd.factorize(measure_ids, use_na_sentinel=False)
+    return np.array([fn(i) for i in distinct], dtype=object)[codes]
 
 
 def add_benchmarks(db: Database, base: pd.DataFrame, by_id: dict[str, Measure]) -> pd.DataFrame:
@@ -64,7 +71,7 @@ def add_benchmarks(db: Database, base: pd.DataFrame, by_id: dict[str, Measure]) 
     # Statistical neighbours: sum of numerators over sum of denominators of the neighbours that
     # have both (loaded data first; published numerators and denominators otherwise). Never a
     # mean of rates, and nothing for counts (areas of different size are not compared).
-    nb = db.query("SELECT area_code, neighbour_code FROM statistical_neighbours")
+    nb = db.query(NEIGHBOURS_SQL)
     base["neighbours_value"] = np.nan
     base["neighbours_n"] = np.nan
     if not nb.empty:
@@ -84,7 +91,7 @@ def add_benchmarks(db: Database, base: pd.DataFrame, by_id: dict[str, Measure]) 
         base.loc[use, "neighbours_value"] = base.loc[use, "nbp_value"]
         base.loc[use, "neighbours_n"] = base.loc[use, "nbp_n"]
         base = base.drop(columns=["nbp_value", "nbp_n"])
-    pol = base["measure_id"].map(lambda i: by_id[i].polarity).to_numpy(dtype=object)
+    pol = _per_measure(base["measure_id"], lambda i: by_id[i].polarity)
     lo95, hi95 = base["lower_95"].to_numpy(float), base["upper_95"].to_numpy(float)
     lo998, hi998 = base["lower_998"].to_numpy(float), base["upper_998"].to_numpy(float)
     for col, bench in (("england", "england_value"), ("region", "region_value"),
@@ -101,7 +108,7 @@ def add_benchmarks(db: Database, base: pd.DataFrame, by_id: dict[str, Measure]) 
     base.loc[few, "sig_neighbours_95"] = "not_compared"
     # Counts (and anything that is not a ratio) are never compared with England, the region or
     # neighbours: areas of different size (Fingertips compares only rates and proportions).
-    not_ratio = ~base["measure_id"].map(lambda i: by_id[i].kind in COMPARABLE_KINDS).astype(bool)
+    not_ratio = ~_per_measure(base["measure_id"], lambda i: by_id[i].kind in COMPARABLE_KINDS).astype(bool)
     base.loc[not_ratio, ["sig_england_95", "sig_england_998", "sig_region_95",
                          "sig_neighbours_95"]] = "not_compared"
     # Never compare an area with itself.
@@ -114,7 +121,7 @@ def add_benchmarks(db: Database, base: pd.DataFrame, by_id: dict[str, Measure]) 
 
 def add_ranks(db: Database, base: pd.DataFrame, by_id: dict[str, Measure]) -> pd.DataFrame:
     """Rank among the area and its statistical neighbours (1 = best; highest for no judgement)."""
-    nb = db.query("SELECT area_code, neighbour_code FROM statistical_neighbours")
+    nb = db.query(NEIGHBOURS_SQL)
     base["rank"] = np.nan
     base["rank_of"] = np.nan
     if nb.empty:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from send_metrics.catalogue import Measure
+from send_metrics.measures.engine.by_value import map_values, starts_with
 from send_metrics.measures.engine.sums import measure_quantities
 from send_metrics.stats import disclosure
 
@@ -92,11 +93,11 @@ def protect_counts(base: pd.DataFrame, by_id: dict[str, Measure], hierarchies: l
         return base
     quant = measure_quantities(by_id.values())
     mids = base["measure_id"].astype(object)
-    disc = mids.map({i: m.disclosure for i, m in by_id.items()}).to_numpy(object)
+    disc = map_values(mids, {i: m.disclosure for i, m in by_id.items()})
     num = base["numerator"].to_numpy(dtype=float)
     den = base["denominator"].to_numpy(dtype=float)
-    qn = mids.map({i: q[0] for i, q in quant.items()}).to_numpy(object)
-    qd = mids.map({i: q[1] for i, q in quant.items()}).to_numpy(object)
+    qn = map_values(mids, {i: q[0] for i, q in quant.items()})
+    qd = map_values(mids, {i: q[1] for i, q in quant.items()})
     has_d = pd.notna(qd)
     d_rows = np.flatnonzero(has_d)
 
@@ -136,8 +137,8 @@ def protect_counts(base: pd.DataFrame, by_id: dict[str, Measure], hierarchies: l
     # the rest of the group (64 of 68 on time shows 4 late), and none or all of a small group is a
     # fact about every child in it. Below council level only: figures the publisher itself shows
     # at council level and above stay as published.
-    kind = mids.map({i: m.kind for i, m in by_id.items()}).to_numpy(object)
-    levels = base["area_code"].astype(object).map(area_levels or {}).to_numpy(object)
+    kind = map_values(mids, {i: m.kind for i, m in by_id.items()})
+    levels = map_values(base["area_code"].astype(object), area_levels or {})
     below = ~pd.Series(levels, dtype=object).isin(list(disclosure.PUBLISHER_LEVELS)).to_numpy(dtype=bool)
     part_of = has_d & (kind == "proportion") & (disc == "numerator") & below
     publisher = frozenset(a for a, lv in (area_levels or {}).items() if lv in disclosure.PUBLISHER_LEVELS)
@@ -199,7 +200,7 @@ def protect_counts(base: pd.DataFrame, by_id: dict[str, Measure], hierarchies: l
     # 4. categories sharing a total
     families = []
     for prefix in CATEGORY_FAMILIES:
-        rows = np.flatnonzero(mids.str.startswith(prefix).to_numpy(dtype=bool) & has_d)
+        rows = np.flatnonzero(starts_with(mids, prefix) & has_d)
         if len(rows):
             pairs = pd.DataFrame({"p": row_qn[rows], "t": row_qd[rows]}).drop_duplicates()
             totals, ginv = np.unique(pairs["t"].to_numpy(), return_inverse=True)
@@ -270,14 +271,14 @@ def protect_counts(base: pd.DataFrame, by_id: dict[str, Measure], hierarchies: l
     own_den[d_rows] = small[n:] & (disc[d_rows] != "none")
     prot_q = np.where((disc == "denominator") & has_d, row_qd, row_qn)
     prot_reason = pd.Series(qreason[prot_q], dtype=object)
-    prot_sec = (withheld[prot_q] & prot_reason.str.startswith("secondary").fillna(False).to_numpy(dtype=bool))
+    prot_sec = withheld[prot_q] & starts_with(prot_reason, "secondary")
     reason = np.full(n, None, dtype=object)
     reason[sup] = LINKED_REASON
     # Hidden because the other count of the cell was chosen as a complementary suppression.
     for other_q, other_w, word in ((row_qn, withheld[row_qn], "numerator"), (row_qd, den_w, "denominator")):
         other_reason = pd.Series(qreason[other_q], dtype=object)
         pick = (sup & ~prot_sec & (other_q != prot_q) & other_w
-                & other_reason.str.startswith("secondary").fillna(False).to_numpy(dtype=bool))
+                & starts_with(other_reason, "secondary"))
         reason[pick] = other_reason[pick].str.replace("secondary: ", f"linked: the {word} ",
                                                       n=1).to_numpy(dtype=object)
     reason[sup & prot_sec] = prot_reason[sup & prot_sec].to_numpy(object)

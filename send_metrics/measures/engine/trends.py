@@ -22,7 +22,12 @@ def add_trends(base: pd.DataFrame, by_id: dict[str, Measure]) -> pd.DataFrame:
     upper = base["upper_95"].to_numpy(float)
     num = base["numerator"].to_numpy(float)
     den = base["denominator"].to_numpy(float)
-    year = pd.to_numeric(base["period"].astype(str).str[:4], errors="coerce").to_numpy(float)
+    # The year of each period, worked out once per distinct period.
+    p_codes, periods = pd.factorize(base["period"].astype(str), use_na_sentinel=False)
+    year = pd.to_numeric(pd.Series(periods, dtype=object).astype(str).str[:4], errors="coerce").to_numpy(float)[p_codes]
+    # Every series of a measure at once: its windows of five consecutive points, stacked (the
+    # same arithmetic per window as series by series).
+    series: dict[str, list[np.ndarray]] = {}
     for (mid, _area), idx in base.groupby(["measure_id", "area_code"], sort=False).indices.items():
         m = by_id[mid]
         # As Fingertips: recent trends only for annual proportions and crude rates; counts,
@@ -32,12 +37,21 @@ def add_trends(base: pd.DataFrame, by_id: dict[str, Measure]) -> pd.DataFrame:
             continue
         if len(idx) < 5:
             continue
+        series.setdefault(mid, []).append(idx)
+    from numpy.lib.stride_tricks import sliding_window_view as windows
+    for mid, idxs in series.items():
+        m = by_id[mid]
+        win = np.concatenate([windows(idx, 5) for idx in idxs])
+        ends = np.concatenate([idx[4:] for idx in idxs])
+        unbroken = (np.diff(year[win], axis=1) == 1).all(1)
         if m.kind == "proportion":
-            t = rolling_proportion_trend(num[idx], den[idx], year[idx])
+            t = _proportion_windows(num[win], den[win], unbroken, 5, trends.TREND_CHI2_THRESHOLD)
         else:
-            t = rolling_recent_trend(value[idx], lower[idx], upper[idx], years=year[idx])
-        trend[idx[4:]] = t
-        verdict[idx[4:]] = [trends.trend_verdict(x, m.polarity) for x in t]
+            t = _recent_windows(value[win], ((upper - lower) / 3.92)[win], unbroken, 5,
+                                trends.TREND_CHI2_THRESHOLD)
+        trend[ends] = t
+        verdicts = {x: trends.trend_verdict(x, m.polarity) for x in pd.unique(t)}
+        verdict[ends] = [verdicts[x] for x in t]
     base["trend"] = trend
     base["trend_verdict"] = verdict
     return base
@@ -62,9 +76,15 @@ def rolling_proportion_trend(numerators, denominators, years=None, window: int =
     x, n = (np.asarray(a, dtype=float) for a in (numerators, denominators))
     if x.size < window:
         return np.array([], dtype=object)
-    xw, nw = windows(x, window), windows(n, window)
+    return _proportion_windows(windows(x, window), windows(n, window), _unbroken(years, window), window,
+                               chi2_threshold)
+
+
+def _proportion_windows(xw: np.ndarray, nw: np.ndarray, unbroken: np.ndarray | None, window: int,
+                        chi2_threshold: float) -> np.ndarray:
+    """:func:`rolling_proportion_trend` of windows given as rows (numerators, denominators, and
+    whether each window's years run on without a gap)."""
     ok = (np.isfinite(xw) & np.isfinite(nw) & (nw > 0) & (xw > 0) & (xw < nw)).all(1)
-    unbroken = _unbroken(years, window)
     if unbroken is not None:
         ok &= unbroken
     xs, ns = np.where(ok[:, None], xw, 1.0), np.where(ok[:, None], nw, 3.0)
@@ -96,9 +116,15 @@ def rolling_recent_trend(values, lower, upper, window: int = 5,
     v, lo, hi = (np.asarray(a, dtype=float) for a in (values, lower, upper))
     if v.size < window:
         return np.array([], dtype=object)
-    y, se = windows(v, window), windows((hi - lo) / 3.92, window)
+    return _recent_windows(windows(v, window), windows((hi - lo) / 3.92, window), _unbroken(years, window),
+                           window, chi2_threshold)
+
+
+def _recent_windows(y: np.ndarray, se: np.ndarray, unbroken: np.ndarray | None, window: int,
+                    chi2_threshold: float) -> np.ndarray:
+    """:func:`rolling_recent_trend` of windows given as rows (values, standard errors, and whether
+    each window's years run on without a gap)."""
     ok = np.isfinite(y).all(1) & np.isfinite(se).all(1) & (se > 0).all(1)
-    unbroken = _unbroken(years, window)
     if unbroken is not None:
         ok &= unbroken
     t = np.arange(window, dtype=float)
