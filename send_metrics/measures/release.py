@@ -11,9 +11,10 @@ withheld cell (a small count, or one the rest-of-group rule hides) is a combinat
 ones, across all outputs together:
 
 * a count withheld in one output is withheld in every output that shows the same count;
-* complements are chosen among the explorer's, Needs' and Waiting's cells; the measure table's
-  cells are never changed here (it is computed first and every figure on the Board reads it), and
-  figures at publisher levels (councils and above) are used only when nothing else works.
+* complements are chosen among the explorer's, Needs' and Waiting's cells (the explorer's finer
+  cuts before the Needs and Waiting pages' summary tables); the measure table's cells are never
+  changed here (it is computed first and every figure on the Board reads it), and figures at
+  publisher levels (councils and above) are used only when nothing else works.
 
 The result, per load and dataset, is the list of output cells to withhold (``withheld``), kept
 beside the load as ``release-<dataset>`` and shipped prebuilt with the demo. Pages serve each
@@ -91,7 +92,7 @@ def _protect_system(system, publisher: set[str], low: int, high: int,
     distinct, inverse = np.unique(vectors.astype(np.uint8), axis=0, return_inverse=True)
     inverse = inverse.ravel()
     n = len(distinct)
-    shown, hidden, sensitive, fixed, soft, decided = (np.zeros(n, dtype=bool) for _ in range(6))
+    shown, hidden, sensitive, fixed, soft, decided, costly = (np.zeros(n, dtype=bool) for _ in range(7))
     value = np.zeros(n)
     area = np.empty(n, dtype=object)
     for i, c in enumerate(cells):
@@ -106,10 +107,11 @@ def _protect_system(system, publisher: set[str], low: int, high: int,
             fixed[u] = True  # the measure table decides its own counts
             decided[u] |= not c.suppressed
         soft[u] |= c.area in publisher
+        costly[u] |= not c.source.startswith("explorer")  # a page's summary before the explorer's finer cuts
     # Published: shown by the measure table, or by every output that shows it.
     known = decided | (shown & ~hidden)
     result = protect_union(distinct, known, sensitive, fixed, soft, area, value,
-                           leaf_of=system.leaf_of, combo_of=system.combo_of)
+                           leaf_of=system.leaf_of, combo_of=system.combo_of, costly=costly)
     out = []
     for i, c in enumerate(cells):
         if not c.suppressed and not result.known[inverse[i]]:

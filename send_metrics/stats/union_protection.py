@@ -81,11 +81,12 @@ def _patterns(width: int, first: int, most: int = 4) -> np.ndarray:
 
 
 def swap_cut(published: np.ndarray, target: np.ndarray, fixed: np.ndarray, soft: np.ndarray,
-             leaf_of: np.ndarray | None = None, combo_of: np.ndarray | None = None) -> np.ndarray | None:
+             leaf_of: np.ndarray | None = None, combo_of: np.ndarray | None = None,
+             costly: np.ndarray | None = None) -> np.ndarray | None:
     """Rows of `published` to withhold so that some change of the basic counts that moves
     `target` shows in no other published row: the cheapest such set (a row costs the basic counts
-    it covers, so fine cells go before totals; `soft` rows cost 1,000 times more), never a
-    `fixed` row. Changes tried: a child moved from a basic count of the target to any other
+    it covers, so fine cells go before totals; `costly` rows 10 times more, `soft` rows 1,000
+    times more), never a `fixed` row. Changes tried: a child moved from a basic count of the target to any other
     (z = e_j - e_k), and, given each column's leaf area and category combination, children moved
     round up to four areas in the target's category combination (z = e_a - e_b + e_c - e_d: every
     area built from an even share of them sees nothing). None when every change touches a fixed
@@ -95,6 +96,8 @@ def swap_cut(published: np.ndarray, target: np.ndarray, fixed: np.ndarray, soft:
     outside = np.ones(published.shape[1], dtype=bool)
     outside[inside] = False
     weight = holds.sum(axis=1) * np.where(soft, 1000.0, 1.0)
+    if costly is not None:
+        weight = weight * np.where(costly, 10.0, 1.0)
     best = None  # (cost, rows seeing the change)
     for j in inside:
         sees = holds[:, [j]] != holds  # rows that hold exactly one of j and k, for every k
@@ -122,16 +125,20 @@ def swap_cut(published: np.ndarray, target: np.ndarray, fixed: np.ndarray, soft:
 
 def protect_union(rows: np.ndarray, known: np.ndarray, sensitive: np.ndarray, fixed: np.ndarray,
                   soft: np.ndarray, areas: np.ndarray, values: np.ndarray, max_rounds: int = 50,
-                  leaf_of: np.ndarray | None = None, combo_of: np.ndarray | None = None) -> UnionResult:
+                  leaf_of: np.ndarray | None = None, combo_of: np.ndarray | None = None,
+                  costly: np.ndarray | None = None) -> UnionResult:
     """Withhold published rows until no sensitive withheld row is recoverable.
 
     rows: each distinct cell as a 0/1 row over the basic counts; known: published; sensitive:
     withheld cells that must stay unknown (small counts and the rest-of-group rule's cells);
     fixed: rows never withheld here; soft: rows withheld only when nothing else works; areas and
     values: a complement in the same area, then the smallest, is preferred; leaf_of, combo_of:
-    each column's leaf area and category combination (for swaps round several areas)."""
+    each column's leaf area and category combination (for swaps round several areas); costly:
+    rows withheld only before soft ones (a page's own summary table, kept readable before a
+    finer cut of the same counts)."""
     rows = np.asarray(rows, dtype=float)
     known = np.asarray(known, dtype=bool).copy()
+    costly = np.zeros(len(rows), dtype=bool) if costly is None else np.asarray(costly, dtype=bool)
     out = UnionResult(known)
     for _ in range(max_rounds):
         targets = np.flatnonzero(sensitive & ~known)
@@ -154,7 +161,7 @@ def protect_union(rows: np.ndarray, known: np.ndarray, sensitive: np.ndarray, fi
         for k, target in enumerate(hit):
             used = (np.abs(coef[k]) > 1e-9) & ~fixed[pub]
             alone = used & (leverage > 1 - 1e-6)
-            for tier in (alone & ~soft[pub], alone):
+            for tier in (alone & ~soft[pub] & ~costly[pub], alone & ~soft[pub], alone):
                 if tier.any():
                     cand = np.flatnonzero(tier)
                     near = areas[pub[cand]] == areas[target]
@@ -164,7 +171,7 @@ def protect_union(rows: np.ndarray, known: np.ndarray, sensitive: np.ndarray, fi
                     out.complements += 1
                     break
             else:
-                cut = swap_cut(p, rows[target], fixed[pub], soft[pub], leaf_of, combo_of)
+                cut = swap_cut(p, rows[target], fixed[pub], soft[pub], leaf_of, combo_of, costly[pub])
                 if cut is not None:
                     withhold[cut] = True
                     out.swaps += 1
