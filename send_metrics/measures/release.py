@@ -11,10 +11,11 @@ withheld cell (a small count, or one the rest-of-group rule hides) is a combinat
 ones, across all outputs together:
 
 * a count withheld in one output is withheld in every output that shows the same count;
-* complements are chosen among the explorer's, Needs' and Waiting's cells (the explorer's finer
-  cuts before the Needs and Waiting pages' summary tables); the measure table's cells are never
-  changed here (it is computed first and every figure on the Board reads it), and figures at
-  publisher levels (councils and above) are used only when nothing else works.
+* complements are chosen among the explorer's and the Needs tables' cells (the explorer's finer
+  cuts first); the measure table's and the Waiting bands' cells are never changed here
+  (:data:`DECIDING`: the measure table is computed first and every figure on the Board reads it;
+  the Waiting bands are protected with its totals and kept readable), and figures at publisher
+  levels (councils and above) are used only when nothing else works.
 
 The result, per load and dataset, is the list of output cells to withhold (``withheld``), kept
 beside the load as ``release-<dataset>`` and shipped prebuilt with the demo. Pages serve each
@@ -50,6 +51,10 @@ from send_metrics.stats import disclosure
 from send_metrics.stats.union_protection import protect_union
 
 COLUMNS = ["key", "reason"]
+# Outputs that keep their own protection: the measure table (every figure on the Board reads it)
+# and the Waiting page's wait bands (protected jointly with the measure table's totals; the
+# explorer's finer bands of the same counts give way to them).
+DECIDING = ("measures", "waiting bands")
 SAME_COUNT = "secondary: withheld because another table withholds the same count"
 ACROSS = "secondary: protects a small count that could be worked out across tables"
 
@@ -103,8 +108,8 @@ def _protect_system(system, publisher: set[str], low: int, high: int,
             sensitive[u] |= (low <= values[i] <= high) or c.reason.startswith("primary")
         else:
             shown[u] = True
-        if measures_fixed and c.source == "measures":
-            fixed[u] = True  # the measure table decides its own counts
+        if measures_fixed and c.source.startswith(DECIDING):
+            fixed[u] = True  # the measure table and the Waiting bands decide their own counts
             decided[u] |= not c.suppressed
         soft[u] |= c.area in publisher
         costly[u] |= not c.source.startswith("explorer")  # a page's summary before the explorer's finer cuts
