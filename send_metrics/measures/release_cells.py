@@ -221,12 +221,16 @@ def waiting_frame_cells(frame: pd.DataFrame) -> list[Cell]:
     bands = list(codes.WAIT_BANDS)
     grouped = {"0to4wk": "0to13wk", "4to8wk": "0to13wk", "8to13wk": "0to13wk",
                "18to26wk": "18to52wk", "26to52wk": "18to52wk"}  # sql/waiting_bands.sql
+    over18 = [b for b in bands if grouped.get(b, b) in waiting_times.OVER18]
+    sums = {"OVER18": over18, "OVER13": [b for b in bands if grouped.get(b, b) in waiting_times.OVER13]}
     out = []
     for r in frame.itertuples(index=False):
         members = {"service": frozenset([str(r.service)])}
         if r.ehcp_status != "ALL":
             members["ehcp_status"] = frozenset([r.ehcp_status])
-        if r.wait_band != "ALL":
+        if r.wait_band in sums:  # the engine's counts waiting 13 or 18 weeks or more
+            members["wait_band"] = frozenset(sums[r.wait_band])
+        elif r.wait_band != "ALL":
             members["wait_band"] = frozenset(b for b in bands if grouped.get(b, b) == r.wait_band)
         why = r.suppression_reason
         out.append(Cell("waiting bands", "waiting_list", _norm_period(r.month), "waiting", str(r.area_code),

@@ -28,6 +28,7 @@ BANDS = {"0to13wk": "Under 13 weeks", "13to18wk": "13 to 18 weeks", "18to52wk": 
          "52plus": "52 weeks or more"}
 STATUS = {"ALL": "All children", "ehc_plan": "With an EHC plan", "no_ehc_plan": "Without an EHC plan"}
 OVER13 = ["13to18wk", "18to52wk", "52plus"]
+OVER18 = ["18to52wk", "52plus"]
 SUPPRESSED = "Suppressed (small numbers)"
 BANDS_SOURCE = ("Provider waiting-list extract (NHS Community Health Services waiting list definitions); "
                 "disclosure control over areas, EHCP status and wait bands.")
@@ -47,29 +48,40 @@ def band_label(code: str) -> str:
 
 def protect_bands(raw: pd.DataFrame, service: str, month: str, suppressed_lists: Sequence[str],
                   suppressed_over13: Sequence[str], hierarchies, low: float, high: float,
-                  rest_of_group_areas: Sequence[str] = ()) -> pd.DataFrame:
+                  rest_of_group_areas: Sequence[str] = (),
+                  engine_bands: Mapping[str, tuple[Sequence[str], Sequence[str]]] | None = None) -> pd.DataFrame:
     """The waiting list by area, EHCP status and wait band for one service and month, protected.
 
     ``raw``: sql/waiting_bands.sql's rows; ``suppressed_lists``: areas whose list size the measure
     engine suppressed this month; ``suppressed_over13``: areas whose count waiting 13 weeks or more
-    it suppressed (autism only: the engine publishes that count). Every area's list size is shown by
-    the engine anyway, so it is never a complement here. ``rest_of_group_areas``: areas below council
-    level, where a band shown with its share of the list is withheld when the rest of the list is a
-    small count (``table_protection.protect_table``). Empty when nothing is loaded."""
+    it suppressed (autism only: the engine publishes that count). ``engine_bands``: for the counts
+    of all children waiting 18 weeks or more (``"OVER18"``) and 52 weeks or more (``"52plus"``),
+    the areas where the engine withholds them and the areas where it shows them (measures
+    ``wait_over18_*`` and ``wait_over52_*``). Every count the engine shows is never a complement
+    here, and every count it withholds is withheld here too, so the two cannot be combined.
+    ``rest_of_group_areas``: areas below council level, where a band shown with its share of the
+    list is withheld when the rest of the list is a small count (``table_protection.protect_table``).
+    Empty when nothing is loaded."""
     raw = raw[raw["ehcp_status"].isin(["ehc_plan", "no_ehc_plan"])].copy()
     if raw.empty:
         return pd.DataFrame()
     raw["month"] = month
     total = {"month": month, "service": service, "ehcp_status": "ALL"}
     pre = [pd.DataFrame({"area_code": list(suppressed_lists), **total, "wait_band": "ALL"})]
+    shown = [pd.DataFrame({"area_code": raw["area_code"].unique(), **total, "wait_band": "ALL"})]
     extra = []
     if service == "AUTISM":  # the engine publishes the count waiting 13 weeks or more
-        extra = [{"dim": "wait_band", "categories": OVER13, "where": {"ehcp_status": "ALL"}, "name": "OVER13"}]
+        extra.append({"dim": "wait_band", "categories": OVER13, "where": {"ehcp_status": "ALL"}, "name": "OVER13"})
         pre.append(pd.DataFrame({"area_code": list(suppressed_over13), **total, "wait_band": "OVER13"}))
-    shown = pd.DataFrame({"area_code": raw["area_code"].unique(), **total, "wait_band": "ALL"})
+    for band, (hidden, published) in (engine_bands or {}).items():
+        if band == "OVER18":
+            extra.append({"dim": "wait_band", "categories": OVER18, "where": {"ehcp_status": "ALL"}, "name": "OVER18"})
+        pre.append(pd.DataFrame({"area_code": list(hidden), **total, "wait_band": band}))
+        shown.append(pd.DataFrame({"area_code": list(published), **total, "wait_band": band}))
     return protect_table(raw, dims=["ehcp_status", "wait_band"], value_col="waiting", hierarchies=hierarchies,
                          low=low, high=high, group_cols=["month", "service"],
-                         presuppressed=pd.concat(pre, ignore_index=True), published_elsewhere=shown, extra_sums=extra,
+                         presuppressed=pd.concat(pre, ignore_index=True),
+                         published_elsewhere=pd.concat(shown, ignore_index=True), extra_sums=extra,
                          rest_of_group_areas=rest_of_group_areas)
 
 
@@ -82,6 +94,11 @@ def bands(engine, service: str, month: str, areas=None) -> pd.DataFrame:
     raw = engine.db.query_file("waiting_bands", {"service": service, "month": month})
     lists = engine.table([f"wait_list_{service}"], None, [month[:7]])
     over = engine.table(["autism_over_13wk_pct"], None, [month[:7]]) if service == "AUTISM" else lists.iloc[:0]
+    engine_bands = {}
+    for band, mid in (("OVER18", f"wait_over18_{service}"), ("52plus", f"wait_over52_{service}")):
+        rows = engine.table([mid], None, [month[:7]])
+        hidden = rows["suppressed"].astype(bool)
+        engine_bands[band] = (rows.loc[hidden, "area_code"], rows.loc[~hidden & rows["numerator"].notna(), "area_code"])
     hierarchies = engine.hierarchies()
     local = {a for p, ch in hierarchies for a in (p, *ch)}
     parts = []
@@ -95,7 +112,7 @@ def bands(engine, service: str, month: str, areas=None) -> pd.DataFrame:
                              lists.loc[lists["suppressed"].astype(bool), "area_code"],
                              over.loc[over["suppressed"].astype(bool), "area_code"], hierarchies,
                              engine.suppress_min, engine.suppress_max,
-                             rest_of_group_areas=engine.below_council_areas())
+                             rest_of_group_areas=engine.below_council_areas(), engine_bands=engine_bands)
         if len(part):
             parts.append(part)
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
@@ -104,7 +121,7 @@ def bands(engine, service: str, month: str, areas=None) -> pd.DataFrame:
 def bands_summary(cells: pd.DataFrame, name: str, service_name: str, label: str) -> dict:
     """Shares of each wait band by EHC plan status for one area's protected cells (``shares``: None
     when every figure is suppressed), with title candidates, the sentence and the table."""
-    shares = share_within(cells[cells["wait_band"] != "OVER13"], by="ehcp_status", category="wait_band",
+    shares = share_within(cells[~cells["wait_band"].isin(["OVER13", "OVER18"])], by="ehcp_status", category="wait_band",
                           value_col="waiting")
     if shares.empty:
         return {"shares": None}
@@ -139,7 +156,7 @@ def bands_summary(cells: pd.DataFrame, name: str, service_name: str, label: str)
     if shares["wait_band"].str.startswith("Suppressed").any():
         parts.append("The light segment labelled 'Suppressed (small numbers)' groups bands that are hidden to "
                      "protect small numbers; it never shows a single hidden count.")
-    table = cells[cells["wait_band"] != "OVER13"].assign(
+    table = cells[~cells["wait_band"].isin(["OVER13", "OVER18"])].assign(
         Status=lambda d: d["ehcp_status"].map(STATUS),
         Band=lambda d: d["wait_band"].map(lambda b: "All bands" if b == "ALL" else band_label(b)),
         Note=lambda d: d["suppression_reason"].fillna("")).rename(columns={"waiting": "Children waiting"})

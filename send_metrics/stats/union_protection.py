@@ -120,7 +120,50 @@ def swap_cut(published: np.ndarray, target: np.ndarray, fixed: np.ndarray, soft:
                 k = int(np.flatnonzero(ok)[np.argmin(cost[ok])])
                 if best is None or cost[k] < best[0]:
                     best = (cost[k], seen[:, k])
+        best = _rectangles(published, target, fixed, weight, leaf_of, combo_of, inside, best)
     return None if best is None else np.flatnonzero(best[1])
+
+
+def _rectangles(published, target, fixed, weight, leaf_of, combo_of, inside, best):
+    """Children swapped between two categories in two areas at once (z = e(a,c) - e(a,d) - e(b,c)
+    + e(b,d)): each area's total and each category's total over both areas stay put, so a
+    locality's small count can be protected with other fine cells instead of totals or a
+    council's figures. Tried for a few of the target's basic counts, over every other area and
+    category combination (sparse products)."""
+    from scipy import sparse
+    col = {(int(a), int(c)): i for i, (a, c) in enumerate(zip(leaf_of, combo_of))}
+    leaves, combos = np.unique(leaf_of), np.unique(combo_of)
+    p = sparse.csr_matrix(published)
+    for j in inside[:4]:
+        a, c = int(leaf_of[j]), int(combo_of[j])
+        rows, cols, vals, moves = [], [], [], []
+        for b in leaves:
+            if b == a:
+                continue
+            for d in combos:
+                if d == c:
+                    continue
+                k = len(moves)
+                change = 0.0
+                for (area, combo), sign in (((a, c), 1.0), ((a, d), -1.0), ((int(b), c), -1.0), ((int(b), int(d)), 1.0)):
+                    i = col.get((area, int(combo)))
+                    if i is not None:
+                        rows.append(i)
+                        cols.append(k)
+                        vals.append(sign)
+                        change += sign * target[i]
+                moves.append(change != 0)
+        if not moves:
+            continue
+        z = sparse.csc_matrix((vals, (rows, cols)), shape=(published.shape[1], len(moves)))
+        seen = abs(p @ z).toarray() > 1e-9
+        ok = np.array(moves) & ~(seen & fixed[:, None]).any(axis=0)
+        if ok.any():
+            cost = weight @ seen
+            k = int(np.flatnonzero(ok)[np.argmin(cost[ok])])
+            if best is None or cost[k] < best[0]:
+                best = (cost[k], seen[:, k])
+    return best
 
 
 def protect_union(rows: np.ndarray, known: np.ndarray, sensitive: np.ndarray, fixed: np.ndarray,

@@ -110,3 +110,21 @@ def test_a_four_area_swap_keeps_totals_when_two_partitions_cross():
                         np.array([2, 30, 40, 50, 32, 90, 70, 52.0]), leaf_of=np.arange(4), combo_of=np.zeros(4, int))
     assert not rank_recoverable(rows, res.known, 0)
     assert res.known.tolist() == [False, False, False, False, True, True, True, True]
+
+
+def test_a_rectangle_over_two_areas_and_two_needs_keeps_every_total():
+    """Eden's PMLD count is small; Eden and Barrow publish their totals, the council (both areas)
+    its PMLD and VI counts. Moving one child PMLD->VI in Eden and VI->PMLD in Barrow changes no
+    total and no council figure: the fine cells go, the totals and the council's figures stay."""
+    # basic counts: (Eden, PMLD), (Eden, VI), (Barrow, PMLD), (Barrow, VI)
+    x = np.eye(4)
+    rows = np.array([x[0], x[1], x[2], x[3], x[0] + x[1], x[2] + x[3], x[0] + x[2], x[1] + x[3]])
+    known = np.array([False, True, True, True, True, True, True, True])
+    sensitive = np.array([True] + [False] * 7)
+    soft = np.array([False] * 6 + [True, True])
+    res = protect_union(rows, known, sensitive, np.zeros(8, bool), soft, np.array(list("EEBBEBCC"), dtype=object),
+                        np.array([2, 30, 40, 50, 32, 90, 42, 80.0]), leaf_of=np.array([0, 0, 1, 1]),
+                        combo_of=np.array([0, 1, 0, 1]))
+    assert not rank_recoverable(rows, res.known, 0)
+    assert res.known[4:].all()  # area totals and the council's figures stay
+    assert not res.known[:4].any()
