@@ -52,8 +52,17 @@ def demo_store(tmp_path_factory) -> Path:
     old = os.environ.get("SEND_STORE_DIR")
     os.environ["SEND_STORE_DIR"] = str(store)
     try:
-        result = load(load_config(ROOT / "data"))
+        config = load_config(ROOT / "data")
+        result = load(config)
         assert result.load_id, result.notes
+        # The releases (one protected version across outputs) are computed beside each load, not
+        # shipped: once here, so every test and every test server reads them from the store.
+        from dataclasses import replace
+
+        from send_metrics.db import Database
+        from send_metrics.measures import release
+        from send_metrics.measures.engine import Engine
+        release.precompute(Engine(Database(replace(config, store_dir=store))))
     finally:
         if old is None:
             os.environ.pop("SEND_STORE_DIR", None)

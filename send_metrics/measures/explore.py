@@ -29,6 +29,7 @@ from send_metrics import contract
 from send_metrics.contract import codes
 from send_metrics.catalogue import load_catalogue
 from send_metrics.measures.explore_protection import ALL, blank_suppressed, protect
+from send_metrics.measures.linear_repair import single_thread_blas
 
 AREAS = "areas"  # the geography table, offered beside the datasets
 MAX_BREAKDOWNS = 2
@@ -162,17 +163,20 @@ def protected_table(db, dataset: str, breakdowns: tuple[str, ...], low: int, hig
         exempt["value"] = cells["measure_id"].map(lambda i: kinds.get(i, "count") != "count").to_numpy(dtype=bool)
     local = cells["area_code"].astype(str).isin({str(a) for p, ch in hierarchies for a in (p, *ch)}).to_numpy()
     parts = []
-    for rows in (local, ~local):
-        if not rows.any():
-            continue
-        part = cells[rows].reset_index(drop=True)
-        part["_row"] = np.flatnonzero(rows)
-        parts.append(protect(part, breakdowns, sp.indicators, sp.period, tuple(hierarchies), low, high,
-                             {b: c for b, c in coarse.items()}, {k: v[rows] for k, v in exempt.items()},
-                             rest_of_group_areas=below_council, parts_of=parts_of(dataset, part)))
-    if not parts:
-        return protect(cells, breakdowns, sp.indicators, sp.period, tuple(hierarchies), low, high, coarse, exempt,
-                       rest_of_group_areas=below_council, parts_of=parts_of(dataset, cells))
+    # One BLAS thread: the same cells always give the same choices (multi-threaded LAPACK sums in
+    # a varying order), so a page's table is exactly the one measures.release verified.
+    with single_thread_blas():
+        for rows in (local, ~local):
+            if not rows.any():
+                continue
+            part = cells[rows].reset_index(drop=True)
+            part["_row"] = np.flatnonzero(rows)
+            parts.append(protect(part, breakdowns, sp.indicators, sp.period, tuple(hierarchies), low, high,
+                                 {b: c for b, c in coarse.items()}, {k: v[rows] for k, v in exempt.items()},
+                                 rest_of_group_areas=below_council, parts_of=parts_of(dataset, part)))
+        if not parts:
+            return protect(cells, breakdowns, sp.indicators, sp.period, tuple(hierarchies), low, high, coarse,
+                           exempt, rest_of_group_areas=below_council, parts_of=parts_of(dataset, cells))
     out = pd.concat(parts, ignore_index=True)
     return out.sort_values("_row", kind="stable").drop(columns="_row").reset_index(drop=True)
 
