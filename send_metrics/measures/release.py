@@ -38,6 +38,7 @@ from send_metrics.measures.linear_repair import single_thread_blas
 from send_metrics.measures.release_cells import (
     DATASETS,
     KEY_SEP,
+    TARGETS,
     OwnOutputs,
     collect,
     explorer_keys,
@@ -45,6 +46,7 @@ from send_metrics.measures.release_cells import (
     measure_cells,
     needs_frame_cells,
     systems,
+    waiting_band_targets,
     waiting_frame_cells,
 )
 from send_metrics.stats import disclosure
@@ -103,6 +105,9 @@ def _protect_system(system, publisher: set[str], low: int, high: int,
     for i, c in enumerate(cells):
         u = inverse[i]
         value[u], area[u] = values[i], c.area
+        if c.source == TARGETS:  # only to be kept unrecoverable; the cell itself is no output's
+            sensitive[u] |= low <= values[i] <= high
+            continue
         if c.suppressed:
             hidden[u] = True
             sensitive[u] |= (low <= values[i] <= high) or c.reason.startswith("primary")
@@ -134,6 +139,8 @@ def protect_measure_counts(engine, base: pd.DataFrame) -> pd.DataFrame:
     if not local or base.empty:
         return base
     cells = measure_cells(base, local)
+    if "waiting_list" in loaded_datasets(engine.db, ("waiting_list",)):
+        cells += waiting_band_targets(engine, local)
     levels = engine.db.query("SELECT area_code, area_level FROM areas")
     publisher = set(levels.loc[levels["area_level"].isin(list(disclosure.PUBLISHER_LEVELS)), "area_code"].astype(str))
     low, high = engine.suppress_min, engine.suppress_max
@@ -144,7 +151,7 @@ def protect_measure_counts(engine, base: pd.DataFrame) -> pd.DataFrame:
                 held += _protect_system(system, publisher, low, high, measures_fixed=False)
     if not held:
         return base
-    by_key = {c.key(): c for c in cells}
+    by_key = {c.key(): c for c in cells if c.source != TARGETS}
     withhold = {(by_key[k].label, by_key[k].area, by_key[k].period): why for k, why in held}
     quant = measure_quantities(load_catalogue())
     out = base.copy()

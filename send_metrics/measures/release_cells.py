@@ -238,6 +238,37 @@ def waiting_frame_cells(frame: pd.DataFrame) -> list[Cell]:
     return out
 
 
+# Cells that no output publishes but the measure table's own pass keeps unrecoverable.
+TARGETS = "waiting band targets"
+
+
+def waiting_band_targets(engine, areas) -> list[Cell]:
+    """The Waiting page's small bands of all children (1 to 4 or whatever the engine's range is;
+    every service, month and area of ``areas``) as withheld cells: what the measure table's own
+    pass must keep unrecoverable, because the Waiting bands are protected after it and cannot
+    withhold the measure table's counts (the count waiting 13 to 18 weeks is the count waiting 13
+    weeks or more less the count waiting 18 weeks or more, both measures)."""
+    leaf = engine.db.query(
+        "SELECT area_code, CAST(month AS VARCHAR) AS month, service, wait_band, sum(waiting) AS waiting, "
+        "count(*) FILTER (WHERE waiting IS NULL) AS symbols FROM waiting_list GROUP BY ALL")
+    if leaf.empty:
+        return []
+    grouped = {"0to4wk": "0to13wk", "4to8wk": "0to13wk", "8to13wk": "0to13wk",
+               "18to26wk": "18to52wk", "26to52wk": "18to52wk"}  # sql/waiting_bands.sql
+    leaf["band"] = leaf["wait_band"].map(lambda b: grouped.get(b, b))
+    leaf = leaf[leaf["band"].isin(list(waiting_times.BANDS))]
+    leaf["waiting"] = leaf["waiting"].where(leaf["symbols"] == 0)  # a sum over a symbol is no number
+    hier = dict(engine.hierarchies())
+    pairs = [(str(a), lf) for a in areas for lf in hier.get(str(a), [str(a)])]
+    leaves = pd.DataFrame(pairs, columns=["area", "area_code"])
+    sums = leaves.merge(leaf, on="area_code").groupby(["area", "month", "service", "band"])["waiting"].sum(min_count=1)
+    small = sums[(sums >= engine.suppress_min) & (sums <= engine.suppress_max)]
+    members = {b: frozenset(w for w in codes.WAIT_BANDS if grouped.get(w, w) == b) for b in waiting_times.BANDS}
+    return [Cell(TARGETS, "waiting_list", _norm_period(month), "waiting", area,
+                 {"service": frozenset([str(service)]), "wait_band": members[band]}, True)
+            for area, month, service, band in small.index]
+
+
 def collect(engine, datasets=DATASETS, progress=None, outputs=None) -> list[Cell]:
     """Every cell of ``datasets`` the outputs publish or withhold (``outputs``: an
     :class:`OwnOutputs` or ``measures.release.ServedOutputs``; default own, every area)."""
@@ -261,7 +292,7 @@ def _leaf_values(db, dataset: str) -> pd.DataFrame:
     dims = ", ".join(explore._q(d) for d in sp.breakdowns)
     cols = ", ".join(f"sum({explore._q(i)}) AS {explore._q(i)}" for i in sp.indicators)
     df = db.query(f'SELECT area_code, CAST({explore._q(sp.period)} AS VARCHAR) AS period'
-                  f'{", " + dims if dims else ""}, {cols} FROM "{dataset}" GROUP BY ALL')
+                  f'{", " + dims if dims else ""}, {cols} FROM "{dataset}" GROUP BY ALL ORDER BY ALL')
     df["period"] = df["period"].map(_norm_period)
     for d in sp.breakdowns:
         df[d] = df[d].astype(object).where(df[d].notna(), "(missing)").astype(str)
@@ -370,6 +401,9 @@ def systems(engine, cells: list[Cell], ds: str):
         for c, rows in vecs.items():
             if not rows:
                 continue
+            # One order whatever order the outputs or DuckDB gave (ties in the protection's
+            # choices then always fall the same way: two processes, one release).
+            rows = sorted(rows, key=lambda r: r[1].key())
             V = np.array([v for v, _ in rows])
             used = V.any(axis=0)
             columns = np.flatnonzero(used)
