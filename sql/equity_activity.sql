@@ -12,3 +12,4 @@ FROM waiting_activity
 WHERE list_contains($areas, area_code)
   AND month BETWEEN CAST($first AS DATE) AND CAST($last AS DATE)
 GROUP BY ALL
+ORDER BY ALL  -- a fixed order: disclosure control breaks ties by position

@@ -13,3 +13,4 @@ SELECT area_code,
 FROM waiting_list
 WHERE service = $service AND month = CAST($month AS DATE)
 GROUP BY ALL
+ORDER BY ALL  -- a fixed order: disclosure control breaks ties by position

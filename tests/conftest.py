@@ -55,8 +55,8 @@ def demo_store(tmp_path_factory) -> Path:
         config = load_config(ROOT / "data")
         result = load(config)
         assert result.load_id, result.notes
-        # The releases (one protected version across outputs) are computed beside each load, not
-        # shipped: once here, so every test and every test server reads them from the store.
+        # The releases (one protected version across outputs): shipped with the demo, taken once
+        # here (computed if the shipped ones are not current), so every test and test server reads them.
         from dataclasses import replace
 
         from send_metrics.db import Database

@@ -42,6 +42,12 @@ def test_every_output_of_the_caseload_is_collected(caseload_attack):
     assert len(grains) == 7  # totals, three single columns, three pairs
 
 
+def _small_or_primary(res, low=1, high=4):
+    values = [float(re.search(r"= (-?[\d.]+)( \(pinned|$)", e).group(1)) for e in res.exact + res.pinned]
+    cells = res.exact_cells + res.pinned_cells
+    return [e for e, v, c in zip(res.exact + res.pinned, values, cells) if da.sensitive(c, v, low, high)]
+
+
 def test_no_small_count_can_be_worked_out_across_outputs(caseload_attack):
     """Before the release (2026-12-07) 909 small counts could be worked out from the demo's
     caseload outputs (1,377 before the rest-of-group rule)."""
@@ -50,3 +56,30 @@ def test_no_small_count_can_be_worked_out_across_outputs(caseload_attack):
     small = [e for e, v in zip(res.exact, values) if 1 <= v <= 4]
     assert res.withheld > 10_000
     assert not small, f"{len(small)} small counts can be worked out across outputs: {small[:5]}"
+
+
+@pytest.mark.parametrize("dataset", ["waiting_list", "waiting_activity", "outcomes", "school_census",
+                                     "ehcp_assessments", "ehcp_ceased"])
+def test_no_small_count_of_any_other_table_can_be_worked_out(demo_engine, dataset):
+    """Every other count table the demo loads, every period, exact rank test over every served
+    output (the waiting list: 4,350 small counts before the release, 38 after it until the measure
+    table kept the Waiting bands' small bands unrecoverable, 2026-12-07)."""
+    cells = da.collect(demo_engine, (dataset,))
+    res = da.attack(demo_engine, cells, lp=False, datasets=(dataset,))[dataset]
+    assert res.withheld > 0
+    found = _small_or_primary(res)
+    assert not found, f"{len(found)} small counts can be worked out: {found[:5]}"
+
+
+@pytest.mark.parametrize("dataset,period", [("ehcp_caseload", "2025"), ("ehcp_caseload", "2019"),
+                                            ("waiting_list", "2025-06")])
+def test_no_small_count_can_be_pinned_to_within_one(demo_engine, dataset, period):
+    """The linear-programming bound (HiGHS): given every published cell of the period, counts never
+    negative and parts never above their wholes, no withheld small count (or cell the primary rule
+    hides) is confined to a range 1 wide. One census year before and one after the Cumbria split
+    and one month of the waiting list (two programmes per cell: every period of the demo takes hours)."""
+    cells = [c for c in da.collect(demo_engine, (dataset,)) if c.period.startswith(period)]
+    res = da.attack(demo_engine, cells, lp=True, datasets=(dataset,), lp_sensitive_only=True)[dataset]
+    assert res.withheld > 100
+    found = _small_or_primary(res)
+    assert not found, f"{len(found)} small counts can be worked out or pinned: {found[:5]}"
