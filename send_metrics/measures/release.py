@@ -17,6 +17,12 @@ ones, across all outputs together:
   the Waiting bands are protected with its totals and kept readable), and figures at publisher
   levels (councils and above) are used only when nothing else works.
 
+What must stay unrecoverable is every small count, and for a cell withheld because the rest of
+its group is small, that rest, and for a none-or-all cell the measure table shows anyway, its group
+of 5-10 (``release_cells.rest_targets`` and ``group_targets``). The measure table's own pass
+(:func:`protect_measure_counts`) likewise keeps the Waiting bands' small bands and its own
+none-or-all splits (outcomes by SEN status) unrecoverable.
+
 The result, per load and dataset, is the list of output cells to withhold (``withheld``), kept
 beside the load as ``release-<dataset>`` and shipped prebuilt with the demo. Pages serve each
 output through :func:`explorer_table`, :func:`needs_year` and :func:`waiting_bands`, which add it to
@@ -36,15 +42,20 @@ from send_metrics.measures import breakdowns, explore, waiting_times
 from send_metrics.measures.engine.sums import measure_quantities
 from send_metrics.measures.linear_repair import single_thread_blas
 from send_metrics.measures.release_cells import (
+    ALWAYS,
     DATASETS,
     KEY_SEP,
     TARGETS,
+    WHOLE,
     OwnOutputs,
     collect,
     explorer_keys,
+    group_targets,
     loaded_datasets,
     measure_cells,
     needs_frame_cells,
+    rest_targets,
+    split_group_targets,
     systems,
     waiting_band_targets,
     waiting_frame_cells,
@@ -82,6 +93,7 @@ def compute(engine, dataset: str) -> pd.DataFrame:
     if not local or dataset not in loaded_datasets(engine.db, (dataset,)):
         return pd.DataFrame(columns=COLUMNS)
     cells = collect(engine, (dataset,), outputs=OwnOutputs(engine, areas=local))
+    cells += rest_targets(engine.db, cells) + group_targets(cells)
     levels = engine.db.query("SELECT area_code, area_level FROM areas")
     publisher = set(levels.loc[levels["area_level"].isin(list(disclosure.PUBLISHER_LEVELS)), "area_code"].astype(str))
     low, high = engine.suppress_min, engine.suppress_max
@@ -99,13 +111,20 @@ def _protect_system(system, publisher: set[str], low: int, high: int,
     distinct, inverse = np.unique(vectors.astype(np.uint8), axis=0, return_inverse=True)
     inverse = inverse.ravel()
     n = len(distinct)
-    shown, hidden, sensitive, fixed, soft, decided, costly = (np.zeros(n, dtype=bool) for _ in range(7))
+    shown, hidden, sensitive, fixed, soft, decided, costly, measure_rows = (np.zeros(n, dtype=bool) for _ in range(8))
     value = np.zeros(n)
     area = np.empty(n, dtype=object)
+    wholes = []
     for i, c in enumerate(cells):
         u = inverse[i]
         value[u], area[u] = values[i], c.area
-        if c.source == TARGETS:  # only to be kept unrecoverable; the cell itself is no output's
+        if c.source == WHOLE:
+            wholes.append((u, c.label))
+            continue
+        if c.source == ALWAYS:
+            sensitive[u] = True
+            continue
+        if c.source.startswith(TARGETS):  # only to be kept unrecoverable; the cell itself is no output's
             sensitive[u] |= low <= values[i] <= high
             continue
         if c.suppressed:
@@ -116,12 +135,26 @@ def _protect_system(system, publisher: set[str], low: int, high: int,
         if measures_fixed and c.source.startswith(DECIDING):
             fixed[u] = True  # the measure table and the Waiting bands decide their own counts
             decided[u] |= not c.suppressed
+            measure_rows[u] |= c.source == "measures"
         soft[u] |= c.area in publisher
         costly[u] |= not c.source.startswith("explorer")  # a page's summary before the explorer's finer cuts
-    # Published: shown by the measure table, or by every output that shows it.
-    known = decided | (shown & ~hidden)
+    # A group whose none-or-all part the measure table shows stays unrecoverable instead.
+    part_of = {c.key(): inverse[i] for i, c in enumerate(cells) if not c.source.startswith(TARGETS)}
+    for u, part in wholes:  # only the wholes of 5-10 (the rule's; the part's other wholes are larger)
+        if part in part_of and decided[part_of[part]] and high < value[u] <= disclosure.group_max(high):
+            sensitive[u] = True
+    # Published: shown by the measure table, or by every output that shows it (and not a group
+    # that must stay unrecoverable).
+    known = (decided | (shown & ~hidden)) & ~(sensitive & ~fixed)
     result = protect_union(distinct, known, sensitive, fixed, soft, area, value,
                            leaf_of=system.leaf_of, combo_of=system.combo_of, costly=costly)
+    if result.unprotectable and measures_fixed:
+        # Recoverable from the deciding outputs alone (the Waiting bands' own protection missed a
+        # rest of a group the measure table's counts give): fail closed, only the measure table
+        # keeps its own figures and the Waiting bands give way too.
+        fixed &= measure_rows
+        result = protect_union(distinct, known, sensitive, fixed, soft, area, value,
+                               leaf_of=system.leaf_of, combo_of=system.combo_of, costly=costly)
     out = []
     for i, c in enumerate(cells):
         if not c.suppressed and not result.known[inverse[i]]:
@@ -141,6 +174,8 @@ def protect_measure_counts(engine, base: pd.DataFrame) -> pd.DataFrame:
     cells = measure_cells(base, local)
     if "waiting_list" in loaded_datasets(engine.db, ("waiting_list",)):
         cells += waiting_band_targets(engine, local)
+    if "outcomes" in loaded_datasets(engine.db, ("outcomes",)):
+        cells += split_group_targets(engine, local & engine.below_council_areas())
     levels = engine.db.query("SELECT area_code, area_level FROM areas")
     publisher = set(levels.loc[levels["area_level"].isin(list(disclosure.PUBLISHER_LEVELS)), "area_code"].astype(str))
     low, high = engine.suppress_min, engine.suppress_max
@@ -151,7 +186,7 @@ def protect_measure_counts(engine, base: pd.DataFrame) -> pd.DataFrame:
                 held += _protect_system(system, publisher, low, high, measures_fixed=False)
     if not held:
         return base
-    by_key = {c.key(): c for c in cells if c.source != TARGETS}
+    by_key = {c.key(): c for c in cells if not c.source.startswith(TARGETS)}
     withhold = {(by_key[k].label, by_key[k].area, by_key[k].period): why for k, why in held}
     quant = measure_quantities(load_catalogue())
     out = base.copy()

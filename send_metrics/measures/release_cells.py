@@ -238,8 +238,9 @@ def waiting_frame_cells(frame: pd.DataFrame) -> list[Cell]:
     return out
 
 
-# Cells that no output publishes but the measure table's own pass keeps unrecoverable.
-TARGETS = "waiting band targets"
+# Cells that no output publishes but that protection keeps unrecoverable (a small one is
+# sensitive): the Waiting bands for the measure table's own pass, the rest of a group for the release.
+TARGETS = "target:"
 
 
 def waiting_band_targets(engine, areas) -> list[Cell]:
@@ -264,9 +265,86 @@ def waiting_band_targets(engine, areas) -> list[Cell]:
     sums = leaves.merge(leaf, on="area_code").groupby(["area", "month", "service", "band"])["waiting"].sum(min_count=1)
     small = sums[(sums >= engine.suppress_min) & (sums <= engine.suppress_max)]
     members = {b: frozenset(w for w in codes.WAIT_BANDS if grouped.get(w, w) == b) for b in waiting_times.BANDS}
-    return [Cell(TARGETS, "waiting_list", _norm_period(month), "waiting", area,
+    return [Cell(f"{TARGETS} waiting band", "waiting_list", _norm_period(month), "waiting", area,
                  {"service": frozenset([str(service)]), "wait_band": members[band]}, True)
             for area, month, service, band in small.index]
+
+
+def split_group_targets(engine, areas, dataset: str = "outcomes", by: str = "sen_status",
+                        column: str = "numerator") -> list[Cell]:
+    """Groups the measure table shows split by ``by`` (outcomes by SEN status: one count for each
+    status) where none or all of a group of 5-10 fall in one part (Barrow 2017: 7 permanent
+    exclusions, all of pupils without SEN): the group as a target that must stay unrecoverable,
+    so that the measure table's own pass withholds a part (every area of ``areas``: those below
+    council level, where the rule applies)."""
+    from send_metrics.stats import disclosure
+    sp = explore.spec(dataset)
+    others = [d for d in sp.breakdowns if d != by]
+    dims = ", ".join(explore._q(d) for d in others)
+    leaf = engine.db.query(
+        f'SELECT area_code, CAST({explore._q(sp.period)} AS VARCHAR) AS period, {dims}, {explore._q(by)} AS part, '
+        f'sum({explore._q(column)}) AS v, count(*) FILTER (WHERE {explore._q(column)} IS NULL) AS symbols '
+        f'FROM "{dataset}" GROUP BY ALL')
+    if leaf.empty:
+        return []
+    leaf["v"] = leaf["v"].where(leaf["symbols"] == 0)
+    hier = dict(engine.hierarchies())
+    pairs = [(str(a), lf) for a in areas for lf in hier.get(str(a), [str(a)])]
+    joined = pd.DataFrame(pairs, columns=["area", "area_code"]).merge(leaf, on="area_code")
+    keys = ["area", "period", *others]
+    parts = joined.groupby([*keys, "part"])["v"].sum(min_count=1).unstack("part")
+    whole = parts.sum(axis=1, min_count=parts.shape[1])  # a missing part (a symbol) leaves no whole
+    high = engine.suppress_max
+    small_group = (whole > high) & (whole <= disclosure.group_max(high))
+    none_or_all = (parts.eq(0).any(axis=1) | parts.eq(whole, axis=0).any(axis=1)) & (parts.notna().all(axis=1))
+    hit = parts.index[small_group & none_or_all]
+    return [Cell(ALWAYS, dataset, _norm_period(k[1]), column, k[0],
+                 {d: frozenset([str(v)]) for d, v in zip(others, k[2:])}, True) for k in hit]
+
+
+REST = "primary: the rest of the group"  # disclosure.complement_reason("complement", ...)
+GROUP = "primary: none or all of a group"  # disclosure.complement_reason("group", ...)
+WHOLE = f"{TARGETS} whole of a group"
+ALWAYS = f"{TARGETS} a group with none or all"  # sensitive whatever its value
+
+
+def rest_targets(db, cells: list[Cell]) -> list[Cell]:
+    """For every cell an output withholds because the rest of its group is small (the whole less
+    it), the rest over each of its breakdown columns as a target: what must stay unrecoverable is
+    the rest, not the part (a part the measure table shows is safe while its whole is withheld)."""
+    values: dict[tuple[str, str], frozenset] = {}
+    out = []
+    for c in cells:
+        if not (c.suppressed and c.reason.startswith(REST)) or "__cond__" in c.members:
+            continue
+        for d, mine in c.members.items():
+            if d in explore.spec(c.dataset).required:
+                continue  # its values do not add up to a whole (outcomes: different outcomes)
+            if (c.dataset, d) not in values:
+                found = db.query(f'SELECT DISTINCT CAST({explore._q(d)} AS VARCHAR) AS v FROM "{c.dataset}"')["v"]
+                values[(c.dataset, d)] = frozenset(found.fillna("(missing)").astype(str))
+            rest = values[(c.dataset, d)] - mine
+            if rest:
+                out.append(Cell(f"{TARGETS} rest of a group", c.dataset, c.period, c.column, c.area,
+                                {**c.members, d: rest}, True))
+    return out
+
+
+def group_targets(cells: list[Cell]) -> list[Cell]:
+    """For every cell an output withholds because it is none or all of a group of 5-10, the group
+    (the cell without each of its breakdown columns) as a target labelled with the cell's key:
+    where another output shows the cell itself (the measure table decides its own), the group
+    must stay unrecoverable instead."""
+    out = []
+    for c in cells:
+        if not (c.suppressed and c.reason.startswith(GROUP)) or "__cond__" in c.members:
+            continue
+        for d in c.members:
+            if d in explore.spec(c.dataset).required:
+                continue
+            whole = {k: v for k, v in c.members.items() if k != d}
+            out.append(Cell(WHOLE, c.dataset, c.period, c.column, c.area, whole, True, label=c.key()))
+    return out
 
 
 def collect(engine, datasets=DATASETS, progress=None, outputs=None) -> list[Cell]:

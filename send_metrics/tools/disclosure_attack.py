@@ -38,8 +38,20 @@ import numpy as np
 from send_metrics.measures import explore
 from send_metrics.measures.linear_repair import single_thread_blas
 from send_metrics.measures.release import ServedOutputs
-from send_metrics.measures.release_cells import DATASETS, Cell, _Table, loaded_datasets
+from send_metrics.measures.release_cells import (
+    DATASETS,
+    GROUP,
+    KEY_SEP,
+    REST,
+    WHOLE,
+    Cell,
+    _Table,
+    group_targets,
+    loaded_datasets,
+    rest_targets,
+)
 from send_metrics.measures.release_cells import collect as _collect
+from send_metrics.stats import disclosure
 from send_metrics.tools.attack_algebra import (
     _BoundsLP,
     _moves_by_more_than_one,
@@ -52,8 +64,10 @@ __all__ = ["DATASETS", "Cell", "attack", "collect", "loaded_datasets"]
 
 
 def collect(engine, datasets=DATASETS, progress=None):
-    """Every cell the outputs publish or withhold, as pages serve them (release included)."""
-    return _collect(engine, datasets, progress, outputs=ServedOutputs(engine))
+    """Every cell the outputs publish or withhold, as pages serve them (release included), and the
+    rest of every group whose part is withheld for it (``release_cells.rest_targets``)."""
+    cells = _collect(engine, datasets, progress, outputs=ServedOutputs(engine))
+    return cells + rest_targets(engine.db, cells) + group_targets(cells)
 
 
 @dataclass
@@ -64,14 +78,15 @@ class Result:
     pinned: list = field(default_factory=list)
     exact_cells: list = field(default_factory=list)
     pinned_cells: list = field(default_factory=list)
-    # Pinned at 0 only because a publisher's own 0 covers them (a council's figure, kept as the
-    # publisher shows it, says that none of its localities has any): disclosed by the publisher.
-    publisher_zero: list = field(default_factory=list)
+    # Pinned at 0 only because a published 0 holds them (a council's figure, kept as the publisher
+    # shows it, or a larger group's 0 that the rules let be shown, says that none of its parts has
+    # any): what that figure states, not a working-out.
+    published_zero: list = field(default_factory=list)
     seconds: float = 0.0
 
     def as_dict(self) -> dict:
         return {"published_cells": self.cells, "withheld_cells": self.withheld, "exact": len(self.exact),
-                "pinned_within_1": len(self.pinned), "pinned_by_a_publisher_zero": len(self.publisher_zero),
+                "pinned_within_1": len(self.pinned), "pinned_by_a_published_zero": len(self.published_zero),
                 "seconds": round(self.seconds, 1),
                 "examples_exact": self.exact[:10], "examples_pinned": self.pinned[:10]}
 
@@ -95,16 +110,37 @@ def attack(engine, cells: list[Cell], lp: bool = True, datasets=DATASETS, max_lp
         return _attack(engine, cells, lp, datasets, max_lp, rank, lp_sensitive_only)
 
 
+DENOMINATOR = "primary: denominator"  # a measure withheld for its small denominator
+
+
 def sensitive(cell: Cell, value: float, low: float, high: float) -> bool:
-    """A withheld cell whose value would disclose a child: a small count, or one an output hides
-    for the primary rule itself (the rest of its group small, or none or all of a small group)."""
+    """A withheld cell whose value would disclose a child: a small count (the rest of a group
+    included, as its own target), or none or all of a small group."""
+    if cell.reason.startswith((REST, GROUP, DENOMINATOR)):
+        # Safe to know while the rest, the group or the small denominator is not: each is its own cell.
+        return False
     return low <= value <= high or cell.reason.startswith("primary")
+
+
+def disclosed(res: Result, low: float, high: float) -> list[str]:
+    """What a result discloses: every sensitive cell recovered exactly or pinned to within 1, and
+    every none-or-all-of-a-group cell whose group is recovered too."""
+    found = list(zip(res.exact, res.exact_cells)) + list(zip(res.pinned, res.pinned_cells))
+    known = {c.key() for _, c in found}
+    out = []
+    for text, cell in found:
+        value = float(text.split(" = ")[-1].split(" ")[0])
+        if cell.source == WHOLE:  # a group of 5-10 (the rule's; the part's other wholes are larger)
+            if cell.label in known and high < value <= disclosure.group_max(high):
+                out.append(f"{text} (the group of: {cell.label.replace(KEY_SEP, ' ')})")
+        elif sensitive(cell, value, low, high):
+            out.append(text)
+    return out
 
 
 def _attack(engine, cells, lp, datasets, max_lp, rank, lp_sensitive_only=False) -> dict:
     pairs_by_ds = {ds: column_pairs(ds) for ds in datasets}
     results = {}
-    below = engine.below_council_areas()
     for ds in loaded_datasets(engine.db, datasets):
         t0 = time.time()
         res = Result()
@@ -192,8 +228,8 @@ def _attack(engine, cells, lp, datasets, max_lp, rank, lp_sensitive_only=False) 
                         continue  # unbounded, or it can move by more than 1 upwards alone
                     lo = solver.extreme(c, maximise=False)
                     if lo is not None and hi - lo <= 1 + 1e-7:
-                        if hi < 1e-9 and _covered_by_a_publisher_zero(c, pub_rows, idx, x0, below):
-                            res.publisher_zero.append(_describe(sup_rows[k][1], true, lo, hi))
+                        if hi < 1e-9 and _held_by_a_published_zero(c, pub_rows, idx, x0):
+                            res.published_zero.append(_describe(sup_rows[k][1], true, lo, hi))
                             continue
                         res.pinned.append(_describe(sup_rows[k][1], true, lo, hi))
                         res.pinned_cells.append(sup_rows[k][1])
@@ -202,13 +238,10 @@ def _attack(engine, cells, lp, datasets, max_lp, rank, lp_sensitive_only=False) 
     return results
 
 
-def _covered_by_a_publisher_zero(c: np.ndarray, pub_rows, idx: np.ndarray, x0: np.ndarray, below) -> bool:
-    """Whether a published 0 at a publisher's level (an area not in ``below``) holds every basic
-    count of ``c``."""
+def _held_by_a_published_zero(c: np.ndarray, pub_rows, idx: np.ndarray, x0: np.ndarray) -> bool:
+    """Whether a published 0 holds every basic count of ``c``."""
     inside = c > 0
-    for v, cell in pub_rows:
-        if cell.area in below:
-            continue
+    for v, _cell in pub_rows:
         w = v[idx]
         if (w[inside] > 0).all() and abs(float(w @ x0)) < 1e-9:
             return True
@@ -271,7 +304,7 @@ def main(argv=None) -> int:
         for ds, d in summary.items():
             print(f"{ds}: {d['published_cells']} published, {d['withheld_cells']} withheld, "
                   f"{d['exact']} recovered exactly, {d['pinned_within_1']} pinned to within 1, "
-                  f"{d['pinned_by_a_publisher_zero']} pinned at 0 by a publisher's own 0 ({d['seconds']} s)")
+                  f"{d['pinned_by_a_published_zero']} pinned at 0 by a published 0 that holds them ({d['seconds']} s)")
             for e in d["examples_exact"][:3] + d["examples_pinned"][:3]:
                 print("   ", e)
         print(f"total: {total}")
