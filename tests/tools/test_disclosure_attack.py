@@ -74,7 +74,7 @@ def test_no_small_count_can_be_pinned_to_within_one(demo_engine, dataset, period
     nor a group of 5-10 with none or all) is confined to a range 1 wide. Only the periods the
     release protects against it so far: the release's cuts are proven against exact recovery, not
     yet against non-negativity, and other periods still have pinned counts (2026-12-07: caseload
-    2019 106, waiting activity June 2025 13, school census 2024 18, ceased plans and outcomes 2024
+    2019 50, school census 2024 12, waiting activity June 2025 4, ceased plans and outcomes 2024
     2 each); two
     programmes per cell make every period of the demo take hours."""
     cells = [c for c in da.collect(demo_engine, (dataset,)) if c.period.startswith(period)]
