@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from send_metrics.stats import disclosure
+from send_metrics.stats.union_protection import protect_union
 
 ALL = "(all)"  # a margin cell: the total over every value of a breakdown column
 
@@ -57,49 +58,26 @@ def recoverable(vectors: np.ndarray, known: np.ndarray, targets: np.ndarray) -> 
     return out
 
 
-def joint_protect(vectors: np.ndarray, values: np.ndarray, suppressed: np.ndarray,
-                  fixed: np.ndarray, rows: np.ndarray | None = None,
-                  cols: np.ndarray | None = None) -> tuple[np.ndarray, bool]:
-    """Add suppressions until no suppressed cell is a linear combination of the published ones.
-
-    `vectors` express every cell over the same basic unknowns (`leaf_vectors`), so any
-    combination of published cells an attacker could form is covered, not only single equations.
-    `fixed` cells are shown elsewhere exactly as they are here and are never chosen as
-    complements; a complement is the smallest published cell used in a combination that
-    recovers the cell to protect, preferring cells in the same row (`rows`: area) or column
-    (`cols`: value), which is where a complement does most good. Returns the new mask and
-    whether everything could be protected (if not, every movable cell of the group is
-    suppressed).
-    """
-    sup = suppressed.copy()
+def proven_protect(vectors: np.ndarray, values: np.ndarray, suppressed: np.ndarray, fixed: np.ndarray,
+                   n_values: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, bool]:
+    """Suppress until no suppressed cell is a linear combination of the published ones, by
+    ``stats.union_protection``'s proven cuts: a complement no
+    other published cell can stand in for, or the cheapest swap of children round up to four areas
+    and two values that no published cell sees (one small count in Millom is protected by eight
+    fine cells instead of the cascade through every council's, footprint's and county total that a
+    greedy choice of the smallest complement made). `fixed` cells are shown elsewhere exactly as
+    they are here and are never complements.
+    `vectors` come from :func:`leaf_vectors` over `n_values` values. Returns the new mask and
+    whether everything could be protected (if not, every movable cell of the group is suppressed)."""
     finite = np.isfinite(values)
-    for _ in range(len(values) + 1):
-        known = ~sup & finite
-        rec = recoverable(vectors, known, sup & finite)
-        if not rec.any():
-            return sup, True
-        targets = np.flatnonzero(rec)[:32]
-        # The published cells an attacker would combine to get each one (least-squares
-        # representation); suppress the smallest movable one of each, then check again.
-        pub = np.flatnonzero(known)
-        coef = np.linalg.lstsq(vectors[pub].T, vectors[targets].T, rcond=None)[0]
-        for k in range(len(targets)):
-            used = pub[np.abs(coef[:, k]) > 1e-9]
-            cands = used[~fixed[used] & ~sup[used]]
-            if len(cands) == 0:
-                if not (~fixed[used]).any():
-                    sup |= finite & ~fixed
-                    return sup, False
-                continue
-            t = targets[k]
-            near = np.zeros(len(cands), dtype=bool)
-            if rows is not None:
-                near |= rows[cands] == rows[t]
-            if cols is not None:
-                near |= cols[cands] == cols[t]
-            order = np.lexsort((vectors[cands].sum(axis=1), values[cands], ~near))
-            sup[cands[order[0]]] = True
-    return sup, False
+    n = vectors.shape[1]
+    n_values = max(1, n_values)
+    res = protect_union(vectors, ~suppressed & finite, suppressed & finite, fixed, np.zeros(len(values), dtype=bool),
+                        np.zeros(len(values)) if rows is None else np.asarray(rows), np.nan_to_num(values),
+                        leaf_of=np.arange(n) // n_values, combo_of=np.arange(n) % n_values)
+    if res.unprotectable:
+        return suppressed | (finite & ~fixed), False
+    return suppressed | (finite & ~res.known), True
 
 
 def rest_of_group(cells: pd.DataFrame, ind: str, breakdowns: tuple[str, ...], period: str, below: np.ndarray,
@@ -206,9 +184,8 @@ def protect(cells: pd.DataFrame, breakdowns: tuple[str, ...], indicators: tuple[
                         continue
                     values = sorted({v for v in g[b] if v != ALL})
                     vectors = leaf_vectors(list(g["area_code"]), values, list(g[b]), hierarchies)
-                    new, ok = joint_protect(vectors, vals[idx], sup[idx], (g[b] == ALL).to_numpy(),
-                                            rows=pd.factorize(g["area_code"])[0],
-                                            cols=pd.factorize(g[b])[0])
+                    new, ok = proven_protect(vectors, vals[idx], sup[idx], (g[b] == ALL).to_numpy(), len(values),
+                                             rows=pd.factorize(g["area_code"])[0])
                     added = new & ~sup[idx]
                     if added.any():
                         sup[idx[added]] = True

@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 
 from send_metrics.measures import data_quality, explore
-from send_metrics.measures.explore_protection import ALL, blank_suppressed, joint_protect, leaf_vectors, recoverable
+from send_metrics.measures.explore_protection import (ALL, blank_suppressed, leaf_vectors, proven_protect,
+                                                      recoverable)
 from send_metrics.present import explore_charts
 from send_metrics.present.export import safe_csv_bytes
 
@@ -183,7 +184,7 @@ def test_sql_identifiers_come_from_contract():
     assert explore.grouped_sql(explore.spec("benchmarks"), ("measure_id",))["grouping_sets"].count("(") == 1
 
 
-def test_joint_protect_blocks_recovery_from_totals():
+def test_proven_protect_blocks_recovery_from_totals():
     """A 2 x 2 table with a published total per row: one suppressed cell needs company."""
     hier = [("P", ["A", "B"])]  # areas A and B (leaves), parent P = A + B; values x, y; margins ALL
     areas = ["A", "A", "B", "B", "P", "P", "A", "B", "P"]
@@ -193,11 +194,39 @@ def test_joint_protect_blocks_recovery_from_totals():
     sup = np.array([True] + [False] * 8)
     fixed = np.array([v == ALL for v in vals])
     assert recoverable(vec, ~sup, sup)[0]  # before: (A,x) = (A,ALL) - (A,y)
-    new, ok = joint_protect(vec, values, sup, fixed)
+    new, ok = proven_protect(vec, values, sup, fixed, 2)
     assert ok
     assert not recoverable(vec, ~new, new).any()
     assert not new[fixed].any(), "published totals are never touched"
     assert new.sum() >= 4  # a cycle: (A,x) (A,y) (B,x) (B,y) or through P
+
+
+def test_proven_protect_uses_a_small_pattern_across_overlapping_areas():
+    """Millom's shape: a locality in one council (C = M + N) but the other footprint (S = M + L),
+    with the other council W = L + E and footprint H = N + E. One small count in M is protected by
+    the cheapest proven swap (a child moved between two of M's values: M's two cells and the two
+    areas built on M, 6 cells), not by a cascade through every area's figures; the published totals
+    are never touched."""
+    hier = [("C", ["M", "N"]), ("W", ["L", "E"]), ("S", ["M", "L"]), ("H", ["N", "E"])]
+    areas, cell_values = [], []
+    for a in ["M", "N", "L", "E", "C", "W", "S", "H"]:
+        for v in ["x", "y", "z", ALL]:
+            areas.append(a)
+            cell_values.append(v)
+    leaf = {("M", "x"): 3, ("M", "y"): 20, ("M", "z"): 30, ("N", "x"): 40, ("N", "y"): 50, ("N", "z"): 60,
+            ("L", "x"): 45, ("L", "y"): 55, ("L", "z"): 65, ("E", "x"): 35, ("E", "y"): 25, ("E", "z"): 15}
+    parts = dict(hier)
+    values = np.array([sum(leaf[(lf, w)] for lf in parts.get(a, [a]) for w in (["x", "y", "z"] if v == ALL else [v]))
+                       for a, v in zip(areas, cell_values)], dtype=float)
+    vec = leaf_vectors(areas, ["x", "y", "z"], cell_values, hier)
+    sup = np.array([(a, v) == ("M", "x") for a, v in zip(areas, cell_values)])
+    fixed = np.array([v == ALL for v in cell_values])
+    new, ok = proven_protect(vec, values, sup, fixed, 3, rows=np.array([ord(a) for a in areas]))
+    assert ok
+    assert not recoverable(vec, ~new, new).any()
+    withheld = {(a, v) for a, v, s in zip(areas, cell_values, new) if s}
+    assert not new[fixed].any()
+    assert len(withheld) <= 6 and not withheld & {(a, v) for a in "NLEWH" for v in "xyz"}, withheld
 
 
 # -- words --------------------------------------------------------------------------------------------
