@@ -278,6 +278,8 @@ def split_group_targets(engine, areas, dataset: str = "outcomes", by: str = "sen
     so that the measure table's own pass withholds a part (every area of ``areas``: those below
     council level, where the rule applies)."""
     from send_metrics.stats import disclosure
+    if engine.suppress_max < engine.suppress_min:
+        return []  # disclosure control switched off
     sp = explore.spec(dataset)
     others = [d for d in sp.breakdowns if d != by]
     dims = ", ".join(explore._q(d) for d in others)
