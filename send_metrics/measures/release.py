@@ -125,7 +125,7 @@ def _protect_system(system, publisher: set[str], low: int, high: int,
             sensitive[u] = True
             continue
         if c.source.startswith(TARGETS):  # only to be kept unrecoverable; the cell itself is no output's
-            sensitive[u] |= low <= values[i] <= high
+            sensitive[u] |= max(1, low) <= values[i] <= high
             continue
         if c.suppressed:
             hidden[u] = True
@@ -141,7 +141,7 @@ def _protect_system(system, publisher: set[str], low: int, high: int,
     # A group whose none-or-all part the measure table shows stays unrecoverable instead.
     part_of = {c.key(): inverse[i] for i, c in enumerate(cells) if not c.source.startswith(TARGETS)}
     for u, part in wholes:  # only the wholes of 5-10 (the rule's; the part's other wholes are larger)
-        if low <= high and part in part_of and decided[part_of[part]] and high < value[u] <= disclosure.group_max(high):
+        if max(1, low) <= high and part in part_of and decided[part_of[part]] and high < value[u] <= disclosure.group_max(high):
             sensitive[u] = True
     # Published: shown by the measure table, or by every output that shows it (and not a group
     # that must stay unrecoverable).

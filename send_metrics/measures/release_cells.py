@@ -263,7 +263,7 @@ def waiting_band_targets(engine, areas) -> list[Cell]:
     pairs = [(str(a), lf) for a in areas for lf in hier.get(str(a), [str(a)])]
     leaves = pd.DataFrame(pairs, columns=["area", "area_code"])
     sums = leaves.merge(leaf, on="area_code").groupby(["area", "month", "service", "band"])["waiting"].sum(min_count=1)
-    small = sums[(sums >= engine.suppress_min) & (sums <= engine.suppress_max)]
+    small = sums[(sums >= max(1, engine.suppress_min)) & (sums <= engine.suppress_max)]  # a zero is no child
     members = {b: frozenset(w for w in codes.WAIT_BANDS if grouped.get(w, w) == b) for b in waiting_times.BANDS}
     return [Cell(f"{TARGETS} waiting band", "waiting_list", _norm_period(month), "waiting", area,
                  {"service": frozenset([str(service)]), "wait_band": members[band]}, True)
@@ -278,7 +278,7 @@ def split_group_targets(engine, areas, dataset: str = "outcomes", by: str = "sen
     so that the measure table's own pass withholds a part (every area of ``areas``: those below
     council level, where the rule applies)."""
     from send_metrics.stats import disclosure
-    if engine.suppress_max < engine.suppress_min:
+    if engine.suppress_max < max(1, engine.suppress_min):
         return []  # disclosure control switched off
     sp = explore.spec(dataset)
     others = [d for d in sp.breakdowns if d != by]
