@@ -62,10 +62,10 @@ def proven_protect(vectors: np.ndarray, values: np.ndarray, suppressed: np.ndarr
                    n_values: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, bool]:
     """Suppress until no suppressed cell is a linear combination of the published ones, by
     ``stats.union_protection``'s proven cuts: a complement no
-    other published cell can stand in for, or the cheapest swap of children round up to four areas
-    and two values that no published cell sees (one small count in Millom is protected by eight
-    fine cells instead of the cascade through every council's, footprint's and county total that a
-    greedy choice of the smallest complement made). `fixed` cells are shown elsewhere exactly as
+    other published cell can stand in for, or the cheapest swap of children between two values or
+    round up to four areas that no other published cell sees (one small count in Millom is protected
+    by a few cells instead of the cascade through every council's, footprint's and county total
+    that a greedy choice of the smallest complement made). `fixed` cells are shown elsewhere exactly as
     they are here and are never complements.
     `vectors` come from :func:`leaf_vectors` over `n_values` values. Returns the new mask and
     whether everything could be protected (if not, every movable cell of the group is suppressed)."""

@@ -27,6 +27,7 @@ from send_metrics.catalogue import load_catalogue
 from send_metrics.contract import codes
 from send_metrics.measures import breakdowns, explore, waiting_times
 from send_metrics.measures.engine.sums import measure_quantities
+from send_metrics.stats import disclosure
 
 DATASETS = ("ehcp_caseload", "ehcp_assessments", "ehcp_ceased", "school_census", "waiting_list", "waiting_activity",
             "outcomes")
@@ -216,13 +217,16 @@ def waiting_cells(outputs) -> list[Cell]:
     return out
 
 
+# The publisher's wait bands the Waiting page groups (sql/waiting_bands.sql); others stay as they are.
+GROUPED_BANDS = {"0to4wk": "0to13wk", "4to8wk": "0to13wk", "8to13wk": "0to13wk",
+                 "18to26wk": "18to52wk", "26to52wk": "18to52wk"}
+
+
 def waiting_frame_cells(frame: pd.DataFrame) -> list[Cell]:
     """The cells of one Waiting table (one row each), as sums of waiting-list cells."""
     bands = list(codes.WAIT_BANDS)
-    grouped = {"0to4wk": "0to13wk", "4to8wk": "0to13wk", "8to13wk": "0to13wk",
-               "18to26wk": "18to52wk", "26to52wk": "18to52wk"}  # sql/waiting_bands.sql
-    over18 = [b for b in bands if grouped.get(b, b) in waiting_times.OVER18]
-    sums = {"OVER18": over18, "OVER13": [b for b in bands if grouped.get(b, b) in waiting_times.OVER13]}
+    over18 = [b for b in bands if GROUPED_BANDS.get(b, b) in waiting_times.OVER18]
+    sums = {"OVER18": over18, "OVER13": [b for b in bands if GROUPED_BANDS.get(b, b) in waiting_times.OVER13]}
     out = []
     for r in frame.itertuples(index=False):
         members = {"service": frozenset([str(r.service)])}
@@ -231,7 +235,7 @@ def waiting_frame_cells(frame: pd.DataFrame) -> list[Cell]:
         if r.wait_band in sums:  # the engine's counts waiting 13 or 18 weeks or more
             members["wait_band"] = frozenset(sums[r.wait_band])
         elif r.wait_band != "ALL":
-            members["wait_band"] = frozenset(b for b in bands if grouped.get(b, b) == r.wait_band)
+            members["wait_band"] = frozenset(b for b in bands if GROUPED_BANDS.get(b, b) == r.wait_band)
         why = r.suppression_reason
         out.append(Cell("waiting bands", "waiting_list", _norm_period(r.month), "waiting", str(r.area_code),
                         members, bool(r.suppressed), reason=why if isinstance(why, str) else ""))
@@ -241,6 +245,14 @@ def waiting_frame_cells(frame: pd.DataFrame) -> list[Cell]:
 # Cells that no output publishes but that protection keeps unrecoverable (a small one is
 # sensitive): the Waiting bands for the measure table's own pass, the rest of a group for the release.
 TARGETS = "target:"
+
+
+def _area_rows(engine, areas, leaf: pd.DataFrame) -> pd.DataFrame:
+    """``leaf``'s rows (by ``area_code``) under each area of ``areas`` (column ``area``): an area
+    built from localities holds theirs, any other area its own."""
+    hier = dict(engine.hierarchies())
+    pairs = [(str(a), lf) for a in areas for lf in hier.get(str(a), [str(a)])]
+    return pd.DataFrame(pairs, columns=["area", "area_code"]).merge(leaf, on="area_code")
 
 
 def waiting_band_targets(engine, areas) -> list[Cell]:
@@ -254,17 +266,12 @@ def waiting_band_targets(engine, areas) -> list[Cell]:
         "count(*) FILTER (WHERE waiting IS NULL) AS symbols FROM waiting_list GROUP BY ALL")
     if leaf.empty:
         return []
-    grouped = {"0to4wk": "0to13wk", "4to8wk": "0to13wk", "8to13wk": "0to13wk",
-               "18to26wk": "18to52wk", "26to52wk": "18to52wk"}  # sql/waiting_bands.sql
-    leaf["band"] = leaf["wait_band"].map(lambda b: grouped.get(b, b))
+    leaf["band"] = leaf["wait_band"].map(lambda b: GROUPED_BANDS.get(b, b))
     leaf = leaf[leaf["band"].isin(list(waiting_times.BANDS))]
     leaf["waiting"] = leaf["waiting"].where(leaf["symbols"] == 0)  # a sum over a symbol is no number
-    hier = dict(engine.hierarchies())
-    pairs = [(str(a), lf) for a in areas for lf in hier.get(str(a), [str(a)])]
-    leaves = pd.DataFrame(pairs, columns=["area", "area_code"])
-    sums = leaves.merge(leaf, on="area_code").groupby(["area", "month", "service", "band"])["waiting"].sum(min_count=1)
+    sums = _area_rows(engine, areas, leaf).groupby(["area", "month", "service", "band"])["waiting"].sum(min_count=1)
     small = sums[(sums >= max(1, engine.suppress_min)) & (sums <= engine.suppress_max)]  # a zero is no child
-    members = {b: frozenset(w for w in codes.WAIT_BANDS if grouped.get(w, w) == b) for b in waiting_times.BANDS}
+    members = {b: frozenset(w for w in codes.WAIT_BANDS if GROUPED_BANDS.get(w, w) == b) for b in waiting_times.BANDS}
     return [Cell(f"{TARGETS} waiting band", "waiting_list", _norm_period(month), "waiting", area,
                  {"service": frozenset([str(service)]), "wait_band": members[band]}, True)
             for area, month, service, band in small.index]
@@ -277,7 +284,6 @@ def split_group_targets(engine, areas, dataset: str = "outcomes", by: str = "sen
     exclusions, all of pupils without SEN): the group as a target that must stay unrecoverable,
     so that the measure table's own pass withholds a part (every area of ``areas``: those below
     council level, where the rule applies)."""
-    from send_metrics.stats import disclosure
     if engine.suppress_max < max(1, engine.suppress_min):
         return []  # disclosure control switched off
     sp = explore.spec(dataset)
@@ -290,9 +296,7 @@ def split_group_targets(engine, areas, dataset: str = "outcomes", by: str = "sen
     if leaf.empty:
         return []
     leaf["v"] = leaf["v"].where(leaf["symbols"] == 0)
-    hier = dict(engine.hierarchies())
-    pairs = [(str(a), lf) for a in areas for lf in hier.get(str(a), [str(a)])]
-    joined = pd.DataFrame(pairs, columns=["area", "area_code"]).merge(leaf, on="area_code")
+    joined = _area_rows(engine, areas, leaf)
     keys = ["area", "period", *others]
     parts = joined.groupby([*keys, "part"])["v"].sum(min_count=1).unstack("part")
     whole = parts.sum(axis=1, min_count=parts.shape[1])  # a missing part (a symbol) leaves no whole
