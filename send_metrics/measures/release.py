@@ -49,6 +49,7 @@ from send_metrics.measures.release_cells import (
     WHOLE,
     OwnOutputs,
     collect,
+    discloses,
     explorer_keys,
     group_targets,
     loaded_datasets,
@@ -61,7 +62,7 @@ from send_metrics.measures.release_cells import (
     waiting_frame_cells,
 )
 from send_metrics.stats import disclosure
-from send_metrics.stats.union_protection import protect_union
+from send_metrics.stats.union_protection import protect_union, widen_ranges
 
 COLUMNS = ["key", "reason"]
 # Outputs that keep their own protection: the measure table (every figure on the Board reads it)
@@ -111,7 +112,7 @@ def _protect_system(system, publisher: set[str], low: int, high: int,
     distinct, inverse = np.unique(vectors.astype(np.uint8), axis=0, return_inverse=True)
     inverse = inverse.ravel()
     n = len(distinct)
-    shown, hidden, sensitive, fixed, soft, decided, costly, measure_rows = (np.zeros(n, dtype=bool) for _ in range(8))
+    shown, hidden, sensitive, fixed, soft, decided, costly, measure_rows, pinnable = (np.zeros(n, dtype=bool) for _ in range(9))
     value = np.zeros(n)
     area = np.empty(n, dtype=object)
     wholes = []
@@ -122,14 +123,17 @@ def _protect_system(system, publisher: set[str], low: int, high: int,
             wholes.append((u, c.label))
             continue
         if c.source == ALWAYS:
-            sensitive[u] = True
+            sensitive[u] = pinnable[u] = True
             continue
         if c.source.startswith(TARGETS):  # only to be kept unrecoverable; the cell itself is no output's
-            sensitive[u] |= max(1, low) <= values[i] <= high
+            small = max(1, low) <= values[i] <= high
+            sensitive[u] |= small
+            pinnable[u] |= small
             continue
         if c.suppressed:
             hidden[u] = True
             sensitive[u] |= (low <= values[i] <= high) or c.reason.startswith("primary")
+            pinnable[u] |= discloses(c, values[i], low, high)
         else:
             shown[u] = True
         if measures_fixed and c.source.startswith(DECIDING):
@@ -142,7 +146,7 @@ def _protect_system(system, publisher: set[str], low: int, high: int,
     part_of = {c.key(): inverse[i] for i, c in enumerate(cells) if not c.source.startswith(TARGETS)}
     for u, part in wholes:  # only the wholes of 5-10 (the rule's; the part's other wholes are larger)
         if max(1, low) <= high and part in part_of and decided[part_of[part]] and high < value[u] <= disclosure.group_max(high):
-            sensitive[u] = True
+            sensitive[u] = pinnable[u] = True
     # Published: shown by the measure table, or by every output that shows it (and not a group
     # that must stay unrecoverable).
     known = (decided | (shown & ~hidden)) & ~(sensitive & ~fixed)
@@ -155,6 +159,15 @@ def _protect_system(system, publisher: set[str], low: int, high: int,
         fixed &= measure_rows
         result = protect_union(distinct, known, sensitive, fixed, soft, area, value,
                                leaf_of=system.leaf_of, combo_of=system.combo_of, costly=costly)
+    if system.counts is not None:  # then no small count confined to a range 1 wide by non-negativity
+        start = result.known
+        result = widen_ranges(distinct, start, pinnable, fixed, soft, system.counts, system.lower,
+                              system.upper, leaf_of=system.leaf_of, combo_of=system.combo_of, costly=costly)
+        if result.unprotectable and measures_fixed and (fixed & ~measure_rows).any():
+            # as above: the Waiting bands give way before a count stays pinned
+            result = widen_ranges(distinct, start, pinnable, fixed & measure_rows, soft, system.counts,
+                                  system.lower, system.upper, leaf_of=system.leaf_of,
+                                  combo_of=system.combo_of, costly=costly)
     out = []
     for i, c in enumerate(cells):
         if not c.suppressed and not result.known[inverse[i]]:

@@ -314,6 +314,20 @@ WHOLE = f"{TARGETS} whole of a group"
 ALWAYS = f"{TARGETS} a group with none or all"  # sensitive whatever its value
 
 
+DENOMINATOR = "primary: denominator"  # a measure withheld for its small denominator
+
+
+def discloses(cell: Cell, value: float, low: float, high: float) -> bool:
+    """Whether a withheld cell's value would disclose a child if known or pinned to within 1: a
+    small count (the rest of a group included, as its own target), or a cell the rule withholds
+    as primary. Not a cell withheld because the rest of its group is small, because it is none or
+    all of a small group, or because its measure's denominator is small: each is safe to know
+    while the rest, the group or the denominator is not, and that is its own cell."""
+    if cell.reason.startswith((REST, GROUP, DENOMINATOR)):
+        return False
+    return low <= value <= high or cell.reason.startswith("primary")
+
+
 def rest_targets(db, cells: list[Cell]) -> list[Cell]:
     """For every cell an output withholds because the rest of its group is small (the whole less
     it), the rest over each of its breakdown columns as a target: what must stay unrecoverable is
@@ -410,6 +424,9 @@ class System:
     cells: list
     leaf_of: np.ndarray | None = None  # each column's leaf area (an index)
     combo_of: np.ndarray | None = None  # each column's category combination (an index)
+    counts: np.ndarray | None = None  # each column's true basic count
+    lower: np.ndarray | None = None  # its least possible value: 0, or the part of it another column counts
+    upper: np.ndarray | None = None  # its greatest: none, or the whole it is part of in another column
 
 
 class _Table:
@@ -418,6 +435,7 @@ class _Table:
 
     def __init__(self, engine, ds: str, cells: list[Cell]):
         db = engine.db
+        self.ds = ds
         self.hier = {p: list(ch) for p, ch in engine.hierarchies()}
         sp = explore.spec(ds)
         self.dims = list(sp.breakdowns)
@@ -440,6 +458,28 @@ class _Table:
         self.nv = len(self.leaf_list) * self.nc
         self.leaf_data = self.data[self.data["area_code"].isin(self.leaf_list)]
         self.masks: dict = {}
+
+    def bounds(self, column: str, x_true: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each basic count's least and greatest possible value in ``column`` given the other
+        count columns as they truly are: never below 0 nor below a part of it another column
+        counts, never above a whole it is part of (``explore.part_whole_pairs``; for outcomes only
+        the outcomes that count children). A bound the true counts break is not applied."""
+        x = x_true[self.col_i[column]]
+        lower, upper = np.zeros(self.nv), np.full(self.nv, np.inf)
+        applies = np.ones(self.nv, dtype=bool)
+        if self.ds == "outcomes" and "outcome" in self.dims:
+            counted = self.combos["outcome"].astype(str).isin(explore._count_outcomes()).to_numpy()
+            applies = np.tile(counted, len(self.leaf_list))
+        for part, whole in explore.part_whole_pairs(self.ds):
+            if part not in self.col_i or whole not in self.col_i:
+                continue
+            if column == whole:
+                p = x_true[self.col_i[part]]
+                lower = np.where(applies & (p <= x), np.maximum(lower, p), lower)
+            elif column == part:
+                w = x_true[self.col_i[whole]]
+                upper = np.where(applies & (w >= x), np.minimum(upper, w), upper)
+        return lower, upper
 
     def periods(self):
         """(period, {column: [(vector, cell)]}, true basic counts (columns x nv)) per period."""
@@ -491,8 +531,11 @@ def systems(engine, cells: list[Cell], ds: str):
             V = np.array([v for v, _ in rows])
             used = V.any(axis=0)
             columns = np.flatnonzero(used)
-            yield System(ds, period, c, V[:, used], V[:, used] @ x_true[table.col_i[c]][used],
-                         [cell for _, cell in rows], columns // table.nc, columns % table.nc)
+            lower, upper = table.bounds(c, x_true)
+            counts = x_true[table.col_i[c]][used]
+            yield System(ds, period, c, V[:, used], V[:, used] @ counts,
+                         [cell for _, cell in rows], columns // table.nc, columns % table.nc,
+                         counts, lower[used], upper[used])
 
 
 def _by_period(cells: list[Cell]):

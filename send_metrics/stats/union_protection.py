@@ -29,6 +29,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from send_metrics.stats.nonnegative_bounds import (
+    BoundsLP,
+    InteriorDirections,
+    moves_by_more_than_one,
+)
+
 RESIDUAL = 1e-6
 
 
@@ -82,7 +88,8 @@ def _patterns(width: int, first: int, most: int = 4) -> np.ndarray:
 
 def swap_cut(published: np.ndarray, target: np.ndarray, fixed: np.ndarray, soft: np.ndarray,
              leaf_of: np.ndarray | None = None, combo_of: np.ndarray | None = None,
-             costly: np.ndarray | None = None) -> np.ndarray | None:
+             costly: np.ndarray | None = None, room: tuple[np.ndarray, np.ndarray] | None = None
+             ) -> np.ndarray | None:
     """Rows of `published` to withhold so that some change of the basic counts that moves
     `target` shows in no other published row: the cheapest such set (a row costs the basic counts
     it covers, so fine cells go before totals; `costly` rows 10 times more, `soft` rows 1,000
@@ -95,18 +102,26 @@ def swap_cut(published: np.ndarray, target: np.ndarray, fixed: np.ndarray, soft:
     inside = np.flatnonzero(target > 0)
     outside = np.ones(published.shape[1], dtype=bool)
     outside[inside] = False
-    weight = holds.sum(axis=1) * np.where(soft, 1000.0, 1.0)
-    if costly is not None:
-        weight = weight * np.where(costly, 10.0, 1.0)
+    weight = _row_weight(published, soft, costly)
     best = None  # (cost, rows seeing the change)
-    for j in inside:
-        sees = holds[:, [j]] != holds  # rows that hold exactly one of j and k, for every k
-        cost = weight @ sees
-        ok = outside & ~(sees & fixed[:, None]).any(axis=0)
-        if ok.any():
-            k = int(np.flatnonzero(ok)[np.argmin(cost[ok])])
-            if best is None or cost[k] < best[0]:
-                best = (cost[k], sees[:, k])
+    # Rows that hold exactly one of j (inside) and k (any), weighed: a + b - 2ab over 0/1 rows,
+    # for every pair at once.
+    h = holds.astype(float)
+    h_in = h[:, inside]
+    total = weight @ h
+    cost = total[:, None] + total[inside][None, :] - 2.0 * (h.T @ (weight[:, None] * h_in))
+    f = h[fixed]
+    fixed_total = f.sum(axis=0)
+    ok = outside[:, None] & (fixed_total[:, None] + fixed_total[inside][None, :] - 2.0 * (f.T @ f[:, inside]) < 0.5)
+    if room is not None:
+        down, up = room
+        ok &= np.minimum(up[inside][None, :], down[:, None]) + np.minimum(down[inside][None, :], up[:, None]) >= 2
+    masked = np.where(ok, cost, np.inf)
+    ks = np.argmin(masked, axis=0)  # the cheapest k for each j (the first of equals)
+    cheapest = masked[ks, np.arange(len(inside))]
+    if len(inside) and np.isfinite(cheapest).any():
+        i = int(np.argmin(cheapest))  # the first j of equals
+        best = (cheapest[i], holds[:, inside[i]] != holds[:, ks[i]])
     if leaf_of is not None and combo_of is not None:
         for c in np.unique(combo_of[inside])[:12]:
             cols = np.flatnonzero(combo_of == c)
@@ -115,55 +130,79 @@ def swap_cut(published: np.ndarray, target: np.ndarray, fixed: np.ndarray, soft:
             moves = target[cols] @ z != 0  # the target changes
             seen = np.abs(published[:, cols] @ z) > 1e-9
             ok = moves & ~(seen & fixed[:, None]).any(axis=0)
+            if room is not None:
+                ok &= _widths(z, target[cols] @ z, room[0][cols], room[1][cols]) >= 2
             if ok.any():
                 cost = weight @ seen
                 k = int(np.flatnonzero(ok)[np.argmin(cost[ok])])
                 if best is None or cost[k] < best[0]:
                     best = (cost[k], seen[:, k])
-        best = _rectangles(published, target, fixed, weight, leaf_of, combo_of, inside, best)
+        best = _rectangles(published, target, fixed, weight, leaf_of, combo_of, inside, best, room)
     return None if best is None else np.flatnonzero(best[1])
 
 
-def _rectangles(published, target, fixed, weight, leaf_of, combo_of, inside, best):
+def _widths(z: np.ndarray, gain: np.ndarray, down: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """For each change (a column of -1/0/1 ``z`` over some basic counts), how far the target can
+    move along it, both ways together, with no count falling by more than ``down`` or rising by
+    more than ``up`` (``gain``: the target's change per step)."""
+    pos, neg = z > 0, z < 0
+    big = np.inf
+    forward = np.min(np.where(pos, up[:, None], np.where(neg, down[:, None], big)), axis=0)
+    back = np.min(np.where(pos, down[:, None], np.where(neg, up[:, None], big)), axis=0)
+    return np.abs(gain) * (forward + back)
+
+
+def _rectangles(published, target, fixed, weight, leaf_of, combo_of, inside, best, room=None):
     """Children swapped between two categories in two areas at once (z = e(a,c) - e(a,d) - e(b,c)
     + e(b,d)): each area's total and each category's total over both areas stay put, so a
     locality's small count can be protected with other fine cells instead of totals or a
     council's figures. Tried for a few of the target's basic counts, over every other area and
     category combination (sparse products)."""
     from scipy import sparse
-    col = {(int(a), int(c)): i for i, (a, c) in enumerate(zip(leaf_of, combo_of))}
     leaves, combos = np.unique(leaf_of), np.unique(combo_of)
+    where = np.full((int(leaves.max()) + 1, int(combos.max()) + 1), -1)  # column of (area, combination)
+    where[leaf_of, combo_of] = np.arange(len(leaf_of))
     p = sparse.csr_matrix(published)
+    t = np.append(np.asarray(target, dtype=float), 0.0)  # a missing corner (-1) counts 0
     for j in inside[:4]:
         a, c = int(leaf_of[j]), int(combo_of[j])
-        rows, cols, vals, moves = [], [], [], []
-        for b in leaves:
-            if b == a:
-                continue
-            for d in combos:
-                if d == c:
-                    continue
-                k = len(moves)
-                change = 0.0
-                for (area, combo), sign in (((a, c), 1.0), ((a, d), -1.0), ((int(b), c), -1.0), ((int(b), int(d)), 1.0)):
-                    i = col.get((area, int(combo)))
-                    if i is not None:
-                        rows.append(i)
-                        cols.append(k)
-                        vals.append(sign)
-                        change += sign * target[i]
-                moves.append(change != 0)
-        if not moves:
+        bs, ds = leaves[leaves != a], combos[combos != c]
+        if not len(bs) or not len(ds):
             continue
+        nb, nd = len(bs), len(ds)
+        # every change k = (b, d), b first: its four corners and their signs
+        corners = np.stack([np.full((nb, nd), j), np.broadcast_to(where[a, ds], (nb, nd)),
+                            np.broadcast_to(where[bs, c][:, None], (nb, nd)), where[np.ix_(bs, ds)]],
+                           axis=-1).reshape(-1, 4)
+        signs = np.array([1.0, -1.0, -1.0, 1.0])
+        change = t[corners] @ signs
+        present = corners >= 0
+        moves = change != 0
+        if room is not None:
+            moves &= present.all(axis=1)
+        k_of, corner = np.nonzero(present)
+        rows, cols, vals = corners[k_of, corner], k_of, signs[corner]
         z = sparse.csc_matrix((vals, (rows, cols)), shape=(published.shape[1], len(moves)))
         seen = abs(p @ z).toarray() > 1e-9
-        ok = np.array(moves) & ~(seen & fixed[:, None]).any(axis=0)
+        ok = moves & ~(seen & fixed[:, None]).any(axis=0)
+        if room is not None and ok.any():  # every corner needs room both ways
+            ok &= _sparse_widths(rows, cols, vals, len(moves), room) >= 2
         if ok.any():
             cost = weight @ seen
             k = int(np.flatnonzero(ok)[np.argmin(cost[ok])])
             if best is None or cost[k] < best[0]:
                 best = (cost[k], seen[:, k])
     return best
+
+
+def _sparse_widths(rows, cols, vals, m, room) -> np.ndarray:
+    """:func:`_widths` for rectangles (each change's corners as (basic count, change, sign) lists;
+    the target's change is 1 per step: it holds one corner)."""
+    down, up = room
+    forward, back = np.full(m, np.inf), np.full(m, np.inf)
+    np.minimum.at(forward, cols, np.where(vals > 0, up[rows], down[rows]))
+    np.minimum.at(back, cols, np.where(vals > 0, down[rows], up[rows]))
+    return forward + back
 
 
 def protect_union(rows: np.ndarray, known: np.ndarray, sensitive: np.ndarray, fixed: np.ndarray,
@@ -232,3 +271,134 @@ def protect_union(rows: np.ndarray, known: np.ndarray, sensitive: np.ndarray, fi
             known &= fixed
     out.known = known
     return out
+
+
+@dataclass
+class WideResult:
+    known: np.ndarray  # published after widening
+    checked: int = 0  # sensitive withheld cells looked at
+    by_lp: int = 0  # of which the linear programmes had to bound
+    swaps: int = 0  # cells that needed a further cut
+    pinned: list = field(default_factory=list)  # cells the programmes found confined (before any cut)
+    unprotectable: list = field(default_factory=list)  # cells no cut can widen
+
+
+def widen_ranges(rows: np.ndarray, known: np.ndarray, sensitive: np.ndarray, fixed: np.ndarray,
+                 soft: np.ndarray, counts: np.ndarray, lower: np.ndarray, upper: np.ndarray,
+                 leaf_of: np.ndarray | None = None, combo_of: np.ndarray | None = None,
+                 costly: np.ndarray | None = None) -> WideResult:
+    """After :func:`protect_union`: withhold published rows until no sensitive withheld row is
+    confined to a range 1 wide by what is published and by the basic counts' bounds (never below
+    ``lower``, 0 or a part of them, nor above ``upper``, a whole they are part of), the linear
+    programme an attacker would solve (``nonnegative_bounds``). Each cell is cleared by the cheapest
+    proof that holds: two basic counts, one in the cell and one not, that no published row tells
+    apart and that can both move by 1 each way; a direction of the published rows' null space that
+    keeps every bound (``moves_by_more_than_one``); the two linear programmes; failing all three, a
+    swap of :func:`swap_cut` whose every count has room to move by 1 each way, withheld from view
+    (the cell can then be 1 more or 1 less with everything published unchanged). Cuts only remove
+    published rows, so every range only widens and one pass is enough; the programmes are solved
+    on what was published before the pass (a wider range then is wider still after it)."""
+    rows = np.asarray(rows, dtype=float)
+    known = np.asarray(known, dtype=bool).copy()
+    counts = np.asarray(counts, dtype=float)
+    down, up = counts - lower, upper - counts
+    out = WideResult(known)
+    targets = np.flatnonzero(sensitive & ~known)
+    if not len(targets) or not known.any():
+        return out
+    start = rows[known]
+    holds = start > 0
+    # columns that no published row tells apart: same published pattern
+    _, group = np.unique(holds.T, axis=0, return_inverse=True)
+    group = group.ravel()
+    null = solver = None
+    for t in targets:
+        out.checked += 1
+        inside = rows[t] > 0
+        if _twin_swap(inside, group, down, up):
+            continue
+        if null is None:
+            null = InteriorDirections(start, counts, lower, upper)
+        if moves_by_more_than_one(rows[t], null.of(rows[t]), counts, lower=lower, upper=upper):
+            continue
+        if solver is None:
+            solver = BoundsLP(start, start @ counts, lower=lower, upper=upper)
+        out.by_lp += 1
+        if solver.pinned(rows[t], float(rows[t] @ counts)) is None:
+            continue
+        out.pinned.append(int(t))
+        pub = np.flatnonzero(known)
+        cut = swap_cut(rows[pub], rows[t], fixed[pub], soft[pub], leaf_of, combo_of,
+                       None if costly is None else costly[pub], room=(down, up))
+        if cut is None:  # no swap of two or four counts: move as few counts as the programme can
+            cut = _moved_counts_cut(rows[pub], rows[t], fixed[pub], counts, lower, upper,
+                                    _row_weight(rows[pub], soft[pub], None if costly is None else costly[pub]))
+        if cut is None:
+            out.unprotectable.append(int(t))
+            continue
+        known[pub[cut]] = False
+        out.swaps += 1
+    out.known = known
+    return out
+
+
+def _twin_swap(inside: np.ndarray, group: np.ndarray, down: np.ndarray, up: np.ndarray) -> bool:
+    """Whether a child can move between a basic count of the cell and one outside it that hold
+    the same place in every published row (at the start of the pass; rows withheld since only
+    help), both with room to move by 1 each way."""
+    for j in np.flatnonzero(inside):
+        twins = (group == group[j]) & ~inside
+        if twins.any() and (np.minimum(up[j], down[twins]) + np.minimum(down[j], up[twins]) >= 2).any():
+            return True
+    return False
+
+
+def _row_weight(published: np.ndarray, soft: np.ndarray, costly: np.ndarray | None) -> np.ndarray:
+    """What withholding each published row costs (as :func:`swap_cut` weighs them)."""
+    weight = (published > 0).sum(axis=1) * np.where(soft, 1000.0, 1.0)
+    return weight if costly is None else weight * np.where(costly, 10.0, 1.0)
+
+
+def _moved_counts_cut(published: np.ndarray, target: np.ndarray, fixed: np.ndarray, counts: np.ndarray,
+                      lower: np.ndarray, upper: np.ndarray, row_weight: np.ndarray) -> np.ndarray | None:
+    """Rows of ``published`` to withhold so the target can be 1 more and 1 less (or 2 more, or 2
+    less, where a bound stops it) with every ``fixed`` row and every bound kept: two sets of counts found by linear
+    programmes that move as few counts as they can (the sum of the changes, each count weighed by
+    what withholding the published rows that hold it costs: councils' figures last), then every published row either set changes is withheld.
+    The true counts and both sets then agree with everything left published, so the target's
+    range is at least 2 wide: a proof, not a search. None when the fixed rows alone pin it."""
+    from scipy import sparse
+    from scipy.optimize import linprog
+    n = len(counts)
+    true = float(target @ counts)
+    weight = 1.0 + row_weight @ (published > 0)  # a count costs the rows that would see it move
+    f = sparse.csr_matrix(published[fixed])
+    eye = sparse.identity(n, format="csr")
+    # variables: x (n), then s >= |x - counts| (n); minimise weight @ s
+    a_ub = sparse.vstack([sparse.hstack([eye, -eye]), sparse.hstack([-eye, -eye])]).tocsr()
+    b_ub = np.concatenate([counts, -counts])
+    a_eq = sparse.hstack([f, sparse.csr_matrix((f.shape[0], n))]).tocsr()
+    b_eq = f @ counts
+    bounds = list(zip(lower, np.where(np.isfinite(upper), upper, None))) + [(0, None)] * n
+    found: dict[float, np.ndarray | None] = {}
+
+    def move(step: float) -> np.ndarray | None:  # counts with the target moved by ``step`` or more
+        if step not in found:
+            row = sparse.csr_matrix(np.concatenate([-np.sign(step) * target, np.zeros(n)]))
+            res = linprog(np.concatenate([np.zeros(n), weight]), A_ub=sparse.vstack([a_ub, row]),
+                          b_ub=np.append(b_ub, -np.sign(step) * (true + step)), A_eq=a_eq, b_eq=b_eq,
+                          bounds=bounds, method="highs")
+            found[step] = res.x[:n] - counts if res.status == 0 else None
+        return found[step]
+
+    for steps in ((1.0, -1.0), (2.0,), (-2.0,)):  # 1 each way, else 2 up, else 2 down
+        moved = [move(step) for step in steps]
+        if all(m is not None for m in moved):
+            break
+    else:
+        return None
+    change = np.abs(published @ np.array(moved).T) > 1e-7
+    sees = change.any(axis=1)
+    if (sees & fixed).any():
+        return None
+    return np.flatnonzero(sees)

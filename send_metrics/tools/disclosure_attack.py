@@ -40,23 +40,22 @@ from send_metrics.measures.linear_repair import single_thread_blas
 from send_metrics.measures.release import ServedOutputs
 from send_metrics.measures.release_cells import (
     DATASETS,
-    GROUP,
     KEY_SEP,
-    REST,
     WHOLE,
     Cell,
     _Table,
+    discloses,
     group_targets,
     loaded_datasets,
     rest_targets,
 )
 from send_metrics.measures.release_cells import collect as _collect
 from send_metrics.stats import disclosure
-from send_metrics.tools.attack_algebra import (
-    _BoundsLP,
-    _moves_by_more_than_one,
-    _null_space,
-    _positive_null_space,
+from send_metrics.stats.nonnegative_bounds import (
+    BoundsLP,
+    interior_null_space,
+    moves_by_more_than_one,
+    null_space,
     robust_svd,
 )
 
@@ -104,22 +103,10 @@ def attack(engine, cells: list[Cell], lp: bool = True, datasets=DATASETS, max_lp
     """Rank test and LP bounds for every withheld cell; one result per dataset. With ``rank``
     False, cells the rank test would recover are still left out of the LP (they are recovered
     exactly, which the rank test reports), but not listed. With ``lp_sensitive_only``, the LP
-    bounds only the cells whose disclosure would disclose a child (:func:`sensitive`): two
+    bounds only the cells whose disclosure would disclose a child (``release_cells.discloses``): two
     programmes per cell make bounding every withheld cell of the demo take hours."""
     with single_thread_blas():  # many small SVDs: threads only contend
         return _attack(engine, cells, lp, datasets, max_lp, rank, lp_sensitive_only)
-
-
-DENOMINATOR = "primary: denominator"  # a measure withheld for its small denominator
-
-
-def sensitive(cell: Cell, value: float, low: float, high: float) -> bool:
-    """A withheld cell whose value would disclose a child: a small count (the rest of a group
-    included, as its own target), or none or all of a small group."""
-    if cell.reason.startswith((REST, GROUP, DENOMINATOR)):
-        # Safe to know while the rest, the group or the small denominator is not: each is its own cell.
-        return False
-    return low <= value <= high or cell.reason.startswith("primary")
 
 
 def disclosed(res: Result, low: float, high: float) -> list[str]:
@@ -133,7 +120,7 @@ def disclosed(res: Result, low: float, high: float) -> list[str]:
         if cell.source == WHOLE:  # a group of 5-10 (the rule's; the part's other wholes are larger)
             if cell.label in known and high < value <= disclosure.group_max(high):
                 out.append(f"{text} (the group of: {cell.label.replace(KEY_SEP, ' ')})")
-        elif sensitive(cell, value, low, high):
+        elif discloses(cell, value, low, high):
             out.append(text)
     return out
 
@@ -201,27 +188,27 @@ def _attack(engine, cells, lp, datasets, max_lp, rank, lp_sensitive_only=False) 
                 A_ub = np.array(A_ub) if A_ub else None
                 b_ub = np.array(b_ub) if b_ub else None
                 todo = [k for k in np.flatnonzero(~exact)
-                        if not lp_sensitive_only or sensitive(sup_rows[k][1], float(S[k] @ xb[idx]),
+                        if not lp_sensitive_only or discloses(sup_rows[k][1], float(S[k] @ xb[idx]),
                                                               engine.suppress_min, engine.suppress_max)]
                 if max_lp is not None:
                     todo = todo[:max_lp]
                 x0 = xb[idx]
                 if len(P):
-                    full_null = _null_space(P, q)
+                    full_null = null_space(P, q)
                 else:
                     full_null = np.eye(len(idx))
                 positive_null = None
                 solver = None
                 for k in todo:
                     c = S[k]
-                    if _moves_by_more_than_one(c, full_null, x0, A_ub):
+                    if moves_by_more_than_one(c, full_null.T @ (full_null @ c), x0, A_ub):
                         continue  # a cheap certificate: the true counts can move it by more than 1
                     if positive_null is None:
-                        positive_null = _positive_null_space(P, x0)
-                    if _moves_by_more_than_one(c, positive_null, x0, A_ub):
+                        positive_null = interior_null_space(P, x0)
+                    if moves_by_more_than_one(c, positive_null.T @ (positive_null @ c), x0, A_ub):
                         continue  # the same, moving only counts that are not zero
                     if solver is None:
-                        solver = _BoundsLP(P, b, A_ub)
+                        solver = BoundsLP(P, b, A_ub)
                     true = float(c @ x0)
                     hi = solver.extreme(c, maximise=True)
                     if hi is None or hi - true > 1 + 1e-7:

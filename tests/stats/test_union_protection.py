@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from send_metrics.stats.union_protection import protect_union, recoverable, swap_cut
+from send_metrics.stats.union_protection import protect_union, recoverable, swap_cut, widen_ranges
 
 
 def rank_recoverable(rows: np.ndarray, known: np.ndarray, target: int) -> bool:
@@ -128,3 +128,97 @@ def test_a_rectangle_over_two_areas_and_two_needs_keeps_every_total():
     assert not rank_recoverable(rows, res.known, 0)
     assert res.known[4:].all()  # area totals and the council's figures stay
     assert not res.known[:4].any()
+
+
+# -- widen_ranges: non-negativity (issue 17.10's linear-programming bound) -----------------------
+
+def lp_range(rows: np.ndarray, known: np.ndarray, counts: np.ndarray, target: int,
+             lower=None, upper=None) -> tuple[float, float]:
+    """The target's least and greatest value over every non-negative table that agrees with the
+    published rows: scipy's linprog, independent of the module's HiGHS model."""
+    from scipy.optimize import linprog
+    n = rows.shape[1]
+    lower = np.zeros(n) if lower is None else lower
+    upper = np.full(n, np.inf) if upper is None else upper
+    bounds = list(zip(lower, np.where(np.isfinite(upper), upper, None)))
+    pub = rows[known]
+    kw = dict(A_eq=pub, b_eq=pub @ counts) if len(pub) else {}
+    lo = linprog(rows[target], bounds=bounds, method="highs", **kw)
+    hi = linprog(-rows[target], bounds=bounds, method="highs", **kw)
+    return (-np.inf if lo.status == 3 else lo.fun), (np.inf if hi.status == 3 else -hi.fun)
+
+
+def widen(rows, known, sensitive, counts, fixed=None, lower=None, upper=None):
+    rows = np.asarray(rows, dtype=float)
+    n = len(rows)
+    fixed = np.zeros(n, bool) if fixed is None else np.asarray(fixed)
+    counts = np.asarray(counts, dtype=float)
+    lower = np.zeros(len(counts)) if lower is None else lower
+    upper = np.full(len(counts), np.inf) if upper is None else upper
+    return widen_ranges(rows, np.asarray(known), np.asarray(sensitive), fixed, np.zeros(n, bool),
+                        counts, lower, upper)
+
+
+def test_a_small_count_pinned_by_non_negativity_gets_a_wider_range():
+    # basic counts a = 1, b = 0, c = 5. Published: a + b = 1, b + c = 5, c = 5 would give a away
+    # exactly; without c, a + b = 1 and b + c = 5 leave a in [0, 1] only (b >= 0): pinned to within 1,
+    # though the rank test says a cannot be worked out.
+    rows = np.array([[1, 0, 0], [1, 1, 0], [0, 1, 1], [0, 0, 1], [1, 1, 1]], dtype=float)
+    counts = np.array([1.0, 0.0, 5.0])
+    known = np.array([False, True, True, False, False])
+    sensitive = np.array([True, False, False, False, False])
+    assert not rank_recoverable(rows, known, 0)
+    lo, hi = lp_range(rows, known, counts, 0)
+    assert hi - lo <= 1 + 1e-9  # the attack the test guards against
+    res = widen(rows, known, sensitive, counts)
+    assert res.pinned == [0] and res.swaps == 1
+    lo, hi = lp_range(rows, res.known, counts, 0)
+    assert hi - lo > 1 + 1e-9
+    assert (res.known <= known).all()
+
+
+def test_a_cell_with_room_is_left_alone():
+    rows = np.array([[1, 0, 0], [1, 1, 0], [0, 1, 1]], dtype=float)
+    counts = np.array([2.0, 3.0, 5.0])
+    known = np.array([False, True, True])
+    res = widen(rows, known, np.array([True, False, False]), counts)
+    assert res.known.tolist() == known.tolist() and res.swaps == 0
+
+
+def test_an_upper_bound_from_a_whole_counts_too():
+    # a part column's counts can be no more than the whole's: a = 2 under a whole of 2 cannot rise,
+    # so published a + b = 5 leaves a in [1, 2] (b <= 4 under its own whole of 4): pinned. The
+    # count can only fall, by 2, and only once the total is withheld.
+    rows = np.array([[1, 0], [1, 1], [0, 1]], dtype=float)
+    counts = np.array([2.0, 3.0])
+    known = np.array([False, True, False])
+    upper = np.array([2.0, 4.0])
+    assert lp_range(rows, known, counts, 0, upper=upper) == (1.0, 2.0)
+    res = widen(rows, known, np.array([True, False, False]), counts, upper=upper)
+    assert res.pinned == [0] and res.known.tolist() == [False, False, False]
+    assert lp_range(rows, res.known, counts, 0, upper=upper) == (0.0, 2.0)
+    # with the total fixed (another output decided it) nothing can widen it: reported
+    res = widen(rows, known, np.array([True, False, False]), counts, upper=upper, fixed=known)
+    assert res.unprotectable == [0] and res.known.tolist() == known.tolist()
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_random_tables_leave_no_sensitive_cell_pinned(seed):
+    rng = np.random.default_rng(100 + seed)
+    n_basic, n_cells = rng.integers(4, 10), rng.integers(6, 24)
+    rows = (rng.random((n_cells, n_basic)) < 0.4).astype(float)
+    rows = np.unique(rows[rows.any(axis=1)], axis=0)
+    n = len(rows)
+    counts = rng.choice([0, 0, 1, 2, 3, 6, 9], size=n_basic).astype(float)
+    known = rng.random(n) < 0.7
+    sensitive = ~known & (rng.random(n) < 0.8)
+    fixed = known & (rng.random(n) < 0.15)
+    res = widen(rows, known, sensitive, counts, fixed=fixed)
+    assert (res.known <= known).all() and res.known[fixed].all()
+    for t in np.flatnonzero(sensitive):
+        lo, hi = lp_range(rows, res.known, counts, t)
+        if t in res.unprotectable:
+            flo, fhi = lp_range(rows, known & fixed, counts, t)
+            assert fhi - flo <= 1 + 1e-7  # only the fixed rows pin it: nothing here can help
+        else:
+            assert hi - lo > 1 + 1e-7, f"cell {t} pinned to [{lo}, {hi}]"
