@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from send_metrics.tools import disclosure_attack as da
 from send_metrics.stats.nonnegative_bounds import robust_svd
+from send_metrics.tools import disclosure_attack as da
 
 
 def test_the_rank_test_finds_a_planted_recovery_and_not_a_protected_cell():
