@@ -73,9 +73,9 @@ def adapt(path: Path, workdir: Path) -> AdaptResult | None:
                 "documentation that comes with a DfE release (variable descriptions), not a table; not loaded"])
     if _contract_shaped(header):
         return None
-    from send_metrics.ingest.adapters import census, derived, lait, nhs, ons, sen2
-    from send_metrics.ingest.adapters.sen2.kinds import classify_keys
     keys = {key(h) for h in header}
+    # The SEN2 person-level export and the lookups it reads with are recognised first, before the
+    # other format modules are imported (a person-level load needs none of them).
     from send_metrics.ingest import sen2_blade
     module = sen2_blade.classify_module(keys)
     if module:
@@ -87,6 +87,8 @@ def adapt(path: Path, workdir: Path) -> AdaptResult | None:
     if sen2_blade.is_gias_extract(keys):
         return AdaptResult("Get Information About Schools establishment extract", [], [
             "used by the SEN2 person-level reader to type placements by URN; not loaded itself"])
+    from send_metrics.ingest.adapters import census, derived, lait, nhs, ons, sen2
+    from send_metrics.ingest.adapters.sen2.kinds import classify_keys
     kind = classify_keys(keys, header[0])
     if kind:
         return sen2.adapt_sen2(path, workdir, kind)

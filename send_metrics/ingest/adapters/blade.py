@@ -301,9 +301,10 @@ def _count_opened(opened: tuple, ex: Export, ret: int, ctx: _Context) -> _Return
             reader.bad(ex.files["sen2"], line, "lea", lea, "unknown DfE LA number")
             return result
         versions = sorted({v for v in ex.version.values() if v != "any"})
+        counted = [m for m in sb.MODULES if m != "sen2"]
         result.notes.append(f"return of January {census.year} (census date {census.isoformat()}, LA {lea}, "
                             f"layout {max(versions) if versions else 'unknown'}): " + ", ".join(
-                                f"{reader.count(m)} {m}" for m in sb.MODULES if m != "sen2"))
+                                f"{n} {m}" for n, m in zip(reader.counts(counted), counted)))
         _count_return(con, reader, ex, ret, census, council, ctx, result.out)
         result.counted = True
         return result
