@@ -110,7 +110,9 @@ identified:
   localities and every area built from them, everything these pages publish of one table is
   checked together: a count withheld on one page is withheld on every page that shows it, and
   further cells are withheld until no small count can be worked out from any combination of
-  pages (cells a board reads in the measure table are never the ones chosen).
+  pages, nor narrowed to two neighbouring values by also using that no count is below zero or
+  above the group it is part of (cells a board reads in the measure table are never the ones
+  chosen).
 - **Everywhere.** Control is applied before anything reaches a page, a chart, a table or a
   download. Suppressed values appear as blanks or gaps (and as `c` in CSV files), never as zero.
 - Published figures (DfE, NHS England, ONS) are shown as published; their own suppression
