@@ -37,9 +37,7 @@ from collections import OrderedDict
 import numpy as np
 import pandas as pd
 
-from send_metrics.catalogue import load_catalogue
 from send_metrics.measures import breakdowns, explore, waiting_times
-from send_metrics.measures.engine.sums import measure_quantities
 from send_metrics.measures.linear_repair import single_thread_blas
 from send_metrics.measures.release_cells import (
     ALWAYS,
@@ -59,6 +57,7 @@ from send_metrics.measures.release_cells import (
     systems,
     waiting_band_targets,
     waiting_frame_cells,
+    withhold_in_measure_rows,
 )
 from send_metrics.stats import disclosure
 from send_metrics.stats.union_protection import protect_union
@@ -188,21 +187,7 @@ def protect_measure_counts(engine, base: pd.DataFrame) -> pd.DataFrame:
         return base
     by_key = {c.key(): c for c in cells if not c.source.startswith(TARGETS)}
     withhold = {(by_key[k].label, by_key[k].area, by_key[k].period): why for k, why in held}
-    quant = measure_quantities(load_catalogue())
-    out = base.copy()
-    area = out["area_code"].astype(str)
-    period = out["period"].map(lambda p: str(p)[:10])
-    out["suppression_reason"] = out["suppression_reason"].astype(object)
-    for role, i in (("numerator", 0), ("denominator", 1)):
-        q = out["measure_id"].map({mid: pair[i] for mid, pair in quant.items()})
-        why = pd.Series([withhold.get((a, b, c)) for a, b, c in zip(q, area, period)], index=out.index)
-        hit = why.notna() & ~out["suppressed"].astype(bool)
-        out.loc[hit, "suppressed"] = True
-        out.loc[hit, "suppression_reason"] = why[hit]
-        out.loc[hit, "numerator"] = np.nan
-        if role == "denominator":
-            out.loc[why.notna(), "denominator"] = np.nan
-    return out
+    return withhold_in_measure_rows(base, withhold)
 
 
 # -- per load, kept beside it --------------------------------------------------------------------

@@ -118,6 +118,35 @@ def measure_cells(table: pd.DataFrame, areas=None) -> list[Cell]:
     return out
 
 
+def withhold_in_measure_rows(base: pd.DataFrame, withhold: dict[tuple[str, str, str], str]) -> pd.DataFrame:
+    """``base`` (the engine's rows, a unique index) with every count of ``withhold`` (quantity,
+    area, period -> reason) withheld in each row built on it: a numerator withholds the row's
+    numerator, a denominator both (a row already suppressed keeps its reason). Only rows of the
+    areas named are looked at."""
+    quant = measure_quantities(load_catalogue())
+    out = base.copy()
+    out["suppression_reason"] = out["suppression_reason"].astype(object)
+    named = {a for _, a, _ in withhold}
+    rows = np.flatnonzero(out["area_code"].astype(str).isin(named).to_numpy())
+    part = out.iloc[rows]
+    area = part["area_code"].astype(str).to_numpy(dtype=object)
+    period = np.array([str(p)[:10] for p in part["period"]], dtype=object)
+    for role, i in (("numerator", 0), ("denominator", 1)):
+        q = part["measure_id"].map({mid: pair[i] for mid, pair in quant.items()}).to_numpy(dtype=object)
+        why = np.array([withhold.get((a, b, c)) for a, b, c in zip(q, area, period)], dtype=object)
+        named_here = np.zeros(len(out), dtype=bool)
+        named_here[rows] = np.array([w is not None for w in why], dtype=bool)
+        hit = named_here & ~out["suppressed"].astype(bool).to_numpy()
+        reasons = np.empty(len(out), dtype=object)
+        reasons[rows] = why
+        out.loc[hit, "suppressed"] = True
+        out.loc[hit, "suppression_reason"] = reasons[hit]
+        out.loc[hit, "numerator"] = np.nan
+        if role == "denominator":
+            out.loc[named_here, "denominator"] = np.nan
+    return out
+
+
 def explorer_grains(dataset: str) -> list[tuple[str, ...]]:
     sp = explore.spec(dataset)
     optional = [b for b in sp.breakdowns if b not in sp.required]
@@ -250,9 +279,19 @@ TARGETS = "target:"
 def _area_rows(engine, areas, leaf: pd.DataFrame) -> pd.DataFrame:
     """``leaf``'s rows (by ``area_code``) under each area of ``areas`` (column ``area``): an area
     built from localities holds theirs, any other area its own."""
-    hier = dict(engine.hierarchies())
-    pairs = [(str(a), lf) for a in areas for lf in hier.get(str(a), [str(a)])]
+    pairs = _area_pairs(engine, areas)
     return pd.DataFrame(pairs, columns=["area", "area_code"]).merge(leaf, on="area_code")
+
+
+def _area_pairs(engine, areas) -> list[tuple[str, str]]:
+    hier = dict(engine.hierarchies())
+    return [(str(a), lf) for a in areas for lf in hier.get(str(a), [str(a)])]
+
+
+def _leaves_under(engine, areas) -> dict:
+    """The query parameter naming the rows :func:`_area_rows` can join (the rest of the country
+    adds nothing to the areas' sums, so it is not read)."""
+    return {"leaves": sorted({lf for _, lf in _area_pairs(engine, areas)})}
 
 
 def waiting_band_targets(engine, areas) -> list[Cell]:
@@ -263,7 +302,8 @@ def waiting_band_targets(engine, areas) -> list[Cell]:
     weeks or more less the count waiting 18 weeks or more, both measures)."""
     leaf = engine.db.query(
         "SELECT area_code, CAST(month AS VARCHAR) AS month, service, wait_band, sum(waiting) AS waiting, "
-        "count(*) FILTER (WHERE waiting IS NULL) AS symbols FROM waiting_list GROUP BY ALL")
+        "count(*) FILTER (WHERE waiting IS NULL) AS symbols FROM waiting_list "
+        "WHERE list_contains($leaves, CAST(area_code AS VARCHAR)) GROUP BY ALL", _leaves_under(engine, areas))
     if leaf.empty:
         return []
     leaf["band"] = leaf["wait_band"].map(lambda b: GROUPED_BANDS.get(b, b))
@@ -292,7 +332,8 @@ def split_group_targets(engine, areas, dataset: str = "outcomes", by: str = "sen
     leaf = engine.db.query(
         f'SELECT area_code, CAST({explore._q(sp.period)} AS VARCHAR) AS period, {dims}, {explore._q(by)} AS part, '
         f'sum({explore._q(column)}) AS v, count(*) FILTER (WHERE {explore._q(column)} IS NULL) AS symbols '
-        f'FROM "{dataset}" GROUP BY ALL')
+        f'FROM "{dataset}" WHERE list_contains($leaves, CAST(area_code AS VARCHAR)) GROUP BY ALL',
+        _leaves_under(engine, areas))
     if leaf.empty:
         return []
     leaf["v"] = leaf["v"].where(leaf["symbols"] == 0)
@@ -371,16 +412,39 @@ def collect(engine, datasets=DATASETS, progress=None, outputs=None) -> list[Cell
     return cells
 
 
-def _leaf_values(db, dataset: str) -> pd.DataFrame:
+def _leaf_values(db, dataset: str, areas: list[str] | None = None) -> pd.DataFrame:
+    """The table's sums per area, period and category combination (of ``areas`` only, when given)."""
     sp = explore.spec(dataset)
     dims = ", ".join(explore._q(d) for d in sp.breakdowns)
     cols = ", ".join(f"sum({explore._q(i)}) AS {explore._q(i)}" for i in sp.indicators)
+    where = ("" if areas is None else " WHERE list_contains($areas, CAST(area_code AS VARCHAR))" if areas
+             else " WHERE false")
     df = db.query(f'SELECT area_code, CAST({explore._q(sp.period)} AS VARCHAR) AS period'
-                  f'{", " + dims if dims else ""}, {cols} FROM "{dataset}" GROUP BY ALL ORDER BY ALL')
+                  f'{", " + dims if dims else ""}, {cols} FROM "{dataset}"{where} GROUP BY ALL ORDER BY ALL',
+                  {"areas": list(areas)} if areas else None)
     df["period"] = df["period"].map(_norm_period)
     for d in sp.breakdowns:
-        df[d] = df[d].astype(object).where(df[d].notna(), "(missing)").astype(str)
+        df[d] = _category_text(df[d])
     return df
+
+
+def _category_text(col: pd.Series) -> pd.Series:
+    return col.astype(object).where(col.notna(), "(missing)").astype(str)
+
+
+def _combinations(db, dataset: str) -> pd.DataFrame:
+    """The table's category combinations in the order they first appear in :func:`_leaf_values` of
+    every area (sorted by area, period and categories), without reading every row into Python:
+    each combination's first (area, period), then the same sort."""
+    dims = list(explore.spec(dataset).breakdowns)
+    sp = explore.spec(dataset)
+    q = ", ".join(explore._q(d) for d in dims)
+    first = db.query(
+        f'SELECT * FROM (SELECT {q}, min(struct_pack(a := area_code, p := CAST({explore._q(sp.period)} AS VARCHAR))) '
+        f'AS f FROM "{dataset}" GROUP BY ALL) ORDER BY f.a, f.p, {q}')
+    for d in dims:  # two raw values may read the same ("(missing)"): the first kept, as before
+        first[d] = _category_text(first[d])
+    return first[dims].drop_duplicates().reset_index(drop=True)
 
 
 def _cond_mask(db, dataset: str, combos: pd.DataFrame, dims: list[str], conds: set[str]) -> dict[str, np.ndarray]:
@@ -414,57 +478,86 @@ class System:
 
 class _Table:
     """What the attack knows of one dataset: its basic counts (leaf area x category combination)
-    for every period, and how each collected cell sums them."""
+    for every period, and how each collected cell sums them.
+
+    Only the leaves some cell sums are read and laid out (``leaf_list`` keeps every leaf and
+    ``leaf_index`` says where each of the laid-out ones stands in it): a basic count no cell holds
+    is in no system (each keeps only the columns its cells use), so leaving it out changes
+    nothing but the time: at national scale the hierarchies' cells hold 7 of 170 areas."""
 
     def __init__(self, engine, ds: str, cells: list[Cell]):
         db = engine.db
         self.hier = {p: list(ch) for p, ch in engine.hierarchies()}
         sp = explore.spec(ds)
         self.dims = list(sp.breakdowns)
-        self.data = _leaf_values(db, ds)
+        present = db.query(f'SELECT DISTINCT CAST(area_code AS VARCHAR) AS a FROM "{ds}"')["a"]
         leaves = sorted({lf for ch in self.hier.values() for lf in ch})
-        standalone = sorted(set(self.data["area_code"]) - set(self.hier) - set(leaves))
+        standalone = sorted(set(present.dropna().astype(str)) - set(self.hier) - set(leaves))
         self.leaf_list = leaves + standalone
-        self.li = {a: i for i, a in enumerate(self.leaf_list)}
+        every = set(self.leaf_list)
+        self.cells = [c for c in cells if c.dataset == ds]
+        held = set()
+        for c in self.cells:
+            these = self.hier.get(c.area, [c.area])
+            if all(lf in every for lf in these):
+                held.update(these)
+        laid_out = [a for a in self.leaf_list if a in held]
+        full = {a: i for i, a in enumerate(self.leaf_list)}
+        self.leaf_index = np.array([full[a] for a in laid_out], dtype=int)
+        self.li = {a: i for i, a in enumerate(laid_out)}
         dims = self.dims
-        self.combos = (self.data[dims].drop_duplicates().reset_index(drop=True) if dims
-                       else pd.DataFrame(index=[0]))
+        self.combos = _combinations(db, ds) if dims else pd.DataFrame(index=[0])
         self.ci = ({tuple(r): i for i, r in enumerate(self.combos.itertuples(index=False, name=None))}
                    if dims else {(): 0})
-        self.cells = [c for c in cells if c.dataset == ds]
         conds = {c.members["__cond__"] for c in self.cells if "__cond__" in c.members}
         self.cmask = _cond_mask(db, ds, self.combos, dims, conds)
         self.nc = len(self.combos)
         self.cols = list(sp.indicators)
         self.col_i = {c: k for k, c in enumerate(self.cols)}
-        self.nv = len(self.leaf_list) * self.nc
-        self.leaf_data = self.data[self.data["area_code"].isin(self.leaf_list)]
+        self.nv = len(laid_out) * self.nc
+        self.leaf_data = _leaf_values(db, ds, laid_out)
         self.masks: dict = {}
+
+    def _placed(self):
+        """Each row of ``leaf_data``: its period, its place over the basic counts and its counts
+        (NaN where not a number)."""
+        data = self.leaf_data
+        leaf = data["area_code"].astype(str).map(self.li).to_numpy(dtype=int)
+        if self.dims:
+            keys = zip(*(data[d].to_numpy(dtype=object) for d in self.dims))
+            combo = np.fromiter((self.ci[k] for k in keys), dtype=int, count=len(data))
+        else:
+            combo = np.zeros(len(data), dtype=int)
+        values = np.column_stack([pd.to_numeric(data[c], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+                                  for c in self.cols]) if self.cols else np.zeros((len(data), 0))
+        return data["period"].astype(str).to_numpy(dtype=object), leaf * self.nc + combo, values
 
     def periods(self):
         """(period, {column: [(vector, cell)]}, true basic counts (columns x nv)) per period."""
-        dims, cols, col_i, nv, nc, li, ci = self.dims, self.cols, self.col_i, self.nv, self.nc, self.li, self.ci
+        cols, col_i, nv, nc, li = self.cols, self.col_i, self.nv, self.nc, self.li
+        period_of, place, values = self._placed()
+        rows_of: dict[str, np.ndarray] = {}
+        if len(period_of):
+            order = np.argsort(period_of, kind="stable")
+            labels, starts = np.unique(period_of[order], return_index=True)
+            rows_of = dict(zip(labels, np.split(order, starts[1:])))
         for period, pcells in _by_period(self.cells):
             x_true = np.zeros((len(cols), nv))
-            pdata = self.leaf_data[self.leaf_data["period"] == period]
             unknown_value = np.zeros((len(cols), nv), dtype=bool)
             present = np.zeros(nv, dtype=bool)
-            for r in pdata.itertuples(index=False):
-                rd = r._asdict()
-                k = ci[tuple(rd[d] for d in dims)] if dims else 0
-                j = li[rd["area_code"]] * nc + k
-                present[j] = True
-                for c in cols:
-                    v = rd[c]
-                    if v is None or not np.isfinite(float(v)):
-                        unknown_value[col_i[c], j] = True
-                    else:
-                        x_true[col_i[c], j] = float(v)
+            rows = rows_of.get(period, np.zeros(0, dtype=int))  # in the table's order, as read
+            j = place[rows]
+            present[j] = True
+            for k in range(len(cols)):
+                v = values[rows, k]
+                bad = ~np.isfinite(v)
+                unknown_value[k, j[bad]] = True
+                x_true[k, j[~bad]] = v[~bad]
             vecs: dict[str, list] = {c: [] for c in cols}
             for cell in pcells:
                 if cell.column not in col_i:
                     continue
-                v = _vector(cell, self.hier, li, nc, self.combos, dims, self.cmask, self.masks)
+                v = _vector(cell, self.hier, li, nc, self.combos, self.dims, self.cmask, self.masks)
                 if v is None:
                     continue
                 v = v & present
@@ -492,7 +585,7 @@ def systems(engine, cells: list[Cell], ds: str):
             used = V.any(axis=0)
             columns = np.flatnonzero(used)
             yield System(ds, period, c, V[:, used], V[:, used] @ x_true[table.col_i[c]][used],
-                         [cell for _, cell in rows], columns // table.nc, columns % table.nc)
+                         [cell for _, cell in rows], table.leaf_index[columns // table.nc], columns % table.nc)
 
 
 def _by_period(cells: list[Cell]):
