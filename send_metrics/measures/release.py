@@ -47,6 +47,7 @@ from send_metrics.measures.release_cells import (
     WHOLE,
     OwnOutputs,
     collect,
+    distinct_rows,
     explorer_keys,
     group_targets,
     loaded_datasets,
@@ -107,8 +108,7 @@ def compute(engine, dataset: str) -> pd.DataFrame:
 def _protect_system(system, publisher: set[str], low: int, high: int,
                     measures_fixed: bool = True) -> list[tuple[str, str]]:
     vectors, values, cells = system.vectors, system.values, system.cells
-    distinct, inverse = np.unique(vectors.astype(np.uint8), axis=0, return_inverse=True)
-    inverse = inverse.ravel()
+    distinct, inverse = distinct_rows(vectors)  # np.unique(vectors.astype(np.uint8), axis=0, return_inverse=True)
     n = len(distinct)
     shown, hidden, sensitive, fixed, soft, decided, costly, measure_rows = (np.zeros(n, dtype=bool) for _ in range(8))
     value = np.zeros(n)

@@ -588,6 +588,28 @@ def systems(engine, cells: list[Cell], ds: str):
                          [cell for _, cell in rows], table.leaf_index[columns // table.nc], columns % table.nc)
 
 
+def distinct_rows(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(vectors.astype(np.uint8), axis=0, return_inverse=True)`` (the distinct rows in
+    lexicographic order, and each row's place among them), for 0/1 rows many times quicker: the
+    rows packed eight columns a byte (big-endian, so the packed rows sort as the rows do) and
+    sorted as 64-bit words, where ``np.unique`` compares whole rows byte by byte."""
+    m = np.asarray(vectors).astype(np.uint8)
+    if m.ndim != 2 or not m.size or m.max() > 1:
+        distinct, inverse = np.unique(m, axis=0, return_inverse=True)
+        return distinct, inverse.ravel()
+    packed = np.packbits(m, axis=1)
+    pad = (-packed.shape[1]) % 8
+    packed = np.ascontiguousarray(np.pad(packed, ((0, 0), (0, pad))) if pad else packed)
+    words = packed.view(">u8")  # big-endian: the words compare as their bytes do
+    order = np.lexsort(words.T[::-1])
+    ordered = words[order]
+    first = np.ones(len(m), dtype=bool)
+    first[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
+    inverse = np.empty(len(m), dtype=np.intp)
+    inverse[order] = np.cumsum(first) - 1
+    return m[order[first]], inverse
+
+
 def _by_period(cells: list[Cell]):
     groups: dict[str, list[Cell]] = {}
     for c in cells:
