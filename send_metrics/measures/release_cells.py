@@ -109,8 +109,12 @@ def measure_cells(table: pd.DataFrame, areas=None) -> list[Cell]:
     status = status.groupby(["q", "area", "period"], sort=False).agg(
         shown=("shown", "any"), why=("why", "first")).reset_index()
     out = []
-    for q, area, period, shown, why in status.itertuples(index=False):
-        dataset, column, cond = q.split("|", 2)
+    parts_of: dict[str, list[str]] = {}
+    columns = [status[c].to_numpy(dtype=object) for c in ("q", "area", "period", "why")]
+    for q, area, period, shown, why in zip(*columns[:3], status["shown"].to_numpy(dtype=bool).tolist(), columns[3]):
+        if q not in parts_of:
+            parts_of[q] = q.split("|", 2)
+        dataset, column, cond = parts_of[q]
         if dataset not in DATASETS:
             continue
         out.append(Cell("measures", dataset, period, column, area, {"__cond__": cond}, not shown, q,
@@ -455,9 +459,12 @@ def _cond_mask(db, dataset: str, combos: pd.DataFrame, dims: list[str], conds: s
     out = {}
     local = duckdb.connect()
     local.register("combos", combos[dims] if dims else combos.assign(_one=1))
-    for c in conds:
-        res = local.execute(f"SELECT ({c or 'true'}) AS hit FROM combos").fetchdf()["hit"]
-        out[c] = res.fillna(False).to_numpy(dtype=bool)
+    conds = list(conds)
+    # Every filter in one statement, one column each (each evaluated row by row, as alone).
+    res = local.execute("SELECT " + ", ".join(f"({c or 'true'}) AS h{i}" for i, c in enumerate(conds))
+                        + " FROM combos").fetchdf()
+    for i, c in enumerate(conds):
+        out[c] = res[f"h{i}"].fillna(False).to_numpy(dtype=bool)
     local.close()
     return out
 
@@ -517,6 +524,7 @@ class _Table:
         self.nv = len(laid_out) * self.nc
         self.leaf_data = _leaf_values(db, ds, laid_out)
         self.masks: dict = {}
+        self.vectors: dict = {}
 
     def _placed(self):
         """Each row of ``leaf_data``: its period, its place over the basic counts and its counts
@@ -557,7 +565,12 @@ class _Table:
             for cell in pcells:
                 if cell.column not in col_i:
                     continue
-                v = _vector(cell, self.hier, li, nc, self.combos, self.dims, self.cmask, self.masks)
+                # The same area and categories recur in every period: laid out once (never changed).
+                which = (cell.area, tuple(sorted(cell.members.items())))
+                if which not in self.vectors:
+                    self.vectors[which] = _vector(cell, self.hier, li, nc, self.combos, self.dims, self.cmask,
+                                                  self.masks)
+                v = self.vectors[which]
                 if v is None:
                     continue
                 v = v & present
