@@ -39,6 +39,7 @@ import pandas as pd
 
 from send_metrics.measures import breakdowns, explore, waiting_times
 from send_metrics.measures.linear_repair import single_thread_blas
+from send_metrics.measures.release_arrays import distinct_rows, withhold_in_measure_rows
 from send_metrics.measures.release_cells import (
     ALWAYS,
     DATASETS,
@@ -47,7 +48,6 @@ from send_metrics.measures.release_cells import (
     WHOLE,
     OwnOutputs,
     collect,
-    distinct_rows,
     explorer_keys,
     group_targets,
     loaded_datasets,
@@ -58,7 +58,6 @@ from send_metrics.measures.release_cells import (
     systems,
     waiting_band_targets,
     waiting_frame_cells,
-    withhold_in_measure_rows,
 )
 from send_metrics.stats import disclosure
 from send_metrics.stats.union_protection import protect_union

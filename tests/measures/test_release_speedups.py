@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from send_metrics.catalogue import load_catalogue
-from send_metrics.measures import release, release_cells
+from send_metrics.measures import release, release_arrays, release_cells
 from send_metrics.measures.engine.sums import measure_quantities
 
 
@@ -22,7 +22,7 @@ def test_distinct_rows_are_numpys_unique_rows(shape):
     m[::3] = m[0]  # repeated rows
     m[1::5] = 0.0  # empty rows
     want, want_inverse = np.unique(m.astype(np.uint8), axis=0, return_inverse=True)
-    got, inverse = release_cells.distinct_rows(m)
+    got, inverse = release_arrays.distinct_rows(m)
     assert got.dtype == want.dtype and np.array_equal(got, want)
     assert np.array_equal(inverse, want_inverse.ravel())
     assert np.array_equal(got[inverse], m.astype(np.uint8))
@@ -34,7 +34,7 @@ def test_combinations_in_their_first_appearance_order(demo_engine):
         if not dims or ds not in release_cells.loaded_datasets(demo_engine.db, (ds,)):
             continue
         plain = release_cells._leaf_values(demo_engine.db, ds)[dims].drop_duplicates().reset_index(drop=True)
-        pd.testing.assert_frame_equal(release_cells._combinations(demo_engine.db, ds), plain)
+        pd.testing.assert_frame_equal(release_arrays.first_combinations(demo_engine.db, ds), plain)
 
 
 def test_every_filter_in_one_statement_is_each_filter_alone():
@@ -129,6 +129,6 @@ def test_withheld_counts_reach_the_same_rows_as_row_by_row(demo_engine):
         if pair:
             withhold[(pair[int(rng.integers(0, 2))], str(r.area_code), str(r.period)[:10])] = f"reason {len(withhold)}"
     assert len(withhold) > 100
-    got = release_cells.withhold_in_measure_rows(base, withhold)
+    got = release_arrays.withhold_in_measure_rows(base, withhold)
     pd.testing.assert_frame_equal(got, _plain_withhold(base, withhold))
     assert got["suppressed"].sum() > base["suppressed"].sum()
