@@ -8,7 +8,10 @@ the areas in the hierarchies (localities and everything built from them, where t
 its own tables) is written over the table's basic counts (``release_cells``), one system per period
 and count column, and ``stats.union_protection`` withholds published cells until no sensitive
 withheld cell (a small count, or one the rest-of-group rule hides) is a combination of published
-ones, across all outputs together:
+ones, across all outputs together, and then (``union_protection.widen_ranges``) until no small
+count is confined to a range 1 wide once counts are known never to be negative, nor below a part
+another column counts, nor above a whole they are part of (a linear programme, as an attacker
+would solve it):
 
 * a count withheld in one output is withheld in every output that shows the same count;
 * complements are chosen among the explorer's and the Needs tables' cells (the explorer's finer
@@ -37,10 +40,9 @@ from collections import OrderedDict
 import numpy as np
 import pandas as pd
 
-from send_metrics.catalogue import load_catalogue
 from send_metrics.measures import breakdowns, explore, waiting_times
-from send_metrics.measures.engine.sums import measure_quantities
 from send_metrics.measures.linear_repair import single_thread_blas
+from send_metrics.measures.release_arrays import distinct_rows, withhold_in_measure_rows
 from send_metrics.measures.release_cells import (
     ALWAYS,
     DATASETS,
@@ -57,10 +59,10 @@ from send_metrics.measures.release_cells import (
     needs_frame_cells,
     rest_targets,
     split_group_targets,
-    systems,
     waiting_band_targets,
     waiting_frame_cells,
 )
+from send_metrics.measures.release_systems import systems
 from send_metrics.stats import disclosure
 from send_metrics.stats.union_protection import protect_union, widen_ranges
 
@@ -109,8 +111,7 @@ def compute(engine, dataset: str) -> pd.DataFrame:
 def _protect_system(system, publisher: set[str], low: int, high: int,
                     measures_fixed: bool = True) -> list[tuple[str, str]]:
     vectors, values, cells = system.vectors, system.values, system.cells
-    distinct, inverse = np.unique(vectors.astype(np.uint8), axis=0, return_inverse=True)
-    inverse = inverse.ravel()
+    distinct, inverse = distinct_rows(vectors)  # np.unique(vectors.astype(np.uint8), axis=0, return_inverse=True)
     n = len(distinct)
     shown, hidden, sensitive, fixed, soft, decided, costly, measure_rows, pinnable = (np.zeros(n, dtype=bool) for _ in range(9))
     value = np.zeros(n)
@@ -150,24 +151,24 @@ def _protect_system(system, publisher: set[str], low: int, high: int,
     # Published: shown by the measure table, or by every output that shows it (and not a group
     # that must stay unrecoverable).
     known = (decided | (shown & ~hidden)) & ~(sensitive & ~fixed)
-    result = protect_union(distinct, known, sensitive, fixed, soft, area, value,
-                           leaf_of=system.leaf_of, combo_of=system.combo_of, costly=costly)
-    if result.unprotectable and measures_fixed:
-        # Recoverable from the deciding outputs alone (the Waiting bands' own protection missed a
-        # rest of a group the measure table's counts give): fail closed, only the measure table
-        # keeps its own figures and the Waiting bands give way too.
-        fixed &= measure_rows
-        result = protect_union(distinct, known, sensitive, fixed, soft, area, value,
-                               leaf_of=system.leaf_of, combo_of=system.combo_of, costly=costly)
+    layout = dict(leaf_of=system.leaf_of, combo_of=system.combo_of, costly=costly)
+    stages = [lambda start, f: protect_union(distinct, start, sensitive, f, soft, area, value, **layout)]
     if system.counts is not None:  # then no small count confined to a range 1 wide by non-negativity
-        start = result.known
-        result = widen_ranges(distinct, start, pinnable, fixed, soft, system.counts, system.lower,
-                              system.upper, leaf_of=system.leaf_of, combo_of=system.combo_of, costly=costly)
-        if result.unprotectable and measures_fixed and (fixed & ~measure_rows).any():
-            # as above: the Waiting bands give way before a count stays pinned
-            result = widen_ranges(distinct, start, pinnable, fixed & measure_rows, soft, system.counts,
-                                  system.lower, system.upper, leaf_of=system.leaf_of,
-                                  combo_of=system.combo_of, costly=costly)
+        stages.append(lambda start, f: widen_ranges(distinct, start, pinnable, f, soft, system.counts,
+                                                    system.lower, system.upper, **layout))
+    # If a target stays recoverable (or pinned) from the deciding outputs alone (the Waiting
+    # bands' own protection missed a rest of a group the measure table's counts give), fail
+    # closed: only the measure table keeps its own figures and the Waiting bands give way too,
+    # from then on.
+    choices = [fixed, fixed & measure_rows] if measures_fixed and (fixed & ~measure_rows).any() else [fixed]
+    result = None
+    for stage in stages:
+        start = known if result is None else result.known
+        for tried, f in enumerate(choices):
+            result = stage(start, f)
+            if not result.unprotectable:
+                break
+        choices = choices[tried:]
     out = []
     for i, c in enumerate(cells):
         if not c.suppressed and not result.known[inverse[i]]:
@@ -201,21 +202,7 @@ def protect_measure_counts(engine, base: pd.DataFrame) -> pd.DataFrame:
         return base
     by_key = {c.key(): c for c in cells if not c.source.startswith(TARGETS)}
     withhold = {(by_key[k].label, by_key[k].area, by_key[k].period): why for k, why in held}
-    quant = measure_quantities(load_catalogue())
-    out = base.copy()
-    area = out["area_code"].astype(str)
-    period = out["period"].map(lambda p: str(p)[:10])
-    out["suppression_reason"] = out["suppression_reason"].astype(object)
-    for role, i in (("numerator", 0), ("denominator", 1)):
-        q = out["measure_id"].map({mid: pair[i] for mid, pair in quant.items()})
-        why = pd.Series([withhold.get((a, b, c)) for a, b, c in zip(q, area, period)], index=out.index)
-        hit = why.notna() & ~out["suppressed"].astype(bool)
-        out.loc[hit, "suppressed"] = True
-        out.loc[hit, "suppression_reason"] = why[hit]
-        out.loc[hit, "numerator"] = np.nan
-        if role == "denominator":
-            out.loc[why.notna(), "denominator"] = np.nan
-    return out
+    return withhold_in_measure_rows(base, withhold)
 
 
 # -- per load, kept beside it --------------------------------------------------------------------

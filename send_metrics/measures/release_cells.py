@@ -1,5 +1,6 @@
-"""Every cell the dashboard's outputs publish or withhold of one count table, as a 0/1 row over the
-table's basic counts (leaf area x category combination), per period and count column (issue 17.10).
+"""Every cell the dashboard's outputs publish or withhold of one count table (issue 17.10);
+``release_systems`` writes each as a 0/1 row over the table's basic counts (leaf area x category
+combination), per period and count column.
 
 The outputs built on a count table:
 
@@ -109,8 +110,12 @@ def measure_cells(table: pd.DataFrame, areas=None) -> list[Cell]:
     status = status.groupby(["q", "area", "period"], sort=False).agg(
         shown=("shown", "any"), why=("why", "first")).reset_index()
     out = []
-    for q, area, period, shown, why in status.itertuples(index=False):
-        dataset, column, cond = q.split("|", 2)
+    parts_of: dict[str, list[str]] = {}
+    columns = [status[c].to_numpy(dtype=object) for c in ("q", "area", "period", "why")]
+    for q, area, period, shown, why in zip(*columns[:3], status["shown"].to_numpy(dtype=bool).tolist(), columns[3]):
+        if q not in parts_of:
+            parts_of[q] = q.split("|", 2)
+        dataset, column, cond = parts_of[q]
         if dataset not in DATASETS:
             continue
         out.append(Cell("measures", dataset, period, column, area, {"__cond__": cond}, not shown, q,
@@ -250,9 +255,19 @@ TARGETS = "target:"
 def _area_rows(engine, areas, leaf: pd.DataFrame) -> pd.DataFrame:
     """``leaf``'s rows (by ``area_code``) under each area of ``areas`` (column ``area``): an area
     built from localities holds theirs, any other area its own."""
-    hier = dict(engine.hierarchies())
-    pairs = [(str(a), lf) for a in areas for lf in hier.get(str(a), [str(a)])]
+    pairs = _area_pairs(engine, areas)
     return pd.DataFrame(pairs, columns=["area", "area_code"]).merge(leaf, on="area_code")
+
+
+def _area_pairs(engine, areas) -> list[tuple[str, str]]:
+    hier = dict(engine.hierarchies())
+    return [(str(a), lf) for a in areas for lf in hier.get(str(a), [str(a)])]
+
+
+def _leaves_under(engine, areas) -> dict:
+    """The query parameter naming the rows :func:`_area_rows` can join (the rest of the country
+    adds nothing to the areas' sums, so it is not read)."""
+    return {"leaves": sorted({lf for _, lf in _area_pairs(engine, areas)})}
 
 
 def waiting_band_targets(engine, areas) -> list[Cell]:
@@ -263,7 +278,8 @@ def waiting_band_targets(engine, areas) -> list[Cell]:
     weeks or more less the count waiting 18 weeks or more, both measures)."""
     leaf = engine.db.query(
         "SELECT area_code, CAST(month AS VARCHAR) AS month, service, wait_band, sum(waiting) AS waiting, "
-        "count(*) FILTER (WHERE waiting IS NULL) AS symbols FROM waiting_list GROUP BY ALL")
+        "count(*) FILTER (WHERE waiting IS NULL) AS symbols FROM waiting_list "
+        "WHERE list_contains($leaves, CAST(area_code AS VARCHAR)) GROUP BY ALL", _leaves_under(engine, areas))
     if leaf.empty:
         return []
     leaf["band"] = leaf["wait_band"].map(lambda b: GROUPED_BANDS.get(b, b))
@@ -292,7 +308,8 @@ def split_group_targets(engine, areas, dataset: str = "outcomes", by: str = "sen
     leaf = engine.db.query(
         f'SELECT area_code, CAST({explore._q(sp.period)} AS VARCHAR) AS period, {dims}, {explore._q(by)} AS part, '
         f'sum({explore._q(column)}) AS v, count(*) FILTER (WHERE {explore._q(column)} IS NULL) AS symbols '
-        f'FROM "{dataset}" GROUP BY ALL')
+        f'FROM "{dataset}" WHERE list_contains($leaves, CAST(area_code AS VARCHAR)) GROUP BY ALL',
+        _leaves_under(engine, areas))
     if leaf.empty:
         return []
     leaf["v"] = leaf["v"].where(leaf["symbols"] == 0)
@@ -383,191 +400,3 @@ def collect(engine, datasets=DATASETS, progress=None, outputs=None) -> list[Cell
     if "waiting_list" in datasets:
         cells += waiting_cells(outputs)
     return cells
-
-
-def _leaf_values(db, dataset: str) -> pd.DataFrame:
-    sp = explore.spec(dataset)
-    dims = ", ".join(explore._q(d) for d in sp.breakdowns)
-    cols = ", ".join(f"sum({explore._q(i)}) AS {explore._q(i)}" for i in sp.indicators)
-    df = db.query(f'SELECT area_code, CAST({explore._q(sp.period)} AS VARCHAR) AS period'
-                  f'{", " + dims if dims else ""}, {cols} FROM "{dataset}" GROUP BY ALL ORDER BY ALL')
-    df["period"] = df["period"].map(_norm_period)
-    for d in sp.breakdowns:
-        df[d] = df[d].astype(object).where(df[d].notna(), "(missing)").astype(str)
-    return df
-
-
-def _cond_mask(db, dataset: str, combos: pd.DataFrame, dims: list[str], conds: set[str]) -> dict[str, np.ndarray]:
-    """For each catalogue filter, which category combinations it takes (evaluated by DuckDB)."""
-    if not conds:
-        return {}
-    import duckdb
-    out = {}
-    local = duckdb.connect()
-    local.register("combos", combos[dims] if dims else combos.assign(_one=1))
-    for c in conds:
-        res = local.execute(f"SELECT ({c or 'true'}) AS hit FROM combos").fetchdf()["hit"]
-        out[c] = res.fillna(False).to_numpy(dtype=bool)
-    local.close()
-    return out
-
-
-@dataclass
-class System:
-    """One linear system of the attack: every collected cell of one table, period and count
-    column, as 0/1 rows over the basic counts they sum (``vectors``), with their true values."""
-    dataset: str
-    period: str
-    column: str
-    vectors: np.ndarray
-    values: np.ndarray
-    cells: list
-    leaf_of: np.ndarray | None = None  # each column's leaf area (an index)
-    combo_of: np.ndarray | None = None  # each column's category combination (an index)
-    counts: np.ndarray | None = None  # each column's true basic count
-    lower: np.ndarray | None = None  # its least possible value: 0, or the part of it another column counts
-    upper: np.ndarray | None = None  # its greatest: none, or the whole it is part of in another column
-
-
-class _Table:
-    """What the attack knows of one dataset: its basic counts (leaf area x category combination)
-    for every period, and how each collected cell sums them."""
-
-    def __init__(self, engine, ds: str, cells: list[Cell]):
-        db = engine.db
-        self.ds = ds
-        self.hier = {p: list(ch) for p, ch in engine.hierarchies()}
-        sp = explore.spec(ds)
-        self.dims = list(sp.breakdowns)
-        self.data = _leaf_values(db, ds)
-        leaves = sorted({lf for ch in self.hier.values() for lf in ch})
-        standalone = sorted(set(self.data["area_code"]) - set(self.hier) - set(leaves))
-        self.leaf_list = leaves + standalone
-        self.li = {a: i for i, a in enumerate(self.leaf_list)}
-        dims = self.dims
-        self.combos = (self.data[dims].drop_duplicates().reset_index(drop=True) if dims
-                       else pd.DataFrame(index=[0]))
-        self.ci = ({tuple(r): i for i, r in enumerate(self.combos.itertuples(index=False, name=None))}
-                   if dims else {(): 0})
-        self.cells = [c for c in cells if c.dataset == ds]
-        conds = {c.members["__cond__"] for c in self.cells if "__cond__" in c.members}
-        self.cmask = _cond_mask(db, ds, self.combos, dims, conds)
-        self.nc = len(self.combos)
-        self.cols = list(sp.indicators)
-        self.col_i = {c: k for k, c in enumerate(self.cols)}
-        self.nv = len(self.leaf_list) * self.nc
-        self.leaf_data = self.data[self.data["area_code"].isin(self.leaf_list)]
-        self.masks: dict = {}
-
-    def bounds(self, column: str, x_true: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Each basic count's least and greatest possible value in ``column`` given the other
-        count columns as they truly are: never below 0 nor below a part of it another column
-        counts, never above a whole it is part of (``explore.part_whole_pairs``; for outcomes only
-        the outcomes that count children). A bound the true counts break is not applied."""
-        x = x_true[self.col_i[column]]
-        lower, upper = np.zeros(self.nv), np.full(self.nv, np.inf)
-        applies = np.ones(self.nv, dtype=bool)
-        if self.ds == "outcomes" and "outcome" in self.dims:
-            counted = self.combos["outcome"].astype(str).isin(explore._count_outcomes()).to_numpy()
-            applies = np.tile(counted, len(self.leaf_list))
-        for part, whole in explore.part_whole_pairs(self.ds):
-            if part not in self.col_i or whole not in self.col_i:
-                continue
-            if column == whole:
-                p = x_true[self.col_i[part]]
-                lower = np.where(applies & (p <= x), np.maximum(lower, p), lower)
-            elif column == part:
-                w = x_true[self.col_i[whole]]
-                upper = np.where(applies & (w >= x), np.minimum(upper, w), upper)
-        return lower, upper
-
-    def periods(self):
-        """(period, {column: [(vector, cell)]}, true basic counts (columns x nv)) per period."""
-        dims, cols, col_i, nv, nc, li, ci = self.dims, self.cols, self.col_i, self.nv, self.nc, self.li, self.ci
-        for period, pcells in _by_period(self.cells):
-            x_true = np.zeros((len(cols), nv))
-            pdata = self.leaf_data[self.leaf_data["period"] == period]
-            unknown_value = np.zeros((len(cols), nv), dtype=bool)
-            present = np.zeros(nv, dtype=bool)
-            for r in pdata.itertuples(index=False):
-                rd = r._asdict()
-                k = ci[tuple(rd[d] for d in dims)] if dims else 0
-                j = li[rd["area_code"]] * nc + k
-                present[j] = True
-                for c in cols:
-                    v = rd[c]
-                    if v is None or not np.isfinite(float(v)):
-                        unknown_value[col_i[c], j] = True
-                    else:
-                        x_true[col_i[c], j] = float(v)
-            vecs: dict[str, list] = {c: [] for c in cols}
-            for cell in pcells:
-                if cell.column not in col_i:
-                    continue
-                v = _vector(cell, self.hier, li, nc, self.combos, dims, self.cmask, self.masks)
-                if v is None:
-                    continue
-                v = v & present
-                if not v.any():
-                    continue
-                if unknown_value[col_i[cell.column], v].any():
-                    continue  # a sum over a symbol: not a number anyone publishes
-                vecs[cell.column].append((v.astype(float), cell))
-            yield period, vecs, x_true
-
-
-def systems(engine, cells: list[Cell], ds: str):
-    """Every :class:`System` of dataset ``ds`` (one per period and count column)."""
-    if ds not in loaded_datasets(engine.db, (ds,)):
-        return
-    table = _Table(engine, ds, cells)
-    for period, vecs, x_true in table.periods():
-        for c, rows in vecs.items():
-            if not rows:
-                continue
-            # One order whatever order the outputs or DuckDB gave (ties in the protection's
-            # choices then always fall the same way: two processes, one release).
-            rows = sorted(rows, key=lambda r: r[1].key())
-            V = np.array([v for v, _ in rows])
-            used = V.any(axis=0)
-            columns = np.flatnonzero(used)
-            lower, upper = table.bounds(c, x_true)
-            counts = x_true[table.col_i[c]][used]
-            yield System(ds, period, c, V[:, used], V[:, used] @ counts,
-                         [cell for _, cell in rows], columns // table.nc, columns % table.nc,
-                         counts, lower[used], upper[used])
-
-
-def _by_period(cells: list[Cell]):
-    groups: dict[str, list[Cell]] = {}
-    for c in cells:
-        groups.setdefault(c.period, []).append(c)
-    return sorted(groups.items())
-
-
-def _vector(cell: Cell, hier, li, nc, combos, dims, cmask, masks: dict | None = None) -> np.ndarray | None:
-    """The cell as a 0/1 vector over (leaf area, category combination). ``masks`` caches each
-    (column, allowed values) test over the combinations (the same few recur in every cell)."""
-    leaves = hier.get(cell.area, [cell.area])
-    if any(lf not in li for lf in leaves):
-        return None
-    if "__cond__" in cell.members:
-        cm = cmask[cell.members["__cond__"]]
-    else:
-        cm = np.ones(nc, dtype=bool)
-        for d, allowed in cell.members.items():
-            if d not in dims:
-                return None
-            key = (d, allowed)
-            hit = None if masks is None else masks.get(key)
-            if hit is None:
-                hit = combos[d].isin(list(allowed)).to_numpy(dtype=bool)
-                if masks is not None:
-                    masks[key] = hit
-            cm = cm & hit
-    v = np.zeros(len(li) * nc, dtype=bool)
-    for lf in leaves:
-        v[li[lf] * nc:(li[lf] + 1) * nc] = cm
-    return v
-
-

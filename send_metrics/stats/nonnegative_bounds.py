@@ -23,6 +23,17 @@ def robust_svd(a: np.ndarray):
         return scipy.linalg.svd(a, full_matrices=False, lapack_driver="gesvd")
 
 
+def set_colwise_matrix(lp, a: np.ndarray) -> None:
+    """Give the HiGHS model ``lp`` the constraint matrix ``a`` (rows x counts), column-wise."""
+    import highspy
+    cols = a.T
+    nz = cols != 0
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(nz.sum(axis=1))]).astype(np.int32)
+    lp.a_matrix_.index_ = np.nonzero(nz)[1].astype(np.int32)
+    lp.a_matrix_.value_ = cols[nz].astype(float)
+
+
 class BoundsLP:
     """The least and greatest value of a sum of basic counts given the published cells
     (``P x = b``), each count within its bounds (``lower`` 0 unless given, ``upper`` none unless
@@ -56,12 +67,7 @@ class BoundsLP:
                          else np.where(np.isfinite(upper), upper, highspy.kHighsInf).astype(float))
         lp.row_lower_ = np.concatenate(row_lower) if row_lower else np.zeros(0)
         lp.row_upper_ = np.concatenate(row_upper) if row_upper else np.zeros(0)
-        cols = a.T
-        nz = cols != 0
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(nz.sum(axis=1))]).astype(np.int32)
-        lp.a_matrix_.index_ = np.nonzero(nz)[1].astype(np.int32)
-        lp.a_matrix_.value_ = cols[nz].astype(float)
+        set_colwise_matrix(lp, a)
         h.passModel(lp)
         self.n = n
 
@@ -97,33 +103,12 @@ def null_space(P: np.ndarray, q: np.ndarray) -> np.ndarray:
     return vt[len(q):]
 
 
-def interior_null_space(P: np.ndarray, x0: np.ndarray, lower: np.ndarray | None = None,
-                        upper: np.ndarray | None = None) -> np.ndarray:
-    """An orthonormal basis of the directions that keep every published cell and every count at a
-    bound as they are: a count at its bound blocks any direction that would take it past, so
-    directions that leave those counts alone certify more cells."""
-    free = x0 > (0 if lower is None else lower)
-    if upper is not None:
-        free &= x0 < upper
-    n = P.shape[1]
-    if not free.any():
-        return np.zeros((0, n))
-    sub = P[:, free]
-    if len(sub):
-        _, s, vt = np.linalg.svd(sub, full_matrices=True)
-        rank = int((s > 1e-9 * max(1.0, float(s.max()) if len(s) else 1.0)).sum())
-        basis = vt[rank:]
-    else:
-        basis = np.eye(int(free.sum()))
-    out = np.zeros((len(basis), n))
-    out[:, free] = basis
-    return out
-
-
 class InteriorDirections:
-    """:func:`interior_null_space`'s direction for each cell without the null space itself: the
-    cell's row over the counts off their bounds, less its projection on the published rows there
-    (their row space from the Gram matrix: quick when there are fewer published rows than counts)."""
+    """For each cell, the direction that moves it most while keeping every published cell and
+    every count at a bound as they are (a count at its bound blocks any direction that would take
+    it past): the cell's row over the counts off their bounds, less its projection on the
+    published rows there (their row space from the Gram matrix: quick when there are fewer
+    published rows than counts)."""
 
     def __init__(self, P: np.ndarray, x0: np.ndarray, lower: np.ndarray | None = None,
                  upper: np.ndarray | None = None):

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from send_metrics.stats.nonnegative_bounds import set_colwise_matrix
+
 #: An additive relationship ``parent = sum(children)`` between area codes.
 Hierarchy = tuple[str, Sequence[str]]
 
@@ -241,12 +243,7 @@ def _lp_bounds(au: np.ndarray, b: np.ndarray, j: int, stop_above: float) -> tupl
     lp.col_lower_ = np.zeros(n)
     lp.col_upper_ = np.full(n, highspy.kHighsInf)
     lp.row_lower_ = lp.row_upper_ = np.asarray(b, dtype=float)
-    cols = au.T
-    nz = cols != 0
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(nz.sum(axis=1))]).astype(np.int32)
-    lp.a_matrix_.index_ = np.nonzero(nz)[1].astype(np.int32)
-    lp.a_matrix_.value_ = cols[nz].astype(float)
+    set_colwise_matrix(lp, au)
     lp.sense_ = highspy.ObjSense.kMaximize
     h.passModel(lp)
     h.run()

@@ -43,17 +43,17 @@ from send_metrics.measures.release_cells import (
     KEY_SEP,
     WHOLE,
     Cell,
-    _Table,
     discloses,
     group_targets,
     loaded_datasets,
     rest_targets,
 )
 from send_metrics.measures.release_cells import collect as _collect
+from send_metrics.measures.release_systems import _Table
 from send_metrics.stats import disclosure
 from send_metrics.stats.nonnegative_bounds import (
     BoundsLP,
-    interior_null_space,
+    InteriorDirections,
     moves_by_more_than_one,
     null_space,
     robust_svd,
@@ -204,8 +204,8 @@ def _attack(engine, cells, lp, datasets, max_lp, rank, lp_sensitive_only=False) 
                     if moves_by_more_than_one(c, full_null.T @ (full_null @ c), x0, A_ub):
                         continue  # a cheap certificate: the true counts can move it by more than 1
                     if positive_null is None:
-                        positive_null = interior_null_space(P, x0)
-                    if moves_by_more_than_one(c, positive_null.T @ (positive_null @ c), x0, A_ub):
+                        positive_null = InteriorDirections(P, x0)
+                    if moves_by_more_than_one(c, positive_null.of(c), x0, A_ub):
                         continue  # the same, moving only counts that are not zero
                     if solver is None:
                         solver = BoundsLP(P, b, A_ub)

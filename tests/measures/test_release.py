@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from send_metrics.measures import release
-from send_metrics.measures.release_cells import OwnOutputs, collect, systems
+from send_metrics.measures.release_cells import OwnOutputs, collect
+from send_metrics.measures.release_systems import systems
 
 ROOT = Path(__file__).resolve().parents[2]
 

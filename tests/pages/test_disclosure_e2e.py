@@ -1113,3 +1113,37 @@ def test_trends_table_shows_no_count_suppressed_in_another_measure(app_env, trut
         assert not page_errors(at)
         bad += denominator_leaks(Snapshot(at, widget_context(at)), truth, f"trends {mid}")
     assert not bad, "\n".join(bad[:10])
+
+
+# -- every output together: the attack (issue 17.10) ------------------------------------------
+def _attack_small(truth: Truth, dataset: str, outputs, lp: bool) -> list[str]:
+    """What the attacker works out of ``dataset`` from every cell the outputs publish (the
+    measure table, which the Board, every page's figures and the board pack read; every explorer
+    grouping and its downloads; the Needs and Waiting tables), with an exact rank test and, when
+    ``lp``, a linear-programming bound (counts never negative, parts never above their wholes)."""
+    from send_metrics.measures.release_cells import collect, group_targets, rest_targets
+    from send_metrics.tools import disclosure_attack as da
+    cells = collect(truth.engine, (dataset,), outputs=outputs)
+    cells += rest_targets(truth.db, cells) + group_targets(cells)
+    res = da.attack(truth.engine, cells, lp=lp, datasets=(dataset,), lp_sensitive_only=True)
+    return da.disclosed(res[dataset], truth.low, truth.high) if dataset in res else []
+
+
+@pytest.mark.parametrize("dataset", ["ehcp_caseload", "ehcp_assessments", "school_census", "waiting_list",
+                                     "waiting_activity", "outcomes"])
+def test_no_small_count_can_be_worked_out_or_pinned_from_every_output_together(dataset, truth):
+    """Every period of every table of the small-counts fixture, as pages serve it: no small count,
+    rest of a group or none-or-all group of 5-10 is recovered exactly or confined to a range 1
+    wide (measured 2026-12-07: 0 of 5,814 withheld caseload cells, 0 of 32,031 waiting list,
+    0 of 16,914 waiting activity; about two minutes for all six tables)."""
+    from send_metrics.measures.release import ServedOutputs
+    found = _attack_small(truth, dataset, ServedOutputs(truth.engine), lp=True)
+    assert not found, f"{len(found)} small counts can be worked out or pinned: {found[:5]}"
+
+
+def test_the_attack_finds_what_each_output_alone_leaks(truth):
+    """The control: with each output protected only by itself (no release), the same attack
+    works small caseload counts out of the fixture, so the test above can fail."""
+    from send_metrics.measures.release_cells import OwnOutputs
+    found = _attack_small(truth, "ehcp_caseload", OwnOutputs(truth.engine), lp=False)
+    assert len(found) >= 5, found
