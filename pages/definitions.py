@@ -30,7 +30,8 @@ KIND_TEXT = {"proportion": "Proportion", "rate": "Rate", "count": "Count", "mean
 def disclosure_text(m: Measure, low: int, high: int) -> str:
     if m.disclosure == "numerator":
         return (f"Numerator counts from {low} to {high} are suppressed, with the value and interval built on "
-                "them, and further areas are suppressed so they cannot be worked out from totals.")
+                "them, and further areas are suppressed so they cannot be worked out from totals, nor from "
+                "any combination of pages (a count withheld on one page is withheld on every page).")
     if m.disclosure == "denominator":
         return (f"Suppressed when the denominator (a cohort of children) is from {low} to {high}, with the "
                 "value built on it; further areas are suppressed so it cannot be worked out from totals.")
