@@ -1143,7 +1143,7 @@ def test_no_small_count_can_be_worked_out_or_pinned_from_every_output_together(d
 
 def test_the_attack_finds_what_each_output_alone_leaks(truth):
     """The control: with each output protected only by itself (no release), the same attack
-    works small caseload counts out of the fixture, so the test above can fail."""
+    works small caseload counts out of the fixture (157 on 2026-12-07), so the test above can fail."""
     from send_metrics.measures.release_cells import OwnOutputs
     found = _attack_small(truth, "ehcp_caseload", OwnOutputs(truth.engine), lp=False)
     assert len(found) >= 5, found
