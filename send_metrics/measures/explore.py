@@ -140,21 +140,24 @@ def protected_table(db, dataset: str, breakdowns: tuple[str, ...], low: int, hig
     (required: the engine's ``below_council_areas()``).
     The areas of the hierarchies (localities and everything built from them) are protected apart
     from all other areas, which they never add up with, so that ``areas`` (a subset, e.g. only
-    those) gives exactly the rows the whole table would."""
+    those) gives exactly the rows the whole table would. :class:`TooBig` when the cells to protect
+    (of ``areas`` only, when given) are more than :data:`MAX_CELLS`: a page asks for every area, so
+    the explorer refuses such a grain, while the release protects the same grain's cells of the
+    localities alone (issue 19: at national scale every council's would be too many)."""
     sp = spec(dataset)
     if coarser is None:
         def coarser(fewer):
             return protected_table(db, dataset, fewer, low, high, hierarchies, below_council=below_council,
                                    areas=areas)
     cells = db.query_file("explorer_grouped", **grouped_sql(sp, breakdowns))
-    if len(cells) > MAX_CELLS:
+    if areas is not None:
+        cells = cells[cells["area_code"].astype(str).isin({str(a) for a in areas})].reset_index(drop=True)
+    if len(cells) > MAX_CELLS:  # the cells protected here: only those of ``areas`` when given
         raise TooBig(f"This breakdown has {len(cells):,} cells; choose fewer breakdown columns.")
     for b in breakdowns:
         cells.loc[cells[f"_all_{b}"] == 1, b] = ALL
         cells[b] = cells[b].astype(object).fillna("(missing)")
     cells = cells.drop(columns=[c for c in cells.columns if c.startswith("_")]).reset_index(drop=True)
-    if areas is not None:
-        cells = cells[cells["area_code"].astype(str).isin({str(a) for a in areas})].reset_index(drop=True)
     coarse = {b: coarser(tuple(o for o in breakdowns if o != b)) for b in breakdowns if b not in sp.required}
     exempt = {}
     if dataset == "benchmarks" and "measure_id" in cells:

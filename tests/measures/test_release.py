@@ -8,10 +8,11 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from send_metrics.measures import release
-from send_metrics.measures.release_cells import OwnOutputs, collect
+from send_metrics.measures import explore, release
+from send_metrics.measures.release_cells import OwnOutputs, collect, explorer_grains
 from send_metrics.measures.release_systems import systems
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,3 +125,65 @@ def test_the_measure_table_gives_away_no_small_waiting_band(demo_engine):
                     small.append((key, value - less[key]))
     assert checked > 1000
     assert not small, small[:10]
+
+
+# -- issue 19: national scale ----------------------------------------------------------------------
+def _with_another_council(db, monkeypatch, code: str = "E06999999") -> None:
+    """Every explorer grain of the demo with a copy of its cells for one more council outside the
+    hierarchies (the demo has none): a national load in small, where a grain of every area is
+    larger than the localities' part of it."""
+    query_file = db.query_file
+
+    def grouped(name, params=None, **identifiers):
+        out = query_file(name, params, **identifiers)
+        return pd.concat([out, out.assign(area_code=code)], ignore_index=True) if name == "explorer_grouped" else out
+    monkeypatch.setattr(db, "query_file", grouped)
+
+
+def _grain_size(engine, dataset: str, grain: tuple[str, ...], areas) -> int:
+    """The cells of a grain that explore.protected_table counts against explore.MAX_CELLS."""
+    cells = engine.db.query_file("explorer_grouped", **explore.grouped_sql(explore.spec(dataset), grain))
+    return int(cells["area_code"].astype(str).isin(areas).sum())
+
+
+def _cells(cells) -> list[tuple]:
+    return [(c.source, c.key(), c.suppressed, c.reason) for c in cells]
+
+
+GRAIN = ("waiting_activity", ("service", "ehcp_status"))  # the demo's largest grain of that table
+
+
+def test_the_release_protects_the_localities_cells_of_a_grain_too_big_for_every_area(demo_engine, monkeypatch):
+    """At national scale an explorer grain of every council can be over explore.MAX_CELLS (164,394
+    and 201,240 cells) while the localities' part of it, all the release protects, is not: the
+    release collects (and so protects) the same cells as when every grain fits, and a page, which
+    asks for every area, still gets the explorer's own message."""
+    dataset, grain = GRAIN
+    local = release.local_areas(demo_engine)
+    want = _cells(collect(demo_engine, (dataset,), outputs=OwnOutputs(demo_engine, areas=local)))
+    _with_another_council(demo_engine.db, monkeypatch)
+    largest = max(_grain_size(demo_engine, dataset, g, local) for g in explorer_grains(dataset))
+    monkeypatch.setattr(explore, "MAX_CELLS", largest)
+    with pytest.raises(explore.TooBig, match="choose fewer breakdown columns"):
+        OwnOutputs(demo_engine).explorer(dataset, grain)
+    got = _cells(collect(demo_engine, (dataset,), outputs=OwnOutputs(demo_engine, areas=local)))
+    assert got == want
+
+
+def test_a_grain_too_big_even_for_the_localities_is_left_out_of_the_release(demo_engine, monkeypatch):
+    """A grain too big even for the localities alone is refused for every area too (a page's grain
+    holds every cell of theirs), so it publishes nothing: the release leaves it out and still
+    collects every other output's cells, instead of failing the Needs and Waiting pages with it."""
+    dataset, grain = GRAIN
+    local = release.local_areas(demo_engine)
+    full = collect(demo_engine, (dataset,), outputs=OwnOutputs(demo_engine, areas=local))
+    sizes = {g: _grain_size(demo_engine, dataset, g, local) for g in explorer_grains(dataset)}
+    others = max(n for g, n in sizes.items() if g != grain)
+    assert others < sizes[grain]
+    monkeypatch.setattr(explore, "MAX_CELLS", others)
+    with pytest.raises(explore.TooBig, match="choose fewer breakdown columns"):
+        OwnOutputs(demo_engine).explorer(dataset, grain)
+    refused = f"explorer {'x'.join(grain)}"
+    assert any(c.source == refused for c in full)
+    got = collect(demo_engine, (dataset,), outputs=OwnOutputs(demo_engine, areas=local))
+    assert _cells(got) == _cells([c for c in full if c.source != refused])
