@@ -62,10 +62,11 @@ from send_metrics.stats.nonnegative_bounds import (
 __all__ = ["DATASETS", "Cell", "attack", "collect", "loaded_datasets"]
 
 
-def collect(engine, datasets=DATASETS, progress=None):
-    """Every cell the outputs publish or withhold, as pages serve them (release included), and the
+def collect(engine, datasets=DATASETS, progress=None, outputs=None):
+    """Every cell the outputs publish or withhold, as pages serve them (release included; or as
+    ``outputs`` give them, e.g. ``release_cells.OwnOutputs``, each output protected alone), and the
     rest of every group whose part is withheld for it (``release_cells.rest_targets``)."""
-    cells = _collect(engine, datasets, progress, outputs=ServedOutputs(engine))
+    cells = _collect(engine, datasets, progress, outputs=outputs or ServedOutputs(engine))
     return cells + rest_targets(engine.db, cells) + group_targets(cells)
 
 

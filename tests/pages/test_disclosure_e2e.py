@@ -1121,10 +1121,8 @@ def _attack_small(truth: Truth, dataset: str, outputs, lp: bool) -> list[str]:
     measure table, which the Board, every page's figures and the board pack read; every explorer
     grouping and its downloads; the Needs and Waiting tables), with an exact rank test and, when
     ``lp``, a linear-programming bound (counts never negative, parts never above their wholes)."""
-    from send_metrics.measures.release_cells import collect, group_targets, rest_targets
     from send_metrics.tools import disclosure_attack as da
-    cells = collect(truth.engine, (dataset,), outputs=outputs)
-    cells += rest_targets(truth.db, cells) + group_targets(cells)
+    cells = da.collect(truth.engine, (dataset,), outputs=outputs)
     res = da.attack(truth.engine, cells, lp=lp, datasets=(dataset,), lp_sensitive_only=True)
     return da.disclosed(res[dataset], truth.low, truth.high) if dataset in res else []
 
