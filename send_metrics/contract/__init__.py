@@ -100,6 +100,13 @@ class Dataset:
     # (sd, total, count): a standard deviation of the observations whose sum is `total` and number
     # `count`. A parent area's is pooled from its localities' sums of squares, never summed.
     spreads: tuple[tuple[str, str, str], ...] = ()
+    # Published by DfE for every council (and above) unsuppressed, in every breakdown the dashboard
+    # offers: the SEN2 release ("Education, health and care plans"), whose data guidance says "The
+    # dataset and outputs have not had suppression or rounding applied". Anyone holds those figures,
+    # so disclosure control below council level must hold with them all known (see
+    # measures/release.py), and a missing row of a locality, which says 0, is written out as a 0
+    # that can be withheld (sql/zero_fill.sql).
+    published_in_full: bool = False
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -167,6 +174,10 @@ _register(Dataset(
         Column("valid_to", "text", "Last day an abolished area existed (YYYY-MM-DD), e.g. 2023-03-31 for Cumbria and "
                "its six districts; empty for a current area. Rows for periods whose last day is later are "
                "quarantined, and the area is never built (rolled up) for them", required=False),
+        Column("published_from", "text", "First day the publisher (DfE) shows the area's own figures (YYYY-MM-DD), "
+               "when later than valid_from: e.g. 2023-04-01 for Cumberland, whose figures for earlier periods are "
+               "built back from its localities and published by no one. Disclosure control takes a council's "
+               "figures as known to anyone only for periods whose last day is on or after it", required=False),
     ),
     key=("area_code",),
     reference=True,
@@ -218,6 +229,7 @@ _register(Dataset(
     time_identifiers=("January",),
     total_codes=(("primary_need", "ALL"), ("age_band", "all"), ("setting_type", "all")),
     breakdowns=("primary_need", "age_band", "setting_type"),
+    published_in_full=True,
 ))
 
 _register(Dataset(
@@ -279,6 +291,7 @@ _register(Dataset(
                  ("reviews_held", "reviews_due"), ("assessments_not_issued", "assessments"),
                  ("review_decisions_4wk", "review_decisions"), ("assessments_issued", "assessments"),
                  ("mediations_then_tribunal", "mediations")),
+    published_in_full=True,
 ))
 
 _register(Dataset(
@@ -309,6 +322,7 @@ _register(Dataset(
     time_identifiers=("Calendar year",),
     total_codes=(("cease_reason", "all"),),
     breakdowns=("cease_reason",),
+    published_in_full=True,
 ))
 
 _register(Dataset(

@@ -25,7 +25,8 @@ def write_areas(con) -> None:
                    coalesce(lower(arg_min(rollup_complete, rowid)) = 'true', false) AS rollup_complete,
                    arg_min(coverage_note, rowid) AS coverage_note,
                    TRY_CAST(arg_min(valid_from, rowid) AS DATE) AS valid_from,
-                   TRY_CAST(arg_min(valid_to, rowid) AS DATE) AS valid_to FROM t_areas GROUP BY area_code""")
+                   TRY_CAST(arg_min(valid_to, rowid) AS DATE) AS valid_to,
+                   TRY_CAST(arg_min(published_from, rowid) AS DATE) AS published_from FROM t_areas GROUP BY area_code""")
     links = con.execute("SELECT DISTINCT child_code, parent_code FROM t_area_membership WHERE weight = 1").fetchall()
     complete = {r[0] for r in con.execute("SELECT area_code FROM areas WHERE rollup_complete").fetchall()}
     parents: dict[str, set[str]] = {}
@@ -117,6 +118,10 @@ def _latest_and_rollup(con, ds: contract.Dataset, file_rank: list[str], result: 
     if outside:
         notes.append(f"{ds.name}: not built for periods outside the area's lifetime (areas valid_from / valid_to): "
                      + "; ".join(f"{', '.join(a)} for {p}" for p, a in outside.items()))
+    if ds.published_in_full and filters:
+        con.execute(sql_text("zero_fill").format(
+            table=sql_name(ds.name), period=period, categories=", ".join(sql_name(c) for c in filters),
+            zeros=", ".join(f"0 AS {sql_name(i.name)}" for i in ds.indicators)))
     return notes
 
 

@@ -26,6 +26,17 @@ of 5-10 (``release_cells.rest_targets`` and ``group_targets``). The measure tabl
 (:func:`protect_measure_counts`) likewise keeps the Waiting bands' small bands and its own
 none-or-all splits (outcomes by SEN status) unrecoverable.
 
+Where the publisher shows every council's figures unsuppressed (DfE's SEN2 release: caseload,
+assessments, ceased plans; ``contract.Dataset.published_in_full``), anyone holds them, so they are
+known from the start (``release_cells.published_figures``: only for the periods the council
+publishes for), never withheld and never a target; the measure table's own pass also takes them,
+at every grain, with the explorer's withheld cells as targets, since the release never changes the
+measure table; and the load writes each category no child in a locality falls in as a 0
+(``sql/zero_fill.sql``), since a missing row says 0 and cannot be withheld. A count the publisher's
+figures alone confine to a range 1 wide (a council's published 1: each of its localities holds 0 or
+1) is the publisher's statement: no cut of ours widens it, so it is not widened (its exact value
+stays protected).
+
 The result, per load and dataset, is the list of output cells to withhold (``withheld``), kept
 beside the load as ``release-<dataset>`` and shipped prebuilt with the demo. Pages serve each
 output through :func:`explorer_table`, :func:`needs_year` and :func:`waiting_bands`, which add it to
@@ -53,10 +64,13 @@ from send_metrics.measures.release_cells import (
     collect,
     discloses,
     explorer_keys,
+    explorer_targets,
     group_targets,
     loaded_datasets,
     measure_cells,
     needs_frame_cells,
+    published_figures,
+    publisher_areas,
     rest_targets,
     split_group_targets,
     waiting_band_targets,
@@ -97,29 +111,33 @@ def compute(engine, dataset: str) -> pd.DataFrame:
         return pd.DataFrame(columns=COLUMNS)
     cells = collect(engine, (dataset,), outputs=OwnOutputs(engine, areas=local))
     cells += rest_targets(engine.db, cells) + group_targets(cells)
-    levels = engine.db.query("SELECT area_code, area_level FROM areas")
-    publisher = set(levels.loc[levels["area_level"].isin(list(disclosure.PUBLISHER_LEVELS)), "area_code"].astype(str))
+    publisher = publisher_areas(engine)
+    published = published_figures(engine, dataset)
     low, high = engine.suppress_min, engine.suppress_max
     rows = []
     with single_thread_blas():  # many mid-sized products: threads only contend
         for system in systems(engine, cells, dataset):
-            rows += _protect_system(system, publisher, low, high)
+            rows += _protect_system(system, publisher, low, high, public=published.get(system.period, set()))
     out = pd.DataFrame(rows, columns=COLUMNS).drop_duplicates("key")
     return out.sort_values("key").reset_index(drop=True)
 
 
-def _protect_system(system, publisher: set[str], low: int, high: int,
-                    measures_fixed: bool = True) -> list[tuple[str, str]]:
+def _protect_system(system, publisher: set[str], low: int, high: int, measures_fixed: bool = True,
+                    public: set[str] = frozenset()) -> list[tuple[str, str]]:
+    """The cells of one system to withhold. ``public``: the areas whose figures of the system's
+    table and period anyone holds (``release_cells.published_figures``)."""
     vectors, values, cells = system.vectors, system.values, system.cells
     distinct, inverse = distinct_rows(vectors)  # np.unique(vectors.astype(np.uint8), axis=0, return_inverse=True)
     n = len(distinct)
-    shown, hidden, sensitive, fixed, soft, decided, costly, measure_rows, pinnable = (np.zeros(n, dtype=bool) for _ in range(9))
+    shown, hidden, sensitive, fixed, soft, decided, costly, measure_rows, pinnable, known_to_all = (
+        np.zeros(n, dtype=bool) for _ in range(10))
     value = np.zeros(n)
     area = np.empty(n, dtype=object)
     wholes = []
     for i, c in enumerate(cells):
         u = inverse[i]
         value[u], area[u] = values[i], c.area
+        known_to_all[u] |= c.area in public and not c.source.startswith(TARGETS)
         if c.source == WHOLE:
             wholes.append((u, c.label))
             continue
@@ -151,7 +169,20 @@ def _protect_system(system, publisher: set[str], low: int, high: int,
     # Published: shown by the measure table, or by every output that shows it (and not a group
     # that must stay unrecoverable).
     known = (decided | (shown & ~hidden)) & ~(sensitive & ~fixed)
+    # Where the publisher shows every figure at its levels (councils and above), they are known
+    # to anyone whatever a page shows: never a target here and never withheld to protect another.
+    public = known_to_all
+    sensitive &= ~public
+    pinnable &= ~public
+    known |= public
     layout = dict(leaf_of=system.leaf_of, combo_of=system.combo_of, costly=costly)
+    if public.any() and system.counts is not None:
+        # A count the publisher's own figures confine to a range 1 wide (a council's published 1:
+        # each of its localities holds 0 or 1) is the publisher's statement, and no cut of ours
+        # widens it; only its exact value stays ours to keep unrecoverable.
+        by_publisher = widen_ranges(distinct, public, pinnable & ~public, public, soft, system.counts,
+                                    system.lower, system.upper, **layout, search_cuts=False)
+        pinnable[by_publisher.unprotectable] = False
     stages = [lambda start, f: protect_union(distinct, start, sensitive, f, soft, area, value, **layout)]
     if system.counts is not None:  # then no small count confined to a range 1 wide by non-negativity
         stages.append(lambda start, f: widen_ranges(distinct, start, pinnable, f, soft, system.counts,
@@ -160,7 +191,9 @@ def _protect_system(system, publisher: set[str], low: int, high: int,
     # bands' own protection missed a rest of a group the measure table's counts give), fail
     # closed: only the measure table keeps its own figures and the Waiting bands give way too,
     # from then on.
-    choices = [fixed, fixed & measure_rows] if measures_fixed and (fixed & ~measure_rows).any() else [fixed]
+    choices = [fixed | public]
+    if measures_fixed and (fixed & ~measure_rows & ~public).any():
+        choices.append((fixed & measure_rows) | public)
     result = None
     for stage in stages:
         start = known if result is None else result.known
@@ -180,7 +213,8 @@ def protect_measure_counts(engine, base: pd.DataFrame) -> pd.DataFrame:
     """The measure table's own counts (after ``engine.protect.protect_counts``) protected against
     every combination of them, areas of the hierarchies only: a quantity (dataset, column, filter)
     that complements are needed for is withheld in every row built on it. Figures at publisher
-    levels are complements only when nothing else works. Runs inside the engine, before any value
+    levels are complements only when nothing else works, and those the publisher shows in full are
+known (with the explorer's withheld cells as targets: see the module's docstring). Runs inside the engine, before any value
     is computed, so every output after it (and the release) starts from the final table."""
     local = local_areas(engine)
     if not local or base.empty:
@@ -190,14 +224,18 @@ def protect_measure_counts(engine, base: pd.DataFrame) -> pd.DataFrame:
         cells += waiting_band_targets(engine, local)
     if "outcomes" in loaded_datasets(engine.db, ("outcomes",)):
         cells += split_group_targets(engine, local & engine.below_council_areas())
-    levels = engine.db.query("SELECT area_code, area_level FROM areas")
-    publisher = set(levels.loc[levels["area_level"].isin(list(disclosure.PUBLISHER_LEVELS)), "area_code"].astype(str))
+    published = {d: published_figures(engine, d) for d in {c.dataset for c in cells}}
+    for dataset, figures in sorted(published.items()):
+        if figures:  # the publisher's figures known: the measure table's counts must not pin the explorer's
+            cells += explorer_targets(engine, dataset, local, figures)
+    publisher = publisher_areas(engine)
     low, high = engine.suppress_min, engine.suppress_max
     held = []
     with single_thread_blas():
         for dataset in loaded_datasets(engine.db, tuple(sorted({c.dataset for c in cells}))):
             for system in systems(engine, cells, dataset):
-                held += _protect_system(system, publisher, low, high, measures_fixed=False)
+                held += _protect_system(system, publisher, low, high, measures_fixed=False,
+                                        public=published[dataset].get(system.period, set()))
     if not held:
         return base
     by_key = {c.key(): c for c in cells if not c.source.startswith(TARGETS)}

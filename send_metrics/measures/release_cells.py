@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import itertools
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
+from send_metrics import contract
 from send_metrics.catalogue import load_catalogue
 from send_metrics.contract import codes
 from send_metrics.measures import breakdowns, explore, waiting_times
@@ -32,6 +33,31 @@ from send_metrics.stats import disclosure
 
 DATASETS = ("ehcp_caseload", "ehcp_assessments", "ehcp_ceased", "school_census", "waiting_list", "waiting_activity",
             "outcomes")
+
+
+def publisher_areas(engine) -> set[str]:
+    """Areas at the levels whose figures the publisher itself shows (``disclosure.PUBLISHER_LEVELS``)."""
+    levels = engine.db.query("SELECT area_code, area_level FROM areas")
+    return set(levels.loc[levels["area_level"].isin(list(disclosure.PUBLISHER_LEVELS)), "area_code"].astype(str))
+
+
+def published_figures(engine, dataset: str) -> dict[str, set[str]]:
+    """Period -> the areas whose figures of ``dataset`` anyone holds, for a dataset the publisher
+    shows in full (``contract.Dataset.published_in_full``: DfE's SEN2 release, unsuppressed, for
+    every council in every breakdown the dashboard offers); empty for any other. Only the periods
+    an area publishes for (``sql/publisher_figures.sql``): Cumberland's figures before April 2023
+    are built back from its localities and are the dashboard's own."""
+    ds = contract.DATASETS[dataset]
+    if not ds.published_in_full or dataset not in loaded_datasets(engine.db, (dataset,)):
+        return {}
+    period = contract.period_column(ds)
+    rows = engine.db.query_file("publisher_figures", {"levels": sorted(disclosure.PUBLISHER_LEVELS)},
+                                dataset=explore._q(dataset), period=explore._q(period),
+                                period_end=contract.period_end_sql(ds, f"f.{explore._q(period)}"))
+    out: dict[str, set[str]] = {}
+    for area, per in zip(rows["area_code"].astype(str), rows["period"].map(_norm_period)):
+        out.setdefault(per, set()).add(area)
+    return out
 
 
 def loaded_datasets(db, datasets=DATASETS) -> tuple[str, ...]:
@@ -185,6 +211,22 @@ def explorer_cells(outputs, dataset: str, grains=None) -> list[Cell]:
     return out
 
 
+def explorer_targets(engine, dataset: str, areas, published: dict[str, set[str]]) -> list[Cell]:
+    """For the measure table's own pass (``measures.release.protect_measure_counts``), where the
+    publisher's figures of ``dataset`` are known to anyone (``published``, from
+    :func:`published_figures`): the explorer's own withheld cells of ``areas`` as targets, and the
+    publisher's figures at every grain as known cells. The release never withholds a count of the
+    measure table, so its counts, with everything the publisher shows, must not work out, nor pin,
+    a small count the explorer withholds."""
+    out = []
+    for c in explorer_cells(OwnOutputs(engine, areas=areas), dataset):
+        if c.area in published.get(c.period, ()):
+            out.append(replace(c, source=PUBLISHER, suppressed=False, reason=""))
+        elif c.suppressed:
+            out.append(replace(c, source=f"{TARGETS} a count the explorer withholds", reason=""))
+    return out
+
+
 def needs_cells(outputs) -> list[Cell]:
     out = []
     for year in breakdowns.census_years(outputs.engine):
@@ -255,6 +297,7 @@ def waiting_frame_cells(frame: pd.DataFrame) -> list[Cell]:
 # Cells that no output publishes but that protection keeps unrecoverable (a small one is
 # sensitive): the Waiting bands for the measure table's own pass, the rest of a group for the release.
 TARGETS = "target:"
+PUBLISHER = "published by the publisher"  # a figure anyone holds, not an output of ours
 
 
 def _area_rows(engine, areas, leaf: pd.DataFrame) -> pd.DataFrame:

@@ -286,7 +286,7 @@ class WideResult:
 def widen_ranges(rows: np.ndarray, known: np.ndarray, sensitive: np.ndarray, fixed: np.ndarray,
                  soft: np.ndarray, counts: np.ndarray, lower: np.ndarray, upper: np.ndarray,
                  leaf_of: np.ndarray | None = None, combo_of: np.ndarray | None = None,
-                 costly: np.ndarray | None = None) -> WideResult:
+                 costly: np.ndarray | None = None, search_cuts: bool = True) -> WideResult:
     """After :func:`protect_union`: withhold published rows until no sensitive withheld row is
     confined to a range 1 wide by what is published and by the basic counts' bounds (never below
     ``lower``, 0 or a part of them, nor above ``upper``, a whole they are part of), the linear
@@ -297,7 +297,9 @@ def widen_ranges(rows: np.ndarray, known: np.ndarray, sensitive: np.ndarray, fix
     swap of :func:`swap_cut` whose every count has room to move by 1 each way, withheld from view
     (the cell can then be 1 more or 1 less with everything published unchanged). Cuts only remove
     published rows, so every range only widens and one pass is enough; the programmes are solved
-    on what was published before the pass (a wider range then is wider still after it)."""
+    on what was published before the pass (a wider range then is wider still after it).
+    With ``search_cuts`` False, nothing is withheld: every pinned cell is listed as unprotectable (which
+    cells what is known already pins, e.g. the publisher's own figures alone)."""
     rows = np.asarray(rows, dtype=float)
     known = np.asarray(known, dtype=bool).copy()
     counts = np.asarray(counts, dtype=float)
@@ -327,6 +329,9 @@ def widen_ranges(rows: np.ndarray, known: np.ndarray, sensitive: np.ndarray, fix
         if solver.pinned(rows[t], float(rows[t] @ counts)) is None:
             continue
         out.pinned.append(int(t))
+        if not search_cuts:
+            out.unprotectable.append(int(t))
+            continue
         pub = np.flatnonzero(known)
         cut = swap_cut(rows[pub], rows[t], fixed[pub], soft[pub], leaf_of, combo_of,
                        None if costly is None else costly[pub], room=(down, up))

@@ -46,6 +46,7 @@ from send_metrics.measures.release_cells import (
     discloses,
     group_targets,
     loaded_datasets,
+    published_figures,
     rest_targets,
 )
 from send_metrics.measures.release_cells import collect as _collect
@@ -82,11 +83,16 @@ class Result:
     # shows it, or a larger group's 0 that the rules let be shown, says that none of its parts has
     # any): what that figure states, not a working-out.
     published_zero: list = field(default_factory=list)
+    # Confined to a range 1 wide by the publisher's own figures alone (councils and above, where
+    # it shows them all: a council's published 1 puts each of its localities at 0 or 1): the
+    # publisher's statement, which no output of ours can widen.
+    pinned_by_publisher: list = field(default_factory=list)
     seconds: float = 0.0
 
     def as_dict(self) -> dict:
         return {"published_cells": self.cells, "withheld_cells": self.withheld, "exact": len(self.exact),
                 "pinned_within_1": len(self.pinned), "pinned_by_a_published_zero": len(self.published_zero),
+                "pinned_by_the_publisher_alone": len(self.pinned_by_publisher),
                 "seconds": round(self.seconds, 1),
                 "examples_exact": self.exact[:10], "examples_pinned": self.pinned[:10]}
 
@@ -134,7 +140,11 @@ def _attack(engine, cells, lp, datasets, max_lp, rank, lp_sensitive_only=False) 
         res = Result()
         table = _Table(engine, ds, cells)
         cols, col_i, nv, nc, combos, dims = table.cols, table.col_i, table.nv, table.nc, table.combos, table.dims
+        # The publisher's own figures (councils and above, where it shows them all) are known to
+        # the attacker whatever the pages show, and are no disclosure of ours.
+        published = published_figures(engine, ds)
         for period, vecs, x_true in table.periods():
+            public = published.get(period, set())
             # blocks of columns linked by part <= whole
             blocks = _blocks(cols, pairs_by_ds[ds])
             for block in blocks:
@@ -144,7 +154,7 @@ def _attack(engine, cells, lp, datasets, max_lp, rank, lp_sensitive_only=False) 
                     for v, cell in vecs[c]:
                         full = np.zeros(len(block) * nv)
                         full[off:off + nv] = v
-                        (sup_rows if cell.suppressed else pub_rows).append((full, cell))
+                        (sup_rows if cell.suppressed and cell.area not in public else pub_rows).append((full, cell))
                 res.cells += len(pub_rows)
                 res.withheld += len(sup_rows)
                 if not sup_rows:
@@ -199,7 +209,8 @@ def _attack(engine, cells, lp, datasets, max_lp, rank, lp_sensitive_only=False) 
                 else:
                     full_null = np.eye(len(idx))
                 positive_null = None
-                solver = None
+                solver = publisher_solver = None
+                public_rows = [v[idx] for v, cell in pub_rows if cell.area in public]
                 for k in todo:
                     c = S[k]
                     if moves_by_more_than_one(c, full_null.T @ (full_null @ c), x0, A_ub):
@@ -219,6 +230,15 @@ def _attack(engine, cells, lp, datasets, max_lp, rank, lp_sensitive_only=False) 
                         if hi < 1e-9 and _held_by_a_published_zero(c, pub_rows, idx, x0):
                             res.published_zero.append(_describe(sup_rows[k][1], true, lo, hi))
                             continue
+                        if public_rows:
+                            if publisher_solver is None:
+                                Q = np.array(public_rows)
+                                publisher_solver = BoundsLP(Q, Q @ x0, A_ub)
+                            top = publisher_solver.extreme(c, maximise=True)
+                            bottom = publisher_solver.extreme(c, maximise=False)
+                            if top is not None and bottom is not None and top - bottom <= 1 + 1e-7:
+                                res.pinned_by_publisher.append(_describe(sup_rows[k][1], true, lo, hi))
+                                continue
                         res.pinned.append(_describe(sup_rows[k][1], true, lo, hi))
                         res.pinned_cells.append(sup_rows[k][1])
         res.seconds = time.time() - t0

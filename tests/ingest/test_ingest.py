@@ -121,7 +121,8 @@ def test_parents_are_summed_only_when_every_member_locality_has_rows(data_dir):
     config = load_config(data_dir)
     result = load(config)
     parents = dict(parquet(current_load_dir(config.store_dir) / "ehcp_caseload.parquet",
-                           "SELECT area_code, sum(ehc_plans) FROM read_parquet($p) WHERE is_rollup GROUP BY 1"))
+                           "SELECT area_code, sum(ehc_plans) FROM read_parquet($p) "
+                           "WHERE is_rollup AND source_file = 'rollup' GROUP BY 1"))
     # Carlisle and Eden districts each have one member locality, which has rows: built as sums.
     assert parents == {"E07000028": 35, "E07000030": 7}
     notes = " | ".join(result.notes)
@@ -129,6 +130,30 @@ def test_parents_are_summed_only_when_every_member_locality_has_rows(data_dir):
     assert "ehcp_caseload: E07000029 not built for 2023 (1/2 localities)" in notes
     assert "ehcp_caseload: E06000063 not built for 2023 (2/4 localities)" in notes
     assert "E07000028 not built" not in notes
+
+
+def test_categories_no_child_falls_in_are_written_as_zeros_for_the_hierarchies(data_dir):
+    """A missing row says a count is 0, and a missing row cannot be withheld: with the council's
+    figure published unsuppressed by DfE, Millom's small count would be Cumberland's less the
+    other localities' missing rows. So every combination some area of the hierarchies has is
+    written for each of them (in the periods they have rows for), as a built row of 0."""
+    rows = GOOD + ["2024,January,E06000009,council,MLD,16to19,other,3"]  # Blackpool: in no hierarchy
+    write(data_dir / "caseload.csv", caseload(rows))
+    config = load_config(data_dir)
+    load(config)
+    path = current_load_dir(config.store_dir) / "ehcp_caseload.parquet"
+    filled = parquet(path, "SELECT area_code, primary_need, age_band, setting_type, ehc_plans "
+                           "FROM read_parquet($p) WHERE source_file = 'zero-fill' ORDER BY ALL")
+    assert filled == [("LOC-CARLISLE", "SLCN", "11to15", "special", 0),
+                      ("LOC-EDEN", "ASD", "5to10", "mainstream", 0),
+                      ("LOC-MILLOM", "SLCN", "11to15", "special", 0)]
+    # Built rows: never counted as rows read from a file, nor as an edition of a figure.
+    assert parquet(path, "SELECT bool_and(is_rollup) FROM read_parquet($p) WHERE source_file = 'zero-fill'") == [(True,)]
+    db = Database(config)
+    assert db.rows("SELECT count(*) FROM ehcp_caseload_all_editions") == [(4,)]
+    # The sums every output reads are unchanged.
+    assert db.rows("SELECT area_code, sum(ehc_plans) FROM ehcp_caseload GROUP BY 1 ORDER BY 1") == [
+        ("E06000009", 3), ("LOC-CARLISLE", 30), ("LOC-EDEN", 7), ("LOC-MILLOM", 12)]
 
 
 def test_symbols_are_kept_and_never_zero(data_dir):

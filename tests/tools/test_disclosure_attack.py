@@ -66,8 +66,24 @@ def test_no_small_count_of_any_other_table_can_be_worked_out(demo_engine, datase
     assert not found, f"{len(found)} small counts can be worked out: {found[:5]}"
 
 
+def test_the_publishers_own_figures_are_known_to_the_attacker(demo_engine):
+    """DfE's SEN2 release shows every council's caseload, assessments and ceased plans unsuppressed,
+    so the attack (and the release) take them as known: Cumbria's up to January 2023, Cumberland's
+    and Westmorland and Furness's (and their sum) from January 2024. Cumberland's figures for 2015-2023
+    are built back from its localities and are the dashboard's own, to protect like theirs."""
+    from send_metrics.measures.release_cells import published_figures
+    caseload = published_figures(demo_engine, "ehcp_caseload")
+    assert {"E10000006"} <= caseload["2019"] and not {"E06000063", "E06000064"} & caseload["2019"]
+    assert {"E06000063", "E06000064", "CMB-CUMBRIA-2COUNCILS"} <= caseload["2024"]
+    assert "E10000006" not in caseload["2024"]
+    local = {"LOC-ALLERDALE", "LOC-MILLOM", "HF-NORTH-CUMBRIA", "HF-SOUTH-CUMBRIA", "E38000215", "E07000029"}
+    assert not local & set().union(*caseload.values())
+    assert "E06000063" in published_figures(demo_engine, "ehcp_assessments")["2023"]  # calendar 2023
+    assert published_figures(demo_engine, "school_census") == {}  # the census's own release suppresses
+
+
 @pytest.mark.parametrize("dataset,period", [
-    ("ehcp_caseload", "2025"), ("ehcp_caseload", "2019"), ("ehcp_assessments", "2024"),
+    ("ehcp_caseload", "2024"), ("ehcp_caseload", "2025"), ("ehcp_caseload", "2019"), ("ehcp_assessments", "2024"),
     ("ehcp_ceased", "2024"), ("outcomes", "2024"), ("school_census", "2024"),
     ("waiting_activity", "2025-06"), ("waiting_list", "2025-06")])
 def test_no_small_count_can_be_pinned_to_within_one(demo_engine, dataset, period):
@@ -77,7 +93,14 @@ def test_no_small_count_can_be_pinned_to_within_one(demo_engine, dataset, period
     such range (``union_protection.widen_ranges``); before it did (2026-12-07), these periods had
     small counts pinned: caseload 2019 50, school census 2024 12, waiting activity June 2025 4,
     ceased plans and outcomes 2024 2 each, waiting list June 2025 2. One period per table (two
-    programmes per cell: every period of the demo would take the better part of an hour)."""
+    programmes per cell: every period of the demo would take the better part of an hour).
+    The publisher's own council figures are known to the attacker (``published_figures``): with
+    them, before the release took them as known and the load wrote a locality's missing categories
+    as zeros (2026-12-08), 1,273 small caseload counts below council level could be worked out with
+    every council-level figure known (South Lakeland 2015, other needs = 1: Cumbria's published
+    figure less the other five districts'), and 145 were still, with the release taking them as
+    known but a missing row saying 0 (Allerdale 2024, need unknown = 2). A count the publisher's figures alone confine to a range 1 wide (a council's
+    published 1: each locality 0 or 1) is reported apart, as the publisher's statement."""
     cells = [c for c in da.collect(demo_engine, (dataset,)) if c.period.startswith(period)]
     res = da.attack(demo_engine, cells, lp=True, datasets=(dataset,), lp_sensitive_only=True)[dataset]
     assert res.withheld > 50
