@@ -31,7 +31,8 @@ assessments, ceased plans; ``contract.Dataset.published_in_full``), anyone holds
 known from the start (``release_cells.published_figures``: only for the periods the council
 publishes for), never withheld and never a target; the measure table's own pass also takes them,
 at every grain, with the explorer's withheld cells as targets, since the release never changes the
-measure table; and the load writes each category no child in a locality falls in as a 0
+measure table (an area's whole caseload or new plans, a headline on every page, is kept whenever
+the other cells can protect); and the load writes each category no child in a locality falls in as a 0
 (``sql/zero_fill.sql``), since a missing row says 0 and cannot be withheld. A count the publisher's
 figures alone confine to a range 1 wide (a council's published 1: each of its localities holds 0 or
 1) is the publisher's statement: no cut of ours widens it, so it is not widened (its exact value
@@ -129,8 +130,8 @@ def _protect_system(system, publisher: set[str], low: int, high: int, measures_f
     vectors, values, cells = system.vectors, system.values, system.cells
     distinct, inverse = distinct_rows(vectors)  # np.unique(vectors.astype(np.uint8), axis=0, return_inverse=True)
     n = len(distinct)
-    shown, hidden, sensitive, fixed, soft, decided, costly, measure_rows, pinnable, known_to_all = (
-        np.zeros(n, dtype=bool) for _ in range(10))
+    shown, hidden, sensitive, fixed, soft, decided, costly, measure_rows, pinnable, known_to_all, headline = (
+        np.zeros(n, dtype=bool) for _ in range(11))
     value = np.zeros(n)
     area = np.empty(n, dtype=object)
     wholes = []
@@ -160,6 +161,9 @@ def _protect_system(system, publisher: set[str], low: int, high: int, measures_f
             decided[u] |= not c.suppressed
             measure_rows[u] |= c.source == "measures"
         soft[u] |= c.area in publisher
+        # An area's whole table (its caseload, its new plans): a headline on every page and the
+        # denominator of many measures, kept whenever the other cells can protect (see choices).
+        headline[u] |= not measures_fixed and c.source == "measures" and c.members.get("__cond__") == ""
         costly[u] |= not c.source.startswith("explorer")  # a page's summary before the explorer's finer cuts
     # A group whose none-or-all part the measure table shows stays unrecoverable instead.
     part_of = {c.key(): inverse[i] for i, c in enumerate(cells) if not c.source.startswith(TARGETS)}
@@ -194,6 +198,8 @@ def _protect_system(system, publisher: set[str], low: int, high: int, measures_f
     choices = [fixed | public]
     if measures_fixed and (fixed & ~measure_rows & ~public).any():
         choices.append((fixed & measure_rows) | public)
+    if (headline & ~choices[0]).any():  # the measure table's own pass: its headlines first
+        choices.insert(0, choices[0] | headline)
     result = None
     for stage in stages:
         start = known if result is None else result.known

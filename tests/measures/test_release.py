@@ -49,6 +49,21 @@ def test_the_demo_caseload_needs_a_release_and_it_never_touches_the_measure_tabl
     assert set(caseload_release.values()) <= {release.SAME_COUNT, release.ACROSS}
 
 
+def test_the_measure_table_keeps_every_local_areas_caseload(demo_engine):
+    """An area's whole caseload is a headline on every page: the measure table's own pass keeps it
+    whenever the other cells can protect (with the publisher's figures known, its first cut of
+    2024 withheld the caseload of every locality and footprint, 2026-12-08)."""
+    table = demo_engine.full_table()
+    local = release.local_areas(demo_engine)
+    rows = table[(table["measure_id"] == "ehcp_caseload") & table["area_code"].astype(str).isin(local)]
+    true = demo_engine.db.query("SELECT area_code, CAST(year AS VARCHAR) AS period, sum(ehc_plans) AS plans "
+                                "FROM ehcp_caseload GROUP BY ALL")
+    merged = rows.assign(period=rows["period"].astype(str).str[:4]).merge(true, on=["area_code", "period"])
+    assert len(merged) > 150
+    withheld = merged[merged["suppressed"].astype(bool) & (merged["plans"] > 10)]
+    assert withheld.empty, withheld[["area_code", "period", "suppression_reason"]].to_string()
+
+
 def test_served_needs_tables_withhold_every_released_cell(demo_engine, caseload_release):
     year = 2024
     served = release.needs_year(demo_engine, year)
