@@ -208,9 +208,12 @@ def _protect_system(system, publisher: set[str], low: int, high: int, measures_f
             if not result.unprotectable:
                 break
         choices = choices[tried:]
+    # A figure anyone holds protects nothing by being withheld, but one count keeps one status:
+    # where an output withholds it, every output does.
+    withhold = ~result.known | (public & hidden)
     out = []
     for i, c in enumerate(cells):
-        if not c.suppressed and not result.known[inverse[i]]:
+        if not c.suppressed and withhold[inverse[i]]:
             out.append((c.key(), SAME_COUNT if hidden[inverse[i]] else ACROSS))
     return out
 
