@@ -99,6 +99,15 @@ identified:
   none or all of a group of {high + 1}-{2 * (high + 1)} children (a fact about every child in it).
   Council figures stay as the publisher shows them, and are used as complements only when
   nothing else can protect a small count.
+- **The publisher's own figures are known to everyone.** DfE's EHC plan statistics show every
+  council's caseload, assessments and ceased plans unsuppressed, by need, age and setting. For
+  those tables, every council figure DfE publishes (Cumbria's to January 2023, Cumberland's and
+  Westmorland and Furness's since) is taken as known to anyone: it is never withheld to protect
+  another cell, and the cells below council level must stay safe with it in hand. A category no
+  child in a locality falls in is shown as 0 (so it can be withheld like any other cell), because
+  a missing row would itself say 0. Where a council's published figure is itself small (1 child),
+  each of its localities is known to hold 0 or 1: that is the publisher's statement, and the
+  locality's own count stays withheld.
 - **Secondary suppression.** Localities add up to councils, to the North and South Cumbria
   health footprints and to Cumbria, so a suppressed locality could be worked out by
   subtraction. Further cells are therefore suppressed until no suppressed value can be
