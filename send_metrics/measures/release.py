@@ -209,8 +209,8 @@ def _protect_system(system, publisher: set[str], low: int, high: int, measures_f
                 break
         choices = choices[tried:]
     # A figure anyone holds protects nothing by being withheld, but one count keeps one status:
-    # where an output withholds it, every output does (the measure table decides its own).
-    withhold = ~result.known | (public & hidden & ~fixed)
+    # where an output withholds it, every output does (a figure the measure table shows stays).
+    withhold = ~result.known | (public & hidden & ~decided)
     out = []
     for i, c in enumerate(cells):
         if not c.suppressed and withhold[inverse[i]]:
