@@ -18,7 +18,9 @@ would solve it):
   cuts first); the measure table's and the Waiting bands' cells are never changed here
   (:data:`DECIDING`: the measure table is computed first and every figure on the Board reads it;
   the Waiting bands are protected with its totals and kept readable), and figures at publisher
-  levels (councils and above) are used only when nothing else works.
+  levels (councils and above) are used only when nothing else works, and the Needs tables' band
+  totals (the bars of the Needs charts: every need in one age band or setting) are kept whenever
+  the other cells can protect.
 
 What must stay unrecoverable is every small count, and for a cell withheld because the rest of
 its group is small, that rest, and for a none-or-all cell the measure table shows anyway, its group
@@ -118,19 +120,19 @@ def compute(engine, dataset: str) -> pd.DataFrame:
     rows = []
     with single_thread_blas():  # many mid-sized products: threads only contend
         for system in systems(engine, cells, dataset):
-            rows += _protect_system(system, publisher, low, high, public=published.get(system.period, set()))
+            rows += _protect_system(system, publisher, low, high, public_areas=published.get(system.period, set()))
     out = pd.DataFrame(rows, columns=COLUMNS).drop_duplicates("key")
     return out.sort_values("key").reset_index(drop=True)
 
 
 def _protect_system(system, publisher: set[str], low: int, high: int, measures_fixed: bool = True,
-                    public: set[str] = frozenset()) -> list[tuple[str, str]]:
-    """The cells of one system to withhold. ``public``: the areas whose figures of the system's
+                    public_areas: set[str] = frozenset()) -> list[tuple[str, str]]:
+    """The cells of one system to withhold. ``public_areas``: the areas whose figures of the system's
     table and period anyone holds (``release_cells.published_figures``)."""
     vectors, values, cells = system.vectors, system.values, system.cells
-    distinct, inverse = distinct_rows(vectors)  # np.unique(vectors.astype(np.uint8), axis=0, return_inverse=True)
+    distinct, inverse = distinct_rows(vectors)
     n = len(distinct)
-    shown, hidden, sensitive, fixed, soft, decided, costly, measure_rows, pinnable, known_to_all, headline = (
+    shown, hidden, sensitive, fixed, soft, decided, costly, measure_rows, pinnable, public, headline = (
         np.zeros(n, dtype=bool) for _ in range(11))
     value = np.zeros(n)
     area = np.empty(n, dtype=object)
@@ -138,7 +140,7 @@ def _protect_system(system, publisher: set[str], low: int, high: int, measures_f
     for i, c in enumerate(cells):
         u = inverse[i]
         value[u], area[u] = values[i], c.area
-        known_to_all[u] |= c.area in public and not c.source.startswith(TARGETS)
+        public[u] |= c.area in public_areas and not c.source.startswith(TARGETS)
         if c.source == WHOLE:
             wholes.append((u, c.label))
             continue
@@ -164,6 +166,8 @@ def _protect_system(system, publisher: set[str], low: int, high: int, measures_f
         # An area's whole table (its caseload, its new plans): a headline on every page and the
         # denominator of many measures, kept whenever the other cells can protect (see choices).
         headline[u] |= not measures_fixed and c.source == "measures" and c.members.get("__cond__") == ""
+        # A Needs table's band totals (every need, one age band or setting): the chart's bars.
+        headline[u] |= measures_fixed and c.source.startswith("needs") and "primary_need" not in c.members
         costly[u] |= not c.source.startswith("explorer")  # a page's summary before the explorer's finer cuts
     # A group whose none-or-all part the measure table shows stays unrecoverable instead.
     part_of = {c.key(): inverse[i] for i, c in enumerate(cells) if not c.source.startswith(TARGETS)}
@@ -175,11 +179,10 @@ def _protect_system(system, publisher: set[str], low: int, high: int, measures_f
     known = (decided | (shown & ~hidden)) & ~(sensitive & ~fixed)
     # Where the publisher shows every figure at its levels (councils and above), they are known
     # to anyone whatever a page shows: never a target here and never withheld to protect another.
-    public = known_to_all
     sensitive &= ~public
     pinnable &= ~public
     known |= public
-    layout = dict(leaf_of=system.leaf_of, combo_of=system.combo_of, costly=costly)
+    layout = {"leaf_of": system.leaf_of, "combo_of": system.combo_of, "costly": costly}
     if public.any() and system.counts is not None:
         # A count the publisher's own figures confine to a range 1 wide (a council's published 1:
         # each of its localities holds 0 or 1) is the publisher's statement, and no cut of ours
@@ -198,7 +201,7 @@ def _protect_system(system, publisher: set[str], low: int, high: int, measures_f
     choices = [fixed | public]
     if measures_fixed and (fixed & ~measure_rows & ~public).any():
         choices.append((fixed & measure_rows) | public)
-    if (headline & ~choices[0]).any():  # the measure table's own pass: its headlines first
+    if (headline & ~choices[0]).any():  # headlines kept where the other cells can protect
         choices.insert(0, choices[0] | headline)
     result = None
     for stage in stages:
@@ -222,9 +225,9 @@ def protect_measure_counts(engine, base: pd.DataFrame) -> pd.DataFrame:
     """The measure table's own counts (after ``engine.protect.protect_counts``) protected against
     every combination of them, areas of the hierarchies only: a quantity (dataset, column, filter)
     that complements are needed for is withheld in every row built on it. Figures at publisher
-    levels are complements only when nothing else works, and those the publisher shows in full are
-known (with the explorer's withheld cells as targets: see the module's docstring). Runs inside the engine, before any value
-    is computed, so every output after it (and the release) starts from the final table."""
+        levels are complements only when nothing else works, and those the publisher shows in full are
+    known (with the explorer's withheld cells as targets: see the module's docstring). Runs inside
+    the engine, before any value is computed, so every output after it (and the release) starts from the final table."""
     local = local_areas(engine)
     if not local or base.empty:
         return base
@@ -244,7 +247,7 @@ known (with the explorer's withheld cells as targets: see the module's docstring
         for dataset in loaded_datasets(engine.db, tuple(sorted({c.dataset for c in cells}))):
             for system in systems(engine, cells, dataset):
                 held += _protect_system(system, publisher, low, high, measures_fixed=False,
-                                        public=published[dataset].get(system.period, set()))
+                                        public_areas=published[dataset].get(system.period, set()))
     if not held:
         return base
     by_key = {c.key(): c for c in cells if not c.source.startswith(TARGETS)}

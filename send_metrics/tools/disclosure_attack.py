@@ -210,7 +210,6 @@ def _attack(engine, cells, lp, datasets, max_lp, rank, lp_sensitive_only=False) 
                     full_null = np.eye(len(idx))
                 positive_null = None
                 solver = publisher_solver = None
-                public_rows = [v[idx] for v, cell in pub_rows if cell.area in public]
                 for k in todo:
                     c = S[k]
                     if moves_by_more_than_one(c, full_null.T @ (full_null @ c), x0, A_ub):
@@ -230,10 +229,12 @@ def _attack(engine, cells, lp, datasets, max_lp, rank, lp_sensitive_only=False) 
                         if hi < 1e-9 and _held_by_a_published_zero(c, pub_rows, idx, x0):
                             res.published_zero.append(_describe(sup_rows[k][1], true, lo, hi))
                             continue
-                        if public_rows:
-                            if publisher_solver is None:
+                        if publisher_solver is None and public:  # built once per block, when first needed
+                            public_rows = [v[idx] for v, cell in pub_rows if cell.area in public]
+                            if public_rows:
                                 Q = np.array(public_rows)
                                 publisher_solver = BoundsLP(Q, Q @ x0, A_ub)
+                        if publisher_solver is not None:
                             top = publisher_solver.extreme(c, maximise=True)
                             bottom = publisher_solver.extreme(c, maximise=False)
                             if top is not None and bottom is not None and top - bottom <= 1 + 1e-7:
