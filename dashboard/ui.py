@@ -397,7 +397,8 @@ def select_measure(measures: list[Measure], key: str = "measure", label: str = "
 
 def chart_with_table(fig, data: pd.DataFrame, *, title: str, sentence: str, source: str,
                      key: str, table_columns: dict[str, str] | None = None, slot: str | None = None) -> None:
-    """An accessible chart: active title, a sentence, the chart, its data table and a CSV download.
+    """An accessible chart: active title, a sentence, the chart (none when ``fig`` is None), its data
+    table and a CSV download.
 
     ``slot``: the chart's place on its page, the same whatever the selection (``key`` names the
     selection, for the download's file name). With it, the browser updates the chart drawn there
@@ -408,8 +409,9 @@ def chart_with_table(fig, data: pd.DataFrame, *, title: str, sentence: str, sour
     shown as the characters they hold, never as Markdown; every label of ``fig`` is neutralised."""
     st.subheader(md(title))
     st.markdown(md(sentence))
-    st.plotly_chart(safe_figure(fig), key=f"chart_{slot or key}", width="stretch",
-                    config={"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]})
+    if fig is not None:  # None: nothing to draw that the sentence and the table do not say
+        st.plotly_chart(safe_figure(fig), key=f"chart_{slot or key}", width="stretch",
+                        config={"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]})
     # A frame of its own: the download callable may run after the caller has moved on.
     shown = data[list(table_columns)].rename(columns=table_columns) if table_columns else data.copy()
     with section(f"Data table: {md(title)}", f"table_{key}") as is_open:

@@ -87,11 +87,13 @@ def _breakdown_view(load_id: str, name: str, area: str, year: str) -> ui.View:
     if s.message:
         view.call(st.info, s.message)
         return view
-    fig = _stacked(s.data, "group", "need_label")
-    cats = s.extra["categories"]
-    fig.update_xaxes(categoryorder="array", categoryarray=cats, tickvals=cats,
-                     ticktext=[needs_view.wrap(c) for c in cats], tickangle=0)
-    charts.grey_suppressed(fig, needs_view.SUPPRESSED)
+    fig = None  # no chart when every need within every group is hidden (the totals' table only)
+    if s.data is not None:
+        fig = _stacked(s.data, "group", "need_label")
+        cats = s.extra["categories"]
+        fig.update_xaxes(categoryorder="array", categoryarray=cats, tickvals=cats,
+                         ticktext=[needs_view.wrap(c) for c in cats], tickangle=0)
+        charts.grey_suppressed(fig, needs_view.SUPPRESSED)
     _draw(view, fig, s, f"{slot}{area}", slot)
     return view
 

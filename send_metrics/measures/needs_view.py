@@ -165,7 +165,9 @@ def need_by_group(cells: pd.DataFrame, kind: str, area: str, year: str, name: st
                   md: Callable[[str], str]) -> Section:
     """Need by age band or by setting (``kind``: "age", "setting") for an area and census year, from
     ``cells``: that breakdown of ``breakdowns.for_year``, protected over every area. Shares come
-    from published cells only (``table_protection.share_within``); ``extra["categories"]``: the groups in order."""
+    from published cells only (``table_protection.share_within``); ``extra["categories"]``: the groups in order.
+    Where every need within every group shown is hidden, no ``data`` (nothing to chart): the groups'
+    totals alone, as a table."""
     by, labels, what, _ = BREAKDOWNS[kind]
     c = cells[cells["area_code"] == area]
     shares = table_protection.share_within(c, by=by, category="need", value_col="plans", other_label=SUPPRESSED)
@@ -173,6 +175,26 @@ def need_by_group(cells: pd.DataFrame, kind: str, area: str, year: str, name: st
     if shares.empty:
         return Section(message=f"Every {what} figure for {md(name)} is suppressed (small numbers) in {year}. "
                        "Choose a larger area.")
+    totals = c[(c["need"] == table_protection.ALL) & (c[by] != table_protection.ALL)].set_index(by)["plans"]
+    hidden_totals = set(c.loc[(c["need"] == table_protection.ALL) & (c[by] != table_protection.ALL) & c["suppressed"], by])
+    hidden = [labels[k] for k in labels if k in hidden_totals and k not in set(shares[by])]
+    every_need_hidden = (shares["need"] == SUPPRESSED).all()
+    no_bar = ""
+    if hidden:
+        its = "its total is" if len(hidden) == 1 else "their totals are"
+        no_bar = (f" No {'row' if every_need_hidden else 'bar'} for {', '.join(hidden)}: {its} suppressed, so "
+                  "that no small count can be worked out from the other figures.")
+    source = ("EHC plan caseload by primary need, age and setting; disclosure control over areas, "
+              "needs and the age or setting groups.")
+    if every_need_hidden:
+        # Every need within every group is hidden: a chart of grey bars would say nothing, so the
+        # groups' totals that can be shown are given as a table, and the sentence says why.
+        shown = [k for k in labels if k in set(shares[by])]
+        table = pd.DataFrame({"group": [labels[k] for k in shown], "total": [totals.get(k) for k in shown]})
+        return Section(None, table, (f"Plans by {what}, {name}",),
+                       f"No primary need within each {what} of {name}'s EHC plans can be shown for January "
+                       f"{year} without disclosing small numbers; the {what} totals are in the table." + no_bar,
+                       source, {"group": what.capitalize(), "total": f"Plans in the {what}"})
     shares["group"] = shares[by].map(lambda v: labels.get(v, v))
     shares["need_label"] = shares["need"].map(lambda n: NEED_LABEL.get(n, n))
     order = [NEED_LABEL[n] for n in [*MAIN_NEEDS, "OTHER"]] + [SUPPRESSED]
@@ -191,17 +213,9 @@ def need_by_group(cells: pd.DataFrame, kind: str, area: str, year: str, name: st
     if (shares["need_label"] == SUPPRESSED).any():
         sentence += (" The light grey segment groups needs hidden to protect small numbers (never a single "
                      "hidden count).")
-    hidden_totals = set(c.loc[(c["need"] == table_protection.ALL) & (c[by] != table_protection.ALL) & c["suppressed"], by])
-    hidden = [labels[k] for k in labels if k in hidden_totals and k not in set(shares[by])]
-    if hidden:
-        its = "its total is" if len(hidden) == 1 else "their totals are"
-        sentence += (f" No bar for {', '.join(hidden)}: {its} suppressed, so that no small count can be worked "
-                     "out from the other figures.")
-    totals = c[(c["need"] == table_protection.ALL) & (c[by] != table_protection.ALL)].set_index(by)["plans"]
+    sentence += no_bar
     table = shares.assign(share=shares["share"].round(1), total=shares[by].map(totals))
-    return Section(shares, table, titles, sentence,
-                   "EHC plan caseload by primary need, age and setting; disclosure control over areas, "
-                   "needs and the age or setting groups.",
+    return Section(shares, table, titles, sentence, source,
                    {"group": what.capitalize(), "need_label": "Primary need", "plans": "EHC plans",
                     "share": f"% of the {what}", "total": f"Plans in the {what}"},
                    extra={"categories": [labels[k] for k in labels]})

@@ -85,6 +85,9 @@ def test_need_by_age_discloses_no_small_count(age_cells):
         if s.message:
             assert s.message.startswith(f"Every age band figure for <{area}> is suppressed")
             continue
+        if s.data is None:  # every need within every band hidden: the bands' totals alone
+            assert not s.table["total"].between(1, 4).any(), area
+            continue
         plans = pd.to_numeric(s.table["plans"], errors="coerce")
         assert not plans.between(1, 4).any(), area
         grey = s.table[s.table["need_label"] == SUPPRESSED]
@@ -105,6 +108,20 @@ def test_need_by_group_says_which_bars_are_hidden():
     assert set(s.table["age_band"]) == {"5to10"}
     assert "No bar for Under 5: its total is suppressed" in s.sentence
     assert s.table["total"].tolist() == [40.0, 40.0]
+
+
+def test_need_by_group_gives_the_totals_alone_when_every_need_within_them_is_hidden():
+    rows = [("0to4", "ALL", np.nan, True), ("5to10", "ALL", 40.0, False), ("5to10", "ASD", np.nan, True),
+            ("5to10", "SLCN", np.nan, True), ("11to15", "ALL", 25.0, False), ("11to15", "ASD", np.nan, True),
+            ("11to15", "SLCN", np.nan, True), ("0to4", "ASD", np.nan, True), ("ALL", "ALL", 68.0, False)]
+    cells = pd.DataFrame([{"area_code": "X", "age_band": b, "need": n, "plans": v, "suppressed": sup}
+                          for b, n, v, sup in rows])
+    s = needs_view.need_by_group(cells, "age", "X", "2025", "Xshire", _md)
+    assert s.data is None and s.message is None  # no chart of grey bars, but not nothing either
+    assert s.table.to_dict("list") == {"group": ["Aged 5 to 10", "Aged 11 to 15"], "total": [40.0, 25.0]}
+    assert s.sentence.startswith("No primary need within each age band of Xshire's EHC plans can be shown")
+    assert "No row for Under 5: its total is suppressed" in s.sentence
+    assert s.columns == {"group": "Age band", "total": "Plans in the age band"}
 
 
 def test_projection_of_the_demo(demo_engine):

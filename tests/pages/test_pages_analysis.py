@@ -306,7 +306,7 @@ def test_needs_breakdown_says_which_bars_are_hidden(demo_env, demo_config):
         assert_clean(at)
         text = " ".join(plain(m.value) for m in at.markdown if "within each age band" in plain(m.value))
         assert text, "the age-band chart has its sentence"
-        named = re.search(r"No bar for (.*?): (its total is|their totals are) suppressed", text)
+        named = re.search(r"No (?:bar|row) for (.*?): (its total is|their totals are) suppressed", text)
         assert (set(named.group(1).split(", ")) if named else set()) == {labels[b] for b in hidden}, (area, text)
     assert hidden_somewhere, "the demo has a band whose total is suppressed (else this test checks nothing)"
 
