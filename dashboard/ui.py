@@ -53,6 +53,14 @@ PREPARING_TEXT = ("Preparing the figures for this load: every measure for every 
                   "disclosure control. This happens once per load (up to a minute for a large one); the page "
                   "appears as soon as it is done.")
 
+# The one protected version of each table across pages (send_metrics.measures.release) is worked
+# out on a page's first use of a new load, unless the loader or the demo's shipped tables already
+# did: shown only when it takes more than half a second (Streamlit's spinner delay). The Needs and
+# Explorer pages say it in their own spinners.
+PROTECTING_TEXT = ("Protecting small numbers for this load: working out which figures every page must withhold, "
+                   "so that no small count can be recovered by combining pages. This happens once per load "
+                   "(a few minutes for a national one); the page appears as soon as it is done.")
+
 
 @st.cache_resource(show_spinner=LOADING_TEXT)
 def _database() -> Database:

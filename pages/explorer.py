@@ -105,7 +105,8 @@ def render_explore() -> None:
         if explore_views.built(*key):
             g = explore_views.grain(*key)
         else:
-            with st.spinner("Adding up and applying disclosure control..."):
+            with st.spinner("Adding up and applying disclosure control (the first time in a load, across every "
+                            "page together: up to a few minutes for a national load)..."):
                 g = explore_views.grain(*key)
     except explore.TooBig as exc:
         st.warning(str(exc))

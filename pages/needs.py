@@ -169,8 +169,8 @@ def render() -> None:
 
     def groups() -> None:
         st.header("By age band and type of setting")
-        with st.spinner(f"Working out the needs breakdowns for {year} (disclosure control over every area; "
-                        "once per load, a second or two for a large one)..."):
+        with st.spinner(f"Working out the needs breakdowns for {year}, with disclosure control over every area "
+                        "and every page together (once per load; up to a few minutes for a national one)..."):
             cells = _breakdowns(year)
         if not cells:
             st.info(f"No caseload breakdown is loaded for {year}.")

@@ -90,7 +90,9 @@ def bands_section(service: str, area: str, months: list[str], month_labels: dict
     _bands_view(load_id, service, area, month, month_labels.get(month, month)).show()
 
 
-@st.cache_resource(show_spinner=False, max_entries=32, ttl=3600)
+# The spinner here, not on _bands: a cached function's spinner shows only when it is called from
+# the page, not from inside another cached function.
+@st.cache_resource(show_spinner=ui.PROTECTING_TEXT, max_entries=32, ttl=3600)
 def _bands_view(load_id: str, service: str, area: str, month: str, label: str) -> ui.View:
     """The waiting list by wait band and EHC plan status for a service, area and month (see ui.View)."""
     view = ui.View()

@@ -170,6 +170,9 @@ def need_by_group(cells: pd.DataFrame, kind: str, area: str, year: str, name: st
     totals alone, as a table."""
     by, labels, what, _ = BREAKDOWNS[kind]
     c = cells[cells["area_code"] == area]
+    if c.empty:  # not loaded, which is not the same as suppressed
+        return Section(message=f"No {what} figures for {md(name)} are loaded for January {year}. "
+                       "Choose another year or area.")
     shares = table_protection.share_within(c, by=by, category="need", value_col="plans", other_label=SUPPRESSED)
     shares = shares[shares[by] != table_protection.ALL]
     if shares.empty:

@@ -110,6 +110,15 @@ def test_need_by_group_says_which_bars_are_hidden():
     assert s.table["total"].tolist() == [40.0, 40.0]
 
 
+def test_need_by_group_says_not_loaded_rather_than_suppressed():
+    cells = pd.DataFrame([{"area_code": "Y", "age_band": "5to10", "need": "ALL", "plans": 40.0, "suppressed": False}])
+    s = needs_view.need_by_group(cells, "age", "X", "2025", "Xshire", _md)
+    assert s.message == "No age band figures for <Xshire> are loaded for January 2025. Choose another year or area."
+    hidden = pd.DataFrame([{"area_code": "X", "age_band": "5to10", "need": "ALL", "plans": np.nan, "suppressed": True}])
+    s = needs_view.need_by_group(hidden, "age", "X", "2025", "Xshire", _md)
+    assert s.message.startswith("Every age band figure for <Xshire> is suppressed")
+
+
 def test_need_by_group_gives_the_totals_alone_when_every_need_within_them_is_hidden():
     rows = [("0to4", "ALL", np.nan, True), ("5to10", "ALL", 40.0, False), ("5to10", "ASD", np.nan, True),
             ("5to10", "SLCN", np.nan, True), ("11to15", "ALL", 25.0, False), ("11to15", "ASD", np.nan, True),
