@@ -59,7 +59,7 @@ PREPARING_TEXT = ("Preparing the figures for this load: every measure for every 
 # Explorer pages say it in their own spinners.
 PROTECTING_TEXT = ("Protecting small numbers for this load: working out which figures every page must withhold, "
                    "so that no small count can be recovered by combining pages. This happens once per load "
-                   "(a few minutes for a national one); the page appears as soon as it is done.")
+                   "(minutes, up to half an hour for a national one); the page appears as soon as it is done.")
 
 
 @st.cache_resource(show_spinner=LOADING_TEXT)

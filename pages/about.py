@@ -97,8 +97,9 @@ identified:
   footprint or the rest of a council, a percentage is not shown when the rest of its group is
   a small count (64 of 68 plans issued on time would show that 4 were late), nor when it is
   none or all of a group of {high + 1}-{2 * (high + 1)} children (a fact about every child in it).
-  Council figures stay as the publisher shows them, and are used as complements only when
-  nothing else can protect a small count.
+  Council figures are not subject to this rule (their publisher shows them), and are used as
+  complements only when nothing else can protect a small count (never those the publisher shows in
+  full, below).
 - **The publisher's own figures are known to everyone.** DfE's EHC plan statistics show every
   council's caseload, assessments and ceased plans unsuppressed, by need, age and setting. For
   those tables, every council figure DfE publishes (Cumbria's to January 2023, Cumberland's and

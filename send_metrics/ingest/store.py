@@ -140,7 +140,7 @@ def _fingerprint_of(hashes: dict[str, str], days: dict[str, str]) -> str:
         h.update(f"{name}\0{hashes[name]}\0{days[name]}\n".encode())
     for ref in reference_files() + [REFERENCE_DIR / "area_code_changes.csv"]:
         h.update(file_sha256(ref).encode())
-    for sql in sorted(SQL_DIR.glob("rollup*.sql")):
+    for sql in [*sorted(SQL_DIR.glob("rollup*.sql")), SQL_DIR / "zero_fill.sql"]:  # what a load builds
         h.update(file_sha256(sql).encode())
     return h.hexdigest()
 

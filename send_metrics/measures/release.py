@@ -37,8 +37,9 @@ measure table (an area's whole caseload or new plans, a headline on every page, 
 the other cells can protect); and the load writes each category no child in a locality falls in as a 0
 (``sql/zero_fill.sql``), since a missing row says 0 and cannot be withheld. A count the publisher's
 figures alone confine to a range 1 wide (a council's published 1: each of its localities holds 0 or
-1) is the publisher's statement: no cut of ours widens it, so it is not widened (its exact value
-stays protected).
+1) is the publisher's statement: no cut of ours widens it, so it is kept only from being narrowed
+further (our zeros in the other localities would make it exactly 1), and one they give exactly is
+theirs.
 
 The result, per load and dataset, is the list of output cells to withhold (``withheld``), kept
 beside the load as ``release-<dataset>`` and shipped prebuilt with the demo. Pages serve each
@@ -183,17 +184,21 @@ def _protect_system(system, publisher: set[str], low: int, high: int, measures_f
     pinnable &= ~public
     known |= public
     layout = {"leaf_of": system.leaf_of, "combo_of": system.combo_of, "costly": costly}
+    exact_only = np.zeros(n, dtype=bool)
     if public.any() and system.counts is not None:
         # A count the publisher's own figures confine to a range 1 wide (a council's published 1:
         # each of its localities holds 0 or 1) is the publisher's statement, and no cut of ours
-        # widens it; only its exact value stays ours to keep unrecoverable.
+        # widens it; what we publish must narrow it no further (our zeros elsewhere would make it
+        # exactly 1). One the publisher's figures alone give exactly is theirs.
         by_publisher = widen_ranges(distinct, public, pinnable & ~public, public, soft, system.counts,
                                     system.lower, system.upper, **layout, search_cuts=False)
-        pinnable[by_publisher.unprotectable] = False
+        exact_only[by_publisher.unprotectable] = True
+        exact_only[by_publisher.exact] = False
+        pinnable[by_publisher.exact] = False
     stages = [lambda start, f: protect_union(distinct, start, sensitive, f, soft, area, value, **layout)]
     if system.counts is not None:  # then no small count confined to a range 1 wide by non-negativity
         stages.append(lambda start, f: widen_ranges(distinct, start, pinnable, f, soft, system.counts,
-                                                    system.lower, system.upper, **layout))
+                                                    system.lower, system.upper, **layout, exact_only=exact_only))
     # If a target stays recoverable (or pinned) from the deciding outputs alone (the Waiting
     # bands' own protection missed a rest of a group the measure table's counts give), fail
     # closed: only the measure table keeps its own figures and the Waiting bands give way too,
@@ -225,9 +230,10 @@ def protect_measure_counts(engine, base: pd.DataFrame) -> pd.DataFrame:
     """The measure table's own counts (after ``engine.protect.protect_counts``) protected against
     every combination of them, areas of the hierarchies only: a quantity (dataset, column, filter)
     that complements are needed for is withheld in every row built on it. Figures at publisher
-        levels are complements only when nothing else works, and those the publisher shows in full are
+    levels are complements only when nothing else works, and those the publisher shows in full are
     known (with the explorer's withheld cells as targets: see the module's docstring). Runs inside
-    the engine, before any value is computed, so every output after it (and the release) starts from the final table."""
+    the engine, before any value is computed, so every output after it (and the release) starts
+    from the final table."""
     local = local_areas(engine)
     if not local or base.empty:
         return base

@@ -280,13 +280,15 @@ class WideResult:
     by_lp: int = 0  # of which the linear programmes had to bound
     swaps: int = 0  # cells that needed a further cut
     pinned: list = field(default_factory=list)  # cells the programmes found confined (before any cut)
+    exact: list = field(default_factory=list)  # of which confined to one value
     unprotectable: list = field(default_factory=list)  # cells no cut can widen
 
 
 def widen_ranges(rows: np.ndarray, known: np.ndarray, sensitive: np.ndarray, fixed: np.ndarray,
                  soft: np.ndarray, counts: np.ndarray, lower: np.ndarray, upper: np.ndarray,
                  leaf_of: np.ndarray | None = None, combo_of: np.ndarray | None = None,
-                 costly: np.ndarray | None = None, search_cuts: bool = True) -> WideResult:
+                 costly: np.ndarray | None = None, search_cuts: bool = True,
+                 exact_only: np.ndarray | None = None) -> WideResult:
     """After :func:`protect_union`: withhold published rows until no sensitive withheld row is
     confined to a range 1 wide by what is published and by the basic counts' bounds (never below
     ``lower``, 0 or a part of them, nor above ``upper``, a whole they are part of), the linear
@@ -299,7 +301,9 @@ def widen_ranges(rows: np.ndarray, known: np.ndarray, sensitive: np.ndarray, fix
     published rows, so every range only widens and one pass is enough; the programmes are solved
     on what was published before the pass (a wider range then is wider still after it).
     With ``search_cuts`` False, nothing is withheld: every pinned cell is listed as unprotectable (which
-    cells what is known already pins, e.g. the publisher's own figures alone)."""
+    cells what is known already pins, e.g. the publisher's own figures alone). ``exact_only``: cells
+    for which a range of any width will do, only not one value (those the publisher's own figures
+    already confine to a range 1 wide: what is published must narrow them no further)."""
     rows = np.asarray(rows, dtype=float)
     known = np.asarray(known, dtype=bool).copy()
     counts = np.asarray(counts, dtype=float)
@@ -326,8 +330,14 @@ def widen_ranges(rows: np.ndarray, known: np.ndarray, sensitive: np.ndarray, fix
         if solver is None:
             solver = BoundsLP(start, start @ counts, lower=lower, upper=upper)
         out.by_lp += 1
-        if solver.pinned(rows[t], float(rows[t] @ counts)) is None:
+        bounds = solver.pinned(rows[t], float(rows[t] @ counts))
+        if bounds is None:
             continue
+        one_way = exact_only is not None and bool(exact_only[t])
+        if bounds[1] - bounds[0] <= 1e-7:
+            out.exact.append(int(t))
+        elif one_way:
+            continue  # the publisher's range, no narrower
         out.pinned.append(int(t))
         if not search_cuts:
             out.unprotectable.append(int(t))
@@ -337,7 +347,8 @@ def widen_ranges(rows: np.ndarray, known: np.ndarray, sensitive: np.ndarray, fix
                        None if costly is None else costly[pub], room=(down, up))
         if cut is None:  # no swap of two or four counts: move as few counts as the programme can
             cut = _moved_counts_cut(rows[pub], rows[t], fixed[pub], counts, lower, upper,
-                                    _row_weight(rows[pub], soft[pub], None if costly is None else costly[pub]))
+                                    _row_weight(rows[pub], soft[pub], None if costly is None else costly[pub]),
+                                    one_way=one_way)
         if cut is None:
             out.unprotectable.append(int(t))
             continue
@@ -365,9 +376,10 @@ def _row_weight(published: np.ndarray, soft: np.ndarray, costly: np.ndarray | No
 
 
 def _moved_counts_cut(published: np.ndarray, target: np.ndarray, fixed: np.ndarray, counts: np.ndarray,
-                      lower: np.ndarray, upper: np.ndarray, row_weight: np.ndarray) -> np.ndarray | None:
+                      lower: np.ndarray, upper: np.ndarray, row_weight: np.ndarray,
+                      one_way: bool = False) -> np.ndarray | None:
     """Rows of ``published`` to withhold so the target can be 1 more and 1 less (or 2 more, or 2
-    less, where a bound stops it) with every ``fixed`` row and every bound kept: two sets of counts found by linear
+    less, where a bound stops it; with ``one_way``, 1 more or 1 less: a range, not one value) with every ``fixed`` row and every bound kept: two sets of counts found by linear
     programmes that move as few counts as they can (the sum of the changes, each count weighed by
     what withholding the published rows that hold it costs: councils' figures last), then every published row either set changes is withheld.
     The true counts and both sets then agree with everything left published, so the target's
@@ -396,7 +408,8 @@ def _moved_counts_cut(published: np.ndarray, target: np.ndarray, fixed: np.ndarr
             found[step] = res.x[:n] - counts if res.status == 0 else None
         return found[step]
 
-    for steps in ((1.0, -1.0), (2.0,), (-2.0,)):  # 1 each way, else 2 up, else 2 down
+    # 1 each way, else 2 up, else 2 down; one way: 1 up, else 1 down
+    for steps in ((1.0,), (-1.0,)) if one_way else ((1.0, -1.0), (2.0,), (-2.0,)):
         moved = [move(step) for step in steps]
         if all(m is not None for m in moved):
             break

@@ -237,7 +237,10 @@ def _attack(engine, cells, lp, datasets, max_lp, rank, lp_sensitive_only=False) 
                         if publisher_solver is not None:
                             top = publisher_solver.extreme(c, maximise=True)
                             bottom = publisher_solver.extreme(c, maximise=False)
-                            if top is not None and bottom is not None and top - bottom <= 1 + 1e-7:
+                            # The publisher's statement only while our outputs narrow it no further
+                            # (a published 1 puts a locality at 0 or 1; our zeros elsewhere could make it 1).
+                            if (top is not None and bottom is not None and top - bottom <= 1 + 1e-7
+                                    and hi - lo >= top - bottom - 1e-7):
                                 res.pinned_by_publisher.append(_describe(sup_rows[k][1], true, lo, hi))
                                 continue
                         res.pinned.append(_describe(sup_rows[k][1], true, lo, hi))

@@ -156,6 +156,23 @@ def test_categories_no_child_falls_in_are_written_as_zeros_for_the_hierarchies(d
         ("E06000009", 3), ("LOC-CARLISLE", 30), ("LOC-EDEN", 7), ("LOC-MILLOM", 12)]
 
 
+def test_an_area_with_rows_of_its_own_is_not_zero_filled_nor_fills_its_localities(data_dir):
+    """A council's own file (its published figures) is as the file says: a category only it lists
+    (e.g. DfE's total where its parts do not add up) is not a 0 for its localities, and the
+    council gets no zeros for the localities' categories."""
+    rows = GOOD + ["2024,January,E06000064,council,MLD,16to19,other,3"]  # Westmorland and Furness's own row
+    write(data_dir / "caseload.csv", caseload(rows))
+    config = load_config(data_dir)
+    load(config)
+    path = current_load_dir(config.store_dir) / "ehcp_caseload.parquet"
+    filled = parquet(path, "SELECT area_code, primary_need, age_band, setting_type, ehc_plans "
+                           "FROM read_parquet($p) WHERE source_file = 'zero-fill' ORDER BY ALL")
+    assert filled == [("LOC-CARLISLE", "SLCN", "11to15", "special", 0),
+                      ("LOC-EDEN", "ASD", "5to10", "mainstream", 0),
+                      ("LOC-MILLOM", "SLCN", "11to15", "special", 0)]
+    assert parquet(path, "SELECT count(*) FROM read_parquet($p) WHERE area_code = 'E06000064'") == [(1,)]
+
+
 def test_symbols_are_kept_and_never_zero(data_dir):
     write(data_dir / "caseload.csv", caseload(GOOD + ["2024,January,LOC-MILLOM,locality,SLCN,5to10,mainstream,c",
                                                       "2024,January,LOC-MILLOM,locality,HI,5to10,mainstream,low"]))

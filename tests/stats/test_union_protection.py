@@ -148,7 +148,7 @@ def lp_range(rows: np.ndarray, known: np.ndarray, counts: np.ndarray, target: in
     return (-np.inf if lo.status == 3 else lo.fun), (np.inf if hi.status == 3 else -hi.fun)
 
 
-def widen(rows, known, sensitive, counts, fixed=None, lower=None, upper=None):
+def widen(rows, known, sensitive, counts, fixed=None, lower=None, upper=None, exact_only=None):
     rows = np.asarray(rows, dtype=float)
     n = len(rows)
     fixed = np.zeros(n, bool) if fixed is None else np.asarray(fixed)
@@ -156,7 +156,25 @@ def widen(rows, known, sensitive, counts, fixed=None, lower=None, upper=None):
     lower = np.zeros(len(counts)) if lower is None else lower
     upper = np.full(len(counts), np.inf) if upper is None else upper
     return widen_ranges(rows, np.asarray(known), np.asarray(sensitive), fixed, np.zeros(n, bool),
-                        counts, lower, upper)
+                        counts, lower, upper, exact_only=None if exact_only is None else np.asarray(exact_only))
+
+
+def test_a_count_the_publisher_confines_to_0_or_1_is_kept_from_being_narrowed_further():
+    # Localities a = 1, b = 0, c = 0; the council's published a + b + c = 1 (fixed: anyone holds
+    # it) puts a in [0, 1], the publisher's statement. Our zeros for b and c would make a exactly 1.
+    rows = [[1, 1, 1], [0, 1, 0], [0, 0, 1], [1, 0, 0]]
+    known, sensitive, fixed = [True, True, True, False], [False, False, False, True], [True, False, False, False]
+    counts = [1, 0, 0]
+    assert lp_range(np.array(rows, float), np.array(known), np.array(counts, float), 3) == (1, 1)
+    # A range 2 wide cannot be had (the publisher's figure is fixed): without exact_only, no cut.
+    assert widen(rows, known, sensitive, counts, fixed=fixed).unprotectable == [3]
+    res = widen(rows, known, sensitive, counts, fixed=fixed, exact_only=[False, False, False, True])
+    assert res.unprotectable == [] and res.exact == [3] and res.known[0]
+    lo, hi = lp_range(np.array(rows, float), res.known, np.array(counts, float), 3)
+    assert (lo, hi) == (0, 1)  # the publisher's range again, not one value
+    # Where our outputs narrow it no further, nothing is withheld.
+    res = widen(rows, [True, True, False, False], sensitive, counts, fixed=fixed, exact_only=[False, False, False, True])
+    assert res.known.tolist() == [True, True, False, False] and res.pinned == []
 
 
 def test_a_small_count_pinned_by_non_negativity_gets_a_wider_range():

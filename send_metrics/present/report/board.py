@@ -127,7 +127,7 @@ def board_pack_html(engine: Engine, area_code: str, period: str | None = None) -
         "in a locality falls in is written as 0, so that a missing row never gives a count away. Below council level (localities, former districts, footprints, the rest "
         "of a council) a percentage is also withheld when the rest of its group is a small count or when it is "
         f"none or all of a group of {engine.suppress_max + 1:g}-{2 * (engine.suppress_max + 1):g} children; council "
-        "figures stay as the publisher shows them. "
+        "figures are not subject to this rule (their publisher shows them). "
         "A suppressed figure is shown as \"suppressed\" and drawn as a gap, never "
         "as zero; rates, intervals, gaps and changes built on a suppressed count are withheld too. The aggregate "
         "projection uses council totals only; the transition model's projections are model estimates, not counts "
